@@ -1,0 +1,260 @@
+"""Loading and checking `config.toml`, and reading account secrets from the environment.
+
+Secrets never live in the file: each account's credentials come from environment variables
+`FACTPOST_<NAME>_<FIELD>` (NAME upper-cased, non-alphanumerics as `_`). Everything is checked
+when the config is loaded, so a bad file fails at start-up with one line naming the file, the
+key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+PLATFORMS = ("x", "facebook")
+CREDENTIAL_FIELDS = {
+    "x": ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
+    "facebook": ("PAGE_TOKEN",),
+}
+DEFAULT_API_URLS = {"x": "https://api.twitter.com", "facebook": "https://graph.facebook.com"}
+DEFAULT_GRAPH_VERSION = "v21.0"
+# Published posting limits per tier, as (posts, window in seconds).
+# https://docs.x.com/x-api/fundamentals/rate-limits (POST /2/tweets, per user).
+X_TIER_BUDGETS = {"free": (17, 86_400), "basic": (100, 86_400), "pro": (100, 900)}
+# Facebook documents no fixed post count for Pages; this default keeps a page well under
+# the spam heuristics (error 368) while the usage headers do the real pacing.
+FACEBOOK_DEFAULT_BUDGET = (50, 3_600)
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message says which key and how to fix it."""
+
+
+class CredentialsMissing(ConfigError):
+    """An account's secrets are not in the environment."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most `posts` publishes per `window_seconds`, per account."""
+
+    posts: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    platform: str
+    handle: str
+    api_url: str
+    slots: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    budget: Budget = Budget(*X_TIER_BUDGETS["free"])
+    graph_version: str = DEFAULT_GRAPH_VERSION
+    timeout_seconds: float = 30.0
+
+    @property
+    def env_prefix(self) -> str:
+        return "FACTPOST_" + re.sub(r"[^A-Za-z0-9]", "_", self.name).upper() + "_"
+
+    def credential_names(self) -> tuple[str, ...]:
+        return tuple(self.env_prefix + f for f in CREDENTIAL_FIELDS[self.platform])
+
+    def credentials(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The account's secrets, keyed by field in lower case (`consumer_key`, `page_token`)."""
+        environ = os.environ if environ is None else environ
+        missing = [n for n in self.credential_names() if not environ.get(n)]
+        if missing:
+            raise CredentialsMissing(
+                f"account {self.name!r}: set the environment variable(s) {', '.join(missing)} "
+                "(secrets are never read from config.toml)"
+            )
+        return {f.lower(): environ[self.env_prefix + f] for f in CREDENTIAL_FIELDS[self.platform]}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database_url: str
+    timezone: ZoneInfo
+    require_approval: bool = False
+    two_person_rule: bool = False
+    poll_seconds: float = 5.0
+    max_attempts: int = 5
+    lease_seconds: int = 120
+    accounts: tuple[AccountConfig, ...] = field(default_factory=tuple)
+
+    def account(self, name: str) -> AccountConfig:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        raise ConfigError(f"{self.path}: no account named {name!r} (known: {known})")
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("FACTPOST_CONFIG", "config.toml"))
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read and check a config file; raises ConfigError with a one-line message."""
+    path = Path(path) if path is not None else default_config_path()
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: config file not found; pass --config FILE, set FACTPOST_CONFIG, "
+            "or copy config.toml from the repository"
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: Mapping, path: Path) -> Config:
+    def fail(key: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError(f"{path}: {key}: {problem}; {fix}")
+
+    database = _table(raw, "database", fail)
+    url = database.get("url", "sqlite:///factpost.db")
+    if not isinstance(url, str) or "://" not in url:
+        raise fail("database.url", f"{url!r} is not a database URL",
+                   'use e.g. "sqlite:///factpost.db" or "postgresql+psycopg://host/db"')
+    url = _resolve_sqlite_path(url, path.parent)
+
+    schedule = _table(raw, "schedule", fail)
+    tz_name = schedule.get("timezone", "UTC")
+    try:
+        timezone = ZoneInfo(str(tz_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail("schedule.timezone", f"unknown timezone {tz_name!r}",
+                   'use an IANA name such as "Asia/Baghdad" or "UTC"') from None
+    poll = _number(schedule, "poll_seconds", 5.0, "schedule.poll_seconds", fail, minimum=0.05)
+    max_attempts = int(_number(schedule, "max_attempts", 5, "schedule.max_attempts", fail, 1))
+    lease = int(_number(schedule, "lease_seconds", 120, "schedule.lease_seconds", fail, 5))
+
+    review = _table(raw, "review", fail)
+    require_approval = _bool(review, "require_approval", "review.require_approval", fail)
+    two_person = _bool(review, "two_person_rule", "review.two_person_rule", fail)
+
+    raw_accounts = raw.get("accounts", [])
+    if not isinstance(raw_accounts, list):
+        raise fail("accounts", "must be an array of tables", "write each account as [[accounts]]")
+    accounts: list[AccountConfig] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(raw_accounts):
+        account = _parse_account(entry, f"accounts[{i}]", timezone, fail)
+        if account.name in seen:
+            raise fail(f"accounts[{i}].name", f"duplicate account name {account.name!r}",
+                       "give every account a unique name")
+        seen.add(account.name)
+        accounts.append(account)
+
+    return Config(path=path, database_url=url, timezone=timezone,
+                  require_approval=require_approval, two_person_rule=two_person,
+                  poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
+                  accounts=tuple(accounts))
+
+
+def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
+    if not isinstance(entry, dict):
+        raise fail(key, "must be a table", "write each account as [[accounts]]")
+    name = entry.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise fail(f"{key}.name", f"{name!r} is not a usable account name",
+                   "use letters, digits, '-', '_' or '.', e.g. \"office-x\"")
+    platform = entry.get("platform")
+    if platform not in PLATFORMS:
+        raise fail(f"{key}.platform", f"unknown platform {platform!r}", 'use "x" or "facebook"')
+    handle = entry.get("handle")
+    if not isinstance(handle, str) or not handle.strip():
+        raise fail(f"{key}.handle", "missing", "give the X username or the Facebook page id")
+    handle = handle.strip().lstrip("@")
+    api_url = entry.get("api_url", DEFAULT_API_URLS[platform])
+    if not isinstance(api_url, str) or not re.match(r"https?://[^/\s]+", api_url):
+        raise fail(f"{key}.api_url", f"{api_url!r} is not an http(s) URL",
+                   'use e.g. "http://127.0.0.1:8765" or leave it out for the real API')
+    slots = entry.get("slots", [])
+    if not isinstance(slots, list) or not all(isinstance(s, str) for s in slots):
+        raise fail(f"{key}.slots", "must be a list of cron strings",
+                   'write e.g. ["0 9 * * mon-fri"]')
+    for slot in slots:
+        try:
+            CronTrigger.from_crontab(slot, timezone=timezone)
+        except ValueError as exc:
+            raise fail(f"{key}.slots", f"bad cron expression {slot!r} ({exc})",
+                       'use five fields: minute hour day month weekday, e.g. "0 9 * * mon-fri"'
+                       ) from None
+    hashtags = entry.get("hashtags", [])
+    if not isinstance(hashtags, list) or not all(
+        isinstance(h, str) and re.fullmatch(r"#?\w+", h) for h in hashtags
+    ):
+        raise fail(f"{key}.hashtags", "must be a list of single-word hashtags",
+                   'write e.g. ["#DefeatDaesh"]')
+    hashtags = ["#" + h.lstrip("#") for h in hashtags]
+    budget = _parse_budget(entry, platform, key, fail)
+    graph_version = entry.get("graph_version", DEFAULT_GRAPH_VERSION)
+    if not isinstance(graph_version, str) or not re.fullmatch(r"v\d+\.\d+", graph_version):
+        raise fail(f"{key}.graph_version", f"{graph_version!r} is not a Graph API version",
+                   'use e.g. "v21.0"')
+    timeout = _number(entry, "timeout_seconds", 30.0, f"{key}.timeout_seconds", fail, 0.1)
+    return AccountConfig(name=name, platform=platform, handle=handle,
+                         api_url=api_url.rstrip("/"), slots=tuple(slots),
+                         hashtags=tuple(hashtags), budget=budget,
+                         graph_version=graph_version, timeout_seconds=timeout)
+
+
+def _parse_budget(entry, platform: str, key: str, fail) -> Budget:
+    tier = entry.get("tier")
+    if platform == "x":
+        tier = tier or "free"
+        if tier not in X_TIER_BUDGETS:
+            raise fail(f"{key}.tier", f"unknown X API tier {tier!r}",
+                       'use "free", "basic" or "pro"')
+        default = X_TIER_BUDGETS[tier]
+    else:
+        default = FACEBOOK_DEFAULT_BUDGET
+    posts = _number(entry, "budget_posts", default[0], f"{key}.budget_posts", fail, 1)
+    window = _number(entry, "budget_window_seconds", default[1],
+                     f"{key}.budget_window_seconds", fail, 1)
+    return Budget(int(posts), int(window))
+
+
+def _table(raw: Mapping, name: str, fail) -> Mapping:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise fail(name, "must be a table", f"write it as [{name}]")
+    return value
+
+
+def _number(table: Mapping, name: str, default, key: str, fail, minimum) -> float:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise fail(key, f"{value!r} is not a number >= {minimum}", f"set a number >= {minimum}")
+    return value
+
+
+def _bool(table: Mapping, name: str, key: str, fail) -> bool:
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        raise fail(key, f"{value!r} is not true or false", "write true or false")
+    return value
+
+
+def _resolve_sqlite_path(url: str, base: Path) -> str:
+    # A relative SQLite path means "next to the config file", not "wherever the daemon was
+    # started from": an operator running from another directory must not get a fresh empty db.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url

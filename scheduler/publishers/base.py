@@ -1,0 +1,160 @@
+"""The publisher interface: the only thing the dispatcher knows about a platform.
+
+One publisher object serves one configured account. Every platform failure is sorted at this
+edge into a few typed errors, so the dispatcher decides what happens next from the type alone:
+
+    PublishError                    the platform did not (visibly) accept the post
+    ├── Retryable                   nothing was applied; the same request may be sent again
+    │   └── RateLimited             ...but not before `reset_at`
+    ├── Permanent                   sending it again will not help; a person must act
+    │   ├── CredentialsRejected     the account's tokens are bad or expired: pause the account
+    │   └── DuplicateContent        X refused identical text: evidence of an earlier success
+    └── Ambiguous                   the request may have been applied (timeout after sending,
+                                    dropped connection, commit-then-error): look before resending
+
+Each error keeps the platform's own code and message (for the attempt row) and a sentence a
+press officer understands (`explanation`). Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a post now lives on the platform."""
+
+    remote_id: str
+    remote_url: str
+
+
+@dataclass(frozen=True)
+class RemotePost:
+    """A post read back from the account's own timeline, used to settle ambiguous outcomes."""
+
+    remote_id: str
+    text: str
+    created_at: datetime | None
+    remote_url: str
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What `accounts check` learns from the platform about the credentials' owner."""
+
+    remote_id: str
+    handle: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """The platform's latest word on how many more requests this account may make.
+
+    `remaining` is None when the platform did not say. `reset_at` is when the window
+    reopens (UTC).
+    """
+
+    remaining: int | None
+    reset_at: datetime | None
+
+
+class PublishError(Exception):
+    """Base of every platform failure. `str(err)` is the explanation for people."""
+
+    explanation = "the platform refused the post"
+
+    def __init__(self, explanation: str | None = None, *, code: str | None = None,
+                 message: str | None = None, http_status: int | None = None) -> None:
+        self.explanation = explanation or self.explanation
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        super().__init__(self.explanation)
+
+    @property
+    def outcome(self) -> str:
+        """The attempt outcome name stored in the database for this error class."""
+        return next(_OUTCOMES[c] for c in type(self).__mro__ if c in _OUTCOMES)
+
+
+class Retryable(PublishError):
+    explanation = "the platform was temporarily unavailable; factpost will try again"
+
+
+class RateLimited(Retryable):
+    explanation = "the account reached the platform's posting limit; factpost will wait"
+
+    def __init__(self, explanation: str | None = None, *, reset_at: datetime | None = None,
+                 **kwargs) -> None:
+        super().__init__(explanation, **kwargs)
+        self.reset_at = reset_at
+
+
+class Permanent(PublishError):
+    explanation = "the platform rejected the post; it needs a person's attention"
+
+
+class CredentialsRejected(Permanent):
+    explanation = ("the platform rejected the account's credentials; renew the tokens, "
+                   "then run 'factpost accounts resume'")
+
+
+class DuplicateContent(Permanent):
+    explanation = "the platform refused the post as a duplicate of one already published"
+
+
+class Ambiguous(PublishError):
+    explanation = ("the platform may or may not have published the post; factpost will check "
+                   "the account's timeline before trying again")
+
+
+_OUTCOMES = {
+    RateLimited: "rate_limited",
+    Retryable: "retryable",
+    CredentialsRejected: "credentials_rejected",
+    DuplicateContent: "duplicate",
+    Permanent: "permanent",
+    Ambiguous: "ambiguous",
+    PublishError: "error",
+}
+
+
+@runtime_checkable
+class Publisher(Protocol):
+    """Publishes to one account. Implementations: x.XPublisher, facebook.FacebookPublisher,
+    dryrun.DryRunPublisher.
+
+    Construction checks that credentials are present (raising config.CredentialsMissing), but
+    makes no network call. Methods never sleep on rate limits: they raise RateLimited instead.
+    """
+
+    platform: str
+    account_name: str
+
+    def publish(self, text: str, *, reply_to: str | None = None) -> Published:
+        """Publish `text`, as a reply to remote post `reply_to` when given (X threads).
+
+        Raises a PublishError subclass on failure.
+        """
+        ...
+
+    def recent_posts(self, limit: int = 100) -> list[RemotePost]:
+        """The account's own most recent posts, newest first.
+
+        Raises a PublishError subclass when the timeline cannot be read.
+        """
+        ...
+
+    def check(self) -> AccountInfo:
+        """Verify the credentials against the platform. Raises a PublishError subclass."""
+        ...
+
+    @property
+    def rate_limit(self) -> RateLimitState | None:
+        """What the last response said about the remaining allowance, if anything."""
+        ...
