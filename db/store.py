@@ -1,0 +1,541 @@
+"""The store: every query factpost makes, and every post state change, in one place.
+
+Each public method is one transaction. State changes go through `_move`, which checks the
+transition against posts.states and writes the audit entry in the same transaction, so a post
+never changes state without a record of who did it and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
+
+from db.engine import make_engine
+from db.models import AccountState, Attempt, AuditEntry, Document, Post, Section, Worker
+from posts.states import EDITABLE, PostStatus, check_transition
+
+S = PostStatus
+#: Attempt outcomes after which nobody knows whether the platform holds the post.
+UNSURE_OUTCOMES = frozenset({"ambiguous", "abandoned", "duplicate"})
+
+
+class StoreError(Exception):
+    """A request the store cannot carry out; the message says why and what to do."""
+
+
+class PostNotFound(StoreError):
+    def __init__(self, post_id: int) -> None:
+        super().__init__(f"no post with id {post_id}; 'factpost history' lists every post")
+
+
+class NotEditable(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """A post to create. `section_index` points into the document's sections; the parts of a
+    thread follow each other in order and are chained as replies."""
+
+    account: str
+    platform: str
+    text: str
+    scheduled_at: datetime
+    section_index: int | None = None
+    thread_position: int = 1
+    thread_size: int = 1
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    document_id: int
+    created: int
+    already_imported_accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    account: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- documents and posts ------------------------------------------------------------------
+
+    def find_document(self, content_hash: str) -> Document | None:
+        with self.session() as s:
+            return s.scalar(select(Document).where(Document.content_hash == content_hash))
+
+    def accounts_with_posts(self, document_id: int) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(Post.account).where(Post.document_id == document_id)))
+
+    def import_document(self, *, source_name: str, content_hash: str, title: str | None,
+                        sections: Sequence[tuple[str | None, str]],
+                        posts: Sequence[PlannedPost], actor: str, now: datetime,
+                        status: PostStatus) -> ImportOutcome:
+        """Store a document, its sections and its posts in one transaction.
+
+        A document already stored (same canonical content) is reused; accounts that already
+        have posts from it get nothing new, which makes re-importing a no-op.
+        """
+        with self.session() as s:
+            document = s.scalar(select(Document).where(Document.content_hash == content_hash))
+            if document is None:
+                document = Document(source_name=source_name, content_hash=content_hash,
+                                    title=title, imported_at=now, imported_by=actor)
+                document.sections = [Section(position=i, heading=h, text=t)
+                                     for i, (h, t) in enumerate(sections)]
+                s.add(document)
+                s.flush()
+            done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
+            by_position = {sec.position: sec for sec in document.sections}
+            created = 0
+            previous: Post | None = None
+            for planned in posts:
+                if planned.account in done:
+                    continue
+                section = by_position.get(planned.section_index)
+                post = Post(account=planned.account, platform=planned.platform,
+                            text=planned.text, status=status, scheduled_at=planned.scheduled_at,
+                            document=document, section=section,
+                            thread_position=planned.thread_position,
+                            thread_size=planned.thread_size, created_by=actor, created_at=now,
+                            updated_at=now)
+                if planned.thread_position > 1 and previous is not None:
+                    post.parent = previous
+                s.add(post)
+                s.flush()
+                self._audit(s, post, actor, "create", None, status, f"imported from {source_name}",
+                            now)
+                previous = post
+                created += 1
+            skipped = tuple(sorted({p.account for p in posts} & done))
+            return ImportOutcome(document.id, created, skipped)
+
+    def add_post(self, *, account: str, platform: str, text: str, scheduled_at: datetime,
+                 actor: str, now: datetime, status: PostStatus) -> Post:
+        with self.session() as s:
+            post = Post(account=account, platform=platform, text=text, status=status,
+                        scheduled_at=scheduled_at, created_by=actor, created_at=now,
+                        updated_at=now)
+            s.add(post)
+            s.flush()
+            self._audit(s, post, actor, "create", None, status, "added by hand", now)
+            return post
+
+    def get_post(self, post_id: int) -> Post:
+        with self.session() as s:
+            post = s.get(Post, post_id, options=[selectinload(Post.attempts),
+                                                 selectinload(Post.document),
+                                                 selectinload(Post.section)])
+            if post is None:
+                raise PostNotFound(post_id)
+            return post
+
+    def audit_trail(self, post_id: int) -> list[AuditEntry]:
+        with self.session() as s:
+            return list(s.scalars(select(AuditEntry).where(AuditEntry.post_id == post_id)
+                                  .order_by(AuditEntry.id)))
+
+    def edit_post(self, post_id: int, *, actor: str, now: datetime, text: str | None = None,
+                  scheduled_at: datetime | None = None, require_approval: bool = False) -> Post:
+        """Change text and/or time. An approved post whose text changes goes back to draft
+        when review is required: an approval covers the exact text."""
+        with self.session() as s:
+            post = self._get(s, post_id)
+            if post.status not in EDITABLE:
+                raise NotEditable(f"post {post_id} is {post.status}; only draft, queued, failed "
+                                  "or needs_review posts can be edited")
+            changes = []
+            if text is not None and text != post.text:
+                post.text = text
+                changes.append("text")
+            if scheduled_at is not None and scheduled_at != post.scheduled_at:
+                post.scheduled_at = scheduled_at
+                changes.append("time")
+            if not changes:
+                return post
+            post.updated_at = now
+            reason = "edited " + " and ".join(changes)
+            if "text" in changes and require_approval and post.status != S.DRAFT:
+                post.approved_by = post.approved_at = None
+                self._move(s, post, S.DRAFT, actor, "edit", reason + "; needs approval again", now)
+            elif post.status in (S.FAILED, S.NEEDS_REVIEW):
+                self._move(s, post, S.QUEUED, actor, "edit", reason + "; queued again", now)
+            else:
+                self._audit(s, post, actor, "edit", post.status, post.status, reason, now)
+            return post
+
+    def cancel(self, post_id: int, *, actor: str, now: datetime, reason: str | None = None
+               ) -> Post:
+        with self.session() as s:
+            post = self._get(s, post_id)
+            self._move(s, post, S.CANCELLED, actor, "cancel", reason or "cancelled", now)
+            return post
+
+    def approve(self, post_ids: Iterable[int], *, actor: str, now: datetime) -> list[Post]:
+        """Approve drafts (all or none: one bad id leaves every post as it was)."""
+        with self.session() as s:
+            approved = []
+            for post_id in post_ids:
+                post = self._get(s, post_id)
+                if post.status != S.DRAFT:
+                    raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
+                                      "approval")
+                post.approved_by, post.approved_at = actor, now
+                self._move(s, post, S.QUEUED, actor, "approve", "approved", now)
+                approved.append(post)
+            return approved
+
+    def retry(self, post_id: int, *, actor: str, now: datetime) -> Post:
+        """Queue a failed or needs_review post again, due now."""
+        with self.session() as s:
+            post = self._get(s, post_id)
+            post.scheduled_at = now
+            self._move(s, post, S.QUEUED, actor, "retry", "queued again by staff", now)
+            return post
+
+    def resolve_published(self, post_id: int, *, remote_id: str, remote_url: str | None,
+                          actor: str, now: datetime) -> Post:
+        """Staff confirm that a post in doubt is on the platform under `remote_id`."""
+        with self.session() as s:
+            post = self._get(s, post_id)
+            if post.status != S.NEEDS_REVIEW:
+                raise NotEditable(f"post {post_id} is {post.status}; only needs_review posts "
+                                  "are resolved by hand")
+            post.remote_id, post.remote_url, post.published_at = remote_id, remote_url, now
+            self._move(s, post, S.PUBLISHED, actor, "resolve",
+                       f"confirmed published as {remote_id} by staff", now)
+            return post
+
+    def queue(self, account: str | None = None) -> list[Post]:
+        with self.session() as s:
+            query = (select(Post).where(Post.status.in_([S.DRAFT, S.QUEUED, S.PUBLISHING]))
+                     .order_by(Post.scheduled_at, Post.id))
+            if account:
+                query = query.where(Post.account == account)
+            return list(s.scalars(query.options(selectinload(Post.document),
+                                                selectinload(Post.section))))
+
+    def history(self, f: HistoryFilter = HistoryFilter()) -> list[Post]:
+        with self.session() as s:
+            query = select(Post).order_by(func.coalesce(Post.published_at, Post.scheduled_at)
+                                          .desc(), Post.id.desc())
+            if f.account:
+                query = query.where(Post.account == f.account)
+            if f.status:
+                query = query.where(Post.status == f.status)
+            when = func.coalesce(Post.published_at, Post.scheduled_at)
+            if f.since:
+                query = query.where(when >= f.since)
+            if f.until:
+                query = query.where(when < f.until)
+            if f.search:
+                escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(Post.text.ilike(f"%{escaped}%", escape="\\"))
+            query = query.offset(f.offset)
+            if f.limit is not None:
+                query = query.limit(f.limit)
+            return list(s.scalars(query.options(selectinload(Post.document),
+                                                selectinload(Post.section))))
+
+    def scheduled_times(self, account: str) -> list[datetime]:
+        """When this account's upcoming posts are due (used to find free slots)."""
+        with self.session() as s:
+            return list(s.scalars(select(Post.scheduled_at).where(
+                Post.account == account,
+                Post.status.in_([S.DRAFT, S.QUEUED, S.PUBLISHING])).distinct()))
+
+    # -- the daemon ---------------------------------------------------------------------------
+
+    def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta
+                   ) -> Post | None:
+        """Claim this account's next due post for `worker`, or None.
+
+        A post is due when it is queued, its time has come and (for a thread part) the part
+        before it is published. The claim is one conditional UPDATE, so of several processes
+        racing for the same post exactly one wins.
+        """
+        parent = aliased(Post)
+        with self.session() as s:
+            candidates = s.scalars(
+                select(Post.id).outerjoin(parent, Post.parent_id == parent.id)
+                .where(Post.account == account, Post.status == S.QUEUED,
+                       Post.scheduled_at <= now,
+                       or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED))
+                .order_by(Post.scheduled_at, Post.id).limit(5)).all()
+            for post_id in candidates:
+                won = s.execute(
+                    update(Post).where(Post.id == post_id, Post.status == S.QUEUED)
+                    .values(status=S.PUBLISHING, claimed_by=worker, lease_until=now + lease,
+                            updated_at=now)
+                    .execution_options(synchronize_session=False)).rowcount
+                if won == 1:
+                    post = s.get(Post, post_id, populate_existing=True)
+                    self._audit(s, post, worker, "claim", S.QUEUED, S.PUBLISHING, None, now)
+                    return post
+            return None
+
+    def reclaim_expired(self, account: str, *, worker: str, now: datetime, lease: timedelta
+                        ) -> Post | None:
+        """Take over one post whose holder's lease ran out (that daemon died mid-publish).
+
+        Its unfinished attempt is closed as `abandoned`, so the dispatcher knows to look at the
+        account's timeline before sending anything.
+        """
+        with self.session() as s:
+            candidates = s.scalars(
+                select(Post.id).where(Post.account == account, Post.status == S.PUBLISHING,
+                                      Post.lease_until < now).order_by(Post.id).limit(5)).all()
+            for post_id in candidates:
+                won = s.execute(
+                    update(Post).where(Post.id == post_id, Post.status == S.PUBLISHING,
+                                       Post.lease_until < now)
+                    .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
+                    .execution_options(synchronize_session=False)).rowcount
+                if won != 1:
+                    continue
+                s.execute(update(Attempt).where(Attempt.post_id == post_id,
+                                                Attempt.outcome.is_(None))
+                          .values(outcome="abandoned", finished_at=now,
+                                  explanation="the daemon stopped while this request was in "
+                                              "flight")
+                          .execution_options(synchronize_session=False))
+                post = s.get(Post, post_id, populate_existing=True)
+                self._audit(s, post, worker, "reclaim", S.PUBLISHING, S.PUBLISHING,
+                            "lease expired; previous holder presumed dead", now)
+                return post
+            return None
+
+    def release_claims(self, worker: str, *, now: datetime) -> int:
+        """Hand back posts a stopping worker claimed but never started sending."""
+        with self.session() as s:
+            posts = s.scalars(select(Post).where(Post.status == S.PUBLISHING,
+                                                 Post.claimed_by == worker)).all()
+            released = 0
+            for post in posts:
+                in_flight = s.scalar(select(func.count()).select_from(Attempt).where(
+                    Attempt.post_id == post.id, Attempt.outcome.is_(None)))
+                if in_flight:
+                    continue
+                post.claimed_by = post.lease_until = None
+                self._move(s, post, S.QUEUED, worker, "release", "daemon stopping", now)
+                released += 1
+            return released
+
+    def last_outcome(self, post_id: int) -> str | None:
+        with self.session() as s:
+            return s.scalar(select(Attempt.outcome).where(Attempt.post_id == post_id)
+                            .order_by(Attempt.id.desc()).limit(1))
+
+    def start_attempt(self, post_id: int, *, worker: str, now: datetime) -> int:
+        """Record that a request is about to be sent; committed before the request goes out."""
+        with self.session() as s:
+            post = self._get(s, post_id)
+            if post.status != S.PUBLISHING or post.claimed_by != worker:
+                raise StoreError(f"post {post_id} is no longer claimed by {worker}")
+            post.attempt_count += 1
+            attempt = Attempt(post_id=post_id, worker=worker, started_at=now)
+            s.add(attempt)
+            s.flush()
+            return attempt.id
+
+    def finish_attempt(self, attempt_id: int, *, outcome: str, now: datetime,
+                       error_code: str | None = None, error_message: str | None = None,
+                       explanation: str | None = None, remote_id: str | None = None) -> None:
+        with self.session() as s:
+            attempt = s.get(Attempt, attempt_id)
+            attempt.outcome, attempt.finished_at = outcome, now
+            attempt.error_code, attempt.error_message = error_code, error_message
+            attempt.explanation, attempt.remote_id = explanation, remote_id
+
+    def mark_published(self, post_id: int, *, worker: str, remote_id: str, remote_url: str,
+                       now: datetime, reason: str = "published") -> Post:
+        with self.session() as s:
+            post = self._get(s, post_id)
+            post.remote_id, post.remote_url, post.published_at = remote_id, remote_url, now
+            post.claimed_by = post.lease_until = None
+            post.last_error = None
+            self._move(s, post, S.PUBLISHED, worker, "publish", reason, now)
+            return post
+
+    def requeue(self, post_id: int, *, worker: str, at: datetime, reason: str, now: datetime,
+                record_error: bool = True) -> Post:
+        """Put a claimed post back in the queue, due at `at` (a retry or a platform hold)."""
+        with self.session() as s:
+            post = self._get(s, post_id)
+            post.scheduled_at = at
+            post.claimed_by = post.lease_until = None
+            if record_error:
+                post.last_error = reason
+            self._move(s, post, S.QUEUED, worker, "retry", reason, now)
+            return post
+
+    def mark_failed(self, post_id: int, *, worker: str, reason: str, now: datetime,
+                    status: PostStatus = S.FAILED) -> list[Post]:
+        """Fail a claimed post (or send it to needs_review). Later parts of its thread fail
+        too: a thread never continues past a part that was not published."""
+        with self.session() as s:
+            post = self._get(s, post_id)
+            post.claimed_by = post.lease_until = None
+            post.last_error = reason
+            self._move(s, post, status, worker, "fail", reason, now)
+            changed = [post]
+            child = s.scalar(select(Post).where(Post.parent_id == post.id))
+            while child is not None and child.status in (S.QUEUED, S.DRAFT):
+                child.last_error = (f"not sent: part {post.thread_position}/{post.thread_size} "
+                                    "of this thread was not published")
+                self._move(s, child, S.FAILED, worker, "fail", child.last_error, now)
+                changed.append(child)
+                child = s.scalar(select(Post).where(Post.parent_id == child.id))
+            return changed
+
+    def parent_remote_id(self, post: Post) -> str | None:
+        if post.parent_id is None:
+            return None
+        with self.session() as s:
+            return s.scalar(select(Post.remote_id).where(Post.id == post.parent_id))
+
+    def next_due_at(self, accounts: Sequence[str] | None = None) -> datetime | None:
+        """When the soonest queued post (or expiring lease) needs the daemon."""
+        with self.session() as s:
+            due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED)
+            lease = select(func.min(Post.lease_until)).where(Post.status == S.PUBLISHING)
+            if accounts is not None:
+                due = due.where(Post.account.in_(accounts))
+                lease = lease.where(Post.account.in_(accounts))
+            times = [t for t in (s.scalar(due), s.scalar(lease)) if t is not None]
+            return min(times) if times else None
+
+    def pending_count(self, accounts: Sequence[str] | None = None) -> int:
+        """Posts the daemon still has to deal with (queued or publishing)."""
+        with self.session() as s:
+            query = select(func.count()).select_from(Post).where(
+                Post.status.in_([S.QUEUED, S.PUBLISHING]))
+            if accounts is not None:
+                query = query.where(Post.account.in_(accounts))
+            return s.scalar(query)
+
+    def published_since(self, account: str, since: datetime) -> list[datetime]:
+        """Publish times of this account's posts since `since`, oldest first (for budgets)."""
+        with self.session() as s:
+            return list(s.scalars(select(Post.published_at).where(
+                Post.account == account, Post.status == S.PUBLISHED,
+                Post.published_at >= since).order_by(Post.published_at)))
+
+    # -- accounts and workers -----------------------------------------------------------------
+
+    def account_state(self, name: str) -> AccountState:
+        with self.session() as s:
+            return s.get(AccountState, name) or AccountState(name=name, paused=False)
+
+    def account_states(self) -> dict[str, AccountState]:
+        with self.session() as s:
+            return {a.name: a for a in s.scalars(select(AccountState))}
+
+    def hold_account(self, name: str, *, until: datetime, reason: str) -> None:
+        """The platform asked for a pause until `until` (rate limit); not a staff decision."""
+        with self.session() as s:
+            state = self._state(s, name)
+            state.held_until, state.held_reason = until, reason
+
+    def pause_account(self, name: str, *, actor: str, reason: str, now: datetime) -> None:
+        with self.session() as s:
+            state = self._state(s, name)
+            if state.paused:
+                return
+            state.paused, state.paused_reason, state.paused_at = True, reason, now
+            s.add(AuditEntry(at=now, actor=actor, action="pause", account=name, reason=reason))
+
+    def resume_account(self, name: str, *, actor: str, now: datetime) -> bool:
+        with self.session() as s:
+            state = self._state(s, name)
+            if not state.paused:
+                return False
+            state.paused, state.paused_reason, state.paused_at = False, None, None
+            s.add(AuditEntry(at=now, actor=actor, action="resume", account=name,
+                             reason="resumed"))
+            return True
+
+    def heartbeat(self, worker: str, *, now: datetime, stopping: bool = False) -> None:
+        with self.session() as s:
+            row = s.get(Worker, worker)
+            if row is None:
+                row = Worker(id=worker, started_at=now)
+                s.add(row)
+            row.last_seen = now
+            row.stopped_at = now if stopping else None
+
+    def workers(self) -> list[Worker]:
+        with self.session() as s:
+            return list(s.scalars(select(Worker).order_by(Worker.last_seen.desc())))
+
+    def counts_by_status(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.execute(select(Post.status, func.count()).group_by(Post.status)).all()
+            return {status: count for status, count in rows}
+
+    def last_error(self) -> Attempt | None:
+        with self.session() as s:
+            return s.scalar(select(Attempt).where(and_(Attempt.outcome.is_not(None),
+                                                       Attempt.outcome != "published"))
+                            .order_by(Attempt.id.desc()).limit(1))
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _get(s: Session, post_id: int) -> Post:
+        post = s.get(Post, post_id)
+        if post is None:
+            raise PostNotFound(post_id)
+        return post
+
+    @staticmethod
+    def _state(s: Session, name: str) -> AccountState:
+        state = s.get(AccountState, name)
+        if state is None:
+            state = AccountState(name=name, paused=False)
+            s.add(state)
+        return state
+
+    def _move(self, s: Session, post: Post, target: PostStatus, actor: str, action: str,
+              reason: str | None, now: datetime) -> None:
+        check_transition(post.id, post.status, target)
+        previous = post.status
+        post.status = target
+        post.updated_at = now
+        self._audit(s, post, actor, action, previous, target, reason, now)
+
+    @staticmethod
+    def _audit(s: Session, post: Post, actor: str, action: str, from_status: str | None,
+               to_status: str | None, reason: str | None, now: datetime) -> None:
+        s.add(AuditEntry(at=now, actor=actor, action=action, post_id=post.id,
+                         account=post.account, from_status=from_status, to_status=to_status,
+                         reason=reason))

@@ -1,0 +1,90 @@
+"""Config: checked at load time, one line naming the file, the key and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler.config import ConfigError, CredentialsMissing, load_config
+
+GOOD = """
+[database]
+url = "sqlite:///factpost.db"
+[schedule]
+timezone = "Asia/Baghdad"
+[review]
+require_approval = true
+[[accounts]]
+name = "oir-x"
+platform = "x"
+handle = "@CJTFOIR"
+api_url = "http://127.0.0.1:8765/"
+slots = ["0 9 * * mon-fri", "0 15 * * mon-fri"]
+hashtags = ["DefeatDaesh"]
+[[accounts]]
+name = "oir.fb"
+platform = "facebook"
+handle = "CJTFOIR"
+"""
+
+
+def test_a_good_config_loads_with_defaults_filled_in(write_config):
+    config = load_config(write_config(GOOD))
+    assert config.timezone.key == "Asia/Baghdad"
+    assert config.require_approval is True
+    x, fb = config.accounts
+    assert (x.handle, x.api_url, x.hashtags) == ("CJTFOIR", "http://127.0.0.1:8765",
+                                                 ("#DefeatDaesh",))
+    assert x.budget.posts == 17 and x.budget.window_seconds == 86_400  # X free tier
+    assert fb.api_url == "https://graph.facebook.com"
+    assert fb.graph_version == "v21.0"
+
+
+def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_path):
+    config = load_config(write_config(GOOD))
+    assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'factpost.db'}"
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('platform = "x"', 'platform = "mastodon"'), "accounts[0].platform: unknown platform"),
+    (('"0 9 * * mon-fri"', '"0 25 * * mon-fri"'), "accounts[0].slots: bad cron expression"),
+    (('timezone = "Asia/Baghdad"', 'timezone = "Mars/Olympus"'),
+     "schedule.timezone: unknown timezone"),
+    (('name = "oir.fb"', 'name = "oir-x"'), "accounts[1].name: duplicate account name"),
+    (('handle = "CJTFOIR"', 'handle = ""'), "accounts[1].handle: missing"),
+    (('require_approval = true', 'require_approval = "yes"'), "review.require_approval"),
+    (('api_url = "http://127.0.0.1:8765/"', 'api_url = "ftp://x"'), "accounts[0].api_url"),
+])
+def test_bad_values_name_the_file_the_key_and_the_fix(write_config, change, expected):
+    path = write_config(GOOD.replace(*change))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: {expected}")
+    assert "\n" not in message
+    assert ";" in message  # the fix follows the problem
+
+
+def test_broken_toml_and_missing_file_are_one_line_errors(write_config, tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write_config("[database\nurl = 1"))
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_credentials_come_from_the_environment_by_account_name(write_config):
+    x, fb = load_config(write_config(GOOD)).accounts
+    env = {"FACTPOST_OIR_X_CONSUMER_KEY": "ck", "FACTPOST_OIR_X_CONSUMER_SECRET": "cs",
+           "FACTPOST_OIR_X_ACCESS_TOKEN": "at", "FACTPOST_OIR_X_ACCESS_TOKEN_SECRET": "as",
+           "FACTPOST_OIR_FB_PAGE_TOKEN": "pt"}
+    assert x.credentials(env) == {"consumer_key": "ck", "consumer_secret": "cs",
+                                  "access_token": "at", "access_token_secret": "as"}
+    assert fb.credentials(env) == {"page_token": "pt"}
+
+
+def test_missing_credentials_name_the_variables_but_no_values(write_config):
+    x, _ = load_config(write_config(GOOD)).accounts
+    with pytest.raises(CredentialsMissing) as err:
+        x.credentials({"FACTPOST_OIR_X_CONSUMER_KEY": "secret-value"})
+    assert "FACTPOST_OIR_X_ACCESS_TOKEN_SECRET" in str(err.value)
+    assert "FACTPOST_OIR_X_CONSUMER_KEY" not in str(err.value)
+    assert "secret-value" not in str(err.value)

@@ -1,0 +1,204 @@
+"""The store: claims, thread order, transitions with their audit entries, idempotent imports."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from conftest import T0
+from sqlalchemy import select
+
+from db import migrate
+from db.models import AuditEntry
+from db.store import HistoryFilter, NotEditable, PlannedPost, PostNotFound, Store
+from posts.states import IllegalTransition, PostStatus
+
+S = PostStatus
+LEASE = timedelta(minutes=2)
+
+
+def add(store: Store, text="hello", at=T0, account="office-x", status=S.QUEUED) -> int:
+    return store.add_post(account=account, platform="x", text=text, scheduled_at=at,
+                          actor="tester", now=T0, status=status).id
+
+
+def import_thread(store: Store, parts=3, account="office-x", content_hash="h1"):
+    planned = [PlannedPost(account=account, platform="x", text=f"part {i}", scheduled_at=T0,
+                           section_index=0, thread_position=i, thread_size=parts)
+               for i in range(1, parts + 1)]
+    return store.import_document(source_name="sheet.txt", content_hash=content_hash,
+                                 title="T", sections=[("HEADING", "body")], posts=planned,
+                                 actor="tester", now=T0, status=S.QUEUED)
+
+
+def test_migrations_bring_an_empty_database_to_the_newest_schema(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path / 'new.db'}")
+    assert not migrate.is_current(s.engine)
+    migrate.upgrade(s.engine)
+    migrate.upgrade(s.engine)  # idempotent
+    assert migrate.is_current(s.engine)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(store):
+    with store.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_times_come_back_in_utc(store):
+    post = store.get_post(add(store))
+    assert post.scheduled_at == T0 and post.scheduled_at.utcoffset() == timedelta(0)
+
+
+def test_only_due_posts_are_claimed_soonest_first(store):
+    later = add(store, "later", at=T0 + timedelta(hours=1))
+    first = add(store, "first", at=T0 - timedelta(minutes=5))
+    second = add(store, "second", at=T0)
+    claimed = [store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+               for _ in range(3)]
+    assert [p.id if p else None for p in claimed] == [first, second, None]
+    assert store.get_post(later).status == S.QUEUED
+    held = store.get_post(first)
+    assert (held.status, held.claimed_by, held.lease_until) == (S.PUBLISHING, "w", T0 + LEASE)
+
+
+def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
+    ids = {add(store, f"post {i}") for i in range(20)}
+    won: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(name):
+        while (p := store.claim_next("office-x", worker=name, now=T0, lease=LEASE)):
+            with lock:
+                won.append(p.id)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(won) == sorted(ids)
+
+
+def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
+    import_thread(store)
+    first = store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    assert first.thread_position == 1
+    assert store.claim_next("office-x", worker="w", now=T0, lease=LEASE) is None
+    store.mark_published(first.id, worker="w", remote_id="100", remote_url="u", now=T0)
+    second = store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    assert second.thread_position == 2
+    assert store.parent_remote_id(second) == "100"
+
+
+def test_a_failed_thread_part_fails_the_parts_after_it(store):
+    import_thread(store)
+    first = store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    changed = store.mark_failed(first.id, worker="w", reason="rejected", now=T0)
+    assert [p.status for p in changed] == [S.FAILED] * 3
+    assert "part 1/3 of this thread was not published" in changed[2].last_error
+
+
+def test_every_transition_writes_an_audit_entry_in_the_same_transaction(store):
+    post_id = add(store, status=S.DRAFT)
+    store.approve([post_id], actor="approver", now=T0)
+    store.cancel(post_id, actor="editor", now=T0, reason="superseded")
+    trail = [(e.actor, e.action, e.from_status, e.to_status, e.reason)
+             for e in store.audit_trail(post_id)]
+    assert trail == [("tester", "create", None, "draft", "added by hand"),
+                     ("approver", "approve", "draft", "queued", "approved"),
+                     ("editor", "cancel", "queued", "cancelled", "superseded")]
+
+
+def test_illegal_transitions_change_nothing(store):
+    post_id = add(store)
+    store.cancel(post_id, actor="a", now=T0)
+    with pytest.raises(IllegalTransition):
+        store.cancel(post_id, actor="a", now=T0)
+    assert len(store.audit_trail(post_id)) == 2
+
+
+def test_approving_is_all_or_nothing(store):
+    draft = add(store, status=S.DRAFT)
+    queued = add(store, "other")
+    with pytest.raises(NotEditable, match=f"post {queued} is queued"):
+        store.approve([draft, queued], actor="a", now=T0)
+    assert store.get_post(draft).status == S.DRAFT
+
+
+def test_editing_the_text_of_an_approved_post_needs_approval_again(store):
+    post_id = add(store, status=S.DRAFT)
+    store.approve([post_id], actor="a", now=T0)
+    store.edit_post(post_id, actor="b", now=T0, scheduled_at=T0 + timedelta(hours=1),
+                    require_approval=True)
+    assert store.get_post(post_id).status == S.QUEUED  # a new time keeps the approval
+    store.edit_post(post_id, actor="b", now=T0, text="changed", require_approval=True)
+    post = store.get_post(post_id)
+    assert (post.status, post.text, post.approved_by) == (S.DRAFT, "changed", None)
+
+
+def test_published_posts_cannot_be_edited(store):
+    post_id = add(store)
+    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.mark_published(post_id, worker="w", remote_id="1", remote_url="u", now=T0)
+    with pytest.raises(NotEditable, match="only draft, queued"):
+        store.edit_post(post_id, actor="a", now=T0, text="x")
+
+
+def test_unknown_posts_say_where_to_look(store):
+    with pytest.raises(PostNotFound, match="no post with id 99; 'factpost history'"):
+        store.get_post(99)
+
+
+def test_importing_the_same_document_twice_adds_nothing(store):
+    first = import_thread(store)
+    again = import_thread(store)
+    assert (first.created, again.created) == (3, 0)
+    assert again.already_imported_accounts == ("office-x",)
+    assert again.document_id == first.document_id
+    other = import_thread(store, account="office-fb")  # a new account still gets its posts
+    assert other.created == 3
+
+
+def test_an_expired_lease_is_taken_over_and_its_attempt_marked_abandoned(store):
+    post_id = add(store)
+    store.claim_next("office-x", worker="dead", now=T0, lease=LEASE)
+    store.start_attempt(post_id, worker="dead", now=T0)
+    assert store.reclaim_expired("office-x", worker="w2", now=T0 + LEASE / 2,
+                                 lease=LEASE) is None
+    post = store.reclaim_expired("office-x", worker="w2", now=T0 + LEASE * 2, lease=LEASE)
+    assert (post.id, post.claimed_by) == (post_id, "w2")
+    assert store.last_outcome(post_id) == "abandoned"
+
+
+def test_a_stopping_worker_hands_back_claims_it_never_sent(store):
+    sent, unsent = add(store, "a"), add(store, "b")
+    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.start_attempt(sent, worker="w", now=T0)
+    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    assert store.release_claims("w", now=T0) == 1
+    assert store.get_post(unsent).status == S.QUEUED
+    assert store.get_post(sent).status == S.PUBLISHING  # outcome unknown: stays leased
+
+
+def test_history_filters_and_searches_newest_first(store):
+    for i in range(5):
+        add(store, f"Update {i} on Art. 51 100%", at=T0 + timedelta(hours=i))
+    add(store, "other news", account="office-fb")
+    assert [p.text for p in store.history(HistoryFilter(search="art. 51", limit=2))] == [
+        "Update 4 on Art. 51 100%", "Update 3 on Art. 51 100%"]
+    assert len(store.history(HistoryFilter(account="office-fb"))) == 1
+    assert len(store.history(HistoryFilter(search="100%"))) == 5
+    assert store.history(HistoryFilter(search="_")) == []  # LIKE wildcards are literal
+    assert len(store.history(HistoryFilter(since=T0 + timedelta(hours=3)))) == 2
+
+
+def test_pausing_an_account_is_audited(store):
+    store.pause_account("office-x", actor="ops", reason="crisis", now=T0)
+    assert store.account_state("office-x").paused
+    assert store.resume_account("office-x", actor="ops", now=T0)
+    with store.session() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.account == "office-x", AuditEntry.post_id.is_(None)))]
+    assert actions == ["pause", "resume"]
