@@ -90,6 +90,8 @@ class Config:
     poll_seconds: float = 5.0
     max_attempts: int = 5
     lease_seconds: int = 120
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3_600.0
     accounts: tuple[AccountConfig, ...] = field(default_factory=tuple)
 
     def account(self, name: str) -> AccountConfig:
@@ -141,7 +143,11 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                    'use an IANA name such as "Asia/Baghdad" or "UTC"') from None
     poll = _number(schedule, "poll_seconds", 5.0, "schedule.poll_seconds", fail, minimum=0.05)
     max_attempts = int(_number(schedule, "max_attempts", 5, "schedule.max_attempts", fail, 1))
-    lease = int(_number(schedule, "lease_seconds", 120, "schedule.lease_seconds", fail, 5))
+    lease = int(_number(schedule, "lease_seconds", 120, "schedule.lease_seconds", fail, 2))
+    retry_base = _number(schedule, "retry_base_seconds", 30.0, "schedule.retry_base_seconds",
+                         fail, 0.01)
+    retry_max = _number(schedule, "retry_max_seconds", 3_600.0, "schedule.retry_max_seconds",
+                        fail, retry_base)
 
     review = _table(raw, "review", fail)
     require_approval = _bool(review, "require_approval", "review.require_approval", fail)
@@ -163,6 +169,7 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     return Config(path=path, database_url=url, timezone=timezone,
                   require_approval=require_approval, two_person_rule=two_person,
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
+                  retry_base_seconds=retry_base, retry_max_seconds=retry_max,
                   accounts=tuple(accounts))
 
 
