@@ -1,0 +1,68 @@
+"""The control API, for an emulator running in another process:
+
+    POST /_emulator/faults     {"fault": kind, "count": n, "platform": "x"|"facebook",
+                                "delay": seconds}  or  {"random_rate": r, "kinds": [...]}
+    GET  /_emulator/state      {"x": {handle: [tweets]}, "facebook": {page: [posts]}}
+    GET  /_emulator/requests   {"requests": [...]}, the request log
+    POST /_emulator/reset      forget posts, faults, throttles, counters and the log
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scheduler.emulator.messages import Request, Response, json_response
+
+if TYPE_CHECKING:
+    from scheduler.emulator.server import Emulator
+
+FAULT_KEYS = {"fault", "count", "platform", "delay"}
+RANDOM_KEYS = {"random_rate", "kinds", "delay"}
+USAGE = ("use GET /_emulator/state, GET /_emulator/requests, POST /_emulator/faults or "
+         "POST /_emulator/reset")
+
+
+def handle(emulator: Emulator, request: Request) -> Response:
+    route = (request.method, request.path.rstrip("/"))
+    if route == ("GET", "/_emulator/state"):
+        return json_response(200, emulator.state())
+    if route == ("GET", "/_emulator/requests"):
+        return json_response(200, {"requests": emulator.requests_log})
+    if route == ("POST", "/_emulator/reset"):
+        emulator.reset()
+        return json_response(200, {"reset": True})
+    if route == ("POST", "/_emulator/faults"):
+        return _faults(emulator, request)
+    return json_response(404, {"error": f"unknown control request; {USAGE}"})
+
+
+def _faults(emulator: Emulator, request: Request) -> Response:
+    try:
+        body = request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _bad('send a JSON object such as {"fault": "drop_after", "count": 1}')
+    try:
+        if "random_rate" in body:
+            if extra := set(body) - RANDOM_KEYS:
+                return _bad(f"unknown key(s) {sorted(extra)}; use {sorted(RANDOM_KEYS)}")
+            kinds = body.get("kinds")
+            if kinds is not None and not isinstance(kinds, list):
+                return _bad('"kinds" must be a list of fault names')
+            emulator.set_random_faults(body["random_rate"], kinds=kinds,
+                                       **({"delay": body["delay"]} if "delay" in body else {}))
+        elif "fault" in body:
+            if extra := set(body) - FAULT_KEYS:
+                return _bad(f"unknown key(s) {sorted(extra)}; use {sorted(FAULT_KEYS)}")
+            emulator.inject(body["fault"], platform=body.get("platform"),
+                            count=body.get("count", 1), delay=body.get("delay", 0.0))
+        else:
+            return _bad('give "fault" (queue faults) or "random_rate" (random faults)')
+    except ValueError as exc:
+        return _bad(str(exc))
+    return json_response(200, {"queued": emulator.pending_faults()})
+
+
+def _bad(message: str) -> Response:
+    return json_response(400, {"error": message})

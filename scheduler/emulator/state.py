@@ -1,0 +1,207 @@
+"""What the emulated platforms hold: X accounts with their tweets, Facebook Pages with their
+posts, and the counters behind rate limits. One lock guards all of it (`World.lock`)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+# Tweet ids are snowflakes: milliseconds since this epoch, shifted left 22 bits.
+# https://docs.x.com/resources/fundamentals/x-ids
+TWEPOCH_MS = 1_288_834_974_657
+# Defaults are far above anything a test or the demo sends; tests that want a 429 set limits.
+GENEROUS_WINDOW = (10_000, 900)
+GENEROUS_DAY = 100_000
+DAY_SECONDS = 86_400
+
+
+class Window:
+    """A fixed rate-limit window: at most `limit` hits until `reset_at`, then a fresh one."""
+
+    def __init__(self, limit: int, seconds: int) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.count = 0
+        self.reset_at = 0.0
+
+    def _roll(self, now: float) -> None:
+        if now >= self.reset_at:
+            self.count = 0
+            self.reset_at = now + self.seconds
+
+    def exhausted(self, now: float) -> bool:
+        self._roll(now)
+        return self.count >= self.limit
+
+    def hit(self, now: float) -> None:
+        self._roll(now)
+        self.count += 1
+
+    def remaining(self, now: float) -> int:
+        self._roll(now)
+        return max(self.limit - self.count, 0)
+
+    def reset_epoch(self, now: float) -> int:
+        self._roll(now)
+        return int(self.reset_at)
+
+
+def numeric_id(text: str, digits: int) -> str:
+    """A stable id of `digits` digits derived from `text`, so restarts keep the same ids."""
+    h = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+    low = 10 ** (digits - 1)
+    return str(low + h % (9 * low))
+
+
+def x_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def graph_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+@dataclass
+class Tweet:
+    id: str
+    text: str
+    author_id: str
+    created_at: datetime
+    in_reply_to: str | None = None
+    in_reply_to_user_id: str | None = None
+    conversation_id: str = ""
+
+    def snapshot(self) -> dict:
+        return {"id": self.id, "text": self.text, "in_reply_to": self.in_reply_to,
+                "created_at": x_time(self.created_at)}
+
+
+@dataclass
+class XAccount:
+    handle: str
+    user_id: str
+    name: str
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+    tweets: list[Tweet] = field(default_factory=list)
+    post_window: Window = field(default_factory=lambda: Window(*GENEROUS_WINDOW))
+    post_day: Window = field(default_factory=lambda: Window(GENEROUS_DAY, DAY_SECONDS))
+    read_windows: dict[str, Window] = field(default_factory=dict)
+
+    def read_window(self, endpoint: str) -> Window:
+        return self.read_windows.setdefault(endpoint, Window(*GENEROUS_WINDOW))
+
+
+@dataclass
+class PagePost:
+    id: str  # "<page id>_<post id>", as Graph spells it
+    message: str
+    created_time: datetime
+    link: str | None = None
+
+    def snapshot(self) -> dict:
+        return {"id": self.id, "message": self.message,
+                "created_time": graph_time(self.created_time)}
+
+    @property
+    def permalink_url(self) -> str:
+        page_id, post_id = self.id.split("_", 1)
+        return f"https://www.facebook.com/{page_id}/posts/{post_id}"
+
+
+@dataclass
+class Page:
+    page_id: str
+    token: str = field(repr=False)
+    name: str
+    username: str | None = None
+    posts: list[PagePost] = field(default_factory=list)
+    throttle_code: int | None = None
+    blocked: bool = False
+    calls: Window = field(default_factory=lambda: Window(4_800, 3_600))
+
+    @property
+    def key(self) -> str:
+        """The name the page is listed under in inspection output."""
+        return self.username or self.page_id
+
+
+class World:
+    """Every account, page and post the emulator knows. Hold `lock` while touching any of it."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.x_accounts: dict[str, XAccount] = {}  # by lower-cased handle
+        self.app_days: dict[str, Window] = {}  # X app-wide 24-hour windows, by consumer key
+        self.pages: dict[str, Page] = {}  # by page id
+        self.graph_app_calls = Window(2_000, 3_600)
+        self.requests_log: list[dict] = []
+        self.reject_duplicates = True
+        self._last_snowflake = 0
+        self._last_post_id = 0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    # X -----------------------------------------------------------------------------------
+    def x_account(self, ref: str) -> XAccount | None:
+        return self.x_accounts.get(ref.lstrip("@").lower()) or self.x_by_id(ref)
+
+    def x_by_id(self, user_id: str) -> XAccount | None:
+        return next((a for a in self.x_accounts.values() if a.user_id == user_id), None)
+
+    def x_by_token(self, access_token: str) -> XAccount | None:
+        return next((a for a in self.x_accounts.values() if a.access_token == access_token), None)
+
+    def find_tweet(self, tweet_id: str) -> tuple[XAccount, Tweet] | None:
+        for account in self.x_accounts.values():
+            for tweet in account.tweets:
+                if tweet.id == tweet_id:
+                    return account, tweet
+        return None
+
+    def app_day(self, consumer_key: str) -> Window:
+        return self.app_days.setdefault(consumer_key, Window(GENEROUS_DAY, DAY_SECONDS))
+
+    def next_snowflake(self) -> str:
+        candidate = (int(self.clock() * 1000) - TWEPOCH_MS) << 22
+        self._last_snowflake = max(self._last_snowflake + 1, candidate)
+        return str(self._last_snowflake)
+
+    # Facebook ----------------------------------------------------------------------------
+    def page(self, ref: str) -> Page | None:
+        found = self.pages.get(ref)
+        return found or next((p for p in self.pages.values()
+                              if p.username and p.username.lower() == ref.lower()), None)
+
+    def page_by_token(self, token: str) -> Page | None:
+        return next((p for p in self.pages.values() if p.token == token), None)
+
+    def next_post_id(self) -> str:
+        self._last_post_id = max(self._last_post_id + 1, int(self.clock() * 1000) * 1000)
+        return str(self._last_post_id)
+
+    # Both --------------------------------------------------------------------------------
+    def clear_activity(self) -> None:
+        """Forget posts, counters, throttles and the request log; keep accounts and limits."""
+        now = self.clock()
+        for account in self.x_accounts.values():
+            account.tweets.clear()
+            account.read_windows.clear()
+            for window in (account.post_window, account.post_day):
+                window.reset_at = now - 1
+        self.app_days.clear()
+        for page in self.pages.values():
+            page.posts.clear()
+            page.throttle_code = None
+            page.blocked = False
+            page.calls.reset_at = now - 1
+        self.graph_app_calls.reset_at = now - 1
+        self.requests_log.clear()
