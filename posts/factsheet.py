@@ -1,0 +1,375 @@
+"""Plain-text fact sheets: a title, headed sections of paragraphs, and a contact footer.
+
+    Joint Task Force Meridian — Public Affairs Office      <- title (first line(s), own paragraph)
+
+    OUR MISSION                                             <- heading: ALL-CAPS line,
+    The task force protects shipping lanes in the           <- paragraph, hard-wrapped lines
+    northern approaches ...                                    joined with a space
+    Key facts:                                              <- heading: short line ending ":"
+    - 1,250 personnel                                       <- bullets: one line each
+    Who we work with                                        <- heading: short line, no final
+    ...                                                        punctuation, text follows
+    For media inquiries: press@jtf-meridian.mil             <- contact lines: metadata only
+    Follow us: x.com/JTFMeridian | facebook.com/JTFMeridian
+
+Arabic headings have no case, so they are found by the short-line rule. Contact lines never
+become post text; a heading with no paragraph after it is dropped. Everything else is kept, in
+order: the letters and digits of the title, headings, paragraphs and contact lines of `blocks`
+are those of the input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from posts.text import canonicalise
+from posts.weight import find_urls
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: Literal["title", "heading", "paragraph", "contact"]
+    text: str
+
+
+@dataclass(frozen=True)
+class ContactAccount:
+    platform: Literal["x", "facebook"]
+    handle: str
+
+
+@dataclass(frozen=True)
+class Contacts:
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    accounts: tuple[ContactAccount, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str | None
+    paragraphs: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class FactSheet:
+    title: str | None
+    sections: tuple[Section, ...]
+    contacts: Contacts
+
+
+def parse_factsheet(text: str) -> FactSheet:
+    """Canonicalise `text` and read it as a fact sheet. Never raises on any string."""
+    title: str | None = None
+    sections: list[Section] = []
+    heading: str | None = None
+    paragraphs: list[str] = []
+    contact_lines: list[str] = []
+    for block in blocks(canonicalise(text)):
+        if block.kind == "title":
+            title = block.text
+        elif block.kind == "heading":
+            if paragraphs:
+                sections.append(Section(heading, tuple(paragraphs)))
+            heading, paragraphs = block.text, []
+        elif block.kind == "paragraph":
+            paragraphs.append(block.text)
+        else:
+            contact_lines.append(block.text)
+    if paragraphs:
+        sections.append(Section(heading, tuple(paragraphs)))
+    return FactSheet(title, tuple(sections), extract_contacts(contact_lines))
+
+
+# --- blocks ---------------------------------------------------------------------------------
+
+#: Longest line taken for a heading (ALL-CAPS or ending with ":"), and for the title.
+MAX_HEADING_CHARS = 100
+MAX_TITLE_CHARS = 150
+#: A "short line" heading: at most this many characters and words.
+SHORT_CHARS = 70
+SHORT_WORDS = 10
+
+_BULLET = re.compile(r"(?:[-*•‣◦▪–]|\d{1,3}[.)])\s+\S")
+_SENTENCE_END = ".!?؟…。,;،؛"
+_CLOSING = "\"')]}”’»"
+_RULE_CHARS = frozenset("-=_*~#.·•─━═ ")
+
+
+def blocks(text: str) -> list[Block]:
+    """Split canonical text into classified blocks, in document order."""
+    lines = [line.strip() for line in text.split("\n")]
+    blank = [_is_blank(line) for line in lines]
+    out: list[Block] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            out.append(Block("paragraph", "\n".join(paragraph)))
+            paragraph.clear()
+
+    start = _title(lines, blank, out)
+    footer = _Footer()
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if blank[i]:
+            flush()
+            footer.blank_line()
+            continue
+        contact = _contact_kind(line)
+        if contact or footer.continues(line, _next_in_chunk(lines, blank, i)):
+            flush()
+            out.append(Block("contact", line))
+            footer.contact_line(label_only=contact == "label-only")
+            continue
+        footer.close()
+        if _BULLET.match(line):
+            paragraph.append(line)
+        elif not paragraph and _is_heading(lines, blank, i):
+            out.append(Block("heading", line))
+        elif paragraph and _all_caps(line) and _ends_item(paragraph[-1]):
+            flush()
+            out.append(Block("heading", line))
+        elif paragraph:
+            paragraph[-1] += " " + line  # a hard-wrapped line continues the last one
+        else:
+            paragraph.append(line)
+    flush()
+    return out
+
+
+def _title(lines: list[str], blank: list[bool], out: list[Block]) -> int:
+    """Emit the title block, if the sheet starts with one; return the first line after it."""
+    first = next((i for i, b in enumerate(blank) if not b), len(lines))
+    end = first
+    while end < len(lines) and not blank[end] and _masthead(lines[end]):
+        end += 1
+    chunk_end = next((i for i in range(first, len(lines)) if blank[i]), len(lines))
+    if end == first:
+        return first
+    if end == chunk_end:  # the whole first paragraph is short unpunctuated lines
+        out.append(Block("title", "\n".join(lines[first:end])))
+        return end
+    if end - first >= 2:  # title, then lines that start the body
+        out.append(Block("title", lines[first]))
+        return first + 1
+    return first
+
+
+def _masthead(line: str) -> bool:
+    return (len(line) <= MAX_TITLE_CHARS and not _ends_sentence(line)
+            and not _BULLET.match(line) and _contact_kind(line) is None)
+
+
+def _is_heading(lines: list[str], blank: list[bool], i: int) -> bool:
+    line = lines[i]
+    if _BULLET.match(line) or len(line) > MAX_HEADING_CHARS:
+        return False
+    if _all_caps(line):
+        return True
+    short = len(line) <= SHORT_CHARS and len(line.split()) <= SHORT_WORDS
+    if line.endswith((":", "：")):
+        return short
+    if not short or _ends_sentence(line):
+        return False
+    j = next((k for k in range(i + 1, len(lines)) if not blank[k]), None)
+    if j is None or _contact_kind(lines[j]):
+        return False  # a one-line paragraph at the end, not a heading of nothing
+    following = lines[j]
+    if j > i + 1 or _BULLET.match(following):
+        return True
+    # In the same paragraph: a hard-wrapped paragraph's first line is about as long as the
+    # next (unless that is its last), and the next line often starts in lower case.
+    if following[0].islower():
+        return False
+    if _next_in_chunk(lines, blank, j) is None:  # a one-line paragraph
+        return len(line) <= max(0.6 * len(following), 40)
+    return len(line) <= 0.6 * len(following)
+
+
+def _next_in_chunk(lines: list[str], blank: list[bool], i: int) -> str | None:
+    return lines[i + 1] if i + 1 < len(lines) and not blank[i + 1] else None
+
+
+def _is_blank(line: str) -> bool:
+    """No text: whitespace, invisible format characters, or a decorative rule like `-----`."""
+    visible = [ch for ch in line if not ch.isspace() and unicodedata.category(ch) != "Cf"]
+    return not visible or (len(visible) >= 3 and set(visible) <= _RULE_CHARS)
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip(_CLOSING)[-1:] in tuple(_SENTENCE_END)
+
+
+def _ends_item(line: str) -> bool:
+    return _ends_sentence(line) or bool(_BULLET.match(line.rsplit("\n", 1)[-1]))
+
+
+def _all_caps(line: str) -> bool:
+    letters = [ch for ch in line if ch.isalpha()]
+    cased = [ch for ch in letters if ch.isupper() or ch.islower()]
+    return (len(cased) >= 2 and len(cased) * 2 >= len(letters) and len(line) <= MAX_HEADING_CHARS
+            and all(ch.isupper() for ch in cased))
+
+
+# --- contact lines ----------------------------------------------------------------------------
+
+# Labels that make a line a contact line whatever follows them.
+_STRONG_LABEL = re.compile(
+    r"(?:follow us|find us|connect with us|contact us|call us|e-?mail us|write to us"
+    r"|media (?:contacts?|inquiries|enquiries|queries|desk)"
+    r"|for (?:media|press|more) (?:inquiries|enquiries|queries|information)"
+    r"|press (?:contacts?|office|desk|inquiries|enquiries)|public affairs contact"
+    r"|تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاستفسارات)"
+    r"(?=$|[\s:：,،|])", re.IGNORECASE)
+# Labels that do only when followed by ":" or nothing, or when the line holds contact details.
+_WEAK_LABEL = re.compile(
+    r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
+    r"|facebook|social media|البريد الإلكتروني|الهاتف|هاتف|الموقع الإلكتروني|الموقع|فيسبوك"
+    r"|إكس|تويتر)(?=$|[\s:：,،|])", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
+# ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
+_PHONE = re.compile(r"(?<![\w/.])(?:[+(]\(?\d[\d ()\-–]{5,}\d|\d+(?:[ \-–]\d+){2,})(?![\w/]|\.\w)")
+_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[^\W\d_]+")
+#: Contact lines are short; longer lines are text, whatever they hold.
+MAX_CONTACT_LINE_CHARS = 300
+#: A line starting with a contact phrase but holding no contact details is a contact line only
+#: up to this length.
+_SHORT_LABEL_LINE_CHARS = 80
+#: Words besides contact details (and a label) that a contact line may have: "Public Affairs
+#: Office: press@...", not "Read the full report at www.example.mil".
+_CONTACT_LINE_WORDS = 3
+
+
+def _contact_kind(line: str) -> Literal["label", "label-only", "details"] | None:
+    """Whether `line` is a contact line: a label with or without details, or details alone."""
+    if len(line) > MAX_CONTACT_LINE_CHARS:
+        return None
+    strong = _STRONG_LABEL.match(line)
+    weak = None if strong else _WEAK_LABEL.match(line)
+    label = strong or weak
+    rest = line[label.end():] if label else line
+    rest_text = rest.strip(" :：-–—|,،.")
+    if label and not rest_text:
+        return "label-only"
+    if weak and rest.lstrip().startswith((":", "：")):
+        return "label"
+    spans = _detail_spans(rest)
+    if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
+        return "label"  # not "For more information about the patrols, the report says ..."
+    if not spans:
+        return None
+    words = len(_WORD.findall(_cut(rest, spans)))
+    return "details" if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) else None
+
+
+class _Footer:
+    """Lines under a contact label ("MEDIA CONTACT", then name and title lines) are contacts."""
+
+    def __init__(self) -> None:
+        self.state: Literal["off", "chunk", "open"] = "off"
+
+    def contact_line(self, *, label_only: bool) -> None:
+        self.state = "open" if label_only else "chunk"
+
+    def blank_line(self) -> None:
+        if self.state == "chunk":
+            self.state = "off"
+
+    def close(self) -> None:
+        self.state = "off"
+
+    def continues(self, line: str, following: str | None) -> bool:
+        if self.state == "off" or _BULLET.match(line) or _all_caps(line):
+            return False
+        short = len(line) <= SHORT_CHARS + 10 and len(line.split()) <= SHORT_WORDS
+        before_text = following is not None and len(following) > 2 * max(len(line), 40)
+        return short and not before_text
+
+
+def _detail_spans(line: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _EMAIL.finditer(line)]
+    spans += [s for s in find_urls(line) if not _overlaps(s, spans)]
+    spans += [m.span() for m in _HANDLE.finditer(line) if not _overlaps(m.span(), spans)]
+    spans += [m.span() for m in _PHONE.finditer(line)
+              if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), spans)]
+    return sorted(spans)
+
+
+def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in spans)
+
+
+def _cut(line: str, spans: list[tuple[int, int]]) -> str:
+    parts, at = [], 0
+    for s, e in spans:
+        parts.append(line[at:s])
+        at = e
+    parts.append(line[at:])
+    return " ".join(parts)
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+_X_ACCOUNT = re.compile(
+    r"(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?(\w{1,15})(?![\w.])", re.I)
+_FACEBOOK_ACCOUNT = re.compile(
+    r"(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/(?:pages/)?"
+    r"(?:profile\.php\?id=(\d+)|([\w.\-]*\w))", re.I)
+_X_RESERVED = frozenset({"home", "i", "intent", "share", "search", "hashtag", "explore"})
+_FACEBOOK_WORDS = re.compile(r"facebook|فيسبوك|فيس بوك", re.I)
+_X_WORDS = re.compile(r"twitter|تويتر|إكس|(?<![\w.])x(?![\w.])", re.I)
+
+
+def extract_contacts(lines: Iterable[str]) -> Contacts:
+    """E-mail addresses, phone numbers, web addresses and X/Facebook accounts in `lines`."""
+    emails: dict[str, None] = {}
+    phones: dict[str, None] = {}
+    urls: dict[str, None] = {}
+    accounts: dict[ContactAccount, None] = {}
+    for line in lines:
+        taken: list[tuple[int, int]] = []
+        for m in _EMAIL.finditer(line):
+            emails[m.group()] = None
+            taken.append(m.span())
+        for start, end in find_urls(line):
+            if _overlaps((start, end), taken):
+                continue
+            taken.append((start, end))
+            account = _account(line[start:end])
+            if account:
+                accounts[account] = None
+            else:
+                urls[line[start:end]] = None
+        for m in _HANDLE.finditer(line):
+            if _overlaps(m.span(), taken):
+                continue
+            taken.append(m.span())
+            facebook = _FACEBOOK_WORDS.search(line) and not _X_WORDS.search(line)
+            accounts[ContactAccount("facebook" if facebook else "x", m.group(1))] = None
+        for m in _PHONE.finditer(line):
+            if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), taken):
+                phones[m.group().strip()] = None
+    return Contacts(tuple(emails), tuple(phones), tuple(urls), tuple(accounts))
+
+
+def _account(url: str) -> ContactAccount | None:
+    x = _X_ACCOUNT.fullmatch(url.rstrip("/"))
+    if x and x.group(1).lower() not in _X_RESERVED:
+        return ContactAccount("x", x.group(1))
+    fb = _FACEBOOK_ACCOUNT.fullmatch(url.rstrip("/"))
+    if fb:
+        return ContactAccount("facebook", fb.group(1) or fb.group(2))
+    return None

@@ -1,0 +1,137 @@
+"""Sentence segmentation for English and Arabic fact sheets.
+
+sentencex does the segmentation; on top of it, boundaries that are not at whitespace are undone
+(sentencex splits `3.5.Next`), and so are splits after abbreviations it does not know (it splits
+after `approx.`, `Dr.`, `Ms.`). The sentences returned, concatenated, give back the input exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sentencex
+
+# Abbreviations that are followed by what they qualify, never by a new sentence in a fact sheet:
+# titles and ranks, and Latin short forms.
+_ALWAYS_JOIN = frozenset({
+    "gen.", "lt.", "col.", "maj.", "capt.", "cpt.", "sgt.", "cpl.", "pvt.", "spc.", "adm.",
+    "brig.", "cmdr.", "cdr.", "gov.", "sen.", "rep.", "prof.", "pres.", "hon.", "rev.", "amb.",
+    "dr.", "mr.", "mrs.", "ms.", "st.", "mt.", "ft.", "approx.", "e.g.", "i.e.", "cf.", "vs.",
+    "viz.", "ca.", "lt.col.", "lt.gen.", "maj.gen.", "brig.gen.",
+})
+# Abbreviations before a number (`Art. 51`, `No. 5`, `Jan. 2024`) or lower-case text; before a
+# capital they may well end a sentence ("The answer was No. It ...").
+_JOIN_BEFORE_NUMBER = frozenset({
+    "art.", "arts.", "no.", "nos.", "para.", "paras.", "sec.", "secs.", "vol.", "fig.", "p.",
+    "pp.", "ch.", "chap.", "res.", "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.",
+    "sep.", "sept.", "oct.", "nov.", "dec.", "etc.", "a.m.", "p.m.", "inc.", "ltd.", "co.",
+    "corp.", "jr.", "sr.", "est.",
+})
+# Country and organisation initials are usually adjectives ("U.S. Army"): joined unless what
+# follows starts like a sentence.
+_JOIN_UNLESS_SENTENCE_START = frozenset({
+    "u.s.", "u.k.", "u.n.", "u.s.a.", "e.u.", "u.a.e.",
+})
+_SENTENCE_STARTS = frozenset({
+    "a", "all", "also", "an", "and", "as", "at", "because", "before", "both", "but", "by",
+    "during", "each", "every", "for", "from", "he", "her", "here", "his", "how", "however", "i",
+    "if", "in", "it", "its", "it's", "many", "meanwhile", "more", "most", "no", "not", "of", "on",
+    "our", "since", "so", "some", "that", "the", "their", "there", "these", "they", "this",
+    "those", "to", "today", "tomorrow", "until", "we", "what", "when", "where", "which", "while",
+    "who", "why", "with", "yesterday", "you", "your",
+})
+_INITIAL = re.compile(r"[A-Z]\.")
+_WHITESPACE = re.compile(r"\s+")
+_AFTER_SENTENCE_END = re.compile(r"[.!?؟。…]\s+")
+#: Text longer than this is segmented block by block.
+_BLOCK_CHARS = 5000
+_OPENING_PUNCTUATION = "([{\"'“‘«"
+_ARABIC_LETTER = re.compile(
+    "[\u0620-\u064a\u066e-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff"
+    "\u0750-\u077f\u08a0-\u08c9\ufb50-\ufdfb\ufe70-\ufefc]")
+
+
+def detect_language(text: str) -> str:
+    """"ar" when Arabic letters are the majority of the letters in `text`, else "en"."""
+    letters = sum(1 for ch in text if ch.isalpha())
+    arabic = len(_ARABIC_LETTER.findall(text))
+    return "ar" if arabic * 2 > letters else "en"
+
+
+def sentences(text: str, language: str | None = None) -> list[str]:
+    """Split `text` into sentences; `"".join(sentences(text)) == text`.
+
+    Each sentence keeps the whitespace that follows it. `language` is "en" or "ar"; detected
+    from the text when None. Whitespace-only input gives one "sentence" (or none, if empty).
+    """
+    if not text:
+        return []
+    language = language or detect_language(text)
+    joined: list[str] = []
+    for block in _blocks(text):
+        for n, part in enumerate(_segment(block, language)):
+            if joined and (n == 0 or not joined[-1].strip() or not part.strip()
+                           or _continues(joined[-1], part)):
+                joined[-1] += part
+            else:
+                joined.append(part)
+    return joined
+
+
+def _segment(text: str, language: str) -> list[str]:
+    if not _WHITESPACE.search(text.strip()):
+        return [text]  # only boundaries at whitespace count, and sentencex is slow without any
+    parts = [p for p in sentencex.segment(language, text) if p]
+    if "".join(parts) != text:  # sentencex promises this; do not depend on it
+        return [text]
+    return parts
+
+
+def _blocks(text: str) -> list[str]:
+    """Cut long text, at whitespace, into blocks that sentencex segments in reasonable time.
+
+    sentencex takes quadratic time on long runs of CJK text; a block boundary is never taken for
+    a sentence boundary (it may hide one, which only makes a longer "sentence")."""
+    blocks, start = [], 0
+    while len(text) - start > _BLOCK_CHARS:
+        end = start + _BLOCK_CHARS
+        cut = _AFTER_SENTENCE_END.search(text, start + _BLOCK_CHARS // 2, end)
+        cut_at = cut.end() if cut else _last_whitespace_end(text, start, end)
+        if cut_at is None:  # no whitespace at all: go on to the next
+            space = _WHITESPACE.search(text, end)
+            if space is None:
+                break
+            cut_at = space.end()
+        blocks.append(text[start:cut_at])
+        start = cut_at
+    blocks.append(text[start:])
+    return blocks
+
+
+def _last_whitespace_end(text: str, start: int, end: int) -> int | None:
+    found = None
+    for m in _WHITESPACE.finditer(text, start + 1, end):
+        found = m.end()
+    return found
+
+
+def _continues(before: str, after: str) -> bool:
+    """Whether the boundary between `before` and `after` is not really a sentence boundary."""
+    if not (before[-1].isspace() or after[0].isspace()):
+        return True
+    last = before.split()[-1].lstrip(_OPENING_PUNCTUATION)
+    following = after.split()[0].lstrip(_OPENING_PUNCTUATION)
+    key = last.casefold()
+    if key in _ALWAYS_JOIN:
+        return True
+    if _INITIAL.fullmatch(last):
+        return not _starts_sentence(following)
+    if key in _JOIN_BEFORE_NUMBER:
+        return following[:1].isdigit() or following[:1].islower()
+    if key in _JOIN_UNLESS_SENTENCE_START:
+        return not _starts_sentence(following)
+    return False
+
+
+def _starts_sentence(word: str) -> bool:
+    return word.strip(".,;:!?\"'”’)").casefold() in _SENTENCE_STARTS

@@ -1,0 +1,433 @@
+"""Sections -> post-sized snippets: X posts and threads, Facebook posts.
+
+X: every snippet is at most 280 weighted characters (posts.weight), thread suffix and hashtags
+included. Whole sentences are packed greedily; a piece too long for a post is cut at the next
+finer boundary: paragraph -> line -> sentence -> clause (after , ; : ، ؛) -> word. A single word
+longer than a post (no whitespace to cut at) is cut between characters as a last resort, never
+inside a URL or an emoji sequence. Whitespace cuts cannot fall inside a URL, e-mail address,
+@mention, #hashtag or number, which hold no whitespace.
+
+The heading opens the first snippet ("heading\\n\\nbody"). A section that needs more than one
+snippet becomes a thread: each snippet ends " i/N". Hashtags go on the single post or the last
+snippet of a thread where they fit, and are left off where they do not.
+
+Nothing is lost, invented or reordered: `reassemble` (which undoes heading, suffixes and hashtags
+and joins with a space) gives the section body with whitespace runs collapsed to one space. A
+word cut between characters is the exception: there the two halves join without a space.
+
+Facebook: one post per section unless it exceeds 63,206 characters; then the same packing from
+paragraphs down, numbered like a thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from posts.factsheet import Section
+from posts.sentences import detect_language, sentences
+from posts.weight import URL_WEIGHT, X_MAX_WEIGHT, code_point_weight, find_urls, weighted_length
+
+#: Facebook's limit on a post's text, in characters.
+FACEBOOK_MAX_CHARS = 63_206
+#: The smallest limit the splitter accepts: a URL and a thread suffix must fit in a post.
+MIN_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    weighted_length: int
+    #: 1-based; 1 of 1 for a single post.
+    thread_position: int
+    thread_size: int
+
+
+def split_for_x(section: Section, *, hashtags: Sequence[str] = (),
+                limit: int = X_MAX_WEIGHT) -> list[Snippet]:
+    """Snippets of at most `limit` weighted characters; a thread when more than one."""
+    return _split(section, _Platform.x(limit), hashtags)
+
+
+def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
+                       limit: int = FACEBOOK_MAX_CHARS) -> list[Snippet]:
+    """One post per section, split (numbered like a thread) only past `limit` characters."""
+    return _split(section, _Platform.facebook(limit), hashtags)
+
+
+def split_section(section: Section, platform: str, *,
+                  hashtags: Sequence[str] = ()) -> list[Snippet]:
+    """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook")."""
+    if platform == "x":
+        return split_for_x(section, hashtags=hashtags)
+    if platform == "facebook":
+        return split_for_facebook(section, hashtags=hashtags)
+    raise ValueError(f"unknown platform {platform!r}; use 'x' or 'facebook'")
+
+
+# --- checking helpers: the "nothing lost" contract, used by the tests and previews ----------
+
+def collapse_whitespace(text: str) -> str:
+    """`text` with every whitespace run as one space, and none at the ends."""
+    return " ".join(text.split())
+
+
+def strip_decorations(snippets: Sequence[Snippet], *, heading: str | None = None,
+                      hashtags: Sequence[str] = ()) -> list[str]:
+    """Each snippet's text without the heading prefix, thread suffix and appended hashtags."""
+    tags = _hashtag_text(hashtags)
+    prefix = f"{heading.strip()}\n\n" if heading and heading.strip() else None
+    cores = []
+    for s in snippets:
+        text = s.text
+        if s.thread_size > 1:
+            text = text.removesuffix(f" {s.thread_position}/{s.thread_size}")
+        if tags and s.thread_position == s.thread_size:
+            text = text.removesuffix(tags)
+        if prefix and s.thread_position == 1:
+            text = text.removeprefix(prefix)
+        cores.append(text)
+    return cores
+
+
+def reassemble(snippets: Sequence[Snippet], *, heading: str | None = None,
+               hashtags: Sequence[str] = ()) -> str:
+    """Undo the splitting: equals `collapse_whitespace(section.text)` when nothing was lost."""
+    return collapse_whitespace(" ".join(
+        strip_decorations(snippets, heading=heading, hashtags=hashtags)))
+
+
+# --- the platforms ----------------------------------------------------------------------------
+
+_PARAGRAPH, _LINE, _SENTENCE, _CLAUSE, _WORD = range(5)
+_TOO_LONG = 1 << 62
+
+
+@dataclass(frozen=True)
+class _Platform:
+    limit: int
+    measure: Callable[[str], int]
+    char_weight: Callable[[str], int]
+    #: Pieces are first cut down to this level (X packs sentences, Facebook paragraphs).
+    start_level: int
+    #: Longer pieces are not measured (X's counting is slow on huge text): they are too long.
+    max_measured: int
+
+    @classmethod
+    def x(cls, limit: int) -> _Platform:
+        # Longer pieces are cut down unmeasured: whitespace cuts then pack back together as they
+        # would have, and a word this long (no whitespace) is cut between characters even if its
+        # URLs would have let it fit (a URL, at most 4096 characters, is never cut).
+        return cls(_checked(limit), weighted_length, code_point_weight, _SENTENCE,
+                   max_measured=4 * limit + 4200)
+
+    @classmethod
+    def facebook(cls, limit: int) -> _Platform:
+        return cls(_checked(limit), len, lambda _ch: 1, _PARAGRAPH, max_measured=1 << 62)
+
+
+def _checked(limit: int) -> int:
+    if limit < MIN_LIMIT:
+        raise ValueError(f"limit {limit} is too small; a post limit must be at least {MIN_LIMIT}")
+    return limit
+
+
+@dataclass
+class _Piece:
+    """A run of text with no whitespace at its ends, and the whitespace that precedes it."""
+
+    text: str
+    #: Kept when the piece shares a snippet with the one before; dropped at a snippet boundary.
+    sep: str
+    level: int
+    weight: int | None = None
+    #: Measured to fit but did not fit in a snippet (weights are not quite additive): cut it.
+    too_long: bool = False
+
+
+def _split(section: Section, platform: _Platform, hashtags: Sequence[str]) -> list[Snippet]:
+    heading = (section.heading or "").strip() or None
+    language = detect_language(f"{heading or ''}\n{section.text}")
+    # Every paragraph, the first too, follows what comes before it (the heading) after "\n\n".
+    body = [_Piece(p.strip(), "\n\n", _PARAGRAPH) for p in section.paragraphs if p.strip()]
+    body = [q for p in body for q in _down_to(p, platform.start_level, language)]
+    if not body and heading is None:
+        return []
+    packer = _Packer(platform, heading, body, language)
+    cores = packer.pack(tail="", max_snippets=1)
+    digits = 0
+    while cores is None:
+        digits += 1
+        # The suffix width is reserved before packing, for the widest " i/N" with this many
+        # digits; a thread that grows past 10**digits - 1 snippets is packed again.
+        cores = packer.pack(tail=f" {'9' * digits}/{'9' * digits}",
+                            max_snippets=10 ** digits - 1)
+    size = len(cores)
+    tags = _hashtag_text(hashtags)
+    snippets = []
+    for position, core in enumerate(cores, 1):
+        suffix = f" {position}/{size}" if size > 1 else ""
+        text = core + suffix
+        if tags and position == size:
+            tagged = core + tags + suffix
+            if platform.measure(tagged) <= platform.limit:
+                text = tagged
+        snippets.append(Snippet(text, platform.measure(text), position, size))
+    return snippets
+
+
+def _hashtag_text(hashtags: Sequence[str]) -> str:
+    tags = [tag.strip().lstrip("#") for tag in hashtags]
+    return "".join(f" #{tag}" for tag in tags if tag)
+
+
+# --- cutting pieces finer ---------------------------------------------------------------------
+
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+_CLAUSE_END = re.compile(r"[,;:،؛](?=\s)")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _down_to(piece: _Piece, level: int, language: str) -> list[_Piece]:
+    if piece.level >= level:
+        return [piece]
+    parts = (_finer(piece, language, deepest=level)
+             or [_Piece(piece.text, piece.sep, piece.level + 1)])
+    return [q for p in parts for q in _down_to(p, level, language)]
+
+
+def _finer(piece: _Piece, language: str, deepest: int = _WORD) -> list[_Piece] | None:
+    """`piece` cut at the next boundary level (down to `deepest`) that has a boundary in it."""
+    text = piece.text
+    for level in range(piece.level + 1, deepest + 1):
+        if level == _LINE:
+            cuts = [m.start() for m in _LINE_BREAK.finditer(text)]
+        elif level == _SENTENCE:
+            cuts = _offsets(sentences(text, language))
+        elif level == _CLAUSE:
+            cuts = [m.end() for m in _CLAUSE_END.finditer(text)]
+        else:
+            cuts = [m.start() for m in _WHITESPACE.finditer(text)]
+        parts = _cut_at(text, cuts, piece.sep, level)
+        if len(parts) > 1:
+            return parts
+    return None
+
+
+def _offsets(parts: list[str]) -> list[int]:
+    offsets, at = [], 0
+    for part in parts[:-1]:
+        at += len(part)
+        offsets.append(at)
+    return offsets
+
+
+def _cut_at(text: str, cuts: list[int], sep: str, level: int) -> list[_Piece]:
+    """Cut `text` at `cuts`; whitespace around a cut becomes the next piece's `sep`."""
+    pieces: list[_Piece] = []
+    pending = sep
+    for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True):
+        chunk = text[start:end]
+        core = chunk.strip()
+        if not core:
+            pending += chunk
+            continue
+        lead = chunk[:len(chunk) - len(chunk.lstrip())]
+        if pieces:
+            pending += lead
+        pieces.append(_Piece(core, pending, level))
+        pending = chunk[len(lead) + len(core):]
+    return pieces
+
+
+# A cut between these and what precedes them would break a character sequence: combining marks,
+# ZWJ, variation selectors, emoji skin tones, tag characters, the keycap mark.
+_EXTENDING = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+    "\u200c\u200d\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f"
+    "\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
+_REGIONAL_INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
+
+
+def _cuttable(text: str, k: int, urls: list[tuple[int, int]]) -> bool:
+    if _EXTENDING.match(text, k) or text[k - 1] == "\u200d":
+        return False
+    if _REGIONAL_INDICATOR.match(text, k) and _REGIONAL_INDICATOR.match(text, k - 1):
+        run = 0
+        while k - run - 1 >= 0 and _REGIONAL_INDICATOR.match(text, k - run - 1):
+            run += 1
+        if run % 2:
+            return False
+    return not any(s < k < e for s, e in urls)
+
+
+def _hard_cut(text: str, room: int, platform: _Platform, *, relax: bool) -> int:
+    """Length of the longest prefix found that weighs at most `room`; 0 if none does.
+
+    Cuts fall outside URLs and character sequences, unless `relax`ed (last resort)."""
+    if room <= 0 or len(text) < 2:
+        return 0
+    window = min(len(text), 4 * room + 64)
+    urls = [] if relax else find_urls(text[:window])
+    if window < len(text) and any(e >= window for _, e in urls):
+        # a URL runs into the window's end; it may be longer than it looks
+        window = min(len(text), window + 4200)
+        urls = find_urls(text[:window])
+    estimate, total = 0, 0
+    for i in range(min(window, len(text) - 1)):
+        total += platform.char_weight(text[i])
+        if total > room:
+            break
+        estimate = i + 1
+    candidates = [k for k in range(1, estimate + 1) if relax or _cuttable(text, k, urls)]
+    if not candidates:
+        return 0
+    if platform.measure(text[:candidates[-1]]) <= room:
+        return candidates[-1]
+    lo, hi, best = 0, len(candidates) - 2, 0
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if platform.measure(text[:candidates[mid]]) <= room:
+            best, lo = candidates[mid], mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+# --- packing ----------------------------------------------------------------------------------
+
+#: Below this much room, a snippet is closed rather than topped up with part of a long word.
+_MIN_FILL = 20
+
+
+class _Packer:
+    """Greedy packing of pieces into snippet texts ("cores", without suffix or hashtags)."""
+
+    def __init__(self, platform: _Platform, heading: str | None, body: list[_Piece],
+                 language: str) -> None:
+        self.platform = platform
+        self.language = language
+        self.heading = heading
+        self.body = body
+        self._weights: dict[str, int] = {}
+
+    def pack(self, *, tail: str, max_snippets: int) -> list[str] | None:
+        """Cores each within the limit with `tail` appended; None past `max_snippets`."""
+        budget = self.platform.limit - self.platform.measure(tail)
+        self.budget = budget
+        self.queue = deque(_Piece(p.text, p.sep, p.level) for p in self.body)
+        self.cores: list[str] = []
+        heading = None
+        if self.heading is not None:
+            heading = _Piece(self.heading, "", -1)
+            if self._cost(heading) + 2 + URL_WEIGHT > budget:
+                # Too long to share a post with any text: it opens the body instead.
+                heading.level = _SENTENCE
+                self.queue.appendleft(heading)
+                heading = None
+        self.current: list[_Piece] = [heading] if heading else []
+        self.heading_piece = heading
+        self.estimate = self._cost(heading) if heading else 0
+        while self.queue or self.current:
+            if len(self.cores) > max_snippets:
+                return None
+            if not self.queue:
+                self._close()
+                continue
+            self._place(self.queue.popleft())
+        return self.cores if len(self.cores) <= max_snippets else None
+
+    def _place(self, piece: _Piece) -> None:
+        cost = self._cost(piece)
+        sep = self._sep_cost(piece.sep) if self.current else 0
+        if self.estimate + sep + cost <= self.budget:
+            self.current.append(piece)
+            self.estimate += sep + cost
+            return
+        has_body = self._has_body()
+        if has_body and cost <= self.budget:
+            self._close()
+            self.queue.appendleft(piece)
+            return
+        # Too long for any snippet, or must follow the heading: cut it finer.
+        room = self.budget - self.estimate - sep if self.current else self.budget
+        if piece.level < _WORD:
+            parts = _finer(piece, self.language)
+            if parts is None:
+                piece.level = _WORD
+                parts = [piece]
+            self.queue.extendleft(reversed(parts))
+            return
+        if has_body and room < _MIN_FILL:
+            self._close()
+            self.queue.appendleft(piece)
+            return
+        if piece.too_long and piece.weight is not None:
+            room = min(room, piece.weight - 1)
+        cut = _hard_cut(piece.text, room, self.platform, relax=False)
+        if not cut and has_body:
+            self._close()
+            self.queue.appendleft(piece)
+            return
+        cut = cut or _hard_cut(piece.text, room, self.platform, relax=True)
+        if cut:
+            self.queue.appendleft(_Piece(piece.text[cut:], "", _WORD))
+            self.queue.appendleft(_Piece(piece.text[:cut], piece.sep, _WORD))
+            return
+        if not self.current:  # a single character: it fits any post
+            self.current.append(piece)
+            self.estimate = self.platform.measure(piece.text)
+            return
+        # Not one character fits after the heading: the heading goes alone.
+        self._emit()
+        piece.too_long = False
+        self.queue.appendleft(piece)
+
+    def _close(self) -> None:
+        """Emit the current snippet if it really fits; else give back pieces and carry on."""
+        while True:
+            text = self._render()
+            if self.platform.measure(text) <= self.budget or not self._has_body():
+                self._emit(text)
+                return
+            last = self.current.pop()
+            if self._has_body():
+                self.queue.appendleft(last)
+                continue
+            # The one piece did not fit although measured to: make it be cut.
+            last.too_long = True
+            self.queue.appendleft(last)
+            self.estimate = self._cost(self.heading_piece) if self.current else 0
+            return
+
+    def _emit(self, text: str | None = None) -> None:
+        self.cores.append(self._render() if text is None else text)
+        self.current = []
+        self.estimate = 0
+
+    def _render(self) -> str:
+        if not self.current:
+            return ""
+        return self.current[0].text + "".join(p.sep + p.text for p in self.current[1:])
+
+    def _has_body(self) -> bool:
+        return any(p is not self.heading_piece for p in self.current)
+
+    def _cost(self, piece: _Piece | None) -> int:
+        if piece is None:
+            return 0
+        if piece.weight is None:
+            piece.weight = (self._measure(piece.text)
+                            if len(piece.text) <= self.platform.max_measured else _TOO_LONG)
+        return _TOO_LONG if piece.too_long else piece.weight
+
+    def _sep_cost(self, sep: str) -> int:
+        return self._measure(sep)
+
+    def _measure(self, text: str) -> int:
+        # Cached: each packing pass (one per thread-suffix width) meets the same pieces.
+        if text not in self._weights:
+            self._weights[text] = self.platform.measure(text)
+        return self._weights[text]

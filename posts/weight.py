@@ -1,0 +1,129 @@
+"""X's weighted length of a post: the one place that counts it.
+
+X limits posts to 280 *weighted* characters (twitter-text v3, the configuration X's own clients
+use; https://docs.x.com/fundamentals/counting-characters): after NFC, every URL counts 23 with or
+without a scheme (`www.example.mil`, `centcom.global`), an emoji sequence (with ZWJ, skin tones,
+flags) counts 2, code points in U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F and U+2032-U+2037
+count 1, and everything else (CJK, most emoji) counts 2. The counting is twitter-text-parser's,
+which passes twitter-text's conformance suite.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import re
+import sys
+import types
+import unicodedata
+import warnings
+
+
+def _import_twitter_text() -> types.ModuleType:
+    # twitter-text-parser 3.0.0 does `import pkg_resources` (twitter_text/regexp/emoji.py) only to
+    # read its bundled emoji-test.txt, without declaring setuptools, which newer environments no
+    # longer ship. Lend it a stand-in for that one import and take it back afterwards, so nothing
+    # else mistakes the stand-in for the real module.
+    try:
+        with warnings.catch_warnings():
+            # setuptools >= 67 warns on import that pkg_resources is deprecated; not our concern.
+            warnings.simplefilter("ignore")
+            import pkg_resources  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        import twitter_text
+
+        return twitter_text
+
+    stand_in = types.ModuleType("pkg_resources", "factpost stand-in: resource_string only")
+    stand_in.resource_string = _resource_string  # type: ignore[attr-defined]
+    sys.modules["pkg_resources"] = stand_in
+    try:
+        import twitter_text
+    finally:
+        if sys.modules.get("pkg_resources") is stand_in:
+            del sys.modules["pkg_resources"]
+    return twitter_text
+
+
+def _resource_string(package: str, resource: str) -> bytes:
+    """`pkg_resources.resource_string`: `package` may name a plain module, as twitter_text does."""
+    module = sys.modules.get(package)
+    if module is not None and not hasattr(module, "__path__"):
+        package = module.__package__ or package.rpartition(".")[0]
+    return importlib.resources.files(package).joinpath(resource).read_bytes()
+
+
+_twitter_text = _import_twitter_text()
+
+#: The most weighted characters one X post may have.
+X_MAX_WEIGHT = 280
+#: What every URL counts, however long (X shortens it to a t.co link).
+URL_WEIGHT = 23
+
+# parse_tweet's default configuration is twitter-text v3's (twitter_text/config.py "defaults").
+_CONFIG = importlib.import_module("twitter_text.config").config["defaults"]
+_SCALE = _CONFIG["scale"]
+_RANGES = tuple((r["start"], r["end"], r["weight"] // _SCALE) for r in _CONFIG["ranges"])
+_DEFAULT_WEIGHT = _CONFIG["default_weight"] // _SCALE
+# The fast path in weighted_length assumes this configuration; any other goes to parse_tweet.
+_FAST_PATH = (_CONFIG["transformed_url_length"] == URL_WEIGHT and _DEFAULT_WEIGHT == 2
+              and all(weight == 1 for _, _, weight in _RANGES))
+
+# Code points that weigh 2 on their own.
+_HEAVY = re.compile("[^" + "".join(f"{chr(s)}-{chr(e)}" for s, e, _ in _RANGES) + "]")
+
+
+def _emoji_code_points() -> frozenset[str]:
+    # Every emoji sequence twitter-text matches holds a non-ASCII code point of its emoji list
+    # (keycaps like "1️⃣" hold U+FE0F or U+20E3), so text with none of them has no emoji.
+    emoji = importlib.import_module("twitter_text.regexp.emoji")
+    points = {int(cp, 16) for e in emoji.emoji_list for cp in e.codepoint.split()}
+    for start, end in emoji.single_codepoint_emoji_ranges:
+        points.update(range(start, end + 1))
+    singles_ascii = [e for e in emoji.emoji_list if len(e.codepoint.split()) == 1
+                     and int(e.codepoint, 16) < 0x80]
+    if not singles_ascii:
+        points = {p for p in points if p >= 0x80}
+    return frozenset(map(chr, points))
+
+
+_EMOJI_CODE_POINTS = _emoji_code_points()
+# Every URL twitter-text finds has a domain ending in "." and a TLD, and every TLD in its lists
+# starts with a letter: text with no "." before a letter has no URL.
+_MAYBE_URL = re.compile(r"\.[^\W\d_]")
+_LINE_ENDING = re.compile(r"\r\n|\r|\n")
+
+
+def weighted_length(text: str) -> int:
+    """The weight X counts for `text` (twitter-text v3)."""
+    normalized = _LINE_ENDING.sub("\n", unicodedata.normalize("NFC", text))
+    if not _FAST_PATH or not _EMOJI_CODE_POINTS.isdisjoint(normalized):
+        return _twitter_text.parse_tweet(text).weightedLength
+    # No emoji: parse_tweet's count without its emoji scan, which is most of its time on plain
+    # text (the splitter measures every sentence). tests/test_weight.py checks both agree.
+    total, at = 0, 0
+    urls = {u["indices"][0]: len(u["url"]) for u in _url_entities(normalized)}
+    for start in sorted(urls):
+        if start < at:
+            continue  # inside the URL before it
+        total += start - at + len(_HEAVY.findall(normalized, at, start)) + URL_WEIGHT
+        at = start + urls[start]
+    return total + len(normalized) - at + len(_HEAVY.findall(normalized, at))
+
+
+def find_urls(text: str) -> list[tuple[int, int]]:
+    """Spans `(start, end)` of what X counts as URLs in `text`, as indices into `text`."""
+    return [(e["indices"][0], e["indices"][1]) for e in _url_entities(text)]
+
+
+def _url_entities(text: str) -> list[dict]:
+    if not _MAYBE_URL.search(text):
+        return []
+    return _twitter_text.extract_urls_with_indices(text)
+
+
+def code_point_weight(ch: str) -> int:
+    """What one code point counts on its own, outside any URL or emoji sequence (1 or 2)."""
+    return 2 if _HEAVY.match(ch) else 1

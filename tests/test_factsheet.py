@@ -1,0 +1,254 @@
+"""Reading plain-text fact sheets: title, headed sections, bullets, contact footer."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from posts.factsheet import (
+    Block,
+    ContactAccount,
+    Contacts,
+    FactSheet,
+    Section,
+    blocks,
+    parse_factsheet,
+)
+
+
+def sample(name: str) -> str:
+    return resources.files("posts").joinpath("samples", name).read_text("utf-8")
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(b.kind, b.text) for b in blocks(text)]
+
+
+@pytest.fixture(scope="module")
+def sheet() -> FactSheet:
+    return parse_factsheet(sample("factsheet.txt"))
+
+
+@pytest.fixture(scope="module")
+def arabic() -> FactSheet:
+    return parse_factsheet(sample("factsheet_ar.txt"))
+
+
+# --- the shipped samples --------------------------------------------------------------------
+
+def test_sample_title_and_headings(sheet):
+    assert sheet.title == "Joint Task Force Meridian — Public Affairs Office"
+    assert [s.heading for s in sheet.sections] == [
+        "OUR MISSION", "OPERATIONS", "Key facts:", "Who we work with", "COMMUNITY ENGAGEMENT"]
+
+
+def test_sample_contacts_include_the_x_and_facebook_accounts(sheet):
+    assert sheet.contacts == Contacts(
+        emails=("press@jtf-meridian.mil",),
+        phones=("+1 (555) 010-4477",),
+        urls=("www.jtf-meridian.mil",),
+        accounts=(ContactAccount("x", "JTFMeridian"), ContactAccount("facebook", "JTFMeridian")),
+    )
+
+
+def test_no_contact_line_reaches_any_section(sheet):
+    for section in sheet.sections:
+        for fragment in ("press@", "010-4477", "twitter.com", "facebook.com", "Follow us",
+                         "media inquiries", "Dana Whitfield"):
+            assert fragment not in section.text
+
+
+def test_hard_wrapped_paragraphs_are_joined_with_a_space(sheet):
+    mission = sheet.sections[0]
+    assert mission.paragraphs[0].startswith(
+        "Joint Task Force Meridian keeps the sea lanes of the Meridian Strait open to lawful "
+        "commercial traffic and supports")
+    assert "\n" not in "".join(sheet.sections[1].paragraphs)
+    assert "in line with Art. 51 of the U.N. Charter." in mission.text
+    assert "brings together U.S. and partner forces" in mission.text
+
+
+def test_sample_bullets_stay_one_per_line(sheet):
+    [facts] = sheet.sections[2].paragraphs
+    assert facts.split("\n") == [
+        "- Headquarters: Port Halden",
+        "- Personnel: about 1,250 from 6 nations",
+        "- Ships: 9 patrol vessels and 2 mine-countermeasure ships",
+        "- Aircraft: 4 maritime patrol aircraft",
+    ]
+
+
+def test_a_heading_directly_above_its_paragraph_is_found(sheet):
+    partners = sheet.sections[3]
+    assert partners.heading == "Who we work with"
+    assert partners.text.startswith("The task force works with the Meridian Coast Guard")
+
+
+def test_arabic_sample(arabic):
+    assert arabic.title == "قوة المهام المشتركة ميريديان — مكتب الشؤون العامة"
+    assert [s.heading for s in arabic.sections] == ["مهمتنا", "عملياتنا", "حقائق أساسية"]
+    operations = arabic.sections[1].text
+    assert "عبر المضيق؛ وتحمل" in operations and "على مدار الساعة؟ تستجيب" in operations
+    assert arabic.sections[2].paragraphs[0].count("\n") == 2
+    assert arabic.contacts.accounts == (
+        ContactAccount("x", "JTFMeridian"), ContactAccount("facebook", "JTFMeridian"))
+    assert arabic.contacts.emails == ("press@jtf-meridian.mil",)
+    assert arabic.contacts.phones == ("+1 (555) 010-4477",)
+    assert not any("press@" in s.text or "x.com" in s.text for s in arabic.sections)
+
+
+def test_section_text_is_its_paragraphs_separated_by_blank_lines():
+    assert Section("H", ("One.", "Two.")).text == "One.\n\nTwo."
+
+
+# --- headings -------------------------------------------------------------------------------
+
+def test_headings_all_caps_colon_and_short_lines():
+    text = ("Title\n\nOUR MISSION\nWe keep the sea lanes open.\n\nKey facts:\n- one\n\n"
+            "Who we work with\n\nPartners across the region.")
+    assert kinds(text) == [
+        ("title", "Title"), ("heading", "OUR MISSION"),
+        ("paragraph", "We keep the sea lanes open."), ("heading", "Key facts:"),
+        ("paragraph", "- one"), ("heading", "Who we work with"),
+        ("paragraph", "Partners across the region."),
+    ]
+
+
+def test_a_hard_wrapped_paragraph_is_not_taken_for_a_heading():
+    text = ("Title\n\nThe task force protects shipping lanes in the northern\n"
+            "approaches of the strait and works with partners\nEvery day.")
+    assert kinds(text)[1:] == [(
+        "paragraph", "The task force protects shipping lanes in the northern approaches of the "
+                     "strait and works with partners Every day.")]
+
+
+def test_a_long_line_ending_with_a_colon_is_text():
+    line = ("The task force has three priorities for the coming year, agreed with all of the "
+            "host nations:")
+    assert kinds(f"Title\n\n{line}\n- one\n- two")[1:] == [("paragraph", f"{line}\n- one\n- two")]
+
+
+def test_a_short_last_line_is_a_paragraph_not_a_heading():
+    assert kinds("Title\n\nOUR MISSION\n\nWe help.\n\nStay safe") == [
+        ("title", "Title"), ("heading", "OUR MISSION"), ("paragraph", "We help."),
+        ("paragraph", "Stay safe")]
+
+
+def test_a_heading_with_no_paragraph_is_dropped():
+    sheet = parse_factsheet("Title\n\nFIRST\n\nSECOND\n\nText under the second.")
+    assert sheet.sections == (Section("SECOND", ("Text under the second.",)),)
+
+
+def test_paragraphs_before_the_first_heading_form_a_section_without_heading():
+    sheet = parse_factsheet("Title\n\nAn opening paragraph.\n\nOUR MISSION\n\nWe help.")
+    assert sheet.sections == (Section(None, ("An opening paragraph.",)),
+                              Section("OUR MISSION", ("We help.",)))
+
+
+def test_arabic_headings_are_found_by_the_short_line_rule():
+    text = ("مهمتنا\nتحافظ القوة على الممرات البحرية مفتوحة أمام حركة الملاحة التجارية.\n\n"
+            "شركاؤنا\n\nنعمل مع خفر السواحل.")
+    assert kinds(text) == [
+        ("heading", "مهمتنا"),
+        ("paragraph", "تحافظ القوة على الممرات البحرية مفتوحة أمام حركة الملاحة التجارية."),
+        ("heading", "شركاؤنا"), ("paragraph", "نعمل مع خفر السواحل.")]
+
+
+def test_mixed_english_and_arabic_sheet():
+    text = ("JTF Meridian\n\nOUR MISSION (English)\nWe keep lanes open.\n\nمهمتنا\n"
+            "نحافظ على الممرات مفتوحة.\n\nتابعونا: x.com/JTFMeridian")
+    sheet = parse_factsheet(text)
+    assert [(s.heading, s.text) for s in sheet.sections] == [
+        ("OUR MISSION (English)", "We keep lanes open."), ("مهمتنا", "نحافظ على الممرات مفتوحة.")]
+    assert sheet.contacts.accounts == (ContactAccount("x", "JTFMeridian"),)
+
+
+# --- title, bullets, rules ------------------------------------------------------------------
+
+def test_a_masthead_of_short_lines_is_the_title():
+    sheet = parse_factsheet("Joint Task Force Meridian\nPublic Affairs Office\n\nOUR MISSION\n"
+                            "We help.")
+    assert sheet.title == "Joint Task Force Meridian\nPublic Affairs Office"
+
+
+def test_a_sheet_that_starts_with_text_has_no_title():
+    sheet = parse_factsheet("We keep the sea lanes open.\n\nOUR MISSION\nWe help.")
+    assert sheet.title is None
+    assert sheet.sections[0] == Section(None, ("We keep the sea lanes open.",))
+
+
+@pytest.mark.parametrize("marker", ["-", "*", "•", "1.", "2)"])
+def test_bullet_markers_and_continuation_lines(marker):
+    text = (f"Title\n\nKey facts:\n{marker} first item that\n  wraps onto a second line\n"
+            f"{marker} second")
+    assert kinds(text)[2] == (
+        "paragraph", f"{marker} first item that wraps onto a second line\n{marker} second")
+
+
+def test_decorative_rules_and_invisible_lines_are_blank():
+    text = "Title\n=====\n\n\u200f\nOUR MISSION\n* * *\nWe help."
+    assert kinds(text) == [("title", "Title"), ("heading", "OUR MISSION"),
+                           ("paragraph", "We help.")]
+
+
+# --- contact lines --------------------------------------------------------------------------
+
+def test_a_contact_footer_under_a_label_is_all_metadata():
+    text = ("Title\n\nOUR MISSION\nWe help.\n\nMEDIA CONTACT\nMaj. Dana Whitfield\n"
+            "Public Affairs Officer\nE-mail: press@jtf-meridian.mil\nTel. +964 750 123 4567\n\n"
+            "Follow us on X: @JTFMeridian\nFacebook: facebook.com/JTFMeridian\n")
+    sheet = parse_factsheet(text)
+    assert sheet.sections == (Section("OUR MISSION", ("We help.",)),)
+    assert sheet.contacts == Contacts(
+        emails=("press@jtf-meridian.mil",), phones=("+964 750 123 4567",), urls=(),
+        accounts=(ContactAccount("x", "JTFMeridian"), ContactAccount("facebook", "JTFMeridian")))
+
+
+@pytest.mark.parametrize("line", [
+    "Follow us", "Contact:", "For media inquiries, call the duty officer",
+    "press@jtf-meridian.mil", "www.jtf-meridian.mil", "x.com/JTFMeridian",
+    "Public Affairs Office: +1 (555) 010-4477", "للتواصل مع وسائل الإعلام",
+    "الهاتف: +1 (555) 010-4477",
+])
+def test_contact_lines(line):
+    assert blocks(f"Title\n\nOUR MISSION\nWe help.\n\n{line}")[-1] == Block("contact", line)
+
+
+@pytest.mark.parametrize("line", [
+    "Read the full report at www.jtf-meridian.mil before the meeting next week.",
+    "Phone lines at the port were restored on Monday.",
+    "Contact with the vessel was lost for two hours.",
+    "Priorities 2025-2026",
+    "For more information about the patrols, the annual report describes every route taken.",
+])
+def test_text_that_mentions_contact_details_is_not_a_contact_line(line):
+    assert blocks(f"Title\n\n{line}\n\nMore text.")[1].kind != "contact"
+
+
+def test_contact_accounts_from_urls_and_handles():
+    sheet = parse_factsheet(
+        "Title\n\nText.\n\nFollow us: https://twitter.com/JTFMeridian, "
+        "https://www.facebook.com/JTFMeridian.Page/ and x.com/home\nX: @OtherHandle\n"
+        "Web: https://www.jtf-meridian.mil/en")
+    assert sheet.contacts.accounts == (
+        ContactAccount("x", "JTFMeridian"), ContactAccount("facebook", "JTFMeridian.Page"),
+        ContactAccount("x", "OtherHandle"))
+    assert sheet.contacts.urls == ("x.com/home", "https://www.jtf-meridian.mil/en")
+
+
+# --- canonical input, determinism -----------------------------------------------------------
+
+def test_parsing_canonicalises_first():
+    sheet = parse_factsheet("\ufeffTitle\r\n\r\nOUR MISSION\r\nWe help the cafe\u0301.\r")
+    assert sheet.title == "Title"
+    assert sheet.sections == (Section("OUR MISSION", ("We help the café.",)),)
+
+
+def test_parsing_is_deterministic():
+    text = sample("factsheet.txt")
+    assert parse_factsheet(text) == parse_factsheet(text)
+
+
+def test_nothing_but_contacts_gives_no_sections():
+    assert parse_factsheet("Title\n\nFollow us: x.com/JTFMeridian").sections == ()

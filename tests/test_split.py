@@ -1,0 +1,357 @@
+"""Splitting sections into X posts and threads, and Facebook posts."""
+
+from __future__ import annotations
+
+import re
+import time
+from importlib import resources
+
+import pytest
+
+import posts.split
+from posts.factsheet import Section, parse_factsheet
+from posts.sentences import detect_language, sentences
+from posts.split import (
+    FACEBOOK_MAX_CHARS,
+    Snippet,
+    collapse_whitespace,
+    reassemble,
+    split_for_facebook,
+    split_for_x,
+    split_section,
+    strip_decorations,
+)
+from posts.weight import X_MAX_WEIGHT, weighted_length
+
+# A sentence of 152 characters: one fits in a post, two together do not.
+LONG = ("The patrol ships of the task force escorted merchant vessels through the northern "
+        "approaches of the strait during the night without any incident at all.")
+
+
+def sample(name: str = "factsheet.txt") -> str:
+    return resources.files("posts").joinpath("samples", name).read_text("utf-8")
+
+
+def section_of(heading: str | None, *paragraphs: str) -> Section:
+    return Section(heading, paragraphs)
+
+
+def assert_fits(snippets: list[Snippet], limit: int = X_MAX_WEIGHT) -> None:
+    for n, s in enumerate(snippets, 1):
+        assert s.weighted_length == weighted_length(s.text) <= limit
+        assert (s.thread_position, s.thread_size) == (n, len(snippets))
+
+
+# --- single posts and threads ---------------------------------------------------------------
+
+def test_a_short_section_is_one_post_that_starts_with_its_heading():
+    section = section_of("OUR MISSION", "We keep the sea lanes open.")
+    [snippet] = split_for_x(section)
+    assert snippet == Snippet("OUR MISSION\n\nWe keep the sea lanes open.", 40, 1, 1)
+
+
+def test_a_section_without_heading_starts_with_its_text():
+    [snippet] = split_for_x(section_of(None, "We keep the sea lanes open."))
+    assert snippet.text == "We keep the sea lanes open."
+
+
+def test_a_long_section_becomes_a_numbered_thread_with_the_heading_first():
+    section = section_of("OPERATIONS", LONG, LONG, LONG)
+    snippets = split_for_x(section)
+    assert_fits(snippets)
+    assert [s.text[-4:] for s in snippets] == [" 1/3", " 2/3", " 3/3"]
+    assert snippets[0].text.startswith("OPERATIONS\n\nThe patrol ships")
+    assert not any(s.text.startswith("OPERATIONS") for s in snippets[1:])
+    assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(section.text)
+
+
+def test_whole_sentences_are_packed_greedily_and_never_cut_when_they_fit():
+    short = "Patrols run day and night."
+    snippets = split_for_x(section_of(None, f"{short} {short} {LONG} {LONG} {short}"))
+    assert strip_decorations(snippets) == [f"{short} {short} {LONG}", f"{LONG} {short}"]
+
+
+def test_the_thread_suffix_width_is_reserved_for_two_digit_counts():
+    section = section_of("OPERATIONS", " ".join([LONG] * 12))
+    snippets = split_for_x(section)
+    assert len(snippets) == 12
+    assert_fits(snippets)
+    assert snippets[0].text.endswith(" 1/12") and snippets[-1].text.endswith(" 12/12")
+
+
+def test_a_thread_that_grows_past_nine_is_packed_again_for_the_wider_suffix():
+    # A 275-character word fits a post beside " i/N" (4 characters), not beside " ii/NN" (6).
+    sentence = "x" * 274 + "."
+    nine = split_for_x(section_of(None, " ".join([sentence] * 9)))
+    assert strip_decorations(nine) == [sentence] * 9
+    ten = split_for_x(section_of(None, " ".join([sentence] * 10)))
+    assert_fits(ten)
+    assert len(ten) > 10 and ten[-1].text.endswith(f" {len(ten)}/{len(ten)}")
+    assert "".join(strip_decorations(ten)).replace(" ", "") == sentence * 10
+
+
+def test_paragraph_breaks_inside_a_post_stay_and_boundary_whitespace_goes():
+    section = section_of("KEY POINTS", "First point.", "Second point.", LONG, LONG)
+    snippets = split_for_x(section)
+    assert snippets[0].text.startswith("KEY POINTS\n\nFirst point.\n\nSecond point.\n\n")
+    for core in strip_decorations(snippets, heading="KEY POINTS"):
+        assert core == core.strip()
+
+
+def test_bullets_stay_on_their_own_lines():
+    section = section_of("Key facts:", "- Headquarters: Port Halden\n- Ships: 9 patrol vessels")
+    [snippet] = split_for_x(section)
+    assert snippet.text == "Key facts:\n\n- Headquarters: Port Halden\n- Ships: 9 patrol vessels"
+
+
+def test_splitting_is_deterministic():
+    sheet = parse_factsheet(sample())
+    first = [split_section(s, "x", hashtags=["#JTFMeridian"]) for s in sheet.sections]
+    again = [split_section(s, "x", hashtags=["#JTFMeridian"]) for s in sheet.sections]
+    assert first == again
+
+
+# --- sentences ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence", [
+    "The force has approx. 1,250 sailors.", "Approx. 40 vessels sailed.",
+    "U.S. Army units lead.", "It acts under Art. 51 of the U.N. Charter.",
+    "Gen. Smith and Lt. Col. Reyes spoke.", "Dr. Who and Ms. Jones met St. John.",
+    "Patrols, e.g. at night, are planned.", "Ships, i.e. patrol vessels, left.",
+    "It began on Jan. 5 at 10 a.m. sharp.", "John F. Kennedy spoke.", "It holds No. 5 now.",
+    "The value is 3.5 today.", "Write to press@jtf-meridian.mil today.",
+])
+def test_abbreviations_numbers_and_addresses_do_not_end_sentences(sentence):
+    assert sentences(f"{sentence} Next one here.") == [f"{sentence} ", "Next one here."]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The answer was No. It is final.", ["The answer was No. ", "It is final."]),
+    ("They live in the U.S. The rest do not.", ["They live in the U.S. ", "The rest do not."]),
+    ("We chose Plan B. The others agreed.", ["We chose Plan B. ", "The others agreed."]),
+    ("هل تعلم؟ نعم، نحن هنا؛ للمساعدة. وهذا كل شيء.",
+     ["هل تعلم؟ ", "نعم، نحن هنا؛ للمساعدة. ", "وهذا كل شيء."]),
+])
+def test_real_sentence_ends(text, expected):
+    assert sentences(text) == expected
+
+
+def test_language_is_detected_from_the_majority_of_letters():
+    assert detect_language("مهمتنا حماية الممرات البحرية JTF") == "ar"
+    assert detect_language("Our mission: حماية") == "en"
+
+
+def test_long_unspaced_text_is_segmented_quickly_and_exactly():
+    text = ("故人西辞黄鹤楼，烟花三月下扬州。" * 20_000 + " The end. ") * 3
+    started = time.perf_counter()
+    parts = sentences(text)
+    assert time.perf_counter() - started < 10
+    assert "".join(parts) == text
+
+
+# --- where a sentence that is too long is cut -------------------------------------------------
+
+def test_a_sentence_too_long_for_a_post_is_cut_after_a_clause():
+    clause = "the ships of the task force escorted merchant vessels"
+    sentence = ", ".join([clause] * 8) + "."
+    snippets = split_for_x(section_of("OPERATIONS", sentence))
+    assert_fits(snippets)
+    assert len(snippets) == 2
+    assert strip_decorations(snippets, heading="OPERATIONS")[0].endswith(f"{clause},")
+    assert reassemble(snippets, heading="OPERATIONS") == sentence
+
+
+def test_arabic_clause_marks_are_cut_points():
+    clause = "رافقت سفن الدوريات السفن التجارية عبر المضيق"
+    sentence = "، ".join([clause] * 8) + "."
+    snippets = split_for_x(section_of("عملياتنا", sentence))
+    assert_fits(snippets)
+    assert len(snippets) > 1
+    assert strip_decorations(snippets, heading="عملياتنا")[0].endswith(f"{clause}،")
+    assert reassemble(snippets, heading="عملياتنا") == sentence
+
+
+def test_arabic_question_marks_end_sentences():
+    question = "هل تعلم أن الدوريات تعمل على مدار الساعة في المضيق وفي المياه القريبة منه؟"
+    answer = "نعم، " + "تعمل الدوريات ليلاً ونهاراً لحماية السفن التجارية " * 4 + "في المنطقة."
+    snippets = split_for_x(section_of(None, f"{question} {answer} {question}"))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert cores[0] == f"{question}"  # the answer does not fit after it: cut at the "؟"
+    assert reassemble(snippets) == collapse_whitespace(f"{question} {answer} {question}")
+
+
+def test_no_split_after_abbreviations():
+    # Without the guard "The force has approx." would be a sentence short enough to ride along
+    # with the first one, leaving "1,250 sailors ..." to the next post.
+    body = f"{LONG} The force has approx. 1,250 sailors and {LONG.lower()}"
+    snippets = split_for_x(section_of(None, body))
+    assert len(snippets) == 2
+    assert strip_decorations(snippets)[1].startswith("The force has approx. 1,250 sailors")
+
+
+@pytest.mark.parametrize("abbreviation", ["U.S.", "Art.", "Gen.", "Dr.", "e.g.", "No.", "Jan."])
+def test_no_post_ends_on_an_abbreviation(abbreviation):
+    body = f"{LONG} It cites {abbreviation} 51 and {LONG.lower()}"
+    cores = strip_decorations(split_for_x(section_of(None, body)))
+    assert not any(core.endswith(abbreviation) for core in cores)
+
+
+@pytest.mark.parametrize("token", [
+    "https://www.jtf-meridian.mil/patrol-reports?year=2026", "www.example.mil",
+    "centcom.global", "press@jtf-meridian.mil", "@JTFMeridian", "#Meridian2026", "1,250",
+    "3.5", "+1-555-010-4477",
+])
+def test_urls_addresses_mentions_hashtags_and_numbers_are_never_cut(token):
+    # One sentence, no punctuation, far over the limit: it must be cut between words, and the
+    # token sits at every possible offset from a cut.
+    words = [f"w{n}" + "x" * (n % 7) for n in range(150)]
+    body = " ".join(w if n % 5 else token for n, w in enumerate(words))
+    snippets = split_for_x(section_of(None, body))
+    assert_fits(snippets)
+    found = sum(s.text.split().count(token) for s in snippets)
+    assert found == body.split().count(token)
+    assert reassemble(snippets) == body
+
+
+def test_a_word_longer_than_a_post_is_cut_between_characters_without_loss():
+    word = "Meridian" * 100
+    snippets = split_for_x(section_of("HUGE", f"Before {word} after."))
+    assert_fits(snippets)
+    joined = "".join(strip_decorations(snippets, heading="HUGE"))
+    assert joined.replace(" ", "") == f"Before{word}after."
+
+
+def test_a_cut_inside_a_huge_word_keeps_its_urls_whole():
+    url = "https://www.jtf-meridian.mil/reports/" + "a" * 60
+    word = ",".join([url] * 30)  # one whitespace-free word, far heavier than a post
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    assert "".join(strip_decorations(snippets)) == word
+    for core in strip_decorations(snippets):
+        assert all(part in ("", url) for part in core.split(",")), core
+
+
+def test_a_heading_too_long_to_share_a_post_opens_the_body_instead():
+    heading = "WHAT " * 60
+    snippets = split_for_x(section_of(heading, "Short text."))
+    assert_fits(snippets)
+    assert reassemble(snippets) == collapse_whitespace(f"{heading} Short text.")
+
+
+# --- hashtags ---------------------------------------------------------------------------------
+
+def test_hashtags_are_appended_to_a_single_post():
+    [snippet] = split_for_x(section_of(None, "Patrols run day and night."),
+                            hashtags=["#JTFMeridian", "MaritimeSecurity"])
+    assert snippet.text == "Patrols run day and night. #JTFMeridian #MaritimeSecurity"
+
+
+def test_hashtags_go_on_the_last_post_of_a_thread_only():
+    snippets = split_for_x(section_of(None, LONG, LONG), hashtags=["#JTFMeridian"])
+    assert snippets[0].text.endswith("at all. 1/2")
+    assert snippets[1].text.endswith("at all. #JTFMeridian 2/2")
+
+
+def test_hashtags_that_do_not_fit_are_left_off_and_never_add_a_post():
+    body = "y" * 270 + "."
+    without = split_for_x(section_of(None, body))
+    with_tags = split_for_x(section_of(None, body), hashtags=["#JTFMeridian"])
+    assert with_tags == without
+    assert "#" not in with_tags[0].text
+
+
+def test_hashtags_are_counted_within_the_limit():
+    body = "y" * (X_MAX_WEIGHT - len(" #JTFMeridian") - 1) + "."
+    [snippet] = split_for_x(section_of(None, body), hashtags=["#JTFMeridian"])
+    assert snippet.text.endswith(" #JTFMeridian") and snippet.weighted_length == X_MAX_WEIGHT
+
+
+# --- the sample fact sheets -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["factsheet.txt", "factsheet_ar.txt"])
+def test_the_sample_sheets_split_within_the_limit_and_lose_nothing(name):
+    for section in parse_factsheet(sample(name)).sections:
+        snippets = split_section(section, "x", hashtags=["#JTFMeridian"])
+        assert_fits(snippets)
+        assert snippets[0].text.startswith(f"{section.heading}\n\n")
+        assert reassemble(snippets, heading=section.heading, hashtags=["#JTFMeridian"]) == (
+            collapse_whitespace(section.text))
+
+
+def test_the_long_sample_section_is_a_thread_of_three_or_more():
+    sheet = parse_factsheet(sample())
+    operations = next(s for s in sheet.sections if s.heading == "OPERATIONS")
+    snippets = split_for_x(operations)
+    assert len(snippets) >= 3
+    assert all(re.search(rf" {n}/{len(snippets)}$", s.text) for n, s in enumerate(snippets, 1))
+
+
+# --- Facebook -------------------------------------------------------------------------------
+
+def test_facebook_gets_the_whole_section_in_one_post():
+    section = section_of("OUR MISSION", "First paragraph.", "- one\n- two", LONG)
+    [snippet] = split_for_facebook(section)
+    assert snippet == Snippet(f"OUR MISSION\n\n{section.text}", len(snippet.text), 1, 1)
+
+
+def test_facebook_splits_only_past_its_limit_at_paragraph_boundaries():
+    paragraphs = [f"Paragraph {n}. " + "word " * 70 for n in range(6)]
+    section = section_of("OPERATIONS", *paragraphs)
+    assert len(split_for_facebook(section)) == 1
+    snippets = split_for_facebook(section, limit=1000)
+    assert len(snippets) > 1
+    for n, s in enumerate(snippets, 1):
+        assert len(s.text) <= 1000 and s.text.endswith(f" {n}/{len(snippets)}")
+        assert strip_decorations([s], heading="OPERATIONS")[0].startswith(
+            ("OPERATIONS", "Paragraph"))
+    assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(section.text)
+
+
+def test_facebook_limit_is_the_graph_api_one():
+    assert FACEBOOK_MAX_CHARS == 63_206
+    section = section_of(None, "z" * 63_206)
+    assert len(split_for_facebook(section)) == 1
+    assert len(split_for_facebook(section_of(None, "z" * 63_207))) == 2
+
+
+# --- dispatch and arguments -------------------------------------------------------------------
+
+def test_split_section_dispatches_on_the_platform_name():
+    section = section_of("OPERATIONS", LONG, LONG)
+    assert split_section(section, "x") == split_for_x(section)
+    assert split_section(section, "facebook") == split_for_facebook(section)
+    with pytest.raises(ValueError, match="unknown platform 'mastodon'"):
+        split_section(section, "mastodon")
+
+
+def test_a_limit_too_small_for_a_url_is_refused():
+    with pytest.raises(ValueError, match="too small"):
+        split_for_x(section_of(None, "text"), limit=20)
+
+
+def test_an_empty_section_gives_no_posts():
+    assert split_for_x(section_of(None, "  ", "\n")) == []
+
+
+# --- efficiency -----------------------------------------------------------------------------
+
+def test_a_one_megabyte_document_splits_in_seconds_measuring_only_post_sized_text(monkeypatch):
+    body = sample().split("OUR MISSION")[1].split("For media inquiries")[0]
+    document = "OUR MISSION" + body * (1_000_000 // len(body) + 1)
+    longest = 0
+    real = posts.split.weighted_length
+
+    def spy(text: str) -> int:
+        nonlocal longest
+        longest = max(longest, len(text))
+        return real(text)
+
+    monkeypatch.setattr(posts.split, "weighted_length", spy)
+    started = time.perf_counter()
+    sheet = parse_factsheet(document)
+    count = sum(len(split_section(s, "x")) for s in sheet.sections)
+    elapsed = time.perf_counter() - started
+    assert count > 5000
+    assert elapsed < 20, f"{elapsed:.1f} s"
+    assert longest < 2_000  # sentences and candidate posts, never the document

@@ -1,0 +1,135 @@
+"""Properties of the text pipeline on arbitrary Unicode: it never raises, never exceeds X's
+limit, loses nothing, and gives the same bytes every time."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from posts.factsheet import Section, blocks, parse_factsheet
+from posts.sentences import sentences
+from posts.split import collapse_whitespace, split_section, strip_decorations
+from posts.text import DocumentError, canonicalise, decode_document
+from posts.weight import URL_WEIGHT, X_MAX_WEIGHT, weighted_length
+
+FUZZ = settings(max_examples=200, deadline=None)
+HASHTAGS = ("#FuzzTagA", "FuzzTagB")
+
+FRAGMENTS = [
+    "https://www.jtf-meridian.mil/patrol-reports?year=2026", "www.example.mil", "centcom.global",
+    "twitter.com/JTFMeridian", "x.com/JTFMeridian", "facebook.com/JTFMeridian",
+    "press@jtf-meridian.mil", "+1 (555) 010-4477", "@JTFMeridian", "#Meridian2026", "1,250",
+    "3.5", "U.S.", "Art. 51", "approx.", "Gen.", "e.g.", "OUR MISSION", "Key facts:", "- item",
+    "• item", "1. item", "Follow us:", "Contact:", "For media inquiries", "-----",
+    "قوة المهام", "مهمتنا", "؟", "،", "؛", "故人西辞黄鹤楼", "😷", "👨‍👩‍👧‍👦", "🙋🏽", "🇺🇸",
+    "1️⃣", "e\u0301", "\u200f", "\u200e", "\u202b", "\u2067", "\ufeff", "\x00", "\x07", "\x85",
+    "\r\n", "\r", "\t", "\u00a0", "\u3000", "\u2028", ". ", "! ", "? ", ", ", "; ", ": ",
+]
+SPACE = st.sampled_from([" ", " ", " ", "\n", "\n\n", "  ", "\n \n"])
+WORD = st.one_of(
+    st.sampled_from(FRAGMENTS),
+    st.text(min_size=1, max_size=12),
+    st.text(alphabet="abcdefghij.,", min_size=1, max_size=10),
+    st.builds(lambda ch, n: ch * n, st.sampled_from("xé日😷ا"), st.integers(200, 700)),  # huge
+)
+DOCUMENT = st.lists(st.tuples(WORD, SPACE), max_size=120).map(
+    lambda parts: "".join(w + s for w, s in parts))
+
+
+def assert_nothing_lost(snippets, section: Section, hashtags=()) -> None:
+    """Joined with spaces, the snippets' cores are the section's text, whitespace collapsed.
+
+    Only where a word longer than a post was cut between characters do two cores join without
+    a space; such a word is heavier than a URL (a URL is never cut)."""
+    heading = (section.heading or "").strip() or None
+    cores = [collapse_whitespace(c) for c in strip_decorations(
+        snippets, heading=heading, hashtags=hashtags)]
+    expected = collapse_whitespace(section.text)
+    if heading and snippets and not snippets[0].text.startswith(heading + "\n\n"):
+        expected = collapse_whitespace(f"{heading} {section.text}")
+    at = 0
+    for n, core in enumerate(cores):
+        assert core, "empty snippet"
+        assert expected.startswith(core, at), (expected[at:at + 80], core[:80])
+        at += len(core)
+        if n < len(cores) - 1:
+            if expected[at] == " ":
+                at += 1
+            else:
+                start = expected.rfind(" ", 0, at) + 1
+                end = expected.find(" ", at)
+                token = expected[start:end if end >= 0 else len(expected)]
+                assert weighted_length(token) > URL_WEIGHT, f"cut inside {token!r}"
+    assert at == len(expected)
+
+
+@FUZZ
+@given(DOCUMENT)
+def test_canonical_text_is_stable_and_free_of_control_characters(text):
+    once = canonicalise(text)
+    assert canonicalise(once) == once
+    assert unicodedata.is_normalized("NFC", once)
+    assert not any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in once)
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_decoding_any_bytes_gives_canonical_text_or_a_document_error(data):
+    try:
+        text = decode_document(data, "fuzz.txt")
+    except DocumentError as exc:
+        assert "fuzz.txt" in str(exc) and "\n" not in str(exc)
+    else:
+        assert canonicalise(text) == text
+
+
+@FUZZ
+@given(DOCUMENT)
+def test_sentences_give_back_their_input(text):
+    assert "".join(sentences(text)) == text
+
+
+@FUZZ
+@given(DOCUMENT)
+def test_blocks_keep_every_letter_and_digit_in_order(text):
+    canonical = canonicalise(text)
+    kept = "".join(b.text for b in blocks(canonical))
+    assert [ch for ch in kept if ch.isalnum()] == [ch for ch in canonical if ch.isalnum()]
+
+
+@FUZZ
+@given(DOCUMENT)
+def test_parsing_never_raises_and_is_deterministic(text):
+    sheet = parse_factsheet(text)
+    assert sheet == parse_factsheet(text)
+    for section in sheet.sections:
+        assert section.paragraphs and all(p.strip() for p in section.paragraphs)
+        assert section.heading is None or section.heading.strip()
+
+
+@FUZZ
+@given(DOCUMENT)
+def test_x_snippets_fit_lose_nothing_and_are_deterministic(text):
+    for section in parse_factsheet(text).sections:
+        snippets = split_section(section, "x", hashtags=HASHTAGS)
+        assert snippets == split_section(section, "x", hashtags=HASHTAGS)
+        for n, s in enumerate(snippets, 1):
+            assert s.weighted_length == weighted_length(s.text) <= X_MAX_WEIGHT
+            assert (s.thread_position, s.thread_size) == (n, len(snippets))
+        assert_nothing_lost(snippets, section, HASHTAGS)
+
+
+@FUZZ
+@given(st.one_of(st.none(), st.text(max_size=300)), st.lists(DOCUMENT, min_size=1, max_size=3))
+def test_any_section_splits_within_the_limit(heading, paragraphs):
+    section = Section(heading, tuple(paragraphs))
+    for platform in ("x", "facebook"):
+        snippets = split_section(section, platform)
+        if platform == "x":
+            assert all(weighted_length(s.text) <= X_MAX_WEIGHT for s in snippets)
+        if section.text.strip() or (heading and heading.strip()):
+            assert_nothing_lost(snippets, section)
+        else:
+            assert snippets == []

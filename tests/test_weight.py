@@ -1,0 +1,186 @@
+"""X's weighted length (twitter-text v3), and the pkg_resources stand-in that loads it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twitter_text import extract_urls_with_indices, parse_tweet
+
+from posts.weight import (
+    URL_WEIGHT,
+    X_MAX_WEIGHT,
+    code_point_weight,
+    find_urls,
+    weighted_length,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CJK_160 = ("故人西辞黄鹤楼，烟花三月下扬州。孤帆远影碧空尽，唯见长江天际流。"
+           "朱雀桥边野草花，乌衣巷口夕阳斜。旧时王谢堂前燕，飞入寻常百姓家。"
+           "朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。"
+           "泪湿罗巾梦不成，夜深前殿按歌声。红颜未老恩先断，斜倚薰笼坐到明。"
+           "独在异乡为异客，每逢佳节倍思亲。遥知兄弟登高处，遍插茱萸少一人。")
+KANA = "あいうえおかきくけこ"
+PUNCTUATION = (
+    "This is a tweet with general punctuation characters: "
+    + "".join(map(chr, range(0x2000, 0x200E))) + " " + " ".join(map(chr, range(0x2010, 0x2017)))
+    + "  " + " ".join(map(chr, range(0x2017, 0x2020))) + " "
+    + " ".join(map(chr, range(0x2032, 0x2038))))
+
+# twitter/twitter-text conformance/validate.yml: WeightedTweetsWithDiscountedEmojiCounterTest
+# (v3, the counting X uses) and UnicodeDirectionalMarkerCounterTest; texts rebuilt from it.
+CONFORMANCE = [
+    ("Regular Tweet with url", "Hi http://test.co", 26),
+    ("Just url", "http://test.co", 23),
+    ("Long tweet, overflow at char index 280", "285 chars-" + "xxxxxxxxxx-" * 25, 285),
+    ("Long tweet with url in the middle",
+     "285 chars- http://www.twitter.com/jack " + "xxxxxxxxxx-" * 24, 299),
+    ("Long tweet with url at the end",
+     "xxxxxxxxxx-" * 24 + " http://www.twitter.com/jack ", 289),
+    ("10 url string, no overflow", "https://www.twitter.com/aloha " * 10, 240),
+    ("160 CJK char", CJK_160, 320),
+    ("160 emoji char", "😷" * 160, 320),
+    ("3 latin char + 160 CJK char", "the" + CJK_160, 323),
+    ("'Á' is normalized into 1 char", "A\u0301B", 2),
+    ("שּׁ is normalized into 3 chars", "A\ufb2c", 4),
+    ("282 chars with a normalized character",
+     "282 chars-" + "xxxxxxxxxx-" * 24 + "xxxxxA\u0301x", 281),
+    ("Mix of single byte and double word characters", "H🐱☺👨‍👩‍👧‍👦", 7),
+    ("Emoji inside the basic multilingual plane", "😷👾😡🔥💩", 10),
+    ("Emoji with skin tone modifiers and ZWJ", "🙋🏽👨‍🎤", 4),
+    ("General punctuation characters", PUNCTUATION, 112),
+    ("64 character domain without protocol", "randomurl" * 7 + "s.com", 68),
+    ("CJK host longer than 63 punycode characters",
+     KANA * 12 + " http://" + KANA * 5 + "あいう.com", 358),
+    ("CJK host shorter than 63 punycode characters",
+     KANA * 12 + " http://" + KANA * 5 + "あい.com", 264),
+    ("140 family emoji", "👨‍👩‍👧‍👦" * 140, 280),
+    ("Unicode 10.0 emoji",
+     "Unicode 10.0 emoji: 🤪; 🧕; 🧕🏾; "
+     "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f", 34),
+    ("Unicode 9.0 emoji", "Unicode 9.0 emoji: 🤠; 💃; 💃🏾", 29),
+    ("Invalid characters", "ABC\u202a\uffffABC\ufffe", 12),
+    ("Directional characters around a URL",
+     "\u2066\u202ahttp://foobar.\u067e\u0627\u06a9\u0633\u062a\u0627\u0646/\u202c\u2069", 31),
+]
+
+# The rules, one by one.
+RULES = [
+    ("Latin", "Joint Task Force Meridian", 25),
+    ("Latin-1 and up to U+10FF", "é ß Ω Ж ש ا ა", 13),
+    ("first code point past U+10FF", "\u1100", 2),
+    ("CJK", "日本語", 6),
+    ("Korean", "한국어", 6),
+    ("Arabic", "قوة المهام المشتركة", 19),
+    ("Arabic punctuation", "؟ ، ؛", 5),
+    ("U+2000-U+200D count 1", "\u2002\u200b\u200d", 3),
+    ("direction marks U+200E/U+200F count 2", "\u200e\u200f", 4),
+    ("U+2010-U+201F count 1", "‐—“”", 4),
+    ("U+2020 counts 2", "†", 2),
+    ("U+2032-U+2037 count 1", "′″", 2),
+    ("single emoji", "😷", 2),
+    ("ZWJ family", "👨‍👩‍👧‍👦", 2),
+    ("skin tone", "👍🏽", 2),
+    ("flag", "🇺🇸", 2),
+    ("keycap", "1️⃣", 2),
+    ("URL with scheme", "https://www.jtf-meridian.mil/patrol-reports?year=2026", URL_WEIGHT),
+    ("URL without scheme", "www.example.mil", URL_WEIGHT),
+    ("domain and path", "twitter.com/x", URL_WEIGHT),
+    ("new gTLD", "centcom.global", URL_WEIGHT),
+    ("URL in text", "Reports at www.example.mil today.", 11 + 23 + 7),
+    ("not a URL: reserved TLD", "jtf-meridian.example", 20),
+    ("e-mail address is not a URL", "press@jtf-meridian.mil", 22),
+    ("mention and hashtag", "@JTFMeridian #Meridian2026", 26),
+    ("NFC composed", "caf\u00e9", 4),
+    ("NFC decomposed", "cafe\u0301", 4),
+    ("CRLF counts once", "a\r\nb", 3),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, w) for _, t, w in CONFORMANCE],
+                         ids=[d for d, _, _ in CONFORMANCE])
+def test_conformance_suite(text, expected):
+    assert weighted_length(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, w) for _, t, w in RULES],
+                         ids=[d for d, _, _ in RULES])
+def test_weighting_rules(text, expected):
+    assert weighted_length(text) == expected
+
+
+def test_limits():
+    assert X_MAX_WEIGHT == 280 and URL_WEIGHT == 23
+    assert weighted_length("x" * 280) == X_MAX_WEIGHT
+    assert weighted_length("日" * 140) == X_MAX_WEIGHT
+
+
+def test_find_urls_gives_spans_into_the_text():
+    text = "Reports: www.example.mil/r and https://x.com/JTFMeridian, not press@jtf.mil."
+    assert [text[s:e] for s, e in find_urls(text)] == [
+        "www.example.mil/r", "https://x.com/JTFMeridian"]
+    assert find_urls("no links here. None.") == []
+
+
+@pytest.mark.parametrize(("ch", "weight"), [("a", 1), ("\u10ff", 1), ("\u1100", 2), ("日", 2),
+                                            ("\u200d", 1), ("\u200e", 2), ("😷", 2)])
+def test_code_point_weight(ch, weight):
+    assert code_point_weight(ch) == weight
+
+
+PIECES = st.lists(st.sampled_from([
+    "a", "Z", "9", " ", ".", ",", "/", ":", "@", "#", "-", "_", "?", "=", "\n", "\r", "\t",
+    "https://", "http://", "www.", ".com", ".mil", ".co", "t.co/", ".global", ".中国", ".рф",
+    "xn--p1ai", "日本", "مرحبا", "؟", "\u0301", "e\u0301", "é", "😷", "\u200d", "👍🏽", "🇺🇸",
+    "1\ufe0f\u20e3", "©", "™", "\u200f", "\u202a", "\uffff", "\u3000", "한", "👨‍👩‍👧",
+]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(PIECES, st.text(max_size=60)))
+def test_weighted_length_is_parse_tweets(text):
+    assert weighted_length(text) == parse_tweet(text).weightedLength
+    assert find_urls(text) == [tuple(e["indices"]) for e in extract_urls_with_indices(text)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(PIECES, st.integers(1, 9999), st.integers(1, 9999))
+def test_a_thread_suffix_adds_exactly_its_length(text, i, n):
+    # The splitter reserves len(" i/N") for the suffix.
+    suffix = f" {i}/{n}"
+    assert weighted_length(text + suffix) == weighted_length(text) + len(suffix)
+
+
+def test_works_without_setuptools(tmp_path):
+    # twitter_text imports pkg_resources, which newer environments lack: run with it blocked.
+    script = textwrap.dedent("""
+        import sys
+
+        class Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name == "pkg_resources" or name.startswith("pkg_resources."):
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return None
+
+        sys.meta_path.insert(0, Blocker())
+        from posts.weight import weighted_length
+        assert "pkg_resources" not in sys.modules, "the stand-in was left behind"
+        try:
+            import pkg_resources
+        except ModuleNotFoundError:
+            pass
+        else:
+            raise AssertionError("pkg_resources importable although blocked")
+        print(weighted_length("Hi 😷 https://x.com/JTFMeridian 日本"))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(3 + 2 + 1 + 23 + 1 + 4)
