@@ -1,0 +1,175 @@
+"""X (formerly Twitter) through tweepy's API v2 Client, OAuth 1.0a user context.
+
+- Posting: POST /2/tweets, https://docs.x.com/x-api/posts/create-post
+  A thread is a reply chain (`in_reply_to_tweet_id` = the previous part's id).
+- Limits: 280 weighted characters (posts.weight); per-user posting limits by API tier, and the
+  x-rate-limit-* / x-user-limit-24hour-* / x-app-limit-24hour-* response headers,
+  https://docs.x.com/x-api/fundamentals/rate-limits
+- The duplicate-content refusal is a 403 whose detail text is the only signal.
+- `wait_on_rate_limit` sleeps inside the call, which would stall the daemon: never used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import requests
+import tweepy
+
+from scheduler.config import AccountConfig
+from scheduler.publishers.base import (
+    AccountInfo,
+    Ambiguous,
+    CredentialsRejected,
+    DuplicateContent,
+    Permanent,
+    Published,
+    PublishError,
+    RateLimited,
+    RateLimitState,
+    RemotePost,
+    Retryable,
+)
+from scheduler.publishers.http import Redactor, api_session, sort_transport_error
+
+PLATFORM = "x"
+DEFAULT_BASE = "https://api.twitter.com"
+MAX_WEIGHTED_LENGTH = 280
+_WINDOWS = (("x-rate-limit-remaining", "x-rate-limit-reset"),
+            ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
+            ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"))
+
+
+class XPublisher:
+    platform = PLATFORM
+
+    def __init__(self, account: AccountConfig, credentials: Mapping[str, str] | None = None,
+                 *, session: requests.Session | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        credentials = credentials or account.credentials(environ)
+        self.account_name = account.name
+        self.handle = account.handle
+        self._redact = Redactor(credentials.values())
+        self._headers: Mapping[str, str] = {}
+        self._user_id: str | None = None
+        self.client = tweepy.Client(
+            consumer_key=credentials["consumer_key"],
+            consumer_secret=credentials["consumer_secret"],
+            access_token=credentials["access_token"],
+            access_token_secret=credentials["access_token_secret"],
+            wait_on_rate_limit=False)
+        self.client.session = session or api_session(account, DEFAULT_BASE)
+        self.client.session.hooks["response"].append(self._remember_headers)
+
+    def __repr__(self) -> str:
+        return f"XPublisher(account={self.account_name!r}, handle={self.handle!r})"
+
+    def publish(self, text: str, *, reply_to: str | None = None) -> Published:
+        response = self._call(lambda: self.client.create_tweet(
+            text=text, in_reply_to_tweet_id=reply_to, user_auth=True), creating=True)
+        tweet_id = str(response.data["id"])
+        return Published(tweet_id, self.url_for(tweet_id))
+
+    def recent_posts(self, limit: int = 100) -> list[RemotePost]:
+        user_id = self._me().remote_id
+        posts: list[RemotePost] = []
+        token = None
+        while len(posts) < limit:
+            page = self._call(lambda t=token: self.client.get_users_tweets(
+                user_id, max_results=max(5, min(100, limit - len(posts))),
+                pagination_token=t, tweet_fields=["created_at", "referenced_tweets"],
+                user_auth=True), creating=False)
+            for tweet in page.data or []:
+                replied = next((r.id for r in (tweet.referenced_tweets or [])
+                                if r.type == "replied_to"), None)
+                posts.append(RemotePost(str(tweet.id), tweet.text, tweet.created_at,
+                                        self.url_for(str(tweet.id)),
+                                        str(replied) if replied else None))
+            token = (page.meta or {}).get("next_token")
+            if not token:
+                break
+        return posts[:limit]
+
+    def check(self) -> AccountInfo:
+        return self._me()
+
+    @property
+    def rate_limit(self) -> RateLimitState | None:
+        """The most restrictive of the windows the last response reported."""
+        states = []
+        for remaining_key, reset_key in _WINDOWS:
+            if remaining_key in self._headers and reset_key in self._headers:
+                try:
+                    states.append(RateLimitState(
+                        int(self._headers[remaining_key]),
+                        datetime.fromtimestamp(int(self._headers[reset_key]), UTC)))
+                except ValueError:
+                    continue
+        if not states:
+            return None
+        exhausted = [s for s in states if s.remaining == 0]
+        if exhausted:
+            return max(exhausted, key=lambda s: s.reset_at)
+        return min(states, key=lambda s: s.remaining)
+
+    def url_for(self, tweet_id: str) -> str:
+        return f"https://x.com/{self.handle}/status/{tweet_id}"
+
+    def _me(self) -> AccountInfo:
+        response = self._call(lambda: self.client.get_me(user_auth=True), creating=False)
+        self._user_id = str(response.data.id)
+        return AccountInfo(self._user_id, response.data.username, response.data.name)
+
+    def _remember_headers(self, response: requests.Response, *args, **kwargs) -> None:
+        self._headers = response.headers
+
+    def _call(self, request, *, creating: bool):
+        try:
+            return request()
+        except tweepy.TweepyException as exc:
+            raise self._sort(exc, creating=creating) from None
+        except requests.RequestException as exc:
+            raise sort_transport_error(exc, creating=creating, redact=self._redact,
+                                       platform="X") from None
+
+    def _sort(self, exc: tweepy.TweepyException, *, creating: bool) -> PublishError:
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        detail = self._redact(" ".join(str(m) for m in getattr(exc, "api_messages", []))
+                              or str(exc))
+        codes = getattr(exc, "api_codes", [])
+        code = str(codes[0]) if codes else (str(status) if status else None)
+        common = {"code": code, "message": detail, "http_status": status}
+        if isinstance(exc, tweepy.TooManyRequests):
+            return RateLimited("X's posting limit for this account is reached; factpost will "
+                               "wait until it resets", reset_at=self._reset_after_429(exc),
+                               **common)
+        if isinstance(exc, tweepy.Unauthorized):
+            return CredentialsRejected("X rejected this account's credentials; renew the "
+                                       "tokens, then run 'factpost accounts resume'", **common)
+        if isinstance(exc, tweepy.Forbidden) and "duplicate" in detail.lower():
+            return DuplicateContent("X refused the post because the same text is already "
+                                    "on this account", **common)
+        if isinstance(exc, tweepy.Forbidden):
+            return Permanent(f"X refused the post: {detail}", **common)
+        if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
+            return Permanent(f"X rejected the request: {detail}", **common)
+        if isinstance(exc, tweepy.TwitterServerError):
+            if creating:
+                # X is known to answer 503 after the tweet was in fact created.
+                return Ambiguous("X reported a server error; the post may be live, so "
+                                 "factpost will check the account before trying again",
+                                 **common)
+            return Retryable("X reported a server error; factpost will try again", **common)
+        if creating:
+            return Ambiguous(f"X gave an unexpected answer ({detail}); factpost will check "
+                             "the account before trying again", **common)
+        return Retryable(f"X gave an unexpected answer ({detail})", **common)
+
+    def _reset_after_429(self, exc: tweepy.TooManyRequests) -> datetime | None:
+        state = self.rate_limit
+        if state is not None and state.remaining == 0:
+            return state.reset_at
+        reset = getattr(exc, "reset_time", None)
+        return datetime.fromtimestamp(reset, UTC) if reset else None
