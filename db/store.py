@@ -284,13 +284,19 @@ class Store:
         racing for the same post exactly one wins.
         """
         parent = aliased(Post)
+        query = (select(Post.id).outerjoin(parent, Post.parent_id == parent.id)
+                 .where(Post.account == account, Post.status == S.QUEUED,
+                        Post.scheduled_at <= now,
+                        or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED))
+                 .order_by(Post.scheduled_at, Post.id))
+        if self.engine.dialect.name == "postgresql":
+            # Daemons sharing the database skip rows another is claiming instead of queueing
+            # behind its lock; the conditional UPDATE below stays the arbiter.
+            query = query.limit(1).with_for_update(of=Post, skip_locked=True)
+        else:
+            query = query.limit(5)
         with self.session() as s:
-            candidates = s.scalars(
-                select(Post.id).outerjoin(parent, Post.parent_id == parent.id)
-                .where(Post.account == account, Post.status == S.QUEUED,
-                       Post.scheduled_at <= now,
-                       or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED))
-                .order_by(Post.scheduled_at, Post.id).limit(5)).all()
+            candidates = s.scalars(query).all()
             for post_id in candidates:
                 won = s.execute(
                     update(Post).where(Post.id == post_id, Post.status == S.QUEUED)

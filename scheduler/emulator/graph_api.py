@@ -110,7 +110,7 @@ class GraphApi:
                                   "with sufficient administrative permission")
             return run_publish(self.faults.take("facebook"), lambda: self._publish(page, params),
                                unavailable=self._unavailable,
-                               rate_limited=lambda: self._throttled(32), wait=self.wait)
+                               rate_limited=lambda: self._throttled(32, page), wait=self.wait)
         return self.error(400, 2500, "Unknown path components: /" + "/".join(parts))
 
     def _resolve(self, ref: str, verb: str) -> Page | Response:
@@ -158,7 +158,11 @@ class GraphApi:
     def _unavailable(self) -> Response:
         return self.error(500, 1, "An unknown error occurred", transient=True)
 
-    def _throttled(self, code: int) -> Response:
+    def _throttled(self, code: int, page: Page | None = None) -> Response:
+        if page is not None:
+            with self.world.lock:
+                page.throttled_until = (self.world.clock()
+                                        + self.world.graph_regain_minutes * 60)
         return self.error(400, code, THROTTLES[code], transient=True if code == 4 else None)
 
     # Reading -------------------------------------------------------------------------------
@@ -238,9 +242,11 @@ class GraphApi:
             page.calls.hit(now)
             pct = min(100, (page.calls.limit - page.calls.remaining(now)) * 100
                       // page.calls.limit)
-            throttled = page.throttle_code is not None or page.blocked
+            fault_wait = max(0.0, page.throttled_until - now) / 60
+            throttled = page.throttle_code is not None or page.blocked or fault_wait > 0
+            regain = round(fault_wait, 2) if fault_wait else MINUTES_TO_REGAIN
             usage = {"type": "pages", **_usage(100 if throttled else pct),
-                     "estimated_time_to_regain_access": MINUTES_TO_REGAIN if throttled else 0}
+                     "estimated_time_to_regain_access": regain if throttled else 0}
             response.headers["X-Business-Use-Case-Usage"] = json.dumps({page.page_id: [usage]})
 
 

@@ -245,6 +245,16 @@ class Emulator:
     def reject_duplicates(self, value: bool) -> None:
         self._world.reject_duplicates = value
 
+    @property
+    def graph_regain_minutes(self) -> float:
+        """How long a page stays throttled after an injected Graph throttling fault, as
+        reported in X-Business-Use-Case-Usage's estimated_time_to_regain_access."""
+        return self._world.graph_regain_minutes
+
+    @graph_regain_minutes.setter
+    def graph_regain_minutes(self, value: float) -> None:
+        self._world.graph_regain_minutes = value
+
     def reset(self) -> None:
         """Forget posts, faults, throttles, counters and the request log; keep accounts."""
         self._faults.clear()

@@ -124,6 +124,8 @@ class Page:
     posts: list[PagePost] = field(default_factory=list)
     throttle_code: int | None = None
     blocked: bool = False
+    # Set by an injected throttling fault: the page reads as throttled until then (epoch s).
+    throttled_until: float = 0.0
     calls: Window = field(default_factory=lambda: Window(4_800, 3_600))
 
     @property
@@ -144,6 +146,8 @@ class World:
         self.graph_app_calls = Window(2_000, 3_600)
         self.requests_log: list[dict] = []
         self.reject_duplicates = True
+        # How long an injected Graph throttle lasts; tests use fractions of a minute.
+        self.graph_regain_minutes = 5.0
         self._last_snowflake = 0
         self._last_post_id = 0
 

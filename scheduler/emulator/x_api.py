@@ -17,19 +17,13 @@ import json
 import re
 from collections.abc import Callable
 
+from posts.weight import X_MAX_WEIGHT, weighted_length
 from scheduler.emulator.faults import FaultPlan, run_publish
 from scheduler.emulator.messages import FORM, Request, Response, json_response
 from scheduler.emulator.oauth import oauth_params, signature_matches
 from scheduler.emulator.state import GENEROUS_WINDOW, Tweet, Window, World, XAccount, x_time
 
-try:
-    from posts.weight import weighted_length
-except ModuleNotFoundError as missing:  # TODO: drop once posts/weight.py is in the tree
-    if missing.name != "posts.weight":
-        raise
-    weighted_length = len
-
-MAX_WEIGHTED_LENGTH = 280
+MAX_WEIGHTED_LENGTH = X_MAX_WEIGHT
 # Tweepy signs for its hard-coded host and a transport adapter may re-point the request here,
 # so a signature is good if it verifies for the real hosts or for this server's own URL.
 SIGNED_HOSTS = ("https://api.twitter.com", "https://api.x.com")

@@ -1,0 +1,290 @@
+"""The dispatch tick: claim due posts, publish them, and record what happened.
+
+The database decides *what* is due; whoever calls `tick` (the APScheduler daemon, a test with an
+explicit `now`) decides *when*. Accounts publish concurrently, each from its own thread, so a slow
+or throttled account never delays another; within one account posts go out one at a time, in
+order, which keeps thread parts in sequence.
+
+What each outcome leads to:
+
+    published            -> published
+    RateLimited          -> queued again at the platform's reset time; the account is held
+    Retryable            -> queued again after a backoff; failed once attempts are used up
+    Ambiguous            -> queued again after a backoff; the timeline is read before resending
+    DuplicateContent     -> the timeline is read now: found = published, else needs_review
+    CredentialsRejected  -> queued again; the account is paused until staff resume it
+    Permanent            -> failed (later parts of its thread fail with it)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from db.models import Post
+from db.store import UNSURE_OUTCOMES, Store
+from posts.states import PostStatus
+from scheduler.config import AccountConfig, Config
+from scheduler.publishers.base import (
+    CredentialsRejected,
+    DuplicateContent,
+    Permanent,
+    Publisher,
+    PublishError,
+    RateLimited,
+    Retryable,
+)
+from scheduler.reconcile import find_on_timeline
+from scheduler.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TickReport:
+    published: int = 0
+    retried: int = 0
+    failed: int = 0
+    needs_review: int = 0
+    by_account: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: TickReport) -> None:
+        self.published += other.published
+        self.retried += other.retried
+        self.failed += other.failed
+        self.needs_review += other.needs_review
+        for name, n in other.by_account.items():
+            self.by_account[name] = self.by_account.get(name, 0) + n
+
+
+class Dispatcher:
+    def __init__(self, store: Store, config: Config, publishers: Mapping[str, Publisher], *,
+                 worker: str, retry: RetryPolicy | None = None,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
+                 ) -> None:
+        self.store = store
+        self.config = config
+        self.publishers = dict(publishers)
+        self.worker = worker
+        self.retry = retry or RetryPolicy(max_attempts=config.max_attempts,
+                                          base_seconds=config.retry_base_seconds,
+                                          max_seconds=config.retry_max_seconds)
+        self.clock = clock
+        self.lease = timedelta(seconds=config.lease_seconds)
+        self.stopping = threading.Event()
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
+                                        thread_name_prefix="account")
+
+    @property
+    def accounts(self) -> list[AccountConfig]:
+        return [a for a in self.config.accounts if a.name in self.publishers]
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """Publish everything that is due; returns what happened. With `now`, time stands
+        still at `now` for the whole tick (tests); otherwise the clock is read as it goes."""
+        clock = (lambda: now) if now is not None else self.clock
+        report = TickReport()
+        futures = [self._pool.submit(self._drain, account, clock)
+                   for account in self.accounts if self._may_publish(account.name, clock())]
+        for future in futures:
+            report.add(future.result())
+        return report
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """When a tick next has work: the soonest due post of an account that may publish."""
+        states = self.store.account_states()
+        times = []
+        for account in self.accounts:
+            state = states.get(account.name)
+            if state is not None and state.paused:
+                continue
+            due = self.store.next_due_at([account.name])
+            if due is None:
+                continue
+            if state is not None and state.held_until is not None:
+                due = max(due, state.held_until)
+            times.append(due)
+        return min(times) if times else None
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        self._pool.shutdown(wait=True)
+        self.store.release_claims(self.worker, now=self.clock())
+
+    # -- one account --------------------------------------------------------------------------
+
+    def _may_publish(self, name: str, now: datetime) -> bool:
+        state = self.store.account_state(name)
+        if state.paused:
+            return False
+        return state.held_until is None or state.held_until <= now
+
+    def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
+        report = TickReport()
+        try:
+            while not self.stopping.is_set():
+                now = clock()
+                if not self._may_publish(account.name, now) or self._over_budget(account, now):
+                    break
+                post = (self.store.reclaim_expired(account.name, worker=self.worker, now=now,
+                                                   lease=self.lease)
+                        or self.store.claim_next(account.name, worker=self.worker, now=now,
+                                                 lease=self.lease))
+                if post is None:
+                    break
+                self._handle(account, post, clock, report)
+        except Exception:
+            # A bug or a database outage must not kill the daemon; the post keeps its lease and
+            # is settled through the timeline once the lease expires.
+            log.exception("dispatch for account %s stopped", account.name)
+        return report
+
+    def _over_budget(self, account: AccountConfig, now: datetime) -> bool:
+        window = timedelta(seconds=account.budget.window_seconds)
+        recent = self.store.published_since(account.name, now - window)
+        if len(recent) < account.budget.posts:
+            return False
+        reopens = recent[len(recent) - account.budget.posts] + window
+        self.store.hold_account(account.name, until=reopens,
+                                reason=f"posting budget of {account.budget.posts} per "
+                                       f"{_duration(account.budget.window_seconds)} used up")
+        return True
+
+    def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport) -> None:
+        publisher = self.publishers[account.name]
+        reply_to = self.store.parent_remote_id(post)
+        if (self.store.last_outcome(post.id) in UNSURE_OUTCOMES
+                and self._settle_from_timeline(post, publisher, reply_to, clock, report)):
+            return
+
+        now = clock()
+        attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
+        try:
+            published = publisher.publish(post.text, reply_to=reply_to)
+        except PublishError as err:
+            self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
+                                 report)
+        except Exception as err:  # a library bug after sending: treat the outcome as unknown
+            log.exception("unexpected error publishing post %s", post.id)
+            self.store.finish_attempt(attempt, outcome="ambiguous", now=clock(),
+                                      error_message=type(err).__name__,
+                                      explanation="unexpected error; the timeline will be "
+                                                  "checked before trying again")
+            self._requeue_after_backoff(post, "unexpected error while publishing", clock(),
+                                        report)
+        else:
+            now = clock()
+            self.store.finish_attempt(attempt, outcome="published", now=now,
+                                      remote_id=published.remote_id)
+            self.store.mark_published(post.id, worker=self.worker, now=now,
+                                      remote_id=published.remote_id,
+                                      remote_url=published.remote_url)
+            report.published += 1
+            report.by_account[account.name] = report.by_account.get(account.name, 0) + 1
+            log.info("published post %s to %s as %s", post.id, account.name,
+                     published.remote_id)
+        self._pace(account, publisher, clock())
+
+    def _record_failure(self, account, post, attempt, err: PublishError, publisher, reply_to,
+                        clock, report: TickReport) -> None:
+        now = clock()
+        self.store.finish_attempt(attempt, outcome=err.outcome, now=now, error_code=err.code,
+                                  error_message=err.message, explanation=err.explanation)
+        log.warning("post %s to %s: %s (%s %s)", post.id, account.name, err.explanation,
+                    err.code, err.message)
+        if isinstance(err, RateLimited):
+            until = err.reset_at if err.reset_at and err.reset_at > now else now + timedelta(
+                minutes=15)
+            self.store.hold_account(account.name, until=until, reason=err.explanation)
+            self.store.requeue(post.id, worker=self.worker, at=max(post.scheduled_at, until),
+                               reason=err.explanation, now=now)
+            report.retried += 1
+        elif isinstance(err, CredentialsRejected):
+            self.store.pause_account(account.name, actor=self.worker, reason=err.explanation,
+                                     now=now)
+            self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                               reason=err.explanation, now=now)
+            report.retried += 1
+        elif isinstance(err, DuplicateContent):
+            # X's refusal means identical text is already live: an earlier try succeeded.
+            if not self._settle_from_timeline(post, publisher, reply_to, clock, report,
+                                              after_duplicate=True):
+                self._fail(post, "the platform calls this post a duplicate, but it is not on "
+                                 "the account's recent timeline; check the account, then "
+                                 "resolve the post", now, report, PostStatus.NEEDS_REVIEW)
+        elif isinstance(err, Permanent):
+            self._fail(post, err.explanation, now, report)
+        elif isinstance(err, Retryable) and self.retry.exhausted(post.attempt_count + 1):
+            self._fail(post, f"{err.explanation} (gave up after {post.attempt_count + 1} "
+                             "attempts)", now, report)
+        else:  # Retryable with attempts left, or Ambiguous: look at the timeline next time
+            self._requeue_after_backoff(post, err.explanation, now, report)
+
+    def _settle_from_timeline(self, post: Post, publisher: Publisher, reply_to: str | None,
+                              clock, report: TickReport, after_duplicate: bool = False) -> bool:
+        """Look for the post on the account's timeline. True when the post was settled
+        (published or sent to review); False means it is safe to send."""
+        now = clock()
+        try:
+            found = find_on_timeline(publisher, post.text, reply_to=reply_to)
+        except PublishError as err:
+            self._fail(post, "the platform may have published this post but its timeline "
+                             f"could not be read ({err.explanation}); check the account, then "
+                             "run 'factpost post resolve'", now, report,
+                       PostStatus.NEEDS_REVIEW)
+            return True
+        if found is None:
+            return False
+        self.store.mark_published(post.id, worker=self.worker, now=clock(),
+                                  remote_id=found.remote_id, remote_url=found.remote_url,
+                                  reason="found on the account's timeline after an unclear "
+                                         "outcome" + (" (duplicate refusal)" if after_duplicate
+                                                      else ""))
+        report.published += 1
+        report.by_account[post.account] = report.by_account.get(post.account, 0) + 1
+        return True
+
+    def _requeue_after_backoff(self, post: Post, reason: str, now: datetime,
+                               report: TickReport) -> None:
+        with self._rng_lock:
+            delay = self.retry.delay(post.attempt_count + 1, self._rng)
+        self.store.requeue(post.id, worker=self.worker, at=now + delay, reason=reason, now=now)
+        report.retried += 1
+
+    def _fail(self, post: Post, reason: str, now: datetime, report: TickReport,
+              status: PostStatus = PostStatus.FAILED) -> None:
+        changed = self.store.mark_failed(post.id, worker=self.worker, reason=reason, now=now,
+                                         status=status)
+        if status is PostStatus.NEEDS_REVIEW:
+            report.needs_review += 1
+            report.failed += len(changed) - 1
+        else:
+            report.failed += len(changed)
+
+    def _pace(self, account: AccountConfig, publisher: Publisher, now: datetime) -> None:
+        """Hold the account before the platform has to say no: aim for zero 429s."""
+        state = publisher.rate_limit
+        if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
+            self.store.hold_account(account.name, until=state.reset_at,
+                                    reason="the platform's rate-limit allowance is used up")
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86_400 == 0:
+        return f"{seconds // 86_400} day(s)" if seconds != 86_400 else "24 hours"
+    if seconds % 3_600 == 0:
+        return f"{seconds // 3_600} hour(s)"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"

@@ -1,0 +1,38 @@
+"""Settling posts whose outcome is unknown by reading the account's own timeline.
+
+X and the Graph API have no idempotency keys, so before re-sending a post that may already be
+live (a timeout after sending, a dropped connection, a daemon killed mid-request, X's
+duplicate-content refusal) the dispatcher looks for it among the account's recent posts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from scheduler.publishers.base import Publisher, RemotePost
+
+# X rewrites every link to a t.co address in the stored text, so links cannot be compared.
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def comparable(text: str) -> str:
+    """Text as both sides can agree on: NFC, links blanked, whitespace folded."""
+    text = unicodedata.normalize("NFC", text)
+    text = _URL.sub("<link>", text)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = None,
+                     limit: int = 100) -> RemotePost | None:
+    """The remote post carrying `text` (and replying to `reply_to`, for thread parts), if the
+    account's recent timeline holds one. Raises PublishError when the timeline cannot be read."""
+    wanted = comparable(text)
+    for remote in publisher.recent_posts(limit):
+        if comparable(remote.text) != wanted:
+            continue
+        if reply_to is not None and remote.reply_to not in (None, reply_to):
+            continue
+        return remote
+    return None

@@ -1,0 +1,223 @@
+"""The dispatch tick against the emulator over loopback, with the real tweepy and facebook-sdk
+code paths: every class of platform failure leads to its documented outcome, and nothing is
+ever published twice."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from db.store import PlannedPost
+from posts.states import PostStatus
+
+S = PostStatus
+LATER = timedelta(hours=2)  # past any backoff
+
+
+def now():
+    return datetime.now(UTC)
+
+
+def test_a_due_post_is_published_and_its_link_recorded(office):
+    post_id = office.add("Convoy delivered 40 tonnes of aid.")
+    report = office.dispatcher().tick(now())
+    post = office.store.get_post(post_id)
+    [tweet] = office.emulator.tweets("OfficeX")
+    assert report.published == 1
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert post.remote_url == f"https://x.com/OfficeX/status/{tweet['id']}"
+    assert tweet["text"] == "Convoy delivered 40 tonnes of aid."
+    assert [a.outcome for a in post.attempts] == ["published"]
+
+
+def test_posts_not_yet_due_wait(office):
+    office.add("tomorrow", at=now() + timedelta(days=1))
+    assert office.dispatcher().tick(now()).published == 0
+    assert office.emulator.tweets("OfficeX") == []
+
+
+def test_a_thread_is_a_reply_chain_in_order(office):
+    at = now() - timedelta(seconds=1)
+    office.store.import_document(
+        source_name="s.txt", content_hash="h", title=None, sections=[("H", "b")],
+        posts=[PlannedPost(account="office-x", platform="x", text=f"Part {i} {i}/3",
+                           scheduled_at=at, section_index=0, thread_position=i, thread_size=3)
+               for i in (1, 2, 3)],
+        actor="t", now=at, status=S.QUEUED)
+    office.dispatcher().tick(now())
+    tweets = office.emulator.tweets("OfficeX")
+    assert [t["text"] for t in tweets] == ["Part 1 1/3", "Part 2 2/3", "Part 3 3/3"]
+    assert [t["in_reply_to"] for t in tweets] == [None, tweets[0]["id"], tweets[1]["id"]]
+
+
+def test_facebook_pages_get_whole_posts(office):
+    post_id = office.add("A long section.\n\nWith two paragraphs.", account="office-fb")
+    office.dispatcher().tick(now())
+    [fb] = office.emulator.page_posts("OfficeFB")
+    post = office.store.get_post(post_id)
+    assert fb["message"] == "A long section.\n\nWith two paragraphs."
+    assert post.status == S.PUBLISHED and post.remote_id == fb["id"]
+    assert post.remote_url.startswith("https://www.facebook.com/")
+
+
+def settle(office, post_id, ticks=3):
+    dispatcher = office.dispatcher()
+    for i in range(ticks):
+        dispatcher.tick(now() + LATER * (i + 1))
+    return office.store.get_post(post_id)
+
+
+def test_an_error_after_the_platform_stored_the_post_is_settled_from_the_timeline(office):
+    office.emulator.inject("commit_then_error", platform="x")
+    post_id = office.add("Stored, then the server failed.")
+    office.dispatcher().tick(now())
+    assert office.store.get_post(post_id).status == S.QUEUED  # outcome unknown: wait, look
+    post = settle(office, post_id)
+    [tweet] = office.emulator.tweets("OfficeX")
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never resent
+
+
+def test_a_dropped_connection_after_storing_is_not_published_twice(office):
+    office.emulator.inject("drop_after", platform="facebook")
+    post_id = office.add("Dropped after commit.", account="office-fb")
+    post = settle(office, post_id)
+    assert post.status == S.PUBLISHED
+    assert len(office.emulator.page_posts("OfficeFB")) == 1
+
+
+def test_a_failure_before_storing_is_sent_again_after_checking(office):
+    office.emulator.inject("error_before", platform="x")
+    office.emulator.inject("drop_before", platform="facebook")
+    x_id = office.add("Server error before commit.")
+    fb_id = office.add("Dropped before commit.", account="office-fb")
+    office.dispatcher().tick(now())
+    assert settle(office, x_id).status == S.PUBLISHED
+    assert office.store.get_post(fb_id).status == S.PUBLISHED
+    assert len(office.emulator.tweets("OfficeX")) == 1
+    assert len(office.emulator.page_posts("OfficeFB")) == 1
+
+
+def test_a_timeout_is_ambiguous_and_settled_without_a_second_post(make_office):
+    office = make_office(timeout=0.5)
+    office.emulator.inject("slow", platform="x", delay=1.5)
+    post_id = office.add("Slow platform.")
+    office.dispatcher().tick(now())
+    assert office.store.get_post(post_id).attempts[0].outcome == "ambiguous"
+    time.sleep(1.2)  # let the slow request finish on the emulator's side
+    post = settle(office, post_id)
+    assert post.status == S.PUBLISHED
+    assert len(office.emulator.tweets("OfficeX")) == 1
+
+
+def test_a_duplicate_refusal_counts_as_evidence_of_an_earlier_success(office):
+    first = office.add("Same words twice.")
+    office.dispatcher().tick(now())
+    # The store lost track of the first success (e.g. restored from a backup): queue it again.
+    second = office.add("Same words twice.")
+    office.dispatcher().tick(now())
+    post = office.store.get_post(second)
+    assert post.status == S.PUBLISHED
+    assert post.remote_id == office.store.get_post(first).remote_id
+    assert len(office.emulator.tweets("OfficeX")) == 1
+
+
+def test_unreadable_timeline_after_an_unclear_outcome_goes_to_review(office):
+    office.emulator.inject("commit_then_error", platform="x")
+    post_id = office.add("Nobody can tell.")
+    dispatcher = office.dispatcher()
+    dispatcher.tick(now())
+    office.emulator.stop()
+    dispatcher.tick(now() + LATER)
+    post = office.store.get_post(post_id)
+    assert post.status == S.NEEDS_REVIEW
+    assert "timeline could not be read" in post.last_error
+    assert "factpost post resolve" in post.last_error
+
+
+def test_a_rate_limited_account_waits_while_the_others_keep_publishing(office):
+    office.emulator.inject("rate_limit", platform="x")
+    x_id = office.add("Hits the limit.")
+    fb_id = office.add("Goes out anyway.", account="office-fb")
+    report = office.dispatcher().tick(now())
+    x_post = office.store.get_post(x_id)
+    held = office.store.account_state("office-x")
+    assert office.store.get_post(fb_id).status == S.PUBLISHED
+    assert x_post.status == S.QUEUED and x_post.attempts[0].outcome == "rate_limited"
+    assert held.held_until > now() and report.retried == 1
+    assert x_post.scheduled_at >= held.held_until - timedelta(seconds=1)
+
+
+def test_the_rate_limit_headers_pace_the_account_before_any_429(office):
+    office.emulator.set_x_limits("OfficeX", window_limit=2, window_seconds=900)
+    ids = [office.add(f"Update number {i}.") for i in range(4)]
+    office.dispatcher().tick(now())
+    statuses = [office.store.get_post(i).status for i in ids]
+    assert statuses == [S.PUBLISHED, S.PUBLISHED, S.QUEUED, S.QUEUED]
+    assert not [r for r in office.emulator.requests_log if r["status"] == 429]
+    assert office.store.account_state("office-x").held_until > now()
+
+
+def test_the_posting_budget_holds_an_account(make_office):
+    office = make_office(budget=2)
+    ids = [office.add(f"Budgeted post {i}.") for i in range(3)]
+    office.dispatcher().tick(now())
+    assert [office.store.get_post(i).status for i in ids] == [S.PUBLISHED, S.PUBLISHED,
+                                                               S.QUEUED]
+    state = office.store.account_state("office-x")
+    assert "budget of 2" in state.held_reason
+
+
+def test_rejected_credentials_pause_the_account_until_staff_resume_it(office, monkeypatch):
+    monkeypatch.setenv("FACTPOST_OFFICE_X_ACCESS_TOKEN", "revoked")
+    post_id = office.add("Needs good tokens.")
+    office.dispatcher().tick(now())
+    state = office.store.account_state("office-x")
+    assert state.paused and "credentials" in state.paused_reason
+    assert office.store.get_post(post_id).status == S.QUEUED
+    office.dispatcher().tick(now() + LATER)
+    assert office.store.get_post(post_id).attempt_count == 1  # paused: not tried again
+    monkeypatch.undo()
+    from scheduler.emulator import demo_credentials
+
+    for account in office.config.accounts:
+        for name, value in demo_credentials(account).items():
+            monkeypatch.setenv(name, value)
+    office.store.resume_account("office-x", actor="ops", now=now())
+    office.dispatcher().tick(now())
+    assert office.store.get_post(post_id).status == S.PUBLISHED
+
+
+def test_text_the_platform_rejects_fails_at_once_with_the_reason(office):
+    post_id = office.add("x" * 300)  # the CLI refuses this; the platform must too
+    office.dispatcher().tick(now())
+    post = office.store.get_post(post_id)
+    assert post.status == S.FAILED and post.attempt_count == 1
+    assert post.attempts[0].error_code and post.attempts[0].error_message
+    assert post.last_error == post.attempts[0].explanation
+
+
+def test_retryable_errors_back_off_then_fail_when_attempts_are_used_up(make_office):
+    office = make_office(max_attempts=3, url="http://127.0.0.1:9")  # nothing listens there
+    post_id = office.add("Cannot connect.")
+    dispatcher = office.dispatcher()
+    times = []
+    for i in range(4):
+        dispatcher.tick(now() + LATER * i * 4)
+        post = office.store.get_post(post_id)
+        times.append(post.scheduled_at)
+    assert post.status == S.FAILED and post.attempt_count == 3
+    assert [a.outcome for a in post.attempts] == ["retryable"] * 3
+    assert "gave up after 3 attempts" in post.last_error
+    assert times[0] < times[1]  # backed off
+
+
+def test_a_slow_account_does_not_delay_another(make_office):
+    office = make_office(timeout=5)
+    office.emulator.inject("slow", platform="x", delay=1.5)
+    office.add("Slow to go out.")
+    fb_id = office.add("Quick.", account="office-fb")
+    started = now()
+    office.dispatcher().tick()
+    fb = office.store.get_post(fb_id)
+    assert fb.published_at - started < timedelta(seconds=1.2)
