@@ -1,0 +1,181 @@
+"""What every CLI command shares: loading config and store, the clean one-line error edge,
+and turning posts into rows for tables, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from db import migrate
+from db.models import Post
+from db.store import Store, StoreError
+from posts.states import IllegalTransition
+from scheduler.config import Config, ConfigError, load_config
+from scheduler.importing import DocumentImportError
+from scheduler.publishers.base import PublishError
+from scheduler.timing import TimeFormatError
+
+#: Errors that mean "the request was wrong", shown as one line, never as a traceback.
+USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
+               IllegalTransition, PublishError)
+
+LISTING_FIELDS = ("id", "account", "platform", "status", "text", "scheduled_at",
+                  "published_at", "remote_id", "remote_url", "document", "section",
+                  "thread_position", "thread_size", "last_error")
+
+
+class FactpostGroup(click.Group):
+    """A click group that turns known errors into `factpost: error: ...` and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            fail(str(exc))
+        except OperationalError as exc:
+            fail(f"database error: {exc.orig}; check [database].url and that the database "
+                 "is reachable, then run 'factpost init'")
+
+
+def fail(message: str, code: int = 1):
+    click.echo(f"factpost: error: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    """Lazily loaded config and store for one CLI invocation."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+        self._store: Store | None = None
+        self.console = Console(highlight=False, soft_wrap=True)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            store = Store.open(self.config.database_url)
+            if not migrate.is_current(store.engine):
+                store.close()
+                fail(f"the database at {self.config.database_url} is not initialised or is "
+                     "out of date; run 'factpost init'")
+            self._store = store
+        return self._store
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.timezone
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def actor() -> str:
+    """Who is acting, for the audit log."""
+    name = os.environ.get("FACTPOST_USER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local(when: datetime | None, tz: ZoneInfo) -> str:
+    return "" if when is None else when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(UTC).isoformat()
+
+
+def post_record(post: Post) -> dict:
+    """The fields every listing prints for a post (JSON and CSV)."""
+    return {
+        "id": post.id, "account": post.account, "platform": post.platform,
+        "status": post.status, "text": post.text, "scheduled_at": iso(post.scheduled_at),
+        "published_at": iso(post.published_at), "remote_id": post.remote_id,
+        "remote_url": post.remote_url,
+        "document": post.document.source_name if post.document else None,
+        "section": (post.section.heading or f"section {post.section.position + 1}")
+        if post.section else None,
+        "thread_position": post.thread_position, "thread_size": post.thread_size,
+        "last_error": post.last_error,
+    }
+
+
+def emit_posts(ctx: Context, posts: list[Post], *, as_json: bool, as_csv: bool = False,
+               title: str, empty: str) -> None:
+    if as_json:
+        click.echo(json.dumps([post_record(p) for p in posts], ensure_ascii=False, indent=2))
+        return
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(post_record(p) for p in posts)
+        click.echo(out.getvalue(), nl=False)
+        return
+    if not posts:
+        click.echo(empty)
+        return
+    table = Table(title=title, show_lines=False)
+    for name in ("ID", "Account", "Status", f"When ({ctx.tz.key})", "Part", "Text",
+                 "Link / reason"):
+        table.add_column(name, overflow="fold")
+    for p in posts:
+        when = p.published_at or p.scheduled_at
+        part = f"{p.thread_position}/{p.thread_size}" if p.thread_size > 1 else ""
+        link = p.remote_url or (p.last_error or "")
+        table.add_row(str(p.id), p.account, p.status, local(when, ctx.tz), part,
+                      shorten(p.text, 70), link)
+    ctx.console.print(table)
+
+
+def shorten(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def emit_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[str]]) -> Table:
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*r)
+    return t
+
+
+def each_account_option(f: Callable) -> Callable:
+    return click.option("--account", "accounts", multiple=True, metavar="NAME",
+                        help="Only this account (repeatable). Default: every account.")(f)

@@ -1,0 +1,346 @@
+"""Staff commands: preview and import fact sheets, add and manage posts, list the queue and
+the history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from db.store import HistoryFilter
+from posts.split import FACEBOOK_MAX_CHARS
+from posts.states import PostStatus
+from posts.weight import X_MAX_WEIGHT, weighted_length
+from scheduler.cli.common import (
+    Context,
+    each_account_option,
+    emit_json,
+    emit_posts,
+    local,
+    now,
+    pass_ctx,
+    post_record,
+    table,
+)
+from scheduler.cli.common import actor as current_actor
+from scheduler.importing import DocumentImportError, import_file, read_document
+from scheduler.timing import parse_duration, parse_when
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def preview(file: Path, as_json: bool) -> None:
+    """Show how FILE splits into sections and posts; writes nothing.
+
+    Needs no config or database.
+
+    \b
+    Example:
+      factpost preview factsheet.txt --json
+    """
+    from posts.split import split_section
+
+    _text, sheet = read_document(file)
+    snippets = [
+        {"platform": platform, "section": section.heading or f"section {i + 1}",
+         "text": s.text, "weighted_length": s.weighted_length,
+         "thread_position": s.thread_position, "thread_size": s.thread_size}
+        for platform in ("x", "facebook")
+        for i, section in enumerate(sheet.sections)
+        for s in split_section(section, platform)
+    ]
+    result = {
+        "title": sheet.title,
+        "sections": [{"heading": s.heading, "text": s.text} for s in sheet.sections],
+        "contacts": {
+            "emails": list(sheet.contacts.emails), "phones": list(sheet.contacts.phones),
+            "urls": list(sheet.contacts.urls),
+            "accounts": [{"platform": a.platform, "handle": a.handle}
+                         for a in sheet.contacts.accounts],
+        },
+        "snippets": snippets,
+    }
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Title: {sheet.title or '(none)'}")
+    for account in sheet.contacts.accounts:
+        click.echo(f"Contact account: {account.platform} {account.handle}")
+    for s in snippets:
+        part = (f" [{s['thread_position']}/{s['thread_size']}]" if s["thread_size"] > 1 else "")
+        click.echo(f"\n--- {s['platform']} · {s['section']}{part} · {s['weighted_length']} ---")
+        click.echo(s["text"])
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@each_account_option
+@click.option("--at", "at", metavar="WHEN",
+              help="Time of the first post: 'now', '+2h', '2026-12-01 09:00' (office time).")
+@click.option("--every", metavar="DURATION",
+              help="Spacing between posts, e.g. 30m or 0s. Without --at/--every, posts go "
+                   "into each account's slots.")
+@pass_ctx
+def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
+            every: str | None) -> None:
+    """Import a fact sheet and schedule its posts for each account.
+
+    Importing the same document again adds nothing.
+
+    \b
+    Examples:
+      factpost import factsheet.txt
+      factpost import factsheet.txt --account office-x --at now --every 0s
+    """
+    chosen = [ctx.config.account(n) for n in accounts] or list(ctx.config.accounts)
+    if not chosen:
+        raise DocumentImportError(f"{ctx.config.path}: no [[accounts]] configured; add one "
+                                  "before importing")
+    moment = now()
+    start = parse_when(at, ctx.tz, moment) if at else None
+    step = parse_duration(every) if every else None
+    report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
+                         actor=current_actor(), now=moment, at=start, every=step)
+    if report.created == 0:
+        click.echo(f"{report.document}: already imported for "
+                   f"{', '.join(report.skipped_accounts)}; nothing added")
+        return
+    state = "drafts awaiting approval" if ctx.config.require_approval else "queued"
+    click.echo(f"{report.document}: {report.created} posts {state}, "
+               f"{local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)} "
+               f"({ctx.tz.key})")
+    if report.skipped_accounts:
+        click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
+                   "those accounts got nothing new")
+
+
+@click.command()
+@each_account_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_ctx
+def queue(ctx: Context, accounts: tuple[str, ...], as_json: bool) -> None:
+    """List what is scheduled, soonest first.
+
+    \b
+    Example:
+      factpost queue --account office-x
+    """
+    posts = [p for name in (accounts or (None,)) for p in ctx.store.queue(name)]
+    posts.sort(key=lambda p: (p.scheduled_at, p.id))
+    emit_posts(ctx, posts, as_json=as_json, title="Queue", empty="nothing is scheduled")
+
+
+@click.command()
+@click.option("--account", help="Only this account.")
+@click.option("--status", type=click.Choice([s.value for s in PostStatus]),
+              help="Only posts in this state.")
+@click.option("--since", metavar="WHEN", help="From this time (office time), e.g. 2026-11-01.")
+@click.option("--until", metavar="WHEN", help="Before this time (office time).")
+@click.option("--search", metavar="TEXT", help="Only posts whose text contains TEXT.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many posts.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for spreadsheets).")
+@pass_ctx
+def history(ctx: Context, account, status, since, until, search, limit, as_json,
+            as_csv) -> None:
+    """List posts in every state, newest first.
+
+    \b
+    Examples:
+      factpost history --status published --since 2026-11-01
+      factpost history --search "Art. 51" --csv > export.csv
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    moment = now()
+    f = HistoryFilter(account=account, status=status, search=search, limit=limit,
+                      since=parse_when(since, ctx.tz, moment) if since else None,
+                      until=parse_when(until, ctx.tz, moment) if until else None)
+    emit_posts(ctx, ctx.store.history(f), as_json=as_json, as_csv=as_csv, title="History",
+               empty="no posts match")
+
+
+@click.group()
+def post() -> None:
+    """Add, show, edit, approve, cancel, retry and resolve single posts."""
+
+
+def check_length(text: str, platform: str) -> None:
+    if not text.strip():
+        raise click.UsageError("the post text is empty")
+    if platform == "x" and weighted_length(text) > X_MAX_WEIGHT:
+        raise click.UsageError(
+            f"the text is {weighted_length(text)}/{X_MAX_WEIGHT} weighted characters for X; "
+            "shorten it, or put it in a fact sheet and import it to split it into a thread")
+    if platform == "facebook" and len(text) > FACEBOOK_MAX_CHARS:
+        raise click.UsageError(f"the text is {len(text)} characters; Facebook allows "
+                               f"{FACEBOOK_MAX_CHARS}")
+
+
+@post.command("add")
+@click.argument("text")
+@click.option("--account", required=True, metavar="NAME", help="Account to post to.")
+@click.option("--at", "at", metavar="WHEN", default="now", show_default=True,
+              help="When: 'now', '+2h' or '2026-12-01 09:00' (office time).")
+@pass_ctx
+def post_add(ctx: Context, text: str, account: str, at: str) -> None:
+    """Queue one post.
+
+    \b
+    Example:
+      factpost post add "Briefing at 10:00 today." --account office-x --at "+1h"
+    """
+    from posts.text import canonicalise
+
+    acct = ctx.config.account(account)
+    text = canonicalise(text).strip()
+    check_length(text, acct.platform)
+    moment = now()
+    status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
+    p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
+                           scheduled_at=parse_when(at, ctx.tz, moment),
+                           actor=current_actor(), now=moment, status=status)
+    click.echo(f"post {p.id} {p.status} for {acct.name} at {local(p.scheduled_at, ctx.tz)}")
+
+
+@post.command("show")
+@click.argument("post_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
+    """Show a post with its attempts and audit trail.
+
+    \b
+    Example:
+      factpost post show 12
+    """
+    p = ctx.store.get_post(post_id)
+    trail = ctx.store.audit_trail(post_id)
+    attempts = [{"started_at": a.started_at.isoformat(), "outcome": a.outcome,
+                 "error_code": a.error_code, "error_message": a.error_message,
+                 "explanation": a.explanation, "remote_id": a.remote_id} for a in p.attempts]
+    audit = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+              "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
+    if as_json:
+        emit_json({**post_record(p), "attempts": attempts, "audit": audit})
+        return
+    record = post_record(p)
+    for key in ("id", "account", "status", "document", "section", "remote_url"):
+        if record[key] is not None:
+            click.echo(f"{key:>10}: {record[key]}")
+    click.echo(f"{'scheduled':>10}: {local(p.scheduled_at, ctx.tz)} ({ctx.tz.key})")
+    if p.published_at:
+        click.echo(f"{'published':>10}: {local(p.published_at, ctx.tz)}")
+    if p.thread_size > 1:
+        click.echo(f"{'thread':>10}: part {p.thread_position} of {p.thread_size}")
+    if p.last_error and p.status != PostStatus.PUBLISHED:
+        click.echo(f"{'why':>10}: {p.last_error}")
+    click.echo("\n" + p.text + "\n")
+    if attempts:
+        ctx.console.print(table("Attempts", ("Started", "Outcome", "Code", "Why"), (
+            (local(a.started_at, ctx.tz), a.outcome or "in flight", a.error_code or "",
+             a.explanation or "") for a in p.attempts)))
+    ctx.console.print(table("Audit trail", ("When", "Who", "What", "Change", "Why"), (
+        (local(e.at, ctx.tz), e.actor, e.action,
+         f"{e.from_status or '-'} → {e.to_status or '-'}", e.reason or "") for e in trail)))
+
+
+@post.command("edit")
+@click.argument("post_id", type=int)
+@click.option("--text", help="New text.")
+@click.option("--at", "at", metavar="WHEN", help="New time.")
+@pass_ctx
+def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None) -> None:
+    """Change a post's text or time (only before it is published).
+
+    \b
+    Example:
+      factpost post edit 12 --at "2026-12-01 15:00"
+    """
+    if text is None and at is None:
+        raise click.UsageError("give --text and/or --at")
+    moment = now()
+    if text is not None:
+        from posts.text import canonicalise
+
+        text = canonicalise(text).strip()
+        check_length(text, ctx.store.get_post(post_id).platform)
+    p = ctx.store.edit_post(post_id, actor=current_actor(), now=moment, text=text,
+                            scheduled_at=parse_when(at, ctx.tz, moment) if at else None,
+                            require_approval=ctx.config.require_approval)
+    click.echo(f"post {p.id} is {p.status}, at {local(p.scheduled_at, ctx.tz)}")
+
+
+@post.command("cancel")
+@click.argument("post_id", type=int)
+@click.option("--reason", help="Why, for the audit trail.")
+@pass_ctx
+def post_cancel(ctx: Context, post_id: int, reason: str | None) -> None:
+    """Cancel a post that is not yet published.
+
+    \b
+    Example:
+      factpost post cancel 12 --reason "superseded by statement 14"
+    """
+    p = ctx.store.cancel(post_id, actor=current_actor(), now=now(), reason=reason)
+    click.echo(f"post {p.id} cancelled")
+
+
+@post.command("approve")
+@click.argument("post_ids", type=int, nargs=-1, required=True)
+@pass_ctx
+def post_approve(ctx: Context, post_ids: tuple[int, ...]) -> None:
+    """Approve drafts so they publish at their time.
+
+    \b
+    Example:
+      factpost post approve 12 13 14
+    """
+    approved = ctx.store.approve(post_ids, actor=current_actor(), now=now())
+    click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
+
+
+@post.command("retry")
+@click.argument("post_id", type=int)
+@pass_ctx
+def post_retry(ctx: Context, post_id: int) -> None:
+    """Queue a failed post again, due now.
+
+    \b
+    Example:
+      factpost post retry 12
+    """
+    p = ctx.store.retry(post_id, actor=current_actor(), now=now())
+    click.echo(f"post {p.id} queued again")
+
+
+@post.command("resolve")
+@click.argument("post_id", type=int)
+@click.option("--published", "remote_id", metavar="REMOTE_ID",
+              help="The post IS on the platform, under this id.")
+@click.option("--url", help="Its link (optional).")
+@click.option("--retry", "retry_", is_flag=True, help="The post is NOT there: send it again.")
+@pass_ctx
+def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | None,
+                 retry_: bool) -> None:
+    """Settle a post in needs_review after checking the account by hand.
+
+    \b
+    Examples:
+      factpost post resolve 12 --published 1861234567890123456
+      factpost post resolve 12 --retry
+    """
+    if bool(remote_id) == retry_:
+        raise click.UsageError("give exactly one of --published REMOTE_ID and --retry")
+    if retry_:
+        p = ctx.store.get_post(post_id)
+        if p.status != PostStatus.NEEDS_REVIEW:
+            raise click.UsageError(f"post {post_id} is {p.status}, not needs_review")
+        ctx.store.retry(post_id, actor=current_actor(), now=now())
+        click.echo(f"post {post_id} queued again")
+        return
+    p = ctx.store.resolve_published(post_id, remote_id=remote_id, remote_url=url,
+                                    actor=current_actor(), now=now())
+    click.echo(f"post {p.id} marked published as {remote_id}")

@@ -1,0 +1,274 @@
+"""Operator commands: set up the database, run the daemon, check and pause accounts, status."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from db import migrate
+from db.store import Store
+from posts.states import PostStatus
+from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
+from scheduler.cli.common import actor as current_actor
+from scheduler.config import ConfigError, CredentialsMissing
+from scheduler.daemon import Daemon, worker_name
+from scheduler.dispatch import Dispatcher
+from scheduler.publishers.base import PublishError
+from scheduler.publishers.registry import build_publisher
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every job run at INFO; only its warnings matter to an operator.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@click.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create the database, or upgrade it to the newest schema.
+
+    \b
+    Example:
+      factpost --config config.toml init
+    """
+    store = Store.open(ctx.config.database_url)
+    try:
+        migrate.upgrade(store.engine)
+    finally:
+        store.close()
+    click.echo(f"database ready: {ctx.config.database_url}")
+
+
+def build_publishers(ctx: Context) -> dict:
+    missing, publishers = [], {}
+    for account in ctx.config.accounts:
+        try:
+            publishers[account.name] = build_publisher(account)
+        except CredentialsMissing as exc:
+            missing.append(str(exc))
+    if missing:
+        raise ConfigError("; ".join(missing))
+    if not publishers:
+        raise ConfigError(f"{ctx.config.path}: no [[accounts]] configured; nothing to publish")
+    return publishers
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Publish what is due now, then exit.")
+@click.option("--until-idle", is_flag=True, help="Exit when nothing queued remains.")
+@click.option("--dry-run", is_flag=True, help="List what is due now; publish nothing.")
+@click.option("--verbose", is_flag=True, help="Debug logging (secrets stay redacted).")
+@pass_ctx
+def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool) -> None:
+    """Run the publishing daemon (SIGTERM or Ctrl-C finishes the post in hand, then stops).
+
+    \b
+    Examples:
+      factpost run
+      factpost run --once
+    """
+    store = ctx.store
+    if dry_run:
+        due = [p for p in store.queue() if p.status == PostStatus.QUEUED
+               and p.scheduled_at <= now()]
+        for p in due:
+            click.echo(f"would publish post {p.id} to {p.account}: {p.text!r}")
+        click.echo(f"{len(due)} post(s) due; nothing published (dry run)")
+        return
+    configure_logging(verbose)
+    dispatcher = Dispatcher(store, ctx.config, build_publishers(ctx), worker=worker_name())
+    if once:
+        try:
+            report = dispatcher.tick()
+        finally:
+            dispatcher.shutdown()
+    else:
+        report = Daemon(dispatcher, store, poll_seconds=ctx.config.poll_seconds,
+                        until_idle=until_idle).run()
+    click.echo(f"published {report.published}, retrying {report.retried}, "
+               f"failed {report.failed}, needs review {report.needs_review}")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def accounts(click_ctx: click.Context, as_json: bool) -> None:
+    """List accounts with their state; subcommands check, pause and resume them.
+
+    \b
+    Example:
+      factpost accounts
+    """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Context = click_ctx.obj
+    states = ctx.store.account_states()
+    rows = []
+    for a in ctx.config.accounts:
+        state = states.get(a.name)
+        held = state.held_until if state and state.held_until and state.held_until > now() \
+            else None
+        rows.append({"name": a.name, "platform": a.platform, "handle": a.handle,
+                     "paused": bool(state and state.paused),
+                     "paused_reason": state.paused_reason if state else None,
+                     "held_until": iso(held), "held_reason": state.held_reason if held else None,
+                     "budget": f"{a.budget.posts}/{a.budget.window_seconds}s"})
+    if as_json:
+        emit_json(rows)
+        return
+    ctx.console.print(table("Accounts", ("Name", "Platform", "Handle", "State", "Why"), (
+        (r["name"], r["platform"], r["handle"],
+         "paused" if r["paused"] else ("waiting" if r["held_until"] else "active"),
+         r["paused_reason"] or (f"until {local(states[r['name']].held_until, ctx.tz)}: "
+                                f"{r['held_reason']}" if r["held_until"] else ""))
+        for r in rows)))
+
+
+@accounts.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_ctx
+def accounts_check(ctx: Context, as_json: bool) -> None:
+    """Verify every account's credentials against its platform.
+
+    Exits non-zero if any account fails.
+
+    \b
+    Example:
+      factpost accounts check --json
+    """
+    results = []
+    for account in ctx.config.accounts:
+        result = {"account": account.name, "platform": account.platform,
+                  "handle": account.handle, "ok": False, "reason": None}
+        try:
+            info = build_publisher(account).check()
+        except (CredentialsMissing, PublishError) as exc:
+            result["reason"] = str(exc)
+        else:
+            result["ok"] = True
+            result["remote_id"] = info.remote_id
+            result["remote_name"] = info.display_name
+        results.append(result)
+    if as_json:
+        emit_json(results)
+    else:
+        ctx.console.print(table("Account check", ("Account", "Platform", "Handle", "Result"), (
+            (r["account"], r["platform"], r["handle"], "ok" if r["ok"] else r["reason"])
+            for r in results)))
+    if not all(r["ok"] for r in results):
+        sys.exit(1)
+
+
+@accounts.command("pause")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why, for the audit trail.")
+@pass_ctx
+def accounts_pause(ctx: Context, name: str, reason: str) -> None:
+    """Stop publishing to one account; its posts wait.
+
+    \b
+    Example:
+      factpost accounts pause office-x --reason "tokens being rotated"
+    """
+    ctx.store.pause_account(ctx.config.account(name).name, actor=current_actor(),
+                            reason=reason, now=now())
+    click.echo(f"{name} paused")
+
+
+@accounts.command("resume")
+@click.argument("name")
+@pass_ctx
+def accounts_resume(ctx: Context, name: str) -> None:
+    """Publish to a paused account again.
+
+    \b
+    Example:
+      factpost accounts resume office-x
+    """
+    changed = ctx.store.resume_account(ctx.config.account(name).name, actor=current_actor(),
+                                       now=now())
+    click.echo(f"{name} resumed" if changed else f"{name} was not paused")
+
+
+@click.command()
+@click.option("--all", "all_", is_flag=True, required=True, help="Every account (required).")
+@click.option("--reason", required=True, help="Why, for the audit trail.")
+@pass_ctx
+def pause(ctx: Context, all_: bool, reason: str) -> None:
+    """Hold every account at once (crisis stop); posts wait until 'factpost resume --all'.
+
+    \b
+    Example:
+      factpost pause --all --reason "national day of mourning"
+    """
+    for account in ctx.config.accounts:
+        ctx.store.pause_account(account.name, actor=current_actor(), reason=reason, now=now())
+    click.echo(f"paused {len(ctx.config.accounts)} account(s)")
+
+
+@click.command()
+@click.option("--all", "all_", is_flag=True, required=True, help="Every account (required).")
+@pass_ctx
+def resume(ctx: Context, all_: bool) -> None:
+    """Resume every paused account.
+
+    \b
+    Example:
+      factpost resume --all
+    """
+    resumed = [a.name for a in ctx.config.accounts
+               if ctx.store.resume_account(a.name, actor=current_actor(), now=now())]
+    click.echo(f"resumed {len(resumed)} account(s)")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def status(ctx: Context, as_json: bool) -> None:
+    """Daemon heartbeat, posts per state, next due post, paused accounts, last error.
+
+    \b
+    Example:
+      factpost status --json
+    """
+    store = ctx.store
+    workers = store.workers()
+    running = [w for w in workers if w.stopped_at is None]
+    upcoming = [p for p in store.queue() if p.status == PostStatus.QUEUED]
+    states = store.account_states()
+    last = store.last_error()
+    counts = store.counts_by_status()
+    result = {
+        "daemons": [{"worker": w.id, "last_seen": iso(w.last_seen),
+                     "running": w.stopped_at is None} for w in workers[:10]],
+        "last_seen": iso(running[0].last_seen) if running else None,
+        "posts": {s.value: counts.get(s.value, 0) for s in PostStatus},
+        "next_due": ({"id": upcoming[0].id, "account": upcoming[0].account,
+                      "scheduled_at": iso(upcoming[0].scheduled_at)} if upcoming else None),
+        "paused_accounts": [{"name": n, "reason": s.paused_reason}
+                            for n, s in states.items() if s.paused],
+        "last_error": ({"post_id": last.post_id, "at": iso(last.finished_at),
+                        "outcome": last.outcome, "explanation": last.explanation}
+                       if last else None),
+    }
+    if as_json:
+        emit_json(result)
+        return
+    if running:
+        click.echo(f"daemon: last seen {local(running[0].last_seen, ctx.tz)} ({running[0].id})")
+    else:
+        click.echo("daemon: not running")
+    click.echo("posts: " + ", ".join(f"{k} {v}" for k, v in result["posts"].items() if v)
+               if any(result["posts"].values()) else "posts: none")
+    if upcoming:
+        click.echo(f"next due: post {upcoming[0].id} for {upcoming[0].account} at "
+                   f"{local(upcoming[0].scheduled_at, ctx.tz)}")
+    for p in result["paused_accounts"]:
+        click.echo(f"paused: {p['name']} ({p['reason']})")
+    if last:
+        click.echo(f"last error: post {last.post_id}, {local(last.finished_at, ctx.tz)}: "
+                   f"{last.explanation}")

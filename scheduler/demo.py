@@ -1,0 +1,83 @@
+"""`factpost demo`: the whole path on the embedded default, with no config and no credentials.
+
+A temporary folder gets a config, a SQLite database and the sample fact sheet; the built-in
+emulator stands in for X and Facebook on loopback; the daemon publishes everything through the
+real tweepy and facebook-sdk code paths and stops when the queue is empty.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from db import migrate
+from db.store import Store
+from scheduler.config import load_config
+from scheduler.daemon import Daemon, worker_name
+from scheduler.dispatch import Dispatcher, TickReport
+from scheduler.emulator import Emulator, demo_credentials
+from scheduler.importing import ImportReport, import_file
+from scheduler.publishers.registry import build_publisher
+
+DEMO_CONFIG = """\
+# Written by `factpost demo`: two accounts on the built-in emulator.
+[database]
+url = "sqlite:///factpost.db"
+
+[schedule]
+timezone = "Asia/Baghdad"
+poll_seconds = 0.5
+
+[review]
+require_approval = false
+
+[[accounts]]
+name = "meridian-x"
+platform = "x"
+handle = "JTFMeridian"
+api_url = "{url}"
+hashtags = ["#JTFMeridian"]
+
+[[accounts]]
+name = "meridian-fb"
+platform = "facebook"
+handle = "JTFMeridian"
+api_url = "{url}"
+"""
+
+
+def sample_factsheet() -> str:
+    return resources.files("posts").joinpath("samples/factsheet.txt").read_text("utf-8")
+
+
+def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
+             ) -> tuple[ImportReport, TickReport, Store, Emulator]:
+    """Set up `workdir`, publish the sample through the emulator; returns what happened.
+    The caller closes the store and stops the emulator."""
+    emulator = Emulator(port=0).start()
+    try:
+        config_path = workdir / "config.toml"
+        config_path.write_text(DEMO_CONFIG.format(url=emulator.url), encoding="utf-8")
+        sheet = workdir / "factsheet.txt"
+        sheet.write_text(sample_factsheet(), encoding="utf-8")
+        config = load_config(config_path)
+        environ = dict(os.environ)
+        for account in config.accounts:
+            environ.update(demo_credentials(account))
+        emulator.register_accounts(config.accounts, environ)
+
+        store = Store.open(config.database_url)
+        migrate.upgrade(store.engine)
+        now = datetime.now(UTC)
+        report = import_file(sheet, store=store, config=config, accounts=config.accounts,
+                             actor="demo", now=now, at=now, every=spacing)
+        publishers = {a.name: build_publisher(a, environ) for a in config.accounts}
+        dispatcher = Dispatcher(store, config, publishers, worker=worker_name())
+        published = Daemon(dispatcher, store, poll_seconds=config.poll_seconds,
+                           until_idle=True).run()
+        return report, published, store, emulator
+    except BaseException:
+        emulator.stop()
+        raise

@@ -1,0 +1,227 @@
+"""The command line, in-process: each command works, and bad input gets one clean line,
+a non-zero exit, and leaves the database exactly as it was."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from scheduler.cli import cli
+
+SHEET = """\
+JOINT TASK FORCE MERIDIAN FACT SHEET
+
+OUR MISSION
+Joint Task Force Meridian supports partner forces in the region. The task force was formed in 2024.
+
+CIVIL AFFAIRS
+Teams repaired 12 schools and 4 clinics this year. Work continues in three districts.
+
+Follow us: twitter.com/JTFMeridian | facebook.com/JTFMeridian
+Media: press@meridian.example.org
+"""
+
+CONFIG = """
+[database]
+url = "sqlite:///factpost.db"
+[schedule]
+timezone = "Asia/Baghdad"
+[review]
+require_approval = {approval}
+[[accounts]]
+name = "office-x"
+platform = "x"
+handle = "OfficeX"
+api_url = "http://127.0.0.1:9"
+slots = ["0 9 * * mon-fri", "0 15 * * mon-fri"]
+[[accounts]]
+name = "office-fb"
+platform = "facebook"
+handle = "OfficeFB"
+api_url = "http://127.0.0.1:9"
+slots = ["30 9 * * mon-fri"]
+"""
+
+
+@pytest.fixture
+def factpost(write_config, tmp_path, monkeypatch):
+    """Run factpost in-process against a fresh config and database; returns the result."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACTPOST_USER", "press-officer")
+
+    def run(*args: str, approval: bool = False, ok: bool = True, input: str | None = None):
+        if not (tmp_path / "config.toml").exists():
+            write_config(CONFIG.format(approval=str(approval).lower()))
+            assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+        result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
+@pytest.fixture
+def sheet(tmp_path) -> Path:
+    path = tmp_path / "sheet.txt"
+    path.write_text(SHEET, encoding="utf-8")
+    return path
+
+
+def db_dump(tmp_path: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "factpost.db") as c:
+        return list(c.iterdump())
+
+
+def test_preview_shows_sections_contacts_and_snippets_as_json_without_a_config(sheet,
+                                                                               tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["preview", str(sheet), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"title", "sections", "contacts", "snippets"}
+    assert [s["heading"] for s in data["sections"]] == ["OUR MISSION", "CIVIL AFFAIRS"]
+    assert {"platform": "x", "handle": "JTFMeridian"} in data["contacts"]["accounts"]
+    assert "press@meridian.example.org" in data["contacts"]["emails"]
+    snippet = data["snippets"][0]
+    assert set(snippet) == {"platform", "section", "text", "weighted_length",
+                            "thread_position", "thread_size"}
+    assert all("twitter.com" not in s["text"] for s in data["snippets"])
+    assert not (tmp_path / "factpost.db").exists()
+
+
+def test_import_schedules_posts_into_slots_and_a_second_import_adds_nothing(factpost, sheet):
+    first = factpost("import", str(sheet))
+    assert "posts queued" in first.output
+    queue = json.loads(factpost("queue", "--json").output)
+    assert {p["account"] for p in queue} == {"office-x", "office-fb"}
+    fb_times = [p["scheduled_at"] for p in queue if p["account"] == "office-fb"]
+    assert all(t.endswith("06:30:00+00:00") for t in fb_times)  # 09:30 Baghdad
+    again = factpost("import", str(sheet))
+    assert "already imported" in again.output and "nothing added" in again.output
+    assert len(json.loads(factpost("queue", "--json").output)) == len(queue)
+
+
+def test_import_with_at_and_every_spaces_posts_evenly(factpost, sheet):
+    factpost("import", str(sheet), "--account", "office-fb", "--at", "2026-12-01 10:00",
+             "--every", "30m")
+    queue = json.loads(factpost("queue", "--json").output)
+    assert [p["scheduled_at"] for p in queue] == ["2026-12-01T07:00:00+00:00",
+                                                  "2026-12-01T07:30:00+00:00"]
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (None, "file not found"),
+    (b"", "empty"),
+    (b"\x00\x01\x02binary\x00data" * 100, "binary"),
+    ("Caf\u00e9 na\u00efve".encode("latin-1") * 20, "UTF-8"),
+    (b"   \n\n  \t \n", "no letters or digits"),
+    (b"TITLE ONLY\n\ntwitter.com/x\n", "no post text"),
+    ("huge", "too large"),
+])
+def test_bad_files_get_one_line_and_leave_the_database_as_it_was(factpost, tmp_path, content,
+                                                                 problem):
+    factpost("post", "add", "Existing post.", "--account", "office-x")
+    before = db_dump(tmp_path)
+    path = tmp_path / "bad.txt"
+    if content == "huge":
+        with open(path, "wb") as f:
+            f.truncate(50 * 1024 * 1024)
+    elif content is not None:
+        path.write_bytes(content)
+    result = factpost("import", str(path), ok=False)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("factpost: error: ")
+    assert str(path) in lines[0] and problem.lower() in lines[0].lower()
+    assert db_dump(tmp_path) == before
+
+
+def test_post_lifecycle_with_approval(factpost):
+    added = factpost("post", "add", "Briefing at 10:00.", "--account", "office-x",
+                     "--at", "+1h", approval=True)
+    assert "post 1 draft" in added.output
+    factpost("post", "approve", "1")
+    factpost("post", "edit", "1", "--text", "Briefing moved to 11:00.")
+    shown = json.loads(factpost("post", "show", "1", "--json").output)
+    assert (shown["status"], shown["text"]) == ("draft", "Briefing moved to 11:00.")
+    assert [a["action"] for a in shown["audit"]] == ["create", "approve", "edit"]
+    assert all(a["actor"] == "press-officer" for a in shown["audit"])
+    factpost("post", "cancel", "1", "--reason", "superseded")
+    assert "cancelled" in factpost("post", "show", "1").output
+
+
+def test_a_post_too_long_for_x_is_refused_with_its_weighted_length(factpost):
+    result = factpost("post", "add", "字" * 141, "--account", "office-x", ok=False)
+    assert result.exit_code == 2
+    assert "282/280 weighted characters" in result.output
+
+
+def test_unknown_ids_accounts_and_illegal_moves_are_one_line_errors(factpost):
+    result = factpost("post", "show", "42", ok=False)
+    assert result.exit_code == 1 and "no post with id 42" in result.output
+    result = factpost("post", "add", "x", "--account", "nope", ok=False)
+    assert "no account named 'nope'" in result.output
+    factpost("post", "add", "Hello.", "--account", "office-x")
+    factpost("post", "cancel", "1")
+    result = factpost("post", "cancel", "1", ok=False)
+    assert "post 1 is cancelled; it cannot become cancelled" in result.output
+
+
+def test_history_exports_json_and_csv_with_the_listing_fields(factpost):
+    factpost("post", "add", "One, with a comma.", "--account", "office-x")
+    factpost("post", "add", "Two.", "--account", "office-fb")
+    rows = json.loads(factpost("history", "--json").output)
+    assert {"id", "account", "platform", "status", "text", "scheduled_at", "published_at",
+            "remote_id", "remote_url", "document", "section", "thread_position",
+            "thread_size"} <= set(rows[0])
+    exported = list(csv.DictReader(io.StringIO(factpost("history", "--csv").output)))
+    assert {r["text"] for r in exported} == {"One, with a comma.", "Two."}
+    searched = json.loads(factpost("history", "--search", "comma", "--json").output)
+    assert [r["text"] for r in searched] == ["One, with a comma."]
+
+
+def test_commands_refuse_an_uninitialised_database(write_config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_config(CONFIG.format(approval="false"))
+    result = CliRunner().invoke(cli, ["queue"])
+    assert result.exit_code == 1 and "run 'factpost init'" in result.output
+
+
+def test_status_reports_posts_per_state_and_pauses(factpost):
+    factpost("post", "add", "Hello.", "--account", "office-x", "--at", "+1h")
+    factpost("pause", "--all", "--reason", "crisis")
+    status = json.loads(factpost("status", "--json").output)
+    assert status["posts"]["queued"] == 1
+    assert status["next_due"]["id"] == 1
+    assert {p["name"] for p in status["paused_accounts"]} == {"office-x", "office-fb"}
+    assert status["last_seen"] is None
+    factpost("resume", "--all")
+    assert json.loads(factpost("status", "--json").output)["paused_accounts"] == []
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize(("path", "command"), list(all_commands(cli)),
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_help_with_an_example(path, command):
+    assert command.help and len(command.help.strip()) > 20, f"{path} has no help"
+    if not isinstance(command, click.Group) or path == ("accounts",):
+        assert "Example" in command.help, f"'factpost {' '.join(path)}' has no example"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{path} option {param.name} has no help"
