@@ -61,7 +61,9 @@ class Context:
         self.config_path = config_path
         self._config: Config | None = None
         self._store: Store | None = None
-        self.console = Console(highlight=False, soft_wrap=True)
+        # Piped or captured output gets rich's 80 columns by default, which folds every link.
+        self.console = Console(highlight=False,
+                               width=None if sys.stdout.isatty() else 160)
 
     @property
     def config(self) -> Config:
@@ -154,7 +156,7 @@ def emit_posts(ctx: Context, posts: list[Post], *, as_json: bool, as_csv: bool =
         part = f"{p.thread_position}/{p.thread_size}" if p.thread_size > 1 else ""
         link = p.remote_url or (p.last_error or "")
         table.add_row(str(p.id), p.account, p.status, local(when, ctx.tz), part,
-                      shorten(p.text, 70), link)
+                      shorten(p.text, 50), link)
     ctx.console.print(table)
 
 
