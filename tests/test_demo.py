@@ -1,0 +1,22 @@
+"""`factpost demo`, the README's first command: the whole path with no config or secrets."""
+
+from __future__ import annotations
+
+import os
+
+from click.testing import CliRunner
+
+from scheduler.cli import cli
+
+
+def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_history(tmp_path,
+                                                                                 monkeypatch):
+    for var in list(os.environ):
+        if var.startswith("FACTPOST_"):
+            monkeypatch.delenv(var)
+    result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "published 16 through the emulator" in result.output
+    assert result.output.count("published") >= 17  # the summary line and every history row
+    assert "https://x.com/JTFMeridian/status/" in result.output
+    assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()
