@@ -21,11 +21,11 @@ demo: $(VENV)/.installed
 	$(BIN)/factpost demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check posts db scheduler tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check posts db scheduler tests benchmarks
+	$(BIN)/ruff check .
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
