@@ -52,6 +52,19 @@ class PlannedPost:
 
 
 @dataclass(frozen=True)
+class AttemptResult:
+    """How an attempt ended, recorded in the same transaction as the post's new state: a
+    daemon killed between the two would otherwise leave an outcome without its consequence."""
+
+    attempt_id: int
+    outcome: str
+    error_code: str | None = None
+    error_message: str | None = None
+    explanation: str | None = None
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ImportOutcome:
     document_id: int
     created: int
@@ -373,18 +386,16 @@ class Store:
             s.flush()
             return attempt.id
 
-    def finish_attempt(self, attempt_id: int, *, outcome: str, now: datetime,
-                       error_code: str | None = None, error_message: str | None = None,
-                       explanation: str | None = None, remote_id: str | None = None) -> None:
+    def finish_attempt(self, result: AttemptResult, *, now: datetime) -> None:
+        """Close an attempt whose consequence is decided later (an unsure outcome)."""
         with self.session() as s:
-            attempt = s.get(Attempt, attempt_id)
-            attempt.outcome, attempt.finished_at = outcome, now
-            attempt.error_code, attempt.error_message = error_code, error_message
-            attempt.explanation, attempt.remote_id = explanation, remote_id
+            self._close_attempt(s, result, now)
 
     def mark_published(self, post_id: int, *, worker: str, remote_id: str, remote_url: str,
-                       now: datetime, reason: str = "published") -> Post:
+                       now: datetime, reason: str = "published",
+                       attempt: AttemptResult | None = None) -> Post:
         with self.session() as s:
+            self._close_attempt(s, attempt, now)
             post = self._get(s, post_id)
             post.remote_id, post.remote_url, post.published_at = remote_id, remote_url, now
             post.claimed_by = post.lease_until = None
@@ -393,22 +404,24 @@ class Store:
             return post
 
     def requeue(self, post_id: int, *, worker: str, at: datetime, reason: str, now: datetime,
-                record_error: bool = True) -> Post:
+                attempt: AttemptResult | None = None) -> Post:
         """Put a claimed post back in the queue, due at `at` (a retry or a platform hold)."""
         with self.session() as s:
+            self._close_attempt(s, attempt, now)
             post = self._get(s, post_id)
             post.scheduled_at = at
             post.claimed_by = post.lease_until = None
-            if record_error:
-                post.last_error = reason
+            post.last_error = reason
             self._move(s, post, S.QUEUED, worker, "retry", reason, now)
             return post
 
     def mark_failed(self, post_id: int, *, worker: str, reason: str, now: datetime,
-                    status: PostStatus = S.FAILED) -> list[Post]:
+                    status: PostStatus = S.FAILED, attempt: AttemptResult | None = None
+                    ) -> list[Post]:
         """Fail a claimed post (or send it to needs_review). Later parts of its thread fail
         too: a thread never continues past a part that was not published."""
         with self.session() as s:
+            self._close_attempt(s, attempt, now)
             post = self._get(s, post_id)
             post.claimed_by = post.lease_until = None
             post.last_error = reason
@@ -522,6 +535,15 @@ class Store:
         if post is None:
             raise PostNotFound(post_id)
         return post
+
+    @staticmethod
+    def _close_attempt(s: Session, result: AttemptResult | None, now: datetime) -> None:
+        if result is None:
+            return
+        attempt = s.get(Attempt, result.attempt_id)
+        attempt.outcome, attempt.finished_at = result.outcome, now
+        attempt.error_code, attempt.error_message = result.error_code, result.error_message
+        attempt.explanation, attempt.remote_id = result.explanation, result.remote_id
 
     @staticmethod
     def _state(s: Session, name: str) -> AccountState:

@@ -166,6 +166,14 @@ def parse_config(raw: Mapping, path: Path) -> Config:
         seen.add(account.name)
         accounts.append(account)
 
+    for i, account in enumerate(accounts):
+        # A claim must outlive its request: a lease that expires while the request is still in
+        # flight lets another daemon look at the timeline too early and send the post again.
+        if lease <= account.timeout_seconds:
+            raise fail("schedule.lease_seconds",
+                       f"{lease} is not longer than accounts[{i}].timeout_seconds "
+                       f"({account.timeout_seconds:g})",
+                       "make lease_seconds longer than every account's timeout_seconds")
     return Config(path=path, database_url=url, timezone=timezone,
                   require_approval=require_approval, two_person_rule=two_person,
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from db.models import Post
-from db.store import UNSURE_OUTCOMES, Store
+from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import PostStatus
 from scheduler.config import AccountConfig, Config
 from scheduler.publishers.base import (
@@ -137,13 +137,13 @@ class Dispatcher:
                 now = clock()
                 if not self._may_publish(account.name, now) or self._over_budget(account, now):
                     break
-                post = (self.store.reclaim_expired(account.name, worker=self.worker, now=now,
-                                                   lease=self.lease)
-                        or self.store.claim_next(account.name, worker=self.worker, now=now,
-                                                 lease=self.lease))
+                reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
+                                                       now=now, lease=self.lease)
+                post = reclaimed or self.store.claim_next(account.name, worker=self.worker,
+                                                          now=now, lease=self.lease)
                 if post is None:
                     break
-                self._handle(account, post, clock, report)
+                self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
         except Exception:
             # A bug or a database outage must not kill the daemon; the post keeps its lease and
             # is settled through the timeline once the lease expires.
@@ -161,11 +161,15 @@ class Dispatcher:
                                        f"{_duration(account.budget.window_seconds)} used up")
         return True
 
-    def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport) -> None:
+    def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
+                reclaimed: bool = False) -> None:
         publisher = self.publishers[account.name]
         reply_to = self.store.parent_remote_id(post)
-        if (self.store.last_outcome(post.id) in UNSURE_OUTCOMES
-                and self._settle_from_timeline(post, publisher, reply_to, clock, report)):
+        # A post taken over from a dead daemon after any send may be live, whatever its last
+        # recorded outcome says; so may one whose last outcome was unclear.
+        unsure = ((reclaimed and post.attempt_count > 0)
+                  or self.store.last_outcome(post.id) in UNSURE_OUTCOMES)
+        if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
         now = clock()
@@ -177,19 +181,17 @@ class Dispatcher:
                                  report)
         except Exception as err:  # a library bug after sending: treat the outcome as unknown
             log.exception("unexpected error publishing post %s", post.id)
-            self.store.finish_attempt(attempt, outcome="ambiguous", now=clock(),
-                                      error_message=type(err).__name__,
-                                      explanation="unexpected error; the timeline will be "
-                                                  "checked before trying again")
+            result = AttemptResult(attempt, "ambiguous", error_message=type(err).__name__,
+                                   explanation="unexpected error; the timeline will be "
+                                               "checked before trying again")
             self._requeue_after_backoff(post, "unexpected error while publishing", clock(),
-                                        report)
+                                        report, result)
         else:
-            now = clock()
-            self.store.finish_attempt(attempt, outcome="published", now=now,
-                                      remote_id=published.remote_id)
-            self.store.mark_published(post.id, worker=self.worker, now=now,
+            self.store.mark_published(post.id, worker=self.worker, now=clock(),
                                       remote_id=published.remote_id,
-                                      remote_url=published.remote_url)
+                                      remote_url=published.remote_url,
+                                      attempt=AttemptResult(attempt, "published",
+                                                            remote_id=published.remote_id))
             report.published += 1
             report.by_account[account.name] = report.by_account.get(account.name, 0) + 1
             log.info("published post %s to %s as %s", post.id, account.name,
@@ -199,8 +201,8 @@ class Dispatcher:
     def _record_failure(self, account, post, attempt, err: PublishError, publisher, reply_to,
                         clock, report: TickReport) -> None:
         now = clock()
-        self.store.finish_attempt(attempt, outcome=err.outcome, now=now, error_code=err.code,
-                                  error_message=err.message, explanation=err.explanation)
+        result = AttemptResult(attempt, err.outcome, error_code=err.code,
+                               error_message=err.message, explanation=err.explanation)
         log.warning("post %s to %s: %s (%s %s)", post.id, account.name, err.explanation,
                     err.code, err.message)
         if isinstance(err, RateLimited):
@@ -208,28 +210,30 @@ class Dispatcher:
                 minutes=15)
             self.store.hold_account(account.name, until=until, reason=err.explanation)
             self.store.requeue(post.id, worker=self.worker, at=max(post.scheduled_at, until),
-                               reason=err.explanation, now=now)
+                               reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, CredentialsRejected):
             self.store.pause_account(account.name, actor=self.worker, reason=err.explanation,
                                      now=now)
             self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                               reason=err.explanation, now=now)
+                               reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, DuplicateContent):
             # X's refusal means identical text is already live: an earlier try succeeded.
+            # The outcome is closed first: it is unsure, so a crash here still leads to a look.
+            self.store.finish_attempt(result, now=now)
             if not self._settle_from_timeline(post, publisher, reply_to, clock, report,
                                               after_duplicate=True):
                 self._fail(post, "the platform calls this post a duplicate, but it is not on "
                                  "the account's recent timeline; check the account, then "
                                  "resolve the post", now, report, PostStatus.NEEDS_REVIEW)
         elif isinstance(err, Permanent):
-            self._fail(post, err.explanation, now, report)
+            self._fail(post, err.explanation, now, report, attempt=result)
         elif isinstance(err, Retryable) and self.retry.exhausted(post.attempt_count + 1):
             self._fail(post, f"{err.explanation} (gave up after {post.attempt_count + 1} "
-                             "attempts)", now, report)
+                             "attempts)", now, report, attempt=result)
         else:  # Retryable with attempts left, or Ambiguous: look at the timeline next time
-            self._requeue_after_backoff(post, err.explanation, now, report)
+            self._requeue_after_backoff(post, err.explanation, now, report, result)
 
     def _settle_from_timeline(self, post: Post, publisher: Publisher, reply_to: str | None,
                               clock, report: TickReport, after_duplicate: bool = False) -> bool:
@@ -256,16 +260,18 @@ class Dispatcher:
         return True
 
     def _requeue_after_backoff(self, post: Post, reason: str, now: datetime,
-                               report: TickReport) -> None:
+                               report: TickReport, attempt: AttemptResult) -> None:
         with self._rng_lock:
             delay = self.retry.delay(post.attempt_count + 1, self._rng)
-        self.store.requeue(post.id, worker=self.worker, at=now + delay, reason=reason, now=now)
+        self.store.requeue(post.id, worker=self.worker, at=now + delay, reason=reason, now=now,
+                           attempt=attempt)
         report.retried += 1
 
     def _fail(self, post: Post, reason: str, now: datetime, report: TickReport,
-              status: PostStatus = PostStatus.FAILED) -> None:
+              status: PostStatus = PostStatus.FAILED, attempt: AttemptResult | None = None
+              ) -> None:
         changed = self.store.mark_failed(post.id, worker=self.worker, reason=reason, now=now,
-                                         status=status)
+                                         status=status, attempt=attempt)
         if status is PostStatus.NEEDS_REVIEW:
             report.needs_review += 1
             report.failed += len(changed) - 1

@@ -53,6 +53,8 @@ def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_pat
     (('handle = "CJTFOIR"', 'handle = ""'), "accounts[1].handle: missing"),
     (('require_approval = true', 'require_approval = "yes"'), "review.require_approval"),
     (('api_url = "http://127.0.0.1:8765/"', 'api_url = "ftp://x"'), "accounts[0].api_url"),
+    (('timezone = "Asia/Baghdad"', 'timezone = "Asia/Baghdad"\nlease_seconds = 20'),
+     "schedule.lease_seconds: 20 is not longer than accounts[0].timeout_seconds (30)"),
 ])
 def test_bad_values_name_the_file_the_key_and_the_fix(write_config, change, expected):
     path = write_config(GOOD.replace(*change))

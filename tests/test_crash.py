@@ -40,7 +40,7 @@ name = "{h.lower()}"
 platform = "{platform}"
 handle = "{h}"
 api_url = "{url}"
-timeout_seconds = 2
+timeout_seconds = 1
 budget_posts = 100000
 """ for platform, h in accounts)
     return f"""
@@ -49,11 +49,20 @@ url = "sqlite:///factpost.db"
 [schedule]
 timezone = "UTC"
 poll_seconds = 0.1
-lease_seconds = 2
+lease_seconds = 3
 max_attempts = 1000
 retry_base_seconds = 0.05
 retry_max_seconds = 0.5
 {blocks}"""
+
+
+@pytest.fixture
+def emulator():
+    """The emulator's faults follow the same seed as the kills."""
+    from scheduler.emulator import Emulator
+
+    with Emulator(port=0, seed=SEED) as em:
+        yield em
 
 
 def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path, emulator,
