@@ -38,6 +38,8 @@ def test_the_daemon_process_publishes_everything_due_and_exits_when_idle(office)
     assert [t["text"] for t in office.emulator.tweets("OfficeX")] == [
         "Scheduled post 0.", "Scheduled post 1.", "Scheduled post 2."]
     assert all(p.published_at >= soon for p in posts[:3])  # not before their time
+    sent = [r for r in office.emulator.requests_log if r["method"] == "POST"]
+    assert len(sent) == 4 and all(r["auth_ok"] for r in sent)  # signed OAuth 1.0a / page token
     [worker] = office.store.workers()
     assert worker.stopped_at is not None
 
