@@ -374,6 +374,11 @@ class Store:
             return s.scalar(select(Attempt.outcome).where(Attempt.post_id == post_id)
                             .order_by(Attempt.id.desc()).limit(1))
 
+    def first_attempt_at(self, post_id: int) -> datetime | None:
+        with self.session() as s:
+            return s.scalar(select(func.min(Attempt.started_at)).where(
+                Attempt.post_id == post_id))
+
     def start_attempt(self, post_id: int, *, worker: str, now: datetime) -> int:
         """Record that a request is about to be sent; committed before the request goes out."""
         with self.session() as s:

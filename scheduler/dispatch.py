@@ -241,7 +241,8 @@ class Dispatcher:
         (published or sent to review); False means it is safe to send."""
         now = clock()
         try:
-            found = find_on_timeline(publisher, post.text, reply_to=reply_to)
+            found = find_on_timeline(publisher, post.text, reply_to=reply_to,
+                                     since=self.store.first_attempt_at(post.id))
         except PublishError as err:
             self._fail(post, "the platform may have published this post but its timeline "
                              f"could not be read ({err.explanation}); check the account, then "

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 
 from scheduler.publishers.base import Publisher, RemotePost
 
 # X rewrites every link to a t.co address in the stored text, so links cannot be compared.
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+#: Allowance for the platform's clock running behind ours.
+CLOCK_SLACK = timedelta(minutes=10)
 
 
 def comparable(text: str) -> str:
@@ -25,14 +28,20 @@ def comparable(text: str) -> str:
 
 
 def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = None,
-                     limit: int = 100) -> RemotePost | None:
+                     since: datetime | None = None, limit: int = 100) -> RemotePost | None:
     """The remote post carrying `text` (and replying to `reply_to`, for thread parts), if the
-    account's recent timeline holds one. Raises PublishError when the timeline cannot be read."""
+    account's recent timeline holds one created since our first try (`since`). Raises
+    PublishError when the timeline cannot be read."""
     wanted = comparable(text)
     for remote in publisher.recent_posts(limit):
         if comparable(remote.text) != wanted:
             continue
         if reply_to is not None and remote.reply_to not in (None, reply_to):
+            continue
+        # Facebook accepts the same text again later: last week's identical statement is not
+        # evidence that this week's went out.
+        if since is not None and remote.created_at is not None and (
+                remote.created_at < since - CLOCK_SLACK):
             continue
         return remote
     return None

@@ -78,6 +78,8 @@ url = "sqlite:///factpost.db"
 timezone = "Asia/Baghdad"
 poll_seconds = 0.2
 max_attempts = {max_attempts}
+retry_base_seconds = 0.02
+retry_max_seconds = 0.05
 [[accounts]]
 name = "office-x"
 platform = "x"
