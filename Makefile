@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,6 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-
-bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/run.py
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 lock: | $(BIN)/python
