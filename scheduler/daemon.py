@@ -2,11 +2,14 @@
 
 One job only. It runs at the next due time and at least every `poll_seconds` (to notice work
 other processes queued); after each tick it moves its own next run to the soonest due post.
+On PostgreSQL it also listens for queued posts and runs at once when one arrives, so a post
+queued "now" goes out now rather than at the next poll.
 The daemon keeps no state of its own: everything it needs is in the database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -14,12 +17,18 @@ import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from db.notify import DueListener, supports_notifications
 from db.store import Store
 from scheduler.dispatch import Dispatcher, TickReport
 
 log = logging.getLogger(__name__)
+
+
+RUN_GAP = timedelta(seconds=0.1)
 
 
 def worker_name() -> str:
@@ -36,6 +45,12 @@ class Daemon:
         self.total = TickReport()
         self._scheduler = BlockingScheduler(timezone=UTC)
         self._stop_requested = threading.Event()
+        # Set by a notification; a tick already running reads it when choosing its next run, so
+        # a post queued while the tick was busy is not left to the next poll.
+        self._woken = threading.Event()
+        self._ticking = threading.Event()
+        self._listener = (DueListener(store.engine, self.wake)
+                          if supports_notifications(store.engine) else None)
 
     def run(self) -> TickReport:
         """Publish until stopped (SIGTERM/SIGINT) or, with until_idle, until nothing is left."""
@@ -46,8 +61,12 @@ class Daemon:
             self._scheduler.add_job(self._tick, "interval", id="dispatch",
                                     seconds=self.poll.total_seconds(), next_run_time=self._now(),
                                     max_instances=1, coalesce=True, misfire_grace_time=None)
+            if self._listener is not None:
+                self._listener.start()
             self._scheduler.start()
         finally:
+            if self._listener is not None:
+                self._listener.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.dispatcher.shutdown()
@@ -61,6 +80,15 @@ class Daemon:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    def wake(self) -> None:
+        """Run a tick as soon as possible (a post was queued somewhere)."""
+        self._woken.set()
+        # A running tick picks the flag up itself; moving the job now would only make
+        # APScheduler skip the run with a warning (max_instances=1).
+        if self._ticking.is_set() or self._stop_requested.is_set():
+            return
+        self._reschedule(self._now())
+
     def _on_signal(self, signum, _frame) -> None:
         log.info("received %s: finishing the post in hand, then stopping",
                  signal.Signals(signum).name)
@@ -69,6 +97,27 @@ class Daemon:
     def _tick(self) -> None:
         if self._stop_requested.is_set():
             return
+        self._ticking.set()
+        # While this run lasts, the interval must not fire: APScheduler would only skip it and
+        # log a warning each poll. The run sets its real successor when it ends, even on error.
+        self._reschedule(self._now() + timedelta(days=1))
+        wakeup = None
+        try:
+            wakeup = self._run_tick()
+        finally:
+            self._ticking.clear()
+            now = self._now()
+            if wakeup is None or wakeup > now + self.poll:
+                wakeup = now + self.poll
+            if self._woken.is_set():
+                wakeup = now
+            if not self._stop_requested.is_set():
+                # The margin lets this run end before the next starts (max_instances=1).
+                self._reschedule(max(wakeup, now + RUN_GAP))
+
+    def _run_tick(self) -> datetime | None:
+        """One dispatch tick; returns when the next has work (None: nothing known)."""
+        self._woken.clear()
         report = self.dispatcher.tick()
         self.total.add(report)
         now = self._now()
@@ -79,15 +128,13 @@ class Daemon:
             log.info("nothing left to publish%s; stopping",
                      f" ({waiting} post(s) wait on paused accounts)" if waiting else "")
             self.stop()
-            return
-        if wakeup is None or wakeup > now + self.poll:
-            wakeup = now + self.poll
-        if not self._stop_requested.is_set():
-            # Runs at the next due post rather than the next poll: a post due in 2 s goes out
-            # in 2 s, not at the next 5 s poll.
-            # The small margin lets this run end before the next starts (max_instances=1).
-            self._scheduler.modify_job("dispatch",
-                                       next_run_time=max(wakeup, now + timedelta(seconds=0.2)))
+        # Runs at the next due post rather than the next poll: a post due in 2 s goes out in
+        # 2 s, not at the next 5 s poll.
+        return wakeup
+
+    def _reschedule(self, when: datetime) -> None:
+        with contextlib.suppress(JobLookupError, SchedulerNotRunningError):
+            self._scheduler.modify_job("dispatch", next_run_time=when)
 
     @staticmethod
     def _now() -> datetime:
