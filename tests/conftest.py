@@ -73,10 +73,11 @@ def store(request, tmp_path: Path):
 
 OFFICE_CONFIG = """
 [database]
-url = "sqlite:///factpost.db"
+url = "{database}"
 [schedule]
 timezone = "Asia/Baghdad"
-poll_seconds = 0.2
+poll_seconds = {poll}
+lease_seconds = {lease}
 max_attempts = {max_attempts}
 retry_base_seconds = 0.02
 retry_max_seconds = 0.05
@@ -93,6 +94,7 @@ platform = "facebook"
 handle = "OfficeFB"
 api_url = "{url}"
 timeout_seconds = {timeout}
+budget_posts = {budget}
 """
 
 
@@ -149,10 +151,11 @@ def make_office(write_config, emulator, monkeypatch):
     offices = []
 
     def make(max_attempts: int = 5, timeout: float = 5.0, budget: int = 1000,
-             url: str | None = None) -> Office:
-        path = write_config(OFFICE_CONFIG.format(url=url or emulator.url,
-                                                 max_attempts=max_attempts,
-                                                 timeout=timeout, budget=budget))
+             url: str | None = None, database: str = "sqlite:///factpost.db",
+             poll: float = 0.2, lease: int = 120) -> Office:
+        path = write_config(OFFICE_CONFIG.format(url=url or emulator.url, database=database,
+                                                 max_attempts=max_attempts, poll=poll,
+                                                 lease=lease, timeout=timeout, budget=budget))
         office = Office(path, emulator)
         for account in office.config.accounts:
             for name, value in demo_credentials(account).items():

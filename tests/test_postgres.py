@@ -1,0 +1,168 @@
+"""PostgreSQL as the shared store: every command works on a PostgreSQL URL, several daemons
+share one database without sending anything twice (even when one is killed), and a post queued
+for now wakes the daemons at once instead of waiting for their next poll.
+
+These run against the real server (127.0.0.1:5432, or FACTPOST_TEST_POSTGRES_URL); outside CI
+they are skipped with the reason when no server answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import POSTGRES_URL, postgres_store
+from sqlalchemy import select, text
+
+from db.models import Attempt
+from db.notify import DueListener
+from db.store import HistoryFilter
+from posts.states import PostStatus
+from scheduler.cli import cli
+
+SAMPLE = Path(__file__).parents[1] / "posts" / "samples" / "factsheet.txt"
+
+
+@pytest.fixture
+def pg_office(make_office):
+    """An office whose database is an empty PostgreSQL schema."""
+
+    def make(**options):
+        postgres_store().close()
+        return make_office(database=POSTGRES_URL, **options)
+
+    return make
+
+
+def factpost(config_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config_path),
+                             *args], env=dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_every_command_works_on_a_postgresql_url(pg_office):
+    office = pg_office()
+    config = ["--config", str(office.config_path)]
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*config, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("init")
+    assert "posts queued" in run("import", str(SAMPLE), "--at", "now", "--every", "0s")
+    assert "already imported" in run("import", str(SAMPLE))
+    queued = json.loads(run("queue", "--json"))
+    first = queued[0]["id"]
+    run("post", "edit", str(first), "--text", "Edited on PostgreSQL.")
+    run("post", "cancel", str(queued[-1]["id"]), "--reason", "not this one")
+    run("accounts", "pause", "office-fb", "--reason", "checking the page")
+    run("run", "--until-idle")
+    run("accounts", "resume", "office-fb")
+    run("run", "--until-idle")
+
+    history = json.loads(run("history", "--json"))
+    assert Counter(p["status"] for p in history) == {"published": len(queued) - 1,
+                                                     "cancelled": 1}
+    assert json.loads(run("history", "--search", "Edited on", "--json"))[0]["id"] == first
+    assert "Edited on PostgreSQL." in [t["text"] for t in office.emulator.tweets("OfficeX")]
+    status = json.loads(run("status", "--json"))
+    assert status["posts"]["published"] == len(queued) - 1
+    assert "published" in run("post", "show", str(first))
+
+
+def test_queueing_a_post_notifies_listeners_and_a_draft_does_not(pg_office):
+    office = pg_office()
+    woken = threading.Event()
+    listener = DueListener(office.store.engine, woken.set).start()
+    try:
+        wait_for(listener.listening.is_set, 10, "the listener to connect")
+        now = datetime.now(UTC)
+        office.store.add_post(account="office-x", platform="x", text="A draft.",
+                              scheduled_at=now, actor="t", now=now, status=PostStatus.DRAFT)
+        assert not woken.wait(1.0)
+        office.add("Queued for now.")
+        assert woken.wait(10)
+    finally:
+        listener.stop()
+
+
+def test_a_post_queued_for_now_wakes_an_idle_daemon_long_before_its_next_poll(pg_office):
+    office = pg_office(poll=600)
+    daemon = factpost(office.config_path, "run")
+    try:
+        # Idle: it has ticked once (its heartbeat is in) and is listening.
+        def listening() -> bool:
+            with office.store.engine.connect() as c:
+                return bool(c.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN factpost_due'")))
+        wait_for(lambda: office.store.workers() and listening(), 30, "the daemon to start")
+        post_id = office.add("Breaking: queued for now.")
+        wait_for(lambda: office.store.get_post(post_id).status == PostStatus.PUBLISHED, 30,
+                 "the post to be published (the next poll is 600 s away)")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, err
+    assert [t["text"] for t in office.emulator.tweets("OfficeX")] == ["Breaking: queued for now."]
+
+
+POSTS = 300
+
+
+def test_three_daemons_share_the_queue_and_take_over_from_one_that_is_killed(pg_office):
+    office = pg_office(lease=3, timeout=1, max_attempts=100)
+    office.emulator.latency = 0.05
+    office.emulator.set_x_limits("OfficeX", window_limit=1_000_000, window_seconds=1)
+    now = datetime.now(UTC)
+    texts = {office.add(f"Shared queue post {i}.", account=("office-x", "office-fb")[i % 2],
+                        at=now - timedelta(seconds=1)): f"Shared queue post {i}."
+             for i in range(POSTS)}
+
+    def on_emulator() -> list[str]:
+        return ([t["text"] for t in office.emulator.tweets("OfficeX")]
+                + [p["message"] for p in office.emulator.page_posts("OfficeFB")])
+
+    daemons = [factpost(office.config_path, "run", "--until-idle") for _ in range(3)]
+    try:
+        # Kill one while it is busy: it holds claims whose leases must expire and be taken
+        # over.
+        wait_for(lambda: len(on_emulator()) >= POSTS // 4, 120, "a quarter of the posts")
+        daemons[0].send_signal(signal.SIGKILL)
+        for daemon in daemons:
+            _, err = daemon.communicate(timeout=300)
+            assert daemon.returncode in (0, -signal.SIGKILL), err
+    finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.kill()
+    assert daemons[0].returncode == -signal.SIGKILL
+
+    copies = Counter(on_emulator())
+    assert sorted(copies) == sorted(texts.values())  # nothing lost
+    assert set(copies.values()) == {1}  # nothing twice
+    history = office.store.history(HistoryFilter())
+    assert all(p.status == PostStatus.PUBLISHED for p in history)
+    with office.store.session() as s:
+        by_worker = Counter(s.scalars(select(Attempt.worker).where(
+            Attempt.outcome == "published")))
+    pids = {f":{d.pid}" for d in daemons}
+    assert {w[w.rindex(":"):] for w in by_worker} == pids  # all three did work
