@@ -16,7 +16,17 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from db.engine import make_engine
-from db.models import AccountState, Attempt, AuditEntry, Document, Post, Section, Worker
+from db.models import (
+    AccountState,
+    Attempt,
+    AuditEntry,
+    Document,
+    MediaItem,
+    Post,
+    Section,
+    Worker,
+)
+from posts.media import Media
 from posts.states import EDITABLE, PostStatus, check_transition
 
 S = PostStatus
@@ -153,15 +163,40 @@ class Store:
             return ImportOutcome(document.id, created, skipped)
 
     def add_post(self, *, account: str, platform: str, text: str, scheduled_at: datetime,
-                 actor: str, now: datetime, status: PostStatus) -> Post:
+                 actor: str, now: datetime, status: PostStatus, media: Media | None = None
+                 ) -> Post:
+        """Store one post, and its image (checked by the caller) in the same transaction."""
         with self.session() as s:
             post = Post(account=account, platform=platform, text=text, status=status,
                         scheduled_at=scheduled_at, created_by=actor, created_at=now,
                         updated_at=now)
+            if media is not None:
+                post.media_id = self._media_row(s, media, now).id
             s.add(post)
             s.flush()
-            self._audit(s, post, actor, "create", None, status, "added by hand", now)
+            self._audit(s, post, actor, "create", None, status,
+                        "added by hand" + (" with an image" if media else ""), now)
             return post
+
+    def media_for(self, post: Post) -> Media | None:
+        """The image to publish with `post`, if it has one."""
+        if post.media_id is None:
+            return None
+        with self.session() as s:
+            row = s.get(MediaItem, post.media_id)
+            return Media(content=row.content, mime_type=row.mime_type, alt_text=row.alt_text)
+
+    def media_summary(self, media_id: int) -> dict:
+        """What a listing shows of an image: everything but the bytes."""
+        with self.session() as s:
+            row = s.execute(select(MediaItem.id, MediaItem.sha256, MediaItem.mime_type,
+                                   MediaItem.size, MediaItem.alt_text)
+                            .where(MediaItem.id == media_id)).one()
+            return dict(row._mapping)
+
+    def media_count(self) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(MediaItem))
 
     def get_post(self, post_id: int) -> Post:
         with self.session() as s:
@@ -540,6 +575,19 @@ class Store:
         if post is None:
             raise PostNotFound(post_id)
         return post
+
+    @staticmethod
+    def _media_row(s: Session, media: Media, now: datetime) -> MediaItem:
+        """The stored row for this image and alt text, created on first use."""
+        row = s.scalar(select(MediaItem).where(MediaItem.sha256 == media.sha256,
+                                               MediaItem.alt_text == media.alt_text))
+        if row is None:
+            row = MediaItem(sha256=media.sha256, mime_type=media.mime_type,
+                            content=media.content, alt_text=media.alt_text, size=media.size,
+                            created_at=now)
+            s.add(row)
+            s.flush()
+        return row
 
     @staticmethod
     def _close_attempt(s: Session, result: AttemptResult | None, now: datetime) -> None:

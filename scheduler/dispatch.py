@@ -172,10 +172,11 @@ class Dispatcher:
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
+        media = self.store.media_for(post)
         now = clock()
         attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
         try:
-            published = publisher.publish(post.text, reply_to=reply_to)
+            published = publisher.publish(post.text, reply_to=reply_to, media=media)
         except PublishError as err:
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)

@@ -184,25 +184,40 @@ def check_length(text: str, platform: str) -> None:
 @click.option("--account", required=True, metavar="NAME", help="Account to post to.")
 @click.option("--at", "at", metavar="WHEN", default="now", show_default=True,
               help="When: 'now', '+2h' or '2026-12-01 09:00' (office time).")
+@click.option("--image", type=click.Path(path_type=Path), metavar="FILE",
+              help="Attach this image (X: JPEG, PNG, WEBP up to 5 MB; Facebook: JPEG, PNG, "
+                   "GIF up to 4 MB). It is stored in the database.")
+@click.option("--alt", "alt_text", metavar="TEXT",
+              help="Alt text describing the image (required with --image; at most 1000 "
+                   "characters).")
 @pass_ctx
-def post_add(ctx: Context, text: str, account: str, at: str) -> None:
-    """Queue one post.
+def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
+             alt_text: str | None) -> None:
+    """Queue one post, optionally with an image.
 
     \b
-    Example:
+    Examples:
       factpost post add "Briefing at 10:00 today." --account office-x --at "+1h"
+      factpost post add "Convoy arrives." --account office-fb --image convoy.jpg \\
+          --alt "Trucks unloading aid at Sel Harbour"
     """
     from posts.text import canonicalise
+    from scheduler.images import read_image
 
     acct = ctx.config.account(account)
     text = canonicalise(text).strip()
     check_length(text, acct.platform)
+    if alt_text is not None and image is None:
+        raise click.UsageError("--alt describes an image; give the image with --image FILE")
+    media = read_image(image, alt_text, acct.platform) if image is not None else None
     moment = now()
     status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
     p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
                            scheduled_at=parse_when(at, ctx.tz, moment),
-                           actor=current_actor(), now=moment, status=status)
-    click.echo(f"post {p.id} {p.status} for {acct.name} at {local(p.scheduled_at, ctx.tz)}")
+                           actor=current_actor(), now=moment, status=status, media=media)
+    attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
+    click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
+               f"{local(p.scheduled_at, ctx.tz)}")
 
 
 @post.command("show")
@@ -223,8 +238,9 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
                  "explanation": a.explanation, "remote_id": a.remote_id} for a in p.attempts]
     audit = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
+    image = ctx.store.media_summary(p.media_id) if p.media_id else None
     if as_json:
-        emit_json({**post_record(p), "attempts": attempts, "audit": audit})
+        emit_json({**post_record(p), "image": image, "attempts": attempts, "audit": audit})
         return
     record = post_record(p)
     for key in ("id", "account", "status", "document", "section", "remote_url"):
@@ -237,6 +253,9 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
         click.echo(f"{'thread':>10}: part {p.thread_position} of {p.thread_size}")
     if p.last_error and p.status != PostStatus.PUBLISHED:
         click.echo(f"{'why':>10}: {p.last_error}")
+    if image:
+        click.echo(f"{'image':>10}: {image['mime_type']}, {image['size']} bytes, "
+                   f"alt: {image['alt_text']}")
     click.echo("\n" + p.text + "\n")
     if attempts:
         ctx.console.print(table("Attempts", ("Started", "Outcome", "Code", "Why"), (
