@@ -121,6 +121,9 @@ class Post(Base):
     # The previous part of a thread: this post is a reply to it and waits until it is published.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    # The other language's post of an English/Arabic pair (each row points at the other). The
+    # one with the lower id leads: it goes first, the other only once it is published.
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     remote_id: Mapped[str | None] = mapped_column(String(100))
     remote_url: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column()
@@ -137,7 +140,7 @@ class Post(Base):
 
     document: Mapped[Document | None] = relationship()
     section: Mapped[Section | None] = relationship()
-    parent: Mapped[Post | None] = relationship(remote_side=[id])
+    parent: Mapped[Post | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     attempts: Mapped[list[Attempt]] = relationship(back_populates="post", order_by="Attempt.id")
 
 

@@ -59,6 +59,8 @@ class PlannedPost:
     section_index: int | None = None
     thread_position: int = 1
     thread_size: int = 1
+    #: Posts of one import sharing a key form an English/Arabic pair (exactly two).
+    pair_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Store:
             by_position = {sec.position: sec for sec in document.sections}
             created = 0
             previous: Post | None = None
+            pairs: dict[str, list[Post]] = {}
             for planned in posts:
                 if planned.account in done:
                     continue
@@ -159,6 +162,14 @@ class Store:
                             now)
                 previous = post
                 created += 1
+                if planned.pair_key is not None:
+                    pairs.setdefault(planned.pair_key, []).append(post)
+            for key, members in pairs.items():
+                if len(members) != 2:
+                    raise StoreError(f"pair {key!r} has {len(members)} post(s), not 2; import "
+                                     "both language versions together")
+                first, second = members
+                first.pair_id, second.pair_id = second.id, first.id
             skipped = tuple(sorted({p.account for p in posts} & done))
             return ImportOutcome(document.id, created, skipped)
 
@@ -232,6 +243,14 @@ class Store:
                 return post
             post.updated_at = now
             reason = "edited " + " and ".join(changes)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if "text" in changes and require_approval and partner is not None and (
+                    partner.status == S.QUEUED):
+                # The approval covered both versions as they were; both need it again.
+                partner.approved_by = partner.approved_at = None
+                self._move(s, partner, S.DRAFT, actor, "edit",
+                           f"its pair partner, post {post.id}, was edited; needs approval again",
+                           now)
             if "text" in changes and require_approval and post.status != S.DRAFT:
                 post.approved_by = post.approved_at = None
                 self._move(s, post, S.DRAFT, actor, "edit", reason + "; needs approval again", now)
@@ -246,6 +265,11 @@ class Store:
         with self.session() as s:
             post = self._get(s, post_id)
             self._move(s, post, S.CANCELLED, actor, "cancel", reason or "cancelled", now)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status in (S.DRAFT, S.QUEUED, S.FAILED,
+                                                          S.NEEDS_REVIEW):
+                self._move(s, partner, S.CANCELLED, actor, "cancel",
+                           f"its pair partner, post {post.id}, was cancelled", now)
             return post
 
     def approve(self, post_ids: Iterable[int], *, actor: str, now: datetime) -> list[Post]:
@@ -254,12 +278,21 @@ class Store:
             approved = []
             for post_id in post_ids:
                 post = self._get(s, post_id)
+                if post in approved:
+                    continue  # already approved with its partner
                 if post.status != S.DRAFT:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
                 post.approved_by, post.approved_at = actor, now
                 self._move(s, post, S.QUEUED, actor, "approve", "approved", now)
                 approved.append(post)
+                # A pair is approved together: the two versions say the same thing.
+                partner = s.get(Post, post.pair_id) if post.pair_id else None
+                if partner is not None and partner.status == S.DRAFT:
+                    partner.approved_by, partner.approved_at = actor, now
+                    self._move(s, partner, S.QUEUED, actor, "approve",
+                               f"approved with its pair partner, post {post.id}", now)
+                    approved.append(partner)
             return approved
 
     def retry(self, post_id: int, *, actor: str, now: datetime) -> Post:
@@ -268,6 +301,12 @@ class Store:
             post = self._get(s, post_id)
             post.scheduled_at = now
             self._move(s, post, S.QUEUED, actor, "retry", "queued again by staff", now)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.FAILED:
+                # It failed only because this one did: the pair goes (or not) together again.
+                partner.scheduled_at = now
+                self._move(s, partner, S.QUEUED, actor, "retry",
+                           f"queued again with its pair partner, post {post.id}", now)
             return post
 
     def resolve_published(self, post_id: int, *, remote_id: str, remote_url: str | None,
@@ -332,10 +371,26 @@ class Store:
         racing for the same post exactly one wins.
         """
         parent = aliased(Post)
+        partner, partner_parent = aliased(Post), aliased(Post)
+        partner_state = aliased(AccountState)
+        # Both or neither: the leading post of a pair (lower id) goes only when its partner is
+        # due too and the partner's account may publish; the other goes once the leader is out.
+        partner_ready = and_(
+            partner.status == S.QUEUED, partner.scheduled_at <= now,
+            or_(partner.parent_id.is_(None), partner_parent.status == S.PUBLISHED),
+            or_(partner_state.name.is_(None),
+                and_(partner_state.paused.is_(False),
+                     or_(partner_state.held_until.is_(None), partner_state.held_until <= now))))
         query = (select(Post.id).outerjoin(parent, Post.parent_id == parent.id)
+                 .outerjoin(partner, Post.pair_id == partner.id)
+                 .outerjoin(partner_parent, partner.parent_id == partner_parent.id)
+                 .outerjoin(partner_state, partner.account == partner_state.name)
                  .where(Post.account == account, Post.status == S.QUEUED,
                         Post.scheduled_at <= now,
-                        or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED))
+                        or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED),
+                        or_(Post.pair_id.is_(None),
+                            and_(Post.id > Post.pair_id, partner.status == S.PUBLISHED),
+                            and_(Post.id < Post.pair_id, partner_ready)))
                  .order_by(Post.scheduled_at, Post.id))
         if self.engine.dialect.name == "postgresql":
             # Daemons sharing the database skip rows another is claiming instead of queueing
@@ -464,16 +519,32 @@ class Store:
             self._close_attempt(s, attempt, now)
             post = self._get(s, post_id)
             post.claimed_by = post.lease_until = None
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.PUBLISHED:
+                # The other language is already out and cannot be taken back from here.
+                status = S.NEEDS_REVIEW
+                reason = (f"{reason}; its pair partner, post {partner.id} on {partner.account},"
+                          " is already published, so the pair is incomplete: fix and retry this"
+                          " post, or remove the partner from the platform by hand")
             post.last_error = reason
             self._move(s, post, status, worker, "fail", reason, now)
             changed = [post]
-            child = s.scalar(select(Post).where(Post.parent_id == post.id))
-            while child is not None and child.status in (S.QUEUED, S.DRAFT):
-                child.last_error = (f"not sent: part {post.thread_position}/{post.thread_size} "
-                                    "of this thread was not published")
-                self._move(s, child, S.FAILED, worker, "fail", child.last_error, now)
-                changed.append(child)
-                child = s.scalar(select(Post).where(Post.parent_id == child.id))
+            # (failed post, the first failed part of its thread)
+            pending = [(post, post)]
+            while pending:
+                failed, origin = pending.pop(0)
+                child = s.scalar(select(Post).where(Post.parent_id == failed.id))
+                other = s.get(Post, failed.pair_id) if failed.pair_id else None
+                for follower, why, root in (
+                        (child, f"not sent: part {origin.thread_position}/{origin.thread_size} "
+                                "of this thread was not published", origin),
+                        (other, f"not sent: its pair partner, post {failed.id}, was not "
+                                "published", other)):
+                    if follower is not None and follower.status in (S.QUEUED, S.DRAFT):
+                        follower.last_error = why
+                        self._move(s, follower, S.FAILED, worker, "fail", why, now)
+                        changed.append(follower)
+                        pending.append((follower, root))
             return changed
 
     def parent_remote_id(self, post: Post) -> str | None:
@@ -484,8 +555,17 @@ class Store:
 
     def next_due_at(self, accounts: Sequence[str] | None = None) -> datetime | None:
         """When the soonest queued post (or expiring lease) needs the daemon."""
+        partner = aliased(Post)
+        partner_state = aliased(AccountState)
+        # A pair whose partner cannot go (its account paused, itself not queued) is not work.
+        blocked = (select(Post.id).join(partner, Post.pair_id == partner.id)
+                   .outerjoin(partner_state, partner.account == partner_state.name)
+                   .where(Post.status == S.QUEUED,
+                          or_(partner_state.paused.is_(True),
+                              partner.status.not_in([S.QUEUED, S.PUBLISHING, S.PUBLISHED]))))
         with self.session() as s:
-            due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED)
+            due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED,
+                                                            Post.id.not_in(blocked))
             lease = select(func.min(Post.lease_until)).where(Post.status == S.PUBLISHING)
             if accounts is not None:
                 due = due.where(Post.account.in_(accounts))

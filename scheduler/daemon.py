@@ -80,7 +80,11 @@ class Daemon:
                      f" ({waiting} post(s) wait on paused accounts)" if waiting else "")
             self.stop()
             return
-        if wakeup is None or wakeup > now + self.poll:
+        idle_tick = (report.published + report.retried + report.failed
+                     + report.needs_review) == 0
+        if wakeup is None or wakeup > now + self.poll or (idle_tick and wakeup <= now):
+            # A post due but not claimable (its pair partner is not due yet, or held) waits
+            # for the next poll rather than spinning the tick.
             wakeup = now + self.poll
         if not self._stop_requested.is_set():
             # Runs at the next due post rather than the next poll: a post due in 2 s goes out

@@ -24,7 +24,7 @@ from scheduler.cli.common import (
     table,
 )
 from scheduler.cli.common import actor as current_actor
-from scheduler.importing import DocumentImportError, import_file, read_document
+from scheduler.importing import DocumentImportError, import_file, import_pair, read_document
 from scheduler.timing import parse_duration, parse_when
 
 
@@ -82,27 +82,40 @@ def preview(file: Path, as_json: bool) -> None:
 @click.option("--every", metavar="DURATION",
               help="Spacing between posts, e.g. 30m or 0s. Without --at/--every, posts go "
                    "into each account's slots.")
+@click.option("--pair", "pair", type=click.Path(path_type=Path), metavar="ARABIC_FILE",
+              help="FILE is the English version and this the Arabic one: queue them as "
+                   "linked pairs for the English and Arabic accounts (config `language`).")
+@click.option("--bilingual", is_flag=True,
+              help="FILE holds both the English and the Arabic version: pair them.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
-            every: str | None) -> None:
+            every: str | None, pair: Path | None, bilingual: bool) -> None:
     """Import a fact sheet and schedule its posts for each account.
 
-    Importing the same document again adds nothing.
+    Importing the same document again adds nothing. With --pair or --bilingual, the English
+    and Arabic versions are paired section by section and each pair publishes both or neither.
 
     \b
     Examples:
       factpost import factsheet.txt
       factpost import factsheet.txt --account office-x --at now --every 0s
+      factpost import factsheet_en.txt --pair factsheet_ar.txt
     """
     chosen = [ctx.config.account(n) for n in accounts] or list(ctx.config.accounts)
     if not chosen:
         raise DocumentImportError(f"{ctx.config.path}: no [[accounts]] configured; add one "
                                   "before importing")
+    if pair is not None and bilingual:
+        raise click.UsageError("give --pair ARABIC_FILE or --bilingual, not both")
     moment = now()
     start = parse_when(at, ctx.tz, moment) if at else None
     step = parse_duration(every) if every else None
-    report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
-                         actor=current_actor(), now=moment, at=start, every=step)
+    if pair is not None or bilingual:
+        report = import_pair(file, pair, store=ctx.store, config=ctx.config, accounts=chosen,
+                             actor=current_actor(), now=moment, at=start, every=step)
+    else:
+        report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
+                             actor=current_actor(), now=moment, at=start, every=step)
     if report.created == 0:
         click.echo(f"{report.document}: already imported for "
                    f"{', '.join(report.skipped_accounts)}; nothing added")
@@ -240,7 +253,8 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
     image = ctx.store.media_summary(p.media_id) if p.media_id else None
     if as_json:
-        emit_json({**post_record(p), "image": image, "attempts": attempts, "audit": audit})
+        emit_json({**post_record(p), "image": image, "pair_id": p.pair_id,
+                   "attempts": attempts, "audit": audit})
         return
     record = post_record(p)
     for key in ("id", "account", "status", "document", "section", "remote_url"):
@@ -251,6 +265,8 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
         click.echo(f"{'published':>10}: {local(p.published_at, ctx.tz)}")
     if p.thread_size > 1:
         click.echo(f"{'thread':>10}: part {p.thread_position} of {p.thread_size}")
+    if p.pair_id:
+        click.echo(f"{'pair':>10}: goes out together with post {p.pair_id}")
     if p.last_error and p.status != PostStatus.PUBLISHED:
         click.echo(f"{'why':>10}: {p.last_error}")
     if image:

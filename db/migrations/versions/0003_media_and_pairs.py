@@ -31,10 +31,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("media_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f("fk_posts_media_id_media"), "media",
                                     ["media_id"], ["id"])
+        batch_op.add_column(sa.Column("pair_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f("fk_posts_pair_id_posts"), "posts",
+                                    ["pair_id"], ["id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_posts_pair_id_posts"), type_="foreignkey")
+        batch_op.drop_column("pair_id")
         batch_op.drop_constraint(batch_op.f("fk_posts_media_id_media"), type_="foreignkey")
         batch_op.drop_column("media_id")
     op.drop_table("media")
