@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -84,6 +85,22 @@ class Section(Base):
     document: Mapped[Document] = relationship(back_populates="sections")
 
 
+class MediaItem(Base):
+    """An image with its alt text, stored in the database so publishing never depends on a
+    file that may have moved. One row per distinct (content, alt text)."""
+
+    __tablename__ = "media"
+    __table_args__ = (UniqueConstraint("sha256", "alt_text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime_type: Mapped[str] = mapped_column(String(50))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    alt_text: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
@@ -103,6 +120,10 @@ class Post(Base):
     thread_size: Mapped[int] = mapped_column(Integer, default=1)
     # The previous part of a thread: this post is a reply to it and waits until it is published.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    # The other language's post of an English/Arabic pair (each row points at the other). The
+    # one with the lower id leads: it goes first, the other only once it is published.
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     remote_id: Mapped[str | None] = mapped_column(String(100))
     remote_url: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column()
@@ -119,7 +140,7 @@ class Post(Base):
 
     document: Mapped[Document | None] = relationship()
     section: Mapped[Section | None] = relationship()
-    parent: Mapped[Post | None] = relationship(remote_side=[id])
+    parent: Mapped[Post | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     attempts: Mapped[list[Attempt]] = relationship(back_populates="post", order_by="Attempt.id")
 
 

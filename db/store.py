@@ -16,7 +16,17 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from db.engine import make_engine
-from db.models import AccountState, Attempt, AuditEntry, Document, Post, Section, Worker
+from db.models import (
+    AccountState,
+    Attempt,
+    AuditEntry,
+    Document,
+    MediaItem,
+    Post,
+    Section,
+    Worker,
+)
+from posts.media import Media
 from posts.states import EDITABLE, PostStatus, check_transition
 
 S = PostStatus
@@ -49,6 +59,8 @@ class PlannedPost:
     section_index: int | None = None
     thread_position: int = 1
     thread_size: int = 1
+    #: Posts of one import sharing a key form an English/Arabic pair (exactly two).
+    pair_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,7 @@ class Store:
             by_position = {sec.position: sec for sec in document.sections}
             created = 0
             previous: Post | None = None
+            pairs: dict[str, list[Post]] = {}
             for planned in posts:
                 if planned.account in done:
                     continue
@@ -149,19 +162,52 @@ class Store:
                             now)
                 previous = post
                 created += 1
+                if planned.pair_key is not None:
+                    pairs.setdefault(planned.pair_key, []).append(post)
+            for key, members in pairs.items():
+                if len(members) != 2:
+                    raise StoreError(f"pair {key!r} has {len(members)} post(s), not 2; import "
+                                     "both language versions together")
+                first, second = members
+                first.pair_id, second.pair_id = second.id, first.id
             skipped = tuple(sorted({p.account for p in posts} & done))
             return ImportOutcome(document.id, created, skipped)
 
     def add_post(self, *, account: str, platform: str, text: str, scheduled_at: datetime,
-                 actor: str, now: datetime, status: PostStatus) -> Post:
+                 actor: str, now: datetime, status: PostStatus, media: Media | None = None
+                 ) -> Post:
+        """Store one post, and its image (checked by the caller) in the same transaction."""
         with self.session() as s:
             post = Post(account=account, platform=platform, text=text, status=status,
                         scheduled_at=scheduled_at, created_by=actor, created_at=now,
                         updated_at=now)
+            if media is not None:
+                post.media_id = self._media_row(s, media, now).id
             s.add(post)
             s.flush()
-            self._audit(s, post, actor, "create", None, status, "added by hand", now)
+            self._audit(s, post, actor, "create", None, status,
+                        "added by hand" + (" with an image" if media else ""), now)
             return post
+
+    def media_for(self, post: Post) -> Media | None:
+        """The image to publish with `post`, if it has one."""
+        if post.media_id is None:
+            return None
+        with self.session() as s:
+            row = s.get(MediaItem, post.media_id)
+            return Media(content=row.content, mime_type=row.mime_type, alt_text=row.alt_text)
+
+    def media_summary(self, media_id: int) -> dict:
+        """What a listing shows of an image: everything but the bytes."""
+        with self.session() as s:
+            row = s.execute(select(MediaItem.id, MediaItem.sha256, MediaItem.mime_type,
+                                   MediaItem.size, MediaItem.alt_text)
+                            .where(MediaItem.id == media_id)).one()
+            return dict(row._mapping)
+
+    def media_count(self) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(MediaItem))
 
     def get_post(self, post_id: int) -> Post:
         with self.session() as s:
@@ -197,6 +243,14 @@ class Store:
                 return post
             post.updated_at = now
             reason = "edited " + " and ".join(changes)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if "text" in changes and require_approval and partner is not None and (
+                    partner.status == S.QUEUED):
+                # The approval covered both versions as they were; both need it again.
+                partner.approved_by = partner.approved_at = None
+                self._move(s, partner, S.DRAFT, actor, "edit",
+                           f"its pair partner, post {post.id}, was edited; needs approval again",
+                           now)
             if "text" in changes and require_approval and post.status != S.DRAFT:
                 post.approved_by = post.approved_at = None
                 self._move(s, post, S.DRAFT, actor, "edit", reason + "; needs approval again", now)
@@ -211,6 +265,11 @@ class Store:
         with self.session() as s:
             post = self._get(s, post_id)
             self._move(s, post, S.CANCELLED, actor, "cancel", reason or "cancelled", now)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status in (S.DRAFT, S.QUEUED, S.FAILED,
+                                                          S.NEEDS_REVIEW):
+                self._move(s, partner, S.CANCELLED, actor, "cancel",
+                           f"its pair partner, post {post.id}, was cancelled", now)
             return post
 
     def approve(self, post_ids: Iterable[int], *, actor: str, now: datetime) -> list[Post]:
@@ -219,12 +278,21 @@ class Store:
             approved = []
             for post_id in post_ids:
                 post = self._get(s, post_id)
+                if post in approved:
+                    continue  # already approved with its partner
                 if post.status != S.DRAFT:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
                 post.approved_by, post.approved_at = actor, now
                 self._move(s, post, S.QUEUED, actor, "approve", "approved", now)
                 approved.append(post)
+                # A pair is approved together: the two versions say the same thing.
+                partner = s.get(Post, post.pair_id) if post.pair_id else None
+                if partner is not None and partner.status == S.DRAFT:
+                    partner.approved_by, partner.approved_at = actor, now
+                    self._move(s, partner, S.QUEUED, actor, "approve",
+                               f"approved with its pair partner, post {post.id}", now)
+                    approved.append(partner)
             return approved
 
     def retry(self, post_id: int, *, actor: str, now: datetime) -> Post:
@@ -233,6 +301,12 @@ class Store:
             post = self._get(s, post_id)
             post.scheduled_at = now
             self._move(s, post, S.QUEUED, actor, "retry", "queued again by staff", now)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.FAILED:
+                # It failed only because this one did: the pair goes (or not) together again.
+                partner.scheduled_at = now
+                self._move(s, partner, S.QUEUED, actor, "retry",
+                           f"queued again with its pair partner, post {post.id}", now)
             return post
 
     def resolve_published(self, post_id: int, *, remote_id: str, remote_url: str | None,
@@ -297,10 +371,26 @@ class Store:
         racing for the same post exactly one wins.
         """
         parent = aliased(Post)
+        partner, partner_parent = aliased(Post), aliased(Post)
+        partner_state = aliased(AccountState)
+        # Both or neither: the leading post of a pair (lower id) goes only when its partner is
+        # due too and the partner's account may publish; the other goes once the leader is out.
+        partner_ready = and_(
+            partner.status == S.QUEUED, partner.scheduled_at <= now,
+            or_(partner.parent_id.is_(None), partner_parent.status == S.PUBLISHED),
+            or_(partner_state.name.is_(None),
+                and_(partner_state.paused.is_(False),
+                     or_(partner_state.held_until.is_(None), partner_state.held_until <= now))))
         query = (select(Post.id).outerjoin(parent, Post.parent_id == parent.id)
+                 .outerjoin(partner, Post.pair_id == partner.id)
+                 .outerjoin(partner_parent, partner.parent_id == partner_parent.id)
+                 .outerjoin(partner_state, partner.account == partner_state.name)
                  .where(Post.account == account, Post.status == S.QUEUED,
                         Post.scheduled_at <= now,
-                        or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED))
+                        or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED),
+                        or_(Post.pair_id.is_(None),
+                            and_(Post.id > Post.pair_id, partner.status == S.PUBLISHED),
+                            and_(Post.id < Post.pair_id, partner_ready)))
                  .order_by(Post.scheduled_at, Post.id))
         if self.engine.dialect.name == "postgresql":
             # Daemons sharing the database skip rows another is claiming instead of queueing
@@ -429,16 +519,32 @@ class Store:
             self._close_attempt(s, attempt, now)
             post = self._get(s, post_id)
             post.claimed_by = post.lease_until = None
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.PUBLISHED:
+                # The other language is already out and cannot be taken back from here.
+                status = S.NEEDS_REVIEW
+                reason = (f"{reason}; its pair partner, post {partner.id} on {partner.account},"
+                          " is already published, so the pair is incomplete: fix and retry this"
+                          " post, or remove the partner from the platform by hand")
             post.last_error = reason
             self._move(s, post, status, worker, "fail", reason, now)
             changed = [post]
-            child = s.scalar(select(Post).where(Post.parent_id == post.id))
-            while child is not None and child.status in (S.QUEUED, S.DRAFT):
-                child.last_error = (f"not sent: part {post.thread_position}/{post.thread_size} "
-                                    "of this thread was not published")
-                self._move(s, child, S.FAILED, worker, "fail", child.last_error, now)
-                changed.append(child)
-                child = s.scalar(select(Post).where(Post.parent_id == child.id))
+            # (failed post, the first failed part of its thread)
+            pending = [(post, post)]
+            while pending:
+                failed, origin = pending.pop(0)
+                child = s.scalar(select(Post).where(Post.parent_id == failed.id))
+                other = s.get(Post, failed.pair_id) if failed.pair_id else None
+                for follower, why, root in (
+                        (child, f"not sent: part {origin.thread_position}/{origin.thread_size} "
+                                "of this thread was not published", origin),
+                        (other, f"not sent: its pair partner, post {failed.id}, was not "
+                                "published", other)):
+                    if follower is not None and follower.status in (S.QUEUED, S.DRAFT):
+                        follower.last_error = why
+                        self._move(s, follower, S.FAILED, worker, "fail", why, now)
+                        changed.append(follower)
+                        pending.append((follower, root))
             return changed
 
     def parent_remote_id(self, post: Post) -> str | None:
@@ -449,8 +555,17 @@ class Store:
 
     def next_due_at(self, accounts: Sequence[str] | None = None) -> datetime | None:
         """When the soonest queued post (or expiring lease) needs the daemon."""
+        partner = aliased(Post)
+        partner_state = aliased(AccountState)
+        # A pair whose partner cannot go (its account paused, itself not queued) is not work.
+        blocked = (select(Post.id).join(partner, Post.pair_id == partner.id)
+                   .outerjoin(partner_state, partner.account == partner_state.name)
+                   .where(Post.status == S.QUEUED,
+                          or_(partner_state.paused.is_(True),
+                              partner.status.not_in([S.QUEUED, S.PUBLISHING, S.PUBLISHED]))))
         with self.session() as s:
-            due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED)
+            due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED,
+                                                            Post.id.not_in(blocked))
             lease = select(func.min(Post.lease_until)).where(Post.status == S.PUBLISHING)
             if accounts is not None:
                 due = due.where(Post.account.in_(accounts))
@@ -540,6 +655,19 @@ class Store:
         if post is None:
             raise PostNotFound(post_id)
         return post
+
+    @staticmethod
+    def _media_row(s: Session, media: Media, now: datetime) -> MediaItem:
+        """The stored row for this image and alt text, created on first use."""
+        row = s.scalar(select(MediaItem).where(MediaItem.sha256 == media.sha256,
+                                               MediaItem.alt_text == media.alt_text))
+        if row is None:
+            row = MediaItem(sha256=media.sha256, mime_type=media.mime_type,
+                            content=media.content, alt_text=media.alt_text, size=media.size,
+                            created_at=now)
+            s.add(row)
+            s.flush()
+        return row
 
     @staticmethod
     def _close_attempt(s: Session, result: AttemptResult | None, now: datetime) -> None:

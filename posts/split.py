@@ -46,24 +46,26 @@ class Snippet:
 
 
 def split_for_x(section: Section, *, hashtags: Sequence[str] = (),
-                limit: int = X_MAX_WEIGHT) -> list[Snippet]:
-    """Snippets of at most `limit` weighted characters; a thread when more than one."""
-    return _split(section, _Platform.x(limit), hashtags)
+                limit: int = X_MAX_WEIGHT, language: str | None = None) -> list[Snippet]:
+    """Snippets of at most `limit` weighted characters; a thread when more than one.
+    `language` ("en"/"ar") picks the sentence rules; detected from the text when None."""
+    return _split(section, _Platform.x(limit), hashtags, language)
 
 
 def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
-                       limit: int = FACEBOOK_MAX_CHARS) -> list[Snippet]:
+                       limit: int = FACEBOOK_MAX_CHARS, language: str | None = None
+                       ) -> list[Snippet]:
     """One post per section, split (numbered like a thread) only past `limit` characters."""
-    return _split(section, _Platform.facebook(limit), hashtags)
+    return _split(section, _Platform.facebook(limit), hashtags, language)
 
 
-def split_section(section: Section, platform: str, *,
-                  hashtags: Sequence[str] = ()) -> list[Snippet]:
+def split_section(section: Section, platform: str, *, hashtags: Sequence[str] = (),
+                  language: str | None = None) -> list[Snippet]:
     """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook")."""
     if platform == "x":
-        return split_for_x(section, hashtags=hashtags)
+        return split_for_x(section, hashtags=hashtags, language=language)
     if platform == "facebook":
-        return split_for_facebook(section, hashtags=hashtags)
+        return split_for_facebook(section, hashtags=hashtags, language=language)
     raise ValueError(f"unknown platform {platform!r}; use 'x' or 'facebook'")
 
 
@@ -147,9 +149,10 @@ class _Piece:
     too_long: bool = False
 
 
-def _split(section: Section, platform: _Platform, hashtags: Sequence[str]) -> list[Snippet]:
+def _split(section: Section, platform: _Platform, hashtags: Sequence[str],
+           language: str | None = None) -> list[Snippet]:
     heading = (section.heading or "").strip() or None
-    language = detect_language(f"{heading or ''}\n{section.text}")
+    language = language or detect_language(f"{heading or ''}\n{section.text}")
     # Every paragraph, the first too, follows what comes before it (the heading) after "\n\n".
     body = [_Piece(p.strip(), "\n\n", _PARAGRAPH) for p in section.paragraphs if p.strip()]
     body = [q for p in body for q in _down_to(p, platform.start_level, language)]

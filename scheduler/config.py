@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 PLATFORMS = ("x", "facebook")
+LANGUAGES = ("en", "ar")
 CREDENTIAL_FIELDS = {
     "x": ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
     "facebook": ("PAGE_TOKEN",),
@@ -60,6 +61,9 @@ class AccountConfig:
     budget: Budget = Budget(*X_TIER_BUDGETS["free"])
     graph_version: str = DEFAULT_GRAPH_VERSION
     timeout_seconds: float = 30.0
+    #: The language this account publishes in; decides its side of an English/Arabic pair
+    #: and the sentence rules its posts are split by.
+    language: str = "en"
 
     @property
     def env_prefix(self) -> str:
@@ -223,10 +227,15 @@ def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
         raise fail(f"{key}.graph_version", f"{graph_version!r} is not a Graph API version",
                    'use e.g. "v21.0"')
     timeout = _number(entry, "timeout_seconds", 30.0, f"{key}.timeout_seconds", fail, 0.1)
+    language = entry.get("language", "en")
+    if language not in LANGUAGES:
+        raise fail(f"{key}.language", f"unknown language {language!r}",
+                   'use "en" (English) or "ar" (Arabic)')
     return AccountConfig(name=name, platform=platform, handle=handle,
                          api_url=api_url.rstrip("/"), slots=tuple(slots),
                          hashtags=tuple(hashtags), budget=budget,
-                         graph_version=graph_version, timeout_seconds=timeout)
+                         graph_version=graph_version, timeout_seconds=timeout,
+                         language=language)
 
 
 def _parse_budget(entry, platform: str, key: str, fail) -> Budget:

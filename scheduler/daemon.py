@@ -128,6 +128,12 @@ class Daemon:
             log.info("nothing left to publish%s; stopping",
                      f" ({waiting} post(s) wait on paused accounts)" if waiting else "")
             self.stop()
+        idle_tick = (report.published + report.retried + report.failed
+                     + report.needs_review) == 0
+        if idle_tick and wakeup is not None and wakeup <= now:
+            # A post due but not claimable (its pair partner is not due yet, or held) waits
+            # for the next poll rather than spinning the tick.
+            return now + self.poll
         # Runs at the next due post rather than the next poll: a post due in 2 s goes out in
         # 2 s, not at the next 5 s poll.
         return wakeup

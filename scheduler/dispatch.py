@@ -14,6 +14,15 @@ What each outcome leads to:
     DuplicateContent     -> the timeline is read now: found = published, else needs_review
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
+
+English/Arabic pairs go both or neither. The post with the lower id leads: the store lets it be
+claimed only when its partner is due too and the partner's account is neither paused nor held,
+and lets the partner be claimed only once the leader is published. If the leader fails for good,
+the partner is failed unsent. If the partner fails for good after the leader went out, it goes
+to needs_review saying so. True atomicity across two platforms is impossible: neither offers a
+transaction or a way to publish on a condition, and a published post cannot be recalled
+without being seen, so the order above narrows the gap to the partner's own failure, which a
+person then settles.
 """
 
 from __future__ import annotations
@@ -172,10 +181,11 @@ class Dispatcher:
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
+        media = self.store.media_for(post)
         now = clock()
         attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
         try:
-            published = publisher.publish(post.text, reply_to=reply_to)
+            published = publisher.publish(post.text, reply_to=reply_to, media=media)
         except PublishError as err:
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)
@@ -271,13 +281,15 @@ class Dispatcher:
     def _fail(self, post: Post, reason: str, now: datetime, report: TickReport,
               status: PostStatus = PostStatus.FAILED, attempt: AttemptResult | None = None
               ) -> None:
+        # The store may send the post to needs_review instead (its pair partner is already out)
+        # and fails what cannot go without it: later thread parts, the partner.
         changed = self.store.mark_failed(post.id, worker=self.worker, reason=reason, now=now,
                                          status=status, attempt=attempt)
-        if status is PostStatus.NEEDS_REVIEW:
-            report.needs_review += 1
-            report.failed += len(changed) - 1
-        else:
-            report.failed += len(changed)
+        for p in changed:
+            if p.status == PostStatus.NEEDS_REVIEW:
+                report.needs_review += 1
+            else:
+                report.failed += 1
 
     def _pace(self, account: AccountConfig, publisher: Publisher, now: datetime) -> None:
         """Hold the account before the platform has to say no: aim for zero 429s."""

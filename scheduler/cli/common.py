@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from db import migrate
 from db.models import Post
 from db.store import Store, StoreError
+from posts.media import MediaError
 from posts.states import IllegalTransition
 from scheduler.config import Config, ConfigError, load_config
 from scheduler.importing import DocumentImportError
@@ -29,7 +30,7 @@ from scheduler.timing import TimeFormatError
 
 #: Errors that mean "the request was wrong", shown as one line, never as a traceback.
 USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, PublishError)
+               IllegalTransition, PublishError, MediaError)
 
 LISTING_FIELDS = ("id", "account", "platform", "status", "text", "scheduled_at",
                   "published_at", "remote_id", "remote_url", "document", "section",

@@ -24,7 +24,7 @@ from scheduler.cli.common import (
     table,
 )
 from scheduler.cli.common import actor as current_actor
-from scheduler.importing import DocumentImportError, import_file, read_document
+from scheduler.importing import DocumentImportError, import_file, import_pair, read_document
 from scheduler.timing import parse_duration, parse_when
 
 
@@ -82,27 +82,40 @@ def preview(file: Path, as_json: bool) -> None:
 @click.option("--every", metavar="DURATION",
               help="Spacing between posts, e.g. 30m or 0s. Without --at/--every, posts go "
                    "into each account's slots.")
+@click.option("--pair", "pair", type=click.Path(path_type=Path), metavar="ARABIC_FILE",
+              help="FILE is the English version and this the Arabic one: queue them as "
+                   "linked pairs for the English and Arabic accounts (config `language`).")
+@click.option("--bilingual", is_flag=True,
+              help="FILE holds both the English and the Arabic version: pair them.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
-            every: str | None) -> None:
+            every: str | None, pair: Path | None, bilingual: bool) -> None:
     """Import a fact sheet and schedule its posts for each account.
 
-    Importing the same document again adds nothing.
+    Importing the same document again adds nothing. With --pair or --bilingual, the English
+    and Arabic versions are paired section by section and each pair publishes both or neither.
 
     \b
     Examples:
       factpost import factsheet.txt
       factpost import factsheet.txt --account office-x --at now --every 0s
+      factpost import factsheet_en.txt --pair factsheet_ar.txt
     """
     chosen = [ctx.config.account(n) for n in accounts] or list(ctx.config.accounts)
     if not chosen:
         raise DocumentImportError(f"{ctx.config.path}: no [[accounts]] configured; add one "
                                   "before importing")
+    if pair is not None and bilingual:
+        raise click.UsageError("give --pair ARABIC_FILE or --bilingual, not both")
     moment = now()
     start = parse_when(at, ctx.tz, moment) if at else None
     step = parse_duration(every) if every else None
-    report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
-                         actor=current_actor(), now=moment, at=start, every=step)
+    if pair is not None or bilingual:
+        report = import_pair(file, pair, store=ctx.store, config=ctx.config, accounts=chosen,
+                             actor=current_actor(), now=moment, at=start, every=step)
+    else:
+        report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
+                             actor=current_actor(), now=moment, at=start, every=step)
     if report.created == 0:
         click.echo(f"{report.document}: already imported for "
                    f"{', '.join(report.skipped_accounts)}; nothing added")
@@ -184,25 +197,40 @@ def check_length(text: str, platform: str) -> None:
 @click.option("--account", required=True, metavar="NAME", help="Account to post to.")
 @click.option("--at", "at", metavar="WHEN", default="now", show_default=True,
               help="When: 'now', '+2h' or '2026-12-01 09:00' (office time).")
+@click.option("--image", type=click.Path(path_type=Path), metavar="FILE",
+              help="Attach this image (X: JPEG, PNG, WEBP up to 5 MB; Facebook: JPEG, PNG, "
+                   "GIF up to 4 MB). It is stored in the database.")
+@click.option("--alt", "alt_text", metavar="TEXT",
+              help="Alt text describing the image (required with --image; at most 1000 "
+                   "characters).")
 @pass_ctx
-def post_add(ctx: Context, text: str, account: str, at: str) -> None:
-    """Queue one post.
+def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
+             alt_text: str | None) -> None:
+    """Queue one post, optionally with an image.
 
     \b
-    Example:
+    Examples:
       factpost post add "Briefing at 10:00 today." --account office-x --at "+1h"
+      factpost post add "Convoy arrives." --account office-fb --image convoy.jpg \\
+          --alt "Trucks unloading aid at Sel Harbour"
     """
     from posts.text import canonicalise
+    from scheduler.images import read_image
 
     acct = ctx.config.account(account)
     text = canonicalise(text).strip()
     check_length(text, acct.platform)
+    if alt_text is not None and image is None:
+        raise click.UsageError("--alt describes an image; give the image with --image FILE")
+    media = read_image(image, alt_text, acct.platform) if image is not None else None
     moment = now()
     status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
     p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
                            scheduled_at=parse_when(at, ctx.tz, moment),
-                           actor=current_actor(), now=moment, status=status)
-    click.echo(f"post {p.id} {p.status} for {acct.name} at {local(p.scheduled_at, ctx.tz)}")
+                           actor=current_actor(), now=moment, status=status, media=media)
+    attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
+    click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
+               f"{local(p.scheduled_at, ctx.tz)}")
 
 
 @post.command("show")
@@ -223,8 +251,10 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
                  "explanation": a.explanation, "remote_id": a.remote_id} for a in p.attempts]
     audit = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
+    image = ctx.store.media_summary(p.media_id) if p.media_id else None
     if as_json:
-        emit_json({**post_record(p), "attempts": attempts, "audit": audit})
+        emit_json({**post_record(p), "image": image, "pair_id": p.pair_id,
+                   "attempts": attempts, "audit": audit})
         return
     record = post_record(p)
     for key in ("id", "account", "status", "document", "section", "remote_url"):
@@ -235,8 +265,13 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
         click.echo(f"{'published':>10}: {local(p.published_at, ctx.tz)}")
     if p.thread_size > 1:
         click.echo(f"{'thread':>10}: part {p.thread_position} of {p.thread_size}")
+    if p.pair_id:
+        click.echo(f"{'pair':>10}: goes out together with post {p.pair_id}")
     if p.last_error and p.status != PostStatus.PUBLISHED:
         click.echo(f"{'why':>10}: {p.last_error}")
+    if image:
+        click.echo(f"{'image':>10}: {image['mime_type']}, {image['size']} bytes, "
+                   f"alt: {image['alt_text']}")
     click.echo("\n" + p.text + "\n")
     if attempts:
         ctx.console.print(table("Attempts", ("Started", "Outcome", "Code", "Why"), (

@@ -1,5 +1,6 @@
-"""Faults the emulator can play on publishing requests (X `POST /2/tweets`, Graph
-`POST /{page}/feed`): queued ones first, then random ones at a seeded rate.
+"""Faults the emulator can play on publishing requests (X `POST /2/tweets` and
+`POST /2/media/upload`, Graph `POST /{page}/feed` and `POST /{page}/photos`): queued ones first,
+then random ones at a seeded rate. A post with an image meets the fault on its upload first.
 
     error_before       503 (X) / 500 code 1 (Graph), nothing stored
     commit_then_error  stored, then the same 503 / 500

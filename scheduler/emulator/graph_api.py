@@ -3,6 +3,7 @@
     GET    /{page}                      also /me with a Page token
     GET    /{page}/feed (posts, published_posts)
     POST   /{page}/feed                 https://developers.facebook.com/docs/graph-api/reference/page/feed
+    POST   /{page}/photos               https://developers.facebook.com/docs/graph-api/reference/page/photos
     GET    /{page-post-id}
     DELETE /{page-post-id}
 
@@ -23,9 +24,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote, urlencode
 
+from posts.media import GIF, JPEG, PNG, sniff_image_type
 from scheduler.emulator.faults import FaultPlan, run_publish
 from scheduler.emulator.messages import Request, Response, json_response
-from scheduler.emulator.state import Page, PagePost, World, graph_time
+from scheduler.emulator.state import Page, PagePost, StoredImage, World, graph_time
 
 VERSION_PREFIX = re.compile(r"/v\d+\.\d+(?=/|$)")
 POST_ID = re.compile(r"(\d+)_(\d+)")
@@ -45,6 +47,10 @@ POST_FIELDS = ("id", "message", "created_time", "updated_time", "permalink_url",
                "is_published", "from")
 DEFAULT_POST_FIELDS = "created_time,message,id"
 MINUTES_TO_REGAIN = 5
+# Of the formats Graph takes (https://developers.facebook.com/docs/graph-api/photo-uploads/),
+# those factpost can recognise; the hard size limit third-party tools report.
+PHOTO_TYPES = (JPEG, PNG, GIF)
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
 class GraphApi:
@@ -84,19 +90,30 @@ class GraphApi:
             response.headers["WWW-Authenticate"] = (
                 f'OAuth "Facebook Platform" "invalid_token" "{BAD_TOKEN}"')
         else:
-            response = self._route(request.method, parts, params, token_page, version)
+            response = self._route(request.method, parts, params, token_page, version, request)
         response.auth_ok = token_page is not None
         if response.fault != "html_error":  # a proxy's page carries no Graph headers
             self._stamp(response, self._target_page(parts) or token_page)
         return response
 
     def _route(self, method: str, parts: list[str], params: dict[str, str], token_page: Page,
-               version: str) -> Response:
+               version: str, request: Request | None = None) -> Response:
         if len(parts) == 1 and method in ("GET", "DELETE") and POST_ID.fullmatch(parts[0]):
             return self._post_object(method, parts[0], params, token_page)
         if len(parts) == 1 and method == "GET":
             page = token_page if parts[0] == "me" else self._resolve(parts[0], "get")
             return page if isinstance(page, Response) else self._page_object(page, params)
+        if len(parts) == 2 and (method, parts[1]) == ("POST", "photos"):
+            page = token_page if parts[0] == "me" else self._resolve(parts[0], "post")
+            if isinstance(page, Response):
+                return page
+            if page is not token_page:
+                return self.error(403, 200, "(#200) Permissions error")
+            files = request.files if request is not None else {}
+            return run_publish(self.faults.take("facebook"),
+                               lambda: self._publish_photo(page, params, files),
+                               unavailable=self._unavailable,
+                               rate_limited=lambda: self._throttled(32, page), wait=self.wait)
         if len(parts) == 2 and (method, parts[1]) in ({("POST", "feed")}
                                                       | {("GET", e) for e in FEED_EDGES}):
             page = token_page if parts[0] == "me" else self._resolve(parts[0], method.lower())
@@ -154,6 +171,33 @@ class GraphApi:
                             created_time=self.world.now(), link=link)
             page.posts.append(post)
             return self.ok({"id": post.id})
+
+    def _publish_photo(self, page: Page, params: dict[str, str], files: dict) -> Response:
+        with self.world.lock:
+            if page.blocked:
+                return self.error(400, 368, "(#368) The action attempted has been deemed "
+                                  "abusive or is otherwise disallowed")
+            if page.throttle_code is not None:
+                return self._throttled(page.throttle_code)
+            upload = files.get("source")
+            if upload is None or not upload.content:
+                return self.error(400, 324, "(#324) Requires upload file",
+                                  type_="OAuthException")
+            mime = sniff_image_type(upload.content)
+            if mime not in PHOTO_TYPES:
+                return self.error(400, 324, "(#324) Missing or invalid image file")
+            if len(upload.content) > MAX_PHOTO_BYTES:
+                return self.error(400, 100, "(#100) The image file is too large")
+            photo_id = self.world.next_post_id()
+            photo = StoredImage(id=photo_id, owner=page.page_id, mime_type=mime,
+                                content=upload.content,
+                                alt_text=params.get("alt_text_custom") or None)
+            self.world.images[photo_id] = photo
+            message = params.get("caption") or params.get("message") or ""
+            post = PagePost(id=f"{page.page_id}_{self.world.next_post_id()}", message=message,
+                            created_time=self.world.now(), photo=photo)
+            page.posts.append(post)
+            return self.ok({"id": photo_id, "post_id": post.id})
 
     def _unavailable(self) -> Response:
         return self.error(500, 1, "An unknown error occurred", transient=True)

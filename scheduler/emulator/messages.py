@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +13,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 JSON = "application/json; charset=utf-8"
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str | None
+    content_type: str | None
+    content: bytes
 
 
 @dataclass
@@ -38,7 +48,11 @@ class Request:
 
     @cached_property
     def form(self) -> dict[str, str]:
-        """Form-encoded body fields, or JSON object fields as strings; {} for anything else."""
+        """Form-encoded or multipart text fields, or JSON object fields as strings; {} for
+        anything else."""
+        if self.content_type == MULTIPART:
+            return {name: part.content.decode("utf-8", "replace")
+                    for name, part in self._multipart.items() if part.filename is None}
         if self.content_type == FORM:
             return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
         if self.content_type == "application/json":
@@ -49,6 +63,26 @@ class Request:
             if isinstance(data, dict):
                 return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
         return {}
+
+    @property
+    def files(self) -> dict[str, UploadedFile]:
+        """The file parts of a multipart body, by field name."""
+        return {n: p for n, p in self._multipart.items() if p.filename is not None}
+
+    @cached_property
+    def _multipart(self) -> dict[str, UploadedFile]:
+        if self.content_type != MULTIPART:
+            return {}
+        head = f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode("latin-1")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
+        parts: dict[str, UploadedFile] = {}
+        for part in message.iter_parts() if message.is_multipart() else ():
+            name = part.get_param("name", header="content-disposition")
+            if name:
+                parts[name] = UploadedFile(part.get_filename(), part.get_content_type()
+                                           if part.get("Content-Type") else None,
+                                           part.get_payload(decode=True) or b"")
+        return parts
 
     def json(self) -> Any:
         """The body as JSON; raises ValueError when it is not."""

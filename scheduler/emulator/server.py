@@ -167,12 +167,23 @@ class Emulator:
 
     # Inspection ----------------------------------------------------------------------------
     def tweets(self, handle: str) -> list[dict]:
-        """{"id", "text", "in_reply_to", "created_at"} per tweet, oldest first."""
+        """{"id", "text", "in_reply_to", "created_at", "media"} per tweet, oldest first; each
+        media item is {"id", "mime_type", "alt_text", "size", "sha256"}."""
         with self._world.lock:
             return [t.snapshot() for t in self._x_account(handle).tweets]
 
+    def image(self, image_id: str) -> dict:
+        """An uploaded X media item or Graph photo: {"id", "mime_type", "alt_text", "size",
+        "sha256", "content"}; the bytes are as the platform received them."""
+        with self._world.lock:
+            stored = self._world.images.get(image_id)
+            if stored is None:
+                raise KeyError(f"no image {image_id!r} was uploaded to the emulator")
+            return {**stored.snapshot(), "content": stored.content}
+
     def page_posts(self, page: str) -> list[dict]:
-        """{"id", "message", "created_time"} per post, oldest first; `page` is id or username."""
+        """{"id", "message", "created_time", "photo"} per post, oldest first; `page` is id or
+        username; `photo` is None or {"id", "mime_type", "alt_text", "size", "sha256"}."""
         with self._world.lock:
             return [p.snapshot() for p in self._page(page).posts]
 

@@ -66,6 +66,23 @@ def graph_time(moment: datetime) -> str:
 
 
 @dataclass
+class StoredImage:
+    """An uploaded image (X media, Graph photo) with its alt text, as the platform keeps it."""
+
+    id: str
+    owner: str  # X user id or page id
+    mime_type: str
+    content: bytes = field(repr=False)
+    alt_text: str | None = None
+    expires_at: float = float("inf")  # X media ids lapse if no post uses them in time
+
+    def snapshot(self) -> dict:
+        return {"id": self.id, "mime_type": self.mime_type, "alt_text": self.alt_text,
+                "size": len(self.content),
+                "sha256": hashlib.sha256(self.content).hexdigest()}
+
+
+@dataclass
 class Tweet:
     id: str
     text: str
@@ -74,10 +91,12 @@ class Tweet:
     in_reply_to: str | None = None
     in_reply_to_user_id: str | None = None
     conversation_id: str = ""
+    media: list[StoredImage] = field(default_factory=list)
 
     def snapshot(self) -> dict:
         return {"id": self.id, "text": self.text, "in_reply_to": self.in_reply_to,
-                "created_at": x_time(self.created_at)}
+                "created_at": x_time(self.created_at),
+                "media": [m.snapshot() for m in self.media]}
 
 
 @dataclass
@@ -104,10 +123,12 @@ class PagePost:
     message: str
     created_time: datetime
     link: str | None = None
+    photo: StoredImage | None = None
 
     def snapshot(self) -> dict:
         return {"id": self.id, "message": self.message,
-                "created_time": graph_time(self.created_time)}
+                "created_time": graph_time(self.created_time),
+                "photo": self.photo.snapshot() if self.photo else None}
 
     @property
     def permalink_url(self) -> str:
@@ -145,6 +166,7 @@ class World:
         self.pages: dict[str, Page] = {}  # by page id
         self.graph_app_calls = Window(2_000, 3_600)
         self.requests_log: list[dict] = []
+        self.images: dict[str, StoredImage] = {}  # X media and Graph photos, by id
         self.reject_duplicates = True
         # How long an injected Graph throttle lasts; tests use fractions of a minute.
         self.graph_regain_minutes = 5.0
@@ -207,5 +229,6 @@ class World:
             page.throttle_code = None
             page.blocked = False
             page.calls.reset_at = now - 1
+        self.images.clear()
         self.graph_app_calls.reset_at = now - 1
         self.requests_log.clear()

@@ -1,6 +1,8 @@
 """The part of the X API v2 that factpost uses, answered the way X answers it.
 
     POST   /2/tweets                https://docs.x.com/x-api/posts/create-post
+    POST   /2/media/upload          https://docs.x.com/x-api/media/upload-media
+    POST   /2/media/metadata        https://docs.x.com/x-api/media/create-media-metadata
     DELETE /2/tweets/:id            https://docs.x.com/x-api/posts/delete-post
     GET    /2/tweets/:id            https://docs.x.com/x-api/posts/get-post-by-id
     GET    /2/users/me              https://docs.x.com/x-api/users/get-my-user
@@ -13,15 +15,26 @@ POST /2/tweets also the 24-hour user and app allowances.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable
 
+from posts.media import sniff_image_type
 from posts.weight import X_MAX_WEIGHT, weighted_length
 from scheduler.emulator.faults import FaultPlan, run_publish
 from scheduler.emulator.messages import FORM, Request, Response, json_response
 from scheduler.emulator.oauth import oauth_params, signature_matches
-from scheduler.emulator.state import GENEROUS_WINDOW, Tweet, Window, World, XAccount, x_time
+from scheduler.emulator.state import (
+    GENEROUS_WINDOW,
+    StoredImage,
+    Tweet,
+    Window,
+    World,
+    XAccount,
+    x_time,
+)
 
 MAX_WEIGHTED_LENGTH = X_MAX_WEIGHT
 # Tweepy signs for its hard-coded host and a transport adapter may re-point the request here,
@@ -34,6 +47,13 @@ TOO_LONG = ("Your Tweet text is too long. For more information on how Twitter de
             "length see https://github.com/twitter/twitter-text.")
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 REPLY_NOT_VISIBLE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+BAD_MEDIA_IDS = "Your media IDs are invalid."
+# The one-request upload's documented `media_type` values (GIFs need the chunked upload).
+UPLOAD_TYPES = ("image/jpeg", "image/bmp", "image/png", "image/webp", "image/pjpeg", "image/tiff")
+UPLOAD_CATEGORIES = ("tweet_image", "dm_image", "subtitles")
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # https://docs.x.com/x-api/media/introduction
+MAX_ALT_TEXT = 1000
+MEDIA_LIFETIME = 86_400  # seconds a media id stays usable, reported as expires_after_secs
 TWEET_FIELDS = (
     "article", "attachments", "author_id", "card_uri", "community_id", "context_annotations",
     "conversation_id", "created_at", "display_text_range", "edit_controls",
@@ -44,6 +64,8 @@ TWEET_FIELDS = (
 )
 ROUTES = (
     ("POST", re.compile(r"/2/tweets/?"), "POST /2/tweets"),
+    ("POST", re.compile(r"/2/media/upload/?"), "POST /2/media/upload"),
+    ("POST", re.compile(r"/2/media/metadata/?"), "POST /2/media/metadata"),
     ("DELETE", re.compile(r"/2/tweets/(\d{1,19})"), "DELETE /2/tweets/:id"),
     ("GET", re.compile(r"/2/tweets/(\d{1,19})"), "GET /2/tweets/:id"),
     ("GET", re.compile(r"/2/users/me"), "GET /2/users/me"),
@@ -104,6 +126,14 @@ class XApi:
                                    unavailable=unavailable,
                                    rate_limited=lambda: self._faked_limit(account),
                                    wait=self.wait)
+        elif endpoint == "POST /2/media/upload":
+            response = run_publish(self.faults.take("x"),
+                                   lambda: self._limited(account, endpoint,
+                                                         lambda: self._upload(account, request)),
+                                   unavailable=unavailable,
+                                   rate_limited=too_many_requests, wait=self.wait)
+        elif endpoint == "POST /2/media/metadata":
+            response = self._limited(account, endpoint, lambda: self._metadata(account, request))
         else:
             response = self._other(account, endpoint, found.groups(), request)
         if response.fault != "html_error":  # a proxy's page carries no X headers
@@ -165,6 +195,9 @@ class XApi:
                                      "message": "Tweet text must not be empty."}])
         if weighted_length(text) > MAX_WEIGHTED_LENGTH:
             return invalid_request([{"message": TOO_LONG}])
+        media = self._attached_media(account, body)
+        if isinstance(media, Response):
+            return media
         if self.world.reject_duplicates and any(t.text == text for t in account.tweets):
             return problem(403, "Forbidden", DUPLICATE)
         parent = self.world.find_tweet(reply_to) if reply_to else None
@@ -174,10 +207,104 @@ class XApi:
         tweet = Tweet(id=tweet_id, text=text, author_id=account.user_id,
                       created_at=self.world.now(), in_reply_to=reply_to,
                       in_reply_to_user_id=parent[0].user_id if parent else None,
-                      conversation_id=parent[1].conversation_id if parent else tweet_id)
+                      conversation_id=parent[1].conversation_id if parent else tweet_id,
+                      media=media)
+        for image in media:
+            image.expires_at = float("inf")  # attached: it lives as long as the post
         account.tweets.append(tweet)
         return json_response(201, {"data": {"id": tweet_id, "text": text,
                                              "edit_history_tweet_ids": [tweet_id]}})
+
+    def _attached_media(self, account: XAccount, body: dict) -> list[StoredImage] | Response:
+        if "media" not in body:
+            return []
+        ids = body["media"].get("media_ids") if isinstance(body["media"], dict) else None
+        if (not isinstance(ids, list) or not 1 <= len(ids) <= 4
+                or not all(isinstance(i, str) and re.fullmatch(r"[0-9]{1,19}", i) for i in ids)):
+            return invalid_request([{"parameters": {"media.media_ids": [json.dumps(ids)]},
+                                     "message": "$.media.media_ids: must be 1 to 4 numeric "
+                                                "strings"}])
+        now = self.world.clock()
+        found = [self.world.images.get(i) for i in ids]
+        if any(m is None or m.owner != account.user_id or m.expires_at < now for m in found):
+            return invalid_request([{"parameters": {"media.media_ids": ids},
+                                     "message": BAD_MEDIA_IDS}])
+        return found
+
+    # Media ---------------------------------------------------------------------------------
+    def _limited(self, account: XAccount, endpoint: str, handle: Callable[[], Response]
+                 ) -> Response:
+        with self.world.lock:
+            now = self.world.clock()
+            window = account.read_window(endpoint)
+            if window.exhausted(now):
+                return too_many_requests()
+            window.hit(now)
+            return handle()
+
+    def _upload(self, account: XAccount, request: Request) -> Response:
+        if request.content_type == "multipart/form-data":
+            fields = request.form
+            part = request.files.get("media")
+            content = part.content if part else None
+        else:
+            try:
+                fields = request.json()
+            except ValueError:
+                fields = None
+            if not isinstance(fields, dict):
+                return invalid_request([{"message": "Request body must be a JSON object."}])
+            try:
+                content = (base64.b64decode(fields["media"], validate=True)
+                           if isinstance(fields.get("media"), str) else None)
+            except (binascii.Error, ValueError):
+                return invalid_request([{"parameters": {"media": ["<binary>"]},
+                                         "message": "$.media: is not valid base64"}])
+        category, declared = fields.get("media_category"), fields.get("media_type")
+        if not content:
+            return invalid_request([{"message": "$.media: is missing but it is required"}])
+        if category not in UPLOAD_CATEGORIES:
+            return invalid_request([{"parameters": {"media_category": [str(category)]},
+                                     "message": "$.media_category: does not have a value in "
+                                                f"the enumeration {list(UPLOAD_CATEGORIES)}"}])
+        if declared is not None and declared not in UPLOAD_TYPES:
+            return invalid_request([{"parameters": {"media_type": [str(declared)]},
+                                     "message": "$.media_type: does not have a value in the "
+                                                f"enumeration {list(UPLOAD_TYPES)}"}])
+        actual = sniff_image_type(content)
+        if actual is None or actual not in UPLOAD_TYPES or declared not in (None, actual):
+            return invalid_request([{"message": "media type unrecognized."}])
+        if len(content) > MAX_IMAGE_BYTES:
+            return invalid_request([{"message": "File size exceeds 5242880 bytes."}])
+        media_id = self.world.next_snowflake()
+        self.world.images[media_id] = StoredImage(
+            id=media_id, owner=account.user_id, mime_type=actual, content=content,
+            expires_at=self.world.clock() + MEDIA_LIFETIME)
+        return json_response(200, {"data": {
+            "id": media_id, "media_key": f"3_{media_id}", "size": len(content),
+            "expires_after_secs": MEDIA_LIFETIME,
+            "image": {"image_type": actual}}})
+
+    def _metadata(self, account: XAccount, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            return invalid_request([{"message": "$.id: is missing but it is required"}])
+        image = self.world.images.get(body["id"])
+        if image is None or image.owner != account.user_id:
+            return json_response(400, {"errors": [not_found_error("media", body["id"])],
+                                       "title": "Invalid Request", "type": INVALID_REQUEST},
+                                 content_type=PROBLEM)
+        alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if not isinstance(alt, str) or len(alt) > MAX_ALT_TEXT:
+            return invalid_request([{"parameters": {"metadata.alt_text.text": [str(alt)[:50]]},
+                                     "message": f"$.metadata.alt_text.text: must be a string "
+                                                f"of at most {MAX_ALT_TEXT} characters"}])
+        image.alt_text = alt
+        return json_response(200, {"data": {"id": image.id, "associated_metadata": {
+            "alt_text": {"text": alt}}}})
 
     def _faked_limit(self, account: XAccount) -> Response:
         response = too_many_requests()
@@ -303,6 +430,8 @@ def _render(tweet: Tweet, fields: set[str]) -> dict:
         out["author_id"] = tweet.author_id
     if "conversation_id" in fields:
         out["conversation_id"] = tweet.conversation_id
+    if "attachments" in fields and tweet.media:
+        out["attachments"] = {"media_keys": [f"3_{m.id}" for m in tweet.media]}
     if tweet.in_reply_to:
         if "in_reply_to_user_id" in fields and tweet.in_reply_to_user_id:
             out["in_reply_to_user_id"] = tweet.in_reply_to_user_id

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from posts.media import Media  # the image value type, defined beside its platform checks
+
 
 @dataclass(frozen=True)
 class Published:
@@ -136,10 +138,13 @@ class Publisher(Protocol):
     platform: str
     account_name: str
 
-    def publish(self, text: str, *, reply_to: str | None = None) -> Published:
-        """Publish `text`, as a reply to remote post `reply_to` when given (X threads).
+    def publish(self, text: str, *, reply_to: str | None = None,
+                media: Media | None = None) -> Published:
+        """Publish `text`, as a reply to remote post `reply_to` when given (X threads), with
+        `media` attached when given (already checked against the platform's limits).
 
-        Raises a PublishError subclass on failure.
+        Raises a PublishError subclass on failure. A failure while uploading an image, before
+        the post itself was requested, is never Ambiguous: no post can exist yet.
         """
         ...
 

@@ -1,6 +1,10 @@
 """Facebook Pages through facebook-sdk's GraphAPI, with a Page access token.
 
 - Posting: POST /{page-id}/feed, https://developers.facebook.com/docs/pages-api/posts
+- Images: POST /{page-id}/photos with the file as multipart `source`, the post text as
+  `caption` and the alt text as `alt_text_custom` (facebook-sdk's `put_photo`),
+  https://developers.facebook.com/docs/graph-api/reference/page/photos. One request creates
+  the photo and its feed story, so a failure after sending is as ambiguous as a text post's.
 - Reading: GET /{page-id}/feed, GET /{page-id}
 - Limits: one post may hold 63,206 characters. Throttling is signalled by error codes
   4/17/32/613 and the X-App-Usage / X-Business-Use-Case-Usage headers,
@@ -25,6 +29,7 @@ from scheduler.publishers.base import (
     Ambiguous,
     CredentialsRejected,
     DuplicateContent,
+    Media,
     Permanent,
     Published,
     PublishError,
@@ -74,10 +79,19 @@ class FacebookPublisher:
     def __repr__(self) -> str:
         return f"FacebookPublisher(account={self.account_name!r}, page={self.page!r})"
 
-    def publish(self, text: str, *, reply_to: str | None = None) -> Published:
-        result = self._call(lambda: self.graph.put_object(self.page, "feed", message=text),
-                            creating=True)
-        post_id = str(result.get("id") or "")
+    def publish(self, text: str, *, reply_to: str | None = None,
+                media: Media | None = None) -> Published:
+        if media is None:
+            result = self._call(lambda: self.graph.put_object(self.page, "feed", message=text),
+                                creating=True)
+        else:
+            result = self._call(lambda: self.graph.put_photo(
+                (media.filename, media.content, media.mime_type),
+                album_path=f"{self.page}/photos", caption=text,
+                alt_text_custom=media.alt_text), creating=True)
+        # A photo answers {"id": photo id, "post_id": feed post id}; the feed post is what
+        # the timeline lists and what the permalink points at.
+        post_id = str(result.get("post_id") or result.get("id") or "")
         if not post_id:
             raise Ambiguous("Facebook answered without a post id; factpost will check the "
                             "page before trying again", code="no_id",

@@ -2,6 +2,11 @@
 
 - Posting: POST /2/tweets, https://docs.x.com/x-api/posts/create-post
   A thread is a reply chain (`in_reply_to_tweet_id` = the previous part's id).
+- Images: POST /2/media/upload (one request, base64 `media` in JSON,
+  https://docs.x.com/x-api/media/upload-media), then the alt text with POST /2/media/metadata
+  (https://docs.x.com/x-api/media/create-media-metadata), then the post with `media_ids`.
+  tweepy 4.17 only wraps the retired v1.1 upload, so these two go through tweepy's own request
+  method: same session, same OAuth 1.0a signing, same error classes.
 - Limits: 280 weighted characters (posts.weight); per-user posting limits by API tier, and the
   x-rate-limit-* / x-user-limit-24hour-* / x-app-limit-24hour-* response headers,
   https://docs.x.com/x-api/fundamentals/rate-limits
@@ -11,6 +16,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -23,6 +29,7 @@ from scheduler.publishers.base import (
     Ambiguous,
     CredentialsRejected,
     DuplicateContent,
+    Media,
     Permanent,
     Published,
     PublishError,
@@ -65,11 +72,30 @@ class XPublisher:
     def __repr__(self) -> str:
         return f"XPublisher(account={self.account_name!r}, handle={self.handle!r})"
 
-    def publish(self, text: str, *, reply_to: str | None = None) -> Published:
+    def publish(self, text: str, *, reply_to: str | None = None,
+                media: Media | None = None) -> Published:
+        media_ids = [self.upload(media)] if media is not None else None
         response = self._call(lambda: self.client.create_tweet(
-            text=text, in_reply_to_tweet_id=reply_to, user_auth=True), creating=True)
+            text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids, user_auth=True),
+            creating=True)
         tweet_id = str(response.data["id"])
         return Published(tweet_id, self.url_for(tweet_id))
+
+    def upload(self, media: Media) -> str:
+        """Upload an image and set its alt text; returns the media id. Nothing is posted, so
+        every failure here is safe to retry (creating=False)."""
+        uploaded = self._call(lambda: self.client.request("POST", "/2/media/upload", json={
+            "media": base64.b64encode(media.content).decode("ascii"),
+            "media_category": "tweet_image", "media_type": media.mime_type},
+            user_auth=True), creating=False)
+        media_id = str((uploaded.json().get("data") or {}).get("id") or "")
+        if not media_id:
+            raise Retryable("X accepted the image without returning its id; factpost will "
+                            "upload it again", code="no_media_id")
+        self._call(lambda: self.client.request("POST", "/2/media/metadata", json={
+            "id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
+            user_auth=True), creating=False)
+        return media_id
 
     def recent_posts(self, limit: int = 100) -> list[RemotePost]:
         user_id = self._me().remote_id
