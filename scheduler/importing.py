@@ -10,13 +10,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Literal
 
 from db.store import PlannedPost, Store
-from posts.factsheet import FactSheet, parse_factsheet
+from posts.factsheet import FactSheet, Part, parse_factsheet, parse_structured, render_parts
+from posts.formats.docx import read_docx
+from posts.formats.html import read_html
+from posts.formats.markdown import read_markdown
+from posts.formats.pdf import read_pdf
 from posts.split import Snippet, split_section
 from posts.states import PostStatus
-from posts.text import DocumentError, decode_document
+from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
 from scheduler.config import AccountConfig, Config
 from scheduler.timing import free_slots
 
@@ -41,7 +46,12 @@ class ImportReport:
 
 
 def read_document(path: Path) -> tuple[str, FactSheet]:
-    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
+    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet).
+
+    The format comes from the file's first bytes when they say PDF or ZIP (a PDF saved as
+    `.txt` is still a PDF), otherwise from its extension. The text of a structured document is
+    its parts rendered as text (`render_parts`): what its content hash is taken over.
+    """
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -54,17 +64,67 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
             f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
             "the right file")
     try:
-        text = decode_document(path.read_bytes(), name)
+        data = path.read_bytes()
+        kind = document_format(path.name, data)
+        if kind == "text":
+            text = decode_document(data, name)
+            sheet = parse_factsheet(text)
+        else:
+            parts = _read_parts(kind, data, name)
+            text, sheet = render_parts(parts), parse_structured(parts)
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    sheet = parse_factsheet(text)
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
     return text, sheet
+
+
+Format = Literal["text", "markdown", "html", "pdf", "docx"]
+
+_EXTENSIONS: dict[str, Format] = {
+    "": "text", ".txt": "text", ".text": "text",
+    ".md": "markdown", ".markdown": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".pdf": "pdf", ".docx": "docx",
+}
+_SUPPORTED = ".txt, .md, .html, .pdf or .docx"
+
+
+def document_format(filename: str, data: bytes) -> Format:
+    """Which reader a file needs, from its first bytes and its extension."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return "docx"  # the reader says what else a ZIP archive is
+    suffix = PurePath(filename).suffix.lower()
+    kind = _EXTENSIONS.get(suffix)
+    if kind is None:
+        hint = "; save it as .docx" if suffix in (".doc", ".odt", ".rtf") else ""
+        raise UnreadableDocument(f"{filename}: {suffix} files are not supported{hint}; "
+                                 f"import a {_SUPPORTED} file")
+    if kind == "pdf" and data:
+        raise UnreadableDocument(f"{filename}: named .pdf but is not a PDF (it does not start "
+                                 "with %PDF-); check that this is the right file")
+    if kind == "docx" and data:
+        raise UnreadableDocument(f"{filename}: named .docx but is not a Word document (not a "
+                                 "ZIP archive); save it again as .docx from Word")
+    return kind
+
+
+def _read_parts(kind: Format, data: bytes, name: str) -> list[Part]:
+    if not data:
+        raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
+    if kind == "pdf":
+        return read_pdf(data, name)
+    if kind == "docx":
+        return read_docx(data, name)
+    if kind == "html":
+        return read_html(data, name)
+    return read_markdown(decode_document(data, name), name)
 
 
 def content_hash(text: str) -> str:
