@@ -65,7 +65,7 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
             "the right file")
     try:
         data = path.read_bytes()
-        kind = document_format(path.name, data)
+        kind = document_format(name, data)
         if kind == "text":
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
