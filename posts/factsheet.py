@@ -242,7 +242,7 @@ def _all_caps(line: str) -> bool:
 @dataclass(frozen=True)
 class Part:
     """A piece of a document whose format marks its structure (DOCX styles, HTML and Markdown
-    elements, PDF fonts). `text` may hold several lines ("\\n"): soft line breaks in a
+    elements, PDF fonts). `text` may hold several lines: soft line breaks in a
     paragraph, or the visual lines of a PDF paragraph."""
 
     kind: Literal["title", "heading", "text", "item"]
