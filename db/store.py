@@ -27,7 +27,7 @@ from db.models import (
     Worker,
 )
 from posts.media import Media
-from posts.states import EDITABLE, PostStatus, check_transition
+from posts.states import EDITABLE, REPLACEABLE, PostStatus, check_transition
 
 S = PostStatus
 #: Attempt outcomes after which nobody knows whether the platform holds the post.
@@ -61,6 +61,19 @@ class PlannedPost:
     thread_size: int = 1
     #: Posts of one import sharing a key form an English/Arabic pair (exactly two).
     pair_key: str | None = None
+    #: Corrections only: the part before this one is an existing post, or the planned post at
+    #: this index of the same batch. Imports chain thread parts in order instead.
+    parent_post_id: int | None = None
+    parent_index: int | None = None
+
+
+@dataclass(frozen=True)
+class Relink:
+    """A kept thread part whose previous part is now another post (existing or planned)."""
+
+    post_id: int
+    parent_post_id: int | None = None
+    parent_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,82 @@ class Store:
                 first.pair_id, second.pair_id = second.id, first.id
             skipped = tuple(sorted({p.account for p in posts} & done))
             return ImportOutcome(document.id, created, skipped)
+
+    def latest_document(self, source_name: str) -> Document | None:
+        """The most recently imported document from a file of this name."""
+        with self.session() as s:
+            return s.scalar(select(Document).where(Document.source_name == source_name)
+                            .order_by(Document.id.desc()).limit(1))
+
+    def live_posts_from_source(self, source_name: str) -> list[Post]:
+        """Posts not cancelled, from every document imported from a file of this name, with
+        their section and document (and its sections) loaded."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(Post).join(Document, Post.document_id == Document.id)
+                .where(Document.source_name == source_name, Post.status != S.CANCELLED)
+                .order_by(Post.id)
+                .options(selectinload(Post.section),
+                         selectinload(Post.document).selectinload(Document.sections))))
+
+    def correct_document(self, *, source_name: str, content_hash: str, title: str | None,
+                         sections: Sequence[tuple[str | None, str]], supersede: Sequence[int],
+                         posts: Sequence[PlannedPost], relinks: Sequence[Relink], actor: str,
+                         now: datetime, status: PostStatus) -> ImportOutcome:
+        """Store a changed version of a document in one transaction: cancel the posts it
+        supersedes, create its new posts, and re-chain kept thread parts.
+
+        Raises `NotEditable` (and changes nothing) when a post to supersede has left draft,
+        queued or failed in the meantime: it may be on the platform by now.
+        """
+        with self.session() as s:
+            document = Document(source_name=source_name, content_hash=content_hash,
+                                title=title, imported_at=now, imported_by=actor)
+            document.sections = [Section(position=i, heading=h, text=t)
+                                 for i, (h, t) in enumerate(sections)]
+            s.add(document)
+            s.flush()
+            for post_id in supersede:
+                post = self._get(s, post_id)
+                if post.status not in REPLACEABLE:
+                    raise NotEditable(
+                        f"post {post_id} is {post.status} now, so it can no longer be replaced; "
+                        "run the import again to see the changes as they stand")
+                self._move(s, post, S.CANCELLED, actor, "supersede",
+                           f"superseded by document {document.id}", now)
+            by_position = {sec.position: sec for sec in document.sections}
+            created: list[Post] = []
+
+            def parent(post_id: int | None, index: int | None) -> Post | None:
+                if post_id is not None:
+                    return self._get(s, post_id)
+                return created[index] if index is not None else None
+
+            for planned in posts:
+                post = Post(account=planned.account, platform=planned.platform,
+                            text=planned.text, status=status, scheduled_at=planned.scheduled_at,
+                            document=document, section=by_position.get(planned.section_index),
+                            thread_position=planned.thread_position,
+                            thread_size=planned.thread_size, created_by=actor, created_at=now,
+                            updated_at=now,
+                            parent=parent(planned.parent_post_id, planned.parent_index))
+                s.add(post)
+                s.flush()
+                self._audit(s, post, actor, "create", None, status,
+                            f"imported from {source_name} (document {document.id}, a correction)",
+                            now)
+                created.append(post)
+            for relink in relinks:
+                post = self._get(s, relink.post_id)
+                if post.status not in REPLACEABLE:
+                    continue  # on its way out already; its place in the thread no longer matters
+                new_parent = parent(relink.parent_post_id, relink.parent_index)
+                post.parent = new_parent
+                post.updated_at = now
+                self._audit(s, post, actor, "relink", post.status, post.status,
+                            f"now follows post {new_parent.id if new_parent else '-'} in its "
+                            f"thread (document {document.id})", now)
+            return ImportOutcome(document.id, len(created), ())
 
     def add_post(self, *, account: str, platform: str, text: str, scheduled_at: datetime,
                  actor: str, now: datetime, status: PostStatus, media: Media | None = None

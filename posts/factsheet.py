@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,12 +69,22 @@ class FactSheet:
 
 def parse_factsheet(text: str) -> FactSheet:
     """Canonicalise `text` and read it as a fact sheet. Never raises on any string."""
+    return sheet_from_blocks(blocks(canonicalise(text)))
+
+
+def parse_structured(parts: Sequence[Part]) -> FactSheet:
+    """Read a document whose format marks its own structure. Never raises."""
+    return sheet_from_blocks(structured_blocks(parts))
+
+
+def sheet_from_blocks(found: Iterable[Block]) -> FactSheet:
+    """Headings open sections, paragraphs fill them, contact lines become `contacts`."""
     title: str | None = None
     sections: list[Section] = []
     heading: str | None = None
     paragraphs: list[str] = []
     contact_lines: list[str] = []
-    for block in blocks(canonicalise(text)):
+    for block in found:
         if block.kind == "title":
             title = block.text
         elif block.kind == "heading":
@@ -110,6 +120,14 @@ def blocks(text: str) -> list[Block]:
     lines = [line.strip() for line in text.split("\n")]
     blank = [_is_blank(line) for line in lines]
     out: list[Block] = []
+    start = _title(lines, blank, out)
+    _body(lines[start:], blank[start:], out, _Footer(), find_headings=True)
+    return out
+
+
+def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer, *,
+          find_headings: bool) -> None:
+    """Classify body lines into `out`: paragraphs, contact lines and (if asked) headings."""
     paragraph: list[str] = []
 
     def flush() -> None:
@@ -117,9 +135,7 @@ def blocks(text: str) -> list[Block]:
             out.append(Block("paragraph", "\n".join(paragraph)))
             paragraph.clear()
 
-    start = _title(lines, blank, out)
-    footer = _Footer()
-    for i in range(start, len(lines)):
+    for i in range(len(lines)):
         line = lines[i]
         if blank[i]:
             flush()
@@ -134,9 +150,10 @@ def blocks(text: str) -> list[Block]:
         footer.close()
         if _BULLET.match(line):
             paragraph.append(line)
-        elif not paragraph and _is_heading(lines, blank, i):
+        elif find_headings and not paragraph and _is_heading(lines, blank, i):
             out.append(Block("heading", line))
-        elif paragraph and _all_caps(line) and _ends_item(paragraph[-1]):
+        elif (find_headings and paragraph and _all_caps(line)
+              and _ends_item(paragraph[-1])):
             flush()
             out.append(Block("heading", line))
         elif paragraph:
@@ -144,7 +161,6 @@ def blocks(text: str) -> list[Block]:
         else:
             paragraph.append(line)
     flush()
-    return out
 
 
 def _title(lines: list[str], blank: list[bool], out: list[Block]) -> int:
@@ -219,6 +235,116 @@ def _all_caps(line: str) -> bool:
     cased = [ch for ch in letters if ch.isupper() or ch.islower()]
     return (len(cased) >= 2 and len(cased) * 2 >= len(letters) and len(line) <= MAX_HEADING_CHARS
             and all(ch.isupper() for ch in cased))
+
+
+# --- structured documents -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of a document whose format marks its structure (DOCX styles, HTML and Markdown
+    elements, PDF fonts). `text` may hold several lines: soft line breaks in a
+    paragraph, or the visual lines of a PDF paragraph."""
+
+    kind: Literal["title", "heading", "text", "item"]
+    text: str
+    #: Headings: 1 is the top level.
+    level: int = 1
+    #: List items: "-" for a bullet, "1." (etc.) for a numbered item.
+    marker: str = "-"
+
+
+def structured_blocks(parts: Sequence[Part]) -> list[Block]:
+    """Blocks of a structured document: headings are the document's own, never guessed.
+
+    A document that marks no heading at all (a DOCX typed in Normal style throughout) is read
+    as the plain text it renders to, so the plain-text heuristics find its headings. Lines of
+    text parts go through the same rules as plain text: hard-wrapped lines are joined, bullets
+    kept one a line, contact lines taken out. A paragraph break does not end a contact footer
+    the way a blank line does, because editors make every footer line its own paragraph.
+    """
+    parts = [_clean(p) for p in parts]
+    parts = [p for p in parts if p.text]
+    if not any(p.kind in ("title", "heading") for p in parts):
+        return blocks(render_parts(parts))
+    out: list[Block] = []
+    start = 0
+    if parts and _is_title(parts):
+        out.append(Block("title", parts[0].text))
+        start = 1
+    footer = _Footer()
+    i = start
+    while i < len(parts):
+        part = parts[i]
+        if part.kind in ("title", "heading"):
+            line = " ".join(part.text.split())
+            contact = _contact_kind(line)
+            if contact:
+                out.append(Block("contact", line))
+                footer.contact_line(label_only=contact == "label-only")
+            else:
+                footer.close()
+                out.append(Block("heading", line))
+            i += 1
+            continue
+        if part.kind == "item":
+            lines = []
+            while i < len(parts) and parts[i].kind == "item":
+                lines.append(_item_line(parts[i]))
+                i += 1
+        else:
+            lines = [line.strip() for line in part.text.split("\n")]
+            i += 1
+        _body(lines, [_is_blank(line) for line in lines], out, footer, find_headings=False)
+    return out
+
+
+def render_parts(parts: Sequence[Part]) -> str:
+    """`parts` as plain text: blank lines between parts, list items one a line, headings
+    marked with "#" as in Markdown (so that a change of structure changes the text)."""
+    chunks: list[str] = []
+    items: list[str] = []
+    for part in (_clean(p) for p in parts):
+        if part.kind == "item":
+            items.append(_item_line(part))
+            continue
+        if items:
+            chunks.append("\n".join(items))
+            items = []
+        if part.kind == "title":
+            chunks.append(f"# {part.text}")
+        elif part.kind == "heading":
+            chunks.append(f"{'#' * (part.level + 1)} {part.text}")
+        else:
+            chunks.append(part.text)
+    if items:
+        chunks.append("\n".join(items))
+    return "\n\n".join(c for c in chunks if c.strip())
+
+
+def _clean(part: Part) -> Part:
+    lines = [line.strip() for line in canonicalise(part.text).split("\n")]
+    if part.kind in ("heading", "item"):
+        text = " ".join(" ".join(lines).split())
+    else:
+        text = "\n".join(line for line in lines if line)
+    return Part(part.kind, text, part.level, part.marker)
+
+
+def _is_title(parts: list[Part]) -> bool:
+    """The first part is the title when marked so, or when it is a heading of a level that no
+    other heading has (an `<h1>` over `<h2>` sections)."""
+    first = parts[0]
+    if first.kind == "title":
+        return True
+    if first.kind != "heading":
+        return False
+    others = [p.level for p in parts[1:] if p.kind in ("title", "heading")]
+    return all(first.level < level for level in others)
+
+
+def _item_line(part: Part) -> str:
+    text = " ".join(part.text.split())
+    return text if _BULLET.match(text) else f"{part.marker} {text}"
 
 
 # --- contact lines ----------------------------------------------------------------------------

@@ -8,7 +8,9 @@ text, or says in one line what is wrong with the file and what to do about it.
      ├── EmptyDocument     zero bytes
      ├── BinaryDocument    NUL bytes, mostly control characters, or a known binary format
      ├── NotUtf8           neither UTF-8 nor UTF-16 with a byte-order mark
-     └── NoUsableText      nothing but whitespace and punctuation
+     ├── NoUsableText      nothing but whitespace and punctuation
+     └── UnreadableDocument  a PDF, DOCX or HTML file that is damaged, encrypted or not what
+                           its name says (raised by posts.formats)
 """
 
 from __future__ import annotations
@@ -73,6 +75,21 @@ class NotUtf8(DocumentError):
 
 class NoUsableText(DocumentError):
     pass
+
+
+class UnreadableDocument(DocumentError):
+    pass
+
+
+# Arabic Presentation Forms-A and -B: the shaped glyphs (initial, medial, final, ligatures)
+# that PDF text extraction often returns instead of letters. Only these ranges are folded, so
+# that NFKC does not touch anything else (full-width digits, superscripts, ...).
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
+
+
+def normalise_presentation_forms(text: str) -> str:
+    """Arabic presentation forms as the ordinary letters they show ("ﻻ" -> "لا")."""
+    return _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
 def decode_document(data: bytes, name: str) -> str:

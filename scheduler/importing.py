@@ -9,15 +9,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as replace_fields
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Literal
 
-from db.store import PlannedPost, Store
-from posts.factsheet import FactSheet, parse_factsheet
+from db.models import Post
+from db.store import PlannedPost, Relink, Store
+from posts.corrections import Change, NewSnippet, OldPost, diff_snippets, section_keys
+from posts.factsheet import FactSheet, Part, parse_factsheet, parse_structured, render_parts
+from posts.formats.docx import read_docx
+from posts.formats.html import read_html
+from posts.formats.markdown import read_markdown
+from posts.formats.pdf import read_pdf
 from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
 from posts.split import Snippet, split_section
-from posts.states import PostStatus
-from posts.text import DocumentError, decode_document
+from posts.states import REPLACEABLE, PostStatus
+from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
 from scheduler.config import AccountConfig, Config
 from scheduler.timing import free_slots
 
@@ -33,16 +41,26 @@ class DocumentImportError(Exception):
 class ImportReport:
     document: str
     title: str | None
-    document_id: int
+    #: None when nothing was stored (a correction not yet applied).
+    document_id: int | None
     created: int
     #: Accounts that already had posts from this document, so got nothing new.
     skipped_accounts: tuple[str, ...]
     first_at: datetime | None
     last_at: datetime | None
+    #: Set when the file is a changed version of one imported before.
+    correction: Correction | None = None
+    #: Whether `correction` was carried out.
+    applied: bool = False
 
 
 def read_document(path: Path) -> tuple[str, FactSheet]:
-    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
+    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet).
+
+    The format comes from the file's first bytes when they say PDF or ZIP (a PDF saved as
+    `.txt` is still a PDF), otherwise from its extension. The text of a structured document is
+    its parts rendered as text (`render_parts`): what its content hash is taken over.
+    """
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -55,17 +73,67 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
             f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
             "the right file")
     try:
-        text = decode_document(path.read_bytes(), name)
+        data = path.read_bytes()
+        kind = document_format(name, data)
+        if kind == "text":
+            text = decode_document(data, name)
+            sheet = parse_factsheet(text)
+        else:
+            parts = _read_parts(kind, data, name)
+            text, sheet = render_parts(parts), parse_structured(parts)
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    sheet = parse_factsheet(text)
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
     return text, sheet
+
+
+Format = Literal["text", "markdown", "html", "pdf", "docx"]
+
+_EXTENSIONS: dict[str, Format] = {
+    "": "text", ".txt": "text", ".text": "text",
+    ".md": "markdown", ".markdown": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".pdf": "pdf", ".docx": "docx",
+}
+_SUPPORTED = ".txt, .md, .html, .pdf or .docx"
+
+
+def document_format(filename: str, data: bytes) -> Format:
+    """Which reader a file needs, from its first bytes and its extension."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return "docx"  # the reader says what else a ZIP archive is
+    suffix = PurePath(filename).suffix.lower()
+    kind = _EXTENSIONS.get(suffix)
+    if kind is None:
+        hint = "; save it as .docx" if suffix in (".doc", ".odt", ".rtf") else ""
+        raise UnreadableDocument(f"{filename}: {suffix} files are not supported{hint}; "
+                                 f"import a {_SUPPORTED} file")
+    if kind == "pdf" and data:
+        raise UnreadableDocument(f"{filename}: named .pdf but is not a PDF (it does not start "
+                                 "with %PDF-); check that this is the right file")
+    if kind == "docx" and data:
+        raise UnreadableDocument(f"{filename}: named .docx but is not a Word document (not a "
+                                 "ZIP archive); save it again as .docx from Word")
+    return kind
+
+
+def _read_parts(kind: Format, data: bytes, name: str) -> list[Part]:
+    if not data:
+        raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
+    if kind == "pdf":
+        return read_pdf(data, name)
+    if kind == "docx":
+        return read_docx(data, name)
+    if kind == "html":
+        return read_html(data, name)
+    return read_markdown(decode_document(data, name), name)
 
 
 def content_hash(text: str) -> str:
@@ -83,6 +151,8 @@ def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None 
 
 def _unit_times(account: AccountConfig, count: int, *, config: Config, store: Store,
                 now: datetime, at: datetime | None, every: timedelta | None) -> list[datetime]:
+    if count == 0:
+        return []
     if at is not None or every is not None:
         start, step = at or now, every or timedelta(0)
         return [start + step * n for n in range(count)]
@@ -116,22 +186,153 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
     return planned
 
 
+# --- corrections ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Correction:
+    """What importing a changed version of an imported document would do.
+
+    `changes` maps each account to its post-by-post diff; `supersede`, `posts` and `relinks`
+    are what `Store.correct_document` carries out in one transaction.
+    """
+
+    previous_id: int
+    changes: dict[str, list[Change]]
+    supersede: tuple[int, ...]
+    posts: tuple[PlannedPost, ...]
+    relinks: tuple[Relink, ...]
+
+    def count(self, kind: str) -> int:
+        return sum(1 for changes in self.changes.values() for c in changes
+                   if c.kind == kind and not c.out_of_reach)
+
+    @property
+    def out_of_reach(self) -> list[tuple[str, Change]]:
+        """Changed or removed posts already published (or possibly): for a manual correction."""
+        return [(account, c) for account, changes in self.changes.items() for c in changes
+                if c.out_of_reach]
+
+    @property
+    def changes_posts(self) -> bool:
+        return bool(self.supersede or self.posts or self.relinks)
+
+
+def plan_correction(sheet: FactSheet, accounts: Sequence[AccountConfig],
+                    earlier: Sequence[Post], *, previous_id: int, config: Config, store: Store,
+                    now: datetime, at: datetime | None = None,
+                    every: timedelta | None = None) -> Correction:
+    """Diff the new sheet's snippets against the live posts of earlier versions, per account,
+    and plan the replacement: changed unpublished posts are superseded by their new text at
+    the same time, new snippets are scheduled, thread parts are chained across old and new."""
+    by_id = {post.id: post for post in earlier}
+    headings = section_keys([s.heading for s in sheet.sections])
+    changes: dict[str, list[Change]] = {}
+    supersede: list[int] = []
+    planned: list[PlannedPost] = []
+    relinks: list[Relink] = []
+    for account in accounts:
+        old = [_old_post(p) for p in earlier if p.account == account.name]
+        units = snippets_for(sheet, account)
+        new = [NewSnippet((*headings[i], s.thread_position), s.text)
+               for i, snippets in units for s in snippets]
+        diff = diff_snippets(old, new)
+        changes[account.name] = diff
+        # Units (sections) that no earlier post belongs to get fresh times.
+        per_unit: list[list[Change]] = []
+        at_change = 0
+        for _i, snippets in units:
+            per_unit.append(diff[at_change:at_change + len(snippets)])
+            at_change += len(snippets)
+        fresh = [n for n, unit in enumerate(per_unit) if all(c.old is None for c in unit)]
+        times = dict(zip(fresh, _unit_times(account, len(fresh), config=config, store=store,
+                                            now=now, at=at, every=every), strict=True))
+        for n, ((section_index, snippets), unit) in enumerate(zip(units, per_unit,
+                                                                   strict=True)):
+            kept = [by_id[c.old.id].scheduled_at for c in unit if c.old is not None]
+            unit_time = times[n] if n in times else min(kept)
+            previous: tuple[int | None, int | None] = (None, None)  # (post id, planned index)
+            for snippet, change in zip(snippets, unit, strict=True):
+                chained = previous if snippet.thread_position > 1 else (None, None)
+                if change.kind == "unchanged" or change.out_of_reach:
+                    post = by_id[change.old.id]
+                    if change.kind == "unchanged" and post.status in REPLACEABLE and (
+                            chained[1] is not None or post.parent_id != chained[0]):
+                        relinks.append(Relink(post.id, *chained))
+                    previous = (post.id, None)
+                    continue
+                when = unit_time
+                if change.kind == "changed":
+                    supersede.append(change.old.id)
+                    when = by_id[change.old.id].scheduled_at
+                planned.append(PlannedPost(
+                    account=account.name, platform=account.platform, text=snippet.text,
+                    scheduled_at=when, section_index=section_index,
+                    thread_position=snippet.thread_position, thread_size=snippet.thread_size,
+                    parent_post_id=chained[0], parent_index=chained[1]))
+                previous = (None, len(planned) - 1)
+        supersede.extend(c.old.id for c in diff if c.kind == "removed" and not c.out_of_reach)
+    return Correction(previous_id, changes, tuple(supersede), tuple(planned), tuple(relinks))
+
+
+def _old_post(post: Post) -> OldPost:
+    heading: tuple[str | None, int] = (None, 1)
+    if post.section is not None and post.document is not None:
+        keys = section_keys([s.heading for s in post.document.sections])
+        positions = [s.position for s in post.document.sections]
+        heading = keys[positions.index(post.section.position)]
+    return OldPost(post.id, (*heading, post.thread_position), post.text, post.status,
+                   post.remote_url)
+
+
+# --- importing ------------------------------------------------------------------------------
+
 def import_file(path: Path, *, store: Store, config: Config,
                 accounts: Sequence[AccountConfig], actor: str, now: datetime,
-                at: datetime | None = None, every: timedelta | None = None) -> ImportReport:
+                at: datetime | None = None, every: timedelta | None = None,
+                replace: bool = False) -> ImportReport:
+    """Import a fact sheet. A changed version of a file imported before (same name, other
+    content) is only planned, and returned as `report.correction`, unless `replace`: then it
+    supersedes the unpublished posts of the earlier version in one transaction."""
     text, sheet = read_document(path)
     digest = content_hash(text)
+    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
+    names = {a.name for a in accounts}
     existing = store.find_document(digest)
+    if existing is None:
+        earlier = [p for p in store.live_posts_from_source(path.name) if p.account in names]
+        previous = store.latest_document(path.name)
+        if earlier and previous is not None:
+            correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
+                                         config=config, store=store, now=now, at=at,
+                                         every=every)
+            report = ImportReport(document=path.name, title=sheet.title, document_id=None,
+                                  created=0, skipped_accounts=(), first_at=None, last_at=None,
+                                  correction=correction)
+            if not replace or not correction.changes_posts:
+                return report
+            outcome = store.correct_document(
+                source_name=path.name, content_hash=digest, title=sheet.title,
+                sections=[(s.heading, s.text) for s in sheet.sections],
+                supersede=correction.supersede, posts=correction.posts,
+                relinks=correction.relinks, actor=actor, now=now, status=status)
+            times = [p.scheduled_at for p in correction.posts]
+            return replace_fields(report, document_id=outcome.document_id,
+                                  created=outcome.created, applied=True,
+                                  first_at=min(times, default=None),
+                                  last_at=max(times, default=None))
     done = store.accounts_with_posts(existing.id) if existing else set()
+    if existing:
+        # After a correction, an account whose posts all stayed the same has them under the
+        # earlier version: it is done too.
+        done |= {p.account for p in store.live_posts_from_source(existing.source_name)}
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
-    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     outcome = store.import_document(
         source_name=path.name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
         now=now, status=status)
     times = [p.scheduled_at for p in planned]
-    skipped = tuple(sorted(done | set(outcome.already_imported_accounts)))
+    skipped = tuple(sorted((done & names) | set(outcome.already_imported_accounts)))
     return ImportReport(document=path.name, title=sheet.title, document_id=outcome.document_id,
                         created=outcome.created, skipped_accounts=skipped,
                         first_at=min(times, default=None), last_at=max(times, default=None))

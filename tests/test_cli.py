@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from sample_documents import TWINS, sample_blocks, sample_text
 
 from scheduler.cli import cli
 
@@ -143,6 +144,45 @@ def test_bad_files_get_one_line_and_leave_the_database_as_it_was(factpost, tmp_p
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("factpost: error: ")
     assert str(path) in lines[0] and problem.lower() in lines[0].lower()
+    assert db_dump(tmp_path) == before
+
+
+def queued_texts(factpost) -> dict[str, list[str]]:
+    texts: dict[str, list[str]] = {}
+    for post in json.loads(factpost("queue", "--json").output):
+        texts.setdefault(post["account"], []).append(post["text"])
+    return texts
+
+
+@pytest.mark.parametrize("extension", sorted(TWINS))
+def test_import_of_each_format_queues_the_same_posts_as_the_text_twin(factpost, tmp_path,
+                                                                      extension):
+    text = tmp_path / "factsheet.txt"
+    text.write_text(sample_text(), encoding="utf-8")
+    factpost("import", str(text))
+    expected = queued_texts(factpost)
+    for post in json.loads(factpost("queue", "--json").output):
+        factpost("post", "cancel", str(post["id"]))
+    twin = tmp_path / f"twin{extension}"
+    twin.write_bytes(TWINS[extension](sample_blocks()))
+    assert "posts queued" in factpost("import", str(twin)).output
+    assert queued_texts(factpost) == expected
+
+
+@pytest.mark.parametrize(("name", "content", "problem"), [
+    ("sheet.pdf", b"%PDF-1.7\n1 0 obj garbage", "not a readable PDF"),
+    ("sheet.docx", b"PK\x03\x04 not really a zip", "archive is damaged"),
+    ("sheet.ods", b"x", ".ods files are not supported"),
+])
+def test_unreadable_documents_get_one_line_and_leave_the_database_as_it_was(
+        factpost, tmp_path, name, content, problem):
+    factpost("post", "add", "Existing post.", "--account", "office-x")
+    before = db_dump(tmp_path)
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = factpost("import", str(path), ok=False)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and problem in lines[0]
     assert db_dump(tmp_path) == before
 
 

@@ -14,6 +14,7 @@ from posts.text import (
     NoUsableText,
     canonicalise,
     decode_document,
+    normalise_presentation_forms,
 )
 
 ARABIC = "مهمتنا: حماية الممرات البحرية؟ نعم، دائماً؛ وبلا توقف."
@@ -110,3 +111,22 @@ def test_mostly_control_characters_after_decoding_is_binary():
 def test_a_few_stray_control_characters_are_dropped_not_refused():
     data = b"OUR MISSION\x07\nWe help\x0c."
     assert decode_document(data, "sheet.txt") == "OUR MISSION\nWe help."
+
+
+# --- Arabic presentation forms (what PDF text extraction often gives) ------------------------
+
+@pytest.mark.parametrize(("shaped", "letters"), [
+    ("\ufee3\ufeec\ufee4\ufe98\ufee8\ufe8e", "مهمتنا"),  # initial, medial, final forms
+    ("\ufefb", "لا"),                                      # lam-alef ligature: two letters
+    ("\ufdf2", "الله"),                                    # a word ligature (Forms-A)
+    ("\ufe8d\ufedf\ufecc\ufeae\ufe91\ufef4\ufe94", "العربية"),
+])
+def test_presentation_forms_become_ordinary_arabic_letters(shaped, letters):
+    assert normalise_presentation_forms(f"({shaped}) 2024") == f"({letters}) 2024"
+
+
+def test_only_presentation_forms_are_folded():
+    # NFKC would change all of these; they are not Arabic presentation forms, so they stay.
+    untouched = "\uff11\uff12 \u00b2 \ufb01 \u2460 \u3000 ﬀ café"
+    assert normalise_presentation_forms(untouched) == untouched
+    assert normalise_presentation_forms(ARABIC) == ARABIC

@@ -17,6 +17,7 @@ from scheduler.cli.common import (
     each_account_option,
     emit_json,
     emit_posts,
+    fail,
     local,
     now,
     pass_ctx,
@@ -24,7 +25,13 @@ from scheduler.cli.common import (
     table,
 )
 from scheduler.cli.common import actor as current_actor
-from scheduler.importing import DocumentImportError, import_file, import_pair, read_document
+from scheduler.importing import (
+    DocumentImportError,
+    ImportReport,
+    import_file,
+    import_pair,
+    read_document,
+)
 from scheduler.timing import parse_duration, parse_when
 
 
@@ -87,18 +94,26 @@ def preview(file: Path, as_json: bool) -> None:
                    "linked pairs for the English and Arabic accounts (config `language`).")
 @click.option("--bilingual", is_flag=True,
               help="FILE holds both the English and the Arabic version: pair them.")
+@click.option("--replace", is_flag=True,
+              help="FILE is a corrected version of a file imported before: cancel its "
+                   "superseded unpublished posts and queue the new ones, in one step.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
-            every: str | None, pair: Path | None, bilingual: bool) -> None:
-    """Import a fact sheet and schedule its posts for each account.
+            every: str | None, pair: Path | None, bilingual: bool, replace: bool) -> None:
+    """Import a fact sheet (.txt, .md, .html, .pdf, .docx) and schedule its posts for each
+    account.
 
-    Importing the same document again adds nothing. With --pair or --bilingual, the English
-    and Arabic versions are paired section by section and each pair publishes both or neither.
+    Importing the same document again adds nothing. A changed version of a file imported
+    before (same file name) is not imported: the command lists which posts changed, which
+    are new and which were already published, and --replace then carries it out.
+    With --pair or --bilingual, the English and Arabic versions are paired section by
+    section and each pair publishes both or neither.
 
     \b
     Examples:
-      factpost import factsheet.txt
+      factpost import factsheet.docx
       factpost import factsheet.txt --account office-x --at now --every 0s
+      factpost import factsheet.docx --replace
       factpost import factsheet_en.txt --pair factsheet_ar.txt
     """
     chosen = [ctx.config.account(n) for n in accounts] or list(ctx.config.accounts)
@@ -107,6 +122,9 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
                                   "before importing")
     if pair is not None and bilingual:
         raise click.UsageError("give --pair ARABIC_FILE or --bilingual, not both")
+    if replace and (pair is not None or bilingual):
+        raise click.UsageError("--replace corrects one file; it cannot be combined with "
+                               "--pair or --bilingual")
     moment = now()
     start = parse_when(at, ctx.tz, moment) if at else None
     step = parse_duration(every) if every else None
@@ -115,7 +133,11 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
                              actor=current_actor(), now=moment, at=start, every=step)
     else:
         report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
-                             actor=current_actor(), now=moment, at=start, every=step)
+                             actor=current_actor(), now=moment, at=start, every=step,
+                             replace=replace)
+    if report.correction is not None:
+        _emit_correction(ctx, file, report)
+        return
     if report.created == 0:
         click.echo(f"{report.document}: already imported for "
                    f"{', '.join(report.skipped_accounts)}; nothing added")
@@ -127,6 +149,48 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     if report.skipped_accounts:
         click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
                    "those accounts got nothing new")
+
+
+def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
+    correction = report.correction
+    state = "drafts awaiting approval" if ctx.config.require_approval else "queued"
+    click.echo(f"{report.document}: a changed version of document {correction.previous_id} "
+               "(same file name, other content)")
+    for account, changes in correction.changes.items():
+        unchanged = sum(1 for c in changes if c.kind == "unchanged")
+        click.echo(f"{account}: {unchanged} unchanged")
+        for c in changes:
+            if c.out_of_reach:
+                what = "changed" if c.kind == "changed" else "left out"
+                click.echo(f"  PUBLISHED post {c.old.id} ({c.old.status}) "
+                           f"{c.old.remote_url or '(no link)'}: {what} in the new version; "
+                           "post a correction by hand")
+            elif c.kind == "changed":
+                click.echo(f"  changed   post {c.old.id} ({c.old.status}) -> {_short(c.new.text)}")
+            elif c.kind == "new":
+                click.echo(f"  new       {_short(c.new.text)}")
+            elif c.kind == "removed":
+                click.echo(f"  removed   post {c.old.id} ({c.old.status}): {_short(c.old.text)}")
+    if report.applied:
+        click.echo(f"{report.document}: imported as document {report.document_id}; "
+                   f"{len(correction.supersede)} superseded posts cancelled, {report.created} "
+                   f"posts {state}")
+        if report.created:
+            click.echo(f"from {local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)}"
+                       f" ({ctx.tz.key})")
+        return
+    if not correction.changes_posts:
+        click.echo(f"{report.document}: no post changes; nothing to do")
+        return
+    fail(f"{file}: changed since document {correction.previous_id}; nothing imported. Check the "
+         f"changes above, then run 'factpost import {file} --replace' to cancel "
+         f"{len(correction.supersede)} superseded posts and queue {len(correction.posts)} new "
+         "ones (published posts are never touched)")
+
+
+def _short(text: str, limit: int = 70) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[:limit - 1] + "…")
 
 
 @click.command()

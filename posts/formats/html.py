@@ -1,0 +1,106 @@
+"""HTML fact sheets, through Beautiful Soup with lxml's lenient parser.
+
+    h1..h6                         -> heading of that level
+    li                             -> list item ("1." in an <ol>)
+    p, div, td, blockquote, ...    -> a text part; <br> is a line break
+    script, style, nav, forms, ... -> left out
+
+Inline markup (links, emphasis) is taken for its text. When the page has a <main> or a single
+<article>, only that is read: site menus and page furniture are not part of the fact sheet.
+"""
+
+from __future__ import annotations
+
+import re
+
+from posts.factsheet import Part
+from posts.text import UnreadableDocument
+
+_SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
+                      "select", "svg", "head", "title", "iframe", "object", "canvas"})
+_WHITESPACE = re.compile(r"\s+")
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+# Elements that start a new part; everything else is inline and joins the text around it.
+_BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td",
+                     "th", "thead", "tbody", "tfoot", "caption", "blockquote", "pre",
+                     "section", "article", "main", "header", "footer", "aside", "figure",
+                     "figcaption", "address", "hr", "body", "html", *_HEADINGS})
+
+
+def read_html(data: bytes, name: str) -> list[Part]:
+    """The parts of an HTML fact sheet. Raises `UnreadableDocument`."""
+    from bs4 import BeautifulSoup
+
+    try:
+        soup = BeautifulSoup(data, "lxml")
+    except Exception as exc:  # the parser is lenient; this is a file it cannot even start on
+        raise UnreadableDocument(f"{name}: not readable as HTML ({type(exc).__name__}); save "
+                                 "the page again or export the fact sheet as text") from None
+    articles = soup.find_all("article")
+    root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
+    walker = _Walker()
+    walker.walk(root)
+    walker.flush()
+    return walker.parts
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.parts: list[Part] = []
+        self.buffer: list[str] = []
+        #: The innermost heading or list item being read, if any: (kind, level, marker).
+        self.context: tuple[str, int, str] = ("text", 1, "-")
+        self.counters: list[int] = []
+
+    def walk(self, node) -> None:
+        from bs4 import Comment, NavigableString, Tag
+
+        for child in node.children:
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString):
+                if type(child) is NavigableString:  # not a CDATA, doctype, or declaration
+                    # Source line breaks are spaces; only <br> breaks a line.
+                    self.buffer.append(_WHITESPACE.sub(" ", str(child)))
+                continue
+            if not isinstance(child, Tag) or child.name in _SKIPPED:
+                continue
+            if child.name == "br":
+                self.buffer.append("\n")
+            elif child.name in _BLOCKS:
+                self.block(child)
+            else:
+                self.walk(child)
+
+    def block(self, tag) -> None:
+        self.flush()
+        saved = self.context
+        if tag.name in _HEADINGS:
+            self.context = ("heading", _HEADINGS[tag.name], "-")
+        elif tag.name == "li":
+            marker = "-"
+            if tag.parent is not None and tag.parent.name == "ol" and self.counters:
+                self.counters[-1] += 1
+                marker = f"{self.counters[-1]}."
+            self.context = ("item", 1, marker)
+        elif tag.name in ("ul", "ol"):
+            self.counters.append(_start(tag) - 1)
+        self.walk(tag)
+        self.flush()
+        if tag.name in ("ul", "ol"):
+            self.counters.pop()
+        self.context = saved
+
+    def flush(self) -> None:
+        text = "".join(self.buffer)
+        self.buffer = []
+        lines = [" ".join(line.split()) for line in text.split("\n")]
+        text = "\n".join(line for line in lines if line)
+        if text:
+            kind, level, marker = self.context
+            self.parts.append(Part(kind, text, level, marker))  # type: ignore[arg-type]
+
+
+def _start(tag) -> int:
+    value = str(tag.get("start", "1"))
+    return int(value) if value.isdigit() else 1

@@ -1,0 +1,77 @@
+"""Markdown fact sheets, through markdown-it-py (CommonMark, plus tables).
+
+    # .. ######, or a line underlined with === / ---  -> heading of that level
+    - item, * item, 1. item                           -> list items
+    | a | b | table rows                              -> one list item each, cells joined
+    paragraphs, block quotes, code blocks             -> text parts; line breaks kept
+
+Links and emphasis are taken for their text; raw HTML blocks are read as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+from posts.factsheet import Part
+from posts.formats.html import read_html
+
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def read_markdown(text: str, name: str) -> list[Part]:
+    """The parts of a Markdown fact sheet, from its decoded text. Never raises on any text."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    parts: list[Part] = []
+    heading: int | None = None
+    items: list[str] = []  # markers of the open list items, innermost last
+    item_started = False
+    cells: list[str] | None = None
+    for token in tokens:
+        kind = token.type
+        if kind == "heading_open":
+            heading = int(token.tag[1])
+        elif kind == "heading_close":
+            heading = None
+        elif kind == "list_item_open":
+            ordered = token.markup in (".", ")")
+            items.append(f"{token.info}{token.markup}" if ordered else "-")
+            item_started = False
+        elif kind == "list_item_close":
+            items.pop()
+        elif kind == "tr_open":
+            cells = []
+        elif kind == "tr_close" and cells is not None:
+            cells = [c for c in cells if c]
+            if cells:
+                parts.append(Part("item", ": ".join(cells) if len(cells) == 2
+                                  else " | ".join(cells)))
+            cells = None
+        elif kind == "inline":
+            content = _inline_text(token)
+            if cells is not None:
+                cells.append(" ".join(content.split()))
+            elif heading is not None:
+                parts.append(Part("heading", content, heading))
+            elif items and not item_started:
+                parts.append(Part("item", content, marker=items[-1]))
+                item_started = True
+            else:
+                parts.append(Part("text", content))
+        elif kind in ("fence", "code_block"):
+            parts.append(Part("text", token.content))
+        elif kind == "html_block":
+            parts.extend(read_html(token.content.encode("utf-8"), name))
+    return parts
+
+
+def _inline_text(token) -> str:
+    out: list[str] = []
+    for child in token.children or ():
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak") or (
+                child.type == "html_inline" and _BR.fullmatch(child.content.strip())):
+            out.append("\n")
+    return "".join(out)
