@@ -47,24 +47,36 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
         raise DocumentImportError(f"{name}: file not found; check the path")
     if not path.is_file():
         raise DocumentImportError(f"{name}: not a regular file; give the path of a fact sheet")
-    size = path.stat().st_size
-    if size > MAX_DOCUMENT_BYTES:
-        raise DocumentImportError(
-            f"{name}: {size / 1_048_576:.1f} MB is too large for a fact sheet (limit "
-            f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
-            "the right file")
+    _check_size(path.stat().st_size, name)
     try:
-        text = decode_document(path.read_bytes(), name)
-    except DocumentError as exc:
-        raise DocumentImportError(str(exc)) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
+    return parse_document(data, name)
+
+
+def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
+    """Decode and parse a fact sheet's bytes (an upload, a pasted text). `name` is for
+    messages. Returns (canonical text, parsed sheet)."""
+    _check_size(len(data), name)
+    try:
+        text = decode_document(data, name)
+    except DocumentError as exc:
+        raise DocumentImportError(str(exc)) from None
     sheet = parse_factsheet(text)
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
     return text, sheet
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentImportError(
+            f"{name}: {size / 1_048_576:.1f} MB is too large for a fact sheet (limit "
+            f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
+            "the right file")
 
 
 def content_hash(text: str) -> str:
@@ -111,6 +123,14 @@ def import_file(path: Path, *, store: Store, config: Config,
                 accounts: Sequence[AccountConfig], actor: str, now: datetime,
                 at: datetime | None = None, every: timedelta | None = None) -> ImportReport:
     text, sheet = read_document(path)
+    return import_sheet(text, sheet, source_name=path.name, store=store, config=config,
+                        accounts=accounts, actor=actor, now=now, at=at, every=every)
+
+
+def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
+                 config: Config, accounts: Sequence[AccountConfig], actor: str, now: datetime,
+                 at: datetime | None = None, every: timedelta | None = None) -> ImportReport:
+    """Plan and store the posts of a parsed sheet (see `parse_document`) in one transaction."""
     digest = content_hash(text)
     existing = store.find_document(digest)
     done = store.accounts_with_posts(existing.id) if existing else set()
@@ -118,11 +138,12 @@ def import_file(path: Path, *, store: Store, config: Config,
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     outcome = store.import_document(
-        source_name=path.name, content_hash=digest, title=sheet.title,
+        source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
         now=now, status=status)
     times = [p.scheduled_at for p in planned]
     skipped = tuple(sorted(done | set(outcome.already_imported_accounts)))
-    return ImportReport(document=path.name, title=sheet.title, document_id=outcome.document_id,
-                        created=outcome.created, skipped_accounts=skipped,
-                        first_at=min(times, default=None), last_at=max(times, default=None))
+    return ImportReport(document=source_name, title=sheet.title,
+                        document_id=outcome.document_id, created=outcome.created,
+                        skipped_accounts=skipped, first_at=min(times, default=None),
+                        last_at=max(times, default=None))
