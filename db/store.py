@@ -184,6 +184,15 @@ class Store:
                 raise PostNotFound(post_id)
             return post
 
+    def document_posts(self, document_id: int, account: str | None = None) -> list[Post]:
+        """A document's posts in thread order (per account when given)."""
+        with self.session() as s:
+            query = select(Post).where(Post.document_id == document_id)
+            if account is not None:
+                query = query.where(Post.account == account)
+            return list(s.scalars(query.order_by(Post.account, Post.section_id,
+                                                 Post.thread_position, Post.id)))
+
     def audit_trail(self, post_id: int) -> list[AuditEntry]:
         with self.session() as s:
             return list(s.scalars(select(AuditEntry).where(AuditEntry.post_id == post_id)
