@@ -15,7 +15,7 @@ def read_password() -> str:
     """A password from the terminal (asked twice) or the first line of piped stdin."""
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return click.get_text_stream("stdin").readline().rstrip("\r\n")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @click.group()
