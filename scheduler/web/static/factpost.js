@@ -42,6 +42,7 @@ function setUpCompose() {
       item.dir = "auto";
       item.textContent = part.text;  // text, never HTML
       const meta = document.createElement("small");
+      meta.dir = "ltr";
       meta.textContent = (part.size > 1 ? part.position + "/" + part.size + " · " : "") +
         part.weighted_length + " " + unit;
       item.append(meta);
