@@ -250,6 +250,12 @@ def test_an_api_token_is_printed_once_and_stored_as_a_hash(factpost, tmp_path):
     assert "no user named 'nobody'" in missing.output
 
 
+def test_serve_refuses_to_start_before_anyone_can_sign_in(factpost):
+    result = factpost("serve", "--port", "9", ok=False)
+    assert result.exit_code == 1
+    assert "no users yet; add one first: factpost user add NAME --role admin" in result.output
+
+
 def test_the_two_person_rule_holds_on_the_command_line(factpost, monkeypatch):
     factpost("post", "add", "Hello.", "--account", "office-x",
              approval="true\ntwo_person_rule = true")
