@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -144,6 +145,13 @@ class Post(Base):
     attempts: Mapped[list[Attempt]] = relationship(back_populates="post", order_by="Attempt.id")
 
 
+# History lists posts newest first by this key and pages through it by (key, id): the index
+# lets a page of a million-row history be read without sorting the table.
+Index("ix_posts_history", func.coalesce(Post.published_at, Post.scheduled_at), Post.id)
+Index("ix_posts_account_history", Post.account,
+      func.coalesce(Post.published_at, Post.scheduled_at), Post.id)
+
+
 class Attempt(Base):
     """One try at publishing a post. `outcome` is None while the request is in flight: a row
     left that way belonged to a daemon that died mid-request."""
@@ -203,3 +211,55 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column()
+
+
+# -- people: newsroom users, their browser sessions and script tokens ----------------------------
+
+class User(Base):
+    """A member of staff who signs in to the web UI. Only a password hash is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so a
+    copy of the database signs nobody in."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ApiToken(Base):
+    """A token for scripts calling /api; shown once when made, stored as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept in the database so throttling survives a restart."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_ip_at", "name", "ip", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column()

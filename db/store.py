@@ -47,6 +47,10 @@ class NotEditable(StoreError):
     pass
 
 
+class SelfApproval(StoreError):
+    """The two-person rule: nobody approves text they wrote or changed."""
+
+
 @dataclass(frozen=True)
 class PlannedPost:
     """A post to create. `section_index` points into the document's sections; the parts of a
@@ -105,6 +109,14 @@ class HistoryFilter:
     search: str | None = None
     limit: int | None = None
     offset: int = 0
+    #: Keyset paging: only posts after this (history_key, id) in history order. Unlike
+    #: `offset`, a page deep in a long history costs the same as the first.
+    after: tuple[datetime, int] | None = None
+
+
+def history_key(post: Post) -> tuple[datetime, int]:
+    """Where a post sits in the history order; pass the last one shown as HistoryFilter.after."""
+    return (post.published_at or post.scheduled_at, post.id)
 
 
 class Store:
@@ -307,6 +319,15 @@ class Store:
                 raise PostNotFound(post_id)
             return post
 
+    def document_posts(self, document_id: int, account: str | None = None) -> list[Post]:
+        """A document's posts in thread order (per account when given)."""
+        with self.session() as s:
+            query = select(Post).where(Post.document_id == document_id)
+            if account is not None:
+                query = query.where(Post.account == account)
+            return list(s.scalars(query.order_by(Post.account, Post.section_id,
+                                                 Post.thread_position, Post.id)))
+
     def audit_trail(self, post_id: int) -> list[AuditEntry]:
         with self.session() as s:
             return list(s.scalars(select(AuditEntry).where(AuditEntry.post_id == post_id)
@@ -361,8 +382,10 @@ class Store:
                            f"its pair partner, post {post.id}, was cancelled", now)
             return post
 
-    def approve(self, post_ids: Iterable[int], *, actor: str, now: datetime) -> list[Post]:
-        """Approve drafts (all or none: one bad id leaves every post as it was)."""
+    def approve(self, post_ids: Iterable[int], *, actor: str, now: datetime,
+                two_person_rule: bool = False) -> list[Post]:
+        """Approve drafts (all or none: one bad id leaves every post as it was). Under the
+        two-person rule the author of a post, or of an edit to its text, cannot approve it."""
         with self.session() as s:
             approved = []
             for post_id in post_ids:
@@ -372,12 +395,21 @@ class Store:
                 if post.status != S.DRAFT:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
+                if two_person_rule and self._wrote(s, post, actor):
+                    raise SelfApproval(f"post {post_id} was written or edited by {actor}; "
+                                       "under the two-person rule another approver must "
+                                       "approve it")
                 post.approved_by, post.approved_at = actor, now
                 self._move(s, post, S.QUEUED, actor, "approve", "approved", now)
                 approved.append(post)
                 # A pair is approved together: the two versions say the same thing.
                 partner = s.get(Post, post.pair_id) if post.pair_id else None
                 if partner is not None and partner.status == S.DRAFT:
+                    if two_person_rule and self._wrote(s, partner, actor):
+                        raise SelfApproval(f"post {partner.id}, the pair partner of post "
+                                           f"{post_id}, was written or edited by {actor}; "
+                                           "under the two-person rule another approver must "
+                                           "approve the pair")
                     partner.approved_by, partner.approved_at = actor, now
                     self._move(s, partner, S.QUEUED, actor, "approve",
                                f"approved with its pair partner, post {post.id}", now)
@@ -433,6 +465,10 @@ class Store:
                 query = query.where(when >= f.since)
             if f.until:
                 query = query.where(when < f.until)
+            if f.after is not None:
+                # Spelled out rather than as a row value so SQLite uses the index for a range.
+                key, last_id = f.after
+                query = query.where(when <= key, or_(when < key, Post.id < last_id))
             if f.search:
                 escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 query = query.where(Post.text.ilike(f"%{escaped}%", escape="\\"))
@@ -757,6 +793,15 @@ class Store:
             s.add(row)
             s.flush()
         return row
+
+    @staticmethod
+    def _wrote(s: Session, post: Post, actor: str) -> bool:
+        if post.created_by == actor:
+            return True
+        edits = s.scalars(select(AuditEntry.reason).where(
+            AuditEntry.post_id == post.id, AuditEntry.actor == actor,
+            AuditEntry.action == "edit"))
+        return any(reason and reason.startswith("edited text") for reason in edits)
 
     @staticmethod
     def _close_attempt(s: Session, result: AttemptResult | None, now: datetime) -> None:

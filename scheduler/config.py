@@ -91,6 +91,8 @@ class Config:
     timezone: ZoneInfo
     require_approval: bool = False
     two_person_rule: bool = False
+    #: Mark the web UI's session cookie Secure (sent over HTTPS only); set behind TLS.
+    secure_cookies: bool = False
     poll_seconds: float = 5.0
     max_attempts: int = 5
     lease_seconds: int = 120
@@ -156,6 +158,8 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     review = _table(raw, "review", fail)
     require_approval = _bool(review, "require_approval", "review.require_approval", fail)
     two_person = _bool(review, "two_person_rule", "review.two_person_rule", fail)
+    web = _table(raw, "web", fail)
+    secure_cookies = _bool(web, "secure_cookies", "web.secure_cookies", fail)
 
     raw_accounts = raw.get("accounts", [])
     if not isinstance(raw_accounts, list):
@@ -180,6 +184,7 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                        "make lease_seconds longer than every account's timeout_seconds")
     return Config(path=path, database_url=url, timezone=timezone,
                   require_approval=require_approval, two_person_rule=two_person,
+                  secure_cookies=secure_cookies,
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,
                   accounts=tuple(accounts))

@@ -55,25 +55,31 @@ class ImportReport:
 
 
 def read_document(path: Path) -> tuple[str, FactSheet]:
-    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet).
-
-    The format comes from the file's first bytes when they say PDF or ZIP (a PDF saved as
-    `.txt` is still a PDF), otherwise from its extension. The text of a structured document is
-    its parts rendered as text (`render_parts`): what its content hash is taken over.
-    """
+    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
     if not path.is_file():
         raise DocumentImportError(f"{name}: not a regular file; give the path of a fact sheet")
-    size = path.stat().st_size
-    if size > MAX_DOCUMENT_BYTES:
-        raise DocumentImportError(
-            f"{name}: {size / 1_048_576:.1f} MB is too large for a fact sheet (limit "
-            f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
-            "the right file")
+    _check_size(path.stat().st_size, name)
     try:
         data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
+                           ) from None
+    return parse_document(data, name)
+
+
+def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
+    """Decode and parse a fact sheet's bytes (a file, an upload, a pasted text). `name` is for
+    messages and, with the first bytes, decides the format. Returns (canonical text, sheet).
+
+    The format comes from the first bytes when they say PDF or ZIP (a PDF saved as `.txt` is
+    still a PDF), otherwise from the extension. The text of a structured document is its parts
+    rendered as text (`render_parts`): what its content hash is taken over.
+    """
+    _check_size(len(data), name)
+    try:
         kind = document_format(name, data)
         if kind == "text":
             text = decode_document(data, name)
@@ -83,13 +89,18 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
             text, sheet = render_parts(parts), parse_structured(parts)
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
-    except OSError as exc:
-        raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
-                           ) from None
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
     return text, sheet
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentImportError(
+            f"{name}: {size / 1_048_576:.1f} MB is too large for a fact sheet (limit "
+            f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
+            "the right file")
 
 
 Format = Literal["text", "markdown", "html", "pdf", "docx"]
@@ -294,24 +305,36 @@ def import_file(path: Path, *, store: Store, config: Config,
     content) is only planned, and returned as `report.correction`, unless `replace`: then it
     supersedes the unpublished posts of the earlier version in one transaction."""
     text, sheet = read_document(path)
+    return import_sheet(text, sheet, source_name=path.name, store=store, config=config,
+                        accounts=accounts, actor=actor, now=now, at=at, every=every,
+                        replace=replace)
+
+
+def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
+                 config: Config, accounts: Sequence[AccountConfig], actor: str, now: datetime,
+                 at: datetime | None = None, every: timedelta | None = None,
+                 replace: bool = False) -> ImportReport:
+    """Plan and store the posts of a parsed sheet (see `parse_document`) in one transaction;
+    a changed version of an earlier document from `source_name` is handled as `import_file`
+    says."""
     digest = content_hash(text)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     names = {a.name for a in accounts}
     existing = store.find_document(digest)
     if existing is None:
-        earlier = [p for p in store.live_posts_from_source(path.name) if p.account in names]
-        previous = store.latest_document(path.name)
+        earlier = [p for p in store.live_posts_from_source(source_name) if p.account in names]
+        previous = store.latest_document(source_name)
         if earlier and previous is not None:
             correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
                                          config=config, store=store, now=now, at=at,
                                          every=every)
-            report = ImportReport(document=path.name, title=sheet.title, document_id=None,
+            report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
                                   correction=correction)
             if not replace or not correction.changes_posts:
                 return report
             outcome = store.correct_document(
-                source_name=path.name, content_hash=digest, title=sheet.title,
+                source_name=source_name, content_hash=digest, title=sheet.title,
                 sections=[(s.heading, s.text) for s in sheet.sections],
                 supersede=correction.supersede, posts=correction.posts,
                 relinks=correction.relinks, actor=actor, now=now, status=status)
@@ -328,12 +351,12 @@ def import_file(path: Path, *, store: Store, config: Config,
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
     outcome = store.import_document(
-        source_name=path.name, content_hash=digest, title=sheet.title,
+        source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
         now=now, status=status)
     times = [p.scheduled_at for p in planned]
     skipped = tuple(sorted((done & names) | set(outcome.already_imported_accounts)))
-    return ImportReport(document=path.name, title=sheet.title, document_id=outcome.document_id,
+    return ImportReport(document=source_name, title=sheet.title, document_id=outcome.document_id,
                         created=outcome.created, skipped_accounts=skipped,
                         first_at=min(times, default=None), last_at=max(times, default=None))
 

@@ -81,6 +81,7 @@ lease_seconds = {lease}
 max_attempts = {max_attempts}
 retry_base_seconds = 0.02
 retry_max_seconds = 0.05
+{extra}
 [[accounts]]
 name = "office-x"
 platform = "x"
@@ -152,10 +153,12 @@ def make_office(write_config, emulator, monkeypatch):
 
     def make(max_attempts: int = 5, timeout: float = 5.0, budget: int = 1000,
              url: str | None = None, database: str = "sqlite:///factpost.db",
-             poll: float = 0.2, lease: int = 120) -> Office:
+             poll: float = 0.2, lease: int = 120, extra: str = "") -> Office:
+        """`extra` is TOML placed before the accounts, e.g. a [review] table."""
         path = write_config(OFFICE_CONFIG.format(url=url or emulator.url, database=database,
                                                  max_attempts=max_attempts, poll=poll,
-                                                 lease=lease, timeout=timeout, budget=budget))
+                                                 lease=lease, timeout=timeout, budget=budget,
+                                                 extra=extra))
         office = Office(path, emulator)
         for account in office.config.accounts:
             for name, value in demo_credentials(account).items():
@@ -172,3 +175,98 @@ def make_office(write_config, emulator, monkeypatch):
 @pytest.fixture
 def office(make_office) -> Office:
     return make_office()
+
+
+# -- the web UI on a real loopback port -------------------------------------------------------
+
+class LiveServer:
+    """create_app(config, store) served by uvicorn on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app) -> None:
+        import threading
+
+        import uvicorn
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
+                                                    log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> str:
+        import time
+
+        self.thread.start()
+        while not self.server.started:  # start-up, not an assertion: no deadline needed
+            if not self.thread.is_alive():
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join()
+
+
+@pytest.fixture
+def serve():
+    """Serve the web UI for a config and store; returns its base URL."""
+    from scheduler.web import create_app
+
+    servers: list[LiveServer] = []
+
+    def start(config, store, **kwargs) -> str:
+        server = LiveServer(create_app(config, store, **kwargs))
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+PASSWORD = "correct horse battery"
+REVIEW = "[review]\nrequire_approval = true\ntwo_person_rule = true\n"
+
+
+def add_users(store: Store, **roles: str) -> None:
+    """add_users(store, amira="admin", chen="author"); every password is PASSWORD."""
+    from db.users import UserStore
+    from scheduler.users import add_user
+
+    for name, role in roles.items():
+        add_user(UserStore(store), name, PASSWORD, role, now=datetime.now(UTC))
+
+
+def sign_in(base_url: str, name: str, password: str = PASSWORD):
+    """An httpx client signed in as `name` (raises if sign-in fails)."""
+    import httpx
+
+    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+    response = client.post("/login", data={"name": name, "password": password,
+                                           "csrf": login_csrf(client), "next": "/"})
+    if response.status_code != 303:
+        raise AssertionError(f"sign-in as {name} failed: {response.status_code}")
+    return client
+
+
+def login_csrf(client) -> str:
+    import re
+
+    page = client.get("/login")
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def page_csrf(client, path: str = "/") -> str:
+    import re
+
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).text).group(1)
+
+
+@pytest.fixture
+def newsroom(make_office, serve):
+    """An office under review (two-person rule) with its web UI served, and three users:
+    amira (admin), bashir (approver), chen (author)."""
+    office = make_office(extra=REVIEW)
+    add_users(office.store, amira="admin", bashir="approver", chen="author")
+    office.url = serve(office.config, office.store)
+    return office

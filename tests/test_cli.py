@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import click
@@ -247,6 +248,61 @@ def test_status_reports_posts_per_state_and_pauses(factpost):
     assert status["last_seen"] is None
     factpost("resume", "--all")
     assert json.loads(factpost("status", "--json").output)["paused_accounts"] == []
+
+
+def test_status_in_words(factpost):
+    factpost("post", "add", "Hello.", "--account", "office-x", "--at", "2026-12-01 09:00")
+    factpost("accounts", "pause", "office-x", "--reason", "tokens rotated")
+    lines = factpost("status").output.splitlines()
+    assert lines[:2] == ["daemon: not running", "posts: queued 1"]
+    assert "next due: post 1 for office-x at 2026-12-01 09:00:00" in lines
+    assert "paused: office-x (tokens rotated)" in lines
+
+
+def test_users_are_added_with_a_password_from_stdin_and_only_its_hash_is_kept(factpost,
+                                                                             tmp_path):
+    result = factpost("user", "add", "amira", "--role", "approver",
+                      input="a long passphrase\n")
+    assert result.output == "user amira added as approver\n"
+    dump = "\n".join(db_dump(tmp_path))
+    assert "a long passphrase" not in dump and "$argon2id$" in dump
+    again = factpost("user", "add", "amira", "--role", "author", input="another one!\n",
+                     ok=False)
+    assert again.exit_code == 1 and "a user named 'amira' already exists" in again.output
+    short = factpost("user", "add", "bashir", "--role", "author", input="short\n", ok=False)
+    assert "use at least 10" in short.output
+    assert "bashir" not in factpost("user", "list").output
+    factpost("user", "set", "amira", "--role", "admin", "--disable")
+    listed = factpost("user", "list").output
+    assert re.search(r"amira\W+admin\W+disabled", listed), listed
+
+
+def test_an_api_token_is_printed_once_and_stored_as_a_hash(factpost, tmp_path):
+    import hashlib
+
+    factpost("user", "add", "amira", "--role", "admin", input="a long passphrase\n")
+    token = factpost("user", "token", "amira").output.strip()
+    assert token.startswith("fp_") and len(token) > 40
+    dump = "\n".join(db_dump(tmp_path))
+    assert token not in dump and hashlib.sha256(token.encode()).hexdigest() in dump
+    assert factpost("user", "token", "amira").output.strip() != token
+    missing = factpost("user", "token", "nobody", ok=False)
+    assert "no user named 'nobody'" in missing.output
+
+
+def test_serve_refuses_to_start_before_anyone_can_sign_in(factpost):
+    result = factpost("serve", "--port", "9", ok=False)
+    assert result.exit_code == 1
+    assert "no users yet; add one first: factpost user add NAME --role admin" in result.output
+
+
+def test_the_two_person_rule_holds_on_the_command_line(factpost, monkeypatch):
+    factpost("post", "add", "Hello.", "--account", "office-x",
+             approval="true\ntwo_person_rule = true")
+    refused = factpost("post", "approve", "1", ok=False)
+    assert "written or edited by press-officer" in refused.output
+    monkeypatch.setenv("FACTPOST_USER", "second-officer")
+    assert "approved 1 post(s): 1" in factpost("post", "approve", "1").output
 
 
 def all_commands(group: click.Group, prefix=()):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import content, operations
+from scheduler.cli import content, operations, people
 from scheduler.cli.common import Context, FactpostGroup, emit_posts
 
 
@@ -97,7 +97,7 @@ def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bo
 
 for command in (content.preview, content.import_, content.queue, content.history, content.post,
                 operations.init, operations.run, operations.accounts, operations.pause,
-                operations.resume, operations.status):
+                operations.resume, operations.status, people.user, people.serve):
     cli.add_command(command)
 
 

@@ -26,15 +26,12 @@ from posts.states import IllegalTransition
 from scheduler.config import Config, ConfigError, load_config
 from scheduler.importing import DocumentImportError
 from scheduler.publishers.base import PublishError
+from scheduler.records import LISTING_FIELDS, iso, post_record  # noqa: F401 (re-exported)
 from scheduler.timing import TimeFormatError
 
 #: Errors that mean "the request was wrong", shown as one line, never as a traceback.
 USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
                IllegalTransition, PublishError, MediaError)
-
-LISTING_FIELDS = ("id", "account", "platform", "status", "text", "scheduled_at",
-                  "published_at", "remote_id", "remote_url", "document", "section",
-                  "thread_position", "thread_size", "last_error")
 
 
 class FactpostGroup(click.Group):
@@ -112,25 +109,6 @@ def now() -> datetime:
 
 def local(when: datetime | None, tz: ZoneInfo) -> str:
     return "" if when is None else when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def iso(when: datetime | None) -> str | None:
-    return None if when is None else when.astimezone(UTC).isoformat()
-
-
-def post_record(post: Post) -> dict:
-    """The fields every listing prints for a post (JSON and CSV)."""
-    return {
-        "id": post.id, "account": post.account, "platform": post.platform,
-        "status": post.status, "text": post.text, "scheduled_at": iso(post.scheduled_at),
-        "published_at": iso(post.published_at), "remote_id": post.remote_id,
-        "remote_url": post.remote_url,
-        "document": post.document.source_name if post.document else None,
-        "section": (post.section.heading or f"section {post.section.position + 1}")
-        if post.section else None,
-        "thread_position": post.thread_position, "thread_size": post.thread_size,
-        "last_error": post.last_error,
-    }
 
 
 def emit_posts(ctx: Context, posts: list[Post], *, as_json: bool, as_csv: bool = False,

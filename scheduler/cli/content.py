@@ -9,9 +9,7 @@ from pathlib import Path
 import click
 
 from db.store import HistoryFilter
-from posts.split import FACEBOOK_MAX_CHARS
 from posts.states import PostStatus
-from posts.weight import X_MAX_WEIGHT, weighted_length
 from scheduler.cli.common import (
     Context,
     each_account_option,
@@ -245,15 +243,13 @@ def post() -> None:
 
 
 def check_length(text: str, platform: str) -> None:
-    if not text.strip():
-        raise click.UsageError("the post text is empty")
-    if platform == "x" and weighted_length(text) > X_MAX_WEIGHT:
-        raise click.UsageError(
-            f"the text is {weighted_length(text)}/{X_MAX_WEIGHT} weighted characters for X; "
-            "shorten it, or put it in a fact sheet and import it to split it into a thread")
-    if platform == "facebook" and len(text) > FACEBOOK_MAX_CHARS:
-        raise click.UsageError(f"the text is {len(text)} characters; Facebook allows "
-                               f"{FACEBOOK_MAX_CHARS}")
+    from scheduler.compose import PostTextError, check_text
+
+    try:
+        check_text(text, platform)
+    except PostTextError as exc:
+        hint = " (or put it in a fact sheet and import it)" if platform == "x" else ""
+        raise click.UsageError(str(exc) + hint) from None
 
 
 @post.command("add")
@@ -397,7 +393,8 @@ def post_approve(ctx: Context, post_ids: tuple[int, ...]) -> None:
     Example:
       factpost post approve 12 13 14
     """
-    approved = ctx.store.approve(post_ids, actor=current_actor(), now=now())
+    approved = ctx.store.approve(post_ids, actor=current_actor(), now=now(),
+                                 two_person_rule=ctx.config.two_person_rule)
     click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
 
 

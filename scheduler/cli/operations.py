@@ -17,6 +17,7 @@ from scheduler.daemon import Daemon, worker_name
 from scheduler.dispatch import Dispatcher
 from scheduler.publishers.base import PublishError
 from scheduler.publishers.registry import build_publisher
+from scheduler.status import status_report
 
 
 def configure_logging(verbose: bool) -> None:
@@ -236,40 +237,28 @@ def status(ctx: Context, as_json: bool) -> None:
     Example:
       factpost status --json
     """
-    store = ctx.store
-    workers = store.workers()
-    running = [w for w in workers if w.stopped_at is None]
-    upcoming = [p for p in store.queue() if p.status == PostStatus.QUEUED]
-    states = store.account_states()
-    last = store.last_error()
-    counts = store.counts_by_status()
-    result = {
-        "daemons": [{"worker": w.id, "last_seen": iso(w.last_seen),
-                     "running": w.stopped_at is None} for w in workers[:10]],
-        "last_seen": iso(running[0].last_seen) if running else None,
-        "posts": {s.value: counts.get(s.value, 0) for s in PostStatus},
-        "next_due": ({"id": upcoming[0].id, "account": upcoming[0].account,
-                      "scheduled_at": iso(upcoming[0].scheduled_at)} if upcoming else None),
-        "paused_accounts": [{"name": n, "reason": s.paused_reason}
-                            for n, s in states.items() if s.paused],
-        "last_error": ({"post_id": last.post_id, "at": iso(last.finished_at),
-                        "outcome": last.outcome, "explanation": last.explanation}
-                       if last else None),
-    }
+    from datetime import datetime
+
+    result = status_report(ctx.store)
+    worker = result.pop("running_worker")
     if as_json:
         emit_json(result)
         return
-    if running:
-        click.echo(f"daemon: last seen {local(running[0].last_seen, ctx.tz)} ({running[0].id})")
+
+    def shown(when: str | None) -> str:
+        return local(datetime.fromisoformat(when), ctx.tz) if when else ""
+
+    if worker:
+        click.echo(f"daemon: last seen {shown(result['last_seen'])} ({worker})")
     else:
         click.echo("daemon: not running")
     click.echo("posts: " + ", ".join(f"{k} {v}" for k, v in result["posts"].items() if v)
                if any(result["posts"].values()) else "posts: none")
-    if upcoming:
-        click.echo(f"next due: post {upcoming[0].id} for {upcoming[0].account} at "
-                   f"{local(upcoming[0].scheduled_at, ctx.tz)}")
+    if (due := result["next_due"]) is not None:
+        click.echo(f"next due: post {due['id']} for {due['account']} at "
+                   f"{shown(due['scheduled_at'])}")
     for p in result["paused_accounts"]:
         click.echo(f"paused: {p['name']} ({p['reason']})")
-    if last:
-        click.echo(f"last error: post {last.post_id}, {local(last.finished_at, ctx.tz)}: "
-                   f"{last.explanation}")
+    if (last := result["last_error"]) is not None:
+        click.echo(f"last error: post {last['post_id']}, {shown(last['at'])}: "
+                   f"{last['explanation']}")

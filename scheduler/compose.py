@@ -1,0 +1,84 @@
+"""A post written by hand: checking its text and previewing how it goes out, for the CLI's
+`post add`/`post edit`, the web UI's Compose page and /api/preview alike.
+
+Text that fits one post is one post. Longer text for X becomes a thread, split by exactly the
+code that splits an imported fact sheet (`importing.snippets_for`), hashtags included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from posts.factsheet import Contacts, FactSheet, Section
+from posts.split import FACEBOOK_MAX_CHARS
+from posts.text import canonicalise
+from posts.weight import X_MAX_WEIGHT, weighted_length
+from scheduler.config import AccountConfig
+from scheduler.importing import snippets_for
+
+
+class PostTextError(ValueError):
+    """Text that cannot be posted as it is; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Part:
+    text: str
+    weighted_length: int
+    position: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    platform: str
+    #: X: weighted characters (twitter-text); Facebook: characters.
+    length: int
+    limit: int
+    fits: bool
+    parts: tuple[Part, ...]
+
+
+def clean(text: str) -> str:
+    return canonicalise(text).strip()
+
+
+def measure(text: str, platform: str) -> tuple[int, int]:
+    """(length, limit) as the platform counts them."""
+    if platform == "x":
+        return weighted_length(text), X_MAX_WEIGHT
+    return len(text), FACEBOOK_MAX_CHARS
+
+
+def check_text(text: str, platform: str) -> str:
+    """The canonical text if it fits one post; raises PostTextError otherwise."""
+    text = clean(text)
+    if not text:
+        raise PostTextError("the post text is empty")
+    length, limit = measure(text, platform)
+    if length > limit:
+        unit = "weighted characters for X" if platform == "x" else "characters for Facebook"
+        raise PostTextError(f"the text is {length}/{limit} {unit}; shorten it, or post it as "
+                            "a thread")
+    return text
+
+
+def as_sheet(text: str) -> FactSheet:
+    """Composed text as a one-section fact sheet (paragraphs at blank lines), to be split and
+    imported like any other."""
+    paragraphs = tuple(p.strip() for p in clean(text).split("\n\n") if p.strip())
+    return FactSheet(title=None, sections=(Section(None, paragraphs),), contacts=Contacts())
+
+
+def preview(text: str, account: AccountConfig) -> Preview:
+    text = clean(text)
+    length, limit = measure(text, account.platform)
+    if not text:
+        parts: tuple[Part, ...] = ()
+    elif length <= limit:
+        parts = (Part(text, length, 1, 1),)
+    else:
+        [(_, snippets)] = snippets_for(as_sheet(text), account)
+        parts = tuple(Part(s.text, s.weighted_length, s.thread_position, s.thread_size)
+                      for s in snippets)
+    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts)

@@ -1,0 +1,31 @@
+"""Posts as plain records, the one shape every listing uses: CLI JSON and CSV, the web UI's
+CSV export and the /api JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from db.models import Post
+
+LISTING_FIELDS = ("id", "account", "platform", "status", "text", "scheduled_at",
+                  "published_at", "remote_id", "remote_url", "document", "section",
+                  "thread_position", "thread_size", "last_error")
+
+
+def iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(UTC).isoformat()
+
+
+def post_record(post: Post) -> dict:
+    """The fields every listing prints for a post (JSON and CSV)."""
+    return {
+        "id": post.id, "account": post.account, "platform": post.platform,
+        "status": post.status, "text": post.text, "scheduled_at": iso(post.scheduled_at),
+        "published_at": iso(post.published_at), "remote_id": post.remote_id,
+        "remote_url": post.remote_url,
+        "document": post.document.source_name if post.document else None,
+        "section": (post.section.heading or f"section {post.section.position + 1}")
+        if post.section else None,
+        "thread_position": post.thread_position, "thread_size": post.thread_size,
+        "last_error": post.last_error,
+    }

@@ -1,0 +1,31 @@
+"""The figures of `factpost status` and the web UI's Status page, computed in one place."""
+
+from __future__ import annotations
+
+from db.store import Store
+from posts.states import PostStatus
+from scheduler.records import iso
+
+
+def status_report(store: Store) -> dict:
+    """Daemon heartbeats, posts per state, the next due post, paused accounts, last error."""
+    workers = store.workers()
+    running = [w for w in workers if w.stopped_at is None]
+    upcoming = [p for p in store.queue() if p.status == PostStatus.QUEUED]
+    states = store.account_states()
+    last = store.last_error()
+    counts = store.counts_by_status()
+    return {
+        "daemons": [{"worker": w.id, "last_seen": iso(w.last_seen),
+                     "running": w.stopped_at is None} for w in workers[:10]],
+        "last_seen": iso(running[0].last_seen) if running else None,
+        "running_worker": running[0].id if running else None,
+        "posts": {s.value: counts.get(s.value, 0) for s in PostStatus},
+        "next_due": ({"id": upcoming[0].id, "account": upcoming[0].account,
+                      "scheduled_at": iso(upcoming[0].scheduled_at)} if upcoming else None),
+        "paused_accounts": [{"name": n, "reason": s.paused_reason}
+                            for n, s in states.items() if s.paused],
+        "last_error": ({"post_id": last.post_id, "at": iso(last.finished_at),
+                        "outcome": last.outcome, "explanation": last.explanation}
+                       if last else None),
+    }

@@ -1,0 +1,114 @@
+"""Who may do what in the newsroom, and how people prove who they are.
+
+Roles are ranked: an approver can do all an author can, an admin all an approver can.
+
+    author    compose, import, edit and cancel posts; read everything
+    approver  + approve or reject drafts (never their own under [review] two_person_rule)
+    admin     + manage users, pause and resume accounts
+
+Passwords are stored as argon2id hashes; session and API tokens are random and stored as their
+SHA-256 (they carry 256 bits of entropy, so a slow hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from db.models import User
+from db.users import UserError, UserStore
+
+ROLES = ("author", "approver", "admin")
+MIN_PASSWORD_CHARS = 10
+#: At most this many failed sign-ins per user name and address within the window.
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+
+_hasher = PasswordHasher()
+# Checking a password for an unknown user costs the same as for a known one, so response
+# times do not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+class LoginThrottled(Exception):
+    """Too many failed sign-ins for one user from one address."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    name: str
+    role: str
+
+
+def may(role: str, needed: str) -> bool:
+    """Whether `role` includes the rights of `needed`."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def check_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}", name or ""):
+        raise UserError(f"{name!r} is not a usable user name; use letters, digits and . _ - @ "
+                        "(at most 100)")
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    return role
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(f"the password is {len(password)} characters; use at least "
+                        f"{MIN_PASSWORD_CHARS}")
+    return _hasher.hash(password)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(users: UserStore, name: str, password: str, role: str, *, now: datetime) -> User:
+    return users.add_user(check_name(name), password_hash=hash_password(password),
+                          role=check_role(role), now=now)
+
+
+def issue_api_token(users: UserStore, name: str, *, now: datetime) -> str:
+    """A new API token for `name`; returned once, only its hash is kept."""
+    user = users.require_user(name)
+    token = "fp_" + new_token()
+    users.add_api_token(user.id, token_hash=token_hash(token), now=now)
+    return token
+
+
+def authenticate(users: UserStore, name: str, password: str, *, ip: str, now: datetime
+                 ) -> User | None:
+    """The user if the password is right. Raises LoginThrottled after too many failures
+    (before checking the password, so guessing stops working too)."""
+    since = now - LOGIN_WINDOW
+    if users.login_failures_since(name, ip, since) >= MAX_LOGIN_FAILURES:
+        raise LoginThrottled(
+            f"too many failed sign-ins for {name!r} from this address; wait "
+            f"{int(LOGIN_WINDOW.total_seconds() // 60)} minutes or ask an admin to reset the "
+            "password")
+    user = users.get_user(name)
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None or user.disabled:
+        users.record_login_failure(name[:200], ip, now=now)
+        return None
+    users.clear_login_failures(name, ip, before=since)
+    return user

@@ -1,0 +1,56 @@
+"""What a page and the API both do, so the two never disagree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from db.models import Post
+from posts.states import PostStatus
+from scheduler.compose import PostTextError, as_sheet, check_text, clean, measure
+from scheduler.importing import import_sheet
+from scheduler.timing import TimeFormatError, free_slots, parse_when
+from scheduler.web.app import Web
+from scheduler.web.auth import Actor
+
+
+def parse_time(web: Web, text: str) -> datetime:
+    """A time typed by staff ('now', '+2h', '2026-12-01 09:00' or a datetime-local value, in
+    the office timezone), in UTC."""
+    try:
+        return parse_when(text, web.tz, web.now())
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, TimeFormatError):
+            raise
+        raise TimeFormatError(f"cannot use time {text!r}; write 'now', '+2h' or "
+                              "'2026-12-01 09:00' (office timezone)") from None
+
+
+def next_free_slot(web: Web, account_name: str) -> datetime:
+    account = web.config.account(account_name)
+    if not account.slots:
+        raise TimeFormatError(f"account {account.name!r} has no posting slots; pick a time")
+    return next(free_slots(account.slots, web.tz, web.now(),
+                           taken=web.store.scheduled_times(account.name)))
+
+
+def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datetime
+            ) -> list[Post]:
+    """Queue (or, under review, draft) a hand-written post. Text too long for one X post
+    becomes a thread, split and stored exactly as an imported fact sheet would be."""
+    account = web.config.account(account_name)
+    status = PostStatus.DRAFT if web.config.require_approval else PostStatus.QUEUED
+    text = clean(text)
+    length, limit = measure(text, account.platform)
+    if account.platform != "x" or length <= limit:
+        post = web.store.add_post(account=account.name, platform=account.platform,
+                                  text=check_text(text, account.platform), scheduled_at=when,
+                                  actor=actor.name, now=web.now(), status=status)
+        return [web.store.get_post(post.id)]
+    report = import_sheet(text, as_sheet(text), source_name=f"composed by {actor.name}",
+                          store=web.store, config=web.config, accounts=[account],
+                          actor=actor.name, now=web.now(), at=when)
+    if report.created == 0:
+        raise PostTextError(f"this exact text was already composed for {account.name}; "
+                            "find it in History")
+    return [web.store.get_post(p.id)
+            for p in web.store.document_posts(report.document_id, account.name)]

@@ -1,0 +1,192 @@
+"""The JSON API under /api: queueing, approving, history and the compose preview.
+
+Same store calls and checks as the pages; errors come back as {"detail": "..."} with 400
+(bad request), 401 (no or unknown token), 403 (role), 404 (no such post) or 409 (state).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from db.store import HistoryFilter
+from posts.states import PostStatus
+from scheduler.compose import preview
+from scheduler.records import post_record
+from scheduler.status import status_report
+from scheduler.web.actions import compose, next_free_slot, parse_time
+from scheduler.web.auth import ApiApprover, ApiAuthor, web
+from scheduler.web.pages import cursor, read_cursor
+
+router = APIRouter(prefix="/api", tags=["api"])
+PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A post's id.")]
+
+
+class PostOut(BaseModel):
+    id: int
+    account: str
+    platform: str
+    status: PostStatus
+    text: str
+    scheduled_at: str | None
+    published_at: str | None
+    remote_id: str | None
+    remote_url: str | None
+    document: str | None
+    section: str | None
+    thread_position: int
+    thread_size: int
+    last_error: str | None
+
+
+class AttemptOut(BaseModel):
+    started_at: str
+    outcome: str | None
+    error_code: str | None
+    error_message: str | None
+    explanation: str | None
+    remote_id: str | None
+
+
+class AuditOut(BaseModel):
+    at: str
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+
+
+class PostDetail(PostOut):
+    created_by: str
+    approved_by: str | None
+    attempts: list[AttemptOut]
+    audit: list[AuditOut]
+
+
+class HistoryPage(BaseModel):
+    posts: list[PostOut]
+    next: str | None = Field(description="Pass as `after` for the next page; null at the end.")
+
+
+class NewPost(BaseModel):
+    account: str = Field(max_length=200)
+    text: str = Field(max_length=70_000)
+    at: str | None = Field(None, max_length=100,
+                           description="'now', '+2h' or '2026-12-01 09:00' (office time); "
+                                       "default: the account's next free slot.")
+
+
+class Queued(BaseModel):
+    posts: list[PostOut]
+
+
+class PreviewIn(BaseModel):
+    account: str = Field(max_length=200)
+    text: str = Field(max_length=70_000)
+
+
+class PartOut(BaseModel):
+    text: str
+    weighted_length: int
+    position: int
+    size: int
+
+
+class PreviewOut(BaseModel):
+    platform: str
+    length: int
+    limit: int
+    fits: bool
+    parts: list[PartOut]
+
+
+def out(post) -> PostOut:
+    return PostOut(**post_record(post))
+
+
+@router.get("/queue", response_model=list[PostOut], summary="Upcoming posts, soonest first")
+def api_queue(request: Request, actor: ApiAuthor,
+              account: Annotated[str | None, Query(max_length=200)] = None):
+    w = web(request)
+    if account:
+        w.config.account(account)
+    return [out(p) for p in w.store.queue(account or None)]
+
+
+@router.get("/posts", response_model=HistoryPage, summary="History, newest first")
+def api_history(request: Request, actor: ApiAuthor,
+                account: Annotated[str | None, Query(max_length=200)] = None,
+                status: PostStatus | None = None,
+                since: Annotated[str | None, Query(max_length=100)] = None,
+                until: Annotated[str | None, Query(max_length=100)] = None,
+                search: Annotated[str | None, Query(max_length=500)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                after: Annotated[str | None, Query(max_length=200)] = None):
+    w = web(request)
+    if account:
+        w.config.account(account)
+    f = HistoryFilter(account=account or None, status=status.value if status else None,
+                      since=parse_time(w, since) if since else None,
+                      until=parse_time(w, until) if until else None,
+                      search=search or None, limit=limit + 1,
+                      after=read_cursor(after or ""))
+    page = w.store.history(f)
+    more = len(page) > limit
+    page = page[:limit]
+    return HistoryPage(posts=[out(p) for p in page], next=cursor(page[-1]) if more else None)
+
+
+@router.get("/posts/{post_id}", response_model=PostDetail, summary="One post, its attempts "
+            "and audit trail", responses={404: {"description": "No such post"}})
+def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
+    w = web(request)
+    p = w.store.get_post(post_id)
+    return PostDetail(
+        **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
+        attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
+                             error_code=a.error_code, error_message=a.error_message,
+                             explanation=a.explanation, remote_id=a.remote_id)
+                  for a in p.attempts],
+        audit=[AuditOut(at=e.at.isoformat(), actor=e.actor, action=e.action,
+                        from_status=e.from_status, to_status=e.to_status, reason=e.reason)
+               for e in w.store.audit_trail(post_id)])
+
+
+@router.post("/posts", response_model=Queued, status_code=201,
+             summary="Queue a post (a draft when review is required)",
+             responses={400: {"description": "Bad account, text or time"}})
+def api_add(request: Request, body: NewPost, actor: ApiAuthor):
+    w = web(request)
+    name = w.config.account(body.account).name
+    when = parse_time(w, body.at) if body.at else next_free_slot(w, name)
+    return Queued(posts=[out(p) for p in compose(w, actor, account_name=name, text=body.text,
+                                                  when=when)])
+
+
+@router.post("/posts/{post_id}/approve", response_model=PostOut, summary="Approve a draft",
+             responses={404: {"description": "No such post"},
+                        409: {"description": "Not a draft, or the two-person rule"}})
+def api_approve(request: Request, post_id: PostId,
+                actor: ApiApprover):
+    w = web(request)
+    [p] = w.store.approve([post_id], actor=actor.name, now=w.now(),
+                          two_person_rule=w.config.two_person_rule)
+    return out(w.store.get_post(p.id))
+
+
+@router.post("/preview", response_model=PreviewOut,
+             summary="How text counts and splits for an account (the Compose counter)")
+def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
+    w = web(request)
+    result = preview(body.text, w.config.account(body.account))
+    return PreviewOut(platform=result.platform, length=result.length, limit=result.limit,
+                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts])
+
+
+@router.get("/status", summary="The figures of 'factpost status'")
+def api_status(request: Request, actor: ApiAuthor) -> dict:
+    return status_report(web(request).store)
+

@@ -1,0 +1,101 @@
+"""Import: upload or paste a fact sheet, review its sections and posts per account, queue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
+
+from scheduler.importing import (
+    MAX_DOCUMENT_BYTES,
+    DocumentImportError,
+    import_sheet,
+    parse_document,
+    plan_posts,
+)
+from scheduler.timing import TimeFormatError, parse_duration
+from scheduler.web.actions import parse_time
+from scheduler.web.auth import Author, AuthorForm, web
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/import")
+def import_page(request: Request, actor: Author):
+    w = web(request)
+    return w.render(request, "import.html", actor, accounts=w.config.accounts, error=None,
+                    chosen={a.name for a in w.config.accounts}, form={})
+
+
+async def read_form(request: Request) -> tuple[dict, bytes | None, str]:
+    form = await request.form()
+    upload = form.get("file")
+    data, name = None, "pasted text"
+    if isinstance(upload, UploadFile) and upload.filename:
+        data, name = await upload.read(MAX_DOCUMENT_BYTES + 1), upload.filename
+    elif str(form.get("text", "")).strip():
+        data = str(form.get("text")).encode("utf-8")
+        name = str(form.get("name") or "pasted text")
+    fields = {k: str(form.get(k, "")) for k in ("schedule", "at", "every", "name")}
+    fields["accounts"] = [str(v) for v in form.getlist("account")]
+    return fields, data, name
+
+
+def plan(request: Request, fields: dict, data: bytes | None, name: str):
+    """Parse and plan without writing anything; raises with a one-line reason."""
+    w = web(request)
+    if data is None:
+        raise DocumentImportError("choose a file or paste the fact sheet's text")
+    text, sheet = parse_document(data, name)
+    accounts = [w.config.account(n) for n in fields["accounts"]]
+    if not accounts:
+        raise DocumentImportError("choose at least one account")
+    at = every = None
+    if fields["schedule"] == "spaced":
+        at = parse_time(w, fields["at"] or "now")
+        every = parse_duration(fields["every"] or "0s")
+    planned = plan_posts(sheet, accounts, config=w.config, store=w.store, now=w.now(),
+                         at=at, every=every)
+    return text, sheet, accounts, planned, at, every
+
+
+@router.post("/import/review")
+async def import_review(request: Request, actor: AuthorForm):
+    from starlette.concurrency import run_in_threadpool
+
+    w = web(request)
+    fields, data, name = await read_form(request)
+    try:
+        text, sheet, accounts, planned, _at, _every = await run_in_threadpool(
+            plan, request, fields, data, name)
+    except (DocumentImportError, TimeFormatError, ValueError) as exc:
+        return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
+                        error=str(exc), chosen=set(fields["accounts"]), form=fields)
+    by_account = {a.name: [p for p in planned if p.account == a.name] for a in accounts}
+    return w.render(request, "import_review.html", actor, sheet=sheet, text=text, name=name,
+                    accounts=accounts, by_account=by_account, fields=fields)
+
+
+@router.post("/import")
+async def import_confirm(request: Request, actor: AuthorForm):
+    from starlette.concurrency import run_in_threadpool
+
+    w = web(request)
+    fields, data, name = await read_form(request)
+
+    def run():
+        text, sheet, accounts, _planned, at, every = plan(request, fields, data, name)
+        return import_sheet(text, sheet, source_name=name, store=w.store, config=w.config,
+                            accounts=accounts, actor=actor.name, now=w.now(), at=at,
+                            every=every)
+
+    report = await run_in_threadpool(run)
+    from urllib.parse import quote_plus
+
+    if report.created == 0:
+        notice = f"{name}: already imported for {', '.join(report.skipped_accounts)}"
+        return RedirectResponse(f"/?notice={quote_plus(notice)}", status_code=303)
+    state = "drafts awaiting approval" if w.config.require_approval else "queued"
+    notice = f"{name}: {report.created} posts {state}"
+    target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
+    return RedirectResponse(f"{target}?notice={quote_plus(notice)}", status_code=303)

@@ -1,0 +1,191 @@
+"""Reading pages: Queue, Calendar, History (with its CSV export) and Status."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from itertools import islice
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, StreamingResponse
+
+from db.store import HistoryFilter, history_key
+from posts.states import PostStatus
+from scheduler.records import LISTING_FIELDS, post_record
+from scheduler.status import status_report
+from scheduler.timing import TimeFormatError, free_slots
+from scheduler.web.actions import parse_time
+from scheduler.web.auth import AdminForm, Author, web
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+CSV_BATCH = 500
+
+
+@router.get("/")
+def queue_page(request: Request, actor: Author):
+    w = web(request)
+    accounts = [(a, w.store.queue(a.name)) for a in w.config.accounts]
+    return w.render(request, "queue.html", actor, accounts=accounts)
+
+
+# -- calendar --------------------------------------------------------------------------------
+
+@router.get("/calendar")
+def calendar_page(request: Request, actor: Author,
+                  account: str = "", week: str = ""):
+    w = web(request)
+    if not w.config.accounts:
+        return w.render(request, "error.html", actor, 400, title="No accounts",
+                        message="no [[accounts]] configured; add one to config.toml")
+    acct = w.config.account(account) if account else w.config.accounts[0]
+    today = w.now().astimezone(w.tz).date()
+    try:
+        day = date.fromisoformat(week) if week else today
+    except ValueError:
+        raise TimeFormatError(f"cannot read week {week!r}; write a date like 2026-12-01"
+                              ) from None
+    monday = day - timedelta(days=day.weekday())
+    start = datetime.combine(monday, time(0), tzinfo=w.tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=w.tz)
+    days = {monday + timedelta(days=i): [] for i in range(7)}
+    for post in w.store.history(HistoryFilter(account=acct.name, since=start, until=end)):
+        when = (post.published_at or post.scheduled_at).astimezone(w.tz)
+        days[when.date()].append((when, "post", post))
+    if acct.slots and end > w.now():
+        slots = free_slots(acct.slots, w.tz, max(start, w.now()),
+                           taken=w.store.scheduled_times(acct.name))
+        # A week holds at most a few hundred slots; the bound guards a per-minute cron.
+        for slot in islice(slots, 2_000):
+            if slot >= end:
+                break
+            local = slot.astimezone(w.tz)
+            days[local.date()].append((local, "free", None))
+    for entries in days.values():
+        entries.sort(key=lambda e: (e[0], e[1] == "free"))
+    return w.render(request, "calendar.html", actor, account=acct, days=days, today=today,
+                    previous=(monday - timedelta(days=7)).isoformat(),
+                    next=(monday + timedelta(days=7)).isoformat(), monday=monday)
+
+
+# -- history ---------------------------------------------------------------------------------
+
+def read_cursor(text: str) -> tuple[datetime, int] | None:
+    if not text:
+        return None
+    try:
+        when, _, post_id = text.rpartition("~")
+        return datetime.fromisoformat(when), int(post_id)
+    except ValueError:
+        raise TimeFormatError("the page link is damaged; start again from the first page"
+                              ) from None
+
+
+def cursor(post) -> str:
+    when, post_id = history_key(post)
+    return f"{when.isoformat()}~{post_id}"
+
+
+def history_filter(request: Request, account: str, status: str, since: str, until: str,
+                   q: str) -> HistoryFilter:
+    w = web(request)
+    if account:
+        w.config.account(account)
+    if status and status not in {s.value for s in PostStatus}:
+        raise TimeFormatError(f"unknown status {status!r}")
+    return HistoryFilter(account=account or None, status=status or None,
+                         since=parse_time(w, since) if since else None,
+                         until=parse_time(w, until) if until else None,
+                         search=q.strip() or None)
+
+
+@router.get("/history")
+def history_page(request: Request, actor: Author, account: str = "",
+                 status: str = "", since: str = "", until: str = "", q: str = "",
+                 after: str = ""):
+    w = web(request)
+    f = history_filter(request, account, status, since, until, q)
+    page = w.store.history(HistoryFilter(**{**f.__dict__, "limit": PAGE_SIZE + 1,
+                                            "after": read_cursor(after)}))
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    params = {k: v for k, v in dict(account=account, status=status, since=since, until=until,
+                                    q=q).items() if v}
+    next_link = ("/history?" + urlencode({**params, "after": cursor(page[-1])})
+                 if more else None)
+    return w.render(request, "history.html", actor, posts=page, params=params,
+                    statuses=[s.value for s in PostStatus], next_link=next_link,
+                    first_link="/history?" + urlencode(params) if after else None,
+                    csv_link="/history.csv?" + urlencode(params))
+
+
+@router.get("/history.csv")
+def history_csv(request: Request, actor: Author, account: str = "",
+                status: str = "", since: str = "", until: str = "", q: str = ""):
+    w = web(request)
+    f = history_filter(request, account, status, since, until, q)
+
+    def rows() -> Iterator[str]:
+        # Page through by key so a million-row export holds one batch in memory at a time.
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        after = None
+        while True:
+            batch = w.store.history(HistoryFilter(**{**f.__dict__, "limit": CSV_BATCH,
+                                                     "after": after}))
+            writer.writerows(post_record(p) for p in batch)
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if len(batch) < CSV_BATCH:
+                return
+            after = history_key(batch[-1])
+
+    stamp = w.now().astimezone(w.tz).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="factpost-history-{stamp}.csv"'})
+
+
+# -- status and accounts ---------------------------------------------------------------------
+
+@router.get("/status")
+def status_page(request: Request, actor: Author):
+    w = web(request)
+    states = w.store.account_states()
+    now = w.now()
+    accounts = []
+    for a in w.config.accounts:
+        state = states.get(a.name)
+        held = state.held_until if state and state.held_until and state.held_until > now \
+            else None
+        accounts.append({"name": a.name, "platform": a.platform, "handle": a.handle,
+                         "paused": bool(state and state.paused),
+                         "paused_reason": state.paused_reason if state else None,
+                         "held_until": held, "held_reason": state.held_reason if held else None})
+    report = status_report(w.store)
+    return w.render(request, "status.html", actor, report=report, accounts=accounts,
+                    parse=datetime.fromisoformat)
+
+
+@router.post("/accounts/{name}/pause")
+def pause_account(request: Request, name: str, actor: AdminForm,
+                  reason: str = Form("")):
+    w = web(request)
+    names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
+    for n in names:
+        w.store.pause_account(n, actor=actor.name, reason=reason.strip() or "paused in the web UI",
+                              now=w.now())
+    return RedirectResponse("/status?notice=paused", status_code=303)
+
+
+@router.post("/accounts/{name}/resume")
+def resume_account(request: Request, name: str, actor: AdminForm):
+    w = web(request)
+    names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
+    for n in names:
+        w.store.resume_account(n, actor=actor.name, now=w.now())
+    return RedirectResponse("/status?notice=resumed", status_code=303)

@@ -1,0 +1,123 @@
+"""Signing in and out, and the admin's Users page."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from db.users import UserError
+from scheduler.users import (
+    ROLES,
+    LoginThrottled,
+    add_user,
+    authenticate,
+    check_role,
+    hash_password,
+)
+from scheduler.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    Admin,
+    AdminForm,
+    AuthorForm,
+    same,
+    session_actor,
+    start_session,
+    web,
+)
+from scheduler.web.auth import token_hash as hash_of
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    # Only paths on this site: an open redirect would make the sign-in page a phishing aid.
+    if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
+        return target
+    return "/"
+
+
+def login_page(request: Request, *, status: int = 200, error: str | None = None,
+               name: str = "", next_: str = "/"):
+    token = secrets.token_urlsafe(32)
+    response = web(request).render(request, "login.html", None, status, error=error,
+                                   login_csrf=token, name=name, next=safe_next(next_))
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax",
+                        secure=web(request).config.secure_cookies, path="/login")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/"):
+    if session_actor(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return login_page(request, next_=next)
+
+
+@router.post("/login")
+def login(request: Request, name: str = Form(""), password: str = Form(""),
+          csrf: str = Form(""), next: str = Form("/")):
+    w = web(request)
+    if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return login_page(request, status=403, name=name, next_=next,
+                          error="the sign-in form expired; try again")
+    ip = request.client.host if request.client else "unknown"
+    now = w.now()
+    try:
+        user = authenticate(w.users, name.strip(), password, ip=ip, now=now)
+    except LoginThrottled as exc:
+        return login_page(request, status=429, name=name, next_=next, error=str(exc))
+    if user is None:
+        return login_page(request, status=401, name=name, next_=next,
+                          error="wrong name or password (or the user is disabled)")
+    token, _expires = start_session(request, user, now)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=w.config.secure_cookies, path="/",
+                        max_age=int(SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, actor: AuthorForm):
+    web(request).users.end_session(hash_of(request.cookies.get(SESSION_COOKIE, "")))
+    response = RedirectResponse("/login?notice=signed+out", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/users")
+def users_page(request: Request, actor: Admin, error: str = ""):
+    w = web(request)
+    return w.render(request, "users.html", actor, users=w.users.users(), roles=ROLES,
+                    error=error or None)
+
+
+@router.post("/users")
+def users_add(request: Request, actor: AdminForm,
+              name: str = Form(""), role: str = Form("author"), password: str = Form("")):
+    w = web(request)
+    try:
+        add_user(w.users, name.strip(), password, role, now=w.now())
+    except UserError as exc:
+        return w.render(request, "users.html", actor, 400, users=w.users.users(), roles=ROLES,
+                        error=str(exc))
+    return RedirectResponse(f"/users?notice=added+{name.strip()}", status_code=303)
+
+
+@router.post("/users/{name}")
+def users_change(request: Request, name: str, actor: AdminForm,
+                 role: str = Form(""), state: str = Form(""), password: str = Form("")):
+    w = web(request)
+    if name == actor.name and (state == "disabled" or (role and role != "admin")):
+        raise UserError("you cannot disable yourself or drop your own admin role; ask "
+                        "another admin")
+    w.users.update_user(name, role=check_role(role) if role else None,
+                        disabled={"disabled": True, "active": False}.get(state),
+                        password_hash=hash_password(password) if password else None)
+    return RedirectResponse(f"/users?notice=updated+{name}", status_code=303)

@@ -1,0 +1,146 @@
+"""Writing and deciding: Compose, a post's page with its actions, and Approvals."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from db.store import NotEditable
+from posts.states import EDITABLE, PostStatus
+from scheduler.compose import PostTextError, check_text
+from scheduler.timing import TimeFormatError
+from scheduler.web.actions import compose, next_free_slot, parse_time
+from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm, web
+
+router = APIRouter(include_in_schema=False)
+S = PostStatus
+
+
+def to(path: str, notice: str) -> RedirectResponse:
+    from urllib.parse import quote_plus
+
+    return RedirectResponse(f"{path}?notice={quote_plus(notice)}", status_code=303)
+
+
+@router.get("/compose")
+def compose_page(request: Request, actor: Author, account: str = "",
+                 at: str = ""):
+    w = web(request)
+    return w.render(request, "compose.html", actor, accounts=w.config.accounts,
+                    account=account, at=at, text="", error=None, when="at" if at else "slot")
+
+
+@router.post("/compose")
+def compose_post(request: Request, actor: AuthorForm,
+                 account: str = Form(""), text: str = Form(""), when: str = Form("slot"),
+                 at: str = Form("")):
+    w = web(request)
+    try:
+        name = w.config.account(account).name
+        moment = next_free_slot(w, name) if when == "slot" else parse_time(w, at or "now")
+        posts = compose(w, actor, account_name=name, text=text, when=moment)
+    except (PostTextError, TimeFormatError, ValueError) as exc:
+        return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
+                        account=account, at=at, text=text, error=str(exc), when=when)
+    first = posts[0]
+    what = f"{len(posts)}-part thread" if len(posts) > 1 else "post"
+    return to(f"/posts/{first.id}", f"{what} {first.status} for {first.account} at "
+                                    f"{w.local(first.scheduled_at)}")
+
+
+@router.get("/posts/{post_id}")
+def post_page(request: Request, post_id: int, actor: Author):
+    w = web(request)
+    post = w.store.get_post(post_id)
+    thread = (w.store.document_posts(post.document_id, post.account)
+              if post.document_id and post.thread_size > 1 else [])
+    thread = [p for p in thread if p.section_id == post.section_id]
+    own = w.config.two_person_rule and post.created_by == actor.name
+    return w.render(request, "post.html", actor, post=post, trail=w.store.audit_trail(post_id),
+                    thread=thread, editable=post.status in EDITABLE, own=own,
+                    at_value=w.local(post.scheduled_at, "%Y-%m-%dT%H:%M"))
+
+
+@router.post("/posts/{post_id}/edit")
+def post_edit(request: Request, post_id: int, actor: AuthorForm,
+              text: str = Form(""), at: str = Form("")):
+    w = web(request)
+    post = w.store.get_post(post_id)
+    new_text = check_text(text, post.platform) if text.strip() else None
+    p = w.store.edit_post(post_id, actor=actor.name, now=w.now(), text=new_text,
+                          scheduled_at=parse_time(w, at) if at.strip() else None,
+                          require_approval=w.config.require_approval)
+    return to(f"/posts/{p.id}", f"saved; the post is {p.status}")
+
+
+@router.post("/posts/{post_id}/cancel")
+def post_cancel(request: Request, post_id: int, actor: AuthorForm,
+                reason: str = Form("")):
+    w = web(request)
+    w.store.cancel(post_id, actor=actor.name, now=w.now(), reason=reason.strip() or None)
+    return to(f"/posts/{post_id}", "cancelled")
+
+
+@router.post("/posts/{post_id}/approve")
+def post_approve(request: Request, post_id: int,
+                 actor: ApproverForm):
+    w = web(request)
+    w.store.approve([post_id], actor=actor.name, now=w.now(),
+                    two_person_rule=w.config.two_person_rule)
+    return to(f"/posts/{post_id}", "approved")
+
+
+@router.post("/posts/{post_id}/reject")
+def post_reject(request: Request, post_id: int, actor: ApproverForm,
+                reason: str = Form("")):
+    w = web(request)
+    if w.store.get_post(post_id).status != S.DRAFT:
+        raise NotEditable(f"post {post_id} is not a draft; only drafts are rejected")
+    why = reason.strip() or "no reason given"
+    w.store.cancel(post_id, actor=actor.name, now=w.now(), reason=f"rejected: {why}")
+    return to("/approvals", f"post {post_id} rejected")
+
+
+@router.post("/posts/{post_id}/retry")
+def post_retry(request: Request, post_id: int, actor: AuthorForm):
+    w = web(request)
+    w.store.retry(post_id, actor=actor.name, now=w.now())
+    return to(f"/posts/{post_id}", "queued again, due now")
+
+
+@router.post("/posts/{post_id}/resolve")
+def post_resolve(request: Request, post_id: int, actor: ApproverForm,
+                 remote_id: str = Form(""), remote_url: str = Form("")):
+    w = web(request)
+    if not remote_id.strip():
+        raise NotEditable("give the id the post has on the platform, or use Retry if it is "
+                          "not there")
+    w.store.resolve_published(post_id, remote_id=remote_id.strip(),
+                              remote_url=remote_url.strip() or None, actor=actor.name,
+                              now=w.now())
+    return to(f"/posts/{post_id}", "marked published")
+
+
+@router.get("/approvals")
+def approvals_page(request: Request, actor: Approver):
+    w = web(request)
+    drafts = [p for p in w.store.queue() if p.status == S.DRAFT]
+    return w.render(request, "approvals.html", actor, drafts=drafts)
+
+
+@router.post("/approvals")
+async def approvals_approve(request: Request, actor: ApproverForm):
+    form = await request.form()
+    ids = [int(v) for v in form.getlist("post") if str(v).isdigit() and len(str(v)) < 10]
+    if not ids:
+        return to("/approvals", "nothing selected")
+    return await _approve(request, actor, ids)
+
+
+async def _approve(request: Request, actor: Actor, ids: list[int]):
+    from starlette.concurrency import run_in_threadpool
+
+    w = web(request)
+    approved = await run_in_threadpool(w.store.approve, ids, actor=actor.name, now=w.now(),
+                                       two_person_rule=w.config.two_person_rule)
+    return to("/approvals", f"approved {len(approved)} post(s)")

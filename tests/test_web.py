@@ -1,0 +1,344 @@
+"""The newsroom web UI over real loopback HTTP: sign-in, sessions, CSRF, roles, the two-person
+rule, escaping, import, history paging and export, calendar and status."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from conftest import PASSWORD, add_users, login_csrf, page_csrf, sign_in
+
+from db.store import HistoryFilter
+from db.users import UserStore
+from posts.states import PostStatus
+from scheduler.demo import sample_factsheet
+
+S = PostStatus
+
+
+def compose(client, text: str, account: str = "office-x", at: str = "") -> httpx.Response:
+    return client.post("/compose", data={"csrf": page_csrf(client), "account": account,
+                                         "text": text, "when": "at", "at": at})
+
+
+def posted_id(response: httpx.Response) -> int:
+    assert response.status_code == 303, response.text
+    return int(re.search(r"/posts/(\d+)", response.headers["location"]).group(1))
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+def test_pages_need_a_signed_in_user_and_come_back_after_sign_in(newsroom):
+    client = httpx.Client(base_url=newsroom.url)
+    response = client.get("/history?status=queued")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/history%3Fstatus%3Dqueued"
+    signed = client.post("/login", data={"name": "chen", "password": PASSWORD,
+                                         "csrf": login_csrf(client),
+                                         "next": "/history?status=queued"})
+    assert signed.headers["location"] == "/history?status=queued"
+    assert client.get("/history?status=queued").status_code == 200
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(newsroom):
+    client = httpx.Client(base_url=newsroom.url)
+    response = client.post("/login", data={"name": "chen", "password": PASSWORD,
+                                           "csrf": login_csrf(client)})
+    cookie = response.headers["set-cookie"]
+    assert "factpost_session=" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # [web] secure_cookies is off in this office
+
+
+def test_secure_cookies_are_marked_secure_when_configured(make_office, serve):
+    office = make_office(extra="[web]\nsecure_cookies = true\n")
+    add_users(office.store, chen="author")
+    client = httpx.Client(base_url=serve(office.config, office.store))
+    response = client.post("/login", data={"name": "chen", "password": PASSWORD,
+                                           "csrf": login_csrf(client)})
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(newsroom):
+    client = httpx.Client(base_url=newsroom.url)
+    for name in ("chen", "nobody"):
+        response = client.post("/login", data={"name": name, "password": "wrong password!",
+                                               "csrf": login_csrf(client)})
+        assert response.status_code == 401
+        assert "wrong name or password" in response.text
+        assert "factpost_session" not in response.headers.get("set-cookie", "")
+
+
+def test_the_sign_in_form_needs_its_own_csrf_token(newsroom):
+    response = httpx.post(newsroom.url + "/login",
+                          data={"name": "chen", "password": PASSWORD, "csrf": "forged"})
+    assert response.status_code == 403
+    assert "factpost_session" not in response.headers.get("set-cookie", "")
+
+
+def test_five_failures_lock_out_that_user_from_that_address_even_after_a_restart(
+        newsroom, serve):
+    client = httpx.Client(base_url=newsroom.url)
+    for _ in range(5):
+        assert client.post("/login", data={"name": "chen", "password": "guess " * 3,
+                                           "csrf": login_csrf(client)}).status_code == 401
+    # A fresh server on the same database: the count lives in the database, not in memory.
+    restarted = httpx.Client(base_url=serve(newsroom.config, newsroom.store))
+    refused = restarted.post("/login", data={"name": "chen", "password": PASSWORD,
+                                             "csrf": login_csrf(restarted)})
+    assert refused.status_code == 429
+    assert "too many failed sign-ins for 'chen'" in html.unescape(refused.text)
+    assert "wait 15 minutes" in refused.text
+    assert sign_in(newsroom.url, "bashir")  # other users are not affected
+
+
+def test_failures_older_than_the_window_no_longer_count(make_office, serve):
+    office = make_office(extra="")
+    add_users(office.store, chen="author")
+    clock = {"now": datetime.now(UTC)}
+    client = httpx.Client(base_url=serve(office.config, office.store,
+                                         clock=lambda: clock["now"]))
+    for _ in range(5):
+        client.post("/login", data={"name": "chen", "password": "guess " * 3,
+                                    "csrf": login_csrf(client)})
+    clock["now"] += timedelta(minutes=16)
+    assert client.post("/login", data={"name": "chen", "password": PASSWORD,
+                                       "csrf": login_csrf(client)}).status_code == 303
+
+
+def test_signing_out_ends_the_session_on_the_server(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    stolen = dict(client.cookies)
+    assert client.post("/logout", data={"csrf": page_csrf(client)}).status_code == 303
+    replay = httpx.Client(base_url=newsroom.url, cookies=stolen)
+    assert replay.get("/").status_code == 303
+
+
+def test_a_disabled_user_is_signed_out_and_cannot_sign_in(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    UserStore(newsroom.store).update_user("chen", disabled=True)
+    assert client.get("/").status_code == 303
+    with pytest.raises(AssertionError, match="sign-in as chen failed: 401"):
+        sign_in(newsroom.url, "chen")
+
+
+def test_only_hashes_of_passwords_and_session_tokens_are_stored(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    token = client.cookies["factpost_session"]
+    dump = "\n".join(newsroom.store.engine.raw_connection().iterdump()) \
+        if newsroom.store.engine.dialect.name == "sqlite" else ""
+    assert PASSWORD not in dump and token not in dump
+    assert "$argon2id$" in dump
+
+
+# -- CSRF and roles --------------------------------------------------------------------------
+
+def test_a_form_without_the_session_csrf_token_changes_nothing(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    response = client.post("/compose", data={"csrf": "forged", "account": "office-x",
+                                             "text": "forged post", "when": "at"})
+    assert response.status_code == 403
+    assert "Form expired" in response.text
+    assert newsroom.store.history() == []
+
+
+def test_an_author_cannot_approve_and_an_approver_cannot_manage_users(newsroom):
+    author = sign_in(newsroom.url, "chen")
+    post_id = posted_id(compose(author, "Briefing at ten."))
+    assert author.get("/approvals").status_code == 403
+    refused = author.post(f"/posts/{post_id}/approve", data={"csrf": page_csrf(author)})
+    assert refused.status_code == 403
+    assert newsroom.store.get_post(post_id).status == S.DRAFT
+    approver = sign_in(newsroom.url, "bashir")
+    assert approver.get("/users").status_code == 403
+    assert sign_in(newsroom.url, "amira").get("/users").status_code == 200
+
+
+def test_nobody_approves_their_own_post_under_the_two_person_rule(newsroom):
+    approver = sign_in(newsroom.url, "bashir")
+    own = posted_id(compose(approver, "Written by the approver."))
+    response = approver.post(f"/posts/{own}/approve", data={"csrf": page_csrf(approver)})
+    assert response.status_code == 409
+    assert "another approver must approve it" in response.text
+    assert newsroom.store.get_post(own).status == S.DRAFT
+    admin = sign_in(newsroom.url, "amira")
+    assert admin.post(f"/posts/{own}/approve",
+                      data={"csrf": page_csrf(admin)}).status_code == 303
+    assert newsroom.store.get_post(own).approved_by == "amira"
+
+
+def test_editing_an_approved_post_returns_it_to_draft(newsroom):
+    author, approver = sign_in(newsroom.url, "chen"), sign_in(newsroom.url, "bashir")
+    post_id = posted_id(compose(author, "Original wording."))
+    approver.post(f"/posts/{post_id}/approve", data={"csrf": page_csrf(approver)})
+    assert newsroom.store.get_post(post_id).status == S.QUEUED
+    author.post(f"/posts/{post_id}/edit", data={"csrf": page_csrf(author),
+                                               "text": "Changed wording.", "at": ""})
+    post = newsroom.store.get_post(post_id)
+    assert (post.status, post.text, post.approved_by) == (S.DRAFT, "Changed wording.", None)
+
+
+def test_rejecting_a_draft_cancels_it_with_the_reason_in_the_audit_trail(newsroom):
+    author, approver = sign_in(newsroom.url, "chen"), sign_in(newsroom.url, "bashir")
+    post_id = posted_id(compose(author, "Premature announcement."))
+    approver.post(f"/posts/{post_id}/reject", data={"csrf": page_csrf(approver),
+                                                   "reason": "not cleared yet"})
+    assert newsroom.store.get_post(post_id).status == S.CANCELLED
+    assert newsroom.store.audit_trail(post_id)[-1].reason == "rejected: not cleared yet"
+
+
+# -- what pages show -------------------------------------------------------------------------
+
+def test_post_text_is_shown_as_text_and_right_to_left_text_gets_its_direction(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    hostile = posted_id(compose(client, "<script>alert('x')</script> & <b>bold</b>"))
+    arabic = posted_id(compose(client, "قوة المهام المشتركة تفتح الممرات البحرية."))
+    page = client.get(f"/posts/{hostile}").text
+    assert "<script>alert" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert re.search(r'<div class="post-text" dir="auto">قوة المهام',
+                     client.get(f"/posts/{arabic}").text)
+    queue = client.get("/").text
+    assert "<script>alert" not in queue and 'dir="auto">قوة المهام' in queue
+
+
+def test_compose_over_the_x_limit_queues_a_thread_split_like_an_import(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    text = " ".join(f"Sentence number {i} of a long statement." for i in range(20))
+    first = newsroom.store.get_post(posted_id(compose(client, text)))
+    parts = newsroom.store.document_posts(first.document_id)
+    assert [p.thread_position for p in parts] == list(range(1, len(parts) + 1))
+    assert len(parts) > 1 and all(p.status == S.DRAFT for p in parts)
+    preview = client.post("/api/preview", json={"account": "office-x", "text": text},
+                          headers={"X-CSRF-Token": page_csrf(client)}).json()
+    assert [part["text"] for part in preview["parts"]] == [p.text for p in parts]
+
+
+def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    csrf = page_csrf(client)
+    review = client.post("/import/review", data={"csrf": csrf, "schedule": "spaced",
+                                                 "account": ["office-x", "office-fb"],
+                                                 "at": "", "every": "0s"},
+                         files={"file": ("meridian.txt", sample_factsheet().encode())})
+    assert review.status_code == 200
+    assert "OPERATIONS" in review.text and review.text.count('class="snippet"') > 4
+    assert newsroom.store.history() == []
+    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', review.text,
+                     re.S).group(1)
+    done = client.post("/import", data={"csrf": csrf, "schedule": "spaced", "at": "",
+                                        "every": "0s", "name": "meridian.txt",
+                                        "account": ["office-x", "office-fb"],
+                                        "text": html.unescape(text)})
+    assert done.status_code == 303 and "drafts+awaiting+approval" in done.headers["location"]
+    posts = newsroom.store.history()
+    assert {p.account for p in posts} == {"office-x", "office-fb"}
+    assert review.text.count('class="snippet"') == len(posts)
+    assert {p.status for p in posts} == {S.DRAFT}
+
+
+def test_a_bad_upload_gets_one_clear_line_and_nothing_is_stored(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    response = client.post("/import/review", data={"csrf": page_csrf(client),
+                                                   "account": "office-x"},
+                           files={"file": ("photo.txt", b"\x89PNG\r\n\x1a\n" + bytes(300))})
+    assert response.status_code == 400
+    assert re.search(r'class="error" role="alert">photo.txt: [^<]+</p>', response.text)
+    assert newsroom.store.history() == []
+
+
+def test_history_pages_by_key_through_every_post_once_newest_first(newsroom):
+    now = datetime.now(UTC)
+    ids = [newsroom.add(f"post {i}", at=now + timedelta(minutes=i % 7)) for i in range(120)]
+    client = sign_in(newsroom.url, "chen")
+    seen, link = [], "/history"
+    while link:
+        page = client.get(link).text
+        seen += [int(i) for i in re.findall(r'<td><a href="/posts/(\d+)">', page)]
+        found = re.search(r'<a href="([^"]+)" rel="next">', page)
+        link = found.group(1).replace("&amp;", "&") if found else None
+    expected = [p.id for p in newsroom.store.history(HistoryFilter())]
+    assert seen == expected and sorted(seen) == sorted(ids)
+
+
+def test_history_filters_by_account_status_and_text(newsroom):
+    newsroom.add("Convoy reached the port.")
+    newsroom.add("Convoy delayed by weather.", account="office-fb")
+    newsroom.add("Clinic opened.")
+    client = sign_in(newsroom.url, "chen")
+    page = client.get("/history", params={"account": "office-x", "q": "convoy",
+                                          "status": "queued"}).text
+    assert "Convoy reached the port." in page
+    assert "delayed" not in page and "Clinic" not in page
+
+
+def test_history_exports_every_matching_post_as_csv(newsroom):
+    for i in range(1203):
+        newsroom.add(f"export {i}")
+    newsroom.add("other words")
+    client = sign_in(newsroom.url, "chen")
+    response = client.get("/history.csv", params={"q": "export"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 1203 and len({r["id"] for r in rows}) == 1203
+    assert rows[0]["text"].startswith("export")
+
+
+def test_the_calendar_shows_posts_and_free_slots_in_the_office_timezone(make_office, serve):
+    office = make_office(extra="")
+    add_users(office.store, chen="author")
+    # Tuesday 1 December 2026, 08:00 in Baghdad; office-x gets daily 09:00 and 15:00 slots.
+    config = office.config.__class__(**{**office.config.__dict__, "accounts": (
+        office.config.accounts[0].__class__(**{**office.config.accounts[0].__dict__,
+                                               "slots": ("0 9 * * *", "0 15 * * *")}),)})
+    now = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    taken = office.add("Taken slot", at=datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    client = sign_in(serve(config, office.store, clock=lambda: now), "chen")
+    page = client.get("/calendar", params={"account": "office-x"}).text
+    assert "week of 2026-11-30" in page
+    assert f'href="/posts/{taken}"' in page and "<time>09:00</time>" in page
+    free = re.findall(r'at=(2026-12-\d\dT\d\d:\d\d)"', page)
+    # 1 Dec 15:00, then two a day to Sunday 6 Dec; 1 Dec 09:00 is taken.
+    assert free[0] == "2026-12-01T15:00" and "2026-12-01T09:00" not in free
+    assert len(free) == 1 + 2 * 5
+
+
+def test_status_shows_the_cli_figures_and_an_admin_pauses_and_resumes(newsroom):
+    newsroom.add("waiting")
+    admin = sign_in(newsroom.url, "amira")
+    page = admin.get("/status").text
+    assert "not running" in page and "queued 1" in page
+    admin.post("/accounts/office-x/pause", data={"csrf": page_csrf(admin),
+                                                 "reason": "tokens rotated"})
+    assert newsroom.store.account_state("office-x").paused
+    assert "tokens rotated" in admin.get("/status").text
+    author = sign_in(newsroom.url, "chen")
+    assert author.post("/accounts/office-x/resume",
+                       data={"csrf": page_csrf(author)}).status_code == 403
+    admin.post("/accounts/office-x/resume", data={"csrf": page_csrf(admin)})
+    assert not newsroom.store.account_state("office-x").paused
+
+
+def test_an_admin_adds_a_user_who_can_then_sign_in(newsroom):
+    admin = sign_in(newsroom.url, "amira")
+    short = admin.post("/users", data={"csrf": page_csrf(admin), "name": "dana",
+                                       "role": "author", "password": "short"})
+    assert short.status_code == 400 and "use at least 10" in short.text
+    admin.post("/users", data={"csrf": page_csrf(admin), "name": "dana", "role": "approver",
+                               "password": "a long enough password"})
+    assert sign_in(newsroom.url, "dana", "a long enough password").get(
+        "/approvals").status_code == 200
+
+
+def test_every_page_renders_for_every_role(newsroom):
+    newsroom.add("something queued")
+    for name in ("amira", "bashir", "chen"):
+        client = sign_in(newsroom.url, name)
+        for path in ("/", "/calendar", "/compose", "/import", "/history", "/status",
+                     "/posts/1"):
+            assert client.get(path).status_code == 200, (name, path)

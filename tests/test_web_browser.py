@@ -1,0 +1,160 @@
+"""A new user's whole loop in a real browser (Debian's Chromium driven by Playwright): sign in,
+import the sample fact sheet, approve it, find it in the calendar, publish it through the
+emulator, and read it back in the history.
+
+Screenshots of every page go to $FACTPOST_SCREENSHOTS (scripts/screenshots.py sets it to
+docs/screenshots); otherwise to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD
+
+from posts.states import PostStatus
+
+CHROMIUM = Path("/usr/bin/chromium")
+S = PostStatus
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium package to run the "
+                    "browser tests (Playwright never downloads a browser here)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("FACTPOST_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sign_in(page, base: str, name: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+
+
+def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, shots, tmp_path):
+    from playwright.sync_api import expect
+
+    base = newsroom.url
+    sheet = tmp_path / "meridian-factsheet.txt"
+    sheet.write_text(resources.files("posts").joinpath("samples/factsheet.txt")
+                     .read_text("utf-8"), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(base + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    page.screenshot(path=shots / "login.png")
+
+    # The author imports the sample fact sheet for both accounts, to go out now.
+    sign_in(page, base, "chen")
+    page.get_by_role("link", name="Import").click()
+    page.get_by_label("Upload a plain-text file").set_input_files(sheet)
+    page.get_by_label("From").check()
+    page.locator('input[name="every"]').fill("0s")
+    page.screenshot(path=shots / "import.png", full_page=True)
+    page.get_by_role("button", name="Review").click()
+    expect(page.get_by_role("heading", name="OPERATIONS").first).to_be_visible()
+    snippets = page.locator("article.snippet").count()
+    assert snippets > 4
+    assert newsroom.store.history() == []  # reviewing writes nothing
+    page.screenshot(path=shots / "import-review.png")
+    page.get_by_role("button", name=re.compile("Queue these posts")).click()
+    expect(page.locator(".notice")).to_contain_text(f"{snippets} posts drafts awaiting")
+    expect(page.locator(".badge.draft").first).to_be_visible()
+    page.screenshot(path=shots / "queue.png")
+
+    # The author may not approve; an approver does, all at once.
+    assert page.get_by_role("link", name="Approvals").count() == 0
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, base, "bashir")
+    page.get_by_role("link", name="Approvals").click()
+    expect(page.locator('input[name="post"]')).to_have_count(snippets)
+    page.screenshot(path=shots / "approvals.png")
+    page.get_by_label("Select all").check()
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.locator(".notice")).to_have_text(f"approved {snippets} post(s)")
+    assert {p.status for p in newsroom.store.history()} == {S.QUEUED}
+
+    # The calendar shows this week's posts; a click opens one.
+    page.get_by_role("link", name="Calendar").click()
+    entries = page.locator("a.entry.queued")
+    expect(entries.first).to_be_visible()
+    assert entries.count() == len([p for p in newsroom.store.history()
+                                   if p.account == "office-x"])
+    page.screenshot(path=shots / "calendar.png", full_page=True)
+    entries.first.click()
+    expect(page.locator("h1")).to_contain_text("queued")
+
+    # The daemon's tick publishes everything through the emulator.
+    report = newsroom.dispatcher().tick(datetime.now(UTC))
+    assert report.published == snippets
+
+    page.get_by_role("link", name="History").click()
+    page.get_by_label("Status").select_option("published")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.posts tbody tr")).to_have_count(snippets)
+    page.screenshot(path=shots / "history.png")
+    first_x = min(p.id for p in newsroom.store.history() if p.account == "office-x")
+    page.locator(f'table.posts a[href="/posts/{first_x}"]').first.click()
+    link = page.locator("dd a[href^='https://x.com/']")
+    tweet_ids = {t["id"] for t in newsroom.emulator.tweets("OfficeX")}
+    assert link.get_attribute("href").rsplit("/", 1)[-1] in tweet_ids
+    expect(page.get_by_role("heading", name="Attempts")).to_be_visible()
+    expect(page.locator("td", has_text="published").first).to_be_visible()
+    page.screenshot(path=shots / "post.png", full_page=True)
+
+    assert errors == []
+    context.close()
+
+
+def test_compose_counts_live_and_shows_arabic_right_to_left(newsroom, browser, shots):
+    from playwright.sync_api import expect
+
+    base = newsroom.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, base, "chen")
+    page.get_by_role("link", name="Compose").click()
+    box = page.get_by_label("Text")
+    box.fill("字" * 141)
+    expect(page.locator("#compose-counter")).to_contain_text("282 / 280 weighted characters")
+    expect(page.locator("#compose-counter")).to_contain_text("2-part thread")
+    expect(page.locator("#compose-preview li")).to_have_count(2)
+    arabic = "أعلنت قوة المهام المشتركة ميريديان إعادة فتح الممر البحري أمام السفن التجارية."
+    box.fill(arabic)
+    expect(page.locator("#compose-counter")).to_contain_text(f"{len(arabic)} / 280")
+    page.get_by_label("At").check()
+    page.screenshot(path=shots / "compose.png", full_page=True)
+    page.get_by_role("button", name=re.compile("draft")).click()
+    text = page.locator(".post-text")
+    expect(text).to_have_text(arabic)
+    # dir="auto" makes the browser lay Arabic out right to left.
+    assert text.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    page.goto(base + "/status")
+    page.screenshot(path=shots / "status.png", full_page=True)
+    context.close()
