@@ -27,13 +27,23 @@ def comparable(text: str) -> str:
     return _SPACE.sub(" ", text).strip().casefold()
 
 
+#: How far back a timeline is read at most. Other daemons keep publishing to the account while
+#: a dead one's lease runs out, so the post may be far from the top by the time it is looked for.
+MAX_TIMELINE_POSTS = 1_000
+
+
 def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = None,
-                     since: datetime | None = None, limit: int = 100) -> RemotePost | None:
+                     since: datetime | None = None, limit: int = MAX_TIMELINE_POSTS
+                     ) -> RemotePost | None:
     """The remote post carrying `text` (and replying to `reply_to`, for thread parts), if the
-    account's recent timeline holds one created since our first try (`since`). Raises
-    PublishError when the timeline cannot be read."""
+    account's timeline holds one created since our first try (`since`): the timeline is read
+    back to that moment (or 100 posts without one, `limit` at most). Raises PublishError when
+    the timeline cannot be read."""
     wanted = comparable(text)
-    for remote in publisher.recent_posts(limit):
+    earliest = since - CLOCK_SLACK if since is not None else None
+    posts = (publisher.recent_posts(limit, since=earliest) if earliest is not None
+             else publisher.recent_posts(min(limit, 100)))
+    for remote in posts:
         if comparable(remote.text) != wanted:
             continue
         if reply_to is not None and remote.reply_to not in (None, reply_to):

@@ -71,6 +71,20 @@ def test_recent_posts_read_the_accounts_own_timeline_newest_first(publisher):
     assert all(isinstance(p.created_at, datetime) for p in recent)
 
 
+def test_a_post_buried_under_many_newer_ones_is_still_found_since_the_first_try(publisher):
+    # While a dead daemon's lease runs out, the others keep publishing to the same account.
+    from scheduler.reconcile import find_on_timeline
+
+    first_try = datetime.now(UTC)
+    publisher.publish("The post whose outcome was lost.")
+    for i in range(230):
+        publisher.publish(f"Published meanwhile by another daemon, number {i}.")
+    found = find_on_timeline(publisher, "The post whose outcome was lost.", since=first_try)
+    assert found is not None
+    # Without a first try to go back to, only the newest 100 are read.
+    assert find_on_timeline(publisher, "The post whose outcome was lost.") is None
+
+
 def test_check_names_the_account_behind_the_credentials(publisher, platform):
     info = publisher.check()
     assert info.remote_id

@@ -148,8 +148,10 @@ class Publisher(Protocol):
         """
         ...
 
-    def recent_posts(self, limit: int = 100) -> list[RemotePost]:
-        """The account's own most recent posts, newest first.
+    def recent_posts(self, limit: int = 100, since: datetime | None = None
+                     ) -> list[RemotePost]:
+        """The account's own most recent posts, newest first: at most `limit`, and with
+        `since`, paging back until a post older than `since` (which may be included).
 
         Raises a PublishError subclass when the timeline cannot be read.
         """

@@ -98,18 +98,27 @@ class FacebookPublisher:
                             message=self._redact(json.dumps(result)[:500]))
         return Published(post_id, permalink(post_id))
 
-    def recent_posts(self, limit: int = 100) -> list[RemotePost]:
-        result = self._call(lambda: self.graph.get_connections(
-            self.page, "feed", fields="id,message,created_time,permalink_url",
-            limit=min(limit, 100)), creating=False)
-        posts = []
-        for item in result.get("data", [])[:limit]:
-            created = item.get("created_time")
-            posts.append(RemotePost(
-                str(item["id"]), item.get("message", ""),
-                datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None,
-                item.get("permalink_url") or permalink(str(item["id"]))))
-        return posts
+    def recent_posts(self, limit: int = 100, since: datetime | None = None
+                     ) -> list[RemotePost]:
+        posts: list[RemotePost] = []
+        after: str | None = None
+        while len(posts) < limit:
+            cursor = {"after": after} if after else {}
+            result = self._call(lambda c=cursor: self.graph.get_connections(
+                self.page, "feed", fields="id,message,created_time,permalink_url",
+                limit=min(limit - len(posts), 100), **c), creating=False)
+            for item in result.get("data", []):
+                created = item.get("created_time")
+                posts.append(RemotePost(
+                    str(item["id"]), item.get("message", ""),
+                    datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None,
+                    item.get("permalink_url") or permalink(str(item["id"]))))
+            paging = result.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
+            oldest = posts[-1].created_at if posts else None
+            if not after or (since is not None and oldest is not None and oldest < since):
+                break
+        return posts[:limit]
 
     def check(self) -> AccountInfo:
         result = self._call(lambda: self.graph.get_object(self.page, fields="id,name"),

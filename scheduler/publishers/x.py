@@ -97,11 +97,12 @@ class XPublisher:
             user_auth=True), creating=False)
         return media_id
 
-    def recent_posts(self, limit: int = 100) -> list[RemotePost]:
+    def recent_posts(self, limit: int = 100, since: datetime | None = None
+                     ) -> list[RemotePost]:
         user_id = self._me().remote_id
         posts: list[RemotePost] = []
         token = None
-        while len(posts) < limit:
+        while len(posts) < limit and not _reached(posts, since):
             page = self._call(lambda t=token: self.client.get_users_tweets(
                 user_id, max_results=max(5, min(100, limit - len(posts))),
                 pagination_token=t, tweet_fields=["created_at", "referenced_tweets"],
@@ -199,3 +200,9 @@ class XPublisher:
             return state.reset_at
         reset = getattr(exc, "reset_time", None)
         return datetime.fromtimestamp(reset, UTC) if reset else None
+
+
+def _reached(posts: list[RemotePost], since: datetime | None) -> bool:
+    """Whether paging back has gone past `since` (the timeline is newest first)."""
+    oldest = posts[-1].created_at if posts else None
+    return since is not None and oldest is not None and oldest < since
