@@ -30,6 +30,14 @@ from posts.media import Media
 from posts.states import EDITABLE, REPLACEABLE, PostStatus, check_transition
 
 S = PostStatus
+
+# Built once: a fresh alias per call defeats SQLAlchemy's statement cache, and rebuilding the
+# claim query's joins was most of a claim's cost (benchmarks/run.py).
+_PARENT = aliased(Post, name="parent")
+_PARTNER = aliased(Post, name="partner")
+_PARTNER_PARENT = aliased(Post, name="partner_parent")
+_PARTNER_STATE = aliased(AccountState, name="partner_state")
+
 #: Attempt outcomes after which nobody knows whether the platform holds the post.
 UNSURE_OUTCOMES = frozenset({"ambiguous", "abandoned", "duplicate"})
 
@@ -495,9 +503,8 @@ class Store:
         before it is published. The claim is one conditional UPDATE, so of several processes
         racing for the same post exactly one wins.
         """
-        parent = aliased(Post)
-        partner, partner_parent = aliased(Post), aliased(Post)
-        partner_state = aliased(AccountState)
+        parent, partner, partner_parent = _PARENT, _PARTNER, _PARTNER_PARENT
+        partner_state = _PARTNER_STATE
         # Both or neither: the leading post of a pair (lower id) goes only when its partner is
         # due too and the partner's account may publish; the other goes once the leader is out.
         partner_ready = and_(
@@ -680,8 +687,7 @@ class Store:
 
     def next_due_at(self, accounts: Sequence[str] | None = None) -> datetime | None:
         """When the soonest queued post (or expiring lease) needs the daemon."""
-        partner = aliased(Post)
-        partner_state = aliased(AccountState)
+        partner, partner_state = _PARTNER, _PARTNER_STATE
         # A pair whose partner cannot go (its account paused, itself not queued) is not work.
         blocked = (select(Post.id).join(partner, Post.pair_id == partner.id)
                    .outerjoin(partner_state, partner.account == partner_state.name)
@@ -707,12 +713,16 @@ class Store:
                 query = query.where(Post.account.in_(accounts))
             return s.scalar(query)
 
-    def published_since(self, account: str, since: datetime) -> list[datetime]:
-        """Publish times of this account's posts since `since`, oldest first (for budgets)."""
+    def budget_reopens_at(self, account: str, *, since: datetime, posts: int
+                          ) -> datetime | None:
+        """None while this account has published fewer than `posts` posts since `since`;
+        otherwise the publish time of the `posts`-th most recent one (the budget reopens when
+        it leaves the window). Reads at most `posts` rows, whatever the history holds."""
         with self.session() as s:
-            return list(s.scalars(select(Post.published_at).where(
+            return s.scalar(select(Post.published_at).where(
                 Post.account == account, Post.status == S.PUBLISHED,
-                Post.published_at >= since).order_by(Post.published_at)))
+                Post.published_at >= since).order_by(Post.published_at.desc())
+                .offset(posts - 1).limit(1))
 
     # -- accounts and workers -----------------------------------------------------------------
 

@@ -141,13 +141,18 @@ class Dispatcher:
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
+        # Leases expire rarely (a daemon died); once none is found, stop asking this tick.
+        look_for_expired = True
         try:
             while not self.stopping.is_set():
                 now = clock()
                 if not self._may_publish(account.name, now) or self._over_budget(account, now):
                     break
-                reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
-                                                       now=now, lease=self.lease)
+                reclaimed = None
+                if look_for_expired:
+                    reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
+                                                           now=now, lease=self.lease)
+                    look_for_expired = reclaimed is not None
                 post = reclaimed or self.store.claim_next(account.name, worker=self.worker,
                                                           now=now, lease=self.lease)
                 if post is None:
@@ -161,11 +166,11 @@ class Dispatcher:
 
     def _over_budget(self, account: AccountConfig, now: datetime) -> bool:
         window = timedelta(seconds=account.budget.window_seconds)
-        recent = self.store.published_since(account.name, now - window)
-        if len(recent) < account.budget.posts:
+        oldest = self.store.budget_reopens_at(account.name, since=now - window,
+                                              posts=account.budget.posts)
+        if oldest is None:
             return False
-        reopens = recent[len(recent) - account.budget.posts] + window
-        self.store.hold_account(account.name, until=reopens,
+        self.store.hold_account(account.name, until=oldest + window,
                                 reason=f"posting budget of {account.budget.posts} per "
                                        f"{_duration(account.budget.window_seconds)} used up")
         return True
@@ -176,8 +181,8 @@ class Dispatcher:
         reply_to = self.store.parent_remote_id(post)
         # A post taken over from a dead daemon after any send may be live, whatever its last
         # recorded outcome says; so may one whose last outcome was unclear.
-        unsure = ((reclaimed and post.attempt_count > 0)
-                  or self.store.last_outcome(post.id) in UNSURE_OUTCOMES)
+        unsure = post.attempt_count > 0 and (
+            reclaimed or self.store.last_outcome(post.id) in UNSURE_OUTCOMES)
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
