@@ -96,6 +96,8 @@ class Tweet:
     def snapshot(self) -> dict:
         return {"id": self.id, "text": self.text, "in_reply_to": self.in_reply_to,
                 "created_at": x_time(self.created_at),
+                # Not in the X API: when the emulator received it, for latency measurements.
+                "received_at": self.created_at.isoformat(),
                 "media": [m.snapshot() for m in self.media]}
 
 
@@ -128,6 +130,8 @@ class PagePost:
     def snapshot(self) -> dict:
         return {"id": self.id, "message": self.message,
                 "created_time": graph_time(self.created_time),
+                # Not in the Graph API: when the emulator received it (latency measurements).
+                "received_at": self.created_time.isoformat(),
                 "photo": self.photo.snapshot() if self.photo else None}
 
     @property
