@@ -5,6 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+#: Execution option marking an engine whose transactions only read.
+READ_ONLY = "factpost_read_only"
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
@@ -30,6 +33,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (READ_ONLY below) start a plain deferred transaction: in WAL mode they read a
+        # snapshot without waiting for, or blocking, the one writer.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
-from db.engine import make_engine
+from db.engine import READ_ONLY, make_engine
 from db.models import (
     AccountState,
     Attempt,
@@ -131,6 +131,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
+                                     expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -141,17 +143,26 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A transaction that may write (on SQLite it holds the write lock from the start)."""
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads; on SQLite it never waits for the write lock. The
+        daemon's per-post checks go through here, so account threads do not queue behind one
+        another's writes (benchmarks/run.py)."""
+        with self._readers.begin() as session:
             yield session
 
     # -- documents and posts ------------------------------------------------------------------
 
     def find_document(self, content_hash: str) -> Document | None:
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(Document).where(Document.content_hash == content_hash))
 
     def accounts_with_posts(self, document_id: int) -> set[str]:
-        with self.session() as s:
+        with self.reading() as s:
             return set(s.scalars(select(Post.account).where(Post.document_id == document_id)))
 
     def import_document(self, *, source_name: str, content_hash: str, title: str | None,
@@ -208,14 +219,14 @@ class Store:
 
     def latest_document(self, source_name: str) -> Document | None:
         """The most recently imported document from a file of this name."""
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(Document).where(Document.source_name == source_name)
                             .order_by(Document.id.desc()).limit(1))
 
     def live_posts_from_source(self, source_name: str) -> list[Post]:
         """Posts not cancelled, from every document imported from a file of this name, with
         their section and document (and its sections) loaded."""
-        with self.session() as s:
+        with self.reading() as s:
             return list(s.scalars(
                 select(Post).join(Document, Post.document_id == Document.id)
                 .where(Document.source_name == source_name, Post.status != S.CANCELLED)
@@ -302,24 +313,24 @@ class Store:
         """The image to publish with `post`, if it has one."""
         if post.media_id is None:
             return None
-        with self.session() as s:
+        with self.reading() as s:
             row = s.get(MediaItem, post.media_id)
             return Media(content=row.content, mime_type=row.mime_type, alt_text=row.alt_text)
 
     def media_summary(self, media_id: int) -> dict:
         """What a listing shows of an image: everything but the bytes."""
-        with self.session() as s:
+        with self.reading() as s:
             row = s.execute(select(MediaItem.id, MediaItem.sha256, MediaItem.mime_type,
                                    MediaItem.size, MediaItem.alt_text)
                             .where(MediaItem.id == media_id)).one()
             return dict(row._mapping)
 
     def media_count(self) -> int:
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(func.count()).select_from(MediaItem))
 
     def get_post(self, post_id: int) -> Post:
-        with self.session() as s:
+        with self.reading() as s:
             post = s.get(Post, post_id, options=[selectinload(Post.attempts),
                                                  selectinload(Post.document),
                                                  selectinload(Post.section)])
@@ -329,7 +340,7 @@ class Store:
 
     def document_posts(self, document_id: int, account: str | None = None) -> list[Post]:
         """A document's posts in thread order (per account when given)."""
-        with self.session() as s:
+        with self.reading() as s:
             query = select(Post).where(Post.document_id == document_id)
             if account is not None:
                 query = query.where(Post.account == account)
@@ -337,7 +348,7 @@ class Store:
                                                  Post.thread_position, Post.id)))
 
     def audit_trail(self, post_id: int) -> list[AuditEntry]:
-        with self.session() as s:
+        with self.reading() as s:
             return list(s.scalars(select(AuditEntry).where(AuditEntry.post_id == post_id)
                                   .order_by(AuditEntry.id)))
 
@@ -452,7 +463,7 @@ class Store:
             return post
 
     def queue(self, account: str | None = None) -> list[Post]:
-        with self.session() as s:
+        with self.reading() as s:
             query = (select(Post).where(Post.status.in_([S.DRAFT, S.QUEUED, S.PUBLISHING]))
                      .order_by(Post.scheduled_at, Post.id))
             if account:
@@ -461,7 +472,7 @@ class Store:
                                                 selectinload(Post.section))))
 
     def history(self, f: HistoryFilter = HistoryFilter()) -> list[Post]:
-        with self.session() as s:
+        with self.reading() as s:
             query = select(Post).order_by(func.coalesce(Post.published_at, Post.scheduled_at)
                                           .desc(), Post.id.desc())
             if f.account:
@@ -488,7 +499,7 @@ class Store:
 
     def scheduled_times(self, account: str) -> list[datetime]:
         """When this account's upcoming posts are due (used to find free slots)."""
-        with self.session() as s:
+        with self.reading() as s:
             return list(s.scalars(select(Post.scheduled_at).where(
                 Post.account == account,
                 Post.status.in_([S.DRAFT, S.QUEUED, S.PUBLISHING])).distinct()))
@@ -592,12 +603,12 @@ class Store:
             return released
 
     def last_outcome(self, post_id: int) -> str | None:
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(Attempt.outcome).where(Attempt.post_id == post_id)
                             .order_by(Attempt.id.desc()).limit(1))
 
     def first_attempt_at(self, post_id: int) -> datetime | None:
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(func.min(Attempt.started_at)).where(
                 Attempt.post_id == post_id))
 
@@ -682,7 +693,7 @@ class Store:
     def parent_remote_id(self, post: Post) -> str | None:
         if post.parent_id is None:
             return None
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(Post.remote_id).where(Post.id == post.parent_id))
 
     def next_due_at(self, accounts: Sequence[str] | None = None) -> datetime | None:
@@ -694,7 +705,7 @@ class Store:
                    .where(Post.status == S.QUEUED,
                           or_(partner_state.paused.is_(True),
                               partner.status.not_in([S.QUEUED, S.PUBLISHING, S.PUBLISHED]))))
-        with self.session() as s:
+        with self.reading() as s:
             due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED,
                                                             Post.id.not_in(blocked))
             lease = select(func.min(Post.lease_until)).where(Post.status == S.PUBLISHING)
@@ -706,7 +717,7 @@ class Store:
 
     def pending_count(self, accounts: Sequence[str] | None = None) -> int:
         """Posts the daemon still has to deal with (queued or publishing)."""
-        with self.session() as s:
+        with self.reading() as s:
             query = select(func.count()).select_from(Post).where(
                 Post.status.in_([S.QUEUED, S.PUBLISHING]))
             if accounts is not None:
@@ -718,7 +729,7 @@ class Store:
         """None while this account has published fewer than `posts` posts since `since`;
         otherwise the publish time of the `posts`-th most recent one (the budget reopens when
         it leaves the window). Reads at most `posts` rows, whatever the history holds."""
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(Post.published_at).where(
                 Post.account == account, Post.status == S.PUBLISHED,
                 Post.published_at >= since).order_by(Post.published_at.desc())
@@ -727,11 +738,11 @@ class Store:
     # -- accounts and workers -----------------------------------------------------------------
 
     def account_state(self, name: str) -> AccountState:
-        with self.session() as s:
+        with self.reading() as s:
             return s.get(AccountState, name) or AccountState(name=name, paused=False)
 
     def account_states(self) -> dict[str, AccountState]:
-        with self.session() as s:
+        with self.reading() as s:
             return {a.name: a for a in s.scalars(select(AccountState))}
 
     def hold_account(self, name: str, *, until: datetime, reason: str) -> None:
@@ -768,16 +779,16 @@ class Store:
             row.stopped_at = now if stopping else None
 
     def workers(self) -> list[Worker]:
-        with self.session() as s:
+        with self.reading() as s:
             return list(s.scalars(select(Worker).order_by(Worker.last_seen.desc())))
 
     def counts_by_status(self) -> dict[str, int]:
-        with self.session() as s:
+        with self.reading() as s:
             rows = s.execute(select(Post.status, func.count()).group_by(Post.status)).all()
             return {status: count for status, count in rows}
 
     def last_error(self) -> Attempt | None:
-        with self.session() as s:
+        with self.reading() as s:
             return s.scalar(select(Attempt).where(and_(Attempt.outcome.is_not(None),
                                                        Attempt.outcome != "published"))
                             .order_by(Attempt.id.desc()).limit(1))
