@@ -17,9 +17,22 @@ from typing import Literal
 from db.models import Post
 from db.store import PlannedPost, Relink, Store
 from posts.corrections import Change, NewSnippet, OldPost, diff_snippets, section_keys
-from posts.factsheet import FactSheet, Part, parse_factsheet, parse_structured, render_parts
+from posts.factsheet import (
+    FactSheet,
+    heading_sections,
+    parse_factsheet,
+    parse_structured,
+    render_parts,
+)
 from posts.formats.docx import read_docx
 from posts.formats.html import read_html
+from posts.formats.images import (
+    MAX_IMAGE_BYTES,
+    FoundImage,
+    ImageUnavailable,
+    Read,
+    Resolver,
+)
 from posts.formats.markdown import read_markdown
 from posts.formats.pdf import read_pdf
 from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
@@ -54,8 +67,24 @@ class ImportReport:
     applied: bool = False
 
 
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A parsed fact sheet and the images it holds (each with its section filled in)."""
+
+    text: str
+    sheet: FactSheet
+    images: tuple[FoundImage, ...] = ()
+
+
 def read_document(path: Path) -> tuple[str, FactSheet]:
     """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
+    loaded = load_document(path)
+    return loaded.text, loaded.sheet
+
+
+def load_document(path: Path) -> LoadedDocument:
+    """Read and parse a fact sheet file with its images; HTML and Markdown images named by a
+    relative path are read from the file's folder (never from above it)."""
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -67,7 +96,31 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    return parse_document(data, name)
+    return parse_with_images(data, name, folder_resolver(path.parent))
+
+
+def folder_resolver(folder: Path) -> Resolver:
+    """Reads images named relative to `folder`, refusing any path that leads out of it (with
+    `..`, as an absolute path, or through a symbolic link)."""
+    root = folder.resolve()
+
+    def resolve(relative: str) -> bytes:
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise ImageUnavailable("outside the document's folder; keep images in the "
+                                   "document's folder or below it")
+        if not target.is_file():
+            raise ImageUnavailable("no such file next to the document; check the path")
+        size = target.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ImageUnavailable(f"{size / 1_048_576:.1f} MB, over the 5 MB that any "
+                                   "platform takes; export a smaller version")
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise ImageUnavailable(f"cannot be read ({exc.strerror})") from None
+
+    return resolve
 
 
 def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
@@ -78,21 +131,35 @@ def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
     still a PDF), otherwise from the extension. The text of a structured document is its parts
     rendered as text (`render_parts`): what its content hash is taken over.
     """
+    loaded = parse_with_images(data, name)
+    return loaded.text, loaded.sheet
+
+
+def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
+                      ) -> LoadedDocument:
+    """`parse_document`, keeping the document's images; `resolve` reads those named by a
+    relative path (without it, as for an upload, they are listed as skipped). Images change
+    neither the text nor the sections, so they leave the content hash alone."""
     _check_size(len(data), name)
+    images: list[FoundImage] = []
     try:
         kind = document_format(name, data)
         if kind == "text":
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
         else:
-            parts = _read_parts(kind, data, name)
-            text, sheet = render_parts(parts), parse_structured(parts)
+            read = _read_parts(kind, data, name, resolve)
+            text, sheet = render_parts(read.parts), parse_structured(read.parts)
+            sections = heading_sections(read.parts, sheet)
+            images = [replace_fields(i, section=sections[min(i.after_headings,
+                                                             len(sections) - 1)])
+                      for i in read.images]
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
-    return text, sheet
+    return LoadedDocument(text, sheet, tuple(images))
 
 
 def _check_size(size: int, name: str) -> None:
@@ -135,7 +202,7 @@ def document_format(filename: str, data: bytes) -> Format:
     return kind
 
 
-def _read_parts(kind: Format, data: bytes, name: str) -> list[Part]:
+def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None) -> Read:
     if not data:
         raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
     if kind == "pdf":
@@ -143,8 +210,8 @@ def _read_parts(kind: Format, data: bytes, name: str) -> list[Part]:
     if kind == "docx":
         return read_docx(data, name)
     if kind == "html":
-        return read_html(data, name)
-    return read_markdown(decode_document(data, name), name)
+        return read_html(data, name, resolve)
+    return read_markdown(decode_document(data, name), name, resolve)
 
 
 def content_hash(text: str) -> str:
