@@ -35,6 +35,7 @@ from posts.formats.images import (
 )
 from posts.formats.markdown import read_markdown
 from posts.formats.pdf import read_pdf
+from posts.media import MediaError, check_image
 from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
 from posts.split import Snippet, split_section
 from posts.states import REPLACEABLE, PostStatus
@@ -65,6 +66,11 @@ class ImportReport:
     correction: Correction | None = None
     #: Whether `correction` was carried out.
     applied: bool = False
+    #: Images the document holds, and (with images asked for) how many posts got one and a
+    #: line for each image or account that did not.
+    images_found: int = 0
+    images_attached: int = 0
+    image_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +270,60 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
     return planned
 
 
+def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
+                  sheet: FactSheet) -> tuple[list[PlannedPost], list[str]]:
+    """Give the first post of each section, per account, the section's first image that the
+    account's platform takes (posts.media, as `post add` checks). Returns the posts and one
+    line for each image left out, saying why and what to do."""
+    planned = list(planned)
+    notes: list[str] = []
+    candidates: dict[int, list[tuple[str, FoundImage]]] = {}
+    for n, image in enumerate(images, 1):
+        label = _image_label(n, image, sheet)
+        if image.content is None:
+            notes.append(f"{label}: skipped, {image.skipped}")
+        elif image.section is None:
+            notes.append(f"{label}: not attached, it follows the last section with text; "
+                         "move it into a section")
+        elif not image.alt:
+            notes.append(f"{label}: not attached, it has no alt text; add alt text to the "
+                         "image in the document (people using screen readers need it)")
+        else:
+            candidates.setdefault(image.section, []).append((label, image))
+    used: set[str] = set()
+    refused: set[str] = set()
+    firsts = {}
+    for i, post in enumerate(planned):
+        if post.thread_position == 1 and post.section_index is not None:
+            firsts.setdefault((post.account, post.section_index), i)
+    for (account, section), i in firsts.items():
+        post = planned[i]
+        for label, image in candidates.get(section, ()):
+            try:
+                media = check_image(image.content or b"", image.alt, post.platform, name=label)
+            except MediaError as exc:
+                notes.append(f"{exc} (not attached for {account})")
+                refused.add(label)
+                continue
+            planned[i] = replace_fields(post, media=media)
+            used.add(label)
+            break
+    for section_images in candidates.values():
+        for label, _image in section_images:
+            if label not in used and label not in refused:
+                notes.append(f"{label}: not attached, a section's first post takes only the "
+                             "section's first image")
+    return planned, notes
+
+
+def _image_label(n: int, image: FoundImage, sheet: FactSheet) -> str:
+    where = ""
+    if image.section is not None:
+        heading = sheet.sections[image.section].heading
+        where = f", section {heading!r}" if heading else f", section {image.section + 1}"
+    return f"image {n} ({image.source}{where})"
+
+
 # --- corrections ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -367,23 +427,26 @@ def _old_post(post: Post) -> OldPost:
 def import_file(path: Path, *, store: Store, config: Config,
                 accounts: Sequence[AccountConfig], actor: str, now: datetime,
                 at: datetime | None = None, every: timedelta | None = None,
-                replace: bool = False) -> ImportReport:
+                replace: bool = False, with_images: bool = False) -> ImportReport:
     """Import a fact sheet. A changed version of a file imported before (same name, other
     content) is only planned, and returned as `report.correction`, unless `replace`: then it
-    supersedes the unpublished posts of the earlier version in one transaction."""
-    text, sheet = read_document(path)
-    return import_sheet(text, sheet, source_name=path.name, store=store, config=config,
-                        accounts=accounts, actor=actor, now=now, at=at, every=every,
-                        replace=replace)
+    supersedes the unpublished posts of the earlier version in one transaction. With
+    `with_images`, each section's first post carries the section's first usable image."""
+    loaded = load_document(path)
+    return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
+                        config=config, accounts=accounts, actor=actor, now=now, at=at,
+                        every=every, replace=replace, images=loaded.images,
+                        with_images=with_images)
 
 
 def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                  config: Config, accounts: Sequence[AccountConfig], actor: str, now: datetime,
                  at: datetime | None = None, every: timedelta | None = None,
-                 replace: bool = False) -> ImportReport:
-    """Plan and store the posts of a parsed sheet (see `parse_document`) in one transaction;
-    a changed version of an earlier document from `source_name` is handled as `import_file`
-    says."""
+                 replace: bool = False, images: Sequence[FoundImage] = (),
+                 with_images: bool = False) -> ImportReport:
+    """Plan and store the posts of a parsed sheet (see `parse_with_images`) in one
+    transaction; a changed version of an earlier document from `source_name`, and
+    `with_images`, are handled as `import_file` says."""
     digest = content_hash(text)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     names = {a.name for a in accounts}
@@ -395,9 +458,12 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
             correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
                                          config=config, store=store, now=now, at=at,
                                          every=every)
+            notes = (("images are attached on a first import only, not to a corrected "
+                      "version",) if with_images and images else ())
             report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
-                                  correction=correction)
+                                  correction=correction, images_found=len(images),
+                                  image_notes=notes)
             if not replace or not correction.changes_posts:
                 return report
             outcome = store.correct_document(
@@ -417,6 +483,9 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
         done |= {p.account for p in store.live_posts_from_source(existing.source_name)}
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
+    notes: list[str] = []
+    if with_images and planned:
+        planned, notes = attach_images(planned, images, sheet)
     outcome = store.import_document(
         source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
@@ -425,7 +494,10 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     skipped = tuple(sorted((done & names) | set(outcome.already_imported_accounts)))
     return ImportReport(document=source_name, title=sheet.title, document_id=outcome.document_id,
                         created=outcome.created, skipped_accounts=skipped,
-                        first_at=min(times, default=None), last_at=max(times, default=None))
+                        first_at=min(times, default=None), last_at=max(times, default=None),
+                        images_found=len(images),
+                        images_attached=sum(1 for p in planned if p.media is not None),
+                        image_notes=tuple(notes))
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]
