@@ -377,3 +377,16 @@ def test_with_images_cannot_be_combined_with_a_pair(factpost, sheet_docx):
 def test_the_help_documents_the_flag():
     result = CliRunner().invoke(cli, ["import", "--help"])
     assert "--with-images" in result.output and "alt text" in result.output
+
+
+def test_an_image_under_the_title_or_an_empty_heading_goes_to_the_next_section():
+    from posts.factsheet import Part, heading_sections, parse_structured
+
+    parts = [Part("title", "Joint Task Force Meridian"), Part("heading", "Our mission", 2),
+             Part("text", MISSION), Part("heading", "Photos", 2),
+             Part("heading", "Key facts", 2), Part("text", FACTS),
+             Part("heading", "Media contacts", 2)]
+    sheet = parse_structured(parts)
+    assert [s.heading for s in sheet.sections] == ["Our mission", "Key facts"]
+    # Before any heading, the title, "Our mission", "Photos" (empty), "Key facts", the footer.
+    assert heading_sections(parts, sheet) == [0, 0, 0, 1, 1, None]

@@ -6,7 +6,8 @@
     a table row                       -> one list item, cells joined ("Ships: 9 patrol vessels")
     anything else                     -> a text part; line breaks inside it are kept
 
-Styles derived from these count as them, and built-in style names are English in the file
+Pictures, inline or floating, are noted with the alt text Word keeps for them. Styles
+derived from these count as them, and built-in style names are English in the file
 whatever the language of Word's menus.
 """
 
