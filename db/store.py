@@ -77,6 +77,8 @@ class PlannedPost:
     #: this index of the same batch. Imports chain thread parts in order instead.
     parent_post_id: int | None = None
     parent_index: int | None = None
+    #: An image to publish with the post (checked for its platform already).
+    media: Media | None = None
 
 
 @dataclass(frozen=True)
@@ -198,12 +200,14 @@ class Store:
                             thread_position=planned.thread_position,
                             thread_size=planned.thread_size, created_by=actor, created_at=now,
                             updated_at=now)
+                if planned.media is not None:
+                    post.media_id = self._media_row(s, planned.media, now).id
                 if planned.thread_position > 1 and previous is not None:
                     post.parent = previous
                 s.add(post)
                 s.flush()
-                self._audit(s, post, actor, "create", None, status, f"imported from {source_name}",
-                            now)
+                self._audit(s, post, actor, "create", None, status, f"imported from {source_name}"
+                            + (" with an image" if planned.media else ""), now)
                 previous = post
                 created += 1
                 if planned.pair_key is not None:

@@ -321,6 +321,31 @@ def render_parts(parts: Sequence[Part]) -> str:
     return "\n\n".join(c for c in chunks if c.strip())
 
 
+def heading_sections(parts: Sequence[Part], sheet: FactSheet) -> list[int | None]:
+    """For n = 0 .. the number of headings in `parts`: the section of `sheet` (an index) that
+    content after the n-th heading belongs to. Content under the title belongs to the first
+    section; under a later heading that opened no section (no text under it, a contact label),
+    to the next section, or to none after the last. A document that marks no heading is one
+    section as far as this can tell: everything belongs to the first."""
+    sections = sheet.sections
+    if not sections:
+        return [None] * (1 + sum(1 for p in parts if p.kind in ("title", "heading")))
+    result: list[int | None] = [0]
+    following = start = 1 if sections[0].heading is None else 0
+    for part in parts:
+        if part.kind not in ("title", "heading"):
+            continue
+        heading = " ".join(canonicalise(part.text).split())
+        if following < len(sections) and sections[following].heading == heading:
+            result.append(following)
+            following += 1
+        elif following == start:
+            result.append(0)
+        else:
+            result.append(following if following < len(sections) else None)
+    return result
+
+
 def _clean(part: Part) -> Part:
     lines = [line.strip() for line in canonicalise(part.text).split("\n")]
     if part.kind in ("heading", "item"):

@@ -17,11 +17,25 @@ from typing import Literal
 from db.models import Post
 from db.store import PlannedPost, Relink, Store
 from posts.corrections import Change, NewSnippet, OldPost, diff_snippets, section_keys
-from posts.factsheet import FactSheet, Part, parse_factsheet, parse_structured, render_parts
+from posts.factsheet import (
+    FactSheet,
+    heading_sections,
+    parse_factsheet,
+    parse_structured,
+    render_parts,
+)
 from posts.formats.docx import read_docx
 from posts.formats.html import read_html
+from posts.formats.images import (
+    MAX_IMAGE_BYTES,
+    FoundImage,
+    ImageUnavailable,
+    Read,
+    Resolver,
+)
 from posts.formats.markdown import read_markdown
 from posts.formats.pdf import read_pdf
+from posts.media import MediaError, check_image
 from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
 from posts.split import Snippet, split_section
 from posts.states import REPLACEABLE, PostStatus
@@ -52,10 +66,31 @@ class ImportReport:
     correction: Correction | None = None
     #: Whether `correction` was carried out.
     applied: bool = False
+    #: Images the document holds, and (with images asked for) how many posts got one and a
+    #: line for each image or account that did not.
+    images_found: int = 0
+    images_attached: int = 0
+    image_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A parsed fact sheet and the images it holds (each with its section filled in)."""
+
+    text: str
+    sheet: FactSheet
+    images: tuple[FoundImage, ...] = ()
 
 
 def read_document(path: Path) -> tuple[str, FactSheet]:
     """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
+    loaded = load_document(path)
+    return loaded.text, loaded.sheet
+
+
+def load_document(path: Path) -> LoadedDocument:
+    """Read and parse a fact sheet file with its images; HTML and Markdown images named by a
+    relative path are read from the file's folder (never from above it)."""
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -67,7 +102,31 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    return parse_document(data, name)
+    return parse_with_images(data, name, folder_resolver(path.parent))
+
+
+def folder_resolver(folder: Path) -> Resolver:
+    """Reads images named relative to `folder`, refusing any path that leads out of it (with
+    `..`, as an absolute path, or through a symbolic link)."""
+    root = folder.resolve()
+
+    def resolve(relative: str) -> bytes:
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise ImageUnavailable("outside the document's folder; keep images in the "
+                                   "document's folder or below it")
+        if not target.is_file():
+            raise ImageUnavailable("no such file next to the document; check the path")
+        size = target.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ImageUnavailable(f"{size / 1_048_576:.1f} MB, over the 5 MB that any "
+                                   "platform takes; export a smaller version")
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise ImageUnavailable(f"cannot be read ({exc.strerror})") from None
+
+    return resolve
 
 
 def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
@@ -78,21 +137,35 @@ def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
     still a PDF), otherwise from the extension. The text of a structured document is its parts
     rendered as text (`render_parts`): what its content hash is taken over.
     """
+    loaded = parse_with_images(data, name)
+    return loaded.text, loaded.sheet
+
+
+def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
+                      ) -> LoadedDocument:
+    """`parse_document`, keeping the document's images; `resolve` reads those named by a
+    relative path (without it, as for an upload, they are listed as skipped). Images change
+    neither the text nor the sections, so they leave the content hash alone."""
     _check_size(len(data), name)
+    images: list[FoundImage] = []
     try:
         kind = document_format(name, data)
         if kind == "text":
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
         else:
-            parts = _read_parts(kind, data, name)
-            text, sheet = render_parts(parts), parse_structured(parts)
+            read = _read_parts(kind, data, name, resolve)
+            text, sheet = render_parts(read.parts), parse_structured(read.parts)
+            sections = heading_sections(read.parts, sheet)
+            images = [replace_fields(i, section=sections[min(i.after_headings,
+                                                             len(sections) - 1)])
+                      for i in read.images]
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
-    return text, sheet
+    return LoadedDocument(text, sheet, tuple(images))
 
 
 def _check_size(size: int, name: str) -> None:
@@ -135,7 +208,7 @@ def document_format(filename: str, data: bytes) -> Format:
     return kind
 
 
-def _read_parts(kind: Format, data: bytes, name: str) -> list[Part]:
+def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None) -> Read:
     if not data:
         raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
     if kind == "pdf":
@@ -143,8 +216,8 @@ def _read_parts(kind: Format, data: bytes, name: str) -> list[Part]:
     if kind == "docx":
         return read_docx(data, name)
     if kind == "html":
-        return read_html(data, name)
-    return read_markdown(decode_document(data, name), name)
+        return read_html(data, name, resolve)
+    return read_markdown(decode_document(data, name), name, resolve)
 
 
 def content_hash(text: str) -> str:
@@ -195,6 +268,60 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
                                        thread_position=s.thread_position,
                                        thread_size=s.thread_size) for s in snippets)
     return planned
+
+
+def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
+                  sheet: FactSheet) -> tuple[list[PlannedPost], list[str]]:
+    """Give the first post of each section, per account, the section's first image that the
+    account's platform takes (posts.media, as `post add` checks). Returns the posts and one
+    line for each image left out, saying why and what to do."""
+    planned = list(planned)
+    notes: list[str] = []
+    candidates: dict[int, list[tuple[str, FoundImage]]] = {}
+    for n, image in enumerate(images, 1):
+        label = _image_label(n, image, sheet)
+        if image.content is None:
+            notes.append(f"{label}: skipped, {image.skipped}")
+        elif image.section is None:
+            notes.append(f"{label}: not attached, it follows the last section with text; "
+                         "move it into a section")
+        elif not image.alt:
+            notes.append(f"{label}: not attached, it has no alt text; add alt text to the "
+                         "image in the document (people using screen readers need it)")
+        else:
+            candidates.setdefault(image.section, []).append((label, image))
+    used: set[str] = set()
+    refused: set[str] = set()
+    firsts = {}
+    for i, post in enumerate(planned):
+        if post.thread_position == 1 and post.section_index is not None:
+            firsts.setdefault((post.account, post.section_index), i)
+    for (account, section), i in firsts.items():
+        post = planned[i]
+        for label, image in candidates.get(section, ()):
+            try:
+                media = check_image(image.content or b"", image.alt, post.platform, name=label)
+            except MediaError as exc:
+                notes.append(f"{exc} (not attached for {account})")
+                refused.add(label)
+                continue
+            planned[i] = replace_fields(post, media=media)
+            used.add(label)
+            break
+    for section_images in candidates.values():
+        for label, _image in section_images:
+            if label not in used and label not in refused:
+                notes.append(f"{label}: not attached, a section's first post takes only the "
+                             "section's first image")
+    return planned, notes
+
+
+def _image_label(n: int, image: FoundImage, sheet: FactSheet) -> str:
+    where = ""
+    if image.section is not None:
+        heading = sheet.sections[image.section].heading
+        where = f", section {heading!r}" if heading else f", section {image.section + 1}"
+    return f"image {n} ({image.source}{where})"
 
 
 # --- corrections ----------------------------------------------------------------------------
@@ -300,23 +427,26 @@ def _old_post(post: Post) -> OldPost:
 def import_file(path: Path, *, store: Store, config: Config,
                 accounts: Sequence[AccountConfig], actor: str, now: datetime,
                 at: datetime | None = None, every: timedelta | None = None,
-                replace: bool = False) -> ImportReport:
+                replace: bool = False, with_images: bool = False) -> ImportReport:
     """Import a fact sheet. A changed version of a file imported before (same name, other
     content) is only planned, and returned as `report.correction`, unless `replace`: then it
-    supersedes the unpublished posts of the earlier version in one transaction."""
-    text, sheet = read_document(path)
-    return import_sheet(text, sheet, source_name=path.name, store=store, config=config,
-                        accounts=accounts, actor=actor, now=now, at=at, every=every,
-                        replace=replace)
+    supersedes the unpublished posts of the earlier version in one transaction. With
+    `with_images`, each section's first post carries the section's first usable image."""
+    loaded = load_document(path)
+    return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
+                        config=config, accounts=accounts, actor=actor, now=now, at=at,
+                        every=every, replace=replace, images=loaded.images,
+                        with_images=with_images)
 
 
 def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                  config: Config, accounts: Sequence[AccountConfig], actor: str, now: datetime,
                  at: datetime | None = None, every: timedelta | None = None,
-                 replace: bool = False) -> ImportReport:
-    """Plan and store the posts of a parsed sheet (see `parse_document`) in one transaction;
-    a changed version of an earlier document from `source_name` is handled as `import_file`
-    says."""
+                 replace: bool = False, images: Sequence[FoundImage] = (),
+                 with_images: bool = False) -> ImportReport:
+    """Plan and store the posts of a parsed sheet (see `parse_with_images`) in one
+    transaction; a changed version of an earlier document from `source_name`, and
+    `with_images`, are handled as `import_file` says."""
     digest = content_hash(text)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     names = {a.name for a in accounts}
@@ -328,9 +458,12 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
             correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
                                          config=config, store=store, now=now, at=at,
                                          every=every)
+            notes = (("images are attached on a first import only, not to a corrected "
+                      "version",) if with_images and images else ())
             report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
-                                  correction=correction)
+                                  correction=correction, images_found=len(images),
+                                  image_notes=notes)
             if not replace or not correction.changes_posts:
                 return report
             outcome = store.correct_document(
@@ -350,6 +483,9 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
         done |= {p.account for p in store.live_posts_from_source(existing.source_name)}
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
+    notes: list[str] = []
+    if with_images and planned:
+        planned, notes = attach_images(planned, images, sheet)
     outcome = store.import_document(
         source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
@@ -358,7 +494,10 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     skipped = tuple(sorted((done & names) | set(outcome.already_imported_accounts)))
     return ImportReport(document=source_name, title=sheet.title, document_id=outcome.document_id,
                         created=outcome.created, skipped_accounts=skipped,
-                        first_at=min(times, default=None), last_at=max(times, default=None))
+                        first_at=min(times, default=None), last_at=max(times, default=None),
+                        images_found=len(images),
+                        images_attached=sum(1 for p in planned if p.media is not None),
+                        image_notes=tuple(notes))
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]

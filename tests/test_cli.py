@@ -90,7 +90,8 @@ def test_preview_shows_sections_contacts_and_snippets_as_json_without_a_config(s
     result = CliRunner().invoke(cli, ["preview", str(sheet), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"title", "sections", "contacts", "snippets"}
+    assert set(data) == {"title", "sections", "contacts", "snippets", "images"}
+    assert data["images"] == []  # plain text holds none
     assert [s["heading"] for s in data["sections"]] == ["OUR MISSION", "CIVIL AFFAIRS"]
     assert {"platform": "x", "handle": "JTFMeridian"} in data["contacts"]["accounts"]
     assert "press@meridian.example.org" in data["contacts"]["emails"]

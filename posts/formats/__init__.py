@@ -1,4 +1,5 @@
-"""Readers for fact sheets in PDF, DOCX, HTML and Markdown: file bytes -> `Part`s.
+"""Readers for fact sheets in PDF, DOCX, HTML and Markdown: file bytes -> `Part`s, plus the
+images the document holds (`posts.formats.images.Read`).
 
 Each reader is a pure function of the file's bytes (the libraries parse from memory; nothing is
 read from disk or configured), so these live with the rest of the text pipeline in `posts/`,

@@ -6,7 +6,8 @@
     a table row                       -> one list item, cells joined ("Ships: 9 patrol vessels")
     anything else                     -> a text part; line breaks inside it are kept
 
-Styles derived from these count as them, and built-in style names are English in the file
+Pictures, inline or floating, are noted with the alt text Word keeps for them. Styles
+derived from these count as them, and built-in style names are English in the file
 whatever the language of Word's menus.
 """
 
@@ -17,22 +18,26 @@ import re
 import zipfile
 
 from posts.factsheet import Part
+from posts.formats.images import FoundImage, Read
 from posts.text import UnreadableDocument
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
 _WORD_MAIN = "word/document.xml"
 
 
-def read_docx(data: bytes, name: str) -> list[Part]:
-    """The parts of a .docx fact sheet. Raises `UnreadableDocument`."""
+def read_docx(data: bytes, name: str) -> Read:
+    """The parts and pictures of a .docx fact sheet. Raises `UnreadableDocument`."""
     document = _open(data, name)
     from docx.table import Table
 
     parts: list[Part] = []
+    images: list[FoundImage] = []
+    headings = 0
     number = 0
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             parts.extend(_table_rows(block))
+            images.extend(_pictures(document, block._tbl, headings))
             number = 0
             continue
         kind, level, numbered = _classify(block)
@@ -43,7 +48,33 @@ def read_docx(data: bytes, name: str) -> list[Part]:
         else:
             number = 0
             parts.append(Part(kind, text, level))
-    return parts
+            headings += kind in ("title", "heading")
+        images.extend(_pictures(document, block._p, headings))
+    return Read(parts, images)
+
+
+def _pictures(document, element, headings: int) -> list[FoundImage]:
+    """The pictures drawn inline or floating in `element`, with the alt text Word keeps in the
+    drawing's `descr` ("Alt Text" pane), or else its `title`."""
+    from docx.oxml.ns import qn
+
+    found = []
+    for drawing in element.xpath(".//w:drawing"):
+        properties = drawing.xpath(".//wp:docPr")
+        alt = None
+        if properties:
+            alt = properties[0].get("descr") or properties[0].get("title")
+        for blip in drawing.xpath(".//a:blip"):
+            embed, link = blip.get(qn("r:embed")), blip.get(qn("r:link"))
+            part = document.part.related_parts.get(embed) if embed else None
+            if part is not None:
+                found.append(FoundImage(headings, "embedded picture", part.blob, alt))
+            else:
+                found.append(FoundImage(headings, "linked picture", None, alt,
+                                        "linked to a file, not inside the document; insert "
+                                        "the picture itself in Word" if link else
+                                        "its picture data is missing from the document"))
+    return found
 
 
 def _open(data: bytes, name: str):

@@ -5,7 +5,8 @@
     p, div, td, blockquote, ...    -> a text part; <br> is a line break
     script, style, nav, forms, ... -> left out
 
-Inline markup (links, emphasis) is taken for its text. When the page has a <main> or a single
+Inline markup (links, emphasis) is taken for its text; `<img>` is noted as an image with its
+`alt`. When the page has a <main> or a single
 <article>, only that is read: site menus and page furniture are not part of the fact sheet.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 
 from posts.factsheet import Part
+from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.text import UnreadableDocument
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
@@ -27,8 +29,9 @@ _BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "t
                      "figcaption", "address", "hr", "body", "html", *_HEADINGS})
 
 
-def read_html(data: bytes, name: str) -> list[Part]:
-    """The parts of an HTML fact sheet. Raises `UnreadableDocument`."""
+def read_html(data: bytes, name: str, resolve: Resolver | None = None) -> Read:
+    """The parts and images of an HTML fact sheet; `resolve` reads an image named by a
+    relative path (see `image_from_address`). Raises `UnreadableDocument`."""
     from bs4 import BeautifulSoup
 
     try:
@@ -38,15 +41,18 @@ def read_html(data: bytes, name: str) -> list[Part]:
                                  "the page again or export the fact sheet as text") from None
     articles = soup.find_all("article")
     root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
-    walker = _Walker()
+    walker = _Walker(resolve)
     walker.walk(root)
     walker.flush()
-    return walker.parts
+    return Read(walker.parts, walker.images)
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, resolve: Resolver | None) -> None:
+        self.resolve = resolve
         self.parts: list[Part] = []
+        self.images: list[FoundImage] = []
+        self.headings = 0
         self.buffer: list[str] = []
         #: The innermost heading or list item being read, if any: (kind, level, marker).
         self.context: tuple[str, int, str] = ("text", 1, "-")
@@ -67,6 +73,11 @@ class _Walker:
                 continue
             if child.name == "br":
                 self.buffer.append("\n")
+            elif child.name == "img":
+                # An image inside a heading belongs under it.
+                after = self.headings + (self.context[0] == "heading")
+                self.images.append(image_from_address(child.get("src"), child.get("alt"),
+                                                      after, self.resolve))
             elif child.name in _BLOCKS:
                 self.block(child)
             else:
@@ -99,6 +110,7 @@ class _Walker:
         if text:
             kind, level, marker = self.context
             self.parts.append(Part(kind, text, level, marker))  # type: ignore[arg-type]
+            self.headings += kind == "heading"
 
 
 def _start(tag) -> int:

@@ -5,25 +5,32 @@
     | a | b | table rows                              -> one list item each, cells joined
     paragraphs, block quotes, code blocks             -> text parts; line breaks kept
 
-Links and emphasis are taken for their text; raw HTML blocks are read as HTML.
+Links and emphasis are taken for their text; raw HTML blocks are read as HTML. Images,
+`![alt](path)` or an inline `<img>`, are noted with their alt text.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from posts.factsheet import Part
 from posts.formats.html import read_html
+from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_IMG = re.compile(r"<img\b", re.IGNORECASE)
 
 
-def read_markdown(text: str, name: str) -> list[Part]:
-    """The parts of a Markdown fact sheet, from its decoded text. Never raises on any text."""
+def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read:
+    """The parts and images of a Markdown fact sheet, from its decoded text; `resolve` reads
+    an image named by a relative path (see `image_from_address`). Never raises on any text."""
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     parts: list[Part] = []
+    images: list[FoundImage] = []
+    headings = 0
     heading: int | None = None
     items: list[str] = []  # markers of the open list items, innermost last
     item_started = False
@@ -32,6 +39,7 @@ def read_markdown(text: str, name: str) -> list[Part]:
         kind = token.type
         if kind == "heading_open":
             heading = int(token.tag[1])
+            headings += 1
         elif kind == "heading_close":
             heading = None
         elif kind == "list_item_open":
@@ -49,6 +57,7 @@ def read_markdown(text: str, name: str) -> list[Part]:
                                   else " | ".join(cells)))
             cells = None
         elif kind == "inline":
+            images.extend(_images(token, headings, resolve))
             content = _inline_text(token)
             if cells is not None:
                 cells.append(" ".join(content.split()))
@@ -62,8 +71,28 @@ def read_markdown(text: str, name: str) -> list[Part]:
         elif kind in ("fence", "code_block"):
             parts.append(Part("text", token.content))
         elif kind == "html_block":
-            parts.extend(read_html(token.content.encode("utf-8"), name))
-    return parts
+            block = read_html(token.content.encode("utf-8"), name, resolve)
+            parts.extend(block.parts)
+            images.extend(replace(i, after_headings=i.after_headings + headings)
+                          for i in block.images)
+            headings += sum(1 for p in block.parts if p.kind == "heading")
+    return Read(parts, images)
+
+
+def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:
+    found = []
+    for child in token.children or ():
+        if child.type == "image":
+            found.append(image_from_address(str(child.attrGet("src") or ""), child.content,
+                                            headings, resolve))
+        elif child.type == "html_inline" and _IMG.match(child.content):
+            from bs4 import BeautifulSoup
+
+            tag = BeautifulSoup(child.content, "html.parser").find("img")
+            if tag is not None:
+                found.append(image_from_address(tag.get("src"), tag.get("alt"), headings,
+                                                resolve))
+    return found
 
 
 def _inline_text(token) -> str:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from posts.factsheet import Part
+from posts.formats.images import FoundImage, Read
 from posts.text import NoUsableText, UnreadableDocument, normalise_presentation_forms
 
 #: A line this much larger than the body text is a heading.
@@ -55,16 +56,23 @@ class _Line:
         return sizes.most_common(1)[0][0], bold.most_common(1)[0][0]
 
 
-def read_pdf(data: bytes, name: str) -> list[Part]:
-    """The parts of a PDF fact sheet. Raises `UnreadableDocument` or `NoUsableText`."""
-    lines = _lines(data, name)
+def read_pdf(data: bytes, name: str) -> Read:
+    """The parts and images of a PDF fact sheet. Raises `UnreadableDocument` or
+    `NoUsableText`. PDF images carry no alt text that factpost reads."""
+    collector = _lines(data, name)
+    lines = collector.lines
     if not any(ch.isalnum() for line in lines for ch in line.text):
         raise NoUsableText(f"{name}: the PDF has no text to read (a scanned image?); export "
                            "the fact sheet from its editor as PDF, or as plain text")
-    return _parts(lines)
+    parts, headings_after = _parts(lines)
+    images = [FoundImage(headings_after[after - 1] if after else 0, source, content, None,
+                         skipped)
+              for after, source, content, skipped in collector.images]
+    return Read(parts, images)
 
 
-def _lines(data: bytes, name: str) -> list[_Line]:
+def _lines(data: bytes, name: str) -> _Collector:
+    """The collector after reading every page: the lines with text, and the images."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
 
@@ -77,8 +85,11 @@ def _lines(data: bytes, name: str) -> list[_Line]:
                                          "unprotected copy and import that")
             for number, page in enumerate(reader.pages):
                 collector.page = number
-                page.extract_text(visitor_text=collector.visit)
+                collector.start_page(page)
+                page.extract_text(visitor_text=collector.visit,
+                                  visitor_operand_before=collector.operator)
                 collector.end_line()
+                collector.end_page()
         except UnreadableDocument:
             raise
         except DependencyError:
@@ -87,7 +98,7 @@ def _lines(data: bytes, name: str) -> list[_Line]:
         except Exception as exc:  # pypdf raises many types on damaged files; all mean the same
             raise UnreadableDocument(f"{name}: not a readable PDF ({type(exc).__name__}); check "
                                      "that the file is complete, or export it again") from None
-    return [line for line in collector.lines if line.text]
+    return collector
 
 
 class _Collector:
@@ -95,6 +106,42 @@ class _Collector:
         self.page = 0
         self.lines: list[_Line] = []
         self.current: _Line | None = None
+        #: (lines before it, source, content, skipped): images where the page draws them.
+        self.images: list[tuple[int, str, bytes | None, str | None]] = []
+        self.pending: dict[str, tuple[bytes | None, str | None]] = {}
+
+    def start_page(self, page) -> None:
+        self.pending = {}
+        try:
+            ids = list(page.images.keys())
+        except Exception as exc:  # pypdf raises many types on damaged resources
+            self.pending["?"] = (None, f"cannot be extracted ({type(exc).__name__})")
+            return
+        for image_id in ids:
+            # "/Im1" on the page; ["/Fm0", "/Im1"] inside a form, whose Do names the form.
+            key = (image_id if isinstance(image_id, str) else image_id[-1]).lstrip("/")
+            try:
+                self.pending[key] = (page.images[image_id].data, None)
+            except Exception as exc:  # an unsupported filter or colour space; no Pillow
+                self.pending[key] = (None, f"cannot be extracted ({type(exc).__name__})")
+
+    def operator(self, operator: bytes, args: list, cm: list[float], tm: list[float]) -> None:
+        # Content streams draw in reading order, so an image sits after the lines drawn
+        # before it.
+        if operator == b"Do" and args:
+            key = str(args[0]).lstrip("/")
+            if key in self.pending:
+                self.end_line()
+                self._place(key)
+
+    def end_page(self) -> None:
+        for key in list(self.pending):  # drawn from inside a form, or not at all: page end
+            self._place(key)
+
+    def _place(self, key: str) -> None:
+        content, skipped = self.pending.pop(key)
+        self.images.append((len(self.lines), f"image on page {self.page + 1}", content,
+                            skipped))
 
     def visit(self, text: str, cm: list[float], tm: list[float], font: dict | None,
               font_size: float) -> None:
@@ -122,7 +169,7 @@ class _Collector:
             line.runs.append((piece, size, bold))
 
     def end_line(self) -> None:
-        if self.current is not None and self.current.runs:
+        if self.current is not None and self.current.runs and self.current.text:
             self.lines.append(self.current)
         self.current = None
 
@@ -155,7 +202,8 @@ def _quiet():
         logger.setLevel(level)
 
 
-def _parts(lines: list[_Line]) -> list[Part]:
+def _parts(lines: list[_Line]) -> tuple[list[Part], list[int]]:
+    """The parts, and for each line the number of heading parts up to and including it."""
     styles = [line.style() for line in lines]
     weight: Counter[tuple[float, bool]] = Counter()
     for line, style in zip(lines, styles, strict=True):
@@ -176,6 +224,8 @@ def _parts(lines: list[_Line]) -> list[Part]:
     leading = _usual_gap(lines, is_heading) or body_size * 1.2
 
     parts: list[Part] = []
+    headings_after: list[int] = []
+    headings = 0
     previous: _Line | None = None
     previous_style: tuple[float, bool] | None = None
     for line, style, head in zip(lines, styles, is_heading, strict=True):
@@ -188,13 +238,15 @@ def _parts(lines: list[_Line]) -> list[Part]:
                 parts[-1] = Part("heading", f"{parts[-1].text} {line.text}", level)
             else:
                 parts.append(Part("heading", line.text, level))
+                headings += 1
         else:
             if parts and parts[-1].kind == "text" and not _new_paragraph(previous, gap, leading):
                 parts[-1] = Part("text", f"{parts[-1].text}\n{line.text}")
             else:
                 parts.append(Part("text", line.text))
         previous, previous_style = line, (style if head else None)
-    return parts
+        headings_after.append(headings)
+    return parts, headings_after
 
 
 def _new_paragraph(previous: _Line | None, gap: float | None, leading: float) -> bool:

@@ -28,7 +28,7 @@ from scheduler.importing import (
     ImportReport,
     import_file,
     import_pair,
-    read_document,
+    load_document,
 )
 from scheduler.timing import parse_duration, parse_when
 
@@ -47,7 +47,8 @@ def preview(file: Path, as_json: bool) -> None:
     """
     from posts.split import split_section
 
-    _text, sheet = read_document(file)
+    loaded = load_document(file)
+    sheet = loaded.sheet
     snippets = [
         {"platform": platform, "section": section.heading or f"section {i + 1}",
          "text": s.text, "weighted_length": s.weighted_length,
@@ -66,6 +67,7 @@ def preview(file: Path, as_json: bool) -> None:
                          for a in sheet.contacts.accounts],
         },
         "snippets": snippets,
+        "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
     }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -77,6 +79,27 @@ def preview(file: Path, as_json: bool) -> None:
         part = (f" [{s['thread_position']}/{s['thread_size']}]" if s["thread_size"] > 1 else "")
         click.echo(f"\n--- {s['platform']} · {s['section']}{part} · {s['weighted_length']} ---")
         click.echo(s["text"])
+    if result["images"]:
+        n = len(result["images"])
+        click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
+    for image in result["images"]:
+        what = (f"{image['type'] or 'not an image'}, {image['size']} bytes"
+                if image["size"] is not None else f"skipped: {image['skipped']}")
+        alt = f"alt: {image['alt_text']}" if image["alt_text"] else "no alt text"
+        click.echo(f"  {image['number']}. {image['section'] or '(no section)'} · "
+                   f"{image['source']} · {what} · {alt}")
+
+
+def _image_record(number: int, image, sheet) -> dict:
+    from posts.media import sniff_image_type
+
+    section = None
+    if image.section is not None:
+        section = sheet.sections[image.section].heading or f"section {image.section + 1}"
+    return {"number": number, "section": section, "source": image.source,
+            "type": sniff_image_type(image.content) if image.content is not None else None,
+            "size": len(image.content) if image.content is not None else None,
+            "alt_text": image.alt or None, "skipped": image.skipped}
 
 
 @click.command("import")
@@ -95,9 +118,13 @@ def preview(file: Path, as_json: bool) -> None:
 @click.option("--replace", is_flag=True,
               help="FILE is a corrected version of a file imported before: cancel its "
                    "superseded unpublished posts and queue the new ones, in one step.")
+@click.option("--with-images", is_flag=True,
+              help="Attach each section's first image (with its alt text from the document) "
+                   "to the section's first post, where the platform takes it.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
-            every: str | None, pair: Path | None, bilingual: bool, replace: bool) -> None:
+            every: str | None, pair: Path | None, bilingual: bool, replace: bool,
+            with_images: bool) -> None:
     """Import a fact sheet (.txt, .md, .html, .pdf, .docx) and schedule its posts for each
     account.
 
@@ -105,7 +132,9 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     before (same file name) is not imported: the command lists which posts changed, which
     are new and which were already published, and --replace then carries it out.
     With --pair or --bilingual, the English and Arabic versions are paired section by
-    section and each pair publishes both or neither.
+    section and each pair publishes both or neither. With --with-images, images in the
+    document go with the first post of their section; an image without alt text, or one a
+    platform does not take, is left out with a note saying why.
 
     \b
     Examples:
@@ -113,6 +142,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
       factpost import factsheet.txt --account office-x --at now --every 0s
       factpost import factsheet.docx --replace
       factpost import factsheet_en.txt --pair factsheet_ar.txt
+      factpost import factsheet.docx --with-images
     """
     chosen = [ctx.config.account(n) for n in accounts] or list(ctx.config.accounts)
     if not chosen:
@@ -123,6 +153,9 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     if replace and (pair is not None or bilingual):
         raise click.UsageError("--replace corrects one file; it cannot be combined with "
                                "--pair or --bilingual")
+    if with_images and (pair is not None or bilingual):
+        raise click.UsageError("--with-images works on one document; it cannot be combined "
+                               "with --pair or --bilingual")
     moment = now()
     start = parse_when(at, ctx.tz, moment) if at else None
     step = parse_duration(every) if every else None
@@ -132,7 +165,9 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     else:
         report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
                              actor=current_actor(), now=moment, at=start, every=step,
-                             replace=replace)
+                             replace=replace, with_images=with_images)
+    for note in report.image_notes:
+        click.echo(note)
     if report.correction is not None:
         _emit_correction(ctx, file, report)
         return
@@ -147,6 +182,12 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     if report.skipped_accounts:
         click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
                    "those accounts got nothing new")
+    if with_images:
+        n = report.images_attached
+        click.echo(f"{n} post{'s' if n != 1 else ''} with an image")
+    elif report.images_found:
+        n = report.images_found
+        click.echo(f"{n} image{'s' if n != 1 else ''} found; add --with-images to attach them")
 
 
 def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
