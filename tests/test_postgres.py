@@ -166,3 +166,32 @@ def test_three_daemons_share_the_queue_and_take_over_from_one_that_is_killed(pg_
             Attempt.outcome == "published")))
     pids = {f":{d.pid}" for d in daemons}
     assert {w[w.rindex(":"):] for w in by_worker} == pids  # all three did work
+
+
+def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):
+    import httpx
+    from conftest import REVIEW, sign_in
+
+    from db.users import UserStore
+    from scheduler.users import issue_api_token
+
+    office = pg_office(extra=REVIEW)
+    config = ["--config", str(office.config_path)]
+    for name, role in (("amira", "author"), ("bashir", "approver")):
+        added = CliRunner().invoke(cli, [*config, "user", "add", name, "--role", role],
+                                   input="correct horse battery\n", catch_exceptions=False)
+        assert added.exit_code == 0, added.output
+    url = serve(office.config, office.store)
+    browser = sign_in(url, "amira")
+    assert "Queue" in browser.get("/").text
+    now = datetime.now(UTC)
+    token = issue_api_token(UserStore(office.store), "bashir", now=now)
+    approver = httpx.Client(base_url=url + "/api", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+    office.store.add_post(account="office-x", platform="x", text="Queued from the web.",
+                          scheduled_at=now, actor="amira", now=now, status=PostStatus.DRAFT)
+    [draft] = approver.get("/posts", params={"status": "draft"}).json()["posts"]
+    assert approver.post(f"/posts/{draft['id']}/approve").json()["status"] == "queued"
+    assert [p["text"] for p in approver.get("/queue").json()] == ["Queued from the web."]
+    assert "Queued from the web." in browser.get("/history", params={"q": "web"}).text
+    assert "Queued from the web." not in browser.get("/history", params={"q": "harbour"}).text
