@@ -7,8 +7,9 @@ never changes state without a record of who did it and why.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -135,6 +136,12 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
                                      expire_on_commit=False)
+        # SQLite has one writer at a time, and a connection that finds the lock taken polls
+        # for it with growing sleeps (up to 100 ms). Threads of one process queue on this lock
+        # instead and start the moment the writer before them commits; other processes still
+        # meet SQLite's busy timeout.
+        self._write_lock = (threading.RLock() if engine.dialect.name == "sqlite"
+                            else nullcontext())
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -146,7 +153,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction that may write (on SQLite it holds the write lock from the start)."""
-        with self._sessions.begin() as session:
+        with self._write_lock, self._sessions.begin() as session:
             yield session
 
     @contextmanager
