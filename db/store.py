@@ -26,6 +26,7 @@ from db.models import (
     Section,
     Worker,
 )
+from db.search import parse_search, search_condition
 from posts.media import Media
 from posts.states import EDITABLE, REPLACEABLE, PostStatus, check_transition
 
@@ -49,6 +50,14 @@ class NotEditable(StoreError):
 
 class SelfApproval(StoreError):
     """The two-person rule: nobody approves text they wrote or changed."""
+
+
+class EmptySearch(StoreError):
+    """A search text with no letter or digit: nothing to look for (see db/search.py)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"search {text!r} has no letters or digits to look for; "
+                         "search for one or more words")
 
 
 @dataclass(frozen=True)
@@ -106,12 +115,18 @@ class HistoryFilter:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: Words, all must appear (in any order; "a phrase" in that order); case and diacritics
+    #: ignored. See db/search.py. Checked here, so a bad search fails before any output.
     search: str | None = None
     limit: int | None = None
     offset: int = 0
     #: Keyset paging: only posts after this (history_key, id) in history order. Unlike
     #: `offset`, a page deep in a long history costs the same as the first.
     after: tuple[datetime, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.search and not parse_search(self.search):
+            raise EmptySearch(self.search)
 
 
 def history_key(post: Post) -> tuple[datetime, int]:
@@ -470,8 +485,8 @@ class Store:
                 key, last_id = f.after
                 query = query.where(when <= key, or_(when < key, Post.id < last_id))
             if f.search:
-                escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                query = query.where(Post.text.ilike(f"%{escaped}%", escape="\\"))
+                query = query.where(search_condition(Post.id, Post.text, parse_search(f.search),
+                                                   self.engine.dialect.name))
             query = query.offset(f.offset)
             if f.limit is not None:
                 query = query.limit(f.limit)
