@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
+from db import search
 from db.engine import make_engine
 from db.models import (
     AccountState,
@@ -485,13 +486,24 @@ class Store:
                 key, last_id = f.after
                 query = query.where(when <= key, or_(when < key, Post.id < last_id))
             if f.search:
-                query = query.where(search_condition(Post.id, Post.text, parse_search(f.search),
-                                                   self.engine.dialect.name))
+                terms = parse_search(f.search)
+                dialect = self.engine.dialect.name
+                query = query.where(search_condition(
+                    Post.id, Post.text, terms, dialect,
+                    common=dialect == "sqlite" and self._is_common(s, terms)))
             query = query.offset(f.offset)
             if f.limit is not None:
                 query = query.limit(f.limit)
             return list(s.scalars(query.options(selectinload(Post.document),
                                                 selectinload(Post.section))))
+
+    @staticmethod
+    def _is_common(s: Session, terms: list[search.Term]) -> bool:
+        """Whether so many posts match (SQLite) that history is better read in order, checking
+        each post, than by sorting every match. Counting stops at the threshold: cheap."""
+        threshold = search.common_threshold(s.scalar(select(func.max(Post.id))) or 0)
+        counted = search.fts5_matches(terms).limit(threshold).subquery()
+        return s.scalar(select(func.count()).select_from(counted)) >= threshold
 
     def scheduled_times(self, account: str) -> list[datetime]:
         """When this account's upcoming posts are due (used to find free slots)."""

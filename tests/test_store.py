@@ -406,3 +406,36 @@ def test_a_search_reads_the_full_text_index_not_every_post(store):
         plan = [row[3] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
     assert any("posts_fts VIRTUAL TABLE INDEX" in step for step in plan), plan
     assert not any(step.split()[:2] == ["SCAN", "posts"] for step in plan), plan
+
+
+def test_a_search_most_posts_match_reads_history_in_order_and_checks_each_post(store):
+    """A word in most posts: sorting every match would cost seconds at a million rows, while
+    reading history newest first fills a page within the first posts it checks."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    from sqlalchemy import event
+
+    with store.engine.begin() as c:
+        c.exec_driver_sql(
+            "INSERT INTO posts (account, platform, text, status, scheduled_at, created_by, "
+            "created_at, updated_at, thread_position, thread_size, attempt_count) VALUES "
+            "('office-x', 'x', ?, 'queued', ?, 'tester', ?, ?, 1, 1, 0)",
+            [(f"convoy update {i}" if i % 10 else f"other {i}", f"2026-12-01 {i // 3600:02}:"
+              f"{i // 60 % 60:02}:{i % 60:02}", "2026-12-01", "2026-12-01")
+             for i in range(7000)])
+    statements = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().startswith("SELECT posts"):
+            statements.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    page = store.history(HistoryFilter(search="Convoy", limit=50))
+    event.remove(store.engine, "before_cursor_execute", capture)
+    assert [p.text for p in page] == [f"convoy update {i}" for i in range(6999, 6900, -1)
+                                      if i % 10][:50]
+    statement, params = statements[0]
+    with store.engine.connect() as c:
+        plan = " ".join(row[3] for row in c.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, params))
+    assert "ix_posts_history" in plan and "TEMP B-TREE" not in plan, plan
