@@ -469,6 +469,9 @@ class Store:
                                                 selectinload(Post.section))))
 
     def history(self, f: HistoryFilter = HistoryFilter()) -> list[Post]:
+        """Posts in every state, newest first, filtered by `f`. A search is full-text: words,
+        all must appear (any order; "a phrase" in that order); case and diacritics ignored;
+        whole words only. Served by the search index of migration 0005 on both databases."""
         with self.session() as s:
             query = select(Post).order_by(func.coalesce(Post.published_at, Post.scheduled_at)
                                           .desc(), Post.id.desc())
