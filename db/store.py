@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
+from db import search
 from db.engine import READ_ONLY, make_engine
 from db.models import (
     AccountState,
@@ -27,6 +28,7 @@ from db.models import (
     Section,
     Worker,
 )
+from db.search import parse_search, search_condition
 from posts.media import Media
 from posts.states import EDITABLE, REPLACEABLE, PostStatus, check_transition
 
@@ -58,6 +60,14 @@ class NotEditable(StoreError):
 
 class SelfApproval(StoreError):
     """The two-person rule: nobody approves text they wrote or changed."""
+
+
+class EmptySearch(StoreError):
+    """A search text with no letter or digit: nothing to look for (see db/search.py)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"search {text!r} has no letters or digits to look for; "
+                         "search for one or more words")
 
 
 @dataclass(frozen=True)
@@ -117,12 +127,18 @@ class HistoryFilter:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: Words, all must appear (in any order; "a phrase" in that order); case and diacritics
+    #: ignored. See db/search.py. Checked here, so a bad search fails before any output.
     search: str | None = None
     limit: int | None = None
     offset: int = 0
     #: Keyset paging: only posts after this (history_key, id) in history order. Unlike
     #: `offset`, a page deep in a long history costs the same as the first.
     after: tuple[datetime, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.search and not parse_search(self.search):
+            raise EmptySearch(self.search)
 
 
 def history_key(post: Post) -> tuple[datetime, int]:
@@ -483,6 +499,9 @@ class Store:
                                                 selectinload(Post.section))))
 
     def history(self, f: HistoryFilter = HistoryFilter()) -> list[Post]:
+        """Posts in every state, newest first, filtered by `f`. A search is full-text: words,
+        all must appear (any order; "a phrase" in that order); case and diacritics ignored;
+        whole words only. Served by the search index of migration 0005 on both databases."""
         with self.reading() as s:
             query = select(Post).order_by(func.coalesce(Post.published_at, Post.scheduled_at)
                                           .desc(), Post.id.desc())
@@ -500,13 +519,24 @@ class Store:
                 key, last_id = f.after
                 query = query.where(when <= key, or_(when < key, Post.id < last_id))
             if f.search:
-                escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                query = query.where(Post.text.ilike(f"%{escaped}%", escape="\\"))
+                terms = parse_search(f.search)
+                dialect = self.engine.dialect.name
+                query = query.where(search_condition(
+                    Post.id, Post.text, terms, dialect,
+                    common=dialect == "sqlite" and self._is_common(s, terms)))
             query = query.offset(f.offset)
             if f.limit is not None:
                 query = query.limit(f.limit)
             return list(s.scalars(query.options(selectinload(Post.document),
                                                 selectinload(Post.section))))
+
+    @staticmethod
+    def _is_common(s: Session, terms: list[search.Term]) -> bool:
+        """Whether so many posts match (SQLite) that history is better read in order, checking
+        each post, than by sorting every match. Counting stops at the threshold: cheap."""
+        threshold = search.common_threshold(s.scalar(select(func.max(Post.id))) or 0)
+        counted = search.fts5_matches(terms).limit(threshold).subquery()
+        return s.scalar(select(func.count()).select_from(counted)) >= threshold
 
     def scheduled_times(self, account: str) -> list[datetime]:
         """When this account's upcoming posts are due (used to find free slots)."""

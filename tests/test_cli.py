@@ -232,6 +232,26 @@ def test_history_exports_json_and_csv_with_the_listing_fields(factpost):
     assert [r["text"] for r in searched] == ["One, with a comma."]
 
 
+def test_history_search_matches_words_and_refuses_a_search_without_any(factpost):
+    factpost("post", "add", "Café opened near the Port of Basra.", "--account", "office-x")
+    factpost("post", "add", "مُحَمَّد زار البصرة", "--account", "office-x")
+    factpost("post", "add", "Port closed.", "--account", "office-x")
+
+    def texts(*search: str) -> list[str]:
+        return [r["text"] for r in json.loads(factpost("history", "--json", "--search",
+                                                       *search).output)]
+
+    assert texts("basra CAFE") == ["Café opened near the Port of Basra."]
+    assert texts("محمد") == ["مُحَمَّد زار البصرة"]
+    assert texts('"port of"') == ["Café opened near the Port of Basra."]
+    assert texts("port") == ["Port closed.", "Café opened near the Port of Basra."]
+    result = factpost("history", "--search", "%*", ok=False)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and lines == [
+        "factpost: error: search '%*' has no letters or digits to look for; search for one or "
+        "more words"]
+
+
 def test_commands_refuse_an_uninitialised_database(write_config, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_config(CONFIG.format(approval="false"))

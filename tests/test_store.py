@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from db import migrate
 from db.models import AuditEntry
-from db.store import HistoryFilter, NotEditable, PlannedPost, PostNotFound, Store
+from db.store import (
+    EmptySearch,
+    HistoryFilter,
+    NotEditable,
+    PlannedPost,
+    PostNotFound,
+    Store,
+    history_key,
+)
 from posts.states import IllegalTransition, PostStatus
 
 S = PostStatus
@@ -192,7 +200,6 @@ def test_history_filters_and_searches_newest_first(store):
         "Update 4 on Art. 51 100%", "Update 3 on Art. 51 100%"]
     assert len(store.history(HistoryFilter(account="office-fb"))) == 1
     assert len(store.history(HistoryFilter(search="100%"))) == 5
-    assert store.history(HistoryFilter(search="_")) == []  # LIKE wildcards are literal
     assert len(store.history(HistoryFilter(since=T0 + timedelta(hours=3)))) == 2
 
 
@@ -223,8 +230,6 @@ def test_under_the_two_person_rule_nobody_approves_what_they_wrote_or_edited(sto
 
 
 def test_history_pages_by_key_newest_first_without_gaps_or_repeats(store):
-    from db.store import history_key
-
     for i in range(23):
         add(store, f"post {i}", at=T0 + timedelta(minutes=i % 4))
     pages, after = [], None
@@ -262,3 +267,175 @@ def test_a_history_page_reads_an_index_in_order_instead_of_sorting_the_table(sto
                 "EXPLAIN QUERY PLAN " + statement, params))
         assert "history" in plan and "TEMP B-TREE" not in plan, plan
     event.remove(store.engine, "before_cursor_execute", capture)
+
+
+# -- full-text search ------------------------------------------------------------------------
+
+def found(store: Store, text: str, **filters) -> list[str]:
+    return [p.text for p in store.history(HistoryFilter(search=text, **filters))]
+
+
+def test_a_search_finds_posts_holding_every_word_in_any_order(store):
+    add(store, "The convoy reached the port of Basra.", at=T0)
+    add(store, "A convoy left Basra.", at=T0 + timedelta(hours=1))
+    add(store, "Basra port reopened; convoys expected.", at=T0 + timedelta(hours=2))
+    assert found(store, "port convoy") == ["The convoy reached the port of Basra."]
+    assert found(store, "basra") == ["Basra port reopened; convoys expected.",
+                                     "A convoy left Basra.",
+                                     "The convoy reached the port of Basra."]
+    assert found(store, "convo") == []  # whole words, not fragments
+    assert found(store, "convoy Mosul") == []
+
+
+def test_a_quoted_phrase_must_appear_as_written(store):
+    add(store, "The port of Basra reopened.")
+    add(store, "Basra: the port reopened.")
+    assert found(store, '"port of Basra"') == ["The port of Basra reopened."]
+    assert len(found(store, "port of Basra")) == 1  # "of" is a word too
+    assert len(found(store, "port Basra")) == 2
+    assert len(found(store, '"basra port"')) == 0
+
+
+def test_arabic_words_are_found_with_or_without_short_vowels(store):
+    add(store, "وصلت القافلة إلى ميناء البصرة، وفقاً للخطة.", at=T0)
+    add(store, "زار مُحَمَّد المستشفى الجديد", at=T0 + timedelta(hours=1))
+    add(store, "افتتاح المدرسة في الموصل", at=T0 + timedelta(hours=2))
+    assert found(store, "البصرة القافلة") == ["وصلت القافلة إلى ميناء البصرة، وفقاً للخطة."]
+    assert found(store, "وفقا") == found(store, "وفقاً") == [
+        "وصلت القافلة إلى ميناء البصرة، وفقاً للخطة."]
+    assert found(store, "محمد") == found(store, "مُحَمَّد") == found(store, "مـحـمد") == [
+        "زار مُحَمَّد المستشفى الجديد"]
+    assert found(store, "البصرة الموصل") == []
+
+
+def test_case_and_latin_diacritics_are_ignored(store):
+    add(store, "Réunion au Café Zürich", at=T0)
+    add(store, "NAIVE question", at=T0 + timedelta(hours=1))
+    assert found(store, "reunion cafe ZURICH") == ["Réunion au Café Zürich"]
+    assert found(store, "RÉUNION") == ["Réunion au Café Zürich"]
+    assert found(store, "naïve") == ["NAIVE question"]
+
+
+def test_punctuation_joins_nothing_and_splits_words_on_every_database(store):
+    add(store, "See gov.iq/news about Art.51 on 2026-11-01 (e-mail: press@gov.iq)")
+    for words in ("news", "gov iq", "art 51", "Art. 51", "51", "2026", "11-01", "press",
+                  "mail", "press@gov.iq"):
+        assert len(found(store, words)) == 1, words
+
+
+PLAIN, OPERATORS = "Convoy reached the port.", "Escort AND convoy NEAR the port: text follows"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ('"convoy', {PLAIN, OPERATORS}), ('convoy"', {PLAIN, OPERATORS}),
+    ("convoy*", {PLAIN, OPERATORS}), ("-convoy", {PLAIN, OPERATORS}),
+    ("^convoy", {PLAIN, OPERATORS}), ("(convoy)", {PLAIN, OPERATORS}),
+    ("convoy + ( ) { } : ' \\ % _ ; *", {PLAIN, OPERATORS}),
+    ("convoy AND", {OPERATORS}), ("NEAR(convoy", {OPERATORS}), ("text:convoy", {OPERATORS}),
+    ('"convoy NEAR"', {OPERATORS}), ("convoy OR reached", set()), ("convo*", set()),
+    ("convoy'); DROP TABLE posts;--", set()),
+])
+def test_query_syntax_typed_by_a_user_is_read_as_words(store, typed, expected):
+    add(store, PLAIN)
+    add(store, OPERATORS)
+    add(store, "Clinic opened.")
+    assert set(found(store, typed)) == expected
+    assert len(store.history()) == 3
+
+
+@pytest.mark.parametrize("typed", ["_", "%", '"', "*", "-", "'); --", "   ", "«»،"])
+def test_a_search_without_letters_or_digits_says_so(store, typed):
+    add(store, "Convoy reached the port.")
+    with pytest.raises(EmptySearch, match="has no letters or digits to look for"):
+        store.history(HistoryFilter(search=typed))
+
+
+def test_edited_text_is_searchable_at_once_and_the_old_text_no_longer(store):
+    post = add(store, "Clinic opens on Monday", status=S.DRAFT)
+    store.edit_post(post, actor="editor", now=T0, text="Clinic opens on Tuesday")
+    assert found(store, "tuesday") == ["Clinic opens on Tuesday"]
+    assert found(store, "monday") == []
+    store.approve([post], actor="reviewer", now=T0)  # a change of state keeps the text found
+    assert found(store, "tuesday") == ["Clinic opens on Tuesday"]
+
+
+def test_cancelled_and_published_posts_are_still_found(store):
+    cancelled = add(store, "Bridge closed for repairs", at=T0)
+    store.cancel(cancelled, actor="tester", now=T0)
+    published = add(store, "Bridge reopened", at=T0 + timedelta(hours=1))
+    store.claim_next("office-x", worker="w", now=T0 + timedelta(hours=1), lease=LEASE)
+    store.mark_published(published, worker="w", remote_id="1", remote_url="u",
+                         now=T0 + timedelta(hours=1))
+    assert {(p.text, p.status) for p in store.history(HistoryFilter(search="bridge"))} == {
+        ("Bridge closed for repairs", S.CANCELLED), ("Bridge reopened", S.PUBLISHED)}
+    assert found(store, "bridge", status="published") == ["Bridge reopened"]
+
+
+def test_a_search_pages_by_key_with_the_other_filters(store):
+    for i in range(23):
+        add(store, f"convoy update {i}" if i % 3 else f"other news {i}",
+            at=T0 + timedelta(minutes=i % 4), account="office-x" if i % 2 else "office-fb")
+    f = HistoryFilter(search="convoy update", account="office-x")
+    pages, after = [], None
+    while page := store.history(HistoryFilter(**{**f.__dict__, "limit": 3, "after": after})):
+        pages.append([p.id for p in page])
+        after = history_key(page[-1])
+    everything = store.history(f)
+    assert [i for page in pages for i in page] == [p.id for p in everything]
+    assert len(everything) == len([i for i in range(23) if i % 3 and i % 2]) == 7
+    assert all("convoy" in p.text and p.account == "office-x" for p in everything)
+
+
+def test_a_search_reads_the_full_text_index_not_every_post(store):
+    """What keeps a search fast at a million rows: FTS5 finds the matching rows."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    from sqlalchemy import event
+
+    statements = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().startswith("SELECT posts"):
+            statements.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    store.history(HistoryFilter(search="convoy port", limit=50))
+    event.remove(store.engine, "before_cursor_execute", capture)
+    statement, params = statements[0]
+    with store.engine.connect() as c:
+        plan = [row[3] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+    assert any("posts_fts VIRTUAL TABLE INDEX" in step for step in plan), plan
+    assert not any(step.split()[:2] == ["SCAN", "posts"] for step in plan), plan
+
+
+def test_a_search_most_posts_match_reads_history_in_order_and_checks_each_post(store):
+    """A word in most posts: sorting every match would cost seconds at a million rows, while
+    reading history newest first fills a page within the first posts it checks."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    from sqlalchemy import event
+
+    with store.engine.begin() as c:
+        c.exec_driver_sql(
+            "INSERT INTO posts (account, platform, text, status, scheduled_at, created_by, "
+            "created_at, updated_at, thread_position, thread_size, attempt_count) VALUES "
+            "('office-x', 'x', ?, 'queued', ?, 'tester', ?, ?, 1, 1, 0)",
+            [(f"convoy update {i}" if i % 10 else f"other {i}", f"2026-12-01 {i // 3600:02}:"
+              f"{i // 60 % 60:02}:{i % 60:02}", "2026-12-01", "2026-12-01")
+             for i in range(7000)])
+    statements = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().startswith("SELECT posts"):
+            statements.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    page = store.history(HistoryFilter(search="Convoy", limit=50))
+    event.remove(store.engine, "before_cursor_execute", capture)
+    assert [p.text for p in page] == [f"convoy update {i}" for i in range(6999, 6900, -1)
+                                      if i % 10][:50]
+    statement, params = statements[0]
+    with store.engine.connect() as c:
+        plan = " ".join(row[3] for row in c.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, params))
+    assert "ix_posts_history" in plan and "TEMP B-TREE" not in plan, plan

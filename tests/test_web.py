@@ -275,6 +275,13 @@ def test_history_filters_by_account_status_and_text(newsroom):
                                           "status": "queued"}).text
     assert "Convoy reached the port." in page
     assert "delayed" not in page and "Clinic" not in page
+    words = client.get("/history", params={"q": "PORT convoy"}).text
+    assert "Convoy reached the port." in words and "delayed" not in words
+    refused = client.get("/history", params={"q": "***"})
+    assert refused.status_code == 400
+    assert "search &#39;***&#39; has no letters or digits to look for" in refused.text
+    export = client.get("/history.csv", params={"q": "-"})
+    assert export.status_code == 400 and "has no letters or digits" in export.text
 
 
 def test_history_exports_every_matching_post_as_csv(newsroom):

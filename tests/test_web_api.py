@@ -93,6 +93,8 @@ def test_history_pages_with_a_cursor_and_filters(newsroom):
     assert seen == [f"item {i}" for i in reversed(range(7))]
     only = client.get("/posts", params={"search": "item 3", "status": "queued"}).json()
     assert [p["text"] for p in only["posts"]] == ["item 3"]
+    refused = client.get("/posts", params={"search": "()"})
+    assert refused.status_code == 400 and "has no letters or digits" in refused.json()["detail"]
     assert client.get("/posts", params={"after": "garbage"}).status_code == 400
 
 

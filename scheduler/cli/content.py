@@ -254,7 +254,9 @@ def queue(ctx: Context, accounts: tuple[str, ...], as_json: bool) -> None:
               help="Only posts in this state.")
 @click.option("--since", metavar="WHEN", help="From this time (office time), e.g. 2026-11-01.")
 @click.option("--until", metavar="WHEN", help="Before this time (office time).")
-@click.option("--search", metavar="TEXT", help="Only posts whose text contains TEXT.")
+@click.option("--search", metavar="TEXT",
+              help="Only posts holding these words: words, all must appear; case and "
+                   "diacritics ignored; \"a phrase\" in quotes must appear as written.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many posts.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for spreadsheets).")
@@ -267,6 +269,7 @@ def history(ctx: Context, account, status, since, until, search, limit, as_json,
     Examples:
       factpost history --status published --since 2026-11-01
       factpost history --search "Art. 51" --csv > export.csv
+      factpost history --search 'convoy "port of Basra"'
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")

@@ -122,7 +122,10 @@ def api_history(request: Request, actor: ApiAuthor,
                 status: PostStatus | None = None,
                 since: Annotated[str | None, Query(max_length=100)] = None,
                 until: Annotated[str | None, Query(max_length=100)] = None,
-                search: Annotated[str | None, Query(max_length=500)] = None,
+                search: Annotated[str | None, Query(
+                    max_length=500, description="Words, all must appear; case and "
+                    "diacritics ignored; \"a phrase\" in quotes must appear as written")
+                ] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 after: Annotated[str | None, Query(max_length=200)] = None):
     w = web(request)
