@@ -442,7 +442,8 @@ def main() -> None:
     q = args.quick
     suites = {
         "overhead": lambda b: (overhead(b, 200 if q else 1_000, 0.0)
-                               + overhead(b, 100 if q else 400, 0.05)),
+                               + overhead(b, 100 if q else 400, 0.05)
+                               + overhead(b, 40 if q else 100, 0.2)),
         "latency": lambda b: latency(b, 1_000 if q else 10_000, 50 if q else 300),
         "concurrency": lambda b: concurrency(b, [1, 5, 20] if q else [1, 5, 10, 20],
                                              5 if q else 25),
