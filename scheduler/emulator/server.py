@@ -213,6 +213,14 @@ class Emulator:
             account.post_window = Window(window_limit, window_seconds)
             account.post_day = Window(day_limit or GENEROUS_DAY, DAY_SECONDS)
 
+    def set_graph_limits(self, *, app_calls_per_hour: int, page_calls_per_hour: int) -> None:
+        """Change the call allowances behind the Graph usage headers (defaults: 2,000 app
+        calls and 4,800 calls per page an hour); counters restart."""
+        with self._world.lock:
+            self._world.graph_app_calls = Window(app_calls_per_hour, 3_600)
+            for page in self._world.pages.values():
+                page.calls = Window(page_calls_per_hour, 3_600)
+
     def set_graph_throttle(self, page: str, *, code: int | None) -> None:
         """Answer the page's next posts with throttling error `code` (4, 17, 32 or 613) until
         lifted with code=None."""
