@@ -243,10 +243,9 @@ def test_history_pages_by_key_newest_first_without_gaps_or_repeats(store):
     assert len(pages) == 5
 
 
-def test_a_history_page_reads_an_index_in_order_instead_of_sorting_the_table(store):
-    """What keeps a page fast at a million rows: no sort of the whole (filtered) table."""
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("reads SQLite's query plan")
+def history_plan(store: Store, f: HistoryFilter) -> tuple[list, list[str]]:
+    """Run `store.history(f)` on SQLite; returns its posts and the steps of SQLite's query plan
+    for the statement that selected them."""
     from sqlalchemy import event
 
     statements = []
@@ -256,17 +255,25 @@ def test_a_history_page_reads_an_index_in_order_instead_of_sorting_the_table(sto
             statements.append((statement, params))
 
     event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        posts = store.history(f)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    statement, params = statements[0]
+    with store.engine.connect() as c:
+        plan = [row[3] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+    return posts, plan
+
+
+def test_a_history_page_reads_an_index_in_order_instead_of_sorting_the_table(store):
+    """What keeps a page fast at a million rows: no sort of the whole (filtered) table."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
     for f in (HistoryFilter(limit=50), HistoryFilter(limit=50, after=(T0, 10)),
               HistoryFilter(limit=50, account="office-x", status="published",
                             after=(T0, 10))):
-        statements.clear()
-        store.history(f)
-        statement, params = statements[0]
-        with store.engine.connect() as c:
-            plan = " ".join(row[3] for row in c.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, params))
+        plan = " ".join(history_plan(store, f)[1])
         assert "history" in plan and "TEMP B-TREE" not in plan, plan
-    event.remove(store.engine, "before_cursor_execute", capture)
 
 
 # -- full-text search ------------------------------------------------------------------------
@@ -390,20 +397,7 @@ def test_a_search_reads_the_full_text_index_not_every_post(store):
     """What keeps a search fast at a million rows: FTS5 finds the matching rows."""
     if store.engine.dialect.name != "sqlite":
         pytest.skip("reads SQLite's query plan")
-    from sqlalchemy import event
-
-    statements = []
-
-    def capture(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().startswith("SELECT posts"):
-            statements.append((statement, params))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    store.history(HistoryFilter(search="convoy port", limit=50))
-    event.remove(store.engine, "before_cursor_execute", capture)
-    statement, params = statements[0]
-    with store.engine.connect() as c:
-        plan = [row[3] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+    _, plan = history_plan(store, HistoryFilter(search="convoy port", limit=50))
     assert any("posts_fts VIRTUAL TABLE INDEX" in step for step in plan), plan
     assert not any(step.split()[:2] == ["SCAN", "posts"] for step in plan), plan
 
@@ -413,8 +407,6 @@ def test_a_search_most_posts_match_reads_history_in_order_and_checks_each_post(s
     reading history newest first fills a page within the first posts it checks."""
     if store.engine.dialect.name != "sqlite":
         pytest.skip("reads SQLite's query plan")
-    from sqlalchemy import event
-
     with store.engine.begin() as c:
         c.exec_driver_sql(
             "INSERT INTO posts (account, platform, text, status, scheduled_at, created_by, "
@@ -423,19 +415,8 @@ def test_a_search_most_posts_match_reads_history_in_order_and_checks_each_post(s
             [(f"convoy update {i}" if i % 10 else f"other {i}", f"2026-12-01 {i // 3600:02}:"
               f"{i // 60 % 60:02}:{i % 60:02}", "2026-12-01", "2026-12-01")
              for i in range(7000)])
-    statements = []
-
-    def capture(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().startswith("SELECT posts"):
-            statements.append((statement, params))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    page = store.history(HistoryFilter(search="Convoy", limit=50))
-    event.remove(store.engine, "before_cursor_execute", capture)
+    page, steps = history_plan(store, HistoryFilter(search="Convoy", limit=50))
     assert [p.text for p in page] == [f"convoy update {i}" for i in range(6999, 6900, -1)
                                       if i % 10][:50]
-    statement, params = statements[0]
-    with store.engine.connect() as c:
-        plan = " ".join(row[3] for row in c.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, params))
+    plan = " ".join(steps)
     assert "ix_posts_history" in plan and "TEMP B-TREE" not in plan, plan
