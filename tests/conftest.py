@@ -153,12 +153,13 @@ def make_office(write_config, emulator, monkeypatch):
 
     def make(max_attempts: int = 5, timeout: float = 5.0, budget: int = 1000,
              url: str | None = None, database: str = "sqlite:///factpost.db",
-             poll: float = 0.2, lease: int = 120, extra: str = "") -> Office:
-        """`extra` is TOML placed before the accounts, e.g. a [review] table."""
-        path = write_config(OFFICE_CONFIG.format(url=url or emulator.url, database=database,
-                                                 max_attempts=max_attempts, poll=poll,
-                                                 lease=lease, timeout=timeout, budget=budget,
-                                                 extra=extra))
+             poll: float = 0.2, lease: int = 120, extra: str = "",
+             config_text: str | None = None) -> Office:
+        """`extra` is TOML placed before the accounts, e.g. a [review] table; `config_text`
+        replaces the whole config (its accounts still get credentials on the emulator)."""
+        path = write_config(config_text or OFFICE_CONFIG.format(
+            url=url or emulator.url, database=database, max_attempts=max_attempts, poll=poll,
+            lease=lease, timeout=timeout, budget=budget, extra=extra))
         office = Office(path, emulator)
         for account in office.config.accounts:
             for name, value in demo_credentials(account).items():

@@ -3,7 +3,6 @@ approved together, and published both or neither, over loopback HTTP to the emul
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from conftest import Office
 from posts.pairs import PairingError, pair_keys
 from posts.states import PostStatus
 from scheduler.cli import cli
-from scheduler.emulator import demo_credentials
 from scheduler.importing import DocumentImportError, import_pair
 
 S = PostStatus
@@ -80,22 +78,12 @@ timeout_seconds = 5
 
 
 @pytest.fixture
-def make_bilingual(write_config, emulator, monkeypatch):
-    offices = []
-
+def make_bilingual(make_office, emulator):
     def make(approval: bool = False) -> Office:
-        path = write_config(CONFIG.format(url=emulator.url, approval=str(approval).lower()))
-        office = Office(path, emulator)
-        for account in office.config.accounts:
-            for name, value in demo_credentials(account).items():
-                monkeypatch.setenv(name, value)
-        emulator.register_accounts(office.config.accounts, os.environ)
-        offices.append(office)
-        return office
+        return make_office(config_text=CONFIG.format(url=emulator.url,
+                                                     approval=str(approval).lower()))
 
-    yield make
-    for office in offices:
-        office.store.close()
+    return make
 
 
 @pytest.fixture
