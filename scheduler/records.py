@@ -29,3 +29,21 @@ def post_record(post: Post) -> dict:
         "thread_position": post.thread_position, "thread_size": post.thread_size,
         "last_error": post.last_error,
     }
+
+
+#: A spreadsheet reads a cell starting with one of these as a formula (or, for tab and CR, may
+#: shift it into one): OWASP's list, https://owasp.org/www-community/attacks/CSV_Injection
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A cell value that no spreadsheet runs: text beginning like a formula gets a leading
+    apostrophe (OWASP's rule), which spreadsheets show as text and do not display."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_record(post: Post) -> dict:
+    """`post_record` for a CSV export, every cell neutralised by `csv_safe`."""
+    return {key: csv_safe(value) for key, value in post_record(post).items()}
