@@ -19,6 +19,7 @@ import zipfile
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
+from posts.formats.limits import check_docx, check_time
 from posts.text import UnreadableDocument
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
@@ -26,8 +27,11 @@ _WORD_MAIN = "word/document.xml"
 
 
 def read_docx(data: bytes, name: str) -> Read:
-    """The parts and pictures of a .docx fact sheet. Raises `UnreadableDocument`."""
+    """The parts and pictures of a .docx fact sheet. Raises `UnreadableDocument` (or its
+    `DocumentTooLarge` for a zip bomb, see posts.formats.limits)."""
+    check_docx(data, name)
     document = _open(data, name)
+    check_time()
     from docx.table import Table
 
     parts: list[Part] = []
@@ -35,6 +39,7 @@ def read_docx(data: bytes, name: str) -> Read:
     headings = 0
     number = 0
     for block in document.iter_inner_content():
+        check_time()
         if isinstance(block, Table):
             parts.extend(_table_rows(block))
             images.extend(_pictures(document, block._tbl, headings))
