@@ -416,6 +416,8 @@ class Store:
             return s.scalar(select(func.count()).select_from(MediaItem))
 
     def get_post(self, post_id: int) -> Post:
+        if not isinstance(post_id, int) or not 1 <= post_id <= MAX_ID:
+            raise PostNotFound(post_id)
         with self.reading() as s:
             post = s.get(Post, post_id, options=[selectinload(Post.attempts),
                                                  selectinload(Post.document),

@@ -3,7 +3,9 @@ CSV export and the /api JSON."""
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
+from typing import TextIO
 
 from db.models import Post
 
@@ -47,3 +49,10 @@ def csv_safe(value):
 def csv_record(post: Post) -> dict:
     """`post_record` for a CSV export, every cell neutralised by `csv_safe`."""
     return {key: csv_safe(value) for key, value in post_record(post).items()}
+
+
+def csv_writer(out: TextIO) -> csv.DictWriter:
+    """The one CSV dialect of every export: RFC 4180's CRLF line ends, so a cell holding a
+    carriage return or a line feed is always quoted (https://www.rfc-editor.org/rfc/rfc4180);
+    write `csv_record`s to it."""
+    return csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\r\n")

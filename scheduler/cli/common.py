@@ -3,7 +3,6 @@ and turning posts into rows for tables, JSON and CSV."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -29,7 +28,7 @@ from scheduler.config import Config, ConfigError, load_config
 from scheduler.importing import DocumentImportError
 from scheduler.listening import PortUnavailable
 from scheduler.publishers.base import PublishError
-from scheduler.records import LISTING_FIELDS, csv_record, iso, post_record  # noqa: F401
+from scheduler.records import LISTING_FIELDS, csv_record, csv_writer, iso, post_record  # noqa: F401
 from scheduler.timing import TimeFormatError
 
 #: Errors that mean "the request was wrong", shown as one line, never as a traceback.
@@ -162,7 +161,7 @@ def emit_posts(ctx: Context, posts: list[Post], *, as_json: bool, as_csv: bool =
         return
     if as_csv:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writeheader()
         writer.writerows(csv_record(p) for p in posts)
         click.echo(out.getvalue(), nl=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from db.store import MAX_ID, HistoryFilter, history_key
 from posts.states import PostStatus
-from scheduler.records import LISTING_FIELDS, csv_record
+from scheduler.records import csv_record, csv_writer
 from scheduler.status import status_report
 from scheduler.timing import TimeFormatError, free_slots
 from scheduler.web.actions import parse_time
@@ -148,7 +147,7 @@ def history_csv(request: Request, actor: Author, account: str = "",
     def rows() -> Iterator[str]:
         # Page through by key so a million-row export holds one batch in memory at a time.
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writeheader()
         after = None
         while True:
