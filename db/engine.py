@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 #: Execution option marking an engine whose transactions only read.
 READ_ONLY = "factpost_read_only"
@@ -107,19 +107,24 @@ def check_integrity(engine: Engine) -> None:
     every page and index entry is readable, in O(size) time). PostgreSQL checks its own."""
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as connection:
-        rows = [r[0] for r in connection.execute(text("PRAGMA quick_check(5)"))]
+    try:
+        with engine.connect() as connection:
+            rows = [r[0] for r in connection.execute(text("PRAGMA quick_check(5)"))]
+    except DBAPIError as exc:  # damage the check itself trips over
+        raise DatabaseUnavailable(describe_error(engine.url, exc)) from None
     if rows != ["ok"]:
-        where = engine.url.database
-        raise DatabaseUnavailable(f"{where}: the database file is damaged ({'; '.join(rows)}); "
-                                  "stop the daemon and restore the file from a backup")
+        problems = [line.strip() for row in rows for line in str(row).splitlines()
+                    if line.strip() and not line.startswith("***")]
+        raise DatabaseUnavailable(f"{engine.url.database}: the database file is damaged "
+                                  f"({'; '.join(problems[:2])}); stop the daemon and restore "
+                                  "the file from a backup")
 
 
 _SQLITE_CAUSES = (
     (("disk is full", "database or disk is full", "no space"),
      "the disk is full", "free some space on that disk, then try again"),
     (("file is not a database", "malformed", "disk image", "not a database"),
-     "the database file is damaged", "restore it from a backup"),
+     "the database file is damaged", "stop the daemon and restore the file from a backup"),
     (("unable to open database file", "cannot open"),
      "the database file cannot be opened", "check that its folder exists and is writable"),
     (("readonly", "read-only"),

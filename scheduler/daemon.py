@@ -59,6 +59,8 @@ class Daemon:
         self._ticking = threading.Event()
         self._listener = (DueListener(store.engine, self.wake)
                           if supports_notifications(store.engine) else None)
+        #: When the next tick is due (set after each tick).
+        self.next_run: datetime | None = None
         #: Failed ticks in a row because the database failed, and since when.
         self.store_failures = 0
         self._failing_since: datetime | None = None
@@ -133,7 +135,8 @@ class Daemon:
                 wakeup = now + backoff
             if not self._stop_requested.is_set():
                 # The margin lets this run end before the next starts (max_instances=1).
-                self._reschedule(max(wakeup, now + RUN_GAP))
+                self.next_run = max(wakeup, now + RUN_GAP)
+                self._reschedule(self.next_run)
 
     def _store_failed(self, exc: DBAPIError) -> timedelta:
         """Note a tick the database failed; returns how long to wait before the next. Logs
