@@ -23,10 +23,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from posts.text import canonicalise
+from posts.text import canonicalise, fold_spaces
 from posts.weight import find_urls
 
 
@@ -34,6 +34,9 @@ from posts.weight import find_urls
 class Block:
     kind: Literal["title", "heading", "paragraph", "contact"]
     text: str
+    #: Why a line went the way it did, where that was a close call (a contact label opening a
+    #: sentence, contact details among other words); shown by `preview`.
+    why: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class FactSheet:
     title: str | None
     sections: tuple[Section, ...]
     contacts: Contacts
+    #: Every line of the body that is not post text (contact lines, headings with no text
+    #: under them) and every close call, one sentence each: nothing is left out silently.
+    notes: tuple[str, ...] = ()
 
 
 def parse_factsheet(text: str) -> FactSheet:
@@ -84,20 +90,35 @@ def sheet_from_blocks(found: Iterable[Block]) -> FactSheet:
     heading: str | None = None
     paragraphs: list[str] = []
     contact_lines: list[str] = []
+    notes: list[str] = []
+
+    def close_section() -> None:
+        if paragraphs:
+            sections.append(Section(heading, tuple(paragraphs)))
+        elif heading is not None:
+            notes.append(f"not posted: the heading {_quote(heading)} has no text under it")
+
     for block in found:
         if block.kind == "title":
             title = block.text
         elif block.kind == "heading":
-            if paragraphs:
-                sections.append(Section(heading, tuple(paragraphs)))
+            close_section()
             heading, paragraphs = block.text, []
         elif block.kind == "paragraph":
             paragraphs.append(block.text)
+            if block.why:
+                notes.extend(f"kept as post text: {why}" for why in block.why.split("\n"))
         else:
             contact_lines.append(block.text)
-    if paragraphs:
-        sections.append(Section(heading, tuple(paragraphs)))
-    return FactSheet(title, tuple(sections), extract_contacts(contact_lines))
+            notes.append(f"not posted, taken for contact details: {_quote(block.text)}"
+                         + (f" ({block.why})" if block.why else ""))
+    close_section()
+    return FactSheet(title, tuple(sections), extract_contacts(contact_lines), tuple(notes))
+
+
+def _quote(text: str, limit: int = 90) -> str:
+    flat = " ".join(text.split())
+    return f"\"{flat if len(flat) <= limit else flat[:limit - 1] + '…'}\""
 
 
 # --- blocks ---------------------------------------------------------------------------------
@@ -129,11 +150,13 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
           find_headings: bool) -> None:
     """Classify body lines into `out`: paragraphs, contact lines and (if asked) headings."""
     paragraph: list[str] = []
+    whys: list[str] = []
 
     def flush() -> None:
         if paragraph:
-            out.append(Block("paragraph", "\n".join(paragraph)))
+            out.append(Block("paragraph", "\n".join(paragraph), "\n".join(whys) or None))
             paragraph.clear()
+            whys.clear()
 
     for i in range(len(lines)):
         line = lines[i]
@@ -141,12 +164,20 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
             flush()
             footer.blank_line()
             continue
-        contact = _contact_kind(line)
-        if contact or footer.continues(line, _next_in_chunk(lines, blank, i)):
+        following = _next_in_chunk(lines, blank, i)
+        contact, why = _contact(line)
+        if contact is None and why is not None and why.startswith(_AMONG_WORDS) and (
+                footer.state != "off" or (following is not None and _contact_kind(following))):
+            # A contact footer is read as a whole: "DSN: 318-555-0142 or from overseas DSN:
+            # 00-49-555-0199, then ask for extension 77#" between an e-mail and a web line.
+            contact, why = "details", why + ", next to other contact lines"
+        if contact or footer.continues(line, following):
             flush()
-            out.append(Block("contact", line))
+            out.append(Block("contact", line, why))
             footer.contact_line(label_only=contact == "label-only")
             continue
+        if why is not None:
+            whys.append(f"{_quote(line)} {why}")
         footer.close()
         if _BULLET.match(line):
             paragraph.append(line)
@@ -276,7 +307,7 @@ def structured_blocks(parts: Sequence[Part]) -> list[Block]:
     while i < len(parts):
         part = parts[i]
         if part.kind in ("title", "heading"):
-            line = " ".join(part.text.split())
+            line = fold_spaces(part.text)
             contact = _contact_kind(line)
             if contact:
                 out.append(Block("contact", line))
@@ -335,7 +366,7 @@ def heading_sections(parts: Sequence[Part], sheet: FactSheet) -> list[int | None
     for part in parts:
         if part.kind not in ("title", "heading"):
             continue
-        heading = " ".join(canonicalise(part.text).split())
+        heading = fold_spaces(canonicalise(part.text))
         if following < len(sections) and sections[following].heading == heading:
             result.append(following)
             following += 1
@@ -349,7 +380,7 @@ def heading_sections(parts: Sequence[Part], sheet: FactSheet) -> list[int | None
 def _clean(part: Part) -> Part:
     lines = [line.strip() for line in canonicalise(part.text).split("\n")]
     if part.kind in ("heading", "item"):
-        text = " ".join(" ".join(lines).split())
+        text = fold_spaces(" ".join(lines))
     else:
         text = "\n".join(line for line in lines if line)
     return Part(part.kind, text, part.level, part.marker)
@@ -368,7 +399,7 @@ def _is_title(parts: list[Part]) -> bool:
 
 
 def _item_line(part: Part) -> str:
-    text = " ".join(part.text.split())
+    text = fold_spaces(part.text)
     return text if _BULLET.match(text) else f"{part.marker} {text}"
 
 
@@ -404,26 +435,48 @@ _SHORT_LABEL_LINE_CHARS = 80
 _CONTACT_LINE_WORDS = 3
 
 
-def _contact_kind(line: str) -> Literal["label", "label-only", "details"] | None:
+ContactKind = Literal["label", "label-only", "details"]
+_AMONG_WORDS = "holds "
+
+
+def _contact_kind(line: str) -> ContactKind | None:
     """Whether `line` is a contact line: a label with or without details, or details alone."""
+    return _contact(line)[0]
+
+
+def _contact(line: str) -> tuple[ContactKind | None, str | None]:
+    """`_contact_kind`, and why, where the line was a close call (None otherwise). A "why"
+    starting with `_AMONG_WORDS` marks a line whose contact details sit among other words:
+    text on its own, a contact line inside a contact footer."""
     if len(line) > MAX_CONTACT_LINE_CHARS:
-        return None
+        return None, None
     strong = _STRONG_LABEL.match(line)
     weak = None if strong else _WEAK_LABEL.match(line)
     label = strong or weak
     rest = line[label.end():] if label else line
     rest_text = rest.strip(" :：-–—|,،.")
     if label and not rest_text:
-        return "label-only"
-    if weak and rest.lstrip().startswith((":", "：")):
-        return "label"
+        return "label-only", None
     spans = _detail_spans(rest)
-    if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
-        return "label"  # not "For more information about the patrols, the report says ..."
-    if not spans:
-        return None
     words = len(_WORD.findall(_cut(rest, spans)))
-    return "details" if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) else None
+    if weak and rest.lstrip().startswith((":", "：")):
+        if spans and words <= 2 * _CONTACT_LINE_WORDS:
+            return "label", None
+        # "Online: families can now track ...", "Phone: the support line now answers ...":
+        # a label opening a sentence of the body.
+        return None, (f"starts like a contact line ({label.group()!r}) but "
+                      + ("reads as a sentence" if spans else "holds no contact details"))
+    if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
+        return "label", None  # not "For more information about the patrols, the report ..."
+    if not spans:
+        return None, None
+    if _BULLET.match(line) and not label:
+        return None, None  # a list item with a link or a number is part of the list
+    if words <= _CONTACT_LINE_WORDS * (2 if weak else 1):
+        return "details", None
+    if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
+        return None, f"{_AMONG_WORDS}a phone number or e-mail address among other words"
+    return None, None
 
 
 class _Footer:

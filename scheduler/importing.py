@@ -80,6 +80,9 @@ class LoadedDocument:
     text: str
     sheet: FactSheet
     images: tuple[FoundImage, ...] = ()
+    #: What the reader and the parser left out of the posts or decided on a close call, one
+    #: line each (the reader's first: "read with its tracked changes accepted").
+    notes: tuple[str, ...] = ()
 
 
 def read_document(path: Path) -> tuple[str, FactSheet]:
@@ -148,6 +151,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
     neither the text nor the sections, so they leave the content hash alone."""
     _check_size(len(data), name)
     images: list[FoundImage] = []
+    notes: tuple[str, ...] = ()
     try:
         kind = document_format(name, data)
         if kind == "text":
@@ -156,6 +160,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
         else:
             read = _read_parts(kind, data, name, resolve)
             text, sheet = render_parts(read.parts), parse_structured(read.parts)
+            notes = read.notes
             sections = heading_sections(read.parts, sheet)
             images = [replace_fields(i, section=sections[min(i.after_headings,
                                                              len(sections) - 1)])
@@ -165,7 +170,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
-    return LoadedDocument(text, sheet, tuple(images))
+    return LoadedDocument(text, sheet, tuple(images), (*notes, *sheet.notes))
 
 
 def _check_size(size: int, name: str) -> None:

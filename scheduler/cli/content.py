@@ -36,23 +36,36 @@ from scheduler.timing import parse_duration, parse_when
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def preview(file: Path, as_json: bool) -> None:
+@pass_ctx
+def preview(ctx: Context, file: Path, as_json: bool) -> None:
     """Show how FILE splits into sections and posts; writes nothing.
 
-    Needs no config or database.
+    With a config (--config, $FACTPOST_CONFIG or ./config.toml), the posts are shown per
+    account exactly as `import` would queue them, hashtags included. Without one, per
+    platform. Lines left out of the posts (contact details, headings with no text) and
+    close calls are listed as notes. Needs no database.
 
     \b
     Example:
       factpost preview factsheet.txt --json
     """
     from posts.split import split_section
+    from scheduler.config import default_config_path
+    from scheduler.importing import snippets_for
 
     loaded = load_document(file)
     sheet = loaded.sheet
+    configured = ctx.config_path is not None or default_config_path().is_file()
+    accounts = ctx.config.accounts if configured else ()
     snippets = [
+        {"account": account.name, "platform": account.platform,
+         "section": sheet.sections[i].heading or f"section {i + 1}", **_snippet(s)}
+        for account in accounts
+        for i, units in snippets_for(sheet, account)
+        for s in units
+    ] or [
         {"platform": platform, "section": section.heading or f"section {i + 1}",
-         "text": s.text, "weighted_length": s.weighted_length,
-         "thread_position": s.thread_position, "thread_size": s.thread_size}
+         **_snippet(s)}
         for platform in ("x", "facebook")
         for i, section in enumerate(sheet.sections)
         for s in split_section(section, platform)
@@ -68,6 +81,7 @@ def preview(file: Path, as_json: bool) -> None:
         },
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
+        "notes": list(loaded.notes),
     }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -75,10 +89,17 @@ def preview(file: Path, as_json: bool) -> None:
     click.echo(f"Title: {sheet.title or '(none)'}")
     for account in sheet.contacts.accounts:
         click.echo(f"Contact account: {account.platform} {account.handle}")
+    for phone in sheet.contacts.phones:
+        click.echo(f"Contact phone: {phone}")
     for s in snippets:
         part = (f" [{s['thread_position']}/{s['thread_size']}]" if s["thread_size"] > 1 else "")
-        click.echo(f"\n--- {s['platform']} · {s['section']}{part} · {s['weighted_length']} ---")
+        who = s.get("account") or s["platform"]
+        click.echo(f"\n--- {who} · {s['section']}{part} · {s['weighted_length']} ---")
         click.echo(s["text"])
+    if loaded.notes:
+        click.echo("")
+    for note in loaded.notes:
+        click.echo(f"note: {note}")
     if result["images"]:
         n = len(result["images"])
         click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
@@ -88,6 +109,11 @@ def preview(file: Path, as_json: bool) -> None:
         alt = f"alt: {image['alt_text']}" if image["alt_text"] else "no alt text"
         click.echo(f"  {image['number']}. {image['section'] or '(no section)'} · "
                    f"{image['source']} · {what} · {alt}")
+
+
+def _snippet(s) -> dict:
+    return {"text": s.text, "weighted_length": s.weighted_length,
+            "thread_position": s.thread_position, "thread_size": s.thread_size}
 
 
 def _image_record(number: int, image, sheet) -> dict:
@@ -319,11 +345,16 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
           --alt "Trucks unloading aid at Sel Harbour"
     """
     from posts.text import canonicalise
+    from scheduler.compose import PostTextError, single_post
     from scheduler.images import read_image
 
     acct = ctx.config.account(account)
     text = canonicalise(text).strip()
     check_length(text, acct.platform)
+    try:
+        text = single_post(text, acct)  # with the account's hashtags, where missing
+    except PostTextError as exc:
+        raise click.UsageError(str(exc)) from None
     if alt_text is not None and image is None:
         raise click.UsageError("--alt describes an image; give the image with --image FILE")
     media = read_image(image, alt_text, acct.platform) if image is not None else None

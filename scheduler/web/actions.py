@@ -6,7 +6,7 @@ from datetime import datetime
 
 from db.models import Post
 from posts.states import PostStatus
-from scheduler.compose import PostTextError, as_sheet, check_text, clean, measure
+from scheduler.compose import PostTextError, as_sheet, clean, measure, single_post
 from scheduler.importing import import_sheet
 from scheduler.timing import TimeFormatError, free_slots, parse_when
 from scheduler.web.app import Web
@@ -43,7 +43,7 @@ def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datet
     length, limit = measure(text, account.platform)
     if account.platform != "x" or length <= limit:
         post = web.store.add_post(account=account.name, platform=account.platform,
-                                  text=check_text(text, account.platform), scheduled_at=when,
+                                  text=single_post(text, account), scheduled_at=when,
                                   actor=actor.name, now=web.now(), status=status)
         return [web.store.get_post(post.id)]
     report = import_sheet(text, as_sheet(text), source_name=f"composed by {actor.name}",
