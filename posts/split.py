@@ -212,8 +212,13 @@ def _hashtag_text(hashtags: Sequence[str]) -> str:
 # --- cutting pieces finer ---------------------------------------------------------------------
 
 _LINE_BREAK = re.compile(r"\s*\n\s*")
-_CLAUSE_END = re.compile(r"[,;:،؛](?=\s)")
-_WHITESPACE = re.compile(r"\s+")
+# No cut at a no-break space (U+00A0, U+2007 FIGURE SPACE, U+202F NARROW NO-BREAK SPACE) or a
+# word joiner (U+2060), nor at whitespace touching one: they bind "1\u202f250\u202f000" and
+# "Berth No.\u00a05" (Unicode UAX #14, classes GL and WJ: no break before or after).
+_BINDING = "\u00a0\u2007\u202f\u2060"
+_BREAK_SPACE = f"(?<![{_BINDING}])[^\\S{_BINDING}]+(?![{_BINDING}])"
+_CLAUSE_END = re.compile(f"[,;:،؛](?={_BREAK_SPACE})")
+_WHITESPACE = re.compile(_BREAK_SPACE)
 
 
 def _down_to(piece: _Piece, level: int, language: str) -> list[_Piece]:
@@ -279,6 +284,8 @@ _REGIONAL_INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
 
 def _cuttable(text: str, k: int, urls: list[tuple[int, int]]) -> bool:
     if _EXTENDING.match(text, k) or text[k - 1] == "\u200d":
+        return False
+    if text[k] in _BINDING or text[k - 1] in _BINDING:
         return False
     if _REGIONAL_INDICATOR.match(text, k) and _REGIONAL_INDICATOR.match(text, k - 1):
         run = 0

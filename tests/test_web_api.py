@@ -40,10 +40,10 @@ def test_a_disabled_user_s_token_stops_working(newsroom):
 def test_queue_approve_and_read_back_a_post(newsroom):
     author, approver = api(newsroom, "chen"), api(newsroom, "bashir")
     created = author.post("/posts", json={"account": "office-x", "text": "Port reopened.",
-                                          "at": "2026-12-01 09:00"})
+                                          "at": "2036-12-01 09:00"})
     assert created.status_code == 201
     [post] = created.json()["posts"]
-    assert (post["status"], post["scheduled_at"]) == ("draft", "2026-12-01T06:00:00+00:00")
+    assert (post["status"], post["scheduled_at"]) == ("draft", "2036-12-01T06:00:00+00:00")
     assert author.post(f"/posts/{post['id']}/approve").status_code == 403
     approved = approver.post(f"/posts/{post['id']}/approve")
     assert approved.status_code == 200 and approved.json()["status"] == "queued"

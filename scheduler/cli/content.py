@@ -30,7 +30,7 @@ from scheduler.importing import (
     import_pair,
     load_document,
 )
-from scheduler.timing import parse_duration, parse_when
+from scheduler.timing import check_not_past, parse_duration, parse_when, read_when
 
 
 @click.command()
@@ -147,10 +147,13 @@ def _image_record(number: int, image, sheet) -> dict:
 @click.option("--with-images", is_flag=True,
               help="Attach each section's first image (with its alt text from the document) "
                    "to the section's first post, where the platform takes it.")
+@click.option("--allow-past", is_flag=True,
+              help="Accept an --at time in the past: the overdue posts go out at once, then "
+                   "no faster than their --every spacing.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
             every: str | None, pair: Path | None, bilingual: bool, replace: bool,
-            with_images: bool) -> None:
+            with_images: bool, allow_past: bool) -> None:
     """Import a fact sheet (.txt, .md, .html, .pdf, .docx) and schedule its posts for each
     account.
 
@@ -183,7 +186,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
         raise click.UsageError("--with-images works on one document; it cannot be combined "
                                "with --pair or --bilingual")
     moment = now()
-    start = parse_when(at, ctx.tz, moment) if at else None
+    start = _typed_time(at, ctx, moment, allow_past=allow_past) if at else None
     step = parse_duration(every) if every else None
     if pair is not None or bilingual:
         report = import_pair(file, pair, store=ctx.store, config=ctx.config, accounts=chosen,
@@ -192,6 +195,8 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
         report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
                              actor=current_actor(), now=moment, at=start, every=step,
                              replace=replace, with_images=with_images)
+    for note in report.notes:
+        click.echo(f"note: {note}")
     for note in report.image_notes:
         click.echo(note)
     if report.correction is not None:
@@ -214,6 +219,16 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     elif report.images_found:
         n = report.images_found
         click.echo(f"{n} image{'s' if n != 1 else ''} found; add --with-images to attach them")
+
+
+def _typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str = "--at"):
+    """A WHEN typed by staff, in UTC: refused in the past unless `allow_past`, and with a
+    line saying which moment it was taken for where the office's clocks change."""
+    when = read_when(text, ctx.tz, moment)
+    check_not_past(when.at, moment, allow_past=allow_past, what=what, tz=ctx.tz)
+    if when.note:
+        click.echo(f"note: {when.note}")
+    return when.at
 
 
 def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
@@ -333,9 +348,10 @@ def check_length(text: str, platform: str) -> None:
 @click.option("--alt", "alt_text", metavar="TEXT",
               help="Alt text describing the image (required with --image; at most 1000 "
                    "characters).")
+@click.option("--allow-past", is_flag=True, help="Accept an --at time in the past.")
 @pass_ctx
 def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
-             alt_text: str | None) -> None:
+             alt_text: str | None, allow_past: bool) -> None:
     """Queue one post, optionally with an image.
 
     \b
@@ -361,7 +377,7 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
     moment = now()
     status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
     p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
-                           scheduled_at=parse_when(at, ctx.tz, moment),
+                           scheduled_at=_typed_time(at, ctx, moment, allow_past=allow_past),
                            actor=current_actor(), now=moment, status=status, media=media)
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
     click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
@@ -421,8 +437,10 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
 @click.argument("post_id", type=int)
 @click.option("--text", help="New text.")
 @click.option("--at", "at", metavar="WHEN", help="New time.")
+@click.option("--allow-past", is_flag=True, help="Accept an --at time in the past.")
 @pass_ctx
-def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None) -> None:
+def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None,
+              allow_past: bool) -> None:
     """Change a post's text or time (only before it is published).
 
     \b
@@ -438,7 +456,8 @@ def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None) -> N
         text = canonicalise(text).strip()
         check_length(text, ctx.store.get_post(post_id).platform)
     p = ctx.store.edit_post(post_id, actor=current_actor(), now=moment, text=text,
-                            scheduled_at=parse_when(at, ctx.tz, moment) if at else None,
+                            scheduled_at=(_typed_time(at, ctx, moment, allow_past=allow_past)
+                                          if at else None),
                             require_approval=ctx.config.require_approval)
     click.echo(f"post {p.id} is {p.status}, at {local(p.scheduled_at, ctx.tz)}")
 

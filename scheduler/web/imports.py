@@ -14,7 +14,7 @@ from scheduler.importing import (
     plan_posts,
 )
 from scheduler.timing import TimeFormatError, parse_duration
-from scheduler.web.actions import parse_time
+from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm, web
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +52,7 @@ def plan(request: Request, fields: dict, data: bytes | None, name: str):
         raise DocumentImportError("choose at least one account")
     at = every = None
     if fields["schedule"] == "spaced":
-        at = parse_time(w, fields["at"] or "now")
+        at = schedule_time(w, fields["at"] or "now")
         every = parse_duration(fields["every"] or "0s")
     planned = plan_posts(sheet, accounts, config=w.config, store=w.store, now=w.now(),
                          at=at, every=every)
