@@ -15,6 +15,11 @@ What each outcome leads to:
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
 
+Overdue posts keep their spacing: when the daemon finds an account's posts overdue (it was
+stopped, the account was paused, or they were queued in the past with `--allow-past`), it
+publishes the first at once and each following one no sooner after its predecessor than they
+were planned apart. A post that was not yet due when the last one went out keeps its own time.
+
 English/Arabic pairs go both or neither. The post with the lower id leads: the store lets it be
 claimed only when its partner is due too and the partner's account is neither paused nor held,
 and lets the partner be claimed only once the leader is published. If the leader fails for good,
@@ -121,6 +126,9 @@ class Dispatcher:
             due = self.store.next_due_at([account.name])
             if due is None:
                 continue
+            spacing = overdue_spacing(self.store, account.name, now)
+            if spacing is not None and due <= spacing[0]:
+                due += now - spacing[1]  # an overdue post waits out its spacing
             if state is not None and state.held_until is not None:
                 due = max(due, state.held_until)
             times.append(due)
@@ -153,8 +161,9 @@ class Dispatcher:
                     reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
                                                            now=now, lease=self.lease)
                     look_for_expired = reclaimed is not None
-                post = reclaimed or self.store.claim_next(account.name, worker=self.worker,
-                                                          now=now, lease=self.lease)
+                post = reclaimed or self.store.claim_next(
+                    account.name, worker=self.worker, now=now, lease=self.lease,
+                    overdue_after=overdue_spacing(self.store, account.name, now))
                 if post is None:
                     break
                 self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
@@ -302,6 +311,31 @@ class Dispatcher:
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
             self.store.hold_account(account.name, until=state.reset_at,
                                     reason="the platform's rate-limit allowance is used up")
+
+
+def overdue_spacing(store: Store, account: str, now: datetime
+                    ) -> tuple[datetime, datetime] | None:
+    """(not_after, cutoff) for `Store.claim_next`: posts scheduled no later than the account's
+    last publish (they were overdue then) are due once `scheduled_at` <= `cutoff`, i.e. as
+    long after that publish as they were planned after the post it published. None when that
+    post went out on time (or none did). The one definition of "due" for overdue posts, used
+    by the daemon and `run --dry-run` alike."""
+    last = store.last_publish(account)
+    if last is None:
+        return None
+    scheduled, published = last
+    lateness = published - scheduled
+    if lateness <= timedelta(0):
+        return None
+    return published, now - lateness
+
+
+def is_due(post: Post, now: datetime, spacing: tuple[datetime, datetime] | None) -> bool:
+    """Whether a queued `post` is due at `now`, given its account's `overdue_spacing`
+    (thread parents and pair partners aside, which the store checks)."""
+    if post.scheduled_at > now:
+        return False
+    return spacing is None or post.scheduled_at > spacing[0] or post.scheduled_at <= spacing[1]
 
 
 def _duration(seconds: int) -> str:
