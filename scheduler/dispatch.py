@@ -266,7 +266,8 @@ class Dispatcher:
         now = clock()
         try:
             found = find_on_timeline(publisher, post.text, reply_to=reply_to,
-                                     since=self.store.first_attempt_at(post.id))
+                                     since=self.store.first_attempt_at(post.id),
+                                     with_media=post.media_id is not None)
         except PublishError as err:
             self._fail(post, "the platform may have published this post but its timeline "
                              f"could not be read ({err.explanation}); check the account, then "
@@ -313,19 +314,24 @@ class Dispatcher:
                                     reason="the platform's rate-limit allowance is used up")
 
 
+#: A post published less late than this went out on time: a daemon's polling and the requests
+#: before it take seconds, and holding the next post for those would only slow the queue.
+OVERDUE_GRACE = timedelta(seconds=60)
+
+
 def overdue_spacing(store: Store, account: str, now: datetime
                     ) -> tuple[datetime, datetime] | None:
     """(not_after, cutoff) for `Store.claim_next`: posts scheduled no later than the account's
     last publish (they were overdue then) are due once `scheduled_at` <= `cutoff`, i.e. as
     long after that publish as they were planned after the post it published. None when that
-    post went out on time (or none did). The one definition of "due" for overdue posts, used
-    by the daemon and `run --dry-run` alike."""
+    post went out on time (within `OVERDUE_GRACE`), or none did. The one definition of "due"
+    for overdue posts, used by the daemon and `run --dry-run` alike."""
     last = store.last_publish(account)
     if last is None:
         return None
     scheduled, published = last
     lateness = published - scheduled
-    if lateness <= timedelta(0):
+    if lateness <= OVERDUE_GRACE:
         return None
     return published, now - lateness
 

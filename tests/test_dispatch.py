@@ -257,3 +257,16 @@ def test_a_post_not_yet_due_when_the_last_went_out_keeps_its_own_time(office):
     assert dispatcher.next_wakeup(start) == start + timedelta(minutes=1)
     assert dispatcher.tick(start + timedelta(minutes=1)).published == 1
     assert office.store.get_post(planned).status == S.PUBLISHED
+
+
+def test_a_post_with_entities_and_links_is_found_as_x_returns_it(office):
+    # Case 07: X answers the create after the client gave up, and its timeline returns the
+    # text HTML-escaped with every link (with or without a scheme) rewritten to t.co.
+    office.emulator.inject("commit_then_error", platform="x")
+    text = "Search & rescue: 14 calls, range > 2 km, < 10 min. Details: mod.gov.iq/sar"
+    post_id = office.add(text)
+    office.dispatcher().tick(now())
+    post = settle(office, post_id)
+    [tweet] = office.emulator.tweets("OfficeX")
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never sent again
