@@ -326,6 +326,20 @@ def structured_blocks(parts: Sequence[Part]) -> list[Block]:
             lines = [line.strip() for line in part.text.split("\n")]
             i += 1
         _body(lines, [_is_blank(line) for line in lines], out, footer, find_headings=False)
+    return _footer_as_a_whole(out)
+
+
+def _footer_as_a_whole(found: list[Block]) -> list[Block]:
+    """In a structured document every footer line is a paragraph of its own, so a line with
+    contact details among other words that opens the footer is only known for a footer line
+    by the contact line after it."""
+    out = list(found)
+    for i in range(len(out) - 1):
+        block, following = out[i], out[i + 1]
+        if (block.kind == "paragraph" and following.kind == "contact" and block.why
+                and "\n" not in block.text and _AMONG_WORDS in block.why):
+            out[i] = Block("contact", block.text, f"{_DETAILS_AMONG_WORDS}, next to other "
+                           "contact lines")
     return out
 
 
@@ -437,6 +451,7 @@ _CONTACT_LINE_WORDS = 3
 
 ContactKind = Literal["label", "label-only", "details"]
 _AMONG_WORDS = "holds "
+_DETAILS_AMONG_WORDS = f"{_AMONG_WORDS}a phone number or e-mail address among other words"
 
 
 def _contact_kind(line: str) -> ContactKind | None:
@@ -472,10 +487,13 @@ def _contact(line: str) -> tuple[ContactKind | None, str | None]:
         return None, None
     if _BULLET.match(line) and not label:
         return None, None  # a list item with a link or a number is part of the list
-    if words <= _CONTACT_LINE_WORDS * (2 if weak else 1):
+    if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) and not (
+            words >= 2 and not label and _ends_sentence(line.rstrip(_CLOSING))
+            and line.rstrip(_CLOSING)[-1:] in ".!?؟"):
+        # "See the report (https://...)." is a sentence of the body, not a footer line.
         return "details", None
     if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
-        return None, f"{_AMONG_WORDS}a phone number or e-mail address among other words"
+        return None, _DETAILS_AMONG_WORDS
     return None, None
 
 

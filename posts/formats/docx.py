@@ -153,9 +153,7 @@ class _TextReader:
             elif tag == _W + "fldSimple":
                 self._link(child, _field_address(child.get(_W + "instr") or ""))
             elif tag == _MC + "AlternateContent":
-                choice = child.find(_MC + "Choice")
-                if choice is not None:
-                    self._walk(choice)
+                self._alternate(child)
             elif tag == _W + "txbxContent":
                 self._text_box(child)
             elif tag == _W + "tbl":
@@ -164,6 +162,15 @@ class _TextReader:
                 # w:ins, w:moveTo, w:sdt, w:sdtContent, w:smartTag, w:customXml, w:dir,
                 # w:bdo, drawings and shapes (for their text boxes): their content shows.
                 self._walk(child)
+
+    def _alternate(self, element) -> None:
+        """Markup compatibility: Word writes a shape twice, for new readers (mc:Choice) and
+        old ones (mc:Fallback); a reader sees one of them."""
+        chosen = element.find(_MC + "Choice")
+        if chosen is None:
+            chosen = element.find(_MC + "Fallback")
+        if chosen is not None:
+            self._walk(chosen)
 
     def _run(self, run) -> None:
         for child in run.iterchildren():
@@ -187,7 +194,9 @@ class _TextReader:
                 self._field_char(child.get(_W + "fldCharType"))
             elif tag == _W + "instrText" and self.fields:
                 self.fields[-1].code.append(child.text or "")
-            elif tag in (_W + "drawing", _W + "pict", _MC + "AlternateContent", _W + "object"):
+            elif tag == _MC + "AlternateContent":
+                self._alternate(child)
+            elif tag in (_W + "drawing", _W + "pict", _W + "object"):
                 self._walk(child)
 
     def _field_char(self, kind: str | None) -> None:
