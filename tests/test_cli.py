@@ -387,3 +387,23 @@ def test_an_at_time_in_a_repeated_hour_says_which_one_was_taken(factpost, write_
     assert "note:" not in second.output
     times = [p["scheduled_at"] for p in json.loads(factpost("queue", "--json").output)]
     assert times == ["2036-11-02T05:30:00+00:00", "2036-11-02T06:30:00+00:00"]
+
+
+def test_configured_hashtags_go_on_once_for_composed_posts_and_preview_shows_them(
+        factpost, write_config, tmp_path):
+    write_config(CONFIG.format(approval="false").replace(
+        'slots = ["0 9 * * mon-fri", "0 15 * * mon-fri"]',
+        'slots = ["0 9 * * mon-fri", "0 15 * * mon-fri"]\nhashtags = ["#JTFMeridian"]'))
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    factpost("post", "add", "Port reopened.", "--account", "office-x")
+    factpost("post", "add", "Port reopened again. #jtfmeridian", "--account", "office-x")
+    texts = [p["text"] for p in json.loads(factpost("queue", "--json").output)]
+    assert sorted(texts) == ["Port reopened again. #jtfmeridian", "Port reopened. #JTFMeridian"]
+    sheet = tmp_path / "tagged.txt"
+    sheet.write_text("Title\n\nPATROLS\nCrews patrolled the strait. #JTFMeridian\n", "utf-8")
+    shown = json.loads(factpost("preview", str(sheet), "--json").output)
+    x_posts = [s for s in shown["snippets"] if s["account"] == "office-x"]
+    assert [s["text"] for s in x_posts] == ["PATROLS\n\nCrews patrolled the strait. #JTFMeridian"]
+    factpost("import", str(sheet), "--account", "office-x")
+    stored = [p["text"] for p in json.loads(factpost("queue", "--json").output)]
+    assert x_posts[0]["text"] in stored  # preview shows exactly what is queued
