@@ -321,11 +321,11 @@ OVERDUE_GRACE = timedelta(seconds=60)
 
 def overdue_spacing(store: Store, account: str, now: datetime
                     ) -> tuple[datetime, datetime] | None:
-    """(not_after, cutoff) for `Store.claim_next`: posts scheduled no later than the account's
-    last publish (they were overdue then) are due once `scheduled_at` <= `cutoff`, i.e. as
-    long after that publish as they were planned after the post it published. None when that
-    post went out on time (within `OVERDUE_GRACE`), or none did. The one definition of "due"
-    for overdue posts, used by the daemon and `run --dry-run` alike."""
+    """(not_after, cutoff) for `Store.claim_next`: posts scheduled before the account's last
+    publish, less `OVERDUE_GRACE` (they were overdue then), are due once `scheduled_at` <=
+    `cutoff`, i.e. as long after that publish as they were planned after the post it
+    published. None when that post went out on time (within `OVERDUE_GRACE`), or none did.
+    The one definition of "due" for overdue posts, used by the daemon and `run --dry-run`."""
     last = store.last_publish(account)
     if last is None:
         return None
@@ -333,7 +333,8 @@ def overdue_spacing(store: Store, account: str, now: datetime
     lateness = published - scheduled
     if lateness <= OVERDUE_GRACE:
         return None
-    return published, now - lateness
+    # Only posts that were themselves overdue then (by more than the grace) keep spacing.
+    return published - OVERDUE_GRACE, now - lateness
 
 
 def is_due(post: Post, now: datetime, spacing: tuple[datetime, datetime] | None) -> bool:

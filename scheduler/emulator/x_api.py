@@ -441,8 +441,14 @@ def returned_text(tweet: Tweet) -> str:
 
 
 def _tco(tweet_id: str, what: str) -> str:
-    digest = hashlib.sha256(f"{tweet_id}/{what}".encode()).digest()
-    return "https://t.co/" + base64.urlsafe_b64encode(digest).decode("ascii")[:10]
+    # t.co paths are ten letters and digits (twitter-text's validTcoUrl accepts only those).
+    number = int.from_bytes(hashlib.sha256(f"{tweet_id}/{what}".encode()).digest()[:8], "big")
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    path = ""
+    for _ in range(10):
+        number, digit = divmod(number, 62)
+        path += alphabet[digit]
+    return "https://t.co/" + path
 
 
 def _render(tweet: Tweet, fields: set[str]) -> dict:
