@@ -15,6 +15,13 @@ What each outcome leads to:
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
 
+X spend: every X request is written to the spend ledger (scheduler/spend.py) with its price.
+With a monthly cap (`[x] monthly_spend_usd`), a thread is admitted whole or waits whole: its
+first part is sent only if the whole thread (and its pair partner's, on X) fits under the cap
+of each X app concerned; later parts always follow, even once the cap is crossed, so a thread is
+never cut off by the cap. A post that must wait is put back in the queue with the reason, and is
+passed over until the month ends (or the daemon restarts with a higher cap).
+
 English/Arabic pairs go both or neither. The post with the lower id leads: the store lets it be
 claimed only when its partner is due too and the partner's account is neither paused nor held,
 and lets the partner be claimed only once the leader is published. If the leader fails for good,
@@ -38,7 +45,8 @@ from datetime import UTC, datetime, timedelta
 from db.models import Post
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import PostStatus
-from scheduler.config import AccountConfig, Config
+from scheduler.config import AccountConfig, Config, ConfigError
+from scheduler.publishers import graph_versions
 from scheduler.publishers.base import (
     CredentialsRejected,
     DuplicateContent,
@@ -48,8 +56,10 @@ from scheduler.publishers.base import (
     RateLimited,
     Retryable,
 )
+from scheduler.publishers.x_terms import MEDIA_METADATA, MEDIA_UPLOAD, WARN_SHARE, usd
 from scheduler.reconcile import find_on_timeline
 from scheduler.retry import RetryPolicy
+from scheduler.spend import SpendLedger, attach_meters, month_bounds
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +89,8 @@ class Dispatcher:
     def __init__(self, store: Store, config: Config, publishers: Mapping[str, Publisher], *,
                  worker: str, retry: RetryPolicy | None = None,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 ) -> None:
+                 spend: SpendLedger | None = None) -> None:
+        """Raises ConfigError when a Facebook account's Graph API version is retired."""
         self.store = store
         self.config = config
         self.publishers = dict(publishers)
@@ -92,6 +103,17 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+        self.spend = spend or SpendLedger(store, config.x.prices, clock=clock)
+        attach_meters(self.publishers, self.spend)
+        #: The X app of each X account: X bills, limits and caps per app.
+        self.apps = {name: p.app for name, p in self.publishers.items()
+                     if getattr(p, "platform", None) == "x" and hasattr(p, "app")}
+        # Per account: (month, ids of posts passed over until then because of the cap).
+        self._cap_waiting: dict[str, tuple[datetime, set[int]]] = {}
+        self._cap_warned: set[tuple[str, datetime, str]] = set()
+        self._cap_lock = threading.Lock()
+        self._graph_checked: dict[str, object] = {}
+        self._check_graph_versions(clock())
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
                                         thread_name_prefix="account")
 
@@ -111,14 +133,16 @@ class Dispatcher:
         return report
 
     def next_wakeup(self, now: datetime) -> datetime | None:
-        """When a tick next has work: the soonest due post of an account that may publish."""
+        """When a tick next has work: the soonest due post of an account that may publish.
+        Posts waiting on the monthly X spend cap are not work until the month ends."""
         states = self.store.account_states()
         times = []
         for account in self.accounts:
             state = states.get(account.name)
             if state is not None and state.paused:
                 continue
-            due = self.store.next_due_at([account.name])
+            due = self.store.next_due_at([account.name],
+                                         exclude=self._waiting(account.name, now))
             if due is None:
                 continue
             if state is not None and state.held_until is not None:
@@ -137,7 +161,9 @@ class Dispatcher:
         state = self.store.account_state(name)
         if state.paused:
             return False
-        return state.held_until is None or state.held_until <= now
+        if state.held_until is not None and state.held_until > now:
+            return False
+        return self._graph_version_usable(name, now)
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
@@ -153,10 +179,15 @@ class Dispatcher:
                     reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
                                                            now=now, lease=self.lease)
                     look_for_expired = reclaimed is not None
-                post = reclaimed or self.store.claim_next(account.name, worker=self.worker,
-                                                          now=now, lease=self.lease)
+                post = reclaimed or self.store.claim_next(
+                    account.name, worker=self.worker, now=now, lease=self.lease,
+                    exclude=self._waiting(account.name, now))
                 if post is None:
                     break
+                # A post taken over from a dead daemon was admitted by it already.
+                if reclaimed is None and not self._admit(account, post, now):
+                    report.retried += 1
+                    continue
                 self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
         except Exception:
             # A bug or a database outage must not kill the daemon; the post keeps its lease and
@@ -165,15 +196,133 @@ class Dispatcher:
         return report
 
     def _over_budget(self, account: AccountConfig, now: datetime) -> bool:
-        window = timedelta(seconds=account.budget.window_seconds)
-        oldest = self.store.budget_reopens_at(account.name, since=now - window,
-                                              posts=account.budget.posts)
-        if oldest is None:
+        budgets = [([account.name], account.budget,
+                    f"posting budget of {account.budget.posts} per "
+                    f"{_duration(account.budget.window_seconds)} used up")]
+        app = self.apps.get(account.name)
+        if app is not None:
+            peers = sorted(n for n, a in self.apps.items() if a == app)
+            limit = self.config.x.app_budget
+            budgets.append((peers, limit, f"the X app's limit of {limit.posts} posts per "
+                                          f"{_duration(limit.window_seconds)} (shared by "
+                                          f"{', '.join(peers)}) is used up"))
+        for names, budget, reason in budgets:
+            window = timedelta(seconds=budget.window_seconds)
+            oldest = self.store.budget_reopens_at(names, since=now - window,
+                                                  posts=budget.posts)
+            if oldest is not None:
+                self.store.hold_account(account.name, until=oldest + window, reason=reason)
+                return True
+        return False
+
+    # -- the monthly X spend cap --------------------------------------------------------------
+
+    def _waiting(self, name: str, now: datetime) -> set[int]:
+        """Posts of this account passed over until the month ends (the cap)."""
+        month = month_bounds(now)[0]
+        with self._cap_lock:
+            held = self._cap_waiting.get(name)
+            if held is None or held[0] != month:
+                held = self._cap_waiting[name] = (month, set())
+            return set(held[1])
+
+    def _admit(self, account: AccountConfig, post: Post, now: datetime) -> bool:
+        """Whether the claimed `post` may go under the monthly cap; if not, it is put back
+        in the queue with the reason. Only the first part of a thread (and the leading post of
+        a pair) is weighed, with everything that must follow it."""
+        cap = self.config.x.monthly_cap_micros
+        if cap is None:
+            return True
+        needs = self._unit_cost(post)
+        start, end = month_bounds(now)
+        for app, micros in sorted(needs.items()):
+            spent = self.spend.store.spent(app, since=start, until=end)
+            self._warn_near_cap(app, spent, cap, start)
+            if spent + micros <= cap:
+                continue
+            what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
+                    else "this post")
+            reason = (f"waiting for the monthly X spend cap: {what} costs {usd(micros)} and "
+                      f"{usd(spent)} of {usd(cap)} is spent this month; it goes after "
+                      f"{end:%Y-%m-%d %H:%M} UTC, or sooner if [x] monthly_spend_usd is "
+                      "raised and the daemon restarted")
+            self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                               reason=reason, now=now)
+            # The rest of the thread waits with it (and is no work for the daemon either).
+            unit = [p.id for p in self.store.thread_from(post.id)]
+            with self._cap_lock:
+                self._cap_waiting.setdefault(account.name, (start, set()))[1].update(unit)
+            log.warning("post %s to %s %s", post.id, account.name, reason)
             return False
-        self.store.hold_account(account.name, until=oldest + window,
-                                reason=f"posting budget of {account.budget.posts} per "
-                                       f"{_duration(account.budget.window_seconds)} used up")
         return True
+
+    def _unit_cost(self, post: Post) -> dict[str, int]:
+        """What admitting `post` commits each X app to: its thread and, for the leading post
+        of a pair, the partner's thread. Nothing for a later thread part or a pair's second
+        post: they were weighed with the post they follow."""
+        if post.thread_position > 1 or (post.pair_id is not None and post.id > post.pair_id):
+            return {}
+        costs: dict[str, int] = {}
+        heads = [post] + ([self.store.get_post(post.pair_id)] if post.pair_id else [])
+        prices = self.spend.prices
+        for head in heads:
+            app = self.apps.get(head.account)
+            if app is None:
+                continue
+            for part in self.store.thread_from(head.id):
+                if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
+                                       PostStatus.PUBLISHING):
+                    continue
+                micros = prices.create(part.text)[1]
+                if part.media_id is not None:
+                    micros += prices.of(MEDIA_UPLOAD) + prices.of(MEDIA_METADATA)
+                costs[app] = costs.get(app, 0) + micros
+        return costs
+
+    def _warn_near_cap(self, app: str, spent: int, cap: int, month: datetime) -> None:
+        level = ("reached" if spent >= cap else
+                 "warning" if spent >= cap * WARN_SHARE else None)
+        key = (app, month, level or "")
+        if level is None:
+            return
+        with self._cap_lock:
+            if key in self._cap_warned:
+                return
+            self._cap_warned.add(key)
+        accounts = ", ".join(sorted(n for n, a in self.apps.items() if a == app))
+        log.warning("X spend for %s is %s of the %s monthly cap (%.0f%%)%s", accounts,
+                    usd(spent), usd(cap), 100 * spent / cap,
+                    "; new X posts wait until the month ends" if level == "reached" else "")
+
+    # -- Graph API versions -------------------------------------------------------------------
+
+    def _check_graph_versions(self, now: datetime) -> None:
+        retired = []
+        for account in self.accounts:
+            if account.platform != "facebook":
+                continue
+            status = graph_versions.status(account.graph_version, now.date())
+            if status.state == graph_versions.RETIRED:
+                retired.append(f"account {account.name!r}: {status.message}")
+            elif status.message:
+                log.warning("account %s: %s", account.name, status.message)
+        if retired:
+            raise ConfigError("; ".join(retired))
+
+    def _graph_version_usable(self, name: str, now: datetime) -> bool:
+        """False (and the account held, saying why) once its Graph version has retired while
+        the daemon runs."""
+        account = next((a for a in self.accounts if a.name == name), None)
+        if account is None or account.platform != "facebook":
+            return True
+        status = graph_versions.status(account.graph_version, now.date())
+        if status.state != graph_versions.RETIRED:
+            return True
+        self.store.hold_account(name, until=now + timedelta(hours=1), reason=status.message)
+        if self._graph_checked.get(name) != now.date():
+            self._graph_checked[name] = now.date()
+            log.error("account %s: %s", name, status.message)
+        return False
 
     def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
                 reclaimed: bool = False) -> None:
@@ -190,7 +339,8 @@ class Dispatcher:
         now = clock()
         attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
         try:
-            published = publisher.publish(post.text, reply_to=reply_to, media=media)
+            with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
+                published = publisher.publish(post.text, reply_to=reply_to, media=media)
         except PublishError as err:
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)
@@ -255,15 +405,29 @@ class Dispatcher:
         """Look for the post on the account's timeline. True when the post was settled
         (published or sent to review); False means it is safe to send."""
         now = clock()
+        since = self.store.first_attempt_at(post.id)
+        # Every post of the account published before our first try, and a thread part's
+        # parent, is older than ours: X is asked only for what came after the newest of them
+        # (ids are ordered in time on X). Not after a duplicate refusal: the identical post X
+        # means may be one of those.
+        after_id = None
+        if publisher.platform == "x" and not after_duplicate:
+            known = [reply_to, self.store.latest_remote_id(post.account, before=since)
+                     if since is not None else None]
+            after_id = max((k for k in known if k and k.isdigit()), key=int, default=None)
         try:
-            found = find_on_timeline(publisher, post.text, reply_to=reply_to,
-                                     since=self.store.first_attempt_at(post.id))
+            with self.spend.charging(purpose="reconcile", post_id=post.id, clock=clock):
+                found = find_on_timeline(publisher, post.text, reply_to=reply_to, since=since,
+                                         after_id=after_id)
         except PublishError as err:
             self._fail(post, "the platform may have published this post but its timeline "
                              f"could not be read ({err.explanation}); check the account, then "
                              "run 'factpost post resolve'", now, report,
                        PostStatus.NEEDS_REVIEW)
             return True
+        # The creates whose outcome was unknown are now known: made (billed) or not.
+        self.spend.store.settle_post(post.id, found=found is not None,
+                                     remote_id=found.remote_id if found else None)
         if found is None:
             return False
         self.store.mark_published(post.id, worker=self.worker, now=clock(),
