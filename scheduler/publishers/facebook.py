@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -183,9 +184,12 @@ class FacebookPublisher:
             return DuplicateContent("Facebook refused the post as a duplicate of a recent one",
                                     **common)
         if code == DEPRECATED_VERSION:
+            # Meta names the version to move to; our own table may be older than Meta's.
+            named = re.search(r"latest version: (v\d+\.\d+)", message)
+            use = named.group(1) if named else graph_versions.latest()
             return Permanent(f"Facebook refused Graph API {self.graph.version} as retired; "
-                             f'set graph_version = "{graph_versions.DEFAULT_VERSION}" for this '
-                             "account in the config", **common)
+                             f'set graph_version = "{use}" for this account in the config',
+                             **common)
         if code == 368:
             return Permanent("Facebook blocked the post as possible misuse; check the page's "
                              "notifications before posting again", **common)
