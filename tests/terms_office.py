@@ -38,6 +38,7 @@ handle = "OfficeFB"
 api_url = "{url}"
 timeout_seconds = 5
 {fb_extra}
+{accounts}
 """
 
 
@@ -85,19 +86,29 @@ class TermsOffice:
 
 
 def build_office(tmp_path: Path, monkeypatch, clock: Clock, *, x_table: str = "",
-                 x_extra: str = "", fb_extra: str = "", shared_app: bool = False):
-    """An emulator on `clock` and an office using it; returns (office, emulator)."""
+                 x_extra: str = "", fb_extra: str = "", accounts: str = "",
+                 shared_app: bool = False):
+    """An emulator on `clock` and an office using it; returns (office, emulator). `accounts`
+    is TOML for more [[accounts]] ({url} is the emulator's); with `shared_app` every X
+    account posts through the first one's app (consumer key)."""
     from scheduler.config import load_config
     from scheduler.emulator import Emulator, demo_credentials
 
     emulator = Emulator(port=0, seed=7, clock=clock.unix).start()
     path = tmp_path / "config.toml"
     path.write_text(textwrap.dedent(DEFAULT_TERMS.format(
-        url=emulator.url, x_table=x_table, x_extra=x_extra, fb_extra=fb_extra)),
+        url=emulator.url, x_table=x_table, x_extra=x_extra, fb_extra=fb_extra,
+        accounts=accounts.replace("{url}", emulator.url))),
         encoding="utf-8")
     config = load_config(path)
+    app = None
     for account in config.accounts:
-        for name, value in demo_credentials(account).items():
+        credentials = demo_credentials(account)
+        if account.platform == "x" and shared_app:
+            app = app or {f: credentials[account.env_prefix + f]
+                          for f in ("CONSUMER_KEY", "CONSUMER_SECRET")}
+            credentials.update({account.env_prefix + f: v for f, v in app.items()})
+        for name, value in credentials.items():
             monkeypatch.setenv(name, value)
     emulator.register_accounts(config.accounts, os.environ)
     store = Store.open(config.database_url)

@@ -810,3 +810,58 @@ def test_run_emulator_prints_its_url_and_stops_on_sigterm(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+# X's bill under pay-per-use -----------------------------------------------------------------
+
+def test_x_bills_creates_by_whether_they_hold_a_link_and_refusals_not_at_all(em):
+    assert tweet(em, "No link here.").status_code == 201
+    assert tweet(em, "Read more at www.jtf-meridian.mil/report.").status_code == 201
+    assert tweet(em, "No link here.").status_code == 403          # duplicate
+    assert tweet(em, "x" * 281).status_code == 400                # too long
+    em.inject("commit_then_error", platform="x")
+    assert tweet(em, "Stored, then a 503.").status_code == 503    # made: billed
+    em.inject("error_before", platform="x")
+    assert tweet(em, "Never stored.").status_code == 503          # not made: not billed
+    bill = requests.get(f"{em.url}/_emulator/bill", timeout=5).json()
+    assert [(e["operation"], e["micros"]) for e in bill["bill"]] == [
+        ("post_create", 15_000), ("post_create_with_url", 200_000), ("post_create", 15_000)]
+    assert bill["micros"] == 230_000
+    assert {e["tweet_id"] for e in bill["bill"]} == {t["id"] for t in em.tweets("OfficeX")}
+
+
+def test_x_bills_each_post_read_once_per_app_and_utc_day(em):
+    for n in range(3):
+        tweet(em, f"Post {n}.")
+    user_id = x_get(em, "/2/users/me").json()["data"]["id"]
+    x_get(em, f"/2/users/{user_id}/tweets", max_results=5)
+    x_get(em, f"/2/users/{user_id}/tweets", max_results=5)
+    reads = [e for e in em.bill() if e["operation"].endswith("_read")]
+    assert [(e["operation"], e["units"], e["billed_units"]) for e in reads] == [
+        ("user_read", 1, 1), ("post_read", 3, 3), ("post_read", 3, 0)]
+    # Another app reading the same posts pays for them itself.
+    other = OAuth1("ck-other-app", "cs-other-app", "at-third", "ats-third")
+    em.add_x_account("ThirdX", consumer_key="ck-other-app", consumer_secret="cs-other-app",
+                     access_token="at-third", access_token_secret="ats-third")
+    requests.get(f"{em.url}/2/users/{user_id}/tweets", params={"max_results": 5},
+                 auth=other, timeout=5)
+    assert em.bill()[-1]["billed_units"] == 3
+
+
+def test_x_timeline_reads_only_posts_since_start_time_and_since_id(em):
+    clock = {"now": 1_796_100_000.0}
+    with Emulator(port=0, clock=lambda: clock["now"]) as timed:
+        timed.add_x_account("OfficeX", **X_CREDS)
+        ids = []
+        for n in range(4):
+            ids.append(tweet(timed, f"Post {n}.").json()["data"]["id"])
+            clock["now"] += 60
+        user_id = x_get(timed, "/2/users/me").json()["data"]["id"]
+        start = datetime.fromtimestamp(1_796_100_000 + 120, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page = x_get(timed, f"/2/users/{user_id}/tweets", max_results=5, start_time=start)
+        assert [t["id"] for t in page.json()["data"]] == [ids[3], ids[2]]
+        page = x_get(timed, f"/2/users/{user_id}/tweets", max_results=5, since_id=ids[2])
+        assert [t["id"] for t in page.json()["data"]] == [ids[3]]
+        assert timed.bill()[-1]["billed_units"] == 0  # read once today already
+        bad = x_get(timed, f"/2/users/{user_id}/tweets", start_time="yesterday")
+        assert bad.status_code == 400

@@ -156,3 +156,31 @@ def test_spend_figures_are_in_status_json(office):
     x_spend = json.loads(result.output)["x_spend"]
     assert x_spend["month"] == datetime.now(UTC).strftime("%Y-%m")
     assert x_spend["prices_url"] == "https://docs.x.com/x-api/getting-started/pricing"
+
+
+def test_the_ledger_keeps_the_same_books_on_every_database(store):
+    ledger = SpendStore(store)
+    day = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    common = {"account": "office-x", "app": "app1", "purpose": "publish", "post_id": None}
+    made = ledger.start(operation="post_create_with_url", unit_micros=200_000, at=day,
+                        **common)
+    lost = ledger.start(operation="post_create", unit_micros=15_000, at=day, **common)
+    assert ledger.spent("app1", since=day, until=day + timedelta(days=1)) == 215_000
+    ledger.settle(made, charged=True, remote_id="111")
+    ledger.settle(lost, charged=False)
+    read = {**common, "purpose": "reconcile", "operation": "post_read", "unit_micros": 5_000}
+    first = ledger.record(at=day, units=3, resources=["post:1", "post:2", "post:3"], **read)
+    again = ledger.record(at=day + timedelta(hours=1), units=2, resources=["post:3", "post:4"],
+                          **read)
+    next_day = ledger.record(at=day + timedelta(days=1), units=1, resources=["post:1"], **read)
+    assert [c.billed_units for c in (first, again, next_day)] == [3, 1, 1]
+    ledger.record(at=day, **{**common, "account": "office-x2"}, operation="post_create",
+                  unit_micros=15_000)
+    [(total, accounts)] = ledger.spent_by_app(since=day, until=day + timedelta(days=1)).values()
+    assert (total, accounts) == (200_000 + 20_000 + 15_000, ("office-x", "office-x2"))
+    days = ledger.by_day()
+    assert [(d.day.isoformat(), d.account, d.posts, d.posts_with_links, d.resources_read,
+             d.micros) for d in days] == [
+        ("2026-12-02", "office-x", 0, 0, 1, 5_000),
+        ("2026-12-01", "office-x", 1, 1, 5, 220_000),
+        ("2026-12-01", "office-x2", 1, 0, 0, 15_000)]

@@ -183,3 +183,34 @@ def test_status_warns_at_80_percent_of_the_cap(terms, clock):
     [app] = report["x_spend"]["apps"]
     assert (app["spent_usd"], app["cap_usd"], app["level"]) == ("$0.0600", "$0.0700", "warning")
     assert "at 100% new X posts wait" in app["message"]
+
+
+ARABIC_X = """
+[[accounts]]
+name = "office-x-ar"
+platform = "x"
+handle = "OfficeXAr"
+api_url = "{url}"
+language = "ar"
+"""
+
+
+def test_a_pair_is_admitted_under_the_cap_with_its_partners_cost(terms, clock):
+    from db.store import PlannedPost
+
+    # Both accounts post through one X app. Each side alone fits ($0.015 of $0.025), both
+    # together do not: the pair waits, both sides, rather than go out in one language only.
+    office = terms(x_table="[x]\nmonthly_spend_usd = 0.025", accounts=ARABIC_X,
+                   shared_app=True)
+    planned = [PlannedPost(account=name, platform="x", text=text, scheduled_at=T0,
+                           section_index=i, pair_key="x:0:0")
+               for i, (name, text) in enumerate([("office-x", "Convoy arrived."),
+                                                 ("office-x-ar", "وصلت القافلة.")])]
+    office.store.import_document(source_name="pair", content_hash="pair", title=None,
+                                 sections=[(None, "Convoy arrived."), (None, "وصلت القافلة.")],
+                                 posts=planned, actor="tester", now=T0, status=S.QUEUED)
+    office.dispatcher().tick(T0)
+    leader, partner = office.store.history()[::-1]
+    assert (leader.status, partner.status) == (S.QUEUED, S.QUEUED)
+    assert "waiting for the monthly X spend cap" in leader.last_error
+    assert office.emulator.tweets("OfficeX") == office.emulator.tweets("OfficeXAr") == []
