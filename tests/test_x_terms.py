@@ -3,12 +3,15 @@ what its headers report) and the monthly spend cap, which never cuts a thread.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from terms_office import Clock, build_office
 
 from posts.states import PostStatus as S
+from scheduler.cli import cli
 from scheduler.demo import sample_factsheet
 from scheduler.importing import import_file
 
@@ -122,7 +125,7 @@ def queue_thread(office, text: str, at: datetime) -> list[int]:
 
 
 def test_the_cap_never_cuts_a_thread_and_holds_the_next_one_whole_until_the_month_ends(
-        terms, clock, caplog):
+        terms, clock, caplog, monkeypatch):
     # $0.05 a month: a 3-part thread ($0.045) is admitted; then a look at the timeline after
     # a dropped connection ($0.015 of reads) takes the month past the cap mid-thread.
     office = terms(x_table="[x]\nmonthly_spend_usd = 0.05")
@@ -153,6 +156,12 @@ def test_the_cap_never_cuts_a_thread_and_holds_the_next_one_whole_until_the_mont
 
     [state] = cap_states(office.store, office.config, clock.now)
     assert state.spent > state.cap and state.level == "reached"
+    monkeypatch.setattr("scheduler.cli.operations.now", lambda: clock.now)
+    listed = CliRunner().invoke(cli, ["--config", str(office.config_path), "accounts",
+                                      "--json"])
+    x_row = next(r for r in json.loads(listed.output) if r["name"] == "office-x")
+    assert x_row["x_cap"].startswith("X spend for office-x is $0.0600 of the $0.0500")
+    assert "new X posts wait until 2027-01-01 00:00 UTC" in x_row["x_cap"]
 
     # The next thread waits whole, saying why, and is not tried again this month.
     dispatcher.tick(clock.advance(minutes=5))

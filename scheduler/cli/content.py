@@ -371,8 +371,13 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
                            scheduled_at=parse_when(at, ctx.tz, moment),
                            actor=current_actor(), now=moment, status=status, media=media)
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
+    cost = ""
+    if acct.platform == "x":
+        from scheduler.publishers.x_terms import estimate, usd
+
+        cost = f" (on X: {usd(estimate([text], ctx.config.x.prices).micros)})"
     click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
-               f"{local(p.scheduled_at, ctx.tz)}")
+               f"{local(p.scheduled_at, ctx.tz)}{cost}")
 
 
 @post.command("show")

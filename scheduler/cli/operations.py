@@ -107,8 +107,12 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
     """
     if click_ctx.invoked_subcommand is not None:
         return
+    from scheduler.spend import cap_states
+
     ctx: Context = click_ctx.obj
     states = ctx.store.account_states()
+    capped = {name: cap.message for cap in cap_states(ctx.store, ctx.config, now())
+              if cap.level == "reached" for name in cap.accounts}
     rows = []
     for a in ctx.config.accounts:
         state = states.get(a.name)
@@ -119,15 +123,17 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
                      "paused_reason": state.paused_reason if state else None,
                      "held_until": iso(held), "held_reason": state.held_reason if held else None,
                      "budget": f"{a.budget.posts}/{a.budget.window_seconds}s",
-                     "tier": a.tier})
+                     "tier": a.tier, "x_cap": capped.get(a.name)})
     if as_json:
         emit_json(rows)
         return
     ctx.console.print(table("Accounts", ("Name", "Platform", "Handle", "State", "Why"), (
         (r["name"], r["platform"], r["handle"],
-         "paused" if r["paused"] else ("waiting" if r["held_until"] else "active"),
+         "paused" if r["paused"] else ("waiting" if r["held_until"] or r["x_cap"]
+                                       else "active"),
          r["paused_reason"] or (f"until {local(states[r['name']].held_until, ctx.tz)}: "
-                                f"{r['held_reason']}" if r["held_until"] else ""))
+                                f"{r['held_reason']}" if r["held_until"] else "")
+         or r["x_cap"] or "")
         for r in rows)))
 
 

@@ -169,6 +169,10 @@ def status_page(request: Request, actor: Author):
                          "paused_reason": state.paused_reason if state else None,
                          "held_until": held, "held_reason": state.held_reason if held else None})
     report = status_report(w.store, w.config, now)
+    capped = {name: app["message"] for app in report["x_spend"]["apps"]
+              if app["level"] == "reached" for name in app["accounts"]}
+    for account in accounts:
+        account["x_cap"] = capped.get(account["name"])
     # The last 30 UTC days, newest first.
     days = SpendStore(w.store).by_day(since=now - timedelta(days=30))
     spend_days = [{"day": d.day.isoformat(), "account": d.account, "posts": d.posts,
