@@ -259,8 +259,10 @@ class Dispatcher:
     def _unit_cost(self, post: Post) -> dict[str, int]:
         """What admitting `post` commits each X app to: its thread and, for the leading post
         of a pair, the partner's thread. Nothing for a later thread part or a pair's second
-        post: they were weighed with the post they follow."""
-        if post.thread_position > 1 or (post.pair_id is not None and post.id > post.pair_id):
+        post (they were weighed with the post they follow), nor for a post tried before (it
+        was admitted then, and may be live: its timeline check must not wait a month)."""
+        if (post.thread_position > 1 or post.attempt_count > 0
+                or (post.pair_id is not None and post.id > post.pair_id)):
             return {}
         costs: dict[str, int] = {}
         heads = [post] + ([self.store.get_post(post.pair_id)] if post.pair_id else [])

@@ -223,3 +223,21 @@ def test_a_pair_is_admitted_under_the_cap_with_its_partners_cost(terms, clock):
     assert (leader.status, partner.status) == (S.QUEUED, S.QUEUED)
     assert "waiting for the monthly X spend cap" in leader.last_error
     assert office.emulator.tweets("OfficeX") == office.emulator.tweets("OfficeXAr") == []
+
+
+def test_a_post_tried_before_the_cap_was_reached_is_still_checked_and_settled(terms, clock):
+    from db.spend import SpendStore
+
+    office = terms(x_table="[x]\nmonthly_spend_usd = 0.02")
+    post = office.add("Its answer was lost.")
+    office.emulator.inject("commit_then_error", platform="x")
+    dispatcher = office.dispatcher()
+    dispatcher.tick(T0)
+    assert office.store.get_post(post).status == S.QUEUED
+    # Meanwhile something else of the app's spends past the cap.
+    SpendStore(office.store).record(account="office-x", app=dispatcher.apps["office-x"],
+                                    operation="user_read", unit_micros=10_000, at=T0,
+                                    purpose="check", post_id=None)
+    dispatcher.tick(clock.advance(seconds=2))
+    assert office.store.get_post(post).status == S.PUBLISHED
+    assert len(office.emulator.tweets("OfficeX")) == 1
