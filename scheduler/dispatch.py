@@ -56,10 +56,9 @@ from scheduler.publishers.base import (
     RateLimited,
     Retryable,
 )
-from scheduler.publishers.x_terms import MEDIA_METADATA, MEDIA_UPLOAD, WARN_SHARE, usd
 from scheduler.reconcile import find_on_timeline
 from scheduler.retry import RetryPolicy
-from scheduler.spend import SpendLedger, attach_meters, month_bounds
+from scheduler.spend import MonthlyCap, SpendLedger, attach_meters
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +107,7 @@ class Dispatcher:
         #: The X app of each X account: X bills, limits and caps per app.
         self.apps = {name: p.app for name, p in self.publishers.items()
                      if getattr(p, "platform", None) == "x" and hasattr(p, "app")}
-        # Per account: (month, ids of posts passed over until then because of the cap).
-        self._cap_waiting: dict[str, tuple[datetime, set[int]]] = {}
-        self._cap_warned: set[tuple[str, datetime, str]] = set()
-        self._cap_lock = threading.Lock()
+        self.cap = MonthlyCap(store, self.spend, self.apps, config.x.monthly_cap_micros)
         self._graph_checked: dict[str, object] = {}
         self._check_graph_versions(clock())
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
@@ -142,7 +138,7 @@ class Dispatcher:
             if state is not None and state.paused:
                 continue
             due = self.store.next_due_at([account.name],
-                                         exclude=self._waiting(account.name, now))
+                                         exclude=self.cap.waiting(account.name, now))
             if due is None:
                 continue
             if state is not None and state.held_until is not None:
@@ -181,11 +177,15 @@ class Dispatcher:
                     look_for_expired = reclaimed is not None
                 post = reclaimed or self.store.claim_next(
                     account.name, worker=self.worker, now=now, lease=self.lease,
-                    exclude=self._waiting(account.name, now))
+                    exclude=self.cap.waiting(account.name, now))
                 if post is None:
                     break
                 # A post taken over from a dead daemon was admitted by it already.
-                if reclaimed is None and not self._admit(account, post, now):
+                reason = self.cap.refusal(account.name, post, now) if reclaimed is None else None
+                if reason is not None:
+                    self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                                       reason=reason, now=now)
+                    log.warning("post %s to %s %s", post.id, account.name, reason)
                     report.retried += 1
                     continue
                 self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
@@ -214,87 +214,6 @@ class Dispatcher:
                 self.store.hold_account(account.name, until=oldest + window, reason=reason)
                 return True
         return False
-
-    # -- the monthly X spend cap --------------------------------------------------------------
-
-    def _waiting(self, name: str, now: datetime) -> set[int]:
-        """Posts of this account passed over until the month ends (the cap)."""
-        month = month_bounds(now)[0]
-        with self._cap_lock:
-            held = self._cap_waiting.get(name)
-            if held is None or held[0] != month:
-                held = self._cap_waiting[name] = (month, set())
-            return set(held[1])
-
-    def _admit(self, account: AccountConfig, post: Post, now: datetime) -> bool:
-        """Whether the claimed `post` may go under the monthly cap; if not, it is put back
-        in the queue with the reason. Only the first part of a thread (and the leading post of
-        a pair) is weighed, with everything that must follow it."""
-        cap = self.config.x.monthly_cap_micros
-        if cap is None:
-            return True
-        needs = self._unit_cost(post)
-        start, end = month_bounds(now)
-        for app, micros in sorted(needs.items()):
-            spent = self.spend.store.spent(app, since=start, until=end)
-            self._warn_near_cap(app, spent, cap, start)
-            if spent + micros <= cap:
-                continue
-            what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
-                    else "this post")
-            reason = (f"waiting for the monthly X spend cap: {what} costs {usd(micros)} and "
-                      f"{usd(spent)} of {usd(cap)} is spent this month; it goes after "
-                      f"{end:%Y-%m-%d %H:%M} UTC, or sooner if [x] monthly_spend_usd is "
-                      "raised and the daemon restarted")
-            self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                               reason=reason, now=now)
-            # The rest of the thread waits with it (and is no work for the daemon either).
-            unit = [p.id for p in self.store.thread_from(post.id)]
-            with self._cap_lock:
-                self._cap_waiting.setdefault(account.name, (start, set()))[1].update(unit)
-            log.warning("post %s to %s %s", post.id, account.name, reason)
-            return False
-        return True
-
-    def _unit_cost(self, post: Post) -> dict[str, int]:
-        """What admitting `post` commits each X app to: its thread and, for the leading post
-        of a pair, the partner's thread. Nothing for a later thread part or a pair's second
-        post (they were weighed with the post they follow), nor for a post tried before (it
-        was admitted then, and may be live: its timeline check must not wait a month)."""
-        if (post.thread_position > 1 or post.attempt_count > 0
-                or (post.pair_id is not None and post.id > post.pair_id)):
-            return {}
-        costs: dict[str, int] = {}
-        heads = [post] + ([self.store.get_post(post.pair_id)] if post.pair_id else [])
-        prices = self.spend.prices
-        for head in heads:
-            app = self.apps.get(head.account)
-            if app is None:
-                continue
-            for part in self.store.thread_from(head.id):
-                if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
-                                       PostStatus.PUBLISHING):
-                    continue
-                micros = prices.create(part.text)[1]
-                if part.media_id is not None:
-                    micros += prices.of(MEDIA_UPLOAD) + prices.of(MEDIA_METADATA)
-                costs[app] = costs.get(app, 0) + micros
-        return costs
-
-    def _warn_near_cap(self, app: str, spent: int, cap: int, month: datetime) -> None:
-        level = ("reached" if spent >= cap else
-                 "warning" if spent >= cap * WARN_SHARE else None)
-        key = (app, month, level or "")
-        if level is None:
-            return
-        with self._cap_lock:
-            if key in self._cap_warned:
-                return
-            self._cap_warned.add(key)
-        accounts = ", ".join(sorted(n for n, a in self.apps.items() if a == app))
-        log.warning("X spend for %s is %s of the %s monthly cap (%.0f%%)%s", accounts,
-                    usd(spent), usd(cap), 100 * spent / cap,
-                    "; new X posts wait until the month ends" if level == "reached" else "")
 
     # -- Graph API versions -------------------------------------------------------------------
 

@@ -10,17 +10,23 @@ ledger can only overstate what X bills.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from db.models import Post
 from db.spend import SpendStore
 from db.store import Store
+from posts.states import PostStatus
 from scheduler.config import Config
 from scheduler.publishers import x_terms
-from scheduler.publishers.x_terms import WARN_SHARE, Prices, usd
+from scheduler.publishers.x_terms import MEDIA_METADATA, MEDIA_UPLOAD, WARN_SHARE, Prices, usd
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -161,6 +167,99 @@ def cap_states(store: Store, config: Config, now: datetime) -> list[CapState]:
     spent = SpendStore(store).spent_by_app(since=start, until=end)
     return [CapState(app, accounts, micros, config.x.monthly_cap_micros, end)
             for app, (micros, accounts) in sorted(spent.items())]
+
+
+class MonthlyCap:
+    """The daemon's side of `[x] monthly_spend_usd`: which claimed posts may go this month.
+
+    A thread is weighed whole when its first part is claimed (with its pair partner's thread,
+    for the leading post of a pair), against the cap of each X app concerned; later parts are
+    never weighed, so the cap cannot cut a thread. A unit that does not fit is passed over
+    (`waiting`) until the month ends; this daemon remembers it, so it is not tried again.
+    """
+
+    def __init__(self, store: Store, ledger: SpendLedger, apps: Mapping[str, str],
+                 cap_micros: int | None) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.apps = dict(apps)
+        self.cap = cap_micros
+        self._lock = threading.Lock()
+        # Per account: (month, ids of posts passed over until it ends).
+        self._waiting: dict[str, tuple[datetime, set[int]]] = {}
+        self._warned: set[tuple[str, datetime, str]] = set()
+
+    def waiting(self, account: str, now: datetime) -> set[int]:
+        """Posts of `account` passed over until the month of `now` ends."""
+        month = month_bounds(now)[0]
+        with self._lock:
+            held = self._waiting.get(account)
+            if held is None or held[0] != month:
+                held = self._waiting[account] = (month, set())
+            return set(held[1])
+
+    def refusal(self, account: str, post: Post, now: datetime) -> str | None:
+        """None when the claimed `post` may go; otherwise why it waits (and from now on its
+        whole thread is among `waiting`)."""
+        if self.cap is None:
+            return None
+        start, end = month_bounds(now)
+        for app, micros in sorted(self.unit_cost(post).items()):
+            spent = self.ledger.store.spent(app, since=start, until=end)
+            self._warn(app, spent, start)
+            if spent + micros <= self.cap:
+                continue
+            what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
+                    else "this post")
+            unit = {p.id for p in self.store.thread_from(post.id)}
+            with self._lock:
+                self._waiting.setdefault(account, (start, set()))[1].update(unit)
+            return (f"waiting for the monthly X spend cap: {what} costs {usd(micros)} and "
+                    f"{usd(spent)} of {usd(self.cap)} is spent this month; it goes after "
+                    f"{end:%Y-%m-%d %H:%M} UTC, or sooner if [x] monthly_spend_usd is raised "
+                    "and the daemon restarted")
+        return None
+
+    def unit_cost(self, post: Post) -> dict[str, int]:
+        """Micro-dollars per X app that admitting `post` commits to: its thread and, for the
+        leading post of a pair, the partner's thread. Nothing for a later thread part or a
+        pair's second post (weighed with the post they follow), nor for a post tried before
+        (admitted then, and maybe live: its timeline check must not wait a month)."""
+        if (post.thread_position > 1 or post.attempt_count > 0
+                or (post.pair_id is not None and post.id > post.pair_id)):
+            return {}
+        costs: dict[str, int] = {}
+        heads = [post] + ([self.store.get_post(post.pair_id)] if post.pair_id else [])
+        prices = self.ledger.prices
+        for head in heads:
+            app = self.apps.get(head.account)
+            if app is None:
+                continue
+            for part in self.store.thread_from(head.id):
+                if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
+                                       PostStatus.PUBLISHING):
+                    continue
+                micros = prices.create(part.text)[1]
+                if part.media_id is not None:
+                    micros += prices.of(MEDIA_UPLOAD) + prices.of(MEDIA_METADATA)
+                costs[app] = costs.get(app, 0) + micros
+        return costs
+
+    def _warn(self, app: str, spent: int, month: datetime) -> None:
+        """Log once per app, month and level when spend reaches 80% and 100% of the cap."""
+        assert self.cap is not None
+        level = ("reached" if spent >= self.cap else
+                 "warning" if spent >= self.cap * WARN_SHARE else None)
+        if level is None:
+            return
+        with self._lock:
+            if (app, month, level) in self._warned:
+                return
+            self._warned.add((app, month, level))
+        accounts = ", ".join(sorted(n for n, a in self.apps.items() if a == app))
+        log.warning("X spend for %s is %s of the %s monthly cap (%.0f%%)%s", accounts,
+                    usd(spent), usd(self.cap), 100 * spent / self.cap,
+                    "; new X posts wait until the month ends" if level == "reached" else "")
 
 
 def spend_report(store: Store, config: Config, now: datetime) -> dict:
