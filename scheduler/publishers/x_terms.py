@@ -24,6 +24,9 @@ x-api/getting-started/pricing.mdx, commit c2317112 of 2026-08-13):
   developer app (pricing page, "Owned Reads"). factpost cannot tell from the API who owns the
   app, so it charges the ordinary $0.005; an office whose posting account owns its app may set
   `[x.prices] post_read = 0.001`.
+- Pay-per-usage plans are also capped at 3 million Post reads per monthly billing cycle
+  (pricing page; the usage page https://docs.x.com/x-api/fundamentals/post-cap still said 2
+  million): far beyond what factpost reads, so it is not tracked.
 - The docs do not say whether a refused request (4xx, 429) is charged; factpost assumes not. A
   create whose outcome is unknown (a timeout, a dropped connection) is counted as spent until
   the account's timeline says whether the post exists.
