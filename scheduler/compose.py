@@ -15,6 +15,7 @@ from posts.text import canonicalise
 from posts.weight import X_MAX_WEIGHT, weighted_length
 from scheduler.config import AccountConfig
 from scheduler.importing import snippets_for
+from scheduler.publishers import x_terms
 
 
 class PostTextError(ValueError):
@@ -37,6 +38,8 @@ class Preview:
     limit: int
     fits: bool
     parts: tuple[Part, ...]
+    #: X only: what publishing the parts will cost.
+    cost: x_terms.Estimate | None = None
 
 
 def clean(text: str) -> str:
@@ -70,7 +73,9 @@ def as_sheet(text: str) -> FactSheet:
     return FactSheet(title=None, sections=(Section(None, paragraphs),), contacts=Contacts())
 
 
-def preview(text: str, account: AccountConfig) -> Preview:
+def preview(text: str, account: AccountConfig, prices: x_terms.Prices = x_terms.DEFAULT
+            ) -> Preview:
+    """How `text` goes out on `account`: its length, its parts and, on X, their cost."""
     text = clean(text)
     length, limit = measure(text, account.platform)
     if not text:
@@ -81,4 +86,6 @@ def preview(text: str, account: AccountConfig) -> Preview:
         [(_, snippets)] = snippets_for(as_sheet(text), account)
         parts = tuple(Part(s.text, s.weighted_length, s.thread_position, s.thread_size)
                       for s in snippets)
-    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts)
+    cost = (x_terms.estimate((p.text for p in parts), prices) if account.platform == "x"
+            else None)
+    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts, cost)

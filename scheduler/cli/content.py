@@ -35,17 +35,26 @@ from scheduler.timing import parse_duration, parse_when
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--links", type=click.Choice(["as-written", "first-part"]), default="as-written",
+              show_default=True,
+              help="X: keep links where the text has them, or put a thread's links in its "
+                   "first part (cheaper: X charges more for each post with a link).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def preview(file: Path, as_json: bool) -> None:
-    """Show how FILE splits into sections and posts; writes nothing.
+@click.pass_obj
+def preview(ctx: Context, file: Path, links: str, as_json: bool) -> None:
+    """Show how FILE splits into sections and posts, and what the X posts will cost; writes
+    nothing.
 
-    Needs no config or database.
+    Needs no database; prices come from the config's [x.prices] when there is a config, else
+    from X's published prices.
 
     \b
     Example:
       factpost preview factsheet.txt --json
     """
     from posts.split import split_section
+    from scheduler.config import ConfigError
+    from scheduler.publishers import x_terms
 
     loaded = load_document(file)
     sheet = loaded.sheet
@@ -55,8 +64,13 @@ def preview(file: Path, as_json: bool) -> None:
          "thread_position": s.thread_position, "thread_size": s.thread_size}
         for platform in ("x", "facebook")
         for i, section in enumerate(sheet.sections)
-        for s in split_section(section, platform)
+        for s in split_section(section, platform, links=links)
     ]
+    try:
+        prices = ctx.config.x.prices
+    except ConfigError:
+        prices = x_terms.DEFAULT
+    cost = x_terms.estimate((s["text"] for s in snippets if s["platform"] == "x"), prices)
     result = {
         "title": sheet.title,
         "sections": [{"heading": s.heading, "text": s.text} for s in sheet.sections],
@@ -68,6 +82,7 @@ def preview(file: Path, as_json: bool) -> None:
         },
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
+        "x_cost": _cost_record(cost),
     }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -79,6 +94,7 @@ def preview(file: Path, as_json: bool) -> None:
         part = (f" [{s['thread_position']}/{s['thread_size']}]" if s["thread_size"] > 1 else "")
         click.echo(f"\n--- {s['platform']} · {s['section']}{part} · {s['weighted_length']} ---")
         click.echo(s["text"])
+    click.echo(f"\nX cost: {cost} ({_prices_note()})")
     if result["images"]:
         n = len(result["images"])
         click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
@@ -88,6 +104,19 @@ def preview(file: Path, as_json: bool) -> None:
         alt = f"alt: {image['alt_text']}" if image["alt_text"] else "no alt text"
         click.echo(f"  {image['number']}. {image['section'] or '(no section)'} · "
                    f"{image['source']} · {what} · {alt}")
+
+
+def _cost_record(cost) -> dict:
+    from scheduler.publishers.x_terms import usd
+
+    return {"posts": cost.posts, "posts_with_links": cost.with_links, "usd": usd(cost.micros),
+            "micros": cost.micros, "summary": str(cost)}
+
+
+def _prices_note() -> str:
+    from scheduler.publishers.x_terms import PRICING_URL, READ_ON
+
+    return f"X pay-per-use prices read {READ_ON} from {PRICING_URL}"
 
 
 def _image_record(number: int, image, sheet) -> dict:
@@ -179,6 +208,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     click.echo(f"{report.document}: {report.created} posts {state}, "
                f"{local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)} "
                f"({ctx.tz.key})")
+    _emit_costs(report)
     if report.skipped_accounts:
         click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
                    "those accounts got nothing new")
@@ -188,6 +218,12 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     elif report.images_found:
         n = report.images_found
         click.echo(f"{n} image{'s' if n != 1 else ''} found; add --with-images to attach them")
+
+
+def _emit_costs(report: ImportReport, would: bool = False) -> None:
+    for account, cost in report.x_costs:
+        click.echo(f"{account}: {cost}{' with --replace' if would else ''} on X "
+                   f"({_prices_note()})")
 
 
 def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
@@ -217,10 +253,12 @@ def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
         if report.created:
             click.echo(f"from {local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)}"
                        f" ({ctx.tz.key})")
+        _emit_costs(report)
         return
     if not correction.changes_posts:
         click.echo(f"{report.document}: no post changes; nothing to do")
         return
+    _emit_costs(report, would=True)
     fail(f"{file}: changed since document {correction.previous_id}; nothing imported. Check the "
          f"changes above, then run 'factpost import {file} --replace' to cancel "
          f"{len(correction.supersede)} superseded posts and queue {len(correction.posts)} new "
@@ -333,8 +371,13 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
                            scheduled_at=parse_when(at, ctx.tz, moment),
                            actor=current_actor(), now=moment, status=status, media=media)
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
+    cost = ""
+    if acct.platform == "x":
+        from scheduler.publishers.x_terms import estimate, usd
+
+        cost = f" (on X: {usd(estimate([text], ctx.config.x.prices).micros)})"
     click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
-               f"{local(p.scheduled_at, ctx.tz)}")
+               f"{local(p.scheduled_at, ctx.tz)}{cost}")
 
 
 @post.command("show")
@@ -483,4 +526,8 @@ def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | N
         return
     p = ctx.store.resolve_published(post_id, remote_id=remote_id, remote_url=url,
                                     actor=current_actor(), now=now())
+    from db.spend import SpendStore
+
+    # The create whose outcome was unknown did make the post: X billed it.
+    SpendStore(ctx.store).settle_post(post_id, found=True, remote_id=remote_id)
     click.echo(f"post {p.id} marked published as {remote_id}")
