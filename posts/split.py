@@ -18,6 +18,12 @@ word cut between characters is the exception: there the two halves join without 
 
 Facebook: one post per section unless it exceeds 63,206 characters; then the same packing from
 paragraphs down, numbered like a thread.
+
+Links on X (`links="first-part"`): X charges far more for a post with a link than without, so
+a thread whose links would land in more than one part can carry them all in its first part
+instead: each link (once) on a line under the heading, and in the text a link in brackets
+"(https://...)" is dropped while any other becomes "the link above". A thread whose links
+already sit in one part, and a single post, are left as written.
 """
 
 from __future__ import annotations
@@ -49,10 +55,19 @@ class Snippet:
 
 
 def split_for_x(section: Section, *, hashtags: Sequence[str] = (),
-                limit: int = X_MAX_WEIGHT, language: str | None = None) -> list[Snippet]:
+                limit: int = X_MAX_WEIGHT, language: str | None = None,
+                links: str = "as-written") -> list[Snippet]:
     """Snippets of at most `limit` weighted characters; a thread when more than one.
-    `language` ("en"/"ar") picks the sentence rules; detected from the text when None."""
-    return _split(section, _Platform.x(limit), hashtags, language)
+    `language` ("en"/"ar") picks the sentence rules; detected from the text when None.
+    `links` is "as-written" or "first-part" (see the module docstring)."""
+    if links not in LINK_PLACEMENTS:
+        raise ValueError(f"unknown link placement {links!r}; use 'as-written' or 'first-part'")
+    snippets = _split(section, _Platform.x(limit), hashtags, language)
+    if links == "first-part" and sum(1 for s in snippets if find_urls(s.text)) > 1:
+        moved = _split(_links_first(section, language), _Platform.x(limit), hashtags, language)
+        if sum(1 for s in moved if find_urls(s.text)) == 1:
+            return moved
+    return snippets
 
 
 def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
@@ -63,13 +78,49 @@ def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
 
 
 def split_section(section: Section, platform: str, *, hashtags: Sequence[str] = (),
-                  language: str | None = None) -> list[Snippet]:
-    """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook")."""
+                  language: str | None = None, links: str = "as-written") -> list[Snippet]:
+    """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook"); `links`
+    applies to X only."""
     if platform == "x":
-        return split_for_x(section, hashtags=hashtags, language=language)
+        return split_for_x(section, hashtags=hashtags, language=language, links=links)
     if platform == "facebook":
         return split_for_facebook(section, hashtags=hashtags, language=language)
     raise ValueError(f"unknown platform {platform!r}; use 'x' or 'facebook'")
+
+
+# --- links in the first part -------------------------------------------------------------------
+
+LINK_PLACEMENTS = ("as-written", "first-part")
+#: What a link moved to the first part is called where it stood, per language.
+_LINK_ABOVE = {"en": "the link above", "ar": "الرابط أعلاه"}
+_BRACKETED = {"(": ")", "[": "]", "<": ">"}
+
+
+def _links_first(section: Section, language: str | None) -> Section:
+    """The section with its links listed once under the heading and gone from the text."""
+    heading = (section.heading or "").strip()
+    language = language or detect_language(f"{heading}\n{section.text}")
+    found: list[str] = []
+    paragraphs = []
+    for paragraph in section.paragraphs:
+        out, at = [], 0
+        for start, end in find_urls(paragraph):
+            link = paragraph[start:end]
+            if link not in found:
+                found.append(link)
+            before, after = paragraph[:start].rstrip(), paragraph[end:]
+            closer = _BRACKETED.get(before[-1:]) if before else None
+            if closer and after.lstrip().startswith(closer):
+                # "website (https://...)": the brackets held only the address.
+                out.append(paragraph[at:len(before) - 1].rstrip())
+                at = end + after.index(closer) + 1
+            else:
+                out.append(paragraph[at:start] + _LINK_ABOVE.get(language, _LINK_ABOVE["en"]))
+                at = end
+        out.append(paragraph[at:])
+        paragraphs.append("".join(out).strip())
+    head = "\n".join(part for part in (heading, " ".join(found)) if part)
+    return Section(head or None, tuple(p for p in paragraphs if p))
 
 
 # --- checking helpers: the "nothing lost" contract, used by the tests and previews ----------

@@ -17,6 +17,7 @@ from posts.text import canonicalise
 from posts.weight import X_MAX_WEIGHT, weighted_length
 from scheduler.config import AccountConfig
 from scheduler.importing import snippets_for
+from scheduler.publishers import x_terms
 
 
 class PostTextError(ValueError):
@@ -39,6 +40,8 @@ class Preview:
     limit: int
     fits: bool
     parts: tuple[Part, ...]
+    #: X only: what publishing the parts will cost.
+    cost: x_terms.Estimate | None = None
 
 
 def clean(text: str) -> str:
@@ -93,8 +96,13 @@ def single_post(text: str, account: AccountConfig) -> str:
     return parts[0].text
 
 
-def preview(text: str, account: AccountConfig) -> Preview:
+def preview(text: str, account: AccountConfig, prices: x_terms.Prices = x_terms.DEFAULT
+            ) -> Preview:
+    """How `text` goes out on `account`: its length, its parts (hashtags included) and, on X,
+    their cost."""
     text = clean(text)
     length, limit = measure(text, account.platform)
     parts = compose_parts(text, account)
-    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts)
+    cost = (x_terms.estimate((p.text for p in parts), prices) if account.platform == "x"
+            else None)
+    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts, cost)

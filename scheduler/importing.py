@@ -42,6 +42,7 @@ from posts.split import Snippet, split_section
 from posts.states import REPLACEABLE, PostStatus
 from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
 from scheduler.config import AccountConfig, Config
+from scheduler.publishers.x_terms import Estimate, Prices, estimate
 from scheduler.timing import free_slots
 
 #: Fact sheets are a few pages; anything far larger is a wrong file, not a long document.
@@ -74,6 +75,8 @@ class ImportReport:
     image_notes: tuple[str, ...] = ()
     #: Lines of the document left out of the posts, and close calls (LoadedDocument.notes).
     notes: tuple[str, ...] = ()
+    #: What the queued posts will cost on X, per X account (publishers/x_terms.py).
+    x_costs: tuple[tuple[str, Estimate], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None 
     """Per section (by index), the snippets this account will post; `language` picks the
     sentence rules (detected from the text when None)."""
     return [(i, split_section(section, account.platform, hashtags=account.hashtags,
-                              language=language))
+                              language=language, links=account.links))
             for i, section in enumerate(sheet.sections)]
 
 
@@ -282,6 +285,14 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
                                        thread_position=s.thread_position,
                                        thread_size=s.thread_size) for s in snippets)
     return planned
+
+
+def x_costs(planned: Sequence[PlannedPost], prices: Prices
+            ) -> tuple[tuple[str, Estimate], ...]:
+    """Per X account (in the order planned), what publishing its planned posts will cost."""
+    accounts = dict.fromkeys(p.account for p in planned if p.platform == "x")
+    return tuple((name, estimate((p.text for p in planned if p.account == name), prices))
+                 for name in accounts)
 
 
 def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
@@ -480,7 +491,8 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
             report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
                                   correction=correction, images_found=len(images),
-                                  image_notes=image_notes, notes=notes)
+                                  image_notes=image_notes, notes=notes,
+                                  x_costs=x_costs(correction.posts, config.x.prices))
             if not replace or not correction.changes_posts:
                 return report
             outcome = store.correct_document(
@@ -514,7 +526,8 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                         first_at=min(times, default=None), last_at=max(times, default=None),
                         images_found=len(images),
                         images_attached=sum(1 for p in planned if p.media is not None),
-                        image_notes=tuple(attached_notes), notes=notes)
+                        image_notes=tuple(attached_notes), notes=notes,
+                        x_costs=x_costs(planned, config.x.prices))
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]
@@ -605,4 +618,5 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
     return ImportReport(document=source, title=en_sheet.title or ar_sheet.title,
                         document_id=outcome.document_id, created=outcome.created,
                         skipped_accounts=tuple(sorted(done)),
-                        first_at=min(times, default=None), last_at=max(times, default=None))
+                        first_at=min(times, default=None), last_at=max(times, default=None),
+                        x_costs=x_costs(planned, config.x.prices))

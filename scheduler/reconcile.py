@@ -64,16 +64,20 @@ MAX_TIMELINE_POSTS = 1_000
 
 
 def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = None,
-                     since: datetime | None = None, limit: int = MAX_TIMELINE_POSTS,
-                     with_media: bool = False) -> RemotePost | None:
+                     since: datetime | None = None, after_id: str | None = None,
+                     limit: int = MAX_TIMELINE_POSTS, with_media: bool = False
+                     ) -> RemotePost | None:
     """The remote post carrying `text` (and replying to `reply_to`, for thread parts; with an
     image if `with_media`), if the account's timeline holds one created since our first try
     (`since`): the timeline is read back to that moment (or 100 posts without one, `limit` at
-    most). Texts are compared with `same_text`. Raises PublishError when the timeline cannot
-    be read."""
+    most). `after_id`, a post of the account older than our first try, narrows the read
+    further where the platform's ids are ordered in time (X, where every post read is
+    billed). Texts are compared with `same_text`. Raises PublishError when the timeline
+    cannot be read."""
     earliest = since - CLOCK_SLACK if since is not None else None
-    posts = (publisher.recent_posts(limit, since=earliest) if earliest is not None
-             else publisher.recent_posts(min(limit, 100)))
+    posts = (publisher.recent_posts(limit, since=earliest, after_id=after_id)
+             if earliest is not None
+             else publisher.recent_posts(min(limit, 100), after_id=after_id))
     for remote in posts:
         if not same_text(text, remote.text, with_media=with_media):
             continue

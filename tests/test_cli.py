@@ -90,12 +90,18 @@ def test_preview_shows_sections_contacts_and_snippets_as_json_without_a_config(s
     result = CliRunner().invoke(cli, ["preview", str(sheet), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"title", "sections", "contacts", "snippets", "images", "notes"}
+    assert set(data) == {"title", "sections", "contacts", "snippets", "images", "x_cost",
+                         "notes"}
     assert data["notes"] == [  # nothing left out of the posts silently
         'not posted, taken for contact details: "Follow us: twitter.com/JTFMeridian | '
         'facebook.com/JTFMeridian"',
         'not posted, taken for contact details: "Media: press@meridian.example.org"']
     assert data["images"] == []  # plain text holds none
+    x_posts = [s for s in data["snippets"] if s["platform"] == "x"]
+    # Without a config, X's published prices: $0.015 a post, $0.200 one with a link.
+    assert data["x_cost"]["posts"] == len(x_posts)
+    assert data["x_cost"]["micros"] == (15_000 * len(x_posts)
+                                        + 185_000 * data["x_cost"]["posts_with_links"])
     assert [s["heading"] for s in data["sections"]] == ["OUR MISSION", "CIVIL AFFAIRS"]
     assert {"platform": "x", "handle": "JTFMeridian"} in data["contacts"]["accounts"]
     assert "press@meridian.example.org" in data["contacts"]["emails"]

@@ -21,8 +21,8 @@ class Timeline:
     def __init__(self, *posts: RemotePost) -> None:
         self.posts = list(posts)
 
-    def recent_posts(self, limit: int = 100, since: datetime | None = None
-                     ) -> list[RemotePost]:
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None) -> list[RemotePost]:
         return self.posts[:limit]
 
 

@@ -105,7 +105,7 @@ def test_a_browser_session_may_call_the_api_only_with_its_csrf_header(newsroom):
     ok = browser.post("/api/preview", json=body, headers={"X-CSRF-Token": page_csrf(browser)})
     assert ok.json() == {"platform": "x", "length": 5, "limit": 280, "fits": True,
                          "parts": [{"text": "hello", "weighted_length": 5, "position": 1,
-                                    "size": 1}]}
+                                    "size": 1}], "cost": "1 post: $0.0150"}
 
 
 def test_the_preview_counts_like_x_does(newsroom):

@@ -35,41 +35,52 @@ from scheduler.timing import check_not_past, parse_duration, parse_when, read_wh
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--links", type=click.Choice(["as-written", "first-part"]), default=None,
+              help="X: keep links where the text has them, or put a thread's links in its "
+                   "first part (cheaper: X charges more for each post with a link). Default: "
+                   "each account's `links` setting, or as-written without a config.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@pass_ctx
-def preview(ctx: Context, file: Path, as_json: bool) -> None:
-    """Show how FILE splits into sections and posts; writes nothing.
+@click.pass_obj
+def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
+    """Show how FILE splits into sections and posts, and what the X posts will cost; writes
+    nothing.
 
     With a config (--config, $FACTPOST_CONFIG or ./config.toml), the posts are shown per
-    account exactly as `import` would queue them, hashtags included. Without one, per
-    platform. Lines left out of the posts (contact details, headings with no text) and
-    close calls are listed as notes. Needs no database.
+    account exactly as `import` would queue them, hashtags included, priced with its
+    [x.prices]; without one, per platform at X's published prices. Lines left out of the
+    posts (contact details, headings with no text) and close calls are listed as notes.
+    Needs no database.
 
     \b
     Example:
       factpost preview factsheet.txt --json
     """
+    from dataclasses import replace as with_fields
+
     from posts.split import split_section
     from scheduler.config import default_config_path
     from scheduler.importing import snippets_for
+    from scheduler.publishers import x_terms
 
     loaded = load_document(file)
     sheet = loaded.sheet
     configured = ctx.config_path is not None or default_config_path().is_file()
     accounts = ctx.config.accounts if configured else ()
+    prices = ctx.config.x.prices if configured else x_terms.DEFAULT
     snippets = [
         {"account": account.name, "platform": account.platform,
          "section": sheet.sections[i].heading or f"section {i + 1}", **_snippet(s)}
         for account in accounts
-        for i, units in snippets_for(sheet, account)
+        for i, units in snippets_for(sheet, with_fields(account, links=links or account.links))
         for s in units
     ] or [
         {"platform": platform, "section": section.heading or f"section {i + 1}",
          **_snippet(s)}
         for platform in ("x", "facebook")
         for i, section in enumerate(sheet.sections)
-        for s in split_section(section, platform)
+        for s in split_section(section, platform, links=links or "as-written")
     ]
+    cost = x_terms.estimate((s["text"] for s in snippets if s["platform"] == "x"), prices)
     result = {
         "title": sheet.title,
         "sections": [{"heading": s.heading, "text": s.text} for s in sheet.sections],
@@ -81,6 +92,7 @@ def preview(ctx: Context, file: Path, as_json: bool) -> None:
         },
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
+        "x_cost": _cost_record(cost),
         "notes": list(loaded.notes),
     }
     if as_json:
@@ -96,10 +108,7 @@ def preview(ctx: Context, file: Path, as_json: bool) -> None:
         who = s.get("account") or s["platform"]
         click.echo(f"\n--- {who} · {s['section']}{part} · {s['weighted_length']} ---")
         click.echo(s["text"])
-    if loaded.notes:
-        click.echo("")
-    for note in loaded.notes:
-        click.echo(f"note: {note}")
+    click.echo(f"\nX cost: {cost} ({_prices_note()})")
     if result["images"]:
         n = len(result["images"])
         click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
@@ -109,11 +118,28 @@ def preview(ctx: Context, file: Path, as_json: bool) -> None:
         alt = f"alt: {image['alt_text']}" if image["alt_text"] else "no alt text"
         click.echo(f"  {image['number']}. {image['section'] or '(no section)'} · "
                    f"{image['source']} · {what} · {alt}")
+    if loaded.notes:
+        click.echo("")
+    for note in loaded.notes:
+        click.echo(f"note: {note}")
 
 
 def _snippet(s) -> dict:
     return {"text": s.text, "weighted_length": s.weighted_length,
             "thread_position": s.thread_position, "thread_size": s.thread_size}
+
+
+def _cost_record(cost) -> dict:
+    from scheduler.publishers.x_terms import usd
+
+    return {"posts": cost.posts, "posts_with_links": cost.with_links, "usd": usd(cost.micros),
+            "micros": cost.micros, "summary": str(cost)}
+
+
+def _prices_note() -> str:
+    from scheduler.publishers.x_terms import PRICING_URL, READ_ON
+
+    return f"X pay-per-use prices read {READ_ON} from {PRICING_URL}"
 
 
 def _image_record(number: int, image, sheet) -> dict:
@@ -210,6 +236,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     click.echo(f"{report.document}: {report.created} posts {state}, "
                f"{local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)} "
                f"({ctx.tz.key})")
+    _emit_costs(report)
     if report.skipped_accounts:
         click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
                    "those accounts got nothing new")
@@ -229,6 +256,12 @@ def _typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str 
     if when.note:
         click.echo(f"note: {when.note}")
     return when.at
+
+
+def _emit_costs(report: ImportReport, would: bool = False) -> None:
+    for account, cost in report.x_costs:
+        click.echo(f"{account}: {cost}{' with --replace' if would else ''} on X "
+                   f"({_prices_note()})")
 
 
 def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
@@ -258,10 +291,12 @@ def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
         if report.created:
             click.echo(f"from {local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)}"
                        f" ({ctx.tz.key})")
+        _emit_costs(report)
         return
     if not correction.changes_posts:
         click.echo(f"{report.document}: no post changes; nothing to do")
         return
+    _emit_costs(report, would=True)
     fail(f"{file}: changed since document {correction.previous_id}; nothing imported. Check the "
          f"changes above, then run 'factpost import {file} --replace' to cancel "
          f"{len(correction.supersede)} superseded posts and queue {len(correction.posts)} new "
@@ -380,8 +415,13 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
                            scheduled_at=_typed_time(at, ctx, moment, allow_past=allow_past),
                            actor=current_actor(), now=moment, status=status, media=media)
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
+    cost = ""
+    if acct.platform == "x":
+        from scheduler.publishers.x_terms import estimate, usd
+
+        cost = f" (on X: {usd(estimate([text], ctx.config.x.prices).micros)})"
     click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
-               f"{local(p.scheduled_at, ctx.tz)}")
+               f"{local(p.scheduled_at, ctx.tz)}{cost}")
 
 
 @post.command("show")
@@ -533,4 +573,8 @@ def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | N
         return
     p = ctx.store.resolve_published(post_id, remote_id=remote_id, remote_url=url,
                                     actor=current_actor(), now=now())
+    from db.spend import SpendStore
+
+    # The create whose outcome was unknown did make the post: X billed it.
+    SpendStore(ctx.store).settle_post(post_id, found=True, remote_id=remote_id)
     click.echo(f"post {p.id} marked published as {remote_id}")

@@ -101,6 +101,9 @@ class PreviewOut(BaseModel):
     limit: int
     fits: bool
     parts: list[PartOut]
+    cost: str | None = Field(None, description="X only: what publishing the parts will cost "
+                             "at X's pay-per-use prices, e.g. \"2 posts, 1 with link: "
+                             "$0.2150\".")
 
 
 def out(post) -> PostOut:
@@ -184,12 +187,14 @@ def api_approve(request: Request, post_id: PostId,
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    result = preview(body.text, w.config.account(body.account))
+    result = preview(body.text, w.config.account(body.account), w.config.x.prices)
     return PreviewOut(platform=result.platform, length=result.length, limit=result.limit,
-                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts])
+                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts],
+                      cost=str(result.cost) if result.cost and result.cost.posts else None)
 
 
 @router.get("/status", summary="The figures of 'factpost status'")
 def api_status(request: Request, actor: ApiAuthor) -> dict:
-    return status_report(web(request).store)
+    w = web(request)
+    return status_report(w.store, w.config, w.now())
 

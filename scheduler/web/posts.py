@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from db.spend import SpendStore
 from db.store import NotEditable
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import PostTextError, check_text
@@ -118,6 +119,8 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
     w.store.resolve_published(post_id, remote_id=remote_id.strip(),
                               remote_url=remote_url.strip() or None, actor=actor.name,
                               now=w.now())
+    # The create whose outcome was unknown did make the post: X billed it.
+    SpendStore(w.store).settle_post(post_id, found=True, remote_id=remote_id.strip())
     return to(f"/posts/{post_id}", "marked published")
 
 
