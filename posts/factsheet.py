@@ -26,8 +26,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from posts.contacts import (
+    AMONG_WORDS,
+    DETAILS_AMONG_WORDS,
+    ContactAccount,
+    Contacts,
+    classify_line,
+    contact_kind,
+    extract_contacts,
+)
 from posts.text import canonicalise, fold_spaces
-from posts.weight import find_urls
+
+__all__ = ["Block", "ContactAccount", "Contacts", "FactSheet", "Part", "Section",
+           "blocks", "extract_contacts", "heading_sections", "parse_factsheet",
+           "parse_structured", "render_parts", "sheet_from_blocks", "structured_blocks"]
 
 
 @dataclass(frozen=True)
@@ -37,20 +49,6 @@ class Block:
     #: Why a line went the way it did, where that was a close call (a contact label opening a
     #: sentence, contact details among other words); shown by `preview`.
     why: str | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class ContactAccount:
-    platform: Literal["x", "facebook"]
-    handle: str
-
-
-@dataclass(frozen=True)
-class Contacts:
-    emails: tuple[str, ...] = ()
-    phones: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    accounts: tuple[ContactAccount, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,9 +163,9 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
             footer.blank_line()
             continue
         following = _next_in_chunk(lines, blank, i)
-        contact, why = _contact(line)
-        if contact is None and why is not None and why.startswith(_AMONG_WORDS) and (
-                footer.state != "off" or (following is not None and _contact_kind(following))):
+        contact, why = classify_line(line)
+        if contact is None and why is not None and why.startswith(AMONG_WORDS) and (
+                footer.state != "off" or (following is not None and contact_kind(following))):
             # A contact footer is read as a whole: "DSN: 318-555-0142 or from overseas DSN:
             # 00-49-555-0199, then ask for extension 77#" between an e-mail and a web line.
             contact, why = "details", why + ", next to other contact lines"
@@ -214,7 +212,7 @@ def _title(lines: list[str], blank: list[bool], out: list[Block]) -> int:
 
 def _masthead(line: str) -> bool:
     return (len(line) <= MAX_TITLE_CHARS and not _ends_sentence(line)
-            and not _BULLET.match(line) and _contact_kind(line) is None)
+            and not _BULLET.match(line) and contact_kind(line) is None)
 
 
 def _is_heading(lines: list[str], blank: list[bool], i: int) -> bool:
@@ -229,7 +227,7 @@ def _is_heading(lines: list[str], blank: list[bool], i: int) -> bool:
     if not short or _ends_sentence(line):
         return False
     j = next((k for k in range(i + 1, len(lines)) if not blank[k]), None)
-    if j is None or _contact_kind(lines[j]):
+    if j is None or contact_kind(lines[j]):
         return False  # a one-line paragraph at the end, not a heading of nothing
     following = lines[j]
     if j > i + 1 or _BULLET.match(following):
@@ -308,7 +306,7 @@ def structured_blocks(parts: Sequence[Part]) -> list[Block]:
         part = parts[i]
         if part.kind in ("title", "heading"):
             line = fold_spaces(part.text)
-            contact = _contact_kind(line)
+            contact = contact_kind(line)
             if contact:
                 out.append(Block("contact", line))
                 footer.contact_line(label_only=contact == "label-only")
@@ -337,8 +335,8 @@ def _footer_as_a_whole(found: list[Block]) -> list[Block]:
     for i in range(len(out) - 1):
         block, following = out[i], out[i + 1]
         if (block.kind == "paragraph" and following.kind == "contact" and block.why
-                and "\n" not in block.text and _AMONG_WORDS in block.why):
-            out[i] = Block("contact", block.text, f"{_DETAILS_AMONG_WORDS}, next to other "
+                and "\n" not in block.text and AMONG_WORDS in block.why):
+            out[i] = Block("contact", block.text, f"{DETAILS_AMONG_WORDS}, next to other "
                            "contact lines")
     return out
 
@@ -417,85 +415,7 @@ def _item_line(part: Part) -> str:
     return text if _BULLET.match(text) else f"{part.marker} {text}"
 
 
-# --- contact lines ----------------------------------------------------------------------------
-
-# Labels that make a line a contact line whatever follows them.
-_STRONG_LABEL = re.compile(
-    r"(?:follow us|find us|connect with us|contact us|call us|e-?mail us|write to us"
-    r"|media (?:contacts?|inquiries|enquiries|queries|desk)"
-    r"|for (?:media|press|more) (?:inquiries|enquiries|queries|information)"
-    r"|press (?:contacts?|office|desk|inquiries|enquiries)|public affairs contact"
-    r"|تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاستفسارات)"
-    r"(?=$|[\s:：,،|])", re.IGNORECASE)
-# Labels that do only when followed by ":" or nothing, or when the line holds contact details.
-_WEAK_LABEL = re.compile(
-    r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
-    r"|facebook|social media|البريد الإلكتروني|الهاتف|هاتف|الموقع الإلكتروني|الموقع|فيسبوك"
-    r"|إكس|تويتر)(?=$|[\s:：,،|])", re.IGNORECASE)
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
-# ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
-_PHONE = re.compile(r"(?<![\w/.])(?:[+(]\(?\d[\d ()\-–]{5,}\d|\d+(?:[ \-–]\d+){2,})(?![\w/]|\.\w)")
-_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
-_DIGIT = re.compile(r"\d")
-_WORD = re.compile(r"[^\W\d_]+")
-#: Contact lines are short; longer lines are text, whatever they hold.
-MAX_CONTACT_LINE_CHARS = 300
-#: A line starting with a contact phrase but holding no contact details is a contact line only
-#: up to this length.
-_SHORT_LABEL_LINE_CHARS = 80
-#: Words besides contact details (and a label) that a contact line may have: "Public Affairs
-#: Office: press@...", not "Read the full report at www.example.mil".
-_CONTACT_LINE_WORDS = 3
-
-
-ContactKind = Literal["label", "label-only", "details"]
-_AMONG_WORDS = "holds "
-_DETAILS_AMONG_WORDS = f"{_AMONG_WORDS}a phone number or e-mail address among other words"
-
-
-def _contact_kind(line: str) -> ContactKind | None:
-    """Whether `line` is a contact line: a label with or without details, or details alone."""
-    return _contact(line)[0]
-
-
-def _contact(line: str) -> tuple[ContactKind | None, str | None]:
-    """`_contact_kind`, and why, where the line was a close call (None otherwise). A "why"
-    starting with `_AMONG_WORDS` marks a line whose contact details sit among other words:
-    text on its own, a contact line inside a contact footer."""
-    if len(line) > MAX_CONTACT_LINE_CHARS:
-        return None, None
-    strong = _STRONG_LABEL.match(line)
-    weak = None if strong else _WEAK_LABEL.match(line)
-    label = strong or weak
-    rest = line[label.end():] if label else line
-    rest_text = rest.strip(" :：-–—|,،.")
-    if label and not rest_text:
-        return "label-only", None
-    spans = _detail_spans(rest)
-    words = len(_WORD.findall(_cut(rest, spans)))
-    if weak and rest.lstrip().startswith((":", "：")):
-        if spans and words <= 2 * _CONTACT_LINE_WORDS:
-            return "label", None
-        # "Online: families can now track ...", "Phone: the support line now answers ...":
-        # a label opening a sentence of the body.
-        return None, (f"starts like a contact line ({label.group()!r}) but "
-                      + ("reads as a sentence" if spans else "holds no contact details"))
-    if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
-        return "label", None  # not "For more information about the patrols, the report ..."
-    if not spans:
-        return None, None
-    if _BULLET.match(line) and not label:
-        return None, None  # a list item with a link or a number is part of the list
-    if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) and not (
-            words >= 2 and not label and _ends_sentence(line.rstrip(_CLOSING))
-            and line.rstrip(_CLOSING)[-1:] in ".!?؟"):
-        # "See the report (https://...)." is a sentence of the body, not a footer line.
-        return "details", None
-    if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
-        return None, _DETAILS_AMONG_WORDS
-    return None, None
-
+# --- a contact footer's lines ----------------------------------------------------------------
 
 class _Footer:
     """Lines under a contact label ("MEDIA CONTACT", then name and title lines) are contacts."""
@@ -519,79 +439,3 @@ class _Footer:
         short = len(line) <= SHORT_CHARS + 10 and len(line.split()) <= SHORT_WORDS
         before_text = following is not None and len(following) > 2 * max(len(line), 40)
         return short and not before_text
-
-
-def _detail_spans(line: str) -> list[tuple[int, int]]:
-    spans = [m.span() for m in _EMAIL.finditer(line)]
-    spans += [s for s in find_urls(line) if not _overlaps(s, spans)]
-    spans += [m.span() for m in _HANDLE.finditer(line) if not _overlaps(m.span(), spans)]
-    spans += [m.span() for m in _PHONE.finditer(line)
-              if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), spans)]
-    return sorted(spans)
-
-
-def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
-    return any(span[0] < e and s < span[1] for s, e in spans)
-
-
-def _cut(line: str, spans: list[tuple[int, int]]) -> str:
-    parts, at = [], 0
-    for s, e in spans:
-        parts.append(line[at:s])
-        at = e
-    parts.append(line[at:])
-    return " ".join(parts)
-
-
-# --- contacts ---------------------------------------------------------------------------------
-
-_X_ACCOUNT = re.compile(
-    r"(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?(\w{1,15})(?![\w.])", re.I)
-_FACEBOOK_ACCOUNT = re.compile(
-    r"(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/(?:pages/)?"
-    r"(?:profile\.php\?id=(\d+)|([\w.\-]*\w))", re.I)
-_X_RESERVED = frozenset({"home", "i", "intent", "share", "search", "hashtag", "explore"})
-_FACEBOOK_WORDS = re.compile(r"facebook|فيسبوك|فيس بوك", re.I)
-_X_WORDS = re.compile(r"twitter|تويتر|إكس|(?<![\w.])x(?![\w.])", re.I)
-
-
-def extract_contacts(lines: Iterable[str]) -> Contacts:
-    """E-mail addresses, phone numbers, web addresses and X/Facebook accounts in `lines`."""
-    emails: dict[str, None] = {}
-    phones: dict[str, None] = {}
-    urls: dict[str, None] = {}
-    accounts: dict[ContactAccount, None] = {}
-    for line in lines:
-        taken: list[tuple[int, int]] = []
-        for m in _EMAIL.finditer(line):
-            emails[m.group()] = None
-            taken.append(m.span())
-        for start, end in find_urls(line):
-            if _overlaps((start, end), taken):
-                continue
-            taken.append((start, end))
-            account = _account(line[start:end])
-            if account:
-                accounts[account] = None
-            else:
-                urls[line[start:end]] = None
-        for m in _HANDLE.finditer(line):
-            if _overlaps(m.span(), taken):
-                continue
-            taken.append(m.span())
-            facebook = _FACEBOOK_WORDS.search(line) and not _X_WORDS.search(line)
-            accounts[ContactAccount("facebook" if facebook else "x", m.group(1))] = None
-        for m in _PHONE.finditer(line):
-            if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), taken):
-                phones[m.group().strip()] = None
-    return Contacts(tuple(emails), tuple(phones), tuple(urls), tuple(accounts))
-
-
-def _account(url: str) -> ContactAccount | None:
-    x = _X_ACCOUNT.fullmatch(url.rstrip("/"))
-    if x and x.group(1).lower() not in _X_RESERVED:
-        return ContactAccount("x", x.group(1))
-    fb = _FACEBOOK_ACCOUNT.fullmatch(url.rstrip("/"))
-    if fb:
-        return ContactAccount("facebook", fb.group(1) or fb.group(2))
-    return None
