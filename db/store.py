@@ -547,14 +547,28 @@ class Store:
 
     # -- the daemon ---------------------------------------------------------------------------
 
+    def last_publish(self, account: str) -> tuple[datetime, datetime] | None:
+        """(scheduled_at, published_at) of the account's most recently published post."""
+        with self.reading() as s:
+            row = s.execute(select(Post.scheduled_at, Post.published_at).where(
+                Post.account == account, Post.status == S.PUBLISHED,
+                Post.published_at.is_not(None)).order_by(Post.published_at.desc())
+                .limit(1)).first()
+            return (row[0], row[1]) if row is not None else None
+
     def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta,
-                   exclude: Collection[int] = ()) -> Post | None:
+                   exclude: Collection[int] = (),
+                   overdue_after: tuple[datetime, datetime] | None = None) -> Post | None:
         """Claim this account's next due post for `worker`, or None; posts in `exclude` (ones
         the caller has decided must wait) are passed over.
 
         A post is due when it is queued, its time has come and (for a thread part) the part
         before it is published. The claim is one conditional UPDATE, so of several processes
         racing for the same post exactly one wins.
+
+        `overdue_after` is (not_after, cutoff): a post scheduled no later than `not_after` (it
+        was overdue already when the account last published) is due only once its time is no
+        later than `cutoff` (see `Dispatcher`: overdue posts keep their spacing).
         """
         parent, partner, partner_parent = _PARENT, _PARTNER, _PARTNER_PARENT
         partner_state = _PARTNER_STATE
@@ -572,6 +586,9 @@ class Store:
                  .outerjoin(partner_state, partner.account == partner_state.name)
                  .where(Post.account == account, Post.status == S.QUEUED,
                         Post.scheduled_at <= now,
+                        (or_(Post.scheduled_at > overdue_after[0],
+                             Post.scheduled_at <= overdue_after[1])
+                         if overdue_after is not None else True),
                         or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED),
                         or_(Post.pair_id.is_(None),
                             and_(Post.id > Post.pair_id, partner.status == S.PUBLISHED),

@@ -8,8 +8,9 @@ inside a URL or an emoji sequence. Whitespace cuts cannot fall inside a URL, e-m
 @mention, #hashtag or number, which hold no whitespace.
 
 The heading opens the first snippet ("heading\\n\\nbody"). A section that needs more than one
-snippet becomes a thread: each snippet ends " i/N". Hashtags go on the single post or the last
-snippet of a thread where they fit, and are left off where they do not.
+snippet becomes a thread: each snippet ends " i/N". Configured hashtags go on the single post or
+the last snippet of a thread where they fit, and are left off where they do not; a hashtag the
+section already holds anywhere (in any letter case, as X matches them) is not added again.
 
 Nothing is lost, invented or reordered: `reassemble` (which undoes heading, suffixes and hashtags
 and joins with a space) gives the section body with whitespace runs collapsed to one space. A
@@ -49,6 +50,8 @@ class Snippet:
     #: 1-based; 1 of 1 for a single post.
     thread_position: int
     thread_size: int
+    #: The configured hashtags appended to this snippet (" #A #B"), if any.
+    hashtags: str = ""
 
 
 def split_for_x(section: Section, *, hashtags: Sequence[str] = (),
@@ -130,15 +133,15 @@ def collapse_whitespace(text: str) -> str:
 def strip_decorations(snippets: Sequence[Snippet], *, heading: str | None = None,
                       hashtags: Sequence[str] = ()) -> list[str]:
     """Each snippet's text without the heading prefix, thread suffix and appended hashtags."""
-    tags = _hashtag_text(hashtags)
+    del hashtags  # each snippet records the hashtags appended to it
     prefix = f"{heading.strip()}\n\n" if heading and heading.strip() else None
     cores = []
     for s in snippets:
         text = s.text
         if s.thread_size > 1:
             text = text.removesuffix(f" {s.thread_position}/{s.thread_size}")
-        if tags and s.thread_position == s.thread_size:
-            text = text.removesuffix(tags)
+        if s.hashtags:
+            text = text.removesuffix(s.hashtags)
         if prefix and s.thread_position == 1:
             text = text.removeprefix(prefix)
         cores.append(text)
@@ -219,17 +222,39 @@ def _split(section: Section, platform: _Platform, hashtags: Sequence[str],
         cores = packer.pack(tail=f" {'9' * digits}/{'9' * digits}",
                             max_snippets=10 ** digits - 1)
     size = len(cores)
-    tags = _hashtag_text(hashtags)
+    tags = _hashtag_text(missing_hashtags(
+        "\n".join([heading or "", *section.paragraphs]), hashtags))
     snippets = []
     for position, core in enumerate(cores, 1):
         suffix = f" {position}/{size}" if size > 1 else ""
-        text = core + suffix
+        text, appended = core + suffix, ""
         if tags and position == size:
             tagged = core + tags + suffix
             if platform.measure(tagged) <= platform.limit:
-                text = tagged
-        snippets.append(Snippet(text, platform.measure(text), position, size))
+                text, appended = tagged, tags
+        snippets.append(Snippet(text, platform.measure(text), position, size, appended))
     return snippets
+
+
+# A hashtag as X finds one: "#" or "＃" not after a letter, digit or "&", then word characters
+# with at least one letter (twitter-text's hashtag rule, https://github.com/twitter/twitter-text
+# /blob/master/js/src/regexp/validHashtag.js, in its Unicode-word form).
+_HASHTAG = re.compile(r"(?<![\w&])[#＃](\w*[^\W\d_]\w*)")
+
+
+def missing_hashtags(text: str, hashtags: Sequence[str]) -> list[str]:
+    """The `hashtags` (with or without "#") that `text` does not hold yet, each once, in
+    order; X matches hashtags whatever their letter case, so neither does this."""
+    for start, end in reversed(find_urls(text)):  # "#top" in a link is no hashtag
+        text = text[:start] + " " + text[end:]
+    present = {m.group(1).casefold() for m in _HASHTAG.finditer(text)}
+    missing: list[str] = []
+    for tag in hashtags:
+        bare = tag.strip().lstrip("#＃")
+        if bare and bare.casefold() not in present:
+            present.add(bare.casefold())
+            missing.append(bare)
+    return missing
 
 
 def _hashtag_text(hashtags: Sequence[str]) -> str:
@@ -240,8 +265,13 @@ def _hashtag_text(hashtags: Sequence[str]) -> str:
 # --- cutting pieces finer ---------------------------------------------------------------------
 
 _LINE_BREAK = re.compile(r"\s*\n\s*")
-_CLAUSE_END = re.compile(r"[,;:،؛](?=\s)")
-_WHITESPACE = re.compile(r"\s+")
+# No cut at a no-break space (U+00A0, U+2007 FIGURE SPACE, U+202F NARROW NO-BREAK SPACE) or a
+# word joiner (U+2060), nor at whitespace touching one: they bind "1\u202f250\u202f000" and
+# "Berth No.\u00a05" (Unicode UAX #14, classes GL and WJ: no break before or after).
+_BINDING = "\u00a0\u2007\u202f\u2060"
+_BREAK_SPACE = f"(?<![{_BINDING}])[^\\S{_BINDING}]+(?![{_BINDING}])"
+_CLAUSE_END = re.compile(f"[,;:،؛](?={_BREAK_SPACE})")
+_WHITESPACE = re.compile(_BREAK_SPACE)
 
 
 def _down_to(piece: _Piece, level: int, language: str) -> list[_Piece]:
@@ -307,6 +337,8 @@ _REGIONAL_INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
 
 def _cuttable(text: str, k: int, urls: list[tuple[int, int]]) -> bool:
     if _EXTENDING.match(text, k) or text[k - 1] == "\u200d":
+        return False
+    if text[k] in _BINDING or text[k - 1] in _BINDING:
         return False
     if _REGIONAL_INDICATOR.match(text, k) and _REGIONAL_INDICATOR.match(text, k - 1):
         run = 0

@@ -15,6 +15,11 @@ What each outcome leads to:
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
 
+Overdue posts keep their spacing: when the daemon finds an account's posts overdue (it was
+stopped, the account was paused, or they were queued in the past with `--allow-past`), it
+publishes the first at once and each following one no sooner after its predecessor than they
+were planned apart. A post that was not yet due when the last one went out keeps its own time.
+
 X spend: every X request is written to the spend ledger (scheduler/spend.py) with its price.
 With a monthly cap (`[x] monthly_spend_usd`), a thread is admitted whole or waits whole: its
 first part is sent only if the whole thread (and its pair partner's, on X) fits under the cap
@@ -141,6 +146,9 @@ class Dispatcher:
                                          exclude=self.cap.waiting(account.name, now))
             if due is None:
                 continue
+            spacing = overdue_spacing(self.store, account.name, now)
+            if spacing is not None and due <= spacing[0]:
+                due += now - spacing[1]  # an overdue post waits out its spacing
             if state is not None and state.held_until is not None:
                 due = max(due, state.held_until)
             times.append(due)
@@ -177,7 +185,8 @@ class Dispatcher:
                     look_for_expired = reclaimed is not None
                 post = reclaimed or self.store.claim_next(
                     account.name, worker=self.worker, now=now, lease=self.lease,
-                    exclude=self.cap.waiting(account.name, now))
+                    exclude=self.cap.waiting(account.name, now),
+                    overdue_after=overdue_spacing(self.store, account.name, now))
                 if post is None:
                     break
                 # A post taken over from a dead daemon was admitted by it already.
@@ -339,7 +348,8 @@ class Dispatcher:
         try:
             with self.spend.charging(purpose="reconcile", post_id=post.id, clock=clock):
                 found = find_on_timeline(publisher, post.text, reply_to=reply_to, since=since,
-                                         after_id=after_id)
+                                         after_id=after_id,
+                                         with_media=post.media_id is not None)
         except PublishError as err:
             self._fail(post, "the platform may have published this post but its timeline "
                              f"could not be read ({err.explanation}); check the account, then "
@@ -387,6 +397,37 @@ class Dispatcher:
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
             self.store.hold_account(account.name, until=state.reset_at,
                                     reason="the platform's rate-limit allowance is used up")
+
+
+#: A post published less late than this went out on time: a daemon's polling and the requests
+#: before it take seconds, and holding the next post for those would only slow the queue.
+OVERDUE_GRACE = timedelta(seconds=60)
+
+
+def overdue_spacing(store: Store, account: str, now: datetime
+                    ) -> tuple[datetime, datetime] | None:
+    """(not_after, cutoff) for `Store.claim_next`: posts scheduled before the account's last
+    publish, less `OVERDUE_GRACE` (they were overdue then), are due once `scheduled_at` <=
+    `cutoff`, i.e. as long after that publish as they were planned after the post it
+    published. None when that post went out on time (within `OVERDUE_GRACE`), or none did.
+    The one definition of "due" for overdue posts, used by the daemon and `run --dry-run`."""
+    last = store.last_publish(account)
+    if last is None:
+        return None
+    scheduled, published = last
+    lateness = published - scheduled
+    if lateness <= OVERDUE_GRACE:
+        return None
+    # Only posts that were themselves overdue then (by more than the grace) keep spacing.
+    return published - OVERDUE_GRACE, now - lateness
+
+
+def is_due(post: Post, now: datetime, spacing: tuple[datetime, datetime] | None) -> bool:
+    """Whether a queued `post` is due at `now`, given its account's `overdue_spacing`
+    (thread parents and pair partners aside, which the store checks)."""
+    if post.scheduled_at > now:
+        return False
+    return spacing is None or post.scheduled_at > spacing[0] or post.scheduled_at <= spacing[1]
 
 
 def _duration(seconds: int) -> str:

@@ -228,6 +228,8 @@ def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(new
                          files={"file": ("meridian.txt", sample_factsheet().encode())})
     assert review.status_code == 200
     assert "OPERATIONS" in review.text and review.text.count('class="snippet"') > 4
+    # The contact footer is listed as left out of the posts, not dropped silently.
+    assert "not posted, taken for contact details" in html.unescape(review.text)
     assert newsroom.store.history() == []
     text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', review.text,
                      re.S).group(1)

@@ -14,7 +14,7 @@ from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, 
 from scheduler.cli.common import actor as current_actor
 from scheduler.config import ConfigError, CredentialsMissing
 from scheduler.daemon import Daemon, worker_name
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, is_due, overdue_spacing
 from scheduler.publishers.base import PublishError
 from scheduler.publishers.registry import build_publisher
 from scheduler.status import status_report
@@ -75,8 +75,10 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
     """
     store = ctx.store
     if dry_run:
+        moment = now()
+        spacing = {a.name: overdue_spacing(store, a.name, moment) for a in ctx.config.accounts}
         due = [p for p in store.queue() if p.status == PostStatus.QUEUED
-               and p.scheduled_at <= now()]
+               and is_due(p, moment, spacing.get(p.account))]
         for p in due:
             click.echo(f"would publish post {p.id} to {p.account}: {p.text!r}")
         click.echo(f"{len(due)} post(s) due; nothing published (dry run)")

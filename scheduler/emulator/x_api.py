@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import html
 import json
 import re
 from collections.abc import Callable
 from datetime import datetime
 
 from posts.media import sniff_image_type
-from posts.weight import X_MAX_WEIGHT, weighted_length
+from posts.weight import X_MAX_WEIGHT, find_urls, weighted_length
 from scheduler.emulator.billing import charge
 from scheduler.emulator.faults import FaultPlan, run_publish
 from scheduler.emulator.messages import FORM, Request, Response, json_response
@@ -454,8 +456,36 @@ def _tweet_fields(request: Request) -> set[str] | Response:
     return wanted
 
 
+def returned_text(tweet: Tweet) -> str:
+    """A post's text as X's reads give it back, not as it was sent: every link twitter-text
+    finds (with or without a scheme) replaced by a t.co link
+    (https://docs.x.com/fundamentals/counting-characters, "URLs"), a t.co link to the attached
+    image appended, and "&", "<", ">" escaped as HTML entities
+    (https://github.com/tweepy/tweepy/issues/1080)."""
+    text, out, at = tweet.text, [], 0
+    for n, (start, end) in enumerate(find_urls(text)):
+        out += [text[at:start], _tco(tweet.id, str(n))]
+        at = end
+    out.append(text[at:])
+    if tweet.media:
+        out.append(" " + _tco(tweet.id, "media"))
+    return html.escape("".join(out), quote=False)
+
+
+def _tco(tweet_id: str, what: str) -> str:
+    # t.co paths are ten letters and digits (twitter-text's validTcoUrl accepts only those).
+    number = int.from_bytes(hashlib.sha256(f"{tweet_id}/{what}".encode()).digest()[:8], "big")
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    path = ""
+    for _ in range(10):
+        number, digit = divmod(number, 62)
+        path += alphabet[digit]
+    return "https://t.co/" + path
+
+
 def _render(tweet: Tweet, fields: set[str]) -> dict:
-    out: dict = {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}
+    out: dict = {"id": tweet.id, "text": returned_text(tweet),
+                 "edit_history_tweet_ids": [tweet.id]}
     if "created_at" in fields:
         out["created_at"] = x_time(tweet.created_at)
     if "author_id" in fields:

@@ -16,7 +16,7 @@ from posts.states import PostStatus
 from scheduler.compose import preview
 from scheduler.records import post_record
 from scheduler.status import status_report
-from scheduler.web.actions import compose, next_free_slot, parse_time
+from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
 from scheduler.web.auth import ApiApprover, ApiAuthor, web
 from scheduler.web.pages import cursor, read_cursor
 
@@ -167,7 +167,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
 def api_add(request: Request, body: NewPost, actor: ApiAuthor):
     w = web(request)
     name = w.config.account(body.account).name
-    when = parse_time(w, body.at) if body.at else next_free_slot(w, name)
+    when = schedule_time(w, body.at) if body.at else next_free_slot(w, name)
     return Queued(posts=[out(p) for p in compose(w, actor, account_name=name, text=body.text,
                                                   when=when)])
 

@@ -10,13 +10,13 @@ from scheduler.importing import (
     MAX_DOCUMENT_BYTES,
     DocumentImportError,
     import_sheet,
-    parse_document,
+    parse_with_images,
     plan_posts,
     x_costs,
 )
 from scheduler.publishers.x_terms import PRICING_URL, READ_ON
 from scheduler.timing import TimeFormatError, parse_duration
-from scheduler.web.actions import parse_time
+from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm, web
 
 router = APIRouter(include_in_schema=False)
@@ -48,17 +48,18 @@ def plan(request: Request, fields: dict, data: bytes | None, name: str):
     w = web(request)
     if data is None:
         raise DocumentImportError("choose a file or paste the fact sheet's text")
-    text, sheet = parse_document(data, name)
+    loaded = parse_with_images(data, name)
+    text, sheet = loaded.text, loaded.sheet
     accounts = [w.config.account(n) for n in fields["accounts"]]
     if not accounts:
         raise DocumentImportError("choose at least one account")
     at = every = None
     if fields["schedule"] == "spaced":
-        at = parse_time(w, fields["at"] or "now")
+        at = schedule_time(w, fields["at"] or "now")
         every = parse_duration(fields["every"] or "0s")
     planned = plan_posts(sheet, accounts, config=w.config, store=w.store, now=w.now(),
                          at=at, every=every)
-    return text, sheet, accounts, planned, at, every
+    return text, sheet, accounts, planned, at, every, loaded.notes
 
 
 @router.post("/import/review")
@@ -68,7 +69,7 @@ async def import_review(request: Request, actor: AuthorForm):
     w = web(request)
     fields, data, name = await read_form(request)
     try:
-        text, sheet, accounts, planned, _at, _every = await run_in_threadpool(
+        text, sheet, accounts, planned, _at, _every, notes = await run_in_threadpool(
             plan, request, fields, data, name)
     except (DocumentImportError, TimeFormatError, ValueError) as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
@@ -77,7 +78,7 @@ async def import_review(request: Request, actor: AuthorForm):
     costs = dict(x_costs(planned, w.config.x.prices))
     return w.render(request, "import_review.html", actor, sheet=sheet, text=text, name=name,
                     accounts=accounts, by_account=by_account, fields=fields, costs=costs,
-                    prices_read_on=READ_ON, prices_url=PRICING_URL)
+                    prices_read_on=READ_ON, prices_url=PRICING_URL, notes=notes)
 
 
 @router.post("/import")
@@ -88,7 +89,7 @@ async def import_confirm(request: Request, actor: AuthorForm):
     fields, data, name = await read_form(request)
 
     def run():
-        text, sheet, accounts, _planned, at, every = plan(request, fields, data, name)
+        text, sheet, accounts, _planned, at, every, _notes = plan(request, fields, data, name)
         return import_sheet(text, sheet, source_name=name, store=w.store, config=w.config,
                             accounts=accounts, actor=actor.name, now=w.now(), at=at,
                             every=every)
