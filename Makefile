@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean
+.PHONY: demo test bench lint lock clean corpus twemoji-regex
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,26 @@ $(VENV)/.installed-dev: pyproject.toml requirements.lock | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/factpost demo
 
-test: $(VENV)/.installed-dev
+# The reference JavaScript counter (npm twitter-text 3.1.0) that tests/test_weight.py checks
+# the weighted length against; only tests run it, factpost never needs Node.js.
+NPM := $(shell command -v npm 2>/dev/null)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: $(VENV)/.installed-dev $(if $(NPM),node_modules/.installed)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rewrite the corpus's golden files (tests/corpus/*/expected.json) from what the code does now.
+# Only on purpose: review the diff (git diff tests/corpus) before committing it.
+corpus: $(VENV)/.installed-dev
+	$(BIN)/python tests/corpus/run.py
+
+# Copy twemoji-parser 11.0.2's emoji regex (what twitter-text 3.1.0 counts with) into posts/data.
+twemoji-regex: node_modules/.installed
+	node -e "process.stdout.write(require('twemoji-parser/dist/lib/regex').default.source + '\\n')" \
+		> posts/data/twemoji-parser-11.0.2-regex.txt
 
 # Not part of `make test`: about 20 minutes on a quiet machine. Writes docs/BENCHMARKS.md.
 bench: $(VENV)/.installed-dev
@@ -39,4 +56,4 @@ lock: | $(BIN)/python
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis node_modules

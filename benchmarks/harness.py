@@ -41,6 +41,8 @@ timezone = "UTC"
 poll_seconds = {poll}
 lease_seconds = 60
 max_attempts = 5
+[x]
+app_budget_posts = 100000000
 """
 
 
@@ -111,7 +113,7 @@ def office(backend: str, *, x_accounts: int = 1, pages: int = 1, latency: float 
             for account in config.accounts:
                 if account.platform == "x":
                     emulator.set_x_limits(account.handle, window_limit=100_000_000,
-                                          day_limit=100_000_000)
+                                          app_day_limit=100_000_000)
             emulator.set_graph_limits(app_calls_per_hour=100_000_000,
                                       page_calls_per_hour=100_000_000)
         store = Store.open(config.database_url)

@@ -280,3 +280,50 @@ class LoginFailure(Base):
     name: Mapped[str] = mapped_column(String(200))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column()
+
+
+# -- X spend: every request and what it cost ------------------------------------------------------
+
+class XCharge(Base):
+    """One request to X and its price: the spend ledger. Money is in integer micro-dollars.
+
+    A create is written `pending` before it is sent (like its attempt), then settled `charged`
+    or `not_charged`; one whose outcome stayed unknown is settled when the account's timeline
+    shows whether the post exists. Reads are written once answered, `units` as returned and
+    `billed_units` after X's same-day deduplication (see XReadCharge).
+    """
+
+    __tablename__ = "x_charges"
+    __table_args__ = (
+        Index("ix_x_charges_app_at", "app", "at"),
+        Index("ix_x_charges_account_at", "account", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    account: Mapped[str] = mapped_column(String(200))
+    #: The X app (a fingerprint of its consumer key, never the key): X bills per app.
+    app: Mapped[str] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(40))
+    #: Why the request was made: publish, reconcile, check.
+    purpose: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    units: Mapped[int] = mapped_column(Integer)
+    billed_units: Mapped[int] = mapped_column(Integer)
+    unit_micros: Mapped[int] = mapped_column(Integer)
+    micros: Mapped[int] = mapped_column(Integer)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    #: The post a create made, once known.
+    remote_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class XReadCharge(Base):
+    """A resource (post or user) an app has paid to read on a UTC day. X charges a resource
+    once per app and UTC day (https://docs.x.com/x-api/getting-started/pricing,
+    "Deduplication"), so a second read of it that day costs nothing."""
+
+    __tablename__ = "x_read_charges"
+
+    app: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(60), primary_key=True)

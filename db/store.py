@@ -8,7 +8,7 @@ never changes state without a record of who did it and why.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -629,13 +629,28 @@ class Store:
 
     # -- the daemon ---------------------------------------------------------------------------
 
-    def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta
-                   ) -> Post | None:
-        """Claim this account's next due post for `worker`, or None.
+    def last_publish(self, account: str) -> tuple[datetime, datetime] | None:
+        """(scheduled_at, published_at) of the account's most recently published post."""
+        with self.reading() as s:
+            row = s.execute(select(Post.scheduled_at, Post.published_at).where(
+                Post.account == account, Post.status == S.PUBLISHED,
+                Post.published_at.is_not(None)).order_by(Post.published_at.desc())
+                .limit(1)).first()
+            return (row[0], row[1]) if row is not None else None
+
+    def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta,
+                   exclude: Collection[int] = (),
+                   overdue_after: tuple[datetime, datetime] | None = None) -> Post | None:
+        """Claim this account's next due post for `worker`, or None; posts in `exclude` (ones
+        the caller has decided must wait) are passed over.
 
         A post is due when it is queued, its time has come and (for a thread part) the part
         before it is published. The claim is one conditional UPDATE, so of several processes
         racing for the same post exactly one wins.
+
+        `overdue_after` is (not_after, cutoff): a post scheduled no later than `not_after` (it
+        was overdue already when the account last published) is due only once its time is no
+        later than `cutoff` (see `Dispatcher`: overdue posts keep their spacing).
         """
         parent, partner, partner_parent = _PARENT, _PARTNER, _PARTNER_PARENT
         partner_state = _PARTNER_STATE
@@ -659,11 +674,16 @@ class Store:
                         # Defence in depth: whatever its status says, a post that review
                         # requires an approval for is not sent without one.
                         approved if self.review.require_approval else true(),
+                        (or_(Post.scheduled_at > overdue_after[0],
+                             Post.scheduled_at <= overdue_after[1])
+                         if overdue_after is not None else True),
                         or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED),
                         or_(Post.pair_id.is_(None),
                             and_(Post.id > Post.pair_id, partner.status == S.PUBLISHED),
                             and_(Post.id < Post.pair_id, partner_ready)))
                  .order_by(Post.scheduled_at, Post.id))
+        if exclude:
+            query = query.where(Post.id.not_in(list(exclude)))
         if self.engine.dialect.name == "postgresql":
             # Daemons sharing the database skip rows another is claiming instead of queueing
             # behind its lock; the conditional UPDATE below stays the arbiter.
@@ -826,14 +846,36 @@ class Store:
                         pending.append((follower, root))
             return changed
 
+    def thread_from(self, post_id: int) -> list[Post]:
+        """A post and the parts of its thread after it, in order."""
+        with self.reading() as s:
+            chain = [self._get(s, post_id)]
+            while len(chain) < chain[0].thread_size + 1:
+                child = s.scalar(select(Post).where(Post.parent_id == chain[-1].id)
+                                 .order_by(Post.id).limit(1))
+                if child is None:
+                    break
+                chain.append(child)
+            return chain
+
+    def latest_remote_id(self, account: str, *, before: datetime) -> str | None:
+        """The remote id of this account's newest post published before `before`."""
+        with self.reading() as s:
+            return s.scalar(select(Post.remote_id).where(
+                Post.account == account, Post.status == S.PUBLISHED,
+                Post.remote_id.is_not(None), Post.published_at < before)
+                .order_by(Post.published_at.desc(), Post.id.desc()).limit(1))
+
     def parent_remote_id(self, post: Post) -> str | None:
         if post.parent_id is None:
             return None
         with self.reading() as s:
             return s.scalar(select(Post.remote_id).where(Post.id == post.parent_id))
 
-    def next_due_at(self, accounts: Sequence[str] | None = None) -> datetime | None:
-        """When the soonest queued post (or expiring lease) needs the daemon."""
+    def next_due_at(self, accounts: Sequence[str] | None = None,
+                    exclude: Collection[int] = ()) -> datetime | None:
+        """When the soonest queued post (or expiring lease) needs the daemon; posts in
+        `exclude` (ones the daemon has decided must wait) are left out."""
         partner, partner_state = _PARTNER, _PARTNER_STATE
         # A pair whose partner cannot go (its account paused, itself not queued) is not work.
         blocked = (select(Post.id).join(partner, Post.pair_id == partner.id)
@@ -845,6 +887,8 @@ class Store:
             due = select(func.min(Post.scheduled_at)).where(Post.status == S.QUEUED,
                                                             Post.id.not_in(blocked))
             lease = select(func.min(Post.lease_until)).where(Post.status == S.PUBLISHING)
+            if exclude:
+                due = due.where(Post.id.not_in(list(exclude)))
             if accounts is not None:
                 due = due.where(Post.account.in_(accounts))
                 lease = lease.where(Post.account.in_(accounts))
@@ -860,14 +904,16 @@ class Store:
                 query = query.where(Post.account.in_(accounts))
             return s.scalar(query)
 
-    def budget_reopens_at(self, account: str, *, since: datetime, posts: int
+    def budget_reopens_at(self, account: str | Sequence[str], *, since: datetime, posts: int
                           ) -> datetime | None:
-        """None while this account has published fewer than `posts` posts since `since`;
-        otherwise the publish time of the `posts`-th most recent one (the budget reopens when
-        it leaves the window). Reads at most `posts` rows, whatever the history holds."""
+        """None while this account (or these accounts together) published fewer than `posts`
+        posts since `since`; otherwise the publish time of the `posts`-th most recent one (the
+        budget reopens when it leaves the window). Reads at most `posts` rows, whatever the
+        history holds."""
+        accounts = [account] if isinstance(account, str) else list(account)
         with self.reading() as s:
             return s.scalar(select(Post.published_at).where(
-                Post.account == account, Post.status == S.PUBLISHED,
+                Post.account.in_(accounts), Post.status == S.PUBLISHED,
                 Post.published_at >= since).order_by(Post.published_at.desc())
                 .offset(posts - 1).limit(1))
 

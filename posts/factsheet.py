@@ -23,31 +23,32 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from posts.text import canonicalise
-from posts.weight import find_urls
+from posts.contacts import (
+    AMONG_WORDS,
+    DETAILS_AMONG_WORDS,
+    ContactAccount,
+    Contacts,
+    classify_line,
+    contact_kind,
+    extract_contacts,
+)
+from posts.text import canonicalise, fold_spaces
+
+__all__ = ["Block", "ContactAccount", "Contacts", "FactSheet", "Part", "Section",
+           "blocks", "extract_contacts", "heading_sections", "parse_factsheet",
+           "parse_structured", "render_parts", "sheet_from_blocks", "structured_blocks"]
 
 
 @dataclass(frozen=True)
 class Block:
     kind: Literal["title", "heading", "paragraph", "contact"]
     text: str
-
-
-@dataclass(frozen=True)
-class ContactAccount:
-    platform: Literal["x", "facebook"]
-    handle: str
-
-
-@dataclass(frozen=True)
-class Contacts:
-    emails: tuple[str, ...] = ()
-    phones: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    accounts: tuple[ContactAccount, ...] = ()
+    #: Why a line went the way it did, where that was a close call (a contact label opening a
+    #: sentence, contact details among other words); shown by `preview`.
+    why: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class FactSheet:
     title: str | None
     sections: tuple[Section, ...]
     contacts: Contacts
+    #: Every line of the body that is not post text (contact lines, headings with no text
+    #: under them) and every close call, one sentence each: nothing is left out silently.
+    notes: tuple[str, ...] = ()
 
 
 def parse_factsheet(text: str) -> FactSheet:
@@ -84,20 +88,35 @@ def sheet_from_blocks(found: Iterable[Block]) -> FactSheet:
     heading: str | None = None
     paragraphs: list[str] = []
     contact_lines: list[str] = []
+    notes: list[str] = []
+
+    def close_section() -> None:
+        if paragraphs:
+            sections.append(Section(heading, tuple(paragraphs)))
+        elif heading is not None:
+            notes.append(f"not posted: the heading {_quote(heading)} has no text under it")
+
     for block in found:
         if block.kind == "title":
             title = block.text
         elif block.kind == "heading":
-            if paragraphs:
-                sections.append(Section(heading, tuple(paragraphs)))
+            close_section()
             heading, paragraphs = block.text, []
         elif block.kind == "paragraph":
             paragraphs.append(block.text)
+            if block.why:
+                notes.extend(f"kept as post text: {why}" for why in block.why.split("\n"))
         else:
             contact_lines.append(block.text)
-    if paragraphs:
-        sections.append(Section(heading, tuple(paragraphs)))
-    return FactSheet(title, tuple(sections), extract_contacts(contact_lines))
+            notes.append(f"not posted, taken for contact details: {_quote(block.text)}"
+                         + (f" ({block.why})" if block.why else ""))
+    close_section()
+    return FactSheet(title, tuple(sections), extract_contacts(contact_lines), tuple(notes))
+
+
+def _quote(text: str, limit: int = 90) -> str:
+    flat = " ".join(text.split())
+    return f"\"{flat if len(flat) <= limit else flat[:limit - 1] + '…'}\""
 
 
 # --- blocks ---------------------------------------------------------------------------------
@@ -129,11 +148,13 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
           find_headings: bool) -> None:
     """Classify body lines into `out`: paragraphs, contact lines and (if asked) headings."""
     paragraph: list[str] = []
+    whys: list[str] = []
 
     def flush() -> None:
         if paragraph:
-            out.append(Block("paragraph", "\n".join(paragraph)))
+            out.append(Block("paragraph", "\n".join(paragraph), "\n".join(whys) or None))
             paragraph.clear()
+            whys.clear()
 
     for i in range(len(lines)):
         line = lines[i]
@@ -141,12 +162,20 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
             flush()
             footer.blank_line()
             continue
-        contact = _contact_kind(line)
-        if contact or footer.continues(line, _next_in_chunk(lines, blank, i)):
+        following = _next_in_chunk(lines, blank, i)
+        contact, why = classify_line(line)
+        if contact is None and why is not None and why.startswith(AMONG_WORDS) and (
+                footer.state != "off" or (following is not None and contact_kind(following))):
+            # A contact footer is read as a whole: "DSN: 318-555-0142 or from overseas DSN:
+            # 00-49-555-0199, then ask for extension 77#" between an e-mail and a web line.
+            contact, why = "details", why + ", next to other contact lines"
+        if contact or footer.continues(line, following):
             flush()
-            out.append(Block("contact", line))
+            out.append(Block("contact", line, why))
             footer.contact_line(label_only=contact == "label-only")
             continue
+        if why is not None:
+            whys.append(f"{_quote(line)} {why}")
         footer.close()
         if _BULLET.match(line):
             paragraph.append(line)
@@ -183,7 +212,7 @@ def _title(lines: list[str], blank: list[bool], out: list[Block]) -> int:
 
 def _masthead(line: str) -> bool:
     return (len(line) <= MAX_TITLE_CHARS and not _ends_sentence(line)
-            and not _BULLET.match(line) and _contact_kind(line) is None)
+            and not _BULLET.match(line) and contact_kind(line) is None)
 
 
 def _is_heading(lines: list[str], blank: list[bool], i: int) -> bool:
@@ -198,7 +227,7 @@ def _is_heading(lines: list[str], blank: list[bool], i: int) -> bool:
     if not short or _ends_sentence(line):
         return False
     j = next((k for k in range(i + 1, len(lines)) if not blank[k]), None)
-    if j is None or _contact_kind(lines[j]):
+    if j is None or contact_kind(lines[j]):
         return False  # a one-line paragraph at the end, not a heading of nothing
     following = lines[j]
     if j > i + 1 or _BULLET.match(following):
@@ -276,8 +305,8 @@ def structured_blocks(parts: Sequence[Part]) -> list[Block]:
     while i < len(parts):
         part = parts[i]
         if part.kind in ("title", "heading"):
-            line = " ".join(part.text.split())
-            contact = _contact_kind(line)
+            line = fold_spaces(part.text)
+            contact = contact_kind(line)
             if contact:
                 out.append(Block("contact", line))
                 footer.contact_line(label_only=contact == "label-only")
@@ -295,6 +324,20 @@ def structured_blocks(parts: Sequence[Part]) -> list[Block]:
             lines = [line.strip() for line in part.text.split("\n")]
             i += 1
         _body(lines, [_is_blank(line) for line in lines], out, footer, find_headings=False)
+    return _footer_as_a_whole(out)
+
+
+def _footer_as_a_whole(found: list[Block]) -> list[Block]:
+    """In a structured document every footer line is a paragraph of its own, so a line with
+    contact details among other words that opens the footer is only known for a footer line
+    by the contact line after it."""
+    out = list(found)
+    for i in range(len(out) - 1):
+        block, following = out[i], out[i + 1]
+        if (block.kind == "paragraph" and following.kind == "contact" and block.why
+                and "\n" not in block.text and AMONG_WORDS in block.why):
+            out[i] = Block("contact", block.text, f"{DETAILS_AMONG_WORDS}, next to other "
+                           "contact lines")
     return out
 
 
@@ -335,7 +378,7 @@ def heading_sections(parts: Sequence[Part], sheet: FactSheet) -> list[int | None
     for part in parts:
         if part.kind not in ("title", "heading"):
             continue
-        heading = " ".join(canonicalise(part.text).split())
+        heading = fold_spaces(canonicalise(part.text))
         if following < len(sections) and sections[following].heading == heading:
             result.append(following)
             following += 1
@@ -349,7 +392,7 @@ def heading_sections(parts: Sequence[Part], sheet: FactSheet) -> list[int | None
 def _clean(part: Part) -> Part:
     lines = [line.strip() for line in canonicalise(part.text).split("\n")]
     if part.kind in ("heading", "item"):
-        text = " ".join(" ".join(lines).split())
+        text = fold_spaces(" ".join(lines))
     else:
         text = "\n".join(line for line in lines if line)
     return Part(part.kind, text, part.level, part.marker)
@@ -368,63 +411,11 @@ def _is_title(parts: list[Part]) -> bool:
 
 
 def _item_line(part: Part) -> str:
-    text = " ".join(part.text.split())
+    text = fold_spaces(part.text)
     return text if _BULLET.match(text) else f"{part.marker} {text}"
 
 
-# --- contact lines ----------------------------------------------------------------------------
-
-# Labels that make a line a contact line whatever follows them.
-_STRONG_LABEL = re.compile(
-    r"(?:follow us|find us|connect with us|contact us|call us|e-?mail us|write to us"
-    r"|media (?:contacts?|inquiries|enquiries|queries|desk)"
-    r"|for (?:media|press|more) (?:inquiries|enquiries|queries|information)"
-    r"|press (?:contacts?|office|desk|inquiries|enquiries)|public affairs contact"
-    r"|تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاستفسارات)"
-    r"(?=$|[\s:：,،|])", re.IGNORECASE)
-# Labels that do only when followed by ":" or nothing, or when the line holds contact details.
-_WEAK_LABEL = re.compile(
-    r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
-    r"|facebook|social media|البريد الإلكتروني|الهاتف|هاتف|الموقع الإلكتروني|الموقع|فيسبوك"
-    r"|إكس|تويتر)(?=$|[\s:：,،|])", re.IGNORECASE)
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
-# ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
-_PHONE = re.compile(r"(?<![\w/.])(?:[+(]\(?\d[\d ()\-–]{5,}\d|\d+(?:[ \-–]\d+){2,})(?![\w/]|\.\w)")
-_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
-_DIGIT = re.compile(r"\d")
-_WORD = re.compile(r"[^\W\d_]+")
-#: Contact lines are short; longer lines are text, whatever they hold.
-MAX_CONTACT_LINE_CHARS = 300
-#: A line starting with a contact phrase but holding no contact details is a contact line only
-#: up to this length.
-_SHORT_LABEL_LINE_CHARS = 80
-#: Words besides contact details (and a label) that a contact line may have: "Public Affairs
-#: Office: press@...", not "Read the full report at www.example.mil".
-_CONTACT_LINE_WORDS = 3
-
-
-def _contact_kind(line: str) -> Literal["label", "label-only", "details"] | None:
-    """Whether `line` is a contact line: a label with or without details, or details alone."""
-    if len(line) > MAX_CONTACT_LINE_CHARS:
-        return None
-    strong = _STRONG_LABEL.match(line)
-    weak = None if strong else _WEAK_LABEL.match(line)
-    label = strong or weak
-    rest = line[label.end():] if label else line
-    rest_text = rest.strip(" :：-–—|,،.")
-    if label and not rest_text:
-        return "label-only"
-    if weak and rest.lstrip().startswith((":", "：")):
-        return "label"
-    spans = _detail_spans(rest)
-    if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
-        return "label"  # not "For more information about the patrols, the report says ..."
-    if not spans:
-        return None
-    words = len(_WORD.findall(_cut(rest, spans)))
-    return "details" if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) else None
-
+# --- a contact footer's lines ----------------------------------------------------------------
 
 class _Footer:
     """Lines under a contact label ("MEDIA CONTACT", then name and title lines) are contacts."""
@@ -448,79 +439,3 @@ class _Footer:
         short = len(line) <= SHORT_CHARS + 10 and len(line.split()) <= SHORT_WORDS
         before_text = following is not None and len(following) > 2 * max(len(line), 40)
         return short and not before_text
-
-
-def _detail_spans(line: str) -> list[tuple[int, int]]:
-    spans = [m.span() for m in _EMAIL.finditer(line)]
-    spans += [s for s in find_urls(line) if not _overlaps(s, spans)]
-    spans += [m.span() for m in _HANDLE.finditer(line) if not _overlaps(m.span(), spans)]
-    spans += [m.span() for m in _PHONE.finditer(line)
-              if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), spans)]
-    return sorted(spans)
-
-
-def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
-    return any(span[0] < e and s < span[1] for s, e in spans)
-
-
-def _cut(line: str, spans: list[tuple[int, int]]) -> str:
-    parts, at = [], 0
-    for s, e in spans:
-        parts.append(line[at:s])
-        at = e
-    parts.append(line[at:])
-    return " ".join(parts)
-
-
-# --- contacts ---------------------------------------------------------------------------------
-
-_X_ACCOUNT = re.compile(
-    r"(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?(\w{1,15})(?![\w.])", re.I)
-_FACEBOOK_ACCOUNT = re.compile(
-    r"(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/(?:pages/)?"
-    r"(?:profile\.php\?id=(\d+)|([\w.\-]*\w))", re.I)
-_X_RESERVED = frozenset({"home", "i", "intent", "share", "search", "hashtag", "explore"})
-_FACEBOOK_WORDS = re.compile(r"facebook|فيسبوك|فيس بوك", re.I)
-_X_WORDS = re.compile(r"twitter|تويتر|إكس|(?<![\w.])x(?![\w.])", re.I)
-
-
-def extract_contacts(lines: Iterable[str]) -> Contacts:
-    """E-mail addresses, phone numbers, web addresses and X/Facebook accounts in `lines`."""
-    emails: dict[str, None] = {}
-    phones: dict[str, None] = {}
-    urls: dict[str, None] = {}
-    accounts: dict[ContactAccount, None] = {}
-    for line in lines:
-        taken: list[tuple[int, int]] = []
-        for m in _EMAIL.finditer(line):
-            emails[m.group()] = None
-            taken.append(m.span())
-        for start, end in find_urls(line):
-            if _overlaps((start, end), taken):
-                continue
-            taken.append((start, end))
-            account = _account(line[start:end])
-            if account:
-                accounts[account] = None
-            else:
-                urls[line[start:end]] = None
-        for m in _HANDLE.finditer(line):
-            if _overlaps(m.span(), taken):
-                continue
-            taken.append(m.span())
-            facebook = _FACEBOOK_WORDS.search(line) and not _X_WORDS.search(line)
-            accounts[ContactAccount("facebook" if facebook else "x", m.group(1))] = None
-        for m in _PHONE.finditer(line):
-            if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), taken):
-                phones[m.group().strip()] = None
-    return Contacts(tuple(emails), tuple(phones), tuple(urls), tuple(accounts))
-
-
-def _account(url: str) -> ContactAccount | None:
-    x = _X_ACCOUNT.fullmatch(url.rstrip("/"))
-    if x and x.group(1).lower() not in _X_RESERVED:
-        return ContactAccount("x", x.group(1))
-    fb = _FACEBOOK_ACCOUNT.fullmatch(url.rstrip("/"))
-    if fb:
-        return ContactAccount("facebook", fb.group(1) or fb.group(2))
-    return None

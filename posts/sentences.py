@@ -1,8 +1,17 @@
 """Sentence segmentation for English and Arabic fact sheets.
 
-sentencex does the segmentation; on top of it, boundaries that are not at whitespace are undone
-(sentencex splits `3.5.Next`), and so are splits after abbreviations it does not know (it splits
-after `approx.`, `Dr.`, `Ms.`). The sentences returned, concatenated, give back the input exactly.
+sentencex does the segmentation; on top of it, these boundaries are undone:
+
+- those not at breaking whitespace: sentencex splits `3.5.Next`, and at a no-break space
+  (`Berth No.\u00a05`), which binds what is on either side;
+- a full stop followed by a word in lower case: no English sentence starts in lower case
+  (`up to 14 hrs. at a time`, `the Govt. said`);
+- an abbreviation followed by a digit (`14 hrs. 12 more`, `Art. 51`, `ص.ب. 1234`): known
+  abbreviations, initials (`U.S.`), short Latin words without a vowel (`hrs.`, `Bn.`, `Sqn.`)
+  and Arabic letters with a dot (`د.`, `م.`, `هـ.`, `ص.ب.`);
+- titles, English or Arabic, before the name they qualify (`Dr. Smith`, `د. أحمد`, `ل. علي`).
+
+The sentences returned, concatenated, give back the input exactly.
 """
 
 from __future__ import annotations
@@ -25,8 +34,22 @@ _JOIN_BEFORE_NUMBER = frozenset({
     "art.", "arts.", "no.", "nos.", "para.", "paras.", "sec.", "secs.", "vol.", "fig.", "p.",
     "pp.", "ch.", "chap.", "res.", "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.",
     "sep.", "sept.", "oct.", "nov.", "dec.", "etc.", "a.m.", "p.m.", "inc.", "ltd.", "co.",
-    "corp.", "jr.", "sr.", "est.",
+    "corp.", "jr.", "sr.", "est.", "hr.", "hrs.", "min.", "mins.", "yr.", "yrs.", "mo.",
+    "mos.", "wk.", "wks.", "govt.", "incl.", "excl.", "tel.", "ext.", "ref.", "pt.", "pts.",
+    "max.", "avg.", "ave.", "nr.", "div.", "bde.", "regt.", "coy.", "dept.", "flt.", "sq.",
+    "sqdn.", "cmd.", "km.", "kg.", "lb.", "lbs.", "oz.", "mi.", "nm.", "ft.", "in.", "op.",
+    "ops.", "vic.", "approx.", "appx.", "cal.", "mm.", "cm.",
 })
+# Arabic titles and ranks, written as a letter and a full stop before a name: Dr. (دكتور),
+# Mr./Prof. (أستاذ), Prof. Dr., Eng. (مهندس), Maj. Gen. (لواء), Brig. (عميد), Col. (عقيد),
+# Maj. (رائد), Capt. (نقيب).
+_ARABIC_TITLES = frozenset({"د.", "أ.", "أ.د.", "م.", "ل.", "ع.", "ر.", "ن."})
+# An Arabic abbreviation: one or two letters (a tatweel may follow) and a full stop, repeated
+# ("د.", "هـ.", "ص.ب.", "ق.م.").
+_ARABIC_ABBREVIATION = re.compile("(?:[\u0621-\u064a]{1,2}\u0640?\\.)+")
+# Short Latin words without a vowel are abbreviations ("hrs.", "Bn.", "Sqn.", "Govt.").
+_NO_VOWEL = re.compile("[b-df-hj-np-tv-xz]{1,5}\\.", re.IGNORECASE)
+_NO_BREAK = "\u00a0\u2007\u202f"
 # Country and organisation initials are usually adjectives ("U.S. Army"): joined unless what
 # follows starts like a sentence.
 _JOIN_UNLESS_SENTENCE_START = frozenset({
@@ -117,20 +140,33 @@ def _last_whitespace_end(text: str, start: int, end: int) -> int | None:
 
 def _continues(before: str, after: str) -> bool:
     """Whether the boundary between `before` and `after` is not really a sentence boundary."""
-    if not (before[-1].isspace() or after[0].isspace()):
-        return True
+    gap = before[len(before.rstrip()):] + after[:len(after) - len(after.lstrip())]
+    if not gap or all(ch in _NO_BREAK for ch in gap):
+        return True  # no whitespace, or only no-break spaces, which bind
     last = before.split()[-1].lstrip(_OPENING_PUNCTUATION)
     following = after.split()[0].lstrip(_OPENING_PUNCTUATION)
     key = last.casefold()
-    if key in _ALWAYS_JOIN:
+    if key in _ALWAYS_JOIN or key in _ARABIC_TITLES:
+        return True
+    if last.endswith(".") and following[:1].islower():
+        return True  # "up to 14 hrs. at a time": no sentence starts in lower case
+    if following[:1].isdigit() and _is_abbreviation(last):
         return True
     if _INITIAL.fullmatch(last):
         return not _starts_sentence(following)
-    if key in _JOIN_BEFORE_NUMBER:
-        return following[:1].isdigit() or following[:1].islower()
     if key in _JOIN_UNLESS_SENTENCE_START:
         return not _starts_sentence(following)
     return False
+
+
+def _is_abbreviation(word: str) -> bool:
+    """Whether `word` (ending in ".") is an abbreviation rather than a word ending a
+    sentence: "hrs.", "Art.", "U.S.", "د.", "ص.ب." but not "dawn." or "2024."."""
+    key = word.casefold()
+    return (key in _JOIN_BEFORE_NUMBER or key in _ALWAYS_JOIN
+            or key in _JOIN_UNLESS_SENTENCE_START or bool(_INITIAL.fullmatch(word))
+            or bool(_NO_VOWEL.fullmatch(word)) or bool(_ARABIC_ABBREVIATION.fullmatch(word))
+            or bool(re.fullmatch(r"(?:[^\W\d_]\.){2,}", word)))
 
 
 def _starts_sentence(word: str) -> bool:

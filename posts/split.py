@@ -8,8 +8,9 @@ inside a URL or an emoji sequence. Whitespace cuts cannot fall inside a URL, e-m
 @mention, #hashtag or number, which hold no whitespace.
 
 The heading opens the first snippet ("heading\\n\\nbody"). A section that needs more than one
-snippet becomes a thread: each snippet ends " i/N". Hashtags go on the single post or the last
-snippet of a thread where they fit, and are left off where they do not.
+snippet becomes a thread: each snippet ends " i/N". Configured hashtags go on the single post or
+the last snippet of a thread where they fit, and are left off where they do not; a hashtag the
+section already holds anywhere (in any letter case, as X matches them) is not added again.
 
 Nothing is lost, invented or reordered: `reassemble` (which undoes heading, suffixes and hashtags
 and joins with a space) gives the section body with whitespace runs collapsed to one space. A
@@ -17,6 +18,12 @@ word cut between characters is the exception: there the two halves join without 
 
 Facebook: one post per section unless it exceeds 63,206 characters; then the same packing from
 paragraphs down, numbered like a thread.
+
+Links on X (`links="first-part"`): X charges far more for a post with a link than without, so
+a thread whose links would land in more than one part can carry them all in its first part
+instead: each link (once) on a line under the heading, and in the text a link in brackets
+"(https://...)" is dropped while any other becomes "the link above". A thread whose links
+already sit in one part, and a single post, are left as written.
 """
 
 from __future__ import annotations
@@ -43,13 +50,24 @@ class Snippet:
     #: 1-based; 1 of 1 for a single post.
     thread_position: int
     thread_size: int
+    #: The configured hashtags appended to this snippet (" #A #B"), if any.
+    hashtags: str = ""
 
 
 def split_for_x(section: Section, *, hashtags: Sequence[str] = (),
-                limit: int = X_MAX_WEIGHT, language: str | None = None) -> list[Snippet]:
+                limit: int = X_MAX_WEIGHT, language: str | None = None,
+                links: str = "as-written") -> list[Snippet]:
     """Snippets of at most `limit` weighted characters; a thread when more than one.
-    `language` ("en"/"ar") picks the sentence rules; detected from the text when None."""
-    return _split(section, _Platform.x(limit), hashtags, language)
+    `language` ("en"/"ar") picks the sentence rules; detected from the text when None.
+    `links` is "as-written" or "first-part" (see the module docstring)."""
+    if links not in LINK_PLACEMENTS:
+        raise ValueError(f"unknown link placement {links!r}; use 'as-written' or 'first-part'")
+    snippets = _split(section, _Platform.x(limit), hashtags, language)
+    if links == "first-part" and sum(1 for s in snippets if find_urls(s.text)) > 1:
+        moved = _split(_links_first(section, language), _Platform.x(limit), hashtags, language)
+        if sum(1 for s in moved if find_urls(s.text)) == 1:
+            return moved
+    return snippets
 
 
 def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
@@ -60,13 +78,49 @@ def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
 
 
 def split_section(section: Section, platform: str, *, hashtags: Sequence[str] = (),
-                  language: str | None = None) -> list[Snippet]:
-    """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook")."""
+                  language: str | None = None, links: str = "as-written") -> list[Snippet]:
+    """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook"); `links`
+    applies to X only."""
     if platform == "x":
-        return split_for_x(section, hashtags=hashtags, language=language)
+        return split_for_x(section, hashtags=hashtags, language=language, links=links)
     if platform == "facebook":
         return split_for_facebook(section, hashtags=hashtags, language=language)
     raise ValueError(f"unknown platform {platform!r}; use 'x' or 'facebook'")
+
+
+# --- links in the first part -------------------------------------------------------------------
+
+LINK_PLACEMENTS = ("as-written", "first-part")
+#: What a link moved to the first part is called where it stood, per language.
+_LINK_ABOVE = {"en": "the link above", "ar": "الرابط أعلاه"}
+_BRACKETED = {"(": ")", "[": "]", "<": ">"}
+
+
+def _links_first(section: Section, language: str | None) -> Section:
+    """The section with its links listed once under the heading and gone from the text."""
+    heading = (section.heading or "").strip()
+    language = language or detect_language(f"{heading}\n{section.text}")
+    found: list[str] = []
+    paragraphs = []
+    for paragraph in section.paragraphs:
+        out, at = [], 0
+        for start, end in find_urls(paragraph):
+            link = paragraph[start:end]
+            if link not in found:
+                found.append(link)
+            before, after = paragraph[:start].rstrip(), paragraph[end:]
+            closer = _BRACKETED.get(before[-1:]) if before else None
+            if closer and after.lstrip().startswith(closer):
+                # "website (https://...)": the brackets held only the address.
+                out.append(paragraph[at:len(before) - 1].rstrip())
+                at = end + after.index(closer) + 1
+            else:
+                out.append(paragraph[at:start] + _LINK_ABOVE.get(language, _LINK_ABOVE["en"]))
+                at = end
+        out.append(paragraph[at:])
+        paragraphs.append("".join(out).strip())
+    head = "\n".join(part for part in (heading, " ".join(found)) if part)
+    return Section(head or None, tuple(p for p in paragraphs if p))
 
 
 # --- checking helpers: the "nothing lost" contract, used by the tests and previews ----------
@@ -79,15 +133,15 @@ def collapse_whitespace(text: str) -> str:
 def strip_decorations(snippets: Sequence[Snippet], *, heading: str | None = None,
                       hashtags: Sequence[str] = ()) -> list[str]:
     """Each snippet's text without the heading prefix, thread suffix and appended hashtags."""
-    tags = _hashtag_text(hashtags)
+    del hashtags  # each snippet records the hashtags appended to it
     prefix = f"{heading.strip()}\n\n" if heading and heading.strip() else None
     cores = []
     for s in snippets:
         text = s.text
         if s.thread_size > 1:
             text = text.removesuffix(f" {s.thread_position}/{s.thread_size}")
-        if tags and s.thread_position == s.thread_size:
-            text = text.removesuffix(tags)
+        if s.hashtags:
+            text = text.removesuffix(s.hashtags)
         if prefix and s.thread_position == 1:
             text = text.removeprefix(prefix)
         cores.append(text)
@@ -168,17 +222,39 @@ def _split(section: Section, platform: _Platform, hashtags: Sequence[str],
         cores = packer.pack(tail=f" {'9' * digits}/{'9' * digits}",
                             max_snippets=10 ** digits - 1)
     size = len(cores)
-    tags = _hashtag_text(hashtags)
+    tags = _hashtag_text(missing_hashtags(
+        "\n".join([heading or "", *section.paragraphs]), hashtags))
     snippets = []
     for position, core in enumerate(cores, 1):
         suffix = f" {position}/{size}" if size > 1 else ""
-        text = core + suffix
+        text, appended = core + suffix, ""
         if tags and position == size:
             tagged = core + tags + suffix
             if platform.measure(tagged) <= platform.limit:
-                text = tagged
-        snippets.append(Snippet(text, platform.measure(text), position, size))
+                text, appended = tagged, tags
+        snippets.append(Snippet(text, platform.measure(text), position, size, appended))
     return snippets
+
+
+# A hashtag as X finds one: "#" or "＃" not after a letter, digit or "&", then word characters
+# with at least one letter (twitter-text's hashtag rule, https://github.com/twitter/twitter-text
+# /blob/master/js/src/regexp/validHashtag.js, in its Unicode-word form).
+_HASHTAG = re.compile(r"(?<![\w&])[#＃](\w*[^\W\d_]\w*)")
+
+
+def missing_hashtags(text: str, hashtags: Sequence[str]) -> list[str]:
+    """The `hashtags` (with or without "#") that `text` does not hold yet, each once, in
+    order; X matches hashtags whatever their letter case, so neither does this."""
+    for start, end in reversed(find_urls(text)):  # "#top" in a link is no hashtag
+        text = text[:start] + " " + text[end:]
+    present = {m.group(1).casefold() for m in _HASHTAG.finditer(text)}
+    missing: list[str] = []
+    for tag in hashtags:
+        bare = tag.strip().lstrip("#＃")
+        if bare and bare.casefold() not in present:
+            present.add(bare.casefold())
+            missing.append(bare)
+    return missing
 
 
 def _hashtag_text(hashtags: Sequence[str]) -> str:
@@ -189,8 +265,13 @@ def _hashtag_text(hashtags: Sequence[str]) -> str:
 # --- cutting pieces finer ---------------------------------------------------------------------
 
 _LINE_BREAK = re.compile(r"\s*\n\s*")
-_CLAUSE_END = re.compile(r"[,;:،؛](?=\s)")
-_WHITESPACE = re.compile(r"\s+")
+# No cut at a no-break space (U+00A0, U+2007 FIGURE SPACE, U+202F NARROW NO-BREAK SPACE) or a
+# word joiner (U+2060), nor at whitespace touching one: they bind "1\u202f250\u202f000" and
+# "Berth No.\u00a05" (Unicode UAX #14, classes GL and WJ: no break before or after).
+_BINDING = "\u00a0\u2007\u202f\u2060"
+_BREAK_SPACE = f"(?<![{_BINDING}])[^\\S{_BINDING}]+(?![{_BINDING}])"
+_CLAUSE_END = re.compile(f"[,;:،؛](?={_BREAK_SPACE})")
+_WHITESPACE = re.compile(_BREAK_SPACE)
 
 
 def _down_to(piece: _Piece, level: int, language: str) -> list[_Piece]:
@@ -256,6 +337,8 @@ _REGIONAL_INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
 
 def _cuttable(text: str, k: int, urls: list[tuple[int, int]]) -> bool:
     if _EXTENDING.match(text, k) or text[k - 1] == "\u200d":
+        return False
+    if text[k] in _BINDING or text[k - 1] in _BINDING:
         return False
     if _REGIONAL_INDICATOR.match(text, k) and _REGIONAL_INDICATOR.match(text, k - 1):
         run = 0

@@ -20,10 +20,24 @@ import re
 import unicodedata
 
 # C0 and C1 control characters, less \t and \n (handled separately), plus U+FEFF (byte-order
-# mark / zero-width no-break space) and the noncharacters U+FFFE and U+FFFF. Direction marks
-# (U+200E, U+200F, U+061C, U+202A-U+202E, U+2066-U+2069) are format characters, not controls,
-# and stay: Arabic text needs them.
-_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
+# mark / zero-width no-break space), the noncharacters U+FFFE and U+FFFF, and U+00AD (soft
+# hyphen: a place where a word *may* break, invisible unless it does; PDF and Word text carry
+# them mid-word, where they would only hide the word from search). Direction marks (U+200E,
+# U+200F, U+061C, U+202A-U+202E, U+2066-U+2069) are format characters, not controls, and stay:
+# Arabic text needs them.
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\ufeff\ufffe\uffff]")
+
+# Compatibility characters that stand for plain letters: typographic ligatures (U+FB00-U+FB06
+# "ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ", which InDesign, LaTeX and Word PDFs carry; pypdf returns them as they are,
+# https://github.com/py-pdf/pypdf/issues/2046), the Armenian and Hebrew presentation forms of
+# the same block (U+FB13-U+FB4F), the Latin digraph letters (Ĳ ĳ Ŀ ŀ ŉ ſ, U+01C4-U+01CC
+# "Ǆ ǅ ǆ Ǉ ǈ ǉ Ǌ ǋ ǌ", U+01F1-U+01F3), and Arabic presentation forms (U+FB50-U+FDFF,
+# U+FE70-U+FEFE: the shaped glyphs PDF extraction gives for Arabic letters). Text pasted from a
+# PDF carries them too, so every input is folded, not only PDFs. Only these are folded: NFKC
+# would also change full-width forms, superscripts, fractions and symbols that are meant.
+_COMPATIBILITY = re.compile(
+    "[\ufb00-\ufb4f\u0132\u0133\u013f\u0140\u0149\u017f\u01c4-\u01cc\u01f1-\u01f3"
+    "\ufb50-\ufdff\ufe70-\ufefe]+")
 
 # Control characters that do not occur in text files (all but \t \n \v \f \r).
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -53,8 +67,32 @@ def canonicalise(text: str) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = _DROPPED.sub("", text)
+    text = fold_compatibility(text)
     # NFC last: dropping a control character can bring a base and a combining mark together.
     return unicodedata.normalize("NFC", text)
+
+
+#: No-break spaces: no line, sentence or post may be cut at them ("1\u202f250\u202f000",
+#: "Berth No.\u00a05"). U+2060 WORD JOINER is not a space but binds the same way.
+NO_BREAK_SPACES = "\u00a0\u2007\u202f"
+_BREAKING_SPACE = re.compile(f"[^\\S{NO_BREAK_SPACES}]+")
+
+
+def fold_spaces(text: str) -> str:
+    """Each run of breaking whitespace as one space, none at the ends; no-break spaces kept.
+    (`" ".join(text.split())` would turn no-break spaces into breaking ones.)"""
+    return _BREAKING_SPACE.sub(" ", text).strip()
+
+
+def split_words(text: str) -> list[str]:
+    """`text.split()`, but never at a no-break space."""
+    return [w for w in _BREAKING_SPACE.split(text) if w]
+
+
+def fold_compatibility(text: str) -> str:
+    """Ligatures and other compatibility letters as the plain letters they show ("ﬁ" -> "fi",
+    "ﻻ" -> "لا"); every other character as it is."""
+    return _COMPATIBILITY.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
 class DocumentError(ValueError):
@@ -81,15 +119,10 @@ class UnreadableDocument(DocumentError):
     pass
 
 
-# Arabic Presentation Forms-A and -B: the shaped glyphs (initial, medial, final, ligatures)
-# that PDF text extraction often returns instead of letters. Only these ranges are folded, so
-# that NFKC does not touch anything else (full-width digits, superscripts, ...).
-_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
-
-
 def normalise_presentation_forms(text: str) -> str:
-    """Arabic presentation forms as the ordinary letters they show ("ﻻ" -> "لا")."""
-    return _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    """Arabic presentation forms (and the other compatibility letters `fold_compatibility`
+    folds) as the ordinary letters they show ("ﻻ" -> "لا")."""
+    return fold_compatibility(text)
 
 
 def decode_document(data: bytes, name: str) -> str:

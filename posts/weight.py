@@ -4,8 +4,17 @@ X limits posts to 280 *weighted* characters (twitter-text v3, the configuration 
 use; https://docs.x.com/fundamentals/counting-characters): after NFC, every URL counts 23 with or
 without a scheme (`www.example.mil`, `centcom.global`), an emoji sequence (with ZWJ, skin tones,
 flags) counts 2, code points in U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F and U+2032-U+2037
-count 1, and everything else (CJK, most emoji) counts 2. The counting is twitter-text-parser's,
-which passes twitter-text's conformance suite.
+count 1, and everything else (CJK, most emoji) counts 2.
+
+Which sequences are "an emoji" depends on the emoji list a counter carries, and the current
+implementations disagree: twitter-text-parser (Python) knows Emoji 13-era sequences, while the
+reference JavaScript, npm twitter-text 3.1.0, counts with twemoji-parser 11 (Emoji 11, 2018):
+"🤏🏻" is 2 for one and 4 for the other, "👁️‍🗨️" 2 and 5. A post one counter accepts may be
+refused by another, so `weighted_length` is the larger of the two counts: twitter-text-parser's,
+and the JavaScript's, computed here the way it computes it (its UTF-16 loop, with
+twemoji-parser 11.0.2's own regular expression, `posts/data/`). Both pass twitter-text's
+conformance suite, so where they agree, so does this; tests/test_weight.py checks both against
+the conformance data and, where Node.js is installed, against the JavaScript itself.
 """
 
 from __future__ import annotations
@@ -97,10 +106,13 @@ _LINE_ENDING = re.compile(r"\r\n|\r|\n")
 
 
 def weighted_length(text: str) -> int:
-    """The weight X counts for `text` (twitter-text v3)."""
+    """The weight X counts for `text` (twitter-text v3), in weighted characters: where the
+    current twitter-text implementations disagree (newer emoji sequences), the larger count,
+    so that no counter finds a post over the limit."""
     normalized = _LINE_ENDING.sub("\n", unicodedata.normalize("NFC", text))
-    if not _FAST_PATH or not _EMOJI_CODE_POINTS.isdisjoint(normalized):
-        return _twitter_text.parse_tweet(text).weightedLength
+    if not _FAST_PATH or _maybe_emoji(normalized):
+        return max(_twitter_text.parse_tweet(text).weightedLength,
+                   reference_js_length(normalized))
     # No emoji: parse_tweet's count without its emoji scan, which is most of its time on plain
     # text (the splitter measures every sentence). tests/test_weight.py checks both agree.
     total, at = 0, 0
@@ -111,6 +123,59 @@ def weighted_length(text: str) -> int:
         total += start - at + len(_HEAVY.findall(normalized, at, start)) + URL_WEIGHT
         at = start + urls[start]
     return total + len(normalized) - at + len(_HEAVY.findall(normalized, at))
+
+
+# --- twitter-text 3.1.0, the reference JavaScript --------------------------------------------
+
+_TWEMOJI_SOURCE = importlib.resources.files("posts").joinpath(
+    "data/twemoji-parser-11.0.2-regex.txt").read_text(encoding="utf-8").strip()
+# JavaScript's \uXXXX escapes are Python's too; the pattern is matched against UTF-16 code units
+# (one str character per unit, lone surrogates included), as JavaScript strings are.
+_TWEMOJI = re.compile(_TWEMOJI_SOURCE)
+# Every BMP code unit the pattern names; a text without one of these and without an astral
+# character holds no twemoji match.
+_TWEMOJI_UNITS = frozenset(
+    chr(code) for first, last in re.findall(r"\\u([0-9a-f]{4})(?:-\\u([0-9a-f]{4}))?",
+                                          _TWEMOJI_SOURCE)
+    for code in range(int(first, 16), int(last or first, 16) + 1)
+    if not 0xD800 <= code <= 0xDFFF) | {ch for ch in _TWEMOJI_SOURCE if ord(ch) > 0x7F}
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _maybe_emoji(text: str) -> bool:
+    return (not _EMOJI_CODE_POINTS.isdisjoint(text) or not _TWEMOJI_UNITS.isdisjoint(text)
+            or _ASTRAL.search(text) is not None)
+
+
+def reference_js_length(text: str) -> int:
+    """`text`'s weight as npm twitter-text 3.1.0's `parseTweet` counts it (twemoji-parser
+    11.0.2's emoji list): its loop over UTF-16 code units, a URL 23, a twemoji match 2, any
+    other unit by the configured ranges (the low unit of a surrogate pair: 2)."""
+    normalized = unicodedata.normalize("NFC", text)
+    units = normalized.encode("utf-16-le")
+    chars = "".join(chr(int.from_bytes(units[i:i + 2], "little"))
+                    for i in range(0, len(units), 2))
+    # URL spans come in code points; JavaScript indexes code units.
+    offsets = [0]
+    for ch in normalized:
+        offsets.append(offsets[-1] + (2 if ord(ch) > 0xFFFF else 1))
+    urls = {offsets[s]: offsets[e] for s, e in find_urls(normalized)}
+    emoji = {m.start(): m.end() for m in _TWEMOJI.finditer(chars)}
+    total, at = 0, 0
+    while at < len(chars):
+        if at in urls:
+            total += URL_WEIGHT
+            at = urls[at]
+        elif at in emoji:
+            total += _DEFAULT_WEIGHT
+            at = emoji[at]
+        else:
+            if ("\ud800" <= chars[at] <= "\udbff" and at + 1 < len(chars)
+                    and "\udc00" <= chars[at + 1] <= "\udfff"):
+                at += 1  # a surrogate pair weighs as its low unit does
+            total += code_point_weight(chars[at])
+            at += 1
+    return total
 
 
 def find_urls(text: str) -> list[tuple[int, int]]:

@@ -1,8 +1,10 @@
 """A post written by hand: checking its text and previewing how it goes out, for the CLI's
 `post add`/`post edit`, the web UI's Compose page and /api/preview alike.
 
-Text that fits one post is one post. Longer text for X becomes a thread, split by exactly the
-code that splits an imported fact sheet (`importing.snippets_for`), hashtags included.
+Composed text goes through exactly the code that splits an imported fact sheet
+(`importing.snippets_for`): text that fits one post is one post, longer text for X becomes a
+thread, and the account's configured hashtags are added where the text lacks them and they
+fit. What `preview` shows is what is stored and sent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from posts.text import canonicalise
 from posts.weight import X_MAX_WEIGHT, weighted_length
 from scheduler.config import AccountConfig
 from scheduler.importing import snippets_for
+from scheduler.publishers import x_terms
 
 
 class PostTextError(ValueError):
@@ -37,6 +40,8 @@ class Preview:
     limit: int
     fits: bool
     parts: tuple[Part, ...]
+    #: X only: what publishing the parts will cost.
+    cost: x_terms.Estimate | None = None
 
 
 def clean(text: str) -> str:
@@ -70,15 +75,34 @@ def as_sheet(text: str) -> FactSheet:
     return FactSheet(title=None, sections=(Section(None, paragraphs),), contacts=Contacts())
 
 
-def preview(text: str, account: AccountConfig) -> Preview:
+def compose_parts(text: str, account: AccountConfig) -> tuple[Part, ...]:
+    """The post (or thread parts) `text` becomes for `account`, exactly as stored and sent:
+    canonical text, hashtags added where missing and where they fit."""
+    text = clean(text)
+    if not text:
+        return ()
+    [(_, snippets)] = snippets_for(as_sheet(text), account)
+    return tuple(Part(s.text, s.weighted_length, s.thread_position, s.thread_size)
+                 for s in snippets)
+
+
+def single_post(text: str, account: AccountConfig) -> str:
+    """The one post `text` becomes for `account` (hashtags added as `compose_parts` does);
+    raises PostTextError when it is empty or does not fit one post."""
+    check_text(text, account.platform)
+    parts = compose_parts(text, account)
+    if len(parts) != 1:  # fits, so this cannot happen; never send a stand-in
+        raise PostTextError("the text does not fit one post; post it as a thread")
+    return parts[0].text
+
+
+def preview(text: str, account: AccountConfig, prices: x_terms.Prices = x_terms.DEFAULT
+            ) -> Preview:
+    """How `text` goes out on `account`: its length, its parts (hashtags included) and, on X,
+    their cost."""
     text = clean(text)
     length, limit = measure(text, account.platform)
-    if not text:
-        parts: tuple[Part, ...] = ()
-    elif length <= limit:
-        parts = (Part(text, length, 1, 1),)
-    else:
-        [(_, snippets)] = snippets_for(as_sheet(text), account)
-        parts = tuple(Part(s.text, s.weighted_length, s.thread_position, s.thread_size)
-                      for s in snippets)
-    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts)
+    parts = compose_parts(text, account)
+    cost = (x_terms.estimate((p.text for p in parts), prices) if account.platform == "x"
+            else None)
+    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts, cost)

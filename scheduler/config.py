@@ -13,12 +13,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
 from posts.states import Review
+from scheduler.publishers import graph_versions, x_terms
 
 PLATFORMS = ("x", "facebook")
 LANGUAGES = ("en", "ar")
@@ -27,10 +29,13 @@ CREDENTIAL_FIELDS = {
     "facebook": ("PAGE_TOKEN",),
 }
 DEFAULT_API_URLS = {"x": "https://api.twitter.com", "facebook": "https://graph.facebook.com"}
-DEFAULT_GRAPH_VERSION = "v21.0"
-# Published posting limits per tier, as (posts, window in seconds).
-# https://docs.x.com/x-api/fundamentals/rate-limits (POST /2/tweets, per user).
-X_TIER_BUDGETS = {"free": (17, 86_400), "basic": (100, 86_400), "pro": (100, 900)}
+DEFAULT_GRAPH_VERSION = graph_versions.DEFAULT_VERSION
+# X's posting limits (pay-per-use, and the legacy contracts' tiers) live with X's other terms,
+# in scheduler/publishers/x_terms.py, with their sources.
+X_TIER_BUDGETS = {x_terms.PAY_PER_USE: x_terms.USER_POST_LIMIT, **x_terms.LEGACY_TIERS}
+#: How a thread carries its section's links: where the text has them, or all in the first part
+#: (on X a post with a link costs 13 times one without, so one such part is the cheaper choice).
+LINK_PLACEMENTS = ("as-written", "first-part")
 # Facebook documents no fixed post count for Pages; this default keeps a page well under
 # the spam heuristics (error 368) while the usage headers do the real pacing.
 FACEBOOK_DEFAULT_BUDGET = (50, 3_600)
@@ -60,8 +65,12 @@ class AccountConfig:
     api_url: str
     slots: tuple[str, ...] = ()
     hashtags: tuple[str, ...] = ()
-    budget: Budget = Budget(*X_TIER_BUDGETS["free"])
+    budget: Budget = Budget(*x_terms.USER_POST_LIMIT)
+    #: X: "pay-per-use" (the default) or a legacy contract's tier; None on Facebook.
+    tier: str | None = None
     graph_version: str = DEFAULT_GRAPH_VERSION
+    #: X: "as-written" or "first-part" (see LINK_PLACEMENTS).
+    links: str = "as-written"
     timeout_seconds: float = 30.0
     #: The language this account publishes in; decides its side of an English/Arabic pair
     #: and the sentence rules its posts are split by.
@@ -87,6 +96,17 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class XTerms:
+    """The `[x]` table: what the office pays X and how much it lets itself spend."""
+
+    prices: x_terms.Prices = x_terms.DEFAULT
+    #: Per X app (consumer key) and calendar month (UTC), in micro-dollars; None: no cap.
+    monthly_cap_micros: int | None = None
+    #: POST /2/tweets across every account of one app (X's documented per-app limit).
+    app_budget: Budget = Budget(*x_terms.APP_POST_LIMIT)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
@@ -108,6 +128,7 @@ class Config:
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3_600.0
     accounts: tuple[AccountConfig, ...] = field(default_factory=tuple)
+    x: XTerms = field(default_factory=lambda: XTerms())
 
     @property
     def review(self) -> Review:
@@ -177,6 +198,8 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     max_request_mb = _number(web, "max_request_mb", 11, "web.max_request_mb", fail, 1)
     token_days = _number(web, "api_token_days", 90, "web.api_token_days", fail, 1)
 
+    x = _parse_x(_table(raw, "x", fail), fail)
+
     raw_accounts = raw.get("accounts", [])
     if not isinstance(raw_accounts, list):
         raise fail("accounts", "must be an array of tables", "write each account as [[accounts]]")
@@ -205,7 +228,34 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                   api_token_days=int(token_days),
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,
-                  accounts=tuple(accounts))
+                  accounts=tuple(accounts), x=x)
+
+
+def _parse_x(table: Mapping, fail) -> XTerms:
+    known = {"monthly_spend_usd", "prices", "app_budget_posts", "app_budget_window_seconds"}
+    if extra := sorted(set(table) - known):
+        raise fail(f"x.{extra[0]}", "unknown key", f"use {', '.join(sorted(known))}")
+    cap = table.get("monthly_spend_usd")
+    if cap is not None:
+        cap = _number(table, "monthly_spend_usd", None, "x.monthly_spend_usd", fail, 0.01)
+    prices = table.get("prices", {})
+    if not isinstance(prices, dict):
+        raise fail("x.prices", "must be a table", "write it as [x.prices]")
+    overrides = {}
+    for operation, value in prices.items():
+        if operation not in x_terms.DEFAULT_PRICES:
+            raise fail(f"x.prices.{operation}", "unknown operation",
+                       f"use {', '.join(x_terms.DEFAULT_PRICES)}")
+        _number(prices, operation, 0, f"x.prices.{operation}", fail, 0)
+        overrides[operation] = Decimal(str(value))
+    posts = _number(table, "app_budget_posts", x_terms.APP_POST_LIMIT[0], "x.app_budget_posts",
+                    fail, 1)
+    window = _number(table, "app_budget_window_seconds", x_terms.APP_POST_LIMIT[1],
+                     "x.app_budget_window_seconds", fail, 1)
+    return XTerms(prices=x_terms.Prices.from_usd(overrides),
+                  monthly_cap_micros=(int(Decimal(str(cap)) * x_terms.MICROS)
+                                      if cap is not None else None),
+                  app_budget=Budget(int(posts), int(window)))
 
 
 def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
@@ -244,11 +294,15 @@ def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
         raise fail(f"{key}.hashtags", "must be a list of single-word hashtags",
                    'write e.g. ["#DefeatDaesh"]')
     hashtags = ["#" + h.lstrip("#") for h in hashtags]
-    budget = _parse_budget(entry, platform, key, fail)
+    tier, budget = _parse_budget(entry, platform, key, fail)
     graph_version = entry.get("graph_version", DEFAULT_GRAPH_VERSION)
-    if not isinstance(graph_version, str) or not re.fullmatch(r"v\d+\.\d+", graph_version):
+    if not isinstance(graph_version, str) or not graph_versions.is_plausible(graph_version):
         raise fail(f"{key}.graph_version", f"{graph_version!r} is not a Graph API version",
-                   'use e.g. "v21.0"')
+                   f'use e.g. "{DEFAULT_GRAPH_VERSION}" ({graph_versions.VERSIONS_URL})')
+    links = entry.get("links", "as-written")
+    if links not in LINK_PLACEMENTS:
+        raise fail(f"{key}.links", f"unknown link placement {links!r}",
+                   'use "as-written" or "first-part"')
     timeout = _number(entry, "timeout_seconds", 30.0, f"{key}.timeout_seconds", fail, 0.1)
     language = entry.get("language", "en")
     if language not in LANGUAGES:
@@ -256,25 +310,26 @@ def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
                    'use "en" (English) or "ar" (Arabic)')
     return AccountConfig(name=name, platform=platform, handle=handle,
                          api_url=api_url.rstrip("/"), slots=tuple(slots),
-                         hashtags=tuple(hashtags), budget=budget,
-                         graph_version=graph_version, timeout_seconds=timeout,
+                         hashtags=tuple(hashtags), budget=budget, tier=tier,
+                         graph_version=graph_version, links=links, timeout_seconds=timeout,
                          language=language)
 
 
-def _parse_budget(entry, platform: str, key: str, fail) -> Budget:
+def _parse_budget(entry, platform: str, key: str, fail) -> tuple[str | None, Budget]:
     tier = entry.get("tier")
     if platform == "x":
-        tier = tier or "free"
+        tier = tier or x_terms.PAY_PER_USE
         if tier not in X_TIER_BUDGETS:
             raise fail(f"{key}.tier", f"unknown X API tier {tier!r}",
-                       'use "free", "basic" or "pro"')
+                       f'leave it out for X\'s pay-per-use terms, or use "free", "basic" or '
+                       f'"pro" for a legacy contract ({x_terms.PRICING_URL})')
         default = X_TIER_BUDGETS[tier]
     else:
         default = FACEBOOK_DEFAULT_BUDGET
     posts = _number(entry, "budget_posts", default[0], f"{key}.budget_posts", fail, 1)
     window = _number(entry, "budget_window_seconds", default[1],
                      f"{key}.budget_window_seconds", fail, 1)
-    return Budget(int(posts), int(window))
+    return tier, Budget(int(posts), int(window))
 
 
 def _proxies(web: Mapping, fail) -> tuple[str, ...]:

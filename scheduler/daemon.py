@@ -169,7 +169,8 @@ class Daemon:
         if self.until_idle and wakeup is None:
             waiting = self.store.pending_count([a.name for a in self.dispatcher.accounts])
             log.info("nothing left to publish%s; stopping",
-                     f" ({waiting} post(s) wait on paused accounts)" if waiting else "")
+                     f" ({waiting} post(s) wait on paused accounts or the monthly X spend "
+                     "cap; 'factpost status' says which)" if waiting else "")
             self.stop()
         idle_tick = (report.published + report.retried + report.failed
                      + report.needs_review) == 0

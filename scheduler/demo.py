@@ -34,6 +34,11 @@ poll_seconds = 0.5
 [review]
 require_approval = false
 
+# X's pay-per-use terms (https://docs.x.com/x-api/getting-started/pricing): every request is
+# priced and written to the spend ledger; new X posts wait once the month's spend reaches this.
+[x]
+monthly_spend_usd = 5
+
 [[accounts]]
 name = "meridian-x"
 platform = "x"

@@ -15,6 +15,18 @@ What each outcome leads to:
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
 
+Overdue posts keep their spacing: when the daemon finds an account's posts overdue (it was
+stopped, the account was paused, or they were queued in the past with `--allow-past`), it
+publishes the first at once and each following one no sooner after its predecessor than they
+were planned apart. A post that was not yet due when the last one went out keeps its own time.
+
+X spend: every X request is written to the spend ledger (scheduler/spend.py) with its price.
+With a monthly cap (`[x] monthly_spend_usd`), a thread is admitted whole or waits whole: its
+first part is sent only if the whole thread (and its pair partner's, on X) fits under the cap
+of each X app concerned; later parts always follow, even once the cap is crossed, so a thread is
+never cut off by the cap. A post that must wait is put back in the queue with the reason, and is
+passed over until the month ends (or the daemon restarts with a higher cap).
+
 English/Arabic pairs go both or neither. The post with the lower id leads: the store lets it be
 claimed only when its partner is due too and the partner's account is neither paused nor held,
 and lets the partner be claimed only once the leader is published. If the leader fails for good,
@@ -40,7 +52,8 @@ from sqlalchemy.exc import DBAPIError
 from db.models import Post
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
-from scheduler.config import AccountConfig, Config
+from scheduler.config import AccountConfig, Config, ConfigError
+from scheduler.publishers import graph_versions
 from scheduler.publishers.base import (
     CredentialsRejected,
     DuplicateContent,
@@ -52,6 +65,7 @@ from scheduler.publishers.base import (
 )
 from scheduler.reconcile import find_on_timeline
 from scheduler.retry import RetryPolicy
+from scheduler.spend import MonthlyCap, SpendLedger, attach_meters
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +95,8 @@ class Dispatcher:
     def __init__(self, store: Store, config: Config, publishers: Mapping[str, Publisher], *,
                  worker: str, retry: RetryPolicy | None = None,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 ) -> None:
+                 spend: SpendLedger | None = None) -> None:
+        """Raises ConfigError when a Facebook account's Graph API version is retired."""
         self.store = store
         self.config = config
         self.publishers = dict(publishers)
@@ -94,6 +109,14 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+        self.spend = spend or SpendLedger(store, config.x.prices, clock=clock)
+        attach_meters(self.publishers, self.spend)
+        #: The X app of each X account: X bills, limits and caps per app.
+        self.apps = {name: p.app for name, p in self.publishers.items()
+                     if getattr(p, "platform", None) == "x" and hasattr(p, "app")}
+        self.cap = MonthlyCap(store, self.spend, self.apps, config.x.monthly_cap_micros)
+        self._graph_checked: dict[str, object] = {}
+        self._check_graph_versions(clock())
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
                                         thread_name_prefix="account")
 
@@ -121,16 +144,21 @@ class Dispatcher:
         return report
 
     def next_wakeup(self, now: datetime) -> datetime | None:
-        """When a tick next has work: the soonest due post of an account that may publish."""
+        """When a tick next has work: the soonest due post of an account that may publish.
+        Posts waiting on the monthly X spend cap are not work until the month ends."""
         states = self.store.account_states()
         times = []
         for account in self.accounts:
             state = states.get(account.name)
             if state is not None and state.paused:
                 continue
-            due = self.store.next_due_at([account.name])
+            due = self.store.next_due_at([account.name],
+                                         exclude=self.cap.waiting(account.name, now))
             if due is None:
                 continue
+            spacing = overdue_spacing(self.store, account.name, now)
+            if spacing is not None and due <= spacing[0]:
+                due += now - spacing[1]  # an overdue post waits out its spacing
             if state is not None and state.held_until is not None:
                 due = max(due, state.held_until)
             times.append(due)
@@ -147,7 +175,9 @@ class Dispatcher:
         state = self.store.account_state(name)
         if state.paused:
             return False
-        return state.held_until is None or state.held_until <= now
+        if state.held_until is not None and state.held_until > now:
+            return False
+        return self._graph_version_usable(name, now)
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
@@ -163,10 +193,20 @@ class Dispatcher:
                     reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
                                                            now=now, lease=self.lease)
                     look_for_expired = reclaimed is not None
-                post = reclaimed or self.store.claim_next(account.name, worker=self.worker,
-                                                          now=now, lease=self.lease)
+                post = reclaimed or self.store.claim_next(
+                    account.name, worker=self.worker, now=now, lease=self.lease,
+                    exclude=self.cap.waiting(account.name, now),
+                    overdue_after=overdue_spacing(self.store, account.name, now))
                 if post is None:
                     break
+                # A post taken over from a dead daemon was admitted by it already.
+                reason = self.cap.refusal(account.name, post, now) if reclaimed is None else None
+                if reason is not None:
+                    self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                                       reason=reason, now=now)
+                    log.warning("post %s to %s %s", post.id, account.name, reason)
+                    report.retried += 1
+                    continue
                 self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
         except DBAPIError:
             raise
@@ -177,15 +217,54 @@ class Dispatcher:
         return report
 
     def _over_budget(self, account: AccountConfig, now: datetime) -> bool:
-        window = timedelta(seconds=account.budget.window_seconds)
-        oldest = self.store.budget_reopens_at(account.name, since=now - window,
-                                              posts=account.budget.posts)
-        if oldest is None:
-            return False
-        self.store.hold_account(account.name, until=oldest + window,
-                                reason=f"posting budget of {account.budget.posts} per "
-                                       f"{_duration(account.budget.window_seconds)} used up")
-        return True
+        budgets = [([account.name], account.budget,
+                    f"posting budget of {account.budget.posts} per "
+                    f"{_duration(account.budget.window_seconds)} used up")]
+        app = self.apps.get(account.name)
+        if app is not None:
+            peers = sorted(n for n, a in self.apps.items() if a == app)
+            limit = self.config.x.app_budget
+            budgets.append((peers, limit, f"the X app's limit of {limit.posts} posts per "
+                                          f"{_duration(limit.window_seconds)} (shared by "
+                                          f"{', '.join(peers)}) is used up"))
+        for names, budget, reason in budgets:
+            window = timedelta(seconds=budget.window_seconds)
+            oldest = self.store.budget_reopens_at(names, since=now - window,
+                                                  posts=budget.posts)
+            if oldest is not None:
+                self.store.hold_account(account.name, until=oldest + window, reason=reason)
+                return True
+        return False
+
+    # -- Graph API versions -------------------------------------------------------------------
+
+    def _check_graph_versions(self, now: datetime) -> None:
+        retired = []
+        for account in self.accounts:
+            if account.platform != "facebook":
+                continue
+            status = graph_versions.status(account.graph_version, now.date())
+            if status.state == graph_versions.RETIRED:
+                retired.append(f"account {account.name!r}: {status.message}")
+            elif status.message:
+                log.warning("account %s: %s", account.name, status.message)
+        if retired:
+            raise ConfigError("; ".join(retired))
+
+    def _graph_version_usable(self, name: str, now: datetime) -> bool:
+        """False (and the account held, saying why) once its Graph version has retired while
+        the daemon runs."""
+        account = next((a for a in self.accounts if a.name == name), None)
+        if account is None or account.platform != "facebook":
+            return True
+        status = graph_versions.status(account.graph_version, now.date())
+        if status.state != graph_versions.RETIRED:
+            return True
+        self.store.hold_account(name, until=now + timedelta(hours=1), reason=status.message)
+        if self._graph_checked.get(name) != now.date():
+            self._graph_checked[name] = now.date()
+            log.error("account %s: %s", name, status.message)
+        return False
 
     def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
                 reclaimed: bool = False) -> None:
@@ -202,7 +281,8 @@ class Dispatcher:
         now = clock()
         attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
         try:
-            published = publisher.publish(post.text, reply_to=reply_to, media=media)
+            with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
+                published = publisher.publish(post.text, reply_to=reply_to, media=media)
         except PublishError as err:
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)
@@ -267,15 +347,30 @@ class Dispatcher:
         """Look for the post on the account's timeline. True when the post was settled
         (published or sent to review); False means it is safe to send."""
         now = clock()
+        since = self.store.first_attempt_at(post.id)
+        # Every post of the account published before our first try, and a thread part's
+        # parent, is older than ours: X is asked only for what came after the newest of them
+        # (ids are ordered in time on X). Not after a duplicate refusal: the identical post X
+        # means may be one of those.
+        after_id = None
+        if publisher.platform == "x" and not after_duplicate:
+            known = [reply_to, self.store.latest_remote_id(post.account, before=since)
+                     if since is not None else None]
+            after_id = max((k for k in known if k and k.isdigit()), key=int, default=None)
         try:
-            found = find_on_timeline(publisher, post.text, reply_to=reply_to,
-                                     since=self.store.first_attempt_at(post.id))
+            with self.spend.charging(purpose="reconcile", post_id=post.id, clock=clock):
+                found = find_on_timeline(publisher, post.text, reply_to=reply_to, since=since,
+                                         after_id=after_id,
+                                         with_media=post.media_id is not None)
         except PublishError as err:
             self._fail(post, "the platform may have published this post but its timeline "
                              f"could not be read ({err.explanation}); check the account, then "
                              "run 'factpost post resolve'", now, report,
                        PostStatus.NEEDS_REVIEW)
             return True
+        # The creates whose outcome was unknown are now known: made (billed) or not.
+        self.spend.store.settle_post(post.id, found=found is not None,
+                                     remote_id=found.remote_id if found else None)
         if found is None:
             return False
         self.store.mark_published(post.id, worker=self.worker, now=clock(),
@@ -314,6 +409,37 @@ class Dispatcher:
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
             self.store.hold_account(account.name, until=state.reset_at,
                                     reason="the platform's rate-limit allowance is used up")
+
+
+#: A post published less late than this went out on time: a daemon's polling and the requests
+#: before it take seconds, and holding the next post for those would only slow the queue.
+OVERDUE_GRACE = timedelta(seconds=60)
+
+
+def overdue_spacing(store: Store, account: str, now: datetime
+                    ) -> tuple[datetime, datetime] | None:
+    """(not_after, cutoff) for `Store.claim_next`: posts scheduled before the account's last
+    publish, less `OVERDUE_GRACE` (they were overdue then), are due once `scheduled_at` <=
+    `cutoff`, i.e. as long after that publish as they were planned after the post it
+    published. None when that post went out on time (within `OVERDUE_GRACE`), or none did.
+    The one definition of "due" for overdue posts, used by the daemon and `run --dry-run`."""
+    last = store.last_publish(account)
+    if last is None:
+        return None
+    scheduled, published = last
+    lateness = published - scheduled
+    if lateness <= OVERDUE_GRACE:
+        return None
+    # Only posts that were themselves overdue then (by more than the grace) keep spacing.
+    return published - OVERDUE_GRACE, now - lateness
+
+
+def is_due(post: Post, now: datetime, spacing: tuple[datetime, datetime] | None) -> bool:
+    """Whether a queued `post` is due at `now`, given its account's `overdue_spacing`
+    (thread parents and pair partners aside, which the store checks)."""
+    if post.scheduled_at > now:
+        return False
+    return spacing is None or post.scheduled_at > spacing[0] or post.scheduled_at <= spacing[1]
 
 
 def _duration(seconds: int) -> str:

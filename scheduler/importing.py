@@ -7,6 +7,7 @@ the document and all its posts in one transaction: a bad file leaves the databas
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace as replace_fields
@@ -42,6 +43,7 @@ from posts.split import Snippet, split_section
 from posts.states import REPLACEABLE, Actor, PostStatus
 from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
 from scheduler.config import AccountConfig, Config
+from scheduler.publishers.x_terms import Estimate, Prices, estimate
 from scheduler.timing import free_slots
 
 #: Fact sheets are a few pages; anything far larger is a wrong file, not a long document.
@@ -72,6 +74,10 @@ class ImportReport:
     images_found: int = 0
     images_attached: int = 0
     image_notes: tuple[str, ...] = ()
+    #: Lines of the document left out of the posts, and close calls (LoadedDocument.notes).
+    notes: tuple[str, ...] = ()
+    #: What the queued posts will cost on X, per X account (publishers/x_terms.py).
+    x_costs: tuple[tuple[str, Estimate], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,9 @@ class LoadedDocument:
     text: str
     sheet: FactSheet
     images: tuple[FoundImage, ...] = ()
+    #: What the reader and the parser left out of the posts or decided on a close call, one
+    #: line each (the reader's first: "read with its tracked changes accepted").
+    notes: tuple[str, ...] = ()
 
 
 def read_document(path: Path) -> tuple[str, FactSheet]:
@@ -149,6 +158,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
     neither the text nor the sections, so they leave the content hash alone."""
     _check_size(len(data), name)
     images: list[FoundImage] = []
+    notes: tuple[str, ...] = ()
     try:
         kind = document_format(name, data)
         if kind == "text":
@@ -157,6 +167,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
         else:
             read = _read_parts(kind, data, name, resolve)
             text, sheet = render_parts(read.parts), parse_structured(read.parts)
+            notes = read.notes
             sections = heading_sections(read.parts, sheet)
             images = [replace_fields(i, section=sections[min(i.after_headings,
                                                              len(sections) - 1)])
@@ -170,7 +181,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
         check_threads(sheet, name)
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
-    return LoadedDocument(text, sheet, tuple(images))
+    return LoadedDocument(text, sheet, tuple(images), (*notes, *sheet.notes))
 
 
 def _check_size(size: int, name: str) -> None:
@@ -235,7 +246,7 @@ def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None 
     """Per section (by index), the snippets this account will post; `language` picks the
     sentence rules (detected from the text when None)."""
     return [(i, split_section(section, account.platform, hashtags=account.hashtags,
-                              language=language))
+                              language=language, links=account.links))
             for i, section in enumerate(sheet.sections)]
 
 
@@ -251,7 +262,13 @@ def _unit_times(account: AccountConfig, count: int, *, config: Config, store: St
                                   "`slots` to it in the config or pass --at/--every")
     slots = free_slots(account.slots, config.timezone, now,
                        taken=store.scheduled_times(account.name))
-    return [next(slots) for _ in range(count)]
+    times = list(itertools.islice(slots, count))
+    if len(times) < count:
+        raise DocumentImportError(
+            f"account {account.name!r} has only {len(times)} free posting slot(s) left in "
+            f"its `slots` ({', '.join(account.slots)}) for {count} post(s); add slots in the "
+            "config or pass --at/--every")
+    return times
 
 
 def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: Config,
@@ -274,6 +291,14 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
                                        thread_position=s.thread_position,
                                        thread_size=s.thread_size) for s in snippets)
     return planned
+
+
+def x_costs(planned: Sequence[PlannedPost], prices: Prices
+            ) -> tuple[tuple[str, Estimate], ...]:
+    """Per X account (in the order planned), what publishing its planned posts will cost."""
+    accounts = dict.fromkeys(p.account for p in planned if p.platform == "x")
+    return tuple((name, estimate((p.text for p in planned if p.account == name), prices))
+                 for name in accounts)
 
 
 def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
@@ -442,17 +467,20 @@ def import_file(path: Path, *, store: Store, config: Config,
     return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
                         config=config, accounts=accounts, actor=actor, now=now, at=at,
                         every=every, replace=replace, images=loaded.images,
-                        with_images=with_images)
+                        with_images=with_images, notes=loaded.notes)
 
 
 def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                  config: Config, accounts: Sequence[AccountConfig], actor: Actor, now: datetime,
                  at: datetime | None = None, every: timedelta | None = None,
                  replace: bool = False, images: Sequence[FoundImage] = (),
-                 with_images: bool = False) -> ImportReport:
+                 with_images: bool = False, notes: Sequence[str] | None = None
+                 ) -> ImportReport:
     """Plan and store the posts of a parsed sheet (see `parse_with_images`) in one
     transaction; a changed version of an earlier document from `source_name`, and
-    `with_images`, are handled as `import_file` says."""
+    `with_images`, are handled as `import_file` says. `notes` (default: the sheet's) are
+    passed on in the report."""
+    notes = tuple(sheet.notes if notes is None else notes)
     digest = content_hash(text)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     names = {a.name for a in accounts}
@@ -464,12 +492,13 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
             correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
                                          config=config, store=store, now=now, at=at,
                                          every=every)
-            notes = (("images are attached on a first import only, not to a corrected "
-                      "version",) if with_images and images else ())
+            image_notes = (("images are attached on a first import only, not to a "
+                            "corrected version",) if with_images and images else ())
             report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
                                   correction=correction, images_found=len(images),
-                                  image_notes=notes)
+                                  image_notes=image_notes, notes=notes,
+                                  x_costs=x_costs(correction.posts, config.x.prices))
             if not replace or not correction.changes_posts:
                 return report
             outcome = store.correct_document(
@@ -489,9 +518,9 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
         done |= {p.account for p in store.live_posts_from_source(existing.source_name)}
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
-    notes: list[str] = []
+    attached_notes: list[str] = []
     if with_images and planned:
-        planned, notes = attach_images(planned, images, sheet)
+        planned, attached_notes = attach_images(planned, images, sheet)
     outcome = store.import_document(
         source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
@@ -503,7 +532,8 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                         first_at=min(times, default=None), last_at=max(times, default=None),
                         images_found=len(images),
                         images_attached=sum(1 for p in planned if p.media is not None),
-                        image_notes=tuple(notes))
+                        image_notes=tuple(attached_notes), notes=notes,
+                        x_costs=x_costs(planned, config.x.prices))
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]
@@ -594,4 +624,5 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
     return ImportReport(document=source, title=en_sheet.title or ar_sheet.title,
                         document_id=outcome.document_id, created=outcome.created,
                         skipped_accounts=tuple(sorted(done)),
-                        first_at=min(times, default=None), last_at=max(times, default=None))
+                        first_at=min(times, default=None), last_at=max(times, default=None),
+                        x_costs=x_costs(planned, config.x.prices))

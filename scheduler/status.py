@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from db.store import Store
 from posts.states import PostStatus
+from scheduler.config import Config
+from scheduler.publishers import graph_versions
 from scheduler.records import iso
+from scheduler.spend import spend_report
 
 
-def status_report(store: Store) -> dict:
-    """Daemon heartbeats, posts per state, the next due post, paused accounts, last error."""
+def status_report(store: Store, config: Config | None = None,
+                  now: datetime | None = None) -> dict:
+    """Daemon heartbeats, posts per state, the next due post, paused accounts, last error;
+    with the config, also X spend this month against the cap (`x_spend`) and `warnings` (a
+    Graph API version near or past its retirement)."""
+    now = now or datetime.now(UTC)
     workers = store.workers()
     running = [w for w in workers if w.stopped_at is None]
     upcoming = [p for p in store.queue() if p.status == PostStatus.QUEUED]
     states = store.account_states()
     last = store.last_error()
     counts = store.counts_by_status()
+    extra: dict = {}
+    if config is not None:
+        extra["x_spend"] = spend_report(store, config, now)
+        extra["warnings"] = [
+            f"account {a.name}: {message}" for a in config.accounts if a.platform == "facebook"
+            and (message := graph_versions.status(a.graph_version, now.date()).message)]
     return {
         "daemons": [{"worker": w.id, "last_seen": iso(w.last_seen),
                      "running": w.stopped_at is None} for w in workers[:10]],
@@ -28,4 +43,5 @@ def status_report(store: Store) -> dict:
         "last_error": ({"post_id": last.post_id, "at": iso(last.finished_at),
                         "outcome": last.outcome, "explanation": last.explanation}
                        if last else None),
+        **extra,
     }

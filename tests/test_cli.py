@@ -114,8 +114,18 @@ def test_preview_shows_sections_contacts_and_snippets_as_json_without_a_config(s
     result = CliRunner().invoke(cli, ["preview", str(sheet), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"title", "sections", "contacts", "snippets", "images"}
+    assert set(data) == {"title", "sections", "contacts", "snippets", "images", "x_cost",
+                         "notes"}
+    assert data["notes"] == [  # nothing left out of the posts silently
+        'not posted, taken for contact details: "Follow us: twitter.com/JTFMeridian | '
+        'facebook.com/JTFMeridian"',
+        'not posted, taken for contact details: "Media: press@meridian.example.org"']
     assert data["images"] == []  # plain text holds none
+    x_posts = [s for s in data["snippets"] if s["platform"] == "x"]
+    # Without a config, X's published prices: $0.015 a post, $0.200 one with a link.
+    assert data["x_cost"]["posts"] == len(x_posts)
+    assert data["x_cost"]["micros"] == (15_000 * len(x_posts)
+                                        + 185_000 * data["x_cost"]["posts_with_links"])
     assert [s["heading"] for s in data["sections"]] == ["OUR MISSION", "CIVIL AFFAIRS"]
     assert {"platform": "x", "handle": "JTFMeridian"} in data["contacts"]["accounts"]
     assert "press@meridian.example.org" in data["contacts"]["emails"]
@@ -139,11 +149,11 @@ def test_import_schedules_posts_into_slots_and_a_second_import_adds_nothing(fact
 
 
 def test_import_with_at_and_every_spaces_posts_evenly(factpost, sheet):
-    factpost("import", str(sheet), "--account", "office-fb", "--at", "2026-12-01 10:00",
+    factpost("import", str(sheet), "--account", "office-fb", "--at", "2036-12-01 10:00",
              "--every", "30m")
     queue = json.loads(factpost("queue", "--json").output)
-    assert [p["scheduled_at"] for p in queue] == ["2026-12-01T07:00:00+00:00",
-                                                  "2026-12-01T07:30:00+00:00"]
+    assert [p["scheduled_at"] for p in queue] == ["2036-12-01T07:00:00+00:00",
+                                                  "2036-12-01T07:30:00+00:00"]
 
 
 @pytest.mark.parametrize(("content", "problem"), [
@@ -297,11 +307,11 @@ def test_status_reports_posts_per_state_and_pauses(factpost):
 
 
 def test_status_in_words(factpost):
-    factpost("post", "add", "Hello.", "--account", "office-x", "--at", "2026-12-01 09:00")
+    factpost("post", "add", "Hello.", "--account", "office-x", "--at", "2036-12-01 09:00")
     factpost("accounts", "pause", "office-x", "--reason", "tokens rotated")
     lines = factpost("status").output.splitlines()
     assert lines[:2] == ["daemon: not running", "posts: queued 1"]
-    assert "next due: post 1 for office-x at 2026-12-01 09:00:00" in lines
+    assert "next due: post 1 for office-x at 2036-12-01 09:00:00" in lines
     assert "paused: office-x (tokens rotated)" in lines
 
 
@@ -370,3 +380,64 @@ def test_every_command_has_help_with_an_example(path, command):
     for param in command.params:
         if isinstance(param, click.Option):
             assert param.help, f"{path} option {param.name} has no help"
+
+
+# --- times in the past, and the days the clocks change ---------------------------------------
+
+def test_a_time_in_the_past_is_refused_in_one_line_and_nothing_is_queued(factpost, sheet,
+                                                                        tmp_path):
+    factpost("queue")  # config and database in place
+    before = db_dump(tmp_path)
+    result = factpost("import", str(sheet), "--at", "2025-01-15 09:00", "--every", "10m",
+                      ok=False)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "factpost: error: --at 2025-01-15 09:00 +03 is in the past; give a future time, or "
+        "add --allow-past to send overdue posts (spaced as planned)"]
+    assert db_dump(tmp_path) == before
+    added = factpost("post", "add", "Hello.", "--account", "office-x", "--at",
+                     "2025-01-15 09:00", ok=False)
+    assert added.exit_code == 1 and "in the past" in added.output
+
+
+def test_allow_past_queues_overdue_posts(factpost, sheet):
+    factpost("import", str(sheet), "--account", "office-x", "--at", "2025-01-15 09:00",
+             "--every", "10m", "--allow-past")
+    queue = json.loads(factpost("queue", "--json").output)
+    assert queue[0]["scheduled_at"] == "2025-01-15T06:00:00+00:00"
+
+
+def test_an_at_time_in_a_repeated_hour_says_which_one_was_taken(factpost, write_config,
+                                                                tmp_path):
+    write_config(CONFIG.format(approval="false").replace("Asia/Baghdad", "America/New_York"))
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    result = factpost("post", "add", "Night watch.", "--account", "office-x", "--at",
+                      "2036-11-02 01:30")
+    assert result.output.splitlines()[0] == (
+        "note: 2036-11-02 01:30 happens twice in America/New_York (the clocks go back); took "
+        "the first, 01:30 EDT (UTC-04:00); for the second write '2036-11-02 01:30:00-05:00'")
+    second = factpost("post", "add", "Night watch, later.", "--account", "office-x", "--at",
+                      "2036-11-02 01:30:00-05:00")
+    assert "note:" not in second.output
+    times = [p["scheduled_at"] for p in json.loads(factpost("queue", "--json").output)]
+    assert times == ["2036-11-02T05:30:00+00:00", "2036-11-02T06:30:00+00:00"]
+
+
+def test_configured_hashtags_go_on_once_for_composed_posts_and_preview_shows_them(
+        factpost, write_config, tmp_path):
+    write_config(CONFIG.format(approval="false").replace(
+        'slots = ["0 9 * * mon-fri", "0 15 * * mon-fri"]',
+        'slots = ["0 9 * * mon-fri", "0 15 * * mon-fri"]\nhashtags = ["#JTFMeridian"]'))
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    factpost("post", "add", "Port reopened.", "--account", "office-x")
+    factpost("post", "add", "Port reopened again. #jtfmeridian", "--account", "office-x")
+    texts = [p["text"] for p in json.loads(factpost("queue", "--json").output)]
+    assert sorted(texts) == ["Port reopened again. #jtfmeridian", "Port reopened. #JTFMeridian"]
+    sheet = tmp_path / "tagged.txt"
+    sheet.write_text("Title\n\nPATROLS\nCrews patrolled the strait. #JTFMeridian\n", "utf-8")
+    shown = json.loads(factpost("preview", str(sheet), "--json").output)
+    x_posts = [s for s in shown["snippets"] if s["account"] == "office-x"]
+    assert [s["text"] for s in x_posts] == ["PATROLS\n\nCrews patrolled the strait. #JTFMeridian"]
+    factpost("import", str(sheet), "--account", "office-x")
+    stored = [p["text"] for p in json.loads(factpost("queue", "--json").output)]
+    assert x_posts[0]["text"] in stored  # preview shows exactly what is queued

@@ -34,9 +34,36 @@ def test_a_good_config_loads_with_defaults_filled_in(write_config):
     x, fb = config.accounts
     assert (x.handle, x.api_url, x.hashtags) == ("CJTFOIR", "http://127.0.0.1:8765",
                                                  ("#DefeatDaesh",))
-    assert x.budget.posts == 17 and x.budget.window_seconds == 86_400  # X free tier
+    # X's pay-per-use terms: 100 posts per 15 minutes per user (POST /2/tweets), no day cap.
+    assert (x.tier, x.budget.posts, x.budget.window_seconds) == ("pay-per-use", 100, 900)
+    assert (config.x.app_budget.posts, config.x.app_budget.window_seconds) == (10_000, 86_400)
+    assert config.x.monthly_cap_micros is None
+    assert x.links == "as-written"
     assert fb.api_url == "https://graph.facebook.com"
-    assert fb.graph_version == "v21.0"
+    assert fb.graph_version == "v25.0"  # supported until 2028-07-29
+
+
+@pytest.mark.parametrize(("tier", "budget"), [("free", (17, 86_400)), ("basic", (100, 86_400)),
+                                              ("pro", (100, 900))])
+def test_a_legacy_contracts_tier_still_sets_its_posting_budget(write_config, tier, budget):
+    config = load_config(write_config(GOOD.replace('platform = "x"',
+                                                   f'platform = "x"\ntier = "{tier}"')))
+    x = config.accounts[0]
+    assert (x.tier, x.budget.posts, x.budget.window_seconds) == (tier, *budget)
+
+
+def test_the_x_table_sets_the_cap_and_overrides_prices(write_config):
+    config = load_config(write_config(GOOD + """
+[x]
+monthly_spend_usd = 80
+app_budget_posts = 500
+[x.prices]
+post_read = 0.001
+"""))
+    assert config.x.monthly_cap_micros == 80_000_000
+    assert config.x.prices.of("post_read") == 1_000
+    assert config.x.prices.of("post_create_with_url") == 200_000  # the rest as X lists them
+    assert config.x.app_budget.posts == 500
 
 
 def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_path):
@@ -55,6 +82,15 @@ def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_pat
     (('api_url = "http://127.0.0.1:8765/"', 'api_url = "ftp://x"'), "accounts[0].api_url"),
     (('timezone = "Asia/Baghdad"', 'timezone = "Asia/Baghdad"\nlease_seconds = 20'),
      "schedule.lease_seconds: 20 is not longer than accounts[0].timeout_seconds (30)"),
+    (('platform = "x"', 'platform = "x"\ntier = "enterprise"'),
+     "accounts[0].tier: unknown X API tier"),
+    (('platform = "x"', 'platform = "x"\nlinks = "last-part"'),
+     "accounts[0].links: unknown link placement"),
+    (('handle = "CJTFOIR"\n', 'handle = "CJTFOIR"\ngraph_version = "v21.5"\n'),
+     "accounts[1].graph_version: 'v21.5' is not a Graph API version"),
+    (('[review]', '[x]\nmonthly_spend_usd = -5\n[review]'), "x.monthly_spend_usd"),
+    (('[review]', '[x.prices]\npost_like = 0.1\n[review]'),
+     "x.prices.post_like: unknown operation"),
 ])
 def test_bad_values_name_the_file_the_key_and_the_fix(write_config, change, expected):
     path = write_config(GOOD.replace(*change))

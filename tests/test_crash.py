@@ -134,11 +134,28 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     duplicates = sum(n - 1 for n in copies.values())
     lost = set(texts.values()) - set(on_emulator)
     history = store.history(HistoryFilter())
+    # What the X side cost, as the emulator billed it and as factpost's ledger recorded it (a
+    # daemon killed between X's answer and the ledger write leaves a read unrecorded).
+    from db.spend import SpendStore
+    from scheduler.publishers.x_terms import usd
+
+    charges = SpendStore(store).charges()
+    bill = emulator.bill()
+    checks = [c for c in charges if c.purpose == "reconcile"]
     figures = {"seed": SEED, "posts": POSTS, "kills": kills_while_busy,
                "faults_injected": emulator.faults_injected, "duplicates": duplicates,
                "lost": len(lost),
                "states": dict(Counter(p.status for p in history)),
-               "attempts": sum(p.attempt_count for p in history)}
+               "attempts": sum(p.attempt_count for p in history),
+               "x_billed_by_emulator": usd(sum(e["micros"] for e in bill)),
+               "x_spend_in_ledger": usd(sum(c.micros for c in charges)),
+               "reconciliations": len({c.post_id for c in checks}),
+               "reconciliation_requests": len(checks),
+               "reconciliation_posts_read": sum(c.units for c in checks
+                                                if c.operation == "post_read"),
+               "reconciliation_cost": usd(sum(c.micros for c in checks)),
+               "x_reads_billed_by_emulator": usd(sum(e["micros"] for e in bill
+                                                     if e["operation"].endswith("_read")))}
     print("crash test figures:", json.dumps(figures))
     store.close()
 

@@ -4,6 +4,7 @@ ever published twice."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -223,3 +224,49 @@ def test_a_slow_account_does_not_delay_another(make_office):
     office.dispatcher().tick()
     fb = office.store.get_post(fb_id)
     assert fb.published_at - started < timedelta(seconds=1.2)
+
+
+def test_overdue_posts_go_out_no_faster_than_they_were_spaced(office):
+    # "times in the past" (shared cases): eleven posts planned ten minutes apart, three hours
+    # ago. The first goes now; each next one ten minutes after the one before, not all at once.
+    start = now().replace(microsecond=0)
+    planned = start - timedelta(hours=3)
+    ids = [office.add(f"Update {n}.", at=planned + n * timedelta(minutes=10))
+           for n in range(11)]
+    dispatcher = office.dispatcher()
+    assert dispatcher.tick(start).published == 1
+    assert dispatcher.next_wakeup(start) == start + timedelta(minutes=10)
+    assert dispatcher.tick(start + timedelta(minutes=9)).published == 0
+    assert dispatcher.tick(start + timedelta(minutes=10)).published == 1
+    for n in range(2, 11):
+        dispatcher.tick(start + n * timedelta(minutes=10))
+    published = [office.store.get_post(i).published_at for i in ids]
+    assert [b - a for a, b in itertools.pairwise(published)] == [timedelta(minutes=10)] * 10
+    assert [t["text"] for t in office.emulator.tweets("OfficeX")] == [
+        f"Update {n}." for n in range(11)]
+
+
+def test_a_post_not_yet_due_when_the_last_went_out_keeps_its_own_time(office):
+    start = now().replace(microsecond=0)
+    late = office.add("Late one.", at=start - timedelta(hours=3))
+    planned = office.add("On time.", at=start + timedelta(minutes=1))
+    dispatcher = office.dispatcher()
+    dispatcher.tick(start)
+    assert office.store.get_post(late).status == S.PUBLISHED
+    # Three hours late did not push the next post three hours back: it goes at its time.
+    assert dispatcher.next_wakeup(start) == start + timedelta(minutes=1)
+    assert dispatcher.tick(start + timedelta(minutes=1)).published == 1
+    assert office.store.get_post(planned).status == S.PUBLISHED
+
+
+def test_a_post_with_entities_and_links_is_found_as_x_returns_it(office):
+    # Case 07: X answers the create after the client gave up, and its timeline returns the
+    # text HTML-escaped with every link (with or without a scheme) rewritten to t.co.
+    office.emulator.inject("commit_then_error", platform="x")
+    text = "Search & rescue: 14 calls, range > 2 km, < 10 min. Details: mod.gov.iq/sar"
+    post_id = office.add(text)
+    office.dispatcher().tick(now())
+    post = settle(office, post_id)
+    [tweet] = office.emulator.tweets("OfficeX")
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never sent again

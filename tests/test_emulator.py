@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import facebook
 import pytest
@@ -20,6 +21,7 @@ from requests_oauthlib import OAuth1
 
 from scheduler.config import AccountConfig, CredentialsMissing
 from scheduler.emulator import Emulator, demo_credentials
+from scheduler.publishers import graph_versions
 
 X_CREDS = {"consumer_key": "ck-office", "consumer_secret": "cs-office",
            "access_token": "at-office", "access_token_secret": "ats-office"}
@@ -71,7 +73,7 @@ def x_get(em: Emulator, path: str, **params) -> requests.Response:
 
 
 def fb_post(em: Emulator, message: str, *, page: str = "OfficeFB", token: str = PAGE_TOKEN,
-            version: str = "/v21.0", timeout: float = 5) -> requests.Response:
+            version: str = "/v25.0", timeout: float = 5) -> requests.Response:
     return requests.post(f"{em.url}{version}/{page}/feed",
                          data={"message": message, "access_token": token}, timeout=timeout)
 
@@ -80,7 +82,7 @@ def fb_get(em: Emulator, path: str, *, token: str | None = PAGE_TOKEN, **params
            ) -> requests.Response:
     if token is not None:
         params["access_token"] = token
-    return requests.get(f"{em.url}/v21.0{path}", params=params, timeout=5)
+    return requests.get(f"{em.url}/v25.0{path}", params=params, timeout=5)
 
 
 def graph_error(response: requests.Response) -> dict:
@@ -202,9 +204,15 @@ def test_x_rejects_a_signature_made_for_some_other_host(em):
 
 def test_x_every_response_carries_rate_limit_headers(em):
     posted = tweet(em, "counted")
-    for name in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"):
+    for name in ("x-rate-limit", "x-app-limit-24hour"):
         assert int(posted.headers[f"{name}-remaining"]) < int(posted.headers[f"{name}-limit"])
         assert int(posted.headers[f"{name}-reset"]) > time.time()
+    # X's pay-per-use limits for POST /2/tweets: 100 per 15 minutes per user, 10,000 per 24
+    # hours per app, and no per-user daily limit (https://docs.x.com/x-api/fundamentals/rate-limits).
+    assert posted.headers["x-rate-limit-limit"] == "100"
+    assert 890 < int(posted.headers["x-rate-limit-reset"]) - time.time() <= 900
+    assert posted.headers["x-app-limit-24hour-limit"] == "10000"
+    assert "x-user-limit-24hour-limit" not in posted.headers
     me = x_get(em, "/2/users/me")
     assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(
         me.headers)
@@ -300,7 +308,7 @@ def test_x_unknown_routes_answer_404(em):
 # Graph: publishing and reading -----------------------------------------------------------
 
 @pytest.mark.parametrize("page", ["OfficeFB", "officefb", PAGE_ID])
-@pytest.mark.parametrize("version", ["/v21.0", "/v3.1", ""])
+@pytest.mark.parametrize("version", ["/v25.0", "/v26.0", ""])
 def test_graph_post_to_feed_by_id_or_username_with_or_without_version(em, page, version):
     response = fb_post(em, "Aid convoy arrived.", page=page, version=version)
     assert response.status_code == 200
@@ -312,9 +320,28 @@ def test_graph_post_to_feed_by_id_or_username_with_or_without_version(em, page, 
     assert stored["created_time"].endswith("+0000")
 
 
+def test_graph_refuses_a_retired_version_as_meta_does(em):
+    # v20.0 retired on 2026-09-24 (graph_versions.py has the table and the sources).
+    refused = fb_post(em, "Too old.", version="/v20.0")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["code"], error["type"]) == (2635, "OAuthException")
+    assert error["message"] == ("(#2635) You are calling a deprecated version of the Graph "
+                                "API. Please update to the latest version: v26.0.")
+    assert error["fbtrace_id"]
+    assert em.page_posts("OfficeFB") == []
+    never_released = fb_post(em, "No such version.", version="/v21.5")
+    assert never_released.json()["error"]["code"] == 2500
+    served = fb_post(em, "Current.", version="/v25.0")
+    assert served.headers["facebook-api-version"] == "v25.0"
+    # Unversioned calls are served by the oldest version still available.
+    oldest = graph_versions.oldest_available(datetime.now(UTC).date())
+    assert fb_post(em, "Unversioned.", version="").headers["facebook-api-version"] == oldest
+
+
 def test_graph_accepts_the_token_in_an_authorization_header(em):
     for scheme in ("Bearer", "OAuth"):
-        response = requests.post(f"{em.url}/v21.0/{PAGE_ID}/feed",
+        response = requests.post(f"{em.url}/v25.0/{PAGE_ID}/feed",
                                  data={"message": f"via {scheme}"},
                                  headers={"Authorization": f"{scheme} {PAGE_TOKEN}"}, timeout=5)
         assert response.status_code == 200
@@ -350,7 +377,7 @@ def test_graph_feed_is_newest_first_and_pages_with_cursors(em):
 
 @pytest.mark.parametrize(("token", "code"), [("not-a-token", 190), (None, 104)])
 def test_graph_rejects_bad_or_missing_tokens(em, token, code):
-    response = requests.post(f"{em.url}/v21.0/OfficeFB/feed",
+    response = requests.post(f"{em.url}/v25.0/OfficeFB/feed",
                              data={"message": "hello", **({"access_token": token} if token
                                                           else {})}, timeout=5)
     assert response.status_code == 400
@@ -643,7 +670,7 @@ def test_control_requests_are_not_logged_and_the_log_holds_no_tokens(em):
     fb_get(em, "/OfficeFB", fields="id")
     requests.get(f"{em.url}/_emulator/requests", timeout=5)
     log = requests.get(f"{em.url}/_emulator/requests", timeout=5).json()["requests"]
-    assert log == [{"method": "GET", "path": "/v21.0/OfficeFB", "status": 200, "auth_ok": True,
+    assert log == [{"method": "GET", "path": "/v25.0/OfficeFB", "status": 200, "auth_ok": True,
                     "platform": "facebook", "fault": None}]
     assert PAGE_TOKEN not in json.dumps(log)
 
@@ -675,6 +702,7 @@ def test_real_facebook_sdk_works_against_the_emulator(em):
     session.mount("https://graph.facebook.com/",
                   Rewrite("https://graph.facebook.com", em.url))
     graph = facebook.GraphAPI(access_token=PAGE_TOKEN, version="3.1", session=session)
+    graph.version = "v25.0"  # facebook-sdk 3.1.0 only accepts versions Meta retired in 2020
     posted = graph.put_object("OfficeFB", "feed", message="Aid convoy arrived.")
     assert posted["id"].startswith(PAGE_ID + "_")
     assert graph.get_object("OfficeFB", fields="id,name,username")["username"] == "OfficeFB"
@@ -742,7 +770,7 @@ def test_a_request_cut_off_mid_body_is_not_acted_on(em):
     host, port = em.url.removeprefix("http://").split(":")
     body = b"message=half&access_token=" + PAGE_TOKEN.encode()
     with socket.create_connection((host, int(port)), timeout=5) as conn:
-        conn.sendall(b"POST /v21.0/OfficeFB/feed HTTP/1.1\r\nHost: x\r\n"
+        conn.sendall(b"POST /v25.0/OfficeFB/feed HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Type: application/x-www-form-urlencoded\r\n"
                      b"Content-Length: %d\r\n\r\n" % (len(body) + 50) + body)
         conn.shutdown(socket.SHUT_WR)
@@ -782,3 +810,58 @@ def test_run_emulator_prints_its_url_and_stops_on_sigterm(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+# X's bill under pay-per-use -----------------------------------------------------------------
+
+def test_x_bills_creates_by_whether_they_hold_a_link_and_refusals_not_at_all(em):
+    assert tweet(em, "No link here.").status_code == 201
+    assert tweet(em, "Read more at www.jtf-meridian.mil/report.").status_code == 201
+    assert tweet(em, "No link here.").status_code == 403          # duplicate
+    assert tweet(em, "x" * 281).status_code == 400                # too long
+    em.inject("commit_then_error", platform="x")
+    assert tweet(em, "Stored, then a 503.").status_code == 503    # made: billed
+    em.inject("error_before", platform="x")
+    assert tweet(em, "Never stored.").status_code == 503          # not made: not billed
+    bill = requests.get(f"{em.url}/_emulator/bill", timeout=5).json()
+    assert [(e["operation"], e["micros"]) for e in bill["bill"]] == [
+        ("post_create", 15_000), ("post_create_with_url", 200_000), ("post_create", 15_000)]
+    assert bill["micros"] == 230_000
+    assert {e["tweet_id"] for e in bill["bill"]} == {t["id"] for t in em.tweets("OfficeX")}
+
+
+def test_x_bills_each_post_read_once_per_app_and_utc_day(em):
+    for n in range(3):
+        tweet(em, f"Post {n}.")
+    user_id = x_get(em, "/2/users/me").json()["data"]["id"]
+    x_get(em, f"/2/users/{user_id}/tweets", max_results=5)
+    x_get(em, f"/2/users/{user_id}/tweets", max_results=5)
+    reads = [e for e in em.bill() if e["operation"].endswith("_read")]
+    assert [(e["operation"], e["units"], e["billed_units"]) for e in reads] == [
+        ("user_read", 1, 1), ("post_read", 3, 3), ("post_read", 3, 0)]
+    # Another app reading the same posts pays for them itself.
+    other = OAuth1("ck-other-app", "cs-other-app", "at-third", "ats-third")
+    em.add_x_account("ThirdX", consumer_key="ck-other-app", consumer_secret="cs-other-app",
+                     access_token="at-third", access_token_secret="ats-third")
+    requests.get(f"{em.url}/2/users/{user_id}/tweets", params={"max_results": 5},
+                 auth=other, timeout=5)
+    assert em.bill()[-1]["billed_units"] == 3
+
+
+def test_x_timeline_reads_only_posts_since_start_time_and_since_id(em):
+    clock = {"now": 1_796_100_000.0}
+    with Emulator(port=0, clock=lambda: clock["now"]) as timed:
+        timed.add_x_account("OfficeX", **X_CREDS)
+        ids = []
+        for n in range(4):
+            ids.append(tweet(timed, f"Post {n}.").json()["data"]["id"])
+            clock["now"] += 60
+        user_id = x_get(timed, "/2/users/me").json()["data"]["id"]
+        start = datetime.fromtimestamp(1_796_100_000 + 120, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page = x_get(timed, f"/2/users/{user_id}/tweets", max_results=5, start_time=start)
+        assert [t["id"] for t in page.json()["data"]] == [ids[3], ids[2]]
+        page = x_get(timed, f"/2/users/{user_id}/tweets", max_results=5, since_id=ids[2])
+        assert [t["id"] for t in page.json()["data"]] == [ids[3]]
+        assert timed.bill()[-1]["billed_units"] == 0  # read once today already
+        bad = x_get(timed, f"/2/users/{user_id}/tweets", start_time="yesterday")
+        assert bad.status_code == 400

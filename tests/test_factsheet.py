@@ -252,3 +252,89 @@ def test_parsing_is_deterministic():
 
 def test_nothing_but_contacts_gives_no_sections():
     assert parse_factsheet("Title\n\nFollow us: x.com/JTFMeridian").sections == ()
+
+
+# --- a contact footer read as a whole; a label alone makes no contact line (cases 10, 11) -----
+
+BODY = "Title\n\nOUR MISSION\nThe task force keeps the strait open to merchant shipping.\n\n"
+
+
+@pytest.mark.parametrize("footer_line", [
+    "DSN: 318-555-0142 or from overseas DSN: 00-49-555-0199, then ask for extension 77#",
+    "Switchboard 0750 123 4567, then ask the operator for the duty press officer",
+    "Tel. +964 750 123 4567 (24-hour duty desk; ask for the public affairs officer on call)",
+    "Call the watch officer on +1 (555) 010-4477 at any hour, day or night, weekends too",
+    "للاستفسار يرجى الاتصال بالرقم 4567 123 750 964+ ثم طلب مكتب الإعلام",
+    "Write to pao.office@mail.example.mil with the subject line MEDIA and your deadline",
+])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_every_line_of_a_contact_footer_is_a_contact_line_whatever_words_surround_it(
+        footer_line, where):
+    others = ["press@jtf-meridian.mil", "www.jtf-meridian.mil", "x.com/JTFMeridian"]
+    lines = {"first": [footer_line, *others], "middle": [others[0], footer_line, *others[1:]],
+             "last": [*others, footer_line]}[where]
+    sheet = parse_factsheet(BODY + "\n".join(lines))
+    assert all(footer_line not in s.text for s in sheet.sections)
+    assert any(footer_line[:40] in n for n in sheet.notes)  # listed, never silently dropped
+
+
+def test_the_footer_phone_numbers_are_listed_under_contacts():
+    sheet = parse_factsheet(sample_case("11-footer-phone-line"))
+    assert sheet.contacts.phones == ("318-555-0142", "00-49-555-0199")
+    assert all("DSN" not in s.text for s in sheet.sections)
+
+
+@pytest.mark.parametrize("line", [
+    "Online: families can now track a crew member's deployment dates through the new portal.",
+    "Phone: the family support line now answers around the clock, and calls are free.",
+    "Email: the office now answers every request within one working day of receiving it.",
+    "Web: the new pages explain how relatives can apply for the welfare fund this winter.",
+    "Twitter: the account passed 10,000 followers during the November exercise.",
+    "Contact: crews made contact with the stricken vessel within nine minutes.",
+    "الهاتف: أصبح خط دعم العائلات يعمل على مدار الساعة وبلا أي تكلفة على المتصلين.",
+])
+def test_a_body_sentence_that_starts_with_a_label_stays_text_and_says_why(line):
+    sheet = parse_factsheet(f"{BODY}SERVICES\n{line}\n\nCOMMUNITY\nCrews host open days.")
+    assert any(line in s.text for s in sheet.sections)
+    assert any("kept as post text" in n and "starts like a contact line" in n
+               for n in sheet.notes)
+
+
+def test_a_phone_number_in_a_body_sentence_stays_text_with_a_note():
+    line = ("Families can call the support line on 0750 123 4567 at any hour, and the calls "
+            "are free from every network in the country.")
+    sheet = parse_factsheet(f"{BODY}SERVICES\n{line}\n\nCOMMUNITY\nCrews host open days.")
+    assert any(line in s.text for s in sheet.sections)
+    assert any("kept as post text" in n and "phone number" in n for n in sheet.notes)
+
+
+def test_a_sentence_with_a_written_out_link_stays_text():
+    line = "See the report (https://www.jtf-meridian.mil/r)."
+    sheet = parse_factsheet(f"{BODY}REPORTS\n{line}")
+    assert sheet.sections[-1].text == line
+
+
+def test_a_heading_with_no_text_under_it_is_noted():
+    sheet = parse_factsheet(f"{BODY}FOUR\n")
+    assert "not posted: the heading \"FOUR\" has no text under it" in sheet.notes
+
+
+def sample_case(name: str) -> str:
+    from pathlib import Path
+
+    return (Path(__file__).parent / "corpus" / name / "factsheet.txt").read_text("utf-8")
+
+
+@pytest.mark.parametrize("where", [0, 1, 3])
+def test_a_structured_documents_footer_is_read_as_a_whole_too(where):
+    from posts.factsheet import Part, parse_structured
+
+    dsn = "DSN: 318-555-0142 or from overseas DSN: 00-49-555-0199, then ask for extension 77#"
+    footer = ["press@jtf-meridian.mil", "www.jtf-meridian.mil", "x.com/JTFMeridian"]
+    footer.insert(where, dsn)
+    parts = [Part("title", "Harbour Task Force"), Part("heading", "WHO WE ARE", 2),
+             Part("text", "The task force keeps the strait open."),
+             *[Part("text", line) for line in footer]]
+    sheet = parse_structured(parts)
+    assert sheet.sections[0].text == "The task force keeps the strait open."
+    assert "318-555-0142" in sheet.contacts.phones

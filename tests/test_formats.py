@@ -144,7 +144,8 @@ def test_markdown_reads_setext_headings_ordered_lists_and_tables(tmp_path):
     sheet = read_document(write(tmp_path, "sheet.md", text))[1]
     assert sheet.title == "Field Office"
     assert sheet.sections == (
-        Section("Key facts", ("1. Founded in 2024\n2. Six nations\n- Ships: 9\n- Aircraft: 4",)),)
+        Section("Key facts", ("1. Founded in 2024\n2. Six nations (https://example.org)\n"
+                              "- Ships: 9\n- Aircraft: 4",)),)
 
 
 def test_docx_list_numbers_and_table_rows(tmp_path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from scheduler.publishers.base import RemotePost
-from scheduler.reconcile import comparable, find_on_timeline
+from scheduler.reconcile import comparable, find_on_timeline, same_text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -19,8 +21,8 @@ class Timeline:
     def __init__(self, *posts: RemotePost) -> None:
         self.posts = list(posts)
 
-    def recent_posts(self, limit: int = 100, since: datetime | None = None
-                     ) -> list[RemotePost]:
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None) -> list[RemotePost]:
         return self.posts[:limit]
 
 
@@ -51,3 +53,58 @@ def test_a_thread_part_must_reply_to_the_part_before_it():
     assert find_on_timeline(Timeline(elsewhere), "Part 2 2/2", reply_to="100") is None
     right = remote("Part 2 2/2", reply_to="100")
     assert find_on_timeline(Timeline(right), "Part 2 2/2", reply_to="100") is right
+
+
+# --- texts as the platform returns them (case 07) --------------------------------------------
+
+def x_returns(text: str, media: bool = False) -> str:
+    """What X's timeline gives back for `text`: the emulator's own rendering."""
+    from scheduler.emulator.state import Tweet
+    from scheduler.emulator.x_api import returned_text
+
+    tweet = Tweet(id="1900000000000000001", text=text, author_id="42", created_at=0.0,
+                  in_reply_to=None, in_reply_to_user_id=None, conversation_id="1",
+                  media=[object()] if media else [])
+    return returned_text(tweet)
+
+
+SENT = [
+    "Search & rescue teams answered 14 calls; range > 2 km, response < 10 min.",
+    "Fish & chips <b>not</b> HTML, just text: 5 > 3 & 2 < 4.",
+    "A literal entity stays literal: &amp; &lt;tag&gt; &#169; &copy",
+    "Links without a scheme are links: mod.gov.iq, www.jtf-meridian.mil/reports and x.com/JTF.",
+    "With a scheme and a query: https://www.jtf-meridian.mil/r?year=2026&month=11#top done.",
+    "Two lines\n\nand   odd   spacing\u00a0kept.",
+    "Unicode as typed: cafe\u0301, ﬁgures, مُحَمَّد, 🇮🇶 👁️‍🗨️",
+    "Ends with a link https://t.co/already",
+]
+
+
+@pytest.mark.parametrize("text", SENT)
+def test_the_text_x_returns_matches_the_text_sent(text):
+    assert same_text(text, x_returns(text))
+    assert same_text(text, text)  # the Graph API returns the message as posted
+
+
+@pytest.mark.parametrize("text", SENT)
+def test_an_image_link_x_appends_matches_only_for_a_post_with_an_image(text):
+    assert same_text(text, x_returns(text, media=True), with_media=True)
+    assert not same_text(text, x_returns(text, media=True))
+
+
+@pytest.mark.parametrize(("sent", "returned"), [
+    ("Search & rescue > 2 km.", "Search &amp; rescue &gt; 3 km."),
+    ("Read mod.gov.iq today.", "Read today."),
+    ("Read mod.gov.iq today.", "Read https://t.co/Ab0cD3fGh1 https://t.co/Xy1 today."),
+    ("Part one.", "Part two."),
+    ("&amp;", "&amp;amp;amp;"),
+])
+def test_different_texts_do_not_match(sent, returned):
+    assert not same_text(sent, returned)
+
+
+def test_the_timeline_check_finds_an_escaped_post_with_its_links_rewritten():
+    text = "Search & rescue at berth 5 > 2 km out; report at www.jtf-meridian.mil."
+    found = find_on_timeline(Timeline(remote("Other."), remote(x_returns(text), remote_id="9")),
+                             text)
+    assert found is not None and found.remote_id == "9"

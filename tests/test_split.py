@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -355,3 +356,91 @@ def test_a_one_megabyte_document_splits_in_seconds_measuring_only_post_sized_tex
     assert count > 5000
     assert elapsed < 20, f"{elapsed:.1f} s"
     assert longest < 2_000  # sentences and candidate posts, never the document
+
+
+# --- abbreviations before a lower-case word or a digit (case 06), English and Arabic ---------
+
+@pytest.mark.parametrize("text", [
+    "Crews flew patrols of up to 14 hrs. at a time over the strait.",
+    "The Govt. said the port would reopen on Monday.",
+    "Soldiers of 2 Bn. 14 were on duty, and 3 Sqn. 12 flew.",
+    "The total, incl. 12 fuel barges, was 40 vessels.",
+    "Flights lasted approx. 9 hours and cost est. 2 million dinars.",
+    "It took 40 mins. to reach the vessel and 3 yrs. to build the base.",
+    "The Dept. of Ports wrote at 5 p.m. to the harbour master.",
+    "قال د. أحمد علي إن الدورية استمرت طوال الليل.",
+    "وصل ل. محمد حسن إلى الميناء صباحا.",
+    "أرسلوا الطلبات إلى ص.ب. 1234 في بغداد.",
+    "بلغت المسافة 12 كم. 5 منها في المياه الإقليمية.",
+])
+def test_an_abbreviation_before_a_lower_case_word_or_a_digit_ends_no_sentence(text):
+    assert sentences(text) == [text]
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("The convoy arrived at dawn. 12 ships followed it.", "The convoy arrived at dawn. "),
+    ("Patrols rose in 2024. 14 more began this year.", "Patrols rose in 2024. "),
+    ("The answer was No. It came from the port.", "The answer was No. "),
+    ("وانتهت الدورية في الساعة الخامسة. وعادت السفن إلى الميناء.",
+     "وانتهت الدورية في الساعة الخامسة. "),
+    ("بدأ العمل عام 1445 هـ. وقد استمر عامين.", "بدأ العمل عام 1445 هـ. "),
+])
+def test_a_full_stop_after_a_word_still_ends_a_sentence(text, first):
+    assert sentences(text)[0] == first
+
+
+def test_case_06_the_post_is_not_cut_after_hrs():
+    section = parse_factsheet(
+        (Path(__file__).parent / "corpus" / "06-abbreviation-before-lowercase" /
+         "factsheet.txt").read_text("utf-8")).sections[0]
+    texts = [s.text for s in split_for_x(section)]
+    assert not any(t.endswith("hrs. 1/2") for t in texts)
+    assert any("up to 14 hrs. at a time" in t for t in texts)
+
+
+# --- no cut at a no-break space or a word joiner (case 08) -----------------------------------
+
+FILLER = "The task force escorted merchant vessels along the northern coast " * 3
+
+
+@pytest.mark.parametrize("binder", ["\u00a0", "\u202f", "\u2007", "\u2060"])
+@pytest.mark.parametrize("shift", range(0, 30, 3))
+def test_no_post_is_cut_at_a_no_break_space_or_a_word_joiner(binder, shift):
+    number = binder.join(["1", "250", "000"]) + binder + "dinars"
+    text = FILLER[:150 + shift] + " worth " + number + " in total " + FILLER
+    snippets = split_for_x(Section("SUPPLIES", (text,)))
+    assert len(snippets) > 1
+    assert any(number in s.text for s in snippets)
+
+
+@pytest.mark.parametrize("binder", ["\u00a0", "\u202f", "\u2007"])
+def test_no_sentence_ends_at_a_no_break_space(binder):
+    text = f"Questions about Berth No.{binder}5 go to the harbour master. Next one."
+    assert sentences(text)[0] == f"Questions about Berth No.{binder}5 go to the harbour master. "
+
+
+# --- configured hashtags: once, only where missing -------------------------------------------
+
+@pytest.mark.parametrize(("body", "tags", "expected_end"), [
+    ("Crews patrolled the strait. #JTFMeridian", ["#JTFMeridian"], "strait. #JTFMeridian"),
+    ("Crews patrolled the strait. #jtfmeridian", ["#JTFMeridian"], "strait. #jtfmeridian"),
+    ("Crews patrolled the strait. ＃JTFMeridian", ["JTFMeridian"], "strait. ＃JTFMeridian"),
+    ("#JTFMeridian crews patrolled the strait.", ["#JTFMeridian", "#Harbour"],
+     "strait. #Harbour"),
+    ("Crews patrolled the strait.", ["#JTFMeridian", "jtfmeridian", "#Harbour"],
+     "strait. #JTFMeridian #Harbour"),
+    ("Crews patrolled the strait (see jtf.mil/#JTFMeridian).", ["#JTFMeridian"],
+     "jtf.mil/#JTFMeridian). #JTFMeridian"),
+])
+def test_a_configured_hashtag_is_added_once_and_only_where_missing(body, tags, expected_end):
+    for split in (split_for_x, posts.split.split_for_facebook):
+        [snippet] = split(Section("PATROLS", (body,)), hashtags=tags)
+        assert snippet.text.endswith(expected_end)
+        assert reassemble([snippet], heading="PATROLS", hashtags=tags) == body
+
+
+def test_a_hashtag_anywhere_in_a_thread_is_not_added_to_its_last_part():
+    body = "#JTFMeridian " + " ".join(["Crews patrolled the northern approaches."] * 12)
+    snippets = split_for_x(Section("PATROLS", (body,)), hashtags=["#JTFMeridian"])
+    assert len(snippets) > 1
+    assert sum(s.text.lower().count("#jtfmeridian") for s in snippets) == 1

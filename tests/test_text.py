@@ -125,8 +125,32 @@ def test_presentation_forms_become_ordinary_arabic_letters(shaped, letters):
     assert normalise_presentation_forms(f"({shaped}) 2024") == f"({letters}) 2024"
 
 
-def test_only_presentation_forms_are_folded():
-    # NFKC would change all of these; they are not Arabic presentation forms, so they stay.
-    untouched = "\uff11\uff12 \u00b2 \ufb01 \u2460 \u3000 ﬀ café"
+def test_only_compatibility_letters_are_folded():
+    # NFKC would change all of these; they are symbols meant as they are, so they stay.
+    untouched = "\uff11\uff12 \u00b2 \u00bd \u2122 \u2460 \u3000 \u2103 café"
     assert normalise_presentation_forms(untouched) == untouched
+    assert canonicalise(untouched) == untouched
     assert normalise_presentation_forms(ARABIC) == ARABIC
+
+
+# --- ligatures and other compatibility letters (case 01: PDF text, pasted text) -------------
+
+@pytest.mark.parametrize(("raw", "plain"), [
+    ("Oﬃcial ﬁgures", "Official figures"),            # U+FB03, U+FB01
+    ("Aﬀairs Staﬀ ﬂeet ﬄuent", "Affairs Staff fleet ffluent"),  # U+FB00, U+FB02, U+FB04
+    ("\ufb05 and \ufb06", "st and st"),                 # long-s t and st ligatures
+    ("\u0132sselmeer \u0133s", "IJsselmeer ijs"),       # Dutch IJ digraph letters
+    ("\u01c4 \u01c5 \u01c6 \u01c7 \u01c8 \u01c9 \u01ca \u01cb \u01cc \u01f1 \u01f2 \u01f3",
+     "DŽ Dž dž LJ Lj lj NJ Nj nj DZ Dz dz"),
+    ("\u013fa \u0140a", "L·a l·a"),                    # Catalan middle-dot L
+    ("\u0149 \u017fea", "ʼn sea"),                      # ŉ, long s
+    ("\ufb13\ufb14", "մնմե"),                          # Armenian ligatures
+    ("ﬁ\u0301", "fí"),                                 # a mark lands on its last letter
+])
+def test_ligatures_and_compatibility_letters_become_plain_letters(raw, plain):
+    assert canonicalise(raw) == plain
+    assert canonicalise(plain) == plain
+
+
+def test_soft_hyphens_are_dropped_everywhere():
+    assert canonicalise("counter\u00admeasure") == "countermeasure"

@@ -229,6 +229,8 @@ def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(new
                          files={"file": ("meridian.txt", sample_factsheet().encode())})
     assert review.status_code == 200
     assert "OPERATIONS" in review.text and review.text.count('class="snippet"') > 4
+    # The contact footer is listed as left out of the posts, not dropped silently.
+    assert "not posted, taken for contact details" in html.unescape(review.text)
     assert newsroom.store.history() == []
     text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', review.text,
                      re.S).group(1)
@@ -238,7 +240,7 @@ def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(new
                                         "text": html.unescape(text)})
     assert done.status_code == 303
     shown = client.get(done.headers["location"])
-    assert re.search(r'class="notice"[^>]*>meridian.txt: \d+ posts drafts awaiting approval<',
+    assert re.search(r'class="notice"[^>]*>meridian.txt: \d+ posts drafts awaiting approval[^<]*<',
                      shown.text), shown.text
     assert "drafts awaiting approval" not in client.get("/").text  # said once
     posts = newsroom.store.history()

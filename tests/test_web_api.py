@@ -41,10 +41,10 @@ def test_a_disabled_user_s_token_stops_working(newsroom):
 def test_queue_approve_and_read_back_a_post(newsroom):
     author, approver = api(newsroom, "chen"), api(newsroom, "bashir")
     created = author.post("/posts", json={"account": "office-x", "text": "Port reopened.",
-                                          "at": "2026-12-01 09:00"})
+                                          "at": "2036-12-01 09:00"})
     assert created.status_code == 201
     [post] = created.json()["posts"]
-    assert (post["status"], post["scheduled_at"]) == ("draft", "2026-12-01T06:00:00+00:00")
+    assert (post["status"], post["scheduled_at"]) == ("draft", "2036-12-01T06:00:00+00:00")
     assert author.post(f"/posts/{post['id']}/approve").status_code == 403
     approved = approver.post(f"/posts/{post['id']}/approve")
     assert approved.status_code == 200 and approved.json()["status"] == "queued"
@@ -106,7 +106,7 @@ def test_a_browser_session_may_call_the_api_only_with_its_csrf_header(newsroom):
     ok = browser.post("/api/preview", json=body, headers={"X-CSRF-Token": page_csrf(browser)})
     assert ok.json() == {"platform": "x", "length": 5, "limit": 280, "fits": True,
                          "parts": [{"text": "hello", "weighted_length": 5, "position": 1,
-                                    "size": 1}]}
+                                    "size": 1}], "cost": "1 post: $0.0150"}
 
 
 def test_the_preview_counts_like_x_does(newsroom):
@@ -175,3 +175,20 @@ def test_no_request_the_schema_allows_causes_a_server_error(newsroom, mode):
     # Every operation with parameters or a body really got its share of examples.
     assert {label: n for label, n in tried.items()
             if n < FUZZ_EXAMPLES and label != "GET /api/status"} == {}, tried
+
+def test_the_web_counter_shows_the_larger_count_where_counters_disagree(newsroom):
+    from posts.weight import reference_js_length
+
+    text = "Lookout 🤏🏻 and 👁️‍🗨️ posts."  # twitter-text 3.1.0 counts these as 4 and 5
+    preview = api(newsroom, "chen").post("/preview", json={"account": "office-x",
+                                                           "text": text}).json()
+    assert preview["length"] == reference_js_length(text) == 29  # twitter-text-parser: 22
+    assert preview["parts"][0]["weighted_length"] == 29
+
+
+def test_a_time_in_the_past_is_refused(newsroom):
+    refused = api(newsroom, "chen").post("/posts", json={
+        "account": "office-x", "text": "Too late.", "at": "2025-01-15 09:00"})
+    assert refused.status_code == 400
+    assert "is in the past; give a future time" in refused.text
+    assert newsroom.store.queue() == []

@@ -17,6 +17,7 @@ from posts.weight import (
     X_MAX_WEIGHT,
     code_point_weight,
     find_urls,
+    reference_js_length,
     weighted_length,
 )
 
@@ -145,9 +146,109 @@ PIECES = st.lists(st.sampled_from([
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(PIECES, st.text(max_size=60)))
-def test_weighted_length_is_parse_tweets(text):
-    assert weighted_length(text) == parse_tweet(text).weightedLength
+def test_weighted_length_is_the_larger_of_the_two_counters(text):
+    # The fast path (no emoji) gives what the two full counters would. (Line ends as every
+    # stored text has them: the JavaScript counts "\r\n" as two, twitter-text-parser as one.)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    assert weighted_length(text) == max(parse_tweet(text).weightedLength,
+                                        reference_js_length(lines))
     assert find_urls(text) == [tuple(e["indices"]) for e in extract_urls_with_indices(text)]
+
+
+# --- where the counters disagree (case 12): the larger count --------------------------------
+
+CONFORMANCE_FILE = Path(__file__).parent / "data" / "twitter-text-validate-v3.yml"
+
+
+def conformance_cases():
+    import yaml
+
+    data = yaml.safe_load(CONFORMANCE_FILE.read_text(encoding="utf-8"))
+    return [pytest.param(case["text"], case["expected"]["weightedLength"],
+                         id=case["description"][:60])
+            for cases in data.values() for case in cases]
+
+
+@pytest.mark.parametrize(("text", "expected"), conformance_cases())
+def test_both_counters_and_the_larger_pass_the_conformance_data(text, expected):
+    assert parse_tweet(text).weightedLength == expected
+    assert reference_js_length(text) == expected
+    assert weighted_length(text) == expected
+
+
+# Emoji of Unicode/Emoji 12.0 (2019) and later, which twemoji-parser 11 (the list npm
+# twitter-text 3.1.0 counts with) does not know, and older sequences it reads in pieces.
+RECENT_EMOJI = [
+    "🤏🏻", "👁️‍🗨️", "🧑‍🤝‍🧑", "🧑🏽‍🦰", "🦩", "🥱", "🪂", "🏳️‍⚧️", "🐈‍⬛", "🐻‍❄️", "🫀",
+    "❤️‍🔥", "😮‍💨", "😵‍💫", "🧔‍♀️", "🫠", "🫶🏽", "🫱🏼‍🫲🏾", "🪸", "🩷", "🫨", "🪿",
+    "🐦‍🔥", "🍋‍🟩", "🙂‍↔️", "🧑‍🧑‍🧒", "🏃‍➡️", "🏃🏽‍♀️‍➡️", "🫩", "🇺🇳",
+    "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", "#️⃣", "©️", "👨‍👩‍👧‍👦",
+]
+
+
+@pytest.mark.parametrize("emoji", RECENT_EMOJI)
+def test_a_sequence_the_counters_disagree_on_counts_the_larger(emoji):
+    text = f"Crews report {emoji} at dawn."
+    python, javascript = parse_tweet(text).weightedLength, reference_js_length(text)
+    assert weighted_length(text) == max(python, javascript)
+
+
+def test_case_12_no_post_is_over_280_for_either_counter():
+    from posts.factsheet import parse_factsheet
+    from posts.split import split_for_x
+
+    sheet = parse_factsheet(
+        (ROOT / "tests" / "corpus" / "12-newer-emoji" / "factsheet.txt").read_text("utf-8"))
+    snippets = [s for section in sheet.sections for s in split_for_x(section)]
+    # twitter-text 3.1.0 measured the old split 340 / 323 / 323.
+    assert max(reference_js_length(s.text) for s in snippets) <= X_MAX_WEIGHT
+    assert max(parse_tweet(s.text).weightedLength for s in snippets) <= X_MAX_WEIGHT
+    assert all(s.weighted_length == reference_js_length(s.text) for s in snippets)
+
+
+def test_the_compose_counter_shows_the_larger_count():
+    from scheduler.compose import preview
+    from scheduler.config import AccountConfig
+
+    account = AccountConfig(name="office-x", platform="x", handle="OfficeX",
+                            api_url="http://127.0.0.1:9")
+    text = "Lookout 🤏🏻 and 👁️‍🗨️ posts."
+    shown = preview(text, account)
+    assert shown.length == reference_js_length(text) > parse_tweet(text).weightedLength
+    assert shown.parts[0].weighted_length == shown.length
+
+
+def node_counts(texts: list[str]) -> list[int] | None:
+    """npm twitter-text 3.1.0's own counts, run by Node.js from the project's node_modules
+    (`npm ci`, which `make test` runs where npm is installed); None where it is not."""
+    import json
+    import shutil
+
+    module = ROOT / "node_modules" / "twitter-text"
+    node = shutil.which("node")
+    if node is None or not module.is_dir():
+        return None
+    script = ("const tt = require('twitter-text'); let data = '';"
+              "process.stdin.on('data', c => data += c).on('end', () => console.log("
+              "JSON.stringify(JSON.parse(data).map(t => tt.parseTweet(t).weightedLength))));")
+    result = subprocess.run([node, "-e", script], input=json.dumps(texts), cwd=ROOT,
+                            capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(result.stdout)
+
+
+def test_the_javascript_counter_is_counted_as_it_counts():
+    import os
+
+    texts = [f"Report {e} in." for e in RECENT_EMOJI] + [
+        t.values[0] for t in conformance_cases()] + [
+        (ROOT / "tests" / "corpus" / "12-newer-emoji" / "factsheet.txt").read_text("utf-8"),
+        "©®™ ↔ ☺️ ✌🏽 1️⃣ 🇮🇶🇺🇸 \ufe0f a\ufe0f"]
+    counts = node_counts(texts)
+    if counts is None:
+        if os.environ.get("CI"):
+            pytest.fail("Node.js and node_modules/twitter-text are needed in CI (npm ci)")
+        pytest.skip("Node.js or node_modules/twitter-text missing (run npm ci)")
+    assert [reference_js_length(t) for t in texts] == counts
 
 
 @settings(max_examples=200, deadline=None)

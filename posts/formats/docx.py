@@ -1,4 +1,4 @@
-"""Word (.docx) fact sheets, through python-docx: the document's own styles say what is what.
+"""Word (.docx) fact sheets: the document's own styles say what is what.
 
     Title style                       -> title
     Heading 1..9 (or an outline level) -> heading of that level
@@ -6,9 +6,19 @@
     a table row                       -> one list item, cells joined ("Ships: 9 patrol vessels")
     anything else                     -> a text part; line breaks inside it are kept
 
-Pictures, inline or floating, are noted with the alt text Word keeps for them. Styles
-derived from these count as them, and built-in style names are English in the file
-whatever the language of Word's menus.
+The text of a paragraph is every text a Word user sees in it, in reading order, whatever
+elements wrap it (ECMA-376 Part 1, 17.3.2 "Run" and 17.13 "Annotations"): runs inside tracked
+insertions (`w:ins`, `w:moveTo`), hyperlinks, simple and complex fields (their results, not
+their codes), content controls (`w:sdt`), smart tags and custom XML, nested in any order, and
+the paragraphs of text boxes (after their paragraph). Left out is what Word does not show:
+tracked deletions (`w:del`, `w:moveFrom`), field codes, hidden text (`w:vanish`), and the
+fallback copy of drawings (`mc:Fallback`). A document with tracked changes not yet accepted is
+read as if they were, and the reader says so. python-docx's `Paragraph.text` reads only runs
+and hyperlinks directly under the paragraph, so the walk over the XML is our own.
+
+Links keep their address (posts.formats.links). Pictures, inline or floating, are noted with
+the alt text Word keeps for them. Styles derived from these count as them, and built-in style
+names are English in the file whatever the language of Word's menus.
 """
 
 from __future__ import annotations
@@ -16,14 +26,27 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import dataclass, field
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
 from posts.formats.limits import check_docx, check_time
-from posts.text import UnreadableDocument
+from posts.formats.links import link_address, link_text
+from posts.text import UnreadableDocument, fold_spaces
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
 _WORD_MAIN = "word/document.xml"
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# Elements whose content Word does not show as text of the paragraph.
+_UNSEEN = frozenset(_W + n for n in (
+    "pPr", "rPr", "del", "moveFrom", "instrText", "delText", "delInstrText", "fldData",
+    "footnoteReference", "endnoteReference", "commentReference", "annotationRef", "sectPr",
+    "tblPr", "trPr", "tcPr", "sdtPr", "sdtEndPr", "customXmlPr", "smartTagPr"))
+_REVISIONS = ("ins", "del", "moveFrom", "moveTo")
+_FIELD_URL = re.compile(r'^\s*HYPERLINK\s+"([^"]*)"', re.IGNORECASE)
+_FIELD_URL_BARE = re.compile(r"^\s*HYPERLINK\s+(\S+)", re.IGNORECASE)
 
 
 def read_docx(data: bytes, name: str) -> Read:
@@ -32,21 +55,24 @@ def read_docx(data: bytes, name: str) -> Read:
     check_docx(data, name)
     document = _open(data, name)
     check_time()
-    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
+    body = document.element.body
+    reader = _TextReader(document)
     parts: list[Part] = []
     images: list[FoundImage] = []
     headings = 0
     number = 0
-    for block in document.iter_inner_content():
+    for element in _blocks(body):
         check_time()
-        if isinstance(block, Table):
-            parts.extend(_table_rows(block))
-            images.extend(_pictures(document, block._tbl, headings))
+        if element.tag == _W + "tbl":
+            parts.extend(_table_rows(element, reader))
+            images.extend(_pictures(document, element, headings))
             number = 0
             continue
-        kind, level, numbered = _classify(block)
-        text = block.text
+        paragraph = Paragraph(element, document._body)
+        kind, level, numbered = _classify(paragraph)
+        text, boxes = reader.paragraph(element)
         if kind == "item":
             number = number + 1 if numbered else 0
             parts.append(Part("item", text, marker=f"{number}." if numbered else "-"))
@@ -54,8 +80,200 @@ def read_docx(data: bytes, name: str) -> Read:
             number = 0
             parts.append(Part(kind, text, level))
             headings += kind in ("title", "heading")
-        images.extend(_pictures(document, block._p, headings))
-    return Read(parts, images)
+        parts.extend(Part("text", box) for box in boxes)
+        images.extend(_pictures(document, element, headings))
+    notes = []
+    revisions = _count_revisions(body)
+    if revisions:
+        notes.append(f"{name}: holds {revisions} tracked change(s) not yet accepted; read as "
+                     "if they were accepted (insertions kept, deletions left out). Accept or "
+                     "reject them in Word to be sure the posts say what you mean")
+    return Read(parts, images, tuple(notes))
+
+
+def _blocks(container):
+    """Paragraphs and tables of the body in reading order, also those inside block-level
+    content controls (`w:sdt`), custom XML and tracked moves or insertions."""
+    for child in container.iterchildren():
+        tag = child.tag
+        if tag in (_W + "p", _W + "tbl"):
+            yield child
+        elif tag == _W + "sdt":
+            content = child.find(_W + "sdtContent")
+            if content is not None:
+                yield from _blocks(content)
+        elif tag in (_W + "customXml", _W + "ins", _W + "moveTo", _W + "smartTag"):
+            yield from _blocks(child)
+
+
+@dataclass
+class _Field:
+    """A complex field (w:fldChar begin ... separate ... end): its code, then its result."""
+
+    code: list[str] = field(default_factory=list)
+    in_result: bool = False
+    start: int = 0  # where its result starts in the output
+
+
+class _TextReader:
+    """The visible text of paragraphs (see the module docstring)."""
+
+    def __init__(self, document) -> None:
+        self.rels = document.part.rels
+
+    def paragraph(self, p) -> tuple[str, list[str]]:
+        """The paragraph's text, and the texts of the text boxes anchored in it."""
+        self.out: list[str] = []
+        self.boxes: list[str] = []
+        self.fields: list[_Field] = []
+        self._walk(p)
+        while self.fields:  # a field left open at the paragraph's end: keep what it showed
+            self.fields.pop()
+        return "".join(self.out), self.boxes
+
+    def cell(self, tc) -> str:
+        texts = []
+        for p in _blocks_in_cell(tc):
+            text, boxes = self.paragraph(p)
+            texts.extend([text, *boxes])
+        return fold_spaces(" ".join(texts))
+
+    def _hidden_code(self) -> bool:
+        return any(not f.in_result for f in self.fields)
+
+    def _emit(self, text: str) -> None:
+        if not self._hidden_code():
+            self.out.append(text)
+
+    def _walk(self, element) -> None:
+        for child in element.iterchildren():
+            tag = child.tag
+            if not isinstance(tag, str) or tag in _UNSEEN:
+                continue  # comments, processing instructions; what Word does not show
+            if tag == _W + "r":
+                if not _hidden_run(child):
+                    self._run(child)
+            elif tag == _W + "hyperlink":
+                self._link(child, self._hyperlink_address(child))
+            elif tag == _W + "fldSimple":
+                self._link(child, _field_address(child.get(_W + "instr") or ""))
+            elif tag == _MC + "AlternateContent":
+                self._alternate(child)
+            elif tag == _W + "txbxContent":
+                self._text_box(child)
+            elif tag == _W + "tbl":
+                continue  # a table nested in a text box is read with the box's paragraphs
+            else:
+                # w:ins, w:moveTo, w:sdt, w:sdtContent, w:smartTag, w:customXml, w:dir,
+                # w:bdo, drawings and shapes (for their text boxes): their content shows.
+                self._walk(child)
+
+    def _alternate(self, element) -> None:
+        """Markup compatibility: Word writes a shape twice, for new readers (mc:Choice) and
+        old ones (mc:Fallback); a reader sees one of them."""
+        chosen = element.find(_MC + "Choice")
+        if chosen is None:
+            chosen = element.find(_MC + "Fallback")
+        if chosen is not None:
+            self._walk(chosen)
+
+    def _run(self, run) -> None:
+        for child in run.iterchildren():
+            tag = child.tag
+            if tag == _W + "t":
+                self._emit(child.text or "")
+            elif tag in (_W + "tab", _W + "ptab"):
+                self._emit(" ")
+            elif tag in (_W + "br", _W + "cr"):
+                self._emit("\n")
+            elif tag == _W + "noBreakHyphen":
+                self._emit("\u2011")
+            elif tag == _W + "sym":
+                char = child.get(_W + "char") or ""
+                code = int(char, 16) if re.fullmatch(r"[0-9A-Fa-f]{1,6}", char) else None
+                # Symbol-font characters live in the private use area: they show a glyph of
+                # that font, not the character; leave them out.
+                if code is not None and not 0xE000 <= code <= 0xF8FF and code < 0x110000:
+                    self._emit(chr(code))
+            elif tag == _W + "fldChar":
+                self._field_char(child.get(_W + "fldCharType"))
+            elif tag == _W + "instrText" and self.fields:
+                self.fields[-1].code.append(child.text or "")
+            elif tag == _MC + "AlternateContent":
+                self._alternate(child)
+            elif tag in (_W + "drawing", _W + "pict", _W + "object"):
+                self._walk(child)
+
+    def _field_char(self, kind: str | None) -> None:
+        if kind == "begin":
+            self.fields.append(_Field())
+        elif kind == "separate" and self.fields:
+            self.fields[-1].in_result = True
+            self.fields[-1].start = len(self.out)
+        elif kind == "end" and self.fields:
+            done = self.fields.pop()
+            if done.in_result and not self._hidden_code():
+                address = _field_address("".join(done.code))
+                if address is not None:
+                    self.out[done.start:] = [link_text("".join(self.out[done.start:]),
+                                                       address)]
+
+    def _link(self, element, address: str | None) -> None:
+        start = len(self.out)
+        self._walk(element)
+        if address is not None and not self._hidden_code():
+            self.out[start:] = [link_text("".join(self.out[start:]), address)]
+
+    def _hyperlink_address(self, element) -> str | None:
+        rel_id = element.get(_R + "id")
+        if not rel_id or rel_id not in self.rels:
+            return None  # w:anchor only: a bookmark in the document
+        rel = self.rels[rel_id]
+        if not rel.is_external:
+            return None
+        return link_address(rel.target_ref)
+
+    def _text_box(self, content) -> None:
+        saved = (self.out, self.fields)
+        for p in content.iter(_W + "p"):
+            self.out, self.fields = [], []
+            self._walk(p)
+            text = "".join(self.out)
+            if text.strip():
+                self.boxes.append(text)
+        self.out, self.fields = saved
+
+
+def _field_address(code: str) -> str | None:
+    match = _FIELD_URL.match(code) or _FIELD_URL_BARE.match(code)
+    if match is None:
+        return None
+    if re.search(r"\\l\b", code) and not match.group(1):
+        return None  # a link to a bookmark in the document
+    return link_address(match.group(1))
+
+
+def _hidden_run(run) -> bool:
+    properties = run.find(_W + "rPr")
+    if properties is None:
+        return False
+    vanish = properties.find(_W + "vanish")
+    return vanish is not None and (vanish.get(_W + "val") or "true") not in ("0", "false", "off")
+
+
+def _count_revisions(body) -> int:
+    """Tracked insertions, deletions and moves (of text and of paragraph marks; changes of
+    formatting alone, `w:rPrChange` and kin, change no text and are not counted)."""
+    return sum(1 for _ in body.iter(*(_W + n for n in _REVISIONS)))
+
+
+def _blocks_in_cell(tc):
+    for element in _blocks(tc):
+        if element.tag == _W + "p":
+            yield element
+        else:  # a table nested in a cell: its cells' paragraphs, row by row
+            for inner in element.iter(_W + "tc"):
+                yield from _blocks_in_cell(inner)
 
 
 def _pictures(document, element, headings: int) -> list[FoundImage]:
@@ -132,14 +350,26 @@ def _classify(paragraph) -> tuple[str, int, bool]:
     return "text", 1, False
 
 
-def _table_rows(table) -> list[Part]:
+def _table_rows(table, reader: _TextReader) -> list[Part]:
     parts = []
-    for row in table.rows:
+    for row in table.iter(_W + "tr"):
+        if row.getparent() is not table:
+            continue  # rows of nested tables are read inside their cell
         cells: list[str] = []
-        for cell in row.cells:
-            text = " ".join(cell.text.split())
+        for tc in _row_cells(row):
+            text = reader.cell(tc)
             if text and (not cells or cells[-1] != text):  # merged cells repeat their text
                 cells.append(text)
         if cells:
             parts.append(Part("item", ": ".join(cells) if len(cells) == 2 else " | ".join(cells)))
     return parts
+
+
+def _row_cells(row):
+    for child in row.iterchildren():
+        if child.tag == _W + "tc":
+            yield child
+        elif child.tag in (_W + "sdt", _W + "customXml"):
+            content = child.find(_W + "sdtContent") if child.tag == _W + "sdt" else child
+            if content is not None:
+                yield from _row_cells(content)

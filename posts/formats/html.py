@@ -5,8 +5,9 @@
     p, div, td, blockquote, ...    -> a text part; <br> is a line break
     script, style, nav, forms, ... -> left out
 
-Inline markup (links, emphasis) is taken for its text; `<img>` is noted as an image with its
-`alt`. When the page has a <main> or a single
+Inline markup (emphasis) is taken for its text; a link keeps its address after its text
+(posts.formats.links); `<img>` is noted as an image with its `alt`. No-break spaces (`&nbsp;`)
+stay no-break. When the page has a <main> or a single
 <article>, only that is read: site menus and page furniture are not part of the fact sheet.
 """
 
@@ -16,11 +17,12 @@ import re
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
-from posts.text import UnreadableDocument
+from posts.formats.links import link_address, link_text
+from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
                       "select", "svg", "head", "title", "iframe", "object", "canvas"})
-_WHITESPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(f"[^\\S{NO_BREAK_SPACES}]+")
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # Elements that start a new part; everything else is inline and joins the text around it.
 _BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td",
@@ -41,15 +43,18 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None) -> Read:
                                  "the page again or export the fact sheet as text") from None
     articles = soup.find_all("article")
     root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
-    walker = _Walker(resolve)
+    base = soup.find("base", href=True)
+    walker = _Walker(resolve, str(base["href"]) if base is not None else None)
     walker.walk(root)
     walker.flush()
     return Read(walker.parts, walker.images)
 
 
 class _Walker:
-    def __init__(self, resolve: Resolver | None) -> None:
+    def __init__(self, resolve: Resolver | None, base: str | None = None) -> None:
         self.resolve = resolve
+        self.base = base
+        self.flushes = 0
         self.parts: list[Part] = []
         self.images: list[FoundImage] = []
         self.headings = 0
@@ -80,8 +85,19 @@ class _Walker:
                                                       after, self.resolve))
             elif child.name in _BLOCKS:
                 self.block(child)
+            elif child.name == "a" and child.get("href"):
+                self.link(child)
             else:
                 self.walk(child)
+
+    def link(self, tag) -> None:
+        start, flushes = len(self.buffer), self.flushes
+        self.walk(tag)
+        if self.flushes != flushes:  # a block inside the link: its text is out already
+            return
+        anchor = "".join(self.buffer[start:])
+        address = link_address(str(tag.get("href")), self.base)
+        self.buffer[start:] = [link_text(anchor, address)]
 
     def block(self, tag) -> None:
         self.flush()
@@ -105,7 +121,8 @@ class _Walker:
     def flush(self) -> None:
         text = "".join(self.buffer)
         self.buffer = []
-        lines = [" ".join(line.split()) for line in text.split("\n")]
+        self.flushes += 1
+        lines = [fold_spaces(line) for line in text.split("\n")]
         text = "\n".join(line for line in lines if line)
         if text:
             kind, level, marker = self.context

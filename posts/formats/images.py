@@ -59,6 +59,9 @@ class Read:
 
     parts: list[Part]
     images: list[FoundImage]
+    #: What the reader did that the reader of the preview should know, one line each
+    #: ("read with its tracked changes accepted").
+    notes: tuple[str, ...] = ()
 
 
 _DATA_URI = re.compile(r"data:(?P<type>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<data>.*)",

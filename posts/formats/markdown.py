@@ -5,7 +5,8 @@
     | a | b | table rows                              -> one list item each, cells joined
     paragraphs, block quotes, code blocks             -> text parts; line breaks kept
 
-Links and emphasis are taken for their text; raw HTML blocks are read as HTML. Images,
+Emphasis is taken for its text; a link keeps its address after its text
+(posts.formats.links); raw HTML blocks are read as HTML. Images,
 `![alt](path)` or an inline `<img>`, are noted with their alt text.
 """
 
@@ -17,6 +18,8 @@ from dataclasses import replace
 from posts.factsheet import Part
 from posts.formats.html import read_html
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
+from posts.formats.links import link_address, link_text
+from posts.text import fold_spaces
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _IMG = re.compile(r"<img\b", re.IGNORECASE)
@@ -60,7 +63,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
             images.extend(_images(token, headings, resolve))
             content = _inline_text(token)
             if cells is not None:
-                cells.append(" ".join(content.split()))
+                cells.append(fold_spaces(content))
             elif heading is not None:
                 parts.append(Part("heading", content, heading))
             elif items and not item_started:
@@ -97,8 +100,14 @@ def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:
 
 def _inline_text(token) -> str:
     out: list[str] = []
+    links: list[tuple[int, str | None]] = []  # (where its text starts in `out`, address)
     for child in token.children or ():
-        if child.type in ("text", "code_inline"):
+        if child.type == "link_open":
+            links.append((len(out), link_address(str(child.attrGet("href") or ""))))
+        elif child.type == "link_close" and links:
+            start, address = links.pop()
+            out[start:] = [link_text("".join(out[start:]), address)]
+        elif child.type in ("text", "code_inline"):
             out.append(child.content)
         elif child.type in ("softbreak", "hardbreak") or (
                 child.type == "html_inline" and _BR.fullmatch(child.content.strip())):

@@ -6,8 +6,9 @@ user/extract-text.html#using-a-visitor): every visual line with its font size an
     a wider gap                             -> the next text part
 
 A PDF set in one size and weight throughout marks no heading, and is then read by the
-plain-text rules. Arabic presentation forms, which many PDF producers write instead of letters,
-are folded back to letters.
+plain-text rules. Ligatures ("ﬁ") and Arabic presentation forms, which many PDF producers write
+instead of letters, are folded back to letters, and words broken across lines by a hyphen are
+joined again (posts.hyphenation) while compound hyphens stay.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ from posts.formats.limits import (
     pdf_limit_reached,
     pdf_reading,
 )
-from posts.text import NoUsableText, UnreadableDocument, normalise_presentation_forms
+from posts.hyphenation import join_lines
+from posts.text import (
+    NoUsableText,
+    UnreadableDocument,
+    fold_spaces,
+    normalise_presentation_forms,
+)
 
 #: A line this much larger than the body text is a heading.
 HEADING_SIZE_RATIO = 1.15
@@ -51,7 +58,7 @@ class _Line:
 
     @property
     def text(self) -> str:
-        return " ".join("".join(r[0] for r in self.runs).split())
+        return fold_spaces("".join(r[0] for r in self.runs))
 
     def style(self) -> tuple[float, bool]:
         """The size and weight of most of the line's characters."""
@@ -261,12 +268,22 @@ def _parts(lines: list[_Line]) -> tuple[list[Part], list[int]]:
                 headings += 1
         else:
             if parts and parts[-1].kind == "text" and not _new_paragraph(previous, gap, leading):
-                parts[-1] = Part("text", f"{parts[-1].text}\n{line.text}")
+                parts[-1] = Part("text", _continue(parts[-1].text, line.text))
             else:
                 parts.append(Part("text", line.text))
         previous, previous_style = line, (style if head else None)
         headings_after.append(headings)
     return parts, headings_after
+
+
+def _continue(text: str, line: str) -> str:
+    """`text` (a paragraph so far) continued by its next visual `line`: on a new line, or
+    joined to it where the last line ended in a word broken by a hyphen."""
+    head, _, last = text.rpartition("\n")
+    joined = join_lines(last, line)
+    if joined is None:
+        return f"{text}\n{line}"
+    return f"{head}\n{joined}" if head else joined
 
 
 def _new_paragraph(previous: _Line | None, gap: float | None, leading: float) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from scheduler.cli import content, operations, people
+from scheduler.cli import spend as spending
 from scheduler.cli.common import Context, FactpostGroup, emit_posts
 
 
@@ -49,8 +50,10 @@ def demo(keep: Path | None) -> None:
     Example:
       factpost demo
     """
+    from db.spend import SpendStore
     from db.store import HistoryFilter
     from scheduler.demo import run_demo
+    from scheduler.publishers.x_terms import PRICING_URL, READ_ON, usd
 
     operations.configure_logging(verbose=False)
     with tempfile.TemporaryDirectory(prefix="factpost-demo-") as tmp:
@@ -64,6 +67,13 @@ def demo(keep: Path | None) -> None:
             shown = Context(str(workdir / "config.toml"))
             emit_posts(shown, store.history(HistoryFilter()), as_json=False, title="History",
                        empty="nothing was published")
+            for account, cost in imported.x_costs:
+                click.echo(f"X cost estimated before queueing, {account}: {cost}")
+            spent = sum(c.micros for c in SpendStore(store).charges())
+            billed = sum(entry["micros"] for entry in emulator.bill())
+            click.echo(f"X spend recorded by factpost: {usd(spent)}; billed by the emulator: "
+                       f"{usd(billed)} (prices read {READ_ON} from {PRICING_URL}; "
+                       "'factpost spend' lists them)")
         finally:
             store.close()
             emulator.stop()
@@ -103,7 +113,8 @@ def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bo
 
 for command in (content.preview, content.import_, content.queue, content.history, content.post,
                 operations.init, operations.run, operations.accounts, operations.pause,
-                operations.resume, operations.status, people.user, people.serve):
+                operations.resume, operations.status, spending.spend, people.user,
+                people.serve):
     cli.add_command(command)
 
 

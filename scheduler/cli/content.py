@@ -29,33 +29,57 @@ from scheduler.importing import (
     import_pair,
     load_document,
 )
-from scheduler.timing import parse_duration, parse_when
+from scheduler.timing import check_not_past, parse_duration, parse_when, read_when
 
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--links", type=click.Choice(["as-written", "first-part"]), default=None,
+              help="X: keep links where the text has them, or put a thread's links in its "
+                   "first part (cheaper: X charges more for each post with a link). Default: "
+                   "each account's `links` setting, or as-written without a config.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def preview(file: Path, as_json: bool) -> None:
-    """Show how FILE splits into sections and posts; writes nothing.
+@click.pass_obj
+def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
+    """Show how FILE splits into sections and posts, and what the X posts will cost; writes
+    nothing.
 
-    Needs no config or database.
+    With a config (--config, $FACTPOST_CONFIG or ./config.toml), the posts are shown per
+    account exactly as `import` would queue them, hashtags included, priced with its
+    [x.prices]; without one, per platform at X's published prices. Lines left out of the
+    posts (contact details, headings with no text) and close calls are listed as notes.
+    Needs no database.
 
     \b
     Example:
       factpost preview factsheet.txt --json
     """
+    from dataclasses import replace as with_fields
+
     from posts.split import split_section
+    from scheduler.config import default_config_path
+    from scheduler.importing import snippets_for
+    from scheduler.publishers import x_terms
 
     loaded = load_document(file)
     sheet = loaded.sheet
+    configured = ctx.config_path is not None or default_config_path().is_file()
+    accounts = ctx.config.accounts if configured else ()
+    prices = ctx.config.x.prices if configured else x_terms.DEFAULT
     snippets = [
+        {"account": account.name, "platform": account.platform,
+         "section": sheet.sections[i].heading or f"section {i + 1}", **_snippet(s)}
+        for account in accounts
+        for i, units in snippets_for(sheet, with_fields(account, links=links or account.links))
+        for s in units
+    ] or [
         {"platform": platform, "section": section.heading or f"section {i + 1}",
-         "text": s.text, "weighted_length": s.weighted_length,
-         "thread_position": s.thread_position, "thread_size": s.thread_size}
+         **_snippet(s)}
         for platform in ("x", "facebook")
         for i, section in enumerate(sheet.sections)
-        for s in split_section(section, platform)
+        for s in split_section(section, platform, links=links or "as-written")
     ]
+    cost = x_terms.estimate((s["text"] for s in snippets if s["platform"] == "x"), prices)
     result = {
         "title": sheet.title,
         "sections": [{"heading": s.heading, "text": s.text} for s in sheet.sections],
@@ -67,6 +91,8 @@ def preview(file: Path, as_json: bool) -> None:
         },
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
+        "x_cost": _cost_record(cost),
+        "notes": list(loaded.notes),
     }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -74,10 +100,14 @@ def preview(file: Path, as_json: bool) -> None:
     click.echo(f"Title: {sheet.title or '(none)'}")
     for account in sheet.contacts.accounts:
         click.echo(f"Contact account: {account.platform} {account.handle}")
+    for phone in sheet.contacts.phones:
+        click.echo(f"Contact phone: {phone}")
     for s in snippets:
         part = (f" [{s['thread_position']}/{s['thread_size']}]" if s["thread_size"] > 1 else "")
-        click.echo(f"\n--- {s['platform']} · {s['section']}{part} · {s['weighted_length']} ---")
+        who = s.get("account") or s["platform"]
+        click.echo(f"\n--- {who} · {s['section']}{part} · {s['weighted_length']} ---")
         click.echo(s["text"])
+    click.echo(f"\nX cost: {cost} ({_prices_note()})")
     if result["images"]:
         n = len(result["images"])
         click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
@@ -87,6 +117,28 @@ def preview(file: Path, as_json: bool) -> None:
         alt = f"alt: {image['alt_text']}" if image["alt_text"] else "no alt text"
         click.echo(f"  {image['number']}. {image['section'] or '(no section)'} · "
                    f"{image['source']} · {what} · {alt}")
+    if loaded.notes:
+        click.echo("")
+    for note in loaded.notes:
+        click.echo(f"note: {note}")
+
+
+def _snippet(s) -> dict:
+    return {"text": s.text, "weighted_length": s.weighted_length,
+            "thread_position": s.thread_position, "thread_size": s.thread_size}
+
+
+def _cost_record(cost) -> dict:
+    from scheduler.publishers.x_terms import usd
+
+    return {"posts": cost.posts, "posts_with_links": cost.with_links, "usd": usd(cost.micros),
+            "micros": cost.micros, "summary": str(cost)}
+
+
+def _prices_note() -> str:
+    from scheduler.publishers.x_terms import PRICING_URL, READ_ON
+
+    return f"X pay-per-use prices read {READ_ON} from {PRICING_URL}"
 
 
 def _image_record(number: int, image, sheet) -> dict:
@@ -120,10 +172,13 @@ def _image_record(number: int, image, sheet) -> dict:
 @click.option("--with-images", is_flag=True,
               help="Attach each section's first image (with its alt text from the document) "
                    "to the section's first post, where the platform takes it.")
+@click.option("--allow-past", is_flag=True,
+              help="Accept an --at time in the past: the overdue posts go out at once, then "
+                   "no faster than their --every spacing.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
             every: str | None, pair: Path | None, bilingual: bool, replace: bool,
-            with_images: bool) -> None:
+            with_images: bool, allow_past: bool) -> None:
     """Import a fact sheet (.txt, .md, .html, .pdf, .docx) and schedule its posts for each
     account.
 
@@ -156,7 +211,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
         raise click.UsageError("--with-images works on one document; it cannot be combined "
                                "with --pair or --bilingual")
     moment = now()
-    start = parse_when(at, ctx.tz, moment) if at else None
+    start = _typed_time(at, ctx, moment, allow_past=allow_past) if at else None
     step = parse_duration(every) if every else None
     actor = ctx.author()
     if pair is not None or bilingual:
@@ -166,6 +221,8 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
         report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
                              actor=actor, now=moment, at=start, every=step,
                              replace=replace, with_images=with_images)
+    for note in report.notes:
+        click.echo(f"note: {note}")
     for note in report.image_notes:
         click.echo(note)
     if report.correction is not None:
@@ -179,6 +236,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     click.echo(f"{report.document}: {report.created} posts {state}, "
                f"{local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)} "
                f"({ctx.tz.key})")
+    _emit_costs(report)
     if report.skipped_accounts:
         click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
                    "those accounts got nothing new")
@@ -188,6 +246,22 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     elif report.images_found:
         n = report.images_found
         click.echo(f"{n} image{'s' if n != 1 else ''} found; add --with-images to attach them")
+
+
+def _typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str = "--at"):
+    """A WHEN typed by staff, in UTC: refused in the past unless `allow_past`, and with a
+    line saying which moment it was taken for where the office's clocks change."""
+    when = read_when(text, ctx.tz, moment)
+    check_not_past(when.at, moment, allow_past=allow_past, what=what, tz=ctx.tz)
+    if when.note:
+        click.echo(f"note: {when.note}")
+    return when.at
+
+
+def _emit_costs(report: ImportReport, would: bool = False) -> None:
+    for account, cost in report.x_costs:
+        click.echo(f"{account}: {cost}{' with --replace' if would else ''} on X "
+                   f"({_prices_note()})")
 
 
 def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
@@ -217,10 +291,12 @@ def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
         if report.created:
             click.echo(f"from {local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)}"
                        f" ({ctx.tz.key})")
+        _emit_costs(report)
         return
     if not correction.changes_posts:
         click.echo(f"{report.document}: no post changes; nothing to do")
         return
+    _emit_costs(report, would=True)
     fail(f"{file}: changed since document {correction.previous_id}; nothing imported. Check the "
          f"changes above, then run 'factpost import {file} --replace' to cancel "
          f"{len(correction.supersede)} superseded posts and queue {len(correction.posts)} new "
@@ -311,9 +387,10 @@ def check_length(text: str, platform: str) -> None:
 @click.option("--alt", "alt_text", metavar="TEXT",
               help="Alt text describing the image (required with --image; at most 1000 "
                    "characters).")
+@click.option("--allow-past", is_flag=True, help="Accept an --at time in the past.")
 @pass_ctx
 def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
-             alt_text: str | None) -> None:
+             alt_text: str | None, allow_past: bool) -> None:
     """Queue one post, optionally with an image.
 
     \b
@@ -323,22 +400,32 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
           --alt "Trucks unloading aid at Sel Harbour"
     """
     from posts.text import canonicalise
+    from scheduler.compose import PostTextError, single_post
     from scheduler.images import read_image
 
     acct = ctx.config.account(account)
     text = canonicalise(text).strip()
     check_length(text, acct.platform)
+    try:
+        text = single_post(text, acct)  # with the account's hashtags, where missing
+    except PostTextError as exc:
+        raise click.UsageError(str(exc)) from None
     if alt_text is not None and image is None:
         raise click.UsageError("--alt describes an image; give the image with --image FILE")
     media = read_image(image, alt_text, acct.platform) if image is not None else None
     moment = now()
     status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
     p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
-                           scheduled_at=parse_when(at, ctx.tz, moment),
+                           scheduled_at=_typed_time(at, ctx, moment, allow_past=allow_past),
                            actor=ctx.author(), now=moment, status=status, media=media)
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
+    cost = ""
+    if acct.platform == "x":
+        from scheduler.publishers.x_terms import estimate, usd
+
+        cost = f" (on X: {usd(estimate([text], ctx.config.x.prices).micros)})"
     click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
-               f"{local(p.scheduled_at, ctx.tz)}")
+               f"{local(p.scheduled_at, ctx.tz)}{cost}")
 
 
 @post.command("show")
@@ -394,8 +481,10 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
 @click.argument("post_id", type=int)
 @click.option("--text", help="New text.")
 @click.option("--at", "at", metavar="WHEN", help="New time.")
+@click.option("--allow-past", is_flag=True, help="Accept an --at time in the past.")
 @pass_ctx
-def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None) -> None:
+def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None,
+              allow_past: bool) -> None:
     """Change a post's text or time (only before it is published).
 
     \b
@@ -412,7 +501,8 @@ def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None) -> N
         text = canonicalise(text).strip()
         check_length(text, ctx.store.get_post(post_id).platform)
     p = ctx.store.edit_post(post_id, actor=actor, now=moment, text=text,
-                            scheduled_at=parse_when(at, ctx.tz, moment) if at else None)
+                            scheduled_at=(_typed_time(at, ctx, moment, allow_past=allow_past)
+                                          if at else None))
     click.echo(f"post {p.id} is {p.status}, at {local(p.scheduled_at, ctx.tz)}")
 
 
@@ -505,4 +595,8 @@ def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | N
         return
     p = ctx.store.resolve_published(post_id, remote_id=remote_id, remote_url=url,
                                     actor=ctx.staff("approver"), now=now())
+    from db.spend import SpendStore
+
+    # The create whose outcome was unknown did make the post: X billed it.
+    SpendStore(ctx.store).settle_post(post_id, found=True, remote_id=remote_id)
     click.echo(f"post {p.id} marked published as {remote_id}")

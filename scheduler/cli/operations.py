@@ -14,7 +14,7 @@ from posts.states import PostStatus
 from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
 from scheduler.config import ConfigError, CredentialsMissing
 from scheduler.daemon import Daemon, worker_name
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, is_due, overdue_spacing
 from scheduler.publishers.base import PublishError
 from scheduler.publishers.registry import build_publisher
 from scheduler.status import status_report
@@ -77,9 +77,11 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
     store = ctx.store
     check_integrity(store.engine)
     if dry_run:
+        moment = now()
         review = ctx.config.review
+        spacing = {a.name: overdue_spacing(store, a.name, moment) for a in ctx.config.accounts}
         due = [p for p in store.queue() if p.status == PostStatus.QUEUED
-               and p.scheduled_at <= now()
+               and is_due(p, moment, spacing.get(p.account))
                and (not review.require_approval or p.approved_by is not None)]
         for p in due:
             click.echo(f"would publish post {p.id} to {p.account}: {p.text!r}")
@@ -111,8 +113,12 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
     """
     if click_ctx.invoked_subcommand is not None:
         return
+    from scheduler.spend import cap_states
+
     ctx: Context = click_ctx.obj
     states = ctx.store.account_states()
+    capped = {name: cap.message for cap in cap_states(ctx.store, ctx.config, now())
+              if cap.level == "reached" for name in cap.accounts}
     rows = []
     for a in ctx.config.accounts:
         state = states.get(a.name)
@@ -122,15 +128,18 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
                      "paused": bool(state and state.paused),
                      "paused_reason": state.paused_reason if state else None,
                      "held_until": iso(held), "held_reason": state.held_reason if held else None,
-                     "budget": f"{a.budget.posts}/{a.budget.window_seconds}s"})
+                     "budget": f"{a.budget.posts}/{a.budget.window_seconds}s",
+                     "tier": a.tier, "x_cap": capped.get(a.name)})
     if as_json:
         emit_json(rows)
         return
     ctx.console.print(table("Accounts", ("Name", "Platform", "Handle", "State", "Why"), (
         (r["name"], r["platform"], r["handle"],
-         "paused" if r["paused"] else ("waiting" if r["held_until"] else "active"),
+         "paused" if r["paused"] else ("waiting" if r["held_until"] or r["x_cap"]
+                                       else "active"),
          r["paused_reason"] or (f"until {local(states[r['name']].held_until, ctx.tz)}: "
-                                f"{r['held_reason']}" if r["held_until"] else ""))
+                                f"{r['held_reason']}" if r["held_until"] else "")
+         or r["x_cap"] or "")
         for r in rows)))
 
 
@@ -138,20 +147,43 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_ctx
 def accounts_check(ctx: Context, as_json: bool) -> None:
-    """Verify every account's credentials against its platform.
+    """Verify every account's credentials against its platform, and each Facebook account's
+    Graph API version against Meta's retirement dates.
 
-    Exits non-zero if any account fails.
+    Exits non-zero if any account fails. A Graph version retiring within 90 days is a
+    warning; a retired one fails without calling Meta. The X request (GET /2/users/me) is
+    written to the spend ledger.
 
     \b
     Example:
       factpost accounts check --json
     """
+    from scheduler.publishers import graph_versions
+    from scheduler.spend import SpendLedger
+
+    ledger = SpendLedger(ctx.store, ctx.config.x.prices)
+    today = now().date()
     results = []
     for account in ctx.config.accounts:
         result = {"account": account.name, "platform": account.platform,
-                  "handle": account.handle, "ok": False, "reason": None}
+                  "handle": account.handle, "ok": False, "reason": None, "warning": None}
+        version = (graph_versions.status(account.graph_version, today)
+                   if account.platform == "facebook" else None)
+        if version is not None:
+            result["graph_version"] = account.graph_version
+            result["graph_version_retires_on"] = (version.retires_on.isoformat()
+                                                  if version.retires_on else None)
+        if version is not None and version.state == graph_versions.RETIRED:
+            result["reason"] = version.message
+            results.append(result)
+            continue
+        result["warning"] = version.message if version is not None else None
         try:
-            info = build_publisher(account).check()
+            publisher = build_publisher(account)
+            if account.platform == "x":
+                publisher.meter = ledger.meter(account.name, publisher.app)
+            with ledger.charging(purpose="check"):
+                info = publisher.check()
         except (CredentialsMissing, PublishError) as exc:
             result["reason"] = str(exc)
         else:
@@ -163,7 +195,9 @@ def accounts_check(ctx: Context, as_json: bool) -> None:
         emit_json(results)
     else:
         ctx.console.print(table("Account check", ("Account", "Platform", "Handle", "Result"), (
-            (r["account"], r["platform"], r["handle"], "ok" if r["ok"] else r["reason"])
+            (r["account"], r["platform"], r["handle"],
+             ("ok" + (f" (warning: {r['warning']})" if r["warning"] else ""))
+             if r["ok"] else r["reason"])
             for r in results)))
     if not all(r["ok"] for r in results):
         sys.exit(1)
@@ -245,7 +279,7 @@ def status(ctx: Context, as_json: bool) -> None:
     """
     from datetime import datetime
 
-    result = status_report(ctx.store)
+    result = status_report(ctx.store, ctx.config, now())
     worker = result.pop("running_worker")
     if as_json:
         emit_json(result)
@@ -268,3 +302,12 @@ def status(ctx: Context, as_json: bool) -> None:
     if (last := result["last_error"]) is not None:
         click.echo(f"last error: post {last['post_id']}, {shown(last['at'])}: "
                    f"{last['explanation']}")
+    x_spend = result["x_spend"]
+    for app in x_spend["apps"]:
+        cap = f" of the {app['cap_usd']} cap ({app['share']:.0%})" if app["cap_usd"] else ""
+        click.echo(f"X spend {x_spend['month']}: {', '.join(app['accounts'])}: "
+                   f"{app['spent_usd']}{cap}")
+        if app["message"]:
+            click.echo(f"warning: {app['message']}")
+    for warning in result["warnings"]:
+        click.echo(f"warning: {warning}")

@@ -4,6 +4,7 @@
                                 "delay": seconds}  or  {"random_rate": r, "kinds": [...]}
     GET  /_emulator/state      {"x": {handle: [tweets]}, "facebook": {page: [posts]}}
     GET  /_emulator/requests   {"requests": [...]}, the request log
+    GET  /_emulator/bill       {"bill": [...], "micros": total}, X's bill (billing.py)
     POST /_emulator/reset      forget posts, faults, throttles, counters and the log
 """
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 FAULT_KEYS = {"fault", "count", "platform", "delay"}
 RANDOM_KEYS = {"random_rate", "kinds", "delay"}
-USAGE = ("use GET /_emulator/state, GET /_emulator/requests, POST /_emulator/faults or "
-         "POST /_emulator/reset")
+USAGE = ("use GET /_emulator/state, GET /_emulator/requests, GET /_emulator/bill, "
+         "POST /_emulator/faults or POST /_emulator/reset")
 
 
 def handle(emulator: Emulator, request: Request) -> Response:
@@ -28,6 +29,9 @@ def handle(emulator: Emulator, request: Request) -> Response:
         return json_response(200, emulator.state())
     if route == ("GET", "/_emulator/requests"):
         return json_response(200, {"requests": emulator.requests_log})
+    if route == ("GET", "/_emulator/bill"):
+        bill = emulator.bill()
+        return json_response(200, {"bill": bill, "micros": sum(e["micros"] for e in bill)})
     if route == ("POST", "/_emulator/reset"):
         emulator.reset()
         return json_response(200, {"reset": True})

@@ -7,7 +7,13 @@
     GET    /{page-post-id}
     DELETE /{page-post-id}
 
-Paths may carry a version prefix (/v21.0/...). The token comes from `access_token` (query or
+Paths carry a version prefix (/v25.0/...). A version Meta has retired (by the emulator's clock
+and the table in publishers/graph_versions.py) is refused as Meta refuses it: HTTP 400, code
+2635 (sources in graph_versions.py); a number Meta never released is an unknown path
+component, code 2500 (as reported in https://github.com/arsduo/koala/issues/611 for a
+mistyped version). An unversioned call is answered by the oldest version still available
+(https://developers.facebook.com/docs/graph-api/guides/versioning). Every answer says which
+version served it in `facebook-api-version`. The token comes from `access_token` (query or
 form) or an `Authorization: Bearer|OAuth` header. Errors use Graph's envelope and codes
 (https://developers.facebook.com/docs/graph-api/guides/error-handling); every response carries
 X-App-Usage, and X-Business-Use-Case-Usage for the page concerned
@@ -28,6 +34,7 @@ from posts.media import GIF, JPEG, PNG, sniff_image_type
 from scheduler.emulator.faults import FaultPlan, run_publish
 from scheduler.emulator.messages import Request, Response, json_response
 from scheduler.emulator.state import Page, PagePost, StoredImage, World, graph_time
+from scheduler.publishers import graph_versions
 
 VERSION_PREFIX = re.compile(r"/v\d+\.\d+(?=/|$)")
 POST_ID = re.compile(r"(\d+)_(\d+)")
@@ -42,6 +49,7 @@ THROTTLES = {
     613: "(#613) Calls to this api have exceeded the rate limit.",
 }
 BAD_TOKEN = "Invalid OAuth access token - Cannot parse access token"
+DEPRECATED_VERSION = 2635
 PAGE_FIELDS = ("id", "name", "username", "link", "category", "fan_count", "about")
 POST_FIELDS = ("id", "message", "created_time", "updated_time", "permalink_url", "link",
                "is_published", "from")
@@ -82,7 +90,12 @@ class GraphApi:
         token = params.get("access_token") or _header_token(request)
         with self.world.lock:
             token_page = self.world.page_by_token(token) if token else None
-        if not token:
+            today = self.world.today()
+        served = version.lstrip("/") or graph_versions.oldest_available(today)
+        refusal = self._version_refusal(served, request.path, today)
+        if refusal is not None:
+            response = refusal
+        elif not token:
             response = self.error(400, 104, "An access token is required to request this "
                                             "resource.")
         elif token_page is None:
@@ -94,7 +107,19 @@ class GraphApi:
         response.auth_ok = token_page is not None
         if response.fault != "html_error":  # a proxy's page carries no Graph headers
             self._stamp(response, self._target_page(parts) or token_page)
+            if refusal is None:
+                response.headers["facebook-api-version"] = served
         return response
+
+    def _version_refusal(self, version: str, path: str, today) -> Response | None:
+        if not graph_versions.is_plausible(version):
+            return self.error(400, 2500, f"Unknown path components: {path}")
+        state = graph_versions.status(version, today).state
+        if state == graph_versions.RETIRED:
+            return self.error(400, DEPRECATED_VERSION, "(#2635) You are calling a deprecated "
+                              "version of the Graph API. Please update to the latest version: "
+                              f"{graph_versions.latest()}.")
+        return None
 
     def _route(self, method: str, parts: list[str], params: dict[str, str], token_page: Page,
                version: str, request: Request | None = None) -> Response:

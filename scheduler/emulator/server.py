@@ -9,6 +9,7 @@ their host is re-pointed here.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from scheduler.config import AccountConfig
@@ -18,7 +19,6 @@ from scheduler.emulator.graph_api import THROTTLES, GraphApi
 from scheduler.emulator.messages import Request, Response
 from scheduler.emulator.state import (
     DAY_SECONDS,
-    GENEROUS_DAY,
     Page,
     Window,
     World,
@@ -33,12 +33,14 @@ class Emulator:
     """Serves the emulated platforms; every inspection method returns a thread-safe snapshot."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, clock: Callable[[], float] = time.time) -> None:
+        """`clock` (unix seconds) is the platforms' time: rate-limit windows, post times, the
+        UTC day of read billing, which Graph versions are retired."""
         self.host = host
         self.port = port
         self.seed = seed
         self.latency = latency  # seconds added before every platform response
-        self._world = World()
+        self._world = World(clock)
         self._faults = FaultPlan(seed)
         self._stopping = threading.Event()
         self._x = XApi(self._world, self._faults, self._stopping.wait)
@@ -187,6 +189,11 @@ class Emulator:
         with self._world.lock:
             return [p.snapshot() for p in self._page(page).posts]
 
+    def bill(self) -> list[dict]:
+        """X's bill so far, oldest first (billing.py describes an entry)."""
+        with self._world.lock:
+            return [dict(entry) for entry in self._world.bill]
+
     @property
     def requests_log(self) -> list[dict]:
         """{"method", "path", "status", "auth_ok", "platform", "fault"} per platform request;
@@ -206,12 +213,17 @@ class Emulator:
 
     # Limits and faults ---------------------------------------------------------------------
     def set_x_limits(self, handle: str, *, window_limit: int, window_seconds: int = 900,
-                     day_limit: int | None = None) -> None:
-        """Limit the account's POST /2/tweets per window and per 24 hours; counters restart."""
+                     day_limit: int | None = None, app_day_limit: int | None = None) -> None:
+        """Limit the account's POST /2/tweets per window, and per 24 hours (a legacy tier's
+        per-user limit; X's pay-per-use terms have none); `app_day_limit` changes the 24-hour
+        limit of every app (default 10,000, X's). Counters restart."""
         with self._world.lock:
             account = self._x_account(handle)
             account.post_window = Window(window_limit, window_seconds)
-            account.post_day = Window(day_limit or GENEROUS_DAY, DAY_SECONDS)
+            account.post_day = Window(day_limit, DAY_SECONDS) if day_limit else None
+            if app_day_limit is not None:
+                self._world.app_day_limit = app_day_limit
+                self._world.app_days.clear()
 
     def set_graph_limits(self, *, app_calls_per_hour: int, page_calls_per_hour: int) -> None:
         """Change the call allowances behind the Graph usage headers (defaults: 2,000 app

@@ -8,12 +8,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from scheduler.publishers.x_terms import APP_POST_LIMIT, USER_POST_LIMIT
 
 # Tweet ids are snowflakes: milliseconds since this epoch, shifted left 22 bits.
 # https://docs.x.com/resources/fundamentals/x-ids
 TWEPOCH_MS = 1_288_834_974_657
-# Defaults are far above anything a test or the demo sends; tests that want a 429 set limits.
+# Reads and media: far above anything a test or the demo sends; tests that want a 429 set
+# limits. Posting follows X's documented pay-per-use limits (publishers/x_terms.py): 100 posts
+# per 15 minutes per user, 10,000 per 24 hours per app; a per-user 24-hour limit (a legacy
+# tier's) exists only when a test sets one.
 GENEROUS_WINDOW = (10_000, 900)
 GENEROUS_DAY = 100_000
 DAY_SECONDS = 86_400
@@ -111,8 +116,8 @@ class XAccount:
     access_token: str = field(repr=False)
     access_token_secret: str = field(repr=False)
     tweets: list[Tweet] = field(default_factory=list)
-    post_window: Window = field(default_factory=lambda: Window(*GENEROUS_WINDOW))
-    post_day: Window = field(default_factory=lambda: Window(GENEROUS_DAY, DAY_SECONDS))
+    post_window: Window = field(default_factory=lambda: Window(*USER_POST_LIMIT))
+    post_day: Window | None = None
     read_windows: dict[str, Window] = field(default_factory=dict)
 
     def read_window(self, endpoint: str) -> Window:
@@ -170,6 +175,11 @@ class World:
         self.pages: dict[str, Page] = {}  # by page id
         self.graph_app_calls = Window(2_000, 3_600)
         self.requests_log: list[dict] = []
+        # X's bill: one entry per billable request; and what each app was charged to read
+        # today, as (consumer key, UTC day, resource), since X charges a resource once a day.
+        self.bill: list[dict] = []
+        self.read_charges: set[tuple[str, str, str]] = set()
+        self.app_day_limit = APP_POST_LIMIT[0]
         self.images: dict[str, StoredImage] = {}  # X media and Graph photos, by id
         self.reject_duplicates = True
         # How long an injected Graph throttle lasts; tests use fractions of a minute.
@@ -179,6 +189,9 @@ class World:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
+
+    def today(self) -> date:
+        return self.now().date()
 
     # X -----------------------------------------------------------------------------------
     def x_account(self, ref: str) -> XAccount | None:
@@ -198,7 +211,8 @@ class World:
         return None
 
     def app_day(self, consumer_key: str) -> Window:
-        return self.app_days.setdefault(consumer_key, Window(GENEROUS_DAY, DAY_SECONDS))
+        return self.app_days.setdefault(consumer_key,
+                                        Window(self.app_day_limit, APP_POST_LIMIT[1]))
 
     def next_snowflake(self) -> str:
         candidate = (int(self.clock() * 1000) - TWEPOCH_MS) << 22
@@ -226,7 +240,8 @@ class World:
             account.tweets.clear()
             account.read_windows.clear()
             for window in (account.post_window, account.post_day):
-                window.reset_at = now - 1
+                if window is not None:
+                    window.reset_at = now - 1
         self.app_days.clear()
         for page in self.pages.values():
             page.posts.clear()
@@ -236,3 +251,5 @@ class World:
         self.images.clear()
         self.graph_app_calls.reset_at = now - 1
         self.requests_log.clear()
+        self.bill.clear()
+        self.read_charges.clear()

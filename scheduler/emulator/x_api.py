@@ -10,19 +10,25 @@
 
 Every request is signed with OAuth 1.0a user context. Error bodies are RFC 7807 problems, as X
 sends them; every response carries the x-rate-limit-* headers of its endpoint, and
-POST /2/tweets also the 24-hour user and app allowances.
+POST /2/tweets also the app's 24-hour allowance (and a user's, where a test sets a legacy
+tier's). Posting follows X's pay-per-use limits, and every billable request goes on the bill
+(billing.py), as X bills it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import html
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 from posts.media import sniff_image_type
-from posts.weight import X_MAX_WEIGHT, weighted_length
+from posts.weight import X_MAX_WEIGHT, find_urls, weighted_length
+from scheduler.emulator.billing import charge
 from scheduler.emulator.faults import FaultPlan, run_publish
 from scheduler.emulator.messages import FORM, Request, Response, json_response
 from scheduler.emulator.oauth import oauth_params, signature_matches
@@ -34,6 +40,14 @@ from scheduler.emulator.state import (
     World,
     XAccount,
     x_time,
+)
+from scheduler.publishers.x_terms import (
+    MEDIA_METADATA,
+    MEDIA_UPLOAD,
+    POST_DELETE,
+    POST_READ,
+    USER_READ,
+    create_operation,
 )
 
 MAX_WEIGHTED_LENGTH = X_MAX_WEIGHT
@@ -162,8 +176,8 @@ class XApi:
     def _create(self, account: XAccount, request: Request) -> Response:
         with self.world.lock:
             now = self.world.clock()
-            windows = (account.post_window, account.post_day,
-                       self.world.app_day(account.consumer_key))
+            windows = [w for w in (account.post_window, account.post_day,
+                                   self.world.app_day(account.consumer_key)) if w is not None]
             if any(w.exhausted(now) for w in windows):
                 return too_many_requests()
             for window in windows:
@@ -212,6 +226,7 @@ class XApi:
         for image in media:
             image.expires_at = float("inf")  # attached: it lives as long as the post
         account.tweets.append(tweet)
+        charge(self.world, account, "POST /2/tweets", create_operation(text), tweet_id=tweet_id)
         return json_response(201, {"data": {"id": tweet_id, "text": text,
                                              "edit_history_tweet_ids": [tweet_id]}})
 
@@ -280,6 +295,7 @@ class XApi:
         self.world.images[media_id] = StoredImage(
             id=media_id, owner=account.user_id, mime_type=actual, content=content,
             expires_at=self.world.clock() + MEDIA_LIFETIME)
+        charge(self.world, account, "POST /2/media/upload", MEDIA_UPLOAD)
         return json_response(200, {"data": {
             "id": media_id, "media_key": f"3_{media_id}", "size": len(content),
             "expires_after_secs": MEDIA_LIFETIME,
@@ -303,6 +319,7 @@ class XApi:
                                      "message": f"$.metadata.alt_text.text: must be a string "
                                                 f"of at most {MAX_ALT_TEXT} characters"}])
         image.alt_text = alt
+        charge(self.world, account, "POST /2/media/metadata", MEDIA_METADATA)
         return json_response(200, {"data": {"id": image.id, "associated_metadata": {
             "alt_text": {"text": alt}}}})
 
@@ -326,15 +343,17 @@ class XApi:
                 return too_many_requests()
             window.hit(now)
             if endpoint == "GET /2/users/me":
+                charge(self.world, account, endpoint, USER_READ,
+                       resources=[f"user:{account.user_id}"])
                 return json_response(200, {"data": {"id": account.user_id, "name": account.name,
                                                     "username": account.handle}})
             if endpoint == "GET /2/users/:id/tweets":
-                return self._timeline(args[0], request)
+                return self._timeline(account, args[0], request)
             if endpoint == "GET /2/tweets/:id":
-                return self._lookup(args[0], request)
+                return self._lookup(account, args[0], request)
             return self._delete(account, args[0])
 
-    def _timeline(self, user_id: str, request: Request) -> Response:
+    def _timeline(self, reader: XAccount, user_id: str, request: Request) -> Response:
         owner = self.world.x_by_id(user_id)
         if owner is None:
             return json_response(200, {"errors": [not_found_error("user", user_id)]})
@@ -355,6 +374,15 @@ class XApi:
                 if bound is None:
                     return _bad_param(name, request.query[name])
                 tweets = [t for t in tweets if keep(t, bound)]
+        # start_time is inclusive, end_time exclusive, both to the second
+        # (https://docs.x.com/x-api/users/get-posts).
+        for name, keep_time in (("start_time", lambda t, v: t.created_at >= v),
+                                ("end_time", lambda t, v: t.created_at < v)):
+            if name in request.query:
+                moment = _time_param(request.query[name])
+                if moment is None:
+                    return _bad_param(name, request.query[name])
+                tweets = [t for t in tweets if keep_time(t, moment)]
         token = request.query.get("pagination_token")
         if token is not None:
             try:
@@ -365,18 +393,21 @@ class XApi:
         page = tweets[:int(raw_max)]
         if not page:
             return json_response(200, {"meta": {"result_count": 0}})
+        charge(self.world, reader, "GET /2/users/:id/tweets", POST_READ,
+               resources=[f"post:{t.id}" for t in page])
         meta = {"result_count": len(page), "newest_id": page[0].id, "oldest_id": page[-1].id}
         if len(tweets) > len(page):
             meta["next_token"] = _base36(int(page[-1].id))
         return json_response(200, {"data": [_render(t, fields) for t in page], "meta": meta})
 
-    def _lookup(self, tweet_id: str, request: Request) -> Response:
+    def _lookup(self, reader: XAccount, tweet_id: str, request: Request) -> Response:
         fields = _tweet_fields(request)
         if isinstance(fields, Response):
             return fields
         found = self.world.find_tweet(tweet_id)
         if found is None:
             return json_response(200, {"errors": [not_found_error("tweet", tweet_id)]})
+        charge(self.world, reader, "GET /2/tweets/:id", POST_READ, resources=[f"post:{tweet_id}"])
         return json_response(200, {"data": _render(found[1], fields)})
 
     def _delete(self, account: XAccount, tweet_id: str) -> Response:
@@ -386,6 +417,7 @@ class XApi:
         if found[0] is not account:
             return problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
         account.tweets.remove(found[1])
+        charge(self.world, account, "DELETE /2/tweets/:id", POST_DELETE, tweet_id=tweet_id)
         return json_response(200, {"data": {"deleted": True}})
 
     def _stamp(self, response: Response, account: XAccount, endpoint: str) -> None:
@@ -394,10 +426,12 @@ class XApi:
             if endpoint == "POST /2/tweets":
                 headers = {
                     **_window_headers("x-rate-limit", account.post_window, now),
-                    **_window_headers("x-user-limit-24hour", account.post_day, now),
                     **_window_headers("x-app-limit-24hour",
                                       self.world.app_day(account.consumer_key), now),
                 }
+                if account.post_day is not None:
+                    headers.update(_window_headers("x-user-limit-24hour", account.post_day,
+                                                   now))
             else:
                 headers = _window_headers("x-rate-limit", account.read_window(endpoint), now)
         for name, value in headers.items():
@@ -422,8 +456,36 @@ def _tweet_fields(request: Request) -> set[str] | Response:
     return wanted
 
 
+def returned_text(tweet: Tweet) -> str:
+    """A post's text as X's reads give it back, not as it was sent: every link twitter-text
+    finds (with or without a scheme) replaced by a t.co link
+    (https://docs.x.com/fundamentals/counting-characters, "URLs"), a t.co link to the attached
+    image appended, and "&", "<", ">" escaped as HTML entities
+    (https://github.com/tweepy/tweepy/issues/1080)."""
+    text, out, at = tweet.text, [], 0
+    for n, (start, end) in enumerate(find_urls(text)):
+        out += [text[at:start], _tco(tweet.id, str(n))]
+        at = end
+    out.append(text[at:])
+    if tweet.media:
+        out.append(" " + _tco(tweet.id, "media"))
+    return html.escape("".join(out), quote=False)
+
+
+def _tco(tweet_id: str, what: str) -> str:
+    # t.co paths are ten letters and digits (twitter-text's validTcoUrl accepts only those).
+    number = int.from_bytes(hashlib.sha256(f"{tweet_id}/{what}".encode()).digest()[:8], "big")
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    path = ""
+    for _ in range(10):
+        number, digit = divmod(number, 62)
+        path += alphabet[digit]
+    return "https://t.co/" + path
+
+
 def _render(tweet: Tweet, fields: set[str]) -> dict:
-    out: dict = {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}
+    out: dict = {"id": tweet.id, "text": returned_text(tweet),
+                 "edit_history_tweet_ids": [tweet.id]}
     if "created_at" in fields:
         out["created_at"] = x_time(tweet.created_at)
     if "author_id" in fields:
@@ -438,6 +500,15 @@ def _render(tweet: Tweet, fields: set[str]) -> dict:
         if "referenced_tweets" in fields:
             out["referenced_tweets"] = [{"type": "replied_to", "id": tweet.in_reply_to}]
     return out
+
+
+def _time_param(value: str) -> datetime | None:
+    """An ISO 8601 / RFC 3339 time as X takes it (YYYY-MM-DDTHH:mm:ssZ), or None."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _int_param(value: str) -> int | None:

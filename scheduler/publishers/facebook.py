@@ -6,6 +6,8 @@
   https://developers.facebook.com/docs/graph-api/reference/page/photos. One request creates
   the photo and its feed story, so a failure after sending is as ambiguous as a text post's.
 - Reading: GET /{page-id}/feed, GET /{page-id}
+- Versions: the account's `graph_version`; retirement dates and what Meta answers a retired
+  version are in graph_versions.py.
 - Limits: one post may hold 63,206 characters. Throttling is signalled by error codes
   4/17/32/613 and the X-App-Usage / X-Business-Use-Case-Usage headers,
   https://developers.facebook.com/docs/graph-api/overview/rate-limiting
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +27,7 @@ import facebook
 import requests
 
 from scheduler.config import AccountConfig
+from scheduler.publishers import graph_versions
 from scheduler.publishers.base import (
     AccountInfo,
     Ambiguous,
@@ -45,6 +49,8 @@ DEFAULT_BASE = "https://graph.facebook.com"
 MAX_CHARACTERS = 63_206
 TOKEN_ERRORS = {102, 190, 463, 467}
 THROTTLE_ERRORS = {4, 17, 32, 613}
+#: A call to a retired Graph version (see graph_versions.py for the sources).
+DEPRECATED_VERSION = 2635
 
 
 class GraphHTTPError(Exception):
@@ -98,8 +104,10 @@ class FacebookPublisher:
                             message=self._redact(json.dumps(result)[:500]))
         return Published(post_id, permalink(post_id))
 
-    def recent_posts(self, limit: int = 100, since: datetime | None = None
-                     ) -> list[RemotePost]:
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None) -> list[RemotePost]:
+        # Graph reads cost nothing and Page post ids are not ordered in time, so `after_id`
+        # is not used; `since` stops the paging.
         posts: list[RemotePost] = []
         after: str | None = None
         while len(posts) < limit:
@@ -175,6 +183,13 @@ class FacebookPublisher:
         if code == 506:
             return DuplicateContent("Facebook refused the post as a duplicate of a recent one",
                                     **common)
+        if code == DEPRECATED_VERSION:
+            # Meta names the version to move to; our own table may be older than Meta's.
+            named = re.search(r"latest version: (v\d+\.\d+)", message)
+            use = named.group(1) if named else graph_versions.latest()
+            return Permanent(f"Facebook refused Graph API {self.graph.version} as retired; "
+                             f'set graph_version = "{use}" for this account in the config',
+                             **common)
         if code == 368:
             return Permanent("Facebook blocked the post as possible misuse; check the page's "
                              "notifications before posting again", **common)

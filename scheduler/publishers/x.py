@@ -7,9 +7,16 @@
   (https://docs.x.com/x-api/media/create-media-metadata), then the post with `media_ids`.
   tweepy 4.17 only wraps the retired v1.1 upload, so these two go through tweepy's own request
   method: same session, same OAuth 1.0a signing, same error classes.
-- Limits: 280 weighted characters (posts.weight); per-user posting limits by API tier, and the
-  x-rate-limit-* / x-user-limit-24hour-* / x-app-limit-24hour-* response headers,
+- Limits: 280 weighted characters (posts.weight); the posting limits and prices of X's
+  pay-per-use terms are in x_terms.py; the x-rate-limit-* (and, where sent,
+  x-user-limit-24hour-* / x-app-limit-24hour-*) response headers say what is left,
   https://docs.x.com/x-api/fundamentals/rate-limits
+- Reading the timeline back: GET /2/users/:id/tweets with `start_time` and `since_id`
+  (https://docs.x.com/x-api/users/get-posts), so X returns, and bills, only the posts made
+  since our first try.
+- Every request is reported to the publisher's `meter` with what X bills for it (x_terms.py):
+  a create before it is sent and again once its outcome is known, reads with the resources
+  they returned.
 - The duplicate-content refusal is a 403 whose detail text is the only signal.
 - `wait_on_rate_limit` sleeps inside the call, which would stall the daemon: never used.
 """
@@ -17,8 +24,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import requests
 import tweepy
@@ -39,6 +47,14 @@ from scheduler.publishers.base import (
     Retryable,
 )
 from scheduler.publishers.http import Redactor, api_session, sort_transport_error
+from scheduler.publishers.x_terms import (
+    MEDIA_METADATA,
+    MEDIA_UPLOAD,
+    POST_READ,
+    USER_READ,
+    app_fingerprint,
+    create_operation,
+)
 
 PLATFORM = "x"
 DEFAULT_BASE = "https://api.twitter.com"
@@ -46,6 +62,40 @@ MAX_WEIGHTED_LENGTH = 280
 _WINDOWS = (("x-rate-limit-remaining", "x-rate-limit-reset"),
             ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
             ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"))
+
+
+class Meter(Protocol):
+    """Where an X publisher reports what its requests cost (scheduler.spend.SpendLedger)."""
+
+    def start(self, operation: str) -> object:
+        """A create is about to be sent; returns a token for `settle`. Counted as spent."""
+        ...
+
+    def settle(self, token: object, *, charged: bool | None,
+               remote_id: str | None = None) -> None:
+        """The create's outcome: charged (a post was made), not, or None (unknown: the
+        timeline will tell)."""
+        ...
+
+    def record(self, operation: str, *, units: int = 1,
+               resources: Sequence[str] | None = None) -> None:
+        """An answered request; for reads, the resources returned (`post:ID`, `user:ID`)."""
+        ...
+
+
+class NullMeter:
+    """Records nothing: for publishers used outside a ledger (tests of the client alone)."""
+
+    def start(self, operation: str) -> object:
+        return None
+
+    def settle(self, token: object, *, charged: bool | None,
+               remote_id: str | None = None) -> None:
+        return None
+
+    def record(self, operation: str, *, units: int = 1,
+               resources: Sequence[str] | None = None) -> None:
+        return None
 
 
 class XPublisher:
@@ -60,6 +110,9 @@ class XPublisher:
         self._redact = Redactor(credentials.values())
         self._headers: Mapping[str, str] = {}
         self._user_id: str | None = None
+        #: The X app the account posts through; X bills (and limits) per app.
+        self.app = app_fingerprint(credentials["consumer_key"])
+        self.meter: Meter = NullMeter()
         self.client = tweepy.Client(
             consumer_key=credentials["consumer_key"],
             consumer_secret=credentials["consumer_secret"],
@@ -75,10 +128,19 @@ class XPublisher:
     def publish(self, text: str, *, reply_to: str | None = None,
                 media: Media | None = None) -> Published:
         media_ids = [self.upload(media)] if media is not None else None
-        response = self._call(lambda: self.client.create_tweet(
-            text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids, user_auth=True),
-            creating=True)
+        token = self.meter.start(create_operation(text))
+        try:
+            response = self._call(lambda: self.client.create_tweet(
+                text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids,
+                user_auth=True), creating=True)
+        except Ambiguous:
+            self.meter.settle(token, charged=None)
+            raise
+        except PublishError:
+            self.meter.settle(token, charged=False)
+            raise
         tweet_id = str(response.data["id"])
+        self.meter.settle(token, charged=True, remote_id=tweet_id)
         return Published(tweet_id, self.url_for(tweet_id))
 
     def upload(self, media: Media) -> str:
@@ -88,6 +150,7 @@ class XPublisher:
             "media": base64.b64encode(media.content).decode("ascii"),
             "media_category": "tweet_image", "media_type": media.mime_type},
             user_auth=True), creating=False)
+        self.meter.record(MEDIA_UPLOAD)
         media_id = str((uploaded.json().get("data") or {}).get("id") or "")
         if not media_id:
             raise Retryable("X accepted the image without returning its id; factpost will "
@@ -95,19 +158,28 @@ class XPublisher:
         self._call(lambda: self.client.request("POST", "/2/media/metadata", json={
             "id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
             user_auth=True), creating=False)
+        self.meter.record(MEDIA_METADATA)
         return media_id
 
-    def recent_posts(self, limit: int = 100, since: datetime | None = None
-                     ) -> list[RemotePost]:
-        user_id = self._me().remote_id
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None) -> list[RemotePost]:
+        """Newest first. With `since` and `after_id` (a post known to be older than any that
+        matters), X is asked only for posts created since then: each returned post is billed
+        (x_terms.py), so the window is what keeps a look at the timeline cheap."""
+        user_id = self._user_id or self._me().remote_id
         posts: list[RemotePost] = []
         token = None
+        bounds = {"start_time": since.astimezone(UTC) if since else None,
+                  "since_id": after_id}
         while len(posts) < limit and not _reached(posts, since):
             page = self._call(lambda t=token: self.client.get_users_tweets(
                 user_id, max_results=max(5, min(100, limit - len(posts))),
                 pagination_token=t, tweet_fields=["created_at", "referenced_tweets"],
-                user_auth=True), creating=False)
-            for tweet in page.data or []:
+                user_auth=True, **bounds), creating=False)
+            returned = page.data or []
+            self.meter.record(POST_READ, units=len(returned),
+                              resources=[f"post:{t.id}" for t in returned])
+            for tweet in returned:
                 replied = next((r.id for r in (tweet.referenced_tweets or [])
                                 if r.type == "replied_to"), None)
                 posts.append(RemotePost(str(tweet.id), tweet.text, tweet.created_at,
@@ -146,6 +218,7 @@ class XPublisher:
     def _me(self) -> AccountInfo:
         response = self._call(lambda: self.client.get_me(user_auth=True), creating=False)
         self._user_id = str(response.data.id)
+        self.meter.record(USER_READ, resources=[f"user:{self._user_id}"])
         return AccountInfo(self._user_id, response.data.username, response.data.name)
 
     def _remember_headers(self, response: requests.Response, *args, **kwargs) -> None:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from db.models import Post
 from posts.states import PostStatus
-from scheduler.compose import PostTextError, as_sheet, check_text, clean, measure
+from scheduler.compose import PostTextError, as_sheet, clean, measure, single_post
 from scheduler.importing import import_sheet
-from scheduler.timing import TimeFormatError, free_slots, parse_when
+from scheduler.timing import TimeFormatError, check_not_past, free_slots, parse_when
 from scheduler.web.app import Web
 from scheduler.web.auth import Actor
 
@@ -26,6 +26,14 @@ def parse_time(web: Web, text: str) -> datetime:
             raise
         raise TimeFormatError(f"cannot use time {text!r}; write 'now', '+2h' or "
                               "'2026-12-01 09:00' (office timezone)") from None
+
+
+def schedule_time(web: Web, text: str) -> datetime:
+    """A time to schedule posts at (`parse_time`), refused when it is in the past: a post
+    queued in the past would go out at once, out of its planned order."""
+    when = parse_time(web, text)
+    check_not_past(when, web.now(), allow_past=False, what="the time", tz=web.tz, hint="")
+    return when
 
 
 def next_free_slot(web: Web, account_name: str) -> datetime:
@@ -46,7 +54,7 @@ def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datet
     length, limit = measure(text, account.platform)
     if account.platform != "x" or length <= limit:
         post = web.store.add_post(account=account.name, platform=account.platform,
-                                  text=check_text(text, account.platform), scheduled_at=when,
+                                  text=single_post(text, account), scheduled_at=when,
                                   actor=actor, now=web.now(), status=status)
         return [web.store.get_post(post.id)]
     report = import_sheet(text, as_sheet(text), source_name=f"composed by {actor.name}",

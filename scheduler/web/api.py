@@ -16,7 +16,7 @@ from posts.states import PostStatus
 from scheduler.compose import preview
 from scheduler.records import post_record
 from scheduler.status import status_report
-from scheduler.web.actions import compose, next_free_slot, parse_time
+from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
 from scheduler.web.auth import ApiApprover, ApiAuthor, Author, web
 from scheduler.web.pages import cursor, read_cursor
 
@@ -101,6 +101,9 @@ class PreviewOut(BaseModel):
     limit: int
     fits: bool
     parts: list[PartOut]
+    cost: str | None = Field(None, description="X only: what publishing the parts will cost "
+                             "at X's pay-per-use prices, e.g. \"2 posts, 1 with link: "
+                             "$0.2150\".")
 
 
 def out(post) -> PostOut:
@@ -164,7 +167,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
 def api_add(request: Request, body: NewPost, actor: ApiAuthor):
     w = web(request)
     name = w.config.account(body.account).name
-    when = parse_time(w, body.at) if body.at else next_free_slot(w, name)
+    when = schedule_time(w, body.at) if body.at else next_free_slot(w, name)
     return Queued(posts=[out(p) for p in compose(w, actor, account_name=name, text=body.text,
                                                   when=when)])
 
@@ -184,14 +187,16 @@ def api_approve(request: Request, post_id: PostId,
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    result = preview(body.text, w.config.account(body.account))
+    result = preview(body.text, w.config.account(body.account), w.config.x.prices)
     return PreviewOut(platform=result.platform, length=result.length, limit=result.limit,
-                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts])
+                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts],
+                      cost=str(result.cost) if result.cost and result.cost.posts else None)
 
 
 @router.get("/status", summary="The figures of 'factpost status'")
 def api_status(request: Request, actor: ApiAuthor) -> dict:
-    return status_report(web(request).store)
+    w = web(request)
+    return status_report(w.store, w.config, w.now())
 
 
 

@@ -9,11 +9,13 @@ from scheduler.importing import (
     MAX_DOCUMENT_BYTES,
     DocumentImportError,
     import_sheet,
-    parse_document,
+    parse_with_images,
     plan_posts,
+    x_costs,
 )
+from scheduler.publishers.x_terms import PRICING_URL, READ_ON
 from scheduler.timing import TimeFormatError, parse_duration
-from scheduler.web.actions import parse_time
+from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm, web
 
 router = APIRouter(include_in_schema=False)
@@ -45,17 +47,18 @@ def plan(request: Request, fields: dict, data: bytes | None, name: str):
     w = web(request)
     if data is None:
         raise DocumentImportError("choose a file or paste the fact sheet's text")
-    text, sheet = parse_document(data, name)
+    loaded = parse_with_images(data, name)
+    text, sheet = loaded.text, loaded.sheet
     accounts = [w.config.account(n) for n in fields["accounts"]]
     if not accounts:
         raise DocumentImportError("choose at least one account")
     at = every = None
     if fields["schedule"] == "spaced":
-        at = parse_time(w, fields["at"] or "now")
+        at = schedule_time(w, fields["at"] or "now")
         every = parse_duration(fields["every"] or "0s")
     planned = plan_posts(sheet, accounts, config=w.config, store=w.store, now=w.now(),
                          at=at, every=every)
-    return text, sheet, accounts, planned, at, every
+    return text, sheet, accounts, planned, at, every, loaded.notes
 
 
 @router.post("/import/review")
@@ -65,14 +68,16 @@ async def import_review(request: Request, actor: AuthorForm):
     w = web(request)
     fields, data, name = await read_form(request)
     try:
-        text, sheet, accounts, planned, _at, _every = await run_in_threadpool(
+        text, sheet, accounts, planned, _at, _every, notes = await run_in_threadpool(
             plan, request, fields, data, name)
     except (DocumentImportError, TimeFormatError, ValueError) as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
                         error=str(exc), chosen=set(fields["accounts"]), form=fields)
     by_account = {a.name: [p for p in planned if p.account == a.name] for a in accounts}
+    costs = dict(x_costs(planned, w.config.x.prices))
     return w.render(request, "import_review.html", actor, sheet=sheet, text=text, name=name,
-                    accounts=accounts, by_account=by_account, fields=fields)
+                    accounts=accounts, by_account=by_account, fields=fields, costs=costs,
+                    prices_read_on=READ_ON, prices_url=PRICING_URL, notes=notes)
 
 
 @router.post("/import")
@@ -83,7 +88,7 @@ async def import_confirm(request: Request, actor: AuthorForm):
     fields, data, name = await read_form(request)
 
     def run():
-        text, sheet, accounts, _planned, at, every = plan(request, fields, data, name)
+        text, sheet, accounts, _planned, at, every, _notes = plan(request, fields, data, name)
         return import_sheet(text, sheet, source_name=name, store=w.store, config=w.config,
                             accounts=accounts, actor=actor, now=w.now(), at=at,
                             every=every)
@@ -93,5 +98,7 @@ async def import_confirm(request: Request, actor: AuthorForm):
         return w.redirect("/", f"{name}: already imported for "
                                f"{', '.join(report.skipped_accounts)}")
     state = "drafts awaiting approval" if w.config.require_approval else "queued"
+    notice = f"{name}: {report.created} posts {state}" + "".join(
+        f"; {account} on X: {cost}" for account, cost in report.x_costs)
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
-    return w.redirect(target, f"{name}: {report.created} posts {state}")
+    return w.redirect(target, notice)

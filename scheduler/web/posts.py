@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from db.spend import SpendStore
 from db.store import BadLink
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import PostTextError, check_text
 from scheduler.timing import TimeFormatError
-from scheduler.web.actions import compose, next_free_slot, parse_time
+from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm, web
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +36,7 @@ def compose_post(request: Request, actor: AuthorForm,
     w = web(request)
     try:
         name = w.config.account(account).name
-        moment = next_free_slot(w, name) if when == "slot" else parse_time(w, at or "now")
+        moment = next_free_slot(w, name) if when == "slot" else schedule_time(w, at or "now")
         posts = compose(w, actor, account_name=name, text=text, when=moment)
     except (PostTextError, TimeFormatError, ValueError) as exc:
         return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
@@ -66,7 +67,7 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
     post = w.store.get_post(post_id)
     new_text = check_text(text, post.platform) if text.strip() else None
     p = w.store.edit_post(post_id, actor=actor, now=w.now(), text=new_text,
-                          scheduled_at=parse_time(w, at) if at.strip() else None)
+                          scheduled_at=schedule_time(w, at) if at.strip() else None)
     return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")
 
 
@@ -111,6 +112,8 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
                       "not there")
     w.store.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
                               actor=actor, now=w.now())
+    # The create whose outcome was unknown did make the post: X billed it.
+    SpendStore(w.store).settle_post(post_id, found=True, remote_id=remote_id.strip())
     return to(request, f"/posts/{post_id}", "marked published")
 
 

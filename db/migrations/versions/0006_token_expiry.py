@@ -1,7 +1,7 @@
 """api tokens expire and can be revoked
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0007"  # after the spend ledger of issue 13, merged first
 branch_labels = None
 depends_on = None
 

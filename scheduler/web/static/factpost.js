@@ -36,6 +36,7 @@ function setUpCompose() {
       (preview.fits || !text.value.trim() ? "" :
         preview.platform === "x" ? " — too long for one post: it will go out as a " +
           preview.parts.length + "-part thread" : " — too long for Facebook");
+    if (preview.cost) counter.textContent += " · cost on X: " + preview.cost;
     counter.classList.toggle("over", !preview.fits && text.value.trim() !== "");
     list.replaceChildren(...preview.parts.map((part) => {
       const item = document.createElement("li");

@@ -1,0 +1,207 @@
+"""The X spend ledger: persistence only (prices and their meaning live in
+scheduler/publishers/x_terms.py). Money is integer micro-dollars; times are UTC.
+
+States of a charge:
+
+    pending       the request was sent and its outcome is not known yet: counted as spent
+    charged       X answered with what it bills (a created post, resources returned)
+    not_charged   X refused the request, or the timeline showed that the post was not made
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.models import XCharge, XReadCharge
+from db.store import Store
+
+PENDING, CHARGED, NOT_CHARGED = "pending", "charged", "not_charged"
+SPENT = (PENDING, CHARGED)
+CREATES = ("post_create", "post_create_with_url")
+#: Read-deduplication rows older than this many days are of no further use.
+KEEP_READ_DAYS = 2
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    """One account's X requests on one UTC day."""
+
+    day: date
+    account: str
+    app: str
+    requests: int
+    posts: int
+    posts_with_links: int
+    resources_read: int
+    micros: int
+
+
+class SpendStore:
+    """Ledger queries on a Store's database; each method is one transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def start(self, *, account: str, app: str, operation: str, unit_micros: int, at: datetime,
+              purpose: str, post_id: int | None) -> int:
+        """Record a create about to be sent (counted as spent until settled); returns its id."""
+        with self._store.session() as s:
+            charge = XCharge(at=at, account=account, app=app, operation=operation,
+                             purpose=purpose, state=PENDING, units=1, billed_units=1,
+                             unit_micros=unit_micros, micros=unit_micros, post_id=post_id)
+            s.add(charge)
+            s.flush()
+            return charge.id
+
+    def settle(self, charge_id: int, *, charged: bool, remote_id: str | None = None) -> None:
+        with self._store.session() as s:
+            charge = s.get(XCharge, charge_id)
+            if charged:
+                charge.state, charge.remote_id = CHARGED, remote_id or charge.remote_id
+            else:
+                charge.state, charge.billed_units, charge.micros = NOT_CHARGED, 0, 0
+
+    def settle_post(self, post_id: int, *, found: bool, remote_id: str | None = None) -> int:
+        """Settle the pending creates of a post whose outcome the timeline has now shown: the
+        newest made the post when it was `found`, none did otherwise. Returns how many."""
+        with self._store.session() as s:
+            pending = list(s.scalars(select(XCharge).where(
+                XCharge.post_id == post_id, XCharge.state == PENDING,
+                XCharge.operation.in_(CREATES)).order_by(XCharge.id.desc())))
+            for n, charge in enumerate(pending):
+                if found and n == 0:
+                    charge.state, charge.remote_id = CHARGED, remote_id
+                else:
+                    charge.state, charge.billed_units, charge.micros = NOT_CHARGED, 0, 0
+            return len(pending)
+
+    def record(self, *, account: str, app: str, operation: str, unit_micros: int,
+               at: datetime, purpose: str, post_id: int | None, units: int = 1,
+               resources: Sequence[str] | None = None) -> XCharge:
+        """Record an answered request. With `resources` (a read), each is billed only if the
+        app has not paid for it yet on `at`'s UTC day."""
+        with self._store.session() as s:
+            billed = units
+            if resources is not None:
+                billed = self._first_reads(s, app, at.date(), resources)
+            charge = XCharge(at=at, account=account, app=app, operation=operation,
+                             purpose=purpose, state=CHARGED, units=units, billed_units=billed,
+                             unit_micros=unit_micros, micros=unit_micros * billed,
+                             post_id=post_id)
+            s.add(charge)
+            s.flush()
+            return charge
+
+    def _first_reads(self, s, app: str, day: date, resources: Sequence[str]) -> int:
+        """How many of `resources` the app reads for the first time on `day` (and remember
+        them). Two daemons reading the same post at the same instant may both count it."""
+        wanted = list(dict.fromkeys(resources))
+        if not wanted:
+            return 0
+        key = day.isoformat()
+        seen = set(s.scalars(select(XReadCharge.resource).where(
+            XReadCharge.app == app, XReadCharge.day == key,
+            XReadCharge.resource.in_(wanted))))
+        new = [r for r in wanted if r not in seen]
+        if new:
+            rows = [{"app": app, "day": key, "resource": r} for r in new]
+            s.execute(_insert_ignoring_duplicates(self._store.engine.dialect.name), rows)
+            s.execute(delete(XReadCharge).where(
+                XReadCharge.day < (day - timedelta(days=KEEP_READ_DAYS)).isoformat()))
+        return len(new)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def spent(self, app: str, *, since: datetime, until: datetime) -> int:
+        """Micro-dollars the app has spent (or may have: pending) in [since, until)."""
+        with self._store.reading() as s:
+            return s.scalar(select(func.coalesce(func.sum(XCharge.micros), 0)).where(
+                XCharge.app == app, XCharge.state.in_(SPENT), XCharge.at >= since,
+                XCharge.at < until)) or 0
+
+    def spent_by_app(self, *, since: datetime, until: datetime
+                     ) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """Per app: (micro-dollars spent in [since, until), the accounts that spent it)."""
+        with self._store.reading() as s:
+            rows = s.execute(select(XCharge.app, XCharge.account, func.sum(XCharge.micros))
+                             .where(XCharge.state.in_(SPENT), XCharge.at >= since,
+                                    XCharge.at < until)
+                             .group_by(XCharge.app, XCharge.account)).all()
+        out: dict[str, tuple[int, tuple[str, ...]]] = {}
+        for app, account, micros in rows:
+            total, accounts = out.get(app, (0, ()))
+            out[app] = (total + (micros or 0), tuple(sorted({*accounts, account})))
+        return out
+
+    def apps_of(self, accounts: Iterable[str]) -> dict[str, str]:
+        """The app each account last spent through, for accounts that have spent."""
+        names = list(accounts)
+        with self._store.reading() as s:
+            latest = (select(XCharge.account, func.max(XCharge.id).label("id"))
+                      .where(XCharge.account.in_(names)).group_by(XCharge.account).subquery())
+            rows = s.execute(select(XCharge.account, XCharge.app)
+                             .join(latest, XCharge.id == latest.c.id)).all()
+            return {account: app for account, app in rows}
+
+    def by_day(self, *, since: datetime | None = None, until: datetime | None = None,
+               account: str | None = None) -> list[DaySpend]:
+        """Spend per UTC day and account, newest day first."""
+        # date() is a function on SQLite and a cast on PostgreSQL; both give the UTC day.
+        day = func.date(XCharge.at).label("day")
+        is_create = XCharge.operation.in_(CREATES)
+        query = (select(day, XCharge.account, XCharge.app, func.count(),
+                        func.sum(case((is_create & (XCharge.state != NOT_CHARGED), 1),
+                                      else_=0)),
+                        func.sum(case(((XCharge.operation == "post_create_with_url")
+                                       & (XCharge.state != NOT_CHARGED), 1), else_=0)),
+                        func.sum(case((XCharge.operation.in_(("post_read", "user_read")),
+                                       XCharge.units), else_=0)),
+                        func.sum(XCharge.micros))
+                 .where(XCharge.state.in_(SPENT) | is_create)
+                 .group_by(day, XCharge.account, XCharge.app)
+                 .order_by(day.desc(), XCharge.account))
+        query = _window(query, since, until, account)
+        with self._store.reading() as s:
+            rows = s.execute(query).all()
+        return [DaySpend(_as_date(d), account_, app, requests, posts or 0, links or 0,
+                         read or 0, micros or 0)
+                for d, account_, app, requests, posts, links, read, micros in rows]
+
+    def charges(self, *, since: datetime | None = None, until: datetime | None = None,
+                account: str | None = None, post_id: int | None = None) -> list[XCharge]:
+        """Every recorded request, oldest first."""
+        query = select(XCharge).order_by(XCharge.id)
+        if post_id is not None:
+            query = query.where(XCharge.post_id == post_id)
+        with self._store.reading() as s:
+            return list(s.scalars(_window(query, since, until, account)))
+
+
+def _window(query, since: datetime | None, until: datetime | None, account: str | None):
+    if since is not None:
+        query = query.where(XCharge.at >= since)
+    if until is not None:
+        query = query.where(XCharge.at < until)
+    if account is not None:
+        query = query.where(XCharge.account == account)
+    return query
+
+
+def _as_date(value) -> date:
+    # SQLite hands a CAST(... AS DATE) back as text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _insert_ignoring_duplicates(dialect: str):
+    if dialect == "postgresql":
+        return postgresql.insert(XReadCharge).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(XReadCharge).on_conflict_do_nothing()
+    return insert(XReadCharge)

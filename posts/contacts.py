@@ -1,0 +1,191 @@
+"""Contact details in a fact sheet: which lines are contact lines, and what they hold.
+
+A contact line is a label with or without details ("Follow us", "Phone: +964 750 123 4567"),
+or details with few other words ("press@jtf-meridian.mil", "www.jtf-meridian.mil"). A label
+opening a sentence of the body ("Online: families can now ...") does not make a contact line,
+and a line whose details sit among many other words is text unless it is part of a contact
+footer (posts.factsheet reads a footer as a whole). `classify_line` says why where a line was a
+close call, for `preview` to show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from posts.weight import find_urls
+
+
+@dataclass(frozen=True)
+class ContactAccount:
+    platform: Literal["x", "facebook"]
+    handle: str
+
+
+@dataclass(frozen=True)
+class Contacts:
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    accounts: tuple[ContactAccount, ...] = ()
+
+
+# --- contact lines ----------------------------------------------------------------------------
+
+# A list item ("- ...", "1. ..."), as posts.factsheet reads them, and closing punctuation.
+_LIST_ITEM = re.compile(r"(?:[-*•‣◦▪–]|\d{1,3}[.)])\s+\S")
+_CLOSING = "\"')]}”’»"
+
+# Labels that make a line a contact line whatever follows them.
+_STRONG_LABEL = re.compile(
+    r"(?:follow us|find us|connect with us|contact us|call us|e-?mail us|write to us"
+    r"|media (?:contacts?|inquiries|enquiries|queries|desk)"
+    r"|for (?:media|press|more) (?:inquiries|enquiries|queries|information)"
+    r"|press (?:contacts?|office|desk|inquiries|enquiries)|public affairs contact"
+    r"|تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاستفسارات)"
+    r"(?=$|[\s:：,،|])", re.IGNORECASE)
+# Labels that do only when followed by ":" or nothing, or when the line holds contact details.
+_WEAK_LABEL = re.compile(
+    r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
+    r"|facebook|social media|البريد الإلكتروني|الهاتف|هاتف|الموقع الإلكتروني|الموقع|فيسبوك"
+    r"|إكس|تويتر)(?=$|[\s:：,،|])", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
+# ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
+_PHONE = re.compile(r"(?<![\w/.])(?:[+(]\(?\d[\d ()\-–]{5,}\d|\d+(?:[ \-–]\d+){2,})(?![\w/]|\.\w)")
+_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[^\W\d_]+")
+#: Contact lines are short; longer lines are text, whatever they hold.
+MAX_CONTACT_LINE_CHARS = 300
+#: A line starting with a contact phrase but holding no contact details is a contact line only
+#: up to this length.
+_SHORT_LABEL_LINE_CHARS = 80
+#: Words besides contact details (and a label) that a contact line may have: "Public Affairs
+#: Office: press@...", not "Read the full report at www.example.mil".
+_CONTACT_LINE_WORDS = 3
+
+
+ContactKind = Literal["label", "label-only", "details"]
+AMONG_WORDS = "holds "
+DETAILS_AMONG_WORDS = f"{AMONG_WORDS}a phone number or e-mail address among other words"
+
+
+def contact_kind(line: str) -> ContactKind | None:
+    """Whether `line` is a contact line: a label with or without details, or details alone."""
+    return classify_line(line)[0]
+
+
+def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
+    """`contact_kind`, and why, where the line was a close call (None otherwise). A "why"
+    starting with `AMONG_WORDS` marks a line whose contact details sit among other words:
+    text on its own, a contact line inside a contact footer."""
+    if len(line) > MAX_CONTACT_LINE_CHARS:
+        return None, None
+    strong = _STRONG_LABEL.match(line)
+    weak = None if strong else _WEAK_LABEL.match(line)
+    label = strong or weak
+    rest = line[label.end():] if label else line
+    rest_text = rest.strip(" :：-–—|,،.")
+    if label and not rest_text:
+        return "label-only", None
+    spans = _detail_spans(rest)
+    words = len(_WORD.findall(_cut(rest, spans)))
+    if weak and rest.lstrip().startswith((":", "：")):
+        if spans and words <= 2 * _CONTACT_LINE_WORDS:
+            return "label", None
+        # "Online: families can now track ...", "Phone: the support line now answers ...":
+        # a label opening a sentence of the body.
+        return None, (f"starts like a contact line ({label.group()!r}) but "
+                      + ("reads as a sentence" if spans else "holds no contact details"))
+    if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
+        return "label", None  # not "For more information about the patrols, the report ..."
+    if not spans:
+        return None, None
+    if _LIST_ITEM.match(line) and not label:
+        return None, None  # a list item with a link or a number is part of the list
+    if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) and not (
+            words >= 2 and not label and line.rstrip(_CLOSING)[-1:] in ".!?؟"):
+        # "See the report (https://...)." is a sentence of the body, not a footer line.
+        return "details", None
+    if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
+        return None, DETAILS_AMONG_WORDS
+    return None, None
+
+
+def _detail_spans(line: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _EMAIL.finditer(line)]
+    spans += [s for s in find_urls(line) if not _overlaps(s, spans)]
+    spans += [m.span() for m in _HANDLE.finditer(line) if not _overlaps(m.span(), spans)]
+    spans += [m.span() for m in _PHONE.finditer(line)
+              if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), spans)]
+    return sorted(spans)
+
+
+def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in spans)
+
+
+def _cut(line: str, spans: list[tuple[int, int]]) -> str:
+    parts, at = [], 0
+    for s, e in spans:
+        parts.append(line[at:s])
+        at = e
+    parts.append(line[at:])
+    return " ".join(parts)
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+_X_ACCOUNT = re.compile(
+    r"(?:https?://)?(?:www\.|mobile\.|m\.)?(?:twitter|x)\.com/@?(\w{1,15})(?![\w.])", re.I)
+_FACEBOOK_ACCOUNT = re.compile(
+    r"(?:https?://)?(?:www\.|m\.|web\.)?(?:facebook|fb)\.com/(?:pages/)?"
+    r"(?:profile\.php\?id=(\d+)|([\w.\-]*\w))", re.I)
+_X_RESERVED = frozenset({"home", "i", "intent", "share", "search", "hashtag", "explore"})
+_FACEBOOK_WORDS = re.compile(r"facebook|فيسبوك|فيس بوك", re.I)
+_X_WORDS = re.compile(r"twitter|تويتر|إكس|(?<![\w.])x(?![\w.])", re.I)
+
+
+def extract_contacts(lines: Iterable[str]) -> Contacts:
+    """E-mail addresses, phone numbers, web addresses and X/Facebook accounts in `lines`."""
+    emails: dict[str, None] = {}
+    phones: dict[str, None] = {}
+    urls: dict[str, None] = {}
+    accounts: dict[ContactAccount, None] = {}
+    for line in lines:
+        taken: list[tuple[int, int]] = []
+        for m in _EMAIL.finditer(line):
+            emails[m.group()] = None
+            taken.append(m.span())
+        for start, end in find_urls(line):
+            if _overlaps((start, end), taken):
+                continue
+            taken.append((start, end))
+            account = _account(line[start:end])
+            if account:
+                accounts[account] = None
+            else:
+                urls[line[start:end]] = None
+        for m in _HANDLE.finditer(line):
+            if _overlaps(m.span(), taken):
+                continue
+            taken.append(m.span())
+            facebook = _FACEBOOK_WORDS.search(line) and not _X_WORDS.search(line)
+            accounts[ContactAccount("facebook" if facebook else "x", m.group(1))] = None
+        for m in _PHONE.finditer(line):
+            if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), taken):
+                phones[m.group().strip()] = None
+    return Contacts(tuple(emails), tuple(phones), tuple(urls), tuple(accounts))
+
+
+def _account(url: str) -> ContactAccount | None:
+    x = _X_ACCOUNT.fullmatch(url.rstrip("/"))
+    if x and x.group(1).lower() not in _X_RESERVED:
+        return ContactAccount("x", x.group(1))
+    fb = _FACEBOOK_ACCOUNT.fullmatch(url.rstrip("/"))
+    if fb:
+        return ContactAccount("facebook", fb.group(1) or fb.group(2))
+    return None

@@ -1,0 +1,72 @@
+"""Words broken across lines: joining the two lines of a typeset paragraph back together.
+
+Typeset documents (PDFs above all) break long words at the end of a line with a hyphen
+("ves-" / "sels"), and the text extracted from them keeps the break. A hyphen at a line end is
+either such a break, to be removed ("vessels"), or a real compound hyphen that happens to fall
+there, to be kept ("mine-" / "countermeasure" -> "mine-countermeasure"). What decides is whether
+the two halves together are a word of the language, and whether they are not rather two words
+of their own that the hyphen joins ("long-" / "term" -> "long-term", not "longterm"). The word
+list is wordfreq's (https://github.com/rspeer/wordfreq, frequencies from Wikipedia, subtitles,
+news, books and the web, bundled with the package: no download at run time).
+
+A soft hyphen (U+00AD) at a line end is always a break: it exists only to mark one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+# Zipf frequency (log10 of occurrences per billion words) from which a joined string is taken
+# for a word: "munitions" is 3.3, "countermeasure" 2.4, "hydrographic" 2.7; strings that are
+# no word ("minecountermeasure") are 0.
+MIN_WORD_ZIPF = 1.5
+# Halves at least this common are words in their own right ("long", "term", "follow", "up").
+COMMON_WORD_ZIPF = 3.0
+# After these, a hyphen at a line end is a suspended one: "pre- and post-deployment".
+_SUSPENDED_BEFORE = frozenset({"and", "or", "to", "nor"})
+
+_HYPHENS = "-\u2010"  # HYPHEN-MINUS, HYPHEN (U+2011 NON-BREAKING HYPHEN never breaks a line)
+_TRAILING_WORD = re.compile(r"([^\W\d_]+)[-\u2010]$")
+_LEADING_WORD = re.compile(r"[^\W\d_]+")
+
+
+def join_lines(line: str, following: str) -> str | None:
+    """The two lines as one when `line` ends in a hyphen that joins it to `following`
+    ("ves-" + "sels" -> "vessels", "mine-" + "countermeasure" -> "mine-countermeasure");
+    None when `line` does not end in a hyphen after a letter (join them as usual)."""
+    if line.endswith("\u00ad"):
+        return line[:-1] + following
+    broken = _TRAILING_WORD.search(line)
+    if broken is None:
+        return None
+    start = _LEADING_WORD.match(following)
+    if start is None:  # "COVID-" + "19", "pre-" + "(and post-)": the hyphen belongs there
+        return line + following
+    first, second = broken.group(1), start.group()
+    if second.lower() in _SUSPENDED_BEFORE:
+        return f"{line} {following}"
+    if is_line_break(first, second):
+        return line[:-1] + following
+    return line + following
+
+
+def is_line_break(first: str, second: str) -> bool:
+    """Whether "first-" at a line end and "second" at the next line's start are one word that
+    a hyphenation broke, rather than a compound whose hyphen stays."""
+    if second[0].isupper() and not first.isupper():
+        return False  # "anti-" + "American", "Al-" + "Anbar": a hyphen before a name stays
+    if not (first.isascii() and second.isascii()):
+        return False  # only English is hyphenated in the languages factpost supports
+    joined = _zipf((first + second).lower())
+    if joined < MIN_WORD_ZIPF:
+        return False
+    halves = min(_zipf(first.lower()), _zipf(second.lower()))
+    return not (halves >= COMMON_WORD_ZIPF and joined < halves)
+
+
+@lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
+    return zipf_frequency(word, "en")

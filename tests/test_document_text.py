@@ -1,0 +1,296 @@
+"""What a document really says: every text a reader sees, in order, and nothing they do not.
+
+Word text wrapped in other elements (cases 03), PDF ligatures and hyphenation (01, 02), links in
+every format (09), each as a kind: other wrappers, other ligatures, other link shapes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from posts.formats.docx import read_docx
+from posts.formats.html import read_html
+from posts.formats.links import link_address, link_text
+from posts.formats.markdown import read_markdown
+from posts.hyphenation import is_line_break, join_lines
+from scheduler.importing import parse_with_images
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+MC = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+
+
+def run(text: str, extra: str = "") -> str:
+    return f'<w:r>{extra}<w:t xml:space="preserve">{text}</w:t></w:r>'
+
+
+def docx_with(*paragraph_xml: str, body_xml: str = "", link: str | None = None) -> bytes:
+    """A Word file: Title, Heading 1 "Operations", then a paragraph per `paragraph_xml`
+    (the inside of a w:p), then `body_xml` appended to the body. `link` is the target of the
+    external hyperlink relationship "rIdLink"."""
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph("Harbour Task Force", style="Title")
+    document.add_heading("Operations", level=1)
+    if link:
+        rel = document.part.relate_to(link, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+        assert rel
+        paragraph_xml = tuple(x.replace("rIdLink", rel) for x in paragraph_xml)
+    body = document.element.body
+    section = body[-1]
+    for inner in paragraph_xml:
+        section.addprevious(parse_xml(f"<w:p {W} {R} {MC}>{inner}</w:p>"))
+    if body_xml:
+        section.addprevious(parse_xml(body_xml))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def body_text(data: bytes) -> list[str]:
+    return [p.text for p in read_docx(data, "f.docx").parts if p.kind == "text"]
+
+
+# --- Word: every text a reader sees (case 03 and its kind) ----------------------------------
+
+@pytest.mark.parametrize(("inner", "shown"), [
+    # Tracked changes: insertions shown, deletions not; moves shown at their new place only.
+    (run("Escorted ") + f'<w:del w:id="1" w:author="A"><w:r><w:delText>950</w:delText></w:r>'
+     f'</w:del><w:ins w:id="2" w:author="A">{run("1,250")}</w:ins>' + run(" vessels."),
+     "Escorted 1,250 vessels."),
+    (f'<w:moveFrom w:id="3" w:author="A">{run("old place ")}</w:moveFrom>' + run("Kept ")
+     + f'<w:moveTo w:id="4" w:author="A">{run("moved here.")}</w:moveTo>', "Kept moved here."),
+    # Content controls, inline and nested in a tracked insertion.
+    (run("Crews: ") + f'<w:sdt><w:sdtPr><w:alias w:val="Count"/></w:sdtPr><w:sdtContent>'
+     f'{run("412")}</w:sdtContent></w:sdt>' + run(" sailors."), "Crews: 412 sailors."),
+    (f'<w:ins w:id="5" w:author="A"><w:sdt><w:sdtContent><w:smartTag w:uri="u" '
+     f'w:element="place">{run("Port Halden")}</w:smartTag></w:sdtContent></w:sdt></w:ins>'
+     + run(" reopened."), "Port Halden reopened."),
+    # Smart tags and custom XML.
+    (f'<w:smartTag w:uri="urn:schemas" w:element="date">{run("1 November")}</w:smartTag>'
+     + run(" opening."), "1 November opening."),
+    (f'<w:customXml w:element="figure">{run("3,400")}</w:customXml>' + run(" users."),
+     "3,400 users."),
+    # Fields: the result shows, the code does not; a simple field; a field in a field.
+    (run("Page ") + '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE '
+     '</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>' + run("7")
+     + '<w:r><w:fldChar w:fldCharType="end"/></w:r>' + run(" of the report."),
+     "Page 7 of the report."),
+    ('<w:fldSimple w:instr=" DATE \\@ &quot;d MMMM yyyy&quot; ">' + run("3 December 2026")
+     + "</w:fldSimple>" + run(" briefing."), "3 December 2026 briefing."),
+    ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> IF </w:instrText></w:r>'
+     '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE </w:instrText>'
+     '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>' + run("9")
+     + '<w:r><w:fldChar w:fldCharType="end"/></w:r><w:r><w:instrText> = 9 "yes" "no" '
+     '</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>' + run("yes")
+     + '<w:r><w:fldChar w:fldCharType="end"/></w:r>' + run(" indeed."), "yes indeed."),
+    # Hidden text does not show; tabs, breaks and no-break hyphens do.
+    (run("Shown") + run(" hidden", "<w:rPr><w:vanish/></w:rPr>") + run(" text."),
+     "Shown text."),
+    (run("Left") + "<w:r><w:tab/></w:r>" + run("right, and") + "<w:r><w:br/></w:r>"
+     + run("next line; e") + "<w:r><w:noBreakHyphen/></w:r>" + run("mail."),
+     "Left right, and\nnext line; e\u2011mail."),
+    # A text box: Word writes it twice (Choice and Fallback); it shows once.
+    (run("Anchor paragraph.") + '<w:r><mc:AlternateContent><mc:Choice Requires="wps">'
+     '<w:drawing><w:txbxContent><w:p>' + run("Boxed fact.") + '</w:p></w:txbxContent>'
+     '</w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p>'
+     + run("Boxed fact.") + '</w:p></w:txbxContent></w:pict></mc:Fallback>'
+     '</mc:AlternateContent></w:r>', "Anchor paragraph.|Boxed fact."),
+])
+def test_word_text_is_what_a_reader_sees(inner, shown):
+    assert "|".join(body_text(docx_with(inner))) == shown
+
+
+def test_a_paragraph_inserted_whole_and_block_level_controls_are_read_in_order():
+    inserted = (f'<w:pPr><w:rPr><w:ins w:id="9" w:author="A"/></w:rPr></w:pPr>'
+                f'<w:ins w:id="10" w:author="A">{run("Inserted whole.")}</w:ins>')
+    block = (f'<w:sdt {W}><w:sdtContent><w:p>{run("In a block control.")}</w:p>'
+             f'<w:customXml w:element="x"><w:p>{run("In custom XML.")}</w:p></w:customXml>'
+             f'</w:sdtContent></w:sdt>')
+    data = docx_with(run("First."), inserted, body_xml=block)
+    assert body_text(data) == ["First.", "Inserted whole.", "In a block control.",
+                               "In custom XML."]
+
+
+def test_table_cells_read_their_tracked_insertions_and_content_controls():
+    table = (f'<w:tbl {W}><w:tr><w:tc><w:p>{run("Ships")}</w:p></w:tc><w:tc><w:p>'
+             f'<w:del w:id="1" w:author="A"><w:r><w:delText>7</w:delText></w:r></w:del>'
+             f'<w:ins w:id="2" w:author="A">{run("9")}</w:ins></w:p></w:tc></w:tr>'
+             f'<w:tr><w:tc><w:p><w:sdt><w:sdtContent>{run("Aircraft")}</w:sdtContent>'
+             f'</w:sdt></w:p></w:tc><w:tc><w:p>{run("4")}</w:p></w:tc></w:tr></w:tbl>')
+    parts = read_docx(docx_with(run("Fleet:"), body_xml=table), "f.docx").parts
+    assert [p.text for p in parts if p.kind == "item"] == ["Ships: 9", "Aircraft: 4"]
+
+
+def test_a_document_with_tracked_changes_says_it_was_read_as_accepted():
+    changed = docx_with(run("A ") + f'<w:ins w:id="1" w:author="A">{run("new")}</w:ins>'
+                        + run(" figure."))
+    loaded = parse_with_images(changed, "sheet.docx")
+    assert loaded.sheet.sections[0].text == "A new figure."
+    assert any("1 tracked change(s) not yet accepted; read as if they were accepted" in n
+               for n in loaded.notes)
+    clean = parse_with_images(docx_with(run("A figure.")), "sheet.docx")
+    assert not any("tracked change" in n for n in clean.notes)
+
+
+@pytest.mark.parametrize(("inner", "shown"), [
+    ('<w:hyperlink r:id="rIdLink">' + run("task force website") + "</w:hyperlink>"
+     + run(" has it."), "task force website (https://www.jtf-meridian.mil/r) has it."),
+    ('<w:hyperlink r:id="rIdLink"><w:ins w:id="1" w:author="A">' + run("www.jtf-meridian.mil/r")
+     + "</w:ins></w:hyperlink>", "www.jtf-meridian.mil/r"),
+    ('<w:hyperlink w:anchor="_Toc1">' + run("see below") + "</w:hyperlink>", "see below"),
+    ('<w:fldSimple w:instr=" HYPERLINK &quot;https://www.jtf-meridian.mil/s&quot; ">'
+     + run("the statement") + "</w:fldSimple>",
+     "the statement (https://www.jtf-meridian.mil/s)"),
+    ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> '
+     'HYPERLINK "mailto:press@jtf-meridian.mil" </w:instrText></w:r><w:r><w:fldChar '
+     'w:fldCharType="separate"/></w:r>' + run("the press desk")
+     + '<w:r><w:fldChar w:fldCharType="end"/></w:r>', "the press desk (press@jtf-meridian.mil)"),
+])
+def test_word_links_keep_their_address(inner, shown):
+    data = docx_with(inner, link="https://www.jtf-meridian.mil/r")
+    assert body_text(data) == [shown]
+
+
+# --- links in HTML and Markdown (case 09 and its kind) ---------------------------------------
+
+@pytest.mark.parametrize(("html", "shown"), [
+    ('<a href="https://x.mil/r">the report</a>', "the report (https://x.mil/r)"),
+    ('<a href="https://x.mil/r"><b>bold</b> report</a>', "bold report (https://x.mil/r)"),
+    ('<a href="https://www.x.mil/">www.x.mil</a>', "www.x.mil"),
+    ('<a href="https://www.x.mil/r">see www.x.mil/r now</a>', "see www.x.mil/r now"),
+    ('<a href="mailto:press@x.mil?subject=Hi">press@x.mil</a>', "press@x.mil"),
+    ('<a href="mailto:press@x.mil">the press desk</a>', "the press desk (press@x.mil)"),
+    ('<a href="tel:+9647501234567">the duty desk</a>', "the duty desk (+9647501234567)"),
+    ('<a href="#contacts">below</a>', "below"),
+    ('<a href="/reports/a.pdf">relative</a>', "relative"),
+    ('<a href="javascript:void(0)">script</a>', "script"),
+    ('<a href="https://x.mil/only"></a>', "https://x.mil/only"),
+])
+def test_html_links_keep_their_address(html, shown):
+    page = f"<html><body><h1>T</h1><h2>H</h2><p>{html}</p></body></html>".encode()
+    assert [p.text for p in read_html(page, "f.html").parts][2] == shown
+
+
+def test_a_relative_link_is_made_whole_by_the_pages_base():
+    page = (b'<html><head><base href="https://www.jtf-meridian.mil/news/"></head><body>'
+            b'<h1>T</h1><p>Read <a href="2026/11/report.pdf">the report</a>.</p></body></html>')
+    assert read_html(page, "f.html").parts[1].text == (
+        "Read the report (https://www.jtf-meridian.mil/news/2026/11/report.pdf).")
+
+
+@pytest.mark.parametrize(("markdown", "shown"), [
+    ("[the report](https://x.mil/r)", "the report (https://x.mil/r)"),
+    ("<https://x.mil/r>", "https://x.mil/r"),
+    ("<press@x.mil>", "press@x.mil"),
+    ("[the report][r]\n\n[r]: https://x.mil/ref", "the report (https://x.mil/ref)"),
+    ("[**bold** words](https://x.mil/b)", "bold words (https://x.mil/b)"),
+    ("[in page](#top)", "in page"),
+    ("[the site](www.x.mil)", "the site (www.x.mil)"),
+])
+def test_markdown_links_keep_their_address(markdown, shown):
+    parts = read_markdown(f"# T\n\n## H\n\n{markdown}\n", "f.md").parts
+    assert parts[2].text == shown
+
+
+def test_a_link_written_out_counts_as_a_link_in_the_post():
+    from posts.weight import URL_WEIGHT, weighted_length
+
+    page = (b'<h1>T</h1><h2>H</h2><p>See the <a href="https://www.jtf-meridian.mil/reports/'
+            b'2026-11/monthly-patrol-report-final.pdf">report</a>.</p>')
+    text = parse_with_images(page, "f.html").sheet.sections[0].text
+    assert weighted_length(text) == len("See the report ().") + URL_WEIGHT
+
+
+def test_link_helpers():
+    assert link_address("HTTPS://X.MIL/a") == "HTTPS://X.MIL/a"
+    assert link_address("ftp://x.mil/a") is None
+    assert link_address("mailto:not-an-address") is None
+    assert link_text("  ", "https://x.mil") == "https://x.mil"
+    assert link_text("site ", "https://x.mil") == "site (https://x.mil) "
+
+
+# --- PDF: ligatures and hyphenation (cases 01, 02 and their kind) ----------------------------
+
+def pdf(lines: list[str], heading: str = "Operations") -> bytes:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("DV", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+    pdfmetrics.registerFont(TTFont("DVB",
+                                   "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"))
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.setFont("DVB", 18)
+    c.drawString(50, 780, "Harbour Task Force")
+    c.setFont("DVB", 14)
+    c.drawString(50, 740, heading)
+    c.setFont("DV", 11)
+    y = 716
+    for line in lines:
+        c.drawString(50, y, line)
+        y -= 14
+    c.save()
+    return buffer.getvalue()
+
+
+needs_fonts = pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists(),
+    reason="DejaVu fonts (Debian fonts-dejavu-core) are not installed")
+
+
+@needs_fonts
+def test_pdf_ligatures_of_every_kind_become_letters_and_search_finds_the_words():
+    data = pdf(["The Aﬀairs Oﬃce ﬁled the ﬂeet's ﬃrst and ﬄuent", "report."], "Oﬃcial ﬁgures")
+    sheet = parse_with_images(data, "f.pdf").sheet
+    assert sheet.sections[0].heading == "Official figures"
+    assert sheet.sections[0].text == (
+        "The Affairs Office filed the fleet's ffirst and ffluent report.")
+
+
+@needs_fonts
+def test_pdf_words_broken_at_line_ends_are_joined_and_compounds_keep_their_hyphen():
+    data = pdf(["The task force escorted 1,250 merchant ves-",
+                "sels through the strait; its well-",
+                "known mine-",
+                "countermeasure teams cleared 14 historic muni-",
+                "tions, a long-",
+                "term task with pre-",
+                "and post-deployment checks and COVID-",
+                "19 rules, soft\u00ad",
+                "ware and all."])
+    text = parse_with_images(data, "f.pdf").sheet.sections[0].text
+    assert text == ("The task force escorted 1,250 merchant vessels through the strait; its "
+                    "well-known mine-countermeasure teams cleared 14 historic munitions, a "
+                    "long-term task with pre- and post-deployment checks and COVID-19 rules, "
+                    "software and all.")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("ves", "sels"), ("muni", "tions"), ("gov", "ernment"), ("hu", "manitarian"),
+    ("recon", "naissance"), ("person", "nel"), ("mari", "time"), ("infra", "structure"),
+    ("com", "mander"), ("Opera", "tions"), ("OPERA", "TIONS"), ("head", "quarters"),
+])
+def test_a_word_broken_by_hyphenation_is_one_word(first, second):
+    assert is_line_break(first, second)
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("mine", "countermeasure"), ("long", "term"), ("well", "known"), ("follow", "up"),
+    ("self", "defense"), ("anti", "aircraft"), ("sea", "based"), ("all", "weather"),
+    ("non", "governmental"), ("anti", "American"), ("Al", "Anbar"), ("task", "force"),
+])
+def test_a_compound_keeps_its_hyphen(first, second):
+    assert not is_line_break(first, second)
+    assert join_lines(f"the {first}-", f"{second} teams") == f"the {first}-{second} teams"
+
+
+def test_line_ends_without_a_broken_word_are_left_to_the_caller():
+    assert join_lines("The fleet", "sailed.") is None
+    assert join_lines("A dash -", "then more.") is None
+    assert join_lines("soft\u00ad", "ware") == "software"
