@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml requirements.lock | $(BIN)/python
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
@@ -51,7 +51,7 @@ lint: $(VENV)/.installed-dev
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 lock: | $(BIN)/python
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/pip install --quiet '.[dev,postgres]'
+	.lockvenv/bin/pip install --quiet '.[dev]'
 	.lockvenv/bin/pip freeze --exclude factpost | grep -v '^-e' > requirements.lock
 	rm -rf .lockvenv
 

@@ -35,7 +35,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from benchmarks.harness import Office, office  # noqa: E402
 from db.models import Post  # noqa: E402
 from db.store import HistoryFilter, Store, history_key  # noqa: E402
-from posts.states import PostStatus  # noqa: E402
+from posts.states import OPERATOR, Actor, PostStatus  # noqa: E402
 from scheduler.config import AccountConfig  # noqa: E402
 from scheduler.dispatch import Dispatcher  # noqa: E402
 from scheduler.importing import import_file  # noqa: E402
@@ -267,7 +267,8 @@ def store_scale(backend: str, total: int) -> list[Row]:
         sheet.write_text(large_factsheet(1_000_000), encoding="utf-8")
         started = time.perf_counter()
         report = import_file(sheet, store=store, config=o.config,
-                             accounts=o.config.accounts, actor="bench", now=now(), at=now(),
+                             accounts=o.config.accounts, actor=Actor("bench", OPERATOR), now=now(),
+                             at=now(),
                              every=timedelta(minutes=1))
         took = time.perf_counter() - started
         rows.append((f"import a {sheet.stat().st_size / 1_048_576:.1f} MB fact sheet "

@@ -1,22 +1,66 @@
-"""Engines for a database URL: SQLite tuned for a single-host daemon, PostgreSQL as is."""
+"""Engines for a database URL: SQLite tuned for a single-host daemon, PostgreSQL as is; and the
+one-line descriptions of what went wrong with either."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 #: Execution option marking an engine whose transactions only read.
 READ_ONLY = "factpost_read_only"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+class DatabaseUnavailable(Exception):
+    """The database cannot be used; the message names the file or server, the cause and what
+    to do, in one line."""
 
+
+def normalise_url(url: str) -> URL:
+    """The URL as SQLAlchemy should see it: a bare `postgresql://` means the psycopg 3 driver
+    factpost installs (SQLAlchemy's own default, psycopg2, is not installed)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(f"{url!r} is not a database URL; use e.g. "
+                                  '"sqlite:///factpost.db" or "postgresql+psycopg://host/db"'
+                                  ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def describe_url(url: str | URL) -> str:
+    """What to call the database in a message: the SQLite file, or the PostgreSQL server and
+    database (never the password)."""
+    parsed = url if isinstance(url, URL) else normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    host = parsed.host or "localhost"
+    return f"PostgreSQL database {parsed.database or '?'} at {host}:{parsed.port or 5432}"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout on every
+    connection, and a new database file is created readable by its owner only. Raises
+    `DatabaseUnavailable` when the URL's driver is not installed."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        try:
+            return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        except (NoSuchModuleError, ModuleNotFoundError) as exc:
+            raise DatabaseUnavailable(
+                f"[database].url asks for the driver {parsed.drivername!r}, which is not "
+                f"installed ({exc}); use postgresql+psycopg://… (installed with factpost)"
+            ) from None
+
+    if parsed.database not in (None, "", ":memory:"):
+        _create_private(Path(parsed.database))
     # The CLI and the daemon write from different processes; wait for a lock instead of failing.
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -41,3 +85,74 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file with mode 0600 if there is none. SQLite gives the -wal
+    and -shm files it makes later the database file's permissions
+    (https://www.sqlite.org/src/doc/trunk/src/os_unix.c, findCreateFileMode), so posts,
+    password hashes and the audit trail are never readable by other local users."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseUnavailable(f"{path}: cannot create the database file ({exc.strerror}); "
+                                  "check that its folder exists and is writable") from None
+    os.close(fd)
+
+
+def check_integrity(engine: Engine) -> None:
+    """Raise `DatabaseUnavailable` when SQLite finds the file damaged (`PRAGMA quick_check`:
+    every page and index entry is readable, in O(size) time). PostgreSQL checks its own."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as connection:
+            rows = [r[0] for r in connection.execute(text("PRAGMA quick_check(5)"))]
+    except DBAPIError as exc:  # damage the check itself trips over
+        raise DatabaseUnavailable(describe_error(engine.url, exc)) from None
+    if rows != ["ok"]:
+        problems = [line.strip() for row in rows for line in str(row).splitlines()
+                    if line.strip() and not line.startswith("***")]
+        raise DatabaseUnavailable(f"{engine.url.database}: the database file is damaged "
+                                  f"({'; '.join(problems[:2])}); stop the daemon and restore "
+                                  "the file from a backup")
+
+
+_SQLITE_CAUSES = (
+    (("disk is full", "database or disk is full", "no space"),
+     "the disk is full", "free some space on that disk, then try again"),
+    (("file is not a database", "malformed", "disk image", "not a database"),
+     "the database file is damaged", "stop the daemon and restore the file from a backup"),
+    (("unable to open database file", "cannot open"),
+     "the database file cannot be opened", "check that its folder exists and is writable"),
+    (("readonly", "read-only"),
+     "the database file is read-only", "check its permissions and those of its folder"),
+    (("database is locked",),
+     "another process holds the database's lock", "try again; check for a stuck process"),
+    (("disk i/o error",),
+     "the disk reported an I/O error", "check the disk, then try again"),
+)
+
+
+def describe_error(url: str | URL, exc: BaseException) -> str:
+    """One line for a database failure: which file or server, the real cause, what to do."""
+    cause = str(getattr(exc, "orig", None) or exc).strip()
+    first = next((line.strip() for line in cause.splitlines() if line.strip()), type(exc).__name__)
+    parsed = url if isinstance(url, URL) else normalise_url(url)
+    where = describe_url(parsed)
+    low = cause.lower()
+    if parsed.get_backend_name() == "sqlite":
+        for needles, what, fix in _SQLITE_CAUSES:
+            if any(n in low for n in needles):
+                return f"{where}: {what} ({first}); {fix}"
+        return f"{where}: database error ({first})"
+    if any(n in low for n in ("connection refused", "could not connect", "connection failed",
+                              "timeout expired", "could not translate host", "no route",
+                              "server closed the connection", "terminating connection")):
+        return (f"{where}: cannot reach the server ({first}); check that it is running and "
+                "[database].url")
+    if "no space left" in low or "disk full" in low:
+        return f"{where}: the server's disk is full ({first}); free space on the server"
+    return f"{where}: database error ({first})"

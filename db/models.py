@@ -263,6 +263,11 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
+    #: A token works until it expires or is revoked (by hand, or with its user's password
+    #: change or disabling), whichever comes first; a revoked token never works again.
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class LoginFailure(Base):

@@ -11,9 +11,10 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from db import search
@@ -30,9 +31,21 @@ from db.models import (
 )
 from db.search import parse_search, search_condition
 from posts.media import Media
-from posts.states import EDITABLE, REPLACEABLE, PostStatus, check_transition
+from posts.states import (
+    DAEMON,
+    EDITABLE,
+    NO_REVIEW,
+    REPLACEABLE,
+    Action,
+    Actor,
+    PostStatus,
+    Review,
+    check_actor,
+    check_move,
+)
 
 S = PostStatus
+A = Action
 
 # Built once: a fresh alias per call defeats SQLAlchemy's statement cache, and rebuilding the
 # claim query's joins was most of a claim's cost (benchmarks/run.py).
@@ -60,6 +73,22 @@ class NotEditable(StoreError):
 
 class SelfApproval(StoreError):
     """The two-person rule: nobody approves text they wrote or changed."""
+
+
+class BadFilter(StoreError):
+    """A history filter that names no time or post the database can hold."""
+
+
+class NeedsApproval(StoreError):
+    """Review is required and the post carries no approval."""
+
+
+class BadLink(StoreError):
+    """A link or remote id given by staff that cannot be what the platform holds."""
+
+
+#: Ids are 32-bit integers on PostgreSQL; anything outside names no post on any backend.
+MAX_ID = 2**31 - 1
 
 
 class EmptySearch(StoreError):
@@ -139,6 +168,39 @@ class HistoryFilter:
     def __post_init__(self) -> None:
         if self.search and not parse_search(self.search):
             raise EmptySearch(self.search)
+        for name, when in (("since", self.since), ("until", self.until),
+                           ("after", self.after[0] if self.after else None)):
+            if when is None:
+                continue
+            try:
+                if when.tzinfo is None:
+                    raise ValueError
+                when.astimezone(UTC)
+            except (ValueError, OverflowError):
+                raise BadFilter(f"{name} {when} cannot be searched for; give a time with a "
+                                "time zone between the years 1 and 9999") from None
+        if self.after is not None and not 0 < self.after[1] <= MAX_ID:
+            raise BadFilter("the page link is damaged; start again from the first page")
+
+
+def check_remote(remote_id: str, remote_url: str | None) -> tuple[str, str | None]:
+    """A remote id and link typed by staff, checked: the id is one word of at most 100
+    characters, the link an http(s) address of at most 500 (a `javascript:` or `data:` link
+    would run in the browser of whoever opens the post). Raises `BadLink`."""
+    remote_id = (remote_id or "").strip()
+    if not remote_id or len(remote_id) > 100 or not remote_id.isprintable() or any(
+            ch.isspace() for ch in remote_id):
+        raise BadLink(f"{remote_id[:40]!r} is not a post id; give the id the platform shows "
+                      "for the post (at most 100 characters, no spaces)")
+    remote_url = (remote_url or "").strip() or None
+    if remote_url is not None:
+        parts = urlsplit(remote_url)
+        if (parts.scheme.lower() not in ("http", "https") or not parts.netloc
+                or len(remote_url) > 500 or not remote_url.isprintable()
+                or any(ch.isspace() for ch in remote_url)):
+            raise BadLink(f"{remote_url[:60]!r} is not a web address; give the post's link "
+                          "starting with https:// (at most 500 characters), or none")
+    return remote_id, remote_url
 
 
 def history_key(post: Post) -> tuple[datetime, int]:
@@ -147,8 +209,12 @@ def history_key(post: Post) -> tuple[datetime, int]:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    """The queries and the state changes. `review` is the office's review rules, which every
+    state change is checked against (set from config.toml by whoever opens the store)."""
+
+    def __init__(self, engine: Engine, review: Review = NO_REVIEW) -> None:
         self.engine = engine
+        self.review = review
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
                                      expire_on_commit=False)
@@ -160,8 +226,8 @@ class Store:
                             else nullcontext())
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        return cls(make_engine(url))
+    def open(cls, url: str, review: Review = NO_REVIEW) -> Store:
+        return cls(make_engine(url), review)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -192,7 +258,7 @@ class Store:
 
     def import_document(self, *, source_name: str, content_hash: str, title: str | None,
                         sections: Sequence[tuple[str | None, str]],
-                        posts: Sequence[PlannedPost], actor: str, now: datetime,
+                        posts: Sequence[PlannedPost], actor: Actor, now: datetime,
                         status: PostStatus) -> ImportOutcome:
         """Store a document, its sections and its posts in one transaction.
 
@@ -203,7 +269,7 @@ class Store:
             document = s.scalar(select(Document).where(Document.content_hash == content_hash))
             if document is None:
                 document = Document(source_name=source_name, content_hash=content_hash,
-                                    title=title, imported_at=now, imported_by=actor)
+                                    title=title, imported_at=now, imported_by=actor.name)
                 document.sections = [Section(position=i, heading=h, text=t)
                                      for i, (h, t) in enumerate(sections)]
                 s.add(document)
@@ -218,19 +284,17 @@ class Store:
                     continue
                 section = by_position.get(planned.section_index)
                 post = Post(account=planned.account, platform=planned.platform,
-                            text=planned.text, status=status, scheduled_at=planned.scheduled_at,
+                            text=planned.text, scheduled_at=planned.scheduled_at,
                             document=document, section=section,
                             thread_position=planned.thread_position,
-                            thread_size=planned.thread_size, created_by=actor, created_at=now,
-                            updated_at=now)
+                            thread_size=planned.thread_size, created_by=actor.name,
+                            created_at=now, updated_at=now)
                 if planned.media is not None:
                     post.media_id = self._media_row(s, planned.media, now).id
                 if planned.thread_position > 1 and previous is not None:
                     post.parent = previous
-                s.add(post)
-                s.flush()
-                self._audit(s, post, actor, "create", None, status, f"imported from {source_name}"
-                            + (" with an image" if planned.media else ""), now)
+                self._create(s, post, actor, status, f"imported from {source_name}"
+                             + (" with an image" if planned.media else ""), now)
                 previous = post
                 created += 1
                 if planned.pair_key is not None:
@@ -263,8 +327,8 @@ class Store:
 
     def correct_document(self, *, source_name: str, content_hash: str, title: str | None,
                          sections: Sequence[tuple[str | None, str]], supersede: Sequence[int],
-                         posts: Sequence[PlannedPost], relinks: Sequence[Relink], actor: str,
-                         now: datetime, status: PostStatus) -> ImportOutcome:
+                         posts: Sequence[PlannedPost], relinks: Sequence[Relink],
+                         actor: Actor, now: datetime, status: PostStatus) -> ImportOutcome:
         """Store a changed version of a document in one transaction: cancel the posts it
         supersedes, create its new posts, and re-chain kept thread parts.
 
@@ -273,7 +337,7 @@ class Store:
         """
         with self.session() as s:
             document = Document(source_name=source_name, content_hash=content_hash,
-                                title=title, imported_at=now, imported_by=actor)
+                                title=title, imported_at=now, imported_by=actor.name)
             document.sections = [Section(position=i, heading=h, text=t)
                                  for i, (h, t) in enumerate(sections)]
             s.add(document)
@@ -284,8 +348,8 @@ class Store:
                     raise NotEditable(
                         f"post {post_id} is {post.status} now, so it can no longer be replaced; "
                         "run the import again to see the changes as they stand")
-                self._move(s, post, S.CANCELLED, actor, "supersede",
-                           f"superseded by document {document.id}", now)
+                self._move(s, post, A.SUPERSEDE, actor, now, S.CANCELLED,
+                           f"superseded by document {document.id}")
             by_position = {sec.position: sec for sec in document.sections}
             created: list[Post] = []
 
@@ -296,17 +360,14 @@ class Store:
 
             for planned in posts:
                 post = Post(account=planned.account, platform=planned.platform,
-                            text=planned.text, status=status, scheduled_at=planned.scheduled_at,
+                            text=planned.text, scheduled_at=planned.scheduled_at,
                             document=document, section=by_position.get(planned.section_index),
                             thread_position=planned.thread_position,
-                            thread_size=planned.thread_size, created_by=actor, created_at=now,
-                            updated_at=now,
+                            thread_size=planned.thread_size, created_by=actor.name,
+                            created_at=now, updated_at=now,
                             parent=parent(planned.parent_post_id, planned.parent_index))
-                s.add(post)
-                s.flush()
-                self._audit(s, post, actor, "create", None, status,
-                            f"imported from {source_name} (document {document.id}, a correction)",
-                            now)
+                self._create(s, post, actor, status, f"imported from {source_name} (document "
+                             f"{document.id}, a correction)", now)
                 created.append(post)
             for relink in relinks:
                 post = self._get(s, relink.post_id)
@@ -314,26 +375,24 @@ class Store:
                     continue  # on its way out already; its place in the thread no longer matters
                 new_parent = parent(relink.parent_post_id, relink.parent_index)
                 post.parent = new_parent
-                post.updated_at = now
-                self._audit(s, post, actor, "relink", post.status, post.status,
-                            f"now follows post {new_parent.id if new_parent else '-'} in its "
-                            f"thread (document {document.id})", now)
+                self._move(s, post, A.RELINK, actor, now, post.status,
+                           f"now follows post {new_parent.id if new_parent else '-'} in its "
+                           f"thread (document {document.id})")
             return ImportOutcome(document.id, len(created), ())
 
     def add_post(self, *, account: str, platform: str, text: str, scheduled_at: datetime,
-                 actor: str, now: datetime, status: PostStatus, media: Media | None = None
+                 actor: Actor, now: datetime, status: PostStatus, media: Media | None = None
                  ) -> Post:
-        """Store one post, and its image (checked by the caller) in the same transaction."""
+        """Store one post, and its image (checked by the caller) in the same transaction.
+        `status` is draft or queued; under review it must be draft (`NeedsApproval`)."""
         with self.session() as s:
-            post = Post(account=account, platform=platform, text=text, status=status,
-                        scheduled_at=scheduled_at, created_by=actor, created_at=now,
+            post = Post(account=account, platform=platform, text=text,
+                        scheduled_at=scheduled_at, created_by=actor.name, created_at=now,
                         updated_at=now)
             if media is not None:
                 post.media_id = self._media_row(s, media, now).id
-            s.add(post)
-            s.flush()
-            self._audit(s, post, actor, "create", None, status,
-                        "added by hand" + (" with an image" if media else ""), now)
+            self._create(s, post, actor, status,
+                         "added by hand" + (" with an image" if media else ""), now)
             return post
 
     def media_for(self, post: Post) -> Media | None:
@@ -357,6 +416,8 @@ class Store:
             return s.scalar(select(func.count()).select_from(MediaItem))
 
     def get_post(self, post_id: int) -> Post:
+        if not isinstance(post_id, int) or not 1 <= post_id <= MAX_ID:
+            raise PostNotFound(post_id)
         with self.reading() as s:
             post = s.get(Post, post_id, options=[selectinload(Post.attempts),
                                                  selectinload(Post.document),
@@ -379,12 +440,14 @@ class Store:
             return list(s.scalars(select(AuditEntry).where(AuditEntry.post_id == post_id)
                                   .order_by(AuditEntry.id)))
 
-    def edit_post(self, post_id: int, *, actor: str, now: datetime, text: str | None = None,
-                  scheduled_at: datetime | None = None, require_approval: bool = False) -> Post:
-        """Change text and/or time. An approved post whose text changes goes back to draft
-        when review is required: an approval covers the exact text."""
+    def edit_post(self, post_id: int, *, actor: Actor, now: datetime, text: str | None = None,
+                  scheduled_at: datetime | None = None) -> Post:
+        """Change text and/or time. Under review, a post whose text changes goes back to draft:
+        an approval covers the exact text. A failed or needs_review post is queued again (to
+        draft when it needs a new approval). Raises `NotEditable`, `NotPermitted`."""
         with self.session() as s:
             post = self._get(s, post_id)
+            check_actor(actor, A.EDIT)
             if post.status not in EDITABLE:
                 raise NotEditable(f"post {post_id} is {post.status}; only draft, queued, failed "
                                   "or needs_review posts can be edited")
@@ -397,42 +460,63 @@ class Store:
                 changes.append("time")
             if not changes:
                 return post
-            post.updated_at = now
             reason = "edited " + " and ".join(changes)
+            reapprove = "text" in changes and self.review.require_approval
             partner = s.get(Post, post.pair_id) if post.pair_id else None
-            if "text" in changes and require_approval and partner is not None and (
-                    partner.status == S.QUEUED):
+            if reapprove and partner is not None and partner.status == S.QUEUED:
                 # The approval covered both versions as they were; both need it again.
                 partner.approved_by = partner.approved_at = None
-                self._move(s, partner, S.DRAFT, actor, "edit",
-                           f"its pair partner, post {post.id}, was edited; needs approval again",
-                           now)
-            if "text" in changes and require_approval and post.status != S.DRAFT:
+                self._move(s, partner, A.EDIT, actor, now, S.DRAFT,
+                           f"its pair partner, post {post.id}, was edited; needs approval again")
+            if reapprove:
                 post.approved_by = post.approved_at = None
-                self._move(s, post, S.DRAFT, actor, "edit", reason + "; needs approval again", now)
+                if post.status != S.DRAFT:
+                    reason += "; needs approval again"
+                self._move(s, post, A.EDIT, actor, now, S.DRAFT, reason)
             elif post.status in (S.FAILED, S.NEEDS_REVIEW):
-                self._move(s, post, S.QUEUED, actor, "edit", reason + "; queued again", now)
+                target = self._queue_or_draft(post)
+                self._move(s, post, A.EDIT, actor, now, target, reason + (
+                    "; queued again" if target == S.QUEUED else "; needs approval"))
             else:
-                self._audit(s, post, actor, "edit", post.status, post.status, reason, now)
+                self._move(s, post, A.EDIT, actor, now, post.status, reason)
             return post
 
-    def cancel(self, post_id: int, *, actor: str, now: datetime, reason: str | None = None
+    def cancel(self, post_id: int, *, actor: Actor, now: datetime, reason: str | None = None
                ) -> Post:
+        """Withdraw a post that is not out (with its pair partner). Raises
+        `IllegalTransition`, `NotPermitted`."""
         with self.session() as s:
             post = self._get(s, post_id)
-            self._move(s, post, S.CANCELLED, actor, "cancel", reason or "cancelled", now)
+            self._move(s, post, A.CANCEL, actor, now, S.CANCELLED, reason or "cancelled")
             partner = s.get(Post, post.pair_id) if post.pair_id else None
-            if partner is not None and partner.status in (S.DRAFT, S.QUEUED, S.FAILED,
-                                                          S.NEEDS_REVIEW):
-                self._move(s, partner, S.CANCELLED, actor, "cancel",
-                           f"its pair partner, post {post.id}, was cancelled", now)
+            if partner is not None and partner.status in EDITABLE:
+                self._move(s, partner, A.CANCEL, actor, now, S.CANCELLED,
+                           f"its pair partner, post {post.id}, was cancelled")
             return post
 
-    def approve(self, post_ids: Iterable[int], *, actor: str, now: datetime,
-                two_person_rule: bool = False) -> list[Post]:
-        """Approve drafts (all or none: one bad id leaves every post as it was). Under the
-        two-person rule the author of a post, or of an edit to its text, cannot approve it."""
+    def reject(self, post_id: int, *, actor: Actor, now: datetime, reason: str | None = None
+               ) -> Post:
+        """An approver turns a draft down (with its pair partner): it is cancelled, and the
+        reason is kept for the author. Raises `NotEditable`, `NotPermitted`."""
+        why = f"rejected: {reason or 'no reason given'}"
         with self.session() as s:
+            post = self._get(s, post_id)
+            check_actor(actor, A.REJECT)
+            if post.status != S.DRAFT:
+                raise NotEditable(f"post {post_id} is {post.status}; only drafts are rejected")
+            self._move(s, post, A.REJECT, actor, now, S.CANCELLED, why)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.DRAFT:
+                self._move(s, partner, A.REJECT, actor, now, S.CANCELLED,
+                           f"{why} (with its pair partner, post {post.id})")
+            return post
+
+    def approve(self, post_ids: Iterable[int], *, actor: Actor, now: datetime) -> list[Post]:
+        """Approve drafts (all or none: one bad id leaves every post as it was), each with its
+        pair partner. Under the two-person rule the author of a post, or of an edit to its
+        text, cannot approve it. Raises `NotEditable`, `SelfApproval`, `NotPermitted`."""
+        with self.session() as s:
+            check_actor(actor, A.APPROVE)
             approved = []
             for post_id in post_ids:
                 post = self._get(s, post_id)
@@ -441,52 +525,50 @@ class Store:
                 if post.status != S.DRAFT:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
-                if two_person_rule and self._wrote(s, post, actor):
-                    raise SelfApproval(f"post {post_id} was written or edited by {actor}; "
-                                       "under the two-person rule another approver must "
-                                       "approve it")
-                post.approved_by, post.approved_at = actor, now
-                self._move(s, post, S.QUEUED, actor, "approve", "approved", now)
+                post.approved_by, post.approved_at = actor.name, now
+                self._move(s, post, A.APPROVE, actor, now, S.QUEUED, "approved")
                 approved.append(post)
                 # A pair is approved together: the two versions say the same thing.
                 partner = s.get(Post, post.pair_id) if post.pair_id else None
                 if partner is not None and partner.status == S.DRAFT:
-                    if two_person_rule and self._wrote(s, partner, actor):
-                        raise SelfApproval(f"post {partner.id}, the pair partner of post "
-                                           f"{post_id}, was written or edited by {actor}; "
-                                           "under the two-person rule another approver must "
-                                           "approve the pair")
-                    partner.approved_by, partner.approved_at = actor, now
-                    self._move(s, partner, S.QUEUED, actor, "approve",
-                               f"approved with its pair partner, post {post.id}", now)
+                    partner.approved_by, partner.approved_at = actor.name, now
+                    self._move(s, partner, A.APPROVE, actor, now, S.QUEUED,
+                               f"approved with its pair partner, post {post.id}")
                     approved.append(partner)
             return approved
 
-    def retry(self, post_id: int, *, actor: str, now: datetime) -> Post:
-        """Queue a failed or needs_review post again, due now."""
+    def retry(self, post_id: int, *, actor: Actor, now: datetime) -> Post:
+        """Queue a failed or needs_review post again, due now; under review, one that carries
+        no approval goes to draft instead. Raises `IllegalTransition`, `NotPermitted`."""
         with self.session() as s:
             post = self._get(s, post_id)
+            target = self._queue_or_draft(post)
             post.scheduled_at = now
-            self._move(s, post, S.QUEUED, actor, "retry", "queued again by staff", now)
+            self._move(s, post, A.RETRY, actor, now, target,
+                       "queued again by staff" if target == S.QUEUED
+                       else "sent to draft by a retry: it needs an approval first")
             partner = s.get(Post, post.pair_id) if post.pair_id else None
             if partner is not None and partner.status == S.FAILED:
                 # It failed only because this one did: the pair goes (or not) together again.
                 partner.scheduled_at = now
-                self._move(s, partner, S.QUEUED, actor, "retry",
-                           f"queued again with its pair partner, post {post.id}", now)
+                self._move(s, partner, A.RETRY, actor, now, self._queue_or_draft(partner),
+                           f"queued again with its pair partner, post {post.id}")
             return post
 
     def resolve_published(self, post_id: int, *, remote_id: str, remote_url: str | None,
-                          actor: str, now: datetime) -> Post:
-        """Staff confirm that a post in doubt is on the platform under `remote_id`."""
+                          actor: Actor, now: datetime) -> Post:
+        """Staff confirm that a post in doubt is on the platform under `remote_id` (at
+        `remote_url`, an http(s) address). Raises `NotEditable`, `BadLink`, `NotPermitted`."""
+        remote_id, remote_url = check_remote(remote_id, remote_url)
         with self.session() as s:
             post = self._get(s, post_id)
+            check_actor(actor, A.RESOLVE)
             if post.status != S.NEEDS_REVIEW:
                 raise NotEditable(f"post {post_id} is {post.status}; only needs_review posts "
                                   "are resolved by hand")
             post.remote_id, post.remote_url, post.published_at = remote_id, remote_url, now
-            self._move(s, post, S.PUBLISHED, actor, "resolve",
-                       f"confirmed published as {remote_id} by staff", now)
+            self._move(s, post, A.RESOLVE, actor, now, S.PUBLISHED,
+                       f"confirmed published as {remote_id} by staff")
             return post
 
     def queue(self, account: str | None = None) -> list[Post]:
@@ -580,12 +662,18 @@ class Store:
             or_(partner_state.name.is_(None),
                 and_(partner_state.paused.is_(False),
                      or_(partner_state.held_until.is_(None), partner_state.held_until <= now))))
+        approved = and_(Post.approved_by.is_not(None),
+                        Post.approved_by != Post.created_by if self.review.two_person_rule
+                        else true())
         query = (select(Post.id).outerjoin(parent, Post.parent_id == parent.id)
                  .outerjoin(partner, Post.pair_id == partner.id)
                  .outerjoin(partner_parent, partner.parent_id == partner_parent.id)
                  .outerjoin(partner_state, partner.account == partner_state.name)
                  .where(Post.account == account, Post.status == S.QUEUED,
                         Post.scheduled_at <= now,
+                        # Defence in depth: whatever its status says, a post that review
+                        # requires an approval for is not sent without one.
+                        approved if self.review.require_approval else true(),
                         (or_(Post.scheduled_at > overdue_after[0],
                              Post.scheduled_at <= overdue_after[1])
                          if overdue_after is not None else True),
@@ -602,17 +690,22 @@ class Store:
             query = query.limit(1).with_for_update(of=Post, skip_locked=True)
         else:
             query = query.limit(5)
+        daemon = Actor(worker, DAEMON)
         with self.session() as s:
             candidates = s.scalars(query).all()
             for post_id in candidates:
+                if self.review.require_approval and self._approval_problem(
+                        s, s.get(Post, post_id)):
+                    continue  # never sent; staff see it in the queue without an approval
+                # The conditional UPDATE is the arbiter between racing daemons; the state
+                # change itself goes through _move like every other.
                 won = s.execute(
                     update(Post).where(Post.id == post_id, Post.status == S.QUEUED)
-                    .values(status=S.PUBLISHING, claimed_by=worker, lease_until=now + lease,
-                            updated_at=now)
+                    .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
                     .execution_options(synchronize_session=False)).rowcount
                 if won == 1:
                     post = s.get(Post, post_id, populate_existing=True)
-                    self._audit(s, post, worker, "claim", S.QUEUED, S.PUBLISHING, None, now)
+                    self._move(s, post, A.CLAIM, daemon, now, S.PUBLISHING)
                     return post
             return None
 
@@ -642,8 +735,8 @@ class Store:
                                               "flight")
                           .execution_options(synchronize_session=False))
                 post = s.get(Post, post_id, populate_existing=True)
-                self._audit(s, post, worker, "reclaim", S.PUBLISHING, S.PUBLISHING,
-                            "lease expired; previous holder presumed dead", now)
+                self._move(s, post, A.RECLAIM, Actor(worker, DAEMON), now, S.PUBLISHING,
+                           "lease expired; previous holder presumed dead")
                 return post
             return None
 
@@ -659,7 +752,8 @@ class Store:
                 if in_flight:
                     continue
                 post.claimed_by = post.lease_until = None
-                self._move(s, post, S.QUEUED, worker, "release", "daemon stopping", now)
+                self._move(s, post, A.RELEASE, Actor(worker, DAEMON), now, S.QUEUED,
+                           "daemon stopping")
                 released += 1
             return released
 
@@ -699,7 +793,7 @@ class Store:
             post.remote_id, post.remote_url, post.published_at = remote_id, remote_url, now
             post.claimed_by = post.lease_until = None
             post.last_error = None
-            self._move(s, post, S.PUBLISHED, worker, "publish", reason, now)
+            self._move(s, post, A.PUBLISH, Actor(worker, DAEMON), now, S.PUBLISHED, reason)
             return post
 
     def requeue(self, post_id: int, *, worker: str, at: datetime, reason: str, now: datetime,
@@ -711,7 +805,7 @@ class Store:
             post.scheduled_at = at
             post.claimed_by = post.lease_until = None
             post.last_error = reason
-            self._move(s, post, S.QUEUED, worker, "retry", reason, now)
+            self._move(s, post, A.REQUEUE, Actor(worker, DAEMON), now, S.QUEUED, reason)
             return post
 
     def mark_failed(self, post_id: int, *, worker: str, reason: str, now: datetime,
@@ -731,7 +825,8 @@ class Store:
                           " is already published, so the pair is incomplete: fix and retry this"
                           " post, or remove the partner from the platform by hand")
             post.last_error = reason
-            self._move(s, post, status, worker, "fail", reason, now)
+            daemon = Actor(worker, DAEMON)
+            self._move(s, post, A.FAIL, daemon, now, status, reason)
             changed = [post]
             # (failed post, the first failed part of its thread)
             pending = [(post, post)]
@@ -746,7 +841,7 @@ class Store:
                                 "published", other)):
                     if follower is not None and follower.status in (S.QUEUED, S.DRAFT):
                         follower.last_error = why
-                        self._move(s, follower, S.FAILED, worker, "fail", why, now)
+                        self._move(s, follower, A.FAIL, daemon, now, S.FAILED, why)
                         changed.append(follower)
                         pending.append((follower, root))
             return changed
@@ -838,21 +933,27 @@ class Store:
             state = self._state(s, name)
             state.held_until, state.held_reason = until, reason
 
-    def pause_account(self, name: str, *, actor: str, reason: str, now: datetime) -> None:
+    def pause_account(self, name: str, *, actor: Actor, reason: str, now: datetime) -> None:
+        """Hold an account's posts (an admin, or the daemon when the platform rejects the
+        credentials). Raises `NotPermitted`."""
+        check_actor(actor, A.PAUSE)
         with self.session() as s:
             state = self._state(s, name)
             if state.paused:
                 return
             state.paused, state.paused_reason, state.paused_at = True, reason, now
-            s.add(AuditEntry(at=now, actor=actor, action="pause", account=name, reason=reason))
+            s.add(AuditEntry(at=now, actor=actor.name, action="pause", account=name,
+                             reason=reason))
 
-    def resume_account(self, name: str, *, actor: str, now: datetime) -> bool:
+    def resume_account(self, name: str, *, actor: Actor, now: datetime) -> bool:
+        """Let a paused account publish again (an admin). Raises `NotPermitted`."""
+        check_actor(actor, A.RESUME)
         with self.session() as s:
             state = self._state(s, name)
             if not state.paused:
                 return False
             state.paused, state.paused_reason, state.paused_at = False, None, None
-            s.add(AuditEntry(at=now, actor=actor, action="resume", account=name,
+            s.add(AuditEntry(at=now, actor=actor.name, action="resume", account=name,
                              reason="resumed"))
             return True
 
@@ -884,6 +985,8 @@ class Store:
 
     @staticmethod
     def _get(s: Session, post_id: int) -> Post:
+        if not isinstance(post_id, int) or not 1 <= post_id <= MAX_ID:
+            raise PostNotFound(post_id)
         post = s.get(Post, post_id)
         if post is None:
             raise PostNotFound(post_id)
@@ -928,13 +1031,58 @@ class Store:
             s.add(state)
         return state
 
-    def _move(self, s: Session, post: Post, target: PostStatus, actor: str, action: str,
-              reason: str | None, now: datetime) -> None:
-        check_transition(post.id, post.status, target)
+    def _queue_or_draft(self, post: Post) -> PostStatus:
+        """Where a post staff send back towards publishing goes: queued, or draft when review
+        requires an approval it does not carry."""
+        if self.review.require_approval and post.approved_by is None:
+            return S.DRAFT
+        return S.QUEUED
+
+    def _create(self, s: Session, post: Post, actor: Actor, status: PostStatus, reason: str,
+                now: datetime) -> None:
+        """Add a new post in `status` (draft or queued) with its `create` audit entry."""
+        check_move(None, A.CREATE, actor, None, status)
+        if self.review.require_approval and status != S.DRAFT:
+            raise NeedsApproval("review is required, so new posts are drafts until an "
+                                "approver approves them")
+        post.status = status
+        s.add(post)
+        s.flush()
+        self._audit(s, post, actor.name, A.CREATE, None, status, reason, now)
+
+    def _approval_problem(self, s: Session, post: Post) -> str | None:
+        """Why review does not let `post` be queued or sent, or None."""
+        if not self.review.require_approval:
+            return None
+        if post.approved_by is None:
+            return (f"post {post.id} has no approval; review is required, so an approver must "
+                    f"approve it first (factpost post approve {post.id})")
+        if self.review.two_person_rule and self._wrote(s, post, post.approved_by):
+            return (f"post {post.id} was approved by {post.approved_by}, who wrote or edited "
+                    "it; under the two-person rule another approver must approve it")
+        return None
+
+    def _move(self, s: Session, post: Post, action: Action, actor: Actor, now: datetime,
+              target: PostStatus, reason: str | None = None) -> None:
+        """The one way a post changes state: checks that `action` connects the two states,
+        that `actor` may take it and that the review rules allow it, then writes the audit
+        entry in the same transaction. Raises `IllegalTransition`, `NotPermitted`,
+        `SelfApproval`, `NeedsApproval`."""
+        check_move(post.id, action, actor, post.status, target)
+        review = self.review
+        if action is A.APPROVE and review.two_person_rule and self._wrote(s, post, actor.name):
+            raise SelfApproval(f"post {post.id} was written or edited by {actor.name}; under "
+                               "the two-person rule another approver must approve it")
+        # The daemon only hands back to the queue what it claimed, and a claim needs the
+        # approval; staff never queue (and the daemon never claims) an unapproved post.
+        if (target == S.QUEUED and actor.role != DAEMON) or action is A.CLAIM:
+            problem = self._approval_problem(s, post)
+            if problem:
+                raise NeedsApproval(problem)
         previous = post.status
         post.status = target
         post.updated_at = now
-        self._audit(s, post, actor, action, previous, target, reason, now)
+        self._audit(s, post, actor.name, action, previous, target, reason, now)
 
     @staticmethod
     def _audit(s: Session, post: Post, actor: str, action: str, from_status: str | None,

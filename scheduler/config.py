@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from posts.states import Review
 from scheduler.publishers import graph_versions, x_terms
 
 PLATFORMS = ("x", "facebook")
@@ -114,6 +115,13 @@ class Config:
     two_person_rule: bool = False
     #: Mark the web UI's session cookie Secure (sent over HTTPS only); set behind TLS.
     secure_cookies: bool = False
+    #: Addresses (or networks) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto
+    #: the web UI believes; nobody's by default.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Requests larger than this are refused (413) before anything reads them.
+    max_request_bytes: int = 11 * 1024 * 1024
+    #: How long a new API token works.
+    api_token_days: int = 90
     poll_seconds: float = 5.0
     max_attempts: int = 5
     lease_seconds: int = 120
@@ -121,6 +129,10 @@ class Config:
     retry_max_seconds: float = 3_600.0
     accounts: tuple[AccountConfig, ...] = field(default_factory=tuple)
     x: XTerms = field(default_factory=lambda: XTerms())
+
+    @property
+    def review(self) -> Review:
+        return Review(self.require_approval, self.two_person_rule)
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -182,6 +194,9 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     two_person = _bool(review, "two_person_rule", "review.two_person_rule", fail)
     web = _table(raw, "web", fail)
     secure_cookies = _bool(web, "secure_cookies", "web.secure_cookies", fail)
+    trusted_proxies = _proxies(web, fail)
+    max_request_mb = _number(web, "max_request_mb", 11, "web.max_request_mb", fail, 1)
+    token_days = _number(web, "api_token_days", 90, "web.api_token_days", fail, 1)
 
     x = _parse_x(_table(raw, "x", fail), fail)
 
@@ -208,7 +223,9 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                        "make lease_seconds longer than every account's timeout_seconds")
     return Config(path=path, database_url=url, timezone=timezone,
                   require_approval=require_approval, two_person_rule=two_person,
-                  secure_cookies=secure_cookies,
+                  secure_cookies=secure_cookies, trusted_proxies=trusted_proxies,
+                  max_request_bytes=int(max_request_mb * 1024 * 1024),
+                  api_token_days=int(token_days),
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,
                   accounts=tuple(accounts), x=x)
@@ -313,6 +330,22 @@ def _parse_budget(entry, platform: str, key: str, fail) -> tuple[str | None, Bud
     window = _number(entry, "budget_window_seconds", default[1],
                      f"{key}.budget_window_seconds", fail, 1)
     return tier, Budget(int(posts), int(window))
+
+
+def _proxies(web: Mapping, fail) -> tuple[str, ...]:
+    import ipaddress
+
+    value = web.get("trusted_proxies", [])
+    fix = 'list the proxy addresses, e.g. ["127.0.0.1"] or ["10.0.0.0/8"]; [] trusts none'
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail("web.trusted_proxies", f"{value!r} is not a list of addresses", fix)
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise fail("web.trusted_proxies", f"{entry!r} is not an IP address or network",
+                       fix) from None
+    return tuple(value)
 
 
 def _table(raw: Mapping, name: str, fail) -> Mapping:

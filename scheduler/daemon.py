@@ -5,6 +5,10 @@ other processes queued); after each tick it moves its own next run to the soones
 On PostgreSQL it also listens for queued posts and runs at once when one arrives, so a post
 queued "now" goes out now rather than at the next poll.
 The daemon keeps no state of its own: everything it needs is in the database.
+
+While the database itself fails (a full disk, a damaged file, a server gone), the daemon says
+so once, waits longer between tries (doubling up to `MAX_BACKOFF`), and says so again when the
+database answers.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import DBAPIError
 
+from db.engine import describe_error
 from db.notify import DueListener, supports_notifications
 from db.store import Store
 from scheduler.dispatch import Dispatcher, TickReport
@@ -29,6 +35,8 @@ log = logging.getLogger(__name__)
 
 
 RUN_GAP = timedelta(seconds=0.1)
+#: The longest wait between tries while the database is failing.
+MAX_BACKOFF = timedelta(minutes=2)
 
 
 def worker_name() -> str:
@@ -51,6 +59,11 @@ class Daemon:
         self._ticking = threading.Event()
         self._listener = (DueListener(store.engine, self.wake)
                           if supports_notifications(store.engine) else None)
+        #: When the next tick is due (set after each tick).
+        self.next_run: datetime | None = None
+        #: Failed ticks in a row because the database failed, and since when.
+        self.store_failures = 0
+        self._failing_since: datetime | None = None
 
     def run(self) -> TickReport:
         """Publish until stopped (SIGTERM/SIGINT) or, with until_idle, until nothing is left."""
@@ -69,8 +82,12 @@ class Daemon:
                 self._listener.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self.dispatcher.shutdown()
-            self.store.heartbeat(self.dispatcher.worker, now=self._now(), stopping=True)
+            try:
+                self.dispatcher.shutdown()
+                self.store.heartbeat(self.dispatcher.worker, now=self._now(), stopping=True)
+            except DBAPIError as exc:
+                log.error("stopping without a last word to the database: %s",
+                          describe_error(self.store.engine.url, exc))
         return self.total
 
     def stop(self) -> None:
@@ -101,9 +118,12 @@ class Daemon:
         # While this run lasts, the interval must not fire: APScheduler would only skip it and
         # log a warning each poll. The run sets its real successor when it ends, even on error.
         self._reschedule(self._now() + timedelta(days=1))
-        wakeup = None
+        wakeup = backoff = None
         try:
             wakeup = self._run_tick()
+            self._store_answers()
+        except DBAPIError as exc:
+            backoff = self._store_failed(exc)
         finally:
             self._ticking.clear()
             now = self._now()
@@ -111,9 +131,32 @@ class Daemon:
                 wakeup = now + self.poll
             if self._woken.is_set():
                 wakeup = now
+            if backoff is not None:
+                wakeup = now + backoff
             if not self._stop_requested.is_set():
                 # The margin lets this run end before the next starts (max_instances=1).
-                self._reschedule(max(wakeup, now + RUN_GAP))
+                self.next_run = max(wakeup, now + RUN_GAP)
+                self._reschedule(self.next_run)
+
+    def _store_failed(self, exc: DBAPIError) -> timedelta:
+        """Note a tick the database failed; returns how long to wait before the next. Logs
+        only the first failure of a run of them (no traceback: the cause is in the line)."""
+        self.store_failures += 1
+        delay = min(self.poll * 2 ** min(self.store_failures, 16), MAX_BACKOFF)
+        if self.store_failures == 1:
+            self._failing_since = self._now()
+            log.error("the database is failing: %s; publishing stops, and the daemon tries "
+                      "again with growing pauses (up to %d s) without logging each try",
+                      describe_error(self.store.engine.url, exc), MAX_BACKOFF.total_seconds())
+        return delay
+
+    def _store_answers(self) -> None:
+        if self.store_failures:
+            seconds = (self._now() - self._failing_since).total_seconds()
+            log.warning("the database answers again after %d failed tries (%.0f s); "
+                        "publishing resumes", self.store_failures, seconds)
+        self.store_failures = 0
+        self._failing_since = None
 
     def _run_tick(self) -> datetime | None:
         """One dispatch tick; returns when the next has work (None: nothing known)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from db import migrate
 from db.store import Store
+from posts.states import OPERATOR, Actor
 from scheduler.config import load_config
 from scheduler.daemon import Daemon, worker_name
 from scheduler.dispatch import Dispatcher, TickReport
@@ -77,7 +78,8 @@ def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
         migrate.upgrade(store.engine)
         now = datetime.now(UTC)
         report = import_file(sheet, store=store, config=config, accounts=config.accounts,
-                             actor="demo", now=now, at=now, every=spacing)
+                             actor=Actor("demo", OPERATOR), now=now, at=now,
+                             every=spacing)
         publishers = {a.name: build_publisher(a, environ) for a in config.accounts}
         dispatcher = Dispatcher(store, config, publishers, worker=worker_name())
         published = Daemon(dispatcher, store, poll_seconds=config.poll_seconds,

@@ -47,9 +47,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from db.models import Post
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
-from posts.states import PostStatus
+from posts.states import DAEMON, Actor, PostStatus
 from scheduler.config import AccountConfig, Config, ConfigError
 from scheduler.publishers import graph_versions
 from scheduler.publishers.base import (
@@ -129,8 +131,16 @@ class Dispatcher:
         report = TickReport()
         futures = [self._pool.submit(self._drain, account, clock)
                    for account in self.accounts if self._may_publish(account.name, clock())]
+        failures = []
         for future in futures:
-            report.add(future.result())
+            try:
+                report.add(future.result())
+            except DBAPIError as exc:
+                failures.append(exc)
+        if failures:
+            # The database itself is failing (a full disk, a lost server): the caller decides
+            # how long to wait, and says so once.
+            raise failures[0]
         return report
 
     def next_wakeup(self, now: datetime) -> datetime | None:
@@ -198,6 +208,8 @@ class Dispatcher:
                     report.retried += 1
                     continue
                 self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
+        except DBAPIError:
+            raise
         except Exception:
             # A bug or a database outage must not kill the daemon; the post keeps its lease and
             # is settled through the timeline once the lease expires.
@@ -308,8 +320,8 @@ class Dispatcher:
                                reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, CredentialsRejected):
-            self.store.pause_account(account.name, actor=self.worker, reason=err.explanation,
-                                     now=now)
+            self.store.pause_account(account.name, actor=Actor(self.worker, DAEMON),
+                                     reason=err.explanation, now=now)
             self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
                                reason=err.explanation, now=now, attempt=result)
             report.retried += 1

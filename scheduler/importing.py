@@ -34,12 +34,13 @@ from posts.formats.images import (
     Read,
     Resolver,
 )
+from posts.formats.limits import check_threads, parse_budget
 from posts.formats.markdown import read_markdown
 from posts.formats.pdf import read_pdf
 from posts.media import MediaError, check_image
 from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
 from posts.split import Snippet, split_section
-from posts.states import REPLACEABLE, PostStatus
+from posts.states import REPLACEABLE, Actor, PostStatus
 from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
 from scheduler.config import AccountConfig, Config
 from scheduler.publishers.x_terms import Estimate, Prices, estimate
@@ -176,6 +177,10 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
+    try:
+        check_threads(sheet, name)
+    except DocumentError as exc:
+        raise DocumentImportError(str(exc)) from None
     return LoadedDocument(text, sheet, tuple(images), (*notes, *sheet.notes))
 
 
@@ -222,13 +227,14 @@ def document_format(filename: str, data: bytes) -> Format:
 def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None) -> Read:
     if not data:
         raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
-    if kind == "pdf":
-        return read_pdf(data, name)
-    if kind == "docx":
-        return read_docx(data, name)
-    if kind == "html":
-        return read_html(data, name, resolve)
-    return read_markdown(decode_document(data, name), name, resolve)
+    with parse_budget(name):  # hostile files are refused early (posts/formats/limits.py)
+        if kind == "pdf":
+            return read_pdf(data, name)
+        if kind == "docx":
+            return read_docx(data, name)
+        if kind == "html":
+            return read_html(data, name, resolve)
+        return read_markdown(decode_document(data, name), name, resolve)
 
 
 def content_hash(text: str) -> str:
@@ -450,7 +456,7 @@ def _old_post(post: Post) -> OldPost:
 # --- importing ------------------------------------------------------------------------------
 
 def import_file(path: Path, *, store: Store, config: Config,
-                accounts: Sequence[AccountConfig], actor: str, now: datetime,
+                accounts: Sequence[AccountConfig], actor: Actor, now: datetime,
                 at: datetime | None = None, every: timedelta | None = None,
                 replace: bool = False, with_images: bool = False) -> ImportReport:
     """Import a fact sheet. A changed version of a file imported before (same name, other
@@ -465,7 +471,7 @@ def import_file(path: Path, *, store: Store, config: Config,
 
 
 def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
-                 config: Config, accounts: Sequence[AccountConfig], actor: str, now: datetime,
+                 config: Config, accounts: Sequence[AccountConfig], actor: Actor, now: datetime,
                  at: datetime | None = None, every: timedelta | None = None,
                  replace: bool = False, images: Sequence[FoundImage] = (),
                  with_images: bool = False, notes: Sequence[str] | None = None
@@ -581,7 +587,7 @@ def plan_pair(english: FactSheet, arabic: FactSheet,
 
 
 def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, config: Config,
-                accounts: Sequence[AccountConfig], actor: str, now: datetime,
+                accounts: Sequence[AccountConfig], actor: Actor, now: datetime,
                 at: datetime | None = None, every: timedelta | None = None) -> ImportReport:
     """Import an English and an Arabic version as linked pairs: from two files, or from one
     file holding both (`arabic_path` None; sections sorted by their language)."""

@@ -2,12 +2,17 @@
 
 Roles are ranked: an approver can do all an author can, an admin all an approver can.
 
-    author    compose, import, edit and cancel posts; read everything
-    approver  + approve or reject drafts (never their own under [review] two_person_rule)
+    author    compose, import, edit, cancel and retry posts; read everything
+    approver  + approve, reject and resolve (never their own under [review] two_person_rule)
     admin     + manage users, pause and resume accounts
 
+The same roles hold on the command line, where a staff command proves its user with an API
+token (`FACTPOST_TOKEN`); what each role may do is decided in one table (`posts.states.RULES`)
+that the store enforces.
+
 Passwords are stored as argon2id hashes; session and API tokens are random and stored as their
-SHA-256 (they carry 256 bits of entropy, so a slow hash adds nothing).
+SHA-256 (they carry 256 bits of entropy, so a slow hash adds nothing). API tokens expire
+(`[web] api_token_days`, 90 by default) and die with a password change or a disable.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from db.models import User
 from db.users import UserError, UserStore
+from posts.states import STAFF_ROLES, Actor
 
-ROLES = ("author", "approver", "admin")
+ROLES = STAFF_ROLES
+#: How long an API token works unless config says otherwise.
+DEFAULT_TOKEN_DAYS = 90
 MIN_PASSWORD_CHARS = 10
 #: At most this many failed sign-ins per user name and address within the window.
 MAX_LOGIN_FAILURES = 5
@@ -48,7 +56,7 @@ class Credentials:
 
 def may(role: str, needed: str) -> bool:
     """Whether `role` includes the rights of `needed`."""
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+    return Actor("", role).may(needed)
 
 
 def check_name(name: str) -> str:
@@ -79,17 +87,31 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def add_user(users: UserStore, name: str, password: str, role: str, *, now: datetime) -> User:
+def add_user(users: UserStore, name: str, password: str, role: str, *, now: datetime,
+             actor: Actor) -> User:
     return users.add_user(check_name(name), password_hash=hash_password(password),
-                          role=check_role(role), now=now)
+                          role=check_role(role), now=now, actor=actor)
 
 
-def issue_api_token(users: UserStore, name: str, *, now: datetime) -> str:
-    """A new API token for `name`; returned once, only its hash is kept."""
+def issue_api_token(users: UserStore, name: str, *, now: datetime, actor: Actor,
+                    days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """A new API token for `name`, working for `days` days; returned once, only its hash is
+    kept. Raises `UserError` (no such user, or a disabled one)."""
     user = users.require_user(name)
+    if user.disabled:
+        raise UserError(f"user {name!r} is disabled; enable the user first "
+                        f"(factpost user set {name} --enable)")
     token = "fp_" + new_token()
-    users.add_api_token(user.id, token_hash=token_hash(token), now=now)
+    users.add_api_token(user.id, token_hash=token_hash(token), now=now,
+                        expires_at=now + timedelta(days=days), actor=actor)
     return token
+
+
+def token_actor(users: UserStore, token: str, *, now: datetime) -> Actor | None:
+    """The staff member a live API token proves, or None (unknown, expired or revoked token,
+    or a disabled user)."""
+    user = users.token_user(token_hash(token.strip()), now=now)
+    return None if user is None else Actor(user.name, user.role)
 
 
 def authenticate(users: UserStore, name: str, password: str, *, ip: str, now: datetime

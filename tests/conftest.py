@@ -12,12 +12,20 @@ import pytest
 
 from db import migrate
 from db.store import Store
+from posts import states
+from posts.states import Actor
 
 # Tests must never reach a real platform or an environment proxy.
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
     os.environ.pop(_var, None)
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Asia/Baghdad, a Tuesday
+
+# Who acts in store-level tests: staff of each role, the operator at a terminal, a daemon.
+AUTHOR = Actor("tester", "author")
+APPROVER = Actor("reviewer", "approver")
+ADMIN = Actor("chief", "admin")
+OPERATOR = Actor("os:tester", states.OPERATOR)
 
 
 @pytest.fixture
@@ -108,7 +116,7 @@ class Office:
         self.config_path = config_path
         self.config = load_config(config_path)
         self.emulator = emulator
-        self.store = Store.open(self.config.database_url)
+        self.store = Store.open(self.config.database_url, review=self.config.review)
         migrate.upgrade(self.store.engine)
 
     def publishers(self):
@@ -126,14 +134,20 @@ class Office:
                           **kwargs)
 
     def add(self, text: str, account: str = "office-x", at: datetime | None = None) -> int:
-        """Queue a post, due a moment ago unless `at` says otherwise."""
+        """Queue a post, due a moment ago unless `at` says otherwise (written by the author
+        "tester" and, under review, approved by the approver "reviewer")."""
         from posts.states import PostStatus
 
         now = datetime.now(UTC)
         platform = self.config.account(account).platform
-        return self.store.add_post(account=account, platform=platform, text=text,
-                                   scheduled_at=at or now - timedelta(seconds=1),
-                                   actor="tester", now=now, status=PostStatus.QUEUED).id
+        review = self.config.require_approval
+        post_id = self.store.add_post(account=account, platform=platform, text=text,
+                                      scheduled_at=at or now - timedelta(seconds=1),
+                                      actor=AUTHOR, now=now,
+                                      status=PostStatus.DRAFT if review else PostStatus.QUEUED).id
+        if review:
+            self.store.approve([post_id], actor=APPROVER, now=now)
+        return post_id
 
 
 @pytest.fixture
@@ -188,8 +202,11 @@ class LiveServer:
 
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
-                                                    log_level="warning", lifespan="off"))
+        from scheduler.web.limits import server_config
+
+        # The settings `factpost serve` uses (no proxy headers believed from loopback).
+        self.server = uvicorn.Server(server_config(app, host="127.0.0.1", port=0,
+                                                   log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> str:
@@ -235,7 +252,16 @@ def add_users(store: Store, **roles: str) -> None:
     from scheduler.users import add_user
 
     for name, role in roles.items():
-        add_user(UserStore(store), name, PASSWORD, role, now=datetime.now(UTC))
+        add_user(UserStore(store), name, PASSWORD, role, now=datetime.now(UTC), actor=OPERATOR)
+
+
+def token_for(store: Store, name: str, **options) -> str:
+    """A fresh API token for the user `name`, issued by the operator."""
+    from db.users import UserStore
+    from scheduler.users import issue_api_token
+
+    return issue_api_token(UserStore(store), name, now=datetime.now(UTC), actor=OPERATOR,
+                           **options)
 
 
 def sign_in(base_url: str, name: str, password: str = PASSWORD):
@@ -271,3 +297,20 @@ def newsroom(make_office, serve):
     add_users(office.store, amira="admin", bashir="approver", chen="author")
     office.url = serve(office.config, office.store)
     return office
+
+
+@pytest.fixture
+def cli_as(monkeypatch):
+    """cli_as(store, name, role): staff commands on the command line act as this factpost
+    user from now on (the user is made if missing; FACTPOST_TOKEN holds a fresh token)."""
+    from db.users import UserStore
+
+    def act(store: Store, name: str = "press-officer", role: str = "admin") -> str:
+        if UserStore(store).get_user(name) is None:
+            add_users(store, **{name: role})
+        token = token_for(store, name)
+        monkeypatch.setenv("FACTPOST_TOKEN", token)
+        return token
+
+    monkeypatch.delenv("FACTPOST_TOKEN", raising=False)
+    return act

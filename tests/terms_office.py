@@ -12,7 +12,9 @@ from pathlib import Path
 
 from db import migrate
 from db.store import Store
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
+
+AUTHOR = Actor("tester", "author")
 
 #: The office's config with nothing about pacing, prices or versions: the defaults apply.
 DEFAULT_TERMS = """
@@ -76,7 +78,7 @@ class TermsOffice:
     def add(self, text: str, account: str = "office-x", at: datetime | None = None) -> int:
         platform = self.config.account(account).platform
         return self.store.add_post(account=account, platform=platform, text=text,
-                                   scheduled_at=at or self.clock.now, actor="tester",
+                                   scheduled_at=at or self.clock.now, actor=AUTHOR,
                                    now=self.clock.now, status=PostStatus.QUEUED).id
 
     def close(self) -> None:

@@ -33,7 +33,8 @@ def test_check_fails_with_the_reason_when_a_token_is_bad_or_missing(office, monk
     assert "expired-token" not in result.output
 
 
-def test_pause_and_resume_one_account(office):
+def test_pause_and_resume_one_account(office, cli_as):
+    cli_as(office.store, "press-officer", "admin")
     assert run(office, "accounts", "pause", "office-x", "--reason", "rotating tokens"
                ).exit_code == 0
     x, fb = json.loads(run(office, "accounts", "--json").output)

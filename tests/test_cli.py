@@ -53,19 +53,41 @@ slots = ["30 9 * * mon-fri"]
 
 @pytest.fixture
 def factpost(write_config, tmp_path, monkeypatch):
-    """Run factpost in-process against a fresh config and database; returns the result."""
+    """Run factpost in-process against a fresh config and database; returns the result.
+
+    The first call sets up the office as an operator would: `init`, then two users made with
+    `factpost user add` and given tokens with `factpost user token`: press-officer (admin),
+    whose token is in FACTPOST_TOKEN, and second-officer (approver); `run.act_as(name)`
+    switches FACTPOST_TOKEN to another user's token."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FACTPOST_USER", "press-officer")
+    monkeypatch.delenv("FACTPOST_TOKEN", raising=False)
+    tokens: dict[str, str] = {}
+
+    def invoke(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
     def run(*args: str, approval: bool = False, ok: bool = True, input: str | None = None):
         if not (tmp_path / "config.toml").exists():
             write_config(CONFIG.format(approval=str(approval).lower()))
-            assert CliRunner().invoke(cli, ["init"]).exit_code == 0
-        result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+            assert invoke("init").exit_code == 0
+            for name, role in (("press-officer", "admin"), ("second-officer", "approver")):
+                assert invoke("user", "add", name, "--role", role,
+                              input="a long passphrase\n").exit_code == 0
+                tokens[name] = invoke("user", "token", name).output.strip()
+            act_as("press-officer")
+        result = invoke(*args, input=input)
         if ok:
             assert result.exit_code == 0, result.output
         return result
 
+    def act_as(name: str | None) -> None:
+        if name is None:
+            monkeypatch.delenv("FACTPOST_TOKEN", raising=False)
+        else:
+            monkeypatch.setenv("FACTPOST_TOKEN", tokens[name])
+
+    run.act_as = act_as
+    run.tokens = tokens
     return run
 
 
@@ -76,11 +98,13 @@ def sheet(tmp_path) -> Path:
     return path
 
 
-def db_dump(tmp_path: Path) -> list[str]:
+def db_dump(tmp_path: Path, tokens: bool = False) -> list[str]:
+    """Every row; API tokens only when asked: a command that proves its user with one notes
+    the token's last use."""
     import sqlite3
 
     with sqlite3.connect(tmp_path / "factpost.db") as c:
-        return list(c.iterdump())
+        return [line for line in c.iterdump() if tokens or 'INTO "api_tokens"' not in line]
 
 
 def test_preview_shows_sections_contacts_and_snippets_as_json_without_a_config(sheet,
@@ -226,7 +250,8 @@ def test_unknown_ids_accounts_and_illegal_moves_are_one_line_errors(factpost):
     factpost("post", "add", "Hello.", "--account", "office-x")
     factpost("post", "cancel", "1")
     result = factpost("post", "cancel", "1", ok=False)
-    assert "post 1 is cancelled; it cannot become cancelled" in result.output
+    assert "post 1 is cancelled; cancel works on draft, failed, needs_review, queued posts " \
+           "only" in result.output
 
 
 def test_history_exports_json_and_csv_with_the_listing_fields(factpost):
@@ -314,25 +339,28 @@ def test_an_api_token_is_printed_once_and_stored_as_a_hash(factpost, tmp_path):
     factpost("user", "add", "amira", "--role", "admin", input="a long passphrase\n")
     token = factpost("user", "token", "amira").output.strip()
     assert token.startswith("fp_") and len(token) > 40
-    dump = "\n".join(db_dump(tmp_path))
+    dump = "\n".join(db_dump(tmp_path, tokens=True))
     assert token not in dump and hashlib.sha256(token.encode()).hexdigest() in dump
     assert factpost("user", "token", "amira").output.strip() != token
     missing = factpost("user", "token", "nobody", ok=False)
     assert "no user named 'nobody'" in missing.output
 
 
-def test_serve_refuses_to_start_before_anyone_can_sign_in(factpost):
-    result = factpost("serve", "--port", "9", ok=False)
+def test_serve_refuses_to_start_before_anyone_can_sign_in(write_config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_config(CONFIG.format(approval="false"))
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["serve", "--port", "9"])
     assert result.exit_code == 1
     assert "no users yet; add one first: factpost user add NAME --role admin" in result.output
 
 
-def test_the_two_person_rule_holds_on_the_command_line(factpost, monkeypatch):
+def test_the_two_person_rule_holds_on_the_command_line(factpost):
     factpost("post", "add", "Hello.", "--account", "office-x",
              approval="true\ntwo_person_rule = true")
     refused = factpost("post", "approve", "1", ok=False)
     assert "written or edited by press-officer" in refused.output
-    monkeypatch.setenv("FACTPOST_USER", "second-officer")
+    factpost.act_as("second-officer")
     assert "approved 1 post(s): 1" in factpost("post", "approve", "1").output
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from db.store import NotEditable
 from posts.corrections import Change, NewSnippet, OldPost, diff_snippets
+from posts.states import Actor
 from scheduler.cli import cli
 from scheduler.config import load_config
 from scheduler.importing import import_file, plan_correction, read_document
@@ -100,7 +101,7 @@ def office(store, write_config, tmp_path):
     def run(content: str, replace: bool = False):
         sheet.write_text(content, encoding="utf-8")
         return import_file(sheet, store=store, config=config, accounts=config.accounts,
-                           actor="officer", now=T0, at=T0 + timedelta(hours=1),
+                           actor=Actor("officer", "admin"), now=T0, at=T0 + timedelta(hours=1),
                            every=timedelta(hours=1), replace=replace)
 
     run.store, run.config, run.sheet = store, config, sheet
@@ -184,7 +185,7 @@ def test_replace_is_all_or_nothing_when_a_post_left_the_queue_meanwhile(office):
             source_name="sheet.txt", content_hash="v2", title=sheet2.title,
             sections=[(s.heading, s.text) for s in sheet2.sections],
             supersede=correction.supersede, posts=correction.posts,
-            relinks=correction.relinks, actor="officer", now=T0, status="queued")
+            relinks=correction.relinks, actor=Actor("officer", "admin"), now=T0, status="queued")
     assert snapshot(office.store) == before
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from db import migrate
 from db.store import HistoryFilter, Store
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
 from scheduler.config import load_config
 
 pytestmark = pytest.mark.slow
@@ -95,8 +95,8 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
         account = config.accounts[i % len(config.accounts)]
         text = f"Crash test post {i} for {account.handle}: seed {SEED}."
         post = store.add_post(account=account.name, platform=account.platform, text=text,
-                              scheduled_at=now - timedelta(seconds=1), actor="crash-test",
-                              now=now, status=PostStatus.QUEUED)
+                              scheduled_at=now - timedelta(seconds=1),
+                              actor=Actor("crash-test", "admin"), now=now, status=PostStatus.QUEUED)
         texts[post.id] = text
 
     def published_on_emulator() -> int:

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from db.store import PlannedPost
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
 
 S = PostStatus
 LATER = timedelta(hours=2)  # past any backoff
@@ -44,7 +44,7 @@ def test_a_thread_is_a_reply_chain_in_order(office):
         posts=[PlannedPost(account="office-x", platform="x", text=f"Part {i} {i}/3",
                            scheduled_at=at, section_index=0, thread_position=i, thread_size=3)
                for i in (1, 2, 3)],
-        actor="t", now=at, status=S.QUEUED)
+        actor=Actor("t", "admin"), now=at, status=S.QUEUED)
     office.dispatcher().tick(now())
     tweets = office.emulator.tweets("OfficeX")
     assert [t["text"] for t in tweets] == ["Part 1 1/3", "Part 2 2/3", "Part 3 3/3"]
@@ -186,7 +186,7 @@ def test_rejected_credentials_pause_the_account_until_staff_resume_it(office, mo
     for account in office.config.accounts:
         for name, value in demo_credentials(account).items():
             monkeypatch.setenv(name, value)
-    office.store.resume_account("office-x", actor="ops", now=now())
+    office.store.resume_account("office-x", actor=Actor("ops", "admin"), now=now())
     office.dispatcher().tick(now())
     assert office.store.get_post(post_id).status == S.PUBLISHED
 

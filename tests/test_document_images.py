@@ -222,7 +222,6 @@ def test_preview_lists_the_images_with_section_type_size_and_alt_text(sheet_docx
 @pytest.fixture
 def factpost(office, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FACTPOST_USER", "press-officer")
 
     def run(*args: str):
         result = CliRunner().invoke(cli, ["--config", str(office.config_path), *args],

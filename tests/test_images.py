@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from db.store import Store
 from posts.media import MB, Media, MediaError, check_image, sniff_image_type
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
 from scheduler.cli import cli
 from scheduler.config import AccountConfig
 from scheduler.emulator import demo_credentials
@@ -192,7 +192,8 @@ def test_the_dispatcher_publishes_a_stored_image_with_its_post(office, account):
     image = check_image(png(32, 32), ALT, office.config.account(account).platform)
     post_id = office.store.add_post(account=account, platform=office.config.account(account)
                                     .platform, text="Harbour open again.",
-                                    scheduled_at=now - timedelta(seconds=1), actor="t", now=now,
+                                    scheduled_at=now - timedelta(seconds=1),
+                                    actor=Actor("t", "admin"), now=now,
                                     status=PostStatus.QUEUED, media=image).id
     assert office.dispatcher().tick(now).published == 1
     post = office.store.get_post(post_id)
@@ -207,7 +208,8 @@ def test_an_x_upload_failure_sends_the_post_again_without_a_timeline_check(offic
     now = datetime.now(UTC)
     office.emulator.inject("error_before", platform="x")
     post_id = office.store.add_post(account="office-x", platform="x", text="Retry me.",
-                                    scheduled_at=now - timedelta(seconds=1), actor="t", now=now,
+                                    scheduled_at=now - timedelta(seconds=1),
+                                    actor=Actor("t", "admin"), now=now,
                                     status=PostStatus.QUEUED, media=media()).id
     office.dispatcher().tick(now)
     post = office.store.get_post(post_id)
@@ -219,9 +221,10 @@ def test_the_same_image_with_the_same_alt_text_is_stored_once(store: Store):
     now = datetime.now(UTC)
     for text in ("One.", "Two."):
         store.add_post(account="office-x", platform="x", text=text, scheduled_at=now,
-                       actor="t", now=now, status=PostStatus.QUEUED, media=media())
+                       actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED, media=media())
     store.add_post(account="office-x", platform="x", text="Three.", scheduled_at=now,
-                   actor="t", now=now, status=PostStatus.QUEUED, media=media(alt="Another view"))
+                   actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED,
+                   media=media(alt="Another view"))
     assert store.media_count() == 2
     posts = store.queue("office-x")
     assert posts[0].media_id == posts[1].media_id != posts[2].media_id
@@ -251,7 +254,6 @@ api_url = "http://127.0.0.1:9"
 @pytest.fixture
 def factpost(write_config, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FACTPOST_USER", "press-officer")
     write_config(CONFIG)
     assert CliRunner().invoke(cli, ["init"]).exit_code == 0
 

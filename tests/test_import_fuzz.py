@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from db import migrate
 from db.store import Store
+from posts.states import Actor
 from scheduler.config import load_config
 from scheduler.importing import DocumentImportError, import_file
 
@@ -53,7 +54,7 @@ def test_any_file_imports_or_is_refused_cleanly(tmp_path_factory, data):
     now = datetime.now(UTC)
     try:
         report = import_file(path, store=store, config=config, accounts=config.accounts,
-                             actor="fuzz", now=now, at=now)
+                             actor=Actor("fuzz", "admin"), now=now, at=now)
     except DocumentImportError as exc:
         assert "\n" not in str(exc) and str(path) in str(exc)
         with sqlite3.connect(folder / "fuzz.db") as c:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import Office
 
 from posts.pairs import PairingError, pair_keys
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
 from scheduler.cli import cli
 from scheduler.importing import DocumentImportError, import_pair
 
@@ -97,7 +97,7 @@ def sheets(tmp_path) -> tuple[Path, Path]:
 def import_both(office: Office, sheets, at: datetime | None = None):
     now = datetime.now(UTC)
     return import_pair(sheets[0], sheets[1], store=office.store, config=office.config,
-                       accounts=office.config.accounts, actor="tester", now=now,
+                       accounts=office.config.accounts, actor=Actor("tester", "admin"), now=now,
                        at=at or now - timedelta(seconds=1), every=timedelta(0))
 
 
@@ -161,7 +161,8 @@ def test_a_pair_import_needs_an_arabic_account_per_platform(make_bilingual, shee
     now = datetime.now(UTC)
     with pytest.raises(DocumentImportError, match="one English and one Arabic x account"):
         import_pair(sheets[0], sheets[1], store=office.store, config=office.config,
-                    accounts=[office.config.account("en-x")], actor="t", now=now, at=now)
+                    accounts=[office.config.account("en-x")], actor=Actor("t", "admin"),
+                    now=now, at=now)
 
 
 def test_reimporting_a_pair_adds_nothing(make_bilingual, sheets):
@@ -176,7 +177,7 @@ def test_approving_one_side_approves_its_partner(make_bilingual, sheets):
     office = make_bilingual(approval=True)
     import_both(office, sheets)
     en = posts_by_account(office)["en-fb"][0]
-    approved = office.store.approve([en.id], actor="editor", now=datetime.now(UTC))
+    approved = office.store.approve([en.id], actor=Actor("editor", "admin"), now=datetime.now(UTC))
     assert [p.id for p in approved] == [en.id, en.pair_id]
     assert office.store.get_post(en.pair_id).status == S.QUEUED
 
@@ -186,9 +187,9 @@ def test_editing_one_side_returns_both_to_draft(make_bilingual, sheets):
     import_both(office, sheets)
     en = posts_by_account(office)["en-fb"][0]
     now = datetime.now(UTC)
-    office.store.approve([en.id], actor="editor", now=now)
-    office.store.edit_post(en.pair_id, actor="editor", now=now, text="نص معدل.",
-                           require_approval=True)
+    office.store.approve([en.id], actor=Actor("editor", "admin"), now=now)
+    office.store.edit_post(en.pair_id, actor=Actor("editor", "admin"), now=now,
+                           text="نص معدل.")
     assert office.store.get_post(en.id).status == S.DRAFT
     assert office.store.get_post(en.pair_id).status == S.DRAFT
 
@@ -211,7 +212,8 @@ def test_neither_side_goes_while_one_account_is_paused(make_bilingual, sheets):
     office = make_bilingual()
     import_both(office, sheets)
     now = datetime.now(UTC)
-    office.store.pause_account("ar-fb", actor="staff", reason="page under review", now=now)
+    office.store.pause_account("ar-fb", actor=Actor("staff", "admin"),
+                               reason="page under review", now=now)
     dispatcher = office.dispatcher()
     for _ in range(3):
         dispatcher.tick(datetime.now(UTC))
@@ -219,7 +221,7 @@ def test_neither_side_goes_while_one_account_is_paused(make_bilingual, sheets):
     assert texts["en-fb"] == [] and texts["ar-fb"] == []
     assert texts["en-x"] and texts["ar-x"]  # the X pair is not affected
     assert dispatcher.next_wakeup(datetime.now(UTC)) is None  # nothing to wake up for
-    office.store.resume_account("ar-fb", actor="staff", now=datetime.now(UTC))
+    office.store.resume_account("ar-fb", actor=Actor("staff", "admin"), now=datetime.now(UTC))
     for _ in range(4):
         dispatcher.tick(datetime.now(UTC))
     texts = published(office)
@@ -231,7 +233,8 @@ def test_neither_side_goes_while_the_partner_is_not_yet_due(make_bilingual, shee
     import_both(office, sheets)
     later = datetime.now(UTC) + timedelta(hours=1)
     arabic = posts_by_account(office)["ar-fb"][0]
-    office.store.edit_post(arabic.id, actor="staff", now=datetime.now(UTC), scheduled_at=later)
+    office.store.edit_post(arabic.id, actor=Actor("staff", "admin"), now=datetime.now(UTC),
+                           scheduled_at=later)
     dispatcher = office.dispatcher()
     dispatcher.tick(datetime.now(UTC))
     assert office.store.get_post(arabic.pair_id).status == S.QUEUED
@@ -282,7 +285,7 @@ def test_retrying_a_failed_leader_queues_its_partner_again(make_bilingual, sheet
     dispatcher.tick(datetime.now(UTC))
     office.emulator.set_graph_block("OfficeFB", blocked=False)
     leader = posts_by_account(office)["en-fb"][0]
-    office.store.retry(leader.id, actor="staff", now=datetime.now(UTC))
+    office.store.retry(leader.id, actor=Actor("staff", "admin"), now=datetime.now(UTC))
     assert office.store.get_post(leader.pair_id).status == S.QUEUED
     after_hold = datetime.now(UTC) + timedelta(hours=1)  # the blocked page was also held
     # An hour late, the page's other post goes first and the retried pair keeps its planned
@@ -337,7 +340,7 @@ def test_the_store_lets_the_leader_go_first_and_the_partner_only_after_it(store)
                            section_index=0, pair_key="facebook:0:0")
                for name, text in (("en-fb", "English."), ("ar-fb", "عربي."))]
     store.import_document(source_name="pair", content_hash="p", title=None,
-                          sections=[("H", "b")], posts=planned, actor="t", now=now,
+                          sections=[("H", "b")], posts=planned, actor=Actor("t", "admin"), now=now,
                           status=S.QUEUED)
     assert store.claim_next("ar-fb", worker="w", now=now, lease=lease) is None
     leader = store.claim_next("en-fb", worker="w", now=now, lease=lease)

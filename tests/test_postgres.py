@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import POSTGRES_URL, postgres_store
+from conftest import POSTGRES_URL, postgres_store, token_for
 from sqlalchemy import select, text
 
 from db.models import Attempt
 from db.notify import DueListener
 from db.store import HistoryFilter
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
 from scheduler.cli import cli
 
 SAMPLE = Path(__file__).parents[1] / "posts" / "samples" / "factsheet.txt"
@@ -58,8 +58,9 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_every_command_works_on_a_postgresql_url(pg_office):
+def test_every_command_works_on_a_postgresql_url(pg_office, cli_as):
     office = pg_office()
+    cli_as(office.store, "press-officer", "admin")
     config = ["--config", str(office.config_path)]
 
     def run(*args: str) -> str:
@@ -97,7 +98,8 @@ def test_queueing_a_post_notifies_listeners_and_a_draft_does_not(pg_office):
         wait_for(listener.listening.is_set, 10, "the listener to connect")
         now = datetime.now(UTC)
         office.store.add_post(account="office-x", platform="x", text="A draft.",
-                              scheduled_at=now, actor="t", now=now, status=PostStatus.DRAFT)
+                              scheduled_at=now, actor=Actor("t", "admin"), now=now,
+                              status=PostStatus.DRAFT)
         assert not woken.wait(1.0)
         office.add("Queued for now.")
         assert woken.wait(10)
@@ -172,9 +174,6 @@ def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):
     import httpx
     from conftest import REVIEW, sign_in
 
-    from db.users import UserStore
-    from scheduler.users import issue_api_token
-
     office = pg_office(extra=REVIEW)
     config = ["--config", str(office.config_path)]
     for name, role in (("amira", "author"), ("bashir", "approver")):
@@ -185,11 +184,12 @@ def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):
     browser = sign_in(url, "amira")
     assert "Queue" in browser.get("/").text
     now = datetime.now(UTC)
-    token = issue_api_token(UserStore(office.store), "bashir", now=now)
+    token = token_for(office.store, "bashir")
     approver = httpx.Client(base_url=url + "/api", timeout=30,
                             headers={"Authorization": f"Bearer {token}"})
     office.store.add_post(account="office-x", platform="x", text="Queued from the web.",
-                          scheduled_at=now, actor="amira", now=now, status=PostStatus.DRAFT)
+                          scheduled_at=now, actor=Actor("amira", "author"), now=now,
+                          status=PostStatus.DRAFT)
     [draft] = approver.get("/posts", params={"status": "draft"}).json()["posts"]
     assert approver.post(f"/posts/{draft['id']}/approve").json()["status"] == "queued"
     assert [p["text"] for p in approver.get("/queue").json()] == ["Queued from the web."]

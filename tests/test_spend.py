@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from conftest import AUTHOR
 from terms_office import Clock, build_office
 
 from db.spend import SpendStore
@@ -54,10 +55,10 @@ def test_factpost_spend_matches_the_emulators_bill_post_by_post(office, clock, t
     sheet = tmp_path / "factsheet.txt"
     sheet.write_text(sample_factsheet(), encoding="utf-8")
     import_file(sheet, store=office.store, config=office.config,
-                accounts=office.config.accounts, actor="tester", now=T0, at=T0,
+                accounts=office.config.accounts, actor=AUTHOR, now=T0, at=T0,
                 every=timedelta(0))
     office.store.add_post(account="office-x", platform="x", text="Convoy unloading at dawn.",
-                          scheduled_at=T0, actor="tester", now=T0, status=S.QUEUED,
+                          scheduled_at=T0, actor=AUTHOR, now=T0, status=S.QUEUED,
                           media=Media(PNG, "image/png", "Trucks on the pier at dawn"))
     dispatcher = office.dispatcher()
     dispatcher.tick(T0)

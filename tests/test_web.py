@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import PASSWORD, add_users, login_csrf, page_csrf, sign_in
+from conftest import OPERATOR, PASSWORD, add_users, login_csrf, page_csrf, sign_in
 
 from db.store import HistoryFilter
 from db.users import UserStore
@@ -121,7 +121,8 @@ def test_signing_out_ends_the_session_on_the_server(newsroom):
 
 def test_a_disabled_user_is_signed_out_and_cannot_sign_in(newsroom):
     client = sign_in(newsroom.url, "chen")
-    UserStore(newsroom.store).update_user("chen", disabled=True)
+    UserStore(newsroom.store).update_user("chen", disabled=True, actor=OPERATOR,
+                                          now=datetime.now(UTC))
     assert client.get("/").status_code == 303
     with pytest.raises(AssertionError, match="sign-in as chen failed: 401"):
         sign_in(newsroom.url, "chen")
@@ -237,7 +238,11 @@ def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(new
                                         "every": "0s", "name": "meridian.txt",
                                         "account": ["office-x", "office-fb"],
                                         "text": html.unescape(text)})
-    assert done.status_code == 303 and "drafts+awaiting+approval" in done.headers["location"]
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"])
+    assert re.search(r'class="notice"[^>]*>meridian.txt: \d+ posts drafts awaiting approval[^<]*<',
+                     shown.text), shown.text
+    assert "drafts awaiting approval" not in client.get("/").text  # said once
     posts = newsroom.store.history()
     assert {p.account for p in posts} == {"office-x", "office-fb"}
     assert review.text.count('class="snippet"') == len(posts)

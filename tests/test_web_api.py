@@ -6,18 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import schemathesis
-from conftest import page_csrf, sign_in
+from conftest import OPERATOR, page_csrf, sign_in, token_for
 
 from db.users import UserStore
-from posts.states import PostStatus
-from scheduler.users import issue_api_token
+from posts.states import Actor, PostStatus
 
 S = PostStatus
 
 
 def api(newsroom, name: str) -> httpx.Client:
-    token = issue_api_token(UserStore(newsroom.store), name, now=datetime.now(UTC))
+    token = token_for(newsroom.store, name)
     return httpx.Client(base_url=newsroom.url + "/api",
                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
@@ -33,7 +33,8 @@ def test_the_api_needs_a_valid_token(newsroom):
 def test_a_disabled_user_s_token_stops_working(newsroom):
     client = api(newsroom, "chen")
     assert client.get("/queue").status_code == 200
-    UserStore(newsroom.store).update_user("chen", disabled=True)
+    UserStore(newsroom.store).update_user("chen", disabled=True, actor=OPERATOR,
+                                          now=datetime.now(UTC))
     assert client.get("/queue").status_code == 401
 
 
@@ -120,7 +121,8 @@ def test_the_preview_counts_like_x_does(newsroom):
 
 
 def test_the_schema_documents_bearer_auth_and_only_api_routes(newsroom):
-    schema = httpx.get(newsroom.url + "/api/openapi.json").json()
+    assert httpx.get(newsroom.url + "/api/openapi.json").status_code == 401
+    schema = api(newsroom, "chen").get("/openapi.json").json()
     assert all(path.startswith("/api/") for path in schema["paths"])
     assert {"/api/queue", "/api/posts", "/api/posts/{post_id}", "/api/posts/{post_id}/approve",
             "/api/preview"} <= set(schema["paths"])
@@ -129,31 +131,50 @@ def test_the_schema_documents_bearer_auth_and_only_api_routes(newsroom):
 
 # -- fuzzing ---------------------------------------------------------------------------------
 
-def test_no_request_the_schema_allows_causes_a_server_error(newsroom):
-    """schemathesis generates requests (valid and not) from the live OpenAPI schema for every
-    operation; none may get a 5xx. Bounded: 25 examples per operation, a fixed seed."""
+#: Examples per operation and generation mode: enough to reach the edges of every parameter.
+FUZZ_EXAMPLES = 100
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_no_request_the_schema_allows_causes_a_server_error(newsroom, mode):
+    """schemathesis generates requests from the live OpenAPI schema for every operation, with
+    its path, query and body parameters: valid ones (positive) and ones that break the schema
+    (negative: a post id of 2**63, a cursor of garbage, a year 0). None may get a 5xx.
+    Bounded and repeatable: FUZZ_EXAMPLES per operation, derandomized."""
     from hypothesis import HealthCheck, given, settings
     from schemathesis.checks import not_a_server_error
+    from schemathesis.generation import GenerationMode
 
     for i in range(5):
         newsroom.store.add_post(account="office-x", platform="x", text=f"draft {i}",
-                                scheduled_at=datetime.now(UTC), actor="chen",
+                                scheduled_at=datetime.now(UTC), actor=Actor("chen", "author"),
                                 now=datetime.now(UTC), status=S.DRAFT)
-    token = issue_api_token(UserStore(newsroom.store), "amira", now=datetime.now(UTC))
-    schema = schemathesis.openapi.from_url(newsroom.url + "/api/openapi.json")
+    token = token_for(newsroom.store, "amira")
+    auth = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.openapi.from_url(newsroom.url + "/api/openapi.json", headers=auth)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 6
+    assert {op.path for op in operations} >= {"/api/queue", "/api/posts", "/api/posts/{post_id}",
+                                              "/api/posts/{post_id}/approve", "/api/preview",
+                                              "/api/status"}
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    tried: dict[str, int] = {}
 
-    for operation in operations:
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+    def fuzz(operation) -> None:
+        @given(case=operation.as_strategy(generation_mode=generation))
+        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def no_server_error(case):
-            response = case.call(headers={"Authorization": f"Bearer {token}"})
+            tried[operation.label] = tried.get(operation.label, 0) + 1
+            response = case.call(headers=auth)
             case.validate_response(response, checks=[not_a_server_error])
 
         no_server_error()
 
+    for operation in operations:
+        fuzz(operation)
+    # Every operation with parameters or a body really got its share of examples.
+    assert {label: n for label, n in tried.items()
+            if n < FUZZ_EXAMPLES and label != "GET /api/status"} == {}, tried
 
 def test_the_web_counter_shows_the_larger_count_where_counters_disagree(newsroom):
     from posts.weight import reference_js_length

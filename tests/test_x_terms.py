@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from conftest import AUTHOR
 from terms_office import Clock, build_office
 
 from posts.states import PostStatus as S
@@ -52,7 +53,7 @@ def test_the_sample_fact_sheet_publishes_at_once_with_the_default_config(terms, 
     sheet = tmp_path / "factsheet.txt"
     sheet.write_text(sample_factsheet(), encoding="utf-8")
     report = import_file(sheet, store=office.store, config=office.config,
-                         accounts=office.config.accounts, actor="tester", now=T0, at=T0,
+                         accounts=office.config.accounts, actor=AUTHOR, now=T0, at=T0,
                          every=timedelta(0))
     office.dispatcher().tick(T0)
     posts = office.store.history()
@@ -119,7 +120,7 @@ def queue_thread(office, text: str, at: datetime) -> list[int]:
                          config=office.config, store=office.store, now=at, at=at)
     outcome = office.store.import_document(
         source_name=f"statement-{at:%H%M}", content_hash=f"h{at.timestamp()}", title=None,
-        sections=[(None, text)], posts=planned, actor="tester", now=at, status=S.QUEUED)
+        sections=[(None, text)], posts=planned, actor=AUTHOR, now=at, status=S.QUEUED)
     assert outcome.created == len(planned)
     return [p.id for p in office.store.document_posts(outcome.document_id)]
 
@@ -217,7 +218,7 @@ def test_a_pair_is_admitted_under_the_cap_with_its_partners_cost(terms, clock):
                                                  ("office-x-ar", "وصلت القافلة.")])]
     office.store.import_document(source_name="pair", content_hash="pair", title=None,
                                  sections=[(None, "Convoy arrived."), (None, "وصلت القافلة.")],
-                                 posts=planned, actor="tester", now=T0, status=S.QUEUED)
+                                 posts=planned, actor=AUTHOR, now=T0, status=S.QUEUED)
     office.dispatcher().tick(T0)
     leader, partner = office.store.history()[::-1]
     assert (leader.status, partner.status) == (S.QUEUED, S.QUEUED)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
+from posts.formats.limits import check_docx, check_time
 from posts.formats.links import link_address, link_text
 from posts.text import UnreadableDocument, fold_spaces
 
@@ -49,8 +50,11 @@ _FIELD_URL_BARE = re.compile(r"^\s*HYPERLINK\s+(\S+)", re.IGNORECASE)
 
 
 def read_docx(data: bytes, name: str) -> Read:
-    """The parts and pictures of a .docx fact sheet. Raises `UnreadableDocument`."""
+    """The parts and pictures of a .docx fact sheet. Raises `UnreadableDocument` (or its
+    `DocumentTooLarge` for a zip bomb, see posts.formats.limits)."""
+    check_docx(data, name)
     document = _open(data, name)
+    check_time()
     from docx.text.paragraph import Paragraph
 
     body = document.element.body
@@ -60,6 +64,7 @@ def read_docx(data: bytes, name: str) -> Read:
     headings = 0
     number = 0
     for element in _blocks(body):
+        check_time()
         if element.tag == _W + "tbl":
             parts.extend(_table_rows(element, reader))
             images.extend(_pictures(document, element, headings))

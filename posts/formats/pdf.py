@@ -22,6 +22,14 @@ from dataclasses import dataclass, field
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
+from posts.formats.limits import (
+    check_pdf_pages,
+    check_time,
+    image_too_large,
+    pdf_image_pixels,
+    pdf_limit_reached,
+    pdf_reading,
+)
 from posts.hyphenation import join_lines
 from posts.text import (
     NoUsableText,
@@ -81,16 +89,18 @@ def read_pdf(data: bytes, name: str) -> Read:
 def _lines(data: bytes, name: str) -> _Collector:
     """The collector after reading every page: the lines with text, and the images."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError
+    from pypdf.errors import DependencyError, LimitReachedError
 
     collector = _Collector()
-    with _quiet():
+    with _quiet(), pdf_reading():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted and not reader.decrypt(""):
                 raise UnreadableDocument(f"{name}: the PDF is password-protected; save an "
                                          "unprotected copy and import that")
+            check_pdf_pages(reader, name)
             for number, page in enumerate(reader.pages):
+                check_time()
                 collector.page = number
                 collector.start_page(page)
                 page.extract_text(visitor_text=collector.visit,
@@ -99,6 +109,8 @@ def _lines(data: bytes, name: str) -> _Collector:
                 collector.end_page()
         except UnreadableDocument:
             raise
+        except LimitReachedError as exc:
+            raise pdf_limit_reached(name, exc) from None
         except DependencyError:
             raise UnreadableDocument(f"{name}: the PDF is encrypted; save an unprotected copy and "
                                      "import that") from None
@@ -116,6 +128,7 @@ class _Collector:
         #: (lines before it, source, content, skipped): images where the page draws them.
         self.images: list[tuple[int, str, bytes | None, str | None]] = []
         self.pending: dict[str, tuple[bytes | None, str | None]] = {}
+        self.operators = 0
 
     def start_page(self, page) -> None:
         self.pending = {}
@@ -127,12 +140,19 @@ class _Collector:
         for image_id in ids:
             # "/Im1" on the page; ["/Fm0", "/Im1"] inside a form, whose Do names the form.
             key = (image_id if isinstance(image_id, str) else image_id[-1]).lstrip("/")
+            too_large = image_too_large(pdf_image_pixels(page, image_id))
+            if too_large:  # refused before decoding: one such image costs gigabytes
+                self.pending[key] = (None, too_large)
+                continue
             try:
                 self.pending[key] = (page.images[image_id].data, None)
             except Exception as exc:  # an unsupported filter or colour space; no Pillow
                 self.pending[key] = (None, f"cannot be extracted ({type(exc).__name__})")
 
     def operator(self, operator: bytes, args: list, cm: list[float], tm: list[float]) -> None:
+        self.operators += 1
+        if self.operators % 1_000 == 0:
+            check_time()
         # Content streams draw in reading order, so an image sits after the lines drawn
         # before it.
         if operator == b"Do" and args:

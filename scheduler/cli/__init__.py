@@ -28,6 +28,11 @@ def cli(click_ctx: click.Context, config_path: str | None) -> None:
       factpost import factsheet.txt       split a fact sheet into scheduled posts
       factpost run                        publish due posts
     """
+    import os
+
+    if os.environ.get("FACTPOST_USER"):
+        click.echo("factpost: warning: FACTPOST_USER is no longer read; staff commands act as "
+                   "the user of the API token in FACTPOST_TOKEN", err=True)
     ctx = Context(config_path)
     click_ctx.obj = ctx
     click_ctx.call_on_close(ctx.close)
@@ -76,7 +81,8 @@ def demo(keep: Path | None) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on.")
 @click.option("--seed", type=int, help="Seed for random fault injection.")
 @click.option("--env", "print_env", is_flag=True,
               help="Print 'export' lines with the emulator's credentials for the configured "

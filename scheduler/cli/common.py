@@ -3,11 +3,10 @@ and turning posts into rows for tables, JSON and CSV."""
 
 from __future__ import annotations
 
-import csv
-import getpass
 import io
 import json
 import os
+import pwd
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -16,22 +15,28 @@ from zoneinfo import ZoneInfo
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from db import migrate
+from db.engine import DatabaseUnavailable, describe_error, describe_url
 from db.models import Post
 from db.store import Store, StoreError
+from db.users import UserStore
 from posts.media import MediaError
-from posts.states import IllegalTransition
+from posts.states import OPERATOR, Actor, IllegalTransition, NotPermitted
 from scheduler.config import Config, ConfigError, load_config
 from scheduler.importing import DocumentImportError
+from scheduler.listening import PortUnavailable
 from scheduler.publishers.base import PublishError
-from scheduler.records import LISTING_FIELDS, iso, post_record  # noqa: F401 (re-exported)
+from scheduler.records import LISTING_FIELDS, csv_record, csv_writer, iso, post_record  # noqa: F401
 from scheduler.timing import TimeFormatError
 
 #: Errors that mean "the request was wrong", shown as one line, never as a traceback.
 USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, PublishError, MediaError)
+               IllegalTransition, NotPermitted, PublishError, MediaError, DatabaseUnavailable,
+               PortUnavailable)
+#: Where a staff command finds the API token that proves who is acting.
+TOKEN_VARIABLE = "FACTPOST_TOKEN"
 
 
 class FactpostGroup(click.Group):
@@ -42,9 +47,10 @@ class FactpostGroup(click.Group):
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             fail(str(exc))
-        except OperationalError as exc:
-            fail(f"database error: {exc.orig}; check [database].url and that the database "
-                 "is reachable, then run 'factpost init'")
+        except DBAPIError as exc:
+            context = ctx.obj if isinstance(ctx.obj, Context) else None
+            url = context.database_url if context is not None else None
+            fail(describe_error(url, exc) if url else f"database error: {exc.orig}")
 
 
 def fail(message: str, code: int = 1):
@@ -70,15 +76,52 @@ class Context:
         return self._config
 
     @property
+    def database_url(self) -> str | None:
+        """The configured database, once the config has been read."""
+        return self._config.database_url if self._config is not None else None
+
+    @property
     def store(self) -> Store:
         if self._store is None:
-            store = Store.open(self.config.database_url)
-            if not migrate.is_current(store.engine):
+            store = Store.open(self.config.database_url, review=self.config.review)
+            try:
+                current = migrate.is_current(store.engine)
+            except BaseException:
                 store.close()
-                fail(f"the database at {self.config.database_url} is not initialised or is "
-                     "out of date; run 'factpost init'")
+                raise
+            if not current:
+                store.close()
+                fail(f"the database {describe_url(self.config.database_url)} is not "
+                     "initialised or is out of date; run 'factpost init'")
             self._store = store
         return self._store
+
+    def staff(self, role: str) -> Actor:
+        """The factpost user acting, proven by an API token from $FACTPOST_TOKEN (or typed at
+        a prompt on a terminal), with at least `role`; refused in one line otherwise."""
+        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+        if not token and sys.stdin.isatty():
+            token = click.prompt("API token (from 'factpost user token NAME')",
+                                 hide_input=True, default="", show_default=False).strip()
+        if not token:
+            fail(f"this command acts as a factpost user: set {TOKEN_VARIABLE} to your API "
+                 "token (an admin makes one with 'factpost user token NAME')")
+        from scheduler.users import token_actor
+
+        actor = token_actor(UserStore(self.store), token, now=now())
+        if actor is None:
+            fail(f"the API token in {TOKEN_VARIABLE} is unknown, expired or revoked, or its "
+                 "user is disabled; ask an admin for a new one ('factpost user token NAME')")
+        if not actor.may(role):
+            fail(f"this command needs the {role} role; {actor.name} is {actor.role}")
+        return actor
+
+    def author(self) -> Actor:
+        """Who adds posts: the token's user when $FACTPOST_TOKEN is set (an author or
+        better), otherwise the operator at this terminal."""
+        if os.environ.get(TOKEN_VARIABLE, "").strip():
+            return self.staff("author")
+        return operator()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -92,15 +135,15 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def actor() -> str:
-    """Who is acting, for the audit log."""
-    name = os.environ.get("FACTPOST_USER")
-    if name:
-        return name
+def operator() -> Actor:
+    """The operator: whoever holds the config and the database at this terminal, named in the
+    audit trail by the operating system's account (`os:NAME`). Read from the process's user
+    id, not from $USER or $LOGNAME, which anyone can set."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+        name = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        name = f"uid{os.getuid()}"
+    return Actor(f"os:{name}", OPERATOR)
 
 
 def now() -> datetime:
@@ -118,9 +161,9 @@ def emit_posts(ctx: Context, posts: list[Post], *, as_json: bool, as_csv: bool =
         return
     if as_csv:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writeheader()
-        writer.writerows(post_record(p) for p in posts)
+        writer.writerows(csv_record(p) for p in posts)
         click.echo(out.getvalue(), nl=False)
         return
     if not posts:

@@ -22,7 +22,6 @@ from scheduler.cli.common import (
     post_record,
     table,
 )
-from scheduler.cli.common import actor as current_actor
 from scheduler.importing import (
     DocumentImportError,
     ImportReport,
@@ -214,12 +213,13 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     moment = now()
     start = _typed_time(at, ctx, moment, allow_past=allow_past) if at else None
     step = parse_duration(every) if every else None
+    actor = ctx.author()
     if pair is not None or bilingual:
         report = import_pair(file, pair, store=ctx.store, config=ctx.config, accounts=chosen,
-                             actor=current_actor(), now=moment, at=start, every=step)
+                             actor=actor, now=moment, at=start, every=step)
     else:
         report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
-                             actor=current_actor(), now=moment, at=start, every=step,
+                             actor=actor, now=moment, at=start, every=step,
                              replace=replace, with_images=with_images)
     for note in report.notes:
         click.echo(f"note: {note}")
@@ -359,7 +359,11 @@ def history(ctx: Context, account, status, since, until, search, limit, as_json,
 
 @click.group()
 def post() -> None:
-    """Add, show, edit, approve, cancel, retry and resolve single posts."""
+    """Add, show, edit, approve, reject, cancel, retry and resolve single posts.
+
+    Every command here but add and show acts as a factpost user: set FACTPOST_TOKEN to your
+    API token (from 'factpost user token NAME'); your role is checked as in the web UI.
+    """
 
 
 def check_length(text: str, platform: str) -> None:
@@ -413,7 +417,7 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
     status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
     p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
                            scheduled_at=_typed_time(at, ctx, moment, allow_past=allow_past),
-                           actor=current_actor(), now=moment, status=status, media=media)
+                           actor=ctx.author(), now=moment, status=status, media=media)
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
     cost = ""
     if acct.platform == "x":
@@ -489,16 +493,16 @@ def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None,
     """
     if text is None and at is None:
         raise click.UsageError("give --text and/or --at")
+    actor = ctx.staff("author")
     moment = now()
     if text is not None:
         from posts.text import canonicalise
 
         text = canonicalise(text).strip()
         check_length(text, ctx.store.get_post(post_id).platform)
-    p = ctx.store.edit_post(post_id, actor=current_actor(), now=moment, text=text,
+    p = ctx.store.edit_post(post_id, actor=actor, now=moment, text=text,
                             scheduled_at=(_typed_time(at, ctx, moment, allow_past=allow_past)
-                                          if at else None),
-                            require_approval=ctx.config.require_approval)
+                                          if at else None))
     click.echo(f"post {p.id} is {p.status}, at {local(p.scheduled_at, ctx.tz)}")
 
 
@@ -513,7 +517,7 @@ def post_cancel(ctx: Context, post_id: int, reason: str | None) -> None:
     Example:
       factpost post cancel 12 --reason "superseded by statement 14"
     """
-    p = ctx.store.cancel(post_id, actor=current_actor(), now=now(), reason=reason)
+    p = ctx.store.cancel(post_id, actor=ctx.staff("author"), now=now(), reason=reason)
     click.echo(f"post {p.id} cancelled")
 
 
@@ -527,23 +531,39 @@ def post_approve(ctx: Context, post_ids: tuple[int, ...]) -> None:
     Example:
       factpost post approve 12 13 14
     """
-    approved = ctx.store.approve(post_ids, actor=current_actor(), now=now(),
-                                 two_person_rule=ctx.config.two_person_rule)
+    approved = ctx.store.approve(post_ids, actor=ctx.staff("approver"), now=now())
     click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
+
+
+@post.command("reject")
+@click.argument("post_id", type=int)
+@click.option("--reason", help="Why, for the author and the audit trail.")
+@pass_ctx
+def post_reject(ctx: Context, post_id: int, reason: str | None) -> None:
+    """Turn a draft down (it is cancelled, with its pair partner); needs the approver role.
+
+    \b
+    Example:
+      factpost post reject 12 --reason "figures not yet cleared"
+    """
+    p = ctx.store.reject(post_id, actor=ctx.staff("approver"), now=now(), reason=reason)
+    click.echo(f"post {p.id} rejected")
 
 
 @post.command("retry")
 @click.argument("post_id", type=int)
 @pass_ctx
 def post_retry(ctx: Context, post_id: int) -> None:
-    """Queue a failed post again, due now.
+    """Queue a failed or needs_review post again, due now (under review, one without an
+    approval goes to draft for approval).
 
     \b
     Example:
       factpost post retry 12
     """
-    p = ctx.store.retry(post_id, actor=current_actor(), now=now())
-    click.echo(f"post {p.id} queued again")
+    p = ctx.store.retry(post_id, actor=ctx.staff("author"), now=now())
+    click.echo(f"post {p.id} queued again" if p.status == PostStatus.QUEUED
+               else f"post {p.id} is a draft again; it needs an approval")
 
 
 @post.command("resolve")
@@ -565,14 +585,16 @@ def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | N
     if bool(remote_id) == retry_:
         raise click.UsageError("give exactly one of --published REMOTE_ID and --retry")
     if retry_:
+        actor = ctx.staff("author")
         p = ctx.store.get_post(post_id)
         if p.status != PostStatus.NEEDS_REVIEW:
             raise click.UsageError(f"post {post_id} is {p.status}, not needs_review")
-        ctx.store.retry(post_id, actor=current_actor(), now=now())
-        click.echo(f"post {post_id} queued again")
+        p = ctx.store.retry(post_id, actor=actor, now=now())
+        click.echo(f"post {post_id} queued again" if p.status == PostStatus.QUEUED
+                   else f"post {post_id} is a draft again; it needs an approval")
         return
     p = ctx.store.resolve_published(post_id, remote_id=remote_id, remote_url=url,
-                                    actor=current_actor(), now=now())
+                                    actor=ctx.staff("approver"), now=now())
     from db.spend import SpendStore
 
     # The create whose outcome was unknown did make the post: X billed it.

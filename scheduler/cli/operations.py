@@ -8,10 +8,10 @@ import sys
 import click
 
 from db import migrate
+from db.engine import check_integrity, describe_url
 from db.store import Store
 from posts.states import PostStatus
 from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
-from scheduler.cli.common import actor as current_actor
 from scheduler.config import ConfigError, CredentialsMissing
 from scheduler.daemon import Daemon, worker_name
 from scheduler.dispatch import Dispatcher, is_due, overdue_spacing
@@ -39,10 +39,11 @@ def init(ctx: Context) -> None:
     """
     store = Store.open(ctx.config.database_url)
     try:
+        check_integrity(store.engine)
         migrate.upgrade(store.engine)
     finally:
         store.close()
-    click.echo(f"database ready: {ctx.config.database_url}")
+    click.echo(f"database ready: {describe_url(ctx.config.database_url)}")
 
 
 def build_publishers(ctx: Context) -> dict:
@@ -74,11 +75,14 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
       factpost run --once
     """
     store = ctx.store
+    check_integrity(store.engine)
     if dry_run:
         moment = now()
+        review = ctx.config.review
         spacing = {a.name: overdue_spacing(store, a.name, moment) for a in ctx.config.accounts}
         due = [p for p in store.queue() if p.status == PostStatus.QUEUED
-               and is_due(p, moment, spacing.get(p.account))]
+               and is_due(p, moment, spacing.get(p.account))
+               and (not review.require_approval or p.approved_by is not None)]
         for p in due:
             click.echo(f"would publish post {p.id} to {p.account}: {p.text!r}")
         click.echo(f"{len(due)} post(s) due; nothing published (dry run)")
@@ -210,7 +214,7 @@ def accounts_pause(ctx: Context, name: str, reason: str) -> None:
     Example:
       factpost accounts pause office-x --reason "tokens being rotated"
     """
-    ctx.store.pause_account(ctx.config.account(name).name, actor=current_actor(),
+    ctx.store.pause_account(ctx.config.account(name).name, actor=ctx.staff("admin"),
                             reason=reason, now=now())
     click.echo(f"{name} paused")
 
@@ -225,8 +229,8 @@ def accounts_resume(ctx: Context, name: str) -> None:
     Example:
       factpost accounts resume office-x
     """
-    changed = ctx.store.resume_account(ctx.config.account(name).name, actor=current_actor(),
-                                       now=now())
+    changed = ctx.store.resume_account(ctx.config.account(name).name,
+                                       actor=ctx.staff("admin"), now=now())
     click.echo(f"{name} resumed" if changed else f"{name} was not paused")
 
 
@@ -241,8 +245,9 @@ def pause(ctx: Context, all_: bool, reason: str) -> None:
     Example:
       factpost pause --all --reason "national day of mourning"
     """
+    actor = ctx.staff("admin")
     for account in ctx.config.accounts:
-        ctx.store.pause_account(account.name, actor=current_actor(), reason=reason, now=now())
+        ctx.store.pause_account(account.name, actor=actor, reason=reason, now=now())
     click.echo(f"paused {len(ctx.config.accounts)} account(s)")
 
 
@@ -256,8 +261,9 @@ def resume(ctx: Context, all_: bool) -> None:
     Example:
       factpost resume --all
     """
+    actor = ctx.staff("admin")
     resumed = [a.name for a in ctx.config.accounts
-               if ctx.store.resume_account(a.name, actor=current_actor(), now=now())]
+               if ctx.store.resume_account(a.name, actor=actor, now=now())]
     click.echo(f"resumed {len(resumed)} account(s)")
 
 

@@ -11,6 +11,7 @@ import click
 from db.spend import SpendStore
 from scheduler.cli.common import Context, emit_json, now, pass_ctx, table
 from scheduler.publishers.x_terms import PRICING_URL, READ_ON, usd
+from scheduler.records import csv_safe
 from scheduler.spend import cap_states
 from scheduler.timing import parse_when
 
@@ -66,9 +67,10 @@ def spend(ctx: Context, since: str | None, until: str | None, account: str | Non
         return
     if as_csv:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        # The dialect and the formula rule of every factpost export (scheduler/records.py).
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(_public(r) for r in rows)
+        writer.writerows({k: csv_safe(v) for k, v in _public(r).items()} for r in rows)
         click.echo(out.getvalue(), nl=False)
         return
     if not rows:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from scheduler.config import CREDENTIAL_FIELDS, AccountConfig
 from scheduler.emulator.server import Emulator
+from scheduler.listening import listen_error
 
 
 def demo_credentials(account: AccountConfig) -> dict[str, str]:
@@ -32,12 +33,22 @@ def run_emulator(accounts: Iterable[AccountConfig], environ: Mapping[str, str],
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    listening = False
+
+    def announce(url: str) -> None:
+        nonlocal listening
+        listening = True
+        print(f"emulator listening on {url}", flush=True)
+
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        emulator.serve_forever(
-            on_listening=lambda url: print(f"emulator listening on {url}", flush=True))
+        emulator.serve_forever(on_listening=announce)
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        if listening:
+            raise
+        raise listen_error(host, port, exc) from None
     finally:
         emulator.stop()
         signal.signal(signal.SIGTERM, previous)

@@ -10,11 +10,12 @@ it, and no library code is patched.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -73,19 +74,55 @@ def is_loopback(url: str) -> bool:
 
 
 class Redactor:
-    """Removes known secret values, and anything shaped like a token parameter, from text."""
+    """Removes known secret values, and anything shaped like a token parameter, from text.
+
+    A platform or a library may echo a secret transformed: upper- or lower-cased,
+    percent-encoded (a query string), or base64-encoded (HTTP Basic authentication, a token
+    inside a JSON blob). Each secret is matched in all of these forms; a base64 echo of a
+    longer string that contains the secret is found too, whatever the secret's offset in it
+    (the three alignments of base64, as secret scanners do)."""
 
     _PARAMS = re.compile(r"((?:access_token|oauth_[a-z_]+|client_secret)=)[^&\s'\",]+", re.I)
+    #: Shorter values are not worth hunting in other forms (they would match ordinary words).
+    _MIN_TRANSFORMED = 8
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+        exact: set[str] = set()
+        folded: set[str] = set()
+        for secret in (s for s in secrets if s):
+            exact.add(secret)
+            if len(secret) < self._MIN_TRANSFORMED:
+                continue
+            folded.update({secret, quote(secret, safe=""), quote_plus(secret)})
+            exact.update(_base64_forms(secret.encode("utf-8")))
+        by_length = lambda values: sorted(values, key=len, reverse=True)  # noqa: E731
+        self._exact = by_length(exact)
+        self._folded = (re.compile("|".join(re.escape(v) for v in by_length(folded)),
+                                   re.IGNORECASE) if folded else None)
 
     def __call__(self, text: str | None) -> str | None:
         if text is None:
             return None
-        for secret in self._secrets:
+        if self._folded is not None:
+            text = self._folded.sub("[redacted]", text)
+        for secret in self._exact:
             text = text.replace(secret, "[redacted]")
         return self._PARAMS.sub(r"\1[redacted]", text)
+
+
+def _base64_forms(secret: bytes) -> set[str]:
+    """The runs of base64 (standard and URL-safe) that encode `secret` wherever it sits in a
+    longer string: for each of the three offsets, the characters that depend only on the
+    secret's own bytes."""
+    forms = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret).decode("ascii")
+        start = -(-offset * 4 // 3)  # characters that also encode the padding bytes
+        end = (offset + len(secret)) * 4 // 3  # characters wholly inside the secret
+        core = encoded[start:end]
+        if len(core) >= 8:
+            forms.update({core, core.replace("+", "-").replace("/", "_")})
+    return forms
 
 
 def sort_transport_error(exc: requests.RequestException, *, creating: bool,

@@ -3,13 +3,14 @@
 Server-rendered pages over the same Store and importing code as the CLI. Modules:
 
     app.py      create_app: wiring, error pages, security headers
+    limits.py   the request-body limit (before anything reads a body) and uvicorn's settings
     auth.py     sessions, roles, CSRF, API tokens
     actions.py  what a page and the API both do (compose a post, read a time)
     pages.py    queue, calendar, history (+ CSV), status
     posts.py    compose, post detail and its actions, approvals
     imports.py  upload or paste a fact sheet, review, queue
     people.py   sign-in, sign-out, users
-    api.py      /api, with an OpenAPI schema
+    api.py      /api, with an OpenAPI schema and its reference page (both behind a login)
 """
 
 from scheduler.web.app import create_app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from db.models import Post
 from posts.states import PostStatus
@@ -17,7 +17,10 @@ def parse_time(web: Web, text: str) -> datetime:
     """A time typed by staff ('now', '+2h', '2026-12-01 09:00' or a datetime-local value, in
     the office timezone), in UTC."""
     try:
-        return parse_when(text, web.tz, web.now())
+        when = parse_when(text, web.tz, web.now())
+        if not 1 < when.astimezone(UTC).year < 9999:
+            raise OverflowError
+        return when
     except (OverflowError, ValueError) as exc:
         if isinstance(exc, TimeFormatError):
             raise
@@ -52,11 +55,11 @@ def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datet
     if account.platform != "x" or length <= limit:
         post = web.store.add_post(account=account.name, platform=account.platform,
                                   text=single_post(text, account), scheduled_at=when,
-                                  actor=actor.name, now=web.now(), status=status)
+                                  actor=actor, now=web.now(), status=status)
         return [web.store.get_post(post.id)]
     report = import_sheet(text, as_sheet(text), source_name=f"composed by {actor.name}",
                           store=web.store, config=web.config, accounts=[account],
-                          actor=actor.name, now=web.now(), at=when)
+                          actor=actor, now=web.now(), at=when)
     if report.created == 0:
         raise PostTextError(f"this exact text was already composed for {account.name}; "
                             "find it in History")

@@ -17,7 +17,7 @@ from scheduler.compose import preview
 from scheduler.records import post_record
 from scheduler.status import status_report
 from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
-from scheduler.web.auth import ApiApprover, ApiAuthor, web
+from scheduler.web.auth import ApiApprover, ApiAuthor, Author, web
 from scheduler.web.pages import cursor, read_cursor
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -178,9 +178,9 @@ def api_add(request: Request, body: NewPost, actor: ApiAuthor):
 def api_approve(request: Request, post_id: PostId,
                 actor: ApiApprover):
     w = web(request)
-    [p] = w.store.approve([post_id], actor=actor.name, now=w.now(),
-                          two_person_rule=w.config.two_person_rule)
-    return out(w.store.get_post(p.id))
+    # A pair is approved together, so more than one post may come back: answer for this one.
+    w.store.approve([post_id], actor=actor, now=w.now())
+    return out(w.store.get_post(post_id))
 
 
 @router.post("/preview", response_model=PreviewOut,
@@ -198,3 +198,54 @@ def api_status(request: Request, actor: ApiAuthor) -> dict:
     w = web(request)
     return status_report(w.store, w.config, w.now())
 
+
+
+# -- the schema and its reference page, for signed-in staff only ------------------------------
+
+@router.get("/openapi.json", include_in_schema=False)
+def api_schema(request: Request, actor: ApiAuthor) -> dict:
+    """The OpenAPI schema, for a bearer token or a signed-in browser."""
+    return request.app.openapi()
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs(request: Request, actor: Author):
+    """The API reference, rendered here from the schema. Not Swagger UI: that is a large
+    third-party script (with its own history of XSS through its URL parameters) that the
+    app's Content-Security-Policy rightly refuses to run inline; a server-rendered page needs
+    no script at all."""
+    schema = request.app.openapi()
+    operations = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            body = (operation.get("requestBody", {}).get("content", {})
+                    .get("application/json", {}).get("schema", {}))
+            operations.append({
+                "method": method.upper(), "path": path,
+                "summary": operation.get("summary", ""),
+                "parameters": [{"name": p["name"], "in": p["in"],
+                                "required": p.get("required", False),
+                                "type": _type_name(p.get("schema", {})),
+                                "description": p.get("description") or
+                                p.get("schema", {}).get("description", "")}
+                               for p in operation.get("parameters", [])],
+                "body": _type_name(body) if body else None,
+                "responses": sorted(operation.get("responses", {})),
+            })
+    models = {name: [(field, _type_name(spec), field in model.get("required", []))
+                     for field, spec in model.get("properties", {}).items()]
+              for name, model in schema.get("components", {}).get("schemas", {}).items()}
+    return web(request).render(request, "api_docs.html", actor, operations=operations,
+                               models=models, info=schema.get("info", {}))
+
+
+def _type_name(spec: dict) -> str:
+    if "$ref" in spec:
+        return spec["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in spec:
+        return " | ".join(_type_name(s) for s in spec["anyOf"])
+    if spec.get("type") == "array":
+        return f"list of {_type_name(spec.get('items', {}))}"
+    if "enum" in spec:
+        return " | ".join(str(v) for v in spec["enum"])
+    return spec.get("type", "object")

@@ -5,17 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from sqlalchemy.exc import DBAPIError
 
-from db.store import NotEditable, PostNotFound, SelfApproval, Store, StoreError
+from db.engine import describe_error
+from db.store import (
+    BadLink,
+    NeedsApproval,
+    NotEditable,
+    PostNotFound,
+    SelfApproval,
+    Store,
+    StoreError,
+)
 from db.users import UserStore
-from posts.states import IllegalTransition
+from posts.states import IllegalTransition, NotPermitted
 from scheduler.compose import PostTextError
 from scheduler.config import Config, ConfigError
 from scheduler.importing import DocumentImportError
@@ -28,15 +38,21 @@ from scheduler.web.auth import (
     LoginRequired,
     session_actor,
 )
+from scheduler.web.limits import BodyLimit
 
 HERE = Path(__file__).parent
 #: Errors that mean "the request was wrong": one line for the person, never a traceback.
 USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, PostTextError)
+               IllegalTransition, NotPermitted, PostTextError)
 NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
        ("/compose", "Compose", "author"), ("/import", "Import", "author"),
        ("/approvals", "Approvals", "approver"), ("/history", "History", "author"),
        ("/status", "Status", "author"), ("/users", "Users", "admin"))
+#: A one-time message for the next page ("approved", "cancelled"). It travels in a cookie
+#: this site sets, never in the address: a link from elsewhere cannot make the site say things.
+NOTICE_COOKIE = "factpost_notice"
+CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+       "base-uri 'none'; object-src 'none'")
 
 
 def utcnow() -> datetime:
@@ -56,6 +72,7 @@ class Web:
                           trim_blocks=True, lstrip_blocks=True)
         env.filters["local"] = self.local
         env.filters["short"] = shorten
+        env.filters["web_link"] = web_link
         self.templates = Jinja2Templates(env=env)
 
     def local(self, when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -64,11 +81,35 @@ class Web:
     def render(self, request: Request, template: str, actor: Actor | None, status: int = 200,
                **context) -> HTMLResponse:
         nav = [(href, label) for href, label, role in NAV if actor and actor.may(role)]
-        return self.templates.TemplateResponse(
+        notice = request.cookies.get(NOTICE_COOKIE)
+        response = self.templates.TemplateResponse(
             request, template, {"actor": actor, "csrf": actor.csrf if actor else None, "nav": nav,
-                            "config": self.config, "tz": self.tz.key,
-                            "notice": request.query_params.get("notice"), **context},
+                                "config": self.config, "tz": self.tz.key,
+                                "notice": unquote(notice) if notice else None, **context},
             status_code=status)
+        if notice is not None:
+            response.delete_cookie(NOTICE_COOKIE, path="/")
+        return response
+
+    def redirect(self, path: str, notice: str | None = None) -> RedirectResponse:
+        """A 303 to `path` on this site, carrying `notice` to the page it leads to."""
+        response = RedirectResponse(path, status_code=303)
+        if notice:
+            response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), max_age=120, path="/",
+                                httponly=True, samesite="lax",
+                                secure=self.config.secure_cookies)
+        return response
+
+    def public_message(self, message: str) -> str:
+        """A message fit for the browser: where the server keeps its files is not the
+        reader's business, so the config's folder is left out of it."""
+        path = self.config.path
+        for shown in {str(path.resolve()), str(path)}:
+            message = message.replace(shown, path.name)
+        for folder in {str(path.resolve().parent), str(path.parent)}:
+            if folder not in ("", "."):
+                message = message.replace(folder + "/", "")
+        return message
 
 
 def shorten(text: str, width: int = 80) -> str:
@@ -76,13 +117,26 @@ def shorten(text: str, width: int = 80) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) address, else None: a stored link is never made into a
+    `javascript:` or `data:` link, whatever put it in the database."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
 def create_app(config: Config, store: Store, *,
                clock: Callable[[], datetime] = utcnow) -> FastAPI:
-    """The web UI and /api over `store`, which must already be migrated."""
+    """The web UI and /api over `store`, which must already be migrated and opened with the
+    config's review rules."""
     from scheduler.web import api, imports, pages, people, posts
 
-    app = FastAPI(title="factpost", version="1", docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json",
+    if store.review != config.review:
+        raise ValueError(f"the store enforces {store.review}, the config asks for "
+                         f"{config.review}; open the store with review=config.review")
+    # The schema and its reference page are served by api.py, behind a login.
+    app = FastAPI(title="factpost", version="1", docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="Queue, approve and read the history of posts. Authenticate "
                               "with 'Authorization: Bearer TOKEN' from 'factpost user token'.")
     app.state.web = web = Web(config, store, clock)
@@ -94,16 +148,24 @@ def create_app(config: Config, store: Store, *,
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
         # Scripts and styles come only from /static: injected markup cannot run.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-            "form-action 'self'; base-uri 'none'")
+        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static/"):
+            # Pages show what one signed-in person may see: no copy may outlive the session
+            # (Back after signing out must not show History again).
+            response.headers["Cache-Control"] = "no-store"
         return response
 
+    if config.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
+    # Last added, so outermost: nothing reads a body (or asks who is calling) before this.
+    app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
+
     def wants_json(request: Request) -> bool:
-        return request.url.path.startswith("/api")
+        return request.url.path.startswith("/api/") and request.url.path != "/api/docs"
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
@@ -127,14 +189,31 @@ def create_app(config: Config, store: Store, *,
                           message="this form is from an old page or another site; go back, "
                                   "reload the page and try again")
 
-    async def user_error(request: Request, exc: Exception):
-        status = 404 if isinstance(exc, PostNotFound) else (
-            409 if isinstance(exc, NotEditable | SelfApproval | IllegalTransition) else 400)
+    def respond(request: Request, status: int, title: str, message: str):
+        message = web.public_message(message)
         if wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=status)
+            return JSONResponse({"detail": message}, status_code=status)
         return web.render(request, "error.html", session_actor(request), status,
-                          title="Cannot do that", message=str(exc))
+                          title=title, message=message)
+
+    async def user_error(request: Request, exc: Exception):
+        status = 400
+        if isinstance(exc, PostNotFound):
+            status = 404
+        elif isinstance(exc, NotPermitted):
+            status = 403
+        elif isinstance(exc, NotEditable | SelfApproval | IllegalTransition | NeedsApproval):
+            status = 409
+        elif isinstance(exc, BadLink):
+            status = 400
+        return respond(request, status, "Cannot do that", str(exc))
 
     for error in USER_ERRORS:
         app.add_exception_handler(error, user_error)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError):
+        return respond(request, 503, "Database unavailable",
+                       describe_error(config.database_url, exc) + "; try again shortly")
+
     return app

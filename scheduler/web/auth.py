@@ -17,7 +17,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from db.models import User
-from scheduler.users import may, new_token, token_hash
+from posts.states import Actor as StaffMember
+from scheduler.users import new_token, token_hash
 
 SESSION_COOKIE = "factpost_session"
 LOGIN_CSRF_COOKIE = "factpost_login_csrf"
@@ -45,15 +46,11 @@ class ApiAuthError(Exception):
 
 
 @dataclass(frozen=True)
-class Actor:
-    """The signed-in user behind a request. `csrf` is None for API token requests."""
+class Actor(StaffMember):
+    """The signed-in user behind a request, as the store sees it (name and role), with the
+    session's CSRF token (None for API token requests)."""
 
-    name: str
-    role: str
-    csrf: str | None
-
-    def may(self, needed: str) -> bool:
-        return may(self.role, needed)
+    csrf: str | None = None
 
 
 def web(request: Request):
@@ -129,8 +126,8 @@ def api_user(role: str):
         if credentials is not None:
             user = w.users.token_user(token_hash(credentials.credentials), now=w.now())
             if user is None:
-                raise ApiAuthError(401, "unknown or revoked API token; make one with "
-                                        "'factpost user token NAME'")
+                raise ApiAuthError(401, "unknown, expired or revoked API token; ask an admin "
+                                        "for a new one ('factpost user token NAME')")
             actor = Actor(user.name, user.role, None)
         else:
             actor = session_actor(request)

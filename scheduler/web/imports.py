@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
 from scheduler.importing import (
@@ -91,17 +90,15 @@ async def import_confirm(request: Request, actor: AuthorForm):
     def run():
         text, sheet, accounts, _planned, at, every, _notes = plan(request, fields, data, name)
         return import_sheet(text, sheet, source_name=name, store=w.store, config=w.config,
-                            accounts=accounts, actor=actor.name, now=w.now(), at=at,
+                            accounts=accounts, actor=actor, now=w.now(), at=at,
                             every=every)
 
     report = await run_in_threadpool(run)
-    from urllib.parse import quote_plus
-
     if report.created == 0:
-        notice = f"{name}: already imported for {', '.join(report.skipped_accounts)}"
-        return RedirectResponse(f"/?notice={quote_plus(notice)}", status_code=303)
+        return w.redirect("/", f"{name}: already imported for "
+                               f"{', '.join(report.skipped_accounts)}")
     state = "drafts awaiting approval" if w.config.require_approval else "queued"
     notice = f"{name}: {report.created} posts {state}" + "".join(
         f"; {account} on X: {cost}" for account, cost in report.x_costs)
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
-    return RedirectResponse(f"{target}?notice={quote_plus(notice)}", status_code=303)
+    return w.redirect(target, notice)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from db.spend import SpendStore
-from db.store import HistoryFilter, history_key
+from db.store import MAX_ID, HistoryFilter, history_key
 from posts.states import PostStatus
 from scheduler.publishers.x_terms import usd
-from scheduler.records import LISTING_FIELDS, post_record
+from scheduler.records import csv_record, csv_writer
 from scheduler.status import status_report
 from scheduler.timing import TimeFormatError, free_slots
 from scheduler.web.actions import parse_time
@@ -45,12 +44,7 @@ def calendar_page(request: Request, actor: Author,
                         message="no [[accounts]] configured; add one to config.toml")
     acct = w.config.account(account) if account else w.config.accounts[0]
     today = w.now().astimezone(w.tz).date()
-    try:
-        day = date.fromisoformat(week) if week else today
-    except ValueError:
-        raise TimeFormatError(f"cannot read week {week!r}; write a date like 2026-12-01"
-                              ) from None
-    monday = day - timedelta(days=day.weekday())
+    monday = week_start(week[:40], today)
     start = datetime.combine(monday, time(0), tzinfo=w.tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=w.tz)
     days = {monday + timedelta(days=i): [] for i in range(7)}
@@ -75,15 +69,37 @@ def calendar_page(request: Request, actor: Author,
 
 # -- history ---------------------------------------------------------------------------------
 
+def week_start(week: str, today: date) -> date:
+    """The Monday of the week holding `week` (a date; empty: today). Raises TimeFormatError."""
+    try:
+        day = date.fromisoformat(week) if week else today
+    except ValueError:
+        raise TimeFormatError(f"cannot read week {week!r}; write a date like 2026-12-01"
+                              ) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise TimeFormatError(f"week {week!r} is out of range; choose a year from "
+                              f"{FIRST_YEAR} to {LAST_YEAR}")
+    return day - timedelta(days=day.weekday())
+
+
+#: The calendar shows years in this range; beyond it dates cannot be shifted by time zones.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
+
 def read_cursor(text: str) -> tuple[datetime, int] | None:
+    """The (time, id) a history page link carries ('<ISO time with offset>~<post id>').
+    Raises TimeFormatError for anything else."""
     if not text:
         return None
+    damaged = TimeFormatError("the page link is damaged; start again from the first page")
+    when, sep, post_id = text[:200].rpartition("~")
     try:
-        when, _, post_id = text.rpartition("~")
-        return datetime.fromisoformat(when), int(post_id)
-    except ValueError:
-        raise TimeFormatError("the page link is damaged; start again from the first page"
-                              ) from None
+        moment, number = datetime.fromisoformat(when), int(post_id)
+        if not sep or moment.tzinfo is None or not 0 < number <= MAX_ID:
+            raise damaged
+        return moment.astimezone(UTC), number
+    except (ValueError, OverflowError):
+        raise damaged from None
 
 
 def cursor(post) -> str:
@@ -133,13 +149,13 @@ def history_csv(request: Request, actor: Author, account: str = "",
     def rows() -> Iterator[str]:
         # Page through by key so a million-row export holds one batch in memory at a time.
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=LISTING_FIELDS, lineterminator="\n")
+        writer = csv_writer(out)
         writer.writeheader()
         after = None
         while True:
             batch = w.store.history(HistoryFilter(**{**f.__dict__, "limit": CSV_BATCH,
                                                      "after": after}))
-            writer.writerows(post_record(p) for p in batch)
+            writer.writerows(csv_record(p) for p in batch)
             yield out.getvalue()
             out.seek(0)
             out.truncate()
@@ -188,9 +204,9 @@ def pause_account(request: Request, name: str, actor: AdminForm,
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.pause_account(n, actor=actor.name, reason=reason.strip() or "paused in the web UI",
+        w.store.pause_account(n, actor=actor, reason=reason.strip() or "paused in the web UI",
                               now=w.now())
-    return RedirectResponse("/status?notice=paused", status_code=303)
+    return w.redirect("/status", "paused")
 
 
 @router.post("/accounts/{name}/resume")
@@ -198,5 +214,5 @@ def resume_account(request: Request, name: str, actor: AdminForm):
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.resume_account(n, actor=actor.name, now=w.now())
-    return RedirectResponse("/status?notice=resumed", status_code=303)
+        w.store.resume_account(n, actor=actor, now=w.now())
+    return w.redirect("/status", "resumed")

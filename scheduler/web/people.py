@@ -86,7 +86,7 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
 @router.post("/logout")
 def logout(request: Request, actor: AuthorForm):
     web(request).users.end_session(hash_of(request.cookies.get(SESSION_COOKIE, "")))
-    response = RedirectResponse("/login?notice=signed+out", status_code=303)
+    response = web(request).redirect("/login", "signed out")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -103,11 +103,11 @@ def users_add(request: Request, actor: AdminForm,
               name: str = Form(""), role: str = Form("author"), password: str = Form("")):
     w = web(request)
     try:
-        add_user(w.users, name.strip(), password, role, now=w.now())
+        add_user(w.users, name.strip(), password, role, now=w.now(), actor=actor)
     except UserError as exc:
         return w.render(request, "users.html", actor, 400, users=w.users.users(), roles=ROLES,
                         error=str(exc))
-    return RedirectResponse(f"/users?notice=added+{name.strip()}", status_code=303)
+    return w.redirect("/users", f"added {name.strip()}")
 
 
 @router.post("/users/{name}")
@@ -119,5 +119,6 @@ def users_change(request: Request, name: str, actor: AdminForm,
                         "another admin")
     w.users.update_user(name, role=check_role(role) if role else None,
                         disabled={"disabled": True, "active": False}.get(state),
-                        password_hash=hash_password(password) if password else None)
-    return RedirectResponse(f"/users?notice=updated+{name}", status_code=303)
+                        password_hash=hash_password(password) if password else None,
+                        actor=actor, now=w.now())
+    return w.redirect("/users", f"updated {name}")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from db.spend import SpendStore
-from db.store import NotEditable
+from db.store import BadLink
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import PostTextError, check_text
 from scheduler.timing import TimeFormatError
@@ -17,10 +17,8 @@ router = APIRouter(include_in_schema=False)
 S = PostStatus
 
 
-def to(path: str, notice: str) -> RedirectResponse:
-    from urllib.parse import quote_plus
-
-    return RedirectResponse(f"{path}?notice={quote_plus(notice)}", status_code=303)
+def to(request: Request, path: str, notice: str) -> RedirectResponse:
+    return web(request).redirect(path, notice)
 
 
 @router.get("/compose")
@@ -45,7 +43,7 @@ def compose_post(request: Request, actor: AuthorForm,
                         account=account, at=at, text=text, error=str(exc), when=when)
     first = posts[0]
     what = f"{len(posts)}-part thread" if len(posts) > 1 else "post"
-    return to(f"/posts/{first.id}", f"{what} {first.status} for {first.account} at "
+    return to(request, f"/posts/{first.id}", f"{what} {first.status} for {first.account} at "
                                     f"{w.local(first.scheduled_at)}")
 
 
@@ -68,45 +66,41 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
     w = web(request)
     post = w.store.get_post(post_id)
     new_text = check_text(text, post.platform) if text.strip() else None
-    p = w.store.edit_post(post_id, actor=actor.name, now=w.now(), text=new_text,
-                          scheduled_at=schedule_time(w, at) if at.strip() else None,
-                          require_approval=w.config.require_approval)
-    return to(f"/posts/{p.id}", f"saved; the post is {p.status}")
+    p = w.store.edit_post(post_id, actor=actor, now=w.now(), text=new_text,
+                          scheduled_at=schedule_time(w, at) if at.strip() else None)
+    return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")
 
 
 @router.post("/posts/{post_id}/cancel")
 def post_cancel(request: Request, post_id: int, actor: AuthorForm,
                 reason: str = Form("")):
     w = web(request)
-    w.store.cancel(post_id, actor=actor.name, now=w.now(), reason=reason.strip() or None)
-    return to(f"/posts/{post_id}", "cancelled")
+    w.store.cancel(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
+    return to(request, f"/posts/{post_id}", "cancelled")
 
 
 @router.post("/posts/{post_id}/approve")
 def post_approve(request: Request, post_id: int,
                  actor: ApproverForm):
     w = web(request)
-    w.store.approve([post_id], actor=actor.name, now=w.now(),
-                    two_person_rule=w.config.two_person_rule)
-    return to(f"/posts/{post_id}", "approved")
+    w.store.approve([post_id], actor=actor, now=w.now())
+    return to(request, f"/posts/{post_id}", "approved")
 
 
 @router.post("/posts/{post_id}/reject")
 def post_reject(request: Request, post_id: int, actor: ApproverForm,
                 reason: str = Form("")):
     w = web(request)
-    if w.store.get_post(post_id).status != S.DRAFT:
-        raise NotEditable(f"post {post_id} is not a draft; only drafts are rejected")
-    why = reason.strip() or "no reason given"
-    w.store.cancel(post_id, actor=actor.name, now=w.now(), reason=f"rejected: {why}")
-    return to("/approvals", f"post {post_id} rejected")
+    w.store.reject(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
+    return to(request, "/approvals", f"post {post_id} rejected")
 
 
 @router.post("/posts/{post_id}/retry")
 def post_retry(request: Request, post_id: int, actor: AuthorForm):
     w = web(request)
-    w.store.retry(post_id, actor=actor.name, now=w.now())
-    return to(f"/posts/{post_id}", "queued again, due now")
+    p = w.store.retry(post_id, actor=actor, now=w.now())
+    return to(request, f"/posts/{post_id}", "queued again, due now" if p.status == S.QUEUED
+              else "back to draft: it needs an approval before it is sent")
 
 
 @router.post("/posts/{post_id}/resolve")
@@ -114,14 +108,13 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
                  remote_id: str = Form(""), remote_url: str = Form("")):
     w = web(request)
     if not remote_id.strip():
-        raise NotEditable("give the id the post has on the platform, or use Retry if it is "
-                          "not there")
-    w.store.resolve_published(post_id, remote_id=remote_id.strip(),
-                              remote_url=remote_url.strip() or None, actor=actor.name,
-                              now=w.now())
+        raise BadLink("give the id the post has on the platform, or use Retry if it is "
+                      "not there")
+    w.store.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
+                              actor=actor, now=w.now())
     # The create whose outcome was unknown did make the post: X billed it.
     SpendStore(w.store).settle_post(post_id, found=True, remote_id=remote_id.strip())
-    return to(f"/posts/{post_id}", "marked published")
+    return to(request, f"/posts/{post_id}", "marked published")
 
 
 @router.get("/approvals")
@@ -136,7 +129,7 @@ async def approvals_approve(request: Request, actor: ApproverForm):
     form = await request.form()
     ids = [int(v) for v in form.getlist("post") if str(v).isdigit() and len(str(v)) < 10]
     if not ids:
-        return to("/approvals", "nothing selected")
+        return to(request, "/approvals", "nothing selected")
     return await _approve(request, actor, ids)
 
 
@@ -144,6 +137,5 @@ async def _approve(request: Request, actor: Actor, ids: list[int]):
     from starlette.concurrency import run_in_threadpool
 
     w = web(request)
-    approved = await run_in_threadpool(w.store.approve, ids, actor=actor.name, now=w.now(),
-                                       two_person_rule=w.config.two_person_rule)
-    return to("/approvals", f"approved {len(approved)} post(s)")
+    approved = await run_in_threadpool(w.store.approve, ids, actor=actor, now=w.now())
+    return to(request, "/approvals", f"approved {len(approved)} post(s)")

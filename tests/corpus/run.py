@@ -42,7 +42,7 @@ def run_case(folder: Path, workdir: Path) -> dict:
             shutil.copy(item, workdir / item.name)
     config = ["--config", str(workdir / "config.toml")] if spec.get("config") else []
     now = datetime.fromisoformat(spec.get("now", "2026-12-01T06:00:00+00:00"))
-    env = {"FACTPOST_CONFIG": None, "FACTPOST_USER": "corpus"}
+    env = {"FACTPOST_CONFIG": None, "FACTPOST_USER": None, "FACTPOST_TOKEN": None}
     runner = CliRunner()
     cwd = Path.cwd()
     os.chdir(workdir)

@@ -1,0 +1,107 @@
+"""Hostile documents are refused early, in one line naming the file and the limit, with bounded
+memory: `preview` (a child process, its peak RSS measured) stays under PEAK_LIMIT_MB on every
+bomb, each built here from a few kilobytes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from bombs import (
+    GB,
+    docx_bomb,
+    docx_dense_xml,
+    docx_lying_bomb,
+    docx_many_members,
+    pdf_content_bomb,
+    pdf_huge_image,
+    pdf_repeated_page,
+)
+from support import PEAK_LIMIT_MB, run_measured
+
+BOMBS = {
+    # name: (builder, what the one error line must say)
+    "image.docx": (lambda: docx_bomb("image"), "unpacks to more than 64 MB"),
+    "mimetype.docx": (lambda: docx_bomb("mimetype"), "unpacks to more than 64 MB"),
+    "whitespace.docx": (lambda: docx_bomb("whitespace"),
+                        "word/document.xml unpacks to 1,024.0 MB, over the 8 MB"),
+    "lying.docx": (docx_lying_bomb, "the archive is damaged"),
+    "members.docx": (docx_many_members, "holds 20,017 files, over the 1,000"),
+    "paragraphs.docx": (docx_dense_xml, "more than 100,000 elements"),
+    "pages-10000.pdf": (lambda: pdf_repeated_page([10, 10, 10, 10]), "more than 100 pages"),
+    "pages-40000.pdf": (lambda: pdf_repeated_page([10, 10, 20, 20]), "more than 100 pages"),
+    "image-on-1000-pages.pdf": (lambda: pdf_huge_image(pages=1000), "more than 100 pages"),
+    "content-stream.pdf": (lambda: pdf_content_bomb(GB), "beyond what factpost reads safely"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_preview_refuses_a_bomb_in_one_line_with_bounded_memory(tmp_path, name):
+    build, says = BOMBS[name]
+    (tmp_path / name).write_bytes(build())
+    run = run_measured("preview", name, "--json", cwd=tmp_path)
+    assert run.code == 1
+    assert run.errors == [run.errors[0]] and run.errors[0].startswith(f"factpost: error: {name}:")
+    assert says in run.errors[0]
+    assert run.stdout == ""
+    assert run.peak_mb < PEAK_LIMIT_MB, f"{name}: peak {run.peak_mb:.0f} MB"
+
+
+def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
+    """One 8000 x 8000 picture (192 MB of pixels from 190 KB): the text is read, the image is
+    named and left out, never decoded."""
+    import json
+
+    (tmp_path / "photo.pdf").write_bytes(pdf_huge_image(pages=1))
+    run = run_measured("preview", "photo.pdf", "--json", cwd=tmp_path)
+    assert run.code == 0, run.errors
+    result = json.loads(run.stdout)
+    assert "partner forces" in result["snippets"][0]["text"]
+    [image] = result["images"]
+    assert image["size"] is None and "64 megapixels, over the 25" in image["skipped"]
+    assert run.peak_mb < PEAK_LIMIT_MB, f"peak {run.peak_mb:.0f} MB"
+
+
+def test_a_section_that_would_be_a_huge_thread_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    sentence = "The task force repaired twelve schools and four clinics in the district. "
+    (tmp_path / "long.txt").write_text(f"FACT SHEET\n\nOPERATIONS\n{sentence * 200}\n",
+                                       encoding="utf-8")
+    result = CliRunner().invoke(cli, ["preview", str(tmp_path / "long.txt")])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert re.fullmatch(
+        f"factpost: error: {re.escape(str(tmp_path / 'long.txt'))}: section 'OPERATIONS' "
+        r"would be a \d\d-part thread on X, over the 25 parts one section may become; split it "
+        "under more headings, or shorten it", line), line
+
+
+def test_a_document_that_takes_too_long_is_refused_naming_the_budget(tmp_path, monkeypatch):
+    """Every reader checks the clock as it goes; a budget of nothing shows the refusal."""
+    from sample_documents import TWINS, sample_blocks
+
+    from posts.formats import limits
+    from scheduler.importing import DocumentImportError, parse_document
+
+    monkeypatch.setattr(limits, "DEFAULT_LIMITS", limits.Limits(parse_seconds=0))
+    for extension in (".pdf", ".docx"):
+        with pytest.raises(DocumentImportError) as refused:
+            parse_document(TWINS[extension](sample_blocks()), f"sheet{extension}")
+        assert str(refused.value) == (
+            f"sheet{extension}: reading it took longer than 0 s, the limit for one document; "
+            "split the document, or export it again (a generated file may repeat its content "
+            "many times)")
+
+
+def test_the_limits_leave_real_fact_sheets_alone(tmp_path):
+    """The sample fact sheet in every format, and a long one, read as before."""
+    from sample_documents import TWINS, sample_blocks
+
+    from scheduler.importing import parse_document
+
+    for extension, make in TWINS.items():
+        _text, sheet = parse_document(make(sample_blocks()), f"sheet{extension}")
+        assert len(sheet.sections) >= 3

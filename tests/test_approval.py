@@ -1,0 +1,301 @@
+"""Nothing is published that review did not clear: every state change of a post, from the web,
+the API, the command line or the daemon, goes through the store's one transition function,
+which checks the source state, the actor's role and the review rules, and writes the audit row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from conftest import APPROVER, AUTHOR, REVIEW, T0, add_users, page_csrf, sign_in, token_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
+
+from db import migrate
+from db.models import Post
+from db.store import NeedsApproval, NotEditable, SelfApproval, Store, StoreError
+from posts.states import (
+    DAEMON,
+    OPERATOR,
+    Actor,
+    IllegalTransition,
+    NotPermitted,
+    PostStatus,
+    Review,
+)
+
+S = PostStatus
+LEASE = timedelta(minutes=2)
+REVIEWED = Review(require_approval=True, two_person_rule=True)
+
+
+def compose(client, text: str) -> int:
+    response = client.post("/compose", data={"csrf": page_csrf(client), "account": "office-x",
+                                             "text": text, "when": "at", "at": "now"})
+    assert response.status_code == 303, response.text
+    return int(re.search(r"/posts/(\d+)", response.headers["location"]).group(1))
+
+
+# -- finding 1: Retry skipped the approval ---------------------------------------------------
+
+def test_retry_cannot_queue_a_draft_from_the_web(newsroom):
+    author = sign_in(newsroom.url, "chen")
+    post_id = compose(author, "Not yet cleared.")
+    response = author.post(f"/posts/{post_id}/retry", data={"csrf": page_csrf(author)})
+    assert response.status_code == 409
+    assert "is draft; retry works on failed, needs_review posts only" in response.text
+    post = newsroom.store.get_post(post_id)
+    assert (post.status, post.approved_by) == (S.DRAFT, None)
+    assert newsroom.dispatcher().tick().published == 0
+
+
+def test_an_approver_cannot_retry_their_own_draft_past_the_review(newsroom):
+    approver = sign_in(newsroom.url, "bashir")
+    post_id = compose(approver, "Mine, uncleared.")
+    response = approver.post(f"/posts/{post_id}/retry", data={"csrf": page_csrf(approver)})
+    assert response.status_code == 409
+    assert newsroom.store.get_post(post_id).status == S.DRAFT
+
+
+def test_retry_cannot_queue_a_draft_from_the_command_line(newsroom, cli_as):
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    post_id = compose(sign_in(newsroom.url, "chen"), "Not yet cleared either.")
+    cli_as(newsroom.store, "chen", "author")
+    result = CliRunner().invoke(cli, ["--config", str(newsroom.config_path), "post", "retry",
+                                      str(post_id)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"factpost: error: post {post_id} is draft; retry works on failed, needs_review posts "
+        "only"]
+    assert newsroom.store.get_post(post_id).status == S.DRAFT
+
+
+def test_a_failed_post_that_was_never_approved_goes_to_draft_on_retry(make_office):
+    """A draft fails with its thread (the first part was refused by the platform): it was
+    never approved, so a retry sends it to draft, not to the queue."""
+    office = make_office(extra=REVIEW)
+    store = office.store
+    first = store.add_post(account="office-x", platform="x", text="First.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.approve([first.id], actor=APPROVER, now=T0)
+    with store.session() as s:  # a draft pair partner: fails with the leader
+        partner = Post(account="office-fb", platform="facebook", text="Partner.",
+                       status=S.DRAFT, scheduled_at=T0, created_by="tester", pair_id=first.id)
+        s.add(partner)
+        s.flush()
+        s.execute(update(Post).where(Post.id == first.id).values(pair_id=partner.id))
+        partner_id = partner.id
+    store.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE)
+    store.mark_failed(first.id, worker="w", reason="refused", now=T0 + LEASE)
+    assert store.get_post(partner_id).status == S.FAILED
+    store.retry(partner_id, actor=AUTHOR, now=T0 + LEASE)
+    assert store.get_post(partner_id).status == S.DRAFT
+
+
+def test_the_daemon_never_claims_an_unapproved_post_whatever_its_status_says(make_office):
+    office = make_office(extra=REVIEW)
+    post = office.store.add_post(account="office-x", platform="x", text="Forced in.",
+                                 actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
+    with office.store.session() as s:  # written behind the store's back
+        s.execute(update(Post).where(Post.id == post.id).values(status=S.QUEUED))
+    assert office.store.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE) is None
+    assert office.dispatcher().tick().published == 0
+    assert office.emulator.tweets("OfficeX") == []
+    # Nor is an approval by the post's own author enough under the two-person rule.
+    with office.store.session() as s:
+        s.execute(update(Post).where(Post.id == post.id).values(approved_by="tester"))
+    assert office.store.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE) is None
+
+
+def test_new_posts_cannot_skip_the_draft_state_under_review(make_office):
+    office = make_office(extra=REVIEW)
+    with pytest.raises(NeedsApproval, match="new posts are drafts"):
+        office.store.add_post(account="office-x", platform="x", text="Straight out.",
+                              actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
+    assert office.store.history() == []
+
+
+# -- roles, checked by the store itself ------------------------------------------------------
+
+def test_the_store_checks_the_actor_s_role_for_every_action(store):
+    store.review = REVIEWED
+    post = store.add_post(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
+                          now=T0, status=S.DRAFT, scheduled_at=T0)
+    with pytest.raises(NotPermitted, match="approve needs the approver role; tester is an "
+                                           "author"):
+        store.approve([post.id], actor=AUTHOR, now=T0)
+    with pytest.raises(NotPermitted):
+        store.approve([post.id], actor=Actor("os:root", OPERATOR), now=T0)
+    with pytest.raises(NotPermitted):
+        store.approve([post.id], actor=Actor("host:1", DAEMON), now=T0)
+    with pytest.raises(NotPermitted, match="pause needs the admin role or the daemon"):
+        store.pause_account("office-x", actor=APPROVER, reason="x", now=T0)
+    with pytest.raises(NotPermitted):
+        store.add_post(account="office-x", platform="x", text="By the daemon.",
+                       actor=Actor("host:1", DAEMON), now=T0, status=S.DRAFT, scheduled_at=T0)
+    assert [e.action for e in store.audit_trail(post.id)] == ["create"]
+
+
+# -- finding 10: failed posts are editable under review --------------------------------------
+
+def test_a_failed_post_can_be_fixed_under_review_and_needs_approval_again(store):
+    store.review = REVIEWED
+    post = store.add_post(account="office-x", platform="x", text="Typo hre.", actor=AUTHOR,
+                          now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.approve([post.id], actor=APPROVER, now=T0)
+    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.mark_failed(post.id, worker="w", reason="text refused", now=T0)
+    fixed = store.edit_post(post.id, actor=AUTHOR, now=T0, text="Typo here.")
+    assert (fixed.status, fixed.approved_by) == (S.DRAFT, None)
+    with pytest.raises(SelfApproval):
+        store.approve([post.id], actor=Actor("tester", "approver"), now=T0)
+    store.approve([post.id], actor=APPROVER, now=T0)
+    assert store.get_post(post.id).status == S.QUEUED
+    assert [(e.action, e.from_status, e.to_status) for e in store.audit_trail(post.id)] == [
+        ("create", None, "draft"), ("approve", "draft", "queued"),
+        ("claim", "queued", "publishing"), ("fail", "publishing", "failed"),
+        ("edit", "failed", "draft"), ("approve", "draft", "queued")]
+
+
+def test_a_failed_post_retimed_under_review_keeps_its_approval(store):
+    store.review = REVIEWED
+    post = store.add_post(account="office-x", platform="x", text="On time.", actor=AUTHOR,
+                          now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.approve([post.id], actor=APPROVER, now=T0)
+    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.mark_failed(post.id, worker="w", reason="gave up", now=T0)
+    assert store.edit_post(post.id, actor=AUTHOR, now=T0,
+                           scheduled_at=T0 + LEASE).status == S.QUEUED
+
+
+# -- finding 9: approving a pair through the API ---------------------------------------------
+
+def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make_office, serve):
+    office = make_office(extra=REVIEW)
+    add_users(office.store, bashir="approver")
+    url = serve(office.config, office.store)
+    store = office.store
+    en = store.add_post(account="office-x", platform="x", text="Port open.", actor=AUTHOR,
+                        now=T0, status=S.DRAFT, scheduled_at=T0)
+    ar = store.add_post(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                        actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
+        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    api = httpx.Client(base_url=url + "/api", timeout=30, headers={
+        "Authorization": f"Bearer {token_for(store, 'bashir')}"})
+    response = api.post(f"/posts/{en.id}/approve")
+    assert response.status_code == 200, response.text
+    assert (response.json()["id"], response.json()["status"]) == (en.id, "queued")
+    assert store.get_post(ar.id).status == S.QUEUED
+
+
+# -- the property: random actions by random people -------------------------------------------
+
+PEOPLE = [Actor("ann", "author"), Actor("bob", "author"), Actor("pat", "approver"),
+          Actor("quinn", "approver"), Actor("ada", "admin"), Actor("os:ops", OPERATOR),
+          Actor("host:1", DAEMON)]
+ACTIONS = ["create", "approve", "reject", "edit_text", "edit_time", "cancel", "retry",
+           "resolve", "claim", "publish", "fail", "unsure", "requeue", "release"]
+
+
+@pytest.fixture(scope="module")
+def random_store(tmp_path_factory):
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('property') / 'factpost.db'}")
+    migrate.upgrade(store.engine)
+    yield store
+    store.close()
+
+
+def apply(store: Store, action: str, actor: Actor, post_id: int | None, now: datetime) -> None:
+    """One action by one person, through the same store calls the CLI, web and daemon make."""
+    worker = actor.name
+    if action == "create":
+        status = S.DRAFT if store.review.require_approval else S.QUEUED
+        store.add_post(account="office-x", platform="x", text=f"Post by {actor.name}.",
+                       actor=actor, now=now, status=status, scheduled_at=now)
+    elif post_id is None:
+        return
+    elif action == "approve":
+        store.approve([post_id], actor=actor, now=now)
+    elif action == "reject":
+        store.reject(post_id, actor=actor, now=now, reason="no")
+    elif action == "edit_text":
+        store.edit_post(post_id, actor=actor, now=now, text=f"Edited by {actor.name} {now}.")
+    elif action == "edit_time":
+        store.edit_post(post_id, actor=actor, now=now, scheduled_at=now - timedelta(seconds=1))
+    elif action == "cancel":
+        store.cancel(post_id, actor=actor, now=now)
+    elif action == "retry":
+        store.retry(post_id, actor=actor, now=now)
+    elif action == "resolve":
+        store.resolve_published(post_id, remote_id="123", remote_url=None, actor=actor, now=now)
+    elif actor.role != DAEMON:
+        return  # no way in for people to the daemon's calls (no command, page or route)
+    elif action == "claim":
+        store.claim_next("office-x", worker=worker, now=now, lease=LEASE)
+    elif action == "publish":
+        store.mark_published(post_id, worker=worker, remote_id="9", remote_url="u", now=now)
+    elif action in ("fail", "unsure"):
+        store.mark_failed(post_id, worker=worker, reason="refused", now=now,
+                          status=S.FAILED if action == "fail" else S.NEEDS_REVIEW)
+    elif action == "requeue":
+        store.requeue(post_id, worker=worker, at=now, reason="retry later", now=now)
+    elif action == "release":
+        store.release_claims(worker, now=now)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(two_person=st.booleans(),
+       steps=st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(PEOPLE),
+                                st.integers(0, 3)), min_size=1, max_size=40))
+def test_no_post_is_published_without_the_approvals_review_requires(random_store, two_person,
+                                                                    steps):
+    store = random_store
+    store.review = Review(require_approval=True, two_person_rule=two_person)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with store.reading() as s:
+        before = s.query(Post.id).count()
+    mine: list[int] = []
+    for action, actor, index in steps:
+        now += timedelta(minutes=1)
+        post_id = mine[index % len(mine)] if mine else None
+        # A refusal changes nothing (checked below through the audit trail).
+        with contextlib.suppress(StoreError, IllegalTransition, NotPermitted, NotEditable):
+            apply(store, action, actor, post_id, now)
+        with store.reading() as s:
+            mine = [p for (p,) in s.query(Post.id).order_by(Post.id).offset(before)]
+    for post_id in mine:
+        post = store.get_post(post_id)
+        trail = store.audit_trail(post_id)
+        # Every change has its row, and the rows chain: each starts where the last ended.
+        assert trail[0].action == "create" and trail[0].from_status is None
+        for earlier, later in itertools.pairwise(trail):
+            assert later.from_status == earlier.to_status, [(e.action, e.from_status,
+                                                              e.to_status) for e in trail]
+        assert trail[-1].to_status == post.status
+        # Each time it went to the platform, an approver had cleared its text as it stood,
+        # and (under the two-person rule) had neither written nor edited it.
+        cleared_by, writers = None, {trail[0].actor}
+        for e in trail:
+            if e.action == "approve":
+                cleared_by = e.actor
+            elif e.action == "edit" and (e.reason or "").startswith("edited text"):
+                cleared_by = None
+                writers.add(e.actor)
+            elif e.action == "claim":
+                assert cleared_by in {"pat", "quinn", "ada"}, [(e.action, e.actor)
+                                                                for e in trail]
+                assert not two_person or cleared_by not in writers
+        assert all(e.actor == "host:1" for e in trail if e.action in
+                   ("claim", "publish", "fail", "requeue", "release", "reclaim"))
