@@ -1,8 +1,8 @@
 """api tokens expire and can be revoked
 
-Revision ID: 0006
-Revises: 0007
-Create Date: 2026-12-02
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-29
 """
 
 from datetime import timedelta
@@ -10,8 +10,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0007"  # after the spend ledger of issue 13, merged first
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
