@@ -313,8 +313,17 @@ class Dispatcher:
         log.warning("post %s to %s: %s (%s %s)", post.id, account.name, err.explanation,
                     err.code, err.message)
         if isinstance(err, RateLimited):
-            until = err.reset_at if err.reset_at and err.reset_at > now else now + timedelta(
-                minutes=15)
+            if err.reset_at is None:
+                # No reset given: X's and Graph's windows are 15 minutes
+                # (https://docs.x.com/x-api/fundamentals/rate-limits).
+                until = now + timedelta(minutes=15)
+            elif err.reset_at > now:
+                until = err.reset_at
+            else:
+                # X's reset is whole epoch seconds, so it can pass while the answer is handled:
+                # the window has reopened, and waiting 15 minutes would stall the account.
+                with self._rng_lock:
+                    until = now + self.retry.delay(post.attempt_count + 1, self._rng)
             self.store.hold_account(account.name, until=until, reason=err.explanation)
             self.store.requeue(post.id, worker=self.worker, at=max(post.scheduled_at, until),
                                reason=err.explanation, now=now, attempt=result)

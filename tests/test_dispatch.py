@@ -151,6 +151,22 @@ def test_a_rate_limited_account_waits_while_the_others_keep_publishing(office):
     assert x_post.scheduled_at >= held.held_until - timedelta(seconds=1)
 
 
+def test_a_rate_limit_whose_reset_has_already_passed_waits_only_a_backoff(office):
+    # X gives the reset in whole epoch seconds, often one second away: by the time the answer
+    # is handled it can be in the past, which means the window is open again.
+    office.emulator.set_x_limits("OfficeX", window_limit=100, window_seconds=1)
+    office.emulator.inject("rate_limit", platform="x")
+    x_id = office.add("Hits a limit that resets at once.")
+    later = now() + timedelta(seconds=30)
+    office.dispatcher().tick(later)
+    x_post = office.store.get_post(x_id)
+    assert x_post.attempts[0].outcome == "rate_limited"
+    assert x_post.status == S.QUEUED
+    # The test config's backoff is at most 0.05 s; the old fallback waited 15 minutes.
+    assert x_post.scheduled_at <= later + timedelta(seconds=1)
+    assert office.store.account_state("office-x").held_until <= later + timedelta(seconds=1)
+
+
 def test_the_rate_limit_headers_pace_the_account_before_any_429(office):
     office.emulator.set_x_limits("OfficeX", window_limit=2, window_seconds=900)
     ids = [office.add(f"Update number {i}.") for i in range(4)]
