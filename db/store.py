@@ -19,6 +19,17 @@ from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from db import search
 from db.engine import READ_ONLY, make_engine
+from db.errors import (
+    MAX_ID,
+    BadFilter,
+    BadLink,
+    EmptySearch,
+    NeedsApproval,
+    NotEditable,
+    PostNotFound,
+    SelfApproval,
+    StoreError,
+)
 from db.models import (
     AccountState,
     Attempt,
@@ -56,47 +67,6 @@ _PARTNER_STATE = aliased(AccountState, name="partner_state")
 
 #: Attempt outcomes after which nobody knows whether the platform holds the post.
 UNSURE_OUTCOMES = frozenset({"ambiguous", "abandoned", "duplicate"})
-
-
-class StoreError(Exception):
-    """A request the store cannot carry out; the message says why and what to do."""
-
-
-class PostNotFound(StoreError):
-    def __init__(self, post_id: int) -> None:
-        super().__init__(f"no post with id {post_id}; 'factpost history' lists every post")
-
-
-class NotEditable(StoreError):
-    pass
-
-
-class SelfApproval(StoreError):
-    """The two-person rule: nobody approves text they wrote or changed."""
-
-
-class BadFilter(StoreError):
-    """A history filter that names no time or post the database can hold."""
-
-
-class NeedsApproval(StoreError):
-    """Review is required and the post carries no approval."""
-
-
-class BadLink(StoreError):
-    """A link or remote id given by staff that cannot be what the platform holds."""
-
-
-#: Ids are 32-bit integers on PostgreSQL; anything outside names no post on any backend.
-MAX_ID = 2**31 - 1
-
-
-class EmptySearch(StoreError):
-    """A search text with no letter or digit: nothing to look for (see db/search.py)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(f"search {text!r} has no letters or digits to look for; "
-                         "search for one or more words")
 
 
 @dataclass(frozen=True)

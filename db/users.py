@@ -12,8 +12,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from db.errors import StoreError
 from db.models import ApiToken, AuditEntry, LoginFailure, User, WebSession
-from db.store import Store, StoreError
+from db.store import Store
 from posts.states import Action, Actor, check_actor
 
 

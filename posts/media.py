@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from posts.errors import FactpostError
+
 MB = 1024 * 1024
 JPEG, PNG, GIF, WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
 ACCEPTED = {"x": (JPEG, PNG, WEBP), "facebook": (JPEG, PNG, GIF)}
@@ -29,7 +31,7 @@ EXTENSIONS = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp"}
 _NAMES = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
 
 
-class MediaError(ValueError):
+class MediaError(FactpostError):
     """An image cannot be attached; the message names the problem and the fix."""
 
 

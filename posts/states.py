@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from posts.errors import FactpostError
+
 
 class PostStatus(StrEnum):
     DRAFT = "draft"
@@ -166,7 +168,7 @@ REPLACEABLE = frozenset({S.DRAFT, S.QUEUED, S.FAILED})
 FINAL = frozenset({S.PUBLISHED, S.CANCELLED})
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(FactpostError):
     """A post was asked to move between two states that the action does not connect."""
 
     def __init__(self, post_id: int | None, current: PostStatus, target: PostStatus,
@@ -186,7 +188,7 @@ class IllegalTransition(ValueError):
         self.target = target
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(FactpostError):
     """The actor's role does not allow the action."""
 
     def __init__(self, actor: Actor, action: Action) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from posts.errors import FactpostError
 from posts.factsheet import Contacts, FactSheet, Section
 from posts.split import FACEBOOK_MAX_CHARS
 from posts.text import canonicalise
@@ -20,7 +21,7 @@ from scheduler.importing import snippets_for
 from scheduler.publishers import x_terms
 
 
-class PostTextError(ValueError):
+class PostTextError(FactpostError):
     """Text that cannot be posted as it is; the message says what to change."""
 
 

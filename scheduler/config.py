@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from posts.errors import FactpostError
 from posts.states import Review
 from scheduler.publishers import graph_versions, x_terms
 
@@ -41,7 +42,7 @@ LINK_PLACEMENTS = ("as-written", "first-part")
 FACEBOOK_DEFAULT_BUDGET = (50, 3_600)
 
 
-class ConfigError(Exception):
+class ConfigError(FactpostError):
     """The configuration file cannot be used; the message says which key and how to fix it."""
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 from db.models import Post
 from db.store import PlannedPost, Relink, Store
 from posts.corrections import Change, NewSnippet, OldPost, diff_snippets, section_keys
+from posts.errors import FactpostError
 from posts.factsheet import (
     FactSheet,
     heading_sections,
@@ -50,7 +51,7 @@ from scheduler.timing import free_slots
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 
-class DocumentImportError(Exception):
+class DocumentImportError(FactpostError):
     """A document cannot be imported; the message names the file and what to do."""
 
 

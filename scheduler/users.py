@@ -28,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from db.models import User
 from db.users import UserError, UserStore
+from posts.errors import FactpostError
 from posts.states import STAFF_ROLES, Actor
 
 ROLES = STAFF_ROLES
@@ -44,7 +45,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password anyone has")
 
 
-class LoginThrottled(Exception):
+class LoginThrottled(FactpostError):
     """Too many failed sign-ins for one user from one address."""
 
 

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from db import migrate
+from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError
 from db.models import Post
-from db.store import NeedsApproval, NotEditable, SelfApproval, Store, StoreError
+from db.store import Store
 from posts.states import (
     DAEMON,
     OPERATOR,

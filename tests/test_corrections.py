@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import T0
 from sqlalchemy import text
 
-from db.store import NotEditable
+from db.errors import NotEditable
 from posts.corrections import Change, NewSnippet, OldPost, diff_snippets
 from posts.states import Actor
 from scheduler.cli import cli

@@ -10,16 +10,9 @@ from conftest import T0
 from sqlalchemy import select
 
 from db import migrate
+from db.errors import EmptySearch, NotEditable, PostNotFound
 from db.models import AuditEntry
-from db.store import (
-    EmptySearch,
-    HistoryFilter,
-    NotEditable,
-    PlannedPost,
-    PostNotFound,
-    Store,
-    history_key,
-)
+from db.store import HistoryFilter, PlannedPost, Store, history_key
 from posts.states import Actor, IllegalTransition, PostStatus, Review
 
 S = PostStatus
@@ -219,7 +212,7 @@ def test_pausing_an_account_is_audited(store):
 
 
 def test_under_the_two_person_rule_nobody_approves_what_they_wrote_or_edited(store):
-    from db.store import SelfApproval
+    from db.errors import SelfApproval
 
     store.review = Review(require_approval=True, two_person_rule=True)
     written = add(store, status=S.DRAFT)  # created by "tester"

@@ -18,23 +18,15 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
 from db import migrate
-from db.engine import DatabaseUnavailable, describe_error, describe_url
+from db.engine import describe_error, describe_url
 from db.models import Post
-from db.store import Store, StoreError
+from db.store import Store
 from db.users import UserStore
-from posts.media import MediaError
-from posts.states import OPERATOR, Actor, IllegalTransition, NotPermitted
-from scheduler.config import Config, ConfigError, load_config
-from scheduler.importing import DocumentImportError
-from scheduler.listening import PortUnavailable
-from scheduler.publishers.base import PublishError
+from posts.states import OPERATOR, Actor
+from scheduler.config import Config, load_config
+from scheduler.errors import FactpostError
 from scheduler.records import LISTING_FIELDS, csv_record, csv_writer, iso, post_record  # noqa: F401
-from scheduler.timing import TimeFormatError
 
-#: Errors that mean "the request was wrong", shown as one line, never as a traceback.
-USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, NotPermitted, PublishError, MediaError, DatabaseUnavailable,
-               PortUnavailable)
 #: Where a staff command finds the API token that proves who is acting.
 TOKEN_VARIABLE = "FACTPOST_TOKEN"
 
@@ -45,7 +37,7 @@ class FactpostGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as exc:
+        except FactpostError as exc:  # the one list: scheduler/errors.py
             fail(str(exc))
         except DBAPIError as exc:
             context = ctx.obj if isinstance(ctx.obj, Context) else None

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from posts.errors import FactpostError
 from posts.media import Media  # the image value type, defined beside its platform checks
 
 
@@ -65,7 +66,7 @@ class RateLimitState:
     reset_at: datetime | None
 
 
-class PublishError(Exception):
+class PublishError(FactpostError):
     """Base of every platform failure. `str(err)` is the explanation for people."""
 
     explanation = "the platform refused the post"

@@ -21,9 +21,8 @@ def parse_time(web: Web, text: str) -> datetime:
         if not 1 < when.astimezone(UTC).year < 9999:
             raise OverflowError
         return when
-    except (OverflowError, ValueError) as exc:
-        if isinstance(exc, TimeFormatError):
-            raise
+    except (OverflowError, ValueError):
+        # Date arithmetic out of datetime's range (a year past 9999 in some zone).
         raise TimeFormatError(f"cannot use time {text!r}; write 'now', '+2h' or "
                               "'2026-12-01 09:00' (office timezone)") from None
 

@@ -15,21 +15,10 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.exc import DBAPIError
 
 from db.engine import describe_error
-from db.store import (
-    BadLink,
-    NeedsApproval,
-    NotEditable,
-    PostNotFound,
-    SelfApproval,
-    Store,
-    StoreError,
-)
+from db.store import Store
 from db.users import UserStore
-from posts.states import IllegalTransition, NotPermitted
-from scheduler.compose import PostTextError
-from scheduler.config import Config, ConfigError
-from scheduler.importing import DocumentImportError
-from scheduler.timing import TimeFormatError
+from scheduler.config import Config
+from scheduler.errors import FactpostError, http_status
 from scheduler.web.auth import (
     Actor,
     ApiAuthError,
@@ -41,9 +30,6 @@ from scheduler.web.auth import (
 from scheduler.web.limits import BodyLimit
 
 HERE = Path(__file__).parent
-#: Errors that mean "the request was wrong": one line for the person, never a traceback.
-USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, NotPermitted, PostTextError)
 NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
        ("/compose", "Compose", "author"), ("/import", "Import", "author"),
        ("/approvals", "Approvals", "approver"), ("/history", "History", "author"),
@@ -196,20 +182,10 @@ def create_app(config: Config, store: Store, *,
         return web.render(request, "error.html", session_actor(request), status,
                           title=title, message=message)
 
-    async def user_error(request: Request, exc: Exception):
-        status = 400
-        if isinstance(exc, PostNotFound):
-            status = 404
-        elif isinstance(exc, NotPermitted):
-            status = 403
-        elif isinstance(exc, NotEditable | SelfApproval | IllegalTransition | NeedsApproval):
-            status = 409
-        elif isinstance(exc, BadLink):
-            status = 400
-        return respond(request, status, "Cannot do that", str(exc))
-
-    for error in USER_ERRORS:
-        app.add_exception_handler(error, user_error)
+    @app.exception_handler(FactpostError)
+    async def user_error(request: Request, exc: FactpostError):
+        # One line for the person, never a traceback; the status from the one list of errors.
+        return respond(request, http_status(exc), "Cannot do that", str(exc))
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):

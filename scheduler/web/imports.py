@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
+from scheduler.errors import FactpostError
 from scheduler.importing import (
     MAX_DOCUMENT_BYTES,
     DocumentImportError,
@@ -14,7 +15,7 @@ from scheduler.importing import (
     x_costs,
 )
 from scheduler.publishers.x_terms import PRICING_URL, READ_ON
-from scheduler.timing import TimeFormatError, parse_duration
+from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm, web
 
@@ -70,7 +71,7 @@ async def import_review(request: Request, actor: AuthorForm):
     try:
         text, sheet, accounts, planned, _at, _every, notes = await run_in_threadpool(
             plan, request, fields, data, name)
-    except (DocumentImportError, TimeFormatError, ValueError) as exc:
+    except FactpostError as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
                         error=str(exc), chosen=set(fields["accounts"]), form=fields)
     by_account = {a.name: [p for p in planned if p.account == a.name] for a in accounts}

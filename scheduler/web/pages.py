@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
+from db.errors import MAX_ID
 from db.spend import SpendStore
-from db.store import MAX_ID, HistoryFilter, history_key
+from db.store import HistoryFilter, history_key
 from posts.states import PostStatus
 from scheduler.publishers.x_terms import usd
 from scheduler.records import csv_record, csv_writer

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from db.errors import BadLink
 from db.spend import SpendStore
-from db.store import BadLink
 from posts.states import EDITABLE, PostStatus
-from scheduler.compose import PostTextError, check_text
-from scheduler.timing import TimeFormatError
+from scheduler.compose import check_text
+from scheduler.errors import FactpostError
 from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm, web
 
@@ -38,7 +38,7 @@ def compose_post(request: Request, actor: AuthorForm,
         name = w.config.account(account).name
         moment = next_free_slot(w, name) if when == "slot" else schedule_time(w, at or "now")
         posts = compose(w, actor, account_name=name, text=text, when=moment)
-    except (PostTextError, TimeFormatError, ValueError) as exc:
+    except FactpostError as exc:
         return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
                         account=account, at=at, text=text, error=str(exc), when=when)
     first = posts[0]
