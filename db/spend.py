@@ -10,7 +10,7 @@ States of a charge:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -139,16 +139,6 @@ class SpendStore:
             total, accounts = out.get(app, (0, ()))
             out[app] = (total + (micros or 0), tuple(sorted({*accounts, account})))
         return out
-
-    def apps_of(self, accounts: Iterable[str]) -> dict[str, str]:
-        """The app each account last spent through, for accounts that have spent."""
-        names = list(accounts)
-        with self._store.reading() as s:
-            latest = (select(XCharge.account, func.max(XCharge.id).label("id"))
-                      .where(XCharge.account.in_(names)).group_by(XCharge.account).subquery())
-            rows = s.execute(select(XCharge.account, XCharge.app)
-                             .join(latest, XCharge.id == latest.c.id)).all()
-            return {account: app for account, app in rows}
 
     def by_day(self, *, since: datetime | None = None, until: datetime | None = None,
                account: str | None = None) -> list[DaySpend]:

@@ -164,8 +164,6 @@ EDITABLE = frozenset({S.DRAFT, S.QUEUED, S.FAILED, S.NEEDS_REVIEW})
 #: States in which a post can still be withdrawn and replaced by a corrected version: nothing
 #: of it has reached, or may have reached, the platform.
 REPLACEABLE = frozenset({S.DRAFT, S.QUEUED, S.FAILED})
-#: States that will not change again without a person.
-FINAL = frozenset({S.PUBLISHED, S.CANCELLED})
 
 
 class IllegalTransition(FactpostError):

@@ -25,7 +25,7 @@ from db.users import UserStore
 from posts.states import OPERATOR, Actor
 from scheduler.config import Config, load_config
 from scheduler.errors import FactpostError
-from scheduler.records import LISTING_FIELDS, csv_record, csv_writer, iso, post_record  # noqa: F401
+from scheduler.records import csv_record, csv_writer, iso, post_record  # noqa: F401
 
 #: Where a staff command finds the API token that proves who is acting.
 TOKEN_VARIABLE = "FACTPOST_TOKEN"

@@ -129,8 +129,7 @@ _OUTCOMES = {
 
 @runtime_checkable
 class Publisher(Protocol):
-    """Publishes to one account. Implementations: x.XPublisher, facebook.FacebookPublisher,
-    dryrun.DryRunPublisher.
+    """Publishes to one account. Implementations: x.XPublisher, facebook.FacebookPublisher.
 
     Construction checks that credentials are present (raising config.CredentialsMissing), but
     makes no network call. Methods never sleep on rate limits: they raise RateLimited instead.

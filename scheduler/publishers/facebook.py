@@ -46,7 +46,6 @@ from scheduler.publishers.http import Redactor, api_session, sort_transport_erro
 
 PLATFORM = "facebook"
 DEFAULT_BASE = "https://graph.facebook.com"
-MAX_CHARACTERS = 63_206
 TOKEN_ERRORS = {102, 190, 463, 467}
 THROTTLE_ERRORS = {4, 17, 32, 613}
 #: A call to a retired Graph version (see graph_versions.py for the sources).

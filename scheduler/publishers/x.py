@@ -58,7 +58,6 @@ from scheduler.publishers.x_terms import (
 
 PLATFORM = "x"
 DEFAULT_BASE = "https://api.twitter.com"
-MAX_WEIGHTED_LENGTH = 280
 _WINDOWS = (("x-rate-limit-remaining", "x-rate-limit-reset"),
             ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
             ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"))
