@@ -9,8 +9,8 @@ from posts.states import PostStatus
 from scheduler.compose import PostTextError, as_sheet, clean, measure, single_post
 from scheduler.importing import import_sheet
 from scheduler.timing import TimeFormatError, check_not_past, free_slots, parse_when
-from scheduler.web.app import Web
 from scheduler.web.auth import Actor
+from scheduler.web.context import Web
 
 
 def parse_time(web: Web, text: str) -> datetime:

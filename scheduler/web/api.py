@@ -17,8 +17,9 @@ from scheduler.compose import preview
 from scheduler.records import post_record
 from scheduler.status import status_report
 from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
-from scheduler.web.auth import ApiApprover, ApiAuthor, Author, web
-from scheduler.web.pages import cursor, read_cursor
+from scheduler.web.auth import ApiApprover, ApiAuthor, Author
+from scheduler.web.context import web
+from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(prefix="/api", tags=["api"])
 PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A post's id.")]

@@ -17,7 +17,8 @@ from scheduler.importing import (
 from scheduler.publishers.x_terms import PRICING_URL, READ_ON
 from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
-from scheduler.web.auth import Author, AuthorForm, web
+from scheduler.web.auth import Author, AuthorForm
+from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
-from db.errors import MAX_ID
 from db.spend import SpendStore
 from db.store import HistoryFilter, history_key
 from posts.states import PostStatus
@@ -20,7 +19,9 @@ from scheduler.records import csv_record, csv_writer
 from scheduler.status import status_report
 from scheduler.timing import TimeFormatError, free_slots
 from scheduler.web.actions import parse_time
-from scheduler.web.auth import AdminForm, Author, web
+from scheduler.web.auth import AdminForm, Author
+from scheduler.web.context import web
+from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -85,27 +86,6 @@ def week_start(week: str, today: date) -> date:
 
 #: The calendar shows years in this range; beyond it dates cannot be shifted by time zones.
 FIRST_YEAR, LAST_YEAR = 1970, 9998
-
-
-def read_cursor(text: str) -> tuple[datetime, int] | None:
-    """The (time, id) a history page link carries ('<ISO time with offset>~<post id>').
-    Raises TimeFormatError for anything else."""
-    if not text:
-        return None
-    damaged = TimeFormatError("the page link is damaged; start again from the first page")
-    when, sep, post_id = text[:200].rpartition("~")
-    try:
-        moment, number = datetime.fromisoformat(when), int(post_id)
-        if not sep or moment.tzinfo is None or not 0 < number <= MAX_ID:
-            raise damaged
-        return moment.astimezone(UTC), number
-    except (ValueError, OverflowError):
-        raise damaged from None
-
-
-def cursor(post) -> str:
-    when, post_id = history_key(post)
-    return f"{when.isoformat()}~{post_id}"
 
 
 def history_filter(request: Request, account: str, status: str, since: str, until: str,

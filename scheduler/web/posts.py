@@ -11,7 +11,8 @@ from posts.states import EDITABLE, PostStatus
 from scheduler.compose import check_text
 from scheduler.errors import FactpostError
 from scheduler.web.actions import compose, next_free_slot, schedule_time
-from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm, web
+from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
+from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
 S = PostStatus
