@@ -39,9 +39,9 @@ from posts.states import OPERATOR, Actor, PostStatus  # noqa: E402
 from scheduler.config import AccountConfig  # noqa: E402
 from scheduler.dispatch import Dispatcher  # noqa: E402
 from scheduler.importing import import_file  # noqa: E402
-from scheduler.publishers.facebook import DEFAULT_BASE as GRAPH_BASE  # noqa: E402
-from scheduler.publishers.http import api_session  # noqa: E402
-from scheduler.publishers.x import DEFAULT_BASE as X_BASE  # noqa: E402
+from scheduler.platforms.facebook import DEFAULT_BASE as GRAPH_BASE  # noqa: E402
+from scheduler.platforms.http import api_session  # noqa: E402
+from scheduler.platforms.x import DEFAULT_BASE as X_BASE  # noqa: E402
 
 Row = tuple[str, str, str]  # (what, backend, figure)
 
@@ -83,7 +83,7 @@ def bare_loop(o: Office, texts: dict[str, list[str]]) -> float:
         else:
             graph = facebook.GraphAPI(access_token=creds["page_token"], version="3.1",
                                       session=api_session(account, GRAPH_BASE))
-            graph.version = account.graph_version
+            graph.version = account.options["graph_version"]
             for t in batch:
                 graph.put_object(account.handle, "feed", message=t)
 

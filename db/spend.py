@@ -1,5 +1,8 @@
-"""The X spend ledger: persistence only (prices and their meaning live in
-scheduler/publishers/x_terms.py). Money is integer micro-dollars; times are UTC.
+"""The spend ledger of platforms that bill per request (X): persistence only (prices and
+their meaning live with each platform, scheduler/platforms/x_terms.py for X). Money is integer
+micro-dollars; times are UTC. The tables are named x_charges and x_read_charges (migration
+0006) from when X was the only platform that billed; the operations in them are the
+platform's own names.
 
 States of a charge:
 

@@ -355,15 +355,29 @@ class Store:
                  ) -> Post:
         """Store one post, and its image (checked by the caller) in the same transaction.
         `status` is draft or queued; under review it must be draft (`NeedsApproval`)."""
+        return self.add_thread(account=account, platform=platform, texts=[text],
+                               scheduled_at=scheduled_at, actor=actor, now=now, status=status,
+                               media=media)[0]
+
+    def add_thread(self, *, account: str, platform: str, texts: Sequence[str],
+                   scheduled_at: datetime, actor: Actor, now: datetime, status: PostStatus,
+                   media: Media | None = None) -> list[Post]:
+        """Store a hand-written post, or the parts of a thread in order (each a reply to the
+        one before), in one transaction; `media` goes with the first. `status` is draft or
+        queued; under review it must be draft (`NeedsApproval`)."""
         with self.session() as s:
-            post = Post(account=account, platform=platform, text=text,
-                        scheduled_at=scheduled_at, created_by=actor.name, created_at=now,
-                        updated_at=now)
-            if media is not None:
-                post.media_id = self._media_row(s, media, now).id
-            self._create(s, post, actor, status,
-                         "added by hand" + (" with an image" if media else ""), now)
-            return post
+            media_id = self._media_row(s, media, now).id if media is not None else None
+            created: list[Post] = []
+            for position, text in enumerate(texts, 1):
+                post = Post(account=account, platform=platform, text=text,
+                            scheduled_at=scheduled_at, thread_position=position,
+                            thread_size=len(texts), created_by=actor.name, created_at=now,
+                            updated_at=now, parent=created[-1] if created else None,
+                            media_id=media_id if position == 1 else None)
+                self._create(s, post, actor, status, "added by hand" + (
+                    " with an image" if media is not None and position == 1 else ""), now)
+                created.append(post)
+            return created
 
     def media_for(self, post: Post) -> Media | None:
         """The image to publish with `post`, if it has one."""

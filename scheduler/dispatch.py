@@ -20,12 +20,16 @@ stopped, the account was paused, or they were queued in the past with `--allow-p
 publishes the first at once and each following one no sooner after its predecessor than they
 were planned apart. A post that was not yet due when the last one went out keeps its own time.
 
-X spend: every X request is written to the spend ledger (scheduler/spend.py) with its price.
-With a monthly cap (`[x] monthly_spend_usd`), a thread is admitted whole or waits whole: its
-first part is sent only if the whole thread (and its pair partner's, on X) fits under the cap
-of each X app concerned; later parts always follow, even once the cap is crossed, so a thread is
-never cut off by the cap. A post that must wait is put back in the queue with the reason, and is
-passed over until the month ends (or the daemon restarts with a higher cap).
+Spend: every request to a platform that bills per request (X) is written to the spend ledger
+(scheduler/spend.py) with its price. With a monthly cap (`monthly_spend_usd` in the platform's
+table, `[x]`), a thread is admitted whole or waits whole: its first part is sent only if the
+whole thread (and its pair partner's) fits under the cap of each billing app concerned; later
+parts always follow, even once the cap is crossed, so a thread is never cut off by the cap. A
+post that must wait is put back in the queue with the reason, and is passed over until the
+month ends (or the daemon restarts with a higher cap).
+
+Account settings a platform checks (a Graph API version past its retirement date) keep the
+daemon from starting, and hold an account whose setting lapses while it runs.
 
 English/Arabic pairs go both or neither. The post with the lower id leads: the store lets it be
 claimed only when its partner is due too and the partner's account is neither paused nor held,
@@ -53,8 +57,8 @@ from db.models import Post
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
 from scheduler.config import AccountConfig, Config, ConfigError
-from scheduler.publishers import graph_versions
-from scheduler.publishers.base import (
+from scheduler.platforms import registry
+from scheduler.platforms.base import (
     CredentialsRejected,
     DuplicateContent,
     Permanent,
@@ -65,7 +69,7 @@ from scheduler.publishers.base import (
 )
 from scheduler.reconcile import find_on_timeline
 from scheduler.retry import RetryPolicy
-from scheduler.spend import MonthlyCap, SpendLedger, attach_meters
+from scheduler.spend import MonthlyCap, SpendLedger
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +100,8 @@ class Dispatcher:
                  worker: str, retry: RetryPolicy | None = None,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
                  spend: SpendLedger | None = None) -> None:
-        """Raises ConfigError when a Facebook account's Graph API version is retired."""
+        """Raises ConfigError when an account's platform refuses its settings (a Graph API
+        version Meta has retired)."""
         self.store = store
         self.config = config
         self.publishers = dict(publishers)
@@ -109,14 +114,13 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self.spend = spend or SpendLedger(store, config.x.prices, clock=clock)
-        attach_meters(self.publishers, self.spend)
-        #: The X app of each X account: X bills, limits and caps per app.
-        self.apps = {name: p.app for name, p in self.publishers.items()
-                     if getattr(p, "platform", None) == "x" and hasattr(p, "app")}
-        self.cap = MonthlyCap(store, self.spend, self.apps, config.x.monthly_cap_micros)
-        self._graph_checked: dict[str, object] = {}
-        self._check_graph_versions(clock())
+        self.spend = spend or SpendLedger(store, config, clock=clock)
+        #: The billing app of each account of a billing platform: X bills, limits and caps per
+        #: app.
+        self.apps = self.spend.attach(self.publishers)
+        self.cap = MonthlyCap(store, self.spend, self.apps, config)
+        self._settings_logged: dict[str, object] = {}
+        self._check_settings(clock())
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
                                         thread_name_prefix="account")
 
@@ -177,7 +181,7 @@ class Dispatcher:
             return False
         if state.held_until is not None and state.held_until > now:
             return False
-        return self._graph_version_usable(name, now)
+        return self._settings_usable(name, now)
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
@@ -223,8 +227,9 @@ class Dispatcher:
         app = self.apps.get(account.name)
         if app is not None:
             peers = sorted(n for n, a in self.apps.items() if a == app)
-            limit = self.config.x.app_budget
-            budgets.append((peers, limit, f"the X app's limit of {limit.posts} posts per "
+            limit = self.config.billing_for(account.platform).app_budget
+            budgets.append((peers, limit, f"the {account.spec.title} app's limit of "
+                                          f"{limit.posts} posts per "
                                           f"{_duration(limit.window_seconds)} (shared by "
                                           f"{', '.join(peers)}) is used up"))
         for names, budget, reason in budgets:
@@ -236,34 +241,32 @@ class Dispatcher:
                 return True
         return False
 
-    # -- Graph API versions -------------------------------------------------------------------
+    # -- account settings a platform checks -----------------------------------------------
 
-    def _check_graph_versions(self, now: datetime) -> None:
-        retired = []
+    def _check_settings(self, now: datetime) -> None:
+        refused = []
         for account in self.accounts:
-            if account.platform != "facebook":
+            check = account.spec.check_settings(account, now.date())
+            if check is None or check.message is None:
                 continue
-            status = graph_versions.status(account.graph_version, now.date())
-            if status.state == graph_versions.RETIRED:
-                retired.append(f"account {account.name!r}: {status.message}")
-            elif status.message:
-                log.warning("account %s: %s", account.name, status.message)
-        if retired:
-            raise ConfigError("; ".join(retired))
+            if check.refuse:
+                refused.append(f"account {account.name!r}: {check.message}")
+            else:
+                log.warning("account %s: %s", account.name, check.message)
+        if refused:
+            raise ConfigError("; ".join(refused))
 
-    def _graph_version_usable(self, name: str, now: datetime) -> bool:
-        """False (and the account held, saying why) once its Graph version has retired while
-        the daemon runs."""
+    def _settings_usable(self, name: str, now: datetime) -> bool:
+        """False (and the account held, saying why) once its platform refuses its settings
+        while the daemon runs (a Graph API version retired)."""
         account = next((a for a in self.accounts if a.name == name), None)
-        if account is None or account.platform != "facebook":
+        check = account.spec.check_settings(account, now.date()) if account else None
+        if check is None or not check.refuse:
             return True
-        status = graph_versions.status(account.graph_version, now.date())
-        if status.state != graph_versions.RETIRED:
-            return True
-        self.store.hold_account(name, until=now + timedelta(hours=1), reason=status.message)
-        if self._graph_checked.get(name) != now.date():
-            self._graph_checked[name] = now.date()
-            log.error("account %s: %s", name, status.message)
+        self.store.hold_account(name, until=now + timedelta(hours=1), reason=check.message)
+        if self._settings_logged.get(name) != now.date():
+            self._settings_logged[name] = now.date()
+            log.error("account %s: %s", name, check.message)
         return False
 
     def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
@@ -358,11 +361,11 @@ class Dispatcher:
         now = clock()
         since = self.store.first_attempt_at(post.id)
         # Every post of the account published before our first try, and a thread part's
-        # parent, is older than ours: X is asked only for what came after the newest of them
-        # (ids are ordered in time on X). Not after a duplicate refusal: the identical post X
-        # means may be one of those.
+        # parent, is older than ours: where ids are ordered in time (X, which bills every post
+        # read) the platform is asked only for what came after the newest of them. Not after a
+        # duplicate refusal: the identical post meant may be one of those.
         after_id = None
-        if publisher.platform == "x" and not after_duplicate:
+        if registry.spec(publisher.platform).ordered_ids and not after_duplicate:
             known = [reply_to, self.store.latest_remote_id(post.account, before=since)
                      if since is not None else None]
             after_id = max((k for k in known if k and k.isdigit()), key=int, default=None)

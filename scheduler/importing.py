@@ -44,7 +44,8 @@ from posts.split import Snippet, split_section
 from posts.states import REPLACEABLE, Actor, PostStatus
 from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
 from scheduler.config import AccountConfig, Config
-from scheduler.publishers.x_terms import Estimate, Prices, estimate
+from scheduler.platforms import registry
+from scheduler.platforms.billing import Estimate
 from scheduler.timing import free_slots
 
 #: Fact sheets are a few pages; anything far larger is a wrong file, not a long document.
@@ -53,6 +54,18 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 class DocumentImportError(FactpostError):
     """A document cannot be imported; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one account's planned posts will cost on its platform (called `title`)."""
+
+    account: str
+    title: str
+    estimate: Estimate
+
+    def __str__(self) -> str:
+        return f"{self.account} on {self.title}: {self.estimate}"
 
 
 @dataclass(frozen=True)
@@ -77,8 +90,8 @@ class ImportReport:
     image_notes: tuple[str, ...] = ()
     #: Lines of the document left out of the posts, and close calls (LoadedDocument.notes).
     notes: tuple[str, ...] = ()
-    #: What the queued posts will cost on X, per X account (publishers/x_terms.py).
-    x_costs: tuple[tuple[str, Estimate], ...] = ()
+    #: What the queued posts will cost, per account of a platform that bills per request.
+    costs: tuple[Cost, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,8 +191,9 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
+    threads = registry.tightest_threads()
     try:
-        check_threads(sheet, name)
+        check_threads(sheet, name, threads.text, threads.title)
     except DocumentError as exc:
         raise DocumentImportError(str(exc)) from None
     return LoadedDocument(text, sheet, tuple(images), (*notes, *sheet.notes))
@@ -246,7 +260,7 @@ def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None 
                  ) -> list[tuple[int, list[Snippet]]]:
     """Per section (by index), the snippets this account will post; `language` picks the
     sentence rules (detected from the text when None)."""
-    return [(i, split_section(section, account.platform, hashtags=account.hashtags,
+    return [(i, split_section(section, account.spec.text, hashtags=account.hashtags,
                               language=language, links=account.links))
             for i, section in enumerate(sheet.sections)]
 
@@ -294,12 +308,18 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
     return planned
 
 
-def x_costs(planned: Sequence[PlannedPost], prices: Prices
-            ) -> tuple[tuple[str, Estimate], ...]:
-    """Per X account (in the order planned), what publishing its planned posts will cost."""
-    accounts = dict.fromkeys(p.account for p in planned if p.platform == "x")
-    return tuple((name, estimate((p.text for p in planned if p.account == name), prices))
-                 for name in accounts)
+def costs(planned: Sequence[PlannedPost], config: Config) -> tuple[Cost, ...]:
+    """Per account of a platform that bills per request (in the order planned), what
+    publishing its planned posts will cost at the office's prices."""
+    found = []
+    for name in dict.fromkeys(p.account for p in planned):
+        spec = registry.spec(next(p.platform for p in planned if p.account == name))
+        settings = config.billing_for(spec.name)
+        if spec.billing is None or settings is None:
+            continue
+        texts = (p.text for p in planned if p.account == name)
+        found.append(Cost(name, spec.title, spec.billing.estimate(texts, settings.prices)))
+    return tuple(found)
 
 
 def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
@@ -331,8 +351,10 @@ def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
     for (account, section), i in firsts.items():
         post = planned[i]
         for label, image in candidates.get(section, ()):
+            spec = registry.spec(post.platform)
             try:
-                media = check_image(image.content or b"", image.alt, post.platform, name=label)
+                media = check_image(image.content or b"", image.alt, spec.media,
+                                    platform=spec.title, name=label)
             except MediaError as exc:
                 notes.append(f"{exc} (not attached for {account})")
                 refused.add(label)
@@ -499,7 +521,7 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
                                   correction=correction, images_found=len(images),
                                   image_notes=image_notes, notes=notes,
-                                  x_costs=x_costs(correction.posts, config.x.prices))
+                                  costs=costs(correction.posts, config))
             if not replace or not correction.changes_posts:
                 return report
             outcome = store.correct_document(
@@ -534,7 +556,7 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                         images_found=len(images),
                         images_attached=sum(1 for p in planned if p.media is not None),
                         image_notes=tuple(attached_notes), notes=notes,
-                        x_costs=x_costs(planned, config.x.prices))
+                        costs=costs(planned, config))
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]
@@ -626,4 +648,4 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                         document_id=outcome.document_id, created=outcome.created,
                         skipped_accounts=tuple(sorted(done)),
                         first_at=min(times, default=None), last_at=max(times, default=None),
-                        x_costs=x_costs(planned, config.x.prices))
+                        costs=costs(planned, config))

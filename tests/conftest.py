@@ -120,7 +120,7 @@ class Office:
         migrate.upgrade(self.store.engine)
 
     def publishers(self):
-        from scheduler.publishers.registry import build_publisher
+        from scheduler.platforms.registry import build_publisher
 
         return {a.name: build_publisher(a) for a in self.config.accounts}
 
@@ -152,7 +152,7 @@ class Office:
 
 @pytest.fixture
 def emulator():
-    from scheduler.emulator import Emulator
+    from emulator import Emulator
 
     with Emulator(port=0, seed=7) as em:
         yield em
@@ -161,7 +161,7 @@ def emulator():
 @pytest.fixture
 def make_office(write_config, emulator, monkeypatch):
     """Build an Office; options change the config (max_attempts, timeout, budget)."""
-    from scheduler.emulator import demo_credentials
+    from scheduler.emulated import demo_credentials
 
     offices = []
 

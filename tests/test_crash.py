@@ -59,7 +59,7 @@ retry_max_seconds = 0.5
 @pytest.fixture
 def emulator():
     """The emulator's faults follow the same seed as the kills."""
-    from scheduler.emulator import Emulator
+    from emulator import Emulator
 
     with Emulator(port=0, seed=SEED) as em:
         yield em
@@ -67,7 +67,7 @@ def emulator():
 
 def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path, emulator,
                                                                        monkeypatch):
-    from scheduler.emulator import demo_credentials
+    from scheduler.emulated import demo_credentials
 
     rng = random.Random(SEED)
     config_path = tmp_path / "config.toml"
@@ -137,7 +137,7 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     # What the X side cost, as the emulator billed it and as factpost's ledger recorded it (a
     # daemon killed between X's answer and the ledger write leaves a read unrecorded).
     from db.spend import SpendStore
-    from scheduler.publishers.x_terms import usd
+    from scheduler.platforms.billing import usd
 
     charges = SpendStore(store).charges()
     bill = emulator.bill()

@@ -197,7 +197,7 @@ def test_rejected_credentials_pause_the_account_until_staff_resume_it(office, mo
     office.dispatcher().tick(now() + LATER)
     assert office.store.get_post(post_id).attempt_count == 1  # paused: not tried again
     monkeypatch.undo()
-    from scheduler.emulator import demo_credentials
+    from scheduler.emulated import demo_credentials
 
     for account in office.config.accounts:
         for name, value in demo_credentials(account).items():

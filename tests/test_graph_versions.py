@@ -13,7 +13,7 @@ from terms_office import Clock, build_office
 
 from scheduler.cli import cli
 from scheduler.config import ConfigError
-from scheduler.publishers import graph_versions as gv
+from scheduler.platforms import facebook_versions as gv
 
 
 def test_the_table_has_metas_dates_and_the_default_lasts_a_year_from_when_it_was_read():
@@ -122,12 +122,12 @@ def test_status_warns_of_a_retiring_version(office_on):
 def test_the_facebook_publisher_reports_metas_refusal_of_a_retired_version(tmp_path,
                                                                               monkeypatch):
     # Should factpost's table fall behind Meta's, the refusal still reads as what it is.
-    from scheduler.publishers.base import Permanent
+    from scheduler.platforms.base import Permanent
 
     office, emulator = build_office(tmp_path, monkeypatch,
                                     Clock(datetime(2028, 8, 1, tzinfo=UTC)))
     try:
-        from scheduler.publishers.registry import build_publisher
+        from scheduler.platforms.registry import build_publisher
 
         publisher = build_publisher(office.config.account("office-fb"))
         with pytest.raises(Permanent, match=r'retired; set graph_version = "v26\.0"') as err:

@@ -17,9 +17,9 @@ from posts.media import MB, Media, MediaError, check_image, sniff_image_type
 from posts.states import Actor, PostStatus
 from scheduler.cli import cli
 from scheduler.config import AccountConfig
-from scheduler.emulator import demo_credentials
-from scheduler.publishers.base import Ambiguous, Permanent, Retryable
-from scheduler.publishers.registry import build_publisher
+from scheduler.emulated import demo_credentials
+from scheduler.platforms.base import Ambiguous, Permanent, Retryable
+from scheduler.platforms.registry import build_publisher, spec
 
 ALT = "Crew members unloading boxes of medical supplies on a pier"
 HANDLES = {"x": "OfficeX", "facebook": "OfficeFB"}
@@ -70,14 +70,16 @@ def test_the_type_is_read_from_the_bytes_not_the_name(data, mime):
 def test_what_a_platform_would_refuse_is_refused_with_one_clear_line(platform, data, alt,
                                                                      problem):
     with pytest.raises(MediaError, match=problem) as caught:
-        check_image(data, alt, platform, name="photo.png")
+        check_image(data, alt, spec(platform).media, platform=spec(platform).title,
+                    name="photo.png")
     assert "\n" not in str(caught.value) and str(caught.value).startswith("photo.png: ")
 
 
 def test_each_platform_takes_its_documented_formats():
-    assert check_image(WEBP, ALT, "x").mime_type == "image/webp"
-    assert check_image(GIF, ALT, "facebook").mime_type == "image/gif"
-    assert check_image(png(pad=4 * MB + 8), ALT, "x").size > 4 * MB  # X allows 5 MB
+    x, facebook = spec("x"), spec("facebook")
+    assert check_image(WEBP, ALT, x.media, platform="X").mime_type == "image/webp"
+    assert check_image(GIF, ALT, facebook.media, platform="Facebook").mime_type == "image/gif"
+    assert check_image(png(pad=4 * MB + 8), ALT, x.media, platform="X").size > 4 * MB  # 5 MB
 
 
 # Publishing, on both platforms ----------------------------------------------------------------
@@ -189,7 +191,8 @@ def _publisher(emulator, platform: str):
 @pytest.mark.parametrize("account", ["office-x", "office-fb"])
 def test_the_dispatcher_publishes_a_stored_image_with_its_post(office, account):
     now = datetime.now(UTC)
-    image = check_image(png(32, 32), ALT, office.config.account(account).platform)
+    image = check_image(png(32, 32), ALT, office.config.account(account).spec.media,
+                        platform=office.config.account(account).spec.title)
     post_id = office.store.add_post(account=account, platform=office.config.account(account)
                                     .platform, text="Harbour open again.",
                                     scheduled_at=now - timedelta(seconds=1),

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from scheduler.config import AccountConfig
-from scheduler.emulator import demo_credentials
-from scheduler.publishers.base import (
+from scheduler.emulated import demo_credentials
+from scheduler.platforms.base import (
     Ambiguous,
     CredentialsRejected,
     DuplicateContent,
@@ -20,8 +20,8 @@ from scheduler.publishers.base import (
     RateLimited,
     Retryable,
 )
-from scheduler.publishers.http import api_session
-from scheduler.publishers.registry import build_publisher
+from scheduler.platforms.http import api_session
+from scheduler.platforms.registry import build_publisher
 
 HANDLES = {"x": "OfficeX", "facebook": "OfficeFB"}
 
@@ -109,7 +109,7 @@ def test_x_threads_are_reply_chains(emulator):
 
 
 def test_facebook_uses_the_configured_graph_version(emulator):
-    a = account("facebook", emulator.url, graph_version="v21.0")
+    a = account("facebook", emulator.url, options={"graph_version": "v21.0"})
     emulator.register_accounts([a], demo_credentials(a))
     build_publisher(a, demo_credentials(a)).publish("Versioned.")
     assert any(r["path"].startswith("/v21.0/") for r in emulator.requests_log)

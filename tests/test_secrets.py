@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from scheduler.cli import cli
-from scheduler.emulator import demo_credentials
+from scheduler.emulated import demo_credentials
 
 
 def secret_values(office) -> list[str]:

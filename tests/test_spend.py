@@ -17,7 +17,7 @@ from posts.states import PostStatus as S
 from scheduler.cli import cli
 from scheduler.demo import sample_factsheet
 from scheduler.importing import import_file
-from scheduler.publishers import x_terms
+from scheduler.platforms.billing import usd
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00"
@@ -89,7 +89,7 @@ def test_factpost_spend_matches_the_emulators_bill_post_by_post(office, clock, t
     reads = sum(r["billed_units"] for r in rows if r["operation"].endswith("_read"))
     assert reads == sum(e["billed_units"] for e in bill if e["operation"].endswith("_read")) > 0
     assert report["total_micros"] == sum(e["micros"] for e in bill)
-    assert report["total_usd"] == x_terms.usd(sum(e["micros"] for e in bill))
+    assert report["total_usd"] == usd(sum(e["micros"] for e in bill))
 
 
 def test_spend_per_account_and_day_with_the_months_cap(office, clock):

@@ -104,7 +104,8 @@ def test_a_browser_session_may_call_the_api_only_with_its_csrf_header(newsroom):
     body = {"account": "office-x", "text": "hello"}
     assert browser.post("/api/preview", json=body).status_code == 403
     ok = browser.post("/api/preview", json=body, headers={"X-CSRF-Token": page_csrf(browser)})
-    assert ok.json() == {"platform": "x", "length": 5, "limit": 280, "fits": True,
+    assert ok.json() == {"platform": "x", "title": "X", "length": 5, "limit": 280,
+                         "unit": "weighted characters", "fits": True, "threads": True,
                          "parts": [{"text": "hello", "weighted_length": 5, "position": 1,
                                     "size": 1}], "cost": "1 post: $0.0150"}
 

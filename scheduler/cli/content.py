@@ -29,6 +29,7 @@ from scheduler.importing import (
     import_pair,
     load_document,
 )
+from scheduler.platforms import registry
 from scheduler.timing import check_not_past, parse_duration, parse_when, read_when
 
 
@@ -41,12 +42,12 @@ from scheduler.timing import check_not_past, parse_duration, parse_when, read_wh
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
-    """Show how FILE splits into sections and posts, and what the X posts will cost; writes
-    nothing.
+    """Show how FILE splits into sections and posts, and what the posts will cost where a
+    platform bills per request (X); writes nothing.
 
     With a config (--config, $FACTPOST_CONFIG or ./config.toml), the posts are shown per
-    account exactly as `import` would queue them, hashtags included, priced with its
-    [x.prices]; without one, per platform at X's published prices. Lines left out of the
+    account exactly as `import` would queue them, hashtags included, priced as it sets
+    ([x.prices]); without one, per platform at its published prices. Lines left out of the
     posts (contact details, headings with no text) and close calls are listed as notes.
     Needs no database.
 
@@ -59,13 +60,11 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
     from posts.split import split_section
     from scheduler.config import default_config_path
     from scheduler.importing import snippets_for
-    from scheduler.publishers import x_terms
 
     loaded = load_document(file)
     sheet = loaded.sheet
     configured = ctx.config_path is not None or default_config_path().is_file()
     accounts = ctx.config.accounts if configured else ()
-    prices = ctx.config.x.prices if configured else x_terms.DEFAULT
     snippets = [
         {"account": account.name, "platform": account.platform,
          "section": sheet.sections[i].heading or f"section {i + 1}", **_snippet(s)}
@@ -73,13 +72,16 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
         for i, units in snippets_for(sheet, with_fields(account, links=links or account.links))
         for s in units
     ] or [
-        {"platform": platform, "section": section.heading or f"section {i + 1}",
+        {"platform": spec.name, "section": section.heading or f"section {i + 1}",
          **_snippet(s)}
-        for platform in ("x", "facebook")
+        for spec in registry.specs()
         for i, section in enumerate(sheet.sections)
-        for s in split_section(section, platform, links=links or "as-written")
+        for s in split_section(section, spec.text, links=links or "as-written")
     ]
-    cost = x_terms.estimate((s["text"] for s in snippets if s["platform"] == "x"), prices)
+    costs = {spec: spec.billing.estimate(
+                 (s["text"] for s in snippets if s["platform"] == spec.name),
+                 _billing(ctx, spec, configured).prices)
+             for spec in registry.specs() if spec.billing is not None}
     result = {
         "title": sheet.title,
         "sections": [{"heading": s.heading, "text": s.text} for s in sheet.sections],
@@ -91,7 +93,7 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
         },
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
-        "x_cost": _cost_record(cost),
+        **{f"{spec.name}_cost": _cost_record(cost) for spec, cost in costs.items()},
         "notes": list(loaded.notes),
     }
     if as_json:
@@ -107,7 +109,8 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
         who = s.get("account") or s["platform"]
         click.echo(f"\n--- {who} · {s['section']}{part} · {s['weighted_length']} ---")
         click.echo(s["text"])
-    click.echo(f"\nX cost: {cost} ({_prices_note()})")
+    for spec, cost in costs.items():
+        click.echo(f"\n{spec.title} cost: {cost} ({_prices_note(spec)})")
     if result["images"]:
         n = len(result["images"])
         click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
@@ -128,17 +131,21 @@ def _snippet(s) -> dict:
             "thread_position": s.thread_position, "thread_size": s.thread_size}
 
 
+def _billing(ctx: Context, spec, configured: bool):
+    """The office's prices for a billing platform, or the platform's own without a config."""
+    return ctx.config.billing_for(spec.name) if configured else spec.billing.defaults()
+
+
 def _cost_record(cost) -> dict:
-    from scheduler.publishers.x_terms import usd
+    from scheduler.platforms.billing import usd
 
     return {"posts": cost.posts, "posts_with_links": cost.with_links, "usd": usd(cost.micros),
             "micros": cost.micros, "summary": str(cost)}
 
 
-def _prices_note() -> str:
-    from scheduler.publishers.x_terms import PRICING_URL, READ_ON
-
-    return f"X pay-per-use prices read {READ_ON} from {PRICING_URL}"
+def _prices_note(spec) -> str:
+    return (f"{spec.title} pay-per-use prices read {spec.billing.read_on} from "
+            f"{spec.billing.prices_url}")
 
 
 def _image_record(number: int, image, sheet) -> dict:
@@ -259,9 +266,10 @@ def _typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str 
 
 
 def _emit_costs(report: ImportReport, would: bool = False) -> None:
-    for account, cost in report.x_costs:
-        click.echo(f"{account}: {cost}{' with --replace' if would else ''} on X "
-                   f"({_prices_note()})")
+    for cost in report.costs:
+        spec = next(s for s in registry.specs() if s.title == cost.title)
+        click.echo(f"{cost.account}: {cost.estimate}{' with --replace' if would else ''} on "
+                   f"{cost.title} ({_prices_note(spec)})")
 
 
 def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
@@ -366,24 +374,14 @@ def post() -> None:
     """
 
 
-def check_length(text: str, platform: str) -> None:
-    from scheduler.compose import PostTextError, check_text
-
-    try:
-        check_text(text, platform)
-    except PostTextError as exc:
-        hint = " (or put it in a fact sheet and import it)" if platform == "x" else ""
-        raise click.UsageError(str(exc) + hint) from None
-
-
 @post.command("add")
 @click.argument("text")
 @click.option("--account", required=True, metavar="NAME", help="Account to post to.")
 @click.option("--at", "at", metavar="WHEN", default="now", show_default=True,
               help="When: 'now', '+2h' or '2026-12-01 09:00' (office time).")
 @click.option("--image", type=click.Path(path_type=Path), metavar="FILE",
-              help="Attach this image (X: JPEG, PNG, WEBP up to 5 MB; Facebook: JPEG, PNG, "
-                   "GIF up to 4 MB). It is stored in the database.")
+              help="Attach this image (to the first part of a thread), in a format and size "
+                   "the platform takes (README, Images). It is stored in the database.")
 @click.option("--alt", "alt_text", metavar="TEXT",
               help="Alt text describing the image (required with --image; at most 1000 "
                    "characters).")
@@ -391,7 +389,9 @@ def check_length(text: str, platform: str) -> None:
 @pass_ctx
 def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
              alt_text: str | None, allow_past: bool) -> None:
-    """Queue one post, optionally with an image.
+    """Queue one post, optionally with an image. Text too long for one post becomes a
+    thread on a platform that threads (X), split as an imported fact sheet would be; on one
+    that does not (Facebook) it is refused.
 
     \b
     Examples:
@@ -399,33 +399,29 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
       factpost post add "Convoy arrives." --account office-fb --image convoy.jpg \\
           --alt "Trucks unloading aid at Sel Harbour"
     """
-    from posts.text import canonicalise
-    from scheduler.compose import PostTextError, single_post
+    from scheduler.compose import compose
     from scheduler.images import read_image
+    from scheduler.platforms.billing import usd
 
     acct = ctx.config.account(account)
-    text = canonicalise(text).strip()
-    check_length(text, acct.platform)
-    try:
-        text = single_post(text, acct)  # with the account's hashtags, where missing
-    except PostTextError as exc:
-        raise click.UsageError(str(exc)) from None
     if alt_text is not None and image is None:
         raise click.UsageError("--alt describes an image; give the image with --image FILE")
-    media = read_image(image, alt_text, acct.platform) if image is not None else None
+    media = read_image(image, alt_text, acct.spec) if image is not None else None
     moment = now()
-    status = PostStatus.DRAFT if ctx.config.require_approval else PostStatus.QUEUED
-    p = ctx.store.add_post(account=acct.name, platform=acct.platform, text=text,
-                           scheduled_at=_typed_time(at, ctx, moment, allow_past=allow_past),
-                           actor=ctx.author(), now=moment, status=status, media=media)
+    posts = compose(ctx.store, ctx.config, ctx.author(), acct, text,
+                    when=_typed_time(at, ctx, moment, allow_past=allow_past), now=moment,
+                    media=media)
+    first = posts[0]
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
-    cost = ""
-    if acct.platform == "x":
-        from scheduler.publishers.x_terms import estimate, usd
-
-        cost = f" (on X: {usd(estimate([text], ctx.config.x.prices).micros)})"
-    click.echo(f"post {p.id} {p.status} for {acct.name}{attached} at "
-               f"{local(p.scheduled_at, ctx.tz)}{cost}")
+    what = f"thread of {len(posts)} posts ({', '.join(str(p.id) for p in posts)})" \
+        if len(posts) > 1 else f"post {first.id}"
+    billed = ctx.config.billing_for(acct.platform)
+    spent = ""
+    if billed is not None:
+        cost = acct.spec.billing.estimate((p.text for p in posts), billed.prices)
+        spent = f" (on {acct.spec.title}: {usd(cost.micros)})"
+    click.echo(f"{what} {first.status} for {acct.name}{attached} at "
+               f"{local(first.scheduled_at, ctx.tz)}{spent}")
 
 
 @post.command("show")
@@ -496,10 +492,10 @@ def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None,
     actor = ctx.staff("author")
     moment = now()
     if text is not None:
-        from posts.text import canonicalise
+        from scheduler.compose import check_text
 
-        text = canonicalise(text).strip()
-        check_length(text, ctx.store.get_post(post_id).platform)
+        spec = registry.spec(ctx.store.get_post(post_id).platform)
+        text = check_text(text, spec.text, spec.title)
     p = ctx.store.edit_post(post_id, actor=actor, now=moment, text=text,
                             scheduled_at=(_typed_time(at, ctx, moment, allow_past=allow_past)
                                           if at else None))

@@ -98,13 +98,17 @@ class PartOut(BaseModel):
 
 class PreviewOut(BaseModel):
     platform: str
+    title: str = Field(description="The platform's name for people, e.g. \"X\".")
     length: int
     limit: int
-    fits: bool
+    unit: str = Field(description="What length and limit count, e.g. \"weighted characters\".")
+    fits: bool = Field(description="Whether the text fits one post.")
+    threads: bool = Field(description="Whether text too long for one post goes out as a "
+                          "thread on this platform (otherwise it is refused).")
     parts: list[PartOut]
-    cost: str | None = Field(None, description="X only: what publishing the parts will cost "
-                             "at X's pay-per-use prices, e.g. \"2 posts, 1 with link: "
-                             "$0.2150\".")
+    cost: str | None = Field(None, description="Where the platform bills per request (X): "
+                             "what publishing the parts will cost at the office's prices, "
+                             "e.g. \"2 posts, 1 with link: $0.2150\".")
 
 
 def out(post) -> PostOut:
@@ -188,9 +192,11 @@ def api_approve(request: Request, post_id: PostId,
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    result = preview(body.text, w.config.account(body.account), w.config.x.prices)
-    return PreviewOut(platform=result.platform, length=result.length, limit=result.limit,
-                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts],
+    result = preview(body.text, w.config.account(body.account), w.config)
+    return PreviewOut(platform=result.platform, title=result.title, length=result.length,
+                      limit=result.limit, unit=result.unit, fits=result.fits,
+                      threads=result.threads,
+                      parts=[PartOut(**p.__dict__) for p in result.parts],
                       cost=str(result.cost) if result.cost and result.cost.posts else None)
 
 

@@ -14,8 +14,9 @@ from fastapi.responses import StreamingResponse
 from db.spend import SpendStore
 from db.store import HistoryFilter, history_key
 from posts.states import PostStatus
-from scheduler.publishers.x_terms import usd
+from scheduler.platforms.billing import usd
 from scheduler.records import csv_record, csv_writer
+from scheduler.spend import billing_specs
 from scheduler.status import status_report
 from scheduler.timing import TimeFormatError, free_slots
 from scheduler.web.actions import parse_time
@@ -166,17 +167,18 @@ def status_page(request: Request, actor: Author):
                          "paused_reason": state.paused_reason if state else None,
                          "held_until": held, "held_reason": state.held_reason if held else None})
     report = status_report(w.store, w.config, now)
-    capped = {name: app["message"] for app in report["x_spend"]["apps"]
+    spending = [report[f"{spec.name}_spend"] for spec in billing_specs()]
+    capped = {name: app["message"] for spend in spending for app in spend["apps"]
               if app["level"] == "reached" for name in app["accounts"]}
     for account in accounts:
-        account["x_cap"] = capped.get(account["name"])
+        account["spend_cap"] = capped.get(account["name"])
     # The last 30 UTC days, newest first.
     days = SpendStore(w.store).by_day(since=now - timedelta(days=30))
     spend_days = [{"day": d.day.isoformat(), "account": d.account, "posts": d.posts,
                    "posts_with_links": d.posts_with_links, "resources_read": d.resources_read,
                    "spent": usd(d.micros)} for d in days]
     return w.render(request, "status.html", actor, report=report, accounts=accounts,
-                    spend_days=spend_days, parse=datetime.fromisoformat)
+                    spending=spending, spend_days=spend_days, parse=datetime.fromisoformat)
 
 
 @router.post("/accounts/{name}/pause")

@@ -10,6 +10,7 @@ from db.spend import SpendStore
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import check_text
 from scheduler.errors import FactpostError
+from scheduler.platforms import registry
 from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
@@ -66,7 +67,8 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
               text: str = Form(""), at: str = Form("")):
     w = web(request)
     post = w.store.get_post(post_id)
-    new_text = check_text(text, post.platform) if text.strip() else None
+    spec = registry.spec(post.platform)
+    new_text = check_text(text, spec.text, spec.title) if text.strip() else None
     p = w.store.edit_post(post_id, actor=actor, now=w.now(), text=new_text,
                           scheduled_at=schedule_time(w, at) if at.strip() else None)
     return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")

@@ -1,11 +1,11 @@
 """HTTP plumbing shared by the publishers: one `requests` session per account that sends the
-platform's traffic to the account's `api_url` with a timeout, and the sorting of raw
-`requests` failures into the publisher error classes.
+platform's traffic to the account's `api_url` with a timeout, the sorting of raw `requests`
+failures into the publisher error classes, and secrets kept out of messages and logs.
 
-tweepy's Client hard-codes https://api.twitter.com and sets no timeout (a hung connection would
-block the daemon forever); facebook-sdk hard-codes https://graph.facebook.com. Both let us pass
-the `requests` session, so the redirect and the timeout live in a transport adapter mounted on
-it, and no library code is patched.
+Client libraries hard-code their platform's address and often set no timeout (a hung
+connection would block the daemon forever); those factpost uses let us pass the `requests`
+session, so the redirect and the timeout live in a transport adapter mounted on it, and no
+library code is patched.
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from scheduler.config import AccountConfig
-from scheduler.publishers.base import Ambiguous, PublishError, Retryable
+from scheduler.platforms.base import Account, Ambiguous, PublishError, Retryable
 
-# Libraries that log secrets at DEBUG: tweepy logs request headers (the OAuth header), urllib3
-# and requests log URLs (facebook-sdk puts access_token in the query string), oauthlib logs
-# signature base strings. Their DEBUG output never reaches a handler.
-CHATTY_LOGGERS = ("tweepy", "urllib3", "requests", "requests_oauthlib", "oauthlib", "facebook")
-for _name in CHATTY_LOGGERS:
-    logging.getLogger(_name).setLevel(logging.INFO)
+
+def quiet(*loggers: str) -> None:
+    """Keep these libraries' DEBUG output, which holds headers and URLs (and so secrets),
+    from ever reaching a handler. Each platform module names its client's loggers."""
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+# urllib3 and requests log request URLs, which may carry a token in the query string.
+quiet("urllib3", "requests")
 
 
 class BaseURLAdapter(HTTPAdapter):
@@ -50,7 +53,7 @@ class BaseURLAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def api_session(account: AccountConfig, default_base: str) -> requests.Session:
+def api_session(account: Account, default_base: str) -> requests.Session:
     """A session for one account's API traffic."""
     session = requests.Session()
     adapter = BaseURLAdapter(default_base, account.api_url, account.timeout_seconds)

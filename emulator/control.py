@@ -1,8 +1,8 @@
 """The control API, for an emulator running in another process:
 
-    POST /_emulator/faults     {"fault": kind, "count": n, "platform": "x"|"facebook",
-                                "delay": seconds}  or  {"random_rate": r, "kinds": [...]}
-    GET  /_emulator/state      {"x": {handle: [tweets]}, "facebook": {page: [posts]}}
+    POST /_emulator/faults     {"fault": kind, "count": n, "platform": name, "delay": seconds}
+                               or  {"random_rate": r, "kinds": [...]}
+    GET  /_emulator/state      {platform: {account: [posts]}}, e.g. {"x": {handle: [tweets]}}
     GET  /_emulator/requests   {"requests": [...]}, the request log
     GET  /_emulator/bill       {"bill": [...], "micros": total}, X's bill (billing.py)
     POST /_emulator/reset      forget posts, faults, throttles, counters and the log
@@ -10,12 +10,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
-from scheduler.emulator.messages import Request, Response, json_response
+from emulator.messages import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from scheduler.emulator.server import Emulator
+
+class Controlled(Protocol):
+    """What the control API drives (server.py's `Emulator`)."""
+
+    requests_log: list[dict]
+
+    def state(self) -> dict: ...
+
+    def bill(self) -> list[dict]: ...
+
+    def reset(self) -> None: ...
+
+    def inject(self, fault: str, *, platform: str | None = None, count: int = 1,
+               delay: float = 0.0) -> None: ...
+
+    def set_random_faults(self, rate: float, *, kinds: Sequence[str] | None = None,
+                          delay: float = ...) -> None: ...
+
+    def pending_faults(self) -> int: ...
 
 FAULT_KEYS = {"fault", "count", "platform", "delay"}
 RANDOM_KEYS = {"random_rate", "kinds", "delay"}
@@ -23,7 +41,7 @@ USAGE = ("use GET /_emulator/state, GET /_emulator/requests, GET /_emulator/bill
          "POST /_emulator/faults or POST /_emulator/reset")
 
 
-def handle(emulator: Emulator, request: Request) -> Response:
+def handle(emulator: Controlled, request: Request) -> Response:
     route = (request.method, request.path.rstrip("/"))
     if route == ("GET", "/_emulator/state"):
         return json_response(200, emulator.state())
@@ -40,7 +58,7 @@ def handle(emulator: Emulator, request: Request) -> Response:
     return json_response(404, {"error": f"unknown control request; {USAGE}"})
 
 
-def _faults(emulator: Emulator, request: Request) -> Response:
+def _faults(emulator: Controlled, request: Request) -> Response:
     try:
         body = request.json()
     except ValueError:

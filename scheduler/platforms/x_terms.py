@@ -45,20 +45,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from posts.weight import find_urls
+from scheduler.platforms.base import Budget
+from scheduler.platforms.billing import MICROS, BillingSettings, Estimate, Prices
+from scheduler.platforms.spec import number
 
 PRICING_URL = "https://docs.x.com/x-api/getting-started/pricing"
 RATE_LIMITS_URL = "https://docs.x.com/x-api/fundamentals/rate-limits"
 #: When the figures below were read from X's documentation.
 READ_ON = date(2026, 11, 29)
-
-#: One US dollar in the unit money is counted in everywhere (integer micro-dollars), so sums of
-#: many $0.015 charges stay exact.
-MICROS = 1_000_000
 
 # Operations, as the ledger names them.
 POST_CREATE = "post_create"
@@ -90,32 +88,15 @@ PAY_PER_USE = "pay-per-use"
 LEGACY_TIERS: Mapping[str, tuple[int, int]] = {
     "free": (17, 86_400), "basic": (100, 86_400), "pro": (100, 900)}
 TIERS = (PAY_PER_USE, *LEGACY_TIERS)
+#: Each tier's posting budget per user.
+TIER_BUDGETS: Mapping[str, tuple[int, int]] = {PAY_PER_USE: USER_POST_LIMIT, **LEGACY_TIERS}
 
-#: The share of the monthly cap at which the office is warned.
-WARN_SHARE = Decimal("0.8")
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Micro-dollars per request or per resource returned, by operation."""
-
-    micros: Mapping[str, int]
-
-    @classmethod
-    def from_usd(cls, overrides: Mapping[str, Decimal] | None = None) -> Prices:
-        table = {**DEFAULT_PRICES, **(overrides or {})}
-        return cls({op: int(usd * MICROS) for op, usd in table.items()})
-
-    def of(self, operation: str, units: int = 1) -> int:
-        return self.micros[operation] * units
-
-    def create(self, text: str) -> tuple[str, int]:
-        """(operation, micro-dollars) of the request that publishes `text`."""
-        operation = create_operation(text)
-        return operation, self.micros[operation]
+DEFAULT = Prices.from_usd(DEFAULT_PRICES)
 
 
-DEFAULT = Prices.from_usd()
+def prices(overrides: Mapping[str, Decimal] | None = None) -> Prices:
+    """X's prices, with the office's `[x.prices]` overrides."""
+    return Prices.from_usd({**DEFAULT_PRICES, **(overrides or {})})
 
 
 def create_operation(text: str) -> str:
@@ -124,38 +105,74 @@ def create_operation(text: str) -> str:
     return POST_CREATE_WITH_URL if find_urls(text) else POST_CREATE
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """What publishing some X posts will cost: `posts`, of which `with_links` carry a link."""
-
-    posts: int
-    with_links: int
-    micros: int
-
-    def __str__(self) -> str:
-        links = f", {self.with_links} with link{'s' if self.with_links != 1 else ''}"
-        return (f"{self.posts} post{'s' if self.posts != 1 else ''}"
-                f"{links if self.with_links else ''}: {usd(self.micros)}")
-
-
 def estimate(texts: Iterable[str], prices: Prices = DEFAULT) -> Estimate:
     """The create requests' cost of publishing `texts` as X posts (reads and retries aside)."""
     posts = with_links = micros = 0
     for text in texts:
-        operation, price = prices.create(text)
+        operation = create_operation(text)
         posts += 1
         with_links += operation == POST_CREATE_WITH_URL
-        micros += price
+        micros += prices.of(operation)
     return Estimate(posts, with_links, micros)
-
-
-def usd(micros: int) -> str:
-    """Micro-dollars as dollars to four places, the precision of X's prices: "$0.6550"."""
-    sign = "-" if micros < 0 else ""
-    return f"{sign}${Decimal(abs(micros)) / MICROS:,.4f}"
 
 
 def app_fingerprint(consumer_key: str) -> str:
     """A name for an X app that the database and the logs may hold: a short SHA-256 of its
     consumer key (the key itself is a credential and is never stored)."""
     return hashlib.sha256(consumer_key.encode("utf-8")).hexdigest()[:12]
+
+
+class XBilling:
+    """X's pay-per-use billing, as scheduler/platforms/billing.py `Billing` asks."""
+
+    table = "x"
+    prices_url = PRICING_URL
+    read_on = READ_ON
+
+    def settings(self, table: Mapping, fail) -> BillingSettings:
+        """The `[x]` table: `monthly_spend_usd`, `app_budget_posts`,
+        `app_budget_window_seconds` and `[x.prices]` overrides."""
+        known = {"monthly_spend_usd", "prices", "app_budget_posts", "app_budget_window_seconds"}
+        if extra := sorted(set(table) - known):
+            raise fail(f"x.{extra[0]}", "unknown key", f"use {', '.join(sorted(known))}")
+        cap = table.get("monthly_spend_usd")
+        if cap is not None:
+            cap = number(table, "monthly_spend_usd", None, "x.monthly_spend_usd", fail, 0.01)
+        overrides = table.get("prices", {})
+        if not isinstance(overrides, dict):
+            raise fail("x.prices", "must be a table", "write it as [x.prices]")
+        checked = {}
+        for operation, value in overrides.items():
+            if operation not in DEFAULT_PRICES:
+                raise fail(f"x.prices.{operation}", "unknown operation",
+                           f"use {', '.join(DEFAULT_PRICES)}")
+            number(overrides, operation, 0, f"x.prices.{operation}", fail, 0)
+            checked[operation] = Decimal(str(value))
+        posts = number(table, "app_budget_posts", APP_POST_LIMIT[0], "x.app_budget_posts",
+                       fail, 1)
+        window = number(table, "app_budget_window_seconds", APP_POST_LIMIT[1],
+                        "x.app_budget_window_seconds", fail, 1)
+        return BillingSettings(
+            prices=prices(checked),
+            monthly_cap_micros=int(Decimal(str(cap)) * MICROS) if cap is not None else None,
+            app_budget=Budget(int(posts), int(window)))
+
+    def defaults(self) -> BillingSettings:
+        return BillingSettings(prices=DEFAULT, monthly_cap_micros=None,
+                               app_budget=Budget(*APP_POST_LIMIT))
+
+    def app(self, credentials: Mapping[str, str]) -> str:
+        # X bills and limits per app, which is one consumer key.
+        return app_fingerprint(credentials["consumer_key"])
+
+    def estimate(self, texts: Iterable[str], prices: Prices) -> Estimate:
+        return estimate(texts, prices)
+
+    def post_cost(self, text: str, prices: Prices, *, with_media: bool = False) -> int:
+        micros = prices.of(create_operation(text))
+        if with_media:
+            micros += prices.of(MEDIA_UPLOAD) + prices.of(MEDIA_METADATA)
+        return micros
+
+
+BILLING = XBilling()

@@ -8,8 +8,8 @@
     DELETE /{page-post-id}
 
 Paths carry a version prefix (/v25.0/...). A version Meta has retired (by the emulator's clock
-and the table in publishers/graph_versions.py) is refused as Meta refuses it: HTTP 400, code
-2635 (sources in graph_versions.py); a number Meta never released is an unknown path
+and Meta's table, scheduler/platforms/facebook_versions.py) is refused as Meta refuses it:
+HTTP 400, code 2635 (sources there); a number Meta never released is an unknown path
 component, code 2500 (as reported in https://github.com/arsduo/koala/issues/611 for a
 mistyped version). An unversioned call is answered by the oldest version still available
 (https://developers.facebook.com/docs/graph-api/guides/versioning). Every answer says which
@@ -27,14 +27,15 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote, urlencode
 
+from emulator.facebook_state import Page, PagePost, Pages, graph_time
+from emulator.faults import FaultPlan, run_publish
+from emulator.messages import Request, Response, json_response
+from emulator.world import StoredImage, Window, World, numeric_id
 from posts.media import GIF, JPEG, PNG, sniff_image_type
-from scheduler.emulator.faults import FaultPlan, run_publish
-from scheduler.emulator.messages import Request, Response, json_response
-from scheduler.emulator.state import Page, PagePost, StoredImage, World, graph_time
-from scheduler.publishers import graph_versions
+from scheduler.platforms import facebook_versions as graph_versions
 
 VERSION_PREFIX = re.compile(r"/v\d+\.\d+(?=/|$)")
 POST_ID = re.compile(r"(\d+)_(\d+)")
@@ -61,12 +62,89 @@ PHOTO_TYPES = (JPEG, PNG, GIF)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
-class GraphApi:
+class GraphDouble:
+    """The emulated Graph API for Facebook Pages (emulator/doubles.py lists it). It answers
+    every path no other platform owns, as Graph's paths have no prefix of their own."""
+
+    name = "facebook"
+
     def __init__(self, world: World, faults: FaultPlan, wait: Callable[[float], object]) -> None:
         self.world = world
         self.faults = faults
         self.wait = wait
+        self.state = Pages(world)
+        # How long an injected throttle lasts; tests use fractions of a minute.
+        self.regain_minutes = 5.0
         self._traces = itertools.count(1)
+
+    def owns(self, request: Request) -> bool:
+        return True
+
+    # Pages and inspection ------------------------------------------------------------------
+    def register(self, handle: str, credentials: Mapping[str, str]) -> None:
+        """Accept a Page's token as factpost holds it; a handle that is not a page id is taken
+        as the page's username."""
+        if handle.isdigit():
+            self.add_page(handle, page_token=credentials["page_token"])
+        else:
+            self.add_page(numeric_id("facebook:" + handle.lower(), 15),
+                          page_token=credentials["page_token"], username=handle)
+
+    def add_page(self, page_id: str, *, page_token: str, name: str | None = None,
+                 username: str | None = None) -> None:
+        """Register (or update the token of) a Page, reachable by id and by username."""
+        with self.world.lock:
+            self.state.add(page_id, page_token=page_token, name=name, username=username)
+
+    def page_posts(self, page: str) -> list[dict]:
+        """{"id", "message", "created_time", "received_at", "photo"} per post, oldest first;
+        `page` is id or username. Raises KeyError for an unknown page."""
+        with self.world.lock:
+            return [p.snapshot() for p in self.find_page(page).posts]
+
+    def posts(self, handle: str) -> list[dict]:
+        """The page's posts in the emulator's common shape (doubles.py)."""
+        return [{"id": p["id"], "text": p["message"], "reply_to": None,
+                 "media": [p["photo"]] if p["photo"] else []} for p in self.page_posts(handle)]
+
+    def state_snapshot(self) -> dict:
+        with self.world.lock:
+            return {p.key: [post.snapshot() for post in p.posts]
+                    for p in self.state.pages.values()}
+
+    def clear(self) -> None:
+        with self.world.lock:
+            self.state.clear()
+
+    def set_limits(self, *, app_calls_per_hour: int, page_calls_per_hour: int) -> None:
+        """Change the call allowances behind the usage headers (defaults: 2,000 app calls and
+        4,800 calls per page an hour); counters restart."""
+        with self.world.lock:
+            self.state.app_calls = Window(app_calls_per_hour, 3_600)
+            for page in self.state.pages.values():
+                page.calls = Window(page_calls_per_hour, 3_600)
+
+    def set_throttle(self, page: str, *, code: int | None) -> None:
+        """Answer the page's next posts with throttling error `code` (4, 17, 32 or 613) until
+        lifted with code=None."""
+        if code is not None and code not in THROTTLES:
+            raise ValueError(f"unknown Graph throttling code {code!r}; use one of "
+                             f"{', '.join(map(str, THROTTLES))} (or None to lift it)")
+        with self.world.lock:
+            self.find_page(page).throttle_code = code
+
+    def set_block(self, page: str, blocked: bool = True) -> None:
+        """Answer the page's posts with error 368 (blocked for misuse) until unblocked."""
+        with self.world.lock:
+            self.find_page(page).blocked = blocked
+
+    def find_page(self, ref: str) -> Page:
+        found = self.state.find(ref)
+        if found is None:
+            raise KeyError(f"no Facebook page {ref!r} is registered with the emulator")
+        return found
+
+    # Serving -------------------------------------------------------------------------------
 
     def error(self, status: int, code: int, message: str, *, type_: str = "OAuthException",
               subcode: int | None = None, transient: bool | None = None) -> Response:
@@ -89,7 +167,7 @@ class GraphApi:
         params = {**request.query, **request.form}
         token = params.get("access_token") or _header_token(request)
         with self.world.lock:
-            token_page = self.world.page_by_token(token) if token else None
+            token_page = self.state.by_token(token) if token else None
             today = self.world.today()
         served = version.lstrip("/") or graph_versions.oldest_available(today)
         refusal = self._version_refusal(served, request.path, today)
@@ -135,10 +213,11 @@ class GraphApi:
             if page is not token_page:
                 return self.error(403, 200, "(#200) Permissions error")
             files = request.files if request is not None else {}
-            return run_publish(self.faults.take("facebook"),
+            return run_publish(self.faults.take(self.name),
                                lambda: self._publish_photo(page, params, files),
                                unavailable=self._unavailable,
-                               rate_limited=lambda: self._throttled(32, page), wait=self.wait)
+                               rate_limited=lambda: self._throttled(32, page),
+                               refused=self._abusive, wait=self.wait)
         if len(parts) == 2 and (method, parts[1]) in ({("POST", "feed")}
                                                       | {("GET", e) for e in FEED_EDGES}):
             page = token_page if parts[0] == "me" else self._resolve(parts[0], method.lower())
@@ -150,14 +229,15 @@ class GraphApi:
                 return self.error(403, 200, "(#200) If posting to a page, requires both "
                                   "pages_read_engagement and pages_manage_posts as an admin "
                                   "with sufficient administrative permission")
-            return run_publish(self.faults.take("facebook"), lambda: self._publish(page, params),
+            return run_publish(self.faults.take(self.name), lambda: self._publish(page, params),
                                unavailable=self._unavailable,
-                               rate_limited=lambda: self._throttled(32, page), wait=self.wait)
+                               rate_limited=lambda: self._throttled(32, page),
+                               refused=self._abusive, wait=self.wait)
         return self.error(400, 2500, "Unknown path components: /" + "/".join(parts))
 
     def _resolve(self, ref: str, verb: str) -> Page | Response:
         with self.world.lock:
-            page = self.world.page(ref)
+            page = self.state.find(ref)
         if page is not None:
             return page
         if ref.isdigit():
@@ -176,14 +256,13 @@ class GraphApi:
             return None
         ref = parts[0].split("_", 1)[0] if POST_ID.fullmatch(parts[0]) else parts[0]
         with self.world.lock:
-            return self.world.page(ref)
+            return self.state.find(ref)
 
     # Publishing ----------------------------------------------------------------------------
     def _publish(self, page: Page, params: dict[str, str]) -> Response:
         with self.world.lock:
             if page.blocked:
-                return self.error(400, 368, "(#368) The action attempted has been deemed "
-                                  "abusive or is otherwise disallowed")
+                return self._abusive()
             if page.throttle_code is not None:
                 return self._throttled(page.throttle_code)
             message, link = params.get("message", ""), params.get("link") or None
@@ -192,7 +271,7 @@ class GraphApi:
             if (message and self.world.reject_duplicates
                     and any(p.message == message for p in page.posts)):
                 return self.error(400, 506, "(#506) Duplicate status message")
-            post = PagePost(id=f"{page.page_id}_{self.world.next_post_id()}", message=message,
+            post = PagePost(id=f"{page.page_id}_{self.state.next_post_id()}", message=message,
                             created_time=self.world.now(), link=link)
             page.posts.append(post)
             return self.ok({"id": post.id})
@@ -200,8 +279,7 @@ class GraphApi:
     def _publish_photo(self, page: Page, params: dict[str, str], files: dict) -> Response:
         with self.world.lock:
             if page.blocked:
-                return self.error(400, 368, "(#368) The action attempted has been deemed "
-                                  "abusive or is otherwise disallowed")
+                return self._abusive()
             if page.throttle_code is not None:
                 return self._throttled(page.throttle_code)
             upload = files.get("source")
@@ -213,16 +291,20 @@ class GraphApi:
                 return self.error(400, 324, "(#324) Missing or invalid image file")
             if len(upload.content) > MAX_PHOTO_BYTES:
                 return self.error(400, 100, "(#100) The image file is too large")
-            photo_id = self.world.next_post_id()
+            photo_id = self.state.next_post_id()
             photo = StoredImage(id=photo_id, owner=page.page_id, mime_type=mime,
                                 content=upload.content,
                                 alt_text=params.get("alt_text_custom") or None)
             self.world.images[photo_id] = photo
             message = params.get("caption") or params.get("message") or ""
-            post = PagePost(id=f"{page.page_id}_{self.world.next_post_id()}", message=message,
+            post = PagePost(id=f"{page.page_id}_{self.state.next_post_id()}", message=message,
                             created_time=self.world.now(), photo=photo)
             page.posts.append(post)
             return self.ok({"id": photo_id, "post_id": post.id})
+
+    def _abusive(self) -> Response:
+        return self.error(400, 368, "(#368) The action attempted has been deemed abusive or "
+                          "is otherwise disallowed")
 
     def _unavailable(self) -> Response:
         return self.error(500, 1, "An unknown error occurred", transient=True)
@@ -231,7 +313,7 @@ class GraphApi:
         if page is not None:
             with self.world.lock:
                 page.throttled_until = (self.world.clock()
-                                        + self.world.graph_regain_minutes * 60)
+                                        + self.regain_minutes * 60)
         return self.error(400, code, THROTTLES[code], transient=True if code == 4 else None)
 
     # Reading -------------------------------------------------------------------------------
@@ -277,7 +359,7 @@ class GraphApi:
     def _post_object(self, method: str, post_id: str, params: dict[str, str],
                      token_page: Page) -> Response:
         with self.world.lock:
-            page = self.world.page(post_id.split("_", 1)[0])
+            page = self.state.find(post_id.split("_", 1)[0])
             post = next((p for p in page.posts if p.id == post_id), None) if page else None
             if post is None:
                 return self._no_such_object(post_id, method.lower())
@@ -300,10 +382,10 @@ class GraphApi:
     def _stamp(self, response: Response, page: Page | None) -> None:
         with self.world.lock:
             now = self.world.clock()
-            app = self.world.graph_app_calls
+            app = self.state.app_calls
             app.hit(now)
             app_pct = min(100, (app.limit - app.remaining(now)) * 100 // app.limit)
-            if any(p.throttle_code == 4 for p in self.world.pages.values()):
+            if any(p.throttle_code == 4 for p in self.state.pages.values()):
                 app_pct = 100
             response.headers["X-App-Usage"] = json.dumps(_usage(app_pct))
             if page is None:

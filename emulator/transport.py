@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from scheduler.emulator.messages import Request, Response, json_response
+from emulator.messages import Request, Response, json_response
 
 
 class LoopbackServer(ThreadingHTTPServer):

@@ -7,8 +7,8 @@
   (https://docs.x.com/x-api/media/create-media-metadata), then the post with `media_ids`.
   tweepy 4.17 only wraps the retired v1.1 upload, so these two go through tweepy's own request
   method: same session, same OAuth 1.0a signing, same error classes.
-- Limits: 280 weighted characters (posts.weight); the posting limits and prices of X's
-  pay-per-use terms are in x_terms.py; the x-rate-limit-* (and, where sent,
+- Limits: 280 weighted characters (posts.weight, twitter-text v3); the posting limits and
+  prices of X's pay-per-use terms are in x_terms.py; the x-rate-limit-* (and, where sent,
   x-user-limit-24hour-* / x-app-limit-24hour-*) response headers say what is left,
   https://docs.x.com/x-api/fundamentals/rate-limits
 - Reading the timeline back: GET /2/users/:id/tweets with `start_time` and `since_id`
@@ -24,20 +24,23 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Protocol
 
 import requests
 import tweepy
 
-from scheduler.config import AccountConfig
-from scheduler.publishers.base import (
+from posts.media import JPEG, MB, PNG, WEBP, Media, MediaRules
+from posts.split import TextRules
+from posts.weight import MAX_WEIGHTED_LENGTH, code_point_weight, weighted_length
+from scheduler.platforms import x_terms
+from scheduler.platforms.base import (
+    Account,
     AccountInfo,
     Ambiguous,
+    Budget,
     CredentialsRejected,
     DuplicateContent,
-    Media,
     Permanent,
     Published,
     PublishError,
@@ -46,71 +49,71 @@ from scheduler.publishers.base import (
     RemotePost,
     Retryable,
 )
-from scheduler.publishers.http import Redactor, api_session, sort_transport_error
-from scheduler.publishers.x_terms import (
-    MEDIA_METADATA,
-    MEDIA_UPLOAD,
-    POST_READ,
-    USER_READ,
-    app_fingerprint,
-    create_operation,
+from scheduler.platforms.billing import Meter, NullMeter
+from scheduler.platforms.http import Redactor, api_session, quiet, sort_transport_error
+from scheduler.platforms.spec import Option, PlatformSpec
+
+DEFAULT_BASE = "https://api.twitter.com"
+# tweepy logs request headers (the OAuth header) at DEBUG, oauthlib signature base strings.
+quiet("tweepy", "requests_oauthlib", "oauthlib")
+
+
+def _tier_problem(value: object) -> str | None:
+    if value in x_terms.TIERS:
+        return None
+    return f"unknown X API tier {value!r}"
+
+
+def _budget(options: Mapping[str, object]) -> Budget:
+    return Budget(*x_terms.TIER_BUDGETS[str(options.get("tier", x_terms.PAY_PER_USE))])
+
+
+SPEC = PlatformSpec(
+    name="x",
+    title="X",
+    docs="https://docs.x.com/x-api",
+    # twitter-text v3 weighting: URLs 23, emoji and CJK 2, Latin and Arabic 1
+    # (https://docs.x.com/fundamentals/counting-characters); a thread is a reply chain.
+    text=TextRules(limit=MAX_WEIGHTED_LENGTH, measure=weighted_length,
+                   unit="weighted characters", threads=True, packs="sentences",
+                   numbering=" {position}/{size}", char_weight=code_point_weight,
+                   slow_measure=True),
+    # JPEG, PNG or WEBP up to 5 MB through the one-request v2 upload, whose `media_type` enum
+    # has no GIF (GIFs need the chunked upload, which factpost does not use):
+    # https://docs.x.com/x-api/media/introduction, https://docs.x.com/x-api/media/upload-media.
+    # Alt text at most 1,000 characters: https://docs.x.com/x-api/media/create-media-metadata
+    media=MediaRules(types=(JPEG, PNG, WEBP), max_bytes=5 * MB, max_alt_chars=1000),
+    # OAuth 1.0a user context.
+    credentials=("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
+    handle="the X username",
+    api_url=DEFAULT_BASE,
+    # X's pay-per-use limit for POST /2/tweets, or a legacy contract's (x_terms.py).
+    budget=_budget,
+    options=(Option("tier", x_terms.PAY_PER_USE, _tier_problem,
+                    f'leave it out for X\'s pay-per-use terms, or use "free", "basic" or "pro" '
+                    f"for a legacy contract ({x_terms.PRICING_URL})"),),
+    billing=x_terms.BILLING,
+    # Snowflake ids: https://docs.x.com/resources/fundamentals/x-ids
+    ordered_ids=True,
 )
 
-PLATFORM = "x"
-DEFAULT_BASE = "https://api.twitter.com"
 _WINDOWS = (("x-rate-limit-remaining", "x-rate-limit-reset"),
             ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
             ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"))
 
 
-class Meter(Protocol):
-    """Where an X publisher reports what its requests cost (scheduler.spend.SpendLedger)."""
-
-    def start(self, operation: str) -> object:
-        """A create is about to be sent; returns a token for `settle`. Counted as spent."""
-        ...
-
-    def settle(self, token: object, *, charged: bool | None,
-               remote_id: str | None = None) -> None:
-        """The create's outcome: charged (a post was made), not, or None (unknown: the
-        timeline will tell)."""
-        ...
-
-    def record(self, operation: str, *, units: int = 1,
-               resources: Sequence[str] | None = None) -> None:
-        """An answered request; for reads, the resources returned (`post:ID`, `user:ID`)."""
-        ...
-
-
-class NullMeter:
-    """Records nothing: for publishers used outside a ledger (tests of the client alone)."""
-
-    def start(self, operation: str) -> object:
-        return None
-
-    def settle(self, token: object, *, charged: bool | None,
-               remote_id: str | None = None) -> None:
-        return None
-
-    def record(self, operation: str, *, units: int = 1,
-               resources: Sequence[str] | None = None) -> None:
-        return None
-
-
 class XPublisher:
-    platform = PLATFORM
+    platform = SPEC.name
 
-    def __init__(self, account: AccountConfig, credentials: Mapping[str, str] | None = None,
-                 *, session: requests.Session | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
-        credentials = credentials or account.credentials(environ)
+    def __init__(self, account: Account, credentials: Mapping[str, str], *,
+                 session: requests.Session | None = None) -> None:
         self.account_name = account.name
         self.handle = account.handle
         self._redact = Redactor(credentials.values())
         self._headers: Mapping[str, str] = {}
         self._user_id: str | None = None
         #: The X app the account posts through; X bills (and limits) per app.
-        self.app = app_fingerprint(credentials["consumer_key"])
+        self.app = x_terms.BILLING.app(credentials)
         self.meter: Meter = NullMeter()
         self.client = tweepy.Client(
             consumer_key=credentials["consumer_key"],
@@ -127,7 +130,7 @@ class XPublisher:
     def publish(self, text: str, *, reply_to: str | None = None,
                 media: Media | None = None) -> Published:
         media_ids = [self.upload(media)] if media is not None else None
-        token = self.meter.start(create_operation(text))
+        token = self.meter.start(x_terms.create_operation(text))
         try:
             response = self._call(lambda: self.client.create_tweet(
                 text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids,
@@ -149,7 +152,7 @@ class XPublisher:
             "media": base64.b64encode(media.content).decode("ascii"),
             "media_category": "tweet_image", "media_type": media.mime_type},
             user_auth=True), creating=False)
-        self.meter.record(MEDIA_UPLOAD)
+        self.meter.record(x_terms.MEDIA_UPLOAD)
         media_id = str((uploaded.json().get("data") or {}).get("id") or "")
         if not media_id:
             raise Retryable("X accepted the image without returning its id; factpost will "
@@ -157,7 +160,7 @@ class XPublisher:
         self._call(lambda: self.client.request("POST", "/2/media/metadata", json={
             "id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
             user_auth=True), creating=False)
-        self.meter.record(MEDIA_METADATA)
+        self.meter.record(x_terms.MEDIA_METADATA)
         return media_id
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
@@ -176,7 +179,7 @@ class XPublisher:
                 pagination_token=t, tweet_fields=["created_at", "referenced_tweets"],
                 user_auth=True, **bounds), creating=False)
             returned = page.data or []
-            self.meter.record(POST_READ, units=len(returned),
+            self.meter.record(x_terms.POST_READ, units=len(returned),
                               resources=[f"post:{t.id}" for t in returned])
             for tweet in returned:
                 replied = next((r.id for r in (tweet.referenced_tweets or [])
@@ -217,7 +220,7 @@ class XPublisher:
     def _me(self) -> AccountInfo:
         response = self._call(lambda: self.client.get_me(user_auth=True), creating=False)
         self._user_id = str(response.data.id)
-        self.meter.record(USER_READ, resources=[f"user:{self._user_id}"])
+        self.meter.record(x_terms.USER_READ, resources=[f"user:{self._user_id}"])
         return AccountInfo(self._user_id, response.data.username, response.data.name)
 
     def _remember_headers(self, response: requests.Response, *args, **kwargs) -> None:
@@ -278,3 +281,9 @@ def _reached(posts: list[RemotePost], since: datetime | None) -> bool:
     """Whether paging back has gone past `since` (the timeline is newest first)."""
     oldest = posts[-1].created_at if posts else None
     return since is not None and oldest is not None and oldest < since
+
+
+def publisher(account: Account, credentials: Mapping[str, str], *,
+              session: requests.Session | None = None) -> XPublisher:
+    """The publisher of one X account (registry.py builds it)."""
+    return XPublisher(account, credentials, session=session)

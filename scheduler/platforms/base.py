@@ -1,7 +1,8 @@
-"""The publisher interface: the only thing the dispatcher knows about a platform.
+"""The publisher contract: the only thing the dispatcher knows about a platform.
 
-One publisher object serves one configured account. Every platform failure is sorted at this
-edge into a few typed errors, so the dispatcher decides what happens next from the type alone:
+One publisher object serves one configured account (`Account`: what it needs of the config,
+handed in, never read from it). Every platform failure is sorted at this edge into a few typed
+errors, so the dispatcher decides what happens next from the type alone:
 
     PublishError                    the platform did not (visibly) accept the post
     ├── Retryable                   nothing was applied; the same request may be sent again
@@ -14,16 +15,47 @@ edge into a few typed errors, so the dispatcher decides what happens next from t
 
 Each error keeps the platform's own code and message (for the attempt row) and a sentence a
 press officer understands (`explanation`). Messages never contain secrets.
+
+A platform module (scheduler/platforms/x.py, facebook.py) opens with its `PlatformSpec`
+(spec.py), then implements `Publisher`; registry.py lists the modules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from posts.errors import FactpostError
-from posts.media import Media  # the image value type, defined beside its platform checks
+from posts.media import Media  # the image value type, defined beside its checks
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a publisher needs of a configured account. `options` holds the keys only its
+    platform reads (its spec's `options`, e.g. a Graph API version), by key."""
+
+    name: str
+    platform: str
+    handle: str
+    api_url: str
+    timeout_seconds: float = 30.0
+    options: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    @property
+    def env_prefix(self) -> str:
+        """Where its secrets are read from: `FACTPOST_<NAME>_<FIELD>`, NAME upper-cased with
+        every other character as `_`."""
+        return "FACTPOST_" + re.sub(r"[^A-Za-z0-9]", "_", self.name).upper() + "_"
+
+    def option(self, key: str, default: object = None) -> object:
+        return self.options.get(key, default)
+
+
+class CredentialsMissing(FactpostError):
+    """An account's secrets are not in the environment; the message names the variables."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +84,14 @@ class AccountInfo:
     remote_id: str
     handle: str
     display_name: str
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most `posts` publishes per `window_seconds`, per account (or per billing app)."""
+
+    posts: int
+    window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -131,8 +171,13 @@ _OUTCOMES = {
 class Publisher(Protocol):
     """Publishes to one account. Implementations: x.XPublisher, facebook.FacebookPublisher.
 
-    Construction checks that credentials are present (raising config.CredentialsMissing), but
-    makes no network call. Methods never sleep on rate limits: they raise RateLimited instead.
+    Built by its module's `publisher(account, credentials)` from an `Account` and the secrets
+    its spec names (`credentials`, keyed by field in lower case), without a network call.
+    Methods never sleep on rate limits: they raise RateLimited instead.
+
+    A publisher whose platform bills per request (its spec has `billing`) also has `app`, the
+    billing account its requests are charged to, and `meter`, a settable `Meter` that every
+    request is reported to (scheduler/spend.py gives it one writing to the ledger).
     """
 
     platform: str

@@ -1,4 +1,5 @@
-"""Graph API versions and the day Meta retires each, in one place.
+"""Facebook's Graph API versions and the day Meta retires each, in one place: the facts
+facebook.py and the emulator both read.
 
 From Meta's version table, https://developers.facebook.com/docs/graph-api/changelog/versions
 (read 2026-11-29; "Expiration Date" / "Available Until"). v26.0, the latest (released

@@ -1,6 +1,8 @@
 """Faults the emulator can play on publishing requests (X `POST /2/tweets` and
-`POST /2/media/upload`, Graph `POST /{page}/feed` and `POST /{page}/photos`): queued ones first,
-then random ones at a seeded rate. A post with an image meets the fault on its upload first.
+`POST /2/media/upload`, Graph `POST /{page}/feed` and `POST /{page}/photos`, and whatever
+creates a post on any other emulated platform): queued ones first, then random ones at a
+seeded rate. A post with an image meets the fault on its upload first. Each platform answers a
+fault in its own documented shapes.
 
     error_before       503 (X) / 500 code 1 (Graph), nothing stored
     commit_then_error  stored, then the same 503 / 500
@@ -9,6 +11,8 @@ then random ones at a seeded rate. A post with an image meets the fault on its u
     slow               a pause of `delay` seconds (default 5), then handled normally
     html_error         502 with a proxy's HTML page, nothing stored
     rate_limit         429 with exhausted x-rate-limit-* headers (X) / code 32 (Graph)
+    refuse             the platform's refusal of the post itself (X 403, Graph 368), nothing
+                       stored
 
 A post-commit fault ("commit_then_error", "drop_after") replaces whatever the request would
 have answered, so the client never learns the outcome. Random faults are drawn from
@@ -23,14 +27,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scheduler.emulator.messages import Response, html_response
+from emulator.messages import Response, html_response
 
 FAULT_KINDS = ("error_before", "commit_then_error", "drop_before", "drop_after", "slow",
-               "html_error", "rate_limit")
-PLATFORMS = ("x", "facebook")
+               "html_error", "rate_limit", "refuse")
 DEFAULT_SLOW_SECONDS = 5.0
-# Random faults leave out "slow" unless asked for: a 5-second pause is rarely what a test wants.
-DEFAULT_RANDOM_KINDS = tuple(k for k in FAULT_KINDS if k != "slow")
+# Random faults leave out "slow" unless asked for (a 5-second pause is rarely what a test
+# wants) and "refuse" (a post refused for good is a failure to report, not a fault to ride out).
+DEFAULT_RANDOM_KINDS = tuple(k for k in FAULT_KINDS if k not in ("slow", "refuse"))
 AFTER_COMMIT = ("commit_then_error", "drop_after")
 
 PROXY_PAGE = (
@@ -48,8 +52,10 @@ class Fault:
 class FaultPlan:
     """Thread-safe queue of faults plus an optional seeded random rate."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, platforms: Sequence[str] = ()) -> None:
         self._seed = seed
+        #: The platforms the emulator serves: faults may be aimed at one of them.
+        self.platforms = tuple(platforms)
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._queue: list[tuple[str | None, Fault]] = []
@@ -63,8 +69,9 @@ class FaultPlan:
         """Queue `count` faults of `kind` for the next publishing requests to `platform`
         (any platform when None). `delay` pauses before the fault; "slow" defaults to 5 s."""
         _check_kind(kind)
-        if platform is not None and platform not in PLATFORMS:
-            raise ValueError(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}")
+        if platform is not None and platform not in self.platforms:
+            raise ValueError(f"unknown platform {platform!r}; use one of "
+                             f"{', '.join(self.platforms)}")
         if not isinstance(count, int) or count < 1:
             raise ValueError(f"fault count must be a whole number >= 1, not {count!r}")
         delay = _check_delay(delay)
@@ -124,8 +131,10 @@ class FaultPlan:
 
 def run_publish(fault: Fault | None, handle: Callable[[], Response], *,
                 unavailable: Callable[[], Response], rate_limited: Callable[[], Response],
-                wait: Callable[[float], object]) -> Response:
-    """Answer a publishing request, playing `fault` around the real handler `handle`."""
+                wait: Callable[[float], object],
+                refused: Callable[[], Response] | None = None) -> Response:
+    """Answer a publishing request, playing `fault` around the real handler `handle`; the
+    platform's own answers for an outage, a rate limit and a refusal are the callables."""
     if fault is None:
         return handle()
     if fault.delay:
@@ -140,6 +149,10 @@ def run_publish(fault: Fault | None, handle: Callable[[], Response], *,
         response = html_response(502, PROXY_PAGE)
     elif fault.kind == "rate_limit":
         response = rate_limited()
+    elif fault.kind == "refuse":
+        if refused is None:
+            raise ValueError("this request cannot be refused; aim the fault at a post")
+        response = refused()
     else:
         handle()
         response = unavailable() if fault.kind == "commit_then_error" else Response.dropped()

@@ -7,7 +7,7 @@
   the photo and its feed story, so a failure after sending is as ambiguous as a text post's.
 - Reading: GET /{page-id}/feed, GET /{page-id}
 - Versions: the account's `graph_version`; retirement dates and what Meta answers a retired
-  version are in graph_versions.py.
+  version are in facebook_versions.py.
 - Limits: one post may hold 63,206 characters. Throttling is signalled by error codes
   4/17/32/613 and the X-App-Usage / X-Business-Use-Case-Usage headers,
   https://developers.facebook.com/docs/graph-api/overview/rate-limiting
@@ -21,19 +21,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import facebook
 import requests
 
-from scheduler.config import AccountConfig
-from scheduler.publishers import graph_versions
-from scheduler.publishers.base import (
+from posts.media import GIF, JPEG, MB, PNG, Media, MediaRules
+from posts.split import TextRules
+from scheduler.platforms import facebook_versions as versions
+from scheduler.platforms.base import (
+    Account,
     AccountInfo,
     Ambiguous,
+    Budget,
     CredentialsRejected,
     DuplicateContent,
-    Media,
     Permanent,
     Published,
     PublishError,
@@ -42,13 +44,57 @@ from scheduler.publishers.base import (
     RemotePost,
     Retryable,
 )
-from scheduler.publishers.http import Redactor, api_session, sort_transport_error
+from scheduler.platforms.http import Redactor, api_session, quiet, sort_transport_error
+from scheduler.platforms.spec import Option, PlatformSpec, SettingsCheck
 
-PLATFORM = "facebook"
 DEFAULT_BASE = "https://graph.facebook.com"
+# facebook-sdk puts access_token in the query string of the URLs it logs.
+quiet("facebook")
+
+
+def _version_problem(value: object) -> str | None:
+    if isinstance(value, str) and versions.is_plausible(value):
+        return None
+    return f"{value!r} is not a Graph API version"
+
+
+def _check_version(account: Account, today: date) -> SettingsCheck:
+    version = str(account.option("graph_version", versions.DEFAULT_VERSION))
+    status = versions.status(version, today)
+    return SettingsCheck(
+        details={"graph_version": version,
+                 "graph_version_retires_on": (status.retires_on.isoformat()
+                                              if status.retires_on else None)},
+        message=status.message, refuse=status.state == versions.RETIRED)
+
+
+SPEC = PlatformSpec(
+    name="facebook",
+    title="Facebook",
+    docs="https://developers.facebook.com/docs/pages-api",
+    # One post may hold 63,206 characters; a section longer than that is cut into numbered
+    # posts, paragraphs kept whole where they fit. Pages have no reply-chain threads.
+    text=TextRules(limit=63_206, measure=len, unit="characters", threads=False,
+                   packs="paragraphs"),
+    # JPEG, PNG or GIF (the formats Meta lists; WEBP is not among them). Meta "recommend[s]
+    # uploading photos under 4MB" (https://developers.facebook.com/docs/graph-api/photo-uploads/;
+    # third-party tools quote a 10 MB hard limit): factpost holds to the documented 4 MB.
+    media=MediaRules(types=(JPEG, PNG, GIF), max_bytes=4 * MB, max_alt_chars=1000),
+    # A Page access token.
+    credentials=("PAGE_TOKEN",),
+    handle="the Facebook page id",
+    api_url=DEFAULT_BASE,
+    # Meta documents no fixed post count for Pages; this default keeps a page well under the
+    # spam heuristics (error 368) while the usage headers do the real pacing.
+    budget=lambda options: Budget(50, 3_600),
+    options=(Option("graph_version", versions.DEFAULT_VERSION, _version_problem,
+                    f'use e.g. "{versions.DEFAULT_VERSION}" ({versions.VERSIONS_URL})'),),
+    check_settings=_check_version,
+)
+
 TOKEN_ERRORS = {102, 190, 463, 467}
 THROTTLE_ERRORS = {4, 17, 32, 613}
-#: A call to a retired Graph version (see graph_versions.py for the sources).
+#: A call to a retired Graph version (see facebook_versions.py for the sources).
 DEPRECATED_VERSION = 2635
 
 
@@ -61,12 +107,10 @@ class GraphHTTPError(Exception):
 
 
 class FacebookPublisher:
-    platform = PLATFORM
+    platform = SPEC.name
 
-    def __init__(self, account: AccountConfig, credentials: Mapping[str, str] | None = None,
-                 *, session: requests.Session | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
-        credentials = credentials or account.credentials(environ)
+    def __init__(self, account: Account, credentials: Mapping[str, str], *,
+                 session: requests.Session | None = None) -> None:
         self.account_name = account.name
         self.page = account.handle
         self._redact = Redactor(credentials.values())
@@ -79,7 +123,7 @@ class FacebookPublisher:
         self.graph = facebook.GraphAPI(access_token=credentials["page_token"],
                                        timeout=account.timeout_seconds, version="3.1",
                                        session=session)
-        self.graph.version = account.graph_version
+        self.graph.version = SPEC.option(account, "graph_version")
 
     def __repr__(self) -> str:
         return f"FacebookPublisher(account={self.account_name!r}, page={self.page!r})"
@@ -185,7 +229,7 @@ class FacebookPublisher:
         if code == DEPRECATED_VERSION:
             # Meta names the version to move to; our own table may be older than Meta's.
             named = re.search(r"latest version: (v\d+\.\d+)", message)
-            use = named.group(1) if named else graph_versions.latest()
+            use = named.group(1) if named else versions.latest()
             return Permanent(f"Facebook refused Graph API {self.graph.version} as retired; "
                              f'set graph_version = "{use}" for this account in the config',
                              **common)
@@ -237,3 +281,9 @@ def _json(value: str | None):
         return json.loads(value)
     except ValueError:
         return None
+
+
+def publisher(account: Account, credentials: Mapping[str, str], *,
+              session: requests.Session | None = None) -> FacebookPublisher:
+    """The publisher of one Facebook Page (registry.py builds it)."""
+    return FacebookPublisher(account, credentials, session=session)

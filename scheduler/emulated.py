@@ -1,4 +1,9 @@
-"""Running the emulator by hand (`factpost emulator`) and the credentials it hands out."""
+"""factpost's accounts on the built-in emulator (the `emulator` package): the fixed credentials
+`factpost emulator --env` prints, and serving the configured accounts until a signal.
+
+The credential variables are each account's platform's (its spec's `credentials`), so a new
+platform is served with credentials of its own shape without a change here.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import re
 import signal
 from collections.abc import Iterable, Mapping
 
-from scheduler.config import CREDENTIAL_FIELDS, AccountConfig
-from scheduler.emulator.server import Emulator
+from emulator import Emulator
+from scheduler.config import AccountConfig
 from scheduler.listening import listen_error
 
 
@@ -15,8 +20,8 @@ def demo_credentials(account: AccountConfig) -> dict[str, str]:
     """Fixed fake credentials for `account`, keyed by the environment variable its publisher
     reads, e.g. FACTPOST_OFFICE_X_CONSUMER_KEY -> "emulator-office-x-consumer-key"."""
     slug = re.sub(r"[^a-z0-9]+", "-", account.name.lower()).strip("-")
-    return {account.env_prefix + f: f"emulator-{slug}-{f.lower().replace('_', '-')}"
-            for f in CREDENTIAL_FIELDS[account.platform]}
+    return {name: f"emulator-{slug}-{name[len(account.env_prefix):].lower().replace('_', '-')}"
+            for name in account.credential_names()}
 
 
 def run_emulator(accounts: Iterable[AccountConfig], environ: Mapping[str, str],
