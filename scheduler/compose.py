@@ -114,9 +114,9 @@ def compose(store: Store, config: Config, actor: Actor, account: AccountConfig, 
     `when`; `media` (checked for the platform already) goes with the first part. Returns the
     stored posts in thread order. Raises PostTextError, NeedsApproval."""
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
-    return store.add_thread(account=account.name, platform=account.platform,
-                            texts=texts_to_queue(text, account), scheduled_at=when,
-                            actor=actor, now=now, status=status, media=media)
+    return store.posts.add_thread(account=account.name, platform=account.platform,
+                                  texts=texts_to_queue(text, account), scheduled_at=when,
+                                  actor=actor, now=now, status=status, media=media)
 
 
 def preview(text: str, account: AccountConfig, config: Config | None = None) -> Preview:

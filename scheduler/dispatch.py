@@ -15,10 +15,11 @@ What each outcome leads to:
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
 
-Overdue posts keep their spacing: when the daemon finds an account's posts overdue (it was
-stopped, the account was paused, or they were queued in the past with `--allow-past`), it
-publishes the first at once and each following one no sooner after its predecessor than they
-were planned apart. A post that was not yet due when the last one went out keeps its own time.
+What is due is the store's to say (db/queue.py, the one definition the daemon and `run
+--dry-run` share): overdue posts keep their spacing, so when the daemon finds an account's posts
+overdue (it was stopped, the account was paused, or they were queued in the past with
+`--allow-past`), it publishes the first at once and each following one no sooner after its
+predecessor than they were planned apart.
 
 Spend: every request to a platform that bills per request (X) is written to the spend ledger
 (scheduler/spend.py) with its price. With a monthly cap (`monthly_spend_usd` in the platform's
@@ -148,21 +149,19 @@ class Dispatcher:
         return report
 
     def next_wakeup(self, now: datetime) -> datetime | None:
-        """When a tick next has work: the soonest due post of an account that may publish.
-        Posts waiting on the monthly X spend cap are not work until the month ends."""
-        states = self.store.account_states()
+        """When a tick next has work: the soonest due post of an account that may publish
+        (db/queue.py says what is due). Posts waiting on a monthly spend cap are not work
+        until the month ends."""
+        states = self.store.accounts.states()
         times = []
         for account in self.accounts:
             state = states.get(account.name)
             if state is not None and state.paused:
                 continue
-            due = self.store.next_due_at([account.name],
-                                         exclude=self.cap.waiting(account.name, now))
+            due = self.store.queue.next_due_at(account.name, now=now,
+                                               exclude=self.cap.waiting(account.name, now))
             if due is None:
                 continue
-            spacing = overdue_spacing(self.store, account.name, now)
-            if spacing is not None and due <= spacing[0]:
-                due += now - spacing[1]  # an overdue post waits out its spacing
             if state is not None and state.held_until is not None:
                 due = max(due, state.held_until)
             times.append(due)
@@ -171,12 +170,12 @@ class Dispatcher:
     def shutdown(self) -> None:
         self.stopping.set()
         self._pool.shutdown(wait=True)
-        self.store.release_claims(self.worker, now=self.clock())
+        self.store.queue.release_claims(self.worker, now=self.clock())
 
     # -- one account --------------------------------------------------------------------------
 
     def _may_publish(self, name: str, now: datetime) -> bool:
-        state = self.store.account_state(name)
+        state = self.store.accounts.state(name)
         if state.paused:
             return False
         if state.held_until is not None and state.held_until > now:
@@ -194,20 +193,19 @@ class Dispatcher:
                     break
                 reclaimed = None
                 if look_for_expired:
-                    reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
-                                                           now=now, lease=self.lease)
+                    reclaimed = self.store.queue.reclaim_expired(account.name, worker=self.worker,
+                                                                 now=now, lease=self.lease)
                     look_for_expired = reclaimed is not None
-                post = reclaimed or self.store.claim_next(
+                post = reclaimed or self.store.queue.claim_next(
                     account.name, worker=self.worker, now=now, lease=self.lease,
-                    exclude=self.cap.waiting(account.name, now),
-                    overdue_after=overdue_spacing(self.store, account.name, now))
+                    exclude=self.cap.waiting(account.name, now))
                 if post is None:
                     break
                 # A post taken over from a dead daemon was admitted by it already.
                 reason = self.cap.refusal(account.name, post, now) if reclaimed is None else None
                 if reason is not None:
-                    self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                                       reason=reason, now=now)
+                    self.store.outcomes.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                                                reason=reason, now=now)
                     log.warning("post %s to %s %s", post.id, account.name, reason)
                     report.retried += 1
                     continue
@@ -234,10 +232,10 @@ class Dispatcher:
                                           f"{', '.join(peers)}) is used up"))
         for names, budget, reason in budgets:
             window = timedelta(seconds=budget.window_seconds)
-            oldest = self.store.budget_reopens_at(names, since=now - window,
-                                                  posts=budget.posts)
+            oldest = self.store.queue.budget_reopens_at(names, since=now - window,
+                                                        posts=budget.posts)
             if oldest is not None:
-                self.store.hold_account(account.name, until=oldest + window, reason=reason)
+                self.store.accounts.hold(account.name, until=oldest + window, reason=reason)
                 return True
         return False
 
@@ -263,7 +261,7 @@ class Dispatcher:
         check = account.spec.check_settings(account, now.date()) if account else None
         if check is None or not check.refuse:
             return True
-        self.store.hold_account(name, until=now + timedelta(hours=1), reason=check.message)
+        self.store.accounts.hold(name, until=now + timedelta(hours=1), reason=check.message)
         if self._settings_logged.get(name) != now.date():
             self._settings_logged[name] = now.date()
             log.error("account %s: %s", name, check.message)
@@ -272,17 +270,17 @@ class Dispatcher:
     def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
                 reclaimed: bool = False) -> None:
         publisher = self.publishers[account.name]
-        reply_to = self.store.parent_remote_id(post)
+        reply_to = self.store.history.parent_remote_id(post)
         # A post taken over from a dead daemon after any send may be live, whatever its last
         # recorded outcome says; so may one whose last outcome was unclear.
         unsure = post.attempt_count > 0 and (
-            reclaimed or self.store.last_outcome(post.id) in UNSURE_OUTCOMES)
+            reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
-        media = self.store.media_for(post)
+        media = self.store.media.for_post(post)
         now = clock()
-        attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
+        attempt = self.store.outcomes.start_attempt(post.id, worker=self.worker, now=now)
         try:
             with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
                 published = publisher.publish(post.text, reply_to=reply_to, media=media)
@@ -297,10 +295,10 @@ class Dispatcher:
             self._requeue_after_backoff(post, "unexpected error while publishing", clock(),
                                         report, result)
         else:
-            self.store.mark_published(post.id, worker=self.worker, now=clock(),
-                                      remote_id=published.remote_id,
-                                      remote_url=published.remote_url,
-                                      attempt=AttemptResult(attempt, "published",
+            self.store.outcomes.published(post.id, worker=self.worker, now=clock(),
+                                          remote_id=published.remote_id,
+                                          remote_url=published.remote_url,
+                                          attempt=AttemptResult(attempt, "published",
                                                             remote_id=published.remote_id))
             report.published += 1
             report.by_account[account.name] = report.by_account.get(account.name, 0) + 1
@@ -327,20 +325,21 @@ class Dispatcher:
                 # the window has reopened, and waiting 15 minutes would stall the account.
                 with self._rng_lock:
                     until = now + self.retry.delay(post.attempt_count + 1, self._rng)
-            self.store.hold_account(account.name, until=until, reason=err.explanation)
-            self.store.requeue(post.id, worker=self.worker, at=max(post.scheduled_at, until),
-                               reason=err.explanation, now=now, attempt=result)
+            self.store.accounts.hold(account.name, until=until, reason=err.explanation)
+            self.store.outcomes.requeue(post.id, worker=self.worker,
+                                        at=max(post.scheduled_at, until),
+                                        reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, CredentialsRejected):
-            self.store.pause_account(account.name, actor=Actor(self.worker, DAEMON),
-                                     reason=err.explanation, now=now)
-            self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                               reason=err.explanation, now=now, attempt=result)
+            self.store.accounts.pause(account.name, actor=Actor(self.worker, DAEMON),
+                                      reason=err.explanation, now=now)
+            self.store.outcomes.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                                        reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, DuplicateContent):
             # X's refusal means identical text is already live: an earlier try succeeded.
             # The outcome is closed first: it is unsure, so a crash here still leads to a look.
-            self.store.finish_attempt(result, now=now)
+            self.store.outcomes.finish_attempt(result, now=now)
             if not self._settle_from_timeline(post, publisher, reply_to, clock, report,
                                               after_duplicate=True):
                 self._fail(post, "the platform calls this post a duplicate, but it is not on "
@@ -359,14 +358,14 @@ class Dispatcher:
         """Look for the post on the account's timeline. True when the post was settled
         (published or sent to review); False means it is safe to send."""
         now = clock()
-        since = self.store.first_attempt_at(post.id)
+        since = self.store.outcomes.first_attempt_at(post.id)
         # Every post of the account published before our first try, and a thread part's
         # parent, is older than ours: where ids are ordered in time (X, which bills every post
         # read) the platform is asked only for what came after the newest of them. Not after a
         # duplicate refusal: the identical post meant may be one of those.
         after_id = None
         if registry.spec(publisher.platform).ordered_ids and not after_duplicate:
-            known = [reply_to, self.store.latest_remote_id(post.account, before=since)
+            known = [reply_to, self.store.history.latest_remote_id(post.account, before=since)
                      if since is not None else None]
             after_id = max((k for k in known if k and k.isdigit()), key=int, default=None)
         try:
@@ -385,9 +384,9 @@ class Dispatcher:
                                      remote_id=found.remote_id if found else None)
         if found is None:
             return False
-        self.store.mark_published(post.id, worker=self.worker, now=clock(),
-                                  remote_id=found.remote_id, remote_url=found.remote_url,
-                                  reason="found on the account's timeline after an unclear "
+        self.store.outcomes.published(post.id, worker=self.worker, now=clock(),
+                                      remote_id=found.remote_id, remote_url=found.remote_url,
+                                      reason="found on the account's timeline after an unclear "
                                          "outcome" + (" (duplicate refusal)" if after_duplicate
                                                       else ""))
         report.published += 1
@@ -398,8 +397,8 @@ class Dispatcher:
                                report: TickReport, attempt: AttemptResult) -> None:
         with self._rng_lock:
             delay = self.retry.delay(post.attempt_count + 1, self._rng)
-        self.store.requeue(post.id, worker=self.worker, at=now + delay, reason=reason, now=now,
-                           attempt=attempt)
+        self.store.outcomes.requeue(post.id, worker=self.worker, at=now + delay, reason=reason,
+                                    now=now, attempt=attempt)
         report.retried += 1
 
     def _fail(self, post: Post, reason: str, now: datetime, report: TickReport,
@@ -407,8 +406,8 @@ class Dispatcher:
               ) -> None:
         # The store may send the post to needs_review instead (its pair partner is already out)
         # and fails what cannot go without it: later thread parts, the partner.
-        changed = self.store.mark_failed(post.id, worker=self.worker, reason=reason, now=now,
-                                         status=status, attempt=attempt)
+        changed = self.store.outcomes.failed(post.id, worker=self.worker, reason=reason, now=now,
+                                             status=status, attempt=attempt)
         for p in changed:
             if p.status == PostStatus.NEEDS_REVIEW:
                 report.needs_review += 1
@@ -419,39 +418,8 @@ class Dispatcher:
         """Hold the account before the platform has to say no: aim for zero 429s."""
         state = publisher.rate_limit
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
-            self.store.hold_account(account.name, until=state.reset_at,
-                                    reason="the platform's rate-limit allowance is used up")
-
-
-#: A post published less late than this went out on time: a daemon's polling and the requests
-#: before it take seconds, and holding the next post for those would only slow the queue.
-OVERDUE_GRACE = timedelta(seconds=60)
-
-
-def overdue_spacing(store: Store, account: str, now: datetime
-                    ) -> tuple[datetime, datetime] | None:
-    """(not_after, cutoff) for `Store.claim_next`: posts scheduled before the account's last
-    publish, less `OVERDUE_GRACE` (they were overdue then), are due once `scheduled_at` <=
-    `cutoff`, i.e. as long after that publish as they were planned after the post it
-    published. None when that post went out on time (within `OVERDUE_GRACE`), or none did.
-    The one definition of "due" for overdue posts, used by the daemon and `run --dry-run`."""
-    last = store.last_publish(account)
-    if last is None:
-        return None
-    scheduled, published = last
-    lateness = published - scheduled
-    if lateness <= OVERDUE_GRACE:
-        return None
-    # Only posts that were themselves overdue then (by more than the grace) keep spacing.
-    return published - OVERDUE_GRACE, now - lateness
-
-
-def is_due(post: Post, now: datetime, spacing: tuple[datetime, datetime] | None) -> bool:
-    """Whether a queued `post` is due at `now`, given its account's `overdue_spacing`
-    (thread parents and pair partners aside, which the store checks)."""
-    if post.scheduled_at > now:
-        return False
-    return spacing is None or post.scheduled_at > spacing[0] or post.scheduled_at <= spacing[1]
+            self.store.accounts.hold(account.name, until=state.reset_at,
+                                     reason="the platform's rate-limit allowance is used up")
 
 
 def _duration(seconds: int) -> str:

@@ -276,7 +276,7 @@ def _unit_times(account: AccountConfig, count: int, *, config: Config, store: St
         raise DocumentImportError(f"account {account.name!r} has no posting slots; add "
                                   "`slots` to it in the config or pass --at/--every")
     slots = free_slots(account.slots, config.timezone, now,
-                       taken=store.scheduled_times(account.name))
+                       taken=store.history.scheduled_times(account.name))
     times = list(itertools.islice(slots, count))
     if len(times) < count:
         raise DocumentImportError(
@@ -507,10 +507,11 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     digest = content_hash(text)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     names = {a.name for a in accounts}
-    existing = store.find_document(digest)
+    existing = store.documents.find(digest)
     if existing is None:
-        earlier = [p for p in store.live_posts_from_source(source_name) if p.account in names]
-        previous = store.latest_document(source_name)
+        earlier = [p for p in store.documents.live_posts_from_source(source_name)
+                   if p.account in names]
+        previous = store.documents.latest(source_name)
         if earlier and previous is not None:
             correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
                                          config=config, store=store, now=now, at=at,
@@ -524,7 +525,7 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                                   costs=costs(correction.posts, config))
             if not replace or not correction.changes_posts:
                 return report
-            outcome = store.correct_document(
+            outcome = store.documents.correct(
                 source_name=source_name, content_hash=digest, title=sheet.title,
                 sections=[(s.heading, s.text) for s in sheet.sections],
                 supersede=correction.supersede, posts=correction.posts,
@@ -534,17 +535,17 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                                   created=outcome.created, applied=True,
                                   first_at=min(times, default=None),
                                   last_at=max(times, default=None))
-    done = store.accounts_with_posts(existing.id) if existing else set()
+    done = store.documents.accounts_with_posts(existing.id) if existing else set()
     if existing:
         # After a correction, an account whose posts all stayed the same has them under the
         # earlier version: it is done too.
-        done |= {p.account for p in store.live_posts_from_source(existing.source_name)}
+        done |= {p.account for p in store.documents.live_posts_from_source(existing.source_name)}
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
     attached_notes: list[str] = []
     if with_images and planned:
         planned, attached_notes = attach_images(planned, images, sheet)
-    outcome = store.import_document(
+    outcome = store.documents.add(
         source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
         now=now, status=status)
@@ -625,8 +626,8 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
         ar_text, ar_sheet = read_document(arabic_path)
         source = f"{english_path.name} + {arabic_path.name}"
     digest = content_hash(en_text + "\x00" + ar_text)
-    existing = store.find_document(digest)
-    done = store.accounts_with_posts(existing.id) if existing else set()
+    existing = store.documents.find(digest)
+    done = store.documents.accounts_with_posts(existing.id) if existing else set()
     todo = []
     for en_account, ar_account in pair_accounts(accounts):
         both = {en_account.name, ar_account.name}
@@ -640,7 +641,7 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                         every=every)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     sections = [(s.heading, s.text) for s in (*en_sheet.sections, *ar_sheet.sections)]
-    outcome = store.import_document(
+    outcome = store.documents.add(
         source_name=source, content_hash=digest, title=en_sheet.title or ar_sheet.title,
         sections=sections, posts=planned, actor=actor, now=now, status=status)
     times = [p.scheduled_at for p in planned]

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from db.models import Post
-from db.spend import SpendStore
 from db.store import Store
 from posts.states import PostStatus
 from scheduler.config import Config
@@ -59,7 +58,7 @@ class SpendLedger:
 
     def __init__(self, store: Store, config: Config, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.store = SpendStore(store)
+        self.store = store.spend
         self.config = config
         self.clock = clock
 
@@ -191,7 +190,7 @@ class CapState:
 def cap_states(store: Store, config: Config, now: datetime) -> list[CapState]:
     """Every billing app that has spent this month, with its platform's cap."""
     start, end = month_bounds(now)
-    spent = SpendStore(store).spent_by_app(since=start, until=end)
+    spent = store.spend.spent_by_app(since=start, until=end)
     states = []
     for app, (micros, accounts) in sorted(spent.items()):
         spec = next((s for s in map(lambda a: platform_of(a, config), accounts) if s), None)
@@ -246,7 +245,7 @@ class MonthlyCap:
                 continue
             what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
                     else "this post")
-            unit = {p.id for p in self.store.thread_from(post.id)}
+            unit = {p.id for p in self.store.history.thread_from(post.id)}
             with self._lock:
                 self._waiting.setdefault(account, (start, set()))[1].update(unit)
             return (f"waiting for the monthly {spec.title} spend cap: {what} costs "
@@ -265,14 +264,14 @@ class MonthlyCap:
                 or (post.pair_id is not None and post.id > post.pair_id)):
             return {}
         costs: dict[str, tuple[int, PlatformSpec]] = {}
-        heads = [post] + ([self.store.get_post(post.pair_id)] if post.pair_id else [])
+        heads = [post] + ([self.store.history.get(post.pair_id)] if post.pair_id else [])
         for head in heads:
             app = self.apps.get(head.account)
             if app is None:
                 continue
             spec = self.config.account(head.account).spec
             prices = self.config.billing_for(spec.name).prices
-            for part in self.store.thread_from(head.id):
+            for part in self.store.history.thread_from(head.id):
                 if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
                                        PostStatus.PUBLISHING):
                     continue
@@ -305,7 +304,7 @@ def spend_reports(store: Store, config: Config, now: datetime) -> dict[str, dict
     per account (UTC days)."""
     start = month_bounds(now)[0]
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = SpendStore(store).by_day(since=today)
+    days = store.spend.by_day(since=today)
     states = cap_states(store, config, now)
     reports = {}
     for spec in billing_specs():

@@ -18,12 +18,12 @@ def status_report(store: Store, config: Config | None = None,
     (`x_spend` for X) and `warnings` (an account setting its platform says needs a person,
     such as a Graph API version near or past its retirement)."""
     now = now or datetime.now(UTC)
-    workers = store.workers()
+    workers = store.workers.all()
     running = [w for w in workers if w.stopped_at is None]
-    upcoming = [p for p in store.queue() if p.status == PostStatus.QUEUED]
-    states = store.account_states()
-    last = store.last_error()
-    counts = store.counts_by_status()
+    upcoming = [p for p in store.history.upcoming() if p.status == PostStatus.QUEUED]
+    states = store.accounts.states()
+    last = store.history.last_error()
+    counts = store.history.counts_by_status()
     extra: dict = {}
     if config is not None:
         extra.update(spend_reports(store, config, now))

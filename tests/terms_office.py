@@ -77,9 +77,9 @@ class TermsOffice:
 
     def add(self, text: str, account: str = "office-x", at: datetime | None = None) -> int:
         platform = self.config.account(account).platform
-        return self.store.add_post(account=account, platform=platform, text=text,
-                                   scheduled_at=at or self.clock.now, actor=AUTHOR,
-                                   now=self.clock.now, status=PostStatus.QUEUED).id
+        return self.store.posts.add(account=account, platform=platform, text=text,
+                                    scheduled_at=at or self.clock.now, actor=AUTHOR,
+                                    now=self.clock.now, status=PostStatus.QUEUED).id
 
     def close(self) -> None:
         for dispatcher in self.dispatchers:

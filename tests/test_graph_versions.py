@@ -82,7 +82,7 @@ def test_the_daemon_warns_90_days_ahead_and_holds_a_page_whose_version_retires_m
     office.add("Not to a retired version.", account="office-fb")
     office.add("X goes on.", account="office-x")
     assert dispatcher.tick(office.clock.now).published == 1
-    state = office.store.account_state("office-fb")
+    state = office.store.accounts.state("office-fb")
     assert "v21.0 was retired by Meta on 2027-01-21" in state.held_reason
     assert office.emulator.page_posts("OfficeFB") == []
 

@@ -193,13 +193,13 @@ def test_the_dispatcher_publishes_a_stored_image_with_its_post(office, account):
     now = datetime.now(UTC)
     image = check_image(png(32, 32), ALT, office.config.account(account).spec.media,
                         platform=office.config.account(account).spec.title)
-    post_id = office.store.add_post(account=account, platform=office.config.account(account)
-                                    .platform, text="Harbour open again.",
-                                    scheduled_at=now - timedelta(seconds=1),
-                                    actor=Actor("t", "admin"), now=now,
-                                    status=PostStatus.QUEUED, media=image).id
+    post_id = office.store.posts.add(account=account, platform=office.config.account(account)
+                                     .platform, text="Harbour open again.",
+                                     scheduled_at=now - timedelta(seconds=1),
+                                     actor=Actor("t", "admin"), now=now,
+                                     status=PostStatus.QUEUED, media=image).id
     assert office.dispatcher().tick(now).published == 1
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     platform = office.config.account(account).platform
     text, held = stored_image(office.emulator, platform)
     assert post.status == PostStatus.PUBLISHED
@@ -210,12 +210,12 @@ def test_the_dispatcher_publishes_a_stored_image_with_its_post(office, account):
 def test_an_x_upload_failure_sends_the_post_again_without_a_timeline_check(office):
     now = datetime.now(UTC)
     office.emulator.inject("error_before", platform="x")
-    post_id = office.store.add_post(account="office-x", platform="x", text="Retry me.",
-                                    scheduled_at=now - timedelta(seconds=1),
-                                    actor=Actor("t", "admin"), now=now,
-                                    status=PostStatus.QUEUED, media=media()).id
+    post_id = office.store.posts.add(account="office-x", platform="x", text="Retry me.",
+                                     scheduled_at=now - timedelta(seconds=1),
+                                     actor=Actor("t", "admin"), now=now,
+                                     status=PostStatus.QUEUED, media=media()).id
     office.dispatcher().tick(now)
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     assert post.status == PostStatus.QUEUED
     assert [a.outcome for a in post.attempts] == ["retryable"]
 
@@ -223,15 +223,15 @@ def test_an_x_upload_failure_sends_the_post_again_without_a_timeline_check(offic
 def test_the_same_image_with_the_same_alt_text_is_stored_once(store: Store):
     now = datetime.now(UTC)
     for text in ("One.", "Two."):
-        store.add_post(account="office-x", platform="x", text=text, scheduled_at=now,
-                       actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED, media=media())
-    store.add_post(account="office-x", platform="x", text="Three.", scheduled_at=now,
-                   actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED,
-                   media=media(alt="Another view"))
-    assert store.media_count() == 2
-    posts = store.queue("office-x")
+        store.posts.add(account="office-x", platform="x", text=text, scheduled_at=now,
+                        actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED, media=media())
+    store.posts.add(account="office-x", platform="x", text="Three.", scheduled_at=now,
+                    actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED,
+                    media=media(alt="Another view"))
+    assert store.media.count() == 2
+    posts = store.history.upcoming("office-x")
     assert posts[0].media_id == posts[1].media_id != posts[2].media_id
-    assert store.media_for(posts[0]) == media()
+    assert store.media.for_post(posts[0]) == media()
 
 
 # The command line ---------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def factpost(write_config, tmp_path, monkeypatch):
 def counts(tmp_path) -> tuple[int, int]:
     store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
     try:
-        return len(store.queue()), store.media_count()
+        return len(store.history.upcoming()), store.media.count()
     finally:
         store.close()
 

@@ -61,7 +61,7 @@ def test_any_file_imports_or_is_refused_cleanly(tmp_path_factory, data):
             assert list(c.iterdump()) == before
     else:
         assert report.created > 0
-        posts = store.history()
+        posts = store.history.search()
         assert all(p.text.strip() for p in posts)
     finally:
         store.close()

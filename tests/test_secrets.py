@@ -92,7 +92,7 @@ def test_a_token_echoed_back_transformed_is_redacted_too(make_office, tmp_path):
         office.dispatcher().tick(datetime.now(UTC) + timedelta(seconds=1))
     finally:
         server.shutdown()
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     stored = " ".join(filter(None, [post.last_error] + [
         f"{a.error_message} {a.explanation}" for a in post.attempts]))
     assert "Invalid parameter" in stored and "[redacted]" in stored

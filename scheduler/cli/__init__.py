@@ -50,7 +50,6 @@ def demo(keep: Path | None) -> None:
     Example:
       factpost demo
     """
-    from db.spend import SpendStore
     from db.store import HistoryFilter
     from scheduler.demo import run_demo
     from scheduler.platforms.billing import usd
@@ -66,12 +65,12 @@ def demo(keep: Path | None) -> None:
             click.echo(f"imported {imported.document}: {imported.created} posts; published "
                        f"{published.published} through the emulator at {emulator.url}")
             shown = Context(str(workdir / "config.toml"))
-            emit_posts(shown, store.history(HistoryFilter()), as_json=False, title="History",
+            emit_posts(shown, store.history.search(HistoryFilter()), as_json=False, title="History",
                        empty="nothing was published")
             for cost in imported.costs:
                 click.echo(f"{cost.title} cost estimated before queueing, {cost.account}: "
                            f"{cost.estimate}")
-            spent = sum(c.micros for c in SpendStore(store).charges())
+            spent = sum(c.micros for c in store.spend.charges())
             billed = sum(entry["micros"] for entry in emulator.bill())
             for spec in billing_specs():
                 click.echo(f"{spec.title} spend recorded by factpost: {usd(spent)}; billed by "

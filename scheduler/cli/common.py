@@ -21,7 +21,6 @@ from db import migrate
 from db.engine import describe_error, describe_url
 from db.models import Post
 from db.store import Store
-from db.users import UserStore
 from posts.states import OPERATOR, Actor
 from scheduler.config import Config, load_config
 from scheduler.errors import FactpostError
@@ -100,7 +99,7 @@ class Context:
                  "token (an admin makes one with 'factpost user token NAME')")
         from scheduler.users import token_actor
 
-        actor = token_actor(UserStore(self.store), token, now=now())
+        actor = token_actor(self.store.users, token, now=now())
         if actor is None:
             fail(f"the API token in {TOKEN_VARIABLE} is unknown, expired or revoked, or its "
                  "user is disabled; ask an admin for a new one ('factpost user token NAME')")

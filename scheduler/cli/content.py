@@ -327,7 +327,7 @@ def queue(ctx: Context, accounts: tuple[str, ...], as_json: bool) -> None:
     Example:
       factpost queue --account office-x
     """
-    posts = [p for name in (accounts or (None,)) for p in ctx.store.queue(name)]
+    posts = [p for name in (accounts or (None,)) for p in ctx.store.history.upcoming(name)]
     posts.sort(key=lambda p: (p.scheduled_at, p.id))
     emit_posts(ctx, posts, as_json=as_json, title="Queue", empty="nothing is scheduled")
 
@@ -361,7 +361,7 @@ def history(ctx: Context, account, status, since, until, search, limit, as_json,
     f = HistoryFilter(account=account, status=status, search=search, limit=limit,
                       since=parse_when(since, ctx.tz, moment) if since else None,
                       until=parse_when(until, ctx.tz, moment) if until else None)
-    emit_posts(ctx, ctx.store.history(f), as_json=as_json, as_csv=as_csv, title="History",
+    emit_posts(ctx, ctx.store.history.search(f), as_json=as_json, as_csv=as_csv, title="History",
                empty="no posts match")
 
 
@@ -435,14 +435,14 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
     Example:
       factpost post show 12
     """
-    p = ctx.store.get_post(post_id)
-    trail = ctx.store.audit_trail(post_id)
+    p = ctx.store.history.get(post_id)
+    trail = ctx.store.history.audit_trail(post_id)
     attempts = [{"started_at": a.started_at.isoformat(), "outcome": a.outcome,
                  "error_code": a.error_code, "error_message": a.error_message,
                  "explanation": a.explanation, "remote_id": a.remote_id} for a in p.attempts]
     audit = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
-    image = ctx.store.media_summary(p.media_id) if p.media_id else None
+    image = ctx.store.media.summary(p.media_id) if p.media_id else None
     if as_json:
         emit_json({**post_record(p), "image": image, "pair_id": p.pair_id,
                    "attempts": attempts, "audit": audit})
@@ -494,10 +494,10 @@ def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None,
     if text is not None:
         from scheduler.compose import check_text
 
-        spec = registry.spec(ctx.store.get_post(post_id).platform)
+        spec = registry.spec(ctx.store.history.get(post_id).platform)
         text = check_text(text, spec.text, spec.title)
-    p = ctx.store.edit_post(post_id, actor=actor, now=moment, text=text,
-                            scheduled_at=(_typed_time(at, ctx, moment, allow_past=allow_past)
+    p = ctx.store.posts.edit(post_id, actor=actor, now=moment, text=text,
+                             scheduled_at=(_typed_time(at, ctx, moment, allow_past=allow_past)
                                           if at else None))
     click.echo(f"post {p.id} is {p.status}, at {local(p.scheduled_at, ctx.tz)}")
 
@@ -513,7 +513,7 @@ def post_cancel(ctx: Context, post_id: int, reason: str | None) -> None:
     Example:
       factpost post cancel 12 --reason "superseded by statement 14"
     """
-    p = ctx.store.cancel(post_id, actor=ctx.staff("author"), now=now(), reason=reason)
+    p = ctx.store.posts.cancel(post_id, actor=ctx.staff("author"), now=now(), reason=reason)
     click.echo(f"post {p.id} cancelled")
 
 
@@ -527,7 +527,7 @@ def post_approve(ctx: Context, post_ids: tuple[int, ...]) -> None:
     Example:
       factpost post approve 12 13 14
     """
-    approved = ctx.store.approve(post_ids, actor=ctx.staff("approver"), now=now())
+    approved = ctx.store.posts.approve(post_ids, actor=ctx.staff("approver"), now=now())
     click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
 
 
@@ -542,7 +542,7 @@ def post_reject(ctx: Context, post_id: int, reason: str | None) -> None:
     Example:
       factpost post reject 12 --reason "figures not yet cleared"
     """
-    p = ctx.store.reject(post_id, actor=ctx.staff("approver"), now=now(), reason=reason)
+    p = ctx.store.posts.reject(post_id, actor=ctx.staff("approver"), now=now(), reason=reason)
     click.echo(f"post {p.id} rejected")
 
 
@@ -557,7 +557,7 @@ def post_retry(ctx: Context, post_id: int) -> None:
     Example:
       factpost post retry 12
     """
-    p = ctx.store.retry(post_id, actor=ctx.staff("author"), now=now())
+    p = ctx.store.posts.retry(post_id, actor=ctx.staff("author"), now=now())
     click.echo(f"post {p.id} queued again" if p.status == PostStatus.QUEUED
                else f"post {p.id} is a draft again; it needs an approval")
 
@@ -582,17 +582,16 @@ def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | N
         raise click.UsageError("give exactly one of --published REMOTE_ID and --retry")
     if retry_:
         actor = ctx.staff("author")
-        p = ctx.store.get_post(post_id)
+        p = ctx.store.history.get(post_id)
         if p.status != PostStatus.NEEDS_REVIEW:
             raise click.UsageError(f"post {post_id} is {p.status}, not needs_review")
-        p = ctx.store.retry(post_id, actor=actor, now=now())
+        p = ctx.store.posts.retry(post_id, actor=actor, now=now())
         click.echo(f"post {post_id} queued again" if p.status == PostStatus.QUEUED
                    else f"post {post_id} is a draft again; it needs an approval")
         return
-    p = ctx.store.resolve_published(post_id, remote_id=remote_id, remote_url=url,
-                                    actor=ctx.staff("approver"), now=now())
-    from db.spend import SpendStore
+    p = ctx.store.posts.resolve_published(post_id, remote_id=remote_id, remote_url=url,
+                                          actor=ctx.staff("approver"), now=now())
 
     # The create whose outcome was unknown did make the post: X billed it.
-    SpendStore(ctx.store).settle_post(post_id, found=True, remote_id=remote_id)
+    ctx.store.spend.settle_post(post_id, found=True, remote_id=remote_id)
     click.echo(f"post {p.id} marked published as {remote_id}")

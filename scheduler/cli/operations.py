@@ -10,11 +10,10 @@ import click
 from db import migrate
 from db.engine import check_integrity, describe_url
 from db.store import Store
-from posts.states import PostStatus
 from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
 from scheduler.config import ConfigError, CredentialsMissing
 from scheduler.daemon import Daemon, worker_name
-from scheduler.dispatch import Dispatcher, is_due, overdue_spacing
+from scheduler.dispatch import Dispatcher
 from scheduler.platforms.base import PublishError
 from scheduler.platforms.registry import build_publisher
 from scheduler.status import status_report
@@ -77,12 +76,11 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
     store = ctx.store
     check_integrity(store.engine)
     if dry_run:
+        # What is due by the one definition the daemon claims by (db/queue.py).
         moment = now()
-        review = ctx.config.review
-        spacing = {a.name: overdue_spacing(store, a.name, moment) for a in ctx.config.accounts}
-        due = [p for p in store.queue() if p.status == PostStatus.QUEUED
-               and is_due(p, moment, spacing.get(p.account))
-               and (not review.require_approval or p.approved_by is not None)]
+        due = sorted((p for a in ctx.config.accounts
+                      for p in store.queue.due_posts(a.name, moment)),
+                     key=lambda p: (p.scheduled_at, p.id))
         for p in due:
             click.echo(f"would publish post {p.id} to {p.account}: {p.text!r}")
         click.echo(f"{len(due)} post(s) due; nothing published (dry run)")
@@ -116,7 +114,7 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
     from scheduler.spend import cap_states
 
     ctx: Context = click_ctx.obj
-    states = ctx.store.account_states()
+    states = ctx.store.accounts.states()
     capped = {name: cap.message for cap in cap_states(ctx.store, ctx.config, now())
               if cap.level == "reached" for name in cap.accounts}
     rows = []
@@ -211,8 +209,8 @@ def accounts_pause(ctx: Context, name: str, reason: str) -> None:
     Example:
       factpost accounts pause office-x --reason "tokens being rotated"
     """
-    ctx.store.pause_account(ctx.config.account(name).name, actor=ctx.staff("admin"),
-                            reason=reason, now=now())
+    ctx.store.accounts.pause(ctx.config.account(name).name, actor=ctx.staff("admin"),
+                             reason=reason, now=now())
     click.echo(f"{name} paused")
 
 
@@ -226,8 +224,8 @@ def accounts_resume(ctx: Context, name: str) -> None:
     Example:
       factpost accounts resume office-x
     """
-    changed = ctx.store.resume_account(ctx.config.account(name).name,
-                                       actor=ctx.staff("admin"), now=now())
+    changed = ctx.store.accounts.resume(ctx.config.account(name).name,
+                                        actor=ctx.staff("admin"), now=now())
     click.echo(f"{name} resumed" if changed else f"{name} was not paused")
 
 
@@ -244,7 +242,7 @@ def pause(ctx: Context, all_: bool, reason: str) -> None:
     """
     actor = ctx.staff("admin")
     for account in ctx.config.accounts:
-        ctx.store.pause_account(account.name, actor=actor, reason=reason, now=now())
+        ctx.store.accounts.pause(account.name, actor=actor, reason=reason, now=now())
     click.echo(f"paused {len(ctx.config.accounts)} account(s)")
 
 
@@ -260,7 +258,7 @@ def resume(ctx: Context, all_: bool) -> None:
     """
     actor = ctx.staff("admin")
     resumed = [a.name for a in ctx.config.accounts
-               if ctx.store.resume_account(a.name, actor=actor, now=now())]
+               if ctx.store.accounts.resume(a.name, actor=actor, now=now())]
     click.echo(f"resumed {len(resumed)} account(s)")
 
 

@@ -8,7 +8,6 @@ import io
 
 import click
 
-from db.spend import SpendStore
 from scheduler.cli.common import Context, emit_json, now, pass_ctx, table
 from scheduler.platforms.billing import usd
 from scheduler.records import csv_safe
@@ -51,7 +50,7 @@ def spend(ctx: Context, since: str | None, until: str | None, account: str | Non
     window = {"since": parse_when(since, ctx.tz, moment) if since else None,
               "until": parse_when(until, ctx.tz, moment) if until else None,
               "account": account}
-    ledger = SpendStore(ctx.store)
+    ledger = ctx.store.spend
     billing = billing_specs()
     who = " and ".join(spec.title for spec in billing)
     if by_request:

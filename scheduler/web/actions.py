@@ -38,7 +38,7 @@ def next_free_slot(web: Web, account_name: str) -> datetime:
     if not account.slots:
         raise TimeFormatError(f"account {account.name!r} has no posting slots; pick a time")
     return next(free_slots(account.slots, web.tz, web.now(),
-                           taken=web.store.scheduled_times(account.name)))
+                           taken=web.store.history.scheduled_times(account.name)))
 
 
 def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datetime
@@ -48,4 +48,4 @@ def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datet
     platform threads, exactly as on the command line."""
     account = web.config.account(account_name)
     posts = compose_post(web.store, web.config, actor, account, text, when=when, now=web.now())
-    return [web.store.get_post(p.id) for p in posts]
+    return [web.store.history.get(p.id) for p in posts]

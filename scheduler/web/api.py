@@ -121,7 +121,7 @@ def api_queue(request: Request, actor: ApiAuthor,
     w = web(request)
     if account:
         w.config.account(account)
-    return [out(p) for p in w.store.queue(account or None)]
+    return [out(p) for p in w.store.history.upcoming(account or None)]
 
 
 @router.get("/posts", response_model=HistoryPage, summary="History, newest first")
@@ -144,7 +144,7 @@ def api_history(request: Request, actor: ApiAuthor,
                       until=parse_time(w, until) if until else None,
                       search=search or None, limit=limit + 1,
                       after=read_cursor(after or ""))
-    page = w.store.history(f)
+    page = w.store.history.search(f)
     more = len(page) > limit
     page = page[:limit]
     return HistoryPage(posts=[out(p) for p in page], next=cursor(page[-1]) if more else None)
@@ -154,7 +154,7 @@ def api_history(request: Request, actor: ApiAuthor,
             "and audit trail", responses={404: {"description": "No such post"}})
 def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     w = web(request)
-    p = w.store.get_post(post_id)
+    p = w.store.history.get(post_id)
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
@@ -163,7 +163,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
                   for a in p.attempts],
         audit=[AuditOut(at=e.at.isoformat(), actor=e.actor, action=e.action,
                         from_status=e.from_status, to_status=e.to_status, reason=e.reason)
-               for e in w.store.audit_trail(post_id)])
+               for e in w.store.history.audit_trail(post_id)])
 
 
 @router.post("/posts", response_model=Queued, status_code=201,
@@ -184,8 +184,8 @@ def api_approve(request: Request, post_id: PostId,
                 actor: ApiApprover):
     w = web(request)
     # A pair is approved together, so more than one post may come back: answer for this one.
-    w.store.approve([post_id], actor=actor, now=w.now())
-    return out(w.store.get_post(post_id))
+    w.store.posts.approve([post_id], actor=actor, now=w.now())
+    return out(w.store.history.get(post_id))
 
 
 @router.post("/preview", response_model=PreviewOut,

@@ -14,7 +14,6 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from db.store import Store
-from db.users import UserStore
 from posts.states import Actor
 from scheduler.config import Config
 
@@ -37,7 +36,7 @@ class Web:
     def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
         self.config = config
         self.store = store
-        self.users = UserStore(store)
+        self.users = store.users
         self.now = clock
         self.tz = config.timezone
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,

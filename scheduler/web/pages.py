@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
-from db.spend import SpendStore
 from db.store import HistoryFilter, history_key
 from posts.states import PostStatus
 from scheduler.platforms.billing import usd
@@ -32,7 +31,7 @@ CSV_BATCH = 500
 @router.get("/")
 def queue_page(request: Request, actor: Author):
     w = web(request)
-    accounts = [(a, w.store.queue(a.name)) for a in w.config.accounts]
+    accounts = [(a, w.store.history.upcoming(a.name)) for a in w.config.accounts]
     return w.render(request, "queue.html", actor, accounts=accounts)
 
 
@@ -51,12 +50,12 @@ def calendar_page(request: Request, actor: Author,
     start = datetime.combine(monday, time(0), tzinfo=w.tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=w.tz)
     days = {monday + timedelta(days=i): [] for i in range(7)}
-    for post in w.store.history(HistoryFilter(account=acct.name, since=start, until=end)):
+    for post in w.store.history.search(HistoryFilter(account=acct.name, since=start, until=end)):
         when = (post.published_at or post.scheduled_at).astimezone(w.tz)
         days[when.date()].append((when, "post", post))
     if acct.slots and end > w.now():
         slots = free_slots(acct.slots, w.tz, max(start, w.now()),
-                           taken=w.store.scheduled_times(acct.name))
+                           taken=w.store.history.scheduled_times(acct.name))
         # A week holds at most a few hundred slots; the bound guards a per-minute cron.
         for slot in islice(slots, 2_000):
             if slot >= end:
@@ -108,7 +107,7 @@ def history_page(request: Request, actor: Author, account: str = "",
                  after: str = ""):
     w = web(request)
     f = history_filter(request, account, status, since, until, q)
-    page = w.store.history(HistoryFilter(**{**f.__dict__, "limit": PAGE_SIZE + 1,
+    page = w.store.history.search(HistoryFilter(**{**f.__dict__, "limit": PAGE_SIZE + 1,
                                             "after": read_cursor(after)}))
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
@@ -135,7 +134,7 @@ def history_csv(request: Request, actor: Author, account: str = "",
         writer.writeheader()
         after = None
         while True:
-            batch = w.store.history(HistoryFilter(**{**f.__dict__, "limit": CSV_BATCH,
+            batch = w.store.history.search(HistoryFilter(**{**f.__dict__, "limit": CSV_BATCH,
                                                      "after": after}))
             writer.writerows(csv_record(p) for p in batch)
             yield out.getvalue()
@@ -155,7 +154,7 @@ def history_csv(request: Request, actor: Author, account: str = "",
 @router.get("/status")
 def status_page(request: Request, actor: Author):
     w = web(request)
-    states = w.store.account_states()
+    states = w.store.accounts.states()
     now = w.now()
     accounts = []
     for a in w.config.accounts:
@@ -173,7 +172,7 @@ def status_page(request: Request, actor: Author):
     for account in accounts:
         account["spend_cap"] = capped.get(account["name"])
     # The last 30 UTC days, newest first.
-    days = SpendStore(w.store).by_day(since=now - timedelta(days=30))
+    days = w.store.spend.by_day(since=now - timedelta(days=30))
     spend_days = [{"day": d.day.isoformat(), "account": d.account, "posts": d.posts,
                    "posts_with_links": d.posts_with_links, "resources_read": d.resources_read,
                    "spent": usd(d.micros)} for d in days]
@@ -187,8 +186,8 @@ def pause_account(request: Request, name: str, actor: AdminForm,
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.pause_account(n, actor=actor, reason=reason.strip() or "paused in the web UI",
-                              now=w.now())
+        w.store.accounts.pause(n, actor=actor, reason=reason.strip() or "paused in the web UI",
+                               now=w.now())
     return w.redirect("/status", "paused")
 
 
@@ -197,5 +196,5 @@ def resume_account(request: Request, name: str, actor: AdminForm):
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.resume_account(n, actor=actor, now=w.now())
+        w.store.accounts.resume(n, actor=actor, now=w.now())
     return w.redirect("/status", "resumed")

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from db.errors import BadLink
-from db.spend import SpendStore
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import check_text
 from scheduler.errors import FactpostError
@@ -52,12 +51,11 @@ def compose_post(request: Request, actor: AuthorForm,
 @router.get("/posts/{post_id}")
 def post_page(request: Request, post_id: int, actor: Author):
     w = web(request)
-    post = w.store.get_post(post_id)
-    thread = (w.store.document_posts(post.document_id, post.account)
-              if post.document_id and post.thread_size > 1 else [])
-    thread = [p for p in thread if p.section_id == post.section_id]
+    post = w.store.history.get(post_id)
+    thread = w.store.history.thread_of(post) if post.thread_size > 1 else []
     own = w.config.two_person_rule and post.created_by == actor.name
-    return w.render(request, "post.html", actor, post=post, trail=w.store.audit_trail(post_id),
+    trail = w.store.history.audit_trail(post_id)
+    return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
                     at_value=w.local(post.scheduled_at, "%Y-%m-%dT%H:%M"))
 
@@ -66,11 +64,11 @@ def post_page(request: Request, post_id: int, actor: Author):
 def post_edit(request: Request, post_id: int, actor: AuthorForm,
               text: str = Form(""), at: str = Form("")):
     w = web(request)
-    post = w.store.get_post(post_id)
+    post = w.store.history.get(post_id)
     spec = registry.spec(post.platform)
     new_text = check_text(text, spec.text, spec.title) if text.strip() else None
-    p = w.store.edit_post(post_id, actor=actor, now=w.now(), text=new_text,
-                          scheduled_at=schedule_time(w, at) if at.strip() else None)
+    p = w.store.posts.edit(post_id, actor=actor, now=w.now(), text=new_text,
+                           scheduled_at=schedule_time(w, at) if at.strip() else None)
     return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")
 
 
@@ -78,7 +76,7 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
 def post_cancel(request: Request, post_id: int, actor: AuthorForm,
                 reason: str = Form("")):
     w = web(request)
-    w.store.cancel(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
+    w.store.posts.cancel(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
     return to(request, f"/posts/{post_id}", "cancelled")
 
 
@@ -86,7 +84,7 @@ def post_cancel(request: Request, post_id: int, actor: AuthorForm,
 def post_approve(request: Request, post_id: int,
                  actor: ApproverForm):
     w = web(request)
-    w.store.approve([post_id], actor=actor, now=w.now())
+    w.store.posts.approve([post_id], actor=actor, now=w.now())
     return to(request, f"/posts/{post_id}", "approved")
 
 
@@ -94,14 +92,14 @@ def post_approve(request: Request, post_id: int,
 def post_reject(request: Request, post_id: int, actor: ApproverForm,
                 reason: str = Form("")):
     w = web(request)
-    w.store.reject(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
+    w.store.posts.reject(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
     return to(request, "/approvals", f"post {post_id} rejected")
 
 
 @router.post("/posts/{post_id}/retry")
 def post_retry(request: Request, post_id: int, actor: AuthorForm):
     w = web(request)
-    p = w.store.retry(post_id, actor=actor, now=w.now())
+    p = w.store.posts.retry(post_id, actor=actor, now=w.now())
     return to(request, f"/posts/{post_id}", "queued again, due now" if p.status == S.QUEUED
               else "back to draft: it needs an approval before it is sent")
 
@@ -113,17 +111,17 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
     if not remote_id.strip():
         raise BadLink("give the id the post has on the platform, or use Retry if it is "
                       "not there")
-    w.store.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
-                              actor=actor, now=w.now())
+    w.store.posts.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
+                                    actor=actor, now=w.now())
     # The create whose outcome was unknown did make the post: X billed it.
-    SpendStore(w.store).settle_post(post_id, found=True, remote_id=remote_id.strip())
+    w.store.spend.settle_post(post_id, found=True, remote_id=remote_id.strip())
     return to(request, f"/posts/{post_id}", "marked published")
 
 
 @router.get("/approvals")
 def approvals_page(request: Request, actor: Approver):
     w = web(request)
-    drafts = [p for p in w.store.queue() if p.status == S.DRAFT]
+    drafts = [p for p in w.store.history.upcoming() if p.status == S.DRAFT]
     return w.render(request, "approvals.html", actor, drafts=drafts)
 
 
@@ -140,5 +138,5 @@ async def _approve(request: Request, actor: Actor, ids: list[int]):
     from starlette.concurrency import run_in_threadpool
 
     w = web(request)
-    approved = await run_in_threadpool(w.store.approve, ids, actor=actor, now=w.now())
+    approved = await run_in_threadpool(w.store.posts.approve, ids, actor=actor, now=w.now())
     return to(request, "/approvals", f"approved {len(approved)} post(s)")
