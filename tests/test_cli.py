@@ -243,6 +243,9 @@ def test_a_post_too_long_for_x_becomes_a_thread_as_it_does_in_the_web_ui(factpos
     thread = json.loads(factpost("queue", "--json").output)
     assert [(p["thread_position"], p["thread_size"]) for p in thread] == [(1, 2), (2, 2)]
     assert thread[0]["text"].endswith(" 1/2") and thread[1]["text"].endswith(" 2/2")
+    # A second long text by the same person is a second thread, never "already composed".
+    result = factpost("post", "add", "文" * 141, "--account", "office-x")
+    assert "thread of 2 posts (3, 4) queued for office-x" in result.output
 
 
 def test_a_post_too_long_for_facebook_is_refused_with_its_length(factpost):

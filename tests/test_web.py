@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import OPERATOR, PASSWORD, add_users, login_csrf, page_csrf, sign_in
+from conftest import (
+    OPERATOR,
+    PASSWORD,
+    add_users,
+    login_csrf,
+    page_csrf,
+    sign_in,
+    token_for,
+)
 
 from db.store import HistoryFilter
 from posts.states import PostStatus
@@ -211,12 +219,39 @@ def test_compose_over_the_x_limit_queues_a_thread_split_like_an_import(newsroom)
     client = sign_in(newsroom.url, "chen")
     text = " ".join(f"Sentence number {i} of a long statement." for i in range(20))
     first = newsroom.store.history.get(posted_id(compose(client, text)))
-    parts = newsroom.store.documents.posts(first.document_id)
+    parts = newsroom.store.history.thread_of(first)
     assert [p.thread_position for p in parts] == list(range(1, len(parts) + 1))
     assert len(parts) > 1 and all(p.status == S.DRAFT for p in parts)
+    assert [p.parent_id for p in parts[1:]] == [p.id for p in parts[:-1]]  # a reply chain
     preview = client.post("/api/preview", json={"account": "office-x", "text": text},
                           headers={"X-CSRF-Token": page_csrf(client)}).json()
     assert [part["text"] for part in preview["parts"]] == [p.text for p in parts]
+    # The post's page links every part of its thread.
+    page = client.get(f"/posts/{first.id}").text
+    assert all(f'href="/posts/{p.id}"' in page for p in parts[1:])
+
+
+def test_a_second_long_thread_by_the_same_person_is_queued_too(newsroom):
+    # Composed text once went through the fact-sheet importer under the name "composed by
+    # <person>", so a second thread by the same person for the same account looked like a
+    # changed version of the first and was refused as "this exact text was already composed".
+    client = sign_in(newsroom.url, "chen")
+    first_text = " ".join(f"Sentence number {i} of a long statement." for i in range(20))
+    second_text = " ".join(f"Convoy {i} reached the harbour at dawn today." for i in range(20))
+    first = newsroom.store.history.get(posted_id(compose(client, first_text)))
+    second = newsroom.store.history.get(posted_id(compose(client, second_text)))
+    threads = [newsroom.store.history.thread_of(p) for p in (first, second)]
+    assert all(len(thread) > 1 for thread in threads)
+    assert {p.id for p in threads[0]}.isdisjoint(p.id for p in threads[1])
+    assert all(p.document_id is None for thread in threads for p in thread)
+    assert threads[1][0].text.startswith("Convoy 0 reached the harbour")
+    # The API composes the same way (and `post add` too: tests/test_cli.py).
+    token = token_for(newsroom.store, "chen")
+    third = httpx.post(f"{newsroom.url}/api/posts", headers={"Authorization": f"Bearer {token}"},
+                       json={"account": "office-x", "text": f"{first_text} Once more.",
+                             "at": "now"})
+    assert third.status_code == 201, third.text
+    assert len(third.json()["posts"]) > 1
 
 
 def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(newsroom):
