@@ -51,6 +51,11 @@ class Double(Protocol):
         KeyError for an account never registered."""
         ...
 
+    def lift_limits(self, handle: str) -> None:
+        """Let the account post as often as a test likes (its platform's posting limits
+        off), for tests that publish more than a window allows."""
+        ...
+
     def state_snapshot(self) -> dict:
         """Every account's posts in the platform's own shape, for the control API."""
         ...

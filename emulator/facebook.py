@@ -116,6 +116,9 @@ class GraphDouble:
         with self.world.lock:
             self.state.clear()
 
+    def lift_limits(self, handle: str) -> None:
+        """Graph has no posting window to lift; its usage headers only report."""
+
     def set_limits(self, *, app_calls_per_hour: int, page_calls_per_hour: int) -> None:
         """Change the call allowances behind the usage headers (defaults: 2,000 app calls and
         4,800 calls per page an hour); counters restart."""

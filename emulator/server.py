@@ -180,6 +180,10 @@ class Emulator:
         return {name: double.state_snapshot() for name, double in self.doubles.items()}
 
     # Limits and faults ---------------------------------------------------------------------
+    def lift_limits(self, platform: str, handle: str) -> None:
+        """Let one account post as often as a test likes (doubles.py)."""
+        self.double(platform).lift_limits(handle)
+
     def set_x_limits(self, handle: str, **limits) -> None:
         """X's posting limits for one account (x.py `XDouble.set_limits`)."""
         self._x.set_limits(handle, **limits)

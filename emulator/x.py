@@ -148,6 +148,9 @@ class XDouble:
                 self.state.app_day_limit = app_day_limit
                 self.state.app_days.clear()
 
+    def lift_limits(self, handle: str) -> None:
+        self.set_limits(handle, window_limit=1_000_000)
+
     def _account(self, handle: str) -> XAccount:
         account = self.state.account(handle)
         if account is None:
