@@ -24,7 +24,7 @@ from posts.split import TextRules
 from posts.states import Actor, PostStatus
 from posts.text import canonicalise
 from scheduler.config import AccountConfig, Config
-from scheduler.importing import snippets_for
+from scheduler.planning import snippets_for
 from scheduler.platforms.billing import Estimate
 
 

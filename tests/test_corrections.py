@@ -18,7 +18,9 @@ from posts.corrections import Change, NewSnippet, OldPost, diff_snippets
 from posts.states import Actor
 from scheduler.cli import cli
 from scheduler.config import load_config
-from scheduler.importing import import_file, plan_correction, read_document
+from scheduler.corrections import plan_correction
+from scheduler.importing import import_file
+from scheduler.reading import read_document
 
 V1 = """\
 FIELD OFFICE FACT SHEET

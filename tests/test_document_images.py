@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from db.store import Store
 from posts.media import MB
 from scheduler.cli import cli
-from scheduler.importing import load_document, parse_document
+from scheduler.reading import load_document, parse_document
 
 MISSION = ("The task force protects shipping lanes in the northern approaches and keeps the "
            "ports of the region open to trade.")

@@ -22,7 +22,7 @@ from sample_documents import (
 
 from posts.factsheet import Block, Section, parse_factsheet
 from posts.split import split_section
-from scheduler.importing import DocumentImportError, document_format, read_document
+from scheduler.reading import DocumentImportError, document_format, read_document
 
 HASHTAGS = ("JTFMeridian",)
 

@@ -14,7 +14,8 @@ from db import migrate
 from db.store import Store
 from posts.states import Actor
 from scheduler.config import load_config
-from scheduler.importing import DocumentImportError, import_file
+from scheduler.importing import import_file
+from scheduler.reading import DocumentImportError
 
 CONFIG = """
 [database]

@@ -13,7 +13,8 @@ from conftest import Office
 from posts.pairs import PairingError, pair_keys
 from posts.states import Actor, PostStatus
 from scheduler.cli import cli
-from scheduler.importing import DocumentImportError, import_pair
+from scheduler.pairing import import_pair
+from scheduler.reading import DocumentImportError
 
 S = PostStatus
 SAMPLES = Path(__file__).resolve().parent.parent / "posts" / "samples"

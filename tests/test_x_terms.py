@@ -114,7 +114,7 @@ SHORTER = " ".join(f"Sentence {n} of a long statement about the harbour schedule
 
 def queue_thread(office, text: str, at: datetime) -> list[int]:
     from scheduler.compose import as_sheet
-    from scheduler.importing import plan_posts
+    from scheduler.planning import plan_posts
 
     planned = plan_posts(as_sheet(text), [office.config.account("office-x")],
                          config=office.config, store=office.store, now=at, at=at)

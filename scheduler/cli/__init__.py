@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import content, operations, people
+from scheduler.cli import documents, operations, people, posts
 from scheduler.cli import spend as spending
 from scheduler.cli.common import Context, FactpostGroup, emit_posts
 
@@ -113,7 +113,7 @@ def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bo
     run_emulator(accounts, os.environ, host=host, port=port, seed=seed)
 
 
-for command in (content.preview, content.import_, content.queue, content.history, content.post,
+for command in (documents.preview, documents.import_, posts.queue, posts.history, posts.post,
                 operations.init, operations.run, operations.accounts, operations.pause,
                 operations.resume, operations.status, spending.spend, people.user,
                 people.serve):

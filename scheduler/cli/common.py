@@ -25,6 +25,7 @@ from posts.states import OPERATOR, Actor
 from scheduler.config import Config, load_config
 from scheduler.errors import FactpostError
 from scheduler.records import csv_record, csv_writer, iso, post_record  # noqa: F401
+from scheduler.timing import check_not_past, read_when
 
 #: Where a staff command finds the API token that proves who is acting.
 TOKEN_VARIABLE = "FACTPOST_TOKEN"
@@ -139,6 +140,16 @@ def operator() -> Actor:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str = "--at"):
+    """A WHEN typed by staff, in UTC: refused in the past unless `allow_past`, and with a
+    line saying which moment it was taken for where the office's clocks change."""
+    when = read_when(text, ctx.tz, moment)
+    check_not_past(when.at, moment, allow_past=allow_past, what=what, tz=ctx.tz)
+    if when.note:
+        click.echo(f"note: {when.note}")
+    return when.at
 
 
 def local(when: datetime | None, tz: ZoneInfo) -> str:

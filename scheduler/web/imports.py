@@ -6,14 +6,9 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
 from scheduler.errors import FactpostError
-from scheduler.importing import (
-    MAX_DOCUMENT_BYTES,
-    DocumentImportError,
-    costs,
-    import_sheet,
-    parse_with_images,
-    plan_posts,
-)
+from scheduler.importing import import_sheet
+from scheduler.planning import costs, plan_posts
+from scheduler.reading import MAX_DOCUMENT_BYTES, DocumentImportError, parse_with_images
 from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
