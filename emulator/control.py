@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from emulator.faults import FaultError
 from emulator.messages import Request, Response, json_response
 
 
@@ -81,7 +82,7 @@ def _faults(emulator: Controlled, request: Request) -> Response:
                             count=body.get("count", 1), delay=body.get("delay", 0.0))
         else:
             return _bad('give "fault" (queue faults) or "random_rate" (random faults)')
-    except ValueError as exc:
+    except FaultError as exc:
         return _bad(str(exc))
     return json_response(200, {"queued": emulator.pending_faults()})
 

@@ -43,6 +43,10 @@ PROXY_PAGE = (
 )
 
 
+class FaultError(ValueError):
+    """A fault asked for that cannot be played; the message says which value and why."""
+
+
 @dataclass(frozen=True)
 class Fault:
     kind: str
@@ -70,10 +74,10 @@ class FaultPlan:
         (any platform when None). `delay` pauses before the fault; "slow" defaults to 5 s."""
         _check_kind(kind)
         if platform is not None and platform not in self.platforms:
-            raise ValueError(f"unknown platform {platform!r}; use one of "
+            raise FaultError(f"unknown platform {platform!r}; use one of "
                              f"{', '.join(self.platforms)}")
         if not isinstance(count, int) or count < 1:
-            raise ValueError(f"fault count must be a whole number >= 1, not {count!r}")
+            raise FaultError(f"fault count must be a whole number >= 1, not {count!r}")
         delay = _check_delay(delay)
         if kind == "slow" and delay == 0:
             delay = DEFAULT_SLOW_SECONDS
@@ -85,10 +89,10 @@ class FaultPlan:
         """Give every publishing request without a queued fault a `rate` chance of one of
         `kinds` (default: every kind but "slow"); `delay` is the pause of a random "slow"."""
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-            raise ValueError(f"random fault rate must be a number from 0 to 1, not {rate!r}")
+            raise FaultError(f"random fault rate must be a number from 0 to 1, not {rate!r}")
         chosen = tuple(kinds) if kinds is not None else DEFAULT_RANDOM_KINDS
         if not chosen:
-            raise ValueError("give at least one fault kind, or leave kinds out for all of them")
+            raise FaultError("give at least one fault kind, or leave kinds out for all of them")
         for kind in chosen:
             _check_kind(kind)
         with self._lock:
@@ -162,10 +166,10 @@ def run_publish(fault: Fault | None, handle: Callable[[], Response], *,
 
 def _check_kind(kind: str) -> None:
     if kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+        raise FaultError(f"unknown fault {kind!r}; use one of {', '.join(FAULT_KINDS)}")
 
 
 def _check_delay(delay: float) -> float:
     if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
-        raise ValueError(f"fault delay must be a number of seconds >= 0, not {delay!r}")
+        raise FaultError(f"fault delay must be a number of seconds >= 0, not {delay!r}")
     return float(delay)
