@@ -1,9 +1,11 @@
 """A local emulator of the platforms factpost publishes to, for tests, the demo and
 `factpost emulator`: real loopback HTTP that the real client libraries can talk to.
 
-It ships with the product and stands on its own: it imports nothing of factpost but pure text
-rules (`posts`) and the platforms' published facts (scheduler/platforms/x_terms.py,
-facebook_versions.py), never the code under test.
+It ships with the product and stands on its own: of factpost it imports only pure text rules
+(`posts`: twitter-text's counting, image sniffing), never the code under test. The platforms'
+published facts it needs (X's prices and limits, Meta's Graph versions) are its own copies,
+x_pricing.py and graph_versions.py: a double that read the product's tables would agree with
+any mistake in them.
 
     server.py     Emulator: lifecycle, routing, inspection, limits and faults
     doubles.py    the platforms served, one module each (x.py, facebook.py) and their contract

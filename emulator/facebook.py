@@ -8,8 +8,9 @@
     DELETE /{page-post-id}
 
 Paths carry a version prefix (/v25.0/...). A version Meta has retired (by the emulator's clock
-and Meta's table, scheduler/platforms/facebook_versions.py) is refused as Meta refuses it:
-HTTP 400, code 2635 (sources there); a number Meta never released is an unknown path
+and Meta's table, graph_versions.py) is refused as Meta refuses it: HTTP 400, code 2635 (as
+reported in https://github.com/mobolic/facebook-sdk/issues/527); a number Meta never released
+is an unknown path
 component, code 2500 (as reported in https://github.com/arsduo/koala/issues/611 for a
 mistyped version). An unversioned call is answered by the oldest version still available
 (https://developers.facebook.com/docs/graph-api/guides/versioning). Every answer says which
@@ -30,12 +31,12 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote, urlencode
 
+from emulator import graph_versions
 from emulator.facebook_state import Page, PagePost, Pages, graph_time
 from emulator.faults import FaultPlan, run_publish
 from emulator.messages import Request, Response, json_response
 from emulator.world import StoredImage, Window, World, numeric_id
 from posts.media import GIF, JPEG, PNG, sniff_image_type
-from scheduler.platforms import facebook_versions as graph_versions
 
 VERSION_PREFIX = re.compile(r"/v\d+\.\d+(?=/|$)")
 POST_ID = re.compile(r"(\d+)_(\d+)")
@@ -193,10 +194,9 @@ class GraphDouble:
         return response
 
     def _version_refusal(self, version: str, path: str, today) -> Response | None:
-        if not graph_versions.is_plausible(version):
+        if not graph_versions.released(version):
             return self.error(400, 2500, f"Unknown path components: {path}")
-        state = graph_versions.status(version, today).state
-        if state == graph_versions.RETIRED:
+        if graph_versions.retired(version, today):
             return self.error(400, DEPRECATED_VERSION, "(#2635) You are calling a deprecated "
                               "version of the Graph API. Please update to the latest version: "
                               f"{graph_versions.latest()}.")

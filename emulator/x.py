@@ -27,6 +27,7 @@ from emulator.faults import FaultPlan, run_publish
 from emulator.messages import FORM, Request, Response, json_response
 from emulator.oauth import oauth_params, signature_matches
 from emulator.world import DAY_SECONDS, StoredImage, Window, World, numeric_id
+from emulator.x_pricing import MEDIA_METADATA, MEDIA_UPLOAD, create_operation
 from emulator.x_reads import (
     INVALID_REQUEST,
     NOT_FOUND,
@@ -42,7 +43,6 @@ from emulator.x_reads import (
 from emulator.x_state import GENEROUS_WINDOW, Tweet, XAccount, XState
 from posts.media import sniff_image_type
 from posts.weight import MAX_WEIGHTED_LENGTH, weighted_length
-from scheduler.platforms.x_terms import MEDIA_METADATA, MEDIA_UPLOAD, create_operation
 
 # Tweepy signs for its hard-coded host and a transport adapter may re-point the request here,
 # so a signature is good if it verifies for the real hosts or for this server's own URL.

@@ -18,9 +18,9 @@ from datetime import datetime
 
 from emulator.messages import Request, Response, json_response
 from emulator.world import Window
+from emulator.x_pricing import POST_DELETE, POST_READ, USER_READ
 from emulator.x_state import Tweet, XAccount, XState, x_time
 from posts.weight import find_urls
-from scheduler.platforms.x_terms import POST_DELETE, POST_READ, USER_READ
 
 PROBLEM = "application/problem+json; charset=utf-8"
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"

@@ -1,11 +1,10 @@
 """What the emulated X holds: accounts with their tweets, the rate-limit windows of each, the
 app-wide 24-hour windows, and X's bill. Guarded by the shared `World.lock`.
 
-The limits and prices are X's documented ones, read from the facts factpost's X module keeps
-with their sources (scheduler/platforms/x_terms.py): 100 posts per 15 minutes per user and
-10,000 per 24 hours per app under pay-per-use; reads and media far above anything a test or the
-demo sends (tests that want a 429 set limits); a per-user 24-hour limit (a legacy tier's) only
-where a test sets one.
+The limits and prices are X's documented ones (x_pricing.py): 100 posts per 15 minutes per user
+and 10,000 per 24 hours per app under pay-per-use; reads and media far above anything a test or
+the demo sends (tests that want a 429 set limits); a per-user 24-hour limit (a legacy tier's)
+only where a test sets one.
 
 X's bill, kept as X keeps it under pay-per-use
 (https://docs.x.com/x-api/getting-started/pricing):
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from emulator.world import StoredImage, Window, World
-from scheduler.platforms.x_terms import APP_POST_LIMIT, DEFAULT, USER_POST_LIMIT, app_fingerprint
+from emulator.x_pricing import APP_POST_LIMIT, MICROS, USER_POST_LIMIT, app_name
 
 # Tweet ids are snowflakes: milliseconds since this epoch, shifted left 22 bits.
 # https://docs.x.com/resources/fundamentals/x-ids
@@ -127,9 +126,9 @@ class XState:
             self.read_charges.update((account.consumer_key, day, r) for r in fresh)
             billed = len(fresh)
         self.world.bill.append({
-            "at": now.isoformat(), "app": app_fingerprint(account.consumer_key),
+            "at": now.isoformat(), "app": app_name(account.consumer_key),
             "handle": account.handle, "endpoint": endpoint, "operation": operation,
-            "units": units, "billed_units": billed, "micros": DEFAULT.of(operation, billed),
+            "units": units, "billed_units": billed, "micros": MICROS[operation] * billed,
             "tweet_id": tweet_id})
 
     def clear(self) -> None:

@@ -136,3 +136,14 @@ def test_the_facebook_publisher_reports_metas_refusal_of_a_retired_version(tmp_p
     finally:
         office.close()
         emulator.stop()
+
+
+def test_the_emulator_serves_the_same_versions_on_the_same_dates():
+    # Two copies of Meta's table on purpose: the emulated Graph must not read the product's
+    # (a double that did would agree with any mistake in it). They must agree with each other.
+    from emulator import graph_versions as served
+
+    assert {v: retired for v, (_, retired) in gv.VERSIONS.items()} == served.RETIRES
+    assert served.latest() == gv.latest()
+    for day in (date(2026, 11, 29), date(2027, 6, 1), date(2029, 1, 1)):
+        assert served.oldest_available(day) == gv.oldest_available(day)

@@ -241,3 +241,15 @@ def test_a_post_tried_before_the_cap_was_reached_is_still_checked_and_settled(te
     dispatcher.tick(clock.advance(seconds=2))
     assert office.store.history.get(post).status == S.PUBLISHED
     assert len(office.emulator.tweets("OfficeX")) == 1
+
+
+def test_the_emulator_bills_and_limits_by_the_same_published_terms():
+    # The emulated X keeps its own copy of X's terms (so a wrong figure in factpost's table
+    # shows up as a ledger that disagrees with the bill); the two copies must agree.
+    from emulator import x_pricing
+    from scheduler.platforms import x_terms
+
+    assert x_terms.DEFAULT.micros == x_pricing.MICROS
+    assert (x_pricing.USER_POST_LIMIT, x_pricing.APP_POST_LIMIT) == (
+        x_terms.USER_POST_LIMIT, x_terms.APP_POST_LIMIT)
+    assert x_pricing.app_name("ck") == x_terms.app_fingerprint("ck")
