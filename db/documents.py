@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from db.database import Database, load_post
 from db.errors import NotEditable, StoreError
@@ -87,12 +87,8 @@ class Documents:
         with self.db.session() as s:
             document = s.scalar(select(Document).where(Document.content_hash == content_hash))
             if document is None:
-                document = Document(source_name=source_name, content_hash=content_hash,
-                                    title=title, imported_at=now, imported_by=actor.name)
-                document.sections = [Section(position=i, heading=h, text=t)
-                                     for i, (h, t) in enumerate(sections)]
-                s.add(document)
-                s.flush()
+                document = _new_document(s, source_name, content_hash, title, sections, actor,
+                                         now)
             done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
             by_position = {sec.position: sec for sec in document.sections}
             created = 0
@@ -155,12 +151,7 @@ class Documents:
         queued or failed in the meantime: it may be on the platform by now.
         """
         with self.db.session() as s:
-            document = Document(source_name=source_name, content_hash=content_hash,
-                                title=title, imported_at=now, imported_by=actor.name)
-            document.sections = [Section(position=i, heading=h, text=t)
-                                 for i, (h, t) in enumerate(sections)]
-            s.add(document)
-            s.flush()
+            document = _new_document(s, source_name, content_hash, title, sections, actor, now)
             for post_id in supersede:
                 post = load_post(s, post_id)
                 if post.status not in REPLACEABLE:
@@ -209,3 +200,16 @@ class Documents:
                 query = query.where(Post.account == account)
             return list(s.scalars(query.order_by(Post.account, Post.section_id,
                                                  Post.thread_position, Post.id)))
+
+
+def _new_document(s: Session, source_name: str, content_hash: str, title: str | None,
+                  sections: Sequence[tuple[str | None, str]], actor: Actor, now: datetime
+                  ) -> Document:
+    """A new document row with its sections, flushed so it has an id."""
+    document = Document(source_name=source_name, content_hash=content_hash, title=title,
+                        imported_at=now, imported_by=actor.name)
+    document.sections = [Section(position=i, heading=h, text=t)
+                         for i, (h, t) in enumerate(sections)]
+    s.add(document)
+    s.flush()
+    return document

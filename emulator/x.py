@@ -33,6 +33,7 @@ from emulator.x_reads import (
     NOT_FOUND,
     PROBLEM,
     invalid_request,
+    limited,
     not_found_error,
     problem,
     read,
@@ -292,13 +293,7 @@ class XDouble:
     # Media ---------------------------------------------------------------------------------
     def _limited(self, account: XAccount, endpoint: str, handle: Callable[[], Response]
                  ) -> Response:
-        with self.world.lock:
-            now = self.world.clock()
-            window = account.read_window(endpoint)
-            if window.exhausted(now):
-                return too_many_requests()
-            window.hit(now)
-            return handle()
+        return limited(self.state, account, endpoint, handle)
 
     def _upload(self, account: XAccount, request: Request) -> Response:
         if request.content_type == "multipart/form-data":

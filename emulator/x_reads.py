@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from emulator.messages import Request, Response, json_response
@@ -61,15 +62,28 @@ def unavailable() -> Response:
     return problem(503, "Service Unavailable", "Service Unavailable")
 
 
-def read(state: XState, account: XAccount, endpoint: str, args: tuple[str, ...],
-         request: Request) -> Response:
-    """Answer a read or a delete (every endpoint but the three that create)."""
+def limited(state: XState, account: XAccount, endpoint: str,
+            handle: Callable[[], Response]) -> Response:
+    """`handle()` within the account's window for `endpoint`, or X's 429 once it is used up."""
     with state.world.lock:
         now = state.world.clock()
         window = account.read_window(endpoint)
         if window.exhausted(now):
             return too_many_requests()
         window.hit(now)
+        return handle()
+
+
+def read(state: XState, account: XAccount, endpoint: str, args: tuple[str, ...],
+         request: Request) -> Response:
+    """Answer a read or a delete (every endpoint but the three that create)."""
+    return limited(state, account, endpoint,
+                   lambda: _answer(state, account, endpoint, args, request))
+
+
+def _answer(state: XState, account: XAccount, endpoint: str, args: tuple[str, ...],
+            request: Request) -> Response:
+    with state.world.lock:
         if endpoint == "GET /2/users/me":
             state.charge(account, endpoint, USER_READ, resources=[f"user:{account.user_id}"])
             return json_response(200, {"data": {"id": account.user_id, "name": account.name,
@@ -79,6 +93,7 @@ def read(state: XState, account: XAccount, endpoint: str, args: tuple[str, ...],
         if endpoint == "GET /2/tweets/:id":
             return _lookup(state, account, args[0], request)
         return _delete(state, account, args[0])
+
 
 def _timeline(state: XState, reader: XAccount, user_id: str, request: Request) -> Response:
     owner = state.by_id(user_id)
@@ -127,6 +142,7 @@ def _timeline(state: XState, reader: XAccount, user_id: str, request: Request) -
         meta["next_token"] = _base36(int(page[-1].id))
     return json_response(200, {"data": [_render(t, fields) for t in page], "meta": meta})
 
+
 def _lookup(state: XState, reader: XAccount, tweet_id: str, request: Request) -> Response:
     fields = _tweet_fields(request)
     if isinstance(fields, Response):
@@ -136,6 +152,7 @@ def _lookup(state: XState, reader: XAccount, tweet_id: str, request: Request) ->
         return json_response(200, {"errors": [not_found_error("tweet", tweet_id)]})
     state.charge(reader, "GET /2/tweets/:id", POST_READ, resources=[f"post:{tweet_id}"])
     return json_response(200, {"data": _render(found[1], fields)})
+
 
 def _delete(state: XState, account: XAccount, tweet_id: str) -> Response:
     found = state.find_tweet(tweet_id)

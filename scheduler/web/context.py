@@ -26,6 +26,7 @@ NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
 #: this site sets, never in the address: a link from elsewhere cannot make the site say things.
 NOTICE_COOKIE = "factpost_notice"
 
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
