@@ -23,10 +23,12 @@ class Accounts:
         self.db = db
 
     def state(self, name: str) -> AccountState:
+        """The account's pause and hold (a blank state for one never paused or held)."""
         with self.db.reading() as s:
             return s.get(AccountState, name) or AccountState(name=name, paused=False)
 
     def states(self) -> dict[str, AccountState]:
+        """Every account's state that was ever set, by name."""
         with self.db.reading() as s:
             return {a.name: a for a in s.scalars(select(AccountState))}
 
@@ -69,6 +71,7 @@ class Workers:
         self.db = db
 
     def heartbeat(self, worker: str, *, now: datetime, stopping: bool = False) -> None:
+        """The daemon `worker` is alive at `now` (or, with `stopping`, has stopped)."""
         with self.db.session() as s:
             row = s.get(Worker, worker)
             if row is None:
@@ -78,6 +81,7 @@ class Workers:
             row.stopped_at = now if stopping else None
 
     def all(self) -> list[Worker]:
+        """Every daemon that has run, the most recently seen first."""
         with self.db.reading() as s:
             return list(s.scalars(select(Worker).order_by(Worker.last_seen.desc())))
 

@@ -68,10 +68,12 @@ class Documents:
         self.transitions = Transitions(db)
 
     def find(self, content_hash: str) -> Document | None:
+        """The document with this canonical content, if imported before."""
         with self.db.reading() as s:
             return s.scalar(select(Document).where(Document.content_hash == content_hash))
 
     def accounts_with_posts(self, document_id: int) -> set[str]:
+        """The accounts that have posts from this document."""
         with self.db.reading() as s:
             return set(s.scalars(select(Post.account).where(Post.document_id == document_id)))
 

@@ -64,6 +64,7 @@ class History:
         self.db = db
 
     def get(self, post_id: int) -> Post:
+        """The post, with its attempts, document and section loaded; raises PostNotFound."""
         if not isinstance(post_id, int) or not 1 <= post_id <= MAX_ID:
             raise PostNotFound(post_id)
         with self.db.reading() as s:
@@ -75,11 +76,13 @@ class History:
             return post
 
     def audit_trail(self, post_id: int) -> list[AuditEntry]:
+        """Every audit entry of the post, oldest first."""
         with self.db.reading() as s:
             return list(s.scalars(select(AuditEntry).where(AuditEntry.post_id == post_id)
                                   .order_by(AuditEntry.id)))
 
     def upcoming(self, account: str | None = None) -> list[Post]:
+        """Draft, queued and publishing posts (of `account`, or all), soonest first."""
         with self.db.reading() as s:
             query = (select(Post).where(Post.status.in_([S.DRAFT, S.QUEUED, S.PUBLISHING]))
                      .order_by(Post.scheduled_at, Post.id))
@@ -128,11 +131,13 @@ class History:
                 Post.status.in_([S.DRAFT, S.QUEUED, S.PUBLISHING])).distinct()))
 
     def counts_by_status(self) -> dict[str, int]:
+        """How many posts are in each state, by state."""
         with self.db.reading() as s:
             rows = s.execute(select(Post.status, func.count()).group_by(Post.status)).all()
             return {status: count for status, count in rows}
 
     def last_error(self) -> Attempt | None:
+        """The newest attempt that did not publish, if any."""
         with self.db.reading() as s:
             return s.scalar(select(Attempt).where(and_(Attempt.outcome.is_not(None),
                                                        Attempt.outcome != "published"))
@@ -159,6 +164,7 @@ class History:
                 .order_by(Post.published_at.desc(), Post.id.desc()).limit(1))
 
     def parent_remote_id(self, post: Post) -> str | None:
+        """The remote id of the part `post` replies to, once published (None for a first part)."""
         if post.parent_id is None:
             return None
         with self.db.reading() as s:

@@ -66,6 +66,8 @@ class Outcomes:
     def published(self, post_id: int, *, worker: str, remote_id: str, remote_url: str,
                   now: datetime, reason: str = "published",
                   attempt: AttemptResult | None = None) -> Post:
+        """The claimed post is on the platform under `remote_id`: published, with its attempt
+        closed in the same transaction."""
         with self.db.session() as s:
             close_attempt(s, attempt, now)
             post = load_post(s, post_id)
@@ -127,11 +129,13 @@ class Outcomes:
             return changed
 
     def last_outcome(self, post_id: int) -> str | None:
+        """The outcome of the post's latest attempt (None while it is in flight)."""
         with self.db.reading() as s:
             return s.scalar(select(Attempt.outcome).where(Attempt.post_id == post_id)
                             .order_by(Attempt.id.desc()).limit(1))
 
     def first_attempt_at(self, post_id: int) -> datetime | None:
+        """When the post's first attempt started: the timeline is read back to it."""
         with self.db.reading() as s:
             return s.scalar(select(func.min(Attempt.started_at)).where(
                 Attempt.post_id == post_id))

@@ -15,9 +15,9 @@ Each action is a `Rule`: the (from, to) moves it may make and who may take it. P
 of the ranked staff roles (author < approver < admin); the publishing daemon and the operator
 at the command line (user management, maintenance, imports without a token) are actors of
 their own kinds and may only take the actions named for them. `Review` carries the office's
-review rules. The store applies all of this in one place (`Store._move`), together with the
-review checks that need the database (the two-person rule) and the audit entry, in the same
-transaction.
+review rules. The store applies all of this in one place, its transition function
+(db/transitions.py, `Transitions.move`), together with the review checks that need the
+database (the two-person rule) and the audit entry, in the same transaction.
 
 `publishing` is held under a lease: a post found `publishing` with an expired lease belonged to a
 daemon that died, and is settled by looking at the account's timeline before anything is resent.

@@ -25,7 +25,7 @@ class Correction:
     """What importing a changed version of an imported document would do.
 
     `changes` maps each account to its post-by-post diff; `supersede`, `posts` and `relinks`
-    are what `Store.correct_document` carries out in one transaction.
+    are what `store.documents.correct` carries out in one transaction.
     """
 
     previous_id: int
