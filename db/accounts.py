@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import audit
 from db.database import Database
-from db.models import AccountState, AuditEntry, Worker
+from db.models import AccountState, Worker
 from posts.states import Action, Actor, check_actor
 
 A = Action
@@ -47,8 +48,8 @@ class Accounts:
             if state.paused:
                 return
             state.paused, state.paused_reason, state.paused_at = True, reason, now
-            s.add(AuditEntry(at=now, actor=actor.name, action="pause", account=name,
-                             reason=reason))
+            audit.write(s, at=now, actor=actor.name, action="pause", account=name,
+                        reason=reason)
 
     def resume(self, name: str, *, actor: Actor, now: datetime) -> bool:
         """Let a paused account publish again (an admin). Raises `NotPermitted`."""
@@ -58,8 +59,8 @@ class Accounts:
             if not state.paused:
                 return False
             state.paused, state.paused_reason, state.paused_at = False, None, None
-            s.add(AuditEntry(at=now, actor=actor.name, action="resume", account=name,
-                             reason="resumed"))
+            audit.write(s, at=now, actor=actor.name, action="resume", account=name,
+                        reason="resumed")
             return True
 
 

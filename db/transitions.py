@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import audit as trail
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post
@@ -100,6 +101,6 @@ def wrote(s: Session, post: Post, actor: str) -> bool:
 
 def audit(s: Session, post: Post, actor: str, action: str, from_status: str | None,
           to_status: str | None, reason: str | None, now: datetime) -> None:
-    s.add(AuditEntry(at=now, actor=actor, action=action, post_id=post.id,
-                     account=post.account, from_status=from_status, to_status=to_status,
-                     reason=reason))
+    """The audit row of a post's creation or move (db/audit.py writes every row)."""
+    trail.write(s, at=now, actor=actor, action=action, post_id=post.id, account=post.account,
+                from_status=from_status, to_status=to_status, reason=reason)

@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from db import audit
 from db.database import Database
 from db.errors import StoreError
-from db.models import ApiToken, AuditEntry, LoginFailure, User, WebSession
+from db.models import ApiToken, LoginFailure, User, WebSession
 from posts.states import Action, Actor, check_actor
 
 
@@ -211,4 +212,4 @@ def _revoke(s: Session, condition, reason: str, now: datetime) -> int:
 
 
 def _audit(s: Session, actor: Actor, action: str, reason: str, now: datetime) -> None:
-    s.add(AuditEntry(at=now, actor=actor.name, action=action, reason=reason))
+    audit.write(s, at=now, actor=actor.name, action=action, reason=reason)

@@ -25,6 +25,7 @@ from posts.states import Actor, PostStatus
 from posts.text import canonicalise
 from scheduler.config import AccountConfig, Config
 from scheduler.planning import snippets_for
+from scheduler.platforms import registry
 from scheduler.platforms.billing import Estimate
 
 
@@ -75,6 +76,14 @@ def check_text(text: str, rules: TextRules, title: str) -> str:
     return text
 
 
+def edited_text(text: str, post: Post, config: Config) -> str:
+    """New text for a stored post, canonical, if it fits one post by its account's rules (an
+    edit changes one post, never a thread); raises PostTextError otherwise."""
+    spec = registry.spec(post.platform)
+    account = next((a for a in config.accounts if a.name == post.account), None)
+    return check_text(text, account.text if account else spec.text, spec.title)
+
+
 def as_sheet(text: str) -> FactSheet:
     """Composed text as a one-section fact sheet (paragraphs at blank lines), to be split like
     any other."""
@@ -102,8 +111,8 @@ def texts_to_queue(text: str, account: AccountConfig) -> tuple[str, ...]:
     if not cleaned:
         raise PostTextError("the post text is empty")
     parts = compose_parts(cleaned, account)
-    if len(parts) > 1 and not spec.text.threads:
-        check_text(cleaned, spec.text, spec.title)  # names the length and the limit
+    if len(parts) > 1 and not account.text.threads:
+        check_text(cleaned, account.text, spec.title)  # names the length and the limit
         raise PostTextError(f"the text does not fit one {spec.title} post; shorten it")
     return tuple(p.text for p in parts)
 
@@ -125,11 +134,12 @@ def preview(text: str, account: AccountConfig, config: Config | None = None) -> 
     without a config)."""
     spec = account.spec
     text = clean(text)
-    length = spec.text.measure(text)
+    rules = account.text
+    length = rules.measure(text)
     parts = compose_parts(text, account)
     cost = None
     if spec.billing is not None:
         settings = config.billing_for(spec.name) if config else spec.billing.defaults()
         cost = spec.billing.estimate((p.text for p in parts), settings.prices)
-    return Preview(spec.name, spec.title, length, spec.text.limit, spec.text.unit,
-                   bool(text) and length <= spec.text.limit, spec.text.threads, parts, cost)
+    return Preview(spec.name, spec.title, length, rules.limit, rules.unit,
+                   bool(text) and length <= rules.limit, rules.threads, parts, cost)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from posts.errors import FactpostError
+from posts.split import TextRules
 from posts.states import Review
 from posts.thread_links import LINK_PLACEMENTS
 from scheduler.platforms import registry
@@ -62,6 +63,11 @@ class AccountConfig(Account):
     def spec(self) -> PlatformSpec:
         """What its platform declares (scheduler/platforms/)."""
         return registry.spec(self.platform)
+
+    @property
+    def text(self) -> TextRules:
+        """The text rules its posts are measured and split by (its platform's)."""
+        return self.spec.text_for(self)
 
     def credential_names(self) -> tuple[str, ...]:
         return registry.credential_names(self)

@@ -283,7 +283,8 @@ class Dispatcher:
         attempt = self.store.outcomes.start_attempt(post.id, worker=self.worker, now=now)
         try:
             with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
-                published = publisher.publish(post.text, reply_to=reply_to, media=media)
+                published = publisher.publish(post.text, reply_to=reply_to, media=media,
+                                              key=f"factpost-post-{post.id}")
         except PublishError as err:
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)

@@ -44,7 +44,7 @@ def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None 
                  ) -> list[tuple[int, list[Snippet]]]:
     """Per section (by index), the snippets this account will post; `language` picks the
     sentence rules (detected from the text when None)."""
-    return [(i, split_section(section, account.spec.text, hashtags=account.hashtags,
+    return [(i, split_section(section, account.text, hashtags=account.hashtags,
                               language=language, links=account.links))
             for i, section in enumerate(sheet.sections)]
 

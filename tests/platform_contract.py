@@ -94,6 +94,12 @@ def test_publish_puts_the_text_on_the_account_and_says_where(case, pub):
     assert published.remote_url.startswith("https://")
 
 
+def test_publish_takes_the_posts_key_the_same_on_every_attempt(case, pub):
+    # A platform with idempotency uses it (a resend cannot duplicate); the others ignore it.
+    published = pub.publish("Keyed.", key="factpost-post-1")
+    assert [p["id"] for p in case.posts()] == [published.remote_id]
+
+
 def test_a_thread_is_a_reply_chain_where_the_platform_threads(case, pub):
     if not case.spec.text.threads:
         pytest.skip(f"{case.spec.title} has no threads: long text is refused, not chained")

@@ -71,3 +71,22 @@ def test_every_module_can_be_read_in_one_sitting():
     long = [f"{p.relative_to(ROOT)}: {n} lines" for p in sources(*PACKAGES)
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert long == [], f"split by concern, {MAX_LINES} lines at most:\n" + "\n".join(long)
+
+
+def test_the_audit_trail_has_one_writer_and_post_states_one_setter():
+    # db/audit.py adds every audit row; in the store, only the transition function
+    # (db/transitions.py) sets a post's status (the claim's conditional UPDATE sets the claim
+    # and its lease, then moves the post through it like every other change).
+    writers, setters = [], []
+    for path in sources("posts", "db", "scheduler"):
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "AuditEntry" and where != "db/audit.py"):
+                writers.append(f"{where}:{node.lineno}")
+            if (isinstance(node, ast.Assign) and where.startswith("db/")
+                    and where != "db/transitions.py"):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and target.attr == "status":
+                        setters.append(f"{where}:{node.lineno}")
+    assert writers == [] and setters == [], writers + setters

@@ -75,7 +75,7 @@ class StubPublisher:
         self._rate_limit: RateLimitState | None = None
 
     def publish(self, text: str, *, reply_to: str | None = None,
-                media: Media | None = None) -> Published:
+                media: Media | None = None, key: str | None = None) -> Published:
         body: dict = {"text": text, "reply_to": reply_to}
         if media is not None:
             body["image"] = {"data": base64.b64encode(media.content).decode("ascii"),

@@ -21,7 +21,6 @@ from scheduler.cli.common import (
     table,
     typed_time,
 )
-from scheduler.platforms import registry
 from scheduler.timing import parse_when
 
 
@@ -201,10 +200,9 @@ def post_edit(ctx: Context, post_id: int, text: str | None, at: str | None,
     actor = ctx.staff("author")
     moment = now()
     if text is not None:
-        from scheduler.compose import check_text
+        from scheduler.compose import edited_text
 
-        spec = registry.spec(ctx.store.history.get(post_id).platform)
-        text = check_text(text, spec.text, spec.title)
+        text = edited_text(text, ctx.store.history.get(post_id), ctx.config)
     p = ctx.store.posts.edit(post_id, actor=actor, now=moment, text=text,
                              scheduled_at=(typed_time(at, ctx, moment, allow_past=allow_past)
                                           if at else None))

@@ -183,10 +183,15 @@ class Publisher(Protocol):
     platform: str
     account_name: str
 
-    def publish(self, text: str, *, reply_to: str | None = None,
-                media: Media | None = None) -> Published:
-        """Publish `text`, as a reply to remote post `reply_to` when given (X threads), with
-        `media` attached when given (already checked against the platform's limits).
+    def publish(self, text: str, *, reply_to: str | None = None, media: Media | None = None,
+                key: str | None = None) -> Published:
+        """Publish `text`, as a reply to remote post `reply_to` when given (a thread's parts),
+        with `media` attached when given (already checked against the platform's limits).
+
+        `key` names the post, the same on every attempt to send it. A platform that offers
+        idempotency (a request key it remembers, a record key the client chooses) uses it so
+        that a resend cannot duplicate the post; one that offers none ignores it, and the
+        dispatcher reads the timeline before any resend instead.
 
         Raises a PublishError subclass on failure. A failure while uploading an image, before
         the post itself was requested, is never Ambiguous: no post can exist yet.

@@ -129,7 +129,8 @@ class FacebookPublisher:
         return f"FacebookPublisher(account={self.account_name!r}, page={self.page!r})"
 
     def publish(self, text: str, *, reply_to: str | None = None,
-                media: Media | None = None) -> Published:
+                media: Media | None = None, key: str | None = None) -> Published:
+        # The Graph API takes no idempotency key (`key`): the timeline is read before a resend.
         if media is None:
             result = self._call(lambda: self.graph.put_object(self.page, "feed", message=text),
                                 creating=True)

@@ -79,6 +79,13 @@ class PlatformSpec:
     ordered_ids: bool = False
     #: How an account's settings stand on `today` (UTC); None: nothing to check.
     check_settings: Callable[[Account, date], SettingsCheck | None] = _nothing_to_check
+    #: An account's own text rules where they differ from `text` (an instance that sets its
+    #: own limit); None: every account has `text`.
+    account_text: Callable[[Account], TextRules] | None = None
+
+    def text_for(self, account: Account) -> TextRules:
+        """The text rules one account's posts are measured and split by."""
+        return self.account_text(account) if self.account_text else self.text
 
     def option(self, account: Account, key: str) -> object:
         """The account's value of one of this platform's options, or its default."""

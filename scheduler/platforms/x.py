@@ -128,7 +128,8 @@ class XPublisher:
         return f"XPublisher(account={self.account_name!r}, handle={self.handle!r})"
 
     def publish(self, text: str, *, reply_to: str | None = None,
-                media: Media | None = None) -> Published:
+                media: Media | None = None, key: str | None = None) -> Published:
+        # X takes no idempotency key (`key`): the timeline is read before any resend.
         media_ids = [self.upload(media)] if media is not None else None
         token = self.meter.start(x_terms.create_operation(text))
         try:

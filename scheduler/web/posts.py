@@ -7,9 +7,8 @@ from fastapi.responses import RedirectResponse
 
 from db.errors import BadLink
 from posts.states import EDITABLE, PostStatus
-from scheduler.compose import check_text
+from scheduler.compose import edited_text
 from scheduler.errors import FactpostError
-from scheduler.platforms import registry
 from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
@@ -65,8 +64,7 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
               text: str = Form(""), at: str = Form("")):
     w = web(request)
     post = w.store.history.get(post_id)
-    spec = registry.spec(post.platform)
-    new_text = check_text(text, spec.text, spec.title) if text.strip() else None
+    new_text = edited_text(text, post, w.config) if text.strip() else None
     p = w.store.posts.edit(post_id, actor=actor, now=w.now(), text=new_text,
                            scheduled_at=schedule_time(w, at) if at.strip() else None)
     return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")
