@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 lock: | $(BIN)/python

@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 
 from db import migrate
 from db.store import Store
+from emulator import Emulator
 from scheduler.config import Config, load_config
-from scheduler.emulator import Emulator, demo_credentials
-from scheduler.publishers.registry import build_publisher
+from scheduler.emulated import demo_credentials
+from scheduler.platforms.registry import build_publisher
 
 POSTGRES_URL = os.environ.get("FACTPOST_BENCH_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/factpost_bench")

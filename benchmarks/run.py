@@ -39,9 +39,9 @@ from posts.states import OPERATOR, Actor, PostStatus  # noqa: E402
 from scheduler.config import AccountConfig  # noqa: E402
 from scheduler.dispatch import Dispatcher  # noqa: E402
 from scheduler.importing import import_file  # noqa: E402
-from scheduler.publishers.facebook import DEFAULT_BASE as GRAPH_BASE  # noqa: E402
-from scheduler.publishers.http import api_session  # noqa: E402
-from scheduler.publishers.x import DEFAULT_BASE as X_BASE  # noqa: E402
+from scheduler.platforms.facebook import DEFAULT_BASE as GRAPH_BASE  # noqa: E402
+from scheduler.platforms.http import api_session  # noqa: E402
+from scheduler.platforms.x import DEFAULT_BASE as X_BASE  # noqa: E402
 
 Row = tuple[str, str, str]  # (what, backend, figure)
 
@@ -83,7 +83,7 @@ def bare_loop(o: Office, texts: dict[str, list[str]]) -> float:
         else:
             graph = facebook.GraphAPI(access_token=creds["page_token"], version="3.1",
                                       session=api_session(account, GRAPH_BASE))
-            graph.version = account.graph_version
+            graph.version = account.options["graph_version"]
             for t in batch:
                 graph.put_object(account.handle, "feed", message=t)
 
@@ -233,33 +233,33 @@ def store_scale(backend: str, total: int) -> list[Row]:
         rows.append((f"store: fill {total:,} posts (bulk insert, setup only)", backend,
                      f"{time.perf_counter() - started:.0f} s"))
         lease = timedelta(seconds=60)
-        claim_ms, _ = timed(lambda: store.claim_next("x0", worker="bench", now=now(),
-                                                     lease=lease), repeat=50)
+        claim_ms, _ = timed(lambda: store.queue.claim_next("x0", worker="bench", now=now(),
+                                                           lease=lease), repeat=50)
         rows.append((f"store: claim the next due post among {total:,}", backend,
                      f"{claim_ms:.2f} ms"))
-        first_ms, _ = timed(lambda: store.history(HistoryFilter(limit=50)))
+        first_ms, _ = timed(lambda: store.history.search(HistoryFilter(limit=50)))
         rows.append(("store: history first page (50)", backend, f"{first_ms:.1f} ms"))
         # The oldest page by keyset: the cursor of the post just before it.
-        oldest = store.history(HistoryFilter(limit=51, offset=total - 51))
+        oldest = store.history.search(HistoryFilter(limit=51, offset=total - 51))
         cursor = history_key(oldest[0])
-        last_ms, last = timed(lambda: store.history(HistoryFilter(limit=50, after=cursor)))
+        last_ms, last = timed(lambda: store.history.search(HistoryFilter(limit=50, after=cursor)))
         assert len(last) == 50, len(last)
         rows.append(("store: history last page (50, keyset cursor)", backend,
                      f"{last_ms:.1f} ms"))
-        offset_ms, _ = timed(lambda: store.history(HistoryFilter(limit=50, offset=total - 50)),
-                             repeat=3)
+        offset_ms, _ = timed(
+            lambda: store.history.search(HistoryFilter(limit=50, offset=total - 50)), repeat=3)
         rows.append(("store: history last page (50, OFFSET, for comparison)", backend,
                      f"{offset_ms:.0f} ms"))
-        account_ms, _ = timed(lambda: store.history(HistoryFilter(account="fb1", limit=50)))
+        account_ms, _ = timed(lambda: store.history.search(HistoryFilter(account="fb1", limit=50)))
         rows.append(("store: history of one account, first page", backend,
                      f"{account_ms:.1f} ms"))
         for term in ("bridges", "district 17", "المدارس"):
-            search_ms, found = timed(lambda t=term: store.history(
+            search_ms, found = timed(lambda t=term: store.history.search(
                 HistoryFilter(search=t, limit=50)))
             assert found, term
             rows.append((f"store: search '{term}', first page of 50", backend,
                          f"{search_ms:.1f} ms"))
-        rare_ms, _ = timed(lambda: store.history(HistoryFilter(search="Update 777777",
+        rare_ms, _ = timed(lambda: store.history.search(HistoryFilter(search="Update 777777",
                                                                limit=50)), repeat=3)
         rows.append(("store: search a rare phrase ('Update 777777')", backend,
                      f"{rare_ms:.1f} ms"))

@@ -10,11 +10,13 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from posts.errors import FactpostError
+
 #: Execution option marking an engine whose transactions only read.
 READ_ONLY = "factpost_read_only"
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(FactpostError):
     """The database cannot be used; the message names the file or server, the cause and what
     to do, in one line."""
 

@@ -1,5 +1,8 @@
-"""The X spend ledger: persistence only (prices and their meaning live in
-scheduler/publishers/x_terms.py). Money is integer micro-dollars; times are UTC.
+"""The spend ledger of platforms that bill per request (X): persistence only (prices and
+their meaning live with each platform, scheduler/platforms/x_terms.py for X). Money is integer
+micro-dollars; times are UTC. The tables are named x_charges and x_read_charges (migration
+0006) from when X was the only platform that billed; the operations in them are the
+platform's own names.
 
 States of a charge:
 
@@ -10,15 +13,15 @@ States of a charge:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db.database import Database
 from db.models import XCharge, XReadCharge
-from db.store import Store
 
 PENDING, CHARGED, NOT_CHARGED = "pending", "charged", "not_charged"
 SPENT = (PENDING, CHARGED)
@@ -42,17 +45,17 @@ class DaySpend:
 
 
 class SpendStore:
-    """Ledger queries on a Store's database; each method is one transaction."""
+    """The spend ledger (`store.spend`); each method is one transaction."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # -- writing ------------------------------------------------------------------------------
 
     def start(self, *, account: str, app: str, operation: str, unit_micros: int, at: datetime,
               purpose: str, post_id: int | None) -> int:
         """Record a create about to be sent (counted as spent until settled); returns its id."""
-        with self._store.session() as s:
+        with self.db.session() as s:
             charge = XCharge(at=at, account=account, app=app, operation=operation,
                              purpose=purpose, state=PENDING, units=1, billed_units=1,
                              unit_micros=unit_micros, micros=unit_micros, post_id=post_id)
@@ -61,7 +64,7 @@ class SpendStore:
             return charge.id
 
     def settle(self, charge_id: int, *, charged: bool, remote_id: str | None = None) -> None:
-        with self._store.session() as s:
+        with self.db.session() as s:
             charge = s.get(XCharge, charge_id)
             if charged:
                 charge.state, charge.remote_id = CHARGED, remote_id or charge.remote_id
@@ -71,7 +74,7 @@ class SpendStore:
     def settle_post(self, post_id: int, *, found: bool, remote_id: str | None = None) -> int:
         """Settle the pending creates of a post whose outcome the timeline has now shown: the
         newest made the post when it was `found`, none did otherwise. Returns how many."""
-        with self._store.session() as s:
+        with self.db.session() as s:
             pending = list(s.scalars(select(XCharge).where(
                 XCharge.post_id == post_id, XCharge.state == PENDING,
                 XCharge.operation.in_(CREATES)).order_by(XCharge.id.desc())))
@@ -87,7 +90,7 @@ class SpendStore:
                resources: Sequence[str] | None = None) -> XCharge:
         """Record an answered request. With `resources` (a read), each is billed only if the
         app has not paid for it yet on `at`'s UTC day."""
-        with self._store.session() as s:
+        with self.db.session() as s:
             billed = units
             if resources is not None:
                 billed = self._first_reads(s, app, at.date(), resources)
@@ -112,7 +115,7 @@ class SpendStore:
         new = [r for r in wanted if r not in seen]
         if new:
             rows = [{"app": app, "day": key, "resource": r} for r in new]
-            s.execute(_insert_ignoring_duplicates(self._store.engine.dialect.name), rows)
+            s.execute(_insert_ignoring_duplicates(self.db.dialect), rows)
             s.execute(delete(XReadCharge).where(
                 XReadCharge.day < (day - timedelta(days=KEEP_READ_DAYS)).isoformat()))
         return len(new)
@@ -121,7 +124,7 @@ class SpendStore:
 
     def spent(self, app: str, *, since: datetime, until: datetime) -> int:
         """Micro-dollars the app has spent (or may have: pending) in [since, until)."""
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             return s.scalar(select(func.coalesce(func.sum(XCharge.micros), 0)).where(
                 XCharge.app == app, XCharge.state.in_(SPENT), XCharge.at >= since,
                 XCharge.at < until)) or 0
@@ -129,7 +132,7 @@ class SpendStore:
     def spent_by_app(self, *, since: datetime, until: datetime
                      ) -> dict[str, tuple[int, tuple[str, ...]]]:
         """Per app: (micro-dollars spent in [since, until), the accounts that spent it)."""
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             rows = s.execute(select(XCharge.app, XCharge.account, func.sum(XCharge.micros))
                              .where(XCharge.state.in_(SPENT), XCharge.at >= since,
                                     XCharge.at < until)
@@ -139,16 +142,6 @@ class SpendStore:
             total, accounts = out.get(app, (0, ()))
             out[app] = (total + (micros or 0), tuple(sorted({*accounts, account})))
         return out
-
-    def apps_of(self, accounts: Iterable[str]) -> dict[str, str]:
-        """The app each account last spent through, for accounts that have spent."""
-        names = list(accounts)
-        with self._store.reading() as s:
-            latest = (select(XCharge.account, func.max(XCharge.id).label("id"))
-                      .where(XCharge.account.in_(names)).group_by(XCharge.account).subquery())
-            rows = s.execute(select(XCharge.account, XCharge.app)
-                             .join(latest, XCharge.id == latest.c.id)).all()
-            return {account: app for account, app in rows}
 
     def by_day(self, *, since: datetime | None = None, until: datetime | None = None,
                account: str | None = None) -> list[DaySpend]:
@@ -168,7 +161,7 @@ class SpendStore:
                  .group_by(day, XCharge.account, XCharge.app)
                  .order_by(day.desc(), XCharge.account))
         query = _window(query, since, until, account)
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             rows = s.execute(query).all()
         return [DaySpend(_as_date(d), account_, app, requests, posts or 0, links or 0,
                          read or 0, micros or 0)
@@ -180,7 +173,7 @@ class SpendStore:
         query = select(XCharge).order_by(XCharge.id)
         if post_id is not None:
             query = query.where(XCharge.post_id == post_id)
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             return list(s.scalars(_window(query, since, until, account)))
 
 

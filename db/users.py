@@ -12,8 +12,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import ApiToken, AuditEntry, LoginFailure, User, WebSession
-from db.store import Store, StoreError
+from db import audit
+from db.database import Database
+from db.errors import StoreError
+from db.models import ApiToken, LoginFailure, User, WebSession
 from posts.states import Action, Actor, check_actor
 
 
@@ -22,10 +24,11 @@ class UserError(StoreError):
 
 
 class UserStore:
-    """User queries on a Store's database; each method is one transaction."""
+    """Users, sessions, API tokens and failed sign-ins (`store.users`); each method is one
+    transaction."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # -- users --------------------------------------------------------------------------------
 
@@ -33,7 +36,7 @@ class UserStore:
                  actor: Actor) -> User:
         """Add a user. Raises `UserError` (the name is taken), `NotPermitted`."""
         check_actor(actor, Action.MANAGE_USERS)
-        with self._store.session() as s:
+        with self.db.session() as s:
             if s.scalar(select(User).where(User.name == name)) is not None:
                 raise UserError(f"a user named {name!r} already exists; choose another name "
                                 "or change that user's role")
@@ -45,7 +48,7 @@ class UserStore:
             return user
 
     def get_user(self, name: str) -> User | None:
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             return s.scalar(select(User).where(User.name == name))
 
     def require_user(self, name: str) -> User:
@@ -55,7 +58,7 @@ class UserStore:
         return user
 
     def users(self) -> list[User]:
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             return list(s.scalars(select(User).order_by(User.name)))
 
     def update_user(self, name: str, *, actor: Actor, now: datetime, role: str | None = None,
@@ -64,7 +67,7 @@ class UserStore:
         revokes every API token the user has, so enabling the user again revives none.
         Raises `UserError`, `NotPermitted`."""
         check_actor(actor, Action.MANAGE_USERS)
-        with self._store.session() as s:
+        with self.db.session() as s:
             user = s.scalar(select(User).where(User.name == name))
             if user is None:
                 raise UserError(f"no user named {name!r}; 'factpost user list' shows every "
@@ -93,7 +96,7 @@ class UserStore:
 
     def create_session(self, user_id: int, *, token_hash: str, csrf_token: str, now: datetime,
                        expires_at: datetime) -> None:
-        with self._store.session() as s:
+        with self.db.session() as s:
             # Expired sessions are swept here rather than by a job: sign-ins are rare.
             s.execute(delete(WebSession).where(WebSession.expires_at < now))
             s.add(WebSession(token_hash=token_hash, user_id=user_id, csrf_token=csrf_token,
@@ -102,7 +105,7 @@ class UserStore:
     def session_user(self, token_hash: str, *, now: datetime
                      ) -> tuple[User, WebSession] | None:
         """The enabled user a live session belongs to, or None."""
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             row = s.execute(select(User, WebSession).join(WebSession,
                                                           WebSession.user_id == User.id)
                             .where(WebSession.token_hash == token_hash,
@@ -111,7 +114,7 @@ class UserStore:
             return None if row is None else (row[0], row[1])
 
     def end_session(self, token_hash: str) -> None:
-        with self._store.session() as s:
+        with self.db.session() as s:
             s.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
 
     # -- API tokens ---------------------------------------------------------------------------
@@ -120,7 +123,7 @@ class UserStore:
                       expires_at: datetime, actor: Actor) -> ApiToken:
         """Store a new token's hash. Raises `NotPermitted`."""
         check_actor(actor, Action.MANAGE_USERS)
-        with self._store.session() as s:
+        with self.db.session() as s:
             user = s.get(User, user_id)
             token = ApiToken(user_id=user_id, token_hash=token_hash, created_at=now,
                              expires_at=expires_at)
@@ -132,7 +135,7 @@ class UserStore:
 
     def token_user(self, token_hash: str, *, now: datetime) -> User | None:
         """The enabled user whose live token (neither expired nor revoked) this is, or None."""
-        with self._store.session() as s:
+        with self.db.session() as s:
             row = s.execute(select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
                             .where(ApiToken.token_hash == token_hash,
                                    ApiToken.expires_at > now, ApiToken.revoked_at.is_(None),
@@ -144,7 +147,7 @@ class UserStore:
 
     def api_tokens(self, name: str | None = None) -> list[tuple[ApiToken, str]]:
         """Every token (of one user when `name` is given) with its user's name, newest first."""
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             query = (select(ApiToken, User.name).join(User, ApiToken.user_id == User.id)
                      .order_by(ApiToken.id.desc()))
             if name is not None:
@@ -155,7 +158,7 @@ class UserStore:
                      reason: str = "revoked by hand") -> ApiToken:
         """Revoke one token for good. Raises `UserError` (no such token), `NotPermitted`."""
         check_actor(actor, Action.MANAGE_USERS)
-        with self._store.session() as s:
+        with self.db.session() as s:
             token = s.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
             if token is None:
                 raise UserError(f"no API token with id {token_id}; 'factpost user token list' "
@@ -171,7 +174,7 @@ class UserStore:
                            reason: str = "revoked by hand") -> int:
         """Revoke every live token of a user; returns how many. Raises `UserError`."""
         check_actor(actor, Action.MANAGE_USERS)
-        with self._store.session() as s:
+        with self.db.session() as s:
             user = s.scalar(select(User).where(User.name == name))
             if user is None:
                 raise UserError(f"no user named {name!r}; 'factpost user list' shows every "
@@ -185,18 +188,18 @@ class UserStore:
     # -- sign-in throttling -------------------------------------------------------------------
 
     def record_login_failure(self, name: str, ip: str, *, now: datetime) -> None:
-        with self._store.session() as s:
+        with self.db.session() as s:
             s.add(LoginFailure(name=name, ip=ip, at=now))
 
     def login_failures_since(self, name: str, ip: str, since: datetime) -> int:
-        with self._store.reading() as s:
+        with self.db.reading() as s:
             return s.scalar(select(func.count()).select_from(LoginFailure).where(
                 LoginFailure.name == name, LoginFailure.ip == ip, LoginFailure.at >= since))
 
     def clear_login_failures(self, name: str, ip: str, *, before: datetime) -> None:
         """Forget a user's failures from this address (after a good sign-in), and everyone's
         failures older than `before`, which no longer count."""
-        with self._store.session() as s:
+        with self.db.session() as s:
             s.execute(delete(LoginFailure).where(
                 (LoginFailure.at < before)
                 | ((LoginFailure.name == name) & (LoginFailure.ip == ip))))
@@ -209,4 +212,4 @@ def _revoke(s: Session, condition, reason: str, now: datetime) -> int:
 
 
 def _audit(s: Session, actor: Actor, action: str, reason: str, now: datetime) -> None:
-    s.add(AuditEntry(at=now, actor=actor.name, action=action, reason=reason))
+    audit.write(s, at=now, actor=actor.name, action=action, reason=reason)

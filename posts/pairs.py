@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from posts.errors import FactpostError
 from posts.factsheet import FactSheet
 from posts.sentences import detect_language
 
@@ -22,7 +23,7 @@ from posts.sentences import detect_language
 PairKey = tuple[int, int]
 
 
-class PairingError(ValueError):
+class PairingError(FactpostError):
     """Two versions of a fact sheet cannot be paired; the message says why and what to do."""
 
 

@@ -1,26 +1,31 @@
-"""Sections -> post-sized snippets: X posts and threads, Facebook posts.
+"""Sections -> post-sized snippets, by a platform's text rules.
 
-X: every snippet is at most 280 weighted characters (posts.weight), thread suffix and hashtags
-included. Whole sentences are packed greedily; a piece too long for a post is cut at the next
-finer boundary: paragraph -> line -> sentence -> clause (after , ; : ، ؛) -> word. A single word
-longer than a post (no whitespace to cut at) is cut between characters as a last resort, never
-inside a URL or an emoji sequence. Whitespace cuts cannot fall inside a URL, e-mail address,
-@mention, #hashtag or number, which hold no whitespace.
+A platform's spec (scheduler/platforms/) declares its `TextRules`: how long a post may be, how
+length is measured (twitter-text's weighted characters, characters, ...), whether a text too
+long for one post becomes a thread, and how a thread's parts are numbered. The splitter knows
+no platform by name.
+
+Every snippet is at most `rules.limit` long by `rules.measure`, numbering and hashtags
+included. Whole sentences are packed greedily (whole paragraphs where the rules pack
+paragraphs); a piece too long for a post is cut at the next finer boundary: paragraph -> line
+-> sentence -> clause (after , ; : ، ؛) -> word. A single word longer than a post (no
+whitespace to cut at) is cut between characters as a last resort, never inside a URL or an
+emoji sequence. Whitespace cuts cannot fall inside a URL, e-mail address, @mention, #hashtag or
+number, which hold no whitespace.
 
 The heading opens the first snippet ("heading\\n\\nbody"). A section that needs more than one
-snippet becomes a thread: each snippet ends " i/N". Configured hashtags go on the single post or
-the last snippet of a thread where they fit, and are left off where they do not; a hashtag the
-section already holds anywhere (in any letter case, as X matches them) is not added again.
+snippet is numbered: each snippet ends with `rules.numbering` (" i/N"). Configured hashtags go
+on the single post or the last snippet of a thread where they fit, and are left off where they
+do not; a hashtag the section already holds anywhere (in any letter case, as X matches them)
+is not added again.
 
-Nothing is lost, invented or reordered: `reassemble` (which undoes heading, suffixes and hashtags
-and joins with a space) gives the section body with whitespace runs collapsed to one space. A
-word cut between characters is the exception: there the two halves join without a space.
+Nothing is lost, invented or reordered: `reassemble` (which undoes heading, numbering and
+hashtags and joins with a space) gives the section body with whitespace runs collapsed to one
+space. A word cut between characters is the exception: there the two halves join without a
+space.
 
-Facebook: one post per section unless it exceeds 63,206 characters; then the same packing from
-paragraphs down, numbered like a thread.
-
-Links on X (`links="first-part"`): X charges far more for a post with a link than without, so
-a thread whose links would land in more than one part can carry them all in its first part
+Links (`links="first-part"`): where a post with a link costs far more than one without (X), a
+thread whose links would land in more than one part can carry them all in its first part
 instead: each link (once) on a line under the heading, and in the text a link in brackets
 "(https://...)" is dropped while any other becomes "the link above". A thread whose links
 already sit in one part, and a single post, are left as written.
@@ -34,93 +39,89 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from posts.factsheet import Section
+from posts.hashtags import hashtag_text, missing_hashtags
 from posts.sentences import detect_language, sentences
-from posts.weight import URL_WEIGHT, X_MAX_WEIGHT, code_point_weight, find_urls, weighted_length
+from posts.thread_links import LINK_PLACEMENTS, links_first
+from posts.weight import URL_WEIGHT, find_urls
 
-#: Facebook's limit on a post's text, in characters.
-FACEBOOK_MAX_CHARS = 63_206
 #: The smallest limit the splitter accepts: a URL and a thread suffix must fit in a post.
 MIN_LIMIT = 40
+#: What one post is packed from.
+PACKS = ("sentences", "paragraphs")
+
+
+def _one(_ch: str) -> int:
+    return 1
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """How a platform counts and splits post text. Each platform's spec declares its own; the
+    splitter, the compose counter and every length check read only this."""
+
+    #: The most one post may hold, in `unit`s of `measure`.
+    limit: int
+    #: A text's length as the platform counts it.
+    measure: Callable[[str], int] = len
+    #: What `measure` counts, for people: "weighted characters", "characters".
+    unit: str = "characters"
+    #: Whether text too long for one post goes out as a thread (a reply chain). Where not, the
+    #: numbered parts of an over-long section are separate posts, and a hand-written post must
+    #: fit one post.
+    threads: bool = False
+    #: What a post is packed from first: whole "sentences" or whole "paragraphs" (cut finer
+    #: only where one does not fit).
+    packs: str = "sentences"
+    #: Appended to each part of a text that needs several; `position` and `size` filled in.
+    numbering: str = " {position}/{size}"
+    #: An upper bound of one character's share of `measure`, for cutting inside a word.
+    char_weight: Callable[[str], int] = _one
+    #: `measure` is slow on huge text: a piece longer than 4 x `limit` + 4200 characters
+    #: cannot fit (no URL, which counts as one link however long, exceeds 4096) and is cut
+    #: down unmeasured.
+    slow_measure: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit < MIN_LIMIT:
+            raise ValueError(f"limit {self.limit} is too small; a post limit must be at least "
+                             f"{MIN_LIMIT}")
+        if self.packs not in PACKS:
+            raise ValueError(f"unknown packing {self.packs!r}; use one of {', '.join(PACKS)}")
+
+    def fits(self, text: str) -> bool:
+        return self.measure(text) <= self.limit
+
+    def part_suffix(self, position: int, size: int) -> str:
+        return self.numbering.format(position=position, size=size)
 
 
 @dataclass(frozen=True)
 class Snippet:
     text: str
+    #: Its length by the rules it was split by (`TextRules.measure`).
     weighted_length: int
     #: 1-based; 1 of 1 for a single post.
     thread_position: int
     thread_size: int
     #: The configured hashtags appended to this snippet (" #A #B"), if any.
     hashtags: str = ""
+    #: The numbering appended to this snippet (" 2/5"), if any.
+    suffix: str = ""
 
 
-def split_for_x(section: Section, *, hashtags: Sequence[str] = (),
-                limit: int = X_MAX_WEIGHT, language: str | None = None,
-                links: str = "as-written") -> list[Snippet]:
-    """Snippets of at most `limit` weighted characters; a thread when more than one.
+def split_section(section: Section, rules: TextRules, *, hashtags: Sequence[str] = (),
+                  language: str | None = None, links: str = "as-written") -> list[Snippet]:
+    """Snippets of `section` by `rules`: one post, or the numbered parts of a thread.
     `language` ("en"/"ar") picks the sentence rules; detected from the text when None.
     `links` is "as-written" or "first-part" (see the module docstring)."""
     if links not in LINK_PLACEMENTS:
         raise ValueError(f"unknown link placement {links!r}; use 'as-written' or 'first-part'")
-    snippets = _split(section, _Platform.x(limit), hashtags, language)
+    snippets = _split(section, rules, hashtags, language)
     if links == "first-part" and sum(1 for s in snippets if find_urls(s.text)) > 1:
-        moved = _split(_links_first(section, language), _Platform.x(limit), hashtags, language)
+        moved = _split(links_first(section, language), rules, hashtags, language)
         if sum(1 for s in moved if find_urls(s.text)) == 1:
             return moved
     return snippets
-
-
-def split_for_facebook(section: Section, *, hashtags: Sequence[str] = (),
-                       limit: int = FACEBOOK_MAX_CHARS, language: str | None = None
-                       ) -> list[Snippet]:
-    """One post per section, split (numbered like a thread) only past `limit` characters."""
-    return _split(section, _Platform.facebook(limit), hashtags, language)
-
-
-def split_section(section: Section, platform: str, *, hashtags: Sequence[str] = (),
-                  language: str | None = None, links: str = "as-written") -> list[Snippet]:
-    """`split_for_x` or `split_for_facebook`, by platform name ("x" or "facebook"); `links`
-    applies to X only."""
-    if platform == "x":
-        return split_for_x(section, hashtags=hashtags, language=language, links=links)
-    if platform == "facebook":
-        return split_for_facebook(section, hashtags=hashtags, language=language)
-    raise ValueError(f"unknown platform {platform!r}; use 'x' or 'facebook'")
-
-
-# --- links in the first part -------------------------------------------------------------------
-
-LINK_PLACEMENTS = ("as-written", "first-part")
-#: What a link moved to the first part is called where it stood, per language.
-_LINK_ABOVE = {"en": "the link above", "ar": "الرابط أعلاه"}
-_BRACKETED = {"(": ")", "[": "]", "<": ">"}
-
-
-def _links_first(section: Section, language: str | None) -> Section:
-    """The section with its links listed once under the heading and gone from the text."""
-    heading = (section.heading or "").strip()
-    language = language or detect_language(f"{heading}\n{section.text}")
-    found: list[str] = []
-    paragraphs = []
-    for paragraph in section.paragraphs:
-        out, at = [], 0
-        for start, end in find_urls(paragraph):
-            link = paragraph[start:end]
-            if link not in found:
-                found.append(link)
-            before, after = paragraph[:start].rstrip(), paragraph[end:]
-            closer = _BRACKETED.get(before[-1:]) if before else None
-            if closer and after.lstrip().startswith(closer):
-                # "website (https://...)": the brackets held only the address.
-                out.append(paragraph[at:len(before) - 1].rstrip())
-                at = end + after.index(closer) + 1
-            else:
-                out.append(paragraph[at:start] + _LINK_ABOVE.get(language, _LINK_ABOVE["en"]))
-                at = end
-        out.append(paragraph[at:])
-        paragraphs.append("".join(out).strip())
-    head = "\n".join(part for part in (heading, " ".join(found)) if part)
-    return Section(head or None, tuple(p for p in paragraphs if p))
 
 
 # --- checking helpers: the "nothing lost" contract, used by the tests and previews ----------
@@ -132,14 +133,12 @@ def collapse_whitespace(text: str) -> str:
 
 def strip_decorations(snippets: Sequence[Snippet], *, heading: str | None = None,
                       hashtags: Sequence[str] = ()) -> list[str]:
-    """Each snippet's text without the heading prefix, thread suffix and appended hashtags."""
+    """Each snippet's text without the heading prefix, numbering and appended hashtags."""
     del hashtags  # each snippet records the hashtags appended to it
     prefix = f"{heading.strip()}\n\n" if heading and heading.strip() else None
     cores = []
     for s in snippets:
-        text = s.text
-        if s.thread_size > 1:
-            text = text.removesuffix(f" {s.thread_position}/{s.thread_size}")
+        text = s.text.removesuffix(s.suffix) if s.suffix else s.text
         if s.hashtags:
             text = text.removesuffix(s.hashtags)
         if prefix and s.thread_position == 1:
@@ -155,39 +154,21 @@ def reassemble(snippets: Sequence[Snippet], *, heading: str | None = None,
         strip_decorations(snippets, heading=heading, hashtags=hashtags)))
 
 
-# --- the platforms ----------------------------------------------------------------------------
+# --- packing levels -------------------------------------------------------------------------
 
 _PARAGRAPH, _LINE, _SENTENCE, _CLAUSE, _WORD = range(5)
 _TOO_LONG = 1 << 62
 
 
-@dataclass(frozen=True)
-class _Platform:
-    limit: int
-    measure: Callable[[str], int]
-    char_weight: Callable[[str], int]
-    #: Pieces are first cut down to this level (X packs sentences, Facebook paragraphs).
-    start_level: int
-    #: Longer pieces are not measured (X's counting is slow on huge text): they are too long.
-    max_measured: int
-
-    @classmethod
-    def x(cls, limit: int) -> _Platform:
-        # Longer pieces are cut down unmeasured: whitespace cuts then pack back together as they
-        # would have, and a word this long (no whitespace) is cut between characters even if its
-        # URLs would have let it fit (a URL, at most 4096 characters, is never cut).
-        return cls(_checked(limit), weighted_length, code_point_weight, _SENTENCE,
-                   max_measured=4 * limit + 4200)
-
-    @classmethod
-    def facebook(cls, limit: int) -> _Platform:
-        return cls(_checked(limit), len, lambda _ch: 1, _PARAGRAPH, max_measured=1 << 62)
+def _start_level(rules: TextRules) -> int:
+    return _SENTENCE if rules.packs == "sentences" else _PARAGRAPH
 
 
-def _checked(limit: int) -> int:
-    if limit < MIN_LIMIT:
-        raise ValueError(f"limit {limit} is too small; a post limit must be at least {MIN_LIMIT}")
-    return limit
+def _max_measured(rules: TextRules) -> int:
+    # Longer pieces are cut down unmeasured: whitespace cuts then pack back together as they
+    # would have, and a word this long (no whitespace) is cut between characters even if its
+    # URLs would have let it fit (a URL, at most 4096 characters, is never cut).
+    return 4 * rules.limit + 4200 if rules.slow_measure else _TOO_LONG
 
 
 @dataclass
@@ -203,63 +184,37 @@ class _Piece:
     too_long: bool = False
 
 
-def _split(section: Section, platform: _Platform, hashtags: Sequence[str],
+def _split(section: Section, rules: TextRules, hashtags: Sequence[str],
            language: str | None = None) -> list[Snippet]:
     heading = (section.heading or "").strip() or None
     language = language or detect_language(f"{heading or ''}\n{section.text}")
     # Every paragraph, the first too, follows what comes before it (the heading) after "\n\n".
     body = [_Piece(p.strip(), "\n\n", _PARAGRAPH) for p in section.paragraphs if p.strip()]
-    body = [q for p in body for q in _down_to(p, platform.start_level, language)]
+    body = [q for p in body for q in _down_to(p, _start_level(rules), language)]
     if not body and heading is None:
         return []
-    packer = _Packer(platform, heading, body, language)
+    packer = _Packer(rules, heading, body, language)
     cores = packer.pack(tail="", max_snippets=1)
     digits = 0
     while cores is None:
         digits += 1
-        # The suffix width is reserved before packing, for the widest " i/N" with this many
-        # digits; a thread that grows past 10**digits - 1 snippets is packed again.
-        cores = packer.pack(tail=f" {'9' * digits}/{'9' * digits}",
-                            max_snippets=10 ** digits - 1)
+        # The numbering's width is reserved before packing, for the widest " i/N" with this
+        # many digits; a thread that grows past 10**digits - 1 snippets is packed again.
+        widest = 10 ** digits - 1
+        cores = packer.pack(tail=rules.part_suffix(widest, widest), max_snippets=widest)
     size = len(cores)
-    tags = _hashtag_text(missing_hashtags(
+    tags = hashtag_text(missing_hashtags(
         "\n".join([heading or "", *section.paragraphs]), hashtags))
     snippets = []
     for position, core in enumerate(cores, 1):
-        suffix = f" {position}/{size}" if size > 1 else ""
+        suffix = rules.part_suffix(position, size) if size > 1 else ""
         text, appended = core + suffix, ""
         if tags and position == size:
             tagged = core + tags + suffix
-            if platform.measure(tagged) <= platform.limit:
+            if rules.fits(tagged):
                 text, appended = tagged, tags
-        snippets.append(Snippet(text, platform.measure(text), position, size, appended))
+        snippets.append(Snippet(text, rules.measure(text), position, size, appended, suffix))
     return snippets
-
-
-# A hashtag as X finds one: "#" or "＃" not after a letter, digit or "&", then word characters
-# with at least one letter (twitter-text's hashtag rule, https://github.com/twitter/twitter-text
-# /blob/master/js/src/regexp/validHashtag.js, in its Unicode-word form).
-_HASHTAG = re.compile(r"(?<![\w&])[#＃](\w*[^\W\d_]\w*)")
-
-
-def missing_hashtags(text: str, hashtags: Sequence[str]) -> list[str]:
-    """The `hashtags` (with or without "#") that `text` does not hold yet, each once, in
-    order; X matches hashtags whatever their letter case, so neither does this."""
-    for start, end in reversed(find_urls(text)):  # "#top" in a link is no hashtag
-        text = text[:start] + " " + text[end:]
-    present = {m.group(1).casefold() for m in _HASHTAG.finditer(text)}
-    missing: list[str] = []
-    for tag in hashtags:
-        bare = tag.strip().lstrip("#＃")
-        if bare and bare.casefold() not in present:
-            present.add(bare.casefold())
-            missing.append(bare)
-    return missing
-
-
-def _hashtag_text(hashtags: Sequence[str]) -> str:
-    tags = [tag.strip().lstrip("#") for tag in hashtags]
-    return "".join(f" #{tag}" for tag in tags if tag)
 
 
 # --- cutting pieces finer ---------------------------------------------------------------------
@@ -349,7 +304,7 @@ def _cuttable(text: str, k: int, urls: list[tuple[int, int]]) -> bool:
     return not any(s < k < e for s, e in urls)
 
 
-def _hard_cut(text: str, room: int, platform: _Platform, *, relax: bool) -> int:
+def _hard_cut(text: str, room: int, rules: TextRules, *, relax: bool) -> int:
     """Length of the longest prefix found that weighs at most `room`; 0 if none does.
 
     Cuts fall outside URLs and character sequences, unless `relax`ed (last resort)."""
@@ -363,19 +318,19 @@ def _hard_cut(text: str, room: int, platform: _Platform, *, relax: bool) -> int:
         urls = find_urls(text[:window])
     estimate, total = 0, 0
     for i in range(min(window, len(text) - 1)):
-        total += platform.char_weight(text[i])
+        total += rules.char_weight(text[i])
         if total > room:
             break
         estimate = i + 1
     candidates = [k for k in range(1, estimate + 1) if relax or _cuttable(text, k, urls)]
     if not candidates:
         return 0
-    if platform.measure(text[:candidates[-1]]) <= room:
+    if rules.measure(text[:candidates[-1]]) <= room:
         return candidates[-1]
     lo, hi, best = 0, len(candidates) - 2, 0
     while lo <= hi:
         mid = (lo + hi) // 2
-        if platform.measure(text[:candidates[mid]]) <= room:
+        if rules.measure(text[:candidates[mid]]) <= room:
             best, lo = candidates[mid], mid + 1
         else:
             hi = mid - 1
@@ -391,9 +346,10 @@ _MIN_FILL = 20
 class _Packer:
     """Greedy packing of pieces into snippet texts ("cores", without suffix or hashtags)."""
 
-    def __init__(self, platform: _Platform, heading: str | None, body: list[_Piece],
+    def __init__(self, rules: TextRules, heading: str | None, body: list[_Piece],
                  language: str) -> None:
-        self.platform = platform
+        self.rules = rules
+        self.max_measured = _max_measured(rules)
         self.language = language
         self.heading = heading
         self.body = body
@@ -401,7 +357,7 @@ class _Packer:
 
     def pack(self, *, tail: str, max_snippets: int) -> list[str] | None:
         """Cores each within the limit with `tail` appended; None past `max_snippets`."""
-        budget = self.platform.limit - self.platform.measure(tail)
+        budget = self.rules.limit - self.rules.measure(tail)
         self.budget = budget
         self.queue = deque(_Piece(p.text, p.sep, p.level) for p in self.body)
         self.cores: list[str] = []
@@ -452,19 +408,19 @@ class _Packer:
             return
         if piece.too_long and piece.weight is not None:
             room = min(room, piece.weight - 1)
-        cut = _hard_cut(piece.text, room, self.platform, relax=False)
+        cut = _hard_cut(piece.text, room, self.rules, relax=False)
         if not cut and has_body:
             self._close()
             self.queue.appendleft(piece)
             return
-        cut = cut or _hard_cut(piece.text, room, self.platform, relax=True)
+        cut = cut or _hard_cut(piece.text, room, self.rules, relax=True)
         if cut:
             self.queue.appendleft(_Piece(piece.text[cut:], "", _WORD))
             self.queue.appendleft(_Piece(piece.text[:cut], piece.sep, _WORD))
             return
         if not self.current:  # a single character: it fits any post
             self.current.append(piece)
-            self.estimate = self.platform.measure(piece.text)
+            self.estimate = self.rules.measure(piece.text)
             return
         # Not one character fits after the heading: the heading goes alone.
         self._emit()
@@ -475,7 +431,7 @@ class _Packer:
         """Emit the current snippet if it really fits; else give back pieces and carry on."""
         while True:
             text = self._render()
-            if self.platform.measure(text) <= self.budget or not self._has_body():
+            if self.rules.measure(text) <= self.budget or not self._has_body():
                 self._emit(text)
                 return
             last = self.current.pop()
@@ -506,7 +462,7 @@ class _Packer:
             return 0
         if piece.weight is None:
             piece.weight = (self._measure(piece.text)
-                            if len(piece.text) <= self.platform.max_measured else _TOO_LONG)
+                            if len(piece.text) <= self.max_measured else _TOO_LONG)
         return _TOO_LONG if piece.too_long else piece.weight
 
     def _sep_cost(self, sep: str) -> int:
@@ -515,5 +471,5 @@ class _Packer:
     def _measure(self, text: str) -> int:
         # Cached: each packing pass (one per thread-suffix width) meets the same pieces.
         if text not in self._weights:
-            self._weights[text] = self.platform.measure(text)
+            self._weights[text] = self.rules.measure(text)
         return self._weights[text]

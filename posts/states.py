@@ -15,9 +15,9 @@ Each action is a `Rule`: the (from, to) moves it may make and who may take it. P
 of the ranked staff roles (author < approver < admin); the publishing daemon and the operator
 at the command line (user management, maintenance, imports without a token) are actors of
 their own kinds and may only take the actions named for them. `Review` carries the office's
-review rules. The store applies all of this in one place (`Store._move`), together with the
-review checks that need the database (the two-person rule) and the audit entry, in the same
-transaction.
+review rules. The store applies all of this in one place, its transition function
+(db/transitions.py, `Transitions.move`), together with the review checks that need the
+database (the two-person rule) and the audit entry, in the same transaction.
 
 `publishing` is held under a lease: a post found `publishing` with an expired lease belonged to a
 daemon that died, and is settled by looking at the account's timeline before anything is resent.
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from posts.errors import FactpostError
 
 
 class PostStatus(StrEnum):
@@ -162,11 +164,9 @@ EDITABLE = frozenset({S.DRAFT, S.QUEUED, S.FAILED, S.NEEDS_REVIEW})
 #: States in which a post can still be withdrawn and replaced by a corrected version: nothing
 #: of it has reached, or may have reached, the platform.
 REPLACEABLE = frozenset({S.DRAFT, S.QUEUED, S.FAILED})
-#: States that will not change again without a person.
-FINAL = frozenset({S.PUBLISHED, S.CANCELLED})
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(FactpostError):
     """A post was asked to move between two states that the action does not connect."""
 
     def __init__(self, post_id: int | None, current: PostStatus, target: PostStatus,
@@ -186,7 +186,7 @@ class IllegalTransition(ValueError):
         self.target = target
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(FactpostError):
     """The actor's role does not allow the action."""
 
     def __init__(self, actor: Actor, action: Action) -> None:

@@ -4,7 +4,7 @@
 same document always gives the same bytes. `decode_document` turns a file's bytes into canonical
 text, or says in one line what is wrong with the file and what to do about it.
 
-    DocumentError (ValueError)
+    DocumentError (a FactpostError)
      ├── EmptyDocument     zero bytes
      ├── BinaryDocument    NUL bytes, mostly control characters, or a known binary format
      ├── NotUtf8           neither UTF-8 nor UTF-16 with a byte-order mark
@@ -18,6 +18,8 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+
+from posts.errors import FactpostError
 
 # C0 and C1 control characters, less \t and \n (handled separately), plus U+FEFF (byte-order
 # mark / zero-width no-break space), the noncharacters U+FFFE and U+FFFF, and U+00AD (soft
@@ -95,7 +97,7 @@ def fold_compatibility(text: str) -> str:
     return _COMPATIBILITY.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
-class DocumentError(ValueError):
+class DocumentError(FactpostError):
     """A file cannot be read as a fact sheet; the message names it and says what to do."""
 
 

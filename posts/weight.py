@@ -66,13 +66,14 @@ def _resource_string(package: str, resource: str) -> bytes:
 
 _twitter_text = _import_twitter_text()
 
-#: The most weighted characters one X post may have.
-X_MAX_WEIGHT = 280
-#: What every URL counts, however long (X shortens it to a t.co link).
-URL_WEIGHT = 23
-
 # parse_tweet's default configuration is twitter-text v3's (twitter_text/config.py "defaults").
 _CONFIG = importlib.import_module("twitter_text.config").config["defaults"]
+
+#: The most weighted characters one post may have by twitter-text v3 (its
+#: maxWeightedTweetLength, 280): X's limit, https://docs.x.com/fundamentals/counting-characters
+MAX_WEIGHTED_LENGTH = _CONFIG["max_weighted_tweet_length"]
+#: What every URL counts, however long (X shortens it to a t.co link).
+URL_WEIGHT = 23
 _SCALE = _CONFIG["scale"]
 _RANGES = tuple((r["start"], r["end"], r["weight"] // _SCALE) for r in _CONFIG["ranges"])
 _DEFAULT_WEIGHT = _CONFIG["default_weight"] // _SCALE

@@ -1,26 +1,35 @@
-"""A post written by hand: checking its text and previewing how it goes out, for the CLI's
-`post add`/`post edit`, the web UI's Compose page and /api/preview alike.
+"""A post written by hand: the one way typed text becomes posts, for the CLI's `post add`, the
+web UI's Compose page, `POST /api/posts` and the `/api/preview` counter alike.
 
-Composed text goes through exactly the code that splits an imported fact sheet
-(`importing.snippets_for`): text that fits one post is one post, longer text for X becomes a
-thread, and the account's configured hashtags are added where the text lacks them and they
-fit. What `preview` shows is what is stored and sent.
+Composed text is split by the account's platform rules exactly as an imported section is
+(`importing.snippets_for` on a one-section sheet, paragraphs at blank lines): text that fits one
+post is one post; longer text becomes a thread where the platform threads (its spec's
+`text.threads`) and is refused where it does not; the account's configured hashtags are added
+where the text lacks them and they fit. What `preview` shows is what `compose` stores and the
+daemon sends. Composed posts belong to no document, so the importer's correction detection
+(a changed version of a file) never sees them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from db.models import Post
+from db.store import Store
+from posts.errors import FactpostError
 from posts.factsheet import Contacts, FactSheet, Section
-from posts.split import FACEBOOK_MAX_CHARS
+from posts.media import Media
+from posts.split import TextRules
+from posts.states import Actor, PostStatus
 from posts.text import canonicalise
-from posts.weight import X_MAX_WEIGHT, weighted_length
-from scheduler.config import AccountConfig
-from scheduler.importing import snippets_for
-from scheduler.publishers import x_terms
+from scheduler.config import AccountConfig, Config
+from scheduler.planning import snippets_for
+from scheduler.platforms import registry
+from scheduler.platforms.billing import Estimate
 
 
-class PostTextError(ValueError):
+class PostTextError(FactpostError):
     """Text that cannot be posted as it is; the message says what to change."""
 
 
@@ -35,42 +44,49 @@ class Part:
 @dataclass(frozen=True)
 class Preview:
     platform: str
-    #: X: weighted characters (twitter-text); Facebook: characters.
+    #: The platform's name for people ("X").
+    title: str
+    #: The text's length as the platform counts it, in `unit`s.
     length: int
     limit: int
+    unit: str
+    #: Whether the text fits one post.
     fits: bool
+    #: Whether the platform takes a longer text as a thread.
+    threads: bool
     parts: tuple[Part, ...]
-    #: X only: what publishing the parts will cost.
-    cost: x_terms.Estimate | None = None
+    #: Where the platform bills per request: what publishing the parts will cost.
+    cost: Estimate | None = None
 
 
 def clean(text: str) -> str:
     return canonicalise(text).strip()
 
 
-def measure(text: str, platform: str) -> tuple[int, int]:
-    """(length, limit) as the platform counts them."""
-    if platform == "x":
-        return weighted_length(text), X_MAX_WEIGHT
-    return len(text), FACEBOOK_MAX_CHARS
-
-
-def check_text(text: str, platform: str) -> str:
-    """The canonical text if it fits one post; raises PostTextError otherwise."""
+def check_text(text: str, rules: TextRules, title: str) -> str:
+    """The canonical text if it fits one post of a platform with `rules` (called `title`);
+    raises PostTextError otherwise. For an edit, which changes one post."""
     text = clean(text)
     if not text:
         raise PostTextError("the post text is empty")
-    length, limit = measure(text, platform)
-    if length > limit:
-        unit = "weighted characters for X" if platform == "x" else "characters for Facebook"
-        raise PostTextError(f"the text is {length}/{limit} {unit}; shorten it, or post it as "
-                            "a thread")
+    length = rules.measure(text)
+    if length > rules.limit:
+        raise PostTextError(f"the text is {length}/{rules.limit} {rules.unit} for {title}; "
+                            "shorten it")
     return text
 
 
+def edited_text(text: str, post: Post, config: Config) -> str:
+    """New text for a stored post, canonical, if it fits one post by its account's rules (an
+    edit changes one post, never a thread); raises PostTextError otherwise."""
+    spec = registry.spec(post.platform)
+    account = next((a for a in config.accounts if a.name == post.account), None)
+    return check_text(text, account.text if account else spec.text, spec.title)
+
+
 def as_sheet(text: str) -> FactSheet:
-    """Composed text as a one-section fact sheet (paragraphs at blank lines), to be split and
-    imported like any other."""
+    """Composed text as a one-section fact sheet (paragraphs at blank lines), to be split like
+    any other."""
     paragraphs = tuple(p.strip() for p in clean(text).split("\n\n") if p.strip())
     return FactSheet(title=None, sections=(Section(None, paragraphs),), contacts=Contacts())
 
@@ -86,23 +102,44 @@ def compose_parts(text: str, account: AccountConfig) -> tuple[Part, ...]:
                  for s in snippets)
 
 
-def single_post(text: str, account: AccountConfig) -> str:
-    """The one post `text` becomes for `account` (hashtags added as `compose_parts` does);
-    raises PostTextError when it is empty or does not fit one post."""
-    check_text(text, account.platform)
-    parts = compose_parts(text, account)
-    if len(parts) != 1:  # fits, so this cannot happen; never send a stand-in
-        raise PostTextError("the text does not fit one post; post it as a thread")
-    return parts[0].text
+def texts_to_queue(text: str, account: AccountConfig) -> tuple[str, ...]:
+    """The texts `compose` stores for `account`: one post, or the parts of a thread on a
+    platform that threads. Raises PostTextError for empty text, and for text too long for one
+    post on a platform that does not thread."""
+    spec = account.spec
+    cleaned = clean(text)
+    if not cleaned:
+        raise PostTextError("the post text is empty")
+    parts = compose_parts(cleaned, account)
+    if len(parts) > 1 and not account.text.threads:
+        check_text(cleaned, account.text, spec.title)  # names the length and the limit
+        raise PostTextError(f"the text does not fit one {spec.title} post; shorten it")
+    return tuple(p.text for p in parts)
 
 
-def preview(text: str, account: AccountConfig, prices: x_terms.Prices = x_terms.DEFAULT
-            ) -> Preview:
-    """How `text` goes out on `account`: its length, its parts (hashtags included) and, on X,
-    their cost."""
+def compose(store: Store, config: Config, actor: Actor, account: AccountConfig, text: str, *,
+            when: datetime, now: datetime, media: Media | None = None) -> list[Post]:
+    """Queue (or, under review, draft) a hand-written post, or the thread it becomes, due at
+    `when`; `media` (checked for the platform already) goes with the first part. Returns the
+    stored posts in thread order. Raises PostTextError, NeedsApproval."""
+    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
+    return store.posts.add_thread(account=account.name, platform=account.platform,
+                                  texts=texts_to_queue(text, account), scheduled_at=when,
+                                  actor=actor, now=now, status=status, media=media)
+
+
+def preview(text: str, account: AccountConfig, config: Config | None = None) -> Preview:
+    """How `text` goes out on `account`: its length, its parts (hashtags included) and, where
+    the platform bills per request, their cost at the office's prices (the platform's own
+    without a config)."""
+    spec = account.spec
     text = clean(text)
-    length, limit = measure(text, account.platform)
+    rules = account.text
+    length = rules.measure(text)
     parts = compose_parts(text, account)
-    cost = (x_terms.estimate((p.text for p in parts), prices) if account.platform == "x"
-            else None)
-    return Preview(account.platform, length, limit, bool(text) and length <= limit, parts, cost)
+    cost = None
+    if spec.billing is not None:
+        settings = config.billing_for(spec.name) if config else spec.billing.defaults()
+        cost = spec.billing.estimate((p.text for p in parts), settings.prices)
+    return Preview(spec.name, spec.title, length, rules.limit, rules.unit,
+                   bool(text) and length <= rules.limit, rules.threads, parts, cost)

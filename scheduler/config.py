@@ -1,9 +1,11 @@
 """Loading and checking `config.toml`, and reading account secrets from the environment.
 
 Secrets never live in the file: each account's credentials come from environment variables
-`FACTPOST_<NAME>_<FIELD>` (NAME upper-cased, non-alphanumerics as `_`). Everything is checked
-when the config is loaded, so a bad file fails at start-up with one line naming the file, the
-key and the fix.
+`FACTPOST_<NAME>_<FIELD>` (NAME upper-cased, non-alphanumerics as `_`; the FIELDs are its
+platform's). Everything is checked when the config is loaded, so a bad file fails at start-up
+with one line naming the file, the key and the fix. What a platform accepts (its `platform`
+name, its own account keys, its default budget, its billing table) is asked of its spec
+(scheduler/platforms/registry.py).
 """
 
 from __future__ import annotations
@@ -13,97 +15,67 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from posts.errors import FactpostError
+from posts.split import TextRules
 from posts.states import Review
-from scheduler.publishers import graph_versions, x_terms
+from posts.thread_links import LINK_PLACEMENTS
+from scheduler.platforms import registry
+from scheduler.platforms.base import Account, Budget, CredentialsMissing
+from scheduler.platforms.billing import BillingSettings
+from scheduler.platforms.spec import PlatformSpec, number
 
-PLATFORMS = ("x", "facebook")
+__all__ = ["AccountConfig", "Budget", "Config", "ConfigError", "CredentialsMissing",
+           "load_config"]
+
 LANGUAGES = ("en", "ar")
-CREDENTIAL_FIELDS = {
-    "x": ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
-    "facebook": ("PAGE_TOKEN",),
-}
-DEFAULT_API_URLS = {"x": "https://api.twitter.com", "facebook": "https://graph.facebook.com"}
-DEFAULT_GRAPH_VERSION = graph_versions.DEFAULT_VERSION
-# X's posting limits (pay-per-use, and the legacy contracts' tiers) live with X's other terms,
-# in scheduler/publishers/x_terms.py, with their sources.
-X_TIER_BUDGETS = {x_terms.PAY_PER_USE: x_terms.USER_POST_LIMIT, **x_terms.LEGACY_TIERS}
-#: How a thread carries its section's links: where the text has them, or all in the first part
-#: (on X a post with a link costs 13 times one without, so one such part is the cheaper choice).
-LINK_PLACEMENTS = ("as-written", "first-part")
-# Facebook documents no fixed post count for Pages; this default keeps a page well under
-# the spam heuristics (error 368) while the usage headers do the real pacing.
-FACEBOOK_DEFAULT_BUDGET = (50, 3_600)
 
 
-class ConfigError(Exception):
+class ConfigError(FactpostError):
     """The configuration file cannot be used; the message says which key and how to fix it."""
 
 
-class CredentialsMissing(ConfigError):
-    """An account's secrets are not in the environment."""
-
-
 @dataclass(frozen=True)
-class Budget:
-    """At most `posts` publishes per `window_seconds`, per account."""
+class AccountConfig(Account):
+    """A configured account: what its publisher needs (`Account`), and how its posts are
+    scheduled and split."""
 
-    posts: int
-    window_seconds: int
-
-
-@dataclass(frozen=True)
-class AccountConfig:
-    name: str
-    platform: str
-    handle: str
-    api_url: str
     slots: tuple[str, ...] = ()
     hashtags: tuple[str, ...] = ()
-    budget: Budget = Budget(*x_terms.USER_POST_LIMIT)
-    #: X: "pay-per-use" (the default) or a legacy contract's tier; None on Facebook.
-    tier: str | None = None
-    graph_version: str = DEFAULT_GRAPH_VERSION
-    #: X: "as-written" or "first-part" (see LINK_PLACEMENTS).
+    #: At most this many publishes per window; by default its platform's (spec.budget).
+    budget: Budget | None = None
+    #: How a thread carries its section's links: "as-written", or "first-part" where a post
+    #: with a link costs more (on X 13 times one without, so one such part is cheaper).
     links: str = "as-written"
-    timeout_seconds: float = 30.0
     #: The language this account publishes in; decides its side of an English/Arabic pair
     #: and the sentence rules its posts are split by.
     language: str = "en"
 
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            object.__setattr__(self, "budget", self.spec.budget(self.options))
+
     @property
-    def env_prefix(self) -> str:
-        return "FACTPOST_" + re.sub(r"[^A-Za-z0-9]", "_", self.name).upper() + "_"
+    def spec(self) -> PlatformSpec:
+        """What its platform declares (scheduler/platforms/)."""
+        return registry.spec(self.platform)
+
+    @property
+    def text(self) -> TextRules:
+        """The text rules its posts are measured and split by (its platform's)."""
+        return self.spec.text_for(self)
 
     def credential_names(self) -> tuple[str, ...]:
-        return tuple(self.env_prefix + f for f in CREDENTIAL_FIELDS[self.platform])
+        return registry.credential_names(self)
 
     def credentials(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The account's secrets, keyed by field in lower case (`consumer_key`, `page_token`)."""
-        environ = os.environ if environ is None else environ
-        missing = [n for n in self.credential_names() if not environ.get(n)]
-        if missing:
-            raise CredentialsMissing(
-                f"account {self.name!r}: set the environment variable(s) {', '.join(missing)} "
-                "(secrets are never read from config.toml)"
-            )
-        return {f.lower(): environ[self.env_prefix + f] for f in CREDENTIAL_FIELDS[self.platform]}
-
-
-@dataclass(frozen=True)
-class XTerms:
-    """The `[x]` table: what the office pays X and how much it lets itself spend."""
-
-    prices: x_terms.Prices = x_terms.DEFAULT
-    #: Per X app (consumer key) and calendar month (UTC), in micro-dollars; None: no cap.
-    monthly_cap_micros: int | None = None
-    #: POST /2/tweets across every account of one app (X's documented per-app limit).
-    app_budget: Budget = Budget(*x_terms.APP_POST_LIMIT)
+        """The account's secrets, keyed by field in lower case (`consumer_key`, `page_token`).
+        Raises CredentialsMissing."""
+        return registry.credentials(self, os.environ if environ is None else environ)
 
 
 @dataclass(frozen=True)
@@ -128,11 +100,17 @@ class Config:
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3_600.0
     accounts: tuple[AccountConfig, ...] = field(default_factory=tuple)
-    x: XTerms = field(default_factory=lambda: XTerms())
+    #: The settings of each platform that bills per request, by platform name (its table,
+    #: e.g. `[x]`; the platform's defaults where the table is left out).
+    billing: Mapping[str, BillingSettings] = field(default_factory=dict)
 
     @property
     def review(self) -> Review:
         return Review(self.require_approval, self.two_person_rule)
+
+    def billing_for(self, platform: str) -> BillingSettings | None:
+        """The billing settings of `platform`, None where it does not bill."""
+        return self.billing.get(platform)
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -181,12 +159,12 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     except (ZoneInfoNotFoundError, ValueError):
         raise fail("schedule.timezone", f"unknown timezone {tz_name!r}",
                    'use an IANA name such as "Asia/Baghdad" or "UTC"') from None
-    poll = _number(schedule, "poll_seconds", 5.0, "schedule.poll_seconds", fail, minimum=0.05)
-    max_attempts = int(_number(schedule, "max_attempts", 5, "schedule.max_attempts", fail, 1))
-    lease = int(_number(schedule, "lease_seconds", 120, "schedule.lease_seconds", fail, 2))
-    retry_base = _number(schedule, "retry_base_seconds", 30.0, "schedule.retry_base_seconds",
+    poll = number(schedule, "poll_seconds", 5.0, "schedule.poll_seconds", fail, minimum=0.05)
+    max_attempts = int(number(schedule, "max_attempts", 5, "schedule.max_attempts", fail, 1))
+    lease = int(number(schedule, "lease_seconds", 120, "schedule.lease_seconds", fail, 2))
+    retry_base = number(schedule, "retry_base_seconds", 30.0, "schedule.retry_base_seconds",
                          fail, 0.01)
-    retry_max = _number(schedule, "retry_max_seconds", 3_600.0, "schedule.retry_max_seconds",
+    retry_max = number(schedule, "retry_max_seconds", 3_600.0, "schedule.retry_max_seconds",
                         fail, retry_base)
 
     review = _table(raw, "review", fail)
@@ -195,10 +173,11 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     web = _table(raw, "web", fail)
     secure_cookies = _bool(web, "secure_cookies", "web.secure_cookies", fail)
     trusted_proxies = _proxies(web, fail)
-    max_request_mb = _number(web, "max_request_mb", 11, "web.max_request_mb", fail, 1)
-    token_days = _number(web, "api_token_days", 90, "web.api_token_days", fail, 1)
+    max_request_mb = number(web, "max_request_mb", 11, "web.max_request_mb", fail, 1)
+    token_days = number(web, "api_token_days", 90, "web.api_token_days", fail, 1)
 
-    x = _parse_x(_table(raw, "x", fail), fail)
+    billing = {spec.name: spec.billing.settings(_table(raw, spec.billing.table, fail), fail)
+               for spec in registry.specs() if spec.billing is not None}
 
     raw_accounts = raw.get("accounts", [])
     if not isinstance(raw_accounts, list):
@@ -228,34 +207,7 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                   api_token_days=int(token_days),
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,
-                  accounts=tuple(accounts), x=x)
-
-
-def _parse_x(table: Mapping, fail) -> XTerms:
-    known = {"monthly_spend_usd", "prices", "app_budget_posts", "app_budget_window_seconds"}
-    if extra := sorted(set(table) - known):
-        raise fail(f"x.{extra[0]}", "unknown key", f"use {', '.join(sorted(known))}")
-    cap = table.get("monthly_spend_usd")
-    if cap is not None:
-        cap = _number(table, "monthly_spend_usd", None, "x.monthly_spend_usd", fail, 0.01)
-    prices = table.get("prices", {})
-    if not isinstance(prices, dict):
-        raise fail("x.prices", "must be a table", "write it as [x.prices]")
-    overrides = {}
-    for operation, value in prices.items():
-        if operation not in x_terms.DEFAULT_PRICES:
-            raise fail(f"x.prices.{operation}", "unknown operation",
-                       f"use {', '.join(x_terms.DEFAULT_PRICES)}")
-        _number(prices, operation, 0, f"x.prices.{operation}", fail, 0)
-        overrides[operation] = Decimal(str(value))
-    posts = _number(table, "app_budget_posts", x_terms.APP_POST_LIMIT[0], "x.app_budget_posts",
-                    fail, 1)
-    window = _number(table, "app_budget_window_seconds", x_terms.APP_POST_LIMIT[1],
-                     "x.app_budget_window_seconds", fail, 1)
-    return XTerms(prices=x_terms.Prices.from_usd(overrides),
-                  monthly_cap_micros=(int(Decimal(str(cap)) * x_terms.MICROS)
-                                      if cap is not None else None),
-                  app_budget=Budget(int(posts), int(window)))
+                  accounts=tuple(accounts), billing=billing)
 
 
 def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
@@ -266,13 +218,15 @@ def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
         raise fail(f"{key}.name", f"{name!r} is not a usable account name",
                    "use letters, digits, '-', '_' or '.', e.g. \"office-x\"")
     platform = entry.get("platform")
-    if platform not in PLATFORMS:
-        raise fail(f"{key}.platform", f"unknown platform {platform!r}", 'use "x" or "facebook"')
+    if platform not in registry.names():
+        raise fail(f"{key}.platform", f"unknown platform {platform!r}",
+                   "use " + " or ".join(f'"{n}"' for n in registry.names()))
+    spec = registry.spec(platform)
     handle = entry.get("handle")
     if not isinstance(handle, str) or not handle.strip():
-        raise fail(f"{key}.handle", "missing", "give the X username or the Facebook page id")
+        raise fail(f"{key}.handle", "missing", f"give {spec.handle}")
     handle = handle.strip().lstrip("@")
-    api_url = entry.get("api_url", DEFAULT_API_URLS[platform])
+    api_url = entry.get("api_url", spec.api_url)
     if not isinstance(api_url, str) or not re.match(r"https?://[^/\s]+", api_url):
         raise fail(f"{key}.api_url", f"{api_url!r} is not an http(s) URL",
                    'use e.g. "http://127.0.0.1:8765" or leave it out for the real API')
@@ -294,42 +248,30 @@ def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
         raise fail(f"{key}.hashtags", "must be a list of single-word hashtags",
                    'write e.g. ["#DefeatDaesh"]')
     hashtags = ["#" + h.lstrip("#") for h in hashtags]
-    tier, budget = _parse_budget(entry, platform, key, fail)
-    graph_version = entry.get("graph_version", DEFAULT_GRAPH_VERSION)
-    if not isinstance(graph_version, str) or not graph_versions.is_plausible(graph_version):
-        raise fail(f"{key}.graph_version", f"{graph_version!r} is not a Graph API version",
-                   f'use e.g. "{DEFAULT_GRAPH_VERSION}" ({graph_versions.VERSIONS_URL})')
+    options = {}
+    for option in spec.options:
+        value = entry.get(option.key, option.default)
+        if (problem := option.check(value)) is not None:
+            raise fail(f"{key}.{option.key}", problem, option.fix)
+        options[option.key] = value
+    default = spec.budget(options)
+    budget = Budget(int(number(entry, "budget_posts", default.posts, f"{key}.budget_posts",
+                               fail, 1)),
+                    int(number(entry, "budget_window_seconds", default.window_seconds,
+                               f"{key}.budget_window_seconds", fail, 1)))
     links = entry.get("links", "as-written")
     if links not in LINK_PLACEMENTS:
         raise fail(f"{key}.links", f"unknown link placement {links!r}",
                    'use "as-written" or "first-part"')
-    timeout = _number(entry, "timeout_seconds", 30.0, f"{key}.timeout_seconds", fail, 0.1)
+    timeout = number(entry, "timeout_seconds", 30.0, f"{key}.timeout_seconds", fail, 0.1)
     language = entry.get("language", "en")
     if language not in LANGUAGES:
         raise fail(f"{key}.language", f"unknown language {language!r}",
                    'use "en" (English) or "ar" (Arabic)')
     return AccountConfig(name=name, platform=platform, handle=handle,
-                         api_url=api_url.rstrip("/"), slots=tuple(slots),
-                         hashtags=tuple(hashtags), budget=budget, tier=tier,
-                         graph_version=graph_version, links=links, timeout_seconds=timeout,
-                         language=language)
-
-
-def _parse_budget(entry, platform: str, key: str, fail) -> tuple[str | None, Budget]:
-    tier = entry.get("tier")
-    if platform == "x":
-        tier = tier or x_terms.PAY_PER_USE
-        if tier not in X_TIER_BUDGETS:
-            raise fail(f"{key}.tier", f"unknown X API tier {tier!r}",
-                       f'leave it out for X\'s pay-per-use terms, or use "free", "basic" or '
-                       f'"pro" for a legacy contract ({x_terms.PRICING_URL})')
-        default = X_TIER_BUDGETS[tier]
-    else:
-        default = FACEBOOK_DEFAULT_BUDGET
-    posts = _number(entry, "budget_posts", default[0], f"{key}.budget_posts", fail, 1)
-    window = _number(entry, "budget_window_seconds", default[1],
-                     f"{key}.budget_window_seconds", fail, 1)
-    return tier, Budget(int(posts), int(window))
+                         api_url=api_url.rstrip("/"), timeout_seconds=timeout, options=options,
+                         slots=tuple(slots), hashtags=tuple(hashtags), budget=budget,
+                         links=links, language=language)
 
 
 def _proxies(web: Mapping, fail) -> tuple[str, ...]:
@@ -352,13 +294,6 @@ def _table(raw: Mapping, name: str, fail) -> Mapping:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise fail(name, "must be a table", f"write it as [{name}]")
-    return value
-
-
-def _number(table: Mapping, name: str, default, key: str, fail, minimum) -> float:
-    value = table.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise fail(key, f"{value!r} is not a number >= {minimum}", f"set a number >= {minimum}")
     return value
 
 

@@ -70,7 +70,7 @@ class Daemon:
         previous = {sig: signal.signal(sig, self._on_signal)
                     for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self.store.heartbeat(self.dispatcher.worker, now=self._now())
+            self.store.workers.heartbeat(self.dispatcher.worker, now=self._now())
             self._scheduler.add_job(self._tick, "interval", id="dispatch",
                                     seconds=self.poll.total_seconds(), next_run_time=self._now(),
                                     max_instances=1, coalesce=True, misfire_grace_time=None)
@@ -84,7 +84,7 @@ class Daemon:
                 signal.signal(sig, handler)
             try:
                 self.dispatcher.shutdown()
-                self.store.heartbeat(self.dispatcher.worker, now=self._now(), stopping=True)
+                self.store.workers.heartbeat(self.dispatcher.worker, now=self._now(), stopping=True)
             except DBAPIError as exc:
                 log.error("stopping without a last word to the database: %s",
                           describe_error(self.store.engine.url, exc))
@@ -164,10 +164,10 @@ class Daemon:
         report = self.dispatcher.tick()
         self.total.add(report)
         now = self._now()
-        self.store.heartbeat(self.dispatcher.worker, now=now)
+        self.store.workers.heartbeat(self.dispatcher.worker, now=now)
         wakeup = self.dispatcher.next_wakeup(now)
         if self.until_idle and wakeup is None:
-            waiting = self.store.pending_count([a.name for a in self.dispatcher.accounts])
+            waiting = self.store.queue.pending_count([a.name for a in self.dispatcher.accounts])
             log.info("nothing left to publish%s; stopping",
                      f" ({waiting} post(s) wait on paused accounts or the monthly X spend "
                      "cap; 'factpost status' says which)" if waiting else "")

@@ -1,8 +1,9 @@
 """`factpost demo`: the whole path on the embedded default, with no config and no credentials.
 
-A temporary folder gets a config, a SQLite database and the sample fact sheet; the built-in
-emulator stands in for X and Facebook on loopback; the daemon publishes everything through the
-real tweepy and facebook-sdk code paths and stops when the queue is empty.
+A temporary folder gets a config (an account on every platform factpost knows), a SQLite
+database and the sample fact sheet; the built-in emulator stands in for the platforms on
+loopback; the daemon publishes everything through the real client libraries' code paths and
+stops when the queue is empty.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from pathlib import Path
 
 from db import migrate
 from db.store import Store
+from emulator import Emulator
 from posts.states import OPERATOR, Actor
 from scheduler.config import load_config
 from scheduler.daemon import Daemon, worker_name
 from scheduler.dispatch import Dispatcher, TickReport
-from scheduler.emulator import Emulator, demo_credentials
+from scheduler.emulated import demo_credentials
 from scheduler.importing import ImportReport, import_file
-from scheduler.publishers.registry import build_publisher
+from scheduler.platforms import registry
+from scheduler.platforms.registry import build_publisher
 
 DEMO_CONFIG = """\
-# Written by `factpost demo`: two accounts on the built-in emulator.
+# Written by `factpost demo`: one account per platform, all on the built-in emulator.
 [database]
 url = "sqlite:///factpost.db"
 
@@ -33,25 +36,30 @@ poll_seconds = 0.5
 
 [review]
 require_approval = false
+{billing}{accounts}"""
 
-# X's pay-per-use terms (https://docs.x.com/x-api/getting-started/pricing): every request is
-# priced and written to the spend ledger; new X posts wait once the month's spend reaches this.
-[x]
-monthly_spend_usd = 5
+#: Where a platform bills per request (X: https://docs.x.com/x-api/getting-started/pricing),
+#: every request is priced and written to the spend ledger; new posts wait once the month's
+#: spend reaches this.
+DEMO_MONTHLY_SPEND_USD = 5
 
+DEMO_ACCOUNT = """
 [[accounts]]
-name = "meridian-x"
-platform = "x"
+name = "meridian-{name}"
+platform = "{name}"
 handle = "JTFMeridian"
 api_url = "{url}"
 hashtags = ["#JTFMeridian"]
-
-[[accounts]]
-name = "meridian-fb"
-platform = "facebook"
-handle = "JTFMeridian"
-api_url = "{url}"
 """
+
+
+def demo_config(url: str) -> str:
+    """The demo's config.toml: an account on every platform factpost knows, at `url`."""
+    billing = "".join(f"\n[{spec.billing.table}]\nmonthly_spend_usd = {DEMO_MONTHLY_SPEND_USD}\n"
+                      for spec in registry.specs() if spec.billing is not None)
+    accounts = "".join(DEMO_ACCOUNT.format(name=spec.name, url=url)
+                       for spec in registry.specs())
+    return DEMO_CONFIG.format(billing=billing, accounts=accounts)
 
 
 def sample_factsheet() -> str:
@@ -65,7 +73,7 @@ def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
     emulator = Emulator(port=0).start()
     try:
         config_path = workdir / "config.toml"
-        config_path.write_text(DEMO_CONFIG.format(url=emulator.url), encoding="utf-8")
+        config_path.write_text(demo_config(emulator.url), encoding="utf-8")
         sheet = workdir / "factsheet.txt"
         sheet.write_text(sample_factsheet(), encoding="utf-8")
         config = load_config(config_path)

@@ -15,17 +15,22 @@ What each outcome leads to:
     CredentialsRejected  -> queued again; the account is paused until staff resume it
     Permanent            -> failed (later parts of its thread fail with it)
 
-Overdue posts keep their spacing: when the daemon finds an account's posts overdue (it was
-stopped, the account was paused, or they were queued in the past with `--allow-past`), it
-publishes the first at once and each following one no sooner after its predecessor than they
-were planned apart. A post that was not yet due when the last one went out keeps its own time.
+What is due is the store's to say (db/queue.py, the one definition the daemon and `run
+--dry-run` share): overdue posts keep their spacing, so when the daemon finds an account's posts
+overdue (it was stopped, the account was paused, or they were queued in the past with
+`--allow-past`), it publishes the first at once and each following one no sooner after its
+predecessor than they were planned apart.
 
-X spend: every X request is written to the spend ledger (scheduler/spend.py) with its price.
-With a monthly cap (`[x] monthly_spend_usd`), a thread is admitted whole or waits whole: its
-first part is sent only if the whole thread (and its pair partner's, on X) fits under the cap
-of each X app concerned; later parts always follow, even once the cap is crossed, so a thread is
-never cut off by the cap. A post that must wait is put back in the queue with the reason, and is
-passed over until the month ends (or the daemon restarts with a higher cap).
+Spend: every request to a platform that bills per request (X) is written to the spend ledger
+(scheduler/spend.py) with its price. With a monthly cap (`monthly_spend_usd` in the platform's
+table, `[x]`), a thread is admitted whole or waits whole: its first part is sent only if the
+whole thread (and its pair partner's) fits under the cap of each billing app concerned; later
+parts always follow, even once the cap is crossed, so a thread is never cut off by the cap. A
+post that must wait is put back in the queue with the reason, and is passed over until the
+month ends (or the daemon restarts with a higher cap).
+
+Account settings a platform checks (a Graph API version past its retirement date) keep the
+daemon from starting, and hold an account whose setting lapses while it runs.
 
 English/Arabic pairs go both or neither. The post with the lower id leads: the store lets it be
 claimed only when its partner is due too and the partner's account is neither paused nor held,
@@ -53,8 +58,8 @@ from db.models import Post
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
 from scheduler.config import AccountConfig, Config, ConfigError
-from scheduler.publishers import graph_versions
-from scheduler.publishers.base import (
+from scheduler.platforms import registry
+from scheduler.platforms.base import (
     CredentialsRejected,
     DuplicateContent,
     Permanent,
@@ -65,7 +70,7 @@ from scheduler.publishers.base import (
 )
 from scheduler.reconcile import find_on_timeline
 from scheduler.retry import RetryPolicy
-from scheduler.spend import MonthlyCap, SpendLedger, attach_meters
+from scheduler.spend import MonthlyCap, SpendLedger
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +101,8 @@ class Dispatcher:
                  worker: str, retry: RetryPolicy | None = None,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
                  spend: SpendLedger | None = None) -> None:
-        """Raises ConfigError when a Facebook account's Graph API version is retired."""
+        """Raises ConfigError when an account's platform refuses its settings (a Graph API
+        version Meta has retired)."""
         self.store = store
         self.config = config
         self.publishers = dict(publishers)
@@ -109,14 +115,13 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self.spend = spend or SpendLedger(store, config.x.prices, clock=clock)
-        attach_meters(self.publishers, self.spend)
-        #: The X app of each X account: X bills, limits and caps per app.
-        self.apps = {name: p.app for name, p in self.publishers.items()
-                     if getattr(p, "platform", None) == "x" and hasattr(p, "app")}
-        self.cap = MonthlyCap(store, self.spend, self.apps, config.x.monthly_cap_micros)
-        self._graph_checked: dict[str, object] = {}
-        self._check_graph_versions(clock())
+        self.spend = spend or SpendLedger(store, config, clock=clock)
+        #: The billing app of each account of a billing platform: X bills, limits and caps per
+        #: app.
+        self.apps = self.spend.attach(self.publishers)
+        self.cap = MonthlyCap(store, self.spend, self.apps, config)
+        self._settings_logged: dict[str, object] = {}
+        self._check_settings(clock())
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
                                         thread_name_prefix="account")
 
@@ -144,21 +149,19 @@ class Dispatcher:
         return report
 
     def next_wakeup(self, now: datetime) -> datetime | None:
-        """When a tick next has work: the soonest due post of an account that may publish.
-        Posts waiting on the monthly X spend cap are not work until the month ends."""
-        states = self.store.account_states()
+        """When a tick next has work: the soonest due post of an account that may publish
+        (db/queue.py says what is due). Posts waiting on a monthly spend cap are not work
+        until the month ends."""
+        states = self.store.accounts.states()
         times = []
         for account in self.accounts:
             state = states.get(account.name)
             if state is not None and state.paused:
                 continue
-            due = self.store.next_due_at([account.name],
-                                         exclude=self.cap.waiting(account.name, now))
+            due = self.store.queue.next_due_at(account.name, now=now,
+                                               exclude=self.cap.waiting(account.name, now))
             if due is None:
                 continue
-            spacing = overdue_spacing(self.store, account.name, now)
-            if spacing is not None and due <= spacing[0]:
-                due += now - spacing[1]  # an overdue post waits out its spacing
             if state is not None and state.held_until is not None:
                 due = max(due, state.held_until)
             times.append(due)
@@ -167,17 +170,17 @@ class Dispatcher:
     def shutdown(self) -> None:
         self.stopping.set()
         self._pool.shutdown(wait=True)
-        self.store.release_claims(self.worker, now=self.clock())
+        self.store.queue.release_claims(self.worker, now=self.clock())
 
     # -- one account --------------------------------------------------------------------------
 
     def _may_publish(self, name: str, now: datetime) -> bool:
-        state = self.store.account_state(name)
+        state = self.store.accounts.state(name)
         if state.paused:
             return False
         if state.held_until is not None and state.held_until > now:
             return False
-        return self._graph_version_usable(name, now)
+        return self._settings_usable(name, now)
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
@@ -190,20 +193,19 @@ class Dispatcher:
                     break
                 reclaimed = None
                 if look_for_expired:
-                    reclaimed = self.store.reclaim_expired(account.name, worker=self.worker,
-                                                           now=now, lease=self.lease)
+                    reclaimed = self.store.queue.reclaim_expired(account.name, worker=self.worker,
+                                                                 now=now, lease=self.lease)
                     look_for_expired = reclaimed is not None
-                post = reclaimed or self.store.claim_next(
+                post = reclaimed or self.store.queue.claim_next(
                     account.name, worker=self.worker, now=now, lease=self.lease,
-                    exclude=self.cap.waiting(account.name, now),
-                    overdue_after=overdue_spacing(self.store, account.name, now))
+                    exclude=self.cap.waiting(account.name, now))
                 if post is None:
                     break
                 # A post taken over from a dead daemon was admitted by it already.
                 reason = self.cap.refusal(account.name, post, now) if reclaimed is None else None
                 if reason is not None:
-                    self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                                       reason=reason, now=now)
+                    self.store.outcomes.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                                                reason=reason, now=now)
                     log.warning("post %s to %s %s", post.id, account.name, reason)
                     report.retried += 1
                     continue
@@ -223,66 +225,66 @@ class Dispatcher:
         app = self.apps.get(account.name)
         if app is not None:
             peers = sorted(n for n, a in self.apps.items() if a == app)
-            limit = self.config.x.app_budget
-            budgets.append((peers, limit, f"the X app's limit of {limit.posts} posts per "
+            limit = self.config.billing_for(account.platform).app_budget
+            budgets.append((peers, limit, f"the {account.spec.title} app's limit of "
+                                          f"{limit.posts} posts per "
                                           f"{_duration(limit.window_seconds)} (shared by "
                                           f"{', '.join(peers)}) is used up"))
         for names, budget, reason in budgets:
             window = timedelta(seconds=budget.window_seconds)
-            oldest = self.store.budget_reopens_at(names, since=now - window,
-                                                  posts=budget.posts)
+            oldest = self.store.queue.budget_reopens_at(names, since=now - window,
+                                                        posts=budget.posts)
             if oldest is not None:
-                self.store.hold_account(account.name, until=oldest + window, reason=reason)
+                self.store.accounts.hold(account.name, until=oldest + window, reason=reason)
                 return True
         return False
 
-    # -- Graph API versions -------------------------------------------------------------------
+    # -- account settings a platform checks -----------------------------------------------
 
-    def _check_graph_versions(self, now: datetime) -> None:
-        retired = []
+    def _check_settings(self, now: datetime) -> None:
+        refused = []
         for account in self.accounts:
-            if account.platform != "facebook":
+            check = account.spec.check_settings(account, now.date())
+            if check is None or check.message is None:
                 continue
-            status = graph_versions.status(account.graph_version, now.date())
-            if status.state == graph_versions.RETIRED:
-                retired.append(f"account {account.name!r}: {status.message}")
-            elif status.message:
-                log.warning("account %s: %s", account.name, status.message)
-        if retired:
-            raise ConfigError("; ".join(retired))
+            if check.refuse:
+                refused.append(f"account {account.name!r}: {check.message}")
+            else:
+                log.warning("account %s: %s", account.name, check.message)
+        if refused:
+            raise ConfigError("; ".join(refused))
 
-    def _graph_version_usable(self, name: str, now: datetime) -> bool:
-        """False (and the account held, saying why) once its Graph version has retired while
-        the daemon runs."""
+    def _settings_usable(self, name: str, now: datetime) -> bool:
+        """False (and the account held, saying why) once its platform refuses its settings
+        while the daemon runs (a Graph API version retired)."""
         account = next((a for a in self.accounts if a.name == name), None)
-        if account is None or account.platform != "facebook":
+        check = account.spec.check_settings(account, now.date()) if account else None
+        if check is None or not check.refuse:
             return True
-        status = graph_versions.status(account.graph_version, now.date())
-        if status.state != graph_versions.RETIRED:
-            return True
-        self.store.hold_account(name, until=now + timedelta(hours=1), reason=status.message)
-        if self._graph_checked.get(name) != now.date():
-            self._graph_checked[name] = now.date()
-            log.error("account %s: %s", name, status.message)
+        self.store.accounts.hold(name, until=now + timedelta(hours=1), reason=check.message)
+        if self._settings_logged.get(name) != now.date():
+            self._settings_logged[name] = now.date()
+            log.error("account %s: %s", name, check.message)
         return False
 
     def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
                 reclaimed: bool = False) -> None:
         publisher = self.publishers[account.name]
-        reply_to = self.store.parent_remote_id(post)
+        reply_to = self.store.history.parent_remote_id(post)
         # A post taken over from a dead daemon after any send may be live, whatever its last
         # recorded outcome says; so may one whose last outcome was unclear.
         unsure = post.attempt_count > 0 and (
-            reclaimed or self.store.last_outcome(post.id) in UNSURE_OUTCOMES)
+            reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
-        media = self.store.media_for(post)
+        media = self.store.media.for_post(post)
         now = clock()
-        attempt = self.store.start_attempt(post.id, worker=self.worker, now=now)
+        attempt = self.store.outcomes.start_attempt(post.id, worker=self.worker, now=now)
         try:
             with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
-                published = publisher.publish(post.text, reply_to=reply_to, media=media)
+                published = publisher.publish(post.text, reply_to=reply_to, media=media,
+                                              key=f"factpost-post-{post.id}")
         except PublishError as err:
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)
@@ -294,10 +296,10 @@ class Dispatcher:
             self._requeue_after_backoff(post, "unexpected error while publishing", clock(),
                                         report, result)
         else:
-            self.store.mark_published(post.id, worker=self.worker, now=clock(),
-                                      remote_id=published.remote_id,
-                                      remote_url=published.remote_url,
-                                      attempt=AttemptResult(attempt, "published",
+            self.store.outcomes.published(post.id, worker=self.worker, now=clock(),
+                                          remote_id=published.remote_id,
+                                          remote_url=published.remote_url,
+                                          attempt=AttemptResult(attempt, "published",
                                                             remote_id=published.remote_id))
             report.published += 1
             report.by_account[account.name] = report.by_account.get(account.name, 0) + 1
@@ -324,20 +326,21 @@ class Dispatcher:
                 # the window has reopened, and waiting 15 minutes would stall the account.
                 with self._rng_lock:
                     until = now + self.retry.delay(post.attempt_count + 1, self._rng)
-            self.store.hold_account(account.name, until=until, reason=err.explanation)
-            self.store.requeue(post.id, worker=self.worker, at=max(post.scheduled_at, until),
-                               reason=err.explanation, now=now, attempt=result)
+            self.store.accounts.hold(account.name, until=until, reason=err.explanation)
+            self.store.outcomes.requeue(post.id, worker=self.worker,
+                                        at=max(post.scheduled_at, until),
+                                        reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, CredentialsRejected):
-            self.store.pause_account(account.name, actor=Actor(self.worker, DAEMON),
-                                     reason=err.explanation, now=now)
-            self.store.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                               reason=err.explanation, now=now, attempt=result)
+            self.store.accounts.pause(account.name, actor=Actor(self.worker, DAEMON),
+                                      reason=err.explanation, now=now)
+            self.store.outcomes.requeue(post.id, worker=self.worker, at=post.scheduled_at,
+                                        reason=err.explanation, now=now, attempt=result)
             report.retried += 1
         elif isinstance(err, DuplicateContent):
             # X's refusal means identical text is already live: an earlier try succeeded.
             # The outcome is closed first: it is unsure, so a crash here still leads to a look.
-            self.store.finish_attempt(result, now=now)
+            self.store.outcomes.finish_attempt(result, now=now)
             if not self._settle_from_timeline(post, publisher, reply_to, clock, report,
                                               after_duplicate=True):
                 self._fail(post, "the platform calls this post a duplicate, but it is not on "
@@ -356,14 +359,14 @@ class Dispatcher:
         """Look for the post on the account's timeline. True when the post was settled
         (published or sent to review); False means it is safe to send."""
         now = clock()
-        since = self.store.first_attempt_at(post.id)
+        since = self.store.outcomes.first_attempt_at(post.id)
         # Every post of the account published before our first try, and a thread part's
-        # parent, is older than ours: X is asked only for what came after the newest of them
-        # (ids are ordered in time on X). Not after a duplicate refusal: the identical post X
-        # means may be one of those.
+        # parent, is older than ours: where ids are ordered in time (X, which bills every post
+        # read) the platform is asked only for what came after the newest of them. Not after a
+        # duplicate refusal: the identical post meant may be one of those.
         after_id = None
-        if publisher.platform == "x" and not after_duplicate:
-            known = [reply_to, self.store.latest_remote_id(post.account, before=since)
+        if registry.spec(publisher.platform).ordered_ids and not after_duplicate:
+            known = [reply_to, self.store.history.latest_remote_id(post.account, before=since)
                      if since is not None else None]
             after_id = max((k for k in known if k and k.isdigit()), key=int, default=None)
         try:
@@ -382,9 +385,9 @@ class Dispatcher:
                                      remote_id=found.remote_id if found else None)
         if found is None:
             return False
-        self.store.mark_published(post.id, worker=self.worker, now=clock(),
-                                  remote_id=found.remote_id, remote_url=found.remote_url,
-                                  reason="found on the account's timeline after an unclear "
+        self.store.outcomes.published(post.id, worker=self.worker, now=clock(),
+                                      remote_id=found.remote_id, remote_url=found.remote_url,
+                                      reason="found on the account's timeline after an unclear "
                                          "outcome" + (" (duplicate refusal)" if after_duplicate
                                                       else ""))
         report.published += 1
@@ -395,8 +398,8 @@ class Dispatcher:
                                report: TickReport, attempt: AttemptResult) -> None:
         with self._rng_lock:
             delay = self.retry.delay(post.attempt_count + 1, self._rng)
-        self.store.requeue(post.id, worker=self.worker, at=now + delay, reason=reason, now=now,
-                           attempt=attempt)
+        self.store.outcomes.requeue(post.id, worker=self.worker, at=now + delay, reason=reason,
+                                    now=now, attempt=attempt)
         report.retried += 1
 
     def _fail(self, post: Post, reason: str, now: datetime, report: TickReport,
@@ -404,8 +407,8 @@ class Dispatcher:
               ) -> None:
         # The store may send the post to needs_review instead (its pair partner is already out)
         # and fails what cannot go without it: later thread parts, the partner.
-        changed = self.store.mark_failed(post.id, worker=self.worker, reason=reason, now=now,
-                                         status=status, attempt=attempt)
+        changed = self.store.outcomes.failed(post.id, worker=self.worker, reason=reason, now=now,
+                                             status=status, attempt=attempt)
         for p in changed:
             if p.status == PostStatus.NEEDS_REVIEW:
                 report.needs_review += 1
@@ -416,39 +419,8 @@ class Dispatcher:
         """Hold the account before the platform has to say no: aim for zero 429s."""
         state = publisher.rate_limit
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
-            self.store.hold_account(account.name, until=state.reset_at,
-                                    reason="the platform's rate-limit allowance is used up")
-
-
-#: A post published less late than this went out on time: a daemon's polling and the requests
-#: before it take seconds, and holding the next post for those would only slow the queue.
-OVERDUE_GRACE = timedelta(seconds=60)
-
-
-def overdue_spacing(store: Store, account: str, now: datetime
-                    ) -> tuple[datetime, datetime] | None:
-    """(not_after, cutoff) for `Store.claim_next`: posts scheduled before the account's last
-    publish, less `OVERDUE_GRACE` (they were overdue then), are due once `scheduled_at` <=
-    `cutoff`, i.e. as long after that publish as they were planned after the post it
-    published. None when that post went out on time (within `OVERDUE_GRACE`), or none did.
-    The one definition of "due" for overdue posts, used by the daemon and `run --dry-run`."""
-    last = store.last_publish(account)
-    if last is None:
-        return None
-    scheduled, published = last
-    lateness = published - scheduled
-    if lateness <= OVERDUE_GRACE:
-        return None
-    # Only posts that were themselves overdue then (by more than the grace) keep spacing.
-    return published - OVERDUE_GRACE, now - lateness
-
-
-def is_due(post: Post, now: datetime, spacing: tuple[datetime, datetime] | None) -> bool:
-    """Whether a queued `post` is due at `now`, given its account's `overdue_spacing`
-    (thread parents and pair partners aside, which the store checks)."""
-    if post.scheduled_at > now:
-        return False
-    return spacing is None or post.scheduled_at > spacing[0] or post.scheduled_at <= spacing[1]
+            self.store.accounts.hold(account.name, until=state.reset_at,
+                                     reason="the platform's rate-limit allowance is used up")
 
 
 def _duration(seconds: int) -> str:

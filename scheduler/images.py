@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from posts.media import MAX_BYTES, MB, Media, MediaError, check_image
+from posts.media import MB, Media, MediaError, check_image
+from scheduler.platforms.spec import PlatformSpec
 
 
-def read_image(path: Path, alt_text: str | None, platform: str) -> Media:
-    """The image at `path` as Media for `platform`; raises MediaError with a one-line reason."""
+def read_image(path: Path, alt_text: str | None, spec: PlatformSpec) -> Media:
+    """The image at `path` as Media for the platform of `spec`; raises MediaError with a
+    one-line reason."""
     name = str(path)
     if not path.is_file():
         raise MediaError(f"{name}: image file not found; check the path")
     size = path.stat().st_size
-    limit = MAX_BYTES[platform]
+    limit = spec.media.max_bytes
     if size > limit:  # refuse before reading a possibly huge file into memory
         raise MediaError(f"{name}: {size / MB:.1f} MB is over the {limit // MB} MB limit for "
                          "images on this platform; export a smaller or more compressed version")
@@ -22,4 +24,4 @@ def read_image(path: Path, alt_text: str | None, platform: str) -> Media:
         data = path.read_bytes()
     except OSError as exc:
         raise MediaError(f"{name}: cannot be read ({exc.strerror}); check permissions") from None
-    return check_image(data, alt_text, platform, name=name)
+    return check_image(data, alt_text, spec.media, platform=spec.title, name=name)

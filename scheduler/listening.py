@@ -9,8 +9,10 @@ from __future__ import annotations
 import errno
 import socket
 
+from posts.errors import FactpostError
 
-class PortUnavailable(Exception):
+
+class PortUnavailable(FactpostError):
     """The address and port cannot be listened on; the message says which and why."""
 
 

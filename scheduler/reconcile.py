@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from posts.text import canonicalise
 from posts.weight import find_urls
-from scheduler.publishers.base import Publisher, RemotePost
+from scheduler.platforms.base import Publisher, RemotePost
 
 _SPACE = re.compile(r"\s+")
 _LINK = "\x00link\x00"

@@ -1,11 +1,12 @@
-"""What X costs the office: the ledger every X request is written to, the monthly cap, and
-the cost of posts before they are queued. Prices and their sources: publishers/x_terms.py.
+"""What billed requests cost the office: the ledger every request of a platform that bills per
+request is written to, and the monthly cap. Which platforms bill, their prices and where those
+were read, is each platform's own (its spec's `billing`; X's in scheduler/platforms/x_terms.py).
 
-The daemon and every command that talks to X give their X publishers a meter from a
-`SpendLedger`; the dispatcher says, around each request, which post it is for and why
-(`charging`). The cap (`[x] monthly_spend_usd`) is per X app (consumer key) and calendar month
-(UTC; X's own billing cycle may start on another day). Pending creates count as spent, so the
-ledger can only overstate what X bills.
+The daemon and every command that talks to a billing platform give its publishers a meter from
+a `SpendLedger`; the dispatcher says, around each request, which post it is for and why
+(`charging`). The cap (`monthly_spend_usd` in the platform's table, e.g. `[x]`) is per billing
+app (an X consumer key) and calendar month (UTC; the platform's own billing cycle may start on
+another day). Pending creates count as spent, so the ledger can only overstate the bill.
 """
 
 from __future__ import annotations
@@ -17,20 +18,29 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from db.models import Post
-from db.spend import SpendStore
 from db.store import Store
 from posts.states import PostStatus
 from scheduler.config import Config
-from scheduler.publishers import x_terms
-from scheduler.publishers.x_terms import MEDIA_METADATA, MEDIA_UPLOAD, WARN_SHARE, Prices, usd
+from scheduler.platforms import registry
+from scheduler.platforms.billing import Prices, usd
+from scheduler.platforms.spec import PlatformSpec
 
 log = logging.getLogger(__name__)
+
+#: The share of the monthly cap at which the office is warned.
+WARN_SHARE = Decimal("0.8")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def billing_specs() -> tuple[PlatformSpec, ...]:
+    """The platforms that bill per request."""
+    return tuple(spec for spec in registry.specs() if spec.billing is not None)
 
 
 @dataclass(frozen=True)
@@ -40,16 +50,16 @@ class _Context:
     clock: Callable[[], datetime]
 
 
-_context: ContextVar[_Context | None] = ContextVar("factpost_x_spend", default=None)
+_context: ContextVar[_Context | None] = ContextVar("factpost_spend", default=None)
 
 
 class SpendLedger:
-    """Writes X requests and their prices to the database (db/spend.py)."""
+    """Writes billed requests and their prices to the database (db/spend.py)."""
 
-    def __init__(self, store: Store, prices: Prices = x_terms.DEFAULT, *,
+    def __init__(self, store: Store, config: Config, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.store = SpendStore(store)
-        self.prices = prices
+        self.store = store.spend
+        self.config = config
         self.clock = clock
 
     @contextmanager
@@ -64,25 +74,34 @@ class SpendLedger:
         finally:
             _context.reset(token)
 
-    def meter(self, account: str, app: str) -> AccountMeter:
-        return AccountMeter(self, account, app)
+    def attach(self, publishers: Mapping[str, object]) -> dict[str, str]:
+        """Give every publisher of a billing platform a meter writing here; returns the
+        billing app of each such account, by account name."""
+        apps = {}
+        for name, publisher in publishers.items():
+            settings = self.config.billing_for(getattr(publisher, "platform", ""))
+            if settings is not None and hasattr(publisher, "meter"):
+                publisher.meter = AccountMeter(self, name, publisher.app, settings.prices)
+                apps[name] = publisher.app
+        return apps
 
     def _current(self) -> _Context:
         return _context.get() or _Context(None, "check", self.clock)
 
 
 class AccountMeter:
-    """The meter of one X account (publishers/x.py `Meter`)."""
+    """The meter of one billed account (platforms/billing.py `Meter`)."""
 
-    def __init__(self, ledger: SpendLedger, account: str, app: str) -> None:
+    def __init__(self, ledger: SpendLedger, account: str, app: str, prices: Prices) -> None:
         self.ledger = ledger
         self.account = account
         self.app = app
+        self.prices = prices
 
     def start(self, operation: str) -> int:
         ctx = self.ledger._current()
         return self.ledger.store.start(account=self.account, app=self.app, operation=operation,
-                                       unit_micros=self.ledger.prices.of(operation),
+                                       unit_micros=self.prices.of(operation),
                                        at=ctx.clock(), purpose=ctx.purpose, post_id=ctx.post_id)
 
     def settle(self, token: object, *, charged: bool | None,
@@ -95,16 +114,9 @@ class AccountMeter:
                resources: Sequence[str] | None = None) -> None:
         ctx = self.ledger._current()
         self.ledger.store.record(account=self.account, app=self.app, operation=operation,
-                                 unit_micros=self.ledger.prices.of(operation), units=units,
+                                 unit_micros=self.prices.of(operation), units=units,
                                  resources=resources, at=ctx.clock(), purpose=ctx.purpose,
                                  post_id=ctx.post_id)
-
-
-def attach_meters(publishers: dict, ledger: SpendLedger) -> None:
-    """Give every X publisher (those with a `meter`) one writing to `ledger`."""
-    for name, publisher in publishers.items():
-        if getattr(publisher, "platform", None) == "x" and hasattr(publisher, "meter"):
-            publisher.meter = ledger.meter(name, publisher.app)
 
 
 # -- the monthly cap ------------------------------------------------------------------------------
@@ -117,15 +129,28 @@ def month_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+def platform_of(account: str, config: Config) -> PlatformSpec | None:
+    """The billing platform an account's ledger rows belong to: its configured platform, or,
+    for an account no longer configured, the one billing platform there is."""
+    for configured in config.accounts:
+        if configured.name == account:
+            return configured.spec if configured.spec.billing is not None else None
+    billing = billing_specs()
+    return billing[0] if len(billing) == 1 else None
+
+
 @dataclass(frozen=True)
 class CapState:
-    """One X app's spend this month against the cap."""
+    """One billing app's spend this month against its platform's cap."""
 
     app: str
     accounts: tuple[str, ...]
     spent: int
     cap: int | None
     resets_at: datetime
+    #: The platform's title and its config table ("X", "x").
+    title: str = ""
+    table: str = ""
 
     @property
     def share(self) -> float | None:
@@ -145,13 +170,14 @@ class CapState:
         if self.level == "ok":
             return None
         who = ", ".join(self.accounts) or f"app {self.app}"
-        head = (f"X spend for {who} is {usd(self.spent)} of the {usd(self.cap or 0)} "
-                f"monthly cap ({self.share:.0%})")
+        head = (f"{self.title} spend for {who} is {usd(self.spent)} of the "
+                f"{usd(self.cap or 0)} monthly cap ({self.share:.0%})")
         if self.level == "reached":
-            return (f"{head}: new X posts wait until {self.resets_at:%Y-%m-%d %H:%M} UTC; "
-                    "raise [x] monthly_spend_usd in the config and restart the daemon to "
-                    "publish sooner (threads already started are finished)")
-        return f"{head}; at 100% new X posts wait until the month ends"
+            return (f"{head}: new {self.title} posts wait until "
+                    f"{self.resets_at:%Y-%m-%d %H:%M} UTC; raise [{self.table}] "
+                    "monthly_spend_usd in the config and restart the daemon to publish sooner "
+                    "(threads already started are finished)")
+        return f"{head}; at 100% new {self.title} posts wait until the month ends"
 
     def as_dict(self) -> dict:
         return {"app": self.app, "accounts": list(self.accounts), "spent_usd": usd(self.spent),
@@ -162,28 +188,35 @@ class CapState:
 
 
 def cap_states(store: Store, config: Config, now: datetime) -> list[CapState]:
-    """Every X app that has spent this month, with the configured cap."""
+    """Every billing app that has spent this month, with its platform's cap."""
     start, end = month_bounds(now)
-    spent = SpendStore(store).spent_by_app(since=start, until=end)
-    return [CapState(app, accounts, micros, config.x.monthly_cap_micros, end)
-            for app, (micros, accounts) in sorted(spent.items())]
+    spent = store.spend.spent_by_app(since=start, until=end)
+    states = []
+    for app, (micros, accounts) in sorted(spent.items()):
+        spec = next((s for s in map(lambda a: platform_of(a, config), accounts) if s), None)
+        settings = config.billing_for(spec.name) if spec is not None else None
+        states.append(CapState(app, accounts, micros,
+                               settings.monthly_cap_micros if settings else None, end,
+                               spec.title if spec else "", spec.billing.table if spec else ""))
+    return states
 
 
 class MonthlyCap:
-    """The daemon's side of `[x] monthly_spend_usd`: which claimed posts may go this month.
+    """The daemon's side of `monthly_spend_usd`: which claimed posts may go this month.
 
     A thread is weighed whole when its first part is claimed (with its pair partner's thread,
-    for the leading post of a pair), against the cap of each X app concerned; later parts are
-    never weighed, so the cap cannot cut a thread. A unit that does not fit is passed over
+    for the leading post of a pair), against the cap of each billing app concerned; later parts
+    are never weighed, so the cap cannot cut a thread. A unit that does not fit is passed over
     (`waiting`) until the month ends; this daemon remembers it, so it is not tried again.
     """
 
     def __init__(self, store: Store, ledger: SpendLedger, apps: Mapping[str, str],
-                 cap_micros: int | None) -> None:
+                 config: Config) -> None:
+        """`apps`: the billing app of each billed account, by account name."""
         self.store = store
         self.ledger = ledger
         self.apps = dict(apps)
-        self.cap = cap_micros
+        self.config = config
         self._lock = threading.Lock()
         # Per account: (month, ids of posts passed over until it ends).
         self._waiting: dict[str, tuple[datetime, set[int]]] = {}
@@ -201,55 +234,57 @@ class MonthlyCap:
     def refusal(self, account: str, post: Post, now: datetime) -> str | None:
         """None when the claimed `post` may go; otherwise why it waits (and from now on its
         whole thread is among `waiting`)."""
-        if self.cap is None:
-            return None
         start, end = month_bounds(now)
-        for app, micros in sorted(self.unit_cost(post).items()):
+        for app, (micros, spec) in sorted(self.unit_cost(post).items()):
+            cap = self.config.billing_for(spec.name).monthly_cap_micros
+            if cap is None:
+                continue
             spent = self.ledger.store.spent(app, since=start, until=end)
-            self._warn(app, spent, start)
-            if spent + micros <= self.cap:
+            self._warn(app, spent, start, cap, spec)
+            if spent + micros <= cap:
                 continue
             what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
                     else "this post")
-            unit = {p.id for p in self.store.thread_from(post.id)}
+            unit = {p.id for p in self.store.history.thread_from(post.id)}
             with self._lock:
                 self._waiting.setdefault(account, (start, set()))[1].update(unit)
-            return (f"waiting for the monthly X spend cap: {what} costs {usd(micros)} and "
-                    f"{usd(spent)} of {usd(self.cap)} is spent this month; it goes after "
-                    f"{end:%Y-%m-%d %H:%M} UTC, or sooner if [x] monthly_spend_usd is raised "
-                    "and the daemon restarted")
+            return (f"waiting for the monthly {spec.title} spend cap: {what} costs "
+                    f"{usd(micros)} and {usd(spent)} of {usd(cap)} is spent this month; it "
+                    f"goes after {end:%Y-%m-%d %H:%M} UTC, or sooner if [{spec.billing.table}] "
+                    "monthly_spend_usd is raised and the daemon restarted")
         return None
 
-    def unit_cost(self, post: Post) -> dict[str, int]:
-        """Micro-dollars per X app that admitting `post` commits to: its thread and, for the
-        leading post of a pair, the partner's thread. Nothing for a later thread part or a
-        pair's second post (weighed with the post they follow), nor for a post tried before
-        (admitted then, and maybe live: its timeline check must not wait a month)."""
+    def unit_cost(self, post: Post) -> dict[str, tuple[int, PlatformSpec]]:
+        """Micro-dollars per billing app that admitting `post` commits to (with the app's
+        platform): its thread and, for the leading post of a pair, the partner's thread.
+        Nothing for a later thread part or a pair's second post (weighed with the post they
+        follow), nor for a post tried before (admitted then, and maybe live: its timeline
+        check must not wait a month)."""
         if (post.thread_position > 1 or post.attempt_count > 0
                 or (post.pair_id is not None and post.id > post.pair_id)):
             return {}
-        costs: dict[str, int] = {}
-        heads = [post] + ([self.store.get_post(post.pair_id)] if post.pair_id else [])
-        prices = self.ledger.prices
+        costs: dict[str, tuple[int, PlatformSpec]] = {}
+        heads = [post] + ([self.store.history.get(post.pair_id)] if post.pair_id else [])
         for head in heads:
             app = self.apps.get(head.account)
             if app is None:
                 continue
-            for part in self.store.thread_from(head.id):
+            spec = self.config.account(head.account).spec
+            prices = self.config.billing_for(spec.name).prices
+            for part in self.store.history.thread_from(head.id):
                 if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
                                        PostStatus.PUBLISHING):
                     continue
-                micros = prices.create(part.text)[1]
-                if part.media_id is not None:
-                    micros += prices.of(MEDIA_UPLOAD) + prices.of(MEDIA_METADATA)
-                costs[app] = costs.get(app, 0) + micros
+                micros = spec.billing.post_cost(part.text, prices,
+                                                with_media=part.media_id is not None)
+                costs[app] = (costs.get(app, (0, spec))[0] + micros, spec)
         return costs
 
-    def _warn(self, app: str, spent: int, month: datetime) -> None:
+    def _warn(self, app: str, spent: int, month: datetime, cap: int,
+              spec: PlatformSpec) -> None:
         """Log once per app, month and level when spend reaches 80% and 100% of the cap."""
-        assert self.cap is not None
-        level = ("reached" if spent >= self.cap else
-                 "warning" if spent >= self.cap * WARN_SHARE else None)
+        level = ("reached" if spent >= cap else
+                 "warning" if spent >= cap * WARN_SHARE else None)
         if level is None:
             return
         with self._lock:
@@ -257,25 +292,33 @@ class MonthlyCap:
                 return
             self._warned.add((app, month, level))
         accounts = ", ".join(sorted(n for n, a in self.apps.items() if a == app))
-        log.warning("X spend for %s is %s of the %s monthly cap (%.0f%%)%s", accounts,
-                    usd(spent), usd(self.cap), 100 * spent / self.cap,
-                    "; new X posts wait until the month ends" if level == "reached" else "")
+        log.warning("%s spend for %s is %s of the %s monthly cap (%.0f%%)%s", spec.title,
+                    accounts, usd(spent), usd(cap), 100 * spent / cap,
+                    f"; new {spec.title} posts wait until the month ends"
+                    if level == "reached" else "")
 
 
-def spend_report(store: Store, config: Config, now: datetime) -> dict:
-    """The X spend figures of `factpost status` and the Status page: this month per app
-    against the cap, and today per account (UTC days)."""
+def spend_reports(store: Store, config: Config, now: datetime) -> dict[str, dict]:
+    """The spend figures of `factpost status` and the Status page, per billing platform,
+    keyed "<platform>_spend" (e.g. "x_spend"): this month per app against the cap, and today
+    per account (UTC days)."""
     start = month_bounds(now)[0]
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = SpendStore(store).by_day(since=today)
-    return {
-        "month": f"{start:%Y-%m}",
-        "cap_usd": (usd(config.x.monthly_cap_micros) if config.x.monthly_cap_micros
-                    else None),
-        "apps": [state.as_dict() for state in cap_states(store, config, now)],
-        "today": [{"account": d.account, "posts": d.posts, "posts_with_links":
-                   d.posts_with_links, "resources_read": d.resources_read,
-                   "spent_usd": usd(d.micros)} for d in days],
-        "prices_read_on": x_terms.READ_ON.isoformat(),
-        "prices_url": x_terms.PRICING_URL,
-    }
+    days = store.spend.by_day(since=today)
+    states = cap_states(store, config, now)
+    reports = {}
+    for spec in billing_specs():
+        cap = config.billing_for(spec.name).monthly_cap_micros
+        reports[f"{spec.name}_spend"] = {
+            "platform": spec.name, "title": spec.title,
+            "month": f"{start:%Y-%m}",
+            "cap_usd": usd(cap) if cap else None,
+            "apps": [state.as_dict() for state in states if state.title == spec.title],
+            "today": [{"account": d.account, "posts": d.posts,
+                       "posts_with_links": d.posts_with_links,
+                       "resources_read": d.resources_read, "spent_usd": usd(d.micros)}
+                      for d in days if platform_of(d.account, config) is spec],
+            "prices_read_on": spec.billing.read_on.isoformat(),
+            "prices_url": spec.billing.prices_url,
+        }
+    return reports

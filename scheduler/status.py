@@ -7,29 +7,29 @@ from datetime import UTC, datetime
 from db.store import Store
 from posts.states import PostStatus
 from scheduler.config import Config
-from scheduler.publishers import graph_versions
 from scheduler.records import iso
-from scheduler.spend import spend_report
+from scheduler.spend import spend_reports
 
 
 def status_report(store: Store, config: Config | None = None,
                   now: datetime | None = None) -> dict:
     """Daemon heartbeats, posts per state, the next due post, paused accounts, last error;
-    with the config, also X spend this month against the cap (`x_spend`) and `warnings` (a
-    Graph API version near or past its retirement)."""
+    with the config, also each billing platform's spend this month against the cap
+    (`x_spend` for X) and `warnings` (an account setting its platform says needs a person,
+    such as a Graph API version near or past its retirement)."""
     now = now or datetime.now(UTC)
-    workers = store.workers()
+    workers = store.workers.all()
     running = [w for w in workers if w.stopped_at is None]
-    upcoming = [p for p in store.queue() if p.status == PostStatus.QUEUED]
-    states = store.account_states()
-    last = store.last_error()
-    counts = store.counts_by_status()
+    upcoming = [p for p in store.history.upcoming() if p.status == PostStatus.QUEUED]
+    states = store.accounts.states()
+    last = store.history.last_error()
+    counts = store.history.counts_by_status()
     extra: dict = {}
     if config is not None:
-        extra["x_spend"] = spend_report(store, config, now)
+        extra.update(spend_reports(store, config, now))
         extra["warnings"] = [
-            f"account {a.name}: {message}" for a in config.accounts if a.platform == "facebook"
-            and (message := graph_versions.status(a.graph_version, now.date()).message)]
+            f"account {a.name}: {check.message}" for a in config.accounts
+            if (check := a.spec.check_settings(a, now.date())) and check.message]
     return {
         "daemons": [{"worker": w.id, "last_seen": iso(w.last_seen),
                      "running": w.stopped_at is None} for w in workers[:10]],

@@ -33,8 +33,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from posts.errors import FactpostError
 
-class TimeFormatError(ValueError):
+
+class TimeFormatError(FactpostError):
     """A time or duration typed on the command line cannot be read."""
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -28,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from db.models import User
 from db.users import UserError, UserStore
+from posts.errors import FactpostError
 from posts.states import STAFF_ROLES, Actor
 
 ROLES = STAFF_ROLES
@@ -44,19 +44,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password anyone has")
 
 
-class LoginThrottled(Exception):
+class LoginThrottled(FactpostError):
     """Too many failed sign-ins for one user from one address."""
-
-
-@dataclass(frozen=True)
-class Credentials:
-    name: str
-    role: str
-
-
-def may(role: str, needed: str) -> bool:
-    """Whether `role` includes the rights of `needed`."""
-    return Actor("", role).may(needed)
 
 
 def check_name(name: str) -> str:

@@ -120,7 +120,7 @@ class Office:
         migrate.upgrade(self.store.engine)
 
     def publishers(self):
-        from scheduler.publishers.registry import build_publisher
+        from scheduler.platforms.registry import build_publisher
 
         return {a.name: build_publisher(a) for a in self.config.accounts}
 
@@ -141,18 +141,18 @@ class Office:
         now = datetime.now(UTC)
         platform = self.config.account(account).platform
         review = self.config.require_approval
-        post_id = self.store.add_post(account=account, platform=platform, text=text,
-                                      scheduled_at=at or now - timedelta(seconds=1),
-                                      actor=AUTHOR, now=now,
-                                      status=PostStatus.DRAFT if review else PostStatus.QUEUED).id
+        post_id = self.store.posts.add(account=account, platform=platform, text=text,
+                                       scheduled_at=at or now - timedelta(seconds=1),
+                                       actor=AUTHOR, now=now,
+                                       status=PostStatus.DRAFT if review else PostStatus.QUEUED).id
         if review:
-            self.store.approve([post_id], actor=APPROVER, now=now)
+            self.store.posts.approve([post_id], actor=APPROVER, now=now)
         return post_id
 
 
 @pytest.fixture
 def emulator():
-    from scheduler.emulator import Emulator
+    from emulator import Emulator
 
     with Emulator(port=0, seed=7) as em:
         yield em
@@ -161,7 +161,7 @@ def emulator():
 @pytest.fixture
 def make_office(write_config, emulator, monkeypatch):
     """Build an Office; options change the config (max_attempts, timeout, budget)."""
-    from scheduler.emulator import demo_credentials
+    from scheduler.emulated import demo_credentials
 
     offices = []
 
@@ -248,19 +248,17 @@ REVIEW = "[review]\nrequire_approval = true\ntwo_person_rule = true\n"
 
 def add_users(store: Store, **roles: str) -> None:
     """add_users(store, amira="admin", chen="author"); every password is PASSWORD."""
-    from db.users import UserStore
     from scheduler.users import add_user
 
     for name, role in roles.items():
-        add_user(UserStore(store), name, PASSWORD, role, now=datetime.now(UTC), actor=OPERATOR)
+        add_user(store.users, name, PASSWORD, role, now=datetime.now(UTC), actor=OPERATOR)
 
 
 def token_for(store: Store, name: str, **options) -> str:
     """A fresh API token for the user `name`, issued by the operator."""
-    from db.users import UserStore
     from scheduler.users import issue_api_token
 
-    return issue_api_token(UserStore(store), name, now=datetime.now(UTC), actor=OPERATOR,
+    return issue_api_token(store.users, name, now=datetime.now(UTC), actor=OPERATOR,
                            **options)
 
 
@@ -303,10 +301,9 @@ def newsroom(make_office, serve):
 def cli_as(monkeypatch):
     """cli_as(store, name, role): staff commands on the command line act as this factpost
     user from now on (the user is made if missing; FACTPOST_TOKEN holds a fresh token)."""
-    from db.users import UserStore
 
     def act(store: Store, name: str = "press-officer", role: str = "admin") -> str:
-        if UserStore(store).get_user(name) is None:
+        if store.users.get_user(name) is None:
             add_users(store, **{name: role})
         token = token_for(store, name)
         monkeypatch.setenv("FACTPOST_TOKEN", token)

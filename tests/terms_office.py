@@ -67,7 +67,7 @@ class TermsOffice:
 
     def dispatcher(self):
         from scheduler.dispatch import Dispatcher
-        from scheduler.publishers.registry import build_publisher
+        from scheduler.platforms.registry import build_publisher
 
         publishers = {a.name: build_publisher(a) for a in self.config.accounts}
         dispatcher = Dispatcher(self.store, self.config, publishers, worker="test-worker",
@@ -77,9 +77,9 @@ class TermsOffice:
 
     def add(self, text: str, account: str = "office-x", at: datetime | None = None) -> int:
         platform = self.config.account(account).platform
-        return self.store.add_post(account=account, platform=platform, text=text,
-                                   scheduled_at=at or self.clock.now, actor=AUTHOR,
-                                   now=self.clock.now, status=PostStatus.QUEUED).id
+        return self.store.posts.add(account=account, platform=platform, text=text,
+                                    scheduled_at=at or self.clock.now, actor=AUTHOR,
+                                    now=self.clock.now, status=PostStatus.QUEUED).id
 
     def close(self) -> None:
         for dispatcher in self.dispatchers:
@@ -93,8 +93,9 @@ def build_office(tmp_path: Path, monkeypatch, clock: Clock, *, x_table: str = ""
     """An emulator on `clock` and an office using it; returns (office, emulator). `accounts`
     is TOML for more [[accounts]] ({url} is the emulator's); with `shared_app` every X
     account posts through the first one's app (consumer key)."""
+    from emulator import Emulator
     from scheduler.config import load_config
-    from scheduler.emulator import Emulator, demo_credentials
+    from scheduler.emulated import demo_credentials
 
     emulator = Emulator(port=0, seed=7, clock=clock.unix).start()
     path = tmp_path / "config.toml"

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from db import migrate
+from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError
 from db.models import Post
-from db.store import NeedsApproval, NotEditable, SelfApproval, Store, StoreError
+from db.store import Store
 from posts.states import (
     DAEMON,
     OPERATOR,
@@ -50,7 +51,7 @@ def test_retry_cannot_queue_a_draft_from_the_web(newsroom):
     response = author.post(f"/posts/{post_id}/retry", data={"csrf": page_csrf(author)})
     assert response.status_code == 409
     assert "is draft; retry works on failed, needs_review posts only" in response.text
-    post = newsroom.store.get_post(post_id)
+    post = newsroom.store.history.get(post_id)
     assert (post.status, post.approved_by) == (S.DRAFT, None)
     assert newsroom.dispatcher().tick().published == 0
 
@@ -60,7 +61,7 @@ def test_an_approver_cannot_retry_their_own_draft_past_the_review(newsroom):
     post_id = compose(approver, "Mine, uncleared.")
     response = approver.post(f"/posts/{post_id}/retry", data={"csrf": page_csrf(approver)})
     assert response.status_code == 409
-    assert newsroom.store.get_post(post_id).status == S.DRAFT
+    assert newsroom.store.history.get(post_id).status == S.DRAFT
 
 
 def test_retry_cannot_queue_a_draft_from_the_command_line(newsroom, cli_as):
@@ -76,7 +77,7 @@ def test_retry_cannot_queue_a_draft_from_the_command_line(newsroom, cli_as):
     assert result.output.strip().splitlines() == [
         f"factpost: error: post {post_id} is draft; retry works on failed, needs_review posts "
         "only"]
-    assert newsroom.store.get_post(post_id).status == S.DRAFT
+    assert newsroom.store.history.get(post_id).status == S.DRAFT
 
 
 def test_a_failed_post_that_was_never_approved_goes_to_draft_on_retry(make_office):
@@ -84,9 +85,9 @@ def test_a_failed_post_that_was_never_approved_goes_to_draft_on_retry(make_offic
     never approved, so a retry sends it to draft, not to the queue."""
     office = make_office(extra=REVIEW)
     store = office.store
-    first = store.add_post(account="office-x", platform="x", text="First.", actor=AUTHOR,
-                           now=T0, status=S.DRAFT, scheduled_at=T0)
-    store.approve([first.id], actor=APPROVER, now=T0)
+    first = store.posts.add(account="office-x", platform="x", text="First.", actor=AUTHOR,
+                            now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.posts.approve([first.id], actor=APPROVER, now=T0)
     with store.session() as s:  # a draft pair partner: fails with the leader
         partner = Post(account="office-fb", platform="facebook", text="Partner.",
                        status=S.DRAFT, scheduled_at=T0, created_by="tester", pair_id=first.id)
@@ -94,73 +95,75 @@ def test_a_failed_post_that_was_never_approved_goes_to_draft_on_retry(make_offic
         s.flush()
         s.execute(update(Post).where(Post.id == first.id).values(pair_id=partner.id))
         partner_id = partner.id
-    store.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE)
-    store.mark_failed(first.id, worker="w", reason="refused", now=T0 + LEASE)
-    assert store.get_post(partner_id).status == S.FAILED
-    store.retry(partner_id, actor=AUTHOR, now=T0 + LEASE)
-    assert store.get_post(partner_id).status == S.DRAFT
+    store.queue.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE)
+    store.outcomes.failed(first.id, worker="w", reason="refused", now=T0 + LEASE)
+    assert store.history.get(partner_id).status == S.FAILED
+    store.posts.retry(partner_id, actor=AUTHOR, now=T0 + LEASE)
+    assert store.history.get(partner_id).status == S.DRAFT
 
 
 def test_the_daemon_never_claims_an_unapproved_post_whatever_its_status_says(make_office):
     office = make_office(extra=REVIEW)
-    post = office.store.add_post(account="office-x", platform="x", text="Forced in.",
-                                 actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
+    post = office.store.posts.add(account="office-x", platform="x", text="Forced in.",
+                                  actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
     with office.store.session() as s:  # written behind the store's back
         s.execute(update(Post).where(Post.id == post.id).values(status=S.QUEUED))
-    assert office.store.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE) is None
+    claimed = office.store.queue.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE)
+    assert claimed is None
     assert office.dispatcher().tick().published == 0
     assert office.emulator.tweets("OfficeX") == []
     # Nor is an approval by the post's own author enough under the two-person rule.
     with office.store.session() as s:
         s.execute(update(Post).where(Post.id == post.id).values(approved_by="tester"))
-    assert office.store.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE) is None
+    claimed = office.store.queue.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE)
+    assert claimed is None
 
 
 def test_new_posts_cannot_skip_the_draft_state_under_review(make_office):
     office = make_office(extra=REVIEW)
     with pytest.raises(NeedsApproval, match="new posts are drafts"):
-        office.store.add_post(account="office-x", platform="x", text="Straight out.",
-                              actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
-    assert office.store.history() == []
+        office.store.posts.add(account="office-x", platform="x", text="Straight out.",
+                               actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
+    assert office.store.history.search() == []
 
 
 # -- roles, checked by the store itself ------------------------------------------------------
 
 def test_the_store_checks_the_actor_s_role_for_every_action(store):
     store.review = REVIEWED
-    post = store.add_post(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
-                          now=T0, status=S.DRAFT, scheduled_at=T0)
+    post = store.posts.add(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
     with pytest.raises(NotPermitted, match="approve needs the approver role; tester is an "
                                            "author"):
-        store.approve([post.id], actor=AUTHOR, now=T0)
+        store.posts.approve([post.id], actor=AUTHOR, now=T0)
     with pytest.raises(NotPermitted):
-        store.approve([post.id], actor=Actor("os:root", OPERATOR), now=T0)
+        store.posts.approve([post.id], actor=Actor("os:root", OPERATOR), now=T0)
     with pytest.raises(NotPermitted):
-        store.approve([post.id], actor=Actor("host:1", DAEMON), now=T0)
+        store.posts.approve([post.id], actor=Actor("host:1", DAEMON), now=T0)
     with pytest.raises(NotPermitted, match="pause needs the admin role or the daemon"):
-        store.pause_account("office-x", actor=APPROVER, reason="x", now=T0)
+        store.accounts.pause("office-x", actor=APPROVER, reason="x", now=T0)
     with pytest.raises(NotPermitted):
-        store.add_post(account="office-x", platform="x", text="By the daemon.",
-                       actor=Actor("host:1", DAEMON), now=T0, status=S.DRAFT, scheduled_at=T0)
-    assert [e.action for e in store.audit_trail(post.id)] == ["create"]
+        store.posts.add(account="office-x", platform="x", text="By the daemon.",
+                        actor=Actor("host:1", DAEMON), now=T0, status=S.DRAFT, scheduled_at=T0)
+    assert [e.action for e in store.history.audit_trail(post.id)] == ["create"]
 
 
 # -- finding 10: failed posts are editable under review --------------------------------------
 
 def test_a_failed_post_can_be_fixed_under_review_and_needs_approval_again(store):
     store.review = REVIEWED
-    post = store.add_post(account="office-x", platform="x", text="Typo hre.", actor=AUTHOR,
-                          now=T0, status=S.DRAFT, scheduled_at=T0)
-    store.approve([post.id], actor=APPROVER, now=T0)
-    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
-    store.mark_failed(post.id, worker="w", reason="text refused", now=T0)
-    fixed = store.edit_post(post.id, actor=AUTHOR, now=T0, text="Typo here.")
+    post = store.posts.add(account="office-x", platform="x", text="Typo hre.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.posts.approve([post.id], actor=APPROVER, now=T0)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.failed(post.id, worker="w", reason="text refused", now=T0)
+    fixed = store.posts.edit(post.id, actor=AUTHOR, now=T0, text="Typo here.")
     assert (fixed.status, fixed.approved_by) == (S.DRAFT, None)
     with pytest.raises(SelfApproval):
-        store.approve([post.id], actor=Actor("tester", "approver"), now=T0)
-    store.approve([post.id], actor=APPROVER, now=T0)
-    assert store.get_post(post.id).status == S.QUEUED
-    assert [(e.action, e.from_status, e.to_status) for e in store.audit_trail(post.id)] == [
+        store.posts.approve([post.id], actor=Actor("tester", "approver"), now=T0)
+    store.posts.approve([post.id], actor=APPROVER, now=T0)
+    assert store.history.get(post.id).status == S.QUEUED
+    assert [(e.action, e.from_status, e.to_status) for e in store.history.audit_trail(post.id)] == [
         ("create", None, "draft"), ("approve", "draft", "queued"),
         ("claim", "queued", "publishing"), ("fail", "publishing", "failed"),
         ("edit", "failed", "draft"), ("approve", "draft", "queued")]
@@ -168,13 +171,13 @@ def test_a_failed_post_can_be_fixed_under_review_and_needs_approval_again(store)
 
 def test_a_failed_post_retimed_under_review_keeps_its_approval(store):
     store.review = REVIEWED
-    post = store.add_post(account="office-x", platform="x", text="On time.", actor=AUTHOR,
-                          now=T0, status=S.DRAFT, scheduled_at=T0)
-    store.approve([post.id], actor=APPROVER, now=T0)
-    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
-    store.mark_failed(post.id, worker="w", reason="gave up", now=T0)
-    assert store.edit_post(post.id, actor=AUTHOR, now=T0,
-                           scheduled_at=T0 + LEASE).status == S.QUEUED
+    post = store.posts.add(account="office-x", platform="x", text="On time.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.posts.approve([post.id], actor=APPROVER, now=T0)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
+    assert store.posts.edit(post.id, actor=AUTHOR, now=T0,
+                            scheduled_at=T0 + LEASE).status == S.QUEUED
 
 
 # -- finding 9: approving a pair through the API ---------------------------------------------
@@ -184,10 +187,10 @@ def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make
     add_users(office.store, bashir="approver")
     url = serve(office.config, office.store)
     store = office.store
-    en = store.add_post(account="office-x", platform="x", text="Port open.", actor=AUTHOR,
-                        now=T0, status=S.DRAFT, scheduled_at=T0)
-    ar = store.add_post(account="office-fb", platform="facebook", text="الميناء مفتوح.",
-                        actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
+    en = store.posts.add(account="office-x", platform="x", text="Port open.", actor=AUTHOR,
+                         now=T0, status=S.DRAFT, scheduled_at=T0)
+    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                         actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
     with store.session() as s:
         s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
         s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
@@ -196,7 +199,7 @@ def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make
     response = api.post(f"/posts/{en.id}/approve")
     assert response.status_code == 200, response.text
     assert (response.json()["id"], response.json()["status"]) == (en.id, "queued")
-    assert store.get_post(ar.id).status == S.QUEUED
+    assert store.history.get(ar.id).status == S.QUEUED
 
 
 # -- the property: random actions by random people -------------------------------------------
@@ -221,37 +224,38 @@ def apply(store: Store, action: str, actor: Actor, post_id: int | None, now: dat
     worker = actor.name
     if action == "create":
         status = S.DRAFT if store.review.require_approval else S.QUEUED
-        store.add_post(account="office-x", platform="x", text=f"Post by {actor.name}.",
-                       actor=actor, now=now, status=status, scheduled_at=now)
+        store.posts.add(account="office-x", platform="x", text=f"Post by {actor.name}.",
+                        actor=actor, now=now, status=status, scheduled_at=now)
     elif post_id is None:
         return
     elif action == "approve":
-        store.approve([post_id], actor=actor, now=now)
+        store.posts.approve([post_id], actor=actor, now=now)
     elif action == "reject":
-        store.reject(post_id, actor=actor, now=now, reason="no")
+        store.posts.reject(post_id, actor=actor, now=now, reason="no")
     elif action == "edit_text":
-        store.edit_post(post_id, actor=actor, now=now, text=f"Edited by {actor.name} {now}.")
+        store.posts.edit(post_id, actor=actor, now=now, text=f"Edited by {actor.name} {now}.")
     elif action == "edit_time":
-        store.edit_post(post_id, actor=actor, now=now, scheduled_at=now - timedelta(seconds=1))
+        store.posts.edit(post_id, actor=actor, now=now, scheduled_at=now - timedelta(seconds=1))
     elif action == "cancel":
-        store.cancel(post_id, actor=actor, now=now)
+        store.posts.cancel(post_id, actor=actor, now=now)
     elif action == "retry":
-        store.retry(post_id, actor=actor, now=now)
+        store.posts.retry(post_id, actor=actor, now=now)
     elif action == "resolve":
-        store.resolve_published(post_id, remote_id="123", remote_url=None, actor=actor, now=now)
+        store.posts.resolve_published(post_id, remote_id="123", remote_url=None, actor=actor,
+                                      now=now)
     elif actor.role != DAEMON:
         return  # no way in for people to the daemon's calls (no command, page or route)
     elif action == "claim":
-        store.claim_next("office-x", worker=worker, now=now, lease=LEASE)
+        store.queue.claim_next("office-x", worker=worker, now=now, lease=LEASE)
     elif action == "publish":
-        store.mark_published(post_id, worker=worker, remote_id="9", remote_url="u", now=now)
+        store.outcomes.published(post_id, worker=worker, remote_id="9", remote_url="u", now=now)
     elif action in ("fail", "unsure"):
-        store.mark_failed(post_id, worker=worker, reason="refused", now=now,
-                          status=S.FAILED if action == "fail" else S.NEEDS_REVIEW)
+        store.outcomes.failed(post_id, worker=worker, reason="refused", now=now,
+                              status=S.FAILED if action == "fail" else S.NEEDS_REVIEW)
     elif action == "requeue":
-        store.requeue(post_id, worker=worker, at=now, reason="retry later", now=now)
+        store.outcomes.requeue(post_id, worker=worker, at=now, reason="retry later", now=now)
     elif action == "release":
-        store.release_claims(worker, now=now)
+        store.queue.release_claims(worker, now=now)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
@@ -276,8 +280,8 @@ def test_no_post_is_published_without_the_approvals_review_requires(random_store
         with store.reading() as s:
             mine = [p for (p,) in s.query(Post.id).order_by(Post.id).offset(before)]
     for post_id in mine:
-        post = store.get_post(post_id)
-        trail = store.audit_trail(post_id)
+        post = store.history.get(post_id)
+        trail = store.history.audit_trail(post_id)
         # Every change has its row, and the rows chain: each starts where the last ended.
         assert trail[0].action == "create" and trail[0].from_status is None
         for earlier, later in itertools.pairwise(trail):

@@ -236,10 +236,24 @@ def test_post_lifecycle_with_approval(factpost):
     assert "cancelled" in factpost("post", "show", "1").output
 
 
-def test_a_post_too_long_for_x_is_refused_with_its_weighted_length(factpost):
-    result = factpost("post", "add", "字" * 141, "--account", "office-x", ok=False)
-    assert result.exit_code == 2
-    assert "282/280 weighted characters" in result.output
+def test_a_post_too_long_for_x_becomes_a_thread_as_it_does_in_the_web_ui(factpost):
+    # One compose path (scheduler/compose.py): 282 weighted characters make two X posts.
+    result = factpost("post", "add", "字" * 141, "--account", "office-x")
+    assert "thread of 2 posts (1, 2) queued for office-x" in result.output
+    thread = json.loads(factpost("queue", "--json").output)
+    assert [(p["thread_position"], p["thread_size"]) for p in thread] == [(1, 2), (2, 2)]
+    assert thread[0]["text"].endswith(" 1/2") and thread[1]["text"].endswith(" 2/2")
+    # A second long text by the same person is a second thread, never "already composed".
+    result = factpost("post", "add", "文" * 141, "--account", "office-x")
+    assert "thread of 2 posts (3, 4) queued for office-x" in result.output
+
+
+def test_a_post_too_long_for_facebook_is_refused_with_its_length(factpost):
+    # Facebook has no threads: text over one post's limit is refused, nothing is stored.
+    result = factpost("post", "add", "z" * 63_207, "--account", "office-fb", ok=False)
+    assert result.exit_code == 1
+    assert "63207/63206 characters for Facebook" in result.output
+    assert json.loads(factpost("queue", "--json").output) == []
 
 
 def test_unknown_ids_accounts_and_illegal_moves_are_one_line_errors(factpost):

@@ -16,7 +16,6 @@ from conftest import REVIEW, add_users, token_for
 from sqlalchemy import select, update
 
 from db.models import ApiToken, AuditEntry
-from db.users import UserStore
 from posts.states import PostStatus
 from scheduler.cli import cli
 
@@ -47,9 +46,9 @@ def one_line(result) -> str:
 def draft(office) -> int:
     from conftest import AUTHOR
 
-    return office.store.add_post(account="office-x", platform="x", text="Briefing at ten.",
-                                 actor=AUTHOR, now=datetime.now(UTC), status=S.DRAFT,
-                                 scheduled_at=datetime.now(UTC)).id
+    return office.store.posts.add(account="office-x", platform="x", text="Briefing at ten.",
+                                  actor=AUTHOR, now=datetime.now(UTC), status=S.DRAFT,
+                                  scheduled_at=datetime.now(UTC)).id
 
 
 # -- finding 6 -------------------------------------------------------------------------------
@@ -65,8 +64,8 @@ def test_naming_anyone_in_factpost_user_approves_nothing(office_under_review):
         "of the API token in FACTPOST_TOKEN",
         "factpost: error: this command acts as a factpost user: set FACTPOST_TOKEN to your API "
         "token (an admin makes one with 'factpost user token NAME')"]
-    assert office.store.get_post(post_id).status == S.DRAFT
-    assert [e.actor for e in office.store.audit_trail(post_id)] == ["tester"]
+    assert office.store.history.get(post_id).status == S.DRAFT
+    assert [e.actor for e in office.store.history.audit_trail(post_id)] == ["tester"]
 
 
 def test_staff_commands_without_a_valid_token_are_refused_in_one_line(office_under_review):
@@ -82,8 +81,8 @@ def test_staff_commands_without_a_valid_token_are_refused_in_one_line(office_und
         assert "set FACTPOST_TOKEN to your API token" in one_line(run(office, *args)), args
         forged = one_line(run(office, *args, token="fp_forged"))
         assert "unknown, expired or revoked" in forged, args
-    assert office.store.get_post(post_id).status == S.DRAFT
-    assert not office.store.account_state("office-x").paused
+    assert office.store.history.get(post_id).status == S.DRAFT
+    assert not office.store.accounts.state("office-x").paused
 
 
 def test_each_command_checks_the_token_user_s_role_as_the_web_does(office_under_review):
@@ -99,9 +98,9 @@ def test_each_command_checks_the_token_user_s_role_as_the_web_does(office_under_
                                                   token=approver))
     approved = run(office, "post", "approve", str(post_id), token=approver)
     assert approved.exit_code == 0, approved.output
-    trail = office.store.audit_trail(post_id)
+    trail = office.store.history.audit_trail(post_id)
     assert [(e.actor, e.action) for e in trail] == [("tester", "create"), ("bashir", "approve")]
-    assert office.store.get_post(post_id).approved_by == "bashir"
+    assert office.store.history.get(post_id).approved_by == "bashir"
 
 
 def test_a_rejection_on_the_command_line_is_an_approver_s_with_the_reason(office_under_review):
@@ -110,7 +109,7 @@ def test_a_rejection_on_the_command_line_is_an_approver_s_with_the_reason(office
     result = run(office, "post", "reject", str(post_id), "--reason", "figures not cleared",
                  token=token_for(office.store, "bashir"))
     assert result.output == f"post {post_id} rejected\n"
-    last = office.store.audit_trail(post_id)[-1]
+    last = office.store.history.audit_trail(post_id)[-1]
     assert (last.actor, last.action, last.reason) == ("bashir", "reject",
                                                        "rejected: figures not cleared")
 
@@ -123,7 +122,7 @@ def test_imports_and_new_posts_name_the_token_user_or_else_the_operating_system_
     by_author = run(office, "post", "add", "By chen.", "--account", "office-x",
                     token=token_for(office.store, "chen"))
     assert by_author.exit_code == 0, by_author.output
-    assert [p.created_by for p in sorted(office.store.history(), key=lambda p: p.id)] == [
+    assert [p.created_by for p in sorted(office.store.history.search(), key=lambda p: p.id)] == [
         OS_USER, "chen"]
 
 
@@ -225,8 +224,8 @@ def test_the_web_api_honours_expiry_and_revocation_too(newsroom):
     api = httpx.Client(base_url=newsroom.url + "/api", timeout=30,
                        headers={"Authorization": f"Bearer {token}"})
     assert api.get("/queue").status_code == 200
-    [(row, _name)] = UserStore(newsroom.store).api_tokens("chen")
+    [(row, _name)] = newsroom.store.users.api_tokens("chen")
     from conftest import OPERATOR
 
-    UserStore(newsroom.store).revoke_token(row.id, actor=OPERATOR, now=datetime.now(UTC))
+    newsroom.store.users.revoke_token(row.id, actor=OPERATOR, now=datetime.now(UTC))
     assert api.get("/queue").status_code == 401

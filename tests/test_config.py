@@ -35,12 +35,14 @@ def test_a_good_config_loads_with_defaults_filled_in(write_config):
     assert (x.handle, x.api_url, x.hashtags) == ("CJTFOIR", "http://127.0.0.1:8765",
                                                  ("#DefeatDaesh",))
     # X's pay-per-use terms: 100 posts per 15 minutes per user (POST /2/tweets), no day cap.
-    assert (x.tier, x.budget.posts, x.budget.window_seconds) == ("pay-per-use", 100, 900)
-    assert (config.x.app_budget.posts, config.x.app_budget.window_seconds) == (10_000, 86_400)
-    assert config.x.monthly_cap_micros is None
+    assert (x.options["tier"], x.budget.posts, x.budget.window_seconds) == (
+        "pay-per-use", 100, 900)
+    billing = config.billing_for("x")
+    assert (billing.app_budget.posts, billing.app_budget.window_seconds) == (10_000, 86_400)
+    assert billing.monthly_cap_micros is None
     assert x.links == "as-written"
     assert fb.api_url == "https://graph.facebook.com"
-    assert fb.graph_version == "v25.0"  # supported until 2028-07-29
+    assert fb.options["graph_version"] == "v25.0"  # supported until 2028-07-29
 
 
 @pytest.mark.parametrize(("tier", "budget"), [("free", (17, 86_400)), ("basic", (100, 86_400)),
@@ -49,7 +51,7 @@ def test_a_legacy_contracts_tier_still_sets_its_posting_budget(write_config, tie
     config = load_config(write_config(GOOD.replace('platform = "x"',
                                                    f'platform = "x"\ntier = "{tier}"')))
     x = config.accounts[0]
-    assert (x.tier, x.budget.posts, x.budget.window_seconds) == (tier, *budget)
+    assert (x.options["tier"], x.budget.posts, x.budget.window_seconds) == (tier, *budget)
 
 
 def test_the_x_table_sets_the_cap_and_overrides_prices(write_config):
@@ -60,10 +62,11 @@ app_budget_posts = 500
 [x.prices]
 post_read = 0.001
 """))
-    assert config.x.monthly_cap_micros == 80_000_000
-    assert config.x.prices.of("post_read") == 1_000
-    assert config.x.prices.of("post_create_with_url") == 200_000  # the rest as X lists them
-    assert config.x.app_budget.posts == 500
+    billing = config.billing_for("x")
+    assert billing.monthly_cap_micros == 80_000_000
+    assert billing.prices.of("post_read") == 1_000
+    assert billing.prices.of("post_create_with_url") == 200_000  # the rest as X lists them
+    assert billing.app_budget.posts == 500
 
 
 def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_path):

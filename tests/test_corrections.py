@@ -13,12 +13,14 @@ from click.testing import CliRunner
 from conftest import T0
 from sqlalchemy import text
 
-from db.store import NotEditable
+from db.errors import NotEditable
 from posts.corrections import Change, NewSnippet, OldPost, diff_snippets
 from posts.states import Actor
 from scheduler.cli import cli
 from scheduler.config import load_config
-from scheduler.importing import import_file, plan_correction, read_document
+from scheduler.corrections import plan_correction
+from scheduler.importing import import_file
+from scheduler.reading import read_document
 
 V1 = """\
 FIELD OFFICE FACT SHEET
@@ -120,10 +122,10 @@ def kinds(report, account: str) -> list[tuple[str, str | None]]:
 
 
 def publish_first_post(store, account: str = "office-x"):
-    post = store.claim_next(account, worker="w", now=T0 + timedelta(days=1),
-                            lease=timedelta(minutes=5))
-    return store.mark_published(post.id, worker="w", remote_id="r1",
-                                remote_url=f"https://x.example/{account}/r1", now=T0)
+    post = store.queue.claim_next(account, worker="w", now=T0 + timedelta(days=1),
+                                  lease=timedelta(minutes=5))
+    return store.outcomes.published(post.id, worker="w", remote_id="r1",
+                                    remote_url=f"https://x.example/{account}/r1", now=T0)
 
 
 def test_a_changed_version_is_reported_per_account_and_nothing_is_stored(office):
@@ -142,14 +144,14 @@ def test_replace_cancels_superseded_posts_with_an_audit_entry_and_queues_the_new
     office(V1)
     report = office(V2, replace=True)
     assert report.applied and report.created == 4  # per account: mission, training
-    live = {(p.account, p.text.split("\n")[0]): p for p in office.store.queue()}
+    live = {(p.account, p.text.split("\n")[0]): p for p in office.store.history.upcoming()}
     assert sorted(h for _a, h in live) == sorted(["OUR MISSION", "CIVIL AFFAIRS", "TRAINING"] * 2)
     assert "formed in 2023" in live["office-x", "OUR MISSION"].text
     assert live["office-x", "CIVIL AFFAIRS"].document_id == 1  # kept, not re-created
-    cancelled = [p for p in office.store.history() if p.status == "cancelled"]
+    cancelled = [p for p in office.store.history.search() if p.status == "cancelled"]
     assert len(cancelled) == 4  # per account: the old mission and open days posts
     for post in cancelled:
-        entry = office.store.audit_trail(post.id)[-1]
+        entry = office.store.history.audit_trail(post.id)[-1]
         assert (entry.action, entry.reason) == ("supersede",
                                                 f"superseded by document {report.document_id}")
 
@@ -164,9 +166,9 @@ def test_published_posts_are_listed_with_account_and_link_and_never_touched(offi
     assert change.old.remote_url == "https://x.example/office-x/r1"
     assert published.id not in report.correction.supersede
     office(V2, replace=True)
-    after = office.store.get_post(published.id)
+    after = office.store.history.get(published.id)
     assert (after.status, after.text) == ("published", published.text)
-    queued_x = [p.text for p in office.store.queue("office-x")]
+    queued_x = [p.text for p in office.store.history.upcoming("office-x")]
     assert not any("formed in 2023" in t for t in queued_x)  # a correction is for staff to post
 
 
@@ -175,13 +177,13 @@ def test_replace_is_all_or_nothing_when_a_post_left_the_queue_meanwhile(office):
     office.sheet.write_text(V2, encoding="utf-8")
     _text2, sheet2 = read_document(office.sheet)
     correction = plan_correction(sheet2, office.config.accounts,
-                                 office.store.live_posts_from_source("sheet.txt"),
+                                 office.store.documents.live_posts_from_source("sheet.txt"),
                                  previous_id=1, config=office.config, store=office.store,
                                  now=T0, at=T0, every=timedelta(0))
     publish_first_post(office.store)  # the daemon got to a post the correction supersedes
     before = snapshot(office.store)
     with pytest.raises(NotEditable, match="can no longer be replaced"):
-        office.store.correct_document(
+        office.store.documents.correct(
             source_name="sheet.txt", content_hash="v2", title=sheet2.title,
             sections=[(s.heading, s.text) for s in sheet2.sections],
             supersede=correction.supersede, posts=correction.posts,
@@ -202,17 +204,17 @@ def test_reimporting_identical_content_adds_nothing_before_and_after_a_correctio
 def test_kept_thread_parts_follow_the_new_first_part(office):
     long = " ".join(f"Sentence number {n} about the patrols in the strait." for n in range(12))
     office(f"TITLE\n\nPATROLS\n{long}\n")
-    thread = [p for p in office.store.queue("office-x")]
+    thread = [p for p in office.store.history.upcoming("office-x")]
     assert len(thread) > 2 and all(p.thread_size == len(thread) for p in thread)
     fixed = long.replace("number 0 ", "number X ")  # same length: the same split
     report = office(f"TITLE\n\nPATROLS\n{fixed}\n", replace=True)
     x_changes = [c.kind for c in report.correction.changes["office-x"]]
     assert x_changes == ["changed"] + ["unchanged"] * (len(thread) - 1)
-    first = next(p for p in office.store.queue("office-x") if p.thread_position == 1)
-    second = next(p for p in office.store.queue("office-x") if p.thread_position == 2)
+    first = next(p for p in office.store.history.upcoming("office-x") if p.thread_position == 1)
+    second = next(p for p in office.store.history.upcoming("office-x") if p.thread_position == 2)
     assert "number X" in first.text and first.document_id == 2
     assert second.parent_id == first.id
-    assert office.store.audit_trail(second.id)[-1].action == "relink"
+    assert office.store.history.audit_trail(second.id)[-1].action == "relink"
 
 
 # --- on the command line --------------------------------------------------------------------

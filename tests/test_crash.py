@@ -59,7 +59,7 @@ retry_max_seconds = 0.5
 @pytest.fixture
 def emulator():
     """The emulator's faults follow the same seed as the kills."""
-    from scheduler.emulator import Emulator
+    from emulator import Emulator
 
     with Emulator(port=0, seed=SEED) as em:
         yield em
@@ -67,7 +67,7 @@ def emulator():
 
 def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path, emulator,
                                                                        monkeypatch):
-    from scheduler.emulator import demo_credentials
+    from scheduler.emulated import demo_credentials
 
     rng = random.Random(SEED)
     config_path = tmp_path / "config.toml"
@@ -94,9 +94,10 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     for i in range(POSTS):
         account = config.accounts[i % len(config.accounts)]
         text = f"Crash test post {i} for {account.handle}: seed {SEED}."
-        post = store.add_post(account=account.name, platform=account.platform, text=text,
-                              scheduled_at=now - timedelta(seconds=1),
-                              actor=Actor("crash-test", "admin"), now=now, status=PostStatus.QUEUED)
+        post = store.posts.add(account=account.name, platform=account.platform, text=text,
+                               scheduled_at=now - timedelta(seconds=1),
+                               actor=Actor("crash-test", "admin"), now=now,
+                               status=PostStatus.QUEUED)
         texts[post.id] = text
 
     def published_on_emulator() -> int:
@@ -133,13 +134,12 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
                      + [p["message"] for page in PAGES for p in emulator.page_posts(page)])
     duplicates = sum(n - 1 for n in copies.values())
     lost = set(texts.values()) - set(on_emulator)
-    history = store.history(HistoryFilter())
+    history = store.history.search(HistoryFilter())
     # What the X side cost, as the emulator billed it and as factpost's ledger recorded it (a
     # daemon killed between X's answer and the ledger write leaves a read unrecorded).
-    from db.spend import SpendStore
-    from scheduler.publishers.x_terms import usd
+    from scheduler.platforms.billing import usd
 
-    charges = SpendStore(store).charges()
+    charges = store.spend.charges()
     bill = emulator.bill()
     checks = [c for c in charges if c.purpose == "reconcile"]
     figures = {"seed": SEED, "posts": POSTS, "kills": kills_while_busy,

@@ -33,14 +33,14 @@ def test_the_daemon_process_publishes_everything_due_and_exits_when_idle(office)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "published 4" in out
-    posts = [office.store.get_post(i) for i in ids]
+    posts = [office.store.history.get(i) for i in ids]
     assert all(p.status == PostStatus.PUBLISHED for p in posts)
     assert [t["text"] for t in office.emulator.tweets("OfficeX")] == [
         "Scheduled post 0.", "Scheduled post 1.", "Scheduled post 2."]
     assert all(p.published_at >= soon for p in posts[:3])  # not before their time
     sent = [r for r in office.emulator.requests_log if r["method"] == "POST"]
     assert len(sent) == 4 and all(r["auth_ok"] for r in sent)  # signed OAuth 1.0a / page token
-    [worker] = office.store.workers()
+    [worker] = office.store.workers.all()
     assert worker.stopped_at is not None
 
 
@@ -56,8 +56,8 @@ def test_sigterm_finishes_the_post_in_hand_and_leaves_nothing_publishing(office)
     proc.communicate(timeout=15)
     assert time.monotonic() - started < 5
     assert proc.returncode == 0
-    statuses = {office.store.get_post(i).status for i in ids}
+    statuses = {office.store.history.get(i).status for i in ids}
     assert PostStatus.PUBLISHING not in statuses
     assert PostStatus.QUEUED in statuses  # it really stopped part-way
-    published = office.store.history(HistoryFilter(status="published"))
+    published = office.store.history.search(HistoryFilter(status="published"))
     assert len(published) == len(office.emulator.tweets("OfficeX"))

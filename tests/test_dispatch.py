@@ -22,7 +22,7 @@ def now():
 def test_a_due_post_is_published_and_its_link_recorded(office):
     post_id = office.add("Convoy delivered 40 tonnes of aid.")
     report = office.dispatcher().tick(now())
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     [tweet] = office.emulator.tweets("OfficeX")
     assert report.published == 1
     assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
@@ -39,7 +39,7 @@ def test_posts_not_yet_due_wait(office):
 
 def test_a_thread_is_a_reply_chain_in_order(office):
     at = now() - timedelta(seconds=1)
-    office.store.import_document(
+    office.store.documents.add(
         source_name="s.txt", content_hash="h", title=None, sections=[("H", "b")],
         posts=[PlannedPost(account="office-x", platform="x", text=f"Part {i} {i}/3",
                            scheduled_at=at, section_index=0, thread_position=i, thread_size=3)
@@ -55,7 +55,7 @@ def test_facebook_pages_get_whole_posts(office):
     post_id = office.add("A long section.\n\nWith two paragraphs.", account="office-fb")
     office.dispatcher().tick(now())
     [fb] = office.emulator.page_posts("OfficeFB")
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     assert fb["message"] == "A long section.\n\nWith two paragraphs."
     assert post.status == S.PUBLISHED and post.remote_id == fb["id"]
     assert post.remote_url.startswith("https://www.facebook.com/")
@@ -67,14 +67,14 @@ def settle(office, post_id, ticks=3):
     for _ in range(ticks):
         time.sleep(0.06)
         dispatcher.tick()
-    return office.store.get_post(post_id)
+    return office.store.history.get(post_id)
 
 
 def test_an_error_after_the_platform_stored_the_post_is_settled_from_the_timeline(office):
     office.emulator.inject("commit_then_error", platform="x")
     post_id = office.add("Stored, then the server failed.")
     office.dispatcher().tick(now())
-    assert office.store.get_post(post_id).status == S.QUEUED  # outcome unknown: wait, look
+    assert office.store.history.get(post_id).status == S.QUEUED  # outcome unknown: wait, look
     post = settle(office, post_id)
     [tweet] = office.emulator.tweets("OfficeX")
     assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
@@ -96,7 +96,7 @@ def test_a_failure_before_storing_is_sent_again_after_checking(office):
     fb_id = office.add("Dropped before commit.", account="office-fb")
     office.dispatcher().tick(now())
     assert settle(office, x_id).status == S.PUBLISHED
-    assert office.store.get_post(fb_id).status == S.PUBLISHED
+    assert office.store.history.get(fb_id).status == S.PUBLISHED
     assert len(office.emulator.tweets("OfficeX")) == 1
     assert len(office.emulator.page_posts("OfficeFB")) == 1
 
@@ -106,7 +106,7 @@ def test_a_timeout_is_ambiguous_and_settled_without_a_second_post(make_office):
     office.emulator.inject("slow", platform="x", delay=1.5)
     post_id = office.add("Slow platform.")
     office.dispatcher().tick(now())
-    assert office.store.get_post(post_id).attempts[0].outcome == "ambiguous"
+    assert office.store.history.get(post_id).attempts[0].outcome == "ambiguous"
     time.sleep(1.2)  # let the slow request finish on the emulator's side
     post = settle(office, post_id)
     assert post.status == S.PUBLISHED
@@ -119,9 +119,9 @@ def test_a_duplicate_refusal_counts_as_evidence_of_an_earlier_success(office):
     # The store lost track of the first success (e.g. restored from a backup): queue it again.
     second = office.add("Same words twice.")
     office.dispatcher().tick(now())
-    post = office.store.get_post(second)
+    post = office.store.history.get(second)
     assert post.status == S.PUBLISHED
-    assert post.remote_id == office.store.get_post(first).remote_id
+    assert post.remote_id == office.store.history.get(first).remote_id
     assert len(office.emulator.tweets("OfficeX")) == 1
 
 
@@ -132,7 +132,7 @@ def test_unreadable_timeline_after_an_unclear_outcome_goes_to_review(office):
     dispatcher.tick(now())
     office.emulator.stop()
     dispatcher.tick(now() + LATER)
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     assert post.status == S.NEEDS_REVIEW
     assert "timeline could not be read" in post.last_error
     assert "factpost post resolve" in post.last_error
@@ -143,9 +143,9 @@ def test_a_rate_limited_account_waits_while_the_others_keep_publishing(office):
     x_id = office.add("Hits the limit.")
     fb_id = office.add("Goes out anyway.", account="office-fb")
     report = office.dispatcher().tick(now())
-    x_post = office.store.get_post(x_id)
-    held = office.store.account_state("office-x")
-    assert office.store.get_post(fb_id).status == S.PUBLISHED
+    x_post = office.store.history.get(x_id)
+    held = office.store.accounts.state("office-x")
+    assert office.store.history.get(fb_id).status == S.PUBLISHED
     assert x_post.status == S.QUEUED and x_post.attempts[0].outcome == "rate_limited"
     assert held.held_until > now() and report.retried == 1
     assert x_post.scheduled_at >= held.held_until - timedelta(seconds=1)
@@ -159,31 +159,31 @@ def test_a_rate_limit_whose_reset_has_already_passed_waits_only_a_backoff(office
     x_id = office.add("Hits a limit that resets at once.")
     later = now() + timedelta(seconds=30)
     office.dispatcher().tick(later)
-    x_post = office.store.get_post(x_id)
+    x_post = office.store.history.get(x_id)
     assert x_post.attempts[0].outcome == "rate_limited"
     assert x_post.status == S.QUEUED
     # The test config's backoff is at most 0.05 s; the old fallback waited 15 minutes.
     assert x_post.scheduled_at <= later + timedelta(seconds=1)
-    assert office.store.account_state("office-x").held_until <= later + timedelta(seconds=1)
+    assert office.store.accounts.state("office-x").held_until <= later + timedelta(seconds=1)
 
 
 def test_the_rate_limit_headers_pace_the_account_before_any_429(office):
     office.emulator.set_x_limits("OfficeX", window_limit=2, window_seconds=900)
     ids = [office.add(f"Update number {i}.") for i in range(4)]
     office.dispatcher().tick(now())
-    statuses = [office.store.get_post(i).status for i in ids]
+    statuses = [office.store.history.get(i).status for i in ids]
     assert statuses == [S.PUBLISHED, S.PUBLISHED, S.QUEUED, S.QUEUED]
     assert not [r for r in office.emulator.requests_log if r["status"] == 429]
-    assert office.store.account_state("office-x").held_until > now()
+    assert office.store.accounts.state("office-x").held_until > now()
 
 
 def test_the_posting_budget_holds_an_account(make_office):
     office = make_office(budget=2)
     ids = [office.add(f"Budgeted post {i}.") for i in range(3)]
     office.dispatcher().tick(now())
-    assert [office.store.get_post(i).status for i in ids] == [S.PUBLISHED, S.PUBLISHED,
+    assert [office.store.history.get(i).status for i in ids] == [S.PUBLISHED, S.PUBLISHED,
                                                                S.QUEUED]
-    state = office.store.account_state("office-x")
+    state = office.store.accounts.state("office-x")
     assert "budget of 2" in state.held_reason
 
 
@@ -191,26 +191,26 @@ def test_rejected_credentials_pause_the_account_until_staff_resume_it(office, mo
     monkeypatch.setenv("FACTPOST_OFFICE_X_ACCESS_TOKEN", "revoked")
     post_id = office.add("Needs good tokens.")
     office.dispatcher().tick(now())
-    state = office.store.account_state("office-x")
+    state = office.store.accounts.state("office-x")
     assert state.paused and "credentials" in state.paused_reason
-    assert office.store.get_post(post_id).status == S.QUEUED
+    assert office.store.history.get(post_id).status == S.QUEUED
     office.dispatcher().tick(now() + LATER)
-    assert office.store.get_post(post_id).attempt_count == 1  # paused: not tried again
+    assert office.store.history.get(post_id).attempt_count == 1  # paused: not tried again
     monkeypatch.undo()
-    from scheduler.emulator import demo_credentials
+    from scheduler.emulated import demo_credentials
 
     for account in office.config.accounts:
         for name, value in demo_credentials(account).items():
             monkeypatch.setenv(name, value)
-    office.store.resume_account("office-x", actor=Actor("ops", "admin"), now=now())
+    office.store.accounts.resume("office-x", actor=Actor("ops", "admin"), now=now())
     office.dispatcher().tick(now())
-    assert office.store.get_post(post_id).status == S.PUBLISHED
+    assert office.store.history.get(post_id).status == S.PUBLISHED
 
 
 def test_text_the_platform_rejects_fails_at_once_with_the_reason(office):
     post_id = office.add("x" * 300)  # the CLI refuses this; the platform must too
     office.dispatcher().tick(now())
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     assert post.status == S.FAILED and post.attempt_count == 1
     assert post.attempts[0].error_code and post.attempts[0].error_message
     assert post.last_error == post.attempts[0].explanation
@@ -223,7 +223,7 @@ def test_retryable_errors_back_off_then_fail_when_attempts_are_used_up(make_offi
     times = []
     for i in range(4):
         dispatcher.tick(now() + LATER * i * 4)
-        post = office.store.get_post(post_id)
+        post = office.store.history.get(post_id)
         times.append(post.scheduled_at)
     assert post.status == S.FAILED and post.attempt_count == 3
     assert [a.outcome for a in post.attempts] == ["retryable"] * 3
@@ -238,7 +238,7 @@ def test_a_slow_account_does_not_delay_another(make_office):
     fb_id = office.add("Quick.", account="office-fb")
     started = now()
     office.dispatcher().tick()
-    fb = office.store.get_post(fb_id)
+    fb = office.store.history.get(fb_id)
     assert fb.published_at - started < timedelta(seconds=1.2)
 
 
@@ -256,7 +256,7 @@ def test_overdue_posts_go_out_no_faster_than_they_were_spaced(office):
     assert dispatcher.tick(start + timedelta(minutes=10)).published == 1
     for n in range(2, 11):
         dispatcher.tick(start + n * timedelta(minutes=10))
-    published = [office.store.get_post(i).published_at for i in ids]
+    published = [office.store.history.get(i).published_at for i in ids]
     assert [b - a for a, b in itertools.pairwise(published)] == [timedelta(minutes=10)] * 10
     assert [t["text"] for t in office.emulator.tweets("OfficeX")] == [
         f"Update {n}." for n in range(11)]
@@ -268,11 +268,11 @@ def test_a_post_not_yet_due_when_the_last_went_out_keeps_its_own_time(office):
     planned = office.add("On time.", at=start + timedelta(minutes=1))
     dispatcher = office.dispatcher()
     dispatcher.tick(start)
-    assert office.store.get_post(late).status == S.PUBLISHED
+    assert office.store.history.get(late).status == S.PUBLISHED
     # Three hours late did not push the next post three hours back: it goes at its time.
     assert dispatcher.next_wakeup(start) == start + timedelta(minutes=1)
     assert dispatcher.tick(start + timedelta(minutes=1)).published == 1
-    assert office.store.get_post(planned).status == S.PUBLISHED
+    assert office.store.history.get(planned).status == S.PUBLISHED
 
 
 def test_a_post_with_entities_and_links_is_found_as_x_returns_it(office):

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from db.store import Store
 from posts.media import MB
 from scheduler.cli import cli
-from scheduler.importing import load_document, parse_document
+from scheduler.reading import load_document, parse_document
 
 MISSION = ("The task force protects shipping lanes in the northern approaches and keeps the "
            "ports of the region open to trade.")
@@ -234,11 +234,11 @@ def factpost(office, tmp_path, monkeypatch):
 def first_posts(store: Store) -> dict[tuple[str, str | None], int | None]:
     """(account, section heading) -> media id of the section's first post."""
     return {(p.account, p.section.heading if p.section else None): p.media_id
-            for p in store.queue() if p.thread_position == 1}
+            for p in store.history.upcoming() if p.thread_position == 1}
 
 
 def all_media(store: Store) -> list[int | None]:
-    return [p.media_id for p in store.queue()]
+    return [p.media_id for p in store.history.upcoming()]
 
 
 def test_with_images_the_first_post_of_the_section_carries_the_image(factpost, office,
@@ -252,10 +252,10 @@ def test_with_images_the_first_post_of_the_section_carries_the_image(factpost, o
         assert firsts[(account, "Key facts")] is None  # no alt text
         assert firsts[(account, "Who we work with")] is None
     assert sum(m is not None for m in all_media(office.store)) == 2
-    assert office.store.media_count() == 1  # one image, stored once for both accounts
-    post = next(p for p in office.store.queue() if p.media_id is not None)
-    assert office.store.media_for(post).content == PHOTO
-    assert office.store.media_for(post).alt_text == ALT
+    assert office.store.media.count() == 1  # one image, stored once for both accounts
+    post = next(p for p in office.store.history.upcoming() if p.media_id is not None)
+    assert office.store.media.for_post(post).content == PHOTO
+    assert office.store.media.for_post(post).alt_text == ALT
     assert ("image 2 (embedded picture, section 'Key facts'): not attached, it has no alt "
             "text; add alt text to the image in the document") in result.output
     assert "2 posts with an image" in result.output
@@ -269,7 +269,7 @@ def test_the_attached_image_publishes_with_its_alt_text_on_x_and_facebook(factpo
     dispatcher = office.dispatcher()
     while dispatcher.tick(now).published:
         pass
-    assert office.store.queue() == []  # all published
+    assert office.store.history.upcoming() == []  # all published
     [tweet] = [t for t in office.emulator.tweets("OfficeX") if t.get("media")]
     assert MISSION in tweet["text"]
     held = office.emulator.image(tweet["media"][0]["id"])
@@ -324,7 +324,7 @@ def test_a_later_post_of_a_thread_never_carries_the_image(factpost, office, tmp_
     document.save(path)
     assert factpost("import", str(path), "--account", "office-x", "--at", "now", "--every",
                     "0s", "--with-images").exit_code == 0
-    posts = office.store.queue()
+    posts = office.store.history.upcoming()
     assert len(posts) > 1
     assert [p.media_id is not None for p in posts] == [True] + [False] * (len(posts) - 1)
 
@@ -334,18 +334,18 @@ def test_without_the_flag_nothing_is_attached_and_the_images_are_mentioned(factp
     result = factpost("import", str(sheet_docx), "--at", "now", "--every", "0s")
     assert result.exit_code == 0, result.output
     assert "2 images found; add --with-images to attach them" in result.output
-    assert set(all_media(office.store)) == {None} and office.store.media_count() == 0
+    assert set(all_media(office.store)) == {None} and office.store.media.count() == 0
 
 
 def test_importing_again_with_images_adds_nothing(factpost, office, sheet_docx):
     assert factpost("import", str(sheet_docx), "--at", "now", "--every", "0s",
                     "--with-images").exit_code == 0
-    before = (len(office.store.queue()), office.store.media_count())
+    before = (len(office.store.history.upcoming()), office.store.media.count())
     again = factpost("import", str(sheet_docx), "--at", "now", "--every", "0s",
                      "--with-images")
     assert again.exit_code == 0 and "nothing added" in again.output
     assert "alt text" not in again.output
-    assert (len(office.store.queue()), office.store.media_count()) == before
+    assert (len(office.store.history.upcoming()), office.store.media.count()) == before
 
 
 def test_skipped_images_are_noted_and_the_import_goes_ahead(factpost, office, tmp_path):
@@ -365,7 +365,7 @@ def test_a_failed_import_stores_neither_posts_nor_images(factpost, office, sheet
     # Posting slots are the only thing missing: the import fails after planning.
     result = factpost("import", str(sheet_docx), "--with-images")
     assert result.exit_code == 1
-    assert (len(office.store.queue()), office.store.media_count()) == (0, 0)
+    assert (len(office.store.history.upcoming()), office.store.media.count()) == (0, 0)
 
 
 def test_with_images_cannot_be_combined_with_a_pair(factpost, sheet_docx):

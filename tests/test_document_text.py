@@ -14,7 +14,7 @@ from posts.formats.html import read_html
 from posts.formats.links import link_address, link_text
 from posts.formats.markdown import read_markdown
 from posts.hyphenation import is_line_break, join_lines
-from scheduler.importing import parse_with_images
+from scheduler.reading import parse_with_images
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'

@@ -19,9 +19,10 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 
+from emulator import Emulator
 from scheduler.config import AccountConfig, CredentialsMissing
-from scheduler.emulator import Emulator, demo_credentials
-from scheduler.publishers import graph_versions
+from scheduler.emulated import demo_credentials
+from scheduler.platforms import facebook_versions as graph_versions
 
 X_CREDS = {"consumer_key": "ck-office", "consumer_secret": "cs-office",
            "access_token": "at-office", "access_token_secret": "ats-office"}
@@ -791,7 +792,7 @@ def test_stop_returns_promptly_with_a_kept_alive_client(em):
 def test_run_emulator_prints_its_url_and_stops_on_sigterm(tmp_path):
     script = (
         "from scheduler.config import AccountConfig\n"
-        "from scheduler.emulator import run_emulator\n"
+        "from scheduler.emulated import run_emulator\n"
         "accounts = [AccountConfig(name='office-x', platform='x', handle='OfficeX',"
         " api_url='http://127.0.0.1:1')]\n"
         "run_emulator(accounts, {}, host='127.0.0.1', port=0, seed=3)\n"

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from platform_rules import rules
 from sample_documents import (
     TWINS,
     docx_bytes,
@@ -21,7 +22,7 @@ from sample_documents import (
 
 from posts.factsheet import Block, Section, parse_factsheet
 from posts.split import split_section
-from scheduler.importing import DocumentImportError, document_format, read_document
+from scheduler.reading import DocumentImportError, document_format, read_document
 
 HASHTAGS = ("JTFMeridian",)
 
@@ -34,7 +35,7 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 def snippets(sections: tuple[Section, ...], platform: str) -> list[str]:
     return [s.text for section in sections
-            for s in split_section(section, platform, hashtags=HASHTAGS)]
+            for s in split_section(section, rules(platform), hashtags=HASHTAGS)]
 
 
 # No Arabic PDF: reportlab's built-in fonts have no Arabic glyphs (the PDF reader's Arabic

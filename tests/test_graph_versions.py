@@ -13,7 +13,7 @@ from terms_office import Clock, build_office
 
 from scheduler.cli import cli
 from scheduler.config import ConfigError
-from scheduler.publishers import graph_versions as gv
+from scheduler.platforms import facebook_versions as gv
 
 
 def test_the_table_has_metas_dates_and_the_default_lasts_a_year_from_when_it_was_read():
@@ -82,7 +82,7 @@ def test_the_daemon_warns_90_days_ahead_and_holds_a_page_whose_version_retires_m
     office.add("Not to a retired version.", account="office-fb")
     office.add("X goes on.", account="office-x")
     assert dispatcher.tick(office.clock.now).published == 1
-    state = office.store.account_state("office-fb")
+    state = office.store.accounts.state("office-fb")
     assert "v21.0 was retired by Meta on 2027-01-21" in state.held_reason
     assert office.emulator.page_posts("OfficeFB") == []
 
@@ -122,12 +122,12 @@ def test_status_warns_of_a_retiring_version(office_on):
 def test_the_facebook_publisher_reports_metas_refusal_of_a_retired_version(tmp_path,
                                                                               monkeypatch):
     # Should factpost's table fall behind Meta's, the refusal still reads as what it is.
-    from scheduler.publishers.base import Permanent
+    from scheduler.platforms.base import Permanent
 
     office, emulator = build_office(tmp_path, monkeypatch,
                                     Clock(datetime(2028, 8, 1, tzinfo=UTC)))
     try:
-        from scheduler.publishers.registry import build_publisher
+        from scheduler.platforms.registry import build_publisher
 
         publisher = build_publisher(office.config.account("office-fb"))
         with pytest.raises(Permanent, match=r'retired; set graph_version = "v26\.0"') as err:
@@ -136,3 +136,14 @@ def test_the_facebook_publisher_reports_metas_refusal_of_a_retired_version(tmp_p
     finally:
         office.close()
         emulator.stop()
+
+
+def test_the_emulator_serves_the_same_versions_on_the_same_dates():
+    # Two copies of Meta's table on purpose: the emulated Graph must not read the product's
+    # (a double that did would agree with any mistake in it). They must agree with each other.
+    from emulator import graph_versions as served
+
+    assert {v: retired for v, (_, retired) in gv.VERSIONS.items()} == served.RETIRES
+    assert served.latest() == gv.latest()
+    for day in (date(2026, 11, 29), date(2027, 6, 1), date(2029, 1, 1)):
+        assert served.oldest_available(day) == gv.oldest_available(day)

@@ -1,6 +1,7 @@
 """Images with alt text: checked before anything is stored, kept in the database, and published
 with their alt text on X (upload, metadata, post) and Facebook (one photo request), over real
-loopback HTTP to the emulator."""
+loopback HTTP to the emulator. That every platform publishes an image with its alt text is part
+of the publisher contract (tests/platform_contract.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from posts.media import MB, Media, MediaError, check_image, sniff_image_type
 from posts.states import Actor, PostStatus
 from scheduler.cli import cli
 from scheduler.config import AccountConfig
-from scheduler.emulator import demo_credentials
-from scheduler.publishers.base import Ambiguous, Permanent, Retryable
-from scheduler.publishers.registry import build_publisher
+from scheduler.emulated import demo_credentials
+from scheduler.platforms.base import Ambiguous, Permanent, Retryable
+from scheduler.platforms.registry import build_publisher, spec
 
 ALT = "Crew members unloading boxes of medical supplies on a pier"
 HANDLES = {"x": "OfficeX", "facebook": "OfficeFB"}
@@ -70,27 +71,19 @@ def test_the_type_is_read_from_the_bytes_not_the_name(data, mime):
 def test_what_a_platform_would_refuse_is_refused_with_one_clear_line(platform, data, alt,
                                                                      problem):
     with pytest.raises(MediaError, match=problem) as caught:
-        check_image(data, alt, platform, name="photo.png")
+        check_image(data, alt, spec(platform).media, platform=spec(platform).title,
+                    name="photo.png")
     assert "\n" not in str(caught.value) and str(caught.value).startswith("photo.png: ")
 
 
 def test_each_platform_takes_its_documented_formats():
-    assert check_image(WEBP, ALT, "x").mime_type == "image/webp"
-    assert check_image(GIF, ALT, "facebook").mime_type == "image/gif"
-    assert check_image(png(pad=4 * MB + 8), ALT, "x").size > 4 * MB  # X allows 5 MB
+    x, facebook = spec("x"), spec("facebook")
+    assert check_image(WEBP, ALT, x.media, platform="X").mime_type == "image/webp"
+    assert check_image(GIF, ALT, facebook.media, platform="Facebook").mime_type == "image/gif"
+    assert check_image(png(pad=4 * MB + 8), ALT, x.media, platform="X").size > 4 * MB  # 5 MB
 
 
-# Publishing, on both platforms ----------------------------------------------------------------
-
-@pytest.fixture(params=["x", "facebook"])
-def platform(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def publisher(platform, emulator):
-    return _publisher(emulator, platform)
-
+# Publishing: each platform's own ways (the rest is the contract, tests/platform_contract.py)
 
 def stored_image(emulator, platform: str) -> tuple[str, dict]:
     """(text, image) of the only post on the emulated account."""
@@ -102,29 +95,10 @@ def stored_image(emulator, platform: str) -> tuple[str, dict]:
     return post["message"], emulator.image(post["photo"]["id"])
 
 
-def test_an_image_post_reaches_the_platform_with_its_bytes_and_alt_text(publisher, emulator,
-                                                                        platform):
-    image = media(png(16, 9))
-    published = publisher.publish("Medical supplies arrived at Sel Harbour.", media=image)
-    text, held = stored_image(emulator, platform)
-    assert text == "Medical supplies arrived at Sel Harbour."
-    assert held["content"] == image.content and held["mime_type"] == "image/png"
-    assert held["alt_text"] == ALT
-    # The remote id is the post's, so the timeline check finds it after an unclear outcome.
-    assert published.remote_id in [p.remote_id for p in publisher.recent_posts(5)]
-
-
 def test_x_uploads_then_describes_then_posts(emulator):
     _publisher(emulator, "x").publish("Three requests.", media=media())
     paths = [r["path"] for r in emulator.requests_log if r["method"] == "POST"]
     assert paths == ["/2/media/upload", "/2/media/metadata", "/2/tweets"]
-
-
-def test_a_file_that_is_not_an_image_is_refused_by_the_platform(publisher, emulator):
-    with pytest.raises(Permanent):
-        publisher.publish("Not a picture.", media=media(b"%PDF-1.7 pretending to be a PNG"))
-    assert all(not posts for posts in emulator.state()["x"].values())
-    assert all(not posts for posts in emulator.state()["facebook"].values())
 
 
 def test_x_refuses_a_gif_through_the_one_request_upload(emulator):
@@ -189,14 +163,15 @@ def _publisher(emulator, platform: str):
 @pytest.mark.parametrize("account", ["office-x", "office-fb"])
 def test_the_dispatcher_publishes_a_stored_image_with_its_post(office, account):
     now = datetime.now(UTC)
-    image = check_image(png(32, 32), ALT, office.config.account(account).platform)
-    post_id = office.store.add_post(account=account, platform=office.config.account(account)
-                                    .platform, text="Harbour open again.",
-                                    scheduled_at=now - timedelta(seconds=1),
-                                    actor=Actor("t", "admin"), now=now,
-                                    status=PostStatus.QUEUED, media=image).id
+    image = check_image(png(32, 32), ALT, office.config.account(account).spec.media,
+                        platform=office.config.account(account).spec.title)
+    post_id = office.store.posts.add(account=account, platform=office.config.account(account)
+                                     .platform, text="Harbour open again.",
+                                     scheduled_at=now - timedelta(seconds=1),
+                                     actor=Actor("t", "admin"), now=now,
+                                     status=PostStatus.QUEUED, media=image).id
     assert office.dispatcher().tick(now).published == 1
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     platform = office.config.account(account).platform
     text, held = stored_image(office.emulator, platform)
     assert post.status == PostStatus.PUBLISHED
@@ -207,12 +182,12 @@ def test_the_dispatcher_publishes_a_stored_image_with_its_post(office, account):
 def test_an_x_upload_failure_sends_the_post_again_without_a_timeline_check(office):
     now = datetime.now(UTC)
     office.emulator.inject("error_before", platform="x")
-    post_id = office.store.add_post(account="office-x", platform="x", text="Retry me.",
-                                    scheduled_at=now - timedelta(seconds=1),
-                                    actor=Actor("t", "admin"), now=now,
-                                    status=PostStatus.QUEUED, media=media()).id
+    post_id = office.store.posts.add(account="office-x", platform="x", text="Retry me.",
+                                     scheduled_at=now - timedelta(seconds=1),
+                                     actor=Actor("t", "admin"), now=now,
+                                     status=PostStatus.QUEUED, media=media()).id
     office.dispatcher().tick(now)
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     assert post.status == PostStatus.QUEUED
     assert [a.outcome for a in post.attempts] == ["retryable"]
 
@@ -220,15 +195,15 @@ def test_an_x_upload_failure_sends_the_post_again_without_a_timeline_check(offic
 def test_the_same_image_with_the_same_alt_text_is_stored_once(store: Store):
     now = datetime.now(UTC)
     for text in ("One.", "Two."):
-        store.add_post(account="office-x", platform="x", text=text, scheduled_at=now,
-                       actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED, media=media())
-    store.add_post(account="office-x", platform="x", text="Three.", scheduled_at=now,
-                   actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED,
-                   media=media(alt="Another view"))
-    assert store.media_count() == 2
-    posts = store.queue("office-x")
+        store.posts.add(account="office-x", platform="x", text=text, scheduled_at=now,
+                        actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED, media=media())
+    store.posts.add(account="office-x", platform="x", text="Three.", scheduled_at=now,
+                    actor=Actor("t", "admin"), now=now, status=PostStatus.QUEUED,
+                    media=media(alt="Another view"))
+    assert store.media.count() == 2
+    posts = store.history.upcoming("office-x")
     assert posts[0].media_id == posts[1].media_id != posts[2].media_id
-    assert store.media_for(posts[0]) == media()
+    assert store.media.for_post(posts[0]) == media()
 
 
 # The command line ---------------------------------------------------------------------------
@@ -266,7 +241,7 @@ def factpost(write_config, tmp_path, monkeypatch):
 def counts(tmp_path) -> tuple[int, int]:
     store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
     try:
-        return len(store.queue()), store.media_count()
+        return len(store.history.upcoming()), store.media.count()
     finally:
         store.close()
 

@@ -14,7 +14,8 @@ from db import migrate
 from db.store import Store
 from posts.states import Actor
 from scheduler.config import load_config
-from scheduler.importing import DocumentImportError, import_file
+from scheduler.importing import import_file
+from scheduler.reading import DocumentImportError
 
 CONFIG = """
 [database]
@@ -61,7 +62,7 @@ def test_any_file_imports_or_is_refused_cleanly(tmp_path_factory, data):
             assert list(c.iterdump()) == before
     else:
         assert report.created > 0
-        posts = store.history()
+        posts = store.history.search()
         assert all(p.text.strip() for p in posts)
     finally:
         store.close()

@@ -13,7 +13,8 @@ from conftest import Office
 from posts.pairs import PairingError, pair_keys
 from posts.states import Actor, PostStatus
 from scheduler.cli import cli
-from scheduler.importing import DocumentImportError, import_pair
+from scheduler.pairing import import_pair
+from scheduler.reading import DocumentImportError
 
 S = PostStatus
 SAMPLES = Path(__file__).resolve().parent.parent / "posts" / "samples"
@@ -103,7 +104,7 @@ def import_both(office: Office, sheets, at: datetime | None = None):
 
 def posts_by_account(office: Office) -> dict[str, list]:
     out: dict[str, list] = {}
-    for post in sorted(office.store.history(), key=lambda p: p.id):
+    for post in sorted(office.store.history.search(), key=lambda p: p.id):
         out.setdefault(post.account, []).append(post)
     return out
 
@@ -153,7 +154,7 @@ def test_the_sample_sheets_differ_in_sections_so_the_import_says_so(make_bilingu
     office = make_bilingual()
     with pytest.raises(DocumentImportError, match="sections are paired by position"):
         import_both(office, (SAMPLES / "factsheet.txt", SAMPLES / "factsheet_ar.txt"))
-    assert office.store.history() == []
+    assert office.store.history.search() == []
 
 
 def test_a_pair_import_needs_an_arabic_account_per_platform(make_bilingual, sheets):
@@ -177,9 +178,10 @@ def test_approving_one_side_approves_its_partner(make_bilingual, sheets):
     office = make_bilingual(approval=True)
     import_both(office, sheets)
     en = posts_by_account(office)["en-fb"][0]
-    approved = office.store.approve([en.id], actor=Actor("editor", "admin"), now=datetime.now(UTC))
+    approved = office.store.posts.approve([en.id], actor=Actor("editor", "admin"),
+                                          now=datetime.now(UTC))
     assert [p.id for p in approved] == [en.id, en.pair_id]
-    assert office.store.get_post(en.pair_id).status == S.QUEUED
+    assert office.store.history.get(en.pair_id).status == S.QUEUED
 
 
 def test_editing_one_side_returns_both_to_draft(make_bilingual, sheets):
@@ -187,11 +189,11 @@ def test_editing_one_side_returns_both_to_draft(make_bilingual, sheets):
     import_both(office, sheets)
     en = posts_by_account(office)["en-fb"][0]
     now = datetime.now(UTC)
-    office.store.approve([en.id], actor=Actor("editor", "admin"), now=now)
-    office.store.edit_post(en.pair_id, actor=Actor("editor", "admin"), now=now,
-                           text="نص معدل.")
-    assert office.store.get_post(en.id).status == S.DRAFT
-    assert office.store.get_post(en.pair_id).status == S.DRAFT
+    office.store.posts.approve([en.id], actor=Actor("editor", "admin"), now=now)
+    office.store.posts.edit(en.pair_id, actor=Actor("editor", "admin"), now=now,
+                            text="نص معدل.")
+    assert office.store.history.get(en.id).status == S.DRAFT
+    assert office.store.history.get(en.pair_id).status == S.DRAFT
 
 
 # Both or neither ------------------------------------------------------------------------------
@@ -212,8 +214,8 @@ def test_neither_side_goes_while_one_account_is_paused(make_bilingual, sheets):
     office = make_bilingual()
     import_both(office, sheets)
     now = datetime.now(UTC)
-    office.store.pause_account("ar-fb", actor=Actor("staff", "admin"),
-                               reason="page under review", now=now)
+    office.store.accounts.pause("ar-fb", actor=Actor("staff", "admin"),
+                                reason="page under review", now=now)
     dispatcher = office.dispatcher()
     for _ in range(3):
         dispatcher.tick(datetime.now(UTC))
@@ -221,7 +223,7 @@ def test_neither_side_goes_while_one_account_is_paused(make_bilingual, sheets):
     assert texts["en-fb"] == [] and texts["ar-fb"] == []
     assert texts["en-x"] and texts["ar-x"]  # the X pair is not affected
     assert dispatcher.next_wakeup(datetime.now(UTC)) is None  # nothing to wake up for
-    office.store.resume_account("ar-fb", actor=Actor("staff", "admin"), now=datetime.now(UTC))
+    office.store.accounts.resume("ar-fb", actor=Actor("staff", "admin"), now=datetime.now(UTC))
     for _ in range(4):
         dispatcher.tick(datetime.now(UTC))
     texts = published(office)
@@ -233,16 +235,16 @@ def test_neither_side_goes_while_the_partner_is_not_yet_due(make_bilingual, shee
     import_both(office, sheets)
     later = datetime.now(UTC) + timedelta(hours=1)
     arabic = posts_by_account(office)["ar-fb"][0]
-    office.store.edit_post(arabic.id, actor=Actor("staff", "admin"), now=datetime.now(UTC),
-                           scheduled_at=later)
+    office.store.posts.edit(arabic.id, actor=Actor("staff", "admin"), now=datetime.now(UTC),
+                            scheduled_at=later)
     dispatcher = office.dispatcher()
     dispatcher.tick(datetime.now(UTC))
-    assert office.store.get_post(arabic.pair_id).status == S.QUEUED
+    assert office.store.history.get(arabic.pair_id).status == S.QUEUED
     assert published(office)["en-fb"][:1] != [posts_by_account(office)["en-fb"][0].text]
     for _ in range(3):
         dispatcher.tick(later + timedelta(seconds=1))
-    assert office.store.get_post(arabic.id).status == S.PUBLISHED
-    assert office.store.get_post(arabic.pair_id).status == S.PUBLISHED
+    assert office.store.history.get(arabic.id).status == S.PUBLISHED
+    assert office.store.history.get(arabic.pair_id).status == S.PUBLISHED
 
 
 def test_when_the_leading_side_fails_for_good_the_partner_is_never_sent(make_bilingual,
@@ -257,7 +259,7 @@ def test_when_the_leading_side_fails_for_good_the_partner_is_never_sent(make_bil
     en, ar = posts_by_account(office)["en-fb"][0], posts_by_account(office)["ar-fb"][0]
     assert (en.status, ar.status) == (S.FAILED, S.FAILED)
     assert ar.last_error == f"not sent: its pair partner, post {en.id}, was not published"
-    assert office.store.get_post(ar.id).attempts == []
+    assert office.store.history.get(ar.id).attempts == []
     assert published(office)["ar-fb"] == []
 
 
@@ -285,15 +287,15 @@ def test_retrying_a_failed_leader_queues_its_partner_again(make_bilingual, sheet
     dispatcher.tick(datetime.now(UTC))
     office.emulator.set_graph_block("OfficeFB", blocked=False)
     leader = posts_by_account(office)["en-fb"][0]
-    office.store.retry(leader.id, actor=Actor("staff", "admin"), now=datetime.now(UTC))
-    assert office.store.get_post(leader.pair_id).status == S.QUEUED
+    office.store.posts.retry(leader.id, actor=Actor("staff", "admin"), now=datetime.now(UTC))
+    assert office.store.history.get(leader.pair_id).status == S.QUEUED
     after_hold = datetime.now(UTC) + timedelta(hours=1)  # the blocked page was also held
     # An hour late, the page's other post goes first and the retried pair keeps its planned
     # second or so after it (overdue posts keep their spacing), so the clock moves on a bit.
     for n in range(3):
         dispatcher.tick(after_hold + n * timedelta(seconds=5))
-    assert office.store.get_post(leader.id).status == S.PUBLISHED
-    assert office.store.get_post(leader.pair_id).status == S.PUBLISHED
+    assert office.store.history.get(leader.id).status == S.PUBLISHED
+    assert office.store.history.get(leader.pair_id).status == S.PUBLISHED
 
 
 # The command line ---------------------------------------------------------------------------
@@ -304,7 +306,7 @@ def test_import_pair_from_the_command_line(make_bilingual, sheets, monkeypatch):
     result = CliRunner().invoke(cli, ["--config", str(office.config_path), "import",
                                       str(sheets[0]), "--pair", str(sheets[1]), "--at", "now"])
     assert result.exit_code == 0, result.output
-    assert {p.account for p in office.store.history()} == {"en-x", "ar-x", "en-fb", "ar-fb"}
+    assert {p.account for p in office.store.history.search()} == {"en-x", "ar-x", "en-fb", "ar-fb"}
 
 
 def test_one_file_holding_both_versions_is_paired(make_bilingual, tmp_path, monkeypatch):
@@ -328,7 +330,7 @@ def test_a_pair_that_cannot_be_matched_is_one_line_and_stores_nothing(make_bilin
     assert result.exit_code == 1
     [line] = result.output.strip().splitlines()
     assert line.startswith("factpost: error: ") and "sections" in line
-    assert office.store.history() == []
+    assert office.store.history.search() == []
 
 
 def test_the_store_lets_the_leader_go_first_and_the_partner_only_after_it(store):
@@ -339,13 +341,13 @@ def test_the_store_lets_the_leader_go_first_and_the_partner_only_after_it(store)
     planned = [PlannedPost(account=name, platform="facebook", text=text, scheduled_at=now,
                            section_index=0, pair_key="facebook:0:0")
                for name, text in (("en-fb", "English."), ("ar-fb", "عربي."))]
-    store.import_document(source_name="pair", content_hash="p", title=None,
-                          sections=[("H", "b")], posts=planned, actor=Actor("t", "admin"), now=now,
-                          status=S.QUEUED)
-    assert store.claim_next("ar-fb", worker="w", now=now, lease=lease) is None
-    leader = store.claim_next("en-fb", worker="w", now=now, lease=lease)
+    store.documents.add(source_name="pair", content_hash="p", title=None,
+                        sections=[("H", "b")], posts=planned, actor=Actor("t", "admin"), now=now,
+                        status=S.QUEUED)
+    assert store.queue.claim_next("ar-fb", worker="w", now=now, lease=lease) is None
+    leader = store.queue.claim_next("en-fb", worker="w", now=now, lease=lease)
     assert leader is not None and leader.text == "English."
-    assert store.claim_next("ar-fb", worker="w", now=now, lease=lease) is None
-    store.mark_published(leader.id, worker="w", remote_id="1_2", remote_url="u", now=now)
-    follower = store.claim_next("ar-fb", worker="w", now=now, lease=lease)
+    assert store.queue.claim_next("ar-fb", worker="w", now=now, lease=lease) is None
+    store.outcomes.published(leader.id, worker="w", remote_id="1_2", remote_url="u", now=now)
+    follower = store.queue.claim_next("ar-fb", worker="w", now=now, lease=lease)
     assert follower is not None and follower.pair_id == leader.id

@@ -97,9 +97,9 @@ def test_queueing_a_post_notifies_listeners_and_a_draft_does_not(pg_office):
     try:
         wait_for(listener.listening.is_set, 10, "the listener to connect")
         now = datetime.now(UTC)
-        office.store.add_post(account="office-x", platform="x", text="A draft.",
-                              scheduled_at=now, actor=Actor("t", "admin"), now=now,
-                              status=PostStatus.DRAFT)
+        office.store.posts.add(account="office-x", platform="x", text="A draft.",
+                               scheduled_at=now, actor=Actor("t", "admin"), now=now,
+                               status=PostStatus.DRAFT)
         assert not woken.wait(1.0)
         office.add("Queued for now.")
         assert woken.wait(10)
@@ -116,9 +116,9 @@ def test_a_post_queued_for_now_wakes_an_idle_daemon_long_before_its_next_poll(pg
             with office.store.engine.connect() as c:
                 return bool(c.scalar(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN factpost_due'")))
-        wait_for(lambda: office.store.workers() and listening(), 30, "the daemon to start")
+        wait_for(lambda: office.store.workers.all() and listening(), 30, "the daemon to start")
         post_id = office.add("Breaking: queued for now.")
-        wait_for(lambda: office.store.get_post(post_id).status == PostStatus.PUBLISHED, 30,
+        wait_for(lambda: office.store.history.get(post_id).status == PostStatus.PUBLISHED, 30,
                  "the post to be published (the next poll is 600 s away)")
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -161,7 +161,7 @@ def test_three_daemons_share_the_queue_and_take_over_from_one_that_is_killed(pg_
     copies = Counter(on_emulator())
     assert sorted(copies) == sorted(texts.values())  # nothing lost
     assert set(copies.values()) == {1}  # nothing twice
-    history = office.store.history(HistoryFilter())
+    history = office.store.history.search(HistoryFilter())
     assert all(p.status == PostStatus.PUBLISHED for p in history)
     with office.store.session() as s:
         by_worker = Counter(s.scalars(select(Attempt.worker).where(
@@ -187,9 +187,9 @@ def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):
     token = token_for(office.store, "bashir")
     approver = httpx.Client(base_url=url + "/api", timeout=30,
                             headers={"Authorization": f"Bearer {token}"})
-    office.store.add_post(account="office-x", platform="x", text="Queued from the web.",
-                          scheduled_at=now, actor=Actor("amira", "author"), now=now,
-                          status=PostStatus.DRAFT)
+    office.store.posts.add(account="office-x", platform="x", text="Queued from the web.",
+                           scheduled_at=now, actor=Actor("amira", "author"), now=now,
+                           status=PostStatus.DRAFT)
     [draft] = approver.get("/posts", params={"status": "draft"}).json()["posts"]
     assert approver.post(f"/posts/{draft['id']}/approve").json()["status"] == "queued"
     assert [p["text"] for p in approver.get("/queue").json()] == ["Queued from the web."]

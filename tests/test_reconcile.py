@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.publishers.base import RemotePost
+from scheduler.platforms.base import RemotePost
 from scheduler.reconcile import comparable, find_on_timeline, same_text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -59,8 +59,8 @@ def test_a_thread_part_must_reply_to_the_part_before_it():
 
 def x_returns(text: str, media: bool = False) -> str:
     """What X's timeline gives back for `text`: the emulator's own rendering."""
-    from scheduler.emulator.state import Tweet
-    from scheduler.emulator.x_api import returned_text
+    from emulator.x_reads import returned_text
+    from emulator.x_state import Tweet
 
     tweet = Tweet(id="1900000000000000001", text=text, author_id="42", created_at=0.0,
                   in_reply_to=None, in_reply_to_user_id=None, conversation_id="1",

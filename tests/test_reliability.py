@@ -61,9 +61,9 @@ def test_the_sqlite_file_and_its_journal_are_readable_by_their_owner_only(factpo
         assert factpost("init").exit_code == 0
         store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
         try:  # while a connection is open, SQLite keeps its -wal and -shm files
-            store.add_post(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
-                           now=datetime.now(UTC), status=PostStatus.QUEUED,
-                           scheduled_at=datetime.now(UTC))
+            store.posts.add(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
+                            now=datetime.now(UTC), status=PostStatus.QUEUED,
+                            scheduled_at=datetime.now(UTC))
             files = [tmp_path / f"factpost.db{suffix}" for suffix in ("", "-wal", "-shm")]
             assert all(path.exists() for path in files)
             for path in files:

@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from scheduler.cli import cli
-from scheduler.emulator import demo_credentials
+from scheduler.emulated import demo_credentials
 
 
 def secret_values(office) -> list[str]:
@@ -92,7 +92,7 @@ def test_a_token_echoed_back_transformed_is_redacted_too(make_office, tmp_path):
         office.dispatcher().tick(datetime.now(UTC) + timedelta(seconds=1))
     finally:
         server.shutdown()
-    post = office.store.get_post(post_id)
+    post = office.store.history.get(post_id)
     stored = " ".join(filter(None, [post.last_error] + [
         f"{a.error_message} {a.explanation}" for a in post.attempts]))
     assert "Invalid parameter" in stored and "[redacted]" in stored

@@ -12,12 +12,11 @@ from click.testing import CliRunner
 from conftest import AUTHOR
 from terms_office import Clock, build_office
 
-from db.spend import SpendStore
 from posts.states import PostStatus as S
 from scheduler.cli import cli
 from scheduler.demo import sample_factsheet
 from scheduler.importing import import_file
-from scheduler.publishers import x_terms
+from scheduler.platforms.billing import usd
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00"
@@ -57,14 +56,14 @@ def test_factpost_spend_matches_the_emulators_bill_post_by_post(office, clock, t
     import_file(sheet, store=office.store, config=office.config,
                 accounts=office.config.accounts, actor=AUTHOR, now=T0, at=T0,
                 every=timedelta(0))
-    office.store.add_post(account="office-x", platform="x", text="Convoy unloading at dawn.",
-                          scheduled_at=T0, actor=AUTHOR, now=T0, status=S.QUEUED,
-                          media=Media(PNG, "image/png", "Trucks on the pier at dawn"))
+    office.store.posts.add(account="office-x", platform="x", text="Convoy unloading at dawn.",
+                           scheduled_at=T0, actor=AUTHOR, now=T0, status=S.QUEUED,
+                           media=Media(PNG, "image/png", "Trucks on the pier at dawn"))
     dispatcher = office.dispatcher()
     dispatcher.tick(T0)
-    assert office.store.get_post(unsure).status == S.QUEUED
+    assert office.store.history.get(unsure).status == S.QUEUED
     dispatcher.tick(clock.advance(seconds=2))
-    x_posts = [p for p in office.store.history() if p.platform == "x"]
+    x_posts = [p for p in office.store.history.search() if p.platform == "x"]
     assert {p.status for p in x_posts} == {S.PUBLISHED}
 
     bill = office.emulator.bill()
@@ -89,7 +88,7 @@ def test_factpost_spend_matches_the_emulators_bill_post_by_post(office, clock, t
     reads = sum(r["billed_units"] for r in rows if r["operation"].endswith("_read"))
     assert reads == sum(e["billed_units"] for e in bill if e["operation"].endswith("_read")) > 0
     assert report["total_micros"] == sum(e["micros"] for e in bill)
-    assert report["total_usd"] == x_terms.usd(sum(e["micros"] for e in bill))
+    assert report["total_usd"] == usd(sum(e["micros"] for e in bill))
 
 
 def test_spend_per_account_and_day_with_the_months_cap(office, clock):
@@ -119,8 +118,8 @@ def test_a_timeline_check_reads_only_what_came_after_the_last_known_post(office,
     office.emulator.inject("drop_after", platform="x")
     dispatcher.tick(clock.advance(minutes=1))
     dispatcher.tick(clock.advance(minutes=1))
-    assert office.store.get_post(post).status == S.PUBLISHED
-    checks = [c for c in SpendStore(office.store).charges(post_id=post)
+    assert office.store.history.get(post).status == S.PUBLISHED
+    checks = [c for c in office.store.spend.charges(post_id=post)
               if c.purpose == "reconcile"]
     # One user read ($0.010) and one post read ($0.005), not the 41 posts of the timeline.
     assert [(c.operation, c.units) for c in checks] == [("user_read", 1), ("post_read", 1)]
@@ -132,7 +131,7 @@ def test_accounts_check_is_recorded_and_a_read_the_same_day_is_not_charged_twice
         result = CliRunner().invoke(cli, ["--config", str(office.config_path), "accounts",
                                           "check", "--json"])
         assert result.exit_code == 0, result.output
-    charges = SpendStore(office.store).charges()
+    charges = office.store.spend.charges()
     assert [(c.operation, c.purpose, c.billed_units, c.micros) for c in charges] == [
         ("user_read", "check", 1, 10_000), ("user_read", "check", 0, 0)]
     assert [e["billed_units"] for e in office.emulator.bill()] == [1, 0]
@@ -160,7 +159,7 @@ def test_spend_figures_are_in_status_json(office):
 
 
 def test_the_ledger_keeps_the_same_books_on_every_database(store):
-    ledger = SpendStore(store)
+    ledger = store.spend
     day = datetime(2026, 12, 1, 9, tzinfo=UTC)
     common = {"account": "office-x", "app": "app1", "purpose": "publish", "post_id": None}
     made = ledger.start(operation="post_create_with_url", unit_micros=200_000, at=day,

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from platform_rules import rules, split_for_facebook, split_for_x
 
-import posts.split
 from posts.factsheet import Section, parse_factsheet
 from posts.sentences import detect_language, sentences
 from posts.split import (
-    FACEBOOK_MAX_CHARS,
     Snippet,
+    TextRules,
     collapse_whitespace,
     reassemble,
-    split_for_facebook,
-    split_for_x,
     split_section,
     strip_decorations,
 )
-from posts.weight import X_MAX_WEIGHT, weighted_length
+from posts.weight import MAX_WEIGHTED_LENGTH, weighted_length
 
 # A sentence of 152 characters: one fits in a post, two together do not.
 LONG = ("The patrol ships of the task force escorted merchant vessels through the northern "
@@ -37,7 +36,7 @@ def section_of(heading: str | None, *paragraphs: str) -> Section:
     return Section(heading, paragraphs)
 
 
-def assert_fits(snippets: list[Snippet], limit: int = X_MAX_WEIGHT) -> None:
+def assert_fits(snippets: list[Snippet], limit: int = MAX_WEIGHTED_LENGTH) -> None:
     for n, s in enumerate(snippets, 1):
         assert s.weighted_length == weighted_length(s.text) <= limit
         assert (s.thread_position, s.thread_size) == (n, len(snippets))
@@ -107,8 +106,8 @@ def test_bullets_stay_on_their_own_lines():
 
 def test_splitting_is_deterministic():
     sheet = parse_factsheet(sample())
-    first = [split_section(s, "x", hashtags=["#JTFMeridian"]) for s in sheet.sections]
-    again = [split_section(s, "x", hashtags=["#JTFMeridian"]) for s in sheet.sections]
+    first = [split_section(s, rules("x"), hashtags=["#JTFMeridian"]) for s in sheet.sections]
+    again = [split_section(s, rules("x"), hashtags=["#JTFMeridian"]) for s in sheet.sections]
     assert first == again
 
 
@@ -263,9 +262,9 @@ def test_hashtags_that_do_not_fit_are_left_off_and_never_add_a_post():
 
 
 def test_hashtags_are_counted_within_the_limit():
-    body = "y" * (X_MAX_WEIGHT - len(" #JTFMeridian") - 1) + "."
+    body = "y" * (MAX_WEIGHTED_LENGTH - len(" #JTFMeridian") - 1) + "."
     [snippet] = split_for_x(section_of(None, body), hashtags=["#JTFMeridian"])
-    assert snippet.text.endswith(" #JTFMeridian") and snippet.weighted_length == X_MAX_WEIGHT
+    assert snippet.text.endswith(" #JTFMeridian") and snippet.weighted_length == MAX_WEIGHTED_LENGTH
 
 
 # --- the sample fact sheets -----------------------------------------------------------------
@@ -273,7 +272,7 @@ def test_hashtags_are_counted_within_the_limit():
 @pytest.mark.parametrize("name", ["factsheet.txt", "factsheet_ar.txt"])
 def test_the_sample_sheets_split_within_the_limit_and_lose_nothing(name):
     for section in parse_factsheet(sample(name)).sections:
-        snippets = split_section(section, "x", hashtags=["#JTFMeridian"])
+        snippets = split_section(section, rules("x"), hashtags=["#JTFMeridian"])
         assert_fits(snippets)
         assert snippets[0].text.startswith(f"{section.heading}\n\n")
         assert reassemble(snippets, heading=section.heading, hashtags=["#JTFMeridian"]) == (
@@ -310,7 +309,7 @@ def test_facebook_splits_only_past_its_limit_at_paragraph_boundaries():
 
 
 def test_facebook_limit_is_the_graph_api_one():
-    assert FACEBOOK_MAX_CHARS == 63_206
+    assert rules("facebook").limit == 63_206
     section = section_of(None, "z" * 63_206)
     assert len(split_for_facebook(section)) == 1
     assert len(split_for_facebook(section_of(None, "z" * 63_207))) == 2
@@ -318,12 +317,18 @@ def test_facebook_limit_is_the_graph_api_one():
 
 # --- dispatch and arguments -------------------------------------------------------------------
 
-def test_split_section_dispatches_on_the_platform_name():
+def test_the_splitter_takes_a_platforms_text_rules_not_its_name():
+    # A platform unknown to factpost's registry, with its own limit, measure and numbering.
+    rules_300 = TextRules(limit=300, measure=len, unit="graphemes", threads=True,
+                          numbering=" ({position}/{size})")
     section = section_of("OPERATIONS", LONG, LONG)
-    assert split_section(section, "x") == split_for_x(section)
-    assert split_section(section, "facebook") == split_for_facebook(section)
-    with pytest.raises(ValueError, match="unknown platform 'mastodon'"):
-        split_section(section, "mastodon")
+    snippets = split_section(section, rules_300)
+    assert len(snippets) > 1 and all(len(s.text) <= 300 for s in snippets)
+    assert all(s.text.endswith(f" ({n}/{len(snippets)})") for n, s in enumerate(snippets, 1))
+    assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(section.text)
+    assert split_section(section, rules("x")) == split_for_x(section)
+    with pytest.raises(ValueError, match="unknown packing"):
+        TextRules(limit=300, packs="words")
 
 
 def test_a_limit_too_small_for_a_url_is_refused():
@@ -337,21 +342,21 @@ def test_an_empty_section_gives_no_posts():
 
 # --- efficiency -----------------------------------------------------------------------------
 
-def test_a_one_megabyte_document_splits_in_seconds_measuring_only_post_sized_text(monkeypatch):
+def test_a_one_megabyte_document_splits_in_seconds_measuring_only_post_sized_text():
     body = sample().split("OUR MISSION")[1].split("For media inquiries")[0]
     document = "OUR MISSION" + body * (1_000_000 // len(body) + 1)
     longest = 0
-    real = posts.split.weighted_length
+    real = rules("x").measure
 
     def spy(text: str) -> int:
         nonlocal longest
         longest = max(longest, len(text))
         return real(text)
 
-    monkeypatch.setattr(posts.split, "weighted_length", spy)
+    measured = replace(rules("x"), measure=spy)
     started = time.perf_counter()
     sheet = parse_factsheet(document)
-    count = sum(len(split_section(s, "x")) for s in sheet.sections)
+    count = sum(len(split_section(s, measured)) for s in sheet.sections)
     elapsed = time.perf_counter() - started
     assert count > 5000
     assert elapsed < 20, f"{elapsed:.1f} s"
@@ -433,7 +438,7 @@ def test_no_sentence_ends_at_a_no_break_space(binder):
      "jtf.mil/#JTFMeridian). #JTFMeridian"),
 ])
 def test_a_configured_hashtag_is_added_once_and_only_where_missing(body, tags, expected_end):
-    for split in (split_for_x, posts.split.split_for_facebook):
+    for split in (split_for_x, split_for_facebook):
         [snippet] = split(Section("PATROLS", (body,)), hashtags=tags)
         assert snippet.text.endswith(expected_end)
         assert reassemble([snippet], heading="PATROLS", hashtags=tags) == body

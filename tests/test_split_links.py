@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from platform_rules import split_for_x
 
 from posts.factsheet import Section
-from posts.split import split_for_x
-from posts.weight import X_MAX_WEIGHT, find_urls
-from scheduler.publishers.x_terms import estimate
+from posts.weight import MAX_WEIGHTED_LENGTH, find_urls
+from scheduler.platforms.x_terms import estimate
 
 FILLER = "Patrols escorted merchant vessels through the strait without any incident. " * 3
 REPORTS = Section("REPORTS", (
@@ -40,7 +40,7 @@ def test_first_part_puts_every_link_once_under_the_heading_of_the_first_part():
     # A link in brackets was only an address: it goes; another becomes a pointer to it.
     assert "on the task force website. Patrols" in text
     assert "Read the full statement at the link above from the commander." in text
-    assert all(s.weighted_length <= X_MAX_WEIGHT for s in thread)
+    assert all(s.weighted_length <= MAX_WEIGHTED_LENGTH for s in thread)
     assert estimate(s.text for s in thread).micros < estimate(
         s.text for s in split_for_x(REPORTS)).micros
 
@@ -86,4 +86,4 @@ def test_first_part_never_leaves_links_in_more_than_one_part_and_keeps_every_lin
         assert set(links_in(thread)[0]) == wanted
     else:  # could not be moved (the links alone would not fit one post): as written
         assert thread == as_written
-    assert all(s.weighted_length <= X_MAX_WEIGHT for s in thread)
+    assert all(s.weighted_length <= MAX_WEIGHTED_LENGTH for s in thread)

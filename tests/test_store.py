@@ -10,16 +10,9 @@ from conftest import T0
 from sqlalchemy import select
 
 from db import migrate
+from db.errors import EmptySearch, NotEditable, PostNotFound
 from db.models import AuditEntry
-from db.store import (
-    EmptySearch,
-    HistoryFilter,
-    NotEditable,
-    PlannedPost,
-    PostNotFound,
-    Store,
-    history_key,
-)
+from db.store import HistoryFilter, PlannedPost, Store, history_key
 from posts.states import Actor, IllegalTransition, PostStatus, Review
 
 S = PostStatus
@@ -32,17 +25,17 @@ def staff(name: str) -> Actor:
 
 
 def add(store: Store, text="hello", at=T0, account="office-x", status=S.QUEUED) -> int:
-    return store.add_post(account=account, platform="x", text=text, scheduled_at=at,
-                          actor=staff("tester"), now=T0, status=status).id
+    return store.posts.add(account=account, platform="x", text=text, scheduled_at=at,
+                           actor=staff("tester"), now=T0, status=status).id
 
 
 def import_thread(store: Store, parts=3, account="office-x", content_hash="h1"):
     planned = [PlannedPost(account=account, platform="x", text=f"part {i}", scheduled_at=T0,
                            section_index=0, thread_position=i, thread_size=parts)
                for i in range(1, parts + 1)]
-    return store.import_document(source_name="sheet.txt", content_hash=content_hash,
-                                 title="T", sections=[("HEADING", "body")], posts=planned,
-                                 actor=staff("tester"), now=T0, status=S.QUEUED)
+    return store.documents.add(source_name="sheet.txt", content_hash=content_hash,
+                               title="T", sections=[("HEADING", "body")], posts=planned,
+                               actor=staff("tester"), now=T0, status=S.QUEUED)
 
 
 def test_migrations_bring_an_empty_database_to_the_newest_schema(tmp_path):
@@ -62,7 +55,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(store):
 
 
 def test_times_come_back_in_utc(store):
-    post = store.get_post(add(store))
+    post = store.history.get(add(store))
     assert post.scheduled_at == T0 and post.scheduled_at.utcoffset() == timedelta(0)
 
 
@@ -70,11 +63,11 @@ def test_only_due_posts_are_claimed_soonest_first(store):
     later = add(store, "later", at=T0 + timedelta(hours=1))
     first = add(store, "first", at=T0 - timedelta(minutes=5))
     second = add(store, "second", at=T0)
-    claimed = [store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    claimed = [store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
                for _ in range(3)]
     assert [p.id if p else None for p in claimed] == [first, second, None]
-    assert store.get_post(later).status == S.QUEUED
-    held = store.get_post(first)
+    assert store.history.get(later).status == S.QUEUED
+    held = store.history.get(first)
     assert (held.status, held.claimed_by, held.lease_until) == (S.PUBLISHING, "w", T0 + LEASE)
 
 
@@ -84,7 +77,7 @@ def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
     lock = threading.Lock()
 
     def claimer(name):
-        while (p := store.claim_next("office-x", worker=name, now=T0, lease=LEASE)):
+        while (p := store.queue.claim_next("office-x", worker=name, now=T0, lease=LEASE)):
             with lock:
                 won.append(p.id)
 
@@ -98,29 +91,29 @@ def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
 
 def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
     import_thread(store)
-    first = store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    first = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     assert first.thread_position == 1
-    assert store.claim_next("office-x", worker="w", now=T0, lease=LEASE) is None
-    store.mark_published(first.id, worker="w", remote_id="100", remote_url="u", now=T0)
-    second = store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE) is None
+    store.outcomes.published(first.id, worker="w", remote_id="100", remote_url="u", now=T0)
+    second = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     assert second.thread_position == 2
-    assert store.parent_remote_id(second) == "100"
+    assert store.history.parent_remote_id(second) == "100"
 
 
 def test_a_failed_thread_part_fails_the_parts_after_it(store):
     import_thread(store)
-    first = store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
-    changed = store.mark_failed(first.id, worker="w", reason="rejected", now=T0)
+    first = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    changed = store.outcomes.failed(first.id, worker="w", reason="rejected", now=T0)
     assert [p.status for p in changed] == [S.FAILED] * 3
     assert "part 1/3 of this thread was not published" in changed[2].last_error
 
 
 def test_every_transition_writes_an_audit_entry_in_the_same_transaction(store):
     post_id = add(store, status=S.DRAFT)
-    store.approve([post_id], actor=staff("approver"), now=T0)
-    store.cancel(post_id, actor=staff("editor"), now=T0, reason="superseded")
+    store.posts.approve([post_id], actor=staff("approver"), now=T0)
+    store.posts.cancel(post_id, actor=staff("editor"), now=T0, reason="superseded")
     trail = [(e.actor, e.action, e.from_status, e.to_status, e.reason)
-             for e in store.audit_trail(post_id)]
+             for e in store.history.audit_trail(post_id)]
     assert trail == [("tester", "create", None, "draft", "added by hand"),
                      ("approver", "approve", "draft", "queued", "approved"),
                      ("editor", "cancel", "queued", "cancelled", "superseded")]
@@ -128,42 +121,42 @@ def test_every_transition_writes_an_audit_entry_in_the_same_transaction(store):
 
 def test_illegal_transitions_change_nothing(store):
     post_id = add(store)
-    store.cancel(post_id, actor=staff("a"), now=T0)
+    store.posts.cancel(post_id, actor=staff("a"), now=T0)
     with pytest.raises(IllegalTransition):
-        store.cancel(post_id, actor=staff("a"), now=T0)
-    assert len(store.audit_trail(post_id)) == 2
+        store.posts.cancel(post_id, actor=staff("a"), now=T0)
+    assert len(store.history.audit_trail(post_id)) == 2
 
 
 def test_approving_is_all_or_nothing(store):
     draft = add(store, status=S.DRAFT)
     queued = add(store, "other")
     with pytest.raises(NotEditable, match=f"post {queued} is queued"):
-        store.approve([draft, queued], actor=staff("a"), now=T0)
-    assert store.get_post(draft).status == S.DRAFT
+        store.posts.approve([draft, queued], actor=staff("a"), now=T0)
+    assert store.history.get(draft).status == S.DRAFT
 
 
 def test_editing_the_text_of_an_approved_post_needs_approval_again(store):
     store.review = Review(require_approval=True)
     post_id = add(store, status=S.DRAFT)
-    store.approve([post_id], actor=staff("a"), now=T0)
-    store.edit_post(post_id, actor=staff("b"), now=T0, scheduled_at=T0 + timedelta(hours=1))
-    assert store.get_post(post_id).status == S.QUEUED  # a new time keeps the approval
-    store.edit_post(post_id, actor=staff("b"), now=T0, text="changed")
-    post = store.get_post(post_id)
+    store.posts.approve([post_id], actor=staff("a"), now=T0)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, scheduled_at=T0 + timedelta(hours=1))
+    assert store.history.get(post_id).status == S.QUEUED  # a new time keeps the approval
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="changed")
+    post = store.history.get(post_id)
     assert (post.status, post.text, post.approved_by) == (S.DRAFT, "changed", None)
 
 
 def test_published_posts_cannot_be_edited(store):
     post_id = add(store)
-    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
-    store.mark_published(post_id, worker="w", remote_id="1", remote_url="u", now=T0)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u", now=T0)
     with pytest.raises(NotEditable, match="only draft, queued"):
-        store.edit_post(post_id, actor=staff("a"), now=T0, text="x")
+        store.posts.edit(post_id, actor=staff("a"), now=T0, text="x")
 
 
 def test_unknown_posts_say_where_to_look(store):
     with pytest.raises(PostNotFound, match="no post with id 99; 'factpost history'"):
-        store.get_post(99)
+        store.history.get(99)
 
 
 def test_importing_the_same_document_twice_adds_nothing(store):
@@ -178,40 +171,40 @@ def test_importing_the_same_document_twice_adds_nothing(store):
 
 def test_an_expired_lease_is_taken_over_and_its_attempt_marked_abandoned(store):
     post_id = add(store)
-    store.claim_next("office-x", worker="dead", now=T0, lease=LEASE)
-    store.start_attempt(post_id, worker="dead", now=T0)
-    assert store.reclaim_expired("office-x", worker="w2", now=T0 + LEASE / 2,
-                                 lease=LEASE) is None
-    post = store.reclaim_expired("office-x", worker="w2", now=T0 + LEASE * 2, lease=LEASE)
+    store.queue.claim_next("office-x", worker="dead", now=T0, lease=LEASE)
+    store.outcomes.start_attempt(post_id, worker="dead", now=T0)
+    assert store.queue.reclaim_expired("office-x", worker="w2", now=T0 + LEASE / 2,
+                                       lease=LEASE) is None
+    post = store.queue.reclaim_expired("office-x", worker="w2", now=T0 + LEASE * 2, lease=LEASE)
     assert (post.id, post.claimed_by) == (post_id, "w2")
-    assert store.last_outcome(post_id) == "abandoned"
+    assert store.outcomes.last_outcome(post_id) == "abandoned"
 
 
 def test_a_stopping_worker_hands_back_claims_it_never_sent(store):
     sent, unsent = add(store, "a"), add(store, "b")
-    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
-    store.start_attempt(sent, worker="w", now=T0)
-    store.claim_next("office-x", worker="w", now=T0, lease=LEASE)
-    assert store.release_claims("w", now=T0) == 1
-    assert store.get_post(unsent).status == S.QUEUED
-    assert store.get_post(sent).status == S.PUBLISHING  # outcome unknown: stays leased
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.start_attempt(sent, worker="w", now=T0)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    assert store.queue.release_claims("w", now=T0) == 1
+    assert store.history.get(unsent).status == S.QUEUED
+    assert store.history.get(sent).status == S.PUBLISHING  # outcome unknown: stays leased
 
 
 def test_history_filters_and_searches_newest_first(store):
     for i in range(5):
         add(store, f"Update {i} on Art. 51 100%", at=T0 + timedelta(hours=i))
     add(store, "other news", account="office-fb")
-    assert [p.text for p in store.history(HistoryFilter(search="art. 51", limit=2))] == [
+    assert [p.text for p in store.history.search(HistoryFilter(search="art. 51", limit=2))] == [
         "Update 4 on Art. 51 100%", "Update 3 on Art. 51 100%"]
-    assert len(store.history(HistoryFilter(account="office-fb"))) == 1
-    assert len(store.history(HistoryFilter(search="100%"))) == 5
-    assert len(store.history(HistoryFilter(since=T0 + timedelta(hours=3)))) == 2
+    assert len(store.history.search(HistoryFilter(account="office-fb"))) == 1
+    assert len(store.history.search(HistoryFilter(search="100%"))) == 5
+    assert len(store.history.search(HistoryFilter(since=T0 + timedelta(hours=3)))) == 2
 
 
 def test_pausing_an_account_is_audited(store):
-    store.pause_account("office-x", actor=staff("ops"), reason="crisis", now=T0)
-    assert store.account_state("office-x").paused
-    assert store.resume_account("office-x", actor=staff("ops"), now=T0)
+    store.accounts.pause("office-x", actor=staff("ops"), reason="crisis", now=T0)
+    assert store.accounts.state("office-x").paused
+    assert store.accounts.resume("office-x", actor=staff("ops"), now=T0)
     with store.session() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry).where(
             AuditEntry.account == "office-x", AuditEntry.post_id.is_(None)))]
@@ -219,21 +212,22 @@ def test_pausing_an_account_is_audited(store):
 
 
 def test_under_the_two_person_rule_nobody_approves_what_they_wrote_or_edited(store):
-    from db.store import SelfApproval
+    from db.errors import SelfApproval
 
     store.review = Review(require_approval=True, two_person_rule=True)
     written = add(store, status=S.DRAFT)  # created by "tester"
     with pytest.raises(SelfApproval, match=f"post {written} was written or edited by tester"):
-        store.approve([written], actor=staff("tester"), now=T0)
+        store.posts.approve([written], actor=staff("tester"), now=T0)
     edited = add(store, status=S.DRAFT)
-    store.edit_post(edited, actor=staff("editor"), now=T0, text="changed")
+    store.posts.edit(edited, actor=staff("editor"), now=T0, text="changed")
     with pytest.raises(SelfApproval):
-        store.approve([edited], actor=staff("editor"), now=T0)
+        store.posts.approve([edited], actor=staff("editor"), now=T0)
     retimed = add(store, status=S.DRAFT)
-    store.edit_post(retimed, actor=staff("scheduler"), now=T0, scheduled_at=T0 + LEASE)
-    assert store.approve([retimed], actor=staff("scheduler"), now=T0)
+    store.posts.edit(retimed, actor=staff("scheduler"), now=T0, scheduled_at=T0 + LEASE)
+    assert store.posts.approve([retimed], actor=staff("scheduler"), now=T0)
     store.review = Review()
-    assert store.approve([written], actor=staff("tester"), now=T0)  # the rule is off by default
+    # The rule is off by default.
+    assert store.posts.approve([written], actor=staff("tester"), now=T0)
 
 
 def test_history_pages_by_key_newest_first_without_gaps_or_repeats(store):
@@ -241,18 +235,18 @@ def test_history_pages_by_key_newest_first_without_gaps_or_repeats(store):
         add(store, f"post {i}", at=T0 + timedelta(minutes=i % 4))
     pages, after = [], None
     while True:
-        page = store.history(HistoryFilter(limit=5, after=after))
+        page = store.history.search(HistoryFilter(limit=5, after=after))
         if not page:
             break
         pages.append([p.id for p in page])
         after = history_key(page[-1])
-    assert [i for page in pages for i in page] == [p.id for p in store.history()]
+    assert [i for page in pages for i in page] == [p.id for p in store.history.search()]
     assert len(pages) == 5
 
 
 def history_plan(store: Store, f: HistoryFilter) -> tuple[list, list[str]]:
-    """Run `store.history(f)` on SQLite; returns its posts and the steps of SQLite's query plan
-    for the statement that selected them."""
+    """Run `store.history.search(f)` on SQLite; returns its posts and the steps of SQLite's
+    query plan for the statement that selected them."""
     from sqlalchemy import event
 
     statements = []
@@ -263,7 +257,7 @@ def history_plan(store: Store, f: HistoryFilter) -> tuple[list, list[str]]:
 
     event.listen(store.engine, "before_cursor_execute", capture)
     try:
-        posts = store.history(f)
+        posts = store.history.search(f)
     finally:
         event.remove(store.engine, "before_cursor_execute", capture)
     statement, params = statements[0]
@@ -286,7 +280,7 @@ def test_a_history_page_reads_an_index_in_order_instead_of_sorting_the_table(sto
 # -- full-text search ------------------------------------------------------------------------
 
 def found(store: Store, text: str, **filters) -> list[str]:
-    return [p.text for p in store.history(HistoryFilter(search=text, **filters))]
+    return [p.text for p in store.history.search(HistoryFilter(search=text, **filters))]
 
 
 def test_a_search_finds_posts_holding_every_word_in_any_order(store):
@@ -354,33 +348,34 @@ def test_query_syntax_typed_by_a_user_is_read_as_words(store, typed, expected):
     add(store, OPERATORS)
     add(store, "Clinic opened.")
     assert set(found(store, typed)) == expected
-    assert len(store.history()) == 3
+    assert len(store.history.search()) == 3
 
 
 @pytest.mark.parametrize("typed", ["_", "%", '"', "*", "-", "'); --", "   ", "«»،"])
 def test_a_search_without_letters_or_digits_says_so(store, typed):
     add(store, "Convoy reached the port.")
     with pytest.raises(EmptySearch, match="has no letters or digits to look for"):
-        store.history(HistoryFilter(search=typed))
+        store.history.search(HistoryFilter(search=typed))
 
 
 def test_edited_text_is_searchable_at_once_and_the_old_text_no_longer(store):
     post = add(store, "Clinic opens on Monday", status=S.DRAFT)
-    store.edit_post(post, actor=staff("editor"), now=T0, text="Clinic opens on Tuesday")
+    store.posts.edit(post, actor=staff("editor"), now=T0, text="Clinic opens on Tuesday")
     assert found(store, "tuesday") == ["Clinic opens on Tuesday"]
     assert found(store, "monday") == []
-    store.approve([post], actor=staff("reviewer"), now=T0)  # a change of state keeps the text found
+    # A change of state keeps the text found.
+    store.posts.approve([post], actor=staff("reviewer"), now=T0)
     assert found(store, "tuesday") == ["Clinic opens on Tuesday"]
 
 
 def test_cancelled_and_published_posts_are_still_found(store):
     cancelled = add(store, "Bridge closed for repairs", at=T0)
-    store.cancel(cancelled, actor=staff("tester"), now=T0)
+    store.posts.cancel(cancelled, actor=staff("tester"), now=T0)
     published = add(store, "Bridge reopened", at=T0 + timedelta(hours=1))
-    store.claim_next("office-x", worker="w", now=T0 + timedelta(hours=1), lease=LEASE)
-    store.mark_published(published, worker="w", remote_id="1", remote_url="u",
-                         now=T0 + timedelta(hours=1))
-    assert {(p.text, p.status) for p in store.history(HistoryFilter(search="bridge"))} == {
+    store.queue.claim_next("office-x", worker="w", now=T0 + timedelta(hours=1), lease=LEASE)
+    store.outcomes.published(published, worker="w", remote_id="1", remote_url="u",
+                             now=T0 + timedelta(hours=1))
+    assert {(p.text, p.status) for p in store.history.search(HistoryFilter(search="bridge"))} == {
         ("Bridge closed for repairs", S.CANCELLED), ("Bridge reopened", S.PUBLISHED)}
     assert found(store, "bridge", status="published") == ["Bridge reopened"]
 
@@ -391,10 +386,10 @@ def test_a_search_pages_by_key_with_the_other_filters(store):
             at=T0 + timedelta(minutes=i % 4), account="office-x" if i % 2 else "office-fb")
     f = HistoryFilter(search="convoy update", account="office-x")
     pages, after = [], None
-    while page := store.history(HistoryFilter(**{**f.__dict__, "limit": 3, "after": after})):
+    while page := store.history.search(HistoryFilter(**{**f.__dict__, "limit": 3, "after": after})):
         pages.append([p.id for p in page])
         after = history_key(page[-1])
-    everything = store.history(f)
+    everything = store.history.search(f)
     assert [i for page in pages for i in page] == [p.id for p in everything]
     assert len(everything) == len([i for i in range(23) if i % 3 and i % 2]) == 7
     assert all("convoy" in p.text and p.account == "office-x" for p in everything)

@@ -6,6 +6,7 @@ import codecs
 
 import pytest
 
+from posts.errors import FactpostError
 from posts.text import (
     BinaryDocument,
     DocumentError,
@@ -91,7 +92,8 @@ def test_utf16_without_byte_order_mark_is_refused():
 def test_unreadable_files_get_a_specific_error(data, error, message):
     with pytest.raises(error, match=message) as caught:
         decode_document(data, "sheet.txt")
-    assert isinstance(caught.value, DocumentError) and isinstance(caught.value, ValueError)
+    # One base for every error factpost shows to people (scheduler/errors.py).
+    assert isinstance(caught.value, DocumentError) and isinstance(caught.value, FactpostError)
     text = str(caught.value)
     assert text.startswith("sheet.txt: ") and "\n" not in text
     assert ";" in text  # problem; what to do

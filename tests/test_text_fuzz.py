@@ -7,12 +7,13 @@ import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from platform_rules import rules
 
 from posts.factsheet import Section, blocks, parse_factsheet
 from posts.sentences import sentences
 from posts.split import collapse_whitespace, split_section, strip_decorations
 from posts.text import DocumentError, canonicalise, decode_document
-from posts.weight import URL_WEIGHT, X_MAX_WEIGHT, weighted_length
+from posts.weight import MAX_WEIGHTED_LENGTH, URL_WEIGHT, weighted_length
 
 FUZZ = settings(max_examples=200, deadline=None)
 HASHTAGS = ("#FuzzTagA", "FuzzTagB")
@@ -113,10 +114,10 @@ def test_parsing_never_raises_and_is_deterministic(text):
 @given(DOCUMENT)
 def test_x_snippets_fit_lose_nothing_and_are_deterministic(text):
     for section in parse_factsheet(text).sections:
-        snippets = split_section(section, "x", hashtags=HASHTAGS)
-        assert snippets == split_section(section, "x", hashtags=HASHTAGS)
+        snippets = split_section(section, rules("x"), hashtags=HASHTAGS)
+        assert snippets == split_section(section, rules("x"), hashtags=HASHTAGS)
         for n, s in enumerate(snippets, 1):
-            assert s.weighted_length == weighted_length(s.text) <= X_MAX_WEIGHT
+            assert s.weighted_length == weighted_length(s.text) <= MAX_WEIGHTED_LENGTH
             assert (s.thread_position, s.thread_size) == (n, len(snippets))
         assert_nothing_lost(snippets, section, HASHTAGS)
 
@@ -126,9 +127,9 @@ def test_x_snippets_fit_lose_nothing_and_are_deterministic(text):
 def test_any_section_splits_within_the_limit(heading, paragraphs):
     section = Section(heading, tuple(paragraphs))
     for platform in ("x", "facebook"):
-        snippets = split_section(section, platform)
+        snippets = split_section(section, rules(platform))
         if platform == "x":
-            assert all(weighted_length(s.text) <= X_MAX_WEIGHT for s in snippets)
+            assert all(weighted_length(s.text) <= MAX_WEIGHTED_LENGTH for s in snippets)
         if section.text.strip() or (heading and heading.strip()):
             assert_nothing_lost(snippets, section)
         else:

@@ -10,7 +10,6 @@ import pytest
 import schemathesis
 from conftest import OPERATOR, page_csrf, sign_in, token_for
 
-from db.users import UserStore
 from posts.states import Actor, PostStatus
 
 S = PostStatus
@@ -33,7 +32,7 @@ def test_the_api_needs_a_valid_token(newsroom):
 def test_a_disabled_user_s_token_stops_working(newsroom):
     client = api(newsroom, "chen")
     assert client.get("/queue").status_code == 200
-    UserStore(newsroom.store).update_user("chen", disabled=True, actor=OPERATOR,
+    newsroom.store.users.update_user("chen", disabled=True, actor=OPERATOR,
                                           now=datetime.now(UTC))
     assert client.get("/queue").status_code == 401
 
@@ -76,7 +75,7 @@ def test_bad_input_is_a_400_with_one_line(newsroom):
         response = client.post("/posts", json=body)
         assert response.status_code == 400, body
         assert message in response.json()["detail"]
-    assert newsroom.store.history() == []
+    assert newsroom.store.history.search() == []
 
 
 def test_history_pages_with_a_cursor_and_filters(newsroom):
@@ -104,7 +103,8 @@ def test_a_browser_session_may_call_the_api_only_with_its_csrf_header(newsroom):
     body = {"account": "office-x", "text": "hello"}
     assert browser.post("/api/preview", json=body).status_code == 403
     ok = browser.post("/api/preview", json=body, headers={"X-CSRF-Token": page_csrf(browser)})
-    assert ok.json() == {"platform": "x", "length": 5, "limit": 280, "fits": True,
+    assert ok.json() == {"platform": "x", "title": "X", "length": 5, "limit": 280,
+                         "unit": "weighted characters", "fits": True, "threads": True,
                          "parts": [{"text": "hello", "weighted_length": 5, "position": 1,
                                     "size": 1}], "cost": "1 post: $0.0150"}
 
@@ -146,9 +146,9 @@ def test_no_request_the_schema_allows_causes_a_server_error(newsroom, mode):
     from schemathesis.generation import GenerationMode
 
     for i in range(5):
-        newsroom.store.add_post(account="office-x", platform="x", text=f"draft {i}",
-                                scheduled_at=datetime.now(UTC), actor=Actor("chen", "author"),
-                                now=datetime.now(UTC), status=S.DRAFT)
+        newsroom.store.posts.add(account="office-x", platform="x", text=f"draft {i}",
+                                 scheduled_at=datetime.now(UTC), actor=Actor("chen", "author"),
+                                 now=datetime.now(UTC), status=S.DRAFT)
     token = token_for(newsroom.store, "amira")
     auth = {"Authorization": f"Bearer {token}"}
     schema = schemathesis.openapi.from_url(newsroom.url + "/api/openapi.json", headers=auth)
@@ -191,4 +191,4 @@ def test_a_time_in_the_past_is_refused(newsroom):
         "account": "office-x", "text": "Too late.", "at": "2025-01-15 09:00"})
     assert refused.status_code == 400
     assert "is in the past; give a future time" in refused.text
-    assert newsroom.store.queue() == []
+    assert newsroom.store.history.upcoming() == []

@@ -81,7 +81,7 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     expect(page.get_by_role("heading", name="OPERATIONS").first).to_be_visible()
     snippets = page.locator("article.snippet").count()
     assert snippets > 4
-    assert newsroom.store.history() == []  # reviewing writes nothing
+    assert newsroom.store.history.search() == []  # reviewing writes nothing
     page.screenshot(path=shots / "import-review.png")
     page.get_by_role("button", name=re.compile("Queue these posts")).click()
     expect(page.locator(".notice")).to_contain_text(f"{snippets} posts drafts awaiting")
@@ -98,13 +98,13 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     page.get_by_label("Select all").check()
     page.get_by_role("button", name="Approve selected").click()
     expect(page.locator(".notice")).to_have_text(f"approved {snippets} post(s)")
-    assert {p.status for p in newsroom.store.history()} == {S.QUEUED}
+    assert {p.status for p in newsroom.store.history.search()} == {S.QUEUED}
 
     # The calendar shows this week's posts; a click opens one.
     page.get_by_role("link", name="Calendar").click()
     entries = page.locator("a.entry.queued")
     expect(entries.first).to_be_visible()
-    assert entries.count() == len([p for p in newsroom.store.history()
+    assert entries.count() == len([p for p in newsroom.store.history.search()
                                    if p.account == "office-x"])
     page.screenshot(path=shots / "calendar.png", full_page=True)
     entries.first.click()
@@ -119,7 +119,7 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.posts tbody tr")).to_have_count(snippets)
     page.screenshot(path=shots / "history.png")
-    first_x = min(p.id for p in newsroom.store.history() if p.account == "office-x")
+    first_x = min(p.id for p in newsroom.store.history.search() if p.account == "office-x")
     page.locator(f'table.posts a[href="/posts/{first_x}"]').first.click()
     link = page.locator("dd a[href^='https://x.com/']")
     tweet_ids = {t["id"] for t in newsroom.emulator.tweets("OfficeX")}

@@ -122,7 +122,7 @@ def test_a_link_that_would_run_script_is_never_stored_or_shown(newsroom):
             "csrf": page_csrf(approver), "remote_id": "1861", "remote_url": link})
         assert refused.status_code == 400, link
         assert "is not a web address" in html.unescape(refused.text)
-    assert newsroom.store.get_post(post_id).status == S.NEEDS_REVIEW
+    assert newsroom.store.history.get(post_id).status == S.NEEDS_REVIEW
     ok = approver.post(f"/posts/{post_id}/resolve", data={
         "csrf": page_csrf(approver), "remote_id": "1861",
         "remote_url": "https://x.com/OfficeX/status/1861"})

@@ -41,7 +41,7 @@ def terms(tmp_path, monkeypatch, clock):
 
 
 def held_until(office, account: str = "office-x") -> datetime | None:
-    state = office.store.account_state(account)
+    state = office.store.accounts.state(account)
     return state.held_until if state.held_until and state.held_until > office.clock.now \
         else None
 
@@ -56,7 +56,7 @@ def test_the_sample_fact_sheet_publishes_at_once_with_the_default_config(terms, 
                          accounts=office.config.accounts, actor=AUTHOR, now=T0, at=T0,
                          every=timedelta(0))
     office.dispatcher().tick(T0)
-    posts = office.store.history()
+    posts = office.store.history.search()
     assert report.created == len(posts) and len(posts) > 11
     assert {p.status for p in posts} == {S.PUBLISHED}
     assert held_until(office) is None
@@ -67,7 +67,7 @@ def test_a_90_post_queue_publishes_without_any_hold(terms):
     ids = [office.add(f"Update {n} from the press office.") for n in range(90)]
     report = office.dispatcher().tick(T0)
     assert report.published == 90
-    assert all(office.store.get_post(i).status == S.PUBLISHED for i in ids)
+    assert all(office.store.history.get(i).status == S.PUBLISHED for i in ids)
     assert len(office.emulator.tweets("OfficeX")) == 90
     assert held_until(office) is None
 
@@ -92,7 +92,7 @@ def test_a_legacy_free_tier_contract_still_holds_the_18th_post_for_a_day(terms):
         office.add(f"Update {n} from the press office.")
     assert office.dispatcher().tick(T0).published == 17
     assert held_until(office) - T0 == timedelta(hours=24)
-    assert "budget of 17 per 24 hours" in office.store.account_state("office-x").held_reason
+    assert "budget of 17 per 24 hours" in office.store.accounts.state("office-x").held_reason
 
 
 def test_xs_per_app_limit_is_shared_by_the_accounts_of_one_app(terms):
@@ -100,7 +100,7 @@ def test_xs_per_app_limit_is_shared_by_the_accounts_of_one_app(terms):
     for n in range(8):
         office.add(f"Update {n}.")
     assert office.dispatcher().tick(T0).published == 5
-    assert "X app's limit of 5 posts per 24 hours" in office.store.account_state(
+    assert "X app's limit of 5 posts per 24 hours" in office.store.accounts.state(
         "office-x").held_reason
 
 
@@ -114,15 +114,15 @@ SHORTER = " ".join(f"Sentence {n} of a long statement about the harbour schedule
 
 def queue_thread(office, text: str, at: datetime) -> list[int]:
     from scheduler.compose import as_sheet
-    from scheduler.importing import plan_posts
+    from scheduler.planning import plan_posts
 
     planned = plan_posts(as_sheet(text), [office.config.account("office-x")],
                          config=office.config, store=office.store, now=at, at=at)
-    outcome = office.store.import_document(
+    outcome = office.store.documents.add(
         source_name=f"statement-{at:%H%M}", content_hash=f"h{at.timestamp()}", title=None,
         sections=[(None, text)], posts=planned, actor=AUTHOR, now=at, status=S.QUEUED)
     assert outcome.created == len(planned)
-    return [p.id for p in office.store.document_posts(outcome.document_id)]
+    return [p.id for p in office.store.documents.posts(outcome.document_id)]
 
 
 def test_the_cap_never_cuts_a_thread_and_holds_the_next_one_whole_until_the_month_ends(
@@ -146,10 +146,10 @@ def test_the_cap_never_cuts_a_thread_and_holds_the_next_one_whole_until_the_mont
     publisher.client.session.hooks["response"].append(drop_the_second_create)
 
     dispatcher.tick(T0)
-    parts = [office.store.get_post(i) for i in thread]
+    parts = [office.store.history.get(i) for i in thread]
     assert [p.status for p in parts] == [S.PUBLISHED, S.QUEUED, S.QUEUED]
     dispatcher.tick(clock.advance(seconds=2))
-    parts = [office.store.get_post(i) for i in thread]
+    parts = [office.store.history.get(i) for i in thread]
     assert [p.status for p in parts] == [S.PUBLISHED] * 3
     assert [t["text"] for t in office.emulator.tweets("OfficeX")] == [p.text for p in parts]
 
@@ -166,20 +166,20 @@ def test_the_cap_never_cuts_a_thread_and_holds_the_next_one_whole_until_the_mont
 
     # The next thread waits whole, saying why, and is not tried again this month.
     dispatcher.tick(clock.advance(minutes=5))
-    waiting = [office.store.get_post(i) for i in later]
+    waiting = [office.store.history.get(i) for i in later]
     assert [p.status for p in waiting] == [S.QUEUED, S.QUEUED]
     assert "waiting for the monthly X spend cap" in waiting[0].last_error
     assert "2027-01-01 00:00 UTC" in waiting[0].last_error
     assert "X spend for office-x is $0.0600 of the $0.0500 monthly cap" in caplog.text
     assert len(office.emulator.tweets("OfficeX")) == 3
-    audit = len(office.store.audit_trail(later[0]))
+    audit = len(office.store.history.audit_trail(later[0]))
     dispatcher.tick(clock.advance(minutes=5))
-    assert len(office.store.audit_trail(later[0])) == audit
+    assert len(office.store.history.audit_trail(later[0])) == audit
     assert dispatcher.next_wakeup(clock.now) is None  # an --until-idle run can stop
 
     clock.now = datetime(2027, 1, 1, 0, 0, 1, tzinfo=UTC)
     dispatcher.tick(clock.now)
-    assert [office.store.get_post(i).status for i in later] == [S.PUBLISHED] * 2
+    assert [office.store.history.get(i).status for i in later] == [S.PUBLISHED] * 2
 
 
 def test_status_warns_at_80_percent_of_the_cap(terms, clock):
@@ -216,29 +216,40 @@ def test_a_pair_is_admitted_under_the_cap_with_its_partners_cost(terms, clock):
                            section_index=i, pair_key="x:0:0")
                for i, (name, text) in enumerate([("office-x", "Convoy arrived."),
                                                  ("office-x-ar", "وصلت القافلة.")])]
-    office.store.import_document(source_name="pair", content_hash="pair", title=None,
-                                 sections=[(None, "Convoy arrived."), (None, "وصلت القافلة.")],
-                                 posts=planned, actor=AUTHOR, now=T0, status=S.QUEUED)
+    office.store.documents.add(source_name="pair", content_hash="pair", title=None,
+                               sections=[(None, "Convoy arrived."), (None, "وصلت القافلة.")],
+                               posts=planned, actor=AUTHOR, now=T0, status=S.QUEUED)
     office.dispatcher().tick(T0)
-    leader, partner = office.store.history()[::-1]
+    leader, partner = office.store.history.search()[::-1]
     assert (leader.status, partner.status) == (S.QUEUED, S.QUEUED)
     assert "waiting for the monthly X spend cap" in leader.last_error
     assert office.emulator.tweets("OfficeX") == office.emulator.tweets("OfficeXAr") == []
 
 
 def test_a_post_tried_before_the_cap_was_reached_is_still_checked_and_settled(terms, clock):
-    from db.spend import SpendStore
 
     office = terms(x_table="[x]\nmonthly_spend_usd = 0.02")
     post = office.add("Its answer was lost.")
     office.emulator.inject("commit_then_error", platform="x")
     dispatcher = office.dispatcher()
     dispatcher.tick(T0)
-    assert office.store.get_post(post).status == S.QUEUED
+    assert office.store.history.get(post).status == S.QUEUED
     # Meanwhile something else of the app's spends past the cap.
-    SpendStore(office.store).record(account="office-x", app=dispatcher.apps["office-x"],
+    office.store.spend.record(account="office-x", app=dispatcher.apps["office-x"],
                                     operation="user_read", unit_micros=10_000, at=T0,
                                     purpose="check", post_id=None)
     dispatcher.tick(clock.advance(seconds=2))
-    assert office.store.get_post(post).status == S.PUBLISHED
+    assert office.store.history.get(post).status == S.PUBLISHED
     assert len(office.emulator.tweets("OfficeX")) == 1
+
+
+def test_the_emulator_bills_and_limits_by_the_same_published_terms():
+    # The emulated X keeps its own copy of X's terms (so a wrong figure in factpost's table
+    # shows up as a ledger that disagrees with the bill); the two copies must agree.
+    from emulator import x_pricing
+    from scheduler.platforms import x_terms
+
+    assert x_terms.DEFAULT.micros == x_pricing.MICROS
+    assert (x_pricing.USER_POST_LIMIT, x_pricing.APP_POST_LIMIT) == (
+        x_terms.USER_POST_LIMIT, x_terms.APP_POST_LIMIT)
+    assert x_pricing.app_name("ck") == x_terms.app_fingerprint("ck")

@@ -232,20 +232,22 @@ def image_too_large(pixels: int | None, limits: Limits = DEFAULT_LIMITS) -> str 
 
 # -- threads ---------------------------------------------------------------------------------
 
-def check_threads(sheet, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Refuse a fact sheet with a section that would go out on X as more than
-    `limits.thread_parts` posts. Only sections long enough to reach the limit are split, so
-    a normal sheet costs nothing: two neighbouring parts hold more than one post's 280
-    weighted characters, and no character weighs more than 2, so a section of n characters
-    makes at most n / 70 + 1 parts."""
+def check_threads(sheet, name: str, rules, where: str, limits: Limits = DEFAULT_LIMITS
+                  ) -> None:
+    """Refuse a fact sheet with a section that would go out as more than
+    `limits.thread_parts` posts by text `rules` (posts.split.TextRules; the threading platform
+    called `where` whose posts hold least). Only sections long enough to reach the limit are
+    split, so a normal sheet costs nothing: two neighbouring parts hold more than one post's
+    `rules.limit`, and no character counts more than 2, so a section of n characters makes at
+    most 4n / limit + 1 parts."""
     from posts.split import split_section
 
     for i, section in enumerate(sheet.sections):
-        if len(section.text) <= (limits.thread_parts - 1) * 70:
+        if len(section.text) * 4 <= (limits.thread_parts - 1) * rules.limit:
             continue
-        parts = len(split_section(section, "x"))
+        parts = len(split_section(section, rules))
         if parts > limits.thread_parts:
             heading = section.heading or f"section {i + 1}"
-            raise _refuse(name, f"section {heading!r} would be a {parts}-part thread on X, "
-                          f"over the {limits.thread_parts} parts one section may become",
-                          "split it under more headings, or shorten it")
+            raise _refuse(name, f"section {heading!r} would be a {parts}-part thread on "
+                          f"{where}, over the {limits.thread_parts} parts one section may "
+                          "become", "split it under more headings, or shorten it")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import content, operations, people
+from scheduler.cli import documents, operations, people, posts
 from scheduler.cli import spend as spending
 from scheduler.cli.common import Context, FactpostGroup, emit_posts
 
@@ -42,7 +42,7 @@ def cli(click_ctx: click.Context, config_path: str | None) -> None:
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's config, database and sample here instead of a temp folder.")
 def demo(keep: Path | None) -> None:
-    """Publish the sample fact sheet to a built-in emulator of X and Facebook.
+    """Publish the sample fact sheet to a built-in emulator of every platform.
 
     Needs no config and no credentials.
 
@@ -50,10 +50,10 @@ def demo(keep: Path | None) -> None:
     Example:
       factpost demo
     """
-    from db.spend import SpendStore
     from db.store import HistoryFilter
     from scheduler.demo import run_demo
-    from scheduler.publishers.x_terms import PRICING_URL, READ_ON, usd
+    from scheduler.platforms.billing import usd
+    from scheduler.spend import billing_specs
 
     operations.configure_logging(verbose=False)
     with tempfile.TemporaryDirectory(prefix="factpost-demo-") as tmp:
@@ -65,15 +65,17 @@ def demo(keep: Path | None) -> None:
             click.echo(f"imported {imported.document}: {imported.created} posts; published "
                        f"{published.published} through the emulator at {emulator.url}")
             shown = Context(str(workdir / "config.toml"))
-            emit_posts(shown, store.history(HistoryFilter()), as_json=False, title="History",
+            emit_posts(shown, store.history.search(HistoryFilter()), as_json=False, title="History",
                        empty="nothing was published")
-            for account, cost in imported.x_costs:
-                click.echo(f"X cost estimated before queueing, {account}: {cost}")
-            spent = sum(c.micros for c in SpendStore(store).charges())
+            for cost in imported.costs:
+                click.echo(f"{cost.title} cost estimated before queueing, {cost.account}: "
+                           f"{cost.estimate}")
+            spent = sum(c.micros for c in store.spend.charges())
             billed = sum(entry["micros"] for entry in emulator.bill())
-            click.echo(f"X spend recorded by factpost: {usd(spent)}; billed by the emulator: "
-                       f"{usd(billed)} (prices read {READ_ON} from {PRICING_URL}; "
-                       "'factpost spend' lists them)")
+            for spec in billing_specs():
+                click.echo(f"{spec.title} spend recorded by factpost: {usd(spent)}; billed by "
+                           f"the emulator: {usd(billed)} (prices read {spec.billing.read_on} "
+                           f"from {spec.billing.prices_url}; 'factpost spend' lists them)")
         finally:
             store.close()
             emulator.stop()
@@ -89,7 +91,7 @@ def demo(keep: Path | None) -> None:
                    "accounts, then exit.")
 @click.pass_obj
 def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bool) -> None:
-    """Serve a local emulator of the X and Facebook APIs for the configured accounts.
+    """Serve a local emulator of every platform's API for the configured accounts.
 
     Accounts use the credentials in their FACTPOST_<NAME>_* variables, or the emulator's own
     (see --env).
@@ -100,7 +102,7 @@ def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bo
     """
     import os
 
-    from scheduler.emulator import demo_credentials, run_emulator
+    from scheduler.emulated import demo_credentials, run_emulator
 
     accounts = ctx.config.accounts
     if print_env:
@@ -111,7 +113,7 @@ def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bo
     run_emulator(accounts, os.environ, host=host, port=port, seed=seed)
 
 
-for command in (content.preview, content.import_, content.queue, content.history, content.post,
+for command in (documents.preview, documents.import_, posts.queue, posts.history, posts.post,
                 operations.init, operations.run, operations.accounts, operations.pause,
                 operations.resume, operations.status, spending.spend, people.user,
                 people.serve):

@@ -18,23 +18,15 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
 from db import migrate
-from db.engine import DatabaseUnavailable, describe_error, describe_url
+from db.engine import describe_error, describe_url
 from db.models import Post
-from db.store import Store, StoreError
-from db.users import UserStore
-from posts.media import MediaError
-from posts.states import OPERATOR, Actor, IllegalTransition, NotPermitted
-from scheduler.config import Config, ConfigError, load_config
-from scheduler.importing import DocumentImportError
-from scheduler.listening import PortUnavailable
-from scheduler.publishers.base import PublishError
-from scheduler.records import LISTING_FIELDS, csv_record, csv_writer, iso, post_record  # noqa: F401
-from scheduler.timing import TimeFormatError
+from db.store import Store
+from posts.states import OPERATOR, Actor
+from scheduler.config import Config, load_config
+from scheduler.errors import FactpostError
+from scheduler.records import csv_record, csv_writer, iso, post_record  # noqa: F401
+from scheduler.timing import check_not_past, read_when
 
-#: Errors that mean "the request was wrong", shown as one line, never as a traceback.
-USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, NotPermitted, PublishError, MediaError, DatabaseUnavailable,
-               PortUnavailable)
 #: Where a staff command finds the API token that proves who is acting.
 TOKEN_VARIABLE = "FACTPOST_TOKEN"
 
@@ -45,7 +37,7 @@ class FactpostGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as exc:
+        except FactpostError as exc:  # the one list: scheduler/errors.py
             fail(str(exc))
         except DBAPIError as exc:
             context = ctx.obj if isinstance(ctx.obj, Context) else None
@@ -108,7 +100,7 @@ class Context:
                  "token (an admin makes one with 'factpost user token NAME')")
         from scheduler.users import token_actor
 
-        actor = token_actor(UserStore(self.store), token, now=now())
+        actor = token_actor(self.store.users, token, now=now())
         if actor is None:
             fail(f"the API token in {TOKEN_VARIABLE} is unknown, expired or revoked, or its "
                  "user is disabled; ask an admin for a new one ('factpost user token NAME')")
@@ -148,6 +140,16 @@ def operator() -> Actor:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str = "--at"):
+    """A WHEN typed by staff, in UTC: refused in the past unless `allow_past`, and with a
+    line saying which moment it was taken for where the office's clocks change."""
+    when = read_when(text, ctx.tz, moment)
+    check_not_past(when.at, moment, allow_past=allow_past, what=what, tz=ctx.tz)
+    if when.note:
+        click.echo(f"note: {when.note}")
+    return when.at
 
 
 def local(when: datetime | None, tz: ZoneInfo) -> str:

@@ -10,13 +10,12 @@ import click
 from db import migrate
 from db.engine import check_integrity, describe_url
 from db.store import Store
-from posts.states import PostStatus
 from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
 from scheduler.config import ConfigError, CredentialsMissing
 from scheduler.daemon import Daemon, worker_name
-from scheduler.dispatch import Dispatcher, is_due, overdue_spacing
-from scheduler.publishers.base import PublishError
-from scheduler.publishers.registry import build_publisher
+from scheduler.dispatch import Dispatcher
+from scheduler.platforms.base import PublishError
+from scheduler.platforms.registry import build_publisher
 from scheduler.status import status_report
 
 
@@ -77,12 +76,11 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
     store = ctx.store
     check_integrity(store.engine)
     if dry_run:
+        # What is due by the one definition the daemon claims by (db/queue.py).
         moment = now()
-        review = ctx.config.review
-        spacing = {a.name: overdue_spacing(store, a.name, moment) for a in ctx.config.accounts}
-        due = [p for p in store.queue() if p.status == PostStatus.QUEUED
-               and is_due(p, moment, spacing.get(p.account))
-               and (not review.require_approval or p.approved_by is not None)]
+        due = sorted((p for a in ctx.config.accounts
+                      for p in store.queue.due_posts(a.name, moment)),
+                     key=lambda p: (p.scheduled_at, p.id))
         for p in due:
             click.echo(f"would publish post {p.id} to {p.account}: {p.text!r}")
         click.echo(f"{len(due)} post(s) due; nothing published (dry run)")
@@ -116,7 +114,7 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
     from scheduler.spend import cap_states
 
     ctx: Context = click_ctx.obj
-    states = ctx.store.account_states()
+    states = ctx.store.accounts.states()
     capped = {name: cap.message for cap in cap_states(ctx.store, ctx.config, now())
               if cap.level == "reached" for name in cap.accounts}
     rows = []
@@ -129,17 +127,19 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
                      "paused_reason": state.paused_reason if state else None,
                      "held_until": iso(held), "held_reason": state.held_reason if held else None,
                      "budget": f"{a.budget.posts}/{a.budget.window_seconds}s",
-                     "tier": a.tier, "x_cap": capped.get(a.name)})
+                     **a.options,
+                     # The monthly spend cap of a billing platform's app: "x_cap" on X.
+                     **({f"{a.platform}_cap": capped.get(a.name)} if a.spec.billing else {})})
     if as_json:
         emit_json(rows)
         return
     ctx.console.print(table("Accounts", ("Name", "Platform", "Handle", "State", "Why"), (
         (r["name"], r["platform"], r["handle"],
-         "paused" if r["paused"] else ("waiting" if r["held_until"] or r["x_cap"]
+         "paused" if r["paused"] else ("waiting" if r["held_until"] or capped.get(r["name"])
                                        else "active"),
          r["paused_reason"] or (f"until {local(states[r['name']].held_until, ctx.tz)}: "
                                 f"{r['held_reason']}" if r["held_until"] else "")
-         or r["x_cap"] or "")
+         or capped.get(r["name"]) or "")
         for r in rows)))
 
 
@@ -147,41 +147,36 @@ def accounts(click_ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_ctx
 def accounts_check(ctx: Context, as_json: bool) -> None:
-    """Verify every account's credentials against its platform, and each Facebook account's
-    Graph API version against Meta's retirement dates.
+    """Verify every account's credentials against its platform, and the settings its platform
+    checks (a Facebook account's Graph API version against Meta's retirement dates).
 
     Exits non-zero if any account fails. A Graph version retiring within 90 days is a
-    warning; a retired one fails without calling Meta. The X request (GET /2/users/me) is
-    written to the spend ledger.
+    warning; a retired one fails without calling Meta. A billed request (X's
+    GET /2/users/me) is written to the spend ledger.
 
     \b
     Example:
       factpost accounts check --json
     """
-    from scheduler.publishers import graph_versions
     from scheduler.spend import SpendLedger
 
-    ledger = SpendLedger(ctx.store, ctx.config.x.prices)
+    ledger = SpendLedger(ctx.store, ctx.config)
     today = now().date()
     results = []
     for account in ctx.config.accounts:
         result = {"account": account.name, "platform": account.platform,
                   "handle": account.handle, "ok": False, "reason": None, "warning": None}
-        version = (graph_versions.status(account.graph_version, today)
-                   if account.platform == "facebook" else None)
-        if version is not None:
-            result["graph_version"] = account.graph_version
-            result["graph_version_retires_on"] = (version.retires_on.isoformat()
-                                                  if version.retires_on else None)
-        if version is not None and version.state == graph_versions.RETIRED:
-            result["reason"] = version.message
+        check = account.spec.check_settings(account, today)
+        if check is not None:
+            result.update(check.details)
+        if check is not None and check.refuse:
+            result["reason"] = check.message
             results.append(result)
             continue
-        result["warning"] = version.message if version is not None else None
+        result["warning"] = check.message if check is not None else None
         try:
             publisher = build_publisher(account)
-            if account.platform == "x":
-                publisher.meter = ledger.meter(account.name, publisher.app)
+            ledger.attach({account.name: publisher})
             with ledger.charging(purpose="check"):
                 info = publisher.check()
         except (CredentialsMissing, PublishError) as exc:
@@ -214,8 +209,8 @@ def accounts_pause(ctx: Context, name: str, reason: str) -> None:
     Example:
       factpost accounts pause office-x --reason "tokens being rotated"
     """
-    ctx.store.pause_account(ctx.config.account(name).name, actor=ctx.staff("admin"),
-                            reason=reason, now=now())
+    ctx.store.accounts.pause(ctx.config.account(name).name, actor=ctx.staff("admin"),
+                             reason=reason, now=now())
     click.echo(f"{name} paused")
 
 
@@ -229,8 +224,8 @@ def accounts_resume(ctx: Context, name: str) -> None:
     Example:
       factpost accounts resume office-x
     """
-    changed = ctx.store.resume_account(ctx.config.account(name).name,
-                                       actor=ctx.staff("admin"), now=now())
+    changed = ctx.store.accounts.resume(ctx.config.account(name).name,
+                                        actor=ctx.staff("admin"), now=now())
     click.echo(f"{name} resumed" if changed else f"{name} was not paused")
 
 
@@ -247,7 +242,7 @@ def pause(ctx: Context, all_: bool, reason: str) -> None:
     """
     actor = ctx.staff("admin")
     for account in ctx.config.accounts:
-        ctx.store.pause_account(account.name, actor=actor, reason=reason, now=now())
+        ctx.store.accounts.pause(account.name, actor=actor, reason=reason, now=now())
     click.echo(f"paused {len(ctx.config.accounts)} account(s)")
 
 
@@ -263,7 +258,7 @@ def resume(ctx: Context, all_: bool) -> None:
     """
     actor = ctx.staff("admin")
     resumed = [a.name for a in ctx.config.accounts
-               if ctx.store.resume_account(a.name, actor=actor, now=now())]
+               if ctx.store.accounts.resume(a.name, actor=actor, now=now())]
     click.echo(f"resumed {len(resumed)} account(s)")
 
 

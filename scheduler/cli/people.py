@@ -11,7 +11,6 @@ import sys
 
 import click
 
-from db.users import UserStore
 from scheduler.cli.common import Context, fail, local, now, operator, pass_ctx, table
 from scheduler.users import ROLES, add_user, check_role, hash_password, issue_api_token
 
@@ -42,7 +41,7 @@ def user_add(ctx: Context, name: str, role: str) -> None:
     Example:
       printf '%s\\n' "$PASSWORD" | factpost user add amira --role approver
     """
-    u = add_user(UserStore(ctx.store), name, read_password(), role, now=now(),
+    u = add_user(ctx.store.users, name, read_password(), role, now=now(),
                  actor=operator())
     click.echo(f"user {u.name} added as {u.role}")
 
@@ -58,7 +57,7 @@ def user_list(ctx: Context) -> None:
     """
     ctx.console.print(table("Users", ("Name", "Role", "State", "Added"), (
         (u.name, u.role, "disabled" if u.disabled else "active", local(u.created_at, ctx.tz))
-        for u in UserStore(ctx.store).users())))
+        for u in ctx.store.users.users())))
 
 
 @user.command("set")
@@ -81,7 +80,7 @@ def user_set(ctx: Context, name: str, role: str | None, disabled: bool | None,
     """
     if role is None and disabled is None and not new_password:
         raise click.UsageError("give --role, --disable/--enable or --password")
-    u = UserStore(ctx.store).update_user(
+    u = ctx.store.users.update_user(
         name, role=check_role(role) if role else None, disabled=disabled,
         password_hash=hash_password(read_password()) if new_password else None,
         actor=operator(), now=now())
@@ -126,7 +125,7 @@ def token_new(ctx: Context, name: str, days: int | None) -> None:
     Example:
       factpost user token new amira --days 30 > ~/.factpost-token
     """
-    click.echo(issue_api_token(UserStore(ctx.store), name, now=now(), actor=operator(),
+    click.echo(issue_api_token(ctx.store.users, name, now=now(), actor=operator(),
                                days=days or ctx.config.api_token_days))
 
 
@@ -144,10 +143,10 @@ def token_list(ctx: Context, name: str | None, as_json: bool) -> None:
     from scheduler.cli.common import emit_json, iso
 
     if name is not None:
-        UserStore(ctx.store).require_user(name)
+        ctx.store.users.require_user(name)
     moment = now()
     rows = []
-    for token, user_name in UserStore(ctx.store).api_tokens(name):
+    for token, user_name in ctx.store.users.api_tokens(name):
         state = ("revoked" if token.revoked_at else
                  "expired" if token.expires_at <= moment else "active")
         rows.append({"id": token.id, "user": user_name, "state": state,
@@ -182,7 +181,7 @@ def token_revoke(ctx: Context, token_id: int | None, user_name: str | None,
     """
     if (token_id is None) == (user_name is None):
         raise click.UsageError("give a TOKEN_ID or --user NAME")
-    users = UserStore(ctx.store)
+    users = ctx.store.users
     if token_id is not None:
         users.revoke_token(token_id, actor=operator(), now=now(), reason=reason)
         click.echo(f"token {token_id} revoked")
@@ -211,7 +210,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from scheduler.web import create_app
     from scheduler.web.limits import run_server
 
-    if not UserStore(ctx.store).users():
+    if not ctx.store.users.users():
         fail("no users yet; add one first: factpost user add NAME --role admin")
     if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.secure_cookies:
         click.echo("factpost: warning: serving beyond loopback without [web] secure_cookies; "

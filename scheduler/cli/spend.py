@@ -1,5 +1,5 @@
-"""`factpost spend`: what the office's X requests cost, per account and UTC day, or request by
-request; read from the spend ledger (scheduler/spend.py)."""
+"""`factpost spend`: what the office's billed requests (X's) cost, per account and UTC day, or
+request by request; read from the spend ledger (scheduler/spend.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import io
 
 import click
 
-from db.spend import SpendStore
 from scheduler.cli.common import Context, emit_json, now, pass_ctx, table
-from scheduler.publishers.x_terms import PRICING_URL, READ_ON, usd
+from scheduler.platforms.billing import usd
 from scheduler.records import csv_safe
-from scheduler.spend import cap_states
+from scheduler.spend import billing_specs, cap_states
 from scheduler.timing import parse_when
 
 DAY_FIELDS = ("day", "account", "app", "requests", "posts", "posts_with_links",
@@ -32,11 +31,11 @@ REQUEST_FIELDS = ("id", "at", "account", "app", "operation", "purpose", "state",
 @pass_ctx
 def spend(ctx: Context, since: str | None, until: str | None, account: str | None,
           by_request: bool, as_json: bool, as_csv: bool) -> None:
-    """Show what X requests cost, per account and day (UTC), with this month's total per X
-    app against the cap.
+    """Show what billed requests (X's) cost, per account and day (UTC), with this month's
+    total per billing app against the cap.
 
-    Prices are X's pay-per-use prices (see the README), or those set in [x.prices]; a post
-    whose outcome is still unknown counts as spent.
+    Prices are the platform's (X's pay-per-use prices, see the README), or those set in its
+    table ([x.prices]); a post whose outcome is still unknown counts as spent.
 
     \b
     Examples:
@@ -51,19 +50,23 @@ def spend(ctx: Context, since: str | None, until: str | None, account: str | Non
     window = {"since": parse_when(since, ctx.tz, moment) if since else None,
               "until": parse_when(until, ctx.tz, moment) if until else None,
               "account": account}
-    ledger = SpendStore(ctx.store)
+    ledger = ctx.store.spend
+    billing = billing_specs()
+    who = " and ".join(spec.title for spec in billing)
     if by_request:
         rows = [_request_row(c) for c in ledger.charges(**window)]
-        fields, title = REQUEST_FIELDS, "X requests"
+        fields, title = REQUEST_FIELDS, f"{who} requests"
     else:
         rows = [_day_row(d) for d in ledger.by_day(**window)]
-        fields, title = DAY_FIELDS, "X spend per day (UTC)"
+        fields, title = DAY_FIELDS, f"{who} spend per day (UTC)"
     total = sum(r["micros"] for r in rows)
     caps = [c.as_dict() for c in cap_states(ctx.store, ctx.config, moment)]
     if as_json:
+        # One billing platform (X) today: its prices' date and source at the top level.
         emit_json({"total_usd": usd(total), "total_micros": total, "rows": rows,
-                   "month": caps, "prices_read_on": READ_ON.isoformat(),
-                   "prices_url": PRICING_URL})
+                   "month": caps, **{key: value for spec in billing[:1] for key, value in (
+                       ("prices_read_on", spec.billing.read_on.isoformat()),
+                       ("prices_url", spec.billing.prices_url))}})
         return
     if as_csv:
         out = io.StringIO()
@@ -74,7 +77,7 @@ def spend(ctx: Context, since: str | None, until: str | None, account: str | Non
         click.echo(out.getvalue(), nl=False)
         return
     if not rows:
-        click.echo("no X requests recorded in this period")
+        click.echo(f"no {who} requests recorded in this period")
     else:
         ctx.console.print(table(title, [f.replace("_", " ") for f in fields],
                                 ([str(r[f]) if r[f] is not None else "" for f in fields]

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from db.models import Post
-from posts.states import PostStatus
-from scheduler.compose import PostTextError, as_sheet, clean, measure, single_post
-from scheduler.importing import import_sheet
+from scheduler.compose import compose as compose_post
 from scheduler.timing import TimeFormatError, check_not_past, free_slots, parse_when
-from scheduler.web.app import Web
 from scheduler.web.auth import Actor
+from scheduler.web.context import Web
 
 
 def parse_time(web: Web, text: str) -> datetime:
@@ -21,9 +19,8 @@ def parse_time(web: Web, text: str) -> datetime:
         if not 1 < when.astimezone(UTC).year < 9999:
             raise OverflowError
         return when
-    except (OverflowError, ValueError) as exc:
-        if isinstance(exc, TimeFormatError):
-            raise
+    except (OverflowError, ValueError):
+        # Date arithmetic out of datetime's range (a year past 9999 in some zone).
         raise TimeFormatError(f"cannot use time {text!r}; write 'now', '+2h' or "
                               "'2026-12-01 09:00' (office timezone)") from None
 
@@ -41,27 +38,14 @@ def next_free_slot(web: Web, account_name: str) -> datetime:
     if not account.slots:
         raise TimeFormatError(f"account {account.name!r} has no posting slots; pick a time")
     return next(free_slots(account.slots, web.tz, web.now(),
-                           taken=web.store.scheduled_times(account.name)))
+                           taken=web.store.history.scheduled_times(account.name)))
 
 
 def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datetime
             ) -> list[Post]:
-    """Queue (or, under review, draft) a hand-written post. Text too long for one X post
-    becomes a thread, split and stored exactly as an imported fact sheet would be."""
+    """Queue (or, under review, draft) a hand-written post: the one compose path
+    (scheduler/compose.py), so text too long for one post becomes a thread where the
+    platform threads, exactly as on the command line."""
     account = web.config.account(account_name)
-    status = PostStatus.DRAFT if web.config.require_approval else PostStatus.QUEUED
-    text = clean(text)
-    length, limit = measure(text, account.platform)
-    if account.platform != "x" or length <= limit:
-        post = web.store.add_post(account=account.name, platform=account.platform,
-                                  text=single_post(text, account), scheduled_at=when,
-                                  actor=actor, now=web.now(), status=status)
-        return [web.store.get_post(post.id)]
-    report = import_sheet(text, as_sheet(text), source_name=f"composed by {actor.name}",
-                          store=web.store, config=web.config, accounts=[account],
-                          actor=actor, now=web.now(), at=when)
-    if report.created == 0:
-        raise PostTextError(f"this exact text was already composed for {account.name}; "
-                            "find it in History")
-    return [web.store.get_post(p.id)
-            for p in web.store.document_posts(report.document_id, account.name)]
+    posts = compose_post(web.store, web.config, actor, account, text, when=when, now=web.now())
+    return [web.store.history.get(p.id) for p in posts]

@@ -17,8 +17,9 @@ from scheduler.compose import preview
 from scheduler.records import post_record
 from scheduler.status import status_report
 from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
-from scheduler.web.auth import ApiApprover, ApiAuthor, Author, web
-from scheduler.web.pages import cursor, read_cursor
+from scheduler.web.auth import ApiApprover, ApiAuthor, Author
+from scheduler.web.context import web
+from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(prefix="/api", tags=["api"])
 PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A post's id.")]
@@ -97,13 +98,17 @@ class PartOut(BaseModel):
 
 class PreviewOut(BaseModel):
     platform: str
+    title: str = Field(description="The platform's name for people, e.g. \"X\".")
     length: int
     limit: int
-    fits: bool
+    unit: str = Field(description="What length and limit count, e.g. \"weighted characters\".")
+    fits: bool = Field(description="Whether the text fits one post.")
+    threads: bool = Field(description="Whether text too long for one post goes out as a "
+                          "thread on this platform (otherwise it is refused).")
     parts: list[PartOut]
-    cost: str | None = Field(None, description="X only: what publishing the parts will cost "
-                             "at X's pay-per-use prices, e.g. \"2 posts, 1 with link: "
-                             "$0.2150\".")
+    cost: str | None = Field(None, description="Where the platform bills per request (X): "
+                             "what publishing the parts will cost at the office's prices, "
+                             "e.g. \"2 posts, 1 with link: $0.2150\".")
 
 
 def out(post) -> PostOut:
@@ -116,7 +121,7 @@ def api_queue(request: Request, actor: ApiAuthor,
     w = web(request)
     if account:
         w.config.account(account)
-    return [out(p) for p in w.store.queue(account or None)]
+    return [out(p) for p in w.store.history.upcoming(account or None)]
 
 
 @router.get("/posts", response_model=HistoryPage, summary="History, newest first")
@@ -139,7 +144,7 @@ def api_history(request: Request, actor: ApiAuthor,
                       until=parse_time(w, until) if until else None,
                       search=search or None, limit=limit + 1,
                       after=read_cursor(after or ""))
-    page = w.store.history(f)
+    page = w.store.history.search(f)
     more = len(page) > limit
     page = page[:limit]
     return HistoryPage(posts=[out(p) for p in page], next=cursor(page[-1]) if more else None)
@@ -149,7 +154,7 @@ def api_history(request: Request, actor: ApiAuthor,
             "and audit trail", responses={404: {"description": "No such post"}})
 def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     w = web(request)
-    p = w.store.get_post(post_id)
+    p = w.store.history.get(post_id)
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
@@ -158,7 +163,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
                   for a in p.attempts],
         audit=[AuditOut(at=e.at.isoformat(), actor=e.actor, action=e.action,
                         from_status=e.from_status, to_status=e.to_status, reason=e.reason)
-               for e in w.store.audit_trail(post_id)])
+               for e in w.store.history.audit_trail(post_id)])
 
 
 @router.post("/posts", response_model=Queued, status_code=201,
@@ -179,17 +184,19 @@ def api_approve(request: Request, post_id: PostId,
                 actor: ApiApprover):
     w = web(request)
     # A pair is approved together, so more than one post may come back: answer for this one.
-    w.store.approve([post_id], actor=actor, now=w.now())
-    return out(w.store.get_post(post_id))
+    w.store.posts.approve([post_id], actor=actor, now=w.now())
+    return out(w.store.history.get(post_id))
 
 
 @router.post("/preview", response_model=PreviewOut,
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    result = preview(body.text, w.config.account(body.account), w.config.x.prices)
-    return PreviewOut(platform=result.platform, length=result.length, limit=result.limit,
-                      fits=result.fits, parts=[PartOut(**p.__dict__) for p in result.parts],
+    result = preview(body.text, w.config.account(body.account), w.config)
+    return PreviewOut(platform=result.platform, title=result.title, length=result.length,
+                      limit=result.limit, unit=result.unit, fits=result.fits,
+                      threads=result.threads,
+                      parts=[PartOut(**p.__dict__) for p in result.parts],
                       cost=str(result.cost) if result.cost and result.cost.posts else None)
 
 

@@ -1,136 +1,39 @@
-"""Wiring: the app factory, shared state, templates, error pages and security headers."""
+"""Wiring: the app factory, its routers, error pages and security headers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import quote, unquote
+from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.exc import DBAPIError
 
 from db.engine import describe_error
-from db.store import (
-    BadLink,
-    NeedsApproval,
-    NotEditable,
-    PostNotFound,
-    SelfApproval,
-    Store,
-    StoreError,
-)
-from db.users import UserStore
-from posts.states import IllegalTransition, NotPermitted
-from scheduler.compose import PostTextError
-from scheduler.config import Config, ConfigError
-from scheduler.importing import DocumentImportError
-from scheduler.timing import TimeFormatError
+from db.store import Store
+from scheduler.config import Config
+from scheduler.errors import FactpostError, http_status
+from scheduler.web import api, imports, pages, people, posts
 from scheduler.web.auth import (
-    Actor,
     ApiAuthError,
     CsrfFailed,
     Forbidden,
     LoginRequired,
     session_actor,
 )
+from scheduler.web.context import HERE, Web, utcnow
 from scheduler.web.limits import BodyLimit
 
-HERE = Path(__file__).parent
-#: Errors that mean "the request was wrong": one line for the person, never a traceback.
-USER_ERRORS = (ConfigError, StoreError, DocumentImportError, TimeFormatError,
-               IllegalTransition, NotPermitted, PostTextError)
-NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
-       ("/compose", "Compose", "author"), ("/import", "Import", "author"),
-       ("/approvals", "Approvals", "approver"), ("/history", "History", "author"),
-       ("/status", "Status", "author"), ("/users", "Users", "admin"))
-#: A one-time message for the next page ("approved", "cancelled"). It travels in a cookie
-#: this site sets, never in the address: a link from elsewhere cannot make the site say things.
-NOTICE_COOKIE = "factpost_notice"
 CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
        "base-uri 'none'; object-src 'none'")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Web:
-    """What every route needs: config, store, users, clock and templates."""
-
-    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
-        self.config = config
-        self.store = store
-        self.users = UserStore(store)
-        self.now = clock
-        self.tz = config.timezone
-        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
-                          trim_blocks=True, lstrip_blocks=True)
-        env.filters["local"] = self.local
-        env.filters["short"] = shorten
-        env.filters["web_link"] = web_link
-        self.templates = Jinja2Templates(env=env)
-
-    def local(self, when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return "" if when is None else when.astimezone(self.tz).strftime(fmt)
-
-    def render(self, request: Request, template: str, actor: Actor | None, status: int = 200,
-               **context) -> HTMLResponse:
-        nav = [(href, label) for href, label, role in NAV if actor and actor.may(role)]
-        notice = request.cookies.get(NOTICE_COOKIE)
-        response = self.templates.TemplateResponse(
-            request, template, {"actor": actor, "csrf": actor.csrf if actor else None, "nav": nav,
-                                "config": self.config, "tz": self.tz.key,
-                                "notice": unquote(notice) if notice else None, **context},
-            status_code=status)
-        if notice is not None:
-            response.delete_cookie(NOTICE_COOKIE, path="/")
-        return response
-
-    def redirect(self, path: str, notice: str | None = None) -> RedirectResponse:
-        """A 303 to `path` on this site, carrying `notice` to the page it leads to."""
-        response = RedirectResponse(path, status_code=303)
-        if notice:
-            response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), max_age=120, path="/",
-                                httponly=True, samesite="lax",
-                                secure=self.config.secure_cookies)
-        return response
-
-    def public_message(self, message: str) -> str:
-        """A message fit for the browser: where the server keeps its files is not the
-        reader's business, so the config's folder is left out of it."""
-        path = self.config.path
-        for shown in {str(path.resolve()), str(path)}:
-            message = message.replace(shown, path.name)
-        for folder in {str(path.resolve().parent), str(path.parent)}:
-            if folder not in ("", "."):
-                message = message.replace(folder + "/", "")
-        return message
-
-
-def shorten(text: str, width: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def web_link(url: str | None) -> str | None:
-    """`url` when it is an http(s) address, else None: a stored link is never made into a
-    `javascript:` or `data:` link, whatever put it in the database."""
-    if url and url.lower().startswith(("https://", "http://")):
-        return url
-    return None
 
 
 def create_app(config: Config, store: Store, *,
                clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The web UI and /api over `store`, which must already be migrated and opened with the
     config's review rules."""
-    from scheduler.web import api, imports, pages, people, posts
-
     if store.review != config.review:
         raise ValueError(f"the store enforces {store.review}, the config asks for "
                          f"{config.review}; open the store with review=config.review")
@@ -196,20 +99,10 @@ def create_app(config: Config, store: Store, *,
         return web.render(request, "error.html", session_actor(request), status,
                           title=title, message=message)
 
-    async def user_error(request: Request, exc: Exception):
-        status = 400
-        if isinstance(exc, PostNotFound):
-            status = 404
-        elif isinstance(exc, NotPermitted):
-            status = 403
-        elif isinstance(exc, NotEditable | SelfApproval | IllegalTransition | NeedsApproval):
-            status = 409
-        elif isinstance(exc, BadLink):
-            status = 400
-        return respond(request, status, "Cannot do that", str(exc))
-
-    for error in USER_ERRORS:
-        app.add_exception_handler(error, user_error)
+    @app.exception_handler(FactpostError)
+    async def user_error(request: Request, exc: FactpostError):
+        # One line for the person, never a traceback; the status from the one list of errors.
+        return respond(request, http_status(exc), "Cannot do that", str(exc))
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from db.models import User
 from posts.states import Actor as StaffMember
 from scheduler.users import new_token, token_hash
+from scheduler.web.context import web
 
 SESSION_COOKIE = "factpost_session"
 LOGIN_CSRF_COOKIE = "factpost_login_csrf"
@@ -51,10 +52,6 @@ class Actor(StaffMember):
     session's CSRF token (None for API token requests)."""
 
     csrf: str | None = None
-
-
-def web(request: Request):
-    return request.app.state.web
 
 
 def start_session(request: Request, user: User, now: datetime) -> tuple[str, datetime]:

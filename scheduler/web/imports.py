@@ -5,18 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
-from scheduler.importing import (
-    MAX_DOCUMENT_BYTES,
-    DocumentImportError,
-    import_sheet,
-    parse_with_images,
-    plan_posts,
-    x_costs,
-)
-from scheduler.publishers.x_terms import PRICING_URL, READ_ON
-from scheduler.timing import TimeFormatError, parse_duration
+from scheduler.errors import FactpostError
+from scheduler.importing import import_sheet
+from scheduler.planning import costs, plan_posts
+from scheduler.reading import MAX_DOCUMENT_BYTES, DocumentImportError, parse_with_images
+from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
-from scheduler.web.auth import Author, AuthorForm, web
+from scheduler.web.auth import Author, AuthorForm
+from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,14 +66,14 @@ async def import_review(request: Request, actor: AuthorForm):
     try:
         text, sheet, accounts, planned, _at, _every, notes = await run_in_threadpool(
             plan, request, fields, data, name)
-    except (DocumentImportError, TimeFormatError, ValueError) as exc:
+    except FactpostError as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
                         error=str(exc), chosen=set(fields["accounts"]), form=fields)
     by_account = {a.name: [p for p in planned if p.account == a.name] for a in accounts}
-    costs = dict(x_costs(planned, w.config.x.prices))
+    priced = {cost.account: cost for cost in costs(planned, w.config)}
     return w.render(request, "import_review.html", actor, sheet=sheet, text=text, name=name,
-                    accounts=accounts, by_account=by_account, fields=fields, costs=costs,
-                    prices_read_on=READ_ON, prices_url=PRICING_URL, notes=notes)
+                    accounts=accounts, by_account=by_account, fields=fields, costs=priced,
+                    notes=notes)
 
 
 @router.post("/import")
@@ -99,6 +95,6 @@ async def import_confirm(request: Request, actor: AuthorForm):
                                f"{', '.join(report.skipped_accounts)}")
     state = "drafts awaiting approval" if w.config.require_approval else "queued"
     notice = f"{name}: {report.created} posts {state}" + "".join(
-        f"; {account} on X: {cost}" for account, cost in report.x_costs)
+        f"; {cost}" for cost in report.costs)
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
     return w.redirect(target, notice)

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
-from db.spend import SpendStore
-from db.store import MAX_ID, HistoryFilter, history_key
+from db.store import HistoryFilter, history_key
 from posts.states import PostStatus
-from scheduler.publishers.x_terms import usd
+from scheduler.platforms.billing import usd
 from scheduler.records import csv_record, csv_writer
+from scheduler.spend import billing_specs
 from scheduler.status import status_report
 from scheduler.timing import TimeFormatError, free_slots
 from scheduler.web.actions import parse_time
-from scheduler.web.auth import AdminForm, Author, web
+from scheduler.web.auth import AdminForm, Author
+from scheduler.web.context import web
+from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -29,7 +31,7 @@ CSV_BATCH = 500
 @router.get("/")
 def queue_page(request: Request, actor: Author):
     w = web(request)
-    accounts = [(a, w.store.queue(a.name)) for a in w.config.accounts]
+    accounts = [(a, w.store.history.upcoming(a.name)) for a in w.config.accounts]
     return w.render(request, "queue.html", actor, accounts=accounts)
 
 
@@ -48,12 +50,12 @@ def calendar_page(request: Request, actor: Author,
     start = datetime.combine(monday, time(0), tzinfo=w.tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=w.tz)
     days = {monday + timedelta(days=i): [] for i in range(7)}
-    for post in w.store.history(HistoryFilter(account=acct.name, since=start, until=end)):
+    for post in w.store.history.search(HistoryFilter(account=acct.name, since=start, until=end)):
         when = (post.published_at or post.scheduled_at).astimezone(w.tz)
         days[when.date()].append((when, "post", post))
     if acct.slots and end > w.now():
         slots = free_slots(acct.slots, w.tz, max(start, w.now()),
-                           taken=w.store.scheduled_times(acct.name))
+                           taken=w.store.history.scheduled_times(acct.name))
         # A week holds at most a few hundred slots; the bound guards a per-minute cron.
         for slot in islice(slots, 2_000):
             if slot >= end:
@@ -86,27 +88,6 @@ def week_start(week: str, today: date) -> date:
 FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
-def read_cursor(text: str) -> tuple[datetime, int] | None:
-    """The (time, id) a history page link carries ('<ISO time with offset>~<post id>').
-    Raises TimeFormatError for anything else."""
-    if not text:
-        return None
-    damaged = TimeFormatError("the page link is damaged; start again from the first page")
-    when, sep, post_id = text[:200].rpartition("~")
-    try:
-        moment, number = datetime.fromisoformat(when), int(post_id)
-        if not sep or moment.tzinfo is None or not 0 < number <= MAX_ID:
-            raise damaged
-        return moment.astimezone(UTC), number
-    except (ValueError, OverflowError):
-        raise damaged from None
-
-
-def cursor(post) -> str:
-    when, post_id = history_key(post)
-    return f"{when.isoformat()}~{post_id}"
-
-
 def history_filter(request: Request, account: str, status: str, since: str, until: str,
                    q: str) -> HistoryFilter:
     w = web(request)
@@ -126,7 +107,7 @@ def history_page(request: Request, actor: Author, account: str = "",
                  after: str = ""):
     w = web(request)
     f = history_filter(request, account, status, since, until, q)
-    page = w.store.history(HistoryFilter(**{**f.__dict__, "limit": PAGE_SIZE + 1,
+    page = w.store.history.search(HistoryFilter(**{**f.__dict__, "limit": PAGE_SIZE + 1,
                                             "after": read_cursor(after)}))
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
@@ -153,7 +134,7 @@ def history_csv(request: Request, actor: Author, account: str = "",
         writer.writeheader()
         after = None
         while True:
-            batch = w.store.history(HistoryFilter(**{**f.__dict__, "limit": CSV_BATCH,
+            batch = w.store.history.search(HistoryFilter(**{**f.__dict__, "limit": CSV_BATCH,
                                                      "after": after}))
             writer.writerows(csv_record(p) for p in batch)
             yield out.getvalue()
@@ -173,7 +154,7 @@ def history_csv(request: Request, actor: Author, account: str = "",
 @router.get("/status")
 def status_page(request: Request, actor: Author):
     w = web(request)
-    states = w.store.account_states()
+    states = w.store.accounts.states()
     now = w.now()
     accounts = []
     for a in w.config.accounts:
@@ -185,17 +166,18 @@ def status_page(request: Request, actor: Author):
                          "paused_reason": state.paused_reason if state else None,
                          "held_until": held, "held_reason": state.held_reason if held else None})
     report = status_report(w.store, w.config, now)
-    capped = {name: app["message"] for app in report["x_spend"]["apps"]
+    spending = [report[f"{spec.name}_spend"] for spec in billing_specs()]
+    capped = {name: app["message"] for spend in spending for app in spend["apps"]
               if app["level"] == "reached" for name in app["accounts"]}
     for account in accounts:
-        account["x_cap"] = capped.get(account["name"])
+        account["spend_cap"] = capped.get(account["name"])
     # The last 30 UTC days, newest first.
-    days = SpendStore(w.store).by_day(since=now - timedelta(days=30))
+    days = w.store.spend.by_day(since=now - timedelta(days=30))
     spend_days = [{"day": d.day.isoformat(), "account": d.account, "posts": d.posts,
                    "posts_with_links": d.posts_with_links, "resources_read": d.resources_read,
                    "spent": usd(d.micros)} for d in days]
     return w.render(request, "status.html", actor, report=report, accounts=accounts,
-                    spend_days=spend_days, parse=datetime.fromisoformat)
+                    spending=spending, spend_days=spend_days, parse=datetime.fromisoformat)
 
 
 @router.post("/accounts/{name}/pause")
@@ -204,8 +186,8 @@ def pause_account(request: Request, name: str, actor: AdminForm,
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.pause_account(n, actor=actor, reason=reason.strip() or "paused in the web UI",
-                              now=w.now())
+        w.store.accounts.pause(n, actor=actor, reason=reason.strip() or "paused in the web UI",
+                               now=w.now())
     return w.redirect("/status", "paused")
 
 
@@ -214,5 +196,5 @@ def resume_account(request: Request, name: str, actor: AdminForm):
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.resume_account(n, actor=actor, now=w.now())
+        w.store.accounts.resume(n, actor=actor, now=w.now())
     return w.redirect("/status", "resumed")

@@ -26,9 +26,9 @@ from scheduler.web.auth import (
     same,
     session_actor,
     start_session,
-    web,
 )
 from scheduler.web.auth import token_hash as hash_of
+from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
 

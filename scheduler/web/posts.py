@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from db.spend import SpendStore
-from db.store import BadLink
+from db.errors import BadLink
 from posts.states import EDITABLE, PostStatus
-from scheduler.compose import PostTextError, check_text
-from scheduler.timing import TimeFormatError
+from scheduler.compose import edited_text
+from scheduler.errors import FactpostError
 from scheduler.web.actions import compose, next_free_slot, schedule_time
-from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm, web
+from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
+from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
 S = PostStatus
@@ -38,7 +38,7 @@ def compose_post(request: Request, actor: AuthorForm,
         name = w.config.account(account).name
         moment = next_free_slot(w, name) if when == "slot" else schedule_time(w, at or "now")
         posts = compose(w, actor, account_name=name, text=text, when=moment)
-    except (PostTextError, TimeFormatError, ValueError) as exc:
+    except FactpostError as exc:
         return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
                         account=account, at=at, text=text, error=str(exc), when=when)
     first = posts[0]
@@ -50,12 +50,11 @@ def compose_post(request: Request, actor: AuthorForm,
 @router.get("/posts/{post_id}")
 def post_page(request: Request, post_id: int, actor: Author):
     w = web(request)
-    post = w.store.get_post(post_id)
-    thread = (w.store.document_posts(post.document_id, post.account)
-              if post.document_id and post.thread_size > 1 else [])
-    thread = [p for p in thread if p.section_id == post.section_id]
+    post = w.store.history.get(post_id)
+    thread = w.store.history.thread_of(post) if post.thread_size > 1 else []
     own = w.config.two_person_rule and post.created_by == actor.name
-    return w.render(request, "post.html", actor, post=post, trail=w.store.audit_trail(post_id),
+    trail = w.store.history.audit_trail(post_id)
+    return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
                     at_value=w.local(post.scheduled_at, "%Y-%m-%dT%H:%M"))
 
@@ -64,10 +63,10 @@ def post_page(request: Request, post_id: int, actor: Author):
 def post_edit(request: Request, post_id: int, actor: AuthorForm,
               text: str = Form(""), at: str = Form("")):
     w = web(request)
-    post = w.store.get_post(post_id)
-    new_text = check_text(text, post.platform) if text.strip() else None
-    p = w.store.edit_post(post_id, actor=actor, now=w.now(), text=new_text,
-                          scheduled_at=schedule_time(w, at) if at.strip() else None)
+    post = w.store.history.get(post_id)
+    new_text = edited_text(text, post, w.config) if text.strip() else None
+    p = w.store.posts.edit(post_id, actor=actor, now=w.now(), text=new_text,
+                           scheduled_at=schedule_time(w, at) if at.strip() else None)
     return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")
 
 
@@ -75,7 +74,7 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
 def post_cancel(request: Request, post_id: int, actor: AuthorForm,
                 reason: str = Form("")):
     w = web(request)
-    w.store.cancel(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
+    w.store.posts.cancel(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
     return to(request, f"/posts/{post_id}", "cancelled")
 
 
@@ -83,7 +82,7 @@ def post_cancel(request: Request, post_id: int, actor: AuthorForm,
 def post_approve(request: Request, post_id: int,
                  actor: ApproverForm):
     w = web(request)
-    w.store.approve([post_id], actor=actor, now=w.now())
+    w.store.posts.approve([post_id], actor=actor, now=w.now())
     return to(request, f"/posts/{post_id}", "approved")
 
 
@@ -91,14 +90,14 @@ def post_approve(request: Request, post_id: int,
 def post_reject(request: Request, post_id: int, actor: ApproverForm,
                 reason: str = Form("")):
     w = web(request)
-    w.store.reject(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
+    w.store.posts.reject(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
     return to(request, "/approvals", f"post {post_id} rejected")
 
 
 @router.post("/posts/{post_id}/retry")
 def post_retry(request: Request, post_id: int, actor: AuthorForm):
     w = web(request)
-    p = w.store.retry(post_id, actor=actor, now=w.now())
+    p = w.store.posts.retry(post_id, actor=actor, now=w.now())
     return to(request, f"/posts/{post_id}", "queued again, due now" if p.status == S.QUEUED
               else "back to draft: it needs an approval before it is sent")
 
@@ -110,17 +109,17 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
     if not remote_id.strip():
         raise BadLink("give the id the post has on the platform, or use Retry if it is "
                       "not there")
-    w.store.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
-                              actor=actor, now=w.now())
+    w.store.posts.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
+                                    actor=actor, now=w.now())
     # The create whose outcome was unknown did make the post: X billed it.
-    SpendStore(w.store).settle_post(post_id, found=True, remote_id=remote_id.strip())
+    w.store.spend.settle_post(post_id, found=True, remote_id=remote_id.strip())
     return to(request, f"/posts/{post_id}", "marked published")
 
 
 @router.get("/approvals")
 def approvals_page(request: Request, actor: Approver):
     w = web(request)
-    drafts = [p for p in w.store.queue() if p.status == S.DRAFT]
+    drafts = [p for p in w.store.history.upcoming() if p.status == S.DRAFT]
     return w.render(request, "approvals.html", actor, drafts=drafts)
 
 
@@ -137,5 +136,5 @@ async def _approve(request: Request, actor: Actor, ids: list[int]):
     from starlette.concurrency import run_in_threadpool
 
     w = web(request)
-    approved = await run_in_threadpool(w.store.approve, ids, actor=actor, now=w.now())
+    approved = await run_in_threadpool(w.store.posts.approve, ids, actor=actor, now=w.now())
     return to(request, "/approvals", f"approved {len(approved)} post(s)")

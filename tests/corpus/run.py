@@ -47,7 +47,8 @@ def run_case(folder: Path, workdir: Path) -> dict:
     cwd = Path.cwd()
     os.chdir(workdir)
     try:
-        with mock.patch("scheduler.cli.content.now", lambda: now):
+        with mock.patch("scheduler.cli.documents.now", lambda: now), \
+                mock.patch("scheduler.cli.posts.now", lambda: now):
             if config:
                 assert runner.invoke(cli, [*config, "init"], env=env).exit_code == 0
             result = runner.invoke(cli, [*config, *spec["command"]], env=env)

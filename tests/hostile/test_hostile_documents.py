@@ -84,7 +84,7 @@ def test_a_document_that_takes_too_long_is_refused_naming_the_budget(tmp_path, m
     from sample_documents import TWINS, sample_blocks
 
     from posts.formats import limits
-    from scheduler.importing import DocumentImportError, parse_document
+    from scheduler.reading import DocumentImportError, parse_document
 
     monkeypatch.setattr(limits, "DEFAULT_LIMITS", limits.Limits(parse_seconds=0))
     for extension in (".pdf", ".docx"):
@@ -100,7 +100,7 @@ def test_the_limits_leave_real_fact_sheets_alone(tmp_path):
     """The sample fact sheet in every format, and a long one, read as before."""
     from sample_documents import TWINS, sample_blocks
 
-    from scheduler.importing import parse_document
+    from scheduler.reading import parse_document
 
     for extension, make in TWINS.items():
         _text, sheet = parse_document(make(sample_blocks()), f"sheet{extension}")

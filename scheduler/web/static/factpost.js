@@ -31,12 +31,12 @@ function setUpCompose() {
       return;
     }
     const preview = await response.json();
-    const unit = preview.platform === "x" ? "weighted characters" : "characters";
+    const unit = preview.unit;
     counter.textContent = preview.length + " / " + preview.limit + " " + unit +
       (preview.fits || !text.value.trim() ? "" :
-        preview.platform === "x" ? " — too long for one post: it will go out as a " +
-          preview.parts.length + "-part thread" : " — too long for Facebook");
-    if (preview.cost) counter.textContent += " · cost on X: " + preview.cost;
+        preview.threads ? " — too long for one post: it will go out as a " +
+          preview.parts.length + "-part thread" : " — too long for " + preview.title);
+    if (preview.cost) counter.textContent += " · cost on " + preview.title + ": " + preview.cost;
     counter.classList.toggle("over", !preview.fits && text.value.trim() !== "");
     list.replaceChildren(...preview.parts.map((part) => {
       const item = document.createElement("li");

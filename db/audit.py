@@ -1,0 +1,23 @@
+"""The audit trail's one writer. Every row of it (a post created or moved, by the transition
+function; an account paused or resumed; a user or an API token managed) is added here, in the
+same transaction as the change it records, so whatever the trail must guarantee of each row is
+guaranteed in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from db.models import AuditEntry
+
+
+def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | None = None,
+          account: str | None = None, from_status: str | None = None,
+          to_status: str | None = None, reason: str | None = None) -> AuditEntry:
+    """Add one audit row to the transaction of `s`: who (`actor`, a name), when, what
+    (`action`), to which post or account, the states it moved between, and why."""
+    entry = AuditEntry(at=at, actor=actor, action=action, post_id=post_id, account=account,
+                       from_status=from_status, to_status=to_status, reason=reason)
+    s.add(entry)
+    return entry

@@ -1,0 +1,217 @@
+"""Documents and imports: a fact sheet, its sections and the posts planned from it, stored in one
+transaction; a corrected version supersedes the posts it replaces in one transaction too."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from db.database import Database, load_post
+from db.errors import NotEditable, StoreError
+from db.media import stored_media
+from db.models import Document, Post, Section
+from db.transitions import Transitions
+from posts.media import Media
+from posts.states import REPLACEABLE, Action, Actor, PostStatus
+
+S = PostStatus
+A = Action
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """A post to create. `section_index` points into the document's sections; the parts of a
+    thread follow each other in order and are chained as replies."""
+
+    account: str
+    platform: str
+    text: str
+    scheduled_at: datetime
+    section_index: int | None = None
+    thread_position: int = 1
+    thread_size: int = 1
+    #: Posts of one import sharing a key form an English/Arabic pair (exactly two).
+    pair_key: str | None = None
+    #: Corrections only: the part before this one is an existing post, or the planned post at
+    #: this index of the same batch. Imports chain thread parts in order instead.
+    parent_post_id: int | None = None
+    parent_index: int | None = None
+    #: An image to publish with the post (checked for its platform already).
+    media: Media | None = None
+
+
+@dataclass(frozen=True)
+class Relink:
+    """A kept thread part whose previous part is now another post (existing or planned)."""
+
+    post_id: int
+    parent_post_id: int | None = None
+    parent_index: int | None = None
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    document_id: int
+    created: int
+    already_imported_accounts: tuple[str, ...]
+
+
+class Documents:
+    """Imported documents and their posts; each method is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.transitions = Transitions(db)
+
+    def find(self, content_hash: str) -> Document | None:
+        """The document with this canonical content, if imported before."""
+        with self.db.reading() as s:
+            return s.scalar(select(Document).where(Document.content_hash == content_hash))
+
+    def accounts_with_posts(self, document_id: int) -> set[str]:
+        """The accounts that have posts from this document."""
+        with self.db.reading() as s:
+            return set(s.scalars(select(Post.account).where(Post.document_id == document_id)))
+
+    def add(self, *, source_name: str, content_hash: str, title: str | None,
+            sections: Sequence[tuple[str | None, str]],
+            posts: Sequence[PlannedPost], actor: Actor, now: datetime,
+            status: PostStatus) -> ImportOutcome:
+        """Store a document, its sections and its posts in one transaction.
+
+        A document already stored (same canonical content) is reused; accounts that already
+        have posts from it get nothing new, which makes re-importing a no-op.
+        """
+        with self.db.session() as s:
+            document = s.scalar(select(Document).where(Document.content_hash == content_hash))
+            if document is None:
+                document = _new_document(s, source_name, content_hash, title, sections, actor,
+                                         now)
+            done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
+            by_position = {sec.position: sec for sec in document.sections}
+            created = 0
+            previous: Post | None = None
+            pairs: dict[str, list[Post]] = {}
+            for planned in posts:
+                if planned.account in done:
+                    continue
+                section = by_position.get(planned.section_index)
+                post = Post(account=planned.account, platform=planned.platform,
+                            text=planned.text, scheduled_at=planned.scheduled_at,
+                            document=document, section=section,
+                            thread_position=planned.thread_position,
+                            thread_size=planned.thread_size, created_by=actor.name,
+                            created_at=now, updated_at=now)
+                if planned.media is not None:
+                    post.media_id = stored_media(s, planned.media, now).id
+                if planned.thread_position > 1 and previous is not None:
+                    post.parent = previous
+                self.transitions.create(s, post, actor, status, f"imported from {source_name}"
+                                        + (" with an image" if planned.media else ""), now)
+                previous = post
+                created += 1
+                if planned.pair_key is not None:
+                    pairs.setdefault(planned.pair_key, []).append(post)
+            for key, members in pairs.items():
+                if len(members) != 2:
+                    raise StoreError(f"pair {key!r} has {len(members)} post(s), not 2; import "
+                                     "both language versions together")
+                first, second = members
+                first.pair_id, second.pair_id = second.id, first.id
+            skipped = tuple(sorted({p.account for p in posts} & done))
+            return ImportOutcome(document.id, created, skipped)
+
+    def latest(self, source_name: str) -> Document | None:
+        """The most recently imported document from a file of this name."""
+        with self.db.reading() as s:
+            return s.scalar(select(Document).where(Document.source_name == source_name)
+                            .order_by(Document.id.desc()).limit(1))
+
+    def live_posts_from_source(self, source_name: str) -> list[Post]:
+        """Posts not cancelled, from every document imported from a file of this name, with
+        their section and document (and its sections) loaded."""
+        with self.db.reading() as s:
+            return list(s.scalars(
+                select(Post).join(Document, Post.document_id == Document.id)
+                .where(Document.source_name == source_name, Post.status != S.CANCELLED)
+                .order_by(Post.id)
+                .options(selectinload(Post.section),
+                         selectinload(Post.document).selectinload(Document.sections))))
+
+    def correct(self, *, source_name: str, content_hash: str, title: str | None,
+                sections: Sequence[tuple[str | None, str]], supersede: Sequence[int],
+                posts: Sequence[PlannedPost], relinks: Sequence[Relink],
+                actor: Actor, now: datetime, status: PostStatus) -> ImportOutcome:
+        """Store a changed version of a document in one transaction: cancel the posts it
+        supersedes, create its new posts, and re-chain kept thread parts.
+
+        Raises `NotEditable` (and changes nothing) when a post to supersede has left draft,
+        queued or failed in the meantime: it may be on the platform by now.
+        """
+        with self.db.session() as s:
+            document = _new_document(s, source_name, content_hash, title, sections, actor, now)
+            for post_id in supersede:
+                post = load_post(s, post_id)
+                if post.status not in REPLACEABLE:
+                    raise NotEditable(
+                        f"post {post_id} is {post.status} now, so it can no longer be replaced; "
+                        "run the import again to see the changes as they stand")
+                self.transitions.move(s, post, A.SUPERSEDE, actor, now, S.CANCELLED,
+                                      f"superseded by document {document.id}")
+            by_position = {sec.position: sec for sec in document.sections}
+            created: list[Post] = []
+
+            def parent(post_id: int | None, index: int | None) -> Post | None:
+                if post_id is not None:
+                    return load_post(s, post_id)
+                return created[index] if index is not None else None
+
+            for planned in posts:
+                post = Post(account=planned.account, platform=planned.platform,
+                            text=planned.text, scheduled_at=planned.scheduled_at,
+                            document=document, section=by_position.get(planned.section_index),
+                            thread_position=planned.thread_position,
+                            thread_size=planned.thread_size, created_by=actor.name,
+                            created_at=now, updated_at=now,
+                            parent=parent(planned.parent_post_id, planned.parent_index))
+                self.transitions.create(
+                    s, post, actor, status,
+                    f"imported from {source_name} (document {document.id}, a correction)", now)
+                created.append(post)
+            for relink in relinks:
+                post = load_post(s, relink.post_id)
+                if post.status not in REPLACEABLE:
+                    continue  # on its way out already; its place in the thread no longer matters
+                new_parent = parent(relink.parent_post_id, relink.parent_index)
+                post.parent = new_parent
+                after = new_parent.id if new_parent else "-"
+                self.transitions.move(s, post, A.RELINK, actor, now, post.status,
+                                      f"now follows post {after} in its thread (document "
+                                      f"{document.id})")
+            return ImportOutcome(document.id, len(created), ())
+
+    def posts(self, document_id: int, account: str | None = None) -> list[Post]:
+        """A document's posts in thread order (per account when given)."""
+        with self.db.reading() as s:
+            query = select(Post).where(Post.document_id == document_id)
+            if account is not None:
+                query = query.where(Post.account == account)
+            return list(s.scalars(query.order_by(Post.account, Post.section_id,
+                                                 Post.thread_position, Post.id)))
+
+
+def _new_document(s: Session, source_name: str, content_hash: str, title: str | None,
+                  sections: Sequence[tuple[str | None, str]], actor: Actor, now: datetime
+                  ) -> Document:
+    """A new document row with its sections, flushed so it has an id."""
+    document = Document(source_name=source_name, content_hash=content_hash, title=title,
+                        imported_at=now, imported_by=actor.name)
+    document.sections = [Section(position=i, heading=h, text=t)
+                         for i, (h, t) in enumerate(sections)]
+    s.add(document)
+    s.flush()
+    return document

@@ -1,0 +1,47 @@
+"""What the store refuses, and why: each error's message says what to do. Part of the
+application's one error tree (scheduler/errors.py)."""
+
+from __future__ import annotations
+
+from posts.errors import FactpostError
+
+
+class StoreError(FactpostError):
+    """A request the store cannot carry out; the message says why and what to do."""
+
+
+class PostNotFound(StoreError):
+    def __init__(self, post_id: int) -> None:
+        super().__init__(f"no post with id {post_id}; 'factpost history' lists every post")
+
+
+class NotEditable(StoreError):
+    pass
+
+
+class SelfApproval(StoreError):
+    """The two-person rule: nobody approves text they wrote or changed."""
+
+
+class BadFilter(StoreError):
+    """A history filter that names no time or post the database can hold."""
+
+
+class NeedsApproval(StoreError):
+    """Review is required and the post carries no approval."""
+
+
+class BadLink(StoreError):
+    """A link or remote id given by staff that cannot be what the platform holds."""
+
+
+#: Ids are 32-bit integers on PostgreSQL; anything outside names no post on any backend.
+MAX_ID = 2**31 - 1
+
+
+class EmptySearch(StoreError):
+    """A search text with no letter or digit: nothing to look for (see db/search.py)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"search {text!r} has no letters or digits to look for; "
+                         "search for one or more words")

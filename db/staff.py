@@ -1,0 +1,212 @@
+"""Staff actions on posts: adding by hand, editing, approving, rejecting, cancelling, retrying
+and resolving. Each goes through the transition function (transitions.py), which checks the
+action, the actor's role and the review rules and writes the audit entry in the same
+transaction. A pair's partner moves with its post where the action says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from db.database import Database, load_post
+from db.errors import BadLink, NotEditable
+from db.media import stored_media
+from db.models import Post
+from db.transitions import Transitions
+from posts.media import Media
+from posts.states import EDITABLE, Action, Actor, PostStatus, check_actor
+
+S = PostStatus
+A = Action
+
+
+def check_remote(remote_id: str, remote_url: str | None) -> tuple[str, str | None]:
+    """A remote id and link typed by staff, checked: the id is one word of at most 100
+    characters, the link an http(s) address of at most 500 (a `javascript:` or `data:` link
+    would run in the browser of whoever opens the post). Raises `BadLink`."""
+    remote_id = (remote_id or "").strip()
+    if not remote_id or len(remote_id) > 100 or not remote_id.isprintable() or any(
+            ch.isspace() for ch in remote_id):
+        raise BadLink(f"{remote_id[:40]!r} is not a post id; give the id the platform shows "
+                      "for the post (at most 100 characters, no spaces)")
+    remote_url = (remote_url or "").strip() or None
+    if remote_url is not None:
+        parts = urlsplit(remote_url)
+        if (parts.scheme.lower() not in ("http", "https") or not parts.netloc
+                or len(remote_url) > 500 or not remote_url.isprintable()
+                or any(ch.isspace() for ch in remote_url)):
+            raise BadLink(f"{remote_url[:60]!r} is not a web address; give the post's link "
+                          "starting with https:// (at most 500 characters), or none")
+    return remote_id, remote_url
+
+
+class StaffActions:
+    """What people do to posts; each method is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.transitions = Transitions(db)
+
+    def add(self, *, account: str, platform: str, text: str, scheduled_at: datetime,
+            actor: Actor, now: datetime, status: PostStatus, media: Media | None = None
+            ) -> Post:
+        """Store one post, and its image (checked by the caller) in the same transaction.
+        `status` is draft or queued; under review it must be draft (`NeedsApproval`)."""
+        return self.add_thread(account=account, platform=platform, texts=[text],
+                               scheduled_at=scheduled_at, actor=actor, now=now, status=status,
+                               media=media)[0]
+
+    def add_thread(self, *, account: str, platform: str, texts: Sequence[str],
+                   scheduled_at: datetime, actor: Actor, now: datetime, status: PostStatus,
+                   media: Media | None = None) -> list[Post]:
+        """Store a hand-written post, or the parts of a thread in order (each a reply to the
+        one before), in one transaction; `media` goes with the first. `status` is draft or
+        queued; under review it must be draft (`NeedsApproval`)."""
+        with self.db.session() as s:
+            media_id = stored_media(s, media, now).id if media is not None else None
+            created: list[Post] = []
+            for position, text in enumerate(texts, 1):
+                post = Post(account=account, platform=platform, text=text,
+                            scheduled_at=scheduled_at, thread_position=position,
+                            thread_size=len(texts), created_by=actor.name, created_at=now,
+                            updated_at=now, parent=created[-1] if created else None,
+                            media_id=media_id if position == 1 else None)
+                self.transitions.create(s, post, actor, status, "added by hand" + (
+                    " with an image" if media is not None and position == 1 else ""), now)
+                created.append(post)
+            return created
+
+    def edit(self, post_id: int, *, actor: Actor, now: datetime, text: str | None = None,
+             scheduled_at: datetime | None = None) -> Post:
+        """Change text and/or time. Under review, a post whose text changes goes back to draft:
+        an approval covers the exact text. A failed or needs_review post is queued again (to
+        draft when it needs a new approval). Raises `NotEditable`, `NotPermitted`."""
+        with self.db.session() as s:
+            post = load_post(s, post_id)
+            check_actor(actor, A.EDIT)
+            if post.status not in EDITABLE:
+                raise NotEditable(f"post {post_id} is {post.status}; only draft, queued, failed "
+                                  "or needs_review posts can be edited")
+            changes = []
+            if text is not None and text != post.text:
+                post.text = text
+                changes.append("text")
+            if scheduled_at is not None and scheduled_at != post.scheduled_at:
+                post.scheduled_at = scheduled_at
+                changes.append("time")
+            if not changes:
+                return post
+            reason = "edited " + " and ".join(changes)
+            reapprove = "text" in changes and self.db.review.require_approval
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if reapprove and partner is not None and partner.status == S.QUEUED:
+                # The approval covered both versions as they were; both need it again.
+                partner.approved_by = partner.approved_at = None
+                self.transitions.move(s, partner, A.EDIT, actor, now, S.DRAFT,
+                                      f"its pair partner, post {post.id}, was edited; needs "
+                                      "approval again")
+            if reapprove:
+                post.approved_by = post.approved_at = None
+                if post.status != S.DRAFT:
+                    reason += "; needs approval again"
+                self.transitions.move(s, post, A.EDIT, actor, now, S.DRAFT, reason)
+            elif post.status in (S.FAILED, S.NEEDS_REVIEW):
+                target = self.transitions.queue_or_draft(post)
+                self.transitions.move(s, post, A.EDIT, actor, now, target, reason + (
+                    "; queued again" if target == S.QUEUED else "; needs approval"))
+            else:
+                self.transitions.move(s, post, A.EDIT, actor, now, post.status, reason)
+            return post
+
+    def cancel(self, post_id: int, *, actor: Actor, now: datetime, reason: str | None = None
+               ) -> Post:
+        """Withdraw a post that is not out (with its pair partner). Raises
+        `IllegalTransition`, `NotPermitted`."""
+        with self.db.session() as s:
+            post = load_post(s, post_id)
+            self.transitions.move(s, post, A.CANCEL, actor, now, S.CANCELLED, reason or "cancelled")
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status in EDITABLE:
+                self.transitions.move(s, partner, A.CANCEL, actor, now, S.CANCELLED,
+                                      f"its pair partner, post {post.id}, was cancelled")
+            return post
+
+    def reject(self, post_id: int, *, actor: Actor, now: datetime, reason: str | None = None
+               ) -> Post:
+        """An approver turns a draft down (with its pair partner): it is cancelled, and the
+        reason is kept for the author. Raises `NotEditable`, `NotPermitted`."""
+        why = f"rejected: {reason or 'no reason given'}"
+        with self.db.session() as s:
+            post = load_post(s, post_id)
+            check_actor(actor, A.REJECT)
+            if post.status != S.DRAFT:
+                raise NotEditable(f"post {post_id} is {post.status}; only drafts are rejected")
+            self.transitions.move(s, post, A.REJECT, actor, now, S.CANCELLED, why)
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.DRAFT:
+                self.transitions.move(s, partner, A.REJECT, actor, now, S.CANCELLED,
+                                      f"{why} (with its pair partner, post {post.id})")
+            return post
+
+    def approve(self, post_ids: Iterable[int], *, actor: Actor, now: datetime) -> list[Post]:
+        """Approve drafts (all or none: one bad id leaves every post as it was), each with its
+        pair partner. Under the two-person rule the author of a post, or of an edit to its
+        text, cannot approve it. Raises `NotEditable`, `SelfApproval`, `NotPermitted`."""
+        with self.db.session() as s:
+            check_actor(actor, A.APPROVE)
+            approved = []
+            for post_id in post_ids:
+                post = load_post(s, post_id)
+                if post in approved:
+                    continue  # already approved with its partner
+                if post.status != S.DRAFT:
+                    raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
+                                      "approval")
+                post.approved_by, post.approved_at = actor.name, now
+                self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED, "approved")
+                approved.append(post)
+                # A pair is approved together: the two versions say the same thing.
+                partner = s.get(Post, post.pair_id) if post.pair_id else None
+                if partner is not None and partner.status == S.DRAFT:
+                    partner.approved_by, partner.approved_at = actor.name, now
+                    self.transitions.move(s, partner, A.APPROVE, actor, now, S.QUEUED,
+                                          f"approved with its pair partner, post {post.id}")
+                    approved.append(partner)
+            return approved
+
+    def retry(self, post_id: int, *, actor: Actor, now: datetime) -> Post:
+        """Queue a failed or needs_review post again, due now; under review, one that carries
+        no approval goes to draft instead. Raises `IllegalTransition`, `NotPermitted`."""
+        with self.db.session() as s:
+            post = load_post(s, post_id)
+            target = self.transitions.queue_or_draft(post)
+            post.scheduled_at = now
+            self.transitions.move(s, post, A.RETRY, actor, now, target,
+                                  "queued again by staff" if target == S.QUEUED
+                                  else "sent to draft by a retry: it needs an approval first")
+            partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if partner is not None and partner.status == S.FAILED:
+                # It failed only because this one did: the pair goes (or not) together again.
+                partner.scheduled_at = now
+                self.transitions.move(s, partner, A.RETRY, actor, now,
+                                      self.transitions.queue_or_draft(partner),
+                                      f"queued again with its pair partner, post {post.id}")
+            return post
+
+    def resolve_published(self, post_id: int, *, remote_id: str, remote_url: str | None,
+                          actor: Actor, now: datetime) -> Post:
+        """Staff confirm that a post in doubt is on the platform under `remote_id` (at
+        `remote_url`, an http(s) address). Raises `NotEditable`, `BadLink`, `NotPermitted`."""
+        remote_id, remote_url = check_remote(remote_id, remote_url)
+        with self.db.session() as s:
+            post = load_post(s, post_id)
+            check_actor(actor, A.RESOLVE)
+            if post.status != S.NEEDS_REVIEW:
+                raise NotEditable(f"post {post_id} is {post.status}; only needs_review posts "
+                                  "are resolved by hand")
+            post.remote_id, post.remote_url, post.published_at = remote_id, remote_url, now
+            self.transitions.move(s, post, A.RESOLVE, actor, now, S.PUBLISHED,
+                                  f"confirmed published as {remote_id} by staff")
+            return post

@@ -1,0 +1,106 @@
+"""The transition function: the one way a post is created or changes state.
+
+`move` checks the action against the table of actions (posts.states.RULES: which states it
+connects and who may take it), the review rules that need the database (an approval present
+before a post is queued or claimed; the two-person rule on approval), and writes the audit
+entry (who, when, what, from, to, why) in the same transaction as the change. `create` does the
+same for a new post. Every part of the store that changes a post (staff actions, the queue,
+outcomes, documents) goes through here; no other code sets `Post.status`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db import audit as trail
+from db.database import Database
+from db.errors import NeedsApproval, SelfApproval
+from db.models import AuditEntry, Post
+from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
+
+S = PostStatus
+A = Action
+
+
+class Transitions:
+    """The transition function under the office's review rules (`db.review`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def review(self) -> Review:
+        return self.db.review
+
+    def queue_or_draft(self, post: Post) -> PostStatus:
+        """Where a post staff send back towards publishing goes: queued, or draft when review
+        requires an approval it does not carry."""
+        if self.review.require_approval and post.approved_by is None:
+            return S.DRAFT
+        return S.QUEUED
+
+    def create(self, s: Session, post: Post, actor: Actor, status: PostStatus, reason: str,
+               now: datetime) -> None:
+        """Add a new post in `status` (draft or queued) with its `create` audit entry."""
+        check_move(None, A.CREATE, actor, None, status)
+        if self.review.require_approval and status != S.DRAFT:
+            raise NeedsApproval("review is required, so new posts are drafts until an "
+                                "approver approves them")
+        post.status = status
+        s.add(post)
+        s.flush()
+        audit(s, post, actor.name, A.CREATE, None, status, reason, now)
+
+    def approval_problem(self, s: Session, post: Post) -> str | None:
+        """Why review does not let `post` be queued or sent, or None."""
+        if not self.review.require_approval:
+            return None
+        if post.approved_by is None:
+            return (f"post {post.id} has no approval; review is required, so an approver must "
+                    f"approve it first (factpost post approve {post.id})")
+        if self.review.two_person_rule and wrote(s, post, post.approved_by):
+            return (f"post {post.id} was approved by {post.approved_by}, who wrote or edited "
+                    "it; under the two-person rule another approver must approve it")
+        return None
+
+    def move(self, s: Session, post: Post, action: Action, actor: Actor, now: datetime,
+             target: PostStatus, reason: str | None = None) -> None:
+        """The one way a post changes state: checks that `action` connects the two states,
+        that `actor` may take it and that the review rules allow it, then writes the audit
+        entry in the same transaction. Raises `IllegalTransition`, `NotPermitted`,
+        `SelfApproval`, `NeedsApproval`."""
+        check_move(post.id, action, actor, post.status, target)
+        review = self.review
+        if action is A.APPROVE and review.two_person_rule and wrote(s, post, actor.name):
+            raise SelfApproval(f"post {post.id} was written or edited by {actor.name}; under "
+                               "the two-person rule another approver must approve it")
+        # The daemon only hands back to the queue what it claimed, and a claim needs the
+        # approval; staff never queue (and the daemon never claims) an unapproved post.
+        if (target == S.QUEUED and actor.role != DAEMON) or action is A.CLAIM:
+            problem = self.approval_problem(s, post)
+            if problem:
+                raise NeedsApproval(problem)
+        previous = post.status
+        post.status = target
+        post.updated_at = now
+        audit(s, post, actor.name, action, previous, target, reason, now)
+
+
+def wrote(s: Session, post: Post, actor: str) -> bool:
+    """Whether `actor` wrote the post or changed its text (the two-person rule)."""
+    if post.created_by == actor:
+        return True
+    edits = s.scalars(select(AuditEntry.reason).where(
+        AuditEntry.post_id == post.id, AuditEntry.actor == actor,
+        AuditEntry.action == "edit"))
+    return any(reason and reason.startswith("edited text") for reason in edits)
+
+
+def audit(s: Session, post: Post, actor: str, action: str, from_status: str | None,
+          to_status: str | None, reason: str | None, now: datetime) -> None:
+    """The audit row of a post's creation or move (db/audit.py writes every row)."""
+    trail.write(s, at=now, actor=actor, action=action, post_id=post.id, account=post.account,
+                from_status=from_status, to_status=to_status, reason=reason)

@@ -1,0 +1,164 @@
+"""Planning posts: the snippets each account gets from a parsed sheet (by its platform's text
+rules), the time of each unit (a single post, or a whole thread back to back), what the posts
+will cost where the platform bills, and the section images that go with them. Nothing here
+writes: the importer (importing.py) and compose (compose.py) store what is planned.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace as replace_fields
+from datetime import datetime, timedelta
+
+from db.store import PlannedPost, Store
+from posts.factsheet import (
+    FactSheet,
+)
+from posts.formats.images import (
+    FoundImage,
+)
+from posts.media import MediaError, check_image
+from posts.split import Snippet, split_section
+from scheduler.config import AccountConfig, Config
+from scheduler.platforms import registry
+from scheduler.platforms.billing import Estimate
+from scheduler.reading import DocumentImportError
+from scheduler.timing import free_slots
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one account's planned posts will cost on its platform (called `title`)."""
+
+    account: str
+    title: str
+    estimate: Estimate
+
+    def __str__(self) -> str:
+        return f"{self.account} on {self.title}: {self.estimate}"
+
+
+def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None = None
+                 ) -> list[tuple[int, list[Snippet]]]:
+    """Per section (by index), the snippets this account will post; `language` picks the
+    sentence rules (detected from the text when None)."""
+    return [(i, split_section(section, account.text, hashtags=account.hashtags,
+                              language=language, links=account.links))
+            for i, section in enumerate(sheet.sections)]
+
+
+def unit_times(account: AccountConfig, count: int, *, config: Config, store: Store,
+                now: datetime, at: datetime | None, every: timedelta | None) -> list[datetime]:
+    if count == 0:
+        return []
+    if at is not None or every is not None:
+        start, step = at or now, every or timedelta(0)
+        return [start + step * n for n in range(count)]
+    if not account.slots:
+        raise DocumentImportError(f"account {account.name!r} has no posting slots; add "
+                                  "`slots` to it in the config or pass --at/--every")
+    slots = free_slots(account.slots, config.timezone, now,
+                       taken=store.history.scheduled_times(account.name))
+    times = list(itertools.islice(slots, count))
+    if len(times) < count:
+        raise DocumentImportError(
+            f"account {account.name!r} has only {len(times)} free posting slot(s) left in "
+            f"its `slots` ({', '.join(account.slots)}) for {count} post(s); add slots in the "
+            "config or pass --at/--every")
+    return times
+
+
+def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: Config,
+               store: Store, now: datetime, at: datetime | None = None,
+               every: timedelta | None = None) -> list[PlannedPost]:
+    """Give every unit (a single post, or a whole thread back to back) a time.
+
+    With `at`/`every`, units are spaced evenly from `at`; otherwise each goes into the account's
+    next free cron slot.
+    """
+    planned: list[PlannedPost] = []
+    for account in accounts:
+        units = snippets_for(sheet, account)
+        times = unit_times(account, len(units), config=config, store=store, now=now, at=at,
+                            every=every)
+        for when, (section_index, snippets) in zip(times, units, strict=True):
+            planned.extend(PlannedPost(account=account.name, platform=account.platform,
+                                       text=s.text, scheduled_at=when,
+                                       section_index=section_index,
+                                       thread_position=s.thread_position,
+                                       thread_size=s.thread_size) for s in snippets)
+    return planned
+
+
+def costs(planned: Sequence[PlannedPost], config: Config) -> tuple[Cost, ...]:
+    """Per account of a platform that bills per request (in the order planned), what
+    publishing its planned posts will cost at the office's prices."""
+    found = []
+    for name in dict.fromkeys(p.account for p in planned):
+        spec = registry.spec(next(p.platform for p in planned if p.account == name))
+        settings = config.billing_for(spec.name)
+        if spec.billing is None or settings is None:
+            continue
+        texts = (p.text for p in planned if p.account == name)
+        found.append(Cost(name, spec.title, spec.billing.estimate(texts, settings.prices)))
+    return tuple(found)
+
+
+def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
+                  sheet: FactSheet) -> tuple[list[PlannedPost], list[str]]:
+    """Give the first post of each section, per account, the section's first image that the
+    account's platform takes (posts.media, as `post add` checks). Returns the posts and one
+    line for each image left out, saying why and what to do."""
+    planned = list(planned)
+    notes: list[str] = []
+    candidates: dict[int, list[tuple[str, FoundImage]]] = {}
+    for n, image in enumerate(images, 1):
+        label = _image_label(n, image, sheet)
+        if image.content is None:
+            notes.append(f"{label}: skipped, {image.skipped}")
+        elif image.section is None:
+            notes.append(f"{label}: not attached, it follows the last section with text; "
+                         "move it into a section")
+        elif not image.alt:
+            notes.append(f"{label}: not attached, it has no alt text; add alt text to the "
+                         "image in the document (people using screen readers need it)")
+        else:
+            candidates.setdefault(image.section, []).append((label, image))
+    used: set[str] = set()
+    refused: set[str] = set()
+    firsts = {}
+    for i, post in enumerate(planned):
+        if post.thread_position == 1 and post.section_index is not None:
+            firsts.setdefault((post.account, post.section_index), i)
+    for (account, section), i in firsts.items():
+        post = planned[i]
+        for label, image in candidates.get(section, ()):
+            spec = registry.spec(post.platform)
+            try:
+                media = check_image(image.content or b"", image.alt, spec.media,
+                                    platform=spec.title, name=label)
+            except MediaError as exc:
+                notes.append(f"{exc} (not attached for {account})")
+                refused.add(label)
+                continue
+            planned[i] = replace_fields(post, media=media)
+            used.add(label)
+            break
+    for section_images in candidates.values():
+        for label, _image in section_images:
+            if label not in used and label not in refused:
+                notes.append(f"{label}: not attached, a section's first post takes only the "
+                             "section's first image")
+    return planned, notes
+
+
+def _image_label(n: int, image: FoundImage, sheet: FactSheet) -> str:
+    where = ""
+    if image.section is not None:
+        heading = sheet.sections[image.section].heading
+        where = f", section {heading!r}" if heading else f", section {image.section + 1}"
+    return f"image {n} ({image.source}{where})"
+
+

@@ -1,0 +1,208 @@
+"""Reading a fact sheet: file bytes -> canonical text -> a parsed sheet, with its images.
+
+The format comes from the first bytes (a PDF or a ZIP) or the extension; hostile files are
+refused early (posts/formats/limits.py). Nothing here touches the database: a file that cannot
+be read leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from dataclasses import replace as replace_fields
+from pathlib import Path, PurePath
+from typing import Literal
+
+from posts.errors import FactpostError
+from posts.factsheet import (
+    FactSheet,
+    heading_sections,
+    parse_factsheet,
+    parse_structured,
+    render_parts,
+)
+from posts.formats.docx import read_docx
+from posts.formats.html import read_html
+from posts.formats.images import (
+    MAX_IMAGE_BYTES,
+    FoundImage,
+    ImageUnavailable,
+    Read,
+    Resolver,
+)
+from posts.formats.limits import check_threads, parse_budget
+from posts.formats.markdown import read_markdown
+from posts.formats.pdf import read_pdf
+from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
+from scheduler.platforms import registry
+
+#: Fact sheets are a few pages; anything far larger is a wrong file, not a long document.
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+class DocumentImportError(FactpostError):
+    """A document cannot be imported; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A parsed fact sheet and the images it holds (each with its section filled in)."""
+
+    text: str
+    sheet: FactSheet
+    images: tuple[FoundImage, ...] = ()
+    #: What the reader and the parser left out of the posts or decided on a close call, one
+    #: line each (the reader's first: "read with its tracked changes accepted").
+    notes: tuple[str, ...] = ()
+
+
+def read_document(path: Path) -> tuple[str, FactSheet]:
+    """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
+    loaded = load_document(path)
+    return loaded.text, loaded.sheet
+
+
+def load_document(path: Path) -> LoadedDocument:
+    """Read and parse a fact sheet file with its images; HTML and Markdown images named by a
+    relative path are read from the file's folder (never from above it)."""
+    name = str(path)
+    if not path.exists():
+        raise DocumentImportError(f"{name}: file not found; check the path")
+    if not path.is_file():
+        raise DocumentImportError(f"{name}: not a regular file; give the path of a fact sheet")
+    _check_size(path.stat().st_size, name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
+                           ) from None
+    return parse_with_images(data, name, folder_resolver(path.parent))
+
+
+def folder_resolver(folder: Path) -> Resolver:
+    """Reads images named relative to `folder`, refusing any path that leads out of it (with
+    `..`, as an absolute path, or through a symbolic link)."""
+    root = folder.resolve()
+
+    def resolve(relative: str) -> bytes:
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise ImageUnavailable("outside the document's folder; keep images in the "
+                                   "document's folder or below it")
+        if not target.is_file():
+            raise ImageUnavailable("no such file next to the document; check the path")
+        size = target.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ImageUnavailable(f"{size / 1_048_576:.1f} MB, over the 5 MB that any "
+                                   "platform takes; export a smaller version")
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise ImageUnavailable(f"cannot be read ({exc.strerror})") from None
+
+    return resolve
+
+
+def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
+    """Decode and parse a fact sheet's bytes (a file, an upload, a pasted text). `name` is for
+    messages and, with the first bytes, decides the format. Returns (canonical text, sheet).
+
+    The format comes from the first bytes when they say PDF or ZIP (a PDF saved as `.txt` is
+    still a PDF), otherwise from the extension. The text of a structured document is its parts
+    rendered as text (`render_parts`): what its content hash is taken over.
+    """
+    loaded = parse_with_images(data, name)
+    return loaded.text, loaded.sheet
+
+
+def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
+                      ) -> LoadedDocument:
+    """`parse_document`, keeping the document's images; `resolve` reads those named by a
+    relative path (without it, as for an upload, they are listed as skipped). Images change
+    neither the text nor the sections, so they leave the content hash alone."""
+    _check_size(len(data), name)
+    images: list[FoundImage] = []
+    notes: tuple[str, ...] = ()
+    try:
+        kind = document_format(name, data)
+        if kind == "text":
+            text = decode_document(data, name)
+            sheet = parse_factsheet(text)
+        else:
+            read = _read_parts(kind, data, name, resolve)
+            text, sheet = render_parts(read.parts), parse_structured(read.parts)
+            notes = read.notes
+            sections = heading_sections(read.parts, sheet)
+            images = [replace_fields(i, section=sections[min(i.after_headings,
+                                                             len(sections) - 1)])
+                      for i in read.images]
+    except DocumentError as exc:
+        raise DocumentImportError(str(exc)) from None
+    if not sheet.sections:
+        raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
+                           "add paragraphs to the fact sheet")
+    threads = registry.tightest_threads()
+    try:
+        check_threads(sheet, name, threads.text, threads.title)
+    except DocumentError as exc:
+        raise DocumentImportError(str(exc)) from None
+    return LoadedDocument(text, sheet, tuple(images), (*notes, *sheet.notes))
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentImportError(
+            f"{name}: {size / 1_048_576:.1f} MB is too large for a fact sheet (limit "
+            f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
+            "the right file")
+
+
+Format = Literal["text", "markdown", "html", "pdf", "docx"]
+
+_EXTENSIONS: dict[str, Format] = {
+    "": "text", ".txt": "text", ".text": "text",
+    ".md": "markdown", ".markdown": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".pdf": "pdf", ".docx": "docx",
+}
+_SUPPORTED = ".txt, .md, .html, .pdf or .docx"
+
+
+def document_format(filename: str, data: bytes) -> Format:
+    """Which reader a file needs, from its first bytes and its extension."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return "docx"  # the reader says what else a ZIP archive is
+    suffix = PurePath(filename).suffix.lower()
+    kind = _EXTENSIONS.get(suffix)
+    if kind is None:
+        hint = "; save it as .docx" if suffix in (".doc", ".odt", ".rtf") else ""
+        raise UnreadableDocument(f"{filename}: {suffix} files are not supported{hint}; "
+                                 f"import a {_SUPPORTED} file")
+    if kind == "pdf" and data:
+        raise UnreadableDocument(f"{filename}: named .pdf but is not a PDF (it does not start "
+                                 "with %PDF-); check that this is the right file")
+    if kind == "docx" and data:
+        raise UnreadableDocument(f"{filename}: named .docx but is not a Word document (not a "
+                                 "ZIP archive); save it again as .docx from Word")
+    return kind
+
+
+def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None) -> Read:
+    if not data:
+        raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
+    with parse_budget(name):  # hostile files are refused early (posts/formats/limits.py)
+        if kind == "pdf":
+            return read_pdf(data, name)
+        if kind == "docx":
+            return read_docx(data, name)
+        if kind == "html":
+            return read_html(data, name, resolve)
+        return read_markdown(decode_document(data, name), name, resolve)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+

@@ -1,0 +1,102 @@
+"""What every route shares: the `Web` object (config, store, users, clock, templates) that
+`create_app` keeps on the app, and how a route gets it (`web(request)`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+
+from db.store import Store
+from posts.states import Actor
+from scheduler.config import Config
+
+HERE = Path(__file__).parent
+NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
+       ("/compose", "Compose", "author"), ("/import", "Import", "author"),
+       ("/approvals", "Approvals", "approver"), ("/history", "History", "author"),
+       ("/status", "Status", "author"), ("/users", "Users", "admin"))
+#: A one-time message for the next page ("approved", "cancelled"). It travels in a cookie
+#: this site sets, never in the address: a link from elsewhere cannot make the site say things.
+NOTICE_COOKIE = "factpost_notice"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Web:
+    """What every route needs: config, store, users, clock and templates."""
+
+    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.store = store
+        self.users = store.users
+        self.now = clock
+        self.tz = config.timezone
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                          trim_blocks=True, lstrip_blocks=True)
+        env.filters["local"] = self.local
+        env.filters["short"] = shorten
+        env.filters["web_link"] = web_link
+        self.templates = Jinja2Templates(env=env)
+
+    def local(self, when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return "" if when is None else when.astimezone(self.tz).strftime(fmt)
+
+    def render(self, request: Request, template: str, actor: Actor | None, status: int = 200,
+               **context) -> HTMLResponse:
+        nav = [(href, label) for href, label, role in NAV if actor and actor.may(role)]
+        notice = request.cookies.get(NOTICE_COOKIE)
+        response = self.templates.TemplateResponse(
+            request, template, {"actor": actor, "csrf": actor.csrf if actor else None, "nav": nav,
+                                "config": self.config, "tz": self.tz.key,
+                                "notice": unquote(notice) if notice else None, **context},
+            status_code=status)
+        if notice is not None:
+            response.delete_cookie(NOTICE_COOKIE, path="/")
+        return response
+
+    def redirect(self, path: str, notice: str | None = None) -> RedirectResponse:
+        """A 303 to `path` on this site, carrying `notice` to the page it leads to."""
+        response = RedirectResponse(path, status_code=303)
+        if notice:
+            response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), max_age=120, path="/",
+                                httponly=True, samesite="lax",
+                                secure=self.config.secure_cookies)
+        return response
+
+    def public_message(self, message: str) -> str:
+        """A message fit for the browser: where the server keeps its files is not the
+        reader's business, so the config's folder is left out of it."""
+        path = self.config.path
+        for shown in {str(path.resolve()), str(path)}:
+            message = message.replace(shown, path.name)
+        for folder in {str(path.resolve().parent), str(path.parent)}:
+            if folder not in ("", "."):
+                message = message.replace(folder + "/", "")
+        return message
+
+
+def shorten(text: str, width: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) address, else None: a stored link is never made into a
+    `javascript:` or `data:` link, whatever put it in the database."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
+def web(request: Request) -> Web:
+    """The shared state of the app serving `request`."""
+    return request.app.state.web
