@@ -3,7 +3,8 @@ that repeat one page ten thousand times or draw one gigapixel image) are refused
 bounded memory and time, in one line naming the file and the limit.
 
     DOCX   members and their total uncompressed size, from the ZIP directory before anything is
-           extracted, and again while every member is read (a directory can understate)
+           extracted, and again while every member is read (a directory can understate);
+           only stored or deflated members, none encrypted, as Word writes them
     PDF    pages (counted in the page tree, stopping at the limit), image pixels (from the
            image's dictionary, before it is decoded), and pypdf's own decompression limits
            tightened (https://pypdf.readthedocs.io/en/stable/user/security.html)
@@ -95,9 +96,10 @@ def check_time() -> None:
 # -- Word ------------------------------------------------------------------------------------
 
 def check_docx(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Refuse a .docx whose ZIP holds too many members or too many uncompressed bytes: first
-    from its directory, then by reading every member through (counting what really comes out,
-    never keeping it). A damaged archive is left for the reader to report."""
+    """Refuse a .docx whose ZIP holds too many members, a member Word never writes (encrypted,
+    or compressed by another method than stored or deflate), or too many uncompressed bytes:
+    first from its directory, then by reading every member through (counting what really comes
+    out, never keeping it). A damaged archive is left for the reader to report."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
@@ -107,11 +109,16 @@ def check_docx(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
         if len(members) > limits.docx_members:
             raise _refuse(name, f"the archive holds {len(members):,} files, over the "
                           f"{limits.docx_members:,} a Word document may", _SAVE_AGAIN)
+        for member in members:
+            _check_member_kind(name, member)
         _check_sizes(name, [(m.filename, m.file_size) for m in members], limits)
         for member in members:
             seen = tags = 0
             xml = member.filename.lower().endswith((".xml", ".rels"))
             try:
+                # Stored and deflated members only (checked above): zipfile inflates deflate
+                # at most `n` bytes per read(n), so no chunk is larger than a megabyte
+                # whatever the member claims.
                 with archive.open(member) as stream:
                     while chunk := stream.read(MB):
                         seen += len(chunk)
@@ -126,14 +133,36 @@ def check_docx(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
                         check_time()
             except DocumentTooLarge:
                 raise
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
+                    NotImplementedError) as exc:
                 # Damaged (a member longer than the directory says fails its CRC here): say so
                 # now, before python-docx inflates the whole member in one piece.
                 raise UnreadableDocument(f"{name}: not a readable .docx file (the archive is "
                                          f"damaged: {exc}); save the document again from Word"
                                          ) from None
-            except NotImplementedError:
-                return  # an unsupported compression method: the reader says so
+
+
+#: What Word writes (ECMA-376 Part 2, Annex C: "stored" or "deflate" only, no encryption).
+#: Any other method is refused before a byte is inflated: zipfile hands bzip2 and LZMA a
+#: whole compressed block at once, and 800 bytes of bzip2 can hold a gigabyte.
+_WORD_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_METHOD_NAMES = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "XZ",
+                 98: "PPMd", 99: "AES encryption"}
+#: General purpose flag bits 0 (encrypted) and 6 (strong encryption), APPNOTE.TXT 4.4.4.
+_ENCRYPTED_FLAGS = 0x01 | 0x40
+
+
+def _check_member_kind(name: str, member: zipfile.ZipInfo) -> None:
+    if member.flag_bits & _ENCRYPTED_FLAGS or member.compress_type == 99:
+        raise UnreadableDocument(
+            f"{name}: its part {member.filename} is encrypted (password-protected); remove the "
+            "password in Word (File > Info > Protect Document) and save it again")
+    if member.compress_type not in _WORD_METHODS:
+        method = _METHOD_NAMES.get(member.compress_type, f"method {member.compress_type}")
+        raise UnreadableDocument(
+            f"{name}: its part {member.filename} is compressed with {method}, which Word never "
+            "writes (only stored or deflate); save the fact sheet again from Word, not "
+            "through another archiver")
 
 
 _SAVE_AGAIN = "save the fact sheet again from Word (pictures compressed), or as plain text"

@@ -24,9 +24,14 @@ GB = 1024 * MB
 @dataclass
 class Member:
     name: str
+    #: The member's bytes as stored (deflated, unless `method` says otherwise).
     deflated: bytes
     crc: int
     size: int
+    #: ZIP compression method (APPNOTE.TXT 4.4.5): 8 deflate, 9 Deflate64, 12 bzip2, 14 LZMA.
+    method: int = 8
+    #: General purpose flags (APPNOTE.TXT 4.4.4): bit 0 set means encrypted.
+    flags: int = 0
 
 
 def plain(name: str, data: bytes) -> Member:
@@ -75,12 +80,12 @@ def write_zip(members: Iterable[Member], *, declared: dict[str, int] | None = No
         name = m.name.encode()
         size = declared.get(m.name, m.size)
         offset = out.tell()
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, m.crc,
-                              len(m.deflated), size, len(name), 0) + name)
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, m.flags, m.method, 0, 0x21,
+                              m.crc, len(m.deflated), size, len(name), 0) + name)
         out.write(m.deflated)
-        directory.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21,
-                                    m.crc, len(m.deflated), size, len(name), 0, 0, 0, 0, 0,
-                                    offset) + name)
+        directory.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, m.flags, m.method,
+                                    0, 0x21, m.crc, len(m.deflated), size, len(name), 0, 0, 0,
+                                    0, 0, offset) + name)
     start = out.tell()
     out.write(directory.getvalue())
     out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count,
@@ -137,6 +142,47 @@ def docx_lying_bomb(size: int = GB) -> bytes:
         else:
             members.append(plain(name, data))
     return write_zip(members, declared={"word/document.xml": 4096})
+
+
+def bzip2ed(name: str, size: int, fill: bytes = b"\0") -> Member:
+    """A bzip2 member (method 12) of `size` bytes of `fill`: a gigabyte takes 800 bytes, and
+    zipfile inflates each 4 KB it reads of it in one piece."""
+    import bz2
+
+    chunk = fill * (16 * MB // len(fill))
+    compressor, out, crc = bz2.BZ2Compressor(9), [], 0
+    for _ in range(size // len(chunk)):
+        out.append(compressor.compress(chunk))
+        crc = zlib.crc32(chunk, crc)
+    out.append(compressor.flush())
+    return Member(name, b"".join(out), crc, size // len(chunk) * len(chunk), method=12)
+
+
+def docx_odd_member(kind: str, size: int = 256 * MB) -> bytes:
+    """A .docx whose picture is a `size` bomb compressed with `bzip2`, or whose document.xml is
+    stored as `deflate64` (method 9: a deflate stream is valid Deflate64) or `lzma` (method 14),
+    or `encrypted` (flag bit 0, with the 12-byte header of ZIP's traditional encryption). The
+    bzip2 picture claims 4 KB in the archive's directory."""
+    import lzma
+
+    members = []
+    for name, data in real_docx(with_picture=kind == "bzip2").items():
+        member = plain(name, data)
+        if kind == "bzip2" and name.startswith("word/media/"):
+            member = bzip2ed(name, size)
+        elif name == "word/document.xml" and kind == "deflate64":
+            member.method = 9
+        elif name == "word/document.xml" and kind == "lzma":
+            # APPNOTE.TXT 5.8.8: LZMA version 9.20, the properties' size, then the properties.
+            raw = lzma.LZMACompressor(lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1}])
+            body = raw.compress(data) + raw.flush()
+            props = lzma._encode_filter_properties({"id": lzma.FILTER_LZMA1})
+            member = Member(name, struct.pack("<BBH", 9, 20, len(props)) + props + body,
+                            zlib.crc32(data), len(data), method=14)
+        elif name == "word/document.xml" and kind == "encrypted":
+            member.deflated, member.flags = bytes(12) + member.deflated, 1
+        members.append(member)
+    return write_zip(members, declared={m.name: 4096 for m in members if m.method == 12})
 
 
 def docx_many_members(count: int = 20_000) -> bytes:

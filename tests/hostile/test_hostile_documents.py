@@ -13,6 +13,7 @@ from bombs import (
     docx_dense_xml,
     docx_lying_bomb,
     docx_many_members,
+    docx_odd_member,
     pdf_content_bomb,
     pdf_huge_image,
     pdf_repeated_page,
@@ -27,6 +28,8 @@ BOMBS = {
                         "word/document.xml unpacks to 1,024.0 MB, over the 8 MB"),
     "lying.docx": (docx_lying_bomb, "the archive is damaged"),
     "members.docx": (docx_many_members, "holds 20,017 files, over the 1,000"),
+    "bzip2.docx": (lambda: docx_odd_member("bzip2"),
+                   "word/media/image1.png is compressed with bzip2, which Word never writes"),
     "paragraphs.docx": (docx_dense_xml, "more than 100,000 elements"),
     "pages-10000.pdf": (lambda: pdf_repeated_page([10, 10, 10, 10]), "more than 100 pages"),
     "pages-40000.pdf": (lambda: pdf_repeated_page([10, 10, 20, 20]), "more than 100 pages"),
@@ -45,6 +48,23 @@ def test_preview_refuses_a_bomb_in_one_line_with_bounded_memory(tmp_path, name):
     assert says in run.errors[0]
     assert run.stdout == ""
     assert run.peak_mb < PEAK_LIMIT_MB, f"{name}: peak {run.peak_mb:.0f} MB"
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("deflate64", "its part word/document.xml is compressed with Deflate64, which Word never "
+                  "writes (only stored or deflate); save the fact sheet again from Word"),
+    ("lzma", "its part word/document.xml is compressed with LZMA, which Word never writes"),
+    ("encrypted", "its part word/document.xml is encrypted (password-protected); remove the "
+                  "password in Word"),
+])
+def test_a_docx_member_word_never_writes_is_refused_before_it_is_inflated(kind, says):
+    """ECMA-376 Part 2 (Annex C) allows stored and deflated members only, never encrypted
+    ones: any other member is refused from the ZIP directory, whatever its size."""
+    from scheduler.reading import DocumentImportError, parse_document
+
+    with pytest.raises(DocumentImportError) as refused:
+        parse_document(docx_odd_member(kind), "sheet.docx")
+    assert str(refused.value).startswith(f"sheet.docx: {says}")
 
 
 def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
