@@ -8,10 +8,13 @@ bounded memory and time, in one line naming the file and the limit.
     PDF    pages (counted in the page tree, stopping at the limit), image pixels (from the
            image's dictionary, before it is decoded), and pypdf's own decompression limits
            tightened (https://pypdf.readthedocs.io/en/stable/user/security.html)
+    HTML,  levels of nesting (elements; quotes and lists), so the recursive readers stay
+    MD     within Python's stack and markdown-it never drops a block it will not descend into
     all    thread parts from one section, and a wall-clock budget for the whole parse
 
 The readers call these at their entry points; `parse_budget` is entered by whoever parses a
-file (`scheduler.importing`), so `check_time` knows the deadline.
+file (`scheduler.reading`), so `check_time` knows the deadline and `current_limits` the
+limits in force.
 
 Fact sheets are a few pages of text and a few photos: every limit is far above a real one.
 """
@@ -53,6 +56,10 @@ class Limits:
     thread_parts: int = 25
     #: Seconds one document may take to read, whatever its size.
     parse_seconds: float = 30.0
+    #: Levels of elements inside elements in an HTML page (and HTML in Markdown), and of
+    #: blocks inside blocks (quotes, lists) in Markdown. Real pages nest a few dozen; the
+    #: readers walk the tree recursively, two Python frames a level.
+    nesting: int = 100
 
 
 DEFAULT_LIMITS = Limits()
@@ -68,29 +75,51 @@ def _refuse(name: str, what: str, fix: str) -> DocumentTooLarge:
 
 # -- time ------------------------------------------------------------------------------------
 
-_DEADLINE: ContextVar[tuple[float, float, str] | None] = ContextVar("factpost_parse_deadline",
-                                                                   default=None)
+@dataclass(frozen=True)
+class _Parse:
+    name: str
+    limits: Limits
+    deadline: float
+
+
+_PARSE: ContextVar[_Parse | None] = ContextVar("factpost_parse", default=None)
 
 
 @contextmanager
 def parse_budget(name: str, limits: Limits | None = None) -> Iterator[None]:
-    """While inside, `check_time` refuses the document once `limits.parse_seconds` (default:
-    DEFAULT_LIMITS') have passed."""
+    """While inside, the readers apply `limits` (default: DEFAULT_LIMITS as it is then; see
+    `current_limits`), and `check_time` refuses the document once `limits.parse_seconds` have
+    passed."""
     limits = limits or DEFAULT_LIMITS
-    token = _DEADLINE.set((time.monotonic() + limits.parse_seconds, limits.parse_seconds, name))
+    token = _PARSE.set(_Parse(name, limits, time.monotonic() + limits.parse_seconds))
     try:
         yield
     finally:
-        _DEADLINE.reset(token)
+        _PARSE.reset(token)
+
+
+def current_limits() -> Limits:
+    """The limits of the parse in progress (`parse_budget`), or DEFAULT_LIMITS outside one."""
+    parse = _PARSE.get()
+    return parse.limits if parse is not None else DEFAULT_LIMITS
 
 
 def check_time() -> None:
     """Raise `DocumentTooLarge` when the parse in progress is over its budget."""
-    deadline = _DEADLINE.get()
-    if deadline is not None and time.monotonic() > deadline[0]:
-        raise _refuse(deadline[2], f"reading it took longer than {deadline[1]:g} s, the limit "
-                      "for one document", "split the document, or export it again (a "
-                      "generated file may repeat its content many times)")
+    parse = _PARSE.get()
+    if parse is not None and time.monotonic() > parse.deadline:
+        raise _refuse(parse.name, f"reading it took longer than "
+                      f"{parse.limits.parse_seconds:g} s, the limit for one document",
+                      "split the document, or export it again (a generated file may repeat "
+                      "its content many times)")
+
+
+def too_deep(name: str, what: str, limits: Limits | None = None) -> DocumentTooLarge:
+    """The refusal of a document nested deeper than `limits.nesting` levels; `what` says of
+    what ("elements", "quotes or lists")."""
+    limits = limits or current_limits()
+    return _refuse(name, f"it has {what} nested more than {limits.nesting} levels deep, the "
+                   "limit for a fact sheet", "save it again from its editor, or as plain text")
 
 
 # -- Word ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import replace
 from posts.factsheet import Part
 from posts.formats.html import read_html
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
+from posts.formats.limits import current_limits, too_deep
 from posts.formats.links import link_address, link_text
 from posts.text import fold_spaces
 
@@ -27,10 +28,16 @@ _IMG = re.compile(r"<img\b", re.IGNORECASE)
 
 def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read:
     """The parts and images of a Markdown fact sheet, from its decoded text; `resolve` reads
-    an image named by a relative path (see `image_from_address`). Never raises on any text."""
+    an image named by a relative path (see `image_from_address`). Raises only
+    `DocumentTooLarge`, for quotes or lists nested deeper than the limits allow."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    nesting = current_limits().nesting
+    tokens = MarkdownIt("commonmark", {"maxNesting": nesting}).enable("table").parse(text)
+    # At maxNesting markdown-it stops reading the block and drops the rest of it without a
+    # word (parser_block.py: "skip tail to the end"): refuse rather than lose text.
+    if any(t.nesting == 1 and t.level >= nesting - 1 for t in tokens):
+        raise too_deep(name, "quotes or lists")
     parts: list[Part] = []
     images: list[FoundImage] = []
     headings = 0

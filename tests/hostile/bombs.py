@@ -285,3 +285,32 @@ def pdf_content_bomb(size: int = GB) -> bytes:
                b"/Resources << /Font << /F1 3 0 R >> >> >>",
                stream(b"", b"", deflated=deflated)]
     return write_pdf(objects)
+
+
+def docx_nested(levels: int) -> bytes:
+    """A .docx whose one body paragraph, "Deep text.", sits inside `levels` nested content
+    controls (w:sdt/w:sdtContent: two XML levels each)."""
+    members = []
+    for name, data in real_docx().items():
+        if name == "word/document.xml":
+            at = data.index(b"</w:body>")
+            data = (data[:at] + b"<w:sdt><w:sdtContent>" * levels
+                    + b"<w:p><w:r><w:t>Deep text.</w:t></w:r></w:p>"
+                    + b"</w:sdtContent></w:sdt>" * levels + data[at:])
+        members.append(plain(name, data))
+    return write_zip(members)
+
+
+def nested_html(levels: int) -> bytes:
+    return (b"<html><body><h1>Fact sheet</h1><h2>Operations</h2>" + b"<div>" * levels
+            + b"<p>Deep text.</p>" + b"</div>" * levels + b"<p>After text.</p></body></html>")
+
+
+def nested_markdown(levels: int, kind: str = "quotes") -> bytes:
+    """Markdown with "Deep text." inside `levels` nested block quotes, or list items."""
+    if kind == "quotes":
+        deep = "> " * levels + "Deep text.\n"
+    else:
+        deep = "".join("  " * i + f"- item {i}\n" for i in range(levels)) + "  " * levels + (
+            "- Deep text.\n")
+    return f"# Fact sheet\n\n## Operations\n\n{deep}\nAfter text.\n".encode()

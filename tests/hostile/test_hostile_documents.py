@@ -13,7 +13,10 @@ from bombs import (
     docx_dense_xml,
     docx_lying_bomb,
     docx_many_members,
+    docx_nested,
     docx_odd_member,
+    nested_html,
+    nested_markdown,
     pdf_content_bomb,
     pdf_huge_image,
     pdf_repeated_page,
@@ -65,6 +68,41 @@ def test_a_docx_member_word_never_writes_is_refused_before_it_is_inflated(kind, 
     with pytest.raises(DocumentImportError) as refused:
         parse_document(docx_odd_member(kind), "sheet.docx")
     assert str(refused.value).startswith(f"sheet.docx: {says}")
+
+
+@pytest.mark.parametrize(("name", "build", "says"), [
+    ("page.html", lambda: nested_html(100_000), "it has elements nested more than 100 levels"),
+    ("quotes.md", lambda: nested_markdown(100_000), "it has quotes or lists nested more than 100"),
+    ("lists.md", lambda: nested_markdown(60, "lists"), "it has quotes or lists nested more"),
+    ("html-in.md", lambda: b"# Sheet\n\n" + nested_html(100_000)[6:],
+     "it has elements nested more than 100 levels"),
+    ("sheet.docx", lambda: docx_nested(600), "its XML is nested more than 256 levels deep"),
+])
+def test_a_deeply_nested_document_is_refused_in_one_line(name, build, says):
+    """The readers walk documents recursively; past a depth no fact sheet has, they refuse
+    (100,000 nested <div> raised RecursionError, and Markdown dropped the rest of a block)."""
+    from scheduler.reading import DocumentImportError, parse_document
+
+    with pytest.raises(DocumentImportError) as refused:
+        parse_document(build(), name)
+    assert str(refused.value).startswith(f"{name}: {says}")
+    assert str(refused.value).endswith("the limit for a fact sheet; save it again from its "
+                                       "editor, or as plain text") or name.endswith(".docx")
+
+
+@pytest.mark.parametrize(("name", "build"), [
+    ("page.html", lambda: nested_html(60)),
+    ("quotes.md", lambda: nested_markdown(30)),
+    ("lists.md", lambda: nested_markdown(25, "lists")),
+    ("sheet.docx", lambda: docx_nested(120)),
+])
+def test_nesting_a_real_document_may_have_loses_no_text(name, build):
+    """markdown-it's own default (20 levels) dropped a 30-deep quote and the items of a list
+    nested 10 deep without a word."""
+    from scheduler.reading import parse_document
+
+    text, _sheet = parse_document(build(), name)
+    assert "Deep text." in text
 
 
 def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
