@@ -6,8 +6,11 @@ bounded memory and time, in one line naming the file and the limit.
            extracted, and again while every member is read (a directory can understate);
            only stored or deflated members, none encrypted, as Word writes them
     PDF    pages (counted in the page tree, stopping at the limit), image pixels (from the
-           image's dictionary, before it is decoded), and pypdf's own decompression limits
-           tightened (https://pypdf.readthedocs.io/en/stable/user/security.html)
+           image's dictionary, before it is decoded), content each page draws and all pages
+           draw (decompressed, before pypdf parses it), operators, text operators and
+           characters (counted while the text is extracted), and pypdf's own decompression
+           and parsing limits tightened
+           (https://pypdf.readthedocs.io/en/stable/user/security.html)
     HTML,  levels of nesting (elements; quotes and lists), so the recursive readers stay
     MD     within Python's stack and markdown-it never drops a block it will not descend into
     all    thread parts from one section, and a wall-clock budget for the whole parse
@@ -52,6 +55,23 @@ class Limits:
     image_pixels: int = 25_000_000
     #: Bytes one PDF stream may decompress to (pypdf's own default is 75 MB).
     pdf_stream_bytes: int = 16 * MB
+    #: Decompressed bytes of the content one PDF page draws: its content streams and the forms
+    #: its resources hold. pypdf keeps a page's parsed operators until the page is read, about
+    #: 100 bytes of memory for each byte of content; a dense page of text is 10-50 KB.
+    pdf_page_content_bytes: int = 1 * MB
+    #: The same, all pages together (a stream counted each time a page draws it).
+    pdf_content_bytes: int = 16 * MB
+    #: Tokens pypdf parses from one content stream (its own default is 2 million).
+    pdf_stream_tokens: int = 500_000
+    #: Operators run while reading one PDF, forms included (about 10 microseconds each).
+    pdf_operators: int = 500_000
+    #: Text-showing operators (Tj, TJ, ', ") in one PDF, and characters they show: a
+    #: hundred dense pages show about 500,000 characters.
+    pdf_text_operators: int = 200_000
+    pdf_characters: int = 2_000_000
+    #: Form XObjects (and images) drawn while reading one page, nested forms included
+    #: (pypdf's own default is 5,000 forms).
+    pdf_forms_per_page: int = 500
     #: Posts in the thread of one section on X.
     thread_parts: int = 25
     #: Seconds one document may take to read, whatever its size.
@@ -124,11 +144,12 @@ def too_deep(name: str, what: str, limits: Limits | None = None) -> DocumentTooL
 
 # -- Word ------------------------------------------------------------------------------------
 
-def check_docx(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
+def check_docx(data: bytes, name: str, limits: Limits | None = None) -> None:
     """Refuse a .docx whose ZIP holds too many members, a member Word never writes (encrypted,
     or compressed by another method than stored or deflate), or too many uncompressed bytes:
     first from its directory, then by reading every member through (counting what really comes
     out, never keeping it). A damaged archive is left for the reader to report."""
+    limits = limits or current_limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
@@ -213,10 +234,13 @@ def _check_sizes(name: str, members: list[tuple[str, int]], limits: Limits) -> N
 # -- PDF -------------------------------------------------------------------------------------
 
 @contextmanager
-def pdf_reading(limits: Limits = DEFAULT_LIMITS) -> Iterator[None]:
-    """pypdf with its decompression and parsing limits tightened to a fact sheet's size."""
+def pdf_reading(limits: Limits | None = None) -> Iterator[None]:
+    """pypdf with its decompression and parsing limits tightened to a fact sheet's size
+    (https://pypdf.readthedocs.io/en/stable/user/security.html; the names are
+    `pypdf._configuration.Configuration`'s)."""
     from pypdf import apply_configuration
 
+    limits = limits or current_limits()
     streams = limits.pdf_stream_bytes
     with apply_configuration(
             maximum_declared_stream_length=streams,
@@ -224,9 +248,124 @@ def pdf_reading(limits: Limits = DEFAULT_LIMITS) -> Iterator[None]:
             zlib_maximum_output_length=streams, lzw_maximum_output_length=streams,
             run_length_maximum_output_length=streams, jbig2_maximum_output_length=streams,
             brotli_maximum_output_length=streams,
+            stream_decoding_work_maximum_length=4 * streams,
+            stream_parsing_work_maximum_count=limits.pdf_stream_tokens,
+            # Ours (PdfWork) refuses first; pypdf's would skip the rest in silence.
+            xform_maximum_invocations_per_extraction=limits.pdf_forms_per_page * 2,
             image_maximum_buffer_size=limits.image_pixels * 4,
+            page_tree_maximum_entries=limits.pdf_pages * 100,
+            page_tree_maximum_depth=32,
             page_tree_maximum_page_entries=max(1_000, limits.pdf_pages * 100)):
         yield
+
+
+_SIMPLER_PDF = "export the fact sheet again with pictures as images, or as plain text"
+
+
+def pdf_page_content(page, name: str, number: int, limits: Limits | None = None) -> int:
+    """Decompressed bytes of what page `number` (1-based) draws: its content streams and the
+    form XObjects its resources hold (each once, through nested forms). Refuses the document
+    (`DocumentTooLarge`) as soon as the sum passes `limits.pdf_page_content_bytes`, before
+    pypdf parses any of it; no stream decompresses to more than `limits.pdf_stream_bytes`
+    (pypdf's `LimitReachedError`)."""
+    limits = limits or current_limits()
+    total = 0
+    seen: set[int] = set()
+    contents = page.get("/Contents")
+    pending = [(contents, None)] if contents is not None else []
+    pending.append((None, page.get("/Resources")))
+    steps = 0
+    while pending:
+        stream, resources = pending.pop()
+        steps += 1
+        if steps > limits.pdf_forms_per_page * 10:
+            raise _refuse(name, f"page {number} names more than {limits.pdf_forms_per_page * 10:,} "
+                          "drawings", _SIMPLER_PDF)
+        if stream is not None:
+            for part in _streams(stream, seen):
+                total += len(part.get_data())
+                if total > limits.pdf_page_content_bytes:
+                    raise _refuse(name, f"page {number} draws more than "
+                                  f"{limits.pdf_page_content_bytes / MB:g} MB of content, the "
+                                  "limit for one page", _SIMPLER_PDF)
+        if resources is None:
+            continue
+        xobjects = _resolved(_resolved(resources).get("/XObject")) if resources else None
+        for ref in (xobjects or {}).values():
+            form = _resolved(ref)
+            if getattr(form, "get", None) and form.get("/Subtype") == "/Form":
+                pending.append((ref, form.get("/Resources")))
+    return total
+
+
+def _resolved(obj):
+    return obj.get_object() if hasattr(obj, "get_object") else obj
+
+
+def _streams(obj, seen: set[int]):
+    """The streams `obj` is or lists (a page's /Contents may be an array), each once."""
+    key = getattr(obj, "idnum", None) or id(_resolved(obj))
+    if key in seen:
+        return
+    seen.add(key)
+    obj = _resolved(obj)
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _streams(item, seen)
+    elif hasattr(obj, "get_data"):
+        yield obj
+
+
+class PdfWork:
+    """What reading one PDF has cost so far, against `limits`: content bytes drawn by all
+    pages, operators run, text operators and the characters they showed. Each `add_*` refuses
+    the document (`DocumentTooLarge`) the moment a count passes its limit."""
+
+    _TEXT_OPERATORS = frozenset({b"Tj", b"TJ", b"'", b'"'})
+
+    def __init__(self, name: str, limits: Limits | None = None) -> None:
+        self.name = name
+        self.limits = limits or current_limits()
+        self.content = self.operators = self.text_operators = self.characters = 0
+        self.page = self.drawings = 0
+
+    def add_page(self, number: int, content_bytes: int) -> None:
+        """Page `number` (1-based), drawing `content_bytes` (`pdf_page_content`), is next."""
+        self.page, self.drawings = number, 0
+        self.content += content_bytes
+        if self.content > self.limits.pdf_content_bytes:
+            raise _refuse(self.name, f"its pages draw more than "
+                          f"{self.limits.pdf_content_bytes / MB:g} MB of content together, the "
+                          "limit for a fact sheet", _SIMPLER_PDF)
+
+    def add_operator(self, operator: bytes) -> None:
+        self.operators += 1
+        if self.operators > self.limits.pdf_operators:
+            raise _refuse(self.name, f"it runs more than {self.limits.pdf_operators:,} drawing "
+                          "operators, the limit for a fact sheet", _SIMPLER_PDF)
+        if operator == b"Do":
+            # pypdf skips the rest of a page past its own limit on forms drawn, without a
+            # word (it only logs): refuse first, so no text goes missing unsaid.
+            self.drawings += 1
+            if self.drawings > self.limits.pdf_forms_per_page:
+                raise _refuse(self.name, f"page {self.page} draws forms or images more than "
+                              f"{self.limits.pdf_forms_per_page:,} times, the limit for one "
+                              "page", _SIMPLER_PDF)
+        if operator in self._TEXT_OPERATORS:
+            self.text_operators += 1
+            if self.text_operators > self.limits.pdf_text_operators:
+                raise _refuse(self.name, f"it shows text more than "
+                              f"{self.limits.pdf_text_operators:,} times, the limit for a fact "
+                              "sheet", _SIMPLER_PDF)
+        if self.operators % 1_000 == 0:
+            check_time()
+
+    def add_characters(self, count: int) -> None:
+        self.characters += count
+        if self.characters > self.limits.pdf_characters:
+            raise _refuse(self.name, f"it holds more than {self.limits.pdf_characters:,} "
+                          "characters of text, the limit for a fact sheet", "split it, or "
+                          "import the pages that hold the fact sheet")
 
 
 def pdf_limit_reached(name: str, exc: Exception) -> DocumentTooLarge:
@@ -235,9 +374,10 @@ def pdf_limit_reached(name: str, exc: Exception) -> DocumentTooLarge:
                    "export the fact sheet from its editor again, or as plain text")
 
 
-def check_pdf_pages(reader, name: str, limits: Limits = DEFAULT_LIMITS) -> None:
+def check_pdf_pages(reader, name: str, limits: Limits | None = None) -> None:
     """Count the pages in the page tree, stopping as soon as there are too many, before pypdf
     builds its page list (a page repeated 40,000 times costs 40,000 page objects)."""
+    limits = limits or current_limits()
     try:
         root = reader.trailer["/Root"].get_object()["/Pages"].get_object()
     except Exception:  # no page tree: pypdf reports the damage itself
@@ -280,8 +420,9 @@ def pdf_image_pixels(page, image_id) -> int | None:
         return None
 
 
-def image_too_large(pixels: int | None, limits: Limits = DEFAULT_LIMITS) -> str | None:
+def image_too_large(pixels: int | None, limits: Limits | None = None) -> str | None:
     """Why an image is left out for its size, or None."""
+    limits = limits or current_limits()
     if pixels is not None and pixels > limits.image_pixels:
         return (f"{pixels / 1e6:,.0f} megapixels, over the {limits.image_pixels / 1e6:,.0f} "
                 "megapixels factpost decodes; export a smaller version")

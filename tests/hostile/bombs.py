@@ -314,3 +314,40 @@ def nested_markdown(levels: int, kind: str = "quotes") -> bytes:
         deep = "".join("  " * i + f"- item {i}\n" for i in range(levels)) + "  " * levels + (
             "- Deep text.\n")
     return f"# Fact sheet\n\n## Operations\n\n{deep}\nAfter text.\n".encode()
+
+
+def pdf_pages(contents: Iterable[bytes]) -> bytes:
+    """A PDF of one page for each content stream (deflated, so a megabyte of repeated
+    operators takes a few kilobytes), all in font F1."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", _FONT]
+    kids = []
+    for content in contents:
+        objects.append(stream(b"", b"", deflated=zlib.compress(content, 9)))
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % len(objects))
+        kids.append(b"%d 0 R" % len(objects))
+    objects[1] = b"<< /Type /Pages /Count %d /Kids [%s] >>" % (len(kids), b" ".join(kids))
+    return write_pdf(objects)
+
+
+def operators(count: int, operator: bytes = b"(a) Tj") -> bytes:
+    """A content stream of a line of text, then `operator` `count` times (text-showing by
+    default: the reviewer's bomb was 900,000 of them on one page, 10 KB of file)."""
+    return _TEXT + b"\nBT /F1 12 Tf 72 700 Td\n" + (operator + b"\n") * count + b"ET"
+
+
+def pdf_form_fan_out(depth: int = 6, fan_out: int = 10) -> bytes:
+    """One page drawing form X1 `fan_out` times, X1 drawing X2 as often, and so on `depth`
+    levels down to a line of text: fan_out ** depth lines from a kilobyte."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Count 1 /Kids [5 0 R] >>", _FONT,
+               stream(b"", _TEXT + b" " + b"/X1 Do " * fan_out),
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 3 0 R >> /XObject << /X1 6 0 R >> >> >>"]
+    for level in range(1, depth + 1):
+        inner = level < depth
+        body = (b"/X%d Do " % (level + 1)) * fan_out if inner else _TEXT
+        forms = b" /XObject << /X%d %d 0 R >>" % (level + 1, 6 + level) if inner else b""
+        objects.append(stream(b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources "
+                              b"<< /Font << /F1 3 0 R >>" + forms + b" >>", body))
+    return write_pdf(objects)

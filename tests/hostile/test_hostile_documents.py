@@ -9,6 +9,7 @@ import re
 import pytest
 from bombs import (
     GB,
+    MB,
     docx_bomb,
     docx_dense_xml,
     docx_lying_bomb,
@@ -17,8 +18,11 @@ from bombs import (
     docx_odd_member,
     nested_html,
     nested_markdown,
+    operators,
     pdf_content_bomb,
+    pdf_form_fan_out,
     pdf_huge_image,
+    pdf_pages,
     pdf_repeated_page,
 )
 from support import PEAK_LIMIT_MB, run_measured
@@ -38,6 +42,9 @@ BOMBS = {
     "pages-40000.pdf": (lambda: pdf_repeated_page([10, 10, 20, 20]), "more than 100 pages"),
     "image-on-1000-pages.pdf": (lambda: pdf_huge_image(pages=1000), "more than 100 pages"),
     "content-stream.pdf": (lambda: pdf_content_bomb(GB), "beyond what factpost reads safely"),
+    "text-operators.pdf": (lambda: pdf_pages([operators(900_000)]),
+                           "page 1 draws more than 1 MB of content, the limit for one page"),
+    "forms.pdf": (pdf_form_fan_out, "page 1 draws forms or images more than 500 times"),
 }
 
 
@@ -103,6 +110,34 @@ def test_nesting_a_real_document_may_have_loses_no_text(name, build):
 
     text, _sheet = parse_document(build(), name)
     assert "Deep text." in text
+
+
+_LINE = b"BT /F1 12 Tf 72 720 Td (Joint Task Force Meridian supports partner forces.) Tj ET\n"
+
+
+@pytest.mark.parametrize(("limit", "pages", "says"), [
+    ({"pdf_content_bytes": MB}, [operators(40_000, b"0 0 m")] * 5,
+     "its pages draw more than 1 MB of content together, the limit for a fact sheet"),
+    ({"pdf_operators": 10_000}, [operators(20_000, b"0 0 m")],
+     "it runs more than 10,000 drawing operators, the limit for a fact sheet"),
+    ({"pdf_text_operators": 1_000}, [operators(2_000)],
+     "it shows text more than 1,000 times, the limit for a fact sheet"),
+    ({"pdf_characters": 10_000}, [_LINE + b"BT (" + b"a" * 20_000 + b") Tj ET"],
+     "it holds more than 10,000 characters of text, the limit for a fact sheet"),
+    ({"pdf_page_content_bytes": MB // 2}, [_LINE, operators(100_000)],
+     "page 2 draws more than 0.5 MB of content, the limit for one page"),
+])
+def test_what_reading_a_pdf_costs_is_counted_and_refused_in_one_line(monkeypatch, limit, pages,
+                                                                     says):
+    """Content is measured before pypdf parses it (a byte costs ~100 parsed), operators and
+    characters while the text is extracted; each limit, made small here, refuses the file."""
+    from posts.formats import limits
+    from scheduler.reading import DocumentImportError, parse_document
+
+    monkeypatch.setattr(limits, "DEFAULT_LIMITS", limits.Limits(**limit))
+    with pytest.raises(DocumentImportError) as refused:
+        parse_document(pdf_pages(pages), "sheet.pdf")
+    assert str(refused.value).startswith(f"sheet.pdf: {says}; ")
 
 
 def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
