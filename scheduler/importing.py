@@ -61,7 +61,7 @@ def import_file(path: Path, *, store: Store, config: Config,
     content) is only planned, and returned as `report.correction`, unless `replace`: then it
     supersedes the unpublished posts of the earlier version in one transaction. With
     `with_images`, each section's first post carries the section's first usable image."""
-    loaded = load_document(path)
+    loaded = load_document(path, config.limits)
     return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
                         config=config, accounts=accounts, actor=actor, now=now, at=at,
                         every=every, replace=replace, images=loaded.images,

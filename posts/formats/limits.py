@@ -74,6 +74,13 @@ class Limits:
     pdf_forms_per_page: int = 500
     #: Posts in the thread of one section on X.
     thread_parts: int = 25
+    #: Bytes of a plain text, Markdown or HTML fact sheet, checked before it is parsed (the
+    #: other formats have their own limits above). Ten pages of text are about 30 KB.
+    text_bytes: int = 2 * MB
+    #: Sections of one document (a long fact sheet has a dozen or two).
+    sections: int = 100
+    #: Posts one import queues, for all its accounts together.
+    posts: int = 500
     #: Seconds one document may take to read, whatever its size.
     parse_seconds: float = 30.0
     #: Levels of elements inside elements in an HTML page (and HTML in Markdown), and of
@@ -431,8 +438,7 @@ def image_too_large(pixels: int | None, limits: Limits | None = None) -> str | N
 
 # -- threads ---------------------------------------------------------------------------------
 
-def check_threads(sheet, name: str, rules, where: str, limits: Limits = DEFAULT_LIMITS
-                  ) -> None:
+def check_threads(sheet, name: str, rules, where: str, limits: Limits | None = None) -> None:
     """Refuse a fact sheet with a section that would go out as more than
     `limits.thread_parts` posts by text `rules` (posts.split.TextRules; the threading platform
     called `where` whose posts hold least). Only sections long enough to reach the limit are
@@ -441,6 +447,7 @@ def check_threads(sheet, name: str, rules, where: str, limits: Limits = DEFAULT_
     most 4n / limit + 1 parts."""
     from posts.split import split_section
 
+    limits = limits or current_limits()
     for i, section in enumerate(sheet.sections):
         if len(section.text) * 4 <= (limits.thread_parts - 1) * rules.limit:
             continue

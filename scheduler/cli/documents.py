@@ -50,11 +50,12 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
 
     from posts.split import split_section
     from scheduler.config import default_config_path
-    from scheduler.planning import snippets_for
+    from scheduler.planning import check_post_count, snippets_for
 
-    loaded = load_document(file)
-    sheet = loaded.sheet
     configured = ctx.config_path is not None or default_config_path().is_file()
+    limits = ctx.config.limits if configured else None
+    loaded = load_document(file, limits)
+    sheet = loaded.sheet
     accounts = ctx.config.accounts if configured else ()
     snippets = [
         {"account": account.name, "platform": account.platform,
@@ -69,6 +70,7 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
         for i, section in enumerate(sheet.sections)
         for s in split_section(section, spec.text, links=links or "as-written")
     ]
+    check_post_count(len(snippets), limits)
     costs = {spec: spec.billing.estimate(
                  (s["text"] for s in snippets if s["platform"] == spec.name),
                  _billing(ctx, spec, configured).prices)
