@@ -69,6 +69,10 @@ class Limits:
     #: hundred dense pages show about 500,000 characters.
     pdf_text_operators: int = 200_000
     pdf_characters: int = 2_000_000
+    #: Objects of one PDF, those its object streams declare included: pypdf parses and keeps
+    #: every object of an object stream the first time one of them is needed (a 16 MB stream
+    #: can declare 850,000, about 100 MB). A long fact sheet has a few thousand.
+    pdf_objects: int = 100_000
     #: Form XObjects (and images) drawn while reading one page, nested forms included
     #: (pypdf's own default is 5,000 forms).
     pdf_forms_per_page: int = 500
@@ -285,6 +289,7 @@ def pdf_page_content(page, name: str, number: int, limits: Limits | None = None)
     while pending:
         stream, resources = pending.pop()
         steps += 1
+        check_time()
         if steps > limits.pdf_forms_per_page * 10:
             raise _refuse(name, f"page {number} names more than {limits.pdf_forms_per_page * 10:,} "
                           "drawings", _SIMPLER_PDF)
@@ -379,6 +384,27 @@ def pdf_limit_reached(name: str, exc: Exception) -> DocumentTooLarge:
     """pypdf's own refusal (`LimitReachedError`) as a one-line refusal of the file."""
     return _refuse(name, f"it goes beyond what factpost reads safely ({exc})",
                    "export the fact sheet from its editor again, or as plain text")
+
+
+def check_pdf_objects(reader, name: str, limits: Limits | None = None) -> None:
+    """Count the objects the cross-reference table lists and those the object streams declare
+    (their /N, read from the stream's dictionary without decompressing it), and refuse the
+    document past `limits.pdf_objects`, before any object stream is unpacked."""
+    limits = limits or current_limits()
+    total = sum(len(objects) for objects in reader.xref.values()) + len(reader.xref_objStm)
+    for number in sorted({stream for stream, _ in reader.xref_objStm.values()}):
+        if total > limits.pdf_objects:
+            break
+        check_time()
+        try:
+            declared = reader.get_object(number).get("/N", 0)
+            total += max(0, int(declared))
+        except Exception:  # a damaged object stream: pypdf reports it when it is needed
+            continue
+    if total > limits.pdf_objects:
+        raise _refuse(name, f"it holds more than {limits.pdf_objects:,} objects, the limit for "
+                      "a fact sheet", "export the fact sheet from its editor again, or as "
+                      "plain text")
 
 
 def check_pdf_pages(reader, name: str, limits: Limits | None = None) -> None:

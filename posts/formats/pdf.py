@@ -24,6 +24,7 @@ from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
 from posts.formats.limits import (
     PdfWork,
+    check_pdf_objects,
     check_pdf_pages,
     check_time,
     image_too_large,
@@ -100,6 +101,7 @@ def _lines(data: bytes, name: str) -> _Collector:
             if reader.is_encrypted and not reader.decrypt(""):
                 raise UnreadableDocument(f"{name}: the PDF is password-protected; save an "
                                          "unprotected copy and import that")
+            check_pdf_objects(reader, name)
             check_pdf_pages(reader, name)
             for number, page in enumerate(reader.pages):
                 check_time()

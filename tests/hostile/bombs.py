@@ -351,3 +351,37 @@ def pdf_form_fan_out(depth: int = 6, fan_out: int = 10) -> bytes:
         objects.append(stream(b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources "
                               b"<< /Font << /F1 3 0 R >>" + forms + b" >>", body))
     return write_pdf(objects)
+
+
+def pdf_object_stream(count: int = 850_000) -> bytes:
+    """A one-page PDF whose font sits last in an object stream declaring `count` objects (the
+    number 1 each: 16 MB unpacked, 3 MB packed); pypdf parses and keeps them all the first time
+    it needs the font. Written with a cross-reference stream (PDF 32000-1, 7.5.7 and 7.5.8)."""
+    numbers = [*range(100, 100 + count - 1), 3]
+    bodies = [b"1"] * (count - 1) + [_FONT]
+    offsets, at = [], 0
+    for body in bodies:
+        offsets.append(at)
+        at += len(body) + 1
+    head = b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True)) + b" "
+    packed = zlib.compress(head + b" ".join(bodies) + b" ", 9)
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    where = {}
+    for number, body in (
+            (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, b"<< /Type /Pages /Count 1 /Kids [5 0 R] >>"),
+            (4, stream(b"", _TEXT)),
+            (5, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+                b"/Resources << /Font << /F1 3 0 R >> >> >>"),
+            (6, b"<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\n"
+                b"stream\n" % (count, len(head), len(packed)) + packed + b"\nendstream")):
+        where[number] = out.tell()
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    where[7] = out.tell()
+    rows = b"".join(struct.pack(">BII", 2, 6, count - 1) if n == 3 else
+                    struct.pack(">BII", 1, where[n], 0) if n in where else
+                    struct.pack(">BII", 0, 0, 65535) for n in range(8))
+    out.write(b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 4] /Root 1 0 R /Length %d >>\nstream\n"
+              % len(rows) + rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % where[7])
+    return out.getvalue()

@@ -22,6 +22,7 @@ from bombs import (
     pdf_content_bomb,
     pdf_form_fan_out,
     pdf_huge_image,
+    pdf_object_stream,
     pdf_pages,
     pdf_repeated_page,
 )
@@ -45,6 +46,7 @@ BOMBS = {
     "text-operators.pdf": (lambda: pdf_pages([operators(900_000)]),
                            "page 1 draws more than 1 MB of content, the limit for one page"),
     "forms.pdf": (pdf_form_fan_out, "page 1 draws forms or images more than 500 times"),
+    "object-stream.pdf": (pdf_object_stream, "it holds more than 100,000 objects"),
 }
 
 
@@ -138,6 +140,13 @@ def test_what_reading_a_pdf_costs_is_counted_and_refused_in_one_line(monkeypatch
     with pytest.raises(DocumentImportError) as refused:
         parse_document(pdf_pages(pages), "sheet.pdf")
     assert str(refused.value).startswith(f"sheet.pdf: {says}; ")
+
+
+def test_a_small_object_stream_is_read():
+    from scheduler.reading import parse_document
+
+    text, _sheet = parse_document(pdf_object_stream(1_000), "sheet.pdf")
+    assert "partner forces" in text
 
 
 def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
