@@ -188,6 +188,8 @@ _EXTENSIONS: dict[str, Format] = {
     ".pdf": "pdf", ".docx": "docx",
 }
 _SUPPORTED = ".txt, .md, .html, .pdf or .docx"
+#: The signature of a compound file (MS-CFB 2.2), Word's container for encrypted documents.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FORMAT_NAMES = {"text": "plain text", "markdown": "Markdown", "html": "HTML"}
 
 
@@ -206,6 +208,13 @@ def document_format(filename: str, data: bytes) -> Format:
     if kind == "pdf" and data:
         raise UnreadableDocument(f"{filename}: named .pdf but is not a PDF (it does not start "
                                  "with %PDF-); check that this is the right file")
+    if kind == "docx" and data.startswith(_COMPOUND_FILE):
+        # Word saves a password-protected .docx inside a compound file ([MS-OFFCRYPTO] 2.3.4,
+        # https://learn.microsoft.com/en-us/openspecs/office_file_formats/ms-offcrypto/
+        # 4f2e28a1-624a-4bed-b3ec-816f0df484ff), as it saved the old binary .doc.
+        raise UnreadableDocument(f"{filename}: a password-protected (encrypted) Word document, "
+                                 "or an old .doc; remove the password in Word (File > Info > "
+                                 "Protect Document) and save it as .docx")
     if kind == "docx" and data:
         raise UnreadableDocument(f"{filename}: named .docx but is not a Word document (not a "
                                  "ZIP archive); save it again as .docx from Word")

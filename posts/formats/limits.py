@@ -203,7 +203,8 @@ def check_docx(data: bytes, name: str, limits: Limits | None = None) -> None:
                                          ) from None
 
 
-#: What Word writes (ECMA-376 Part 2, Annex C: "stored" or "deflate" only, no encryption).
+#: What Word writes (ECMA-376 Part 2, Annex C: "stored" or "deflate" only, and no ZIP
+#: encryption, Table C-5 bit 0; Word encrypts a whole document another way, [MS-OFFCRYPTO]).
 #: Any other method is refused before a byte is inflated: zipfile hands bzip2 and LZMA a
 #: whole compressed block at once, and 800 bytes of bzip2 can hold a gigabyte.
 _WORD_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}

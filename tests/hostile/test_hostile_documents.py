@@ -149,6 +149,17 @@ def test_a_small_object_stream_is_read():
     assert "partner forces" in text
 
 
+def test_a_password_protected_word_document_says_so():
+    """Word keeps an encrypted .docx in a compound file, not a ZIP ([MS-OFFCRYPTO] 2.3.4)."""
+    from scheduler.reading import DocumentImportError, parse_document
+
+    with pytest.raises(DocumentImportError) as refused:
+        parse_document(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096), "sheet.docx")
+    assert str(refused.value) == (
+        "sheet.docx: a password-protected (encrypted) Word document, or an old .doc; remove the "
+        "password in Word (File > Info > Protect Document) and save it as .docx")
+
+
 def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
     """One 8000 x 8000 picture (192 MB of pixels from 190 KB): the text is read, the image is
     named and left out, never decoded."""
