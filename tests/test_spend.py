@@ -17,6 +17,7 @@ from scheduler.cli import cli
 from scheduler.demo import sample_factsheet
 from scheduler.importing import import_file
 from scheduler.platforms.billing import usd
+from scheduler.platforms.registry import build_publisher
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00"
@@ -124,6 +125,23 @@ def test_a_timeline_check_reads_only_what_came_after_the_last_known_post(office,
     # One user read ($0.010) and one post read ($0.005), not the 41 posts of the timeline.
     assert [(c.operation, c.units) for c in checks] == [("user_read", 1), ("post_read", 1)]
     assert sum(c.micros for c in checks) == 15_000
+
+
+def test_after_a_duplicate_refusal_the_check_reads_only_what_came_after_the_last_known_post(
+        office, clock):
+    dispatcher = office.dispatcher()
+    for n in range(40):
+        office.add(f"Earlier update {n}.")
+    dispatcher.tick(T0)
+    # A success the store lost track of (restored from a backup): X refuses the resend.
+    build_publisher(office.config.account("office-x")).publish("The one the store forgot.")
+    post = office.add("The one the store forgot.")
+    dispatcher.tick(clock.advance(minutes=1))
+    assert office.store.history.get(post).status == S.PUBLISHED
+    checks = [c for c in office.store.spend.charges(post_id=post)
+              if c.purpose == "reconcile"]
+    # One user read and the one post made since the last known one, not all 41.
+    assert [(c.operation, c.units) for c in checks] == [("user_read", 1), ("post_read", 1)]
 
 
 def test_accounts_check_is_recorded_and_a_read_the_same_day_is_not_charged_twice(office):

@@ -68,13 +68,22 @@ class Published:
 
 @dataclass(frozen=True)
 class RemotePost:
-    """A post read back from the account's own timeline, used to settle ambiguous outcomes."""
+    """A post read back from the account's own timeline, used to settle ambiguous outcomes.
+
+    `text` is the text as it was posted, as far as the platform lets it be restored (X's
+    HTML escaping undone, its t.co links replaced by the addresses they stand for, the link
+    it appends for an image taken off). `unresolved_links` are links the platform shortened
+    without saying where they lead: `text` still holds them as the platform gave them.
+    `reply_to` is the post it replies to (None: none). `has_media` says whether an image or
+    video is attached, None where the platform's read does not say."""
 
     remote_id: str
     text: str
     created_at: datetime | None
     remote_url: str
     reply_to: str | None = None
+    has_media: bool | None = None
+    unresolved_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
