@@ -147,7 +147,8 @@ def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = 
     earliest = since - CLOCK_SLACK if since is not None else None
     limit = MAX_TIMELINE_POSTS if limit is None else limit
     wanted = limit if earliest is not None else min(limit, 100)
-    posts = publisher.recent_posts(wanted, since=earliest, after_id=after_id)
+    posts = publisher.recent_posts(wanted, since=earliest, after_id=after_id,
+                                   replies=reply_to is not None)
     loose = []
     for remote in posts:
         if remote.reply_to != reply_to:

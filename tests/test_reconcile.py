@@ -27,7 +27,7 @@ class Timeline:
         self.posts = list(posts)
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
         return self.posts[:limit]
 
 

@@ -202,3 +202,22 @@ def test_the_ledger_keeps_the_same_books_on_every_database(store):
         ("2026-12-02", "office-x", 0, 0, 1, 5_000),
         ("2026-12-01", "office-x", 1, 1, 5, 220_000),
         ("2026-12-01", "office-x2", 1, 0, 0, 15_000)]
+
+
+def test_a_check_for_a_post_that_replies_to_nothing_does_not_pay_for_thread_parts(office,
+                                                                                  clock):
+    dispatcher = office.dispatcher()
+    dispatcher.tick(T0)
+    post = office.add("A single post whose answer was lost.")
+    office.emulator.inject("error_before", platform="x")
+    dispatcher.tick(clock.advance(seconds=1))
+    # Meanwhile another daemon publishes a thread of six parts to the same account.
+    publisher = build_publisher(office.config.account("office-x"))
+    parent = None
+    for n in range(1, 7):
+        parent = publisher.publish(f"Thread part {n}/6", reply_to=parent).remote_id
+    dispatcher.tick(clock.advance(minutes=1))
+    assert office.store.history.get(post).status == S.PUBLISHED
+    reads = [c for c in office.store.spend.charges(post_id=post)
+             if c.purpose == "reconcile" and c.operation == "post_read"]
+    assert [c.units for c in reads] == [1]  # the thread's first part; its replies left out

@@ -208,11 +208,12 @@ class Publisher(Protocol):
         ...
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
         """The account's own most recent posts, newest first: at most `limit`, and with
         `since`, paging back until a post older than `since` (which may be included).
         `after_id` names a post of the account known to be older than any wanted; a platform
-        whose ids are ordered in time (X) asks only for posts newer than it.
+        whose ids are ordered in time (X) asks only for posts newer than it. With `replies`
+        False no reply is wanted, and a platform that bills reads (X) asks for none.
 
         Raises a PublishError subclass when the timeline cannot be read.
         """

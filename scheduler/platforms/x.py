@@ -166,21 +166,23 @@ class XPublisher:
         return media_id
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
-        """Newest first, retweets left out (they are not the account's posts), each with its
-        text as posted (`as_posted`). With `since` and `after_id` (a post known to be older
-        than any that matters), X is asked only for posts created since then: each returned
-        post is billed (x_terms.py), so the window is what keeps a look at the timeline
-        cheap."""
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
+        """Newest first, each with its text as posted (`as_posted`); retweets left out (they
+        are not the account's posts), and replies unless `replies`. With `since` and
+        `after_id` (a post known to be older than any that matters), X is asked only for
+        posts created since then: each returned post is billed (x_terms.py), so the window is
+        what keeps a look at the timeline cheap."""
         user_id = self._user_id or self._me().remote_id
         posts: list[RemotePost] = []
         token = None
         bounds = {"start_time": since.astimezone(UTC) if since else None,
                   "since_id": after_id}
+        # https://docs.x.com/x-api/users/get-posts `exclude`: every post returned is billed.
+        exclude = ["retweets"] if replies else ["retweets", "replies"]
         while len(posts) < limit and not _reached(posts, since):
             page = self._call(lambda t=token: self.client.get_users_tweets(
                 user_id, max_results=max(5, min(100, limit - len(posts))),
-                pagination_token=t, exclude=["retweets"],
+                pagination_token=t, exclude=exclude,
                 tweet_fields=["created_at", "referenced_tweets", "entities", "attachments"],
                 user_auth=True, **bounds), creating=False)
             returned = page.data or []
