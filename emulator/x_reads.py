@@ -6,7 +6,7 @@
     GET    /2/users/me              https://docs.x.com/x-api/users/get-my-user
 
 Error bodies are RFC 7807 problems, as X sends them. A post is read back as X returns it, not
-as it was sent (`returned_text`).
+as it was sent, with the entities that say where its t.co links lead (`rendered`).
 """
 
 from __future__ import annotations
@@ -191,26 +191,23 @@ def _tweet_fields(request: Request) -> set[str] | Response:
     return wanted
 
 
-def returned_text(tweet: Tweet, handle: str = "") -> str:
-    """A post's text as X's reads give it back, not as it was sent (see `rendered`)."""
-    return rendered(tweet, handle)[0]
-
-
 def rendered(tweet: Tweet, handle: str) -> tuple[str, list[dict]]:
     """A post's `text` as X's reads give it back, and its `entities.urls`.
 
     The text: every link twitter-text finds (with or without a scheme) replaced by a t.co link
-    (https://docs.x.com/fundamentals/counting-characters, "URLs"; https://help.x.com/en/using-x/url-shortener),
-    a t.co link to the attached image appended, and "&", "<", ">" escaped as HTML entities
-    (https://github.com/tweepy/tweepy/issues/1080).
+    (https://docs.x.com/fundamentals/counting-characters, "URLs";
+    https://help.x.com/en/using-x/url-shortener), a t.co link to the attached image appended,
+    and "&", "<", ">" escaped as HTML entities (https://github.com/tweepy/tweepy/issues/1080).
 
     The URL entities (https://docs.x.com/x-api/fundamentals/data-dictionary, Tweet
     `entities.urls`): `start`/`end` (code points into the text before its HTML escaping, end
-    exclusive), `url` (the t.co link), `expanded_url` (the link as it was written, given the
-    "http://" scheme a bare domain implies), `display_url` (without the scheme, shortened with
-    "…" past 25 characters); the image's entity also has `media_key`, an `expanded_url` to the
-    post's photo page and a pic.x.com `display_url`. X's `unwound_url` (where a link finally
-    leads, after redirects) is left out: the emulator follows no links."""
+    exclusive; X's own offsets are reported to drift around escaped characters, and factpost
+    does not read them), `url` (the t.co link), `expanded_url` (the link as it was written,
+    given the "http://" scheme a bare domain implies), `display_url` (without the scheme,
+    shortened with "…" past 25 characters: an approximation of X's display form); the image's
+    entity also has `media_key`, an `expanded_url` to the post's photo page and a pic.x.com
+    `display_url`. X's `unwound_url` (where a link finally leads, after redirects) is left
+    out: the emulator follows no links."""
     text, out, at, entities = tweet.text, "", 0, []
     for n, (start, end) in enumerate(find_urls(text)):
         written, short = text[start:end], _tco(tweet.id, str(n))
