@@ -81,10 +81,31 @@ def _link(written: str) -> _Link:
     userinfo = parts.netloc.rpartition("@")[0]
     if port is not None and port != _DEFAULT_PORTS.get(scheme or "http"):
         host += f":{port}"
-    rest = (userinfo + "@" if userinfo else "") + host + (parts.path or "/")
-    rest += ("?" + parts.query) if parts.query else ""
-    rest += ("#" + parts.fragment) if parts.fragment else ""
+    rest = (userinfo + "@" if userinfo else "") + host + _unescaped(parts.path or "/")
+    rest += ("?" + _unescaped(parts.query)) if parts.query else ""
+    rest += ("#" + _unescaped(parts.fragment)) if parts.fragment else ""
     return _Link(scheme, rest)
+
+
+#: Characters that mean something in a URL when written as they are (RFC 3986 section 2.2):
+#: escaped, they are data, so "a%2Fb" and "a/b" point to different places.
+_RESERVED = frozenset(":/?#[]@!$&'()*+,;=%")
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescaped(part: str) -> str:
+    """`part` with every percent-escape of a character that is not reserved written out
+    ("/%D8%AA" as "/ت", "%7E" as "~"), the rest in upper case: one spelling for each address
+    (RFC 3986 section 6.2.2), whichever a platform gives back."""
+    def decode(match: re.Match) -> str:
+        raw = bytes.fromhex(match.group().replace("%", ""))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group().upper()
+        return "".join(f"%{ord(c):02X}" if c in _RESERVED or c.isspace() else c
+                       for c in text)
+    return _ESCAPES.sub(decode, part)
 
 
 def _parts(text: str) -> list[str | _Link]:

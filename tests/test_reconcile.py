@@ -129,6 +129,8 @@ def test_the_link_x_appends_for_an_image_is_not_text(text):
     ("Details at http://mod.gov.iq", "Details at https://mod.gov.iq"),
     ("Details at mod.gov.iq", "Details at"),
     ("Details at mod.gov.iq and x.com/JTF", "Details at x.com/JTF and mod.gov.iq"),
+    ("Details at https://mod.gov.iq/a%2Fb", "Details at https://mod.gov.iq/a/b"),
+    ("Details at https://mod.gov.iq/?q=a%26b", "Details at https://mod.gov.iq/?q=a&b"),
     # Everything a reader sees.
     ("Search & rescue > 2 km.", "Search & rescue > 3 km."),
     ("Part one.", "Part two."),
@@ -154,6 +156,7 @@ def test_posts_that_differ_are_never_taken_for_each_other(sent, other):
     ("Details at mod.gov.iq/sar", "Details at http://mod.gov.iq/sar"),
     ("Details at mod.gov.iq/sar", "Details at https://mod.gov.iq/sar"),
     ("Details at https://MOD.gov.iq:443", "Details at https://mod.gov.iq/"),
+    ("Details at https://mod.gov.iq/%7Eteam?q=%2a", "Details at https://mod.gov.iq/~team?q=%2A"),
     ("Two  spaces\nand a line.", "Two spaces and a line."),
     ("ﬁgures", "figures"),
 ])
