@@ -33,8 +33,8 @@ _SCHEME = re.compile(r"(?i)^([a-z][a-z0-9+.-]*)://")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: How far the platform's clock may run behind ours: a post it stamps this much before our
-#: first try may still be ours. Servers kept by NTP agree to well under a second
-#: (https://www.ntp.org/ntpfaq/ntp-s-algo/#5131-how-accurate-will-my-clock-be); two minutes
+#: first try may still be ours. Clocks kept by NTP agree to within tens of milliseconds over
+#: the public Internet (https://en.wikipedia.org/wiki/Network_Time_Protocol); two minutes
 #: also covers a host that has drifted for weeks unsynchronised. On X every post read is
 #: billed, so the slack is kept small: it is read back as part of the window.
 CLOCK_SLACK = timedelta(minutes=2)
