@@ -271,7 +271,8 @@ def pdf_reading(limits: Limits | None = None) -> Iterator[None]:
         yield
 
 
-_SIMPLER_PDF = "export the fact sheet again with pictures as images, or as plain text"
+_SIMPLER_PDF = ("export the fact sheet from its editor again (drawings as pictures), or as plain "
+                "text")
 
 
 def pdf_page_content(page, name: str, number: int, limits: Limits | None = None) -> int:
