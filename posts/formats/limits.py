@@ -12,7 +12,8 @@ bounded memory and time, in one line naming the file and the limit.
            and parsing limits tightened
            (https://pypdf.readthedocs.io/en/stable/user/security.html)
     HTML,  levels of nesting (elements; quotes and lists), so the recursive readers stay
-    MD     within Python's stack and markdown-it never drops a block it will not descend into
+    MD     within Python's stack and markdown-it never drops a block it will not descend into;
+           markdown-it checks the clock as it parses
     all    thread parts from one section, and a wall-clock budget for the whole parse
 
 The readers call these at their entry points; `parse_budget` is entered by whoever parses a
@@ -87,9 +88,9 @@ class Limits:
     posts: int = 500
     #: Seconds one document may take to read, whatever its size.
     parse_seconds: float = 30.0
-    #: Levels of elements inside elements in an HTML page (and HTML in Markdown), and of
-    #: blocks inside blocks (quotes, lists) in Markdown. Real pages nest a few dozen; the
-    #: readers walk the tree recursively, two Python frames a level.
+    #: Levels of elements inside elements in an HTML page (and HTML in Markdown). Real pages
+    #: nest a few dozen; the reader walks the tree recursively, two Python frames a level.
+    #: (Markdown keeps markdown-it's own 20: posts.formats.markdown.)
     nesting: int = 100
 
 
@@ -145,12 +146,12 @@ def check_time() -> None:
                       "its content many times)")
 
 
-def too_deep(name: str, what: str, limits: Limits | None = None) -> DocumentTooLarge:
-    """The refusal of a document nested deeper than `limits.nesting` levels; `what` says of
-    what ("elements", "quotes or lists")."""
-    limits = limits or current_limits()
-    return _refuse(name, f"it has {what} nested more than {limits.nesting} levels deep, the "
-                   "limit for a fact sheet", "save it again from its editor, or as plain text")
+def too_deep(name: str, what: str, levels: int | None = None) -> DocumentTooLarge:
+    """The refusal of a document nested deeper than `levels` (default: the limits' `nesting`);
+    `what` says of what ("elements", "quotes or lists")."""
+    levels = levels or current_limits().nesting
+    return _refuse(name, f"it has {what} nested more than {levels} levels deep, the limit for "
+                   "a fact sheet", "save it again from its editor, or as plain text")
 
 
 # -- Word ------------------------------------------------------------------------------------

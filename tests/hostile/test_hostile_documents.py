@@ -81,15 +81,17 @@ def test_a_docx_member_word_never_writes_is_refused_before_it_is_inflated(kind, 
 
 @pytest.mark.parametrize(("name", "build", "says"), [
     ("page.html", lambda: nested_html(100_000), "it has elements nested more than 100 levels"),
-    ("quotes.md", lambda: nested_markdown(100_000), "it has quotes or lists nested more than 100"),
-    ("lists.md", lambda: nested_markdown(60, "lists"), "it has quotes or lists nested more"),
+    ("quotes.md", lambda: nested_markdown(100_000), "it has quotes or lists nested more than 20"),
+    ("quotes-25.md", lambda: nested_markdown(25), "it has quotes or lists nested more than 20"),
+    ("lists.md", lambda: nested_markdown(12, "lists"), "it has quotes or lists nested more"),
     ("html-in.md", lambda: b"# Sheet\n\n" + nested_html(100_000)[6:],
      "it has elements nested more than 100 levels"),
     ("sheet.docx", lambda: docx_nested(600), "its XML is nested more than 256 levels deep"),
 ])
 def test_a_deeply_nested_document_is_refused_in_one_line(name, build, says):
     """The readers walk documents recursively; past a depth no fact sheet has, they refuse
-    (100,000 nested <div> raised RecursionError, and Markdown dropped the rest of a block)."""
+    (100,000 nested <div> raised RecursionError; markdown-it, past its own 20 levels, dropped
+    the rest of the block without a word)."""
     from scheduler.reading import DocumentImportError, parse_document
 
     with pytest.raises(DocumentImportError) as refused:
@@ -101,13 +103,12 @@ def test_a_deeply_nested_document_is_refused_in_one_line(name, build, says):
 
 @pytest.mark.parametrize(("name", "build"), [
     ("page.html", lambda: nested_html(60)),
-    ("quotes.md", lambda: nested_markdown(30)),
-    ("lists.md", lambda: nested_markdown(25, "lists")),
+    ("quotes.md", lambda: nested_markdown(15)),
+    ("lists.md", lambda: nested_markdown(8, "lists")),
     ("sheet.docx", lambda: docx_nested(120)),
 ])
 def test_nesting_a_real_document_may_have_loses_no_text(name, build):
-    """markdown-it's own default (20 levels) dropped a 30-deep quote and the items of a list
-    nested 10 deep without a word."""
+    """Deep, but within what the readers walk."""
     from scheduler.reading import parse_document
 
     text, _sheet = parse_document(build(), name)
@@ -158,6 +159,17 @@ def test_a_password_protected_word_document_says_so():
     assert str(refused.value) == (
         "sheet.docx: a password-protected (encrypted) Word document, or an old .doc; remove the "
         "password in Word (File > Info > Protect Document) and save it as .docx")
+
+
+def test_markdown_that_is_slow_to_parse_is_on_the_clock(monkeypatch):
+    """300,000 "[a](" cost markdown-it about a minute, and nothing checked the time."""
+    from posts.formats import limits
+    from scheduler.reading import DocumentImportError, parse_document
+
+    monkeypatch.setattr(limits, "DEFAULT_LIMITS", limits.Limits(parse_seconds=1))
+    with pytest.raises(DocumentImportError) as refused:
+        parse_document(b"[a](" * 300_000, "sheet.md")
+    assert str(refused.value).startswith("sheet.md: reading it took longer than 1 s, the limit")
 
 
 def test_a_gigapixel_image_is_listed_as_skipped_without_being_decoded(tmp_path):
