@@ -357,14 +357,13 @@ def pdf_object_stream(count: int = 850_000) -> bytes:
     """A one-page PDF whose font sits last in an object stream declaring `count` objects (the
     number 1 each: 16 MB unpacked, 3 MB packed); pypdf parses and keeps them all the first time
     it needs the font. Written with a cross-reference stream (PDF 32000-1, 7.5.7 and 7.5.8)."""
-    numbers = [*range(100, 100 + count - 1), 3]
-    bodies = [b"1"] * (count - 1) + [_FONT]
-    offsets, at = [], 0
-    for body in bodies:
-        offsets.append(at)
-        at += len(body) + 1
-    head = b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True)) + b" "
-    packed = zlib.compress(head + b" ".join(bodies) + b" ", 9)
+    # Written into one buffer: lists of 850,000 small objects would leave the test process
+    # hundreds of megabytes larger.
+    head = bytearray()
+    for n in range(count - 1):
+        head += b"%d %d " % (100 + n, 2 * n)  # each body is "1 "
+    head += b"3 %d " % (2 * (count - 1))
+    packed = zlib.compress(bytes(head) + b"1 " * (count - 1) + _FONT + b" ", 9)
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     where = {}
