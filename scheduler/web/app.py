@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 
@@ -22,9 +23,10 @@ from scheduler.web.auth import (
     Forbidden,
     LoginRequired,
     session_actor,
+    signed_in,
 )
 from scheduler.web.context import HERE, Web, utcnow
-from scheduler.web.limits import BodyLimit
+from scheduler.web.limits import BodyRules, RequestGate
 
 CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
        "base-uri 'none'; object-src 'none'")
@@ -64,8 +66,29 @@ def create_app(config: Config, store: Store, *,
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
-    # Last added, so outermost: nothing reads a body (or asks who is calling) before this.
-    app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
+
+    async def proves_a_user(scope) -> bool:
+        return await run_in_threadpool(signed_in, Request(scope))
+
+    async def stranger(scope, receive, send) -> None:
+        request = Request(scope, receive)
+        if wants_json(request):
+            scheme = request.headers.get("authorization", "").partition(" ")[0]
+            response = await api_auth(request, ApiAuthError(401, (
+                "unknown, expired or revoked API token; ask an admin for a new one "
+                "('factpost user token NAME')") if scheme.lower() == "bearer" else (
+                "not signed in; send 'Authorization: Bearer TOKEN' (from 'factpost user "
+                "token NAME')")))
+        else:
+            response = await login_required(request, LoginRequired())
+        await response(scope, receive, send)
+
+    # Last added, so outermost: nothing reads a body before this has sized it and, unless it
+    # is the sign-in form, asked who is sending it.
+    app.add_middleware(RequestGate, signed_in=proves_a_user, stranger=stranger, rules=BodyRules(
+        body_bytes=config.max_body_bytes, upload_bytes=config.max_request_bytes,
+        timeout_seconds=config.body_timeout_seconds, public=people.PUBLIC_BODY_PATHS,
+        uploads=imports.UPLOAD_PATHS))
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") and request.url.path != "/api/docs"
