@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
@@ -68,11 +68,23 @@ def create_app(config: Config, store: Store, *,
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
 
     async def proves_a_user(scope) -> bool:
-        return await run_in_threadpool(signed_in, Request(scope))
+        try:
+            return await run_in_threadpool(signed_in, Request(scope))
+        except DBAPIError as exc:
+            # Nobody is proven while the database is down; the answer says why (below).
+            scope.setdefault("state", {})["factpost_database_error"] = exc
+            return False
 
     async def stranger(scope, receive, send) -> None:
         request = Request(scope, receive)
-        if wants_json(request):
+        failed = scope.get("state", {}).get("factpost_database_error")
+        if failed is not None:
+            # Not the error page: it would ask the database who is signed in.
+            message = web.public_message(describe_error(config.database_url, failed) +
+                                         "; try again shortly")
+            response = (JSONResponse({"detail": message}, status_code=503)
+                        if wants_json(request) else PlainTextResponse(message, status_code=503))
+        elif wants_json(request):
             scheme = request.headers.get("authorization", "").partition(" ")[0]
             response = await api_auth(request, ApiAuthError(401, (
                 "unknown, expired or revoked API token; ask an admin for a new one "

@@ -164,9 +164,13 @@ class RequestGate:
 
 
 def _closing(send: Send) -> Send:
+    """`send`, closing the connection after the response (the body is left unread) and
+    keeping the response out of caches (it is sent from outside the app's own headers)."""
+
     async def closing_send(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", ()),
+                                              (b"cache-control", b"no-store"),
                                               (b"connection", b"close")]}
         await send(message)
 
