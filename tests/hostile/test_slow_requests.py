@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from conftest import token_for
 from support import start_server  # noqa: F401 (a fixture)
 
@@ -88,10 +89,28 @@ def test_a_body_sent_a_byte_at_a_time_gets_408_while_others_are_served(start_ser
     assert DEADLINE * 0.9 <= waited < DEADLINE + GRACE
 
 
-def test_headers_sent_a_byte_at_a_time_get_408_while_others_are_served(start_server):  # noqa: F811
+def read_response(sock: socket.socket) -> int:
+    """Read one whole response (with a Content-Length) from `sock`; its status."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return int(head.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("kept_alive", [False, True], ids=["first request", "kept alive"])
+def test_headers_sent_a_byte_at_a_time_get_408_while_others_are_served(
+        start_server, kept_alive):  # noqa: F811
     _office, url, _pid = start_server(SLOW)
     stop = threading.Event()
     with connect(url) as sock:
+        if kept_alive:  # one request answered in full first, on the same connection
+            sock.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_response(sock) == 200
         started = time.monotonic()
         dripping = threading.Thread(target=drip, daemon=True, args=(
             sock, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n",
