@@ -42,7 +42,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: The sign-in form (name, password, two short tokens and a path) fits many times over.
 PUBLIC_BODY_BYTES = 16 * 1024
-#: Headers, all together (h11's own default, stated here so that it is a decision).
+#: Headers, all together, names and values (h11's own default for headers still arriving,
+#: stated here so that it is a decision; the gate holds complete ones to it too: 431).
 MAX_HEADER_BYTES = 16 * 1024
 #: Seconds an idle keep-alive connection is kept open between requests (uvicorn's default).
 KEEP_ALIVE_SECONDS = 5
@@ -96,6 +97,12 @@ class RequestGate:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.rules.timeout_seconds
         path = scope.get("path", "")
+        if sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES:
+            # h11 bounds only headers still arriving: a block that came in one read passes.
+            await _answer(send, 431, path, f"the request headers are larger than the "
+                          f"{MAX_HEADER_BYTES // 1024} KB this server accepts; send fewer or "
+                          "shorter headers (cookies included)")
+            return
         limit = self.rules.limit(scope["method"], path)
         declared = _header(scope, b"content-length")
         has_body = _header(scope, b"transfer-encoding") is not None or declared not in (None, b"0")

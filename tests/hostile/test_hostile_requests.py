@@ -5,6 +5,7 @@ command line; the server's peak memory (VmHWM) stays under PEAK_LIMIT_MB through
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import time
@@ -207,3 +208,17 @@ def test_bombs_uploaded_to_the_import_page_are_refused_with_bounded_memory(
     assert f"{name}: " in html.unescape(response.text) and says in html.unescape(response.text)
     assert office.store.history.search() == []
     assert peak_mb(pid) < PEAK_LIMIT_MB, f"server peak {peak_mb(pid):.0f} MB"
+
+
+@pytest.mark.parametrize(("size", "status"), [
+    (20 * 1024, 431),  # arrives in one read: the gate refuses it
+    (MB, 400),  # too long while still arriving: h11 refuses it (uvicorn answers 400)
+])
+def test_headers_over_16_kb_are_refused(measured_server, size, status):  # noqa: F811
+    _office, url, _pid = measured_server
+    with connect(url) as sock:
+        # The server may answer and close before all of it went out.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size +
+                         b"\r\n\r\n")
+        assert status_of(sock) == status
