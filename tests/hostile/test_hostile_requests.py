@@ -79,7 +79,11 @@ def test_a_huge_body_is_refused_at_once_before_sign_in_and_parsing(measured_serv
         while True:
             yield b"x" * MB
 
-    # A stranger's is not read at all; a signed-in user's is cut off at the JSON limit.
+    # The sign-in form's is cut off at 16 KB; a stranger's anywhere else is not read at all;
+    # a signed-in user's is cut off at the JSON limit.
+    status, sent = streamed(url, "/login", lazily())
+    assert status == 413
+    assert sent < 16 * MB
     status, sent = streamed(url, "/api/preview", lazily())
     assert status == 401
     assert sent < 16 * MB  # what the socket buffers took before the answer was seen
