@@ -6,6 +6,7 @@ command line; the server's peak memory (VmHWM) stays under PEAK_LIMIT_MB through
 from __future__ import annotations
 
 import contextlib
+import json
 import select
 import socket
 import time
@@ -161,6 +162,12 @@ def test_a_signed_in_user_s_json_is_capped_small(measured_server):  # noqa: F811
     assert peak_mb(pid) - before < 100
     assert httpx.post(url + "/api/preview", json={"account": "office-x", "text": "Hello."},
                       headers=headers, timeout=60).json()["fits"] is True
+    # The longest text the API takes (70,000 characters), in the costliest spelling (each
+    # emoji escaped as two \uXXXX), still fits the default limit.
+    longest = json.dumps({"account": "office-x", "text": "\U0001F600" * 70_000}).encode()
+    assert len(longest) > 800_000
+    assert httpx.post(url + "/api/preview", content=longest, headers=headers,
+                      timeout=120).status_code != 413
 
 
 def test_the_sign_in_form_takes_only_a_small_body(measured_server):  # noqa: F811
