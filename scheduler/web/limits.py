@@ -72,8 +72,8 @@ class BodyRules:
 
 
 class _Refused(Exception):
-    """The gate has answered this request itself (413 or 408); whatever the app does next is
-    moot."""
+    """The gate has cut this request off (and answered it with 413 or 408, unless the app had
+    begun its own answer); whatever the app does next is moot."""
 
 
 class RequestGate:
@@ -121,10 +121,11 @@ class RequestGate:
         async def refuse(status: int, detail: str) -> None:
             nonlocal refused
             # Answer now, whatever the app makes of the error raised next (FastAPI turns a
-            # failed body read into a 400): its own response is dropped.
+            # failed body read into a 400): its own response is dropped. One already begun
+            # is left unfinished, and the server closes the connection.
             if not started and not refused:
-                refused = True
                 await _answer(send, status, path, detail)
+            refused = True
             raise _Refused()
 
         async def gated_receive() -> Message:
