@@ -183,6 +183,11 @@ def _postgres_refusal(url: URL, cause: str) -> str | None:
         return (f'{server} has no role "{found.group(1)}" (the user in [database].url); create '
                 f"it (as a PostgreSQL superuser: createuser {options} --login {found.group(1)}) "
                 "or name another user in [database].url")
+    found = re.search(r"(?:failed to resolve host|could not translate host name) "
+                      r"['\"]([^'\"]+)['\"]", cause)
+    if found:
+        return (f"PostgreSQL on {found.group(1)}:{port}: no such host (the name does not "
+                "resolve); check the host in [database].url and the DNS")
     found = re.search(r'password authentication failed for user "([^"]+)"', cause)
     if found:
         return (f'{server} refused the password of role "{found.group(1)}"; put the right one '

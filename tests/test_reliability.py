@@ -191,6 +191,27 @@ def test_a_postgresql_role_that_does_not_exist_is_named_with_the_fix(
         f"{url.port or 5432} --login {name}) or name another user in [database].url")
 
 
+def test_a_host_name_that_does_not_resolve_is_named_as_such():
+    """(Not tried for real: resolving a name would leave 127.0.0.1.) psycopg's words and
+    libpq's older ones."""
+    from db.engine import describe_error
+
+    for said in ("connection failed: failed to resolve host 'db.example.org': [Errno -2] Name "
+                 "or service not known",
+                 'could not translate host name "db.example.org" to address: Name or service '
+                 "not known"):
+        assert describe_error("postgresql://factpost@db.example.org/newsroom",
+                              Exception(said)) == (
+            "PostgreSQL on db.example.org:5432: no such host (the name does not resolve); "
+            "check the host in [database].url and the DNS")
+
+
+def test_a_database_never_initialised_says_so_and_to_run_init(factpost, tmp_path):
+    line = one_line(factpost("status"))
+    assert line == (f"factpost: error: {tmp_path / 'factpost.db'}: the database is not "
+                    "initialised or is out of date; run 'factpost init'")
+
+
 def test_a_driver_that_is_not_installed_is_named_in_one_line(factpost):
     line = one_line(factpost("queue", url="postgresql+pg8000://factpost@127.0.0.1/newsroom"))
     assert line.startswith("factpost: error: [database].url asks for the driver "
