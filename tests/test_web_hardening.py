@@ -246,3 +246,8 @@ def test_a_body_while_the_database_is_down_is_answered_503_unread(make_office, s
     assert page.status_code == 503
     assert page.headers["connection"] == "close"
     assert page.text.startswith("factpost.db: the disk is full")
+    # A page asked for with a session: the error page itself asks nobody who is signed in.
+    history = httpx.get(url + "/history", cookies={"factpost_session": "some session"},
+                        timeout=30)
+    assert history.status_code == 503
+    assert "factpost.db: the disk is full" in html.unescape(history.text)

@@ -127,12 +127,13 @@ def create_app(config: Config, store: Store, *,
                           message="this form is from an old page or another site; go back, "
                                   "reload the page and try again")
 
-    def respond(request: Request, status: int, title: str, message: str):
+    def respond(request: Request, status: int, title: str, message: str, *,
+                ask_who: bool = True):
         message = web.public_message(message)
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=status)
-        return web.render(request, "error.html", session_actor(request), status,
-                          title=title, message=message)
+        return web.render(request, "error.html", session_actor(request) if ask_who else None,
+                          status, title=title, message=message)
 
     @app.exception_handler(FactpostError)
     async def user_error(request: Request, exc: FactpostError):
@@ -141,7 +142,10 @@ def create_app(config: Config, store: Store, *,
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):
+        # Shown to nobody in particular: asking the failing database who is signed in would
+        # turn this page into a server error.
         return respond(request, 503, "Database unavailable",
-                       describe_error(config.database_url, exc) + "; try again shortly")
+                       describe_error(config.database_url, exc) + "; try again shortly",
+                       ask_who=False)
 
     return app
