@@ -83,7 +83,7 @@ class Context:
                 raise
             if not current:
                 store.close()
-                fail(f"the database {describe_url(self.config.database_url)} is not "
+                fail(f"{describe_url(self.config.database_url)}: the database is not "
                      "initialised or is out of date; run 'factpost init'")
             self._store = store
         return self._store
