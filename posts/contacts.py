@@ -38,19 +38,30 @@ class Contacts:
 _LIST_ITEM = re.compile(r"(?:[-*•‣◦▪–]|\d{1,3}[.)])\s+\S")
 _CLOSING = "\"')]}”’»"
 
-# Labels that make a line a contact line whatever follows them.
+# Labels that make a line a contact line whatever follows them, in English and in Arabic as
+# Arabic press releases write them ("للمزيد من المعلومات يرجى التواصل مع ...": for more
+# information please contact ...; a leading "و", "and", may join the first word). Arabic is
+# written with and without hamza on alif ("الالكتروني"), so both spellings are listed.
 _STRONG_LABEL = re.compile(
     r"(?:follow us|find us|connect with us|contact us|call us|e-?mail us|write to us"
-    r"|media (?:contacts?|inquiries|enquiries|queries|desk)"
-    r"|for (?:media|press|more) (?:inquiries|enquiries|queries|information)"
+    r"|please contact|media (?:contacts?|inquiries|enquiries|queries|desk)"
+    r"|for (?:media|press|more|further) (?:inquiries|enquiries|queries|information|details)"
     r"|press (?:contacts?|office|desk|inquiries|enquiries)|public affairs contact"
-    r"|تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاستفسارات)"
+    r"|و?(?:تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاتصال"
+    r"|للاستفسارات|للاستفسار|لل?مزيد من (?:المعلومات|التفاصيل|الاستفسارات)"
+    r"|(?:يرجى|الرجاء|يمكنكم|بإمكانكم) (?:التواصل|الاتصال|مراسلة|زيارة)"
+    r"|(?:معلومات|بيانات|جهات|أرقام|ارقام) (?:الاتصال|التواصل)|المكتب الإعلامي|المكتب الاعلامي"
+    r"|(?:الاستفسارات|استفسارات) (?:الإعلامية|الاعلامية|وسائل الإعلام|وسائل الاعلام)))"
     r"(?=$|[\s:：,،|])", re.IGNORECASE)
 # Labels that do only when followed by ":" or nothing, or when the line holds contact details.
 _WEAK_LABEL = re.compile(
     r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
-    r"|facebook|social media|البريد الإلكتروني|الهاتف|هاتف|الموقع الإلكتروني|الموقع|فيسبوك"
-    r"|إكس|تويتر)(?=$|[\s:：,،|])", re.IGNORECASE)
+    r"|facebook|social media"
+    r"|و?(?:ال)?(?:بريد (?:ال)?(?:إلكتروني|الكتروني)|ايميل|إيميل|هاتف|جوال|موبايل|نقال|فاكس"
+    r"|رقم (?:ال)?(?:هاتف|جوال)|خط الساخن|موقع (?:ال)?(?:إلكتروني|الكتروني|رسمي)|موقع"
+    r"|فيسبوك|فيس بوك|إكس|اكس|تويتر|واتساب|إنستغرام|انستغرام|يوتيوب|تيليغرام|تلغرام"
+    r"|حساباتنا|حسابنا|(?:منصات|وسائل|مواقع) التواصل الاجتماعي))"
+    r"(?=$|[\s:：,،|])", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
 # ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
@@ -71,6 +82,7 @@ _CONTACT_LINE_WORDS = 3
 ContactKind = Literal["label", "label-only", "details"]
 AMONG_WORDS = "holds "
 DETAILS_AMONG_WORDS = f"{AMONG_WORDS}a phone number or e-mail address among other words"
+LABEL_AMONG_WORDS = f"{AMONG_WORDS}a contact phrase among many other words"
 
 
 def contact_kind(line: str) -> ContactKind | None:
@@ -102,6 +114,10 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
                       + ("reads as a sentence" if spans else "holds no contact details"))
     if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
         return "label", None  # not "For more information about the patrols, the report ..."
+    if strong:
+        # A long "Please contact the Public Affairs Office of ..." line: text on its own, the
+        # opening line of a footer when contact lines follow it.
+        return None, LABEL_AMONG_WORDS
     if not spans:
         return None, None
     if _LIST_ITEM.match(line) and not label:
