@@ -290,6 +290,36 @@ def test_a_compound_keeps_its_hyphen(first, second):
     assert join_lines(f"the {first}-", f"{second} teams") == f"the {first}-{second} teams"
 
 
+@pytest.mark.parametrize(("line", "following", "joined"), [
+    ("the years 2025-", "2026 plan", "the years 2025-2026 plan"),
+    ("the years 2025\u2010", "26 plan", "the years 2025\u201026 plan"),
+    ("budget for 2027–", "2028,", "budget for 2027–2028,"),
+    ("pages 12–", "14 of", "pages 12–14 of"),
+    ("a 12-", "year-old rule", "a 12-year-old rule"),
+    ("the Baghdad–", "Basra road", "the Baghdad–Basra road"),
+    ("the fleet—", "and its crews", "the fleet—and its crews"),
+    ("at https://www.jtf-meridian.mil/", "reports/plan.pdf", "at https://www.jtf-meridian.mil/"
+     "reports/plan.pdf"),
+    ("the 2025/", "26 figures", "the 2025/26 figures"),
+    ("الخطة للأعوام 2025-", "2026 كاملة", "الخطة للأعوام 2025-2026 كاملة"),
+])
+def test_a_range_compound_or_address_broken_at_a_line_end_joins_as_written(line, following,
+                                                                           joined):
+    assert join_lines(line, following) == joined
+
+
+@needs_fonts
+def test_pdf_numbers_and_ranges_across_line_ends_join_as_written():
+    data = pdf(["The plan covers the years 2025-", "2026, with a budget for 2027–",
+                "2028 set out on pages 12–", "14 and the fleet—", "and its crews — stay."])
+    text = parse_with_images(data, "f.pdf").sheet.sections[0].text
+    assert text == ("The plan covers the years 2025-2026, with a budget for 2027–2028 set out "
+                    "on pages 12–14 and the fleet—and its crews — stay.")
+    plain = parse_with_images(b"Title\n\nPLAN\nThe years 2025-\n2026 and pages 12\xe2\x80\x93"
+                              b"\n14 of it.\n", "f.txt").sheet.sections[0].text
+    assert plain == "The years 2025-2026 and pages 12–14 of it."
+
+
 def test_line_ends_without_a_broken_word_are_left_to_the_caller():
     assert join_lines("The fleet", "sailed.") is None
     assert join_lines("A dash -", "then more.") is None
