@@ -151,6 +151,26 @@ def _describe(moment: datetime, tz: tzinfo) -> str:
     return f"{local:%H:%M} {local.tzname()} (UTC{_offset(moment, tz)})"
 
 
+def local_text(when: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """`when` as the office clock shows it (`fmt`), with the zone's abbreviation ("EDT",
+    "EST"), or its UTC offset where tzdata has no abbreviation ("UTC-02:00"), whenever that
+    wall time happens twice: the two 01:30 slots of the night the clocks go back must not
+    look the same in a listing. Empty for None."""
+    if when is None:
+        return ""
+    local = when.astimezone(tz)
+    text = local.strftime(fmt)
+    if not _repeated(local.replace(tzinfo=None, fold=0), tz):
+        return text
+    name = local.tzname() or ""
+    return f"{text} {name if name[:1].isalpha() else 'UTC' + _offset(local, tz)}"
+
+
+def _repeated(wall: datetime, tz: tzinfo) -> bool:
+    first, second = (_utc(wall.replace(fold=f), tz) for f in (0, 1))
+    return first != second and _wall(first, tz) == wall and _wall(second, tz) == wall
+
+
 # --- slots ------------------------------------------------------------------------------------
 
 # Python's timezones have offsets of less than 24 hours either way (datetime.utcoffset), so a
@@ -214,6 +234,6 @@ def _instants(wall: datetime, tz: ZoneInfo) -> list[datetime]:
     first, second = (_utc(wall.replace(fold=f), tz) for f in (0, 1))
     if first == second:
         return [first]
-    if _wall(first, tz) == wall and _wall(second, tz) == wall:
+    if _repeated(wall, tz):
         return [first, second]  # a repeated hour: both happen
     return [_skipped(wall, tz)]

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -455,3 +456,25 @@ def test_configured_hashtags_go_on_once_for_composed_posts_and_preview_shows_the
     factpost("import", str(sheet), "--account", "office-x")
     stored = [p["text"] for p in json.loads(factpost("queue", "--json").output)]
     assert x_posts[0]["text"] in stored  # preview shows exactly what is queued
+
+
+def test_the_two_slots_of_a_repeated_hour_are_told_apart_in_listings(write_config, tmp_path,
+                                                                      monkeypatch):
+    # The night New York's clocks go back, 01:30 happens twice: a listing without the offset
+    # would show two identical times.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FACTPOST_TOKEN", raising=False)
+    write_config(CONFIG.format(approval="false").replace("Asia/Baghdad", "America/New_York"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    moment = datetime(2027, 11, 5, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr("scheduler.cli.posts.now", lambda: moment)
+    for at in ("2027-11-07 01:30", "2027-11-07 01:30-05:00", "2027-11-08 01:30"):
+        added = runner.invoke(cli, ["post", "add", f"Post at {at}", "--account", "office-x",
+                                    "--at", at])
+        assert added.exit_code == 0, added.output
+    shown = runner.invoke(cli, ["queue"]).output
+    assert "2027-11-07 01:30:00 EDT" in shown and "2027-11-07 01:30:00 EST" in shown
+    assert "2027-11-08 01:30:00 " in shown and "2027-11-08 01:30:00 E" not in shown
+    history = runner.invoke(cli, ["history"]).output
+    assert "01:30:00 EDT" in history and "01:30:00 EST" in history

@@ -12,6 +12,7 @@ from scheduler.timing import (
     TimeInPast,
     check_not_past,
     free_slots,
+    local_text,
     parse_duration,
     parse_when,
     read_when,
@@ -264,3 +265,17 @@ def test_a_time_in_the_past_is_refused_unless_allowed():
         check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False)
     check_not_past(NOW - timedelta(hours=1), NOW, allow_past=True)
     check_not_past(NOW - timedelta(seconds=30), NOW, allow_past=False)  # the minute typed in
+
+
+def test_a_local_time_that_happens_twice_is_shown_with_its_zone():
+    first, second = (datetime(2027, 11, 7, h, 30, tzinfo=UTC) for h in (5, 6))
+    assert local_text(first, NEW_YORK) == "2027-11-07 01:30 EDT"
+    assert local_text(second, NEW_YORK) == "2027-11-07 01:30 EST"
+    assert local_text(second + timedelta(hours=1), NEW_YORK) == "2027-11-07 02:30"
+    assert local_text(None, NEW_YORK) == ""
+    # A zone whose abbreviations tzdata writes as numbers: the offset, written as such.
+    nuuk = ZoneInfo("America/Nuuk")
+    assert local_text(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), nuuk, "%H:%M") == (
+        "23:30 UTC-01:00")
+    assert local_text(datetime(2026, 10, 25, 1, 30, tzinfo=UTC), nuuk, "%H:%M") == (
+        "23:30 UTC-02:00")
