@@ -6,11 +6,16 @@ opening a sentence of the body ("Online: families can now ...") does not make a 
 and a line whose details sit among many other words is text unless it is part of a contact
 footer (posts.factsheet reads a footer as a whole). `classify_line` says why where a line was a
 close call, for `preview` to show.
+
+Lines are read through NFKC (`_folded`), so full-width forms typed with an East Asian input
+method or pasted from such a document ("＋９６４ ７５０ １２３ ４５６７", "press＠example.mil")
+are found like their ASCII, and listed in it; the post text itself is never changed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -96,6 +101,7 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
     text on its own, a contact line inside a contact footer."""
     if len(line) > MAX_CONTACT_LINE_CHARS:
         return None, None
+    line = _folded(line)
     strong = _STRONG_LABEL.match(line)
     weak = None if strong else _WEAK_LABEL.match(line)
     label = strong or weak
@@ -129,6 +135,11 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
     if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
         return None, DETAILS_AMONG_WORDS
     return None, None
+
+
+def _folded(line: str) -> str:
+    """`line` in NFKC: full-width letters, digits, "＋", "＠" and "＃" as their ASCII."""
+    return line if line.isascii() else unicodedata.normalize("NFKC", line)
 
 
 def _detail_spans(line: str) -> list[tuple[int, int]]:
@@ -171,7 +182,7 @@ def extract_contacts(lines: Iterable[str]) -> Contacts:
     phones: dict[str, None] = {}
     urls: dict[str, None] = {}
     accounts: dict[ContactAccount, None] = {}
-    for line in lines:
+    for line in map(_folded, lines):
         taken: list[tuple[int, int]] = []
         for m in _EMAIL.finditer(line):
             emails[m.group()] = None

@@ -317,6 +317,20 @@ def test_an_arabic_body_sentence_that_starts_like_a_contact_phrase_stays_text(li
     assert any(line in s.text for s in sheet.sections)
 
 
+@pytest.mark.parametrize(("line", "found"), [
+    ("Duty desk ＋９６４７５０１２３４５６７", {"phones": ("+9647501234567",)}),
+    ("Tel. ＋９６４ ７５０ １２３ ４５６７", {"phones": ("+964 750 123 4567",)}),
+    ("press＠jtf-meridian.mil", {"emails": ("press@jtf-meridian.mil",)}),
+    ("Ｘ： ＠ＪＴＦＭｅｒｉｄｉａｎ", {"accounts": (ContactAccount("x", "JTFMeridian"),)}),
+])
+def test_full_width_contact_details_are_found_like_their_ascii(line, found):
+    # NFKC for detection only: the line is metadata, listed in ASCII, and kept as written.
+    sheet = parse_factsheet(f"{BODY}{line}")
+    assert all(line not in s.text for s in sheet.sections)
+    assert {k: getattr(sheet.contacts, k) for k in found} == found
+    assert any(line in n for n in sheet.notes)
+
+
 def test_the_footer_phone_numbers_are_listed_under_contacts():
     sheet = parse_factsheet(sample_case("11-footer-phone-line"))
     assert sheet.contacts.phones == ("318-555-0142", "00-49-555-0199")
