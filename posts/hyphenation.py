@@ -7,7 +7,8 @@ there, to be kept ("mine-" / "countermeasure" -> "mine-countermeasure"). What de
 the two halves together are a word of the language, and whether they are not rather two words
 of their own that the hyphen joins ("long-" / "term" -> "long-term", not "longterm"). The word
 list is wordfreq's (https://github.com/rspeer/wordfreq, frequencies from Wikipedia, subtitles,
-news, books and the web, bundled with the package: no download at run time).
+news, books and the web, bundled with the package: no download at run time), loaded on first
+use.
 
 A soft hyphen (U+00AD) at a line end is always a break: it exists only to mark one.
 
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-from wordfreq import zipf_frequency
 
 # Zipf frequency (log10 of occurrences per billion words) from which a joined string is taken
 # for a word: "munitions" is 3.3, "countermeasure" 2.4, "hydrographic" 2.7; strings that are
@@ -91,4 +90,8 @@ def is_line_break(first: str, second: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _zipf(word: str) -> float:
+    # Imported here, not at the top: wordfreq and its word list take 0.4 s and tens of MB, and
+    # only a PDF with a hyphen at a line end needs them.
+    from wordfreq import zipf_frequency
+
     return zipf_frequency(word, "en")
