@@ -34,10 +34,16 @@ _SUSPENDED_BEFORE = frozenset({"and", "or", "to", "nor"})
 
 _HYPHENS = "-\u2010"  # HYPHEN-MINUS, HYPHEN (U+2011 NON-BREAKING HYPHEN never breaks a line)
 _TRAILING_WORD = re.compile(r"([^\W\d_]+)[-\u2010]$")
-# A hyphen after a digit ("2025-", "12-" before "year-old"), a figure, en or em dash, or a
-# slash, straight after what precedes it: a mark the author wrote inside a range, a compound or
-# an address, never a place to add a space.
-_TRAILING_MARK = re.compile(r"(?:\d[-\u2010]|[^\s\-\u2010][\u2012\u2013\u2014/])$")
+# A hyphen after a digit ("2025-", "12-" before "year-old"), or a figure, en or em dash straight
+# after what precedes it: a mark the author wrote inside a range or a compound, never a place
+# to add a space.
+_TRAILING_MARK = re.compile(r"(?:\d[-\u2010]|[^\s\-\u2010][\u2012\u2013\u2014])$")
+# A slash ends a line inside "2025/26" (a digit follows) or inside an address, where the next
+# line goes on with the path ("https://x.mil/" + "reports/plan.pdf"); an address that merely
+# ends in "/" before the next word ("https://x.mil/" + "for details") is followed by a space.
+_TRAILING_SLASH = re.compile(r"\S/$")
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S*$", re.IGNORECASE)
+_PATH_GOES_ON = re.compile(r"[^\s/]*[/.?=#&_-]\S")
 _LEADING_WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -70,6 +76,10 @@ def join_marked(line: str, following: str) -> str | None:
     the module docstring): "2025-" + "2026" -> "2025-2026"; None otherwise. Plain text too:
     editors that wrap lines break them after hyphens and slashes."""
     if _TRAILING_MARK.search(line) and following[:1].isalnum():
+        return line + following
+    if _TRAILING_SLASH.search(line) and following[:1].isalnum() and (
+            following[:1].isdigit()
+            or (_ADDRESS.search(line) and _PATH_GOES_ON.match(following))):
         return line + following
     return None
 

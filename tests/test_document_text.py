@@ -301,11 +301,23 @@ def test_a_compound_keeps_its_hyphen(first, second):
     ("at https://www.jtf-meridian.mil/", "reports/plan.pdf", "at https://www.jtf-meridian.mil/"
      "reports/plan.pdf"),
     ("the 2025/", "26 figures", "the 2025/26 figures"),
+    ("see www.jtf-meridian.mil/", "news/2026/11 today", "see www.jtf-meridian.mil/news/2026/11"
+     " today"),
     ("الخطة للأعوام 2025-", "2026 كاملة", "الخطة للأعوام 2025-2026 كاملة"),
 ])
 def test_a_range_compound_or_address_broken_at_a_line_end_joins_as_written(line, following,
                                                                            joined):
     assert join_lines(line, following) == joined
+
+
+@pytest.mark.parametrize(("line", "following"), [
+    ("see https://www.jtf-meridian.mil/", "for the details"),
+    ("the words and/", "or phrases"),
+    ("A dash -", "then more."),
+    ("the fleet —", "and its crews"),
+])
+def test_a_line_that_ends_before_a_space_is_not_glued_to_the_next(line, following):
+    assert join_lines(line, following) is None
 
 
 @needs_fonts
