@@ -166,6 +166,16 @@ def local_text(when: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M")
     return f"{text} {name if name[:1].isalpha() else 'UTC' + _offset(local, tz)}"
 
 
+def form_value(when: datetime, tz: ZoneInfo) -> str:
+    """`when` as a form field holds it: office time "2026-12-01T09:00" (what a datetime-local
+    input takes), with its UTC offset ("2027-11-07T01:30-05:00") where that wall time happens
+    twice, so that reading it back (`read_when`) gives the same moment, not the first."""
+    local = when.astimezone(tz)
+    if _repeated(local.replace(tzinfo=None, fold=0), tz):
+        return local.isoformat(timespec="minutes")
+    return local.strftime("%Y-%m-%dT%H:%M")
+
+
 def _repeated(wall: datetime, tz: tzinfo) -> bool:
     first, second = (_utc(wall.replace(fold=f), tz) for f in (0, 1))
     return first != second and _wall(first, tz) == wall and _wall(second, tz) == wall

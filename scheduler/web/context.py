@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader
 from db.store import Store
 from posts.states import Actor
 from scheduler.config import Config
-from scheduler.timing import local_text
+from scheduler.timing import form_value, local_text
 
 HERE = Path(__file__).parent
 NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
@@ -44,6 +44,7 @@ class Web:
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
         env.filters["local"] = self.local
+        env.filters["form_value"] = lambda when: form_value(when, self.tz)
         env.filters["short"] = shorten
         env.filters["web_link"] = web_link
         self.templates = Jinja2Templates(env=env)
