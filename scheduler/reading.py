@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 from pathlib import Path, PurePath
 from typing import Literal
+from urllib.parse import urlsplit
 
 from posts.errors import FactpostError
 from posts.factsheet import (
@@ -58,15 +59,17 @@ class LoadedDocument:
 
 def read_document(path: Path, limits: Limits | None = None) -> tuple[str, FactSheet]:
     """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
-    loaded = load_document(path, limits)
+    loaded = load_document(path, limits=limits)
     return loaded.text, loaded.sheet
 
 
-def load_document(path: Path, limits: Limits | None = None) -> LoadedDocument:
+def load_document(path: Path, base_url: str | None = None, limits: Limits | None = None
+                  ) -> LoadedDocument:
     """Read and parse a fact sheet file with its images; HTML and Markdown images named by a
-    relative path are read from the file's folder (never from above it). `limits` (the
-    config's, `Config.limits`; posts.formats.limits.DEFAULT_LIMITS without one) bound what is
-    read."""
+    relative path are read from the file's folder (never from above it). Relative link
+    addresses resolve against `base_url` (see `check_base_url`) where the document gives no
+    base of its own. `limits` (the config's, `Config.limits`; posts.formats.limits'
+    DEFAULT_LIMITS without one) bound what is read."""
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -78,7 +81,17 @@ def load_document(path: Path, limits: Limits | None = None) -> LoadedDocument:
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    return parse_with_images(data, name, folder_resolver(path.parent), limits)
+    return parse_with_images(data, name, folder_resolver(path.parent), base_url, limits)
+
+
+def check_base_url(base_url: str) -> str:
+    """`base_url` if it is an absolute http(s) address (what a relative link resolves
+    against); raises DocumentImportError otherwise."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DocumentImportError(f"--base-url {base_url!r} is not an absolute web address; "
+                                  "write e.g. https://www.example.mil/")
+    return base_url.strip()
 
 
 def folder_resolver(folder: Path) -> Resolver:
@@ -118,7 +131,8 @@ def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
 
 
 def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None,
-                      limits: Limits | None = None) -> LoadedDocument:
+                      base_url: str | None = None, limits: Limits | None = None
+                      ) -> LoadedDocument:
     """`parse_document`, keeping the document's images; `resolve` reads those named by a
     relative path (without it, as for an upload, they are listed as skipped). Images change
     neither the text nor the sections, so they leave the content hash alone. Every limit of
@@ -126,10 +140,11 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None,
     DocumentImportError naming it, and for the office's own caps, the config key."""
     _check_size(len(data), name)
     with parse_budget(name, limits):  # hostile files are refused early (posts/formats/limits.py)
-        return _parse(data, name, resolve, current_limits())
+        return _parse(data, name, resolve, base_url, current_limits())
 
 
-def _parse(data: bytes, name: str, resolve: Resolver | None, limits: Limits) -> LoadedDocument:
+def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | None,
+           limits: Limits) -> LoadedDocument:
     images: list[FoundImage] = []
     notes: tuple[str, ...] = ()
     try:
@@ -145,7 +160,7 @@ def _parse(data: bytes, name: str, resolve: Resolver | None, limits: Limits) -> 
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
         else:
-            read = _read_parts(kind, data, name, resolve)
+            read = _read_parts(kind, data, name, resolve, base_url)
             text, sheet = render_parts(read.parts), parse_structured(read.parts)
             notes = read.notes
             sections = heading_sections(read.parts, sheet)
@@ -221,16 +236,17 @@ def document_format(filename: str, data: bytes) -> Format:
     return kind
 
 
-def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None) -> Read:
+def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None,
+                base_url: str | None = None) -> Read:
     if not data:
         raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
     if kind == "pdf":
         return read_pdf(data, name)
     if kind == "docx":
-        return read_docx(data, name)
+        return read_docx(data, name, base_url)
     if kind == "html":
-        return read_html(data, name, resolve)
-    return read_markdown(decode_document(data, name), name, resolve)
+        return read_html(data, name, resolve, base_url)
+    return read_markdown(decode_document(data, name), name, resolve, base_url)
 
 
 def content_hash(text: str) -> str:

@@ -19,7 +19,7 @@ from posts.factsheet import Part
 from posts.formats.html import read_html
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import check_time, too_deep
-from posts.formats.links import link_address, link_text
+from posts.formats.links import is_relative, link_address, link_text, relative_links_note
 from posts.text import fold_spaces
 
 #: markdown-it's own nesting limit (its "commonmark" preset's maxNesting, "internal
@@ -30,10 +30,12 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _IMG = re.compile(r"<img\b", re.IGNORECASE)
 
 
-def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read:
+def read_markdown(text: str, name: str, resolve: Resolver | None = None,
+                  base_url: str | None = None) -> Read:
     """The parts and images of a Markdown fact sheet, from its decoded text; `resolve` reads
-    an image named by a relative path (see `image_from_address`). Raises only
-    `DocumentTooLarge`, for quotes or lists nested deeper than the limits allow."""
+    an image named by a relative path (see `image_from_address`); relative links resolve
+    against `base_url`, or are noted as dropped. Raises only `DocumentTooLarge`: for quotes
+    or lists nested deeper than markdown-it reads (NESTING), or past the parse's time budget."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"maxNesting": NESTING}).enable("table")
@@ -53,6 +55,8 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
     items: list[str] = []  # markers of the open list items, innermost last
     item_started = False
     cells: list[str] | None = None
+    relative: list[str] = []
+    notes: list[str] = []
     for token in tokens:
         kind = token.type
         if kind == "heading_open":
@@ -76,7 +80,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
             cells = None
         elif kind == "inline":
             images.extend(_images(token, headings, resolve))
-            content = _inline_text(token)
+            content = _inline_text(token, base_url, relative)
             if cells is not None:
                 cells.append(fold_spaces(content))
             elif heading is not None:
@@ -89,12 +93,14 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
         elif kind in ("fence", "code_block"):
             parts.append(Part("text", token.content))
         elif kind == "html_block":
-            block = read_html(token.content.encode("utf-8"), name, resolve)
+            block = read_html(token.content.encode("utf-8"), name, resolve, base_url)
             parts.extend(block.parts)
+            notes.extend(block.notes)
             images.extend(replace(i, after_headings=i.after_headings + headings)
                           for i in block.images)
             headings += sum(1 for p in block.parts if p.kind == "heading")
-    return Read(parts, images)
+    note = relative_links_note(name, relative)
+    return Read(parts, images, (*notes, *([note] if note else [])))
 
 
 class _Clock:
@@ -127,12 +133,18 @@ def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:
     return found
 
 
-def _inline_text(token) -> str:
+def _inline_text(token, base_url: str | None, relative: list[str]) -> str:
+    """The text of an inline token, links with their addresses; relative addresses dropped
+    for want of a base go into `relative`."""
     out: list[str] = []
     links: list[tuple[int, str | None]] = []  # (where its text starts in `out`, address)
     for child in token.children or ():
         if child.type == "link_open":
-            links.append((len(out), link_address(str(child.attrGet("href") or ""))))
+            href = str(child.attrGet("href") or "")
+            address = link_address(href, base_url)
+            if address is None and is_relative(href, base_url):
+                relative.append(href)
+            links.append((len(out), address))
         elif child.type == "link_close" and links:
             start, address = links.pop()
             out[start:] = [link_text("".join(out[start:]), address)]

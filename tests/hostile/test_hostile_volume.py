@@ -137,15 +137,15 @@ def test_a_hand_written_post_is_capped_on_the_command_line(make_office):
 
 
 def test_a_hand_written_post_is_capped_in_the_web_ui_and_the_api(newsroom):
-    """The Compose form took any text its 11 MB body limit let through (a 40,000-part thread
-    from 10 MB); the API's own 70,000 characters still made a 270-part thread on X."""
+    """The Compose form split any text its body limit let through (a 300-part thread from
+    73,000 characters); the API's own 70,000 characters still made a 270-part thread on X."""
     browser = sign_in(newsroom.url, "chen")
     form = browser.post("/compose", data={"csrf": page_csrf(browser, "/compose"),
                                           "account": "office-x", "when": "at",
-                                          "at": "2036-12-01 09:00", "text": SENTENCE * 14_000},
+                                          "at": "2036-12-01 09:00", "text": SENTENCE * 1_000},
                         timeout=60)
     assert form.status_code == 400
-    assert ("the text is 1,022,000 characters, over the 70,000 a post may be written with; "
+    assert ("the text is 73,000 characters, over the 70,000 a post may be written with; "
             "shorten it, or import it as a fact sheet") in html.unescape(form.text)
     api = httpx.Client(base_url=newsroom.url + "/api", timeout=60, headers={
         "Authorization": f"Bearer {token_for(newsroom.store, 'chen')}"})
