@@ -63,6 +63,8 @@ class AuditOut(BaseModel):
 class PostDetail(PostOut):
     created_by: str
     approved_by: str | None
+    version: str = Field(description="The post as review sees it (text, time, image, pair "
+                         "partner); pass it to approve to approve exactly this.")
     attempts: list[AttemptOut]
     audit: list[AuditOut]
 
@@ -157,6 +159,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     p = w.store.history.get(post_id)
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
+        version=w.store.posts.versions([post_id])[post_id],
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
                              error_code=a.error_code, error_message=a.error_message,
                              explanation=a.explanation, remote_id=a.remote_id)
@@ -177,14 +180,22 @@ def api_add(request: Request, body: NewPost, actor: ApiAuthor):
                                                   when=when)])
 
 
+class ApproveIn(BaseModel):
+    version: str = Field(max_length=64, description="The `version` of the post you reviewed "
+                         "(GET /api/posts/{id}); refused with 409 if it has changed since.")
+
+
 @router.post("/posts/{post_id}/approve", response_model=PostOut, summary="Approve a draft",
-             responses={404: {"description": "No such post"},
-                        409: {"description": "Not a draft, or the two-person rule"}})
+             responses={400: {"description": "No version given"},
+                        404: {"description": "No such post"},
+                        409: {"description": "Not a draft, changed since the version given, "
+                                             "or the two-person rule"}})
 def api_approve(request: Request, post_id: PostId,
-                actor: ApiApprover):
+                actor: ApiApprover, body: ApproveIn | None = None):
     w = web(request)
     # A pair is approved together, so more than one post may come back: answer for this one.
-    w.store.posts.approve([post_id], actor=actor, now=w.now())
+    w.store.posts.approve([post_id], seen={post_id: body.version if body else ""},
+                          actor=actor, now=w.now())
     return out(w.store.history.get(post_id))
 
 

@@ -54,9 +54,11 @@ def post_page(request: Request, post_id: int, actor: Author):
     thread = w.store.history.thread_of(post) if post.thread_size > 1 else []
     own = w.config.two_person_rule and post.created_by == actor.name
     trail = w.store.history.audit_trail(post_id)
+    # The approve form carries the version shown here: the approval is for this page's post.
+    version = w.store.posts.versions([post_id])[post_id]
     return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
-                    at_value=w.local(post.scheduled_at, "%Y-%m-%dT%H:%M"))
+                    version=version, at_value=w.local(post.scheduled_at, "%Y-%m-%dT%H:%M"))
 
 
 @router.post("/posts/{post_id}/edit")
@@ -80,9 +82,9 @@ def post_cancel(request: Request, post_id: int, actor: AuthorForm,
 
 @router.post("/posts/{post_id}/approve")
 def post_approve(request: Request, post_id: int,
-                 actor: ApproverForm):
+                 actor: ApproverForm, version: str = Form("", max_length=64)):
     w = web(request)
-    w.store.posts.approve([post_id], actor=actor, now=w.now())
+    w.store.posts.approve([post_id], seen={post_id: version}, actor=actor, now=w.now())
     return to(request, f"/posts/{post_id}", "approved")
 
 
@@ -120,21 +122,28 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
 def approvals_page(request: Request, actor: Approver):
     w = web(request)
     drafts = [p for p in w.store.history.upcoming() if p.status == S.DRAFT]
-    return w.render(request, "approvals.html", actor, drafts=drafts)
+    versions = w.store.posts.versions(p.id for p in drafts)
+    return w.render(request, "approvals.html", actor, drafts=drafts, versions=versions)
 
 
 @router.post("/approvals")
 async def approvals_approve(request: Request, actor: ApproverForm):
     form = await request.form()
-    ids = [int(v) for v in form.getlist("post") if str(v).isdigit() and len(str(v)) < 10]
-    if not ids:
+    # Each box is "ID:VERSION": the version of the post as the page showed it.
+    seen: dict[int, str] = {}
+    for value in form.getlist("post"):
+        post_id, _, version = str(value).partition(":")
+        if post_id.isdigit() and len(post_id) < 10 and len(version) <= 64:
+            seen[int(post_id)] = version
+    if not seen:
         return to(request, "/approvals", "nothing selected")
-    return await _approve(request, actor, ids)
+    return await _approve(request, actor, seen)
 
 
-async def _approve(request: Request, actor: Actor, ids: list[int]):
+async def _approve(request: Request, actor: Actor, seen: dict[int, str]):
     from starlette.concurrency import run_in_threadpool
 
     w = web(request)
-    approved = await run_in_threadpool(w.store.posts.approve, ids, actor=actor, now=w.now())
+    approved = await run_in_threadpool(w.store.posts.approve, list(seen), seen=seen,
+                                       actor=actor, now=w.now())
     return to(request, "/approvals", f"approved {len(approved)} post(s)")
