@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, upd
 from sqlalchemy.orm import aliased
 
 from db.database import Database
-from db.models import AccountState, Attempt, Post
+from db.models import AccountState, Attempt, AuditEntry, Post
 from db.transitions import Transitions
 from posts.states import DAEMON, Action, Actor, PostStatus, Review
 
@@ -242,6 +242,42 @@ class Queue:
         times = [t for t in (soonest, expiring) if t is not None]
         return min(times) if times else None
 
+    def hold_unreviewed(self, *, actor: Actor, now: datetime) -> list[int]:
+        """Send back to draft every queued post that review does not clear: posts queued
+        while `require_approval` was off (or approved by their own writer before the
+        two-person rule), which the claim would otherwise pass over forever without a word.
+        Each move goes through the transition function with its audit row. Returns their ids;
+        none when review is off."""
+        review = self.db.review
+        if not review.require_approval:
+            return []
+        query = select(Post).where(Post.status == S.QUEUED).order_by(Post.id)
+        if not review.two_person_rule:
+            query = query.where(Post.approved_by.is_(None))
+        held = []
+        with self.db.session() as s:
+            for post in s.scalars(query).all():
+                problem = self.transitions.approval_problem(s, post)
+                if problem is None:
+                    continue
+                reason = ("queued while review was off; review is on now, so it waits for an "
+                          "approval" if post.approved_by is None else
+                          f"approved by {post.approved_by}, who wrote or edited it, before the "
+                          "two-person rule was on; another approver must approve it")
+                post.approved_by = post.approved_at = None
+                self.transitions.move(s, post, A.AWAIT_REVIEW, actor, now, S.DRAFT, reason)
+                held.append(post.id)
+        return held
+
+    def held_for_review(self) -> list[int]:
+        """Drafts that were queued before review was turned on (`hold_unreviewed` moved
+        them), oldest first."""
+        with self.db.reading() as s:
+            return list(s.scalars(
+                select(Post.id).where(Post.status == S.DRAFT, Post.id.in_(
+                    select(AuditEntry.post_id).where(AuditEntry.action == A.AWAIT_REVIEW)))
+                .order_by(Post.id)))
+
     def pending_count(self, accounts: Sequence[str] | None = None) -> int:
         """Posts the daemon still has to deal with (queued or publishing)."""
         with self.db.reading() as s:
@@ -263,3 +299,9 @@ class Queue:
                 Post.account.in_(accounts), Post.status == S.PUBLISHED,
                 Post.published_at >= since).order_by(Post.published_at.desc())
                 .offset(posts - 1).limit(1))
+
+
+def held_message(count: int) -> str:
+    """What staff are told about posts that were queued before review was turned on."""
+    return (f"{count} post(s) queued before review was turned on now wait for approval "
+            "(the Approvals page, or factpost post approve ID)")

@@ -55,6 +55,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import DBAPIError
 
 from db.models import Post
+from db.queue import held_message
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
 from scheduler.config import AccountConfig, Config, ConfigError
@@ -122,6 +123,10 @@ class Dispatcher:
         self.cap = MonthlyCap(store, self.spend, self.apps, config)
         self._settings_logged: dict[str, object] = {}
         self._check_settings(clock())
+        # Posts queued while review was off would be passed over by every claim, unseen.
+        held = store.queue.hold_unreviewed(actor=Actor(worker, DAEMON), now=clock())
+        if held:
+            log.warning("%s", held_message(len(held)))
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
                                         thread_name_prefix="account")
 

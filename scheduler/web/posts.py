@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from db.errors import BadLink
+from db.queue import held_message
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import edited_text
 from scheduler.errors import FactpostError
@@ -123,7 +124,9 @@ def approvals_page(request: Request, actor: Approver):
     w = web(request)
     drafts = [p for p in w.store.history.upcoming() if p.status == S.DRAFT]
     versions = w.store.posts.versions(p.id for p in drafts)
-    return w.render(request, "approvals.html", actor, drafts=drafts, versions=versions)
+    held = set(w.store.queue.held_for_review())
+    return w.render(request, "approvals.html", actor, drafts=drafts, versions=versions,
+                    held=held, held_note=held_message(len(held)) if held else None)
 
 
 @router.post("/approvals")
