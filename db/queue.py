@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from db.database import Database
 from db.models import AccountState, Attempt, AuditEntry, Post
+from db.reservations import CapRules, admit
 from db.transitions import Transitions
 from posts.states import DAEMON, Action, Actor, PostStatus, Review
 
@@ -139,10 +140,14 @@ class Queue:
             return [p for p in posts if not self.transitions.approval_problem(s, p)]
 
     def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta,
-                   exclude: Collection[int] = ()) -> Post | None:
+                   exclude: Collection[int] = (), cap: CapRules | None = None) -> Post | None:
         """Claim this account's next due post for `worker`, or None; posts in `exclude` (ones
         the caller has decided must wait) are passed over. The claim is one conditional
-        UPDATE, so of several processes racing for the same post exactly one wins."""
+        UPDATE, so of several processes racing for the same post exactly one wins. With
+        `cap`, the first post of a unit is claimed only if its unit's cost fits under the
+        monthly caps, and that cost is reserved in the same transaction
+        (db/reservations.py); a unit that does not fit stays queued, its first post saying
+        why."""
         query = self.candidates(self.due(account, now), exclude)
         if self.db.dialect == "postgresql":
             # Daemons sharing the database skip rows another is claiming instead of queueing
@@ -162,10 +167,17 @@ class Queue:
                     update(Post).where(Post.id == post_id, Post.status == S.QUEUED)
                     .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
                     .execution_options(synchronize_session=False)).rowcount
-                if won == 1:
-                    post = s.get(Post, post_id, populate_existing=True)
-                    self.transitions.move(s, post, A.CLAIM, daemon, now, S.PUBLISHING)
-                    return post
+                if won != 1:
+                    continue
+                post = s.get(Post, post_id, populate_existing=True)
+                refusal = admit(s, post, cap, now, self.db.dialect) if cap else None
+                if refusal is not None:
+                    # Not claimed after all (the UPDATE set no status): it waits, saying why.
+                    post.claimed_by = post.lease_until = None
+                    post.last_error = cap.explain(post, refusal)
+                    continue
+                self.transitions.move(s, post, A.CLAIM, daemon, now, S.PUBLISHING)
+                return post
             return None
 
     def reclaim_expired(self, account: str, *, worker: str, now: datetime, lease: timedelta

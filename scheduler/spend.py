@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from db.models import Post
+from db.reservations import CapRules, Refusal, month_bounds
 from db.store import Store
-from posts.states import PostStatus
 from scheduler.config import Config
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Prices, usd
@@ -121,14 +121,6 @@ class AccountMeter:
 
 # -- the monthly cap ------------------------------------------------------------------------------
 
-def month_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of `now`'s calendar month, UTC."""
-    now = now.astimezone(UTC)
-    start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    end = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
-
-
 def platform_of(account: str, config: Config) -> PlatformSpec | None:
     """The billing platform an account's ledger rows belong to: its configured platform, or,
     for an account no longer configured, the one billing platform there is."""
@@ -202,12 +194,15 @@ def cap_states(store: Store, config: Config, now: datetime) -> list[CapState]:
 
 
 class MonthlyCap:
-    """The daemon's side of `monthly_spend_usd`: which claimed posts may go this month.
+    """The daemon's side of `monthly_spend_usd`: the rules its claims hold the caps by, and
+    which posts wait until the month ends.
 
-    A thread is weighed whole when its first part is claimed (with its pair partner's thread,
-    for the leading post of a pair), against the cap of each billing app concerned; later parts
-    are never weighed, so the cap cannot cut a thread. A unit that does not fit is passed over
-    (`waiting`) until the month ends; this daemon remembers it, so it is not tried again.
+    The store admits a unit (a thread with, for the leading post of a pair, the partner's
+    thread) when its first post is claimed, reserving the unit's cost under the cap of each
+    billing app concerned in the claim's own transaction (db/reservations.py), so racing
+    account threads and daemons never both take the last of a cap; later parts are never
+    weighed, so the cap cannot cut a thread. A unit that does not fit waits (`waiting`) until
+    the month ends; this daemon remembers it, so it is not tried again.
     """
 
     def __init__(self, store: Store, ledger: SpendLedger, apps: Mapping[str, str],
@@ -221,6 +216,15 @@ class MonthlyCap:
         # Per account: (month, ids of posts passed over until it ends).
         self._waiting: dict[str, tuple[datetime, set[int]]] = {}
         self._warned: set[tuple[str, datetime, str]] = set()
+        self._specs = {name: self.config.account(name).spec for name in self.apps}
+        caps = {}
+        for name, app in self.apps.items():
+            cap = self.config.billing_for(self._specs[name].name).monthly_cap_micros
+            if cap is not None:
+                caps[app] = cap
+        #: What the store's claims hold the caps by; None when no app has a cap.
+        self.rules = CapRules(price=self._price, caps=caps, explain=self._explain,
+                              observe=self._observe) if caps else None
 
     def waiting(self, account: str, now: datetime) -> set[int]:
         """Posts of `account` passed over until the month of `now` ends."""
@@ -231,54 +235,37 @@ class MonthlyCap:
                 held = self._waiting[account] = (month, set())
             return set(held[1])
 
-    def refusal(self, account: str, post: Post, now: datetime) -> str | None:
-        """None when the claimed `post` may go; otherwise why it waits (and from now on its
-        whole thread is among `waiting`)."""
-        start, end = month_bounds(now)
-        for app, (micros, spec) in sorted(self.unit_cost(post).items()):
-            cap = self.config.billing_for(spec.name).monthly_cap_micros
-            if cap is None:
-                continue
-            spent = self.ledger.store.spent(app, since=start, until=end)
-            self._warn(app, spent, start, cap, spec)
-            if spent + micros <= cap:
-                continue
-            what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
-                    else "this post")
-            unit = {p.id for p in self.store.history.thread_from(post.id)}
-            with self._lock:
-                self._waiting.setdefault(account, (start, set()))[1].update(unit)
-            return (f"waiting for the monthly {spec.title} spend cap: {what} costs "
-                    f"{usd(micros)} and {usd(spent)} of {usd(cap)} is spent this month; it "
-                    f"goes after {end:%Y-%m-%d %H:%M} UTC, or sooner if [{spec.billing.table}] "
-                    "monthly_spend_usd is raised and the daemon restarted")
-        return None
+    def _price(self, post: Post) -> tuple[str, int] | None:
+        app = self.apps.get(post.account)
+        if app is None:
+            return None
+        spec = self._specs[post.account]
+        prices = self.config.billing_for(spec.name).prices
+        return app, spec.billing.post_cost(post.text, prices,
+                                           with_media=post.media_id is not None)
 
-    def unit_cost(self, post: Post) -> dict[str, tuple[int, PlatformSpec]]:
-        """Micro-dollars per billing app that admitting `post` commits to (with the app's
-        platform): its thread and, for the leading post of a pair, the partner's thread.
-        Nothing for a later thread part or a pair's second post (weighed with the post they
-        follow), nor for a post tried before (admitted then, and maybe live: its timeline
-        check must not wait a month)."""
-        if (post.thread_position > 1 or post.attempt_count > 0
-                or (post.pair_id is not None and post.id > post.pair_id)):
-            return {}
-        costs: dict[str, tuple[int, PlatformSpec]] = {}
-        heads = [post] + ([self.store.history.get(post.pair_id)] if post.pair_id else [])
-        for head in heads:
-            app = self.apps.get(head.account)
-            if app is None:
-                continue
-            spec = self.config.account(head.account).spec
-            prices = self.config.billing_for(spec.name).prices
-            for part in self.store.history.thread_from(head.id):
-                if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
-                                       PostStatus.PUBLISHING):
-                    continue
-                micros = spec.billing.post_cost(part.text, prices,
-                                                with_media=part.media_id is not None)
-                costs[app] = (costs.get(app, (0, spec))[0] + micros, spec)
-        return costs
+    def _spec_of(self, app: str) -> PlatformSpec:
+        return next(self._specs[name] for name, a in sorted(self.apps.items()) if a == app)
+
+    def _explain(self, post: Post, refusal: Refusal) -> str:
+        """Why `post`'s unit waits (and from now on it is among `waiting`)."""
+        spec = self._spec_of(refusal.app)
+        month = month_bounds(refusal.resets_at - timedelta(seconds=1))[0]
+        with self._lock:
+            self._waiting.setdefault(post.account, (month, set()))[1].update(refusal.post_ids)
+        what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
+                else "this post")
+        reason = (f"waiting for the monthly {spec.title} spend cap: {what} costs "
+                  f"{usd(refusal.unit_micros)} and {usd(refusal.committed)} of "
+                  f"{usd(refusal.cap)} is spent or set aside this month; it goes after "
+                  f"{refusal.resets_at:%Y-%m-%d %H:%M} UTC, or sooner if "
+                  f"[{spec.billing.table}] monthly_spend_usd is raised and the daemon "
+                  "restarted")
+        log.warning("post %s to %s %s", post.id, post.account, reason)
+        return reason
+
+    def _observe(self, app: str, committed: int, cap: int) -> None:
+        self._warn(app, committed, month_bounds(utcnow())[0], cap, self._spec_of(app))
 
     def _warn(self, app: str, spent: int, month: datetime, cap: int,
               spec: PlatformSpec) -> None:
