@@ -6,9 +6,13 @@ made, so no two claims can both take the last of the cap."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import AUTHOR, postgres_store
@@ -112,3 +116,62 @@ def test_racing_threads_are_admitted_whole_or_wait_whole_within_the_cap(office):
     assert spent(office, racing[0]) <= cap
     statuses = [[office.store.history.get(i).status for i in t] for t in threads]
     assert sorted(statuses) == [[S.PUBLISHED] * 2] * 3 + [[S.QUEUED] * 2] * 2
+
+
+def test_a_reservation_is_released_when_its_thread_fails(office):
+    # $0.10 a month; a 6-part thread ($0.09) is admitted, then X refuses its first part: the
+    # parts fail unsent, and what was set aside for them is free again for the next post.
+    text = " ".join(f"Sentence {n} of a long statement about the convoy schedule this week."
+                    for n in range(24))
+    thread = queue_thread(office, "office-x", text)
+    assert len(thread) == 6
+    office.emulator.inject("refuse", platform="x")
+    [dispatcher] = daemons(office, 1)
+    dispatcher.tick(T0)
+    assert {office.store.history.get(i).status for i in thread} == {S.FAILED}
+    later = office.add("The next statement.", account="office-x2")
+    dispatcher.tick(T0)
+    assert office.store.history.get(later).status == S.PUBLISHED
+
+
+class RealClock(Clock):
+    def unix(self) -> float:
+        return time.time()
+
+
+@pytest.mark.slow
+def test_two_daemon_processes_on_postgresql_never_spend_past_the_cap(tmp_path, monkeypatch):
+    from conftest import POSTGRES_URL
+
+    now = datetime.now(UTC)
+    office, emulator = build_office(tmp_path, monkeypatch, RealClock(now), accounts=MORE_X,
+                                    shared_app=True, x_table="[x]\nmonthly_spend_usd = 0.10")
+    try:
+        office.store.close()
+        office.store = postgres_store()
+        migrate.upgrade(office.store.engine)
+        config = tmp_path / "postgres.toml"
+        config.write_text(office.config_path.read_text(encoding="utf-8").replace(
+            'url = "sqlite:///factpost.db"', f'url = "{POSTGRES_URL}"'), encoding="utf-8")
+        for name in x_accounts(office):
+            for n in range(8):
+                office.add(f"Update {n} from {name}.", account=name,
+                           at=now - timedelta(seconds=1))
+        daemons = [subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config),
+                                     "run", "--until-idle"], env=dict(os.environ),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(2)]
+        for daemon in daemons:
+            _, err = daemon.communicate(timeout=180)
+            assert daemon.returncode == 0, err
+        start = datetime(now.year, now.month, 1, tzinfo=UTC)
+        [(spent, _)] = office.store.spend.spent_by_app(since=start,
+                                                       until=start + timedelta(days=32)).values()
+        cap = office.config.billing_for("x").monthly_cap_micros
+        assert spent <= cap, f"{spent / cap:.0%} of the cap spent"
+        assert sum(e["micros"] for e in emulator.bill()) == spent
+        published = [p for p in office.store.history.search() if p.status == S.PUBLISHED]
+        assert len(published) == cap // POST
+    finally:
+        office.close()
+        emulator.stop()
