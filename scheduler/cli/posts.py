@@ -116,9 +116,10 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
         raise click.UsageError("--alt describes an image; give the image with --image FILE")
     media = read_image(image, alt_text, acct.spec) if image is not None else None
     moment = now()
+    warnings: list[str] = []
     posts = compose(ctx.store, ctx.config, ctx.author(), acct, text,
                     when=typed_time(at, ctx, moment, allow_past=allow_past), now=moment,
-                    media=media)
+                    media=media, warnings=warnings)
     first = posts[0]
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
     what = f"thread of {len(posts)} posts ({', '.join(str(p.id) for p in posts)})" \
@@ -130,6 +131,8 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
         spent = f" (on {acct.spec.title}: {usd(cost.micros)})"
     click.echo(f"{what} {first.status} for {acct.name}{attached} at "
                f"{local(first.scheduled_at, ctx.tz)}{spent}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
 
 
 @post.command("show")

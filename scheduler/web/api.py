@@ -84,6 +84,9 @@ class NewPost(BaseModel):
 
 class Queued(BaseModel):
     posts: list[PostOut]
+    warnings: list[str] = Field(default_factory=list, description="Where queueing takes a "
+                                "billing app past its monthly spend cap: by how much, and "
+                                "until when the posts past it wait.")
 
 
 class PreviewIn(BaseModel):
@@ -111,6 +114,9 @@ class PreviewOut(BaseModel):
     cost: str | None = Field(None, description="Where the platform bills per request (X): "
                              "what publishing the parts will cost at the office's prices, "
                              "e.g. \"2 posts, 1 with link: $0.2150\".")
+    cap_warning: str | None = Field(None, description="Where queueing the parts now would "
+                                    "take the billing app past its monthly spend cap: by how "
+                                    "much (or that they cost more than the whole cap).")
 
 
 def out(post) -> PostOut:
@@ -176,8 +182,9 @@ def api_add(request: Request, body: NewPost, actor: ApiAuthor):
     w = web(request)
     name = w.config.account(body.account).name
     when = schedule_time(w, body.at) if body.at else next_free_slot(w, name)
-    return Queued(posts=[out(p) for p in compose(w, actor, account_name=name, text=body.text,
-                                                  when=when)])
+    warnings: list[str] = []
+    posts = compose(w, actor, account_name=name, text=body.text, when=when, warnings=warnings)
+    return Queued(posts=[out(p) for p in posts], warnings=warnings)
 
 
 class ApproveIn(BaseModel):
@@ -203,12 +210,32 @@ def api_approve(request: Request, post_id: PostId,
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    result = preview(body.text, w.config.account(body.account), w.config)
-    return PreviewOut(platform=result.platform, title=result.title, length=result.length,
+    account = w.config.account(body.account)
+    result = preview(body.text, account, w.config)
+    return PreviewOut(cap_warning=cap_warning(w, account, result), platform=result.platform,
+                      title=result.title, length=result.length,
                       limit=result.limit, unit=result.unit, fits=result.fits,
                       threads=result.threads,
                       parts=[PartOut(**p.__dict__) for p in result.parts],
                       cost=str(result.cost) if result.cost and result.cost.posts else None)
+
+
+def cap_warning(w, account, result) -> str | None:
+    """What queueing the previewed parts now would do to the account's monthly cap."""
+    from db.store import PlannedPost
+    from scheduler.spend import cap_outlook
+
+    now = w.now()
+    planned = [PlannedPost(account=account.name, platform=account.platform, text=p.text,
+                           scheduled_at=now, thread_position=p.position, thread_size=p.size)
+               for p in result.parts]
+    for o in cap_outlook(w.store, w.config, planned, now):
+        if o.never_fits:
+            return (f"these parts cost more than the whole {o.title} monthly cap; they would "
+                    "be refused")
+        if o.message:
+            return o.message
+    return None
 
 
 @router.get("/status", summary="The figures of 'factpost status'")

@@ -38,14 +38,16 @@ def compose_post(request: Request, actor: AuthorForm,
     try:
         name = w.config.account(account).name
         moment = next_free_slot(w, name) if when == "slot" else schedule_time(w, at or "now")
-        posts = compose(w, actor, account_name=name, text=text, when=moment)
+        warnings: list[str] = []
+        posts = compose(w, actor, account_name=name, text=text, when=moment, warnings=warnings)
     except FactpostError as exc:
         return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
                         account=account, at=at, text=text, error=str(exc), when=when)
     first = posts[0]
     what = f"{len(posts)}-part thread" if len(posts) > 1 else "post"
     return to(request, f"/posts/{first.id}", f"{what} {first.status} for {first.account} at "
-                                    f"{w.local(first.scheduled_at)}")
+                                    f"{w.local(first.scheduled_at)}" + "".join(
+                                        f". Warning: {warning}" for warning in warnings))
 
 
 @router.get("/posts/{post_id}")
