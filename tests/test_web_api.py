@@ -109,7 +109,8 @@ def test_a_browser_session_may_call_the_api_only_with_its_csrf_header(newsroom):
     assert ok.json() == {"platform": "x", "title": "X", "length": 5, "limit": 280,
                          "unit": "weighted characters", "fits": True, "threads": True,
                          "parts": [{"text": "hello", "weighted_length": 5, "position": 1,
-                                    "size": 1}], "cost": "1 post: $0.0150"}
+                                    "size": 1}], "cost": "1 post: $0.0150",
+                         "cap_warning": None}
 
 
 def test_the_preview_counts_like_x_does(newsroom):
