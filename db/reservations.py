@@ -75,6 +75,8 @@ class Refusal:
     cap: int
     post_ids: tuple[int, ...]
     resets_at: datetime
+    #: When it was weighed.
+    at: datetime
 
 
 def unit_of(s: Session, post: Post) -> list[Post]:
@@ -113,7 +115,7 @@ def admit(s: Session, post: Post, rules: CapRules, now: datetime, dialect: str
         cap = rules.caps[app]
         rules.observe(app, committed, cap)
         if committed + cost > cap:
-            return Refusal(app, cost, committed, cap, tuple(unit_ids), end)
+            return Refusal(app, cost, committed, cap, tuple(unit_ids), end, now)
     # A unit weighed again (released before anything was sent) replaces its reservations.
     s.execute(delete(XReservation).where(XReservation.post_id.in_(unit_ids)))
     s.add_all(XReservation(post_id=post_id, app=app, month=month, micros=micros,

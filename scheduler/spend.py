@@ -202,9 +202,14 @@ class MonthlyCap:
     thread) when its first post is claimed, reserving the unit's cost under the cap of each
     billing app concerned in the claim's own transaction (db/reservations.py), so racing
     account threads and daemons never both take the last of a cap; later parts are never
-    weighed, so the cap cannot cut a thread. A unit that does not fit waits (`waiting`) until
-    the month ends; this daemon remembers it, so it is not tried again.
+    weighed, so the cap cannot cut a thread. A unit that does not fit waits (`waiting`): this
+    daemon weighs it again every `RECHECK` (what was set aside for others may have been given
+    back: a post failed, or X charged nothing), and not at all once the month's spend alone
+    leaves no room for it, until the month ends.
     """
+
+    #: How long a unit that did not fit is passed over before it is weighed again.
+    RECHECK = timedelta(minutes=10)
 
     def __init__(self, store: Store, ledger: SpendLedger, apps: Mapping[str, str],
                  config: Config) -> None:
@@ -214,8 +219,9 @@ class MonthlyCap:
         self.apps = dict(apps)
         self.config = config
         self._lock = threading.Lock()
-        # Per account: (month, ids of posts passed over until it ends).
-        self._waiting: dict[str, tuple[datetime, set[int]]] = {}
+        # Per account: (month, {id of a post passed over: until when}).
+        self._waiting: dict[str, tuple[datetime, dict[int, datetime]]] = {}
+        self._told: set[int] = set()
         self._warned: set[tuple[str, datetime, str]] = set()
         self._specs = {name: self.config.account(name).spec for name in self.apps}
         caps = {}
@@ -233,8 +239,8 @@ class MonthlyCap:
         with self._lock:
             held = self._waiting.get(account)
             if held is None or held[0] != month:
-                held = self._waiting[account] = (month, set())
-            return set(held[1])
+                held = self._waiting[account] = (month, {})
+            return {post_id for post_id, until in held[1].items() if until > now}
 
     def _price(self, post: Post) -> tuple[str, int] | None:
         app = self.apps.get(post.account)
@@ -251,9 +257,16 @@ class MonthlyCap:
     def _explain(self, post: Post, refusal: Refusal) -> str:
         """Why `post`'s unit waits (and from now on it is among `waiting`)."""
         spec = self._spec_of(refusal.app)
-        month = month_bounds(refusal.resets_at - timedelta(seconds=1))[0]
+        month = month_bounds(refusal.at)[0]
+        spent = self.ledger.store.spent(refusal.app, since=month, until=refusal.resets_at)
+        # Room may come back from reservations given back; never from spend.
+        until = (refusal.resets_at if spent + refusal.unit_micros > refusal.cap
+                 else min(refusal.resets_at, refusal.at + self.RECHECK))
         with self._lock:
-            self._waiting.setdefault(post.account, (month, set()))[1].update(refusal.post_ids)
+            held = self._waiting.setdefault(post.account, (month, {}))[1]
+            held.update(dict.fromkeys(refusal.post_ids, until))
+            first = post.id not in self._told
+            self._told.add(post.id)
         what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
                 else "this post")
         reason = (f"waiting for the monthly {spec.title} spend cap: {what} costs "
@@ -262,7 +275,8 @@ class MonthlyCap:
                   f"{refusal.resets_at:%Y-%m-%d %H:%M} UTC, or sooner if "
                   f"[{spec.billing.table}] monthly_spend_usd is raised and the daemon "
                   "restarted")
-        log.warning("post %s to %s %s", post.id, post.account, reason)
+        if first:
+            log.warning("post %s to %s %s", post.id, post.account, reason)
         return reason
 
     def _observe(self, app: str, committed: int, cap: int) -> None:

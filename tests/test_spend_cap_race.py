@@ -175,3 +175,25 @@ def test_two_daemon_processes_on_postgresql_never_spend_past_the_cap(tmp_path, m
     finally:
         office.close()
         emulator.stop()
+
+
+def test_a_unit_refused_while_others_held_the_cap_is_weighed_again_once_they_let_go(office):
+    # A six-part thread is admitted on office-x ($0.09 of the $0.10 set aside): a post of
+    # office-x2 ($0.015) does not fit beside it...
+    text = " ".join(f"Sentence {n} of a long statement about the convoy schedule this week."
+                    for n in range(24))
+    thread = queue_thread(office, "office-x", text)  # six parts: $0.09 of the $0.10
+    later = office.add("The next statement.", account="office-x2")
+    [dispatcher] = daemons(office, 1)
+    head = office.store.queue.claim_next("office-x", worker="daemon-0", now=T0,
+                                         lease=timedelta(minutes=2), cap=dispatcher.cap.rules)
+    assert head.id == thread[0]
+    dispatcher.tick(T0)
+    assert office.store.history.get(later).status == S.QUEUED
+    assert "waiting for the monthly X spend cap" in office.store.history.get(later).last_error
+    # ...until the thread fails unsent and gives back what was set aside for it.
+    office.store.outcomes.failed(head.id, worker="daemon-0", reason="withdrawn", now=T0)
+    dispatcher.tick(T0 + timedelta(minutes=1))
+    assert office.store.history.get(later).status == S.QUEUED  # not weighed again yet
+    dispatcher.tick(T0 + dispatcher.cap.RECHECK)
+    assert office.store.history.get(later).status == S.PUBLISHED
