@@ -285,10 +285,12 @@ class Queue:
         """Drafts that were queued before review was turned on (`hold_unreviewed` moved
         them), oldest first."""
         with self.db.reading() as s:
-            return list(s.scalars(
-                select(Post.id).where(Post.status == S.DRAFT, Post.id.in_(
-                    select(AuditEntry.post_id).where(AuditEntry.action == A.AWAIT_REVIEW)))
-                .order_by(Post.id)))
+            # From the drafts (few, by the status index) to their audit rows (by post).
+            held = (select(AuditEntry.id).where(AuditEntry.post_id == Post.id,
+                                                AuditEntry.action == A.AWAIT_REVIEW)
+                    .correlate(Post).exists())
+            return list(s.scalars(select(Post.id).where(Post.status == S.DRAFT, held)
+                                  .order_by(Post.id)))
 
     def pending_count(self, accounts: Sequence[str] | None = None) -> int:
         """Posts the daemon still has to deal with (queued or publishing)."""

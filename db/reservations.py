@@ -60,8 +60,8 @@ class CapRules:
     caps: Mapping[str, int]
     #: Why a post waits, for its `last_error` (told of every refusal).
     explain: Callable[[Post, Refusal], str]
-    #: Told of every admission weighed: (app, committed before the unit, cap).
-    observe: Callable[[str, int, int], None] = lambda app, committed, cap: None
+    #: Told of every admission weighed: (app, committed before the unit, cap, month start).
+    observe: Callable[[str, int, int, datetime], None] = lambda *weighed: None
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def admit(s: Session, post: Post, rules: CapRules, now: datetime, dialect: str
         cost = sum(micros for _, micros in by_app[app])
         committed = _committed(s, app, month, start, end, exclude=unit_ids)
         cap = rules.caps[app]
-        rules.observe(app, committed, cap)
+        rules.observe(app, committed, cap, start)
         if committed + cost > cap:
             return Refusal(app, cost, committed, cap, tuple(unit_ids), end, now)
     # A unit weighed again (released before anything was sent) replaces its reservations.

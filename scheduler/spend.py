@@ -279,8 +279,8 @@ class MonthlyCap:
             log.warning("post %s to %s %s", post.id, post.account, reason)
         return reason
 
-    def _observe(self, app: str, committed: int, cap: int) -> None:
-        self._warn(app, committed, month_bounds(utcnow())[0], cap, self._spec_of(app))
+    def _observe(self, app: str, committed: int, cap: int, month: datetime) -> None:
+        self._warn(app, committed, month, cap, self._spec_of(app))
 
     def _warn(self, app: str, spent: int, month: datetime, cap: int,
               spec: PlatformSpec) -> None:
