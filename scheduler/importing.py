@@ -96,13 +96,17 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                                          every=every)
             image_notes = (("images are attached on a first import only, not to a "
                             "corrected version",) if with_images and images else ())
+            outlooks = cap_outlook(store, config, correction.posts, now,
+                                   leaving=correction.supersede)
             report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
                                   correction=correction, images_found=len(images),
                                   image_notes=image_notes, notes=notes,
-                                  costs=costs(correction.posts, config))
+                                  costs=costs(correction.posts, config),
+                                  cap_warnings=tuple(o.message for o in outlooks if o.message))
             if not replace or not correction.changes_posts:
                 return report
+            refuse_what_never_fits(outlooks)
             outcome = store.documents.correct(
                 source_name=source_name, content_hash=digest, title=sheet.title,
                 sections=[(s.heading, s.text) for s in sheet.sections],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -384,12 +384,13 @@ class CapOutlook:
                 "message": self.message}
 
 
-def cap_outlook(store: Store | None, config: Config, planned: Sequence, now: datetime
-                ) -> list[CapOutlook]:
+def cap_outlook(store: Store | None, config: Config, planned: Sequence, now: datetime, *,
+                leaving: Collection[int] = ()) -> list[CapOutlook]:
     """Per billing app with a cap that `planned` posts (PlannedPost-like: account, text,
     scheduled_at, thread_position, media) would be charged to: the month's outlook if they
-    were queued. Without a store (a preview with no database) nothing is counted as spent or
-    queued. Posts due in a later month count only towards `never_fits`."""
+    were queued (and the posts in `leaving`, which they replace, cancelled). Without a store
+    (a preview with no database) nothing is counted as spent or queued. Posts due in a later
+    month count only towards `never_fits`."""
     end = month_bounds(now)[1]
     groups: dict[str, dict] = {}
     unit = None
@@ -423,7 +424,8 @@ def cap_outlook(store: Store | None, config: Config, planned: Sequence, now: dat
             committed = store.spend.committed(app, now)
             queued = sum(spec.billing.post_cost(p.text, settings.prices,
                                                 with_media=p.media_id is not None)
-                         for p in store.spend.unreserved(accounts, until=end))
+                         for p in store.spend.unreserved(accounts, until=end)
+                         if p.id not in leaving)
         outlooks.append(CapOutlook(spec.title, spec.billing.table, tuple(accounts),
                                    settings.monthly_cap_micros, committed, queued,
                                    group["adding"], group["largest"][0], group["largest"][1],

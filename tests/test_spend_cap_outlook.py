@@ -116,3 +116,23 @@ def test_compose_on_the_command_line_the_web_and_the_api_says_so_too(office, ser
         "account": "office-x", "text": "One more.", "when": "at", "at": "now"},
         follow_redirects=True)
     assert "Warning: X monthly cap: queueing these posts" in page.text
+
+
+def test_a_corrected_version_is_weighed_without_the_posts_it_replaces(office, sheet):
+    assert factpost(office, "import", str(sheet), "--account", "office-x", "--at", "now",
+                    "--every", "0s").exit_code == 0
+    text = sheet.read_text(encoding="utf-8")
+    assert "approx. 1,250 merchant vessels" in text
+    sheet.write_text(text.replace("approx. 1,250 merchant vessels", "approx. 1,300 merchant "
+                                  "vessels"), encoding="utf-8")
+    planned = factpost(office, "import", str(sheet), "--account", "office-x")
+    assert planned.exit_code == 1, planned.output
+    [warning] = [line for line in planned.output.splitlines() if line.startswith("warning:")]
+    # Still over, but the post the new version replaces is not counted twice: $0.35 already
+    # queued (the earlier $0.35 and the $0.015 post, less the $0.015 post superseded), plus
+    # the $0.015 replacing it.
+    assert ("queueing these posts ($0.0150) takes office-x to $0.3800 this month, $0.0800 "
+            "over the $0.3000 cap ($0.0150 spent or set aside, $0.3500 already queued)"
+            ) in warning
+    replaced = factpost(office, "import", str(sheet), "--account", "office-x", "--replace")
+    assert replaced.exit_code == 0 and "warning: X monthly cap" in replaced.output

@@ -344,11 +344,15 @@ def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
             click.echo(f"from {local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)}"
                        f" ({ctx.tz.key})")
         _emit_costs(report)
+        for warning in report.cap_warnings:
+            click.echo(f"warning: {warning}")
         return
     if not correction.changes_posts:
         click.echo(f"{report.document}: no post changes; nothing to do")
         return
     _emit_costs(report, would=True)
+    for warning in report.cap_warnings:
+        click.echo(f"warning: {warning}")
     fail(f"{file}: changed since document {correction.previous_id}; nothing imported. Check the "
          f"changes above, then run 'factpost import {file} --replace' to cancel "
          f"{len(correction.supersede)} superseded posts and queue {len(correction.posts)} new "
