@@ -135,6 +135,9 @@ class Post(Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[datetime | None] = mapped_column()
+    #: What the approval covered: the post's text, image and pair partner as they were
+    #: (db/versions.py, without times); a claim refuses a post that has changed since.
+    approved_content: Mapped[str | None] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

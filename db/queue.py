@@ -31,6 +31,10 @@ from posts.states import DAEMON, Action, Actor, PostStatus, Review
 S = PostStatus
 A = Action
 
+#: Why a claim (or `hold_unreviewed`) sends an approved post back to draft.
+OUTDATED = ("its text, image or pair partner changed after it was approved; it needs approval "
+            "again")
+
 # Built once: a fresh alias per call defeats SQLAlchemy's statement cache, and rebuilding the
 # claim query's joins was most of a claim's cost (benchmarks/run.py).
 _PARENT = aliased(Post, name="parent")
@@ -137,7 +141,8 @@ class Queue:
         due = self.due(account, now)
         with self.db.reading() as s:
             posts = [s.get(Post, post_id) for post_id in s.scalars(self.candidates(due))]
-            return [p for p in posts if not self.transitions.approval_problem(s, p)]
+            return [p for p in posts if not self.transitions.approval_problem(s, p)
+                    and not self.transitions.approval_outdated(s, p)]
 
     def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta,
                    exclude: Collection[int] = (), cap: CapRules | None = None) -> Post | None:
@@ -158,8 +163,16 @@ class Queue:
         daemon = Actor(worker, DAEMON)
         with self.db.session() as s:
             for post_id in s.scalars(query).all():
+                candidate = s.get(Post, post_id)
+                if self.transitions.approval_outdated(s, candidate):
+                    # Defence in depth: whatever changed it, what goes out is what was cleared.
+                    candidate.approved_by = candidate.approved_at = None
+                    candidate.approved_content = None
+                    self.transitions.move(s, candidate, A.AWAIT_REVIEW, daemon, now, S.DRAFT,
+                                          OUTDATED)
+                    continue
                 if self.db.review.require_approval and self.transitions.approval_problem(
-                        s, s.get(Post, post_id)):
+                        s, candidate):
                     continue  # never sent; staff see it in the queue without an approval
                 # The conditional UPDATE is the arbiter between racing daemons; the state
                 # change itself goes through the transition function like every other.
@@ -257,26 +270,27 @@ class Queue:
     def hold_unreviewed(self, *, actor: Actor, now: datetime) -> list[int]:
         """Send back to draft every queued post that review does not clear: posts queued
         while `require_approval` was off (or approved by their own writer before the
-        two-person rule), which the claim would otherwise pass over forever without a word.
+        two-person rule), which the claim would otherwise pass over forever without a word,
+        and posts whose content changed after their approval.
         Each move goes through the transition function with its audit row. Returns their ids;
         none when review is off."""
         review = self.db.review
         if not review.require_approval:
             return []
         query = select(Post).where(Post.status == S.QUEUED).order_by(Post.id)
-        if not review.two_person_rule:
-            query = query.where(Post.approved_by.is_(None))
         held = []
         with self.db.session() as s:
             for post in s.scalars(query).all():
                 problem = self.transitions.approval_problem(s, post)
-                if problem is None:
+                outdated = problem is None and self.transitions.approval_outdated(s, post)
+                if problem is None and not outdated:
                     continue
-                reason = ("queued while review was off; review is on now, so it waits for an "
+                reason = (OUTDATED if outdated else
+                          "queued while review was off; review is on now, so it waits for an "
                           "approval" if post.approved_by is None else
                           f"approved by {post.approved_by}, who wrote or edited it, before the "
                           "two-person rule was on; another approver must approve it")
-                post.approved_by = post.approved_at = None
+                post.approved_by = post.approved_at = post.approved_content = None
                 self.transitions.move(s, post, A.AWAIT_REVIEW, actor, now, S.DRAFT, reason)
                 held.append(post.id)
         return held
@@ -287,7 +301,8 @@ class Queue:
         with self.db.reading() as s:
             # From the drafts (few, by the status index) to their audit rows (by post).
             held = (select(AuditEntry.id).where(AuditEntry.post_id == Post.id,
-                                                AuditEntry.action == A.AWAIT_REVIEW)
+                                                AuditEntry.action == A.AWAIT_REVIEW,
+                                                AuditEntry.reason != OUTDATED)
                     .correlate(Post).exists())
             return list(s.scalars(select(Post.id).where(Post.status == S.DRAFT, held)
                                   .order_by(Post.id)))

@@ -117,7 +117,7 @@ class StaffActions:
                 # The approval covered both versions as they were; both need it again, the
                 # partner too wherever it waits (a failed one would otherwise be retried on
                 # the old approval).
-                partner.approved_by = partner.approved_at = None
+                partner.approved_by = partner.approved_at = partner.approved_content = None
                 why = f"its pair partner, post {post.id}, was edited; needs approval again"
                 if partner.status == S.QUEUED:
                     self.transitions.move(s, partner, A.EDIT, actor, now, S.DRAFT, why)
@@ -125,7 +125,7 @@ class StaffActions:
                     audit(s, partner, actor.name, A.EDIT, partner.status, partner.status,
                           why, now)
             if reapprove:
-                post.approved_by = post.approved_at = None
+                post.approved_by = post.approved_at = post.approved_content = None
                 if post.status != S.DRAFT:
                     reason += "; needs approval again"
                 self.transitions.move(s, post, A.EDIT, actor, now, S.DRAFT, reason)
@@ -187,6 +187,7 @@ class StaffActions:
                                       "approval")
                 version = content_version(s, post)
                 post.approved_by, post.approved_at = actor.name, now
+                post.approved_content = content_version(s, post, with_time=False)
                 self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED,
                                       f"approved (version {version})")
                 # After the move, so the role and the two-person rule are reported first;
@@ -198,6 +199,7 @@ class StaffActions:
                 partner = s.get(Post, post.pair_id) if post.pair_id else None
                 if partner is not None and partner.status == S.DRAFT:
                     partner.approved_by, partner.approved_at = actor.name, now
+                    partner.approved_content = content_version(s, partner, with_time=False)
                     self.transitions.move(s, partner, A.APPROVE, actor, now, S.QUEUED,
                                           f"approved with its pair partner, post {post.id} "
                                           f"(version {version})")

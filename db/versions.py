@@ -22,15 +22,19 @@ from db.models import MediaItem, Post
 VERSION_DIGITS = 16
 
 
-def content_version(s: Session, post: Post) -> str:
-    """The version of `post` as review sees it (16 lowercase hex digits)."""
+def content_version(s: Session, post: Post, *, with_time: bool = True) -> str:
+    """The version of `post` as review sees it (16 lowercase hex digits). Without the time,
+    what an approval keeps covering however often the post is rescheduled (an approved post
+    keeps its approval when only its time changes, and the daemon moves times as it retries):
+    `Post.approved_content`, which a claim checks."""
     digest = hashlib.sha256()
     partner = s.get(Post, post.pair_id) if post.pair_id else None
     for member in (post, partner):
         if member is None:
             continue
         media = s.get(MediaItem, member.media_id) if member.media_id else None
-        fields = [member.id, member.text, member.scheduled_at.astimezone(UTC).isoformat(),
+        when = member.scheduled_at.astimezone(UTC).isoformat() if with_time else None
+        fields = [member.id, member.text, when,
                   media.sha256 if media else None, media.alt_text if media else None]
         digest.update(json.dumps(fields, ensure_ascii=False).encode())
     return digest.hexdigest()[:VERSION_DIGITS]

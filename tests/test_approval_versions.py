@@ -203,3 +203,29 @@ def test_the_command_line_approves_the_version_it_prints_or_the_one_given(newsro
         f"post {first}, version {current[first]}: Briefing cancelled.",
         f"post {second}, version {current[second]}: Briefing at noon.",
         f"approved 2 post(s): {first} {second}"]
+
+
+def test_a_claim_never_sends_content_that_changed_after_its_approval(store):
+    # Defence in depth: a path that changed an approved post without withdrawing the approval
+    # (here, a direct write) does not get the new text out; the post goes back to draft.
+    store.review = Review(require_approval=True)
+    post_id = draft(store)
+    store.posts.approve([post_id], seen=store.posts.versions([post_id]), actor=APPROVER,
+                        now=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == post_id).values(text="Nobody cleared this."))
+    later = T0 + timedelta(hours=2)
+    assert store.queue.claim_next("office-x", worker="w", now=later,
+                                  lease=timedelta(minutes=2)) is None
+    post = store.history.get(post_id)
+    assert (post.status, post.approved_by) == (S.DRAFT, None)
+    [*_, entry] = store.history.audit_trail(post_id)
+    assert (entry.actor, entry.action, entry.reason) == (
+        "w", "await_review", "its text, image or pair partner changed after it was approved; "
+        "it needs approval again")
+    # A new time alone keeps the approval (the daemon itself moves times as it retries).
+    store.posts.approve([post_id], seen=store.posts.versions([post_id]), actor=APPROVER,
+                        now=T0)
+    store.posts.edit(post_id, actor=EDITOR, now=T0, scheduled_at=T0 + timedelta(minutes=30))
+    assert store.queue.claim_next("office-x", worker="w", now=later,
+                                  lease=timedelta(minutes=2)).id == post_id

@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("posts") as batch:
+        batch.add_column(sa.Column("approved_content", sa.String(length=16), nullable=True))
     op.create_table(
         "x_reservations",
         sa.Column("post_id", sa.Integer(), nullable=False),
@@ -41,3 +43,5 @@ def downgrade() -> None:
     op.drop_table("x_cap_months")
     op.drop_index("ix_x_reservations_app_month", table_name="x_reservations")
     op.drop_table("x_reservations")
+    with op.batch_alter_table("posts") as batch:
+        batch.drop_column("approved_content")
