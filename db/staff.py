@@ -113,15 +113,16 @@ class StaffActions:
             reason = "edited " + " and ".join(changes)
             reapprove = "text" in changes and self.db.review.require_approval
             partner = s.get(Post, post.pair_id) if post.pair_id else None
-            if reapprove and partner is not None and partner.approved_by is not None:
+            if (reapprove and partner is not None and partner.approved_by is not None
+                    and partner.status in EDITABLE):
                 # The approval covered both versions as they were; both need it again, the
                 # partner too wherever it waits (a failed one would otherwise be retried on
-                # the old approval).
+                # the old approval). One already out keeps the record of who cleared it.
                 partner.approved_by = partner.approved_at = partner.approved_content = None
                 why = f"its pair partner, post {post.id}, was edited; needs approval again"
                 if partner.status == S.QUEUED:
                     self.transitions.move(s, partner, A.EDIT, actor, now, S.DRAFT, why)
-                elif partner.status in EDITABLE:
+                else:
                     audit(s, partner, actor.name, A.EDIT, partner.status, partner.status,
                           why, now)
             if reapprove:
