@@ -115,8 +115,7 @@ def test_preview_shows_sections_contacts_and_snippets_as_json_without_a_config(s
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) == {"title", "sections", "contacts", "snippets", "images", "x_cost",
-                         "cap", "notes"}
-    assert data["cap"] == []  # no config, no cap
+                         "notes"}
     assert data["notes"] == [  # nothing left out of the posts silently
         'not posted, taken for contact details: "Follow us: twitter.com/JTFMeridian | '
         'facebook.com/JTFMeridian"',

@@ -86,7 +86,8 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
         **{f"{spec.name}_cost": _cost_record(cost) for spec, cost in costs.items()},
-        "cap": [o.as_dict() for o in outlooks],
+        # Only where a monthly cap is set, so that output without one stays as it was.
+        **({"cap": [o.as_dict() for o in outlooks]} if outlooks else {}),
         "notes": list(loaded.notes),
     }
     if as_json:
