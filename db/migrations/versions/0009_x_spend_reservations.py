@@ -1,16 +1,16 @@
-"""X spend reservations: a claimed unit's cost is set aside under the monthly cap in the claim's
-own transaction, under a per-app, per-month lock row
+"""X spend reservations (a claimed unit's cost is set aside under the monthly cap in the claim's
+own transaction, under a per-app, per-month lock row), and what each approval covered
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
