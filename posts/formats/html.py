@@ -18,7 +18,7 @@ import re
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import current_limits, too_deep
-from posts.formats.links import is_relative, link_address, link_text, relative_links_note
+from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
 from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
@@ -54,7 +54,7 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None,
     except _TooDeep:
         raise too_deep(name, "elements") from None
     walker.flush()
-    note = relative_links_note(name, walker.relative)
+    note = dropped_links_note(name, walker.dropped)
     return Read(walker.parts, walker.images, (note,) if note else ())
 
 
@@ -81,7 +81,7 @@ class _Walker:
         self.context: tuple[str, int, str] = ("text", 1, "-")
         self.counters: list[int] = []
         #: Relative link addresses dropped for want of a base.
-        self.relative: list[str] = []
+        self.dropped: list[str] = []
 
     def walk(self, node) -> None:
         self.depth += 1
@@ -127,8 +127,8 @@ class _Walker:
         anchor = "".join(self.buffer[start:])
         href = str(tag.get("href"))
         address = link_address(href, self.base)
-        if address is None and is_relative(href, self.base):
-            self.relative.append(href)
+        if address is None and is_dropped(href, self.base):
+            self.dropped.append(href)
         self.buffer[start:] = [link_text(anchor, address)]
 
     def block(self, tag) -> None:
