@@ -247,6 +247,11 @@ def link_in_every_format(href: str, anchor: str = "the page",
     ("https://www.example.mil/a%20b", "https://www.example.mil/a%20b"),  # encoded once only
     ("https://www.example.mil/{x}`y`", "https://www.example.mil/%7Bx%7D%60y%60"),
     ("https://www.example.mil/تقرير", "https://www.example.mil/%D8%AA%D9%82%D8%B1%D9%8A%D8%B1"),
+    # A host in another script is shown in it, whatever form the document holds it in.
+    ("https://مثال.عراق/تقرير", "https://مثال.عراق/%D8%AA%D9%82%D8%B1%D9%8A%D8%B1"),
+    ("https://xn--mgbh0fb.xn--mgbtx2b/a", "https://مثال.عراق/a"),
+    # Written without a path, an address gets no "/" from the serializer.
+    ("HTTPS://WWW.EXAMPLE.MIL", "https://www.example.mil"),
     # Other schemes with a host are places a reader can go to: kept.
     ("ftp://ftp.example.mil/pub/a b.pdf", "ftp://ftp.example.mil/pub/a%20b.pdf"),
 ])

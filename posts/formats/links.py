@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from ada_url import URL
+from ada_url import URL, idna_to_ascii, idna_to_unicode
 
 from posts.text import fold_spaces
 from posts.weight import find_urls
@@ -39,11 +39,27 @@ _PRIVATE = frozenset({"file:", "javascript:", "vbscript:", "data:", "blob:", "ab
 
 def web_address(href: str, base: str | None = None) -> str | None:
     """`href` (resolved against `base` when given) as the WHATWG URL standard serializes it,
-    percent-encoded ("https://x.mil/a b" -> "https://x.mil/a%20b"); None when it is no URL."""
+    percent-encoded ("https://x.mil/a b" -> "https://x.mil/a%20b"); None when it is no URL.
+
+    Two things are written as a reader knows them, not as the serializer does: a host in
+    another script stays in it ("مثال.عراق", not "xn--mgbh0fb.xn--mgbtx2b"; X links either,
+    and Markdown's parser has already turned it to the latter), and an address written without
+    a path gets no "/" ("https://x.mil" is the same place as "https://x.mil/")."""
     try:
-        return URL(href, base).href if base else URL(href).href
+        url = URL(href, base) if base else URL(href)
     except ValueError:
         return None
+    address = url.href
+    host = url.hostname
+    if "xn--" in host:
+        shown = idna_to_unicode(host)
+        if shown and shown != host and idna_to_ascii(shown) == host.encode():
+            at = address.index(host, len(url.protocol))
+            address = address[:at] + shown + address[at + len(host):]
+    if (url.pathname == "/" and not url.search and not url.hash and address.endswith("/")
+            and not urlsplit(href.strip()).path):
+        address = address[:-1]
+    return address
 
 
 def link_address(href: str | None, base: str | None = None) -> str | None:
