@@ -183,6 +183,15 @@ def test_a_relative_link_is_made_whole_by_the_pages_base():
         "Read the report (https://www.jtf-meridian.mil/news/2026/11/report.pdf).")
 
 
+def test_a_relative_base_href_is_resolved_against_the_base_url():
+    page = (b'<html><head><base href="/news/"></head><body><h1>T</h1><p>Read <a href='
+            b'"2026/report.pdf">the report</a>.</p></body></html>')
+    read = read_html(page, "f.html", None, "https://www.jtf-meridian.mil/index.html")
+    assert read.parts[1].text == (
+        "Read the report (https://www.jtf-meridian.mil/news/2026/report.pdf).")
+    assert read.notes == ()
+
+
 @pytest.mark.parametrize(("markdown", "shown"), [
     ("[the report](https://x.mil/r)", "the report (https://x.mil/r)"),
     ("<https://x.mil/r>", "https://x.mil/r"),
@@ -211,6 +220,8 @@ def test_link_helpers():
     assert link_address("ftp://x.mil/a") == "ftp://x.mil/a"
     assert link_address("mailto:not-an-address") is None
     assert link_address("mailto:a@x.mil,b@x.mil") == "a@x.mil, b@x.mil"
+    # Tabs and line breaks inside an address are no part of it (URL standard, basic parsing).
+    assert link_address("https://x.mil/re\n\tport") == "https://x.mil/report"
     assert link_text("  ", "https://x.mil") == "https://x.mil"
     assert link_text("site ", "https://x.mil") == "site (https://x.mil) "
 

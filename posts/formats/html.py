@@ -18,7 +18,7 @@ import re
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import current_limits, too_deep
-from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
+from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text, web_address
 from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
@@ -47,7 +47,12 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None,
     articles = soup.find_all("article")
     root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
     base = soup.find("base", href=True)
-    walker = _Walker(resolve, str(base["href"]) if base is not None else base_url)
+    if base is not None:
+        # The page's base is itself resolved against the address the page is at (WHATWG
+        # HTML, "document base URL"): <base href="/news/"> with --base-url https://x.mil.
+        given = str(base["href"]).strip()
+        base_url = (web_address(given, base_url) if base_url else None) or given
+    walker = _Walker(resolve, base_url)
     walker.nesting = current_limits().nesting
     try:
         walker.walk(root)
