@@ -61,9 +61,10 @@ _STRONG_LABEL = re.compile(
 # Labels that do only when followed by ":" or nothing, or when the line holds contact details.
 _WEAK_LABEL = re.compile(
     r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|cell(?:phone)?|hotline|helpline"
-    r"|whatsapp|switchboard|web(?:site)?|online|twitter|x|facebook|social media"
+    r"|whatsapp|viber|switchboard|emergenc(?:y|ies)|web(?:site)?|online|twitter|x|facebook"
+    r"|social media"
     r"|و?(?:ال)?(?:بريد (?:ال)?(?:إلكتروني|الكتروني)|ايميل|إيميل|هاتف|جوال|موبايل|نقال|فاكس"
-    r"|رقم (?:ال)?(?:هاتف|جوال)|خط الساخن|موقع (?:ال)?(?:إلكتروني|الكتروني|رسمي)|موقع"
+    r"|رقم (?:ال)?(?:هاتف|جوال|طوارئ)|خط الساخن|طوارئ|موقع (?:ال)?(?:إلكتروني|الكتروني|رسمي)|موقع"
     r"|فيسبوك|فيس بوك|إكس|اكس|تويتر|واتساب|إنستغرام|انستغرام|يوتيوب|تيليغرام|تلغرام"
     r"|حساباتنا|حسابنا|(?:منصات|وسائل|مواقع) التواصل الاجتماعي))"
     r"(?=$|[\s:：,،|])", re.IGNORECASE)
@@ -81,13 +82,17 @@ _PHONE = re.compile(
 # label, not the digits, says what it is. The label is followed by ":" or the number ends the
 # line, so "Mobile 120 units were deployed" holds none.
 _PHONE_WORDS = (
-    r"(?:phone|tel(?:ephone)?|mobile|cell(?:phone)?|fax|hotline|helpline|whatsapp|switchboard"
-    r"|call(?: us)?|و?(?:ال)?(?:هاتف|جوال|موبايل|نقال|فاكس|خط الساخن|واتساب)"
-    r"|و?رقم (?:ال)?(?:هاتف|جوال|واتساب)|(?:على |ب)?الرقم)")
-_LABELLED_NUMBER = r"[+(]?\d(?:[ ()\-–]{0,2}\d)*"
+    r"(?:phone|tel(?:ephone)?|mobile|cell(?:phone)?|fax|hotline|helpline|whatsapp|viber|sms"
+    r"|switchboard|emergenc(?:y|ies)|toll-?free|free ?phone|call(?: us)?"
+    r"|و?(?:ال)?(?:هاتف|جوال|موبايل|نقال|فاكس|خط الساخن|واتساب|طوارئ)"
+    r"|و?رقم (?:ال)?(?:هاتف|جوال|واتساب|طوارئ)|(?:على |ب)?الرقم"
+    r"|و?اتصل(?:وا)?(?: بنا)?(?: على)?)")
+# Up to three words may come between the label and its ":" ("Phone line for families: 104",
+# "هاتف المكتب الإعلامي: 104"); "." separates groups too after a label ("0770.123.4567").
+_LABELLED_NUMBER = r"[+(]?\d(?:[ ().\-–]{0,2}\d)*"
 _PHONE_LABEL = re.compile(rf"{_PHONE_WORDS}\.?(?=$|[\s:：])", re.IGNORECASE)
 _LABELLED_PHONE = re.compile(
-    rf"(?<!\w){_PHONE_WORDS}\.?(?:\s*[:：]\s*({_LABELLED_NUMBER})(?!\w)"
+    rf"(?<!\w){_PHONE_WORDS}\.?(?:(?:\s+[^\W\d_]+\.?){{0,3}}\s*[:：]\s*({_LABELLED_NUMBER})(?!\w)"
     rf"|\s+({_LABELLED_NUMBER})\s*$)", re.IGNORECASE)
 #: Digits in a phone number: short codes ("911", "104") only after a phone label.
 _PHONE_DIGITS = range(7, 16)

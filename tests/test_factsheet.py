@@ -352,6 +352,15 @@ def test_the_footer_phone_numbers_are_listed_under_contacts():
     ("واتساب: 07701234567", "07701234567"),
     ("هاتف: ٠٧٧٠١٢٣٤٥٦٧", "٠٧٧٠١٢٣٤٥٦٧"),
     ("للاستفسار يرجى الاتصال على الرقم ٠٧٧٠١٢٣٤٥٦٧", "٠٧٧٠١٢٣٤٥٦٧"),
+    ("Phone number: 911", "911"),
+    ("Phone line for families: 104", "104"),
+    ("Tel/Fax: 104", "104"),
+    ("Tel: 0770.123.4567", "0770.123.4567"),
+    ("Emergency: 112", "112"),
+    ("الطوارئ: 104", "104"),
+    ("هاتف المكتب الإعلامي: 104", "104"),
+    ("اتصلوا بنا على 104", "104"),
+    ("Duty desk ۰۷۷۰۱۲۳۴۵۶۷", "۰۷۷۰۱۲۳۴۵۶۷"),
 ])
 @pytest.mark.parametrize("footer", [False, True])
 def test_a_phone_line_is_a_contact_line_whatever_its_number_looks_like(line, phone, footer):
@@ -372,6 +381,9 @@ def test_a_phone_line_is_a_contact_line_whatever_its_number_looks_like(line, pho
     "Phone: 104 is the number families call when a crew member is injured at sea.",
     "Hotline calls rose by 2024 to more than 1250000 a year, the office said.",
     "Call 104 if a crew member is injured at sea, and the duty officer answers.",
+    "Emergency: 112 crews answered calls from the flooded villages within the hour.",
+    "Phone calls to the office rose from 2024 to 2026 by 1250000 in all.",
+    "الهاتف: 104 هو الرقم الذي تتصل به العائلات عند إصابة أحد أفراد الطاقم في البحر.",
 ])
 def test_a_body_sentence_with_a_number_stays_text(line):
     sheet = parse_factsheet(f"{BODY}SERVICES\n{line}\n\nCOMMUNITY\nCrews host open days.")
