@@ -7,6 +7,13 @@ and a line whose details sit among many other words is text unless it is part of
 footer (posts.factsheet reads a footer as a whole). `classify_line` says why where a line was a
 close call, for `preview` to show.
 
+Phone numbers are found by their context and shape, not by a numbering plan: international
+("+964 750 123 4567") or grouped ("318-555-0142"), national with its trunk "0" ("07701234567",
+"0770-1234567"), or any 3-15 digits right after a phone label ("Hotline: 911", "واتساب: …").
+A numbering-plan library (libphonenumber) would need the office's region, which the config
+does not name, and would reject exactly the short codes and foreign-plan numbers that a
+label marks as the office's own.
+
 Lines are read through NFKC (`_folded`), so full-width forms typed with an East Asian input
 method or pasted from such a document ("＋９６４ ７５０ １２３ ４５６７", "press＠example.mil")
 are found like their ASCII, and listed in it; the post text itself is never changed.
