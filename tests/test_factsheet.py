@@ -353,6 +353,8 @@ def test_the_footer_phone_numbers_are_listed_under_contacts():
     ("هاتف: ٠٧٧٠١٢٣٤٥٦٧", "٠٧٧٠١٢٣٤٥٦٧"),
     ("للاستفسار يرجى الاتصال على الرقم ٠٧٧٠١٢٣٤٥٦٧", "٠٧٧٠١٢٣٤٥٦٧"),
     ("Phone number: 911", "911"),
+    ("For more information call 07701234567", "07701234567"),
+    ("For more information call 911", "911"),
     ("Phone line for families: 104", "104"),
     ("Tel/Fax: 104", "104"),
     ("Tel: 0770.123.4567", "0770.123.4567"),
