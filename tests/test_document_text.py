@@ -183,6 +183,15 @@ def test_a_relative_link_is_made_whole_by_the_pages_base():
         "Read the report (https://www.jtf-meridian.mil/news/2026/11/report.pdf).")
 
 
+def test_a_relative_base_href_is_resolved_against_the_base_url():
+    page = (b'<html><head><base href="/news/"></head><body><h1>T</h1><p>Read <a href='
+            b'"2026/report.pdf">the report</a>.</p></body></html>')
+    read = read_html(page, "f.html", None, "https://www.jtf-meridian.mil/index.html")
+    assert read.parts[1].text == (
+        "Read the report (https://www.jtf-meridian.mil/news/2026/report.pdf).")
+    assert read.notes == ()
+
+
 @pytest.mark.parametrize(("markdown", "shown"), [
     ("[the report](https://x.mil/r)", "the report (https://x.mil/r)"),
     ("<https://x.mil/r>", "https://x.mil/r"),
@@ -207,11 +216,86 @@ def test_a_link_written_out_counts_as_a_link_in_the_post():
 
 
 def test_link_helpers():
-    assert link_address("HTTPS://X.MIL/a") == "HTTPS://X.MIL/a"
-    assert link_address("ftp://x.mil/a") is None
+    assert link_address("HTTPS://X.MIL/a") == "https://x.mil/a"  # as the URL standard writes it
+    assert link_address("ftp://x.mil/a") == "ftp://x.mil/a"
     assert link_address("mailto:not-an-address") is None
+    assert link_address("mailto:a@x.mil,b@x.mil") == "a@x.mil, b@x.mil"
+    # Tabs and line breaks inside an address are no part of it (URL standard, basic parsing).
+    assert link_address("https://x.mil/re\n\tport") == "https://x.mil/report"
     assert link_text("  ", "https://x.mil") == "https://x.mil"
     assert link_text("site ", "https://x.mil") == "site (https://x.mil) "
+
+
+# --- every link address, in every format, through one function (the kind of case 09) ---------
+
+def link_in_every_format(href: str, anchor: str = "the page",
+                         base: str | None = None) -> dict[str, str]:
+    """The text of a paragraph holding one link to `href`, read from HTML, Markdown, a Word
+    hyperlink (relationship target) and a Word HYPERLINK field; with the notes each gave."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    html = f"<h1>T</h1><h2>H</h2><p>See <a href={quoteattr(href)}>{anchor}</a>.</p>".encode()
+    markdown = f"# T\n\n## H\n\nSee [{anchor}](<{href}>).\n"
+    word = docx_with(run("See ") + '<w:hyperlink r:id="rIdLink">' + run(anchor)
+                     + "</w:hyperlink>" + run("."), link=href)
+    field = docx_with(run("See ") + "<w:fldSimple w:instr="
+                      + quoteattr(f' HYPERLINK "{escape(href)}" ') + ">" + run(anchor)
+                      + "</w:fldSimple>" + run("."))
+    reads = {"html": read_html(html, "f", None, base),
+             "markdown": read_markdown(markdown, "f", None, base),
+             "word": read_docx(word, "f", base), "word field": read_docx(field, "f", base)}
+    return {kind: (" ".join(p.text for p in read.parts if p.kind == "text"),
+                   " ".join(read.notes)) for kind, read in reads.items()}
+
+
+@pytest.mark.parametrize(("href", "address"), [
+    # A protocol-relative address takes the https of a published fact sheet.
+    ("//www.example.mil/proto", "https://www.example.mil/proto"),
+    # Spaces and other characters a URL cannot hold are percent-encoded, as the URL standard
+    # does, so the whole address is the link (X would link "https://www.example.mil/a" only).
+    ("https://www.example.mil/a b c", "https://www.example.mil/a%20b%20c"),
+    ("https://www.example.mil/r?q=a b#p q", "https://www.example.mil/r?q=a%20b#p%20q"),
+    ("https://www.example.mil/a%20b", "https://www.example.mil/a%20b"),  # encoded once only
+    ("https://www.example.mil/{x}`y`", "https://www.example.mil/%7Bx%7D%60y%60"),
+    ("https://www.example.mil/تقرير", "https://www.example.mil/%D8%AA%D9%82%D8%B1%D9%8A%D8%B1"),
+    # A host in another script is shown in it, whatever form the document holds it in.
+    ("https://مثال.عراق/تقرير", "https://مثال.عراق/%D8%AA%D9%82%D8%B1%D9%8A%D8%B1"),
+    ("https://xn--mgbh0fb.xn--mgbtx2b/a", "https://مثال.عراق/a"),
+    # Written without a path, an address gets no "/" from the serializer.
+    ("HTTPS://WWW.EXAMPLE.MIL", "https://www.example.mil"),
+    # Other schemes with a host are places a reader can go to: kept.
+    ("ftp://ftp.example.mil/pub/a b.pdf", "ftp://ftp.example.mil/pub/a%20b.pdf"),
+])
+def test_a_link_address_is_written_whole_and_alike_in_every_format(href, address):
+    from posts.weight import URL_WEIGHT, weighted_length
+
+    for kind, (text, notes) in link_in_every_format(href).items():
+        assert (kind, text) == (kind, f"See the page ({address}).")
+        assert notes == ""
+        if address.startswith("https"):
+            assert weighted_length(text) == len("See the page ().") + URL_WEIGHT, kind
+
+
+def test_a_protocol_relative_link_takes_the_scheme_of_the_base_url():
+    for kind, (text, _) in link_in_every_format("//www.example.mil/proto",
+                                                base="http://www.example.mil/news/").items():
+        assert (kind, text) == (kind, "See the page (http://www.example.mil/proto).")
+
+
+@pytest.mark.parametrize(("href", "named"), [
+    ("javascript:void(0)", "javascript:"),
+    ("file:///C:/Users/press/sheet.docx", "file:"),
+    ("data:text/html,hi", "data:"),
+    ("urn:isbn:0451450523", "urn:"),
+    ("mailto:not-an-address", "mailto:not-an-address"),
+    ("tel:duty-desk", "tel:duty-desk"),
+    ("https://", "https:"),
+])
+def test_a_link_a_reader_cannot_follow_keeps_its_text_and_is_noted(href, named):
+    for kind, (text, notes) in link_in_every_format(href).items():
+        assert (kind, text) == (kind, "See the page.")
+        assert f"1 link(s) with an address a reader of the post cannot follow ({named})" in notes
+        assert "--base-url" not in notes
 
 
 # --- PDF: ligatures and hyphenation (cases 01, 02 and their kind) ----------------------------

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
 from posts.formats.limits import DocumentTooLarge, check_docx, check_time
-from posts.formats.links import is_relative, link_address, link_text, relative_links_note
+from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
 from posts.text import UnreadableDocument, decode_document, fold_spaces
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
@@ -114,9 +114,9 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
         notes.append(f"{name}: {unread} embedded part(s) (altChunk) inside tables or text "
                      "boxes not read; open the document in Word and save it again, which "
                      "makes them ordinary text")
-    relative = relative_links_note(name, reader.relative)
-    if relative:
-        notes.append(relative)
+    dropped = dropped_links_note(name, reader.dropped)
+    if dropped:
+        notes.append(dropped)
     return Read(parts, images, tuple(notes))
 
 
@@ -192,8 +192,8 @@ class _TextReader:
     def __init__(self, document, base_url: str | None = None) -> None:
         self.rels = document.part.rels
         self.base_url = base_url
-        #: Relative link addresses dropped for want of a base.
-        self.relative: list[str] = []
+        #: Link addresses left out (posts.formats.links.is_dropped), for the reader's note.
+        self.dropped: list[str] = []
 
     def paragraph(self, p) -> tuple[str, list[str]]:
         """The paragraph's text, and the texts of the text boxes anchored in it."""
@@ -230,7 +230,7 @@ class _TextReader:
             elif tag == _W + "hyperlink":
                 self._link(child, self._hyperlink_address(child))
             elif tag == _W + "fldSimple":
-                self._link(child, _field_address(child.get(_W + "instr") or ""))
+                self._link(child, self._field_address(child.get(_W + "instr") or ""))
             elif tag == _MC + "AlternateContent":
                 self._alternate(child)
             elif tag == _W + "txbxContent":
@@ -287,7 +287,7 @@ class _TextReader:
         elif kind == "end" and self.fields:
             done = self.fields.pop()
             if done.in_result and not self._hidden_code():
-                address = _field_address("".join(done.code))
+                address = self._field_address("".join(done.code))
                 if address is not None:
                     self.out[done.start:] = [link_text("".join(self.out[done.start:]),
                                                        address)]
@@ -306,8 +306,21 @@ class _TextReader:
         if not rel.is_external:
             return None
         address = link_address(rel.target_ref, self.base_url)
-        if address is None and is_relative(rel.target_ref, self.base_url):
-            self.relative.append(rel.target_ref)
+        if address is None and is_dropped(rel.target_ref, self.base_url):
+            self.dropped.append(rel.target_ref)
+        return address
+
+    def _field_address(self, code: str) -> str | None:
+        """The address of a HYPERLINK field, through the same `link_address` as a hyperlink's
+        relationship target (resolved against the base, dropped ones noted)."""
+        match = _FIELD_URL.match(code) or _FIELD_URL_BARE.match(code)
+        if match is None:
+            return None
+        if re.search(r"\\l\b", code) and not match.group(1):
+            return None  # a link to a bookmark in the document
+        address = link_address(match.group(1), self.base_url)
+        if address is None and is_dropped(match.group(1), self.base_url):
+            self.dropped.append(match.group(1))
         return address
 
     def _text_box(self, content) -> None:
@@ -321,13 +334,6 @@ class _TextReader:
         self.out, self.fields = saved
 
 
-def _field_address(code: str) -> str | None:
-    match = _FIELD_URL.match(code) or _FIELD_URL_BARE.match(code)
-    if match is None:
-        return None
-    if re.search(r"\\l\b", code) and not match.group(1):
-        return None  # a link to a bookmark in the document
-    return link_address(match.group(1))
 
 
 def _hidden_run(run) -> bool:
