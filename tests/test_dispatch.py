@@ -307,11 +307,16 @@ def test_a_post_with_entities_and_links_is_found_as_x_returns_it(office):
 # Without entities (an older API shape, a proxy that strips fields; the mock of case 07) a t.co
 # link could be any link: it is taken for ours only where the post can be no other one's.
 
-@pytest.mark.parametrize("link", ["https://example.org", "example.org", "www.mod.gov.iq/sar"])
-def test_a_post_whose_links_come_back_without_entities_is_found_after_one_send(office, link):
+@pytest.mark.parametrize("text", [
+    "Search & rescue > 2 km. Details at https://example.org today.",
+    "Search & rescue > 2 km. Details at example.org.",
+    "Details (www.mod.gov.iq/sar?a=1&b=2) and   https://mod.gov.iq/air, < 10 min.",
+    "التسجيل مفتوح اليوم: mod.gov.iq/ar",
+])
+def test_a_post_whose_links_come_back_without_entities_is_found_after_one_send(office, text):
     office.emulator.omit_x_entities()
     office.emulator.inject("commit_then_error", platform="x")
-    post_id = office.add(f"Search & rescue > 2 km. Details at {link} today.")
+    post_id = office.add(text)
     office.dispatcher().tick(now())
     post = settle(office, post_id)
     [tweet] = office.emulator.tweets("OfficeX")
