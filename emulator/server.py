@@ -241,6 +241,12 @@ class Emulator:
     def graph_regain_minutes(self, value: float) -> None:
         self._graph.regain_minutes = value
 
+    def omit_x_entities(self, omit: bool = True) -> None:
+        """Make X's reads give t.co links without the `entities` that say where they lead (an
+        older API shape, a proxy that strips fields); off by default, as X gives them."""
+        with self._world.lock:
+            self._x.state.omit_entities = omit
+
     def reset(self) -> None:
         """Forget posts, faults, throttles, counters and the request log; keep accounts."""
         self._faults.clear()

@@ -8,6 +8,8 @@ import itertools
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from db.store import PlannedPost
 from posts.states import Actor, PostStatus
 
@@ -302,6 +304,61 @@ def test_a_post_with_entities_and_links_is_found_as_x_returns_it(office):
     assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never sent again
 
 
+# Without entities (an older API shape, a proxy that strips fields; the mock of case 07) a t.co
+# link could be any link: it is taken for ours only where the post can be no other one's.
+
+@pytest.mark.parametrize("text", [
+    "Search & rescue > 2 km. Details at https://example.org today.",
+    "Search & rescue > 2 km. Details at example.org.",
+    "Details (www.mod.gov.iq/sar?a=1&b=2) and   https://mod.gov.iq/air, < 10 min.",
+    "التسجيل مفتوح اليوم: mod.gov.iq/ar",
+])
+def test_a_post_whose_links_come_back_without_entities_is_found_after_one_send(office, text):
+    office.emulator.omit_x_entities()
+    office.emulator.inject("commit_then_error", platform="x")
+    post_id = office.add(text)
+    office.dispatcher().tick(now())
+    post = settle(office, post_id)
+    [tweet] = office.emulator.tweets("OfficeX")
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never sent again
+
+
+def test_without_entities_a_post_unsure_of_its_twin_is_not_taken_for_it(office):
+    # North fails before X creates it; south goes out but its answer is lost. Both are
+    # unsettled and differ only by link, so the one entity-less post on the timeline may be
+    # either's: north is not taken for it (it is sent), south finds its own.
+    office.emulator.omit_x_entities()
+    north, south = (LINKED.format(link=f"https://mod.gov.iq/convoy/{w}")
+                    for w in ("north", "south"))
+    office.emulator.inject("error_before", platform="x")
+    office.emulator.inject("commit_then_error", platform="x")
+    north_id = office.add(north, at=now() - timedelta(seconds=2))
+    south_id = office.add(south, at=now() - timedelta(seconds=1))
+    office.dispatcher().tick(now())
+    settle(office, north_id)
+    tweets = {t["text"]: t["id"] for t in office.emulator.tweets("OfficeX")}
+    assert set(tweets) == {north, south}
+    for post_id, text in ((north_id, north), (south_id, south)):
+        post = office.store.history.get(post_id)
+        assert (post.status, post.remote_id) == (S.PUBLISHED, tweets[text])
+
+
+def test_without_entities_two_unsure_twins_are_neither_taken_blindly(office):
+    # Both went out, both answers were lost: each entity-less post could be either's.
+    office.emulator.omit_x_entities()
+    north, south = (LINKED.format(link=f"mod.gov.iq/{w}") for w in ("north", "south"))
+    office.emulator.inject("commit_then_error", platform="x", count=2)
+    ids = [office.add(text, at=now() - timedelta(seconds=n))
+           for n, text in ((2, north), (1, south))]
+    office.dispatcher().tick(now())
+    settle(office, ids[0])
+    assert len(office.emulator.tweets("OfficeX")) == 2  # never sent twice
+    for post_id in ids:
+        post = office.store.history.get(post_id)
+        assert (post.status, post.remote_id) == (S.NEEDS_REVIEW, None)
+
+
 # Two posts that differ only in their link are two posts (review D1). X returns every link as a
 # t.co address, so the text alone cannot tell them apart; what each link points to can.
 
@@ -319,7 +376,10 @@ def ambiguous_then_other(office, ours: str, other: str, *, account: str = "offic
     return ours_id
 
 
-def test_a_post_that_differs_from_a_live_one_only_in_its_link_is_not_taken_for_it(office):
+@pytest.mark.parametrize("entities", [True, False], ids=["entities", "no-entities"])
+def test_a_post_that_differs_from_a_live_one_only_in_its_link_is_not_taken_for_it(office,
+                                                                                 entities):
+    office.emulator.omit_x_entities(not entities)
     south, north = (LINKED.format(link=f"https://mod.gov.iq/convoy/{w}")
                     for w in ("south", "north"))
     post_id = ambiguous_then_other(office, south, north)
@@ -330,7 +390,9 @@ def test_a_post_that_differs_from_a_live_one_only_in_its_link_is_not_taken_for_i
     assert [a.outcome for a in post.attempts] == ["ambiguous", "published"]
 
 
-def test_a_post_that_differs_only_in_a_bare_domain_link_is_not_taken_for_it(office):
+@pytest.mark.parametrize("entities", [True, False], ids=["entities", "no-entities"])
+def test_a_post_that_differs_only_in_a_bare_domain_link_is_not_taken_for_it(office, entities):
+    office.emulator.omit_x_entities(not entities)
     south, north = (LINKED.format(link=f"mod.gov.iq/{w}") for w in ("south", "north"))
     post_id = ambiguous_then_other(office, south, north, fault="drop_before")
     post = settle(office, post_id)

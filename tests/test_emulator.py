@@ -892,6 +892,16 @@ def test_x_timeline_gives_t_co_links_with_the_entities_that_say_where_they_lead(
     assert one["entities"] == read["entities"]
 
 
+def test_x_timeline_can_be_told_to_leave_out_entities_as_an_older_shape_or_a_proxy_does(em):
+    tweet(em, "Details at mod.gov.iq/menu today")
+    user_id = x_get(em, "/2/users/me").json()["data"]["id"]
+    em.omit_x_entities()
+    [read] = x_get(em, f"/2/users/{user_id}/tweets", max_results=5,
+                   **{"tweet.fields": "entities"}).json()["data"]
+    assert "entities" not in read
+    assert re.fullmatch(r"Details at https://t\.co/[A-Za-z0-9]{10} today", read["text"])
+
+
 def test_x_timeline_leaves_out_replies_when_asked_and_refuses_unknown_exclusions(em):
     first = tweet(em, "Thread 1/2").json()["data"]["id"]
     tweet(em, "Thread 2/2", reply_to=first)

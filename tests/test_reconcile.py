@@ -201,6 +201,25 @@ def test_after_a_duplicate_refusal_the_one_post_with_unresolved_links_is_taken()
     assert find_on_timeline(Timeline(live, twin), text, since=NOW, links_unknown=True) is None
 
 
+def test_without_entities_the_one_post_is_taken_only_when_no_unsettled_post_could_be_it():
+    text = "Details: mod.gov.iq/sar today"
+    restored, unresolved = x_round_trip(text, entities=False)
+    live = remote(restored, unresolved_links=unresolved, remote_id="5")
+
+    def find(*rivals: str, too_many: bool = False, timeline=None, **kwargs):
+        return find_on_timeline(timeline or Timeline(live), text, since=NOW, **kwargs,
+                                rivals=lambda: None if too_many else list(rivals))
+
+    assert find() is live
+    assert find("Other details: mod.gov.iq/sar today", "Details: mod.gov.iq/sar") is live
+    assert find("Details: https://mod.gov.iq/air today") is None  # could be that one's
+    assert find("Details: mod.gov.iq/sar today") is None  # a twin of ours: could be either's
+    assert find(too_many=True) is None
+    assert find(elsewhere=lambda remote_id: remote_id == "5") is None  # another post's
+    twin = remote(restored, unresolved_links=unresolved, remote_id="6")
+    assert find(timeline=Timeline(live, twin)) is None
+
+
 def test_a_timeline_longer_than_a_check_reads_is_no_evidence_of_absence():
     busy = Timeline(*[remote(f"Other {n}.", at=NOW + timedelta(seconds=n), remote_id=str(n))
                       for n in reversed(range(12))])  # newest first
