@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean corpus twemoji-regex
+.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ twemoji-regex: node_modules/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# Not part of `make test`: mutation testing of the modules that carry the promises
+# ([tool.mutmut] in pyproject.toml), one mutant at a time so a shared machine stays usable;
+# about 40 minutes per module group on a quiet machine. Narrow it with MUTANTS, a glob over
+# mutant names, e.g. `make mutation MUTANTS='db.queue.*'`. Results: docs/TESTING.md.
+MUTANTS ?=
+mutation: $(VENV)/.installed-dev
+	$(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
+	$(BIN)/mutmut results
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
@@ -57,4 +66,4 @@ lock: | $(BIN)/python
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis node_modules
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis node_modules mutants
