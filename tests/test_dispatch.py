@@ -114,6 +114,7 @@ def test_a_timeout_is_ambiguous_and_settled_without_a_second_post(make_office):
 
 
 def test_a_duplicate_refusal_counts_as_evidence_of_an_earlier_success(office):
+    office.emulator.refuse_duplicates(platform="x")  # relies on X's refusal of a repeat
     first = office.add("Same words twice.")
     office.dispatcher().tick(now())
     # The store lost track of the first success (e.g. restored from a backup): queue it again.
