@@ -792,7 +792,7 @@ def test_stop_returns_promptly_with_a_kept_alive_client(em):
     assert session.get(f"{url}/_emulator/state", timeout=5).status_code == 200
     started = time.monotonic()
     em.stop()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # not the keep-alive's wait (see transport.py)
     with pytest.raises(requests.ConnectionError):
         session.get(f"{url}/_emulator/state", timeout=5)
 
