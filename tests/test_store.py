@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound
 from db.models import AuditEntry
-from db.store import HistoryFilter, PlannedPost, Store, history_key
+from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
 from posts.states import Actor, IllegalTransition, PostStatus, Review
 
 S = PostStatus
@@ -188,6 +188,61 @@ def test_a_stopping_worker_hands_back_claims_it_never_sent(store):
     assert store.queue.release_claims("w", now=T0) == 1
     assert store.history.get(unsent).status == S.QUEUED
     assert store.history.get(sent).status == S.PUBLISHING  # outcome unknown: stays leased
+
+
+def test_a_stopping_worker_hands_back_exactly_its_claims_with_nothing_in_flight(store):
+    in_flight, unsent, tried_before, elsewhere = (add(store, t) for t in "abcd")
+    claim = store.queue.claim_next
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == in_flight
+    store.outcomes.start_attempt(in_flight, worker="w", now=T0)
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == unsent
+    # Tried once already (a closed, retryable attempt), then claimed again: nothing is out.
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == tried_before
+    attempt = store.outcomes.start_attempt(tried_before, worker="w", now=T0)
+    store.outcomes.requeue(tried_before, worker="w", at=T0, reason="retry", now=T0,
+                           attempt=AttemptResult(attempt, "retryable"))
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == tried_before
+    assert claim("office-x", worker="other", now=T0, lease=LEASE).id == elsewhere
+    assert store.queue.release_claims("w", now=T0) == 2
+    posts = {i: store.history.get(i) for i in (in_flight, unsent, tried_before, elsewhere)}
+    assert {i: (p.status, p.claimed_by) for i, p in posts.items()} == {
+        in_flight: (S.PUBLISHING, "w"), unsent: (S.QUEUED, None),
+        tried_before: (S.QUEUED, None), elsewhere: (S.PUBLISHING, "other")}
+    assert posts[unsent].lease_until is None
+    last = store.history.audit_trail(unsent)[-1]
+    assert (last.action, last.actor, last.from_status, last.to_status, last.reason) == (
+        "release", "w", "publishing", "queued", "daemon stopping")
+
+
+def test_an_overdue_post_scheduled_exactly_at_the_cut_keeps_its_spacing():
+    cut, late = T0, timedelta(minutes=40)
+    due = Due("office-x", now=T0 + late, overdue_until=cut, lateness=late)
+    assert due.at(cut - timedelta(minutes=10)) == cut - timedelta(minutes=10) + late
+    assert due.at(cut) == cut + late  # already overdue at the cut: spaced too
+    assert due.at(cut + timedelta(seconds=1)) == cut + timedelta(seconds=1)  # its own time
+
+
+def test_the_next_wake_up_is_not_held_back_by_posts_outside_the_pair(store):
+    # A pair whose partner is ready, beside an unrelated draft: only the partner counts.
+    later = T0 + timedelta(hours=1)
+    en, ar = add(store, "Port open.", at=later), add(store, "الميناء مفتوح.", at=later,
+                                                     account="office-fb")
+    add(store, "An unrelated draft.", status=S.DRAFT)
+    link_pair(store, en, ar)
+    assert store.queue.next_due_at("office-x", now=T0) == later
+    store.accounts.pause("office-fb", actor=staff("tester"), reason="page review", now=T0)
+    assert store.queue.next_due_at("office-x", now=T0) is None  # the partner cannot go
+    assert store.history.get(en).status == S.QUEUED
+
+
+def link_pair(store: Store, first: int, second: int) -> None:
+    from sqlalchemy import update
+
+    from db.models import Post
+
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == first).values(pair_id=second))
+        s.execute(update(Post).where(Post.id == second).values(pair_id=first))
 
 
 def test_history_filters_and_searches_newest_first(store):
