@@ -235,6 +235,28 @@ def test_the_next_wake_up_is_not_held_back_by_posts_outside_the_pair(store):
     assert store.history.get(en).status == S.QUEUED
 
 
+def test_a_partner_that_will_not_go_holds_the_pair_s_wake_up(store):
+    later = T0 + timedelta(hours=1)
+    en, ar = add(store, "Port open.", at=later), add(store, "الميناء مفتوح.", at=later,
+                                                     account="office-fb", status=S.DRAFT)
+    link_pair(store, en, ar)  # the partner is a draft: neither goes yet
+    assert store.queue.next_due_at("office-x", now=T0) is None
+
+
+def test_the_next_wake_up_skips_excluded_posts_and_counts_an_expiring_lease(store):
+    soon, later = T0 + timedelta(minutes=5), T0 + timedelta(hours=1)
+    first, second = add(store, "first", at=soon), add(store, "second", at=later)
+    assert store.queue.next_due_at("office-x", now=T0) == soon
+    assert store.queue.next_due_at("office-x", now=T0, exclude=[first]) == later
+    claimed = store.queue.claim_next("office-x", worker="w", now=soon, lease=LEASE)
+    assert claimed.id == first
+    # A claim runs out before the next queued post: wake up then to take it over.
+    assert store.queue.next_due_at("office-x", now=soon) == soon + LEASE
+    assert store.queue.next_due_at("office-x", now=soon, exclude=[second]) == soon + LEASE
+    store.outcomes.published(first, worker="w", remote_id="1", remote_url="u", now=soon)
+    assert store.queue.next_due_at("office-x", now=soon) == later
+
+
 def link_pair(store: Store, first: int, second: int) -> None:
     from sqlalchemy import update
 
