@@ -98,6 +98,8 @@ def test_an_image_link_x_appends_matches_only_for_a_post_with_an_image(text):
     ("Read mod.gov.iq today.", "Read https://t.co/Ab0cD3fGh1 https://t.co/Xy1 today."),
     ("Part one.", "Part two."),
     ("&amp;", "&amp;amp;amp;"),
+    # Texts that differ only before their first link (each character counts, the first too).
+    ("Aid at www.jtf-meridian.mil/aid today.", "Bid at www.jtf-meridian.mil/aid today."),
 ])
 def test_different_texts_do_not_match(sent, returned):
     assert not same_text(sent, returned)
