@@ -55,6 +55,36 @@ def test_a_thread_part_must_reply_to_the_part_before_it():
     assert find_on_timeline(Timeline(right), "Part 2 2/2", reply_to="100") is right
 
 
+class RecordingTimeline(Timeline):
+    """A Timeline that keeps what it was asked for."""
+
+    def __init__(self, *posts: RemotePost) -> None:
+        super().__init__(*posts)
+        self.asked: list[tuple] = []
+
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None) -> list[RemotePost]:
+        self.asked.append((limit, since, after_id))
+        return super().recent_posts(limit, since, after_id=after_id)
+
+
+def test_the_timeline_is_read_back_to_the_first_try_or_the_newest_hundred():
+    # Back to the first try (less the platform's clock slack), up to 1,000 posts, narrowed by
+    # an older post's id where the platform has one; without a first try, the newest 100.
+    timeline = RecordingTimeline(remote("Ours."))
+    find_on_timeline(timeline, "Ours.", since=NOW, after_id="41")
+    find_on_timeline(timeline, "Ours.", after_id="41")
+    find_on_timeline(timeline, "Ours.", limit=30)
+    assert timeline.asked == [(1000, NOW - timedelta(minutes=10), "41"), (100, None, "41"),
+                              (30, None, None)]
+
+
+def test_an_image_link_after_the_text_counts_only_for_a_post_with_an_image():
+    with_image = remote("Convoy arrived. https://t.co/Img0cD3fGh")
+    assert find_on_timeline(Timeline(with_image), "Convoy arrived.") is None
+    assert find_on_timeline(Timeline(with_image), "Convoy arrived.", with_media=True)
+
+
 # --- texts as the platform returns them (case 07) --------------------------------------------
 
 def x_returns(text: str, media: bool = False) -> str:
