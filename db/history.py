@@ -163,6 +163,14 @@ class History:
                 Post.remote_id.is_not(None), Post.published_at < before)
                 .order_by(Post.published_at.desc(), Post.id.desc()).limit(1))
 
+    def recorded_for_another(self, post: Post, remote_id: str) -> bool:
+        """Whether another post of `post`'s account is recorded as `remote_id` on the
+        platform (a remote post is one post's, never two's)."""
+        with self.db.reading() as s:
+            return s.scalar(select(Post.id).where(
+                Post.account == post.account, Post.remote_id == remote_id,
+                Post.id != post.id).limit(1)) is not None
+
     def parent_remote_id(self, post: Post) -> str | None:
         """The remote id of the part `post` replies to, once published (None for a first part)."""
         if post.parent_id is None:

@@ -6,7 +6,7 @@
     GET    /2/users/me              https://docs.x.com/x-api/users/get-my-user
 
 Error bodies are RFC 7807 problems, as X sends them. A post is read back as X returns it, not
-as it was sent (`returned_text`).
+as it was sent, with the entities that say where its t.co links lead (`rendered`).
 """
 
 from __future__ import annotations
@@ -109,6 +109,13 @@ def _timeline(state: XState, reader: XAccount, user_id: str, request: Request) -
             "message": f"The `max_results` query parameter value [{raw_max}] is not "
                        "between 5 and 100"}])
     tweets = sorted(owner.tweets, key=lambda t: int(t.id), reverse=True)
+    # `exclude`: "replies", "retweets" (https://docs.x.com/x-api/users/get-posts). The emulator
+    # holds no retweets, so only replies are left out.
+    excluded = [v for v in request.query.get("exclude", "").split(",") if v]
+    if any(v not in ("replies", "retweets") for v in excluded):
+        return _bad_param("exclude", request.query["exclude"])
+    if "replies" in excluded:
+        tweets = [t for t in tweets if t.in_reply_to is None]
     for name, keep in (("since_id", lambda t, v: int(t.id) > v),
                        ("until_id", lambda t, v: int(t.id) < v)):
         if name in request.query:
@@ -140,7 +147,8 @@ def _timeline(state: XState, reader: XAccount, user_id: str, request: Request) -
     meta = {"result_count": len(page), "newest_id": page[0].id, "oldest_id": page[-1].id}
     if len(tweets) > len(page):
         meta["next_token"] = _base36(int(page[-1].id))
-    return json_response(200, {"data": [_render(t, fields) for t in page], "meta": meta})
+    return json_response(200, {"data": [_render(t, fields, owner.handle) for t in page],
+                               "meta": meta})
 
 
 def _lookup(state: XState, reader: XAccount, tweet_id: str, request: Request) -> Response:
@@ -151,7 +159,7 @@ def _lookup(state: XState, reader: XAccount, tweet_id: str, request: Request) ->
     if found is None:
         return json_response(200, {"errors": [not_found_error("tweet", tweet_id)]})
     state.charge(reader, "GET /2/tweets/:id", POST_READ, resources=[f"post:{tweet_id}"])
-    return json_response(200, {"data": _render(found[1], fields)})
+    return json_response(200, {"data": _render(found[1], fields, found[0].handle)})
 
 
 def _delete(state: XState, account: XAccount, tweet_id: str) -> Response:
@@ -183,20 +191,47 @@ def _tweet_fields(request: Request) -> set[str] | Response:
     return wanted
 
 
-def returned_text(tweet: Tweet) -> str:
-    """A post's text as X's reads give it back, not as it was sent: every link twitter-text
-    finds (with or without a scheme) replaced by a t.co link
-    (https://docs.x.com/fundamentals/counting-characters, "URLs"), a t.co link to the attached
-    image appended, and "&", "<", ">" escaped as HTML entities
-    (https://github.com/tweepy/tweepy/issues/1080)."""
-    text, out, at = tweet.text, [], 0
+def rendered(tweet: Tweet, handle: str) -> tuple[str, list[dict]]:
+    """A post's `text` as X's reads give it back, and its `entities.urls`.
+
+    The text: every link twitter-text finds (with or without a scheme) replaced by a t.co link
+    (https://docs.x.com/fundamentals/counting-characters, "URLs";
+    https://help.x.com/en/using-x/url-shortener), a t.co link to the attached image appended,
+    and "&", "<", ">" escaped as HTML entities (https://github.com/tweepy/tweepy/issues/1080).
+
+    The URL entities (https://docs.x.com/x-api/fundamentals/data-dictionary, Tweet
+    `entities.urls`): `start`/`end` (code points into the text before its HTML escaping, end
+    exclusive; X's own offsets are reported to drift around escaped characters, and factpost
+    does not read them), `url` (the t.co link), `expanded_url` (the link as it was written,
+    given the "http://" scheme a bare domain implies), `display_url` (without the scheme,
+    shortened with "…" past 25 characters: an approximation of X's display form); the image's
+    entity also has `media_key`, an `expanded_url` to the post's photo page and a pic.x.com
+    `display_url`. X's `unwound_url` (where a link finally leads, after redirects) is left
+    out: the emulator follows no links."""
+    text, out, at, entities = tweet.text, "", 0, []
     for n, (start, end) in enumerate(find_urls(text)):
-        out += [text[at:start], _tco(tweet.id, str(n))]
+        written, short = text[start:end], _tco(tweet.id, str(n))
+        out += text[at:start]
+        expanded = written if re.match(r"(?i)https?://", written) else "http://" + written
+        entities.append({"start": len(out), "end": len(out) + len(short), "url": short,
+                         "expanded_url": expanded, "display_url": _display(expanded)})
+        out += short
         at = end
-    out.append(text[at:])
+    out += text[at:]
     if tweet.media:
-        out.append(" " + _tco(tweet.id, "media"))
-    return html.escape("".join(out), quote=False)
+        short = _tco(tweet.id, "media")
+        out += " "
+        entities.append({"start": len(out), "end": len(out) + len(short), "url": short,
+                         "expanded_url": f"https://x.com/{handle}/status/{tweet.id}/photo/1",
+                         "display_url": "pic.x.com/" + short.rsplit("/", 1)[1],
+                         "media_key": f"3_{tweet.media[0].id}"})
+        out += short
+    return html.escape(out, quote=False), entities
+
+
+def _display(expanded: str) -> str:
+    shown = re.sub(r"(?i)^https?://", "", expanded)
+    return shown if len(shown) <= 25 else shown[:24] + "…"
 
 
 def _tco(tweet_id: str, what: str) -> str:
@@ -210,9 +245,9 @@ def _tco(tweet_id: str, what: str) -> str:
     return "https://t.co/" + path
 
 
-def _render(tweet: Tweet, fields: set[str]) -> dict:
-    out: dict = {"id": tweet.id, "text": returned_text(tweet),
-                 "edit_history_tweet_ids": [tweet.id]}
+def _render(tweet: Tweet, fields: set[str], handle: str) -> dict:
+    text, urls = rendered(tweet, handle)
+    out: dict = {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}
     if "created_at" in fields:
         out["created_at"] = x_time(tweet.created_at)
     if "author_id" in fields:
@@ -221,6 +256,9 @@ def _render(tweet: Tweet, fields: set[str]) -> dict:
         out["conversation_id"] = tweet.conversation_id
     if "attachments" in fields and tweet.media:
         out["attachments"] = {"media_keys": [f"3_{m.id}" for m in tweet.media]}
+    # Only the entities factpost reads are rendered (urls); X leaves out empty arrays.
+    if "entities" in fields and urls:
+        out["entities"] = {"urls": urls}
     if tweet.in_reply_to:
         if "in_reply_to_user_id" in fields and tweet.in_reply_to_user_id:
             out["in_reply_to_user_id"] = tweet.in_reply_to_user_id

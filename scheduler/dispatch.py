@@ -68,7 +68,7 @@ from scheduler.platforms.base import (
     RateLimited,
     Retryable,
 )
-from scheduler.reconcile import find_on_timeline
+from scheduler.reconcile import TimelineIncomplete, find_on_timeline
 from scheduler.retry import RetryPolicy
 from scheduler.spend import MonthlyCap, SpendLedger
 
@@ -362,21 +362,30 @@ class Dispatcher:
         since = self.store.outcomes.first_attempt_at(post.id)
         # Every post of the account published before our first try, and a thread part's
         # parent, is older than ours: where ids are ordered in time (X, which bills every post
-        # read) the platform is asked only for what came after the newest of them. Not after a
-        # duplicate refusal: the identical post meant may be one of those.
+        # read) the platform is asked only for what came after the newest of them. After a
+        # duplicate refusal too: the identical post that counts as ours was made since our
+        # first try. ("Before" is by the clocks of the daemons that recorded those posts: a
+        # daemon whose clock runs ahead could make one look older than it is. Ours is then
+        # missed, X refuses the resend as a duplicate and the post goes to review; it never
+        # goes out twice.)
         after_id = None
-        if registry.spec(publisher.platform).ordered_ids and not after_duplicate:
-            known = [reply_to, self.store.history.latest_remote_id(post.account, before=since)
-                     if since is not None else None]
+        if registry.spec(publisher.platform).ordered_ids and since is not None:
+            known = [reply_to, self.store.history.latest_remote_id(post.account,
+                                                                   before=since)]
             after_id = max((k for k in known if k and k.isdigit()), key=int, default=None)
         try:
             with self.spend.charging(purpose="reconcile", post_id=post.id, clock=clock):
+                # X's refusal says identical text is live: a post that matches but for links
+                # X did not resolve is then the one it means, if it is the only one.
                 found = find_on_timeline(publisher, post.text, reply_to=reply_to, since=since,
                                          after_id=after_id,
-                                         with_media=post.media_id is not None)
-        except PublishError as err:
+                                         with_media=post.media_id is not None,
+                                         links_unknown=after_duplicate,
+                                         elsewhere=lambda remote_id: self.store.history
+                                         .recorded_for_another(post, remote_id))
+        except (PublishError, TimelineIncomplete) as err:
             self._fail(post, "the platform may have published this post but its timeline "
-                             f"could not be read ({err.explanation}); check the account, then "
+                             f"could not be read ({err}); check the account, then "
                              "run 'factpost post resolve'", now, report,
                        PostStatus.NEEDS_REVIEW)
             return True

@@ -3,90 +3,197 @@
 X and the Graph API have no idempotency keys, so before re-sending a post that may already be
 live (a timeout after sending, a dropped connection, a daemon killed mid-request, X's
 duplicate-content refusal) the dispatcher looks for it among the account's recent posts.
+
+Two errors are possible, and both do harm: taking another post for ours marks ours published
+under the other's id and ours is never sent; missing ours sends it again (Facebook takes the
+same text twice). So texts are compared as the platform gave them back restored by the
+publisher (RemotePost.text), and only differences no reader sees are let pass: Unicode forms
+(NFC, compatibility letters) and runs of whitespace. Letter case, punctuation, digits (a
+thread's "1/3"), mentions and every link count: a link is compared by where it points (scheme
+and host case-insensitive, a missing scheme standing for http or https, the default port and
+an empty path as written out), never by its mere presence.
 """
 
 from __future__ import annotations
 
-import html
+import contextlib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from posts.errors import FactpostError
 from posts.text import canonicalise
 from posts.weight import find_urls
 from scheduler.platforms.base import Publisher, RemotePost
 
 _SPACE = re.compile(r"\s+")
-_LINK = "\x00link\x00"
-#: Allowance for the platform's clock running behind ours.
-CLOCK_SLACK = timedelta(minutes=10)
+_SCHEME = re.compile(r"(?i)^([a-z][a-z0-9+.-]*)://")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: How far the platform's clock may run behind ours: a post it stamps this much before our
+#: first try may still be ours. Clocks kept by NTP agree to within tens of milliseconds over
+#: the public Internet (https://en.wikipedia.org/wiki/Network_Time_Protocol); two minutes
+#: also covers a host that has drifted for weeks unsynchronised. On X every post read is
+#: billed, so the slack is kept small: it is read back as part of the window.
+CLOCK_SLACK = timedelta(minutes=2)
+
+#: How many posts a check reads at most (X: three pages of 100, $1.50 at $0.005 a post). Past
+#: that the check gives up and a person decides (TimelineIncomplete): not finding the post
+#: among the first 300 is no evidence that it is not further down.
+MAX_TIMELINE_POSTS = 300
 
 
-def comparable(text: str) -> str:
-    """Text as both sides can agree on: canonical (NFC, compatibility letters folded), every
-    link blanked, whitespace folded, letter case ignored.
+class TimelineIncomplete(FactpostError):
+    """The account published more since our first try than a check reads back; the post may
+    be among those not read, so it is neither resent nor marked published."""
 
-    X rewrites every link to a t.co address in the stored text, with or without a scheme
-    ("mod.gov.iq" too), wherever twitter-text finds one
-    (https://docs.x.com/fundamentals/counting-characters), so links are found with the same
-    twitter-text rules on both sides (posts.weight.find_urls) and compared only as links."""
+
+@dataclass(frozen=True)
+class _Link:
+    """A link by where it points: `scheme` None when the text gave none."""
+
+    scheme: str | None
+    rest: str
+
+    def same_place(self, other: _Link) -> bool:
+        if self.rest != other.rest:
+            return False
+        if self.scheme == other.scheme:
+            return True
+        # A bare "mod.gov.iq" is opened over http or https (X's expanded_url gives it one).
+        given = other.scheme if self.scheme is None else self.scheme
+        return None in (self.scheme, other.scheme) and given in _DEFAULT_PORTS
+
+
+def _link(written: str) -> _Link:
+    match = _SCHEME.match(written)
+    scheme = match.group(1).lower() if match else None
+    try:
+        parts = urlsplit(written if match else "//" + written)
+        port = parts.port
+    except ValueError:  # not a URL a browser would open (a port that is not a number): as is
+        return _Link(scheme, written[match.end() if match else 0:])
+    host = (parts.hostname or "").rstrip(".")
+    with contextlib.suppress(UnicodeError):  # a host IDNA cannot encode stays as written
+        host = host.encode("idna").decode("ascii")
+    userinfo = parts.netloc.rpartition("@")[0]
+    if port is not None and port != _DEFAULT_PORTS.get(scheme or "http"):
+        host += f":{port}"
+    rest = (userinfo + "@" if userinfo else "") + host + _unescaped(parts.path or "/")
+    rest += ("?" + _unescaped(parts.query)) if parts.query else ""
+    rest += ("#" + _unescaped(parts.fragment)) if parts.fragment else ""
+    return _Link(scheme, rest)
+
+
+#: Characters that mean something in a URL when written as they are (RFC 3986 section 2.2):
+#: escaped, they are data, so "a%2Fb" and "a/b" point to different places.
+_RESERVED = frozenset(":/?#[]@!$&'()*+,;=%")
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescaped(part: str) -> str:
+    """`part` with every percent-escape of a character that is not reserved written out
+    ("/%D8%AA" as "/ت", "%7E" as "~"), the rest in upper case: one spelling for each address
+    (RFC 3986 section 6.2.2), whichever a platform gives back."""
+    def decode(match: re.Match) -> str:
+        raw = bytes.fromhex(match.group().replace("%", ""))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group().upper()
+        return "".join(f"%{ord(c):02X}" if c in _RESERVED or c.isspace() else c
+                       for c in text)
+    return _ESCAPES.sub(decode, part)
+
+
+def _parts(text: str) -> list[str | _Link]:
+    """`text` as alternating prose and links (prose first and last), canonical, whitespace
+    folded."""
     text = canonicalise(text)
-    out, at = [], 0
+    parts: list[str | _Link] = []
+    at = 0
     for start, end in find_urls(text):
-        out.append(text[at:start])
-        out.append(_LINK)
+        parts += [_SPACE.sub(" ", text[at:start]), _link(text[start:end])]
         at = end
-    out.append(text[at:])
-    return _SPACE.sub(" ", "".join(out)).strip().casefold()
+    parts.append(_SPACE.sub(" ", text[at:]))
+    parts[0] = parts[0].lstrip()
+    parts[-1] = parts[-1].rstrip()
+    return parts
 
 
-def same_text(sent: str, returned: str, *, with_media: bool = False) -> bool:
-    """Whether `returned`, a post's text as the platform's timeline gives it, is `sent`.
+def same_text(sent: str, returned: str, *, unresolved: tuple[str, ...] = ()) -> bool:
+    """Whether `returned`, a post's text as its publisher restored it (RemotePost.text), is
+    `sent`. The one comparison every platform's timeline goes through.
 
-    The one comparison both publishers' timelines go through. X returns text with "&", "<"
-    and ">" escaped as HTML entities (https://github.com/tweepy/tweepy/issues/1080,
-    https://github.com/sferik/twitter-ruby/issues/348); the Graph API returns the message as
-    posted. Both readings of `returned` are tried, decoded once and as it is, so text that
-    itself holds "&amp;" matches too. With `with_media`, X's t.co link for the attached image,
-    which it appends to the text, may follow."""
-    wanted = comparable(sent)
-    for candidate in dict.fromkeys((html.unescape(returned), returned)):
-        found = comparable(candidate)
-        if found == wanted:
-            return True
-        if with_media and found.removesuffix(_LINK).rstrip() == wanted:
-            return True
-    return False
-
-
-#: How far back a timeline is read at most. Other daemons keep publishing to the account while
-#: a dead one's lease runs out, so the post may be far from the top by the time it is looked for.
-MAX_TIMELINE_POSTS = 1_000
+    With `unresolved` (RemotePost.unresolved_links: links the platform shortened without
+    saying where they lead), each of those stands for any one link: a weaker match, "the
+    same text, links unknown", evidence only together with the platform's own word that
+    identical text is live (a duplicate refusal)."""
+    wanted, found = _parts(sent), _parts(returned)
+    if len(wanted) != len(found):
+        return False
+    unknown = {_link(u) for u in unresolved}
+    for ours, theirs in zip(wanted, found, strict=True):
+        if isinstance(ours, str):
+            if ours != theirs:
+                return False
+        elif not (ours.same_place(theirs) or theirs in unknown):
+            return False
+    return True
 
 
 def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = None,
                      since: datetime | None = None, after_id: str | None = None,
-                     limit: int = MAX_TIMELINE_POSTS, with_media: bool = False
+                     limit: int | None = None, with_media: bool = False,
+                     links_unknown: bool = False,
+                     elsewhere: Callable[[str], bool] = lambda remote_id: False
                      ) -> RemotePost | None:
-    """The remote post carrying `text` (and replying to `reply_to`, for thread parts; with an
-    image if `with_media`), if the account's timeline holds one created since our first try
-    (`since`): the timeline is read back to that moment (or 100 posts without one, `limit` at
-    most). `after_id`, a post of the account older than our first try, narrows the read
+    """The remote post carrying `text`, replying to `reply_to` (None: to nothing), with an
+    image exactly when `with_media` (where the platform says), created since our first try
+    (`since`) and not another post's already (`elsewhere(remote_id)`: recorded for another),
+    if the account's timeline holds one.
+
+    The timeline is read back to `since` less CLOCK_SLACK, `limit` posts at most
+    (MAX_TIMELINE_POSTS by default; 100 without `since`; exactly `limit` read counts as
+    more). `after_id`, a post of the account older than our first try, narrows the read
     further where the platform's ids are ordered in time (X, where every post read is
-    billed). Texts are compared with `same_text`. Raises PublishError when the timeline
-    cannot be read."""
+    billed). Texts are compared with `same_text`. With `links_unknown` (after a duplicate
+    refusal), when no post matches outright, the one post that matches but for links the
+    platform did not resolve is taken; with several, none is.
+
+    Raises PublishError when the timeline cannot be read, and TimelineIncomplete when more
+    posts were made since `since` than `limit` and none of those read is the post."""
     earliest = since - CLOCK_SLACK if since is not None else None
-    posts = (publisher.recent_posts(limit, since=earliest, after_id=after_id)
-             if earliest is not None
-             else publisher.recent_posts(min(limit, 100), after_id=after_id))
+    limit = MAX_TIMELINE_POSTS if limit is None else limit
+    wanted = limit if earliest is not None else min(limit, 100)
+    posts = publisher.recent_posts(wanted, since=earliest, after_id=after_id,
+                                   replies=reply_to is not None)
+    loose = []
     for remote in posts:
-        if not same_text(text, remote.text, with_media=with_media):
+        if remote.reply_to != reply_to:
             continue
-        if reply_to is not None and remote.reply_to not in (None, reply_to):
+        if remote.has_media is not None and remote.has_media != with_media:
             continue
         # Facebook accepts the same text again later: last week's identical statement is not
         # evidence that this week's went out.
-        if since is not None and remote.created_at is not None and (
-                remote.created_at < since - CLOCK_SLACK):
+        if earliest is not None and remote.created_at is not None and (
+                remote.created_at < earliest):
             continue
-        return remote
-    return None
+        exact = same_text(text, remote.text)
+        if not exact and not (links_unknown and remote.unresolved_links and same_text(
+                text, remote.text, unresolved=remote.unresolved_links)):
+            continue
+        if elsewhere(remote.remote_id):
+            continue
+        if exact:
+            return remote
+        loose.append(remote)
+    oldest = posts[-1].created_at if posts else None
+    if earliest is not None and len(posts) >= wanted and not (
+            oldest is not None and oldest < earliest):
+        raise TimelineIncomplete(
+            f"the account has more than {wanted} posts since the first try, more than "
+            "factpost reads back")
+    return loose[0] if len(loose) == 1 else None

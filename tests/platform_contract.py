@@ -39,7 +39,7 @@ from scheduler.platforms.base import (
 )
 from scheduler.platforms.registry import build_publisher
 from scheduler.platforms.spec import PlatformSpec
-from scheduler.reconcile import find_on_timeline
+from scheduler.reconcile import find_on_timeline, same_text
 
 ALT = "Crew members unloading boxes of medical supplies on a pier"
 # A 1x1 PNG.
@@ -142,6 +142,18 @@ def test_recent_posts_read_the_accounts_own_timeline_newest_first(pub):
     recent = pub.recent_posts(10)
     assert [p.text for p in recent][:3] == ["Third.", "Second.", "First."]
     assert all(isinstance(p.created_at, datetime) for p in recent)
+
+
+def test_the_timeline_gives_each_post_back_as_it_was_sent(pub):
+    # Two posts that differ only in their links are two posts on the timeline too (X's t.co
+    # rewriting is undone from the entities it returns; review D1).
+    texts = ["Fish & chips > 2 km <away>: mod.gov.iq/north and https://a.gov/r?x=1&y=2",
+             "Fish & chips > 2 km <away>: mod.gov.iq/south and https://a.gov/r?x=1&y=3"]
+    for text in texts:
+        pub.publish(text)
+    read = pub.recent_posts(5)[:2][::-1]
+    assert [same_text(t, r.text) for t in texts for r in read] == [True, False, False, True]
+    assert all(r.unresolved_links == () for r in read)
 
 
 def test_a_post_whose_answer_was_lost_is_found_on_the_timeline(case, pub):

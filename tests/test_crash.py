@@ -151,6 +151,8 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
                "x_spend_in_ledger": usd(sum(c.micros for c in charges)),
                "reconciliations": len({c.post_id for c in checks}),
                "reconciliation_requests": len(checks),
+               "reconciliation_user_reads": sum(c.units for c in checks
+                                                if c.operation == "user_read"),
                "reconciliation_posts_read": sum(c.units for c in checks
                                                 if c.operation == "post_read"),
                "reconciliation_cost": usd(sum(c.micros for c in checks)),

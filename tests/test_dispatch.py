@@ -117,15 +117,30 @@ def test_a_timeout_is_ambiguous_and_settled_without_a_second_post(make_office):
 
 
 def test_a_duplicate_refusal_counts_as_evidence_of_an_earlier_success(office):
+    # The store lost track of a success (restored from a backup taken just before it): the
+    # post is queued again, X refuses it as a duplicate, and the live post is found.
+    office.emulator.refuse_duplicates(platform="x")  # relies on X's refusal of a repeat
+    live = office.publishers()["office-x"].publish("Same words twice.")
+    post_id = office.add("Same words twice.")
+    office.dispatcher().tick(now())
+    post = office.store.history.get(post_id)
+    assert (post.status, post.remote_id) == (S.PUBLISHED, live.remote_id)
+    assert [a.outcome for a in post.attempts] == ["duplicate"]
+    assert len(office.emulator.tweets("OfficeX")) == 1
+
+
+def test_another_posts_live_twin_is_not_taken_for_a_post_refused_as_a_duplicate(office):
+    # Two posts with the same words: the first is live and recorded as the first's. The
+    # second is not live and never can be (X refuses the text); a person decides.
     office.emulator.refuse_duplicates(platform="x")  # relies on X's refusal of a repeat
     first = office.add("Same words twice.")
     office.dispatcher().tick(now())
-    # The store lost track of the first success (e.g. restored from a backup): queue it again.
     second = office.add("Same words twice.")
     office.dispatcher().tick(now())
     post = office.store.history.get(second)
-    assert post.status == S.PUBLISHED
-    assert post.remote_id == office.store.history.get(first).remote_id
+    assert post.status == S.NEEDS_REVIEW and post.remote_id is None
+    assert "duplicate" in post.last_error
+    assert office.store.history.get(first).status == S.PUBLISHED
     assert len(office.emulator.tweets("OfficeX")) == 1
 
 
@@ -290,3 +305,73 @@ def test_a_post_with_entities_and_links_is_found_as_x_returns_it(office):
     [tweet] = office.emulator.tweets("OfficeX")
     assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
     assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never sent again
+
+
+# Two posts that differ only in their link are two posts (review D1). X returns every link as a
+# t.co address, so the text alone cannot tell them apart; what each link points to can.
+
+LINKED = "Registration for the relief convoy opens today; details at {link}"
+
+
+def ambiguous_then_other(office, ours: str, other: str, *, account: str = "office-x",
+                         fault: str = "error_before") -> int:
+    """`ours` meets `fault` on its first send; `other` goes out right after it, before `ours`
+    is looked for on the timeline (as when a backlog drains, or another daemon publishes)."""
+    office.emulator.inject(fault, platform=office.config.account(account).platform)
+    ours_id = office.add(ours, account=account, at=now() - timedelta(seconds=2))
+    office.add(other, account=account, at=now() - timedelta(seconds=1))
+    office.dispatcher().tick(now())
+    return ours_id
+
+
+def test_a_post_that_differs_from_a_live_one_only_in_its_link_is_not_taken_for_it(office):
+    south, north = (LINKED.format(link=f"https://mod.gov.iq/convoy/{w}")
+                    for w in ("south", "north"))
+    post_id = ambiguous_then_other(office, south, north)
+    post = settle(office, post_id)
+    tweets = {t["text"]: t["id"] for t in office.emulator.tweets("OfficeX")}
+    assert set(tweets) == {north, south}
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweets[south])
+    assert [a.outcome for a in post.attempts] == ["ambiguous", "published"]
+
+
+def test_a_post_that_differs_only_in_a_bare_domain_link_is_not_taken_for_it(office):
+    south, north = (LINKED.format(link=f"mod.gov.iq/{w}") for w in ("south", "north"))
+    post_id = ambiguous_then_other(office, south, north, fault="drop_before")
+    post = settle(office, post_id)
+    tweets = {t["text"]: t["id"] for t in office.emulator.tweets("OfficeX")}
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweets[south])
+
+
+def test_on_facebook_a_post_that_differs_only_in_its_link_is_not_taken_for_it(office):
+    south, north = (LINKED.format(link=f"https://mod.gov.iq/convoy/{w}")
+                    for w in ("south", "north"))
+    post_id = ambiguous_then_other(office, south, north, account="office-fb")
+    post = settle(office, post_id)
+    messages = {p["message"]: p["id"] for p in office.emulator.page_posts("OfficeFB")}
+    assert set(messages) == {north, south}
+    assert (post.status, post.remote_id) == (S.PUBLISHED, messages[south])
+
+
+def test_a_post_whose_link_went_out_is_found_by_where_its_link_points(office):
+    south = LINKED.format(link="www.mod.gov.iq/convoy/south")
+    north = LINKED.format(link="https://mod.gov.iq/convoy/north")
+    post_id = ambiguous_then_other(office, south, north, fault="commit_then_error")
+    post = settle(office, post_id)
+    tweets = {t["text"]: t["id"] for t in office.emulator.tweets("OfficeX")}
+    assert set(tweets) == {north, south}
+    assert (post.status, post.remote_id) == (S.PUBLISHED, tweets[south])
+    assert [a.outcome for a in post.attempts] == ["ambiguous"]  # found, never sent again
+
+
+def test_a_timeline_too_busy_to_read_back_to_the_first_try_goes_to_review(office, monkeypatch):
+    # Not found among the posts a check may read is no evidence that it is not further down.
+    monkeypatch.setattr("scheduler.reconcile.MAX_TIMELINE_POSTS", 5)
+    post_id = ambiguous_then_other(office, "Ours, unclear.", "Another one.")
+    publisher = office.publishers()["office-x"]
+    for n in range(5):
+        publisher.publish(f"Posted meanwhile {n}.")
+    post = settle(office, post_id)
+    assert post.status == S.NEEDS_REVIEW
+    assert "more than 5 posts since the first try" in post.last_error
+    assert "Ours, unclear." not in [t["text"] for t in office.emulator.tweets("OfficeX")]

@@ -3,8 +3,10 @@ the failures factpost must survive — over real loopback HTTP."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -874,3 +876,34 @@ def test_x_timeline_reads_only_posts_since_start_time_and_since_id(em):
         assert timed.bill()[-1]["billed_units"] == 0  # read once today already
         bad = x_get(timed, f"/2/users/{user_id}/tweets", start_time="yesterday")
         assert bad.status_code == 400
+
+
+def test_x_timeline_gives_t_co_links_with_the_entities_that_say_where_they_lead(em):
+    # https://docs.x.com/x-api/fundamentals/data-dictionary (Tweet `entities.urls`)
+    sent = "Fish & chips at mod.gov.iq/menu > https://www.jtf-meridian.mil/r?a=1&b=2 today"
+    tweet_id = tweet(em, sent).json()["data"]["id"]
+    user_id = x_get(em, "/2/users/me").json()["data"]["id"]
+    [plain] = x_get(em, f"/2/users/{user_id}/tweets", max_results=5).json()["data"]
+    assert "entities" not in plain  # only when asked for
+    [read] = x_get(em, f"/2/users/{user_id}/tweets", max_results=5,
+                   **{"tweet.fields": "entities"}).json()["data"]
+    urls = read["entities"]["urls"]
+    assert [(u["expanded_url"], u["display_url"]) for u in urls] == [
+        ("http://mod.gov.iq/menu", "mod.gov.iq/menu"),
+        ("https://www.jtf-meridian.mil/r?a=1&b=2", "www.jtf-meridian.mil/r?a…")]
+    assert all(re.fullmatch(r"https://t\.co/[A-Za-z0-9]{10}", u["url"]) for u in urls)
+    unescaped = html.unescape(read["text"])
+    assert read["text"].startswith("Fish &amp; chips at https://t.co/")
+    assert [unescaped[u["start"]:u["end"]] for u in urls] == [u["url"] for u in urls]
+    # A lookup of the one post renders it the same way.
+    [one] = [x_get(em, f"/2/tweets/{tweet_id}", **{"tweet.fields": "entities"}).json()["data"]]
+    assert one["entities"] == read["entities"]
+
+
+def test_x_timeline_leaves_out_replies_when_asked_and_refuses_unknown_exclusions(em):
+    first = tweet(em, "Thread 1/2").json()["data"]["id"]
+    tweet(em, "Thread 2/2", reply_to=first)
+    user_id = x_get(em, "/2/users/me").json()["data"]["id"]
+    page = x_get(em, f"/2/users/{user_id}/tweets", max_results=5, exclude="replies,retweets")
+    assert [t["text"] for t in page.json()["data"]] == ["Thread 1/2"]
+    assert x_get(em, f"/2/users/{user_id}/tweets", exclude="quotes").status_code == 400

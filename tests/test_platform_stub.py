@@ -84,7 +84,7 @@ class StubPublisher:
         return Published(post["id"], f"https://stub.example/{self.handle}/{post['id']}")
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
         posts: list[RemotePost] = []
         before = None
         while len(posts) < limit:

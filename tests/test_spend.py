@@ -17,6 +17,7 @@ from scheduler.cli import cli
 from scheduler.demo import sample_factsheet
 from scheduler.importing import import_file
 from scheduler.platforms.billing import usd
+from scheduler.platforms.registry import build_publisher
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00"
@@ -126,6 +127,23 @@ def test_a_timeline_check_reads_only_what_came_after_the_last_known_post(office,
     assert sum(c.micros for c in checks) == 15_000
 
 
+def test_after_a_duplicate_refusal_the_check_reads_only_what_came_after_the_last_known_post(
+        office, clock):
+    dispatcher = office.dispatcher()
+    for n in range(40):
+        office.add(f"Earlier update {n}.")
+    dispatcher.tick(T0)
+    # A success the store lost track of (restored from a backup): X refuses the resend.
+    build_publisher(office.config.account("office-x")).publish("The one the store forgot.")
+    post = office.add("The one the store forgot.")
+    dispatcher.tick(clock.advance(minutes=1))
+    assert office.store.history.get(post).status == S.PUBLISHED
+    checks = [c for c in office.store.spend.charges(post_id=post)
+              if c.purpose == "reconcile"]
+    # One user read and the one post made since the last known one, not all 41.
+    assert [(c.operation, c.units) for c in checks] == [("user_read", 1), ("post_read", 1)]
+
+
 def test_accounts_check_is_recorded_and_a_read_the_same_day_is_not_charged_twice(office):
     for _ in range(2):
         result = CliRunner().invoke(cli, ["--config", str(office.config_path), "accounts",
@@ -184,3 +202,22 @@ def test_the_ledger_keeps_the_same_books_on_every_database(store):
         ("2026-12-02", "office-x", 0, 0, 1, 5_000),
         ("2026-12-01", "office-x", 1, 1, 5, 220_000),
         ("2026-12-01", "office-x2", 1, 0, 0, 15_000)]
+
+
+def test_a_check_for_a_post_that_replies_to_nothing_does_not_pay_for_thread_parts(office,
+                                                                                  clock):
+    dispatcher = office.dispatcher()
+    dispatcher.tick(T0)
+    post = office.add("A single post whose answer was lost.")
+    office.emulator.inject("error_before", platform="x")
+    dispatcher.tick(clock.advance(seconds=1))
+    # Meanwhile another daemon publishes a thread of six parts to the same account.
+    publisher = build_publisher(office.config.account("office-x"))
+    parent = None
+    for n in range(1, 7):
+        parent = publisher.publish(f"Thread part {n}/6", reply_to=parent).remote_id
+    dispatcher.tick(clock.advance(minutes=1))
+    assert office.store.history.get(post).status == S.PUBLISHED
+    reads = [c for c in office.store.spend.charges(post_id=post)
+             if c.purpose == "reconcile" and c.operation == "post_read"]
+    assert [c.units for c in reads] == [1]  # the thread's first part; its replies left out

@@ -68,13 +68,22 @@ class Published:
 
 @dataclass(frozen=True)
 class RemotePost:
-    """A post read back from the account's own timeline, used to settle ambiguous outcomes."""
+    """A post read back from the account's own timeline, used to settle ambiguous outcomes.
+
+    `text` is the text as it was posted, as far as the platform lets it be restored (X's
+    HTML escaping undone, its t.co links replaced by the addresses they stand for, the link
+    it appends for an image taken off). `unresolved_links` are links the platform shortened
+    without saying where they lead: `text` still holds them as the platform gave them.
+    `reply_to` is the post it replies to (None: none). `has_media` says whether an image or
+    video is attached, None where the platform's read does not say."""
 
     remote_id: str
     text: str
     created_at: datetime | None
     remote_url: str
     reply_to: str | None = None
+    has_media: bool | None = None
+    unresolved_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,11 +208,12 @@ class Publisher(Protocol):
         ...
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
         """The account's own most recent posts, newest first: at most `limit`, and with
         `since`, paging back until a post older than `since` (which may be included).
         `after_id` names a post of the account known to be older than any wanted; a platform
-        whose ids are ordered in time (X) asks only for posts newer than it.
+        whose ids are ordered in time (X) asks only for posts newer than it. With `replies`
+        False no reply is wanted, and a platform that bills reads (X) asks for none.
 
         Raises a PublishError subclass when the timeline cannot be read.
         """

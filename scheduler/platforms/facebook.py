@@ -149,9 +149,9 @@ class FacebookPublisher:
         return Published(post_id, permalink(post_id))
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
         # Graph reads cost nothing and Page post ids are not ordered in time, so `after_id`
-        # is not used; `since` stops the paging.
+        # is not used; `since` stops the paging. A Page's feed holds no reply chains.
         posts: list[RemotePost] = []
         after: str | None = None
         while len(posts) < limit:

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -165,19 +166,24 @@ class XPublisher:
         return media_id
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
-                     after_id: str | None = None) -> list[RemotePost]:
-        """Newest first. With `since` and `after_id` (a post known to be older than any that
-        matters), X is asked only for posts created since then: each returned post is billed
-        (x_terms.py), so the window is what keeps a look at the timeline cheap."""
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
+        """Newest first, each with its text as posted (`as_posted`); retweets left out (they
+        are not the account's posts), and replies unless `replies`. With `since` and
+        `after_id` (a post known to be older than any that matters), X is asked only for
+        posts created since then: each returned post is billed (x_terms.py), so the window is
+        what keeps a look at the timeline cheap."""
         user_id = self._user_id or self._me().remote_id
         posts: list[RemotePost] = []
         token = None
         bounds = {"start_time": since.astimezone(UTC) if since else None,
                   "since_id": after_id}
+        # https://docs.x.com/x-api/users/get-posts `exclude`: every post returned is billed.
+        exclude = ["retweets"] if replies else ["retweets", "replies"]
         while len(posts) < limit and not _reached(posts, since):
             page = self._call(lambda t=token: self.client.get_users_tweets(
                 user_id, max_results=max(5, min(100, limit - len(posts))),
-                pagination_token=t, tweet_fields=["created_at", "referenced_tweets"],
+                pagination_token=t, exclude=exclude,
+                tweet_fields=["created_at", "referenced_tweets", "entities", "attachments"],
                 user_auth=True, **bounds), creating=False)
             returned = page.data or []
             self.meter.record(x_terms.POST_READ, units=len(returned),
@@ -185,9 +191,12 @@ class XPublisher:
             for tweet in returned:
                 replied = next((r.id for r in (tweet.referenced_tweets or [])
                                 if r.type == "replied_to"), None)
-                posts.append(RemotePost(str(tweet.id), tweet.text, tweet.created_at,
-                                        self.url_for(str(tweet.id)),
-                                        str(replied) if replied else None))
+                text, unresolved = as_posted(tweet.text, tweet.entities)
+                posts.append(RemotePost(
+                    str(tweet.id), text, tweet.created_at, self.url_for(str(tweet.id)),
+                    str(replied) if replied else None,
+                    has_media=bool((tweet.attachments or {}).get("media_keys")),
+                    unresolved_links=unresolved))
             token = (page.meta or {}).get("next_token")
             if not token:
                 break
@@ -276,6 +285,47 @@ class XPublisher:
             return state.reset_at
         reset = getattr(exc, "reset_time", None)
         return datetime.fromtimestamp(reset, UTC) if reset else None
+
+
+#: X escapes these three, and only these, in the text it returns
+#: (https://github.com/tweepy/tweepy/issues/1080).
+_ESCAPED = re.compile("&(amp|lt|gt);")
+_UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
+#: A t.co link as X writes it into returned text (https://help.x.com/en/using-x/url-shortener).
+_TCO = re.compile(r"https?://t\.co/[A-Za-z0-9]+")
+
+
+def as_posted(text: str, entities: Mapping | None) -> tuple[str, tuple[str, ...]]:
+    """A post's text as it was sent, from `text` and `entities` as X returns them, and the t.co
+    links no entity explains (left in the text as they are).
+
+    X returns the text with "&", "<" and ">" escaped, which is undone once, exactly (a text
+    that itself held "&amp;" reads "&amp;amp;"). It rewrites every link to a t.co address, so
+    two posts that differ only in their link read the same; the `entities.urls` of each post
+    say where each t.co link leads: `expanded_url`, the link as written, or where that is
+    missing `unwound_url`, where it finally leads
+    (https://docs.x.com/x-api/fundamentals/data-dictionary, Tweet `entities`). The t.co link X
+    appends for an attached image (its entity has a `media_key`) is not text and is taken off.
+    """
+    text = _ESCAPED.sub(lambda m: _UNESCAPED[m.group(1)], text)
+    targets: dict[str, str] = {}
+    for entity in (entities or {}).get("urls") or ():
+        short = entity.get("url")
+        if not short:
+            continue
+        if entity.get("media_key"):
+            targets[short] = ""
+        elif entity.get("expanded_url") or entity.get("unwound_url"):
+            targets[short] = entity.get("expanded_url") or entity["unwound_url"]
+    unresolved: list[str] = []
+
+    def restore(match: re.Match) -> str:
+        if match.group() in targets:
+            return targets[match.group()]
+        unresolved.append(match.group())
+        return match.group()
+
+    return _TCO.sub(restore, text).rstrip(), tuple(unresolved)
 
 
 def _reached(posts: list[RemotePost], since: datetime | None) -> bool:
