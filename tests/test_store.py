@@ -257,6 +257,29 @@ def test_the_next_wake_up_skips_excluded_posts_and_counts_an_expiring_lease(stor
     assert store.queue.next_due_at("office-x", now=soon) == later
 
 
+def published_at(store: Store, when, account="office-x") -> int:
+    post_id = add(store, f"out at {when:%H:%M}", at=when, account=account)
+    assert store.queue.claim_next(account, worker="w", now=when, lease=LEASE).id == post_id
+    store.outcomes.published(post_id, worker="w", remote_id=str(post_id), remote_url="u",
+                             now=when)
+    return post_id
+
+
+def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window(store):
+    minute = timedelta(minutes=1)
+    published_at(store, T0 - minute)  # before the window
+    for n in (1, 2, 3):
+        published_at(store, T0 + n * minute)
+    published_at(store, T0 + 4 * minute, account="office-fb")
+    add(store, "still queued", at=T0 + 5 * minute)
+    reopens = store.queue.budget_reopens_at
+    assert reopens("office-x", since=T0, posts=2) == T0 + 2 * minute  # 2nd most recent
+    assert reopens("office-x", since=T0, posts=3) == T0 + minute
+    assert reopens("office-x", since=T0, posts=4) is None  # three in the window
+    assert reopens(["office-x", "office-fb"], since=T0, posts=2) == T0 + 3 * minute
+    assert reopens("office-x", since=T0 + 2.5 * minute, posts=2) is None
+
+
 def link_pair(store: Store, first: int, second: int) -> None:
     from sqlalchemy import update
 
