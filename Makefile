@@ -47,11 +47,11 @@ bench: $(VENV)/.installed-dev
 
 # Not part of `make test`: mutation testing of the modules that carry the promises
 # ([tool.mutmut] in pyproject.toml), one mutant at a time so a shared machine stays usable;
-# about 40 minutes per module group on a quiet machine. Narrow it with MUTANTS, a glob over
-# mutant names, e.g. `make mutation MUTANTS='db.queue.*'`. Results: docs/TESTING.md.
+# hours for all of them on a small machine. Narrow it with MUTANTS, globs over mutant names
+# (not expanded by the shell), e.g. `make mutation MUTANTS='db.queue*'`. See docs/TESTING.md.
 MUTANTS ?=
 mutation: $(VENV)/.installed-dev
-	$(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
+	set -f; $(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
 	$(BIN)/mutmut results
 
 lint: $(VENV)/.installed-dev
