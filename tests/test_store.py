@@ -190,6 +190,24 @@ def test_a_stopping_worker_hands_back_claims_it_never_sent(store):
     assert store.history.get(sent).status == S.PUBLISHING  # outcome unknown: stays leased
 
 
+def test_expired_leases_are_taken_over_per_account_oldest_post_first(store):
+    from sqlalchemy import update
+
+    from db.models import Post
+
+    first, second = add(store, "part one"), add(store, "part two")
+    other = add(store, "the page's", account="office-fb")
+    for account in ("office-x", "office-x", "office-fb"):
+        store.queue.claim_next(account, worker="dead", now=T0, lease=LEASE)
+    with store.session() as s:  # the older row rewritten last (on PostgreSQL: last on disk)
+        s.execute(update(Post).where(Post.id == first).values(updated_at=T0))
+    later = T0 + LEASE * 2
+    taken = [store.queue.reclaim_expired("office-x", worker="w2", now=later, lease=LEASE)
+             for _ in range(3)]
+    assert [p and p.id for p in taken] == [first, second, None]
+    assert store.history.get(other).claimed_by == "dead"  # another account's: not taken
+
+
 def test_a_stopping_worker_hands_back_exactly_its_claims_with_nothing_in_flight(store):
     in_flight, unsent, tried_before, elsewhere = (add(store, t) for t in "abcd")
     claim = store.queue.claim_next
