@@ -49,9 +49,12 @@ bench: $(VENV)/.installed-dev
 # ([tool.mutmut] in pyproject.toml), one mutant at a time so a shared machine stays usable;
 # hours for all of them on a small machine. Narrow it with MUTANTS, globs over mutant names
 # (not expanded by the shell), e.g. `make mutation MUTANTS='db.queue*'`. See docs/TESTING.md.
+# On SQLite only: the PostgreSQL variants point at a port where nothing listens, so they skip
+# instead of sharing a database with a test run on the same machine.
 MUTANTS ?=
 mutation: $(VENV)/.installed-dev
-	set -f; $(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
+	set -f; FACTPOST_TEST_POSTGRES_URL=postgresql+psycopg://mutmut@127.0.0.1:9/none \
+		$(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
 	$(BIN)/mutmut results
 
 lint: $(VENV)/.installed-dev
