@@ -205,6 +205,7 @@ def test_expired_leases_are_taken_over_per_account_oldest_post_first(store):
     taken = [store.queue.reclaim_expired("office-x", worker="w2", now=later, lease=LEASE)
              for _ in range(3)]
     assert [p and p.id for p in taken] == [first, second, None]
+    assert store.history.get(first).lease_until == later + LEASE  # a lease of its own
     assert store.history.get(other).claimed_by == "dead"  # another account's: not taken
 
 
@@ -296,6 +297,7 @@ def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window
     assert reopens("office-x", since=T0, posts=4) is None  # three in the window
     assert reopens(["office-x", "office-fb"], since=T0, posts=2) == T0 + 3 * minute
     assert reopens("office-x", since=T0 + 2.5 * minute, posts=2) is None
+    assert reopens("office-x", since=T0 + minute, posts=3) == T0 + minute  # the edge counts
 
 
 def link_pair(store: Store, first: int, second: int) -> None:
