@@ -265,6 +265,8 @@ def test_a_partner_that_will_not_go_holds_the_pair_s_wake_up(store):
 def test_the_next_wake_up_skips_excluded_posts_and_counts_an_expiring_lease(store):
     soon, later = T0 + timedelta(minutes=5), T0 + timedelta(hours=1)
     first, second = add(store, "first", at=soon), add(store, "second", at=later)
+    add(store, "the page's", account="office-fb")  # its lease runs out first: not ours
+    store.queue.claim_next("office-fb", worker="w", now=T0, lease=LEASE)
     assert store.queue.next_due_at("office-x", now=T0) == soon
     assert store.queue.next_due_at("office-x", now=T0, exclude=[first]) == later
     claimed = store.queue.claim_next("office-x", worker="w", now=soon, lease=LEASE)
