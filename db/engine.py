@@ -4,6 +4,7 @@ one-line descriptions of what went wrong with either."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -150,6 +151,9 @@ def describe_error(url: str | URL, exc: BaseException) -> str:
             if any(n in low for n in needles):
                 return f"{where}: {what} ({first}); {fix}"
         return f"{where}: database error ({first})"
+    refused = _postgres_refusal(parsed, cause)
+    if refused:
+        return refused
     if any(n in low for n in ("connection refused", "could not connect", "connection failed",
                               "timeout expired", "could not translate host", "no route",
                               "server closed the connection", "terminating connection")):
@@ -158,3 +162,39 @@ def describe_error(url: str | URL, exc: BaseException) -> str:
     if "no space left" in low or "disk full" in low:
         return f"{where}: the server's disk is full ({first}); free space on the server"
     return f"{where}: database error ({first})"
+
+
+def _postgres_refusal(url: URL, cause: str) -> str | None:
+    """The cause and the fix when a PostgreSQL server answered but refused the connection:
+    no such database, no such role, a wrong password, or a pg_hba.conf without this client.
+    psycopg gives no SQLSTATE for a failed connection, so the server's own words are read
+    (its messages in English, `lc_messages = C`, the default of most installations;
+    https://www.postgresql.org/docs/current/errcodes-appendix.html names the conditions)."""
+    host, port = url.host or "localhost", url.port or 5432
+    server, options = f"PostgreSQL on {host}:{port}", f"-h {host} -p {port}"
+    found = re.search(r'database "([^"]+)" does not exist', cause)
+    if found:
+        owner = f" -O {url.username}" if url.username else ""
+        return (f'{server} has no database "{found.group(1)}"; create it (as a PostgreSQL '
+                f"superuser: createdb {options}{owner} {found.group(1)}) or name another in "
+                "[database].url")
+    found = re.search(r'role "([^"]+)" does not exist', cause)
+    if found:
+        return (f'{server} has no role "{found.group(1)}" (the user in [database].url); create '
+                f"it (as a PostgreSQL superuser: createuser {options} --login {found.group(1)}) "
+                "or name another user in [database].url")
+    found = re.search(r"(?:failed to resolve host|could not translate host name) "
+                      r"['\"]([^'\"]+)['\"]", cause)
+    if found:
+        return (f"PostgreSQL on {found.group(1)}:{port}: no such host (the name does not "
+                "resolve); check the host in [database].url and the DNS")
+    found = re.search(r'password authentication failed for user "([^"]+)"', cause)
+    if found:
+        return (f'{server} refused the password of role "{found.group(1)}"; put the right one '
+                "in ~/.pgpass or PGPASSWORD")
+    if "no password supplied" in cause:
+        return f"{server} asks for a password and none was given; put it in ~/.pgpass or PGPASSWORD"
+    if "no pg_hba.conf entry" in cause:
+        return (f"{server} does not let this client in (no pg_hba.conf entry for this host, user "
+                "and database); ask its administrator to add one")
+    return None

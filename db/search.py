@@ -1,11 +1,12 @@
 """History search: what a search text means, and the full-text condition for each database.
 
 A search is words, and every word must appear in the post, in any order; "a quoted phrase"
-must appear as those words in that order. Case, Latin diacritics (café = Cafe) and Arabic
-short vowels and tatweel (مُحَمَّد = محمد) are ignored; anything that is not a letter or a
-digit separates words, so operators typed by a user (AND, NEAR(, -, *) are just words or
-separators, never query syntax. The indexes that make this fast are created by migration
-0005 (an FTS5 table on SQLite, a GIN index on PostgreSQL), which folds text the same way.
+must appear as those words in that order. Case, Latin diacritics (café = Cafe), Arabic short
+vowels and tatweel (مُحَمَّد = محمد) and the full-width forms of ASCII (１２３ = 123) are
+ignored; anything that is not a letter or a digit separates words, so operators typed by a
+user (AND, NEAR(, -, *) are just words or separators, never query syntax. The indexes that make
+this fast are created by migration 0005 (an FTS5 table on SQLite, a GIN index on PostgreSQL)
+and fold text the same way (full-width forms since migration 0008).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from sqlalchemy import ColumnElement, Select, column, exists, func, literal_colu
 #: A copy of migration 0005's ARABIC_MARKS: the query must drop what the index dropped.
 ARABIC_MARKS = "".join(map(chr, range(0x064B, 0x0653))) + "\u0670\u0640"
 _MARKS = str.maketrans("", "", ARABIC_MARKS)
+#: Migration 0008's folding of full-width forms (NFKC's mapping of U+FF01-U+FF5E and U+3000):
+#: "１２３" is found by "123" and the other way round.
+_WIDE = str.maketrans("".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000",
+                      "".join(chr(c) for c in range(0x21, 0x7F)) + " ")
 _WORD = re.compile(r"[^\W_]+")
 
 #: One term: words that must appear next to each other, in this order (often just one).
@@ -28,7 +33,7 @@ Term = tuple[str, ...]
 
 def parse_search(text: str) -> list[Term]:
     """The terms of a search text; none when it holds no letter or digit."""
-    folded = unicodedata.normalize("NFC", text).translate(_MARKS)
+    folded = unicodedata.normalize("NFC", text).translate(_WIDE).translate(_MARKS)
     pieces = folded.split('"')
     if len(pieces) % 2 == 0:
         # An unclosed quote quotes nothing: its words are plain words.

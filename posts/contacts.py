@@ -6,11 +6,16 @@ opening a sentence of the body ("Online: families can now ...") does not make a 
 and a line whose details sit among many other words is text unless it is part of a contact
 footer (posts.factsheet reads a footer as a whole). `classify_line` says why where a line was a
 close call, for `preview` to show.
+
+Lines are read through NFKC (`_folded`), so full-width forms typed with an East Asian input
+method or pasted from such a document ("＋９６４ ７５０ １２３ ４５６７", "press＠example.mil")
+are found like their ASCII, and listed in it; the post text itself is never changed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -38,19 +43,30 @@ class Contacts:
 _LIST_ITEM = re.compile(r"(?:[-*•‣◦▪–]|\d{1,3}[.)])\s+\S")
 _CLOSING = "\"')]}”’»"
 
-# Labels that make a line a contact line whatever follows them.
+# Labels that make a line a contact line whatever follows them, in English and in Arabic as
+# Arabic press releases write them ("للمزيد من المعلومات يرجى التواصل مع ...": for more
+# information please contact ...; a leading "و", "and", may join the first word). Arabic is
+# written with and without hamza on alif ("الالكتروني"), so both spellings are listed.
 _STRONG_LABEL = re.compile(
     r"(?:follow us|find us|connect with us|contact us|call us|e-?mail us|write to us"
-    r"|media (?:contacts?|inquiries|enquiries|queries|desk)"
-    r"|for (?:media|press|more) (?:inquiries|enquiries|queries|information)"
+    r"|please contact|media (?:contacts?|inquiries|enquiries|queries|desk)"
+    r"|for (?:media|press|more|further) (?:inquiries|enquiries|queries|information|details)"
     r"|press (?:contacts?|office|desk|inquiries|enquiries)|public affairs contact"
-    r"|تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاستفسارات)"
+    r"|و?(?:تابعونا|تابعوا|تواصلوا معنا|تواصل معنا|للتواصل|اتصلوا بنا|اتصل بنا|للاتصال"
+    r"|للاستفسارات|للاستفسار|لل?مزيد من (?:المعلومات|التفاصيل|الاستفسارات)"
+    r"|(?:يرجى|الرجاء|يمكنكم|بإمكانكم) (?:التواصل|الاتصال|مراسلة|زيارة)"
+    r"|(?:معلومات|بيانات|جهات|أرقام|ارقام) (?:الاتصال|التواصل)|المكتب الإعلامي|المكتب الاعلامي"
+    r"|(?:الاستفسارات|استفسارات) (?:الإعلامية|الاعلامية|وسائل الإعلام|وسائل الاعلام)))"
     r"(?=$|[\s:：,،|])", re.IGNORECASE)
 # Labels that do only when followed by ":" or nothing, or when the line holds contact details.
 _WEAK_LABEL = re.compile(
     r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
-    r"|facebook|social media|البريد الإلكتروني|الهاتف|هاتف|الموقع الإلكتروني|الموقع|فيسبوك"
-    r"|إكس|تويتر)(?=$|[\s:：,،|])", re.IGNORECASE)
+    r"|facebook|social media"
+    r"|و?(?:ال)?(?:بريد (?:ال)?(?:إلكتروني|الكتروني)|ايميل|إيميل|هاتف|جوال|موبايل|نقال|فاكس"
+    r"|رقم (?:ال)?(?:هاتف|جوال)|خط الساخن|موقع (?:ال)?(?:إلكتروني|الكتروني|رسمي)|موقع"
+    r"|فيسبوك|فيس بوك|إكس|اكس|تويتر|واتساب|إنستغرام|انستغرام|يوتيوب|تيليغرام|تلغرام"
+    r"|حساباتنا|حسابنا|(?:منصات|وسائل|مواقع) التواصل الاجتماعي))"
+    r"(?=$|[\s:：,،|])", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
 # ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
@@ -71,6 +87,7 @@ _CONTACT_LINE_WORDS = 3
 ContactKind = Literal["label", "label-only", "details"]
 AMONG_WORDS = "holds "
 DETAILS_AMONG_WORDS = f"{AMONG_WORDS}a phone number or e-mail address among other words"
+LABEL_AMONG_WORDS = f"{AMONG_WORDS}a contact phrase among many other words"
 
 
 def contact_kind(line: str) -> ContactKind | None:
@@ -84,6 +101,7 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
     text on its own, a contact line inside a contact footer."""
     if len(line) > MAX_CONTACT_LINE_CHARS:
         return None, None
+    line = _folded(line)
     strong = _STRONG_LABEL.match(line)
     weak = None if strong else _WEAK_LABEL.match(line)
     label = strong or weak
@@ -102,6 +120,10 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
                       + ("reads as a sentence" if spans else "holds no contact details"))
     if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
         return "label", None  # not "For more information about the patrols, the report ..."
+    if strong:
+        # A long "Please contact the Public Affairs Office of ..." line: text on its own, the
+        # opening line of a footer when contact lines follow it.
+        return None, LABEL_AMONG_WORDS
     if not spans:
         return None, None
     if _LIST_ITEM.match(line) and not label:
@@ -113,6 +135,11 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
     if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
         return None, DETAILS_AMONG_WORDS
     return None, None
+
+
+def _folded(line: str) -> str:
+    """`line` in NFKC: full-width letters, digits, "＋", "＠" and "＃" as their ASCII."""
+    return line if line.isascii() else unicodedata.normalize("NFKC", line)
 
 
 def _detail_spans(line: str) -> list[tuple[int, int]]:
@@ -155,7 +182,7 @@ def extract_contacts(lines: Iterable[str]) -> Contacts:
     phones: dict[str, None] = {}
     urls: dict[str, None] = {}
     accounts: dict[ContactAccount, None] = {}
-    for line in lines:
+    for line in map(_folded, lines):
         taken: list[tuple[int, int]] = []
         for m in _EMAIL.finditer(line):
             emails[m.group()] = None

@@ -35,6 +35,7 @@ from posts.contacts import (
     contact_kind,
     extract_contacts,
 )
+from posts.hyphenation import join_marked
 from posts.text import canonicalise, fold_spaces
 
 __all__ = ["Block", "ContactAccount", "Contacts", "FactSheet", "Part", "Section",
@@ -186,7 +187,9 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
             flush()
             out.append(Block("heading", line))
         elif paragraph:
-            paragraph[-1] += " " + line  # a hard-wrapped line continues the last one
+            # A hard-wrapped line continues the last one, without a space where the wrap fell
+            # inside a range or an address ("2025-" / "2026").
+            paragraph[-1] = join_marked(paragraph[-1], line) or f"{paragraph[-1]} {line}"
         else:
             paragraph.append(line)
     flush()

@@ -7,17 +7,21 @@ there, to be kept ("mine-" / "countermeasure" -> "mine-countermeasure"). What de
 the two halves together are a word of the language, and whether they are not rather two words
 of their own that the hyphen joins ("long-" / "term" -> "long-term", not "longterm"). The word
 list is wordfreq's (https://github.com/rspeer/wordfreq, frequencies from Wikipedia, subtitles,
-news, books and the web, bundled with the package: no download at run time).
+news, books and the web, bundled with the package: no download at run time), loaded on first
+use.
 
 A soft hyphen (U+00AD) at a line end is always a break: it exists only to mark one.
+
+Numbers, ranges and addresses are never hyphenated, but a line may still end inside one, at a
+hyphen, a dash or a slash the author wrote: "2025-" / "2026", "pages 12–" / "14",
+"Baghdad–" / "Basra", "the fleet—" / "and", "https://www.example.mil/" / "reports/". The two
+lines join there as written, with the mark and without a space ("2025-2026").
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-from wordfreq import zipf_frequency
 
 # Zipf frequency (log10 of occurrences per billion words) from which a joined string is taken
 # for a word: "munitions" is 3.3, "countermeasure" 2.4, "hydrographic" 2.7; strings that are
@@ -30,15 +34,29 @@ _SUSPENDED_BEFORE = frozenset({"and", "or", "to", "nor"})
 
 _HYPHENS = "-\u2010"  # HYPHEN-MINUS, HYPHEN (U+2011 NON-BREAKING HYPHEN never breaks a line)
 _TRAILING_WORD = re.compile(r"([^\W\d_]+)[-\u2010]$")
+# A hyphen after a digit ("2025-", "12-" before "year-old"), or a figure, en or em dash straight
+# after what precedes it: a mark the author wrote inside a range or a compound, never a place
+# to add a space.
+_TRAILING_MARK = re.compile(r"(?:\d[-\u2010]|[^\s\-\u2010][\u2012\u2013\u2014])$")
+# A slash ends a line inside "2025/26" (a digit follows) or inside an address, where the next
+# line goes on with the path ("https://x.mil/" + "reports/plan.pdf"); an address that merely
+# ends in "/" before the next word ("https://x.mil/" + "for details") is followed by a space.
+_TRAILING_SLASH = re.compile(r"\S/$")
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S*$", re.IGNORECASE)
+_PATH_GOES_ON = re.compile(r"[^\s/]*[/.?=#&_-]\S")
 _LEADING_WORD = re.compile(r"[^\W\d_]+")
 
 
 def join_lines(line: str, following: str) -> str | None:
     """The two lines as one when `line` ends in a hyphen that joins it to `following`
-    ("ves-" + "sels" -> "vessels", "mine-" + "countermeasure" -> "mine-countermeasure");
-    None when `line` does not end in a hyphen after a letter (join them as usual)."""
+    ("ves-" + "sels" -> "vessels", "mine-" + "countermeasure" -> "mine-countermeasure"), or in
+    a hyphen, dash or slash inside a number range, compound or address ("2025-" + "2026" ->
+    "2025-2026"); None otherwise (join them as usual)."""
     if line.endswith("\u00ad"):
         return line[:-1] + following
+    marked = join_marked(line, following)
+    if marked is not None:
+        return marked
     broken = _TRAILING_WORD.search(line)
     if broken is None:
         return None
@@ -51,6 +69,19 @@ def join_lines(line: str, following: str) -> str | None:
     if is_line_break(first, second):
         return line[:-1] + following
     return line + following
+
+
+def join_marked(line: str, following: str) -> str | None:
+    """The two lines as one where `line` ends inside a number range, compound or address (see
+    the module docstring): "2025-" + "2026" -> "2025-2026"; None otherwise. Plain text too:
+    editors that wrap lines break them after hyphens and slashes."""
+    if _TRAILING_MARK.search(line) and following[:1].isalnum():
+        return line + following
+    if _TRAILING_SLASH.search(line) and following[:1].isalnum() and (
+            following[:1].isdigit()
+            or (_ADDRESS.search(line) and _PATH_GOES_ON.match(following))):
+        return line + following
+    return None
 
 
 def is_line_break(first: str, second: str) -> bool:
@@ -69,4 +100,8 @@ def is_line_break(first: str, second: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _zipf(word: str) -> float:
+    # Imported here, not at the top: wordfreq and its word list take 0.4 s and tens of MB, and
+    # only a PDF with a hyphen at a line end needs them.
+    from wordfreq import zipf_frequency
+
     return zipf_frequency(word, "en")

@@ -9,7 +9,18 @@ sentencex does the segmentation; on top of it, these boundaries are undone:
 - an abbreviation followed by a digit (`14 hrs. 12 more`, `Art. 51`, `ص.ب. 1234`): known
   abbreviations, initials (`U.S.`), short Latin words without a vowel (`hrs.`, `Bn.`, `Sqn.`)
   and Arabic letters with a dot (`د.`, `م.`, `هـ.`, `ص.ب.`);
-- titles, English or Arabic, before the name they qualify (`Dr. Smith`, `د. أحمد`, `ل. علي`).
+- titles and ranks, English or Arabic, before the name they qualify (`Dr. Smith`, `Lt. Col.
+  Smith`, `Ops. Officer Smith`, `د. أحمد`, `ل. علي`), and military unit abbreviations before
+  the unit's name (`2 Bn. The Rifles`, `3 Sqn. RAF Regiment`);
+- a time of day before what qualifies it (`8 a.m. Monday`, `5 p.m. GMT`) unless that reads as
+  the start of a sentence (`at 5 p.m. The minister left.`);
+- an Arabic abbreviation of one letter (or several, `ص.ب.`) before an Arabic word
+  (`الساعة 8 ص. يوميا`): Arabic has no capitals to mark a sentence start, and no Arabic word
+  of one letter stands alone; an era after a year (`1445 هـ.`, `2024 م.`) still ends one.
+
+Neither sentencex (1.0.32) nor pysbd (0.3.4, last released 2021) handles these: both split
+"8 a.m. Monday", "2 Bn. The Rifles" and "الساعة 8 ص. يوميا". So the lists below add to it; each
+names its source.
 
 The sentences returned, concatenated, give back the input exactly.
 """
@@ -27,6 +38,21 @@ _ALWAYS_JOIN = frozenset({
     "brig.", "cmdr.", "cdr.", "gov.", "sen.", "rep.", "prof.", "pres.", "hon.", "rev.", "amb.",
     "dr.", "mr.", "mrs.", "ms.", "st.", "mt.", "ft.", "approx.", "e.g.", "i.e.", "cf.", "vs.",
     "viz.", "ca.", "lt.col.", "lt.gen.", "maj.gen.", "brig.gen.",
+})
+# Military ranks and appointments as the AP Stylebook abbreviates them before a name ("military
+# titles": Pfc., Staff Sgt., Sgt. Maj., Ens., Lt. Cmdr., Rear Adm., ...), with the British and
+# Commonwealth forms (Pte., LCpl., Cdre., Wg. Cdr., Sqn. Ldr., Flt. Lt.), police ranks (Insp.,
+# Supt., Det.) and office titles (H.E., Dep., Asst., Dir., Cmdt.); and unit abbreviations,
+# which precede the unit's name ("2 Bn. The Rifles", "3 Sqn. RAF Regiment", "A Coy. 1 Bn."):
+# the UK MOD's Defence Writing Guide (JSP 101) and US Army FM 1-02.1 list them (there without
+# the full stop, which many offices add). "Ops." precedes a role ("Ops. Officer Smith").
+_MILITARY = frozenset({
+    "pfc.", "pte.", "lcpl.", "l/cpl.", "ssgt.", "sfc.", "msgt.", "1sgt.", "cwo.", "wo.",
+    "ens.", "lcdr.", "lt.cdr.", "lt.cmdr.", "cdre.", "radm.", "vadm.", "sgt.maj.", "wg.cdr.",
+    "sqn.ldr.", "flt.lt.", "gp.capt.", "comdr.", "cmdt.", "insp.", "supt.", "det.", "h.e.",
+    "h.h.", "h.r.h.", "dep.", "asst.", "dir.", "midn.", "wg.", "gp.",
+    "bn.", "btn.", "sqn.", "sqdn.", "coy.", "regt.", "bde.", "div.", "flt.", "plt.", "pl.",
+    "tp.", "bty.", "btry.", "cdo.", "ops.",
 })
 # Abbreviations before a number (`Art. 51`, `No. 5`, `Jan. 2024`) or lower-case text; before a
 # capital they may well end a sentence ("The answer was No. It ...").
@@ -52,9 +78,17 @@ _NO_VOWEL = re.compile("[b-df-hj-np-tv-xz]{1,5}\\.", re.IGNORECASE)
 _NO_BREAK = "\u00a0\u2007\u202f"
 # Country and organisation initials are usually adjectives ("U.S. Army"): joined unless what
 # follows starts like a sentence.
+# A time of day is followed by what qualifies it ("8 a.m. Monday through Friday", "5 p.m. GMT",
+# "9 a.m. Baghdad time"); Unicode CLDR's sentence-break suppressions for English
+# (common/segments/en.xml, used by ICU) list "a.m." and "p.m." as never ending a sentence.
 _JOIN_UNLESS_SENTENCE_START = frozenset({
-    "u.s.", "u.k.", "u.n.", "u.s.a.", "e.u.", "u.a.e.",
+    "u.s.", "u.k.", "u.n.", "u.s.a.", "e.u.", "u.a.e.", "a.m.", "p.m.",
 })
+# Arabic eras after a year (AH, AD): "بدأ العمل عام 1445 هـ. وقد" ends a sentence there.
+_ARABIC_ERAS = frozenset({"هـ.", "ه.", "م."})
+_YEAR = re.compile(r"[0-9٠-٩]{3,4}")
+_ARABIC_LETTERS_ABBREVIATION = re.compile("[\u0621-\u064a]\u0640?\\.(?:[\u0621-\u064a]"
+                                          "\u0640?\\.)*")
 _SENTENCE_STARTS = frozenset({
     "a", "all", "also", "an", "and", "as", "at", "because", "before", "both", "but", "by",
     "during", "each", "every", "for", "from", "he", "her", "here", "his", "how", "however", "i",
@@ -143,11 +177,17 @@ def _continues(before: str, after: str) -> bool:
     gap = before[len(before.rstrip()):] + after[:len(after) - len(after.lstrip())]
     if not gap or all(ch in _NO_BREAK for ch in gap):
         return True  # no whitespace, or only no-break spaces, which bind
-    last = before.split()[-1].lstrip(_OPENING_PUNCTUATION)
+    words_before = before.split()
+    last = words_before[-1].lstrip(_OPENING_PUNCTUATION)
     following = after.split()[0].lstrip(_OPENING_PUNCTUATION)
     key = last.casefold()
-    if key in _ALWAYS_JOIN or key in _ARABIC_TITLES:
+    if key in _ARABIC_ERAS and len(words_before) > 1 and _YEAR.fullmatch(words_before[-2]):
+        return False  # "عام 1445 هـ. وقد ...": the era closes the sentence
+    if key in _ALWAYS_JOIN or key in _MILITARY or key in _ARABIC_TITLES:
         return True
+    if (_ARABIC_LETTERS_ABBREVIATION.fullmatch(last)
+            and _ARABIC_LETTER.match(following)):
+        return True  # "الساعة 8 ص. يوميا": one letter and a dot is an abbreviation
     if last.endswith(".") and following[:1].islower():
         return True  # "up to 14 hrs. at a time": no sentence starts in lower case
     if following[:1].isdigit() and _is_abbreviation(last):
@@ -163,7 +203,7 @@ def _is_abbreviation(word: str) -> bool:
     """Whether `word` (ending in ".") is an abbreviation rather than a word ending a
     sentence: "hrs.", "Art.", "U.S.", "د.", "ص.ب." but not "dawn." or "2024."."""
     key = word.casefold()
-    return (key in _JOIN_BEFORE_NUMBER or key in _ALWAYS_JOIN
+    return (key in _JOIN_BEFORE_NUMBER or key in _ALWAYS_JOIN or key in _MILITARY
             or key in _JOIN_UNLESS_SENTENCE_START or bool(_INITIAL.fullmatch(word))
             or bool(_NO_VOWEL.fullmatch(word)) or bool(_ARABIC_ABBREVIATION.fullmatch(word))
             or bool(re.fullmatch(r"(?:[^\W\d_]\.){2,}", word)))

@@ -90,8 +90,12 @@ class Config:
     #: Addresses (or networks) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto
     #: the web UI believes; nobody's by default.
     trusted_proxies: tuple[str, ...] = ()
-    #: Requests larger than this are refused (413) before anything reads them.
+    #: A signed-in user's document upload larger than this is refused (413) before it is read.
     max_request_bytes: int = 11 * 1024 * 1024
+    #: Any other request body (JSON, forms) larger than this is refused (413) likewise.
+    max_body_bytes: int = 1024 * 1024
+    #: A request body not complete this long after its headers is refused (408).
+    body_timeout_seconds: float = 30.0
     #: How long a new API token works.
     api_token_days: int = 90
     poll_seconds: float = 5.0
@@ -174,6 +178,9 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     secure_cookies = _bool(web, "secure_cookies", "web.secure_cookies", fail)
     trusted_proxies = _proxies(web, fail)
     max_request_mb = number(web, "max_request_mb", 11, "web.max_request_mb", fail, 1)
+    max_body_kb = number(web, "max_body_kb", 1024, "web.max_body_kb", fail, 1)
+    body_timeout = number(web, "body_timeout_seconds", 30.0, "web.body_timeout_seconds", fail,
+                          0.1)
     token_days = number(web, "api_token_days", 90, "web.api_token_days", fail, 1)
 
     billing = {spec.name: spec.billing.settings(_table(raw, spec.billing.table, fail), fail)
@@ -204,6 +211,7 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                   require_approval=require_approval, two_person_rule=two_person,
                   secure_cookies=secure_cookies, trusted_proxies=trusted_proxies,
                   max_request_bytes=int(max_request_mb * 1024 * 1024),
+                  max_body_bytes=int(max_body_kb * 1024), body_timeout_seconds=body_timeout,
                   api_token_days=int(token_days),
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,

@@ -56,12 +56,14 @@ class ImportReport:
 def import_file(path: Path, *, store: Store, config: Config,
                 accounts: Sequence[AccountConfig], actor: Actor, now: datetime,
                 at: datetime | None = None, every: timedelta | None = None,
-                replace: bool = False, with_images: bool = False) -> ImportReport:
+                replace: bool = False, with_images: bool = False,
+                base_url: str | None = None) -> ImportReport:
     """Import a fact sheet. A changed version of a file imported before (same name, other
     content) is only planned, and returned as `report.correction`, unless `replace`: then it
     supersedes the unpublished posts of the earlier version in one transaction. With
-    `with_images`, each section's first post carries the section's first usable image."""
-    loaded = load_document(path)
+    `with_images`, each section's first post carries the section's first usable image.
+    Relative link addresses resolve against `base_url` (see `load_document`)."""
+    loaded = load_document(path, base_url)
     return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
                         config=config, accounts=accounts, actor=actor, now=now, at=at,
                         every=every, replace=replace, images=loaded.images,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 from pathlib import Path, PurePath
 from typing import Literal
+from urllib.parse import urlsplit
 
 from posts.errors import FactpostError
 from posts.factsheet import (
@@ -62,9 +63,11 @@ def read_document(path: Path) -> tuple[str, FactSheet]:
     return loaded.text, loaded.sheet
 
 
-def load_document(path: Path) -> LoadedDocument:
+def load_document(path: Path, base_url: str | None = None) -> LoadedDocument:
     """Read and parse a fact sheet file with its images; HTML and Markdown images named by a
-    relative path are read from the file's folder (never from above it)."""
+    relative path are read from the file's folder (never from above it). Relative link
+    addresses resolve against `base_url` (see `check_base_url`) where the document gives no
+    base of its own."""
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -76,7 +79,17 @@ def load_document(path: Path) -> LoadedDocument:
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    return parse_with_images(data, name, folder_resolver(path.parent))
+    return parse_with_images(data, name, folder_resolver(path.parent), base_url)
+
+
+def check_base_url(base_url: str) -> str:
+    """`base_url` if it is an absolute http(s) address (what a relative link resolves
+    against); raises DocumentImportError otherwise."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DocumentImportError(f"--base-url {base_url!r} is not an absolute web address; "
+                                  "write e.g. https://www.example.mil/")
+    return base_url.strip()
 
 
 def folder_resolver(folder: Path) -> Resolver:
@@ -115,8 +128,8 @@ def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
     return loaded.text, loaded.sheet
 
 
-def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
-                      ) -> LoadedDocument:
+def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None,
+                      base_url: str | None = None) -> LoadedDocument:
     """`parse_document`, keeping the document's images; `resolve` reads those named by a
     relative path (without it, as for an upload, they are listed as skipped). Images change
     neither the text nor the sections, so they leave the content hash alone."""
@@ -129,7 +142,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
         else:
-            read = _read_parts(kind, data, name, resolve)
+            read = _read_parts(kind, data, name, resolve, base_url)
             text, sheet = render_parts(read.parts), parse_structured(read.parts)
             notes = read.notes
             sections = heading_sections(read.parts, sheet)
@@ -189,17 +202,18 @@ def document_format(filename: str, data: bytes) -> Format:
     return kind
 
 
-def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None) -> Read:
+def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None,
+                base_url: str | None = None) -> Read:
     if not data:
         raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
     with parse_budget(name):  # hostile files are refused early (posts/formats/limits.py)
         if kind == "pdf":
             return read_pdf(data, name)
         if kind == "docx":
-            return read_docx(data, name)
+            return read_docx(data, name, base_url)
         if kind == "html":
-            return read_html(data, name, resolve)
-        return read_markdown(decode_document(data, name), name, resolve)
+            return read_html(data, name, resolve, base_url)
+        return read_markdown(decode_document(data, name), name, resolve, base_url)
 
 
 def content_hash(text: str) -> str:

@@ -7,8 +7,12 @@ expression matches: a daily "30 1 * * *" in New York is 01:30 EDT on most days, 
 01:30 EST on the night the clocks go back (the hour happens twice), and on the night they go
 forward a wall time that never happens (02:30) is taken as the moment it would have been had
 the clocks not moved (03:30 EDT: PEP 495's rule for a time in a gap, as
-`datetime(..., fold=0)` gives it), so that no day is lost. Slots always strictly increase,
-never repeat, and the walk over them always ends.
+`datetime(..., fold=0)` gives it), so that no day is lost. Where the clocks jump across
+midnight, that moment is on the next day: America/Nuuk goes from 23:00 -02 on a Saturday to
+00:00 -01 on the Sunday (tzdata: 01:00 UTC, the EU rule), so a Saturday 23:30 "would have
+been" Sunday 00:30 and Saturday would have no slot. Such a time is read with the offset after
+the change instead (PEP 495's `fold=1`: 22:30 -02, still Saturday): a slot stays on its own
+day. Slots always strictly increase, never repeat, and the walk over them always ends.
 
 APScheduler 3.11's `CronTrigger` does not keep to this in a zone with daylight saving
 (https://apscheduler.readthedocs.io/en/3.x/modules/triggers/cron.html#daylight-saving-time-
@@ -78,7 +82,9 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
 def read_when(text: str, tz: ZoneInfo, now: datetime) -> When:
     """`parse_when`, with a note where the office's clocks change around the time typed: a
     wall time that happens twice is taken as its first occurrence (say so, and how to write
-    the second), one that never happens as the moment it would have been (say so)."""
+    the second), one that never happens as the moment it would have been, or where that is on
+    the next day, as read with the offset after the change (say so; see the module
+    docstring)."""
     text = text.strip()
     if text.lower() == "now":
         return When(now.astimezone(UTC))
@@ -100,9 +106,10 @@ def read_when(text: str, tz: ZoneInfo, now: datetime) -> When:
         return When(first, (
             f"{shown} happens twice in {tz.key} (the clocks go back); took the first, "
             f"{_describe(first, tz)}; for the second write '{when.isoformat(' ')}{offset}'"))
-    return When(first, (
+    taken = _skipped(when, tz)
+    return When(taken, (
         f"{shown} does not happen in {tz.key} (the clocks go forward); took "
-        f"{_describe(first, tz)}"))
+        f"{_describe(taken, tz)}"))
 
 
 def check_not_past(when: datetime, now: datetime, *, allow_past: bool, what: str = "--at",
@@ -129,9 +136,49 @@ def _offset(moment: datetime, tz: tzinfo) -> str:
         "%z")[3:]
 
 
+def _skipped(wall: datetime, tz: tzinfo) -> datetime:
+    """The moment (UTC) taken for a wall time the clocks skip: the moment it would have been
+    (fold=0), unless that is on the next day (a jump across midnight), then the same wall time
+    read with the offset after the change (fold=1), which is on its own day."""
+    moment = _utc(wall.replace(fold=0), tz)
+    if moment.astimezone(tz).date() == wall.date():
+        return moment
+    return _utc(wall.replace(fold=1), tz)
+
+
 def _describe(moment: datetime, tz: tzinfo) -> str:
     local = moment.astimezone(tz)
     return f"{local:%H:%M} {local.tzname()} (UTC{_offset(moment, tz)})"
+
+
+def local_text(when: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """`when` as the office clock shows it (`fmt`), with the zone's abbreviation ("EDT",
+    "EST"), or its UTC offset where tzdata has no abbreviation ("UTC-02:00"), whenever that
+    wall time happens twice: the two 01:30 slots of the night the clocks go back must not
+    look the same in a listing. Empty for None."""
+    if when is None:
+        return ""
+    local = when.astimezone(tz)
+    text = local.strftime(fmt)
+    if not _repeated(local.replace(tzinfo=None, fold=0), tz):
+        return text
+    name = local.tzname() or ""
+    return f"{text} {name if name[:1].isalpha() else 'UTC' + _offset(local, tz)}"
+
+
+def form_value(when: datetime, tz: ZoneInfo) -> str:
+    """`when` as a form field holds it: office time "2026-12-01T09:00" (what a datetime-local
+    input takes), with its UTC offset ("2027-11-07T01:30-05:00") where that wall time happens
+    twice, so that reading it back (`read_when`) gives the same moment, not the first."""
+    local = when.astimezone(tz)
+    if _repeated(local.replace(tzinfo=None, fold=0), tz):
+        return local.isoformat(timespec="minutes")
+    return local.strftime("%Y-%m-%dT%H:%M")
+
+
+def _repeated(wall: datetime, tz: tzinfo) -> bool:
+    first, second = (_utc(wall.replace(fold=f), tz) for f in (0, 1))
+    return first != second and _wall(first, tz) == wall and _wall(second, tz) == wall
 
 
 # --- slots ------------------------------------------------------------------------------------
@@ -197,6 +244,6 @@ def _instants(wall: datetime, tz: ZoneInfo) -> list[datetime]:
     first, second = (_utc(wall.replace(fold=f), tz) for f in (0, 1))
     if first == second:
         return [first]
-    if _wall(first, tz) == wall and _wall(second, tz) == wall:
+    if _repeated(wall, tz):
         return [first, second]  # a repeated hour: both happen
-    return [first]  # a skipped hour: fold=0 reads it with the offset before the change
+    return [_skipped(wall, tz)]

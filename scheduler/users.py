@@ -21,6 +21,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,9 +40,14 @@ MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
-# Checking a password for an unknown user costs the same as for a known one, so response
-# times do not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checking a password for an unknown user costs the same as for a known one, so response
+    times do not reveal which names exist. Made on first use, not at import: an Argon2 hash
+    takes half a second and 64 MB, which every `factpost` command paid at start."""
+    return _hasher.hash("not a password anyone has")
 
 
 class LoginThrottled(FactpostError):
@@ -115,7 +121,7 @@ def authenticate(users: UserStore, name: str, password: str, *, ip: str, now: da
             "password")
     user = users.get_user(name)
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or user.disabled:

@@ -43,6 +43,9 @@ def test_a_good_config_loads_with_defaults_filled_in(write_config):
     assert x.links == "as-written"
     assert fb.api_url == "https://graph.facebook.com"
     assert fb.options["graph_version"] == "v25.0"  # supported until 2028-07-29
+    # The web server reads 1 MB of JSON or form, 11 MB of upload, each within 30 seconds.
+    assert (config.max_body_bytes, config.max_request_bytes, config.body_timeout_seconds) == (
+        1024 * 1024, 11 * 1024 * 1024, 30.0)
 
 
 @pytest.mark.parametrize(("tier", "budget"), [("free", (17, 86_400)), ("basic", (100, 86_400)),
@@ -94,6 +97,9 @@ def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_pat
     (('[review]', '[x]\nmonthly_spend_usd = -5\n[review]'), "x.monthly_spend_usd"),
     (('[review]', '[x.prices]\npost_like = 0.1\n[review]'),
      "x.prices.post_like: unknown operation"),
+    (('[review]', '[web]\nmax_body_kb = 0\n[review]'), "web.max_body_kb: 0 is not a number"),
+    (('[review]', '[web]\nbody_timeout_seconds = "30s"\n[review]'),
+     "web.body_timeout_seconds: '30s' is not a number"),
 ])
 def test_bad_values_name_the_file_the_key_and_the_fix(write_config, change, expected):
     path = write_config(GOOD.replace(*change))

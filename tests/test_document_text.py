@@ -290,7 +290,139 @@ def test_a_compound_keeps_its_hyphen(first, second):
     assert join_lines(f"the {first}-", f"{second} teams") == f"the {first}-{second} teams"
 
 
+@pytest.mark.parametrize(("line", "following", "joined"), [
+    ("the years 2025-", "2026 plan", "the years 2025-2026 plan"),
+    ("the years 2025\u2010", "26 plan", "the years 2025\u201026 plan"),
+    ("budget for 2027–", "2028,", "budget for 2027–2028,"),
+    ("pages 12–", "14 of", "pages 12–14 of"),
+    ("a 12-", "year-old rule", "a 12-year-old rule"),
+    ("the Baghdad–", "Basra road", "the Baghdad–Basra road"),
+    ("the fleet—", "and its crews", "the fleet—and its crews"),
+    ("at https://www.jtf-meridian.mil/", "reports/plan.pdf", "at https://www.jtf-meridian.mil/"
+     "reports/plan.pdf"),
+    ("the 2025/", "26 figures", "the 2025/26 figures"),
+    ("see www.jtf-meridian.mil/", "news/2026/11 today", "see www.jtf-meridian.mil/news/2026/11"
+     " today"),
+    ("الخطة للأعوام 2025-", "2026 كاملة", "الخطة للأعوام 2025-2026 كاملة"),
+])
+def test_a_range_compound_or_address_broken_at_a_line_end_joins_as_written(line, following,
+                                                                           joined):
+    assert join_lines(line, following) == joined
+
+
+@pytest.mark.parametrize(("line", "following"), [
+    ("see https://www.jtf-meridian.mil/", "for the details"),
+    ("the words and/", "or phrases"),
+    ("A dash -", "then more."),
+    ("the fleet —", "and its crews"),
+])
+def test_a_line_that_ends_before_a_space_is_not_glued_to_the_next(line, following):
+    assert join_lines(line, following) is None
+
+
+@needs_fonts
+def test_pdf_numbers_and_ranges_across_line_ends_join_as_written():
+    data = pdf(["The plan covers the years 2025-", "2026, with a budget for 2027–",
+                "2028 set out on pages 12–", "14 and the fleet—", "and its crews — stay."])
+    text = parse_with_images(data, "f.pdf").sheet.sections[0].text
+    assert text == ("The plan covers the years 2025-2026, with a budget for 2027–2028 set out "
+                    "on pages 12–14 and the fleet—and its crews — stay.")
+    plain = parse_with_images(b"Title\n\nPLAN\nThe years 2025-\n2026 and pages 12\xe2\x80\x93"
+                              b"\n14 of it.\n", "f.txt").sheet.sections[0].text
+    assert plain == "The years 2025-2026 and pages 12–14 of it."
+
+
 def test_line_ends_without_a_broken_word_are_left_to_the_caller():
     assert join_lines("The fleet", "sailed.") is None
     assert join_lines("A dash -", "then more.") is None
     assert join_lines("soft\u00ad", "ware") == "software"
+
+
+# --- Word: an embedded part (w:altChunk) is read in its place, or named ------------------------
+
+def docx_with_chunks(*chunks: tuple[str, str, bytes]) -> bytes:
+    """A Word file: Title, Heading 1 "Operations", a paragraph, then one w:altChunk per
+    (part name, content type, bytes), as document-assembly programs write them."""
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_paragraph("Harbour Task Force", style="Title")
+    document.add_heading("Operations", level=1)
+    document.add_paragraph("Before the chunk.")
+    for name, content_type, blob in chunks:
+        part = Part(PackURI(f"/word/{name}"), content_type, blob, document.part.package)
+        element = OxmlElement("w:altChunk")
+        element.set(qn("r:id"), document.part.relate_to(part, RELATIONSHIP_TYPE.A_F_CHUNK))
+        document.element.body[-1].addprevious(element)
+    document.add_paragraph("After the chunk.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_embedded_html_text_or_word_part_is_read_where_it_stands():
+    inner = docx_with_chunks()  # a whole .docx as the embedded part
+    data = docx_with_chunks(
+        ("afchunk1.html", "text/html",
+         b"<p>Escorted <b>1,250</b> vessels.</p><h1>Fuel</h1><p>Twelve barges.</p>"),
+        ("afchunk2.txt", "text/plain", b"Crews rest every fourth day.\n"),
+        ("afchunk3.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml"
+         ".document.main+xml", inner))
+    read = read_docx(data, "f.docx")
+    texts = [(p.kind, p.text) for p in read.parts]
+    assert texts[2:9] == [
+        ("text", "Before the chunk."), ("text", "Escorted 1,250 vessels."), ("heading", "Fuel"),
+        ("text", "Twelve barges."), ("text", "Crews rest every fourth day."),
+        ("title", "Harbour Task Force"), ("heading", "Operations")]
+    assert texts[-1] == ("text", "After the chunk.")
+    assert read.notes == ()
+
+
+@pytest.mark.parametrize(("name", "content_type"), [
+    ("afchunk.rtf", "application/rtf"), ("afchunk.mht", "message/rfc822")])
+def test_an_embedded_part_in_a_format_not_read_is_named_in_a_note(name, content_type):
+    read = read_docx(docx_with_chunks((name, content_type, b"{\\rtf1 Hidden figure 77.}")),
+                     "f.docx")
+    assert [p.text for p in read.parts if p.kind == "text"] == ["Before the chunk.",
+                                                                "After the chunk."]
+    assert len(read.notes) == 1 and name in read.notes[0] and "save it again" in read.notes[0]
+
+
+# --- a relative link without a base: text kept, the dropped address noted ---------------------
+
+def test_a_relative_link_without_a_base_is_noted_in_every_format():
+    html = b'<h1>T</h1><h2>H</h2><p>See <a href="/factsheets/x">the sheet</a>.</p>'
+    markdown = "# T\n\n## H\n\nSee [the sheet](/factsheets/x).\n"
+    word = docx_with('<w:hyperlink r:id="rIdLink">' + run("the sheet") + "</w:hyperlink>",
+                     link="/factsheets/x")
+    for read in (read_html(html, "f"), read_markdown(markdown, "f"), read_docx(word, "f")):
+        assert any("the sheet" in p.text and "(" not in p.text for p in read.parts)
+        assert len(read.notes) == 1 and "/factsheets/x" in read.notes[0]
+        assert "--base-url" in read.notes[0]
+    base = "https://www.jtf-meridian.mil/news/"
+    for read in (read_html(html, "f", None, base), read_markdown(markdown, "f", None, base),
+                 read_docx(word, "f", base)):
+        assert any("the sheet (https://www.jtf-meridian.mil/factsheets/x)" in p.text
+                   for p in read.parts)
+        assert read.notes == ()
+
+
+def test_preview_and_import_take_a_base_url_and_refuse_one_that_is_not_absolute(tmp_path,
+                                                                               monkeypatch):
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "sheet.html"
+    page.write_bytes(b'<h1>T</h1><h2>H</h2><p>See <a href="x.html">the sheet</a>.</p>')
+    good = CliRunner().invoke(cli, ["preview", str(page), "--base-url", "https://a.mil/b/"])
+    assert good.exit_code == 0 and "the sheet (https://a.mil/b/x.html)" in good.output
+    bad = CliRunner().invoke(cli, ["preview", str(page), "--base-url", "a.mil/b"])
+    assert bad.exit_code != 0 and "not an absolute web address" in bad.output
+    assert len(bad.output.strip().splitlines()) == 1

@@ -284,6 +284,59 @@ def test_every_line_of_a_contact_footer_is_a_contact_line_whatever_words_surroun
     assert any(footer_line[:40] in n for n in sheet.notes)  # listed, never silently dropped
 
 
+ARABIC_BODY = ("قوة المهام البحرية\n\nالدوريات\nتبقي قوة المهام المضيق مفتوحا أمام السفن "
+               "التجارية طوال العام.\n\n")
+
+
+@pytest.mark.parametrize("opening", [
+    "للمزيد من المعلومات يرجى التواصل مع مكتب الشؤون العامة في قوة المهام",
+    "لمزيد من المعلومات، يرجى التواصل مع المكتب الإعلامي:",
+    "وللمزيد من التفاصيل يرجى الاتصال بمكتب الإعلام",
+    "يرجى التواصل مع الناطق باسم قوة المهام",
+    "معلومات الاتصال",
+    "وللمزيد من المعلومات، يرجى التواصل مع مكتب الشؤون العامة في قوة المهام البحرية المشتركة"
+    " في ميناء هالدن على مدار الساعة",
+])
+@pytest.mark.parametrize("details", [
+    ["الهاتف: \u200e+964 750 123 4567", "البريد الإلكتروني: press@jtf-meridian.mil",
+     "حساباتنا على منصات التواصل الاجتماعي: @JTFMeridian", "الموقع: www.jtf-meridian.mil"],
+    ["هاتف: ٠٧٥٠ ١٢٣ ٤٥٦٧", "البريد الالكتروني: press@jtf-meridian.mil",
+     "تابعونا على منصات التواصل الاجتماعي", "إكس: @JTFMeridian", "فيس بوك: JTFMeridian"],
+])
+def test_an_arabic_contact_footer_is_read_as_a_whole_like_an_english_one(opening, details):
+    sheet = parse_factsheet(ARABIC_BODY + "\n".join([opening, *details]))
+    assert [s.heading for s in sheet.sections] == ["الدوريات"]
+    assert sheet.sections[0].text == "تبقي قوة المهام المضيق مفتوحا أمام السفن التجارية طوال العام."
+    assert sheet.contacts.emails == ("press@jtf-meridian.mil",)
+    assert len(sheet.contacts.phones) == 1
+    assert ContactAccount("x", "JTFMeridian") in sheet.contacts.accounts
+    assert any(opening[:40] in n for n in sheet.notes)  # listed, never silently dropped
+
+
+@pytest.mark.parametrize("line", [
+    "للمزيد من المعلومات حول الدوريات، يصف التقرير السنوي كل طريق سلكته السفن خلال العام الماضي"
+    " في المضيق وخارجه.",
+    "الهاتف: أصبح خط دعم العائلات يعمل على مدار الساعة وبلا أي تكلفة على المتصلين.",
+])
+def test_an_arabic_body_sentence_that_starts_like_a_contact_phrase_stays_text(line):
+    sheet = parse_factsheet(f"{ARABIC_BODY}الخدمات\n{line}\n\nالمجتمع\nتقيم الطواقم أياما مفتوحة.")
+    assert any(line in s.text for s in sheet.sections)
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    ("Duty desk ＋９６４７５０１２３４５６７", {"phones": ("+9647501234567",)}),
+    ("Tel. ＋９６４ ７５０ １２３ ４５６７", {"phones": ("+964 750 123 4567",)}),
+    ("press＠jtf-meridian.mil", {"emails": ("press@jtf-meridian.mil",)}),
+    ("Ｘ： ＠ＪＴＦＭｅｒｉｄｉａｎ", {"accounts": (ContactAccount("x", "JTFMeridian"),)}),
+])
+def test_full_width_contact_details_are_found_like_their_ascii(line, found):
+    # NFKC for detection only: the line is metadata, listed in ASCII, and kept as written.
+    sheet = parse_factsheet(f"{BODY}{line}")
+    assert all(line not in s.text for s in sheet.sections)
+    assert {k: getattr(sheet.contacts, k) for k in found} == found
+    assert any(line in n for n in sheet.notes)
+
+
 def test_the_footer_phone_numbers_are_listed_under_contacts():
     sheet = parse_factsheet(sample_case("11-footer-phone-line"))
     assert sheet.contacts.phones == ("318-555-0142", "00-49-555-0199")

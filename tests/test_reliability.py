@@ -141,6 +141,77 @@ def test_a_postgresql_url_needs_only_the_config_line(factpost):
     assert line.endswith("check that it is running and [database].url")
 
 
+@pytest.fixture
+def postgres_server():
+    """The URL of the test PostgreSQL server (FACTPOST_TEST_POSTGRES_URL), skipped outside CI
+    when none answers."""
+    from conftest import POSTGRES_URL
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} ({exc.orig})")
+    finally:
+        engine.dispose()
+    return make_url(POSTGRES_URL)
+
+
+@pytest.mark.parametrize("command", [("status",), ("init",), ("serve", "--port", "0")],
+                         ids=" ".join)
+def test_a_postgresql_database_that_does_not_exist_is_named_with_the_fix(
+        factpost, postgres_server, command):
+    name = f"factpost_missing_{os.getpid()}"
+    url = postgres_server.set(database=name)
+    line = one_line(factpost(*command, url=url.render_as_string(hide_password=False)))
+    server = f"{url.host}:{url.port or 5432}"
+    assert line == (
+        f'factpost: error: PostgreSQL on {server} has no database "{name}"; create it (as a '
+        f"PostgreSQL superuser: createdb -h {url.host} -p {url.port or 5432} -O {url.username} "
+        f"{name}) or name another in [database].url")
+
+
+@pytest.mark.parametrize("command", [("status",), ("init",), ("serve", "--port", "0")],
+                         ids=" ".join)
+def test_a_postgresql_role_that_does_not_exist_is_named_with_the_fix(
+        factpost, postgres_server, command):
+    name = f"factpost_nobody_{os.getpid()}"
+    url = postgres_server.set(username=name, password=None)
+    line = one_line(factpost(*command, url=url.render_as_string(hide_password=False)))
+    server = f"{url.host}:{url.port or 5432}"
+    assert line == (
+        f'factpost: error: PostgreSQL on {server} has no role "{name}" (the user in '
+        f"[database].url); create it (as a PostgreSQL superuser: createuser -h {url.host} -p "
+        f"{url.port or 5432} --login {name}) or name another user in [database].url")
+
+
+def test_a_host_name_that_does_not_resolve_is_named_as_such():
+    """(Not tried for real: resolving a name would leave 127.0.0.1.) psycopg's words and
+    libpq's older ones."""
+    from db.engine import describe_error
+
+    for said in ("connection failed: failed to resolve host 'db.example.org': [Errno -2] Name "
+                 "or service not known",
+                 'could not translate host name "db.example.org" to address: Name or service '
+                 "not known"):
+        assert describe_error("postgresql://factpost@db.example.org/newsroom",
+                              Exception(said)) == (
+            "PostgreSQL on db.example.org:5432: no such host (the name does not resolve); "
+            "check the host in [database].url and the DNS")
+
+
+def test_a_database_never_initialised_says_so_and_to_run_init(factpost, tmp_path):
+    line = one_line(factpost("status"))
+    assert line == (f"factpost: error: {tmp_path / 'factpost.db'}: the database is not "
+                    "initialised or is out of date; run 'factpost init'")
+
+
 def test_a_driver_that_is_not_installed_is_named_in_one_line(factpost):
     line = one_line(factpost("queue", url="postgresql+pg8000://factpost@127.0.0.1/newsroom"))
     assert line.startswith("factpost: error: [database].url asks for the driver "

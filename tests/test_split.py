@@ -400,6 +400,33 @@ def test_a_full_stop_after_a_word_still_ends_a_sentence(text, first):
     assert sentences(text)[0] == first
 
 
+@pytest.mark.parametrize("text", [
+    "Doors open at 8 a.m. Monday through Friday.",
+    "The line is staffed from 9 A.M. Saturday to 4 P.M. Sunday.",
+    "Briefings start at 10 a.m. GMT and at 5 p.m. Baghdad time.",
+    "Soldiers of 2 Bn. The Rifles arrived at the port.",
+    "Aircraft of 3 Sqn. RAF Regiment and A Coy. The Royal Anglian Regiment stood by.",
+    "Ops. Officer Smith briefed the crews.",
+    "Pte. Jones, LCpl. Brown and Staff Sgt. Lee were commended by Lt. Cmdr. Grey.",
+    "H.E. Ambassador Ali met Wg. Cdr. Hale and Det. Insp. Moore.",
+    "الساعة 8 ص. يوميا يبدأ العمل في الميناء.",
+    "تفتح المكاتب من 9 ص. حتى 5 م. يوميا.",
+    "أرسلوا الطلبات إلى ص.ب. بغداد المركزي.",
+])
+def test_an_abbreviation_that_precedes_a_name_or_a_time_ends_no_sentence(text):
+    # A capitalised word after a rank, a unit or a time of day is what it qualifies; Arabic has
+    # no capitals, and one letter and a full stop is always an abbreviation.
+    assert sentences(text) == [text]
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("The talks ended at 5 p.m. The minister left the port.", "The talks ended at 5 p.m. "),
+    ("The ferry leaves at 9 a.m. Tomorrow it leaves at noon.", "The ferry leaves at 9 a.m. "),
+])
+def test_a_time_of_day_still_ends_a_sentence_before_a_new_one(text, first):
+    assert sentences(text)[0] == first
+
+
 def test_case_06_the_post_is_not_cut_after_hrs():
     section = parse_factsheet(
         (Path(__file__).parent / "corpus" / "06-abbreviation-before-lowercase" /

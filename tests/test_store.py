@@ -446,6 +446,16 @@ def test_case_and_latin_diacritics_are_ignored(store):
     assert found(store, "naïve") == ["NAIVE question"]
 
 
+def test_full_width_forms_are_found_by_their_ascii_and_the_other_way_round(store):
+    # NFKC's folding of full-width ASCII, on both databases; the post text itself is kept.
+    wide = "Convoy ＡＢＣ carried １２３ tonnes; to ｐｒｅｓｓ＠ｍｅｒｉｄｉａｎ．ｍｉｌ ＃JTF"
+    add(store, wide, at=T0)
+    add(store, "Convoy XYZ carried 456 tonnes", at=T0 + timedelta(hours=1))
+    for typed in ("123", "abc", "ＡＢＣ １２３", '"abc carried 123"', "press meridian", "jtf"):
+        assert found(store, typed) == [wide], typed
+    assert found(store, "４５６") == ["Convoy XYZ carried 456 tonnes"]
+
+
 def test_punctuation_joins_nothing_and_splits_words_on_every_database(store):
     add(store, "See gov.iq/news about Art.51 on 2026-11-01 (e-mail: press@gov.iq)")
     for words in ("news", "gov iq", "art 51", "Art. 51", "51", "2026", "11-01", "press",

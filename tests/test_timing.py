@@ -12,6 +12,7 @@ from scheduler.timing import (
     TimeInPast,
     check_not_past,
     free_slots,
+    local_text,
     parse_duration,
     parse_when,
     read_when,
@@ -65,12 +66,15 @@ def test_weekend_slots_are_skipped():
 # 2022, at midnight), Baghdad (none), Chatham (UTC+12:45/+13:45), St John's (-03:30), Dublin
 # (negative DST in tzdata), Casablanca (suspended for Ramadan every year), Troll (two hours),
 # Havana and Beirut and Asunción (at midnight), Santiago, Cairo (DST again from 2023), Gaza
-# (irregular dates), Adelaide (30-minute zone with DST), Nuuk.
+# (irregular dates), Adelaide (30-minute zone with DST), Nuuk and Scoresbysund (from 2024 at
+# 23:00 local on a Saturday, so the skipped hour ends on the next day), Easter Island (at 22:00
+# Saturday), Amman and Damascus (at midnight until 2022), Norfolk Island, Macquarie.
 ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Tehran",
          "Asia/Baghdad", "Pacific/Chatham", "America/St_Johns", "Europe/Dublin",
          "Africa/Casablanca", "Antarctica/Troll", "America/Havana", "Asia/Beirut",
          "America/Asuncion", "America/Santiago", "Africa/Cairo", "Asia/Gaza",
-         "Australia/Adelaide", "America/Nuuk"]
+         "Australia/Adelaide", "America/Nuuk", "America/Scoresbysund", "Pacific/Easter",
+         "Asia/Amman", "Asia/Damascus", "Pacific/Norfolk", "Antarctica/Macquarie"]
 
 
 def transitions(tz: ZoneInfo, start: int = 2020, end: int = 2035) -> list[datetime]:
@@ -111,7 +115,8 @@ def _field(spec: str, value: int) -> bool:
 
 def expected_slots(cron: str, tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
     """By brute force: every UTC minute in [start, end) whose wall time matches, plus, for a
-    matching wall time the clocks skip, the moment it would have been (fold=0)."""
+    matching wall time the clocks skip, the moment it would have been (fold=0), or where that
+    is on the next day, the wall time read with the offset after the change (fold=1)."""
     out = set()
     moment = start
     while moment < end:
@@ -124,6 +129,8 @@ def expected_slots(cron: str, tz: ZoneInfo, start: datetime, end: datetime) -> l
     while wall.replace(tzinfo=UTC) < end + timedelta(days=1):
         real = wall.replace(tzinfo=tz).astimezone(UTC)
         skipped = real.astimezone(tz).replace(tzinfo=None) != wall
+        if skipped and real.astimezone(tz).date() != wall.date():
+            real = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
         if skipped and matches(cron, wall) and start <= real < end:
             out.add(real)
         wall += timedelta(minutes=15)
@@ -160,10 +167,15 @@ def test_transitions_are_found_for_every_zone_that_has_them():
 def test_slots_across_every_clock_change_are_every_matching_moment_in_order(tz, change):
     before = (change - timedelta(minutes=1)).astimezone(tz)
     after = change.astimezone(tz)
-    # Daily slots at the changing wall times and before them, at midnight, and every 15 min.
+    # Daily slots at the changing wall times, before them, on every half hour from an hour
+    # before the change to an hour after (inside a skipped or repeated hour), at midnight and
+    # just before it, and every 15 minutes.
     daily = {f"{m} {h} * * *" for t in (before, after, before - timedelta(minutes=30))
              for h, m in [(t.hour, t.minute - t.minute % 15)]}
-    for cron in sorted(daily | {"0 0 * * *", "*/15 * * * *"}):
+    daily |= {f"{m} {h} * * *" for n in range(-2, 4)
+              for t in [before + timedelta(minutes=30 * n)]
+              for h, m in [(t.hour, 30 * (t.minute // 30))]}
+    for cron in sorted(daily | {"0 0 * * *", "30 23 * * *", "*/15 * * * *"}):
         # Every 15 minutes: six hours either side of the change are plenty.
         hours = 6 if cron.startswith("*/") else 30
         start, end = change - timedelta(hours=hours), change + timedelta(hours=hours)
@@ -214,6 +226,19 @@ def test_a_slot_the_clocks_skip_goes_when_it_would_have_been():
     assert f"{slot.astimezone(NEW_YORK):%m-%d %H:%M %Z}" == "03-14 03:30 EDT"
 
 
+def test_a_slot_the_clocks_skip_at_the_end_of_a_day_stays_on_that_day():
+    # Nuuk skips 23:00-24:00 on the last Saturday of March (tzdata: 01:00 UTC, from 2024): the
+    # moment 23:30 "would have been" is Sunday 00:30, which left Saturday without a slot.
+    nuuk = ZoneInfo("America/Nuuk")
+    slots = free_slots(["30 23 * * *"], nuuk, datetime(2026, 3, 27, 12, 0, tzinfo=UTC))
+    three = [next(slots).astimezone(nuuk) for _ in range(3)]
+    assert [f"{t:%a %m-%d %H:%M %z}" for t in three] == [
+        "Fri 03-27 23:30 -0200", "Sat 03-28 22:30 -0200", "Sun 03-29 23:30 -0100"]
+    when = read_when("2026-03-28 23:30", nuuk, NOW)
+    assert when.at == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert "does not happen" in when.note and "22:30 -02 (UTC-02:00)" in when.note
+
+
 def test_a_cron_that_never_matches_again_ends_the_slots():
     assert list(free_slots(["0 9 30 2 *"], NEW_YORK, NOW)) == []
 
@@ -240,3 +265,17 @@ def test_a_time_in_the_past_is_refused_unless_allowed():
         check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False)
     check_not_past(NOW - timedelta(hours=1), NOW, allow_past=True)
     check_not_past(NOW - timedelta(seconds=30), NOW, allow_past=False)  # the minute typed in
+
+
+def test_a_local_time_that_happens_twice_is_shown_with_its_zone():
+    first, second = (datetime(2027, 11, 7, h, 30, tzinfo=UTC) for h in (5, 6))
+    assert local_text(first, NEW_YORK) == "2027-11-07 01:30 EDT"
+    assert local_text(second, NEW_YORK) == "2027-11-07 01:30 EST"
+    assert local_text(second + timedelta(hours=1), NEW_YORK) == "2027-11-07 02:30"
+    assert local_text(None, NEW_YORK) == ""
+    # A zone whose abbreviations tzdata writes as numbers: the offset, written as such.
+    nuuk = ZoneInfo("America/Nuuk")
+    assert local_text(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), nuuk, "%H:%M") == (
+        "23:30 UTC-01:00")
+    assert local_text(datetime(2026, 10, 25, 1, 30, tzinfo=UTC), nuuk, "%H:%M") == (
+        "23:30 UTC-02:00")

@@ -8,6 +8,7 @@ import html
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -369,6 +370,36 @@ def test_the_calendar_shows_posts_and_free_slots_in_the_office_timezone(make_off
     # 1 Dec 15:00, then two a day to Sunday 6 Dec; 1 Dec 09:00 is taken.
     assert free[0] == "2026-12-01T15:00" and "2026-12-01T09:00" not in free
     assert len(free) == 1 + 2 * 5
+
+
+def test_the_calendar_and_queue_tell_the_two_slots_of_a_repeated_hour_apart(make_office, serve):
+    # New York, the night the clocks go back: a daily 01:30 slot comes twice on 7 November.
+    office = make_office(extra="")
+    add_users(office.store, chen="author")
+    account = office.config.accounts[0].__class__(**{**office.config.accounts[0].__dict__,
+                                                     "slots": ("30 1 * * *",)})
+    config = office.config.__class__(**{**office.config.__dict__, "accounts": (account,),
+                                        "timezone": ZoneInfo("America/New_York")})
+    now = datetime(2027, 11, 5, 12, 0, tzinfo=UTC)
+    first = office.add("First 01:30", at=datetime(2027, 11, 7, 5, 30, tzinfo=UTC))
+    client = sign_in(serve(config, office.store, clock=lambda: now), "chen")
+    page = client.get("/calendar", params={"account": "office-x", "week": "2027-11-07"}).text
+    assert f'href="/posts/{first}"' in page
+    assert "<time>01:30 EDT</time>" in page and "<time>01:30 EST</time>" in page  # the free one
+    assert "<time>01:30</time>" in page  # 8 November: once only, no zone needed
+    for listing in ("/", "/history"):
+        assert "2027-11-07 01:30 EDT" in client.get(listing).text
+    # The free EST slot's link, and the compose form it opens, keep the offset, so the post
+    # goes in the second 01:30, not the first.
+    link = re.search(r'href="(/compose\?[^"]*at=2027-11-07T01:30-05:00)"', page).group(1)
+    form = client.get(link.replace("&amp;", "&")).text
+    assert 'type="text" name="at" value="2027-11-07T01:30-05:00"' in form
+    second = posted_id(compose(client, "In the second 01:30", at="2027-11-07T01:30-05:00"))
+    assert office.store.history.get(second).scheduled_at == datetime(2027, 11, 7, 6, 30,
+                                                                      tzinfo=UTC)
+    # Its edit form shows the offset too: saving it unchanged keeps the second 01:30.
+    edit = client.get(f"/posts/{second}").text
+    assert 'value="2027-11-07T01:30-05:00"' in edit
 
 
 def test_status_shows_the_cli_figures_and_an_admin_pauses_and_resumes(newsroom):

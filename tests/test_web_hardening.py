@@ -219,3 +219,35 @@ def test_the_command_line_csv_export_neutralises_formulas_too(office):
     as_json = CliRunner().invoke(cli, ["--config", str(office.config_path), "history",
                                        "--json"])
     assert "\"-2+3\"" in as_json.output
+
+
+# -- sign-in before any body, when the database cannot say who is signed in -------------------
+
+def test_a_body_while_the_database_is_down_is_answered_503_unread(make_office, serve,
+                                                                   monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    office = make_office()
+    add_users(office.store, chen="author")
+    token = token_for(office.store, "chen")
+    url = serve(office.config, office.store)
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(office.store.users, "token_user", down)
+    monkeypatch.setattr(office.store.users, "session_user", down)
+    api = httpx.post(url + "/api/preview", json={"account": "office-x", "text": "x"},
+                     headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert api.status_code == 503
+    assert api.json()["detail"].startswith("factpost.db: the disk is full")
+    page = httpx.post(url + "/compose", data={"text": "x"}, timeout=30,
+                      cookies={"factpost_session": "some session"})
+    assert page.status_code == 503
+    assert page.headers["connection"] == "close"
+    assert page.text.startswith("factpost.db: the disk is full")
+    # A page asked for with a session: the error page itself asks nobody who is signed in.
+    history = httpx.get(url + "/history", cookies={"factpost_session": "some session"},
+                        timeout=30)
+    assert history.status_code == 503
+    assert "factpost.db: the disk is full" in html.unescape(history.text)

@@ -16,6 +16,12 @@ fallback copy of drawings (`mc:Fallback`). A document with tracked changes not y
 read as if they were, and the reader says so. python-docx's `Paragraph.text` reads only runs
 and hyperlinks directly under the paragraph, so the walk over the XML is our own.
 
+An "alternative format chunk" (`w:altChunk`, 17.17.2.1: an HTML, plain-text or Word part that
+Word shows as body text where it stands, as programs that assemble documents write them) is
+read in its place: HTML through the HTML reader, plain text by its lines, an embedded Word
+document by this reader (one level deep). One in a format read by none (RTF, MHTML) is named
+in a note, with what to do: nothing the Word user sees is dropped silently.
+
 Links keep their address (posts.formats.links). Pictures, inline or floating, are noted with
 the alt text Word keeps for them. Styles derived from these count as them, and built-in style
 names are English in the file whatever the language of Word's menus.
@@ -26,13 +32,13 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
 from posts.formats.limits import check_docx, check_time
-from posts.formats.links import link_address, link_text
-from posts.text import UnreadableDocument, fold_spaces
+from posts.formats.links import is_relative, link_address, link_text, relative_links_note
+from posts.text import UnreadableDocument, decode_document, fold_spaces
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
 _WORD_MAIN = "word/document.xml"
@@ -49,8 +55,11 @@ _FIELD_URL = re.compile(r'^\s*HYPERLINK\s+"([^"]*)"', re.IGNORECASE)
 _FIELD_URL_BARE = re.compile(r"^\s*HYPERLINK\s+(\S+)", re.IGNORECASE)
 
 
-def read_docx(data: bytes, name: str) -> Read:
-    """The parts and pictures of a .docx fact sheet. Raises `UnreadableDocument` (or its
+def read_docx(data: bytes, name: str, base_url: str | None = None, *,
+              embedded: bool = False) -> Read:
+    """The parts and pictures of a .docx fact sheet; relative link addresses resolve against
+    `base_url` or are noted. `embedded` marks a Word document inside another (an altChunk),
+    whose own chunks are not followed. Raises `UnreadableDocument` (or its
     `DocumentTooLarge` for a zip bomb, see posts.formats.limits)."""
     check_docx(data, name)
     document = _open(data, name)
@@ -58,13 +67,23 @@ def read_docx(data: bytes, name: str) -> Read:
     from docx.text.paragraph import Paragraph
 
     body = document.element.body
-    reader = _TextReader(document)
+    reader = _TextReader(document, base_url)
     parts: list[Part] = []
     images: list[FoundImage] = []
+    chunk_notes: list[str] = []
     headings = 0
     number = 0
     for element in _blocks(body):
         check_time()
+        if element.tag == _W + "altChunk":
+            chunk = _alt_chunk(document, element, name, base_url, follow=not embedded)
+            parts.extend(chunk.parts)
+            images.extend(replace(i, after_headings=i.after_headings + headings)
+                          for i in chunk.images)
+            headings += sum(1 for p in chunk.parts if p.kind in ("title", "heading"))
+            chunk_notes.extend(chunk.notes)
+            number = 0
+            continue
         if element.tag == _W + "tbl":
             parts.extend(_table_rows(element, reader))
             images.extend(_pictures(document, element, headings))
@@ -88,7 +107,57 @@ def read_docx(data: bytes, name: str) -> Read:
         notes.append(f"{name}: holds {revisions} tracked change(s) not yet accepted; read as "
                      "if they were accepted (insertions kept, deletions left out). Accept or "
                      "reject them in Word to be sure the posts say what you mean")
+    notes.extend(chunk_notes)
+    unread = sum(1 for _ in body.iter(_W + "altChunk")) - sum(1 for e in _blocks(body)
+                                                                if e.tag == _W + "altChunk")
+    if unread:
+        notes.append(f"{name}: {unread} embedded part(s) (altChunk) inside tables or text "
+                     "boxes not read; open the document in Word and save it again, which "
+                     "makes them ordinary text")
+    relative = relative_links_note(name, reader.relative)
+    if relative:
+        notes.append(relative)
     return Read(parts, images, tuple(notes))
+
+
+# Content types of the parts an altChunk may name (ECMA-376 Part 1, 17.17.2.1 lists HTML,
+# MHTML, RTF, plain text, XML and WordprocessingML).
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_TEXT_TYPES = frozenset({"text/plain"})
+_WORD_TYPES = frozenset({
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+})
+
+
+def _alt_chunk(document, element, name: str, base_url: str | None, *, follow: bool) -> Read:
+    """The parts of the part an altChunk names, read in its place (see the module docstring),
+    or a note saying why it was not."""
+    from posts.formats.html import read_html
+
+    rel_id = element.get(_R + "id")
+    part = document.part.related_parts.get(rel_id) if rel_id else None
+    if part is None:
+        return Read([], [], (f"{name}: an embedded part (altChunk) is missing from the file; "
+                             "save the document again from Word",))
+    content_type = (part.content_type or "").lower()
+    where = f"{name} (embedded {str(part.partname).rsplit('/', 1)[-1]})"
+    if content_type in _HTML_TYPES or str(part.partname).lower().endswith((".htm", ".html")):
+        return read_html(part.blob, where, None, base_url)
+    if content_type in _TEXT_TYPES or str(part.partname).lower().endswith(".txt"):
+        lines = decode_document(part.blob, where).splitlines()
+        return Read([Part("text", line) for line in lines if line.strip()], [])
+    # An embedded .docx part is either a whole package or its main document; only a package
+    # can be read on its own.
+    if content_type in _WORD_TYPES and follow and part.blob[:4] == b"PK\x03\x04":
+        return read_docx(part.blob, where, base_url, embedded=True)
+    kind = ("an RTF" if "rtf" in content_type else "an MHTML" if "mhtml" in content_type
+            or "rfc822" in content_type or "multipart" in content_type
+            else f"a {content_type or 'typeless'}")
+    return Read([], [], (f"{where}: {kind} part that Word shows as body text, not read; open "
+                         "the document in Word and save it again, which makes it ordinary "
+                         "text, then import that",))
 
 
 def _blocks(container):
@@ -104,6 +173,8 @@ def _blocks(container):
                 yield from _blocks(content)
         elif tag in (_W + "customXml", _W + "ins", _W + "moveTo", _W + "smartTag"):
             yield from _blocks(child)
+        elif tag == _W + "altChunk":
+            yield child
 
 
 @dataclass
@@ -118,8 +189,11 @@ class _Field:
 class _TextReader:
     """The visible text of paragraphs (see the module docstring)."""
 
-    def __init__(self, document) -> None:
+    def __init__(self, document, base_url: str | None = None) -> None:
         self.rels = document.part.rels
+        self.base_url = base_url
+        #: Relative link addresses dropped for want of a base.
+        self.relative: list[str] = []
 
     def paragraph(self, p) -> tuple[str, list[str]]:
         """The paragraph's text, and the texts of the text boxes anchored in it."""
@@ -231,7 +305,10 @@ class _TextReader:
         rel = self.rels[rel_id]
         if not rel.is_external:
             return None
-        return link_address(rel.target_ref)
+        address = link_address(rel.target_ref, self.base_url)
+        if address is None and is_relative(rel.target_ref, self.base_url):
+            self.relative.append(rel.target_ref)
+        return address
 
     def _text_box(self, content) -> None:
         saved = (self.out, self.fields)
@@ -271,7 +348,7 @@ def _blocks_in_cell(tc):
     for element in _blocks(tc):
         if element.tag == _W + "p":
             yield element
-        else:  # a table nested in a cell: its cells' paragraphs, row by row
+        elif element.tag == _W + "tbl":  # a table nested in a cell: its cells' paragraphs
             for inner in element.iter(_W + "tc"):
                 yield from _blocks_in_cell(inner)
 
@@ -316,11 +393,34 @@ def _open(data: bytes, name: str):
                                  "text and import that")
     import docx
 
+    _keep_alt_chunks_as_bytes()
     try:
         return docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx and lxml raise many types on damaged parts
         raise UnreadableDocument(f"{name}: not a readable .docx file ({type(exc).__name__}); "
                                  "save the document again from Word") from None
+
+
+def _keep_alt_chunks_as_bytes() -> None:
+    """python-docx builds each part by its content type, so an embedded Word document (an
+    altChunk part typed `...document.main+xml` that holds a whole .docx package) would be
+    parsed as XML and the whole file refused. Its documented hook, `PartFactory.
+    part_class_selector`, is wrapped once to keep altChunk parts as plain bytes."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.part import Part as OpcPart
+    from docx.opc.part import PartFactory
+
+    chosen = PartFactory.part_class_selector
+    if getattr(chosen, "keeps_alt_chunks", False):
+        return
+
+    def selector(content_type: str, reltype: str):
+        if reltype == RELATIONSHIP_TYPE.A_F_CHUNK:
+            return OpcPart
+        return chosen(content_type, reltype) if chosen is not None else None
+
+    selector.keeps_alt_chunks = True  # type: ignore[attr-defined]
+    PartFactory.part_class_selector = selector
 
 
 def _classify(paragraph) -> tuple[str, int, bool]:

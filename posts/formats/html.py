@@ -17,7 +17,7 @@ import re
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
-from posts.formats.links import link_address, link_text
+from posts.formats.links import is_relative, link_address, link_text, relative_links_note
 from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
@@ -31,9 +31,11 @@ _BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "t
                      "figcaption", "address", "hr", "body", "html", *_HEADINGS})
 
 
-def read_html(data: bytes, name: str, resolve: Resolver | None = None) -> Read:
+def read_html(data: bytes, name: str, resolve: Resolver | None = None,
+              base_url: str | None = None) -> Read:
     """The parts and images of an HTML fact sheet; `resolve` reads an image named by a
-    relative path (see `image_from_address`). Raises `UnreadableDocument`."""
+    relative path (see `image_from_address`); relative links resolve against the page's
+    `<base href>`, else `base_url`, else are noted as dropped. Raises `UnreadableDocument`."""
     from bs4 import BeautifulSoup
 
     try:
@@ -44,10 +46,11 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None) -> Read:
     articles = soup.find_all("article")
     root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
     base = soup.find("base", href=True)
-    walker = _Walker(resolve, str(base["href"]) if base is not None else None)
+    walker = _Walker(resolve, str(base["href"]) if base is not None else base_url)
     walker.walk(root)
     walker.flush()
-    return Read(walker.parts, walker.images)
+    note = relative_links_note(name, walker.relative)
+    return Read(walker.parts, walker.images, (note,) if note else ())
 
 
 class _Walker:
@@ -62,6 +65,8 @@ class _Walker:
         #: The innermost heading or list item being read, if any: (kind, level, marker).
         self.context: tuple[str, int, str] = ("text", 1, "-")
         self.counters: list[int] = []
+        #: Relative link addresses dropped for want of a base.
+        self.relative: list[str] = []
 
     def walk(self, node) -> None:
         from bs4 import Comment, NavigableString, Tag
@@ -96,7 +101,10 @@ class _Walker:
         if self.flushes != flushes:  # a block inside the link: its text is out already
             return
         anchor = "".join(self.buffer[start:])
-        address = link_address(str(tag.get("href")), self.base)
+        href = str(tag.get("href"))
+        address = link_address(href, self.base)
+        if address is None and is_relative(href, self.base):
+            self.relative.append(href)
         self.buffer[start:] = [link_text(anchor, address)]
 
     def block(self, tag) -> None:

@@ -7,6 +7,9 @@ link (23 weighted characters, https://docs.x.com/fundamentals/counting-character
 
 Addresses a reader of the post could not follow are left out and the anchor text kept: links
 inside the document (`#section`, Word bookmarks), relative addresses without a base, scripts.
+A relative address ("/factsheets/x") is resolved against the page's `<base href>` or the base
+the importer was given (`--base-url`); without either, the reader notes every one it dropped
+(`relative_links_note`), so no address is lost silently.
 """
 
 from __future__ import annotations
@@ -45,6 +48,26 @@ def link_address(href: str | None, base: str | None = None) -> str | None:
         number = unquote(rest).strip()
         return number if any(ch.isdigit() for ch in number) else None
     return None
+
+
+def is_relative(href: str | None, base: str | None = None) -> bool:
+    """Whether `link_address` drops `href` for want of a base: a relative address ("/x",
+    "x.html", "../x") that names another page, not a place in this one ("#x")."""
+    href = (href or "").strip()
+    if not href or href.startswith("#") or _SCHEME.match(href) or href.startswith("//"):
+        return False
+    return link_address(href, base) is None
+
+
+def relative_links_note(name: str, hrefs: list[str]) -> str | None:
+    """The note for links whose relative address was dropped (None when there were none)."""
+    if not hrefs:
+        return None
+    shown = ", ".join(dict.fromkeys(hrefs[:3]))
+    more = f" and {len(hrefs) - 3} more" if len(hrefs) > 3 else ""
+    return (f"{name}: {len(hrefs)} link(s) with a relative address ({shown}{more}) kept as "
+            "text without the address; give --base-url https://your-site (or a <base href> "
+            "in the page) to keep the addresses in the posts")
 
 
 def link_text(anchor: str, address: str | None) -> str:

@@ -18,16 +18,18 @@ from dataclasses import replace
 from posts.factsheet import Part
 from posts.formats.html import read_html
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
-from posts.formats.links import link_address, link_text
+from posts.formats.links import is_relative, link_address, link_text, relative_links_note
 from posts.text import fold_spaces
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _IMG = re.compile(r"<img\b", re.IGNORECASE)
 
 
-def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read:
+def read_markdown(text: str, name: str, resolve: Resolver | None = None,
+                  base_url: str | None = None) -> Read:
     """The parts and images of a Markdown fact sheet, from its decoded text; `resolve` reads
-    an image named by a relative path (see `image_from_address`). Never raises on any text."""
+    an image named by a relative path (see `image_from_address`); relative links resolve
+    against `base_url`, or are noted as dropped. Never raises on any text."""
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
@@ -38,6 +40,8 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
     items: list[str] = []  # markers of the open list items, innermost last
     item_started = False
     cells: list[str] | None = None
+    relative: list[str] = []
+    notes: list[str] = []
     for token in tokens:
         kind = token.type
         if kind == "heading_open":
@@ -61,7 +65,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
             cells = None
         elif kind == "inline":
             images.extend(_images(token, headings, resolve))
-            content = _inline_text(token)
+            content = _inline_text(token, base_url, relative)
             if cells is not None:
                 cells.append(fold_spaces(content))
             elif heading is not None:
@@ -74,12 +78,14 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None) -> Read
         elif kind in ("fence", "code_block"):
             parts.append(Part("text", token.content))
         elif kind == "html_block":
-            block = read_html(token.content.encode("utf-8"), name, resolve)
+            block = read_html(token.content.encode("utf-8"), name, resolve, base_url)
             parts.extend(block.parts)
+            notes.extend(block.notes)
             images.extend(replace(i, after_headings=i.after_headings + headings)
                           for i in block.images)
             headings += sum(1 for p in block.parts if p.kind == "heading")
-    return Read(parts, images)
+    note = relative_links_note(name, relative)
+    return Read(parts, images, (*notes, *([note] if note else [])))
 
 
 def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:
@@ -98,12 +104,18 @@ def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:
     return found
 
 
-def _inline_text(token) -> str:
+def _inline_text(token, base_url: str | None, relative: list[str]) -> str:
+    """The text of an inline token, links with their addresses; relative addresses dropped
+    for want of a base go into `relative`."""
     out: list[str] = []
     links: list[tuple[int, str | None]] = []  # (where its text starts in `out`, address)
     for child in token.children or ():
         if child.type == "link_open":
-            links.append((len(out), link_address(str(child.attrGet("href") or ""))))
+            href = str(child.attrGet("href") or "")
+            address = link_address(href, base_url)
+            if address is None and is_relative(href, base_url):
+                relative.append(href)
+            links.append((len(out), address))
         elif child.type == "link_close" and links:
             start, address = links.pop()
             out[start:] = [link_text("".join(out[start:]), address)]

@@ -25,7 +25,7 @@ from posts.states import OPERATOR, Actor
 from scheduler.config import Config, load_config
 from scheduler.errors import FactpostError
 from scheduler.records import csv_record, csv_writer, iso, post_record  # noqa: F401
-from scheduler.timing import check_not_past, read_when
+from scheduler.timing import check_not_past, local_text, read_when
 
 #: Where a staff command finds the API token that proves who is acting.
 TOKEN_VARIABLE = "FACTPOST_TOKEN"
@@ -83,7 +83,7 @@ class Context:
                 raise
             if not current:
                 store.close()
-                fail(f"the database {describe_url(self.config.database_url)} is not "
+                fail(f"{describe_url(self.config.database_url)}: the database is not "
                      "initialised or is out of date; run 'factpost init'")
             self._store = store
         return self._store
@@ -153,7 +153,8 @@ def typed_time(text: str, ctx: Context, moment, *, allow_past: bool, what: str =
 
 
 def local(when: datetime | None, tz: ZoneInfo) -> str:
-    return "" if when is None else when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    """Office time, with the zone where the wall time happens twice (`local_text`)."""
+    return local_text(when, tz, "%Y-%m-%d %H:%M:%S")
 
 
 def emit_posts(ctx: Context, posts: list[Post], *, as_json: bool, as_csv: bool = False,

@@ -20,7 +20,7 @@ from scheduler.cli.common import (
 from scheduler.importing import ImportReport, import_file
 from scheduler.pairing import import_pair
 from scheduler.platforms import registry
-from scheduler.reading import DocumentImportError, load_document
+from scheduler.reading import DocumentImportError, check_base_url, load_document
 from scheduler.timing import parse_duration
 
 
@@ -30,9 +30,14 @@ from scheduler.timing import parse_duration
               help="X: keep links where the text has them, or put a thread's links in its "
                    "first part (cheaper: X charges more for each post with a link). Default: "
                    "each account's `links` setting, or as-written without a config.")
+@click.option("--base-url", metavar="URL",
+              help="Where the document is published (https://...): relative link addresses "
+                   "in HTML, Markdown or Word resolve against it, where the page has no "
+                   "<base href>. Without it they are dropped, with a note.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
-def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
+def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
+            as_json: bool) -> None:
     """Show how FILE splits into sections and posts, and what the posts will cost where a
     platform bills per request (X); writes nothing.
 
@@ -52,7 +57,7 @@ def preview(ctx: Context, file: Path, links: str | None, as_json: bool) -> None:
     from scheduler.config import default_config_path
     from scheduler.planning import snippets_for
 
-    loaded = load_document(file)
+    loaded = load_document(file, check_base_url(base_url) if base_url else None)
     sheet = loaded.sheet
     configured = ctx.config_path is not None or default_config_path().is_file()
     accounts = ctx.config.accounts if configured else ()
@@ -173,10 +178,14 @@ def _image_record(number: int, image, sheet) -> dict:
 @click.option("--allow-past", is_flag=True,
               help="Accept an --at time in the past: the overdue posts go out at once, then "
                    "no faster than their --every spacing.")
+@click.option("--base-url", metavar="URL",
+              help="Where the document is published (https://...): relative link addresses "
+                   "in HTML, Markdown or Word resolve against it, where the page has no "
+                   "<base href>. Without it they are dropped, with a note.")
 @pass_ctx
 def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
             every: str | None, pair: Path | None, bilingual: bool, replace: bool,
-            with_images: bool, allow_past: bool) -> None:
+            with_images: bool, allow_past: bool, base_url: str | None) -> None:
     """Import a fact sheet (.txt, .md, .html, .pdf, .docx) and schedule its posts for each
     account.
 
@@ -195,6 +204,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
       factpost import factsheet.docx --replace
       factpost import factsheet_en.txt --pair factsheet_ar.txt
       factpost import factsheet.docx --with-images
+      factpost import factsheet.html --base-url https://www.jtf-meridian.mil/news/
     """
     chosen = [ctx.config.account(n) for n in accounts] or list(ctx.config.accounts)
     if not chosen:
@@ -208,6 +218,10 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     if with_images and (pair is not None or bilingual):
         raise click.UsageError("--with-images works on one document; it cannot be combined "
                                "with --pair or --bilingual")
+    if base_url and (pair is not None or bilingual):
+        raise click.UsageError("--base-url works on one document; it cannot be combined "
+                               "with --pair or --bilingual")
+    base = check_base_url(base_url) if base_url else None
     moment = now()
     start = typed_time(at, ctx, moment, allow_past=allow_past) if at else None
     step = parse_duration(every) if every else None
@@ -218,7 +232,7 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
     else:
         report = import_file(file, store=ctx.store, config=ctx.config, accounts=chosen,
                              actor=actor, now=moment, at=start, every=step,
-                             replace=replace, with_images=with_images)
+                             replace=replace, with_images=with_images, base_url=base)
     for note in report.notes:
         click.echo(f"note: {note}")
     for note in report.image_notes:

@@ -12,7 +12,6 @@ from db.engine import check_integrity, describe_url
 from db.store import Store
 from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
 from scheduler.config import ConfigError, CredentialsMissing
-from scheduler.daemon import Daemon, worker_name
 from scheduler.dispatch import Dispatcher
 from scheduler.platforms.base import PublishError
 from scheduler.platforms.registry import build_publisher
@@ -86,6 +85,9 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
         click.echo(f"{len(due)} post(s) due; nothing published (dry run)")
         return
     configure_logging(verbose)
+    # The daemon (APScheduler) is loaded by the command that runs it, not by every command.
+    from scheduler.daemon import Daemon, worker_name
+
     dispatcher = Dispatcher(store, ctx.config, build_publishers(ctx), worker=worker_name())
     if once:
         try:

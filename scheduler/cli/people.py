@@ -218,4 +218,4 @@ def serve(ctx: Context, host: str, port: int) -> None:
     app = create_app(ctx.config, ctx.store)
     sock = bind(host, port)
     click.echo(f"factpost: serving on http://{host}:{sock.getsockname()[1]}", err=True)
-    run_server(app, sock)
+    run_server(app, sock, header_timeout=ctx.config.body_timeout_seconds)

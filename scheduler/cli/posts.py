@@ -278,20 +278,29 @@ def post_retry(ctx: Context, post_id: int) -> None:
 @pass_ctx
 def post_resolve(ctx: Context, post_id: int, remote_id: str | None, url: str | None,
                  retry_: bool) -> None:
-    """Settle a post in needs_review after checking the account by hand.
+    """Settle a post in needs_review after checking the account by hand: it is there
+    (--published, with its id on the platform) or it is not (--retry sends it again). The
+    options go before or after the post's id.
 
     \b
     Examples:
       factpost post resolve 12 --published 1861234567890123456
       factpost post resolve 12 --retry
+      factpost post resolve --retry 12
     """
+    from db.errors import NotEditable
+
     if bool(remote_id) == retry_:
         raise click.UsageError("give exactly one of --published REMOTE_ID and --retry")
     if retry_:
         actor = ctx.staff("author")
         p = ctx.store.history.get(post_id)
         if p.status != PostStatus.NEEDS_REVIEW:
-            raise click.UsageError(f"post {post_id} is {p.status}, not needs_review")
+            # A state, not a usage mistake: one line, and the command that does apply.
+            hint = (f"; send a failed post again with 'factpost post retry {post_id}'"
+                    if p.status == PostStatus.FAILED else "")
+            raise NotEditable(f"post {post_id} is {p.status}; only needs_review posts are "
+                              f"resolved by hand{hint}")
         p = ctx.store.posts.retry(post_id, actor=actor, now=now())
         click.echo(f"post {post_id} queued again" if p.status == PostStatus.QUEUED
                    else f"post {post_id} is a draft again; it needs an approval")

@@ -22,9 +22,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-
-import facebook
-import requests
+from typing import TYPE_CHECKING
 
 from posts.media import GIF, JPEG, MB, PNG, Media, MediaRules
 from posts.split import TextRules
@@ -46,6 +44,9 @@ from scheduler.platforms.base import (
 )
 from scheduler.platforms.http import Redactor, api_session, quiet, sort_transport_error
 from scheduler.platforms.spec import Option, PlatformSpec, SettingsCheck
+
+if TYPE_CHECKING:  # facebook-sdk and requests load with the first publisher, not with the spec
+    import requests
 
 DEFAULT_BASE = "https://graph.facebook.com"
 # facebook-sdk puts access_token in the query string of the URLs it logs.
@@ -120,6 +121,8 @@ class FacebookPublisher:
         # facebook-sdk 3.1.0's constructor accepts only Graph versions 2.8-3.1, long retired.
         # The version is only a path prefix to it, so construct with an accepted one and set
         # the instance's own attribute; the library's globals stay untouched.
+        import facebook
+
         self.graph = facebook.GraphAPI(access_token=credentials["page_token"],
                                        timeout=account.timeout_seconds, version="3.1",
                                        session=session)
@@ -187,6 +190,9 @@ class FacebookPublisher:
             raise GraphHTTPError(response)
 
     def _call(self, request, *, creating: bool):
+        import facebook
+        import requests
+
         try:
             return request()
         except GraphHTTPError as exc:

@@ -15,13 +15,14 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError
-
 from scheduler.platforms.base import Account, Ambiguous, PublishError, Retryable
+
+if TYPE_CHECKING:  # requests loads with the first session, not with every command
+    import requests
 
 
 def quiet(*loggers: str) -> None:
@@ -35,28 +36,38 @@ def quiet(*loggers: str) -> None:
 quiet("urllib3", "requests")
 
 
-class BaseURLAdapter(HTTPAdapter):
-    """Rewrites `default_base` to `target_base` and applies a timeout to every request."""
+@cache
+def _adapter_class() -> type:
+    """`BaseURLAdapter`: made on first use, so that importing this module (as every platform
+    spec does) does not load requests."""
+    from requests.adapters import HTTPAdapter
 
-    def __init__(self, default_base: str, target_base: str, timeout: float) -> None:
-        # No automatic retries: whether a request may be sent again is the dispatcher's call.
-        super().__init__(max_retries=0)
-        self.default_base = default_base.rstrip("/")
-        self.target_base = target_base.rstrip("/")
-        self.timeout = timeout
+    class BaseURLAdapter(HTTPAdapter):
+        """Rewrites `default_base` to `target_base` and applies a timeout to every request."""
 
-    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-        if request.url and request.url.startswith(self.default_base):
-            request.url = self.target_base + request.url[len(self.default_base):]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+        def __init__(self, default_base: str, target_base: str, timeout: float) -> None:
+            # No automatic retries: whether a request may be sent again is the dispatcher's.
+            super().__init__(max_retries=0)
+            self.default_base = default_base.rstrip("/")
+            self.target_base = target_base.rstrip("/")
+            self.timeout = timeout
+
+        def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+            if request.url and request.url.startswith(self.default_base):
+                request.url = self.target_base + request.url[len(self.default_base):]
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = self.timeout
+            return super().send(request, **kwargs)
+
+    return BaseURLAdapter
 
 
 def api_session(account: Account, default_base: str) -> requests.Session:
     """A session for one account's API traffic."""
+    import requests
+
     session = requests.Session()
-    adapter = BaseURLAdapter(default_base, account.api_url, account.timeout_seconds)
+    adapter = _adapter_class()(default_base, account.api_url, account.timeout_seconds)
     session.mount(default_base.rstrip("/") + "/", adapter)
     if account.api_url.rstrip("/") != default_base.rstrip("/"):
         session.mount(account.api_url.rstrip("/") + "/", adapter)
@@ -132,6 +143,8 @@ def sort_transport_error(exc: requests.RequestException, *, creating: bool,
                          redact: Redactor, platform: str) -> PublishError:
     """A `requests` failure as a publisher error. `creating`: the request creates a post, so
     a failure after it was sent may have published it."""
+    import requests
+
     message = redact(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, requests.ConnectTimeout) or _never_connected(exc):
         return Retryable(f"{platform} could not be reached; factpost will try again",
@@ -149,6 +162,8 @@ def sort_transport_error(exc: requests.RequestException, *, creating: bool,
 
 
 def _never_connected(exc: BaseException) -> bool:
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
     seen = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -27,9 +27,7 @@ import base64
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-
-import requests
-import tweepy
+from typing import TYPE_CHECKING
 
 from posts.media import JPEG, MB, PNG, WEBP, Media, MediaRules
 from posts.split import TextRules
@@ -53,6 +51,10 @@ from scheduler.platforms.base import (
 from scheduler.platforms.billing import Meter, NullMeter
 from scheduler.platforms.http import Redactor, api_session, quiet, sort_transport_error
 from scheduler.platforms.spec import Option, PlatformSpec
+
+if TYPE_CHECKING:  # tweepy and requests load with the first publisher, not with the spec
+    import requests
+    import tweepy
 
 DEFAULT_BASE = "https://api.twitter.com"
 # tweepy logs request headers (the OAuth header) at DEBUG, oauthlib signature base strings.
@@ -116,6 +118,8 @@ class XPublisher:
         #: The X app the account posts through; X bills (and limits) per app.
         self.app = x_terms.BILLING.app(credentials)
         self.meter: Meter = NullMeter()
+        import tweepy
+
         self.client = tweepy.Client(
             consumer_key=credentials["consumer_key"],
             consumer_secret=credentials["consumer_secret"],
@@ -237,6 +241,9 @@ class XPublisher:
         self._headers = response.headers
 
     def _call(self, request, *, creating: bool):
+        import requests
+        import tweepy
+
         try:
             return request()
         except tweepy.TweepyException as exc:
@@ -246,6 +253,8 @@ class XPublisher:
                                        platform="X") from None
 
     def _sort(self, exc: tweepy.TweepyException, *, creating: bool) -> PublishError:
+        import tweepy
+
         response = getattr(exc, "response", None)
         status = getattr(response, "status_code", None)
         detail = self._redact(" ".join(str(m) for m in getattr(exc, "api_messages", []))

@@ -4,7 +4,8 @@ Server-rendered pages over the same Store and importing code as the CLI. Modules
 
     app.py      create_app: wiring, error pages, security headers
     context.py  `Web`, what every route shares (config, store, clock, templates)
-    limits.py   the request-body limit (before anything reads a body) and uvicorn's settings
+    limits.py   body limits by route, sign-in before any body is read, time limits on
+                headers and bodies, and uvicorn's settings
     auth.py     sessions, roles, CSRF, API tokens
     actions.py  what a page and the API both do (compose a post, read a time)
     paging.py   history pages by key (the `after` cursor)

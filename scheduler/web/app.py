@@ -7,9 +7,10 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 
 from db.engine import describe_error
 from db.store import Store
@@ -22,9 +23,10 @@ from scheduler.web.auth import (
     Forbidden,
     LoginRequired,
     session_actor,
+    signed_in,
 )
 from scheduler.web.context import HERE, Web, utcnow
-from scheduler.web.limits import BodyLimit
+from scheduler.web.limits import BodyRules, RequestGate
 
 CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
        "base-uri 'none'; object-src 'none'")
@@ -64,8 +66,41 @@ def create_app(config: Config, store: Store, *,
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
-    # Last added, so outermost: nothing reads a body (or asks who is calling) before this.
-    app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
+
+    async def proves_a_user(scope) -> bool:
+        try:
+            return await run_in_threadpool(signed_in, Request(scope))
+        except DBAPIError as exc:
+            # Nobody is proven while the database is down; the answer says why (below).
+            scope.setdefault("state", {})["factpost_database_error"] = exc
+            return False
+
+    async def stranger(scope, receive, send) -> None:
+        request = Request(scope, receive)
+        failed = scope.get("state", {}).get("factpost_database_error")
+        if failed is not None:
+            # Not the error page: it would ask the database who is signed in.
+            message = web.public_message(describe_error(config.database_url, failed) +
+                                         "; try again shortly")
+            response = (JSONResponse({"detail": message}, status_code=503)
+                        if wants_json(request) else PlainTextResponse(message, status_code=503))
+        elif wants_json(request):
+            scheme = request.headers.get("authorization", "").partition(" ")[0]
+            response = await api_auth(request, ApiAuthError(401, (
+                "unknown, expired or revoked API token; ask an admin for a new one "
+                "('factpost user token NAME')") if scheme.lower() == "bearer" else (
+                "not signed in; send 'Authorization: Bearer TOKEN' (from 'factpost user "
+                "token NAME')")))
+        else:
+            response = await login_required(request, LoginRequired())
+        await response(scope, receive, send)
+
+    # Last added, so outermost: nothing reads a body before this has sized it and, unless it
+    # is the sign-in form, asked who is sending it.
+    app.add_middleware(RequestGate, signed_in=proves_a_user, stranger=stranger, rules=BodyRules(
+        body_bytes=config.max_body_bytes, upload_bytes=config.max_request_bytes,
+        timeout_seconds=config.body_timeout_seconds, public=people.PUBLIC_BODY_PATHS,
+        uploads=imports.UPLOAD_PATHS))
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") and request.url.path != "/api/docs"
@@ -92,12 +127,13 @@ def create_app(config: Config, store: Store, *,
                           message="this form is from an old page or another site; go back, "
                                   "reload the page and try again")
 
-    def respond(request: Request, status: int, title: str, message: str):
+    def respond(request: Request, status: int, title: str, message: str, *,
+                ask_who: bool = True):
         message = web.public_message(message)
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=status)
-        return web.render(request, "error.html", session_actor(request), status,
-                          title=title, message=message)
+        return web.render(request, "error.html", session_actor(request) if ask_who else None,
+                          status, title=title, message=message)
 
     @app.exception_handler(FactpostError)
     async def user_error(request: Request, exc: FactpostError):
@@ -106,7 +142,10 @@ def create_app(config: Config, store: Store, *,
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):
+        # Shown to nobody in particular: asking the failing database who is signed in would
+        # turn this page into a server error.
         return respond(request, 503, "Database unavailable",
-                       describe_error(config.database_url, exc) + "; try again shortly")
+                       describe_error(config.database_url, exc) + "; try again shortly",
+                       ask_who=False)
 
     return app

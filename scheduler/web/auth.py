@@ -76,6 +76,17 @@ def session_actor(request: Request) -> Actor | None:
     return Actor(user.name, user.role, session.csrf_token)
 
 
+def signed_in(request: Request) -> bool:
+    """Whether `request` proves a user: a live API token in `Authorization: Bearer`, or else a
+    live session cookie. No role or CSRF check (the route makes those); this is what the
+    request gate asks before it lets a body be read (see limits.py)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        w = web(request)
+        return w.users.token_user(token_hash(token.strip()), now=w.now()) is not None
+    return session_actor(request) is not None
+
+
 def same(given: object, expected: str | None) -> bool:
     return (isinstance(given, str) and expected is not None
             and secrets.compare_digest(given.encode(), expected.encode()))

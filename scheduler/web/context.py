@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader
 from db.store import Store
 from posts.states import Actor
 from scheduler.config import Config
+from scheduler.timing import form_value, local_text
 
 HERE = Path(__file__).parent
 NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
@@ -43,12 +44,14 @@ class Web:
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
         env.filters["local"] = self.local
+        env.filters["form_value"] = lambda when: form_value(when, self.tz)
         env.filters["short"] = shorten
         env.filters["web_link"] = web_link
         self.templates = Jinja2Templates(env=env)
 
     def local(self, when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return "" if when is None else when.astimezone(self.tz).strftime(fmt)
+        """Office time, with the zone where the wall time happens twice (`local_text`)."""
+        return local_text(when, self.tz, fmt)
 
     def render(self, request: Request, template: str, actor: Actor | None, status: int = 200,
                **context) -> HTMLResponse:

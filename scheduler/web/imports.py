@@ -15,6 +15,9 @@ from scheduler.web.auth import Author, AuthorForm
 from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
+#: The routes that take a document: only these read up to [web] max_request_mb, and only from
+#: a signed-in user (limits.py).
+UPLOAD_PATHS = ("/import", "/import/review")
 
 
 @router.get("/import")

@@ -31,6 +31,8 @@ from scheduler.web.auth import token_hash as hash_of
 from scheduler.web.context import web
 
 router = APIRouter(include_in_schema=False)
+#: The only routes whose body is read before anyone is signed in, and so kept tiny (limits.py).
+PUBLIC_BODY_PATHS = ("/login",)
 
 
 def safe_next(target: str | None) -> str:

@@ -9,6 +9,7 @@ from db.errors import BadLink
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import edited_text
 from scheduler.errors import FactpostError
+from scheduler.timing import form_value
 from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
@@ -56,7 +57,7 @@ def post_page(request: Request, post_id: int, actor: Author):
     trail = w.store.history.audit_trail(post_id)
     return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
-                    at_value=w.local(post.scheduled_at, "%Y-%m-%dT%H:%M"))
+                    at_value=form_value(post.scheduled_at, w.tz))
 
 
 @router.post("/posts/{post_id}/edit")

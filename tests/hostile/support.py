@@ -61,18 +61,28 @@ def peak_mb(pid: int) -> float:
 
 
 @pytest.fixture
-def measured_server(make_office, tmp_path):
+def measured_server(start_server):
     """A newsroom (admin amira) served by a real `factpost serve` child process on a free
     port; yields (office, base URL, pid)."""
+    return start_server()
+
+
+@pytest.fixture
+def start_server(make_office):
+    """start_server(extra=TOML) -> (office, base URL, pid): a newsroom (admin amira) with
+    `extra` in its config, served by a real `factpost serve` child process on a free port."""
     from conftest import add_users
 
-    office = make_office()
-    add_users(office.store, amira="admin")
-    proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--config",
-                             str(office.config_path), "serve", "--port", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=_env())
-    try:
+    processes = []
+
+    def start(extra: str = ""):
+        office = make_office(extra=extra)
+        add_users(office.store, amira="admin")
+        proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--config",
+                                 str(office.config_path), "serve", "--port", "0"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=_env())
+        processes.append(proc)
         url = None
         for line in proc.stderr:  # start-up: the line that names the port
             found = re.search(r"serving on (http://\S+)", line)
@@ -83,8 +93,10 @@ def measured_server(make_office, tmp_path):
         # Keep reading its log, or a full pipe would stop the server.
         threading.Thread(target=proc.stderr.read, daemon=True).start()
         _wait_until_up(url)
-        yield office, url, proc.pid
-    finally:
+        return office, url, proc.pid
+
+    yield start
+    for proc in processes:
         proc.terminate()
         proc.wait(timeout=30)
 
