@@ -236,6 +236,25 @@ def test_an_edit_to_the_partner_s_text_counts_under_the_two_person_rule(store):
     assert {store.history.get(p.id).status for p in (en, ar)} == {S.DRAFT}
 
 
+def test_a_post_its_own_author_approved_is_not_queued_again_once_the_two_person_rule_is_on(
+        store):
+    # Approved by its author while the office had no two-person rule; the rule comes in; a
+    # retry must not put it back in the queue on that approval.
+    pat = Actor("pat", "approver")
+    store.review = Review(require_approval=True, two_person_rule=False)
+    post = store.posts.add(account="office-x", platform="x", text="Mine.", actor=pat, now=T0,
+                           status=S.DRAFT, scheduled_at=T0)
+    store.posts.approve([post.id], actor=pat, now=T0)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.failed(post.id, worker="w", reason="refused", now=T0)
+    store.review = REVIEWED
+    with pytest.raises(NeedsApproval, match=f"post {post.id} was approved by pat, who wrote or "
+                                            "edited it; under the two-person rule another "
+                                            "approver must approve it"):
+        store.posts.retry(post.id, actor=Actor("ada", "admin"), now=T0)
+    assert store.history.get(post.id).status == S.FAILED
+
+
 # -- the property: random actions by random people -------------------------------------------
 
 PEOPLE = [Actor("ann", "author"), Actor("bob", "author"), Actor("pat", "approver"),
