@@ -23,6 +23,15 @@ class SelfApproval(StoreError):
     """The two-person rule: nobody approves text they wrote or changed."""
 
 
+class PostChanged(StoreError):
+    """An approval given for a version of a post that is no longer current: the text, time,
+    image or pair partner changed after the approver opened it."""
+
+
+class VersionMissing(StoreError):
+    """An approval that does not say which version of the post it was given for."""
+
+
 class BadFilter(StoreError):
     """A history filter that names no time or post the database can hold."""
 

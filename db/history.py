@@ -146,14 +146,7 @@ class History:
     def thread_from(self, post_id: int) -> list[Post]:
         """A post and the parts of its thread after it, in order."""
         with self.db.reading() as s:
-            chain = [load_post(s, post_id)]
-            while len(chain) < chain[0].thread_size + 1:
-                child = s.scalar(select(Post).where(Post.parent_id == chain[-1].id)
-                                 .order_by(Post.id).limit(1))
-                if child is None:
-                    break
-                chain.append(child)
-            return chain
+            return thread_chain(s, load_post(s, post_id))
 
     def latest_remote_id(self, account: str, *, before: datetime) -> str | None:
         """The remote id of this account's newest post published before `before`."""
@@ -194,3 +187,15 @@ def _is_common(s: Session, terms: list[search.Term]) -> bool:
     threshold = search.common_threshold(s.scalar(select(func.max(Post.id))) or 0)
     counted = search.fts5_matches(terms).limit(threshold).subquery()
     return s.scalar(select(func.count()).select_from(counted)) >= threshold
+
+
+def thread_chain(s: Session, post: Post) -> list[Post]:
+    """`post` and the parts of its thread after it, in order, read in session `s`."""
+    chain = [post]
+    while len(chain) < post.thread_size + 1:
+        child = s.scalar(select(Post).where(Post.parent_id == chain[-1].id)
+                         .order_by(Post.id).limit(1))
+        if child is None:
+            break
+        chain.append(child)
+    return chain

@@ -135,6 +135,9 @@ class Post(Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[datetime | None] = mapped_column()
+    #: What the approval covered: the post's text, image and pair partner as they were
+    #: (db/versions.py, without times); a claim refuses a post that has changed since.
+    approved_content: Mapped[str | None] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -327,3 +330,30 @@ class XReadCharge(Base):
     app: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     resource: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class XReservation(Base):
+    """What a claimed post is expected to cost, set aside under its app's monthly cap when the
+    first part of its unit (a thread, with its pair partner's) was admitted. It counts against
+    the cap while the post is queued or publishing, less what the post's publish requests
+    have been charged since (db/reservations.py)."""
+
+    __tablename__ = "x_reservations"
+    __table_args__ = (Index("ix_x_reservations_app_month", "app", "month"),)
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    app: Mapped[str] = mapped_column(String(64))
+    #: The calendar month (UTC) whose cap it counts against, "2026-12".
+    month: Mapped[str] = mapped_column(String(7))
+    micros: Mapped[int] = mapped_column(Integer)
+    reserved_at: Mapped[datetime] = mapped_column()
+
+
+class XCapMonth(Base):
+    """One row per app and month: the lock every admission under that cap takes first, so
+    two daemons never both take the last of it (db/reservations.py)."""
+
+    __tablename__ = "x_cap_months"
+
+    app: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)

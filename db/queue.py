@@ -23,12 +23,17 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, upd
 from sqlalchemy.orm import aliased
 
 from db.database import Database
-from db.models import AccountState, Attempt, Post
+from db.models import AccountState, Attempt, AuditEntry, Post
+from db.reservations import CapRules, admit
 from db.transitions import Transitions
 from posts.states import DAEMON, Action, Actor, PostStatus, Review
 
 S = PostStatus
 A = Action
+
+#: Why a claim (or `hold_unreviewed`) sends an approved post back to draft.
+OUTDATED = ("its text, image or pair partner changed after it was approved; it needs approval "
+            "again")
 
 # Built once: a fresh alias per call defeats SQLAlchemy's statement cache, and rebuilding the
 # claim query's joins was most of a claim's cost (benchmarks/run.py).
@@ -136,13 +141,18 @@ class Queue:
         due = self.due(account, now)
         with self.db.reading() as s:
             posts = [s.get(Post, post_id) for post_id in s.scalars(self.candidates(due))]
-            return [p for p in posts if not self.transitions.approval_problem(s, p)]
+            return [p for p in posts if not self.transitions.approval_problem(s, p)
+                    and not self.transitions.approval_outdated(s, p)]
 
     def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta,
-                   exclude: Collection[int] = ()) -> Post | None:
+                   exclude: Collection[int] = (), cap: CapRules | None = None) -> Post | None:
         """Claim this account's next due post for `worker`, or None; posts in `exclude` (ones
         the caller has decided must wait) are passed over. The claim is one conditional
-        UPDATE, so of several processes racing for the same post exactly one wins."""
+        UPDATE, so of several processes racing for the same post exactly one wins. With
+        `cap`, the first post of a unit is claimed only if its unit's cost fits under the
+        monthly caps, and that cost is reserved in the same transaction
+        (db/reservations.py); a unit that does not fit stays queued, its first post saying
+        why."""
         query = self.candidates(self.due(account, now), exclude)
         if self.db.dialect == "postgresql":
             # Daemons sharing the database skip rows another is claiming instead of queueing
@@ -153,8 +163,16 @@ class Queue:
         daemon = Actor(worker, DAEMON)
         with self.db.session() as s:
             for post_id in s.scalars(query).all():
+                candidate = s.get(Post, post_id)
+                if self.transitions.approval_outdated(s, candidate):
+                    # Defence in depth: whatever changed it, what goes out is what was cleared.
+                    candidate.approved_by = candidate.approved_at = None
+                    candidate.approved_content = None
+                    self.transitions.move(s, candidate, A.AWAIT_REVIEW, daemon, now, S.DRAFT,
+                                          OUTDATED)
+                    continue
                 if self.db.review.require_approval and self.transitions.approval_problem(
-                        s, s.get(Post, post_id)):
+                        s, candidate):
                     continue  # never sent; staff see it in the queue without an approval
                 # The conditional UPDATE is the arbiter between racing daemons; the state
                 # change itself goes through the transition function like every other.
@@ -162,10 +180,17 @@ class Queue:
                     update(Post).where(Post.id == post_id, Post.status == S.QUEUED)
                     .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
                     .execution_options(synchronize_session=False)).rowcount
-                if won == 1:
-                    post = s.get(Post, post_id, populate_existing=True)
-                    self.transitions.move(s, post, A.CLAIM, daemon, now, S.PUBLISHING)
-                    return post
+                if won != 1:
+                    continue
+                post = s.get(Post, post_id, populate_existing=True)
+                refusal = admit(s, post, cap, now, self.db.dialect) if cap else None
+                if refusal is not None:
+                    # Not claimed after all (the UPDATE set no status): it waits, saying why.
+                    post.claimed_by = post.lease_until = None
+                    post.last_error = cap.explain(post, refusal)
+                    continue
+                self.transitions.move(s, post, A.CLAIM, daemon, now, S.PUBLISHING)
+                return post
             return None
 
     def reclaim_expired(self, account: str, *, worker: str, now: datetime, lease: timedelta
@@ -242,6 +267,46 @@ class Queue:
         times = [t for t in (soonest, expiring) if t is not None]
         return min(times) if times else None
 
+    def hold_unreviewed(self, *, actor: Actor, now: datetime) -> list[int]:
+        """Send back to draft every queued post that review does not clear: posts queued
+        while `require_approval` was off (or approved by their own writer before the
+        two-person rule), which the claim would otherwise pass over forever without a word,
+        and posts whose content changed after their approval.
+        Each move goes through the transition function with its audit row. Returns their ids;
+        none when review is off."""
+        review = self.db.review
+        if not review.require_approval:
+            return []
+        query = select(Post).where(Post.status == S.QUEUED).order_by(Post.id)
+        held = []
+        with self.db.session() as s:
+            for post in s.scalars(query).all():
+                problem = self.transitions.approval_problem(s, post)
+                outdated = problem is None and self.transitions.approval_outdated(s, post)
+                if problem is None and not outdated:
+                    continue
+                reason = (OUTDATED if outdated else
+                          "queued while review was off; review is on now, so it waits for an "
+                          "approval" if post.approved_by is None else
+                          f"approved by {post.approved_by}, who wrote or edited it, before the "
+                          "two-person rule was on; another approver must approve it")
+                post.approved_by = post.approved_at = post.approved_content = None
+                self.transitions.move(s, post, A.AWAIT_REVIEW, actor, now, S.DRAFT, reason)
+                held.append(post.id)
+        return held
+
+    def held_for_review(self) -> list[int]:
+        """Drafts that were queued before review was turned on (`hold_unreviewed` moved
+        them), oldest first."""
+        with self.db.reading() as s:
+            # From the drafts (few, by the status index) to their audit rows (by post).
+            held = (select(AuditEntry.id).where(AuditEntry.post_id == Post.id,
+                                                AuditEntry.action == A.AWAIT_REVIEW,
+                                                AuditEntry.reason != OUTDATED)
+                    .correlate(Post).exists())
+            return list(s.scalars(select(Post.id).where(Post.status == S.DRAFT, held)
+                                  .order_by(Post.id)))
+
     def pending_count(self, accounts: Sequence[str] | None = None) -> int:
         """Posts the daemon still has to deal with (queued or publishing)."""
         with self.db.reading() as s:
@@ -263,3 +328,9 @@ class Queue:
                 Post.account.in_(accounts), Post.status == S.PUBLISHED,
                 Post.published_at >= since).order_by(Post.published_at.desc())
                 .offset(posts - 1).limit(1))
+
+
+def held_message(count: int) -> str:
+    """What staff are told about posts that were queued before review was turned on."""
+    return (f"{count} post(s) queued before review was turned on now wait for approval "
+            "(the Approvals page, or factpost post approve ID)")

@@ -20,8 +20,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db import reservations
 from db.database import Database
-from db.models import XCharge, XReadCharge
+from db.models import Post, XCharge, XReadCharge, XReservation
+from posts.states import PostStatus
 
 PENDING, CHARGED, NOT_CHARGED = "pending", "charged", "not_charged"
 SPENT = (PENDING, CHARGED)
@@ -166,6 +168,30 @@ class SpendStore:
         return [DaySpend(_as_date(d), account_, app, requests, posts or 0, links or 0,
                          read or 0, micros or 0)
                 for d, account_, app, requests, posts, links, read, micros in rows]
+
+    def committed(self, app: str, now: datetime) -> int:
+        """Micro-dollars counting against the app's monthly cap in `now`'s month: spent, and
+        set aside for posts admitted but not yet sent (db/reservations.py)."""
+        with self.db.reading() as s:
+            return reservations.committed(s, app, now)
+
+    def unreserved(self, accounts: Sequence[str], *, until: datetime) -> list[Post]:
+        """Posts of these accounts, queued or drafts, due before `until`, that nothing has
+        been set aside for yet: what the cap will still have to admit."""
+        if not accounts:
+            return []
+        with self.db.reading() as s:
+            return list(s.scalars(select(Post).where(
+                Post.account.in_(list(accounts)),
+                Post.status.in_([PostStatus.QUEUED, PostStatus.DRAFT]),
+                Post.scheduled_at < until,
+                Post.id.not_in(select(XReservation.post_id)))))
+
+    def app_of(self, account: str) -> str | None:
+        """The billing app the account's latest request was charged to, if any."""
+        with self.db.reading() as s:
+            return s.scalar(select(XCharge.app).where(XCharge.account == account)
+                            .order_by(XCharge.id.desc()).limit(1))
 
     def charges(self, *, since: datetime | None = None, until: datetime | None = None,
                 account: str | None = None, post_id: int | None = None) -> list[XCharge]:

@@ -6,15 +6,16 @@ transaction. A pair's partner moves with its post where the action says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from db.database import Database, load_post
-from db.errors import BadLink, NotEditable
+from db.errors import BadLink, NotEditable, PostChanged, VersionMissing
 from db.media import stored_media
 from db.models import Post
-from db.transitions import Transitions
+from db.transitions import Transitions, audit
+from db.versions import content_version
 from posts.media import Media
 from posts.states import EDITABLE, Action, Actor, PostStatus, check_actor
 
@@ -40,6 +41,17 @@ def check_remote(remote_id: str, remote_url: str | None) -> tuple[str, str | Non
             raise BadLink(f"{remote_url[:60]!r} is not a web address; give the post's link "
                           "starting with https:// (at most 500 characters), or none")
     return remote_id, remote_url
+
+
+def check_seen(post: Post, seen: str | None, current: str) -> None:
+    """Raise `VersionMissing` or `PostChanged` unless `seen`, the version the approver saw,
+    is the post's `current` one."""
+    if not seen:
+        raise VersionMissing(f"approving post {post.id} needs the version you reviewed; open "
+                             "the post (factpost post show, the post's page, GET /api/posts/"
+                             f"{post.id}) and approve what it shows")
+    if seen.strip().lower() != current:
+        raise PostChanged(f"post {post.id} changed since you opened it; review it again")
 
 
 class StaffActions:
@@ -101,14 +113,20 @@ class StaffActions:
             reason = "edited " + " and ".join(changes)
             reapprove = "text" in changes and self.db.review.require_approval
             partner = s.get(Post, post.pair_id) if post.pair_id else None
-            if reapprove and partner is not None and partner.status == S.QUEUED:
-                # The approval covered both versions as they were; both need it again.
-                partner.approved_by = partner.approved_at = None
-                self.transitions.move(s, partner, A.EDIT, actor, now, S.DRAFT,
-                                      f"its pair partner, post {post.id}, was edited; needs "
-                                      "approval again")
+            if (reapprove and partner is not None and partner.approved_by is not None
+                    and partner.status in EDITABLE):
+                # The approval covered both versions as they were; both need it again, the
+                # partner too wherever it waits (a failed one would otherwise be retried on
+                # the old approval). One already out keeps the record of who cleared it.
+                partner.approved_by = partner.approved_at = partner.approved_content = None
+                why = f"its pair partner, post {post.id}, was edited; needs approval again"
+                if partner.status == S.QUEUED:
+                    self.transitions.move(s, partner, A.EDIT, actor, now, S.DRAFT, why)
+                else:
+                    audit(s, partner, actor.name, A.EDIT, partner.status, partner.status,
+                          why, now)
             if reapprove:
-                post.approved_by = post.approved_at = None
+                post.approved_by = post.approved_at = post.approved_content = None
                 if post.status != S.DRAFT:
                     reason += "; needs approval again"
                 self.transitions.move(s, post, A.EDIT, actor, now, S.DRAFT, reason)
@@ -150,10 +168,14 @@ class StaffActions:
                                       f"{why} (with its pair partner, post {post.id})")
             return post
 
-    def approve(self, post_ids: Iterable[int], *, actor: Actor, now: datetime) -> list[Post]:
+    def approve(self, post_ids: Iterable[int], *, seen: Mapping[int, str], actor: Actor,
+                now: datetime) -> list[Post]:
         """Approve drafts (all or none: one bad id leaves every post as it was), each with its
-        pair partner. Under the two-person rule the author of a post, or of an edit to its
-        text, cannot approve it. Raises `NotEditable`, `SelfApproval`, `NotPermitted`."""
+        pair partner, each at the version its approver saw: `seen` maps every post id to the
+        version (`versions`) shown with it. Under the two-person rule the author of a post,
+        or of an edit to its text, cannot approve it. Raises `PostChanged` (the post, or its
+        partner, changed since it was shown), `VersionMissing`, `NotEditable`,
+        `SelfApproval`, `NotPermitted`."""
         with self.db.session() as s:
             check_actor(actor, A.APPROVE)
             approved = []
@@ -164,17 +186,32 @@ class StaffActions:
                 if post.status != S.DRAFT:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
+                version = content_version(s, post)
                 post.approved_by, post.approved_at = actor.name, now
-                self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED, "approved")
+                post.approved_content = content_version(s, post, with_time=False)
+                self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED,
+                                      f"approved (version {version})")
+                # After the move, so the role and the two-person rule are reported first;
+                # raising here undoes the whole transaction.
+                check_seen(post, seen.get(post_id), version)
                 approved.append(post)
-                # A pair is approved together: the two versions say the same thing.
+                # A pair is approved together: the two versions say the same thing, and the
+                # version the approver saw covers both.
                 partner = s.get(Post, post.pair_id) if post.pair_id else None
                 if partner is not None and partner.status == S.DRAFT:
                     partner.approved_by, partner.approved_at = actor.name, now
+                    partner.approved_content = content_version(s, partner, with_time=False)
                     self.transitions.move(s, partner, A.APPROVE, actor, now, S.QUEUED,
-                                          f"approved with its pair partner, post {post.id}")
+                                          f"approved with its pair partner, post {post.id} "
+                                          f"(version {version})")
                     approved.append(partner)
             return approved
+
+    def versions(self, post_ids: Iterable[int]) -> dict[int, str]:
+        """The version of each post as review sees it (db/versions.py): what an approver is
+        shown with the post and hands back to `approve`. Raises `PostNotFound`."""
+        with self.db.reading() as s:
+            return {post_id: content_version(s, load_post(s, post_id)) for post_id in post_ids}
 
     def retry(self, post_id: int, *, actor: Actor, now: datetime) -> Post:
         """Queue a failed or needs_review post again, due now; under review, one that carries

@@ -19,6 +19,7 @@ from db import audit as trail
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post
+from db.versions import content_version
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
 S = PostStatus
@@ -65,6 +66,15 @@ class Transitions:
             return (f"post {post.id} was approved by {post.approved_by}, who wrote or edited "
                     "it; under the two-person rule another approver must approve it")
         return None
+
+    def approval_outdated(self, s: Session, post: Post) -> bool:
+        """Whether review is on and `post` carries an approval for other content than it has
+        now (its text, image or pair partner changed after it was approved, by a path that
+        did not withdraw the approval). Approvals from before approvals recorded what they
+        covered are taken as they are."""
+        return (self.review.require_approval and post.approved_by is not None
+                and post.approved_content is not None
+                and post.approved_content != content_version(s, post, with_time=False))
 
     def move(self, s: Session, post: Post, action: Action, actor: Actor, now: datetime,
              target: PostStatus, reason: str | None = None) -> None:

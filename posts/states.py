@@ -10,6 +10,7 @@
     failed, needs_review ──retry──▶ queued (draft when review is on and it carries no approval)
     failed, needs_review ──edit──▶ queued (draft when its text changed under review)
     needs_review ──resolve──▶ published
+    queued ──await_review──▶ draft  (queued while review was off; it is on now)
 
 Each action is a `Rule`: the (from, to) moves it may make and who may take it. People hold one
 of the ranked staff roles (author < approver < admin); the publishing daemon and the operator
@@ -90,6 +91,7 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     SUPERSEDE = "supersede"
     RELINK = "relink"
+    AWAIT_REVIEW = "await_review"
     CLAIM = "claim"
     RECLAIM = "reclaim"
     PUBLISH = "publish"
@@ -139,6 +141,9 @@ RULES: dict[Action, Rule] = {
     Action.RESOLVE: Rule(_moves((R, S.PUBLISHED)), "approver"),
     Action.SUPERSEDE: Rule(_moves((D, C), (Q, C), (F, C)), "author", _OPERATOR),
     Action.RELINK: Rule(_moves((D, D), (Q, Q), (F, F)), "author", _OPERATOR),
+    # Posts queued while review was off, found unapproved once it is on (by the daemon at its
+    # start or by the operator's `status`): drafts again, so approvers see them.
+    Action.AWAIT_REVIEW: Rule(_moves((Q, D)), None, _DAEMON | _OPERATOR),
     Action.CLAIM: Rule(_moves((Q, P)), None, _DAEMON),
     Action.RECLAIM: Rule(_moves((P, P)), None, _DAEMON),
     Action.PUBLISH: Rule(_moves((P, S.PUBLISHED)), None, _DAEMON),

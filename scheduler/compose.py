@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from db.models import Post
-from db.store import Store
+from db.store import PlannedPost, Store
 from posts.errors import FactpostError
 from posts.factsheet import Contacts, FactSheet, Section
 from posts.media import Media
@@ -27,6 +27,7 @@ from scheduler.config import AccountConfig, Config
 from scheduler.planning import snippets_for
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Estimate
+from scheduler.spend import cap_outlook, refuse_what_never_fits
 
 
 class PostTextError(FactpostError):
@@ -118,13 +119,24 @@ def texts_to_queue(text: str, account: AccountConfig) -> tuple[str, ...]:
 
 
 def compose(store: Store, config: Config, actor: Actor, account: AccountConfig, text: str, *,
-            when: datetime, now: datetime, media: Media | None = None) -> list[Post]:
+            when: datetime, now: datetime, media: Media | None = None,
+            warnings: list[str] | None = None) -> list[Post]:
     """Queue (or, under review, draft) a hand-written post, or the thread it becomes, due at
     `when`; `media` (checked for the platform already) goes with the first part. Returns the
-    stored posts in thread order. Raises PostTextError, NeedsApproval."""
+    stored posts in thread order; appends to `warnings` where queueing them takes a billing
+    app past its monthly cap. Raises PostTextError, NeedsApproval, CapExceeded (the post or
+    thread costs more than the whole cap, so it could never go)."""
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
+    texts = texts_to_queue(text, account)
+    planned = [PlannedPost(account=account.name, platform=account.platform, text=t,
+                           scheduled_at=when, thread_position=n, thread_size=len(texts),
+                           media=media if n == 1 else None) for n, t in enumerate(texts, 1)]
+    outlooks = cap_outlook(store, config, planned, now)
+    refuse_what_never_fits(outlooks)
+    if warnings is not None:
+        warnings.extend(o.message for o in outlooks if o.message)
     return store.posts.add_thread(account=account.name, platform=account.platform,
-                                  texts=texts_to_queue(text, account), scheduled_at=when,
+                                  texts=texts, scheduled_at=when,
                                   actor=actor, now=now, status=status, media=media)
 
 

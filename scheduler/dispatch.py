@@ -55,6 +55,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import DBAPIError
 
 from db.models import Post
+from db.queue import held_message
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
 from scheduler.config import AccountConfig, Config, ConfigError
@@ -122,6 +123,10 @@ class Dispatcher:
         self.cap = MonthlyCap(store, self.spend, self.apps, config)
         self._settings_logged: dict[str, object] = {}
         self._check_settings(clock())
+        # Posts queued while review was off would be passed over by every claim, unseen.
+        held = store.queue.hold_unreviewed(actor=Actor(worker, DAEMON), now=clock())
+        if held:
+            log.warning("%s", held_message(len(held)))
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.publishers), 32)),
                                         thread_name_prefix="account")
 
@@ -196,19 +201,16 @@ class Dispatcher:
                     reclaimed = self.store.queue.reclaim_expired(account.name, worker=self.worker,
                                                                  now=now, lease=self.lease)
                     look_for_expired = reclaimed is not None
+                # A post taken over from a dead daemon was admitted under the cap by it
+                # already; a claim admits (and reserves) under the cap in its transaction.
+                waiting = self.cap.waiting(account.name, now)
                 post = reclaimed or self.store.queue.claim_next(
                     account.name, worker=self.worker, now=now, lease=self.lease,
-                    exclude=self.cap.waiting(account.name, now))
+                    exclude=waiting, cap=self.cap.rules)
                 if post is None:
+                    if self.cap.waiting(account.name, now) != waiting:
+                        continue  # a unit was found to wait for the cap: look past it
                     break
-                # A post taken over from a dead daemon was admitted by it already.
-                reason = self.cap.refusal(account.name, post, now) if reclaimed is None else None
-                if reason is not None:
-                    self.store.outcomes.requeue(post.id, worker=self.worker, at=post.scheduled_at,
-                                                reason=reason, now=now)
-                    log.warning("post %s to %s %s", post.id, account.name, reason)
-                    report.retried += 1
-                    continue
                 self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
         except DBAPIError:
             raise

@@ -25,6 +25,7 @@ from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
 from scheduler.planning import Cost, attach_images, costs, plan_posts
 from scheduler.reading import content_hash, load_document
+from scheduler.spend import cap_outlook, refuse_what_never_fits
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class ImportReport:
     notes: tuple[str, ...] = ()
     #: What the queued posts will cost, per account of a platform that bills per request.
     costs: tuple[Cost, ...] = ()
+    #: Where queueing them takes a billing app past its monthly cap: what and by how much.
+    cap_warnings: tuple[str, ...] = ()
 
 
 def import_file(path: Path, *, store: Store, config: Config,
@@ -95,13 +98,17 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                                          every=every)
             image_notes = (("images are attached on a first import only, not to a "
                             "corrected version",) if with_images and images else ())
+            outlooks = cap_outlook(store, config, correction.posts, now,
+                                   leaving=correction.supersede)
             report = ImportReport(document=source_name, title=sheet.title, document_id=None,
                                   created=0, skipped_accounts=(), first_at=None, last_at=None,
                                   correction=correction, images_found=len(images),
                                   image_notes=image_notes, notes=notes,
-                                  costs=costs(correction.posts, config))
+                                  costs=costs(correction.posts, config),
+                                  cap_warnings=tuple(o.message for o in outlooks if o.message))
             if not replace or not correction.changes_posts:
                 return report
+            refuse_what_never_fits(outlooks)
             outcome = store.documents.correct(
                 source_name=source_name, content_hash=digest, title=sheet.title,
                 sections=[(s.heading, s.text) for s in sheet.sections],
@@ -122,6 +129,8 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     attached_notes: list[str] = []
     if with_images and planned:
         planned, attached_notes = attach_images(planned, images, sheet)
+    outlooks = cap_outlook(store, config, planned, now)
+    refuse_what_never_fits(outlooks)
     outcome = store.documents.add(
         source_name=source_name, content_hash=digest, title=sheet.title,
         sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
@@ -134,6 +143,7 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                         images_found=len(images),
                         images_attached=sum(1 for p in planned if p.media is not None),
                         image_notes=tuple(attached_notes), notes=notes,
-                        costs=costs(planned, config))
+                        costs=costs(planned, config),
+                        cap_warnings=tuple(o.message for o in outlooks if o.message))
 
 

@@ -18,6 +18,7 @@ from scheduler.config import AccountConfig, Config
 from scheduler.importing import ImportReport
 from scheduler.planning import costs, snippets_for, unit_times
 from scheduler.reading import DocumentImportError, content_hash, read_document
+from scheduler.spend import cap_outlook, refuse_what_never_fits
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]
@@ -101,6 +102,8 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                         every=every)
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     sections = [(s.heading, s.text) for s in (*en_sheet.sections, *ar_sheet.sections)]
+    outlooks = cap_outlook(store, config, planned, now)
+    refuse_what_never_fits(outlooks)
     outcome = store.documents.add(
         source_name=source, content_hash=digest, title=en_sheet.title or ar_sheet.title,
         sections=sections, posts=planned, actor=actor, now=now, status=status)
@@ -109,4 +112,5 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                         document_id=outcome.document_id, created=outcome.created,
                         skipped_accounts=tuple(sorted(done)),
                         first_at=min(times, default=None), last_at=max(times, default=None),
-                        costs=costs(planned, config))
+                        costs=costs(planned, config),
+                        cap_warnings=tuple(o.message for o in outlooks if o.message))

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from db.models import Post
+from db.reservations import CapRules, Refusal, month_bounds
 from db.store import Store
-from posts.states import PostStatus
-from scheduler.config import Config
+from posts.errors import FactpostError
+from scheduler.config import Config, CredentialsMissing
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Prices, usd
 from scheduler.platforms.spec import PlatformSpec
@@ -121,14 +122,6 @@ class AccountMeter:
 
 # -- the monthly cap ------------------------------------------------------------------------------
 
-def month_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of `now`'s calendar month, UTC."""
-    now = now.astimezone(UTC)
-    start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    end = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
-
-
 def platform_of(account: str, config: Config) -> PlatformSpec | None:
     """The billing platform an account's ledger rows belong to: its configured platform, or,
     for an account no longer configured, the one billing platform there is."""
@@ -202,13 +195,21 @@ def cap_states(store: Store, config: Config, now: datetime) -> list[CapState]:
 
 
 class MonthlyCap:
-    """The daemon's side of `monthly_spend_usd`: which claimed posts may go this month.
+    """The daemon's side of `monthly_spend_usd`: the rules its claims hold the caps by, and
+    which posts wait until the month ends.
 
-    A thread is weighed whole when its first part is claimed (with its pair partner's thread,
-    for the leading post of a pair), against the cap of each billing app concerned; later parts
-    are never weighed, so the cap cannot cut a thread. A unit that does not fit is passed over
-    (`waiting`) until the month ends; this daemon remembers it, so it is not tried again.
+    The store admits a unit (a thread with, for the leading post of a pair, the partner's
+    thread) when its first post is claimed, reserving the unit's cost under the cap of each
+    billing app concerned in the claim's own transaction (db/reservations.py), so racing
+    account threads and daemons never both take the last of a cap; later parts are never
+    weighed, so the cap cannot cut a thread. A unit that does not fit waits (`waiting`): this
+    daemon weighs it again every `RECHECK` (what was set aside for others may have been given
+    back: a post failed, or X charged nothing), and not at all once the month's spend alone
+    leaves no room for it, until the month ends.
     """
+
+    #: How long a unit that did not fit is passed over before it is weighed again.
+    RECHECK = timedelta(minutes=10)
 
     def __init__(self, store: Store, ledger: SpendLedger, apps: Mapping[str, str],
                  config: Config) -> None:
@@ -218,9 +219,19 @@ class MonthlyCap:
         self.apps = dict(apps)
         self.config = config
         self._lock = threading.Lock()
-        # Per account: (month, ids of posts passed over until it ends).
-        self._waiting: dict[str, tuple[datetime, set[int]]] = {}
+        # Per account: (month, {id of a post passed over: until when}).
+        self._waiting: dict[str, tuple[datetime, dict[int, datetime]]] = {}
+        self._told: set[int] = set()
         self._warned: set[tuple[str, datetime, str]] = set()
+        self._specs = {name: self.config.account(name).spec for name in self.apps}
+        caps = {}
+        for name, app in self.apps.items():
+            cap = self.config.billing_for(self._specs[name].name).monthly_cap_micros
+            if cap is not None:
+                caps[app] = cap
+        #: What the store's claims hold the caps by; None when no app has a cap.
+        self.rules = CapRules(price=self._price, caps=caps, explain=self._explain,
+                              observe=self._observe) if caps else None
 
     def waiting(self, account: str, now: datetime) -> set[int]:
         """Posts of `account` passed over until the month of `now` ends."""
@@ -228,57 +239,48 @@ class MonthlyCap:
         with self._lock:
             held = self._waiting.get(account)
             if held is None or held[0] != month:
-                held = self._waiting[account] = (month, set())
-            return set(held[1])
+                held = self._waiting[account] = (month, {})
+            return {post_id for post_id, until in held[1].items() if until > now}
 
-    def refusal(self, account: str, post: Post, now: datetime) -> str | None:
-        """None when the claimed `post` may go; otherwise why it waits (and from now on its
-        whole thread is among `waiting`)."""
-        start, end = month_bounds(now)
-        for app, (micros, spec) in sorted(self.unit_cost(post).items()):
-            cap = self.config.billing_for(spec.name).monthly_cap_micros
-            if cap is None:
-                continue
-            spent = self.ledger.store.spent(app, since=start, until=end)
-            self._warn(app, spent, start, cap, spec)
-            if spent + micros <= cap:
-                continue
-            what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
-                    else "this post")
-            unit = {p.id for p in self.store.history.thread_from(post.id)}
-            with self._lock:
-                self._waiting.setdefault(account, (start, set()))[1].update(unit)
-            return (f"waiting for the monthly {spec.title} spend cap: {what} costs "
-                    f"{usd(micros)} and {usd(spent)} of {usd(cap)} is spent this month; it "
-                    f"goes after {end:%Y-%m-%d %H:%M} UTC, or sooner if [{spec.billing.table}] "
-                    "monthly_spend_usd is raised and the daemon restarted")
-        return None
+    def _price(self, post: Post) -> tuple[str, int] | None:
+        app = self.apps.get(post.account)
+        if app is None:
+            return None
+        spec = self._specs[post.account]
+        prices = self.config.billing_for(spec.name).prices
+        return app, spec.billing.post_cost(post.text, prices,
+                                           with_media=post.media_id is not None)
 
-    def unit_cost(self, post: Post) -> dict[str, tuple[int, PlatformSpec]]:
-        """Micro-dollars per billing app that admitting `post` commits to (with the app's
-        platform): its thread and, for the leading post of a pair, the partner's thread.
-        Nothing for a later thread part or a pair's second post (weighed with the post they
-        follow), nor for a post tried before (admitted then, and maybe live: its timeline
-        check must not wait a month)."""
-        if (post.thread_position > 1 or post.attempt_count > 0
-                or (post.pair_id is not None and post.id > post.pair_id)):
-            return {}
-        costs: dict[str, tuple[int, PlatformSpec]] = {}
-        heads = [post] + ([self.store.history.get(post.pair_id)] if post.pair_id else [])
-        for head in heads:
-            app = self.apps.get(head.account)
-            if app is None:
-                continue
-            spec = self.config.account(head.account).spec
-            prices = self.config.billing_for(spec.name).prices
-            for part in self.store.history.thread_from(head.id):
-                if part.status not in (PostStatus.QUEUED, PostStatus.DRAFT,
-                                       PostStatus.PUBLISHING):
-                    continue
-                micros = spec.billing.post_cost(part.text, prices,
-                                                with_media=part.media_id is not None)
-                costs[app] = (costs.get(app, (0, spec))[0] + micros, spec)
-        return costs
+    def _spec_of(self, app: str) -> PlatformSpec:
+        return next(self._specs[name] for name, a in sorted(self.apps.items()) if a == app)
+
+    def _explain(self, post: Post, refusal: Refusal) -> str:
+        """Why `post`'s unit waits (and from now on it is among `waiting`)."""
+        spec = self._spec_of(refusal.app)
+        month = month_bounds(refusal.at)[0]
+        spent = self.ledger.store.spent(refusal.app, since=month, until=refusal.resets_at)
+        # Room may come back from reservations given back; never from spend.
+        until = (refusal.resets_at if spent + refusal.unit_micros > refusal.cap
+                 else min(refusal.resets_at, refusal.at + self.RECHECK))
+        with self._lock:
+            held = self._waiting.setdefault(post.account, (month, {}))[1]
+            held.update(dict.fromkeys(refusal.post_ids, until))
+            first = post.id not in self._told
+            self._told.add(post.id)
+        what = (f"this thread of {post.thread_size} posts" if post.thread_size > 1
+                else "this post")
+        reason = (f"waiting for the monthly {spec.title} spend cap: {what} costs "
+                  f"{usd(refusal.unit_micros)} and {usd(refusal.committed)} of "
+                  f"{usd(refusal.cap)} is spent or set aside this month; it goes after "
+                  f"{refusal.resets_at:%Y-%m-%d %H:%M} UTC, or sooner if "
+                  f"[{spec.billing.table}] monthly_spend_usd is raised and the daemon "
+                  "restarted")
+        if first:
+            log.warning("post %s to %s %s", post.id, post.account, reason)
+        return reason
+
+    def _observe(self, app: str, committed: int, cap: int, month: datetime) -> None:
+        self._warn(app, committed, month, cap, self._spec_of(app))
 
     def _warn(self, app: str, spent: int, month: datetime, cap: int,
               spec: PlatformSpec) -> None:
@@ -322,3 +324,133 @@ def spend_reports(store: Store, config: Config, now: datetime) -> dict[str, dict
             "prices_url": spec.billing.prices_url,
         }
     return reports
+
+
+# -- before queueing: will it fit? -----------------------------------------------------------------
+
+class CapExceeded(FactpostError):
+    """A unit (a post, or a thread) that costs more than a whole monthly cap: it could never
+    be admitted, so it is not queued."""
+
+
+@dataclass(frozen=True)
+class CapOutlook:
+    """What queueing some posts does to one billing app's month against its cap (micro-dollars).
+
+    The cap holds posts rather than refusing them (they wait until the month ends), so going
+    over it is a warning; only a unit dearer than the whole cap, which could never go, is
+    refused (`refuse_what_never_fits`)."""
+
+    title: str
+    table: str
+    accounts: tuple[str, ...]
+    cap: int
+    #: Spent, or set aside for admitted posts, this month.
+    committed: int
+    #: Queued or drafted for this month and not yet set aside.
+    queued: int
+    #: The new posts due this month.
+    adding: int
+    #: The dearest new unit, and the account it is for.
+    largest_unit: int
+    largest_for: str
+    resets_at: datetime
+
+    @property
+    def over(self) -> int:
+        return max(0, self.committed + self.queued + self.adding - self.cap)
+
+    @property
+    def never_fits(self) -> bool:
+        return self.largest_unit > self.cap
+
+    @property
+    def message(self) -> str | None:
+        """The warning to show before or after queueing, or None when all fits."""
+        if not self.over or not self.adding:
+            return None
+        total = self.committed + self.queued + self.adding
+        return (f"{self.title} monthly cap: queueing these posts ({usd(self.adding)}) takes "
+                f"{', '.join(self.accounts)} to {usd(total)} this month, {usd(self.over)} over "
+                f"the {usd(self.cap)} cap ({usd(self.committed)} spent or set aside, "
+                f"{usd(self.queued)} already queued); the posts past the cap wait until "
+                f"{self.resets_at:%Y-%m-%d %H:%M} UTC, or raise [{self.table}] "
+                "monthly_spend_usd")
+
+    def as_dict(self) -> dict:
+        return {"accounts": list(self.accounts), "cap_usd": usd(self.cap),
+                "committed_usd": usd(self.committed), "queued_usd": usd(self.queued),
+                "adding_usd": usd(self.adding), "over_usd": usd(self.over),
+                "message": self.message}
+
+
+def cap_outlook(store: Store | None, config: Config, planned: Sequence, now: datetime, *,
+                leaving: Collection[int] = ()) -> list[CapOutlook]:
+    """Per billing app with a cap that `planned` posts (PlannedPost-like: account, text,
+    scheduled_at, thread_position, media) would be charged to: the month's outlook if they
+    were queued (and the posts in `leaving`, which they replace, cancelled). Without a store
+    (a preview with no database) nothing is counted as spent or queued. Posts due in a later
+    month count only towards `never_fits`."""
+    end = month_bounds(now)[1]
+    groups: dict[str, dict] = {}
+    unit = None
+    for post in planned:
+        account = next((a for a in config.accounts if a.name == post.account), None)
+        if account is None or account.spec.billing is None:
+            continue
+        settings = config.billing_for(account.platform)
+        if settings.monthly_cap_micros is None:
+            continue
+        app = _app_of(account, store)
+        group = groups.setdefault(app, {"spec": account.spec, "settings": settings,
+                                        "accounts": set(), "adding": 0, "largest": (0, "")})
+        group["accounts"].add(account.name)
+        cost = account.spec.billing.post_cost(post.text, settings.prices,
+                                              with_media=getattr(post, "media", None) is not None)
+        if post.scheduled_at < end:
+            group["adding"] += cost
+        if post.thread_position == 1 or unit is None or unit[2] != account.name:
+            unit = [app, 0, account.name]
+        unit[1] += cost
+        if unit[1] > group["largest"][0]:
+            group["largest"] = (unit[1], unit[2])
+    outlooks = []
+    for app, group in sorted(groups.items()):
+        spec, settings = group["spec"], group["settings"]
+        accounts = sorted({*group["accounts"], *(a.name for a in config.accounts
+                                                 if a.spec is spec and _app_of(a, store) == app)})
+        committed = queued = 0
+        if store is not None:
+            committed = store.spend.committed(app, now)
+            queued = sum(spec.billing.post_cost(p.text, settings.prices,
+                                                with_media=p.media_id is not None)
+                         for p in store.spend.unreserved(accounts, until=end)
+                         if p.id not in leaving)
+        outlooks.append(CapOutlook(spec.title, spec.billing.table, tuple(accounts),
+                                   settings.monthly_cap_micros, committed, queued,
+                                   group["adding"], group["largest"][0], group["largest"][1],
+                                   end))
+    return outlooks
+
+
+def refuse_what_never_fits(outlooks: Sequence[CapOutlook]) -> None:
+    """Raise CapExceeded when a planned unit costs more than a whole monthly cap."""
+    for o in outlooks:
+        if o.never_fits:
+            raise CapExceeded(
+                f"a post or thread for {o.largest_for} costs {usd(o.largest_unit)} on "
+                f"{o.title}, more than the whole {usd(o.cap)} monthly cap, so it could never "
+                f"be sent; nothing was queued. Shorten it, or raise [{o.table}] "
+                "monthly_spend_usd")
+
+
+def _app_of(account, store: Store | None) -> str:
+    """The billing app an account is charged to: from its credentials, or else from the
+    ledger, or else its own name (nothing known about it)."""
+    import os
+
+    try:
+        return account.spec.billing.app(registry.credentials(account, os.environ))
+    except CredentialsMissing:
+        known = store.spend.app_of(account.name) if store is not None else None
+        return known or f"account:{account.name}"

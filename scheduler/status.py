@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from db.queue import held_message
 from db.store import Store
 from posts.states import PostStatus
 from scheduler.config import Config
@@ -16,7 +17,8 @@ def status_report(store: Store, config: Config | None = None,
     """Daemon heartbeats, posts per state, the next due post, paused accounts, last error;
     with the config, also each billing platform's spend this month against the cap
     (`x_spend` for X) and `warnings` (an account setting its platform says needs a person,
-    such as a Graph API version near or past its retirement)."""
+    such as a Graph API version near or past its retirement). `held_for_review` lists the
+    drafts that were queued before review was turned on (db/queue.py `hold_unreviewed`)."""
     now = now or datetime.now(UTC)
     workers = store.workers.all()
     running = [w for w in workers if w.stopped_at is None]
@@ -24,6 +26,7 @@ def status_report(store: Store, config: Config | None = None,
     states = store.accounts.states()
     last = store.history.last_error()
     counts = store.history.counts_by_status()
+    held = store.queue.held_for_review()
     extra: dict = {}
     if config is not None:
         extra.update(spend_reports(store, config, now))
@@ -43,5 +46,8 @@ def status_report(store: Store, config: Config | None = None,
         "last_error": ({"post_id": last.post_id, "at": iso(last.finished_at),
                         "outcome": last.outcome, "explanation": last.explanation}
                        if last else None),
+        "held_for_review": {"post_ids": held,
+                            "message": held_message(len(held)) if held else None},
         **extra,
     }
+

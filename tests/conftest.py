@@ -146,8 +146,15 @@ class Office:
                                        actor=AUTHOR, now=now,
                                        status=PostStatus.DRAFT if review else PostStatus.QUEUED).id
         if review:
-            self.store.posts.approve([post_id], actor=APPROVER, now=now)
+            approve(self.store, [post_id], actor=APPROVER, now=now)
         return post_id
+
+
+def approve(store: Store, post_ids, *, actor: Actor, now: datetime):
+    """Approve posts as an approver who has just read each as it stands."""
+    post_ids = list(post_ids)
+    return store.posts.approve(post_ids, seen=store.posts.versions(post_ids), actor=actor,
+                               now=now)
 
 
 @pytest.fixture
@@ -279,6 +286,24 @@ def login_csrf(client) -> str:
 
     page = client.get("/login")
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def form_fields(client, path: str, action: str) -> dict[str, str]:
+    """The hidden fields of the form on page `path` that posts to `action`, as a browser
+    would send them (the approve form carries the version the page showed)."""
+    import re
+
+    page = client.get(path).text
+    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', page,
+                     re.S)
+    assert form is not None, f"no form posting to {action} on {path}"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                           form.group(1)))
+
+
+def approve_form(client, post_id: int) -> dict[str, str]:
+    """What the Approve button on post `post_id`'s page sends."""
+    return form_fields(client, f"/posts/{post_id}", f"/posts/{post_id}/approve")
 
 
 def page_csrf(client, path: str = "/") -> str:

@@ -12,7 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import APPROVER, AUTHOR, REVIEW, T0, add_users, page_csrf, sign_in, token_for
+from conftest import (
+    APPROVER,
+    AUTHOR,
+    REVIEW,
+    T0,
+    add_users,
+    approve,
+    page_csrf,
+    sign_in,
+    token_for,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
@@ -87,7 +97,7 @@ def test_a_failed_post_that_was_never_approved_goes_to_draft_on_retry(make_offic
     store = office.store
     first = store.posts.add(account="office-x", platform="x", text="First.", actor=AUTHOR,
                             now=T0, status=S.DRAFT, scheduled_at=T0)
-    store.posts.approve([first.id], actor=APPROVER, now=T0)
+    approve(store, [first.id], actor=APPROVER, now=T0)
     with store.session() as s:  # a draft pair partner: fails with the leader
         partner = Post(account="office-fb", platform="facebook", text="Partner.",
                        status=S.DRAFT, scheduled_at=T0, created_by="tester", pair_id=first.id)
@@ -135,11 +145,11 @@ def test_the_store_checks_the_actor_s_role_for_every_action(store):
                            now=T0, status=S.DRAFT, scheduled_at=T0)
     with pytest.raises(NotPermitted, match="approve needs the approver role; tester is an "
                                            "author"):
-        store.posts.approve([post.id], actor=AUTHOR, now=T0)
+        approve(store, [post.id], actor=AUTHOR, now=T0)
     with pytest.raises(NotPermitted):
-        store.posts.approve([post.id], actor=Actor("os:root", OPERATOR), now=T0)
+        approve(store, [post.id], actor=Actor("os:root", OPERATOR), now=T0)
     with pytest.raises(NotPermitted):
-        store.posts.approve([post.id], actor=Actor("host:1", DAEMON), now=T0)
+        approve(store, [post.id], actor=Actor("host:1", DAEMON), now=T0)
     with pytest.raises(NotPermitted, match="pause needs the admin role or the daemon"):
         store.accounts.pause("office-x", actor=APPROVER, reason="x", now=T0)
     with pytest.raises(NotPermitted):
@@ -154,14 +164,14 @@ def test_a_failed_post_can_be_fixed_under_review_and_needs_approval_again(store)
     store.review = REVIEWED
     post = store.posts.add(account="office-x", platform="x", text="Typo hre.", actor=AUTHOR,
                            now=T0, status=S.DRAFT, scheduled_at=T0)
-    store.posts.approve([post.id], actor=APPROVER, now=T0)
+    approve(store, [post.id], actor=APPROVER, now=T0)
     store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     store.outcomes.failed(post.id, worker="w", reason="text refused", now=T0)
     fixed = store.posts.edit(post.id, actor=AUTHOR, now=T0, text="Typo here.")
     assert (fixed.status, fixed.approved_by) == (S.DRAFT, None)
     with pytest.raises(SelfApproval):
-        store.posts.approve([post.id], actor=Actor("tester", "approver"), now=T0)
-    store.posts.approve([post.id], actor=APPROVER, now=T0)
+        approve(store, [post.id], actor=Actor("tester", "approver"), now=T0)
+    approve(store, [post.id], actor=APPROVER, now=T0)
     assert store.history.get(post.id).status == S.QUEUED
     assert [(e.action, e.from_status, e.to_status) for e in store.history.audit_trail(post.id)] == [
         ("create", None, "draft"), ("approve", "draft", "queued"),
@@ -173,7 +183,7 @@ def test_a_failed_post_retimed_under_review_keeps_its_approval(store):
     store.review = REVIEWED
     post = store.posts.add(account="office-x", platform="x", text="On time.", actor=AUTHOR,
                            now=T0, status=S.DRAFT, scheduled_at=T0)
-    store.posts.approve([post.id], actor=APPROVER, now=T0)
+    approve(store, [post.id], actor=APPROVER, now=T0)
     store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
     assert store.posts.edit(post.id, actor=AUTHOR, now=T0,
@@ -196,7 +206,8 @@ def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make
         s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
     api = httpx.Client(base_url=url + "/api", timeout=30, headers={
         "Authorization": f"Bearer {token_for(store, 'bashir')}"})
-    response = api.post(f"/posts/{en.id}/approve")
+    version = api.get(f"/posts/{en.id}").json()["version"]
+    response = api.post(f"/posts/{en.id}/approve", json={"version": version})
     assert response.status_code == 200, response.text
     assert (response.json()["id"], response.json()["status"]) == (en.id, "queued")
     assert store.history.get(ar.id).status == S.QUEUED
@@ -282,7 +293,7 @@ def apply(store: Store, action: str, actor: Actor, post_id: int | None, now: dat
     elif post_id is None:
         return
     elif action == "approve":
-        store.posts.approve([post_id], actor=actor, now=now)
+        approve(store, [post_id], actor=actor, now=now)
     elif action == "reject":
         store.posts.reject(post_id, actor=actor, now=now, reason="no")
     elif action == "edit_text":

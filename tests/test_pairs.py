@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Office
+from conftest import Office, approve
 
 from posts.pairs import PairingError, pair_keys
 from posts.states import Actor, PostStatus
@@ -178,7 +178,7 @@ def test_approving_one_side_approves_its_partner(make_bilingual, sheets):
     office = make_bilingual(approval=True)
     import_both(office, sheets)
     en = posts_by_account(office)["en-fb"][0]
-    approved = office.store.posts.approve([en.id], actor=Actor("editor", "admin"),
+    approved = approve(office.store, [en.id], actor=Actor("editor", "admin"),
                                           now=datetime.now(UTC))
     assert [p.id for p in approved] == [en.id, en.pair_id]
     assert office.store.history.get(en.pair_id).status == S.QUEUED
@@ -189,7 +189,7 @@ def test_editing_one_side_returns_both_to_draft(make_bilingual, sheets):
     import_both(office, sheets)
     en = posts_by_account(office)["en-fb"][0]
     now = datetime.now(UTC)
-    office.store.posts.approve([en.id], actor=Actor("editor", "admin"), now=now)
+    approve(office.store, [en.id], actor=Actor("editor", "admin"), now=now)
     office.store.posts.edit(en.pair_id, actor=Actor("editor", "admin"), now=now,
                             text="نص معدل.")
     assert office.store.history.get(en.id).status == S.DRAFT

@@ -192,7 +192,9 @@ def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):
                            scheduled_at=now, actor=Actor("amira", "author"), now=now,
                            status=PostStatus.DRAFT)
     [draft] = approver.get("/posts", params={"status": "draft"}).json()["posts"]
-    assert approver.post(f"/posts/{draft['id']}/approve").json()["status"] == "queued"
+    version = approver.get(f"/posts/{draft['id']}").json()["version"]
+    assert approver.post(f"/posts/{draft['id']}/approve",
+                         json={"version": version}).json()["status"] == "queued"
     assert [p["text"] for p in approver.get("/queue").json()] == ["Queued from the web."]
     assert "Queued from the web." in browser.get("/history", params={"q": "web"}).text
     assert "Queued from the web." not in browser.get("/history", params={"q": "harbour"}).text

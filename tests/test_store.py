@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import T0
+from conftest import T0, approve
 from sqlalchemy import select
 
 from db import migrate
@@ -110,12 +110,13 @@ def test_a_failed_thread_part_fails_the_parts_after_it(store):
 
 def test_every_transition_writes_an_audit_entry_in_the_same_transaction(store):
     post_id = add(store, status=S.DRAFT)
-    store.posts.approve([post_id], actor=staff("approver"), now=T0)
+    version = store.posts.versions([post_id])[post_id]
+    approve(store, [post_id], actor=staff("approver"), now=T0)
     store.posts.cancel(post_id, actor=staff("editor"), now=T0, reason="superseded")
     trail = [(e.actor, e.action, e.from_status, e.to_status, e.reason)
              for e in store.history.audit_trail(post_id)]
     assert trail == [("tester", "create", None, "draft", "added by hand"),
-                     ("approver", "approve", "draft", "queued", "approved"),
+                     ("approver", "approve", "draft", "queued", f"approved (version {version})"),
                      ("editor", "cancel", "queued", "cancelled", "superseded")]
 
 
@@ -131,14 +132,14 @@ def test_approving_is_all_or_nothing(store):
     draft = add(store, status=S.DRAFT)
     queued = add(store, "other")
     with pytest.raises(NotEditable, match=f"post {queued} is queued"):
-        store.posts.approve([draft, queued], actor=staff("a"), now=T0)
+        approve(store, [draft, queued], actor=staff("a"), now=T0)
     assert store.history.get(draft).status == S.DRAFT
 
 
 def test_editing_the_text_of_an_approved_post_needs_approval_again(store):
     store.review = Review(require_approval=True)
     post_id = add(store, status=S.DRAFT)
-    store.posts.approve([post_id], actor=staff("a"), now=T0)
+    approve(store, [post_id], actor=staff("a"), now=T0)
     store.posts.edit(post_id, actor=staff("b"), now=T0, scheduled_at=T0 + timedelta(hours=1))
     assert store.history.get(post_id).status == S.QUEUED  # a new time keeps the approval
     store.posts.edit(post_id, actor=staff("b"), now=T0, text="changed")
@@ -339,17 +340,17 @@ def test_under_the_two_person_rule_nobody_approves_what_they_wrote_or_edited(sto
     store.review = Review(require_approval=True, two_person_rule=True)
     written = add(store, status=S.DRAFT)  # created by "tester"
     with pytest.raises(SelfApproval, match=f"post {written} was written or edited by tester"):
-        store.posts.approve([written], actor=staff("tester"), now=T0)
+        approve(store, [written], actor=staff("tester"), now=T0)
     edited = add(store, status=S.DRAFT)
     store.posts.edit(edited, actor=staff("editor"), now=T0, text="changed")
     with pytest.raises(SelfApproval):
-        store.posts.approve([edited], actor=staff("editor"), now=T0)
+        approve(store, [edited], actor=staff("editor"), now=T0)
     retimed = add(store, status=S.DRAFT)
     store.posts.edit(retimed, actor=staff("scheduler"), now=T0, scheduled_at=T0 + LEASE)
-    assert store.posts.approve([retimed], actor=staff("scheduler"), now=T0)
+    assert approve(store, [retimed], actor=staff("scheduler"), now=T0)
     store.review = Review()
     # The rule is off by default.
-    assert store.posts.approve([written], actor=staff("tester"), now=T0)
+    assert approve(store, [written], actor=staff("tester"), now=T0)
 
 
 def test_history_pages_by_key_newest_first_without_gaps_or_repeats(store):
@@ -496,7 +497,7 @@ def test_edited_text_is_searchable_at_once_and_the_old_text_no_longer(store):
     assert found(store, "tuesday") == ["Clinic opens on Tuesday"]
     assert found(store, "monday") == []
     # A change of state keeps the text found.
-    store.posts.approve([post], actor=staff("reviewer"), now=T0)
+    approve(store, [post], actor=staff("reviewer"), now=T0)
     assert found(store, "tuesday") == ["Clinic opens on Tuesday"]
 
 

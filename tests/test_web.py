@@ -16,6 +16,7 @@ from conftest import (
     OPERATOR,
     PASSWORD,
     add_users,
+    approve_form,
     login_csrf,
     page_csrf,
     sign_in,
@@ -175,7 +176,8 @@ def test_an_author_cannot_approve_and_an_approver_cannot_manage_users(newsroom):
     author = sign_in(newsroom.url, "chen")
     post_id = posted_id(compose(author, "Briefing at ten."))
     assert author.get("/approvals").status_code == 403
-    refused = author.post(f"/posts/{post_id}/approve", data={"csrf": page_csrf(author)})
+    refused = author.post(f"/posts/{post_id}/approve", data={
+        "csrf": page_csrf(author), "version": newsroom.store.posts.versions([post_id])[post_id]})
     assert refused.status_code == 403
     assert newsroom.store.history.get(post_id).status == S.DRAFT
     approver = sign_in(newsroom.url, "bashir")
@@ -186,20 +188,21 @@ def test_an_author_cannot_approve_and_an_approver_cannot_manage_users(newsroom):
 def test_nobody_approves_their_own_post_under_the_two_person_rule(newsroom):
     approver = sign_in(newsroom.url, "bashir")
     own = posted_id(compose(approver, "Written by the approver."))
-    response = approver.post(f"/posts/{own}/approve", data={"csrf": page_csrf(approver)})
+    response = approver.post(f"/posts/{own}/approve", data={
+        "csrf": page_csrf(approver), "version": newsroom.store.posts.versions([own])[own]})
     assert response.status_code == 409
     assert "another approver must approve it" in response.text
     assert newsroom.store.history.get(own).status == S.DRAFT
     admin = sign_in(newsroom.url, "amira")
     assert admin.post(f"/posts/{own}/approve",
-                      data={"csrf": page_csrf(admin)}).status_code == 303
+                      data=approve_form(admin, own)).status_code == 303
     assert newsroom.store.history.get(own).approved_by == "amira"
 
 
 def test_editing_an_approved_post_returns_it_to_draft(newsroom):
     author, approver = sign_in(newsroom.url, "chen"), sign_in(newsroom.url, "bashir")
     post_id = posted_id(compose(author, "Original wording."))
-    approver.post(f"/posts/{post_id}/approve", data={"csrf": page_csrf(approver)})
+    approver.post(f"/posts/{post_id}/approve", data=approve_form(approver, post_id))
     assert newsroom.store.history.get(post_id).status == S.QUEUED
     author.post(f"/posts/{post_id}/edit", data={"csrf": page_csrf(author),
                                                "text": "Changed wording.", "at": ""})

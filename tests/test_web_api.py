@@ -44,8 +44,10 @@ def test_queue_approve_and_read_back_a_post(newsroom):
     assert created.status_code == 201
     [post] = created.json()["posts"]
     assert (post["status"], post["scheduled_at"]) == ("draft", "2036-12-01T06:00:00+00:00")
-    assert author.post(f"/posts/{post['id']}/approve").status_code == 403
-    approved = approver.post(f"/posts/{post['id']}/approve")
+    version = author.get(f"/posts/{post['id']}").json()["version"]
+    assert author.post(f"/posts/{post['id']}/approve",
+                       json={"version": version}).status_code == 403
+    approved = approver.post(f"/posts/{post['id']}/approve", json={"version": version})
     assert approved.status_code == 200 and approved.json()["status"] == "queued"
     detail = author.get(f"/posts/{post['id']}").json()
     assert [e["action"] for e in detail["audit"]] == ["create", "approve"]
@@ -57,7 +59,8 @@ def test_the_api_keeps_the_two_person_rule_and_reports_state_conflicts(newsroom)
     approver = api(newsroom, "bashir")
     [post] = approver.post("/posts", json={"account": "office-x", "text": "Mine.",
                                            "at": "now"}).json()["posts"]
-    refused = approver.post(f"/posts/{post['id']}/approve")
+    version = approver.get(f"/posts/{post['id']}").json()["version"]
+    refused = approver.post(f"/posts/{post['id']}/approve", json={"version": version})
     assert refused.status_code == 409
     assert "two-person rule" in refused.json()["detail"]
     assert approver.post("/posts/999999/approve").status_code == 404
@@ -106,7 +109,8 @@ def test_a_browser_session_may_call_the_api_only_with_its_csrf_header(newsroom):
     assert ok.json() == {"platform": "x", "title": "X", "length": 5, "limit": 280,
                          "unit": "weighted characters", "fits": True, "threads": True,
                          "parts": [{"text": "hello", "weighted_length": 5, "position": 1,
-                                    "size": 1}], "cost": "1 post: $0.0150"}
+                                    "size": 1}], "cost": "1 post: $0.0150",
+                         "cap_warning": None}
 
 
 def test_the_preview_counts_like_x_does(newsroom):

@@ -78,6 +78,7 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
                  (s["text"] for s in snippets if s["platform"] == spec.name),
                  _billing(ctx, spec, configured).prices)
              for spec in registry.specs() if spec.billing is not None}
+    outlooks = _cap_outlooks(ctx, snippets) if configured else []
     result = {
         "title": sheet.title,
         "sections": [{"heading": s.heading, "text": s.text} for s in sheet.sections],
@@ -90,6 +91,8 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
         "snippets": snippets,
         "images": [_image_record(n, image, sheet) for n, image in enumerate(loaded.images, 1)],
         **{f"{spec.name}_cost": _cost_record(cost) for spec, cost in costs.items()},
+        # Only where a monthly cap is set, so that output without one stays as it was.
+        **({"cap": [o.as_dict() for o in outlooks]} if outlooks else {}),
         "notes": list(loaded.notes),
     }
     if as_json:
@@ -107,6 +110,8 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
         click.echo(s["text"])
     for spec, cost in costs.items():
         click.echo(f"\n{spec.title} cost: {cost} ({_prices_note(spec)})")
+    for line in _cap_lines(outlooks):
+        click.echo(f"warning: {line}")
     if result["images"]:
         n = len(result["images"])
         click.echo(f"\n{n} image{'s' if n != 1 else ''}:")
@@ -125,6 +130,63 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
 def _snippet(s) -> dict:
     return {"text": s.text, "weighted_length": s.weighted_length,
             "thread_position": s.thread_position, "thread_size": s.thread_size}
+
+
+def _cap_outlooks(ctx: Context, snippets: list[dict]) -> list:
+    """What queueing the previewed posts now would do to each capped billing app's month:
+    against what the database says is spent and queued when it is there to read (preview
+    never creates one), against the whole cap otherwise."""
+    from db.store import PlannedPost
+    from scheduler.spend import cap_outlook
+
+    moment = now()
+    planned = [PlannedPost(account=s["account"], platform=s["platform"], text=s["text"],
+                           scheduled_at=moment, thread_position=s["thread_position"],
+                           thread_size=s["thread_size"]) for s in snippets if "account" in s]
+    if not planned:
+        return []
+    store = _existing_store(ctx)
+    try:
+        return cap_outlook(store, ctx.config, planned, moment)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _cap_lines(outlooks) -> list[str]:
+    from scheduler.platforms.billing import usd
+
+    lines = []
+    for o in outlooks:
+        if o.never_fits:
+            lines.append(f"a post or thread for {o.largest_for} costs {usd(o.largest_unit)} on "
+                         f"{o.title}, more than the whole {usd(o.cap)} monthly cap: import "
+                         "would refuse it")
+        elif o.message:
+            lines.append(o.message)
+    return lines
+
+
+def _existing_store(ctx: Context):
+    """The configured database if it exists and is current, else None (created by nobody)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from db import migrate
+    from db.store import Store
+    from posts.errors import FactpostError
+
+    url = make_url(ctx.config.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return None
+    try:
+        store = Store.open(ctx.config.database_url)
+        if migrate.is_current(store.engine):
+            return store
+        store.close()
+    except (DBAPIError, FactpostError):
+        return None  # a preview goes on without the database
+    return None
 
 
 def _billing(ctx: Context, spec, configured: bool):
@@ -249,6 +311,8 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
                f"{local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)} "
                f"({ctx.tz.key})")
     _emit_costs(report)
+    for warning in report.cap_warnings:
+        click.echo(f"warning: {warning}")
     if report.skipped_accounts:
         click.echo(f"already imported earlier for {', '.join(report.skipped_accounts)}; "
                    "those accounts got nothing new")
@@ -295,11 +359,15 @@ def _emit_correction(ctx: Context, file: Path, report: ImportReport) -> None:
             click.echo(f"from {local(report.first_at, ctx.tz)} to {local(report.last_at, ctx.tz)}"
                        f" ({ctx.tz.key})")
         _emit_costs(report)
+        for warning in report.cap_warnings:
+            click.echo(f"warning: {warning}")
         return
     if not correction.changes_posts:
         click.echo(f"{report.document}: no post changes; nothing to do")
         return
     _emit_costs(report, would=True)
+    for warning in report.cap_warnings:
+        click.echo(f"warning: {warning}")
     fail(f"{file}: changed since document {correction.previous_id}; nothing imported. Check the "
          f"changes above, then run 'factpost import {file} --replace' to cancel "
          f"{len(correction.supersede)} superseded posts and queue {len(correction.posts)} new "

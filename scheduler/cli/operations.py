@@ -10,7 +10,16 @@ import click
 from db import migrate
 from db.engine import check_integrity, describe_url
 from db.store import Store
-from scheduler.cli.common import Context, emit_json, iso, local, now, pass_ctx, table
+from scheduler.cli.common import (
+    Context,
+    emit_json,
+    iso,
+    local,
+    now,
+    operator,
+    pass_ctx,
+    table,
+)
 from scheduler.config import ConfigError, CredentialsMissing
 from scheduler.dispatch import Dispatcher
 from scheduler.platforms.base import PublishError
@@ -276,6 +285,9 @@ def status(ctx: Context, as_json: bool) -> None:
     """
     from datetime import datetime
 
+    # Posts queued while review was off become drafts here too, so the count below is news
+    # the operator can act on even while no daemon runs.
+    ctx.store.queue.hold_unreviewed(actor=operator(), now=now())
     result = status_report(ctx.store, ctx.config, now())
     worker = result.pop("running_worker")
     if as_json:
@@ -308,3 +320,5 @@ def status(ctx: Context, as_json: bool) -> None:
             click.echo(f"warning: {app['message']}")
     for warning in result["warnings"]:
         click.echo(f"warning: {warning}")
+    if (held := result["held_for_review"])["post_ids"]:
+        click.echo(f"review: {held['message']}: {' '.join(map(str, held['post_ids']))}")

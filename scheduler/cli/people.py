@@ -215,6 +215,8 @@ def serve(ctx: Context, host: str, port: int) -> None:
     if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.secure_cookies:
         click.echo("factpost: warning: serving beyond loopback without [web] secure_cookies; "
                    "session cookies may travel in clear text", err=True)
+    # Posts queued while review was off wait on the Approvals page, not silently in the queue.
+    ctx.store.queue.hold_unreviewed(actor=operator(), now=now())
     app = create_app(ctx.config, ctx.store)
     sock = bind(host, port)
     click.echo(f"factpost: serving on http://{host}:{sock.getsockname()[1]}", err=True)

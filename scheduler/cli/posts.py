@@ -116,9 +116,10 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
         raise click.UsageError("--alt describes an image; give the image with --image FILE")
     media = read_image(image, alt_text, acct.spec) if image is not None else None
     moment = now()
+    warnings: list[str] = []
     posts = compose(ctx.store, ctx.config, ctx.author(), acct, text,
                     when=typed_time(at, ctx, moment, allow_past=allow_past), now=moment,
-                    media=media)
+                    media=media, warnings=warnings)
     first = posts[0]
     attached = f" with a {media.size // 1024 or 1} KB image" if media else ""
     what = f"thread of {len(posts)} posts ({', '.join(str(p.id) for p in posts)})" \
@@ -130,6 +131,8 @@ def post_add(ctx: Context, text: str, account: str, at: str, image: Path | None,
         spent = f" (on {acct.spec.title}: {usd(cost.micros)})"
     click.echo(f"{what} {first.status} for {acct.name}{attached} at "
                f"{local(first.scheduled_at, ctx.tz)}{spent}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
 
 
 @post.command("show")
@@ -151,8 +154,9 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
     audit = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
     image = ctx.store.media.summary(p.media_id) if p.media_id else None
+    version = ctx.store.posts.versions([post_id])[post_id]
     if as_json:
-        emit_json({**post_record(p), "image": image, "pair_id": p.pair_id,
+        emit_json({**post_record(p), "image": image, "pair_id": p.pair_id, "version": version,
                    "attempts": attempts, "audit": audit})
         return
     record = post_record(p)
@@ -166,6 +170,8 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
         click.echo(f"{'thread':>10}: part {p.thread_position} of {p.thread_size}")
     if p.pair_id:
         click.echo(f"{'pair':>10}: goes out together with post {p.pair_id}")
+    click.echo(f"{'version':>10}: {version} (factpost post approve {p.id} --version {version})"
+               if p.status == PostStatus.DRAFT else f"{'version':>10}: {version}")
     if p.last_error and p.status != PostStatus.PUBLISHED:
         click.echo(f"{'why':>10}: {p.last_error}")
     if image:
@@ -226,16 +232,37 @@ def post_cancel(ctx: Context, post_id: int, reason: str | None) -> None:
 
 @post.command("approve")
 @click.argument("post_ids", type=int, nargs=-1, required=True)
+@click.option("--version", "version", metavar="VERSION",
+              help="With one post id: approve it only if it is still the version 'post show' "
+                   "printed (refused if it changed since).")
 @pass_ctx
-def post_approve(ctx: Context, post_ids: tuple[int, ...]) -> None:
-    """Approve drafts so they publish at their time.
+def post_approve(ctx: Context, post_ids: tuple[int, ...], version: str | None) -> None:
+    """Approve drafts so they publish at their time. Each is approved as it stands when the
+    command reads it, and the command prints that version and its text; with --version, only
+    the version you read in 'post show'.
 
     \b
-    Example:
+    Examples:
       factpost post approve 12 13 14
+      factpost post approve 12 --version 3f2a9c1b7d04e655
     """
-    approved = ctx.store.posts.approve(post_ids, actor=ctx.staff("approver"), now=now())
+    if version is not None and len(set(post_ids)) != 1:
+        raise click.UsageError("--version goes with one post id (each post has its own "
+                               "version)")
+    actor = ctx.staff("approver")
+    seen = ({post_ids[0]: version} if version is not None
+            else ctx.store.posts.versions(post_ids))
+    if version is None:
+        for post_id in dict.fromkeys(post_ids):
+            text = ctx.store.history.get(post_id).text
+            click.echo(f"post {post_id}, version {seen[post_id]}: {_excerpt(text)}")
+    approved = ctx.store.posts.approve(post_ids, seen=seen, actor=actor, now=now())
     click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 @post.command("reject")

@@ -41,11 +41,13 @@ def next_free_slot(web: Web, account_name: str) -> datetime:
                            taken=web.store.history.scheduled_times(account.name)))
 
 
-def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datetime
-            ) -> list[Post]:
+def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datetime,
+            warnings: list[str] | None = None) -> list[Post]:
     """Queue (or, under review, draft) a hand-written post: the one compose path
     (scheduler/compose.py), so text too long for one post becomes a thread where the
-    platform threads, exactly as on the command line."""
+    platform threads, exactly as on the command line. Appends to `warnings` where queueing
+    takes a billing app past its monthly cap."""
     account = web.config.account(account_name)
-    posts = compose_post(web.store, web.config, actor, account, text, when=when, now=web.now())
+    posts = compose_post(web.store, web.config, actor, account, text, when=when, now=web.now(),
+                         warnings=warnings)
     return [web.store.history.get(p.id) for p in posts]

@@ -63,6 +63,8 @@ class AuditOut(BaseModel):
 class PostDetail(PostOut):
     created_by: str
     approved_by: str | None
+    version: str = Field(description="The post as review sees it (text, time, image, pair "
+                         "partner); pass it to approve to approve exactly this.")
     attempts: list[AttemptOut]
     audit: list[AuditOut]
 
@@ -82,6 +84,9 @@ class NewPost(BaseModel):
 
 class Queued(BaseModel):
     posts: list[PostOut]
+    warnings: list[str] = Field(default_factory=list, description="Where queueing takes a "
+                                "billing app past its monthly spend cap: by how much, and "
+                                "until when the posts past it wait.")
 
 
 class PreviewIn(BaseModel):
@@ -109,6 +114,9 @@ class PreviewOut(BaseModel):
     cost: str | None = Field(None, description="Where the platform bills per request (X): "
                              "what publishing the parts will cost at the office's prices, "
                              "e.g. \"2 posts, 1 with link: $0.2150\".")
+    cap_warning: str | None = Field(None, description="Where queueing the parts now would "
+                                    "take the billing app past its monthly spend cap: by how "
+                                    "much (or that they cost more than the whole cap).")
 
 
 def out(post) -> PostOut:
@@ -157,6 +165,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     p = w.store.history.get(post_id)
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
+        version=w.store.posts.versions([post_id])[post_id],
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
                              error_code=a.error_code, error_message=a.error_message,
                              explanation=a.explanation, remote_id=a.remote_id)
@@ -173,18 +182,27 @@ def api_add(request: Request, body: NewPost, actor: ApiAuthor):
     w = web(request)
     name = w.config.account(body.account).name
     when = schedule_time(w, body.at) if body.at else next_free_slot(w, name)
-    return Queued(posts=[out(p) for p in compose(w, actor, account_name=name, text=body.text,
-                                                  when=when)])
+    warnings: list[str] = []
+    posts = compose(w, actor, account_name=name, text=body.text, when=when, warnings=warnings)
+    return Queued(posts=[out(p) for p in posts], warnings=warnings)
+
+
+class ApproveIn(BaseModel):
+    version: str = Field(max_length=64, description="The `version` of the post you reviewed "
+                         "(GET /api/posts/{id}); refused with 409 if it has changed since.")
 
 
 @router.post("/posts/{post_id}/approve", response_model=PostOut, summary="Approve a draft",
-             responses={404: {"description": "No such post"},
-                        409: {"description": "Not a draft, or the two-person rule"}})
+             responses={400: {"description": "No version given"},
+                        404: {"description": "No such post"},
+                        409: {"description": "Not a draft, changed since the version given, "
+                                             "or the two-person rule"}})
 def api_approve(request: Request, post_id: PostId,
-                actor: ApiApprover):
+                actor: ApiApprover, body: ApproveIn | None = None):
     w = web(request)
     # A pair is approved together, so more than one post may come back: answer for this one.
-    w.store.posts.approve([post_id], actor=actor, now=w.now())
+    w.store.posts.approve([post_id], seen={post_id: body.version if body else ""},
+                          actor=actor, now=w.now())
     return out(w.store.history.get(post_id))
 
 
@@ -192,12 +210,32 @@ def api_approve(request: Request, post_id: PostId,
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    result = preview(body.text, w.config.account(body.account), w.config)
-    return PreviewOut(platform=result.platform, title=result.title, length=result.length,
+    account = w.config.account(body.account)
+    result = preview(body.text, account, w.config)
+    return PreviewOut(cap_warning=cap_warning(w, account, result), platform=result.platform,
+                      title=result.title, length=result.length,
                       limit=result.limit, unit=result.unit, fits=result.fits,
                       threads=result.threads,
                       parts=[PartOut(**p.__dict__) for p in result.parts],
                       cost=str(result.cost) if result.cost and result.cost.posts else None)
+
+
+def cap_warning(w, account, result) -> str | None:
+    """What queueing the previewed parts now would do to the account's monthly cap."""
+    from db.store import PlannedPost
+    from scheduler.spend import cap_outlook
+
+    now = w.now()
+    planned = [PlannedPost(account=account.name, platform=account.platform, text=p.text,
+                           scheduled_at=now, thread_position=p.position, thread_size=p.size)
+               for p in result.parts]
+    for o in cap_outlook(w.store, w.config, planned, now):
+        if o.never_fits:
+            return (f"these parts cost more than the whole {o.title} monthly cap; they would "
+                    "be refused")
+        if o.message:
+            return o.message
+    return None
 
 
 @router.get("/status", summary="The figures of 'factpost status'")

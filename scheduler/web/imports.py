@@ -9,6 +9,7 @@ from scheduler.errors import FactpostError
 from scheduler.importing import import_sheet
 from scheduler.planning import costs, plan_posts
 from scheduler.reading import MAX_DOCUMENT_BYTES, DocumentImportError, parse_with_images
+from scheduler.spend import cap_outlook
 from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
@@ -74,9 +75,13 @@ async def import_review(request: Request, actor: AuthorForm):
                         error=str(exc), chosen=set(fields["accounts"]), form=fields)
     by_account = {a.name: [p for p in planned if p.account == a.name] for a in accounts}
     priced = {cost.account: cost for cost in costs(planned, w.config)}
+    outlooks = await run_in_threadpool(cap_outlook, w.store, w.config, planned, w.now())
+    cap_warnings = [(f"a post or thread for {o.largest_for} costs more than the whole monthly "
+                     f"{o.title} cap: queueing will be refused") if o.never_fits else o.message
+                    for o in outlooks if o.never_fits or o.message]
     return w.render(request, "import_review.html", actor, sheet=sheet, text=text, name=name,
                     accounts=accounts, by_account=by_account, fields=fields, costs=priced,
-                    notes=notes)
+                    notes=notes, cap_warnings=cap_warnings)
 
 
 @router.post("/import")
@@ -98,6 +103,7 @@ async def import_confirm(request: Request, actor: AuthorForm):
                                f"{', '.join(report.skipped_accounts)}")
     state = "drafts awaiting approval" if w.config.require_approval else "queued"
     notice = f"{name}: {report.created} posts {state}" + "".join(
-        f"; {cost}" for cost in report.costs)
+        f"; {cost}" for cost in report.costs) + "".join(
+        f". Warning: {warning}" for warning in report.cap_warnings)
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
     return w.redirect(target, notice)

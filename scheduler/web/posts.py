@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from db.errors import BadLink
+from db.queue import held_message
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import edited_text
 from scheduler.errors import FactpostError
@@ -38,14 +39,16 @@ def compose_post(request: Request, actor: AuthorForm,
     try:
         name = w.config.account(account).name
         moment = next_free_slot(w, name) if when == "slot" else schedule_time(w, at or "now")
-        posts = compose(w, actor, account_name=name, text=text, when=moment)
+        warnings: list[str] = []
+        posts = compose(w, actor, account_name=name, text=text, when=moment, warnings=warnings)
     except FactpostError as exc:
         return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
                         account=account, at=at, text=text, error=str(exc), when=when)
     first = posts[0]
     what = f"{len(posts)}-part thread" if len(posts) > 1 else "post"
     return to(request, f"/posts/{first.id}", f"{what} {first.status} for {first.account} at "
-                                    f"{w.local(first.scheduled_at)}")
+                                    f"{w.local(first.scheduled_at)}" + "".join(
+                                        f". Warning: {warning}" for warning in warnings))
 
 
 @router.get("/posts/{post_id}")
@@ -55,9 +58,11 @@ def post_page(request: Request, post_id: int, actor: Author):
     thread = w.store.history.thread_of(post) if post.thread_size > 1 else []
     own = w.config.two_person_rule and post.created_by == actor.name
     trail = w.store.history.audit_trail(post_id)
+    # The approve form carries the version shown here: the approval is for this page's post.
+    version = w.store.posts.versions([post_id])[post_id]
     return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
-                    at_value=form_value(post.scheduled_at, w.tz))
+                    version=version, at_value=form_value(post.scheduled_at, w.tz))
 
 
 @router.post("/posts/{post_id}/edit")
@@ -81,9 +86,9 @@ def post_cancel(request: Request, post_id: int, actor: AuthorForm,
 
 @router.post("/posts/{post_id}/approve")
 def post_approve(request: Request, post_id: int,
-                 actor: ApproverForm):
+                 actor: ApproverForm, version: str = Form("", max_length=64)):
     w = web(request)
-    w.store.posts.approve([post_id], actor=actor, now=w.now())
+    w.store.posts.approve([post_id], seen={post_id: version}, actor=actor, now=w.now())
     return to(request, f"/posts/{post_id}", "approved")
 
 
@@ -121,21 +126,30 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
 def approvals_page(request: Request, actor: Approver):
     w = web(request)
     drafts = [p for p in w.store.history.upcoming() if p.status == S.DRAFT]
-    return w.render(request, "approvals.html", actor, drafts=drafts)
+    versions = w.store.posts.versions(p.id for p in drafts)
+    held = set(w.store.queue.held_for_review())
+    return w.render(request, "approvals.html", actor, drafts=drafts, versions=versions,
+                    held=held, held_note=held_message(len(held)) if held else None)
 
 
 @router.post("/approvals")
 async def approvals_approve(request: Request, actor: ApproverForm):
     form = await request.form()
-    ids = [int(v) for v in form.getlist("post") if str(v).isdigit() and len(str(v)) < 10]
-    if not ids:
+    # Each box is "ID:VERSION": the version of the post as the page showed it.
+    seen: dict[int, str] = {}
+    for value in form.getlist("post"):
+        post_id, _, version = str(value).partition(":")
+        if post_id.isdigit() and len(post_id) < 10 and len(version) <= 64:
+            seen[int(post_id)] = version
+    if not seen:
         return to(request, "/approvals", "nothing selected")
-    return await _approve(request, actor, ids)
+    return await _approve(request, actor, seen)
 
 
-async def _approve(request: Request, actor: Actor, ids: list[int]):
+async def _approve(request: Request, actor: Actor, seen: dict[int, str]):
     from starlette.concurrency import run_in_threadpool
 
     w = web(request)
-    approved = await run_in_threadpool(w.store.posts.approve, ids, actor=actor, now=w.now())
+    approved = await run_in_threadpool(w.store.posts.approve, list(seen), seen=seen,
+                                       actor=actor, now=w.now())
     return to(request, "/approvals", f"approved {len(approved)} post(s)")
