@@ -230,11 +230,11 @@ def test_the_two_person_rule_covers_the_partner_a_pair_approval_carries(store):
     store.review = REVIEWED
     en, ar = pair_of_drafts(store, AUTHOR, APPROVER)
     with pytest.raises(SelfApproval, match=f"post {ar.id} was written or edited by reviewer"):
-        store.posts.approve([en.id], actor=APPROVER, now=T0)
+        approve(store, [en.id], actor=APPROVER, now=T0)
     for post in (en, ar):  # all or none: the English side is not approved on its own either
         assert store.history.get(post.id).status == S.DRAFT
         assert [e.action for e in store.history.audit_trail(post.id)] == ["create"]
-    assert [p.id for p in store.posts.approve([en.id], actor=Actor("other", "approver"),
+    assert [p.id for p in approve(store, [en.id], actor=Actor("other", "approver"),
                                               now=T0)] == [en.id, ar.id]
 
 
@@ -243,7 +243,7 @@ def test_an_edit_to_the_partner_s_text_counts_under_the_two_person_rule(store):
     en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
     store.posts.edit(ar.id, actor=APPROVER, now=T0, text="الميناء مفتوح الآن.")
     with pytest.raises(SelfApproval, match=f"post {ar.id}"):
-        store.posts.approve([en.id], actor=APPROVER, now=T0)
+        approve(store, [en.id], actor=APPROVER, now=T0)
     assert {store.history.get(p.id).status for p in (en, ar)} == {S.DRAFT}
 
 
@@ -255,7 +255,7 @@ def test_a_post_its_own_author_approved_is_not_queued_again_once_the_two_person_
     store.review = Review(require_approval=True, two_person_rule=False)
     post = store.posts.add(account="office-x", platform="x", text="Mine.", actor=pat, now=T0,
                            status=S.DRAFT, scheduled_at=T0)
-    store.posts.approve([post.id], actor=pat, now=T0)
+    approve(store, [post.id], actor=pat, now=T0)
     store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     store.outcomes.failed(post.id, worker="w", reason="refused", now=T0)
     store.review = REVIEWED
