@@ -19,6 +19,7 @@ from db.models import Post
 from db.store import PlannedPost, Store
 from posts.errors import FactpostError
 from posts.factsheet import Contacts, FactSheet, Section
+from posts.formats.limits import DEFAULT_LIMITS
 from posts.media import Media
 from posts.split import TextRules
 from posts.states import Actor, PostStatus
@@ -60,7 +61,19 @@ class Preview:
     cost: Estimate | None = None
 
 
+#: Characters of typed text read at all: above the longest post any platform takes
+#: (Facebook's 63,206), with room for the spaces canonicalising drops; the API's models say
+#: the same. Without it the Compose form split whatever its 11 MB body limit let through.
+MAX_TEXT_CHARS = 70_000
+
+
 def clean(text: str) -> str:
+    """The canonical text (posts.text.canonicalise), stripped. Raises PostTextError for text
+    over MAX_TEXT_CHARS, before anything else is done with it."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise PostTextError(f"the text is {len(text):,} characters, over the "
+                            f"{MAX_TEXT_CHARS:,} a post may be written with; shorten it, or "
+                            "import it as a fact sheet")
     return canonicalise(text).strip()
 
 
@@ -105,8 +118,9 @@ def compose_parts(text: str, account: AccountConfig) -> tuple[Part, ...]:
 
 def texts_to_queue(text: str, account: AccountConfig) -> tuple[str, ...]:
     """The texts `compose` stores for `account`: one post, or the parts of a thread on a
-    platform that threads. Raises PostTextError for empty text, and for text too long for one
-    post on a platform that does not thread."""
+    platform that threads. Raises PostTextError for empty text, for text too long for one
+    post on a platform that does not thread, and for a thread of more parts than a section of
+    a fact sheet may become (posts.formats.limits)."""
     spec = account.spec
     cleaned = clean(text)
     if not cleaned:
@@ -115,6 +129,11 @@ def texts_to_queue(text: str, account: AccountConfig) -> tuple[str, ...]:
     if len(parts) > 1 and not account.text.threads:
         check_text(cleaned, account.text, spec.title)  # names the length and the limit
         raise PostTextError(f"the text does not fit one {spec.title} post; shorten it")
+    most = DEFAULT_LIMITS.thread_parts  # as for a section of an imported fact sheet
+    if len(parts) > most:
+        raise PostTextError(f"the text would be a {len(parts)}-part thread on {spec.title}, "
+                            f"over the {most} parts one post may become; shorten it, or "
+                            "import it as a fact sheet with headings")
     return tuple(p.text for p in parts)
 
 

@@ -15,12 +15,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
 from posts.errors import FactpostError
+from posts.formats.limits import DEFAULT_LIMITS, MB, Limits
 from posts.split import TextRules
 from posts.states import Review
 from posts.thread_links import LINK_PLACEMENTS
@@ -107,6 +109,8 @@ class Config:
     #: The settings of each platform that bills per request, by platform name (its table,
     #: e.g. `[x]`; the platform's defaults where the table is left out).
     billing: Mapping[str, BillingSettings] = field(default_factory=dict)
+    #: How much of a document is read and queued (`[import]`; the rest are fixed).
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def review(self) -> Review:
@@ -185,6 +189,7 @@ def parse_config(raw: Mapping, path: Path) -> Config:
 
     billing = {spec.name: spec.billing.settings(_table(raw, spec.billing.table, fail), fail)
                for spec in registry.specs() if spec.billing is not None}
+    limits = _import_limits(_table(raw, "import", fail), fail)
 
     raw_accounts = raw.get("accounts", [])
     if not isinstance(raw_accounts, list):
@@ -215,7 +220,18 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                   api_token_days=int(token_days),
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,
-                  accounts=tuple(accounts), billing=billing)
+                  accounts=tuple(accounts), billing=billing, limits=limits)
+
+
+def _import_limits(table: Mapping, fail) -> Limits:
+    """`[import]`: the caps an office may raise for its own long documents."""
+    default = DEFAULT_LIMITS
+    sections = number(table, "max_sections", default.sections, "import.max_sections", fail, 1)
+    posts = number(table, "max_posts", default.posts, "import.max_posts", fail, 1)
+    text_mb = number(table, "max_text_mb", default.text_bytes / MB, "import.max_text_mb",
+                     fail, 0.01)
+    return replace_fields(default, sections=int(sections), posts=int(posts),
+                          text_bytes=int(text_mb * MB))
 
 
 def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:

@@ -17,7 +17,7 @@ from posts.factsheet import (
 )
 from posts.states import REPLACEABLE
 from scheduler.config import AccountConfig, Config
-from scheduler.planning import snippets_for, unit_times
+from scheduler.planning import check_post_count, snippets_for, unit_times
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ def plan_correction(sheet: FactSheet, accounts: Sequence[AccountConfig],
     for account in accounts:
         old = [_old_post(p) for p in earlier if p.account == account.name]
         units = snippets_for(sheet, account)
+        # A correction queues no more than its new version would on a first import.
+        check_post_count(len(planned) + sum(len(s) for _, s in units), config.limits)
         new = [NewSnippet((*headings[i], s.thread_position), s.text)
                for i, snippets in units for s in snippets]
         diff = diff_snippets(old, new)

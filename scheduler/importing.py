@@ -66,7 +66,7 @@ def import_file(path: Path, *, store: Store, config: Config,
     supersedes the unpublished posts of the earlier version in one transaction. With
     `with_images`, each section's first post carries the section's first usable image.
     Relative link addresses resolve against `base_url` (see `load_document`)."""
-    loaded = load_document(path, base_url)
+    loaded = load_document(path, base_url, config.limits)
     return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
                         config=config, accounts=accounts, actor=actor, now=now, at=at,
                         every=every, replace=replace, images=loaded.images,

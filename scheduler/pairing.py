@@ -16,7 +16,7 @@ from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
 from posts.states import Actor, PostStatus
 from scheduler.config import AccountConfig, Config
 from scheduler.importing import ImportReport
-from scheduler.planning import costs, snippets_for, unit_times
+from scheduler.planning import check_post_count, costs, snippets_for, unit_times
 from scheduler.reading import DocumentImportError, content_hash, read_document
 from scheduler.spend import cap_outlook, refuse_what_never_fits
 
@@ -55,6 +55,8 @@ def plan_pair(english: FactSheet, arabic: FactSheet,
     for en_account, ar_account in pairs:
         en_units = snippets_for(english, en_account, "en")
         ar_units = snippets_for(arabic, ar_account, "ar")
+        check_post_count(len(planned) + sum(len(s) for _, s in en_units + ar_units),
+                         config.limits)
         en_keys, ar_keys = pair_keys([len(u) for _, u in en_units],
                                      [len(u) for _, u in ar_units])
         times = unit_times(en_account, len(en_units), config=config, store=store, now=now,
@@ -76,7 +78,7 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                 at: datetime | None = None, every: timedelta | None = None) -> ImportReport:
     """Import an English and an Arabic version as linked pairs: from two files, or from one
     file holding both (`arabic_path` None; sections sorted by their language)."""
-    en_text, en_sheet = read_document(english_path)
+    en_text, en_sheet = read_document(english_path, config.limits)
     if arabic_path is None:
         try:
             en_sheet, ar_sheet = split_bilingual(en_sheet)
@@ -84,7 +86,7 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
             raise DocumentImportError(f"{english_path}: {exc}") from None
         ar_text, source = "", english_path.name
     else:
-        ar_text, ar_sheet = read_document(arabic_path)
+        ar_text, ar_sheet = read_document(arabic_path, config.limits)
         source = f"{english_path.name} + {arabic_path.name}"
     digest = content_hash(en_text + "\x00" + ar_text)
     existing = store.documents.find(digest)

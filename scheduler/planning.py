@@ -19,6 +19,7 @@ from posts.factsheet import (
 from posts.formats.images import (
     FoundImage,
 )
+from posts.formats.limits import DEFAULT_LIMITS, Limits
 from posts.media import MediaError, check_image
 from posts.split import Snippet, split_section
 from scheduler.config import AccountConfig, Config
@@ -47,6 +48,18 @@ def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None 
     return [(i, split_section(section, account.text, hashtags=account.hashtags,
                               language=language, links=account.links))
             for i, section in enumerate(sheet.sections)]
+
+
+def check_post_count(count: int, limits: Limits | None) -> None:
+    """Refuse an import that would queue more than `limits.posts` posts (all accounts together;
+    the office's `[import] max_posts`, `Config.limits`; DEFAULT_LIMITS' for None). Raises
+    DocumentImportError."""
+    limit = (limits or DEFAULT_LIMITS).posts
+    if count > limit:
+        raise DocumentImportError(
+            f"this import would queue {count:,} posts or more, over the {limit:,} one import may "
+            "queue; import it for fewer accounts or split the document, or raise [import] "
+            "max_posts in the config")
 
 
 def unit_times(account: AccountConfig, count: int, *, config: Config, store: Store,
@@ -81,6 +94,7 @@ def plan_posts(sheet: FactSheet, accounts: Sequence[AccountConfig], *, config: C
     planned: list[PlannedPost] = []
     for account in accounts:
         units = snippets_for(sheet, account)
+        check_post_count(len(planned) + sum(len(s) for _, s in units), config.limits)
         times = unit_times(account, len(units), config=config, store=store, now=now, at=at,
                             every=every)
         for when, (section_index, snippets) in zip(times, units, strict=True):

@@ -31,7 +31,7 @@ from posts.formats.images import (
     Read,
     Resolver,
 )
-from posts.formats.limits import check_threads, parse_budget
+from posts.formats.limits import MB, Limits, check_threads, current_limits, parse_budget
 from posts.formats.markdown import read_markdown
 from posts.formats.pdf import read_pdf
 from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
@@ -57,17 +57,19 @@ class LoadedDocument:
     notes: tuple[str, ...] = ()
 
 
-def read_document(path: Path) -> tuple[str, FactSheet]:
+def read_document(path: Path, limits: Limits | None = None) -> tuple[str, FactSheet]:
     """Read and parse a fact sheet file. Returns (canonical text, parsed sheet)."""
-    loaded = load_document(path)
+    loaded = load_document(path, limits=limits)
     return loaded.text, loaded.sheet
 
 
-def load_document(path: Path, base_url: str | None = None) -> LoadedDocument:
+def load_document(path: Path, base_url: str | None = None, limits: Limits | None = None
+                  ) -> LoadedDocument:
     """Read and parse a fact sheet file with its images; HTML and Markdown images named by a
     relative path are read from the file's folder (never from above it). Relative link
     addresses resolve against `base_url` (see `check_base_url`) where the document gives no
-    base of its own."""
+    base of its own. `limits` (the config's, `Config.limits`; posts.formats.limits'
+    DEFAULT_LIMITS without one) bound what is read."""
     name = str(path)
     if not path.exists():
         raise DocumentImportError(f"{name}: file not found; check the path")
@@ -79,7 +81,7 @@ def load_document(path: Path, base_url: str | None = None) -> LoadedDocument:
     except OSError as exc:
         raise DocumentImportError(f"{name}: cannot be read ({exc.strerror}); check permissions"
                            ) from None
-    return parse_with_images(data, name, folder_resolver(path.parent), base_url)
+    return parse_with_images(data, name, folder_resolver(path.parent), base_url, limits)
 
 
 def check_base_url(base_url: str) -> str:
@@ -129,15 +131,31 @@ def parse_document(data: bytes, name: str) -> tuple[str, FactSheet]:
 
 
 def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None,
-                      base_url: str | None = None) -> LoadedDocument:
+                      base_url: str | None = None, limits: Limits | None = None
+                      ) -> LoadedDocument:
     """`parse_document`, keeping the document's images; `resolve` reads those named by a
     relative path (without it, as for an upload, they are listed as skipped). Images change
-    neither the text nor the sections, so they leave the content hash alone."""
+    neither the text nor the sections, so they leave the content hash alone. Every limit of
+    `limits` (see `load_document`) holds while parsing; a document over one is refused with
+    DocumentImportError naming it, and for the office's own caps, the config key."""
     _check_size(len(data), name)
+    with parse_budget(name, limits):  # hostile files are refused early (posts/formats/limits.py)
+        return _parse(data, name, resolve, base_url, current_limits())
+
+
+def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | None,
+           limits: Limits) -> LoadedDocument:
     images: list[FoundImage] = []
     notes: tuple[str, ...] = ()
     try:
         kind = document_format(name, data)
+        if kind in ("text", "markdown", "html") and len(data) > limits.text_bytes:
+            # Before parsing: the text formats have no limits of their own, and every byte
+            # may become a post.
+            raise DocumentImportError(
+                f"{name}: {len(data) / MB:.1f} MB is more than a {_FORMAT_NAMES[kind]} fact "
+                f"sheet may be ({limits.text_bytes / MB:g} MB); split the document, or raise "
+                "[import] max_text_mb in the config")
         if kind == "text":
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
@@ -154,6 +172,12 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None,
     if not sheet.sections:
         raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
                            "add paragraphs to the fact sheet")
+    if len(sheet.sections) > limits.sections:
+        # Before any section is split into posts.
+        raise DocumentImportError(
+            f"{name}: it has {len(sheet.sections):,} sections, over the {limits.sections:,} one "
+            "document may have; split it into several documents, or raise [import] "
+            "max_sections in the config")
     threads = registry.tightest_threads()
     try:
         check_threads(sheet, name, threads.text, threads.title)
@@ -179,6 +203,9 @@ _EXTENSIONS: dict[str, Format] = {
     ".pdf": "pdf", ".docx": "docx",
 }
 _SUPPORTED = ".txt, .md, .html, .pdf or .docx"
+#: The signature of a compound file (MS-CFB 2.2), Word's container for encrypted documents.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_FORMAT_NAMES = {"text": "plain text", "markdown": "Markdown", "html": "HTML"}
 
 
 def document_format(filename: str, data: bytes) -> Format:
@@ -196,6 +223,13 @@ def document_format(filename: str, data: bytes) -> Format:
     if kind == "pdf" and data:
         raise UnreadableDocument(f"{filename}: named .pdf but is not a PDF (it does not start "
                                  "with %PDF-); check that this is the right file")
+    if kind == "docx" and data.startswith(_COMPOUND_FILE):
+        # Word saves a password-protected .docx inside a compound file ([MS-OFFCRYPTO] 2.3.4,
+        # https://learn.microsoft.com/en-us/openspecs/office_file_formats/ms-offcrypto/
+        # 4f2e28a1-624a-4bed-b3ec-816f0df484ff), as it saved the old binary .doc.
+        raise UnreadableDocument(f"{filename}: a password-protected (encrypted) Word document, "
+                                 "or an old .doc; remove the password in Word (File > Info > "
+                                 "Protect Document) and save it as .docx")
     if kind == "docx" and data:
         raise UnreadableDocument(f"{filename}: named .docx but is not a Word document (not a "
                                  "ZIP archive); save it again as .docx from Word")
@@ -206,14 +240,13 @@ def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None,
                 base_url: str | None = None) -> Read:
     if not data:
         raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
-    with parse_budget(name):  # hostile files are refused early (posts/formats/limits.py)
-        if kind == "pdf":
-            return read_pdf(data, name)
-        if kind == "docx":
-            return read_docx(data, name, base_url)
-        if kind == "html":
-            return read_html(data, name, resolve, base_url)
-        return read_markdown(decode_document(data, name), name, resolve, base_url)
+    if kind == "pdf":
+        return read_pdf(data, name)
+    if kind == "docx":
+        return read_docx(data, name, base_url)
+    if kind == "html":
+        return read_html(data, name, resolve, base_url)
+    return read_markdown(decode_document(data, name), name, resolve, base_url)
 
 
 def content_hash(text: str) -> str:

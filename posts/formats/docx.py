@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
-from posts.formats.limits import check_docx, check_time
+from posts.formats.limits import DocumentTooLarge, check_docx, check_time
 from posts.formats.links import is_relative, link_address, link_text, relative_links_note
 from posts.text import UnreadableDocument, decode_document, fold_spaces
 
@@ -397,6 +397,12 @@ def _open(data: bytes, name: str):
     try:
         return docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx and lxml raise many types on damaged parts
+        if "Excessive depth" in str(exc):
+            # libxml2 refuses XML nested deeper than 256 levels unless told XML_PARSE_HUGE,
+            # which python-docx does not: the limit that keeps our recursive walk bounded.
+            raise DocumentTooLarge(f"{name}: its XML is nested more than 256 levels deep, the "
+                                   "limit for a Word document; save the fact sheet again "
+                                   "from Word, or as plain text") from None
         raise UnreadableDocument(f"{name}: not a readable .docx file ({type(exc).__name__}); "
                                  "save the document again from Word") from None
 

@@ -17,6 +17,7 @@ import re
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
+from posts.formats.limits import current_limits, too_deep
 from posts.formats.links import is_relative, link_address, link_text, relative_links_note
 from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
 
@@ -47,14 +48,28 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None,
     root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
     base = soup.find("base", href=True)
     walker = _Walker(resolve, str(base["href"]) if base is not None else base_url)
-    walker.walk(root)
+    walker.nesting = current_limits().nesting
+    try:
+        walker.walk(root)
+    except _TooDeep:
+        raise too_deep(name, "elements") from None
     walker.flush()
     note = relative_links_note(name, walker.relative)
     return Read(walker.parts, walker.images, (note,) if note else ())
 
 
+class _TooDeep(Exception):
+    pass
+
+
 class _Walker:
+    """Reads the tree recursively (bs4 builds any depth; lxml's HTML parser caps none), so
+    `nesting` bounds the depth: 100,000 nested <div> would end in RecursionError."""
+
+    nesting = 100
+
     def __init__(self, resolve: Resolver | None, base: str | None = None) -> None:
+        self.depth = 0
         self.resolve = resolve
         self.base = base
         self.flushes = 0
@@ -69,6 +84,15 @@ class _Walker:
         self.relative: list[str] = []
 
     def walk(self, node) -> None:
+        self.depth += 1
+        if self.depth > self.nesting:
+            raise _TooDeep
+        try:
+            self._walk(node)
+        finally:
+            self.depth -= 1
+
+    def _walk(self, node) -> None:
         from bs4 import Comment, NavigableString, Tag
 
         for child in node.children:

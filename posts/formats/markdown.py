@@ -18,9 +18,14 @@ from dataclasses import replace
 from posts.factsheet import Part
 from posts.formats.html import read_html
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
+from posts.formats.limits import check_time, too_deep
 from posts.formats.links import is_relative, link_address, link_text, relative_links_note
 from posts.text import fold_spaces
 
+#: markdown-it's own nesting limit (its "commonmark" preset's maxNesting, "internal
+#: protection, recursion limit"): raising it to 100 made 200 KB of "[" take four times as long.
+#: Block quotes or lists nested deeper are refused, never dropped.
+NESTING = 20
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _IMG = re.compile(r"<img\b", re.IGNORECASE)
 
@@ -29,10 +34,20 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
                   base_url: str | None = None) -> Read:
     """The parts and images of a Markdown fact sheet, from its decoded text; `resolve` reads
     an image named by a relative path (see `image_from_address`); relative links resolve
-    against `base_url`, or are noted as dropped. Never raises on any text."""
+    against `base_url`, or are noted as dropped. Raises only `DocumentTooLarge`: for quotes
+    or lists nested deeper than markdown-it reads (NESTING), or past the parse's time budget."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    md = MarkdownIt("commonmark", {"maxNesting": NESTING}).enable("table")
+    # Some inputs (100,000 "[a](") cost markdown-it seconds per hundred kilobytes: a rule
+    # tried first at every inline token and every block keeps the parse on the clock.
+    md.inline.ruler.before("text", "factpost_clock", _Clock())
+    md.block.ruler.before("table", "factpost_clock", _Clock())
+    tokens = md.parse(text)
+    # At maxNesting markdown-it stops reading the block and drops the rest of it without a
+    # word (parser_block.py: "skip tail to the end"): refuse rather than lose text.
+    if any(t.nesting == 1 and t.level >= NESTING - 1 for t in tokens):
+        raise too_deep(name, "quotes or lists", NESTING)
     parts: list[Part] = []
     images: list[FoundImage] = []
     headings = 0
@@ -86,6 +101,20 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
             headings += sum(1 for p in block.parts if p.kind == "heading")
     note = relative_links_note(name, relative)
     return Read(parts, images, (*notes, *([note] if note else [])))
+
+
+class _Clock:
+    """A markdown-it rule that never matches, and checks the parse's time budget
+    (posts.formats.limits.check_time) every thousandth time it is tried."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def __call__(self, state, *args) -> bool:
+        self.tries += 1
+        if self.tries % 1_000 == 0:
+            check_time()
+        return False
 
 
 def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:

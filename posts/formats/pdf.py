@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
 from posts.formats.limits import (
+    PdfWork,
+    check_pdf_objects,
     check_pdf_pages,
     check_time,
     image_too_large,
     pdf_image_pixels,
     pdf_limit_reached,
+    pdf_page_content,
     pdf_reading,
 )
 from posts.hyphenation import join_lines
@@ -91,16 +94,19 @@ def _lines(data: bytes, name: str) -> _Collector:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, LimitReachedError
 
-    collector = _Collector()
+    collector = _Collector(PdfWork(name))
     with _quiet(), pdf_reading():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted and not reader.decrypt(""):
                 raise UnreadableDocument(f"{name}: the PDF is password-protected; save an "
                                          "unprotected copy and import that")
+            check_pdf_objects(reader, name)
             check_pdf_pages(reader, name)
             for number, page in enumerate(reader.pages):
                 check_time()
+                # Measured before pypdf parses it: parsed, a byte of content costs ~100.
+                collector.work.add_page(number + 1, pdf_page_content(page, name, number + 1))
                 collector.page = number
                 collector.start_page(page)
                 page.extract_text(visitor_text=collector.visit,
@@ -121,14 +127,15 @@ def _lines(data: bytes, name: str) -> _Collector:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, work: PdfWork) -> None:
+        #: What reading has cost so far; refuses the document past its limits.
+        self.work = work
         self.page = 0
         self.lines: list[_Line] = []
         self.current: _Line | None = None
         #: (lines before it, source, content, skipped): images where the page draws them.
         self.images: list[tuple[int, str, bytes | None, str | None]] = []
         self.pending: dict[str, tuple[bytes | None, str | None]] = {}
-        self.operators = 0
 
     def start_page(self, page) -> None:
         self.pending = {}
@@ -150,9 +157,7 @@ class _Collector:
                 self.pending[key] = (None, f"cannot be extracted ({type(exc).__name__})")
 
     def operator(self, operator: bytes, args: list, cm: list[float], tm: list[float]) -> None:
-        self.operators += 1
-        if self.operators % 1_000 == 0:
-            check_time()
+        self.work.add_operator(operator)
         # Content streams draw in reading order, so an image sits after the lines drawn
         # before it.
         if operator == b"Do" and args:
@@ -174,6 +179,7 @@ class _Collector:
               font_size: float) -> None:
         if not text:
             return
+        self.work.add_characters(len(text))
         # The text matrix times the current transformation matrix places and scales the text.
         m2 = tm[2] * cm[0] + tm[3] * cm[2]
         m3 = tm[2] * cm[1] + tm[3] * cm[3]

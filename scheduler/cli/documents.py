@@ -55,11 +55,12 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
 
     from posts.split import split_section
     from scheduler.config import default_config_path
-    from scheduler.planning import snippets_for
+    from scheduler.planning import check_post_count, snippets_for
 
-    loaded = load_document(file, check_base_url(base_url) if base_url else None)
-    sheet = loaded.sheet
     configured = ctx.config_path is not None or default_config_path().is_file()
+    limits = ctx.config.limits if configured else None
+    loaded = load_document(file, check_base_url(base_url) if base_url else None, limits)
+    sheet = loaded.sheet
     accounts = ctx.config.accounts if configured else ()
     snippets = [
         {"account": account.name, "platform": account.platform,
@@ -74,6 +75,7 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
         for i, section in enumerate(sheet.sections)
         for s in split_section(section, spec.text, links=links or "as-written")
     ]
+    check_post_count(len(snippets), limits)
     costs = {spec: spec.billing.estimate(
                  (s["text"] for s in snippets if s["platform"] == spec.name),
                  _billing(ctx, spec, configured).prices)

@@ -47,7 +47,7 @@ def plan(request: Request, fields: dict, data: bytes | None, name: str):
     w = web(request)
     if data is None:
         raise DocumentImportError("choose a file or paste the fact sheet's text")
-    loaded = parse_with_images(data, name)
+    loaded = parse_with_images(data, name, limits=w.config.limits)
     text, sheet = loaded.text, loaded.sheet
     accounts = [w.config.account(n) for n in fields["accounts"]]
     if not accounts:

@@ -13,7 +13,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from bombs import GB, MB, docx_bomb, docx_dense_xml, pdf_repeated_page
+from bombs import GB, MB, docx_bomb, docx_dense_xml, docx_odd_member, pdf_repeated_page
 from conftest import token_for
 from support import (  # noqa: F401 (fixtures)
     PEAK_LIMIT_MB,
@@ -202,6 +202,8 @@ def test_a_signed_in_upload_just_under_the_limit_is_still_read(measured_server):
     ("whitespace.docx", "over the 8 MB one part of a Word document may"),
     ("paragraphs.docx", "more than 100,000 elements"),
     ("pages.pdf", "more than 100 pages"),
+    ("encrypted.docx", "is encrypted (password-protected)"),
+    ("bzip2.docx", "is compressed with bzip2, which Word never writes"),
 ])
 def test_bombs_uploaded_to_the_import_page_are_refused_with_bounded_memory(
         measured_server, name, says):  # noqa: F811
@@ -212,7 +214,9 @@ def test_bombs_uploaded_to_the_import_page_are_refused_with_bounded_memory(
     builds = {"image.docx": lambda: docx_bomb("image"),
               "whitespace.docx": lambda: docx_bomb("whitespace"),
               "paragraphs.docx": docx_dense_xml,
-              "pages.pdf": lambda: pdf_repeated_page([10, 10, 10, 10])}
+              "pages.pdf": lambda: pdf_repeated_page([10, 10, 10, 10]),
+              "encrypted.docx": lambda: docx_odd_member("encrypted"),
+              "bzip2.docx": lambda: docx_odd_member("bzip2")}
     office, url, pid = measured_server
     client = sign_in(url, "amira")
     response = client.post("/import/review", data={"csrf": page_csrf(client),
