@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from scheduler.platforms.base import RemotePost
 from scheduler.platforms.x import as_posted
-from scheduler.reconcile import TimelineIncomplete, find_on_timeline, same_text
+from scheduler.reconcile import (
+    CLOCK_SLACK,
+    MAX_TIMELINE_POSTS,
+    TimelineIncomplete,
+    find_on_timeline,
+    same_text,
+)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -89,6 +95,33 @@ def test_an_image_must_be_there_exactly_when_the_post_has_one():
     assert find_on_timeline(Timeline(unknown), "Supplies arrived.", with_media=True)
 
 
+class RecordingTimeline(Timeline):
+    """A Timeline that keeps what it was asked for."""
+
+    def __init__(self, *posts: RemotePost) -> None:
+        super().__init__(*posts)
+        self.asked: list[tuple] = []
+
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
+        self.asked.append((limit, since, after_id, replies))
+        return super().recent_posts(limit, since, after_id=after_id, replies=replies)
+
+
+def test_the_timeline_is_read_back_to_the_first_try_or_the_newest_hundred():
+    # Back to the first try (less the clock slack), up to MAX_TIMELINE_POSTS, narrowed by
+    # an older post's id where the platform has one; without a first try, the newest 100;
+    # replies only for a thread part.
+    timeline = RecordingTimeline(remote("Ours."))
+    find_on_timeline(timeline, "Ours.", since=NOW, after_id="41")
+    find_on_timeline(timeline, "Ours.", after_id="41")
+    find_on_timeline(timeline, "Ours.", limit=30)
+    find_on_timeline(timeline, "Ours.", reply_to="9")
+    assert timeline.asked == [(MAX_TIMELINE_POSTS, NOW - CLOCK_SLACK, "41", False),
+                              (100, None, "41", False), (30, None, None, False),
+                              (100, None, None, True)]
+
+
 # --- texts as the platform returns them (case 07) --------------------------------------------
 
 SENT = [
@@ -134,6 +167,7 @@ def test_the_link_x_appends_for_an_image_is_not_text(text):
     # Everything a reader sees.
     ("Search & rescue > 2 km.", "Search & rescue > 3 km."),
     ("Part one.", "Part two."),
+    ("Aid at www.jtf-meridian.mil/aid today.", "Bid at www.jtf-meridian.mil/aid today."),
     ("Convoy update 1/3", "Convoy update 1/2"),
     ("Thanks @PartnerOrg", "Thanks @PartnerOrgs"),
     ("Thanks @PartnerOrg", "Thanks"),
