@@ -19,6 +19,7 @@ the conformance data and, where Node.js is installed, against the JavaScript its
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.resources
 import re
@@ -109,14 +110,21 @@ def weighted_length(text: str) -> int:
                    reference_js_length(normalized))
     # No emoji: parse_tweet's count without its emoji scan, which is most of its time on plain
     # text (the splitter measures every sentence). tests/test_weight.py checks both agree.
+    # Without emoji or astral characters the two counters differ only in the URLs they find.
+    parser_urls, js_urls = _url_spans(normalized)
+    count = _count_with_urls(normalized, parser_urls)
+    return count if js_urls == parser_urls else max(count, _count_with_urls(normalized, js_urls))
+
+
+def _count_with_urls(text: str, spans: list[tuple[int, int]]) -> int:
+    """`text`'s weight with URLs at `spans` (code point indices) and no emoji sequences."""
     total, at = 0, 0
-    urls = {u["indices"][0]: len(u["url"]) for u in _url_entities(normalized)}
-    for start in sorted(urls):
+    for start, end in sorted(spans):
         if start < at:
             continue  # inside the URL before it
-        total += start - at + len(_HEAVY.findall(normalized, at, start)) + URL_WEIGHT
-        at = start + urls[start]
-    return total + len(normalized) - at + len(_HEAVY.findall(normalized, at))
+        total += start - at + len(_HEAVY.findall(text, at, start)) + URL_WEIGHT
+        at = end
+    return total + len(text) - at + len(_HEAVY.findall(text, at))
 
 
 # --- twitter-text 3.1.0, the reference JavaScript --------------------------------------------
@@ -153,7 +161,7 @@ def reference_js_length(text: str) -> int:
     offsets = [0]
     for ch in normalized:
         offsets.append(offsets[-1] + (2 if ord(ch) > 0xFFFF else 1))
-    urls = {offsets[s]: offsets[e] for s, e in find_urls(normalized)}
+    urls = {offsets[s]: offsets[e] for s, e in find_js_urls(normalized)}
     emoji = {m.start(): m.end() for m in _TWEMOJI.finditer(chars)}
     total, at = 0, 0
     while at < len(chars):
@@ -175,6 +183,105 @@ def reference_js_length(text: str) -> int:
 def find_urls(text: str) -> list[tuple[int, int]]:
     """Spans `(start, end)` of what X counts as URLs in `text`, as indices into `text`."""
     return [(e["indices"][0], e["indices"][1]) for e in _url_entities(text)]
+
+
+def find_js_urls(text: str) -> list[tuple[int, int]]:
+    """Spans `(start, end)`, as code point indices into `text`, of the URLs npm twitter-text
+    3.1.0's `extractUrlsWithIndices` finds (src/extractUrlsWithIndices.js): twitter-text-parser's
+    regular expressions and loop (the same extractUrl, validUrlPrecedingChars,
+    invalidUrlWithoutProtocolPrecedingChars /[-_.\\/]$/ and, for a URL without a scheme, its
+    ASCII-only domains by validAsciiDomain), but with the JavaScript's `isValidUrl`.
+
+    That check is where the two differ. twitter-text-parser runs a domain through Python's
+    IDNA 2003 codec (nameprep, the bidi rule, Unicode 3.2's list of assigned code points), which
+    refuses a domain mixing Arabic and Latin ("مرحباx.com") or holding an emoji
+    ("👍🏽t.co"); the URL is then dropped whole, its ASCII-only domain ("x.com") with it. The
+    JavaScript's src/lib/idna.js only checks that each label's punycode form is 1-63 characters
+    (and that a domain starting "xn--" holds an ASCII domain), so it keeps the ASCII-only
+    domain as a link: X counts 23 for it.
+    """
+    return _url_spans(text, with_parser=False)[1]
+
+
+def _url_spans(text: str, *, with_parser: bool = True,
+               ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The URL spans twitter-text-parser finds in `text` (none unless `with_parser`) and those
+    npm twitter-text 3.1.0 finds, from one pass of their shared loop (they differ only in
+    isValidUrl)."""
+    checks = ((_parser_is_valid_url, _js_is_valid_url) if with_parser
+              else (lambda *_: False, _js_is_valid_url))
+    parser_spans: list[tuple[int, int]] = []
+    js_spans: list[tuple[int, int]] = []
+    if not _MAYBE_URL.search(text):
+        return parser_spans, js_spans
+    for match in _EXTRACT_URL.finditer(text):
+        _, before, url, protocol, domain, _, path, _ = match.groups()
+        end = match.end()
+        start = end - len(url)
+        targets = [spans for spans, valid in zip((parser_spans, js_spans), checks, strict=True)
+                   if valid(url, protocol or "https://", domain)]
+        if not targets:
+            continue
+        if protocol is None:
+            if _INVALID_URL_WITHOUT_PROTOCOL_PRECEDING_CHARS.search(before):
+                continue
+            found = [(start + m.start(), start + m.end())
+                     for m in _VALID_ASCII_DOMAIN.finditer(domain)]
+            if not found:
+                continue
+            if path:  # the last ASCII-only domain takes the path and query with it
+                found[-1] = (found[-1][0], end)
+        else:
+            tco = _VALID_TCO_URL.search(url)
+            if tco:
+                if tco.group(1) and len(tco.group(1)) > 40:  # MAX_TCO_SLUG_LENGTH
+                    continue
+                end = start + len(tco.group(0))
+            found = [(start, end)]
+        for spans in targets:
+            spans.extend(found)
+    return parser_spans, js_spans
+
+
+_extract_urls_module = importlib.import_module("twitter_text.extract_urls")
+_EXTRACT_URL = _extract_urls_module.extract_url
+_VALID_ASCII_DOMAIN = _extract_urls_module.valid_ascii_domain
+_VALID_TCO_URL = _extract_urls_module.valid_tco_url
+_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING_CHARS = (
+    _extract_urls_module.invalid_url_without_protocol_preceding_chars)
+_parser_is_valid_url = _extract_urls_module.is_valid_url
+# punycode.js (Node's built-in `punycode`, which twitter-text's idna.js requires) encodes a
+# label holding anything outside U+0000-U+007E, and splits labels at these separators.
+_PUNYCODE_SEPARATORS = re.compile("[.\u3002\uff0e\uff61]")
+_PUNYCODE_ENCODED = re.compile("[^\\x00-\\x7e]")  # punycode.js regexNonASCII
+_MAX_LABEL = 63  # MAX_DOMAIN_LABEL_LENGTH
+
+
+def _js_is_valid_url(url: str, protocol: str, domain: str) -> bool:
+    """twitter-text 3.1.0's isValidUrl with its src/lib/idna.js toAscii, which returns the
+    domain unchanged when every label's punycode form is 1-63 characters: so the length limit
+    is on the URL as written, in UTF-16 code units (JavaScript's String length)."""
+    if domain[:4] == "xn--" and not _VALID_ASCII_DOMAIN.search(domain):
+        return False
+    for label in domain.split("."):
+        # A punycode form is never shorter than its label: a long label fails unencoded, so
+        # hostile text costs no quadratic encoding.
+        if not 1 <= len(label) <= _MAX_LABEL:
+            return False
+        if _PUNYCODE_ENCODED.search(label) and _punycode_length(label) > _MAX_LABEL:
+            return False
+    if url.isascii():
+        return len(protocol) + len(url) <= 4096  # MAX_URL_LENGTH
+    return len(protocol) + len(url.encode("utf-16-le")) // 2 <= 4096
+
+
+@functools.lru_cache(maxsize=4096)  # the splitter measures the same words over and over
+def _punycode_length(label: str) -> int:
+    """The length of punycode.js's toASCII(`label`), a label of at most 63 code points."""
+    parts = _PUNYCODE_SEPARATORS.split(label)
+    return len(parts) - 1 + sum(4 + len(part.encode("punycode"))
+                                if _PUNYCODE_ENCODED.search(part) else len(part)
+                                for part in parts)
 
 
 def _url_entities(text: str) -> list[dict]:
