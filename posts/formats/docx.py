@@ -4,17 +4,22 @@
     Heading 1..9 (or an outline level) -> heading of that level
     List styles, numbered paragraphs  -> list items
     a table row                       -> one list item, cells joined ("Ships: 9 patrol vessels")
-    anything else                     -> a text part; line breaks inside it are kept
+    anything else                     -> a text part; its line breaks (w:br, w:cr) are kept
+                                         as lines for the plain-text rules (posts.factsheet)
 
 The text of a paragraph is every text a Word user sees in it, in reading order, whatever
 elements wrap it (ECMA-376 Part 1, 17.3.2 "Run" and 17.13 "Annotations"): runs inside tracked
 insertions (`w:ins`, `w:moveTo`), hyperlinks, simple and complex fields (their results, not
 their codes), content controls (`w:sdt`), smart tags and custom XML, nested in any order, and
 the paragraphs of text boxes (after their paragraph). Left out is what Word does not show:
-tracked deletions (`w:del`, `w:moveFrom`), field codes, hidden text (`w:vanish`), and the
-fallback copy of drawings (`mc:Fallback`). A document with tracked changes not yet accepted is
-read as if they were, and the reader says so. python-docx's `Paragraph.text` reads only runs
-and hyperlinks directly under the paragraph, so the walk over the XML is our own.
+tracked deletions (`w:del`, `w:moveFrom`), field codes, hidden text (`w:vanish`,
+`w:specVanish`, set directly or by a paragraph, character or table style, their `w:basedOn`
+chains or the document defaults: see `_Styles`), the phonetic guide over ruby text, and the
+fallback copy of drawings (`mc:Fallback`). A paragraph whose mark is deleted or hidden runs on
+into the next, as Word shows it. A document with tracked changes not yet accepted is read as
+if they were, and the reader says so. A part declaring a DTD is refused. python-docx's
+`Paragraph.text` reads only runs and hyperlinks directly under the paragraph, so the walk over
+the XML is our own.
 
 An "alternative format chunk" (`w:altChunk`, 17.17.2.1: an HTML, plain-text or Word part that
 Word shows as body text where it stands, as programs that assemble documents write them) is
@@ -100,7 +105,10 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
         kind, level, numbered = _classify(paragraph)
         text, boxes = reader.paragraph(element)
         text, carried = carried + text, ""
-        if (at + 1 < len(blocks) and blocks[at + 1].tag == _W + "p"
+        # Only prose runs on: a heading or list item with its mark gone stays what it is (Word
+        # keeps a run-in heading, a style separator's, in the outline), and keeps what follows.
+        if (kind == "text" and at + 1 < len(blocks) and blocks[at + 1].tag == _W + "p"
+                and _classify(Paragraph(blocks[at + 1], document._body))[0] == "text"
                 and _mark_gone(element, reader.styles)):
             carried = text
             parts.extend(Part("text", box) for box in boxes)
@@ -523,8 +531,9 @@ def _open(data: bytes, name: str):
 
 def _refuse_doctype(document, name: str) -> None:
     """Refuse a part that declares a DTD. Word never writes one (ECMA-376 Part 2, Open
-    Packaging Conventions, "XML usage": XML content shall not contain a DTD declaration), and python-docx's parser keeps entities
-    unresolved, so text after an entity reference would be cut silently ("The host is [")."""
+    Packaging Conventions, "XML usage": XML content shall not contain a DTD declaration), and
+    python-docx's parser leaves entities unresolved, so text after an entity reference would
+    be cut silently ("The host is [")."""
     from docx.opc.part import XmlPart
 
     for part in document.part.package.iter_parts():
