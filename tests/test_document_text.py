@@ -158,6 +158,9 @@ HIDDEN_STYLES = (style("paragraph", "Note") + style("paragraph", "SubNote", "", 
      "toggled back. Next."),
     # Hidden even when Word shows hidden text (17.3.2.36); its mark runs on into the next.
     ((styled("Separator", run("Lead-in")), run(" and body.")), " and body."),
+    # A tracked change of formatting that un-hid a run is read as accepted: the run shows.
+    ((run("Now ") + run("shown.", '<w:rPr><w:rPrChange w:id="1" w:author="A"><w:rPr>'
+                                  "<w:vanish/></w:rPr></w:rPrChange></w:rPr>"),), "Now shown."),
     # Hidden only in Web Layout view (17.3.2.44): the page shows it.
     ((run("Page ") + run("7", "<w:rPr><w:webHidden/></w:rPr>") + run("."),), "Page 7."),
 ])

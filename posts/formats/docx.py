@@ -98,7 +98,7 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
             continue
         if element.tag == _W + "tbl":
             parts.extend(_table_rows(element, reader))
-            images.extend(_pictures(document, element, headings))
+            images.extend(_pictures(document, element, headings, reader.styles))
             number = 0
             continue
         paragraph = Paragraph(element, document._body)
@@ -112,7 +112,7 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
                 and _mark_gone(element, reader.styles)):
             carried = text
             parts.extend(Part("text", box) for box in boxes)
-            images.extend(_pictures(document, element, headings))
+            images.extend(_pictures(document, element, headings, reader.styles))
             continue
         if kind == "item":
             number = number + 1 if numbered else 0
@@ -122,7 +122,7 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
             parts.append(Part(kind, text, level))
             headings += kind in ("title", "heading")
         parts.extend(Part("text", box) for box in boxes)
-        images.extend(_pictures(document, element, headings))
+        images.extend(_pictures(document, element, headings, reader.styles))
     notes = []
     revisions = _count_revisions(body)
     if revisions:
@@ -473,13 +473,15 @@ def _blocks_in_cell(tc):
                 yield from _blocks_in_cell(inner)
 
 
-def _pictures(document, element, headings: int) -> list[FoundImage]:
-    """The pictures drawn inline or floating in `element`, with the alt text Word keeps in the
-    drawing's `descr` ("Alt Text" pane), or else its `title`."""
+def _pictures(document, element, headings: int, styles: _Styles) -> list[FoundImage]:
+    """The pictures drawn inline or floating in `element` that Word shows (see `_shown`), with
+    the alt text Word keeps in the drawing's `descr` ("Alt Text" pane), or else its `title`."""
     from docx.oxml.ns import qn
 
     found = []
     for drawing in element.xpath(".//w:drawing"):
+        if not _shown(drawing, styles):
+            continue
         properties = drawing.xpath(".//wp:docPr")
         alt = None
         if properties:
@@ -495,6 +497,22 @@ def _pictures(document, element, headings: int) -> list[FoundImage]:
                                         "the picture itself in Word" if link else
                                         "its picture data is missing from the document"))
     return found
+
+
+_NOT_SHOWN = frozenset({_W + "del", _W + "moveFrom", _MC + "Fallback"})
+
+
+def _shown(element, styles: _Styles) -> bool:
+    """Whether Word shows `element` (a drawing): not in a tracked deletion, a markup
+    compatibility fallback, or a hidden run, as for text."""
+    for ancestor in element.iterancestors():
+        if ancestor.tag in _NOT_SHOWN:
+            return False
+        if ancestor.tag == _W + "r" and styles.hidden(ancestor.find(_W + "rPr"), ancestor):
+            return False
+        if ancestor.tag == _W + "body":
+            break
+    return True
 
 
 def _open(data: bytes, name: str):
