@@ -265,7 +265,12 @@ GLUED_LINKS = ["مرحباx.com/a", "مرحباwww.example.mil", "قوةt.co/ ر
                "Report at جيشx.com/a?b=1 today", "日本語example.com中国語", "кирилицаwww.gov.ua",
                "صورةpic.twitter.com/x", "مرحباx.com مرحباy.org/path", "éexample.com", "ßfoo.de",
                "-مرحباx.com", "مرحبا/x.com", "مرحبا.x.com", "مرحبا_x.com", "xn--مرحباx.com",
-               "مرحبا" * 13 + "x.com", "مرحباx.com/" + "a" * 4100]
+               "مرحبا" * 13 + "x.com", "مرحباx.com/" + "a" * 4100,
+               # Python's re.IGNORECASE takes İ ı ſ K (U+212A) for ASCII letters; JavaScript not.
+               "@@@İt.co/abcé👍🏽t.co/abc", "ıـx.ſe)-x.ſe", "xİhttp://مرحبا.com/a", "Kx.com İx.com",
+               # JavaScript matches UTF-16 code units: an emoji is two characters to its regexes.
+               "𝐀𝐀𝐀日本語centcom.global/a?b=1😷.xn--abc.com", "مرحبا👍🏽http://مرحبا.com/a😷-x.com",
+               "😷" * 40 + ".com", "http://" + "😷" * 20 + ".com/a", "𝐀x.com/𝐀"]
 
 
 def js_counts_or_skip(texts: list[str]) -> list[int]:
