@@ -12,13 +12,16 @@ reference JavaScript, npm twitter-text 3.1.0, counts with twemoji-parser 11 (Emo
 "🤏🏻" is 2 for one and 4 for the other, "👁️‍🗨️" 2 and 5. A post one counter accepts may be
 refused by another, so `weighted_length` is the larger of the two counts: twitter-text-parser's,
 and the JavaScript's, computed here the way it computes it (its UTF-16 loop, with
-twemoji-parser 11.0.2's own regular expression, `posts/data/`). Both pass twitter-text's
+twemoji-parser 11.0.2's own regular expression, `posts/data/`, and the URLs its
+extractUrlsWithIndices finds, which are more than twitter-text-parser's: "مرحباx.com/a" holds
+a link for it, none for the parser, see find_js_urls). Both pass twitter-text's
 conformance suite, so where they agree, so does this; tests/test_weight.py checks both against
 the conformance data and, where Node.js is installed, against the JavaScript itself.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.resources
 import re
@@ -101,22 +104,29 @@ _LINE_ENDING = re.compile(r"\r\n|\r|\n")
 
 def weighted_length(text: str) -> int:
     """The weight X counts for `text` (twitter-text v3), in weighted characters: where the
-    current twitter-text implementations disagree (newer emoji sequences), the larger count,
-    so that no counter finds a post over the limit."""
+    current twitter-text implementations disagree (newer emoji sequences, a link glued to a
+    non-ASCII character), the larger count, so that no counter finds a post over the limit."""
     normalized = _LINE_ENDING.sub("\n", unicodedata.normalize("NFC", text))
     if not _FAST_PATH or _maybe_emoji(normalized):
         return max(_twitter_text.parse_tweet(text).weightedLength,
                    reference_js_length(normalized))
     # No emoji: parse_tweet's count without its emoji scan, which is most of its time on plain
     # text (the splitter measures every sentence). tests/test_weight.py checks both agree.
+    # Without emoji or astral characters the two counters differ only in the URLs they find.
+    parser_urls, js_urls = _url_spans(normalized)
+    count = _count_with_urls(normalized, parser_urls)
+    return count if js_urls == parser_urls else max(count, _count_with_urls(normalized, js_urls))
+
+
+def _count_with_urls(text: str, spans: list[tuple[int, int]]) -> int:
+    """`text`'s weight with URLs at `spans` (code point indices) and no emoji sequences."""
     total, at = 0, 0
-    urls = {u["indices"][0]: len(u["url"]) for u in _url_entities(normalized)}
-    for start in sorted(urls):
+    for start, end in sorted(spans):
         if start < at:
             continue  # inside the URL before it
-        total += start - at + len(_HEAVY.findall(normalized, at, start)) + URL_WEIGHT
-        at = start + urls[start]
-    return total + len(normalized) - at + len(_HEAVY.findall(normalized, at))
+        total += start - at + len(_HEAVY.findall(text, at, start)) + URL_WEIGHT
+        at = end
+    return total + len(text) - at + len(_HEAVY.findall(text, at))
 
 
 # --- twitter-text 3.1.0, the reference JavaScript --------------------------------------------
@@ -146,14 +156,8 @@ def reference_js_length(text: str) -> int:
     11.0.2's emoji list): its loop over UTF-16 code units, a URL 23, a twemoji match 2, any
     other unit by the configured ranges (the low unit of a surrogate pair: 2)."""
     normalized = unicodedata.normalize("NFC", text)
-    units = normalized.encode("utf-16-le")
-    chars = "".join(chr(int.from_bytes(units[i:i + 2], "little"))
-                    for i in range(0, len(units), 2))
-    # URL spans come in code points; JavaScript indexes code units.
-    offsets = [0]
-    for ch in normalized:
-        offsets.append(offsets[-1] + (2 if ord(ch) > 0xFFFF else 1))
-    urls = {offsets[s]: offsets[e] for s, e in find_urls(normalized)}
+    chars = _utf16_units(normalized)
+    urls = dict(_js_unit_spans(chars))
     emoji = {m.start(): m.end() for m in _TWEMOJI.finditer(chars)}
     total, at = 0, 0
     while at < len(chars):
@@ -175,6 +179,164 @@ def reference_js_length(text: str) -> int:
 def find_urls(text: str) -> list[tuple[int, int]]:
     """Spans `(start, end)` of what X counts as URLs in `text`, as indices into `text`."""
     return [(e["indices"][0], e["indices"][1]) for e in _url_entities(text)]
+
+
+def find_js_urls(text: str) -> list[tuple[int, int]]:
+    """Spans `(start, end)`, as code point indices into `text`, of the URLs npm twitter-text
+    3.1.0's `extractUrlsWithIndices` finds (src/extractUrlsWithIndices.js): twitter-text-parser's
+    regular expressions and loop (the same extractUrl, validUrlPrecedingChars,
+    invalidUrlWithoutProtocolPrecedingChars /[-_.\\/]$/ and, for a URL without a scheme, its
+    ASCII-only domains by validAsciiDomain), but with the JavaScript's `isValidUrl`.
+
+    That check is where the two differ. twitter-text-parser runs a domain through Python's
+    IDNA 2003 codec (nameprep, the bidi rule, Unicode 3.2's list of assigned code points), which
+    refuses a domain mixing Arabic and Latin ("مرحباx.com") or holding an emoji
+    ("👍🏽t.co"); the URL is then dropped whole, its ASCII-only domain ("x.com") with it. The
+    JavaScript's src/lib/idna.js only checks that each label's punycode form is 1-63 characters
+    (and that a domain starting "xn--" holds an ASCII domain), so it keeps the ASCII-only
+    domain as a link: X counts 23 for it. The regular expressions also run as JavaScript's do:
+    over UTF-16 code units, and with its case-insensitive matching (_js_unit_spans).
+    """
+    units = _utf16_units(text)
+    if len(units) == len(text):
+        return _js_unit_spans(units)
+    code_point = [0] * (len(units) + 1)  # unit index -> index of the code point it is in
+    at = 0
+    for i, ch in enumerate(text):
+        code_point[at] = i
+        if ord(ch) > 0xFFFF:
+            code_point[at + 1] = i
+            at += 2
+        else:
+            at += 1
+    code_point[at] = len(text)
+    return [(code_point[s], code_point[e]) for s, e in _js_unit_spans(units)]
+
+
+def _utf16_units(text: str) -> str:
+    """`text` as JavaScript holds it: one character per UTF-16 code unit."""
+    return _ASTRAL.sub(lambda m: _surrogates(m[0]), text)
+
+
+def _surrogates(ch: str) -> str:
+    code = ord(ch) - 0x10000
+    return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
+
+
+def _js_unit_spans(units: str) -> list[tuple[int, int]]:
+    """find_js_urls over `units` (_utf16_units), in code unit indices: the regular expressions
+    see what JavaScript's do (a surrogate is a character of its own, as without the "u" flag)."""
+    if not _MAYBE_URL.search(units):
+        return []
+    # Python's case-insensitive matching takes the _JS_CASE characters for ASCII letters;
+    # JavaScript's (ECMA-262 Canonicalize, no "u" flag) never maps a non-ASCII character to an
+    # ASCII one. Stand-ins of the same length, in the same character classes, match as it does.
+    matched = units.translate(_JS_CASE) if _PYTHON_ONLY_CASE.search(units) else units
+    return _scan(matched, units, parser=False)[1]
+
+
+def _url_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The URL spans twitter-text-parser finds in `text` and those npm twitter-text 3.1.0
+    finds; from one pass of their shared loop where they differ only in isValidUrl."""
+    if not _MAYBE_URL.search(text):
+        return [], []
+    if _ASTRAL.search(text) or _PYTHON_ONLY_CASE.search(text):
+        return _scan(text, text, parser=True)[0], find_js_urls(text)
+    return _scan(text, text, parser=True)
+
+
+# Code points that Python's re.IGNORECASE matches with [a-z] (re's documentation, "IGNORECASE"),
+# and stand-ins with no case mapping in the same ranges of twitter-text's classes (U+0138 is
+# in latinAccentChars as U+0130, U+0131 and U+017F are; U+2129 is, as U+212A, in none).
+_JS_CASE = str.maketrans({"\u0130": "\u0138", "\u0131": "\u0138", "\u017f": "\u0138",
+                          "\u212a": "\u2129"})
+_PYTHON_ONLY_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _scan(text: str, original: str, *, parser: bool,
+          ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """_url_spans over `text`, a same-length copy of `original`, whose own characters the
+    validity checks see."""
+    parser_spans: list[tuple[int, int]] = []
+    js_spans: list[tuple[int, int]] = []
+    for match in _EXTRACT_URL.finditer(text):
+        _, before, url, protocol, domain, _, path, _ = match.groups()
+        end = match.end()
+        start = end - len(url)
+        targets = []
+        if parser and _parser_is_valid_url(url, protocol or "https://", domain):
+            targets.append(parser_spans)
+        if _js_is_valid_url(original[start:end], protocol or "https://",
+                            original[match.start(5):match.end(5)], domain):
+            targets.append(js_spans)
+        if not targets:
+            continue
+        if protocol is None:
+            if _INVALID_URL_WITHOUT_PROTOCOL_PRECEDING_CHARS.search(before):
+                continue
+            found = [(start + m.start(), start + m.end())
+                     for m in _VALID_ASCII_DOMAIN.finditer(domain)]
+            if not found:
+                continue
+            if path:  # the last ASCII-only domain takes the path and query with it
+                found[-1] = (found[-1][0], end)
+        else:
+            tco = _VALID_TCO_URL.search(url)
+            if tco:
+                if tco.group(1) and len(tco.group(1)) > 40:  # MAX_TCO_SLUG_LENGTH
+                    continue
+                end = start + len(tco.group(0))
+            found = [(start, end)]
+        for spans in targets:
+            spans.extend(found)
+    return parser_spans, js_spans
+
+
+_extract_urls_module = importlib.import_module("twitter_text.extract_urls")
+_EXTRACT_URL = _extract_urls_module.extract_url
+_VALID_ASCII_DOMAIN = _extract_urls_module.valid_ascii_domain
+_VALID_TCO_URL = _extract_urls_module.valid_tco_url
+_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING_CHARS = (
+    _extract_urls_module.invalid_url_without_protocol_preceding_chars)
+_parser_is_valid_url = _extract_urls_module.is_valid_url
+# punycode.js (Node's built-in `punycode`, which twitter-text's idna.js requires) encodes a
+# label holding anything outside U+0000-U+007E, and splits labels at these separators.
+_PUNYCODE_SEPARATORS = re.compile("[.\u3002\uff0e\uff61]")
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+_PUNYCODE_ENCODED = re.compile("[^\\x00-\\x7e]")  # punycode.js regexNonASCII
+_MAX_LABEL = 63  # MAX_DOMAIN_LABEL_LENGTH
+
+
+def _js_is_valid_url(url: str, protocol: str, domain: str, matched_domain: str) -> bool:
+    """twitter-text 3.1.0's isValidUrl with its src/lib/idna.js toAscii, which returns the
+    domain unchanged when every label's punycode form is 1-63 characters: so the length limit
+    is on the URL as written, in UTF-16 code units (JavaScript's String length).
+    `matched_domain` is `domain` as the regular expressions see it (_JS_CASE)."""
+    if domain[:4] == "xn--" and not _VALID_ASCII_DOMAIN.search(matched_domain):
+        return False
+    for label in domain.split("."):
+        # A punycode form is never shorter than its label in code points (at most two units
+        # each): a long label fails unencoded, so hostile text costs no quadratic encoding.
+        if not label or len(label) > 2 * _MAX_LABEL:
+            return False
+        if _PUNYCODE_ENCODED.search(label):
+            if _punycode_length(label) > _MAX_LABEL:
+                return False
+        elif len(label) > _MAX_LABEL:
+            return False
+    return len(protocol) + len(url) <= 4096  # MAX_URL_LENGTH, in code units
+
+
+@functools.lru_cache(maxsize=4096)  # the splitter measures the same words over and over
+def _punycode_length(label: str) -> int:
+    """The length of punycode.js's toASCII(`label`), a label of at most 126 UTF-16 code units
+    (punycode.js pairs surrogates into code points, as decoding them does)."""
+    if _SURROGATE.search(label):
+        label = label.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    parts = _PUNYCODE_SEPARATORS.split(label)
+    return len(parts) - 1 + sum(4 + len(part.encode("punycode"))
+                                if _PUNYCODE_ENCODED.search(part) else len(part)
+                                for part in parts)
 
 
 def _url_entities(text: str) -> list[dict]:
