@@ -221,3 +221,12 @@ def test_a_check_for_a_post_that_replies_to_nothing_does_not_pay_for_thread_part
     reads = [c for c in office.store.spend.charges(post_id=post)
              if c.purpose == "reconcile" and c.operation == "post_read"]
     assert [c.units for c in reads] == [1]  # the thread's first part; its replies left out
+
+
+def test_a_link_only_the_javascript_counter_finds_is_priced_as_a_post_with_a_url():
+    # "مرحباx.com/a": npm twitter-text 3.1.0 finds x.com/a, twitter-text-parser does not. The
+    # weighting counts it as a link, so the price must too: guessing low overspends the budget.
+    from scheduler.platforms.x_terms import POST_CREATE, POST_CREATE_WITH_URL, create_operation
+    assert create_operation("مرحباx.com/a تفاصيل") == POST_CREATE_WITH_URL
+    assert create_operation("Details at https://example.org today.") == POST_CREATE_WITH_URL
+    assert create_operation("No link here.") == POST_CREATE

@@ -48,7 +48,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 
-from posts.weight import find_urls
+from posts.weight import find_js_urls, find_urls
 from scheduler.platforms.base import Budget
 from scheduler.platforms.billing import MICROS, BillingSettings, Estimate, Prices
 from scheduler.platforms.spec import number
@@ -101,8 +101,10 @@ def prices(overrides: Mapping[str, Decimal] | None = None) -> Prices:
 
 def create_operation(text: str) -> str:
     """Which price a post's create request pays: with a URL whenever twitter-text finds a link
-    in the text (the same detection the weighting uses, posts.weight), otherwise plain."""
-    return POST_CREATE_WITH_URL if find_urls(text) else POST_CREATE
+    in the text, otherwise plain. The detection is the weighting's (posts.weight): a link either
+    twitter-text-parser or npm twitter-text 3.1.0 finds ("مرحباx.com" only the latter), since a
+    budget that guesses low is the one that gets overspent."""
+    return POST_CREATE_WITH_URL if find_urls(text) or find_js_urls(text) else POST_CREATE
 
 
 def estimate(texts: Iterable[str], prices: Prices = DEFAULT) -> Estimate:
