@@ -46,16 +46,18 @@ _ALWAYS_JOIN = frozenset({
 })
 # Military ranks and appointments as the AP Stylebook abbreviates them before a name ("military
 # titles": Pfc., Staff Sgt., Sgt. Maj., Ens., Lt. Cmdr., Rear Adm., ...), with the British and
-# Commonwealth forms (Pte., LCpl., Cdre., Wg. Cdr., Sqn. Ldr., Flt. Lt.), police ranks (Insp.,
-# Supt., Det.) and office titles (H.E., Dep., Asst., Dir., Cmdt.); and unit abbreviations,
-# which precede the unit's name ("2 Bn. The Rifles", "3 Sqn. RAF Regiment", "A Coy. 1 Bn."):
-# the UK MOD's Defence Writing Guide (JSP 101) and US Army FM 1-02.1 list them (there without
-# the full stop, which many offices add). "Ops." precedes a role ("Ops. Officer Smith").
+# Commonwealth forms (Pte., LCpl., Cdre., Wg. Cdr., Sqn. Ldr., Flt. Lt., WO1), police ranks
+# (Insp., Supt., Det., Ch. Supt., Cst.), councillors (Cllr.) and office titles (H.E., Dep.,
+# Asst., Dir., Cmdt.); and unit abbreviations, which precede the unit's name ("2 Bn. The
+# Rifles", "3 Sqn. RAF Regiment", "A Coy. 1 Bn."): the UK MOD's Defence Writing Guide (JSP
+# 101) and US Army FM 1-02.1 list them (there without the full stop, which many offices add).
+# "Ops." precedes a role ("Ops. Officer Smith").
 _MILITARY = frozenset({
     "pfc.", "pte.", "lcpl.", "l/cpl.", "ssgt.", "sfc.", "msgt.", "1sgt.", "cwo.", "wo.",
     "ens.", "lcdr.", "lt.cdr.", "lt.cmdr.", "cdre.", "radm.", "vadm.", "sgt.maj.", "wg.cdr.",
     "sqn.ldr.", "flt.lt.", "gp.capt.", "comdr.", "cmdt.", "insp.", "supt.", "det.", "h.e.",
-    "h.h.", "h.r.h.", "dep.", "asst.", "dir.", "midn.", "wg.", "gp.",
+    "h.h.", "h.r.h.", "dep.", "asst.", "dir.", "midn.", "wg.", "gp.", "ldr.", "wo1.", "wo2.",
+    "ch.", "cst.", "cllr.",
     "bn.", "btn.", "sqn.", "sqdn.", "coy.", "regt.", "bde.", "div.", "flt.", "plt.", "pl.",
     "tp.", "bty.", "btry.", "cdo.", "ops.",
 })
@@ -110,6 +112,8 @@ _ARABIC_OPENING_PHRASES = frozenset({
 # Words that start with و or ف and do not carry the conjunction.
 _NOT_CONJUNCTION = frozenset({"في", "فوق", "فقط", "وفق", "وفقا", "وفقاً", "وسط"})
 _NUMBER = re.compile(r"[0-9٠-٩۰-۹][0-9٠-٩۰-۹.,٫٬]*")
+# Number words that stand for a number before a unit ("3 آلاف كم.").
+_ARABIC_NUMBER_WORDS = frozenset({"ألف", "آلاف", "الف", "الاف", "مليون", "ملايين", "مئة", "مائة"})
 _LINE_BREAKS = "\n\r\v\f\x85\u2028\u2029"
 _NO_BREAK = "\u00a0\u2007\u202f"
 # Country and organisation initials are usually adjectives ("U.S. Army"): joined unless what
@@ -221,8 +225,7 @@ def _continues(before: str, after: str) -> bool:
         return True  # "Mon. 12 January", "alt. 3,000 ft": no sentence opens with a numeral
     if key in _ARABIC_ERAS and len(words_before) > 1 and _YEAR.fullmatch(words_before[-2]):
         return False  # "عام 1445 هـ. وقد ...": the era closes the sentence
-    if (key in _ALWAYS_JOIN or key in _MILITARY or key in _ARABIC_TITLES
-            or key in _NAME_PREFIXES):
+    if _is_title(key):
         return True
     if key in _DAYS and following.rstrip(",").casefold() in _MONTHS:
         return True  # "Mon. Jan. 12"
@@ -230,7 +233,8 @@ def _continues(before: str, after: str) -> bool:
             and _ARABIC_LETTER.match(following)):
         return True  # "الساعة 8 ص. يوميا": one letter and a dot is an abbreviation
     if (last in _ARABIC_UNITS and len(words_before) > 1
-            and _NUMBER.fullmatch(words_before[-2]) and _ARABIC_LETTER.match(following)):
+            and (_NUMBER.fullmatch(words_before[-2]) or words_before[-2] in _ARABIC_NUMBER_WORDS)
+            and _ARABIC_LETTER.match(following)):
         return not _opens_arabic_sentence(after.split()[:2])  # "12 كم. من الطريق"
     if last.endswith(".") and following[:1].islower():
         return True  # "up to 14 hrs. at a time": no sentence starts in lower case
@@ -239,6 +243,14 @@ def _continues(before: str, after: str) -> bool:
     if key in _JOIN_UNLESS_SENTENCE_START:
         return not _starts_sentence(following)
     return False
+
+
+def _is_title(key: str) -> bool:
+    """Whether `key` (case-folded, ending in ".") is a title, rank, unit or prefix that precedes
+    a name; a compound rank is judged by its last part ("lt.-col.", "sub-lt.", "maj.-gen.")."""
+    key = key.rsplit("-", 1)[-1]
+    return (key in _ALWAYS_JOIN or key in _MILITARY or key in _ARABIC_TITLES
+            or key in _NAME_PREFIXES)
 
 
 def _has_line_break(gap: str) -> bool:

@@ -426,6 +426,8 @@ def test_a_numbered_line_after_a_full_stop_still_starts_anew():
     "Ships joined Ex. Eager Lion and Op. Inherent Resolve this year.",
     "The Mv. Ocean Star and the M.V. Sea Breeze docked, as did HMS. Defender.",
     "The next exercise begins on Mon. Jan. 12 and ends Fri. January 16.",
+    "Lt.-Col. Reyes, Maj.-Gen. Hale and Sub-Lt. Grey met Sqn. Ldr. Smith.",
+    "Ch. Supt. Moore, Cllr. Jones and WO1. Hale spoke.",
 ])
 def test_a_title_exercise_or_ship_prefix_before_a_name_ends_no_sentence(text):
     assert sentences(text) == [text]
@@ -437,6 +439,8 @@ def test_a_title_exercise_or_ship_prefix_before_a_name_ends_no_sentence(text):
     "بلغ المطر 12 ملم. في الساعة الأولى.",
     "حملت الطائرة 500 كغ. من المساعدات و20 سم. من الأنابيب.",
     "تمتد الأنابيب 3.5 كلم. تحت الماء.",
+    "قطعت القافلة 3 آلاف كم. من الطريق الساحلي.",
+    "تقع العلامة على بعد ٥ م.م. من الحافة.",
 ])
 def test_an_arabic_unit_after_a_number_before_an_arabic_word_ends_no_sentence(text):
     assert sentences(text) == [text]
