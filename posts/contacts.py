@@ -7,6 +7,13 @@ and a line whose details sit among many other words is text unless it is part of
 footer (posts.factsheet reads a footer as a whole). `classify_line` says why where a line was a
 close call, for `preview` to show.
 
+Phone numbers are found by their context and shape, not by a numbering plan: international
+("+964 750 123 4567") or grouped ("318-555-0142"), national with its trunk "0" ("07701234567",
+"0770-1234567"), or any 3-15 digits right after a phone label ("Hotline: 911", "واتساب: …").
+A numbering-plan library (libphonenumber) would need the office's region, which the config
+does not name, and would reject exactly the short codes and foreign-plan numbers that a
+label marks as the office's own.
+
 Lines are read through NFKC (`_folded`), so full-width forms typed with an East Asian input
 method or pasted from such a document ("＋９６４ ７５０ １２３ ４５６７", "press＠example.mil")
 are found like their ASCII, and listed in it; the post text itself is never changed.
@@ -60,17 +67,43 @@ _STRONG_LABEL = re.compile(
     r"(?=$|[\s:：,،|])", re.IGNORECASE)
 # Labels that do only when followed by ":" or nothing, or when the line holds contact details.
 _WEAK_LABEL = re.compile(
-    r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|web(?:site)?|online|twitter|x"
-    r"|facebook|social media"
+    r"(?:contacts?|e-?mail|phone|tel(?:ephone)?|fax|mobile|cell(?:phone)?|hotline|helpline"
+    r"|whatsapp|viber|switchboard|emergenc(?:y|ies)|web(?:site)?|online|twitter|x|facebook"
+    r"|social media"
     r"|و?(?:ال)?(?:بريد (?:ال)?(?:إلكتروني|الكتروني)|ايميل|إيميل|هاتف|جوال|موبايل|نقال|فاكس"
-    r"|رقم (?:ال)?(?:هاتف|جوال)|خط الساخن|موقع (?:ال)?(?:إلكتروني|الكتروني|رسمي)|موقع"
+    r"|رقم (?:ال)?(?:هاتف|جوال|طوارئ)|خط الساخن|طوارئ|موقع (?:ال)?(?:إلكتروني|الكتروني|رسمي)|موقع"
     r"|فيسبوك|فيس بوك|إكس|اكس|تويتر|واتساب|إنستغرام|انستغرام|يوتيوب|تيليغرام|تلغرام"
     r"|حساباتنا|حسابنا|(?:منصات|وسائل|مواقع) التواصل الاجتماعي))"
     r"(?=$|[\s:：,،|])", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number: 7-15 digits, starting with "+" or "(", or in at least three groups
 # ("+1 (555) 010-4477", "0750 123 4567"); not a year range like "2024-2026".
-_PHONE = re.compile(r"(?<![\w/.])(?:[+(]\(?\d[\d ()\-–]{5,}\d|\d+(?:[ \-–]\d+){2,})(?![\w/]|\.\w)")
+# Also a number in national format, as offices write their own ("07701234567", "0770-1234567",
+# "0770 1234567", in Arabic-Indic digits too, which `\d` matches): the trunk prefix "0" and
+# 9-15 digits in one or two groups, a shape body figures ("1,250", "2024-2026") never take.
+_PHONE = re.compile(
+    r"(?<![\w/.])(?:[+(]\(?\d[\d ()\-–]{5,}\d|\d+(?:[ \-–]\d+){2,}"
+    r"|[0٠۰]\d{8,14}|[0٠۰]\d{1,4}[ \-–]\d{5,10})(?![\w/]|\.\w)")
+# A number right after a phone label ("Phone: 07701234567", "Hotline: 911", "هاتف: ٠٧٧٠…",
+# "…على الرقم ٠٧٧٠١٢٣٤٥٦٧") is a phone number whatever its shape, short codes included: the
+# label, not the digits, says what it is. The label is followed by ":" or the number ends the
+# line, so "Mobile 120 units were deployed" holds none.
+_PHONE_WORDS = (
+    r"(?:phone|tel(?:ephone)?|mobile|cell(?:phone)?|fax|hotline|helpline|whatsapp|viber|sms"
+    r"|switchboard|emergenc(?:y|ies)|toll-?free|free ?phone|call(?: us)?"
+    r"|و?(?:ال)?(?:هاتف|جوال|موبايل|نقال|فاكس|خط الساخن|واتساب|طوارئ)"
+    r"|و?رقم (?:ال)?(?:هاتف|جوال|واتساب|طوارئ)|(?:على |ب)?الرقم"
+    r"|و?اتصل(?:وا)?(?: بنا)?(?: على)?)")
+# Up to three words may come between the label and its ":" ("Phone line for families: 104",
+# "هاتف المكتب الإعلامي: 104"); "." separates groups too after a label ("0770.123.4567").
+_LABELLED_NUMBER = r"[+(]?\d(?:[ ().\-–]{0,2}\d)*"
+_PHONE_LABEL = re.compile(rf"{_PHONE_WORDS}\.?(?=$|[\s:：])", re.IGNORECASE)
+_LABELLED_PHONE = re.compile(
+    rf"(?<!\w){_PHONE_WORDS}\.?(?:(?:\s+[^\W\d_]+\.?){{0,3}}\s*[:：]\s*({_LABELLED_NUMBER})(?!\w)"
+    rf"|\s+({_LABELLED_NUMBER})\s*$)", re.IGNORECASE)
+#: Digits in a phone number: short codes ("911", "104") only after a phone label.
+_PHONE_DIGITS = range(7, 16)
+_LABELLED_PHONE_DIGITS = range(3, 16)
 _HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -109,7 +142,7 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
     rest_text = rest.strip(" :：-–—|,،.")
     if label and not rest_text:
         return "label-only", None
-    spans = _detail_spans(rest)
+    spans = _detail_spans(rest, label.group() if label else "")
     words = len(_WORD.findall(_cut(rest, spans)))
     if weak and rest.lstrip().startswith((":", "：")):
         if spans and words <= 2 * _CONTACT_LINE_WORDS:
@@ -132,7 +165,8 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
             words >= 2 and not label and line.rstrip(_CLOSING)[-1:] in ".!?؟"):
         # "See the report (https://...)." is a sentence of the body, not a footer line.
         return "details", None
-    if any(_EMAIL.fullmatch(line[s:e]) or _PHONE.fullmatch(line[s:e]) for s, e in spans):
+    phones = _phone_spans(rest, label.group() if label else "")
+    if any(_EMAIL.fullmatch(rest[s:e]) or (s, e) in phones for s, e in spans):
         return None, DETAILS_AMONG_WORDS
     return None, None
 
@@ -142,13 +176,31 @@ def _folded(line: str) -> str:
     return line if line.isascii() else unicodedata.normalize("NFKC", line)
 
 
-def _detail_spans(line: str) -> list[tuple[int, int]]:
+def _detail_spans(line: str, label: str = "") -> list[tuple[int, int]]:
+    """Spans of the contact details in `line`, which followed `label` (cut off by the caller)."""
     spans = [m.span() for m in _EMAIL.finditer(line)]
     spans += [s for s in find_urls(line) if not _overlaps(s, spans)]
     spans += [m.span() for m in _HANDLE.finditer(line) if not _overlaps(m.span(), spans)]
-    spans += [m.span() for m in _PHONE.finditer(line)
-              if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), spans)]
+    spans += [s for s in _phone_spans(line, label) if not _overlaps(s, spans)]
     return sorted(spans)
+
+
+def _phone_spans(line: str, label: str = "") -> list[tuple[int, int]]:
+    """Spans of the phone numbers in `line`, left to right; `label` as in `_detail_spans`."""
+    if label and _PHONE_LABEL.fullmatch(label.strip()):
+        line = label + line  # "Hotline" cut off ": 911": read them together, spans in `line`
+        shift = len(label)
+    else:
+        shift = 0
+    spans: list[tuple[int, int]] = []
+    for m in _LABELLED_PHONE.finditer(line):
+        group = 1 if m.group(1) is not None else 2
+        if len(_DIGIT.findall(m.group(group))) in _LABELLED_PHONE_DIGITS:
+            spans.append(m.span(group))
+    spans += [m.span() for m in _PHONE.finditer(line)
+              if len(_DIGIT.findall(m.group())) in _PHONE_DIGITS
+              and not _overlaps(m.span(), spans)]
+    return sorted((s - shift, e - shift) for s, e in spans if s >= shift)
 
 
 def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
@@ -202,9 +254,9 @@ def extract_contacts(lines: Iterable[str]) -> Contacts:
             taken.append(m.span())
             facebook = _FACEBOOK_WORDS.search(line) and not _X_WORDS.search(line)
             accounts[ContactAccount("facebook" if facebook else "x", m.group(1))] = None
-        for m in _PHONE.finditer(line):
-            if 7 <= len(_DIGIT.findall(m.group())) <= 15 and not _overlaps(m.span(), taken):
-                phones[m.group().strip()] = None
+        for start, end in _phone_spans(line):
+            if not _overlaps((start, end), taken):
+                phones[line[start:end].strip()] = None
     return Contacts(tuple(emails), tuple(phones), tuple(urls), tuple(accounts))
 
 

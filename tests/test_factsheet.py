@@ -337,6 +337,62 @@ def test_the_footer_phone_numbers_are_listed_under_contacts():
     assert all("DSN" not in s.text for s in sheet.sections)
 
 
+@pytest.mark.parametrize(("line", "phone"), [
+    ("Phone: 07701234567", "07701234567"),
+    ("Phone: 0770-1234567", "0770-1234567"),
+    ("Phone: 0770 1234567", "0770 1234567"),
+    ("Mobile: 07901234567", "07901234567"),
+    ("Tel. 104", "104"),
+    ("Hotline: 911", "911"),
+    ("Helpline 0800 123456", "0800 123456"),
+    ("WhatsApp: +964 770 123 4567", "+964 770 123 4567"),
+    ("07701234567", "07701234567"),
+    ("هاتف: 07701234567", "07701234567"),
+    ("الخط الساخن: 104", "104"),
+    ("واتساب: 07701234567", "07701234567"),
+    ("هاتف: ٠٧٧٠١٢٣٤٥٦٧", "٠٧٧٠١٢٣٤٥٦٧"),
+    ("للاستفسار يرجى الاتصال على الرقم ٠٧٧٠١٢٣٤٥٦٧", "٠٧٧٠١٢٣٤٥٦٧"),
+    ("Phone number: 911", "911"),
+    ("For more information call 07701234567", "07701234567"),
+    ("For more information call 911", "911"),
+    ("Phone line for families: 104", "104"),
+    ("Tel/Fax: 104", "104"),
+    ("Tel: 0770.123.4567", "0770.123.4567"),
+    ("Emergency: 112", "112"),
+    ("الطوارئ: 104", "104"),
+    ("هاتف المكتب الإعلامي: 104", "104"),
+    ("اتصلوا بنا على 104", "104"),
+    ("Duty desk ۰۷۷۰۱۲۳۴۵۶۷", "۰۷۷۰۱۲۳۴۵۶۷"),
+])
+@pytest.mark.parametrize("footer", [False, True])
+def test_a_phone_line_is_a_contact_line_whatever_its_number_looks_like(line, phone, footer):
+    # A number in national format ("0770 ...") or a short code after a phone label is what
+    # offices write for their own lines: listed under contacts, never posted, alone or in a
+    # footer, and no note claiming the line "holds no contact details".
+    others = "press@jtf-meridian.mil\nwww.jtf-meridian.mil\n" if footer else ""
+    sheet = parse_factsheet(f"{BODY}{others}{line}\n")
+    assert [s.text for s in sheet.sections] == [
+        "The task force keeps the strait open to merchant shipping."]
+    assert sheet.contacts.phones == (phone,)
+    assert not any("no contact details" in n for n in sheet.notes)
+
+
+@pytest.mark.parametrize("line", [
+    "The task force escorted 1,250 merchant vessels through the strait last year.",
+    "Mobile 120 units were deployed along the coast during the exercise.",
+    "Phone: 104 is the number families call when a crew member is injured at sea.",
+    "Hotline calls rose by 2024 to more than 1250000 a year, the office said.",
+    "Call 104 if a crew member is injured at sea, and the duty officer answers.",
+    "Emergency: 112 crews answered calls from the flooded villages within the hour.",
+    "Phone calls to the office rose from 2024 to 2026 by 1250000 in all.",
+    "الهاتف: 104 هو الرقم الذي تتصل به العائلات عند إصابة أحد أفراد الطاقم في البحر.",
+])
+def test_a_body_sentence_with_a_number_stays_text(line):
+    sheet = parse_factsheet(f"{BODY}SERVICES\n{line}\n\nCOMMUNITY\nCrews host open days.")
+    assert any(line in s.text for s in sheet.sections)
+    assert sheet.contacts.phones == ()
+
+
 @pytest.mark.parametrize("line", [
     "Online: families can now track a crew member's deployment dates through the new portal.",
     "Phone: the family support line now answers around the clock, and calls are free.",

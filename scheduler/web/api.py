@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from db.store import HistoryFilter
 from posts.states import PostStatus
-from scheduler.compose import preview
+from scheduler.compose import MAX_TEXT_CHARS, preview
 from scheduler.records import post_record
 from scheduler.status import status_report
 from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
@@ -76,7 +76,7 @@ class HistoryPage(BaseModel):
 
 class NewPost(BaseModel):
     account: str = Field(max_length=200)
-    text: str = Field(max_length=70_000)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
     at: str | None = Field(None, max_length=100,
                            description="'now', '+2h' or '2026-12-01 09:00' (office time); "
                                        "default: the account's next free slot.")
@@ -91,7 +91,7 @@ class Queued(BaseModel):
 
 class PreviewIn(BaseModel):
     account: str = Field(max_length=200)
-    text: str = Field(max_length=70_000)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
 class PartOut(BaseModel):
