@@ -42,7 +42,7 @@ _ALWAYS_JOIN = frozenset({
     "gen.", "lt.", "col.", "maj.", "capt.", "cpt.", "sgt.", "cpl.", "pvt.", "spc.", "adm.",
     "brig.", "cmdr.", "cdr.", "gov.", "sen.", "rep.", "prof.", "pres.", "hon.", "rev.", "amb.",
     "dr.", "mr.", "mrs.", "ms.", "st.", "mt.", "ft.", "approx.", "e.g.", "i.e.", "cf.", "vs.",
-    "viz.", "ca.", "lt.col.", "lt.gen.", "maj.gen.", "brig.gen.",
+    "viz.", "ca.", "lt.col.", "lt.gen.", "maj.gen.", "brig.gen.", "rt.",
 })
 # Military ranks and appointments as the AP Stylebook abbreviates them before a name ("military
 # titles": Pfc., Staff Sgt., Sgt. Maj., Ens., Lt. Cmdr., Rear Adm., ...), with the British and

@@ -428,6 +428,7 @@ def test_a_numbered_line_after_a_full_stop_still_starts_anew():
     "The next exercise begins on Mon. Jan. 12 and ends Fri. January 16.",
     "Lt.-Col. Reyes, Maj.-Gen. Hale and Sub-Lt. Grey met Sqn. Ldr. Smith.",
     "Ch. Supt. Moore, Cllr. Jones and WO1. Hale spoke.",
+    "The Rt. Hon. Jane Grey met the crews.",
 ])
 def test_a_title_exercise_or_ship_prefix_before_a_name_ends_no_sentence(text):
     assert sentences(text) == [text]
