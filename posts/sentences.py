@@ -142,6 +142,7 @@ _WHITESPACE = re.compile(r"\s+")
 _AFTER_SENTENCE_END = re.compile(r"[.!?؟。…]\s+")
 #: Text longer than this is segmented block by block.
 _BLOCK_CHARS = 5000
+_TAIL_CHARS = 200
 _OPENING_PUNCTUATION = "([{\"'“‘«"
 _ARABIC_LETTER = re.compile(
     "[\u0620-\u064a\u066e-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff"
@@ -164,15 +165,33 @@ def sentences(text: str, language: str | None = None) -> list[str]:
     if not text:
         return []
     language = language or detect_language(text)
-    joined: list[str] = []
+    # Each sentence is kept as its parts, and only its last words are looked at: text where
+    # every boundary is undone ("alt. 3 alt. 3 ...") stays linear, not quadratic.
+    joined: list[list[str]] = []
+    blank = True  # whether the sentence being built is whitespace only
     for block in _blocks(text):
         for n, part in enumerate(_segment(block, language)):
-            if joined and (n == 0 or not joined[-1].strip() or not part.strip()
-                           or _continues(joined[-1], part)):
-                joined[-1] += part
+            if joined and (n == 0 or blank or not part.strip()
+                           or _continues(_tail(joined[-1]), part)):
+                joined[-1].append(part)
             else:
-                joined.append(part)
-    return joined
+                joined.append([part])
+                blank = True
+            blank = blank and not part.strip()
+    return ["".join(parts) for parts in joined]
+
+
+def _tail(parts: list[str]) -> str:
+    """The end of a sentence built from `parts`: at least its last _TAIL_CHARS characters,
+    enough for the last two words that decide a boundary (longer words only by their end)."""
+    tail: list[str] = []
+    size = 0
+    for part in reversed(parts):
+        tail.append(part)
+        size += len(part)
+        if size >= _TAIL_CHARS:
+            break
+    return "".join(reversed(tail))[-_TAIL_CHARS:]
 
 
 def _segment(text: str, language: str) -> list[str]:

@@ -149,6 +149,15 @@ def test_long_unspaced_text_is_segmented_quickly_and_exactly():
     assert "".join(parts) == text
 
 
+@pytest.mark.parametrize("unit", ["up to 14 hrs. at alt. 3 ", "تم إنجاز 12 كم. من "])
+def test_text_where_every_boundary_is_undone_is_segmented_in_linear_time(unit):
+    text = unit * (300_000 // len(unit))
+    started = time.perf_counter()
+    parts = sentences(text)
+    assert time.perf_counter() - started < 5  # about 0.3 s; 30 s when it was quadratic
+    assert parts == [text]
+
+
 # --- where a sentence that is too long is cut -------------------------------------------------
 
 def test_a_sentence_too_long_for_a_post_is_cut_after_a_clause():
