@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean corpus twemoji-regex
+.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,18 @@ twemoji-regex: node_modules/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# Not part of `make test`: mutation testing of the modules that carry the promises
+# ([tool.mutmut] in pyproject.toml), one mutant at a time so a shared machine stays usable;
+# hours for all of them on a small machine. Narrow it with MUTANTS, globs over mutant names
+# (not expanded by the shell), e.g. `make mutation MUTANTS='db.queue*'`. See docs/TESTING.md.
+# On SQLite only: the PostgreSQL variants point at a port where nothing listens, so they skip
+# instead of sharing a database with a test run on the same machine.
+MUTANTS ?=
+mutation: $(VENV)/.installed-dev
+	set -f; FACTPOST_TEST_POSTGRES_URL=postgresql+psycopg://mutmut@127.0.0.1:9/none \
+		$(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
+	$(BIN)/mutmut results
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
@@ -57,4 +69,4 @@ lock: | $(BIN)/python
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis node_modules
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis node_modules mutants

@@ -109,7 +109,7 @@ def office(backend: str, *, x_accounts: int = 1, pages: int = 1, latency: float 
         if emulator is not None:
             emulator.register_accounts(config.accounts, environ)
             emulator.latency = latency
-            emulator.reject_duplicates = False
+            emulator.refuse_duplicates(False)
             # The platforms' real allowances would hold the accounts for hours mid-benchmark.
             for account in config.accounts:
                 if account.platform == "x":

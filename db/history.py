@@ -164,6 +164,17 @@ class History:
                 Post.account == post.account, Post.remote_id == remote_id,
                 Post.id != post.id).limit(1)) is not None
 
+    def unsettled_texts(self, post: Post, *, limit: int) -> list[str] | None:
+        """The texts of `post`'s account's other posts that may be, or may yet become, live
+        under no recorded id: queued, publishing, or in review (where a post whose outcome is
+        unknown is sent). None when there are more than `limit` (the caller cannot tell them
+        apart then, and must not guess)."""
+        with self.db.reading() as s:
+            texts = list(s.scalars(select(Post.text).where(
+                Post.account == post.account, Post.id != post.id, Post.remote_id.is_(None),
+                Post.status.in_([S.QUEUED, S.PUBLISHING, S.NEEDS_REVIEW])).limit(limit + 1)))
+        return texts if len(texts) <= limit else None
+
     def parent_remote_id(self, post: Post) -> str | None:
         """The remote id of the part `post` replies to, once published (None for a first part)."""
         if post.parent_id is None:

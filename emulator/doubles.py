@@ -24,6 +24,9 @@ class Double(Protocol):
 
     #: The platform's name, as factpost's config names it ("x").
     name: str
+    #: Whether the platform refuses a post whose text repeats one of the account's, as its
+    #: documentation or a public report says (`Emulator.refuse_duplicates` overrides it).
+    duplicates_refused: bool
 
     def __init__(self, world: World, faults: FaultPlan,
                  wait: Callable[[float], object]) -> None:

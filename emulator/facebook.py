@@ -68,6 +68,13 @@ class GraphDouble:
     every path no other platform owns, as Graph's paths have no prefix of their own."""
 
     name = "facebook"
+    # A Page takes the same message again: the publishing guide documents no refusal of a
+    # repeat (https://developers.facebook.com/docs/pages/publishing), and a retried photo post
+    # went out seven times in 2025 (https://github.com/arsduo/koala/issues/699). Error 506
+    # ("Duplicate status message") is what Graph answered for a repeat in 2012
+    # (https://github.com/facebook-csharp-sdk/facebook-csharp-sdk/issues/119); the emulator
+    # plays it when a test turns refusal on.
+    duplicates_refused = False
 
     def __init__(self, world: World, faults: FaultPlan, wait: Callable[[float], object]) -> None:
         self.world = world
@@ -271,7 +278,7 @@ class GraphDouble:
             message, link = params.get("message", ""), params.get("link") or None
             if not message.strip() and not link:
                 return self.error(400, 100, "(#100) Missing message or attachment")
-            if (message and self.world.reject_duplicates
+            if (message and self.world.refuses_duplicates(self.name, self.duplicates_refused)
                     and any(p.message == message for p in page.posts)):
                 return self.error(400, 506, "(#506) Duplicate status message")
             post = PagePost(id=f"{page.page_id}_{self.state.next_post_id()}", message=message,

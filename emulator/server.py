@@ -221,15 +221,21 @@ class Emulator:
         """Faults played on requests so far, queued and random alike."""
         return self._faults.played()
 
-    @property
-    def reject_duplicates(self) -> bool:
-        """Whether identical text is refused (X 403, Graph 506), as the platforms do. Turn it
-        off to let a test see duplicates that the platforms would otherwise hide."""
-        return self._world.reject_duplicates
+    def refuse_duplicates(self, refuse: bool = True, *, platform: str | None = None) -> None:
+        """Refuse (X 403, Graph 506) or accept a post whose text repeats one of the account's,
+        on `platform` or on every platform. Left alone, each does what the platform does: X
+        refuses a repeat, Facebook accepts it. A test that relies on a refusal says so here;
+        one that must see every duplicate turns refusal off."""
+        for name in [platform] if platform else self.doubles:
+            if name not in self.doubles:
+                raise ValueError(f"no emulated platform {name!r}; there are "
+                                 f"{', '.join(self.doubles)}")
+            self._world.duplicate_refusal[name] = refuse
 
-    @reject_duplicates.setter
-    def reject_duplicates(self, value: bool) -> None:
-        self._world.reject_duplicates = value
+    def refuses_duplicates(self, platform: str) -> bool:
+        """Whether `platform` refuses a repeated text now (see `refuse_duplicates`)."""
+        double = self.doubles[platform]
+        return self._world.refuses_duplicates(platform, double.duplicates_refused)
 
     @property
     def graph_regain_minutes(self) -> float:
@@ -240,6 +246,12 @@ class Emulator:
     @graph_regain_minutes.setter
     def graph_regain_minutes(self, value: float) -> None:
         self._graph.regain_minutes = value
+
+    def omit_x_entities(self, omit: bool = True) -> None:
+        """Make X's reads give t.co links without the `entities` that say where they lead (an
+        older API shape, a proxy that strips fields); off by default, as X gives them."""
+        with self._world.lock:
+            self._x.state.omit_entities = omit
 
     def reset(self) -> None:
         """Forget posts, faults, throttles, counters and the request log; keep accounts."""

@@ -83,8 +83,14 @@ class World:
         # The bill of platforms that bill per request: one entry per billable request.
         self.bill: list[dict] = []
         self.images: dict[str, StoredImage] = {}  # X media and Graph photos, by id
-        # Identical text is refused as the platforms refuse it; a test may turn that off.
-        self.reject_duplicates = True
+        # Whether identical text is refused, by platform name; a platform left out does what
+        # its double says the platform does (`Double.duplicates_refused`).
+        self.duplicate_refusal: dict[str, bool] = {}
+
+    def refuses_duplicates(self, platform: str, documented: bool) -> bool:
+        """Whether `platform` refuses a post whose text repeats one of the account's:
+        `documented` (what the platform does) unless a test said otherwise."""
+        return self.duplicate_refusal.get(platform, documented)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -77,6 +77,12 @@ class XDouble:
     """The emulated X (emulator/doubles.py lists it)."""
 
     name = "x"
+    # X refuses a post whose text repeats one of the account's recent posts, with a 403 and
+    # DUPLICATE ("we currently reject tweets that have an exact string match to any tweet sent
+    # recently", X's platform team on twitter-development-talk, 2009; listed as a 403 in
+    # https://developer.x.com/en/support/x-api/error-troubleshooting and by schedulers, e.g.
+    # https://www.postpeer.dev/errors/twitter).
+    duplicates_refused = True
 
     def __init__(self, world: World, faults: FaultPlan, wait: Callable[[float], object]) -> None:
         self.world = world
@@ -255,7 +261,8 @@ class XDouble:
         media = self._attached_media(account, body)
         if isinstance(media, Response):
             return media
-        if self.world.reject_duplicates and any(t.text == text for t in account.tweets):
+        if (self.world.refuses_duplicates(self.name, self.duplicates_refused)
+                and any(t.text == text for t in account.tweets)):
             return problem(403, "Forbidden", DUPLICATE)
         parent = self.state.find_tweet(reply_to) if reply_to else None
         if reply_to and parent is None:

@@ -147,7 +147,7 @@ def _timeline(state: XState, reader: XAccount, user_id: str, request: Request) -
     meta = {"result_count": len(page), "newest_id": page[0].id, "oldest_id": page[-1].id}
     if len(tweets) > len(page):
         meta["next_token"] = _base36(int(page[-1].id))
-    return json_response(200, {"data": [_render(t, fields, owner.handle) for t in page],
+    return json_response(200, {"data": [_render(t, fields, owner.handle, state) for t in page],
                                "meta": meta})
 
 
@@ -159,7 +159,7 @@ def _lookup(state: XState, reader: XAccount, tweet_id: str, request: Request) ->
     if found is None:
         return json_response(200, {"errors": [not_found_error("tweet", tweet_id)]})
     state.charge(reader, "GET /2/tweets/:id", POST_READ, resources=[f"post:{tweet_id}"])
-    return json_response(200, {"data": _render(found[1], fields, found[0].handle)})
+    return json_response(200, {"data": _render(found[1], fields, found[0].handle, state)})
 
 
 def _delete(state: XState, account: XAccount, tweet_id: str) -> Response:
@@ -245,7 +245,7 @@ def _tco(tweet_id: str, what: str) -> str:
     return "https://t.co/" + path
 
 
-def _render(tweet: Tweet, fields: set[str], handle: str) -> dict:
+def _render(tweet: Tweet, fields: set[str], handle: str, state: XState) -> dict:
     text, urls = rendered(tweet, handle)
     out: dict = {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}
     if "created_at" in fields:
@@ -257,7 +257,7 @@ def _render(tweet: Tweet, fields: set[str], handle: str) -> dict:
     if "attachments" in fields and tweet.media:
         out["attachments"] = {"media_keys": [f"3_{m.id}" for m in tweet.media]}
     # Only the entities factpost reads are rendered (urls); X leaves out empty arrays.
-    if "entities" in fields and urls:
+    if "entities" in fields and urls and not state.omit_entities:
         out["entities"] = {"urls": urls}
     if tweet.in_reply_to:
         if "in_reply_to_user_id" in fields and tweet.in_reply_to_user_id:

@@ -86,6 +86,10 @@ class XState:
         # X charges a resource once a day.
         self.read_charges: set[tuple[str, str, str]] = set()
         self._last_snowflake = 0
+        #: Off by default (X returns `entities` when asked for them): on, reads give t.co links
+        #: without the entities that say where they lead, as an older API shape or a proxy
+        #: that strips fields does, for testing reconciliation without them.
+        self.omit_entities = False
 
     def account(self, ref: str) -> XAccount | None:
         return self.accounts.get(ref.lstrip("@").lower()) or self.by_id(ref)

@@ -76,6 +76,11 @@ from scheduler.spend import MonthlyCap, SpendLedger
 log = logging.getLogger(__name__)
 
 
+#: How many of an account's unsettled posts a timeline check compares a post whose links X
+#: did not resolve against (a few milliseconds each); past that it is taken for no one's.
+MAX_RIVALS = 2000
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -384,7 +389,9 @@ class Dispatcher:
                                          with_media=post.media_id is not None,
                                          links_unknown=after_duplicate,
                                          elsewhere=lambda remote_id: self.store.history
-                                         .recorded_for_another(post, remote_id))
+                                         .recorded_for_another(post, remote_id),
+                                         rivals=lambda: self.store.history.unsettled_texts(
+                                             post, limit=MAX_RIVALS))
         except (PublishError, TimelineIncomplete) as err:
             self._fail(post, "the platform may have published this post but its timeline "
                              f"could not be read ({err}); check the account, then "

@@ -11,14 +11,17 @@ publisher (RemotePost.text), and only differences no reader sees are let pass: U
 (NFC, compatibility letters) and runs of whitespace. Letter case, punctuation, digits (a
 thread's "1/3"), mentions and every link count: a link is compared by where it points (scheme
 and host case-insensitive, a missing scheme standing for http or https, the default port and
-an empty path as written out), never by its mere presence.
+an empty path as written out), never by its mere presence. A link the platform shortened
+without saying where it leads (X's t.co without entities) stands for any link only where the
+post can be no other one's (find_on_timeline).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -148,7 +151,8 @@ def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = 
                      since: datetime | None = None, after_id: str | None = None,
                      limit: int | None = None, with_media: bool = False,
                      links_unknown: bool = False,
-                     elsewhere: Callable[[str], bool] = lambda remote_id: False
+                     elsewhere: Callable[[str], bool] = lambda remote_id: False,
+                     rivals: Callable[[], Sequence[str] | None] | None = None
                      ) -> RemotePost | None:
     """The remote post carrying `text`, replying to `reply_to` (None: to nothing), with an
     image exactly when `with_media` (where the platform says), created since our first try
@@ -159,9 +163,12 @@ def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = 
     (MAX_TIMELINE_POSTS by default; 100 without `since`; exactly `limit` read counts as
     more). `after_id`, a post of the account older than our first try, narrows the read
     further where the platform's ids are ordered in time (X, where every post read is
-    billed). Texts are compared with `same_text`. With `links_unknown` (after a duplicate
-    refusal), when no post matches outright, the one post that matches but for links the
-    platform did not resolve is taken; with several, none is.
+    billed). Texts are compared with `same_text`. When no post matches outright, the one
+    post that matches but for links the platform did not resolve (t.co links read back
+    without entities) is taken, with several none is; and only where that post can be ours
+    alone: after a duplicate refusal (`links_unknown`: X's word that identical text is
+    live), or when none of `rivals()` (the texts of the account's other posts that may be
+    live under no recorded id; None: too many to tell) could have produced it either.
 
     Raises PublishError when the timeline cannot be read, and TimelineIncomplete when more
     posts were made since `since` than `limit` and none of those read is the post."""
@@ -171,6 +178,7 @@ def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = 
     posts = publisher.recent_posts(wanted, since=earliest, after_id=after_id,
                                    replies=reply_to is not None)
     loose = []
+    rivals = functools.cache(rivals) if rivals is not None else None  # read once, if at all
     for remote in posts:
         if remote.reply_to != reply_to:
             continue
@@ -182,14 +190,15 @@ def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = 
                 remote.created_at < earliest):
             continue
         exact = same_text(text, remote.text)
-        if not exact and not (links_unknown and remote.unresolved_links and same_text(
+        if not exact and not (remote.unresolved_links and same_text(
                 text, remote.text, unresolved=remote.unresolved_links)):
             continue
         if elsewhere(remote.remote_id):
             continue
         if exact:
             return remote
-        loose.append(remote)
+        if links_unknown or _ours_alone(remote, rivals):
+            loose.append(remote)
     oldest = posts[-1].created_at if posts else None
     if earliest is not None and len(posts) >= wanted and not (
             oldest is not None and oldest < earliest):
@@ -197,3 +206,13 @@ def find_on_timeline(publisher: Publisher, text: str, *, reply_to: str | None = 
             f"the account has more than {wanted} posts since the first try, more than "
             "factpost reads back")
     return loose[0] if len(loose) == 1 else None
+
+
+def _ours_alone(remote: RemotePost, rivals: Callable[[], Sequence[str] | None] | None) -> bool:
+    """Whether no other post that may be live could have produced `remote` (a post whose
+    links the platform did not resolve) either: then "the same text, links unknown" can only
+    be ours. A post that differs from ours only by its link is such a rival, and taking its
+    remote post for ours would leave ours unsent."""
+    texts = rivals() if rivals is not None else None
+    return texts is not None and not any(
+        same_text(other, remote.text, unresolved=remote.unresolved_links) for other in texts)

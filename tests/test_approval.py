@@ -213,6 +213,59 @@ def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make
     assert store.history.get(ar.id).status == S.QUEUED
 
 
+def pair_of_drafts(store: Store, en_author: Actor, ar_author: Actor) -> tuple[Post, Post]:
+    """An English draft and its Arabic partner, each written by the given person."""
+    en = store.posts.add(account="office-x", platform="x", text="Port open.", actor=en_author,
+                         now=T0, status=S.DRAFT, scheduled_at=T0)
+    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                         actor=ar_author, now=T0, status=S.DRAFT, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
+        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    return en, ar
+
+
+def test_the_two_person_rule_covers_the_partner_a_pair_approval_carries(store):
+    # The approver wrote the Arabic side only; approving the English side would queue both.
+    store.review = REVIEWED
+    en, ar = pair_of_drafts(store, AUTHOR, APPROVER)
+    with pytest.raises(SelfApproval, match=f"post {ar.id} was written or edited by reviewer"):
+        approve(store, [en.id], actor=APPROVER, now=T0)
+    for post in (en, ar):  # all or none: the English side is not approved on its own either
+        assert store.history.get(post.id).status == S.DRAFT
+        assert [e.action for e in store.history.audit_trail(post.id)] == ["create"]
+    assert [p.id for p in approve(store, [en.id], actor=Actor("other", "approver"),
+                                              now=T0)] == [en.id, ar.id]
+
+
+def test_an_edit_to_the_partner_s_text_counts_under_the_two_person_rule(store):
+    store.review = REVIEWED
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+    store.posts.edit(ar.id, actor=APPROVER, now=T0, text="الميناء مفتوح الآن.")
+    with pytest.raises(SelfApproval, match=f"post {ar.id}"):
+        approve(store, [en.id], actor=APPROVER, now=T0)
+    assert {store.history.get(p.id).status for p in (en, ar)} == {S.DRAFT}
+
+
+def test_a_post_its_own_author_approved_is_not_queued_again_once_the_two_person_rule_is_on(
+        store):
+    # Approved by its author while the office had no two-person rule; the rule comes in; a
+    # retry must not put it back in the queue on that approval.
+    pat = Actor("pat", "approver")
+    store.review = Review(require_approval=True, two_person_rule=False)
+    post = store.posts.add(account="office-x", platform="x", text="Mine.", actor=pat, now=T0,
+                           status=S.DRAFT, scheduled_at=T0)
+    approve(store, [post.id], actor=pat, now=T0)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.failed(post.id, worker="w", reason="refused", now=T0)
+    store.review = REVIEWED
+    with pytest.raises(NeedsApproval, match=f"post {post.id} was approved by pat, who wrote or "
+                                            "edited it; under the two-person rule another "
+                                            "approver must approve it"):
+        store.posts.retry(post.id, actor=Actor("ada", "admin"), now=T0)
+    assert store.history.get(post.id).status == S.FAILED
+
+
 # -- the property: random actions by random people -------------------------------------------
 
 PEOPLE = [Actor("ann", "author"), Actor("bob", "author"), Actor("pat", "approver"),

@@ -80,7 +80,7 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     emulator.latency = 0.1
     # The real platforms refuse identical text; the emulator must not, or a double send
     # would be hidden from this test instead of counted.
-    emulator.reject_duplicates = False
+    emulator.refuse_duplicates(False)
     emulator.set_random_faults(0.15, kinds=FAULTS)
     # Injected 429s and Graph throttles announce resets a second away, not the real 15 min.
     for handle in X_HANDLES:

@@ -121,6 +121,33 @@ def test_docx_pictures_are_found_with_their_alt_text_and_section(tmp_path):
     assert found(path) == [("Our mission", ALT, PHOTO), ("Key facts", None, MAP)]
 
 
+@pytest.mark.parametrize("hide", ["hidden run", "hidden style", "tracked deletion"])
+def test_a_docx_picture_word_does_not_show_is_not_found(tmp_path, hide):
+    """A picture in hidden text (directly or through a character style) or in a tracked
+    deletion (read as accepted) is not shown by Word, so it is not posted either."""
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document(io.BytesIO(docx_sheet({"Our mission": [(PHOTO, ALT)],
+                                                    "Key facts": [(MAP, None)]})))
+    run = document.element.body.xpath(".//w:drawing")[0].getparent()
+    if hide == "hidden run":
+        run.get_or_add_rPr().append(parse_xml(f'<w:vanish {nsdecls("w")}/>'))
+    elif hide == "hidden style":
+        style = document.styles.add_style("Draft Picture", WD_STYLE_TYPE.CHARACTER)
+        style.element.get_or_add_rPr().append(parse_xml(f'<w:vanish {nsdecls("w")}/>'))
+        run.style = style.style_id
+    else:
+        deletion = parse_xml(f'<w:del {nsdecls("w")} w:id="1" w:author="A"/>')
+        run.addprevious(deletion)
+        deletion.append(run)
+    path = tmp_path / "sheet.docx"
+    document.save(str(path))
+    assert found(path) == [("Key facts", None, MAP)]
+
+
 def test_html_images_come_from_data_uris_and_files_next_to_the_page(tmp_path):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "map.png").write_bytes(MAP)

@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from posts.factsheet import parse_factsheet
 from posts.formats.docx import read_docx
 from posts.formats.html import read_html
 from posts.formats.links import link_address, link_text
@@ -16,7 +17,8 @@ from posts.formats.markdown import read_markdown
 from posts.hyphenation import is_line_break, join_lines
 from scheduler.reading import parse_with_images
 
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W = f'xmlns:w="{W_NS}"'
 R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 MC = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
 
@@ -25,15 +27,25 @@ def run(text: str, extra: str = "") -> str:
     return f'<w:r>{extra}<w:t xml:space="preserve">{text}</w:t></w:r>'
 
 
-def docx_with(*paragraph_xml: str, body_xml: str = "", link: str | None = None) -> bytes:
+def docx_with(*paragraph_xml: str, body_xml: str = "", link: str | None = None,
+              styles_xml: str = "", default_rpr: str = "") -> bytes:
     """A Word file: Title, Heading 1 "Operations", then a paragraph per `paragraph_xml`
     (the inside of a w:p), then `body_xml` appended to the body. `link` is the target of the
-    external hyperlink relationship "rIdLink"."""
+    external hyperlink relationship "rIdLink". `styles_xml` (w:style elements) is added to the
+    styles part, `default_rpr` (the inside of a w:rPr) to its document defaults."""
     import docx
     from docx.opc.constants import RELATIONSHIP_TYPE
     from docx.oxml import parse_xml
 
     document = docx.Document()
+    styles = document.styles.element
+    if styles_xml:
+        for style in parse_xml(f"<w:styles {W}>{styles_xml}</w:styles>"):
+            styles.append(style)
+    if default_rpr:
+        defaults = styles.find(f"{{{W_NS}}}docDefaults/{{{W_NS}}}rPrDefault/{{{W_NS}}}rPr")
+        for element in parse_xml(f"<w:rPr {W}>{default_rpr}</w:rPr>"):
+            defaults.append(element)
     document.add_paragraph("Harbour Task Force", style="Title")
     document.add_heading("Operations", level=1)
     if link:
@@ -103,6 +115,118 @@ def body_text(data: bytes) -> list[str]:
 ])
 def test_word_text_is_what_a_reader_sees(inner, shown):
     assert "|".join(body_text(docx_with(inner))) == shown
+
+
+def style(kind: str, style_id: str, rpr: str = "<w:vanish/>", based_on: str = "") -> str:
+    based = f'<w:basedOn w:val="{based_on}"/>' if based_on else ""
+    return (f'<w:style w:type="{kind}" w:styleId="{style_id}"><w:name w:val="{style_id}"/>'
+            f"{based}<w:rPr>{rpr}</w:rPr></w:style>")
+
+
+def styled(style_id: str, inner: str) -> str:
+    return f'<w:pPr><w:pStyle w:val="{style_id}"/></w:pPr>{inner}'
+
+
+def char(style_id: str, text: str) -> str:
+    return run(text, f'<w:rPr><w:rStyle w:val="{style_id}"/></w:rPr>')
+
+
+HIDDEN_STYLES = (style("paragraph", "Note") + style("paragraph", "SubNote", "", "Note")
+                 + style("paragraph", "Cleared", '<w:vanish w:val="0"/>', "Note")
+                 + style("character", "Draft") + style("character", "Pending", "", "Draft")
+                 + style("paragraph", "Separator", "<w:specVanish/>"))
+
+
+@pytest.mark.parametrize(("paragraphs", "shown"), [
+    # A paragraph style that hides, directly or through its basedOn chain (and the paragraph
+    # mark with it, so nothing is left of the paragraph).
+    ((styled("Note", run("INTERNAL NOTE: do not publish.")), run("Shown.")), "Shown."),
+    ((styled("SubNote", run("Not cleared.")), run("Shown.")), "Shown."),
+    # A derived style that turns hiding off, and direct formatting that does, show.
+    ((styled("Cleared", run("Cleared.")),), "Cleared."),
+    ((styled("Note", run("Hidden ") + run("but this shows.", '<w:rPr><w:vanish w:val="false"/>'
+                                                          "</w:rPr>")), run("Next.")),
+     "but this shows.Next."),
+    # A character style that hides, directly or through its basedOn chain.
+    ((run("Escorted ") + char("Draft", "(draft: 1,400) ") + run("1,250 vessels."),),
+     "Escorted 1,250 vessels."),
+    ((run("Patrols") + char("Pending", ", 14 armed,") + run(" run daily."),),
+     "Patrols run daily."),
+    # Vanish is a toggle property (ECMA-376 Part 1, 17.7.3): a hiding character style inside a
+    # hiding paragraph style shows, as in Word.
+    ((styled("Note", run("Hidden, ") + char("Draft", "toggled back.")), run(" Next.")),
+     "toggled back. Next."),
+    # Hidden even when Word shows hidden text (17.3.2.36); its mark runs on into the next.
+    ((styled("Separator", run("Lead-in")), run(" and body.")), " and body."),
+    # A tracked change of formatting that un-hid a run is read as accepted: the run shows.
+    ((run("Now ") + run("shown.", '<w:rPr><w:rPrChange w:id="1" w:author="A"><w:rPr>'
+                                  "<w:vanish/></w:rPr></w:rPrChange></w:rPr>"),), "Now shown."),
+    # Hidden only in Web Layout view (17.3.2.44): the page shows it.
+    ((run("Page ") + run("7", "<w:rPr><w:webHidden/></w:rPr>") + run("."),), "Page 7."),
+])
+def test_text_hidden_through_a_style_does_not_show(paragraphs, shown):
+    assert "|".join(body_text(docx_with(*paragraphs, styles_xml=HIDDEN_STYLES))) == shown
+
+
+def test_text_hidden_by_the_document_defaults_shows_only_where_a_run_turns_it_off():
+    data = docx_with(run("Default hidden. ") + run("Shown.", '<w:rPr><w:vanish w:val="0"/>'
+                                                             "</w:rPr>"),
+                     default_rpr="<w:vanish/>")
+    assert [p.text for p in read_docx(data, "f.docx").parts if p.text] == ["Shown."]
+
+
+def test_a_table_style_that_hides_hides_its_cells():
+    table = (f'<w:tbl {W}><w:tblPr><w:tblStyle w:val="HiddenGrid"/></w:tblPr><w:tr><w:tc>'
+             f'<w:p>{run("Secret")}</w:p></w:tc><w:tc><w:p>{run("9")}</w:p></w:tc></w:tr>'
+             "</w:tbl>")
+    data = docx_with(run("Fleet."), body_xml=table, styles_xml=style("table", "HiddenGrid"))
+    assert [p.text for p in read_docx(data, "f.docx").parts if p.kind == "item"] == []
+
+
+def test_a_phonetic_guide_shows_its_base_text_not_the_guide():
+    ruby = ('<w:r><w:ruby><w:rubyPr/><w:rt><w:r><w:t>kaigun</w:t></w:r></w:rt><w:rubyBase>'
+            + run("Navy") + "</w:rubyBase></w:ruby></w:r>")
+    assert body_text(docx_with(run("The ") + ruby + run(" band."))) == ["The Navy band."]
+
+
+@pytest.mark.parametrize("mark", [
+    '<w:del w:id="9" w:author="A" w:date="2026-11-20T10:00:00Z"/>',  # read as accepted
+    "<w:vanish/>",  # hidden paragraph mark
+    "<w:vanish/><w:specVanish/>",  # a style separator, as Word writes it
+])
+def test_a_paragraph_whose_mark_is_gone_runs_on_into_the_next(mark):
+    first = f"<w:pPr><w:rPr>{mark}</w:rPr></w:pPr>" + run("First half")
+    data = docx_with(first, run(" second half."), run("Own paragraph."))
+    assert body_text(data) == ["First half second half.", "Own paragraph."]
+
+
+def test_a_heading_whose_mark_is_hidden_stays_a_heading():
+    # A style separator (a hidden paragraph mark) sets a run-in heading on its body's line;
+    # the heading stays in Word's outline, and here.
+    heading = ('<w:pPr><w:pStyle w:val="Heading1"/><w:rPr><w:vanish/><w:specVanish/></w:rPr>'
+               "</w:pPr>" + run("Visits"))
+    parts = read_docx(docx_with(heading, run("Crews host open days.")), "f.docx").parts
+    assert [(p.kind, p.text) for p in parts][-2:] == [("heading", "Visits"),
+                                                     ("text", "Crews host open days.")]
+
+
+def test_a_word_part_with_a_dtd_is_refused_not_cut_at_its_entity():
+    import zipfile
+
+    from posts.text import UnreadableDocument
+
+    source = zipfile.ZipFile(io.BytesIO(docx_with(run("The host is [&x;] and more."
+                                                      .replace("&", "&amp;")))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = data.replace(b"&amp;x;", b"&x;").replace(
+                    b"?>", b'?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/hostname">]>', 1)
+            target.writestr(info, data)
+    with pytest.raises(UnreadableDocument, match=r"word/document\.xml declares a DTD"):
+        read_docx(out.getvalue(), "f.docx")
 
 
 def test_a_paragraph_inserted_whole_and_block_level_controls_are_read_in_order():
@@ -183,6 +307,15 @@ def test_a_relative_link_is_made_whole_by_the_pages_base():
         "Read the report (https://www.jtf-meridian.mil/news/2026/11/report.pdf).")
 
 
+def test_a_relative_base_href_is_resolved_against_the_base_url():
+    page = (b'<html><head><base href="/news/"></head><body><h1>T</h1><p>Read <a href='
+            b'"2026/report.pdf">the report</a>.</p></body></html>')
+    read = read_html(page, "f.html", None, "https://www.jtf-meridian.mil/index.html")
+    assert read.parts[1].text == (
+        "Read the report (https://www.jtf-meridian.mil/news/2026/report.pdf).")
+    assert read.notes == ()
+
+
 @pytest.mark.parametrize(("markdown", "shown"), [
     ("[the report](https://x.mil/r)", "the report (https://x.mil/r)"),
     ("<https://x.mil/r>", "https://x.mil/r"),
@@ -207,11 +340,86 @@ def test_a_link_written_out_counts_as_a_link_in_the_post():
 
 
 def test_link_helpers():
-    assert link_address("HTTPS://X.MIL/a") == "HTTPS://X.MIL/a"
-    assert link_address("ftp://x.mil/a") is None
+    assert link_address("HTTPS://X.MIL/a") == "https://x.mil/a"  # as the URL standard writes it
+    assert link_address("ftp://x.mil/a") == "ftp://x.mil/a"
     assert link_address("mailto:not-an-address") is None
+    assert link_address("mailto:a@x.mil,b@x.mil") == "a@x.mil, b@x.mil"
+    # Tabs and line breaks inside an address are no part of it (URL standard, basic parsing).
+    assert link_address("https://x.mil/re\n\tport") == "https://x.mil/report"
     assert link_text("  ", "https://x.mil") == "https://x.mil"
     assert link_text("site ", "https://x.mil") == "site (https://x.mil) "
+
+
+# --- every link address, in every format, through one function (the kind of case 09) ---------
+
+def link_in_every_format(href: str, anchor: str = "the page",
+                         base: str | None = None) -> dict[str, str]:
+    """The text of a paragraph holding one link to `href`, read from HTML, Markdown, a Word
+    hyperlink (relationship target) and a Word HYPERLINK field; with the notes each gave."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    html = f"<h1>T</h1><h2>H</h2><p>See <a href={quoteattr(href)}>{anchor}</a>.</p>".encode()
+    markdown = f"# T\n\n## H\n\nSee [{anchor}](<{href}>).\n"
+    word = docx_with(run("See ") + '<w:hyperlink r:id="rIdLink">' + run(anchor)
+                     + "</w:hyperlink>" + run("."), link=href)
+    field = docx_with(run("See ") + "<w:fldSimple w:instr="
+                      + quoteattr(f' HYPERLINK "{escape(href)}" ') + ">" + run(anchor)
+                      + "</w:fldSimple>" + run("."))
+    reads = {"html": read_html(html, "f", None, base),
+             "markdown": read_markdown(markdown, "f", None, base),
+             "word": read_docx(word, "f", base), "word field": read_docx(field, "f", base)}
+    return {kind: (" ".join(p.text for p in read.parts if p.kind == "text"),
+                   " ".join(read.notes)) for kind, read in reads.items()}
+
+
+@pytest.mark.parametrize(("href", "address"), [
+    # A protocol-relative address takes the https of a published fact sheet.
+    ("//www.example.mil/proto", "https://www.example.mil/proto"),
+    # Spaces and other characters a URL cannot hold are percent-encoded, as the URL standard
+    # does, so the whole address is the link (X would link "https://www.example.mil/a" only).
+    ("https://www.example.mil/a b c", "https://www.example.mil/a%20b%20c"),
+    ("https://www.example.mil/r?q=a b#p q", "https://www.example.mil/r?q=a%20b#p%20q"),
+    ("https://www.example.mil/a%20b", "https://www.example.mil/a%20b"),  # encoded once only
+    ("https://www.example.mil/{x}`y`", "https://www.example.mil/%7Bx%7D%60y%60"),
+    ("https://www.example.mil/تقرير", "https://www.example.mil/%D8%AA%D9%82%D8%B1%D9%8A%D8%B1"),
+    # A host in another script is shown in it, whatever form the document holds it in.
+    ("https://مثال.عراق/تقرير", "https://مثال.عراق/%D8%AA%D9%82%D8%B1%D9%8A%D8%B1"),
+    ("https://xn--mgbh0fb.xn--mgbtx2b/a", "https://مثال.عراق/a"),
+    # Written without a path, an address gets no "/" from the serializer.
+    ("HTTPS://WWW.EXAMPLE.MIL", "https://www.example.mil"),
+    # Other schemes with a host are places a reader can go to: kept.
+    ("ftp://ftp.example.mil/pub/a b.pdf", "ftp://ftp.example.mil/pub/a%20b.pdf"),
+])
+def test_a_link_address_is_written_whole_and_alike_in_every_format(href, address):
+    from posts.weight import URL_WEIGHT, weighted_length
+
+    for kind, (text, notes) in link_in_every_format(href).items():
+        assert (kind, text) == (kind, f"See the page ({address}).")
+        assert notes == ""
+        if address.startswith("https"):
+            assert weighted_length(text) == len("See the page ().") + URL_WEIGHT, kind
+
+
+def test_a_protocol_relative_link_takes_the_scheme_of_the_base_url():
+    for kind, (text, _) in link_in_every_format("//www.example.mil/proto",
+                                                base="http://www.example.mil/news/").items():
+        assert (kind, text) == (kind, "See the page (http://www.example.mil/proto).")
+
+
+@pytest.mark.parametrize(("href", "named"), [
+    ("javascript:void(0)", "javascript:"),
+    ("file:///C:/Users/press/sheet.docx", "file:"),
+    ("data:text/html,hi", "data:"),
+    ("urn:isbn:0451450523", "urn:"),
+    ("mailto:not-an-address", "mailto:not-an-address"),
+    ("tel:duty-desk", "tel:duty-desk"),
+    ("https://", "https:"),
+])
+def test_a_link_a_reader_cannot_follow_keeps_its_text_and_is_noted(href, named):
+    for kind, (text, notes) in link_in_every_format(href).items():
+        assert (kind, text) == (kind, "See the page.")
+        assert f"1 link(s) with an address a reader of the post cannot follow ({named})" in notes
+        assert "--base-url" not in notes
 
 
 # --- PDF: ligatures and hyphenation (cases 01, 02 and their kind) ----------------------------
@@ -426,3 +634,18 @@ def test_preview_and_import_take_a_base_url_and_refuse_one_that_is_not_absolute(
     bad = CliRunner().invoke(cli, ["preview", str(page), "--base-url", "a.mil/b"])
     assert bad.exit_code != 0 and "not an absolute web address" in bad.output
     assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_a_word_line_break_reads_as_a_line_of_the_plain_text_twin():
+    """Shift+Enter (w:br, w:cr) keeps its line for the plain-text rules (README, "Importing
+    other formats"): a bullet or contact line after it stays its own line, prose lines join as
+    in a hard-wrapped text file, so the Word file posts what its plain-text twin posts."""
+    lines = ["Write to the office.", "It answers within a day.", "- Visits on Mondays",
+             "Phone: +44 20 7946 0142"]
+    brs = "<w:r><w:br/></w:r>".join(run(line) for line in lines[:3])
+    data = docx_with(brs + "<w:r><w:cr/></w:r>" + run(lines[3]))
+    twin = parse_factsheet("Harbour Task Force\n\nOperations\n\n" + "\n".join(lines) + "\n")
+    sheet = parse_with_images(data, "sheet.docx").sheet
+    assert sheet.sections == twin.sections
+    assert sheet.sections[0].text == ("Write to the office. It answers within a day.\n"
+                                      "- Visits on Mondays")

@@ -153,6 +153,7 @@ class StubDouble:
     """Stub's API as Stub documents it, on the emulator (emulator/doubles.py `Double`)."""
 
     name = "stub"
+    duplicates_refused = True
 
     def __init__(self, world, faults, wait) -> None:
         self.world, self.faults, self.wait = world, faults, wait
@@ -200,7 +201,8 @@ class StubDouble:
             posts = self.accounts[handle]["posts"]
             if len(body.get("text") or "") > SPEC.text.limit:
                 return json_response(422, {"error": "text too long"})
-            if self.world.reject_duplicates and any(p["text"] == body["text"] for p in posts):
+            if (self.world.refuses_duplicates(self.name, self.duplicates_refused)
+                    and any(p["text"] == body["text"] for p in posts)):
                 return json_response(409, {"error": "duplicate"})
             media = []
             if body.get("image"):

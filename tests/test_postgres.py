@@ -133,6 +133,7 @@ POSTS = 300
 def test_three_daemons_share_the_queue_and_take_over_from_one_that_is_killed(pg_office):
     office = pg_office(lease=3, timeout=1, max_attempts=100)
     office.emulator.latency = 0.05
+    office.emulator.refuse_duplicates(False)  # a second copy must show, not be refused
     office.emulator.set_x_limits("OfficeX", window_limit=1_000_000, window_seconds=1)
     now = datetime.now(UTC)
     texts = {office.add(f"Shared queue post {i}.", account=("office-x", "office-fb")[i % 2],

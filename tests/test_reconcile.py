@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from scheduler.platforms.base import RemotePost
 from scheduler.platforms.x import as_posted
-from scheduler.reconcile import TimelineIncomplete, find_on_timeline, same_text
+from scheduler.reconcile import (
+    CLOCK_SLACK,
+    MAX_TIMELINE_POSTS,
+    TimelineIncomplete,
+    find_on_timeline,
+    same_text,
+)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -89,6 +95,33 @@ def test_an_image_must_be_there_exactly_when_the_post_has_one():
     assert find_on_timeline(Timeline(unknown), "Supplies arrived.", with_media=True)
 
 
+class RecordingTimeline(Timeline):
+    """A Timeline that keeps what it was asked for."""
+
+    def __init__(self, *posts: RemotePost) -> None:
+        super().__init__(*posts)
+        self.asked: list[tuple] = []
+
+    def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
+                     after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
+        self.asked.append((limit, since, after_id, replies))
+        return super().recent_posts(limit, since, after_id=after_id, replies=replies)
+
+
+def test_the_timeline_is_read_back_to_the_first_try_or_the_newest_hundred():
+    # Back to the first try (less the clock slack), up to MAX_TIMELINE_POSTS, narrowed by
+    # an older post's id where the platform has one; without a first try, the newest 100;
+    # replies only for a thread part.
+    timeline = RecordingTimeline(remote("Ours."))
+    find_on_timeline(timeline, "Ours.", since=NOW, after_id="41")
+    find_on_timeline(timeline, "Ours.", after_id="41")
+    find_on_timeline(timeline, "Ours.", limit=30)
+    find_on_timeline(timeline, "Ours.", reply_to="9")
+    assert timeline.asked == [(MAX_TIMELINE_POSTS, NOW - CLOCK_SLACK, "41", False),
+                              (100, None, "41", False), (30, None, None, False),
+                              (100, None, None, True)]
+
+
 # --- texts as the platform returns them (case 07) --------------------------------------------
 
 SENT = [
@@ -134,6 +167,7 @@ def test_the_link_x_appends_for_an_image_is_not_text(text):
     # Everything a reader sees.
     ("Search & rescue > 2 km.", "Search & rescue > 3 km."),
     ("Part one.", "Part two."),
+    ("Aid at www.jtf-meridian.mil/aid today.", "Bid at www.jtf-meridian.mil/aid today."),
     ("Convoy update 1/3", "Convoy update 1/2"),
     ("Thanks @PartnerOrg", "Thanks @PartnerOrgs"),
     ("Thanks @PartnerOrg", "Thanks"),
@@ -199,6 +233,25 @@ def test_after_a_duplicate_refusal_the_one_post_with_unresolved_links_is_taken()
     assert find_on_timeline(Timeline(live), text, since=NOW, links_unknown=True) is live
     twin = remote(restored, unresolved_links=unresolved, remote_id="6")
     assert find_on_timeline(Timeline(live, twin), text, since=NOW, links_unknown=True) is None
+
+
+def test_without_entities_the_one_post_is_taken_only_when_no_unsettled_post_could_be_it():
+    text = "Details: mod.gov.iq/sar today"
+    restored, unresolved = x_round_trip(text, entities=False)
+    live = remote(restored, unresolved_links=unresolved, remote_id="5")
+
+    def find(*rivals: str, too_many: bool = False, timeline=None, **kwargs):
+        return find_on_timeline(timeline or Timeline(live), text, since=NOW, **kwargs,
+                                rivals=lambda: None if too_many else list(rivals))
+
+    assert find() is live
+    assert find("Other details: mod.gov.iq/sar today", "Details: mod.gov.iq/sar") is live
+    assert find("Details: https://mod.gov.iq/air today") is None  # could be that one's
+    assert find("Details: mod.gov.iq/sar today") is None  # a twin of ours: could be either's
+    assert find(too_many=True) is None
+    assert find(elsewhere=lambda remote_id: remote_id == "5") is None  # another post's
+    twin = remote(restored, unresolved_links=unresolved, remote_id="6")
+    assert find(timeline=Timeline(live, twin)) is None
 
 
 def test_a_timeline_longer_than_a_check_reads_is_no_evidence_of_absence():

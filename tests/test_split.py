@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from determinism import across_hash_seeds
 from platform_rules import rules, split_for_facebook, split_for_x
 
 from posts.factsheet import Section, parse_factsheet
@@ -104,11 +105,16 @@ def test_bullets_stay_on_their_own_lines():
     assert snippet.text == "Key facts:\n\n- Headquarters: Port Halden\n- Ships: 9 patrol vessels"
 
 
-def test_splitting_is_deterministic():
-    sheet = parse_factsheet(sample())
-    first = [split_section(s, rules("x"), hashtags=["#JTFMeridian"]) for s in sheet.sections]
-    again = [split_section(s, rules("x"), hashtags=["#JTFMeridian"]) for s in sheet.sections]
-    assert first == again
+def test_splitting_gives_the_same_posts_in_processes_with_different_hash_seeds():
+    script = ("from pathlib import Path\nfrom platform_rules import rules\n"
+              "from posts.factsheet import parse_factsheet\nfrom posts.split import split_section\n"
+              "for path in sorted(Path('posts/samples').glob('*.txt')):\n"
+              "    for section in parse_factsheet(path.read_text('utf-8')).sections:\n"
+              "        for platform in ('x', 'facebook'):\n"
+              "            print(repr(split_section(section, rules(platform),\n"
+              "                                     hashtags=['#JTFMeridian', 'Aid'])))\n")
+    first, second = across_hash_seeds(script)
+    assert first == second and first.count("Snippet(") >= 10
 
 
 # --- sentences ------------------------------------------------------------------------------

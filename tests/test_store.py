@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound
 from db.models import AuditEntry
-from db.store import HistoryFilter, PlannedPost, Store, history_key
+from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
 from posts.states import Actor, IllegalTransition, PostStatus, Review
 
 S = PostStatus
@@ -189,6 +189,128 @@ def test_a_stopping_worker_hands_back_claims_it_never_sent(store):
     assert store.queue.release_claims("w", now=T0) == 1
     assert store.history.get(unsent).status == S.QUEUED
     assert store.history.get(sent).status == S.PUBLISHING  # outcome unknown: stays leased
+
+
+def test_expired_leases_are_taken_over_per_account_oldest_post_first(store):
+    from sqlalchemy import update
+
+    from db.models import Post
+
+    first, second = add(store, "part one"), add(store, "part two")
+    other = add(store, "the page's", account="office-fb")
+    for account in ("office-x", "office-x", "office-fb"):
+        store.queue.claim_next(account, worker="dead", now=T0, lease=LEASE)
+    with store.session() as s:  # the older row rewritten last (on PostgreSQL: last on disk)
+        s.execute(update(Post).where(Post.id == first).values(updated_at=T0))
+    later = T0 + LEASE * 2
+    taken = [store.queue.reclaim_expired("office-x", worker="w2", now=later, lease=LEASE)
+             for _ in range(3)]
+    assert [p and p.id for p in taken] == [first, second, None]
+    assert store.history.get(first).lease_until == later + LEASE  # a lease of its own
+    assert store.history.get(other).claimed_by == "dead"  # another account's: not taken
+
+
+def test_a_stopping_worker_hands_back_exactly_its_claims_with_nothing_in_flight(store):
+    in_flight, unsent, tried_before, elsewhere = (add(store, t) for t in "abcd")
+    claim = store.queue.claim_next
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == in_flight
+    store.outcomes.start_attempt(in_flight, worker="w", now=T0)
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == unsent
+    # Tried once already (a closed, retryable attempt), then claimed again: nothing is out.
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == tried_before
+    attempt = store.outcomes.start_attempt(tried_before, worker="w", now=T0)
+    store.outcomes.requeue(tried_before, worker="w", at=T0, reason="retry", now=T0,
+                           attempt=AttemptResult(attempt, "retryable"))
+    assert claim("office-x", worker="w", now=T0, lease=LEASE).id == tried_before
+    assert claim("office-x", worker="other", now=T0, lease=LEASE).id == elsewhere
+    assert store.queue.release_claims("w", now=T0) == 2
+    posts = {i: store.history.get(i) for i in (in_flight, unsent, tried_before, elsewhere)}
+    assert {i: (p.status, p.claimed_by) for i, p in posts.items()} == {
+        in_flight: (S.PUBLISHING, "w"), unsent: (S.QUEUED, None),
+        tried_before: (S.QUEUED, None), elsewhere: (S.PUBLISHING, "other")}
+    assert posts[unsent].lease_until is None
+    last = store.history.audit_trail(unsent)[-1]
+    assert (last.action, last.actor, last.from_status, last.to_status, last.reason) == (
+        "release", "w", "publishing", "queued", "daemon stopping")
+
+
+def test_an_overdue_post_scheduled_exactly_at_the_cut_keeps_its_spacing():
+    cut, late = T0, timedelta(minutes=40)
+    due = Due("office-x", now=T0 + late, overdue_until=cut, lateness=late)
+    assert due.at(cut - timedelta(minutes=10)) == cut - timedelta(minutes=10) + late
+    assert due.at(cut) == cut + late  # already overdue at the cut: spaced too
+    assert due.at(cut + timedelta(seconds=1)) == cut + timedelta(seconds=1)  # its own time
+
+
+def test_the_next_wake_up_is_not_held_back_by_posts_outside_the_pair(store):
+    # A pair whose partner is ready, beside an unrelated draft: only the partner counts.
+    later = T0 + timedelta(hours=1)
+    en, ar = add(store, "Port open.", at=later), add(store, "الميناء مفتوح.", at=later,
+                                                     account="office-fb")
+    add(store, "An unrelated draft.", status=S.DRAFT)
+    link_pair(store, en, ar)
+    assert store.queue.next_due_at("office-x", now=T0) == later
+    store.accounts.pause("office-fb", actor=staff("tester"), reason="page review", now=T0)
+    assert store.queue.next_due_at("office-x", now=T0) is None  # the partner cannot go
+    assert store.history.get(en).status == S.QUEUED
+
+
+def test_a_partner_that_will_not_go_holds_the_pair_s_wake_up(store):
+    later = T0 + timedelta(hours=1)
+    en, ar = add(store, "Port open.", at=later), add(store, "الميناء مفتوح.", at=later,
+                                                     account="office-fb", status=S.DRAFT)
+    link_pair(store, en, ar)  # the partner is a draft: neither goes yet
+    assert store.queue.next_due_at("office-x", now=T0) is None
+
+
+def test_the_next_wake_up_skips_excluded_posts_and_counts_an_expiring_lease(store):
+    soon, later = T0 + timedelta(minutes=5), T0 + timedelta(hours=1)
+    first, second = add(store, "first", at=soon), add(store, "second", at=later)
+    add(store, "the page's", account="office-fb")  # its lease runs out first: not ours
+    store.queue.claim_next("office-fb", worker="w", now=T0, lease=LEASE)
+    assert store.queue.next_due_at("office-x", now=T0) == soon
+    assert store.queue.next_due_at("office-x", now=T0, exclude=[first]) == later
+    claimed = store.queue.claim_next("office-x", worker="w", now=soon, lease=LEASE)
+    assert claimed.id == first
+    # A claim runs out before the next queued post: wake up then to take it over.
+    assert store.queue.next_due_at("office-x", now=soon) == soon + LEASE
+    assert store.queue.next_due_at("office-x", now=soon, exclude=[second]) == soon + LEASE
+    store.outcomes.published(first, worker="w", remote_id="1", remote_url="u", now=soon)
+    assert store.queue.next_due_at("office-x", now=soon) == later
+
+
+def published_at(store: Store, when, account="office-x") -> int:
+    post_id = add(store, f"out at {when:%H:%M}", at=when, account=account)
+    assert store.queue.claim_next(account, worker="w", now=when, lease=LEASE).id == post_id
+    store.outcomes.published(post_id, worker="w", remote_id=str(post_id), remote_url="u",
+                             now=when)
+    return post_id
+
+
+def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window(store):
+    minute = timedelta(minutes=1)
+    published_at(store, T0 - minute)  # before the window
+    for n in (1, 2, 3):
+        published_at(store, T0 + n * minute)
+    published_at(store, T0 + 4 * minute, account="office-fb")
+    add(store, "still queued", at=T0 + 5 * minute)
+    reopens = store.queue.budget_reopens_at
+    assert reopens("office-x", since=T0, posts=2) == T0 + 2 * minute  # 2nd most recent
+    assert reopens("office-x", since=T0, posts=3) == T0 + minute
+    assert reopens("office-x", since=T0, posts=4) is None  # three in the window
+    assert reopens(["office-x", "office-fb"], since=T0, posts=2) == T0 + 3 * minute
+    assert reopens("office-x", since=T0 + 2.5 * minute, posts=2) is None
+    assert reopens("office-x", since=T0 + minute, posts=3) == T0 + minute  # the edge counts
+
+
+def link_pair(store: Store, first: int, second: int) -> None:
+    from sqlalchemy import update
+
+    from db.models import Post
+
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == first).values(pair_id=second))
+        s.execute(update(Post).where(Post.id == second).values(pair_id=first))
 
 
 def test_history_filters_and_searches_newest_first(store):

@@ -106,6 +106,21 @@ def test_five_failures_lock_out_that_user_from_that_address_even_after_a_restart
     assert sign_in(newsroom.url, "bashir")  # other users are not affected
 
 
+def test_failures_from_one_address_do_not_lock_the_user_out_from_another(newsroom):
+    # Someone guessing chen's password from 127.0.0.2 (any 127/8 source reaches the server
+    # on loopback) must not keep chen, at 127.0.0.1, from signing in: the count is per name
+    # and address.
+    guesser = httpx.Client(base_url=newsroom.url, timeout=30,
+                           transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    for _ in range(5):
+        assert guesser.post("/login", data={"name": "chen", "password": "guess " * 3,
+                                            "csrf": login_csrf(guesser)}).status_code == 401
+    locked = guesser.post("/login", data={"name": "chen", "password": PASSWORD,
+                                          "csrf": login_csrf(guesser)})
+    assert locked.status_code == 429  # the guesser's address is locked out, right password or not
+    assert sign_in(newsroom.url, "chen")  # from 127.0.0.1
+
+
 def test_failures_older_than_the_window_no_longer_count(make_office, serve):
     office = make_office(extra="")
     add_users(office.store, chen="author")

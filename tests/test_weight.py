@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -136,23 +139,42 @@ def test_code_point_weight(ch, weight):
     assert code_point_weight(ch) == weight
 
 
-PIECES = st.lists(st.sampled_from([
+PIECE_LIST = [
     "a", "Z", "9", " ", ".", ",", "/", ":", "@", "#", "-", "_", "?", "=", "\n", "\r", "\t",
     "https://", "http://", "www.", ".com", ".mil", ".co", "t.co/", ".global", ".中国", ".рф",
     "xn--p1ai", "日本", "مرحبا", "؟", "\u0301", "e\u0301", "é", "😷", "\u200d", "👍🏽", "🇺🇸",
     "1\ufe0f\u20e3", "©", "™", "\u200f", "\u202a", "\uffff", "\u3000", "한", "👨‍👩‍👧",
-]), max_size=40).map("".join)
+]
+PIECES = st.lists(st.sampled_from(PIECE_LIST), max_size=40).map("".join)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(PIECES, st.text(max_size=60)))
-def test_weighted_length_is_the_larger_of_the_two_counters(text):
-    # The fast path (no emoji) gives what the two full counters would. (Line ends as every
-    # stored text has them: the JavaScript counts "\r\n" as two, twitter-text-parser as one.)
+def test_the_fast_path_counts_as_the_two_full_counters_do(text):
+    # Text without emoji skips the full counters; it must come to what they would say. (Line
+    # ends as every stored text has them: the JavaScript counts "\r\n" as two,
+    # twitter-text-parser as one.) The counters themselves are checked against npm
+    # twitter-text below, not against themselves.
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     assert weighted_length(text) == max(parse_tweet(text).weightedLength,
                                         reference_js_length(lines))
     assert find_urls(text) == [tuple(e["indices"]) for e in extract_urls_with_indices(text)]
+
+
+def seeded_texts(count: int, seed: int) -> list[str]:
+    """Texts built as PIECES builds them, and of random code points (no surrogates), from a
+    seeded generator; line ends as stored texts have them."""
+    rng = random.Random(seed)
+    points = [*range(0x20, 0x2100), *range(0x2190, 0x2c00), *range(0x3000, 0x3100),
+              *range(0xac00, 0xac40), *range(0x1f300, 0x1fa00)]
+    texts = []
+    for n in range(count):
+        if n % 3:
+            text = "".join(rng.choices(PIECE_LIST, k=rng.randint(0, 40)))
+        else:
+            text = "".join(map(chr, rng.choices(points, k=rng.randint(0, 60))))
+        texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return texts
 
 
 # --- where the counters disagree (case 12): the larger count --------------------------------
@@ -237,9 +259,43 @@ def node_counts(texts: list[str]) -> list[int] | None:
     return json.loads(result.stdout)
 
 
-def test_the_javascript_counter_is_counted_as_it_counts():
-    import os
+# A link without its scheme straight after a non-ASCII character ("مرحباx.com", "👍🏽t.co/"):
+# npm twitter-text 3.1.0 counts it as a link (23); twitter-text-parser, whose URL spans the
+# port takes, does not. Texts with one are left to the strict xfail below until the port
+# finds such links itself.
+GLUED_LINK = re.compile(r"[^\x00-\x7f][A-Za-z0-9]")
 
+
+def js_counts_or_skip(texts: list[str]) -> list[int]:
+    counts = node_counts(texts)
+    if counts is None:
+        if os.environ.get("CI"):
+            pytest.fail("Node.js and node_modules/twitter-text are needed in CI (npm ci)")
+        pytest.skip("Node.js or node_modules/twitter-text missing (run npm ci)")
+    return counts
+
+
+def test_weighted_length_against_npm_twitter_text_run_by_node():
+    # An independent reference: twitter-text 3.1.0's own JavaScript (not the port in
+    # posts/weight.py) beside twitter-text-parser; the count is the larger of the two.
+    texts = [t for t in seeded_texts(400, seed=19) if not GLUED_LINK.search(t)]
+    counts = js_counts_or_skip(texts)
+    assert len(texts) > 150
+    assert [reference_js_length(t) for t in texts] == counts
+    assert [weighted_length(t) for t in texts] == [
+        max(parse_tweet(t).weightedLength, js) for t, js in zip(texts, counts, strict=True)]
+    assert sum(any(ord(ch) > 0x1f000 for ch in t) for t in texts) > 20  # emoji were counted
+
+
+@pytest.mark.xfail(strict=True, reason="the port takes twitter-text-parser's URL spans, which "
+                   "leave out a link glued to a non-ASCII character; npm twitter-text counts it")
+@pytest.mark.parametrize("text", ["مرحباx.com/a", "مرحباwww.example.mil", "قوةt.co/ رابط"])
+def test_a_link_glued_to_a_non_ascii_character_is_counted_as_the_javascript_counts_it(text):
+    [js] = js_counts_or_skip([text])
+    assert weighted_length(text) >= js
+
+
+def test_the_javascript_counter_is_counted_as_it_counts():
     texts = [f"Report {e} in." for e in RECENT_EMOJI] + [
         t.values[0] for t in conformance_cases()] + [
         (ROOT / "tests" / "corpus" / "12-newer-emoji" / "factsheet.txt").read_text("utf-8"),

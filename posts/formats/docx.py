@@ -4,17 +4,22 @@
     Heading 1..9 (or an outline level) -> heading of that level
     List styles, numbered paragraphs  -> list items
     a table row                       -> one list item, cells joined ("Ships: 9 patrol vessels")
-    anything else                     -> a text part; line breaks inside it are kept
+    anything else                     -> a text part; its line breaks (w:br, w:cr) are kept
+                                         as lines for the plain-text rules (posts.factsheet)
 
 The text of a paragraph is every text a Word user sees in it, in reading order, whatever
 elements wrap it (ECMA-376 Part 1, 17.3.2 "Run" and 17.13 "Annotations"): runs inside tracked
 insertions (`w:ins`, `w:moveTo`), hyperlinks, simple and complex fields (their results, not
 their codes), content controls (`w:sdt`), smart tags and custom XML, nested in any order, and
 the paragraphs of text boxes (after their paragraph). Left out is what Word does not show:
-tracked deletions (`w:del`, `w:moveFrom`), field codes, hidden text (`w:vanish`), and the
-fallback copy of drawings (`mc:Fallback`). A document with tracked changes not yet accepted is
-read as if they were, and the reader says so. python-docx's `Paragraph.text` reads only runs
-and hyperlinks directly under the paragraph, so the walk over the XML is our own.
+tracked deletions (`w:del`, `w:moveFrom`), field codes, hidden text (`w:vanish`,
+`w:specVanish`, set directly or by a paragraph, character or table style, their `w:basedOn`
+chains or the document defaults: see `_Styles`), the phonetic guide over ruby text, and the
+fallback copy of drawings (`mc:Fallback`). A paragraph whose mark is deleted or hidden runs on
+into the next, as Word shows it. A document with tracked changes not yet accepted is read as
+if they were, and the reader says so. A part declaring a DTD is refused. python-docx's
+`Paragraph.text` reads only runs and hyperlinks directly under the paragraph, so the walk over
+the XML is our own.
 
 An "alternative format chunk" (`w:altChunk`, 17.17.2.1: an HTML, plain-text or Word part that
 Word shows as body text where it stands, as programs that assemble documents write them) is
@@ -37,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
 from posts.formats.limits import DocumentTooLarge, check_docx, check_time
-from posts.formats.links import is_relative, link_address, link_text, relative_links_note
+from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
 from posts.text import UnreadableDocument, decode_document, fold_spaces
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
@@ -73,8 +78,15 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
     chunk_notes: list[str] = []
     headings = 0
     number = 0
-    for element in _blocks(body):
+    # Text of paragraphs whose mark is gone (deleted or hidden), run on into the next paragraph,
+    # whose mark holds the properties Word shows the joined paragraph with.
+    carried = ""
+    blocks = list(_blocks(body))
+    for at, element in enumerate(blocks):
         check_time()
+        if carried and element.tag != _W + "p":
+            parts.append(Part("text", carried))
+            carried = ""
         if element.tag == _W + "altChunk":
             chunk = _alt_chunk(document, element, name, base_url, follow=not embedded)
             parts.extend(chunk.parts)
@@ -86,12 +98,22 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
             continue
         if element.tag == _W + "tbl":
             parts.extend(_table_rows(element, reader))
-            images.extend(_pictures(document, element, headings))
+            images.extend(_pictures(document, element, headings, reader.styles))
             number = 0
             continue
         paragraph = Paragraph(element, document._body)
         kind, level, numbered = _classify(paragraph)
         text, boxes = reader.paragraph(element)
+        text, carried = carried + text, ""
+        # Only prose runs on: a heading or list item with its mark gone stays what it is (Word
+        # keeps a run-in heading, a style separator's, in the outline), and keeps what follows.
+        if (kind == "text" and at + 1 < len(blocks) and blocks[at + 1].tag == _W + "p"
+                and _classify(Paragraph(blocks[at + 1], document._body))[0] == "text"
+                and _mark_gone(element, reader.styles)):
+            carried = text
+            parts.extend(Part("text", box) for box in boxes)
+            images.extend(_pictures(document, element, headings, reader.styles))
+            continue
         if kind == "item":
             number = number + 1 if numbered else 0
             parts.append(Part("item", text, marker=f"{number}." if numbered else "-"))
@@ -100,7 +122,7 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
             parts.append(Part(kind, text, level))
             headings += kind in ("title", "heading")
         parts.extend(Part("text", box) for box in boxes)
-        images.extend(_pictures(document, element, headings))
+        images.extend(_pictures(document, element, headings, reader.styles))
     notes = []
     revisions = _count_revisions(body)
     if revisions:
@@ -108,15 +130,15 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
                      "if they were accepted (insertions kept, deletions left out). Accept or "
                      "reject them in Word to be sure the posts say what you mean")
     notes.extend(chunk_notes)
-    unread = sum(1 for _ in body.iter(_W + "altChunk")) - sum(1 for e in _blocks(body)
+    unread = sum(1 for _ in body.iter(_W + "altChunk")) - sum(1 for e in blocks
                                                                 if e.tag == _W + "altChunk")
     if unread:
         notes.append(f"{name}: {unread} embedded part(s) (altChunk) inside tables or text "
                      "boxes not read; open the document in Word and save it again, which "
                      "makes them ordinary text")
-    relative = relative_links_note(name, reader.relative)
-    if relative:
-        notes.append(relative)
+    dropped = dropped_links_note(name, reader.dropped)
+    if dropped:
+        notes.append(dropped)
     return Read(parts, images, tuple(notes))
 
 
@@ -191,9 +213,10 @@ class _TextReader:
 
     def __init__(self, document, base_url: str | None = None) -> None:
         self.rels = document.part.rels
+        self.styles = _Styles(document)
         self.base_url = base_url
-        #: Relative link addresses dropped for want of a base.
-        self.relative: list[str] = []
+        #: Link addresses left out (posts.formats.links.is_dropped), for the reader's note.
+        self.dropped: list[str] = []
 
     def paragraph(self, p) -> tuple[str, list[str]]:
         """The paragraph's text, and the texts of the text boxes anchored in it."""
@@ -225,12 +248,12 @@ class _TextReader:
             if not isinstance(tag, str) or tag in _UNSEEN:
                 continue  # comments, processing instructions; what Word does not show
             if tag == _W + "r":
-                if not _hidden_run(child):
+                if not self.styles.hidden(child.find(_W + "rPr"), child):
                     self._run(child)
             elif tag == _W + "hyperlink":
                 self._link(child, self._hyperlink_address(child))
             elif tag == _W + "fldSimple":
-                self._link(child, _field_address(child.get(_W + "instr") or ""))
+                self._link(child, self._field_address(child.get(_W + "instr") or ""))
             elif tag == _MC + "AlternateContent":
                 self._alternate(child)
             elif tag == _W + "txbxContent":
@@ -275,6 +298,12 @@ class _TextReader:
                 self.fields[-1].code.append(child.text or "")
             elif tag == _MC + "AlternateContent":
                 self._alternate(child)
+            elif tag == _W + "ruby":
+                # Phonetic guide (17.3.3.25): the base text is the text; the guide above it
+                # (w:rt) is a reading aid set small over it.
+                base = child.find(_W + "rubyBase")
+                if base is not None:
+                    self._walk(base)
             elif tag in (_W + "drawing", _W + "pict", _W + "object"):
                 self._walk(child)
 
@@ -287,7 +316,7 @@ class _TextReader:
         elif kind == "end" and self.fields:
             done = self.fields.pop()
             if done.in_result and not self._hidden_code():
-                address = _field_address("".join(done.code))
+                address = self._field_address("".join(done.code))
                 if address is not None:
                     self.out[done.start:] = [link_text("".join(self.out[done.start:]),
                                                        address)]
@@ -306,8 +335,21 @@ class _TextReader:
         if not rel.is_external:
             return None
         address = link_address(rel.target_ref, self.base_url)
-        if address is None and is_relative(rel.target_ref, self.base_url):
-            self.relative.append(rel.target_ref)
+        if address is None and is_dropped(rel.target_ref, self.base_url):
+            self.dropped.append(rel.target_ref)
+        return address
+
+    def _field_address(self, code: str) -> str | None:
+        """The address of a HYPERLINK field, through the same `link_address` as a hyperlink's
+        relationship target (resolved against the base, dropped ones noted)."""
+        match = _FIELD_URL.match(code) or _FIELD_URL_BARE.match(code)
+        if match is None:
+            return None
+        if re.search(r"\\l\b", code) and not match.group(1):
+            return None  # a link to a bookmark in the document
+        address = link_address(match.group(1), self.base_url)
+        if address is None and is_dropped(match.group(1), self.base_url):
+            self.dropped.append(match.group(1))
         return address
 
     def _text_box(self, content) -> None:
@@ -321,21 +363,105 @@ class _TextReader:
         self.out, self.fields = saved
 
 
-def _field_address(code: str) -> str | None:
-    match = _FIELD_URL.match(code) or _FIELD_URL_BARE.match(code)
-    if match is None:
-        return None
-    if re.search(r"\\l\b", code) and not match.group(1):
-        return None  # a link to a bookmark in the document
-    return link_address(match.group(1))
 
 
-def _hidden_run(run) -> bool:
-    properties = run.find(_W + "rPr")
+_OFF = frozenset({"0", "false", "off"})
+
+
+def _hidden_value(properties) -> bool | None:
+    """Whether run properties (`w:rPr`) hide their text: `w:vanish` (17.3.2.41, hidden text) or
+    `w:specVanish` (17.3.2.36, hidden even when Word shows hidden text); None if they say
+    nothing. `w:webHidden` is not hiding: it hides only in Web Layout view (17.3.2.44), and Word
+    writes it on the page numbers of a table of contents, which the page shows."""
     if properties is None:
-        return False
-    vanish = properties.find(_W + "vanish")
-    return vanish is not None and (vanish.get(_W + "val") or "true") not in ("0", "false", "off")
+        return None
+    said = None
+    for tag in (_W + "vanish", _W + "specVanish"):
+        element = properties.find(tag)
+        if element is not None:
+            on = (element.get(_W + "val") or "true").lower() not in _OFF
+            said = on or bool(said)
+    return said
+
+
+class _Styles:
+    """Hidden text as Word resolves it through the style hierarchy (17.7.2): direct formatting
+    (the run's `w:rPr`) decides when it says anything; otherwise the document defaults
+    (`w:docDefaults`), toggled by each of the table, paragraph and character styles that hide
+    (vanish is a toggle property, 17.7.3: a style that sets it flips what came before, so a
+    hidden character style on a hidden paragraph style shows). Within one style's `w:basedOn`
+    chain the nearest style that says anything decides. A missing style is the type's
+    default style, as in Word."""
+
+    def __init__(self, document) -> None:
+        self.by_id: dict[str, object] = {}
+        self.defaults: dict[str, str] = {}
+        self._chains: dict[tuple[str | None, str], bool | None] = {}
+        root = document.styles.element
+        for style in root.iterchildren(_W + "style"):
+            style_id = style.get(_W + "styleId")
+            if not style_id:
+                continue
+            self.by_id.setdefault(style_id, style)
+            if (style.get(_W + "default") or "").lower() in ("1", "true", "on"):
+                self.defaults.setdefault(style.get(_W + "type") or "paragraph", style_id)
+        self.base = bool(_hidden_value(root.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr")))
+
+    def hidden(self, properties, element) -> bool:
+        """Whether a run (or a paragraph mark, `element` its paragraph) with run properties
+        `properties` is hidden."""
+        direct = _hidden_value(properties)
+        if direct is not None:
+            return direct
+        paragraph = element if element.tag == _W + "p" else next(
+            element.iterancestors(_W + "p"), None)
+        table = next(element.iterancestors(_W + "tbl"), None)
+        hidden = self.base
+        for style_id, kind in ((_style_ref(table, "tblPr", "tblStyle"), "table"),
+                               (_style_ref(paragraph, "pPr", "pStyle"), "paragraph"),
+                               (_val(properties, "rStyle"), "character")):
+            if kind == "table" and table is None:
+                continue
+            if self._chain(style_id, kind):
+                hidden = not hidden
+        return hidden
+
+    def _chain(self, style_id: str | None, kind: str) -> bool | None:
+        key = (style_id, kind)
+        if key not in self._chains:
+            if style_id not in self.by_id:
+                style_id = self.defaults.get(kind)
+            said = None
+            seen: set[str] = set()
+            while style_id in self.by_id and style_id not in seen:  # basedOn may loop
+                seen.add(style_id)
+                style = self.by_id[style_id]
+                said = _hidden_value(style.find(_W + "rPr"))
+                if said is not None:
+                    break
+                style_id = _val(style, "basedOn")
+            self._chains[key] = said
+        return self._chains[key]
+
+
+def _val(parent, tag: str) -> str | None:
+    element = parent.find(_W + tag) if parent is not None else None
+    return element.get(_W + "val") if element is not None else None
+
+
+def _style_ref(element, properties: str, tag: str) -> str | None:
+    return _val(element.find(_W + properties), tag) if element is not None else None
+
+
+def _mark_gone(paragraph, styles: _Styles) -> bool:
+    """Whether Word shows the paragraph run on into the next one: its paragraph mark is a
+    tracked deletion (read as accepted) or hidden text (17.3.1.29: `w:pPr/w:rPr` formats the
+    mark; a style separator is such a mark)."""
+    properties = paragraph.find(f"{_W}pPr/{_W}rPr")
+    if properties is not None and (properties.find(_W + "del") is not None
+                                   or properties.find(_W + "moveFrom") is not None):
+        return True
+    return styles.hidden(properties, paragraph)
 
 
 def _count_revisions(body) -> int:
@@ -353,13 +479,15 @@ def _blocks_in_cell(tc):
                 yield from _blocks_in_cell(inner)
 
 
-def _pictures(document, element, headings: int) -> list[FoundImage]:
-    """The pictures drawn inline or floating in `element`, with the alt text Word keeps in the
-    drawing's `descr` ("Alt Text" pane), or else its `title`."""
+def _pictures(document, element, headings: int, styles: _Styles) -> list[FoundImage]:
+    """The pictures drawn inline or floating in `element` that Word shows (see `_shown`), with
+    the alt text Word keeps in the drawing's `descr` ("Alt Text" pane), or else its `title`."""
     from docx.oxml.ns import qn
 
     found = []
     for drawing in element.xpath(".//w:drawing"):
+        if not _shown(drawing, styles):
+            continue
         properties = drawing.xpath(".//wp:docPr")
         alt = None
         if properties:
@@ -375,6 +503,22 @@ def _pictures(document, element, headings: int) -> list[FoundImage]:
                                         "the picture itself in Word" if link else
                                         "its picture data is missing from the document"))
     return found
+
+
+_NOT_SHOWN = frozenset({_W + "del", _W + "moveFrom", _MC + "Fallback"})
+
+
+def _shown(element, styles: _Styles) -> bool:
+    """Whether Word shows `element` (a drawing): not in a tracked deletion, a markup
+    compatibility fallback, or a hidden run, as for text."""
+    for ancestor in element.iterancestors():
+        if ancestor.tag in _NOT_SHOWN:
+            return False
+        if ancestor.tag == _W + "r" and styles.hidden(ancestor.find(_W + "rPr"), ancestor):
+            return False
+        if ancestor.tag == _W + "body":
+            break
+    return True
 
 
 def _open(data: bytes, name: str):
@@ -395,7 +539,7 @@ def _open(data: bytes, name: str):
 
     _keep_alt_chunks_as_bytes()
     try:
-        return docx.Document(io.BytesIO(data))
+        document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx and lxml raise many types on damaged parts
         if "Excessive depth" in str(exc):
             # libxml2 refuses XML nested deeper than 256 levels unless told XML_PARSE_HUGE,
@@ -405,6 +549,22 @@ def _open(data: bytes, name: str):
                                    "from Word, or as plain text") from None
         raise UnreadableDocument(f"{name}: not a readable .docx file ({type(exc).__name__}); "
                                  "save the document again from Word") from None
+    _refuse_doctype(document, name)
+    return document
+
+
+def _refuse_doctype(document, name: str) -> None:
+    """Refuse a part that declares a DTD. Word never writes one (ECMA-376 Part 2, Open
+    Packaging Conventions, "XML usage": XML content shall not contain a DTD declaration), and
+    python-docx's parser leaves entities unresolved, so text after an entity reference would
+    be cut silently ("The host is [")."""
+    from docx.opc.part import XmlPart
+
+    for part in document.part.package.iter_parts():
+        if isinstance(part, XmlPart) and part.element.getroottree().docinfo.doctype:
+            raise UnreadableDocument(f"{name}: its part {str(part.partname).lstrip('/')} "
+                                     "declares a DTD (<!DOCTYPE>), which Word never writes; "
+                                     "save the document again from Word")
 
 
 def _keep_alt_chunks_as_bytes() -> None:

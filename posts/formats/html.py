@@ -18,7 +18,7 @@ import re
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import current_limits, too_deep
-from posts.formats.links import is_relative, link_address, link_text, relative_links_note
+from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text, web_address
 from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
@@ -47,14 +47,19 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None,
     articles = soup.find_all("article")
     root = soup.find("main") or (articles[0] if len(articles) == 1 else None) or soup
     base = soup.find("base", href=True)
-    walker = _Walker(resolve, str(base["href"]) if base is not None else base_url)
+    if base is not None:
+        # The page's base is itself resolved against the address the page is at (WHATWG
+        # HTML, "document base URL"): <base href="/news/"> with --base-url https://x.mil.
+        given = str(base["href"]).strip()
+        base_url = (web_address(given, base_url) if base_url else None) or given
+    walker = _Walker(resolve, base_url)
     walker.nesting = current_limits().nesting
     try:
         walker.walk(root)
     except _TooDeep:
         raise too_deep(name, "elements") from None
     walker.flush()
-    note = relative_links_note(name, walker.relative)
+    note = dropped_links_note(name, walker.dropped)
     return Read(walker.parts, walker.images, (note,) if note else ())
 
 
@@ -81,7 +86,7 @@ class _Walker:
         self.context: tuple[str, int, str] = ("text", 1, "-")
         self.counters: list[int] = []
         #: Relative link addresses dropped for want of a base.
-        self.relative: list[str] = []
+        self.dropped: list[str] = []
 
     def walk(self, node) -> None:
         self.depth += 1
@@ -127,8 +132,8 @@ class _Walker:
         anchor = "".join(self.buffer[start:])
         href = str(tag.get("href"))
         address = link_address(href, self.base)
-        if address is None and is_relative(href, self.base):
-            self.relative.append(href)
+        if address is None and is_dropped(href, self.base):
+            self.dropped.append(href)
         self.buffer[start:] = [link_text(anchor, address)]
 
     def block(self, tag) -> None:

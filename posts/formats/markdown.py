@@ -19,7 +19,7 @@ from posts.factsheet import Part
 from posts.formats.html import read_html
 from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import check_time, too_deep
-from posts.formats.links import is_relative, link_address, link_text, relative_links_note
+from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
 from posts.text import fold_spaces
 
 #: markdown-it's own nesting limit (its "commonmark" preset's maxNesting, "internal
@@ -43,6 +43,10 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
     # tried first at every inline token and every block keeps the parse on the clock.
     md.inline.ruler.before("text", "factpost_clock", _Clock())
     md.block.ruler.before("table", "factpost_clock", _Clock())
+    # markdown-it reads a javascript:, vbscript:, file: or data: link as no link at all, to keep
+    # the HTML it renders safe, leaving "[text](javascript:...)" in the text. Nothing here is
+    # rendered: every link is read as one, and `link_address` decides (a dropped one is noted).
+    md.validateLink = lambda url: True
     tokens = md.parse(text)
     # At maxNesting markdown-it stops reading the block and drops the rest of it without a
     # word (parser_block.py: "skip tail to the end"): refuse rather than lose text.
@@ -55,7 +59,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
     items: list[str] = []  # markers of the open list items, innermost last
     item_started = False
     cells: list[str] | None = None
-    relative: list[str] = []
+    dropped: list[str] = []
     notes: list[str] = []
     for token in tokens:
         kind = token.type
@@ -80,7 +84,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
             cells = None
         elif kind == "inline":
             images.extend(_images(token, headings, resolve))
-            content = _inline_text(token, base_url, relative)
+            content = _inline_text(token, base_url, dropped)
             if cells is not None:
                 cells.append(fold_spaces(content))
             elif heading is not None:
@@ -99,7 +103,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
             images.extend(replace(i, after_headings=i.after_headings + headings)
                           for i in block.images)
             headings += sum(1 for p in block.parts if p.kind == "heading")
-    note = relative_links_note(name, relative)
+    note = dropped_links_note(name, dropped)
     return Read(parts, images, (*notes, *([note] if note else [])))
 
 
@@ -133,17 +137,17 @@ def _images(token, headings: int, resolve: Resolver | None) -> list[FoundImage]:
     return found
 
 
-def _inline_text(token, base_url: str | None, relative: list[str]) -> str:
-    """The text of an inline token, links with their addresses; relative addresses dropped
-    for want of a base go into `relative`."""
+def _inline_text(token, base_url: str | None, dropped: list[str]) -> str:
+    """The text of an inline token, links with their addresses; links whose address was left
+    out (`posts.formats.links.is_dropped`) go into `dropped`."""
     out: list[str] = []
     links: list[tuple[int, str | None]] = []  # (where its text starts in `out`, address)
     for child in token.children or ():
         if child.type == "link_open":
             href = str(child.attrGet("href") or "")
             address = link_address(href, base_url)
-            if address is None and is_relative(href, base_url):
-                relative.append(href)
+            if address is None and is_dropped(href, base_url):
+                dropped.append(href)
             links.append((len(out), address))
         elif child.type == "link_close" and links:
             start, address = links.pop()
