@@ -6,17 +6,22 @@ sentencex does the segmentation; on top of it, these boundaries are undone:
   (`Berth No.\u00a05`), which binds what is on either side;
 - a full stop followed by a word in lower case: no English sentence starts in lower case
   (`up to 14 hrs. at a time`, `the Govt. said`);
-- an abbreviation followed by a digit (`14 hrs. 12 more`, `Art. 51`, `ص.ب. 1234`): known
-  abbreviations, initials (`U.S.`), short Latin words without a vowel (`hrs.`, `Bn.`, `Sqn.`)
-  and Arabic letters with a dot (`د.`, `م.`, `هـ.`, `ص.ب.`);
+- a full stop followed by a digit on the same line (`14 hrs. 12 more`, `Mon. 12 January`,
+  `alt. 3,000 ft`, `ص.ب. 1234`), whatever the word before it: English style guides have no
+  sentence open with a numeral (AP Stylebook, "numerals"; Chicago Manual of Style 9.5: "spell
+  out a number beginning a sentence"), so the full stop belongs to an abbreviation;
 - titles and ranks, English or Arabic, before the name they qualify (`Dr. Smith`, `Lt. Col.
-  Smith`, `Ops. Officer Smith`, `د. أحمد`, `ل. علي`), and military unit abbreviations before
-  the unit's name (`2 Bn. The Rifles`, `3 Sqn. RAF Regiment`);
+  Smith`, `Ops. Officer Smith`, `Eng. Ahmed Ali`, `د. أحمد`, `ل. علي`), military unit
+  abbreviations before the unit's name (`2 Bn. The Rifles`, `3 Sqn. RAF Regiment`), exercise
+  and operation names (`Ex. Eager Lion`) and ship prefixes (`Mv. Ocean Star`), and a day of the
+  week before a month (`Mon. Jan. 12`);
 - a time of day before what qualifies it (`8 a.m. Monday`, `5 p.m. GMT`) unless that reads as
   the start of a sentence (`at 5 p.m. The minister left.`);
 - an Arabic abbreviation of one letter (or several, `ص.ب.`) before an Arabic word
   (`الساعة 8 ص. يوميا`): Arabic has no capitals to mark a sentence start, and no Arabic word
-  of one letter stands alone; an era after a year (`1445 هـ.`, `2024 م.`) still ends one.
+  of one letter stands alone; an era after a year (`1445 هـ.`, `2024 م.`) still ends one;
+- an Arabic unit after a number before an Arabic word (`12 كم. من الطريق`, `٥ كم. من الساحل`)
+  unless that word opens a sentence (`12 كم. وسيكتمل العمل`, `12 كم. من جهته قال`).
 
 Neither sentencex (1.0.32) nor pysbd (0.3.4, last released 2021) handles these: both split
 "8 a.m. Monday", "2 Bn. The Rifles" and "الساعة 8 ص. يوميا". So the lists below add to it; each
@@ -37,34 +42,47 @@ _ALWAYS_JOIN = frozenset({
     "gen.", "lt.", "col.", "maj.", "capt.", "cpt.", "sgt.", "cpl.", "pvt.", "spc.", "adm.",
     "brig.", "cmdr.", "cdr.", "gov.", "sen.", "rep.", "prof.", "pres.", "hon.", "rev.", "amb.",
     "dr.", "mr.", "mrs.", "ms.", "st.", "mt.", "ft.", "approx.", "e.g.", "i.e.", "cf.", "vs.",
-    "viz.", "ca.", "lt.col.", "lt.gen.", "maj.gen.", "brig.gen.",
+    "viz.", "ca.", "lt.col.", "lt.gen.", "maj.gen.", "brig.gen.", "rt.",
 })
 # Military ranks and appointments as the AP Stylebook abbreviates them before a name ("military
 # titles": Pfc., Staff Sgt., Sgt. Maj., Ens., Lt. Cmdr., Rear Adm., ...), with the British and
-# Commonwealth forms (Pte., LCpl., Cdre., Wg. Cdr., Sqn. Ldr., Flt. Lt.), police ranks (Insp.,
-# Supt., Det.) and office titles (H.E., Dep., Asst., Dir., Cmdt.); and unit abbreviations,
-# which precede the unit's name ("2 Bn. The Rifles", "3 Sqn. RAF Regiment", "A Coy. 1 Bn."):
-# the UK MOD's Defence Writing Guide (JSP 101) and US Army FM 1-02.1 list them (there without
-# the full stop, which many offices add). "Ops." precedes a role ("Ops. Officer Smith").
+# Commonwealth forms (Pte., LCpl., Cdre., Wg. Cdr., Sqn. Ldr., Flt. Lt., WO1), police ranks
+# (Insp., Supt., Det., Ch. Supt., Cst.), councillors (Cllr.) and office titles (H.E., Dep.,
+# Asst., Dir., Cmdt.); and unit abbreviations, which precede the unit's name ("2 Bn. The
+# Rifles", "3 Sqn. RAF Regiment", "A Coy. 1 Bn."): the UK MOD's Defence Writing Guide (JSP
+# 101) and US Army FM 1-02.1 list them (there without the full stop, which many offices add).
+# "Ops." precedes a role ("Ops. Officer Smith").
 _MILITARY = frozenset({
     "pfc.", "pte.", "lcpl.", "l/cpl.", "ssgt.", "sfc.", "msgt.", "1sgt.", "cwo.", "wo.",
     "ens.", "lcdr.", "lt.cdr.", "lt.cmdr.", "cdre.", "radm.", "vadm.", "sgt.maj.", "wg.cdr.",
     "sqn.ldr.", "flt.lt.", "gp.capt.", "comdr.", "cmdt.", "insp.", "supt.", "det.", "h.e.",
-    "h.h.", "h.r.h.", "dep.", "asst.", "dir.", "midn.", "wg.", "gp.",
+    "h.h.", "h.r.h.", "dep.", "asst.", "dir.", "midn.", "wg.", "gp.", "ldr.", "wo1.", "wo2.",
+    "ch.", "cst.", "cllr.",
     "bn.", "btn.", "sqn.", "sqdn.", "coy.", "regt.", "bde.", "div.", "flt.", "plt.", "pl.",
     "tp.", "bty.", "btry.", "cdo.", "ops.",
 })
-# Abbreviations before a number (`Art. 51`, `No. 5`, `Jan. 2024`) or lower-case text; before a
-# capital they may well end a sentence ("The answer was No. It ...").
-_JOIN_BEFORE_NUMBER = frozenset({
-    "art.", "arts.", "no.", "nos.", "para.", "paras.", "sec.", "secs.", "vol.", "fig.", "p.",
-    "pp.", "ch.", "chap.", "res.", "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.",
-    "sep.", "sept.", "oct.", "nov.", "dec.", "etc.", "a.m.", "p.m.", "inc.", "ltd.", "co.",
-    "corp.", "jr.", "sr.", "est.", "hr.", "hrs.", "min.", "mins.", "yr.", "yrs.", "mo.",
-    "mos.", "wk.", "wks.", "govt.", "incl.", "excl.", "tel.", "ext.", "ref.", "pt.", "pts.",
-    "max.", "avg.", "ave.", "nr.", "div.", "bde.", "regt.", "coy.", "dept.", "flt.", "sq.",
-    "sqdn.", "cmd.", "km.", "kg.", "lb.", "lbs.", "oz.", "mi.", "nm.", "ft.", "in.", "op.",
-    "ops.", "vic.", "approx.", "appx.", "cal.", "mm.", "cm.",
+# Titles, exercise and operation names and ship prefixes, before the name they qualify:
+# - "Eng." (engineer) is the English form of the Arabic title م. (مهندس) below, which offices in
+#   the region carry into English ("Eng. Ahmed Ali");
+# - "Ex." and "Op." (Exercise, Operation) precede the name in the UK MOD's Defence Writing Guide
+#   (JSP 101) and are among Unicode CLDR's English sentence-break suppressions
+#   (common/segments/en.xml, used by ICU);
+# - ship prefixes (MV, MT, MS, SS, FV, RV, HMS, USS, USNS, USCGC, RFA, HMAS, HMCS, HMNZS), as
+#   Wikipedia's "Ship prefix" lists them, written with a full stop ("Mv. Ocean Star").
+_NAME_PREFIXES = frozenset({
+    "eng.", "engr.", "ex.", "exs.", "op.",
+    "mv.", "m.v.", "mt.", "m.t.", "ms.", "m.s.", "ss.", "s.s.", "fv.", "f.v.", "rv.", "r.v.",
+    "hms.", "h.m.s.", "uss.", "u.s.s.", "usns.", "uscgc.", "rfa.", "hmas.", "hmcs.", "hmnzs.",
+})
+# A day of the week before the month ("Mon. Jan. 12", "Thurs. June 4"), as AP and Chicago
+# abbreviate them in datelines and tables; before a digit the general rule already joins.
+_DAYS = frozenset({
+    "mon.", "tue.", "tues.", "wed.", "weds.", "thu.", "thur.", "thurs.", "fri.", "sat.", "sun.",
+})
+_MONTHS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.",
+    "sep.", "sept.", "oct.", "nov.", "dec.",
 })
 # Arabic titles and ranks, written as a letter and a full stop before a name: Dr. (دكتور),
 # Mr./Prof. (أستاذ), Prof. Dr., Eng. (مهندس), Maj. Gen. (لواء), Brig. (عميد), Col. (عقيد),
@@ -72,9 +90,31 @@ _JOIN_BEFORE_NUMBER = frozenset({
 _ARABIC_TITLES = frozenset({"د.", "أ.", "أ.د.", "م.", "ل.", "ع.", "ر.", "ن."})
 # An Arabic abbreviation: one or two letters (a tatweel may follow) and a full stop, repeated
 # ("د.", "هـ.", "ص.ب.", "ق.م.").
-_ARABIC_ABBREVIATION = re.compile("(?:[\u0621-\u064a]{1,2}\u0640?\\.)+")
-# Short Latin words without a vowel are abbreviations ("hrs.", "Bn.", "Sqn.", "Govt.").
-_NO_VOWEL = re.compile("[b-df-hj-np-tv-xz]{1,5}\\.", re.IGNORECASE)
+# Arabic units of measure of more than one letter, with a full stop, after a number: the short
+# forms in Unicode CLDR's Arabic unit names (common/main/ar.xml: كم، سم، مم، كغ، ...) and their
+# common variants (كلم، ملم، كجم، جم، غم، مل). One letter (م. for metres) is joined already.
+_ARABIC_UNITS = frozenset({
+    "كم.", "كلم.", "سم.", "مم.", "ملم.", "كغ.", "كجم.", "كلغ.", "جم.", "غم.", "مل.", "لتر.",
+    "كم/س.", "كم/ساعة.", "ميل.", "قدم.", "هكتار.", "دونم.",
+})
+# What opens a sentence in Arabic news prose, which has no capitals: the conjunctions و and ف
+# prefixed to the first word ("وسيكتمل", "فقد"), a few connectives and reporting verbs, and
+# phrases that open with a preposition ("من جهته", "من المتوقع").
+_ARABIC_OPENERS = frozenset({
+    "ثم", "كما", "لكن", "لكنه", "لكنها", "إن", "إنه", "إنها", "أما", "بينما", "قال", "قالت",
+    "أكد", "أكدت", "أضاف", "أضافت", "هذا", "هذه", "يذكر", "تجدر", "كان", "كانت",
+})
+_ARABIC_OPENING_PHRASES = frozenset({
+    ("من", "جهته"), ("من", "جهتها"), ("من", "جانبه"), ("من", "جانبها"), ("من", "المتوقع"),
+    ("من", "المقرر"), ("من", "المنتظر"), ("من", "ناحية"), ("في", "المقابل"), ("في", "حين"),
+    ("على", "صعيد"),
+})
+# Words that start with و or ف and do not carry the conjunction.
+_NOT_CONJUNCTION = frozenset({"في", "فوق", "فقط", "وفق", "وفقا", "وفقاً", "وسط"})
+_NUMBER = re.compile(r"[0-9٠-٩۰-۹][0-9٠-٩۰-۹.,٫٬]*")
+# Number words that stand for a number before a unit ("3 آلاف كم.").
+_ARABIC_NUMBER_WORDS = frozenset({"ألف", "آلاف", "الف", "الاف", "مليون", "ملايين", "مئة", "مائة"})
+_LINE_BREAKS = "\n\r\v\f\x85\u2028\u2029"
 _NO_BREAK = "\u00a0\u2007\u202f"
 # Country and organisation initials are usually adjectives ("U.S. Army"): joined unless what
 # follows starts like a sentence.
@@ -102,6 +142,7 @@ _WHITESPACE = re.compile(r"\s+")
 _AFTER_SENTENCE_END = re.compile(r"[.!?؟。…]\s+")
 #: Text longer than this is segmented block by block.
 _BLOCK_CHARS = 5000
+_TAIL_CHARS = 200
 _OPENING_PUNCTUATION = "([{\"'“‘«"
 _ARABIC_LETTER = re.compile(
     "[\u0620-\u064a\u066e-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff"
@@ -124,15 +165,33 @@ def sentences(text: str, language: str | None = None) -> list[str]:
     if not text:
         return []
     language = language or detect_language(text)
-    joined: list[str] = []
+    # Each sentence is kept as its parts, and only its last words are looked at: text where
+    # every boundary is undone ("alt. 3 alt. 3 ...") stays linear, not quadratic.
+    joined: list[list[str]] = []
+    blank = True  # whether the sentence being built is whitespace only
     for block in _blocks(text):
         for n, part in enumerate(_segment(block, language)):
-            if joined and (n == 0 or not joined[-1].strip() or not part.strip()
-                           or _continues(joined[-1], part)):
-                joined[-1] += part
+            if joined and (n == 0 or blank or not part.strip()
+                           or _continues(_tail(joined[-1]), part)):
+                joined[-1].append(part)
             else:
-                joined.append(part)
-    return joined
+                joined.append([part])
+                blank = True
+            blank = blank and not part.strip()
+    return ["".join(parts) for parts in joined]
+
+
+def _tail(parts: list[str]) -> str:
+    """The end of a sentence built from `parts`: at least its last _TAIL_CHARS characters,
+    enough for the last two words that decide a boundary (longer words only by their end)."""
+    tail: list[str] = []
+    size = 0
+    for part in reversed(parts):
+        tail.append(part)
+        size += len(part)
+        if size >= _TAIL_CHARS:
+            break
+    return "".join(reversed(tail))[-_TAIL_CHARS:]
 
 
 def _segment(text: str, language: str) -> list[str]:
@@ -181,17 +240,23 @@ def _continues(before: str, after: str) -> bool:
     last = words_before[-1].lstrip(_OPENING_PUNCTUATION)
     following = after.split()[0].lstrip(_OPENING_PUNCTUATION)
     key = last.casefold()
+    if last.endswith(".") and following[:1].isdecimal() and not _has_line_break(gap):
+        return True  # "Mon. 12 January", "alt. 3,000 ft": no sentence opens with a numeral
     if key in _ARABIC_ERAS and len(words_before) > 1 and _YEAR.fullmatch(words_before[-2]):
         return False  # "عام 1445 هـ. وقد ...": the era closes the sentence
-    if key in _ALWAYS_JOIN or key in _MILITARY or key in _ARABIC_TITLES:
+    if _is_title(key):
         return True
+    if key in _DAYS and following.rstrip(",").casefold() in _MONTHS:
+        return True  # "Mon. Jan. 12"
     if (_ARABIC_LETTERS_ABBREVIATION.fullmatch(last)
             and _ARABIC_LETTER.match(following)):
         return True  # "الساعة 8 ص. يوميا": one letter and a dot is an abbreviation
+    if (last in _ARABIC_UNITS and len(words_before) > 1
+            and (_NUMBER.fullmatch(words_before[-2]) or words_before[-2] in _ARABIC_NUMBER_WORDS)
+            and _ARABIC_LETTER.match(following)):
+        return not _opens_arabic_sentence(after.split()[:2])  # "12 كم. من الطريق"
     if last.endswith(".") and following[:1].islower():
         return True  # "up to 14 hrs. at a time": no sentence starts in lower case
-    if following[:1].isdigit() and _is_abbreviation(last):
-        return True
     if _INITIAL.fullmatch(last):
         return not _starts_sentence(following)
     if key in _JOIN_UNLESS_SENTENCE_START:
@@ -199,14 +264,26 @@ def _continues(before: str, after: str) -> bool:
     return False
 
 
-def _is_abbreviation(word: str) -> bool:
-    """Whether `word` (ending in ".") is an abbreviation rather than a word ending a
-    sentence: "hrs.", "Art.", "U.S.", "د.", "ص.ب." but not "dawn." or "2024."."""
-    key = word.casefold()
-    return (key in _JOIN_BEFORE_NUMBER or key in _ALWAYS_JOIN or key in _MILITARY
-            or key in _JOIN_UNLESS_SENTENCE_START or bool(_INITIAL.fullmatch(word))
-            or bool(_NO_VOWEL.fullmatch(word)) or bool(_ARABIC_ABBREVIATION.fullmatch(word))
-            or bool(re.fullmatch(r"(?:[^\W\d_]\.){2,}", word)))
+def _is_title(key: str) -> bool:
+    """Whether `key` (case-folded, ending in ".") is a title, rank, unit or prefix that precedes
+    a name; a compound rank is judged by its last part ("lt.-col.", "sub-lt.", "maj.-gen.")."""
+    key = key.rsplit("-", 1)[-1]
+    return (key in _ALWAYS_JOIN or key in _MILITARY or key in _ARABIC_TITLES
+            or key in _NAME_PREFIXES)
+
+
+def _has_line_break(gap: str) -> bool:
+    # A numbered line ("2. Load the vessel") after a full stop starts anew.
+    return any(ch in _LINE_BREAKS for ch in gap)
+
+
+def _opens_arabic_sentence(words: list[str]) -> bool:
+    """Whether Arabic text starting with `words` (its first one or two) opens a sentence."""
+    words = [w.lstrip(_OPENING_PUNCTUATION).rstrip("،,:؛.") for w in words]
+    first = words[0]
+    if first in _ARABIC_OPENERS or tuple(words[:2]) in _ARABIC_OPENING_PHRASES:
+        return True
+    return first[:1] in "وف" and len(first) > 2 and first not in _NOT_CONJUNCTION
 
 
 def _starts_sentence(word: str) -> bool:
