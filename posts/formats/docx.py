@@ -14,7 +14,7 @@ their codes), content controls (`w:sdt`), smart tags and custom XML, nested in a
 the paragraphs of text boxes (after their paragraph). Left out is what Word does not show:
 tracked deletions (`w:del`, `w:moveFrom`), field codes, hidden text (`w:vanish`,
 `w:specVanish`, set directly or by a paragraph, character or table style, their `w:basedOn`
-chains or the document defaults: see `_Styles`), the phonetic guide over ruby text, and the
+chains or the document defaults: see `Styles`), the phonetic guide over ruby text, and the
 fallback copy of drawings (`mc:Fallback`). A paragraph whose mark is deleted or hidden runs on
 into the next, as Word shows it. A document with tracked changes not yet accepted is read as
 if they were, and the reader says so. A part declaring a DTD is refused. python-docx's
@@ -34,24 +34,19 @@ names are English in the file whatever the language of Word's menus.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field, replace
 
 from posts.factsheet import Part
 from posts.formats.images import FoundImage, Read
-from posts.formats.limits import DocumentTooLarge, check_docx, check_time
+from posts.formats.limits import check_docx, check_time
 from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
-from posts.text import UnreadableDocument, decode_document, fold_spaces
+from posts.formats.wordml import MC, R, Styles, W, mark_gone, open_docx, shown
+from posts.text import decode_document, fold_spaces
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
-_WORD_MAIN = "word/document.xml"
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 # Elements whose content Word does not show as text of the paragraph.
-_UNSEEN = frozenset(_W + n for n in (
+_UNSEEN = frozenset(W + n for n in (
     "pPr", "rPr", "del", "moveFrom", "instrText", "delText", "delInstrText", "fldData",
     "footnoteReference", "endnoteReference", "commentReference", "annotationRef", "sectPr",
     "tblPr", "trPr", "tcPr", "sdtPr", "sdtEndPr", "customXmlPr", "smartTagPr"))
@@ -67,7 +62,7 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
     whose own chunks are not followed. Raises `UnreadableDocument` (or its
     `DocumentTooLarge` for a zip bomb, see posts.formats.limits)."""
     check_docx(data, name)
-    document = _open(data, name)
+    document = open_docx(data, name)
     check_time()
     from docx.text.paragraph import Paragraph
 
@@ -84,10 +79,10 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
     blocks = list(_blocks(body))
     for at, element in enumerate(blocks):
         check_time()
-        if carried and element.tag != _W + "p":
+        if carried and element.tag != W + "p":
             parts.append(Part("text", carried))
             carried = ""
-        if element.tag == _W + "altChunk":
+        if element.tag == W + "altChunk":
             chunk = _alt_chunk(document, element, name, base_url, follow=not embedded)
             parts.extend(chunk.parts)
             images.extend(replace(i, after_headings=i.after_headings + headings)
@@ -96,7 +91,7 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
             chunk_notes.extend(chunk.notes)
             number = 0
             continue
-        if element.tag == _W + "tbl":
+        if element.tag == W + "tbl":
             parts.extend(_table_rows(element, reader))
             images.extend(_pictures(document, element, headings, reader.styles))
             number = 0
@@ -107,9 +102,9 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
         text, carried = carried + text, ""
         # Only prose runs on: a heading or list item with its mark gone stays what it is (Word
         # keeps a run-in heading, a style separator's, in the outline), and keeps what follows.
-        if (kind == "text" and at + 1 < len(blocks) and blocks[at + 1].tag == _W + "p"
+        if (kind == "text" and at + 1 < len(blocks) and blocks[at + 1].tag == W + "p"
                 and _classify(Paragraph(blocks[at + 1], document._body))[0] == "text"
-                and _mark_gone(element, reader.styles)):
+                and mark_gone(element, reader.styles)):
             carried = text
             parts.extend(Part("text", box) for box in boxes)
             images.extend(_pictures(document, element, headings, reader.styles))
@@ -130,8 +125,8 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
                      "if they were accepted (insertions kept, deletions left out). Accept or "
                      "reject them in Word to be sure the posts say what you mean")
     notes.extend(chunk_notes)
-    unread = sum(1 for _ in body.iter(_W + "altChunk")) - sum(1 for e in blocks
-                                                                if e.tag == _W + "altChunk")
+    unread = sum(1 for _ in body.iter(W + "altChunk")) - sum(1 for e in blocks
+                                                                if e.tag == W + "altChunk")
     if unread:
         notes.append(f"{name}: {unread} embedded part(s) (altChunk) inside tables or text "
                      "boxes not read; open the document in Word and save it again, which "
@@ -158,7 +153,7 @@ def _alt_chunk(document, element, name: str, base_url: str | None, *, follow: bo
     or a note saying why it was not."""
     from posts.formats.html import read_html
 
-    rel_id = element.get(_R + "id")
+    rel_id = element.get(R + "id")
     part = document.part.related_parts.get(rel_id) if rel_id else None
     if part is None:
         return Read([], [], (f"{name}: an embedded part (altChunk) is missing from the file; "
@@ -187,15 +182,15 @@ def _blocks(container):
     content controls (`w:sdt`), custom XML and tracked moves or insertions."""
     for child in container.iterchildren():
         tag = child.tag
-        if tag in (_W + "p", _W + "tbl"):
+        if tag in (W + "p", W + "tbl"):
             yield child
-        elif tag == _W + "sdt":
-            content = child.find(_W + "sdtContent")
+        elif tag == W + "sdt":
+            content = child.find(W + "sdtContent")
             if content is not None:
                 yield from _blocks(content)
-        elif tag in (_W + "customXml", _W + "ins", _W + "moveTo", _W + "smartTag"):
+        elif tag in (W + "customXml", W + "ins", W + "moveTo", W + "smartTag"):
             yield from _blocks(child)
-        elif tag == _W + "altChunk":
+        elif tag == W + "altChunk":
             yield child
 
 
@@ -213,7 +208,7 @@ class _TextReader:
 
     def __init__(self, document, base_url: str | None = None) -> None:
         self.rels = document.part.rels
-        self.styles = _Styles(document)
+        self.styles = Styles(document)
         self.base_url = base_url
         #: Link addresses left out (posts.formats.links.is_dropped), for the reader's note.
         self.dropped: list[str] = []
@@ -247,18 +242,18 @@ class _TextReader:
             tag = child.tag
             if not isinstance(tag, str) or tag in _UNSEEN:
                 continue  # comments, processing instructions; what Word does not show
-            if tag == _W + "r":
-                if not self.styles.hidden(child.find(_W + "rPr"), child):
+            if tag == W + "r":
+                if not self.styles.hidden(child.find(W + "rPr"), child):
                     self._run(child)
-            elif tag == _W + "hyperlink":
+            elif tag == W + "hyperlink":
                 self._link(child, self._hyperlink_address(child))
-            elif tag == _W + "fldSimple":
-                self._link(child, self._field_address(child.get(_W + "instr") or ""))
-            elif tag == _MC + "AlternateContent":
+            elif tag == W + "fldSimple":
+                self._link(child, self._field_address(child.get(W + "instr") or ""))
+            elif tag == MC + "AlternateContent":
                 self._alternate(child)
-            elif tag == _W + "txbxContent":
+            elif tag == W + "txbxContent":
                 self._text_box(child)
-            elif tag == _W + "tbl":
+            elif tag == W + "tbl":
                 continue  # a table nested in a text box is read with the box's paragraphs
             else:
                 # w:ins, w:moveTo, w:sdt, w:sdtContent, w:smartTag, w:customXml, w:dir,
@@ -268,43 +263,43 @@ class _TextReader:
     def _alternate(self, element) -> None:
         """Markup compatibility: Word writes a shape twice, for new readers (mc:Choice) and
         old ones (mc:Fallback); a reader sees one of them."""
-        chosen = element.find(_MC + "Choice")
+        chosen = element.find(MC + "Choice")
         if chosen is None:
-            chosen = element.find(_MC + "Fallback")
+            chosen = element.find(MC + "Fallback")
         if chosen is not None:
             self._walk(chosen)
 
     def _run(self, run) -> None:
         for child in run.iterchildren():
             tag = child.tag
-            if tag == _W + "t":
+            if tag == W + "t":
                 self._emit(child.text or "")
-            elif tag in (_W + "tab", _W + "ptab"):
+            elif tag in (W + "tab", W + "ptab"):
                 self._emit(" ")
-            elif tag in (_W + "br", _W + "cr"):
+            elif tag in (W + "br", W + "cr"):
                 self._emit("\n")
-            elif tag == _W + "noBreakHyphen":
+            elif tag == W + "noBreakHyphen":
                 self._emit("\u2011")
-            elif tag == _W + "sym":
-                char = child.get(_W + "char") or ""
+            elif tag == W + "sym":
+                char = child.get(W + "char") or ""
                 code = int(char, 16) if re.fullmatch(r"[0-9A-Fa-f]{1,6}", char) else None
                 # Symbol-font characters live in the private use area: they show a glyph of
                 # that font, not the character; leave them out.
                 if code is not None and not 0xE000 <= code <= 0xF8FF and code < 0x110000:
                     self._emit(chr(code))
-            elif tag == _W + "fldChar":
-                self._field_char(child.get(_W + "fldCharType"))
-            elif tag == _W + "instrText" and self.fields:
+            elif tag == W + "fldChar":
+                self._field_char(child.get(W + "fldCharType"))
+            elif tag == W + "instrText" and self.fields:
                 self.fields[-1].code.append(child.text or "")
-            elif tag == _MC + "AlternateContent":
+            elif tag == MC + "AlternateContent":
                 self._alternate(child)
-            elif tag == _W + "ruby":
+            elif tag == W + "ruby":
                 # Phonetic guide (17.3.3.25): the base text is the text; the guide above it
                 # (w:rt) is a reading aid set small over it.
-                base = child.find(_W + "rubyBase")
+                base = child.find(W + "rubyBase")
                 if base is not None:
                     self._walk(base)
-            elif tag in (_W + "drawing", _W + "pict", _W + "object"):
+            elif tag in (W + "drawing", W + "pict", W + "object"):
                 self._walk(child)
 
     def _field_char(self, kind: str | None) -> None:
@@ -328,7 +323,7 @@ class _TextReader:
             self.out[start:] = [link_text("".join(self.out[start:]), address)]
 
     def _hyperlink_address(self, element) -> str | None:
-        rel_id = element.get(_R + "id")
+        rel_id = element.get(R + "id")
         if not rel_id or rel_id not in self.rels:
             return None  # w:anchor only: a bookmark in the document
         rel = self.rels[rel_id]
@@ -354,7 +349,7 @@ class _TextReader:
 
     def _text_box(self, content) -> None:
         saved = (self.out, self.fields)
-        for p in content.iter(_W + "p"):
+        for p in content.iter(W + "p"):
             self.out, self.fields = [], []
             self._walk(p)
             text = "".join(self.out)
@@ -365,128 +360,29 @@ class _TextReader:
 
 
 
-_OFF = frozenset({"0", "false", "off"})
-
-
-def _hidden_value(properties) -> bool | None:
-    """Whether run properties (`w:rPr`) hide their text: `w:vanish` (17.3.2.41, hidden text) or
-    `w:specVanish` (17.3.2.36, hidden even when Word shows hidden text); None if they say
-    nothing. `w:webHidden` is not hiding: it hides only in Web Layout view (17.3.2.44), and Word
-    writes it on the page numbers of a table of contents, which the page shows."""
-    if properties is None:
-        return None
-    said = None
-    for tag in (_W + "vanish", _W + "specVanish"):
-        element = properties.find(tag)
-        if element is not None:
-            on = (element.get(_W + "val") or "true").lower() not in _OFF
-            said = on or bool(said)
-    return said
-
-
-class _Styles:
-    """Hidden text as Word resolves it through the style hierarchy (17.7.2): direct formatting
-    (the run's `w:rPr`) decides when it says anything; otherwise the document defaults
-    (`w:docDefaults`), toggled by each of the table, paragraph and character styles that hide
-    (vanish is a toggle property, 17.7.3: a style that sets it flips what came before, so a
-    hidden character style on a hidden paragraph style shows). Within one style's `w:basedOn`
-    chain the nearest style that says anything decides. A missing style is the type's
-    default style, as in Word."""
-
-    def __init__(self, document) -> None:
-        self.by_id: dict[str, object] = {}
-        self.defaults: dict[str, str] = {}
-        self._chains: dict[tuple[str | None, str], bool | None] = {}
-        root = document.styles.element
-        for style in root.iterchildren(_W + "style"):
-            style_id = style.get(_W + "styleId")
-            if not style_id:
-                continue
-            self.by_id.setdefault(style_id, style)
-            if (style.get(_W + "default") or "").lower() in ("1", "true", "on"):
-                self.defaults.setdefault(style.get(_W + "type") or "paragraph", style_id)
-        self.base = bool(_hidden_value(root.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr")))
-
-    def hidden(self, properties, element) -> bool:
-        """Whether a run (or a paragraph mark, `element` its paragraph) with run properties
-        `properties` is hidden."""
-        direct = _hidden_value(properties)
-        if direct is not None:
-            return direct
-        paragraph = element if element.tag == _W + "p" else next(
-            element.iterancestors(_W + "p"), None)
-        table = next(element.iterancestors(_W + "tbl"), None)
-        hidden = self.base
-        for style_id, kind in ((_style_ref(table, "tblPr", "tblStyle"), "table"),
-                               (_style_ref(paragraph, "pPr", "pStyle"), "paragraph"),
-                               (_val(properties, "rStyle"), "character")):
-            if kind == "table" and table is None:
-                continue
-            if self._chain(style_id, kind):
-                hidden = not hidden
-        return hidden
-
-    def _chain(self, style_id: str | None, kind: str) -> bool | None:
-        key = (style_id, kind)
-        if key not in self._chains:
-            if style_id not in self.by_id:
-                style_id = self.defaults.get(kind)
-            said = None
-            seen: set[str] = set()
-            while style_id in self.by_id and style_id not in seen:  # basedOn may loop
-                seen.add(style_id)
-                style = self.by_id[style_id]
-                said = _hidden_value(style.find(_W + "rPr"))
-                if said is not None:
-                    break
-                style_id = _val(style, "basedOn")
-            self._chains[key] = said
-        return self._chains[key]
-
-
-def _val(parent, tag: str) -> str | None:
-    element = parent.find(_W + tag) if parent is not None else None
-    return element.get(_W + "val") if element is not None else None
-
-
-def _style_ref(element, properties: str, tag: str) -> str | None:
-    return _val(element.find(_W + properties), tag) if element is not None else None
-
-
-def _mark_gone(paragraph, styles: _Styles) -> bool:
-    """Whether Word shows the paragraph run on into the next one: its paragraph mark is a
-    tracked deletion (read as accepted) or hidden text (17.3.1.29: `w:pPr/w:rPr` formats the
-    mark; a style separator is such a mark)."""
-    properties = paragraph.find(f"{_W}pPr/{_W}rPr")
-    if properties is not None and (properties.find(_W + "del") is not None
-                                   or properties.find(_W + "moveFrom") is not None):
-        return True
-    return styles.hidden(properties, paragraph)
-
-
 def _count_revisions(body) -> int:
     """Tracked insertions, deletions and moves (of text and of paragraph marks; changes of
     formatting alone, `w:rPrChange` and kin, change no text and are not counted)."""
-    return sum(1 for _ in body.iter(*(_W + n for n in _REVISIONS)))
+    return sum(1 for _ in body.iter(*(W + n for n in _REVISIONS)))
 
 
 def _blocks_in_cell(tc):
     for element in _blocks(tc):
-        if element.tag == _W + "p":
+        if element.tag == W + "p":
             yield element
-        elif element.tag == _W + "tbl":  # a table nested in a cell: its cells' paragraphs
-            for inner in element.iter(_W + "tc"):
+        elif element.tag == W + "tbl":  # a table nested in a cell: its cells' paragraphs
+            for inner in element.iter(W + "tc"):
                 yield from _blocks_in_cell(inner)
 
 
-def _pictures(document, element, headings: int, styles: _Styles) -> list[FoundImage]:
-    """The pictures drawn inline or floating in `element` that Word shows (see `_shown`), with
+def _pictures(document, element, headings: int, styles: Styles) -> list[FoundImage]:
+    """The pictures drawn inline or floating in `element` that Word shows (see `shown`), with
     the alt text Word keeps in the drawing's `descr` ("Alt Text" pane), or else its `title`."""
     from docx.oxml.ns import qn
 
     found = []
     for drawing in element.xpath(".//w:drawing"):
-        if not _shown(drawing, styles):
+        if not shown(drawing, styles):
             continue
         properties = drawing.xpath(".//wp:docPr")
         alt = None
@@ -503,90 +399,6 @@ def _pictures(document, element, headings: int, styles: _Styles) -> list[FoundIm
                                         "the picture itself in Word" if link else
                                         "its picture data is missing from the document"))
     return found
-
-
-_NOT_SHOWN = frozenset({_W + "del", _W + "moveFrom", _MC + "Fallback"})
-
-
-def _shown(element, styles: _Styles) -> bool:
-    """Whether Word shows `element` (a drawing): not in a tracked deletion, a markup
-    compatibility fallback, or a hidden run, as for text."""
-    for ancestor in element.iterancestors():
-        if ancestor.tag in _NOT_SHOWN:
-            return False
-        if ancestor.tag == _W + "r" and styles.hidden(ancestor.find(_W + "rPr"), ancestor):
-            return False
-        if ancestor.tag == _W + "body":
-            break
-    return True
-
-
-def _open(data: bytes, name: str):
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            mimetype = (archive.read("mimetype").decode("ascii", "replace").strip()
-                        if "mimetype" in names else "")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError):
-        raise UnreadableDocument(f"{name}: not a readable .docx file (the archive is damaged); "
-                                 "save the document again from Word") from None
-    if _WORD_MAIN not in names:
-        what = ("an OpenDocument file" if mimetype.startswith("application/vnd.oasis")
-                else "a ZIP archive but not a Word document")
-        raise UnreadableDocument(f"{name}: {what}; save the fact sheet as .docx or plain "
-                                 "text and import that")
-    import docx
-
-    _keep_alt_chunks_as_bytes()
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx and lxml raise many types on damaged parts
-        if "Excessive depth" in str(exc):
-            # libxml2 refuses XML nested deeper than 256 levels unless told XML_PARSE_HUGE,
-            # which python-docx does not: the limit that keeps our recursive walk bounded.
-            raise DocumentTooLarge(f"{name}: its XML is nested more than 256 levels deep, the "
-                                   "limit for a Word document; save the fact sheet again "
-                                   "from Word, or as plain text") from None
-        raise UnreadableDocument(f"{name}: not a readable .docx file ({type(exc).__name__}); "
-                                 "save the document again from Word") from None
-    _refuse_doctype(document, name)
-    return document
-
-
-def _refuse_doctype(document, name: str) -> None:
-    """Refuse a part that declares a DTD. Word never writes one (ECMA-376 Part 2, Open
-    Packaging Conventions, "XML usage": XML content shall not contain a DTD declaration), and
-    python-docx's parser leaves entities unresolved, so text after an entity reference would
-    be cut silently ("The host is [")."""
-    from docx.opc.part import XmlPart
-
-    for part in document.part.package.iter_parts():
-        if isinstance(part, XmlPart) and part.element.getroottree().docinfo.doctype:
-            raise UnreadableDocument(f"{name}: its part {str(part.partname).lstrip('/')} "
-                                     "declares a DTD (<!DOCTYPE>), which Word never writes; "
-                                     "save the document again from Word")
-
-
-def _keep_alt_chunks_as_bytes() -> None:
-    """python-docx builds each part by its content type, so an embedded Word document (an
-    altChunk part typed `...document.main+xml` that holds a whole .docx package) would be
-    parsed as XML and the whole file refused. Its documented hook, `PartFactory.
-    part_class_selector`, is wrapped once to keep altChunk parts as plain bytes."""
-    from docx.opc.constants import RELATIONSHIP_TYPE
-    from docx.opc.part import Part as OpcPart
-    from docx.opc.part import PartFactory
-
-    chosen = PartFactory.part_class_selector
-    if getattr(chosen, "keeps_alt_chunks", False):
-        return
-
-    def selector(content_type: str, reltype: str):
-        if reltype == RELATIONSHIP_TYPE.A_F_CHUNK:
-            return OpcPart
-        return chosen(content_type, reltype) if chosen is not None else None
-
-    selector.keeps_alt_chunks = True  # type: ignore[attr-defined]
-    PartFactory.part_class_selector = selector
 
 
 def _classify(paragraph) -> tuple[str, int, bool]:
@@ -618,7 +430,7 @@ def _classify(paragraph) -> tuple[str, int, bool]:
 
 def _table_rows(table, reader: _TextReader) -> list[Part]:
     parts = []
-    for row in table.iter(_W + "tr"):
+    for row in table.iter(W + "tr"):
         if row.getparent() is not table:
             continue  # rows of nested tables are read inside their cell
         cells: list[str] = []
@@ -633,9 +445,9 @@ def _table_rows(table, reader: _TextReader) -> list[Part]:
 
 def _row_cells(row):
     for child in row.iterchildren():
-        if child.tag == _W + "tc":
+        if child.tag == W + "tc":
             yield child
-        elif child.tag in (_W + "sdt", _W + "customXml"):
-            content = child.find(_W + "sdtContent") if child.tag == _W + "sdt" else child
+        elif child.tag in (W + "sdt", W + "customXml"):
+            content = child.find(W + "sdtContent") if child.tag == W + "sdt" else child
             if content is not None:
                 yield from _row_cells(content)
