@@ -181,6 +181,13 @@ def find_urls(text: str) -> list[tuple[int, int]]:
     return [(e["indices"][0], e["indices"][1]) for e in _url_entities(text)]
 
 
+def has_link(text: str) -> bool:
+    """Whether X counts a link in `text`: one that twitter-text-parser or npm twitter-text 3.1.0
+    finds, from the same single pass the weighting makes (_url_spans)."""
+    parser_spans, js_spans = _url_spans(text)
+    return bool(parser_spans or js_spans)
+
+
 def find_js_urls(text: str) -> list[tuple[int, int]]:
     """Spans `(start, end)`, as code point indices into `text`, of the URLs npm twitter-text
     3.1.0's `extractUrlsWithIndices` finds (src/extractUrlsWithIndices.js): twitter-text-parser's

@@ -48,7 +48,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 
-from posts.weight import find_js_urls, find_urls
+from posts.weight import has_link
 from scheduler.platforms.base import Budget
 from scheduler.platforms.billing import MICROS, BillingSettings, Estimate, Prices
 from scheduler.platforms.spec import number
@@ -104,7 +104,7 @@ def create_operation(text: str) -> str:
     in the text, otherwise plain. The detection is the weighting's (posts.weight): a link either
     twitter-text-parser or npm twitter-text 3.1.0 finds ("مرحباx.com" only the latter), since a
     budget that guesses low is the one that gets overspent."""
-    return POST_CREATE_WITH_URL if find_urls(text) or find_js_urls(text) else POST_CREATE
+    return POST_CREATE_WITH_URL if has_link(text) else POST_CREATE
 
 
 def estimate(texts: Iterable[str], prices: Prices = DEFAULT) -> Estimate:
