@@ -10,6 +10,7 @@
     store.media       stored images (media.py)
     store.spend       the spend ledger of platforms that bill (spend.py)
     store.users       users, sessions, API tokens (users.py)
+    store.alerts      the alert outbox and its deliveries (alerts.py)
 
 Every state change goes through one transition function (transitions.py), which checks the
 action against posts.states and writes the audit entry in the same transaction, so a post
@@ -26,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from db.accounts import Accounts, Workers
+from db.alerts import AlertStore
 from db.database import Database
 from db.documents import Documents, ImportOutcome, PlannedPost, Relink
 from db.engine import make_engine
@@ -58,6 +60,7 @@ class Store:
         self.media = MediaStore(self.db)
         self.spend = SpendStore(self.db)
         self.users = UserStore(self.db)
+        self.alerts = AlertStore(self.db)
 
     @classmethod
     def open(cls, url: str, review: Review = NO_REVIEW) -> Store:
