@@ -11,6 +11,7 @@
     store.spend       the spend ledger of platforms that bill (spend.py)
     store.users       users, sessions, API tokens (users.py)
     store.alerts      the alert outbox and its deliveries (alerts.py)
+    store.measures    aggregates for /metrics and /healthz (metrics.py)
 
 Every state change goes through one transition function (transitions.py), which checks the
 action against posts.states and writes the audit entry in the same transaction, so a post
@@ -33,6 +34,7 @@ from db.documents import Documents, ImportOutcome, PlannedPost, Relink
 from db.engine import make_engine
 from db.history import History, HistoryFilter, history_key
 from db.media import MediaStore
+from db.metrics import Measures
 from db.outcomes import UNSURE_OUTCOMES, AttemptResult, Outcomes
 from db.queue import Due, Queue
 from db.spend import SpendStore
@@ -61,6 +63,7 @@ class Store:
         self.spend = SpendStore(self.db)
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
+        self.measures = Measures(self.db)
 
     @classmethod
     def open(cls, url: str, review: Review = NO_REVIEW) -> Store:
