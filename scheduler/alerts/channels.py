@@ -24,7 +24,7 @@ import smtplib
 import ssl
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -84,9 +84,9 @@ def payload(events: Sequence[Claimed], sent_at: datetime) -> bytes:
         ensure_ascii=False).encode()
 
 
-def send_email(channel: EmailChannel, password: str | None, events: Sequence[Claimed],
-               now: datetime) -> None:
+def send_email(channel: EmailChannel, password: str | None, events: Sequence[Claimed]) -> None:
     """One message with every event to the channel's recipients. Raises DeliveryFailed."""
+    now = datetime.now(UTC)
     message = EmailMessage()
     message["Subject"] = subject_of(events)
     message["From"] = channel.sender
@@ -117,12 +117,15 @@ def send_email(channel: EmailChannel, password: str | None, events: Sequence[Cla
                              f"did not take the message ({_describe(exc)})") from None
 
 
-def send_webhook(channel: WebhookChannel, secret: str, events: Sequence[Claimed],
-                 now: datetime, *, session=None) -> None:
+def send_webhook(channel: WebhookChannel, secret: str, events: Sequence[Claimed], *,
+                 session=None) -> None:
     """POST the events, signed, to the channel's URL; any 2xx is delivery (a redirect is
     not followed: the signature is for this URL). Raises DeliveryFailed."""
     import requests
 
+    # The wall clock, whatever clock the outbox is run by: the receiver checks it against
+    # its own to refuse a replay.
+    now = datetime.now(UTC)
     body = payload(events, now)
     timestamp = int(now.timestamp())
     headers = {"Content-Type": "application/json", "User-Agent": "factpost-alerts",

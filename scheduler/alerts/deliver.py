@@ -145,9 +145,9 @@ class Deliverer:
     def _send(self, channel: EmailChannel | WebhookChannel, claimed: list[Claimed]) -> None:
         secret = self._secrets.get(channel.name)
         if isinstance(channel, EmailChannel):
-            send_email(channel, secret, claimed, self.clock())
+            send_email(channel, secret, claimed)
         else:
-            send_webhook(channel, secret or "", claimed, self.clock(), session=self.http)
+            send_webhook(channel, secret or "", claimed, session=self.http)
 
     def _backoff(self, tries: int) -> float:
         ceiling = min(self.settings.retry_max_seconds,
