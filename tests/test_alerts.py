@@ -126,7 +126,7 @@ def test_a_refused_post_is_mailed_and_posted_to_the_webhook_once(alerting_office
     again = deliverer(office, worker="another-daemon").run_once()
     assert (again.routed, again.sent) == (0, 0)
     assert len(smtp.messages) == 1 and len(hook.requests) == 1
-    [(event, deliveries)] = office.store.alerts.events()
+    [(_, deliveries)] = office.store.alerts.events()
     assert sorted((d.channel, d.state) for d in deliveries) == [("duty", "sent"),
                                                                 ("ops", "sent")]
 
