@@ -22,6 +22,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.utils import floatToGoString
 from sqlalchemy.exc import DBAPIError
 
 from db.engine import describe_error
@@ -78,7 +79,8 @@ class StoreCollector:
             "factpost_claim_latency_seconds", "How long after its due time each published "
             "post's last attempt started.", labels=["platform"])
         for platform, h in sorted(measures.claim_latency().items()):
-            latency.add_metric([platform], [(f"{bound:g}", n) for bound, n in h.buckets]
+            latency.add_metric([platform], [(floatToGoString(bound), n)
+                                            for bound, n in h.buckets]
                                + [("+Inf", h.count)], h.total_seconds)
         yield latency
 
