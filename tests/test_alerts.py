@@ -275,3 +275,15 @@ def test_bad_alert_settings_are_refused_with_the_key_and_the_fix(write_config, t
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(path)
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_readme_s_alerts_example_is_a_config_factpost_accepts(write_config):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Alerts\n", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = load_config(write_config(example))
+    assert set(config.alerts.routes) == {POST_FAILED, "post_needs_review", ACCOUNT_PAUSED,
+                                         SPEND_CAP, HEARTBEAT_LOST, VERSION_RETIRING}
+    assert config.alerts.routes[POST_FAILED].digest_seconds == 1800
