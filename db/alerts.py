@@ -49,6 +49,8 @@ KINDS = (POST_FAILED, POST_NEEDS_REVIEW, ACCOUNT_PAUSED, SPEND_CAP, HEARTBEAT_LO
 PENDING, SENT, DROPPED = "pending", "sent", "dropped"
 #: How much of a post's text an alert quotes.
 QUOTE_CHARS = 200
+#: An event first routed later than this after it happened is not sent (see `route`).
+MAX_AGE = timedelta(days=1)
 
 
 def note(s: Session, entry: AuditEntry) -> None:
@@ -119,16 +121,21 @@ class AlertStore:
         with self.db.session() as s:
             return s.execute(statement).rowcount == 1
 
-    def route(self, routes: Mapping[str, Route], *, now: datetime, limit: int = 500) -> int:
+    def route(self, routes: Mapping[str, Route], *, now: datetime, limit: int = 500,
+              max_age: timedelta = MAX_AGE) -> int:
         """Give events not yet routed one pending delivery per channel of their kind's
         route (none when the kind has none); returns how many events were routed. A delivery
-        of a kind with a digest joins the channel's open batch, or opens one."""
+        of a kind with a digest joins the channel's open batch, or opens one. An event older
+        than `max_age` when first routed (written while no deliverer ran: alerts were just
+        configured) is news no longer and goes nowhere."""
         with self.db.session() as s:
             events = list(s.scalars(self._locked(
                 select(AlertEvent).where(AlertEvent.routed_at.is_(None))
                 .order_by(AlertEvent.id).limit(limit))))
             for event in events:
                 route = routes.get(event.kind, Route(()))
+                if event.at < now - max_age:
+                    route = Route(())
                 for channel in route.channels:
                     s.add(AlertDelivery(event_id=event.id, channel=channel, state=PENDING,
                                         tries=0, not_before=self._batch_time(

@@ -287,3 +287,55 @@ def test_the_readme_s_alerts_example_is_a_config_factpost_accepts(write_config):
     assert set(config.alerts.routes) == {POST_FAILED, "post_needs_review", ACCOUNT_PAUSED,
                                          SPEND_CAP, HEARTBEAT_LOST, VERSION_RETIRING}
     assert config.alerts.routes[POST_FAILED].digest_seconds == 1800
+
+
+def test_run_once_publishes_then_delivers_and_alerts_list_shows_it(alerting_office, smtp,
+                                                                    hook):
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    office = alerting_office()
+    office.emulator.inject("refuse", platform="x")
+    post_id = office.add("Refused, then mailed by the same command.")
+    config = ["--config", str(office.config_path)]
+    result = CliRunner().invoke(cli, [*config, "run", "--once"], catch_exceptions=False)
+    assert "failed 1" in result.output
+    [(_, mail)] = smtp.messages
+    assert f"post {post_id} to office-x failed" in mail["Subject"]
+    listed = CliRunner().invoke(cli, [*config, "alerts", "list", "--json"])
+    [row] = json.loads(listed.output)
+    assert (row["kind"], row["post_id"]) == (POST_FAILED, post_id)
+    assert sorted((d["channel"], d["state"]) for d in row["deliveries"]) == [
+        ("duty", "sent"), ("ops", "sent")]
+    again = CliRunner().invoke(cli, [*config, "alerts", "send"])
+    assert again.exit_code == 0 and "sent 0" in again.output
+
+
+def test_the_daemon_s_alert_loop_delivers_while_it_runs(alerting_office, smtp):
+    from scheduler.alerts.deliver import start_alerts
+
+    office = alerting_office()
+    office.emulator.inject("refuse", platform="x")
+    post_id = office.add("Refused while the loop runs.")
+    loop = start_alerts(office.store, office.config, worker="loop-under-test")
+    try:
+        office.dispatcher().tick(now())
+        with smtp.mailbox.arrived:
+            # The loop looks every 10 s; a generous wait for the event, then the assertion.
+            smtp.mailbox.arrived.wait_for(lambda: smtp.messages, timeout=60)
+    finally:
+        loop.stop()
+    [(_, mail)] = smtp.messages
+    assert f"post {post_id}" in mail["Subject"]
+
+
+def test_events_from_before_alerts_were_delivered_are_not_sent_as_news(alerting_office,
+                                                                       smtp, hook):
+    office = alerting_office()
+    office.emulator.inject("refuse", platform="x")
+    office.add("Failed long before anyone configured alerts.")
+    office.dispatcher().tick(now())
+    report = deliverer(office, clock=lambda: now() + timedelta(days=2)).run_once()
+    assert (report.routed, report.sent) == (1, 0)
+    assert smtp.messages == [] and hook.requests == []
