@@ -339,3 +339,44 @@ def test_events_from_before_alerts_were_delivered_are_not_sent_as_news(alerting_
     report = deliverer(office, clock=lambda: now() + timedelta(days=2)).run_once()
     assert (report.routed, report.sent) == (1, 0)
     assert smtp.messages == [] and hook.requests == []
+
+
+def test_a_claimed_delivery_waits_for_its_lease_and_is_recorded_by_one_deliverer(
+        alerting_office, smtp, hook):
+    from scheduler.alerts.deliver import LEASE
+
+    office = alerting_office()
+    office.emulator.inject("refuse", platform="x")
+    office.add("Claimed by a deliverer that then hangs.")
+    office.dispatcher().tick(now())
+    start = now()
+    office.store.alerts.route(office.config.alerts.routes, now=start)
+    [held] = office.store.alerts.claim("ops", worker="hung", now=start, lease=LEASE)
+
+    during = deliverer(office, clock=lambda: start + LEASE - timedelta(seconds=1)).run_once()
+    assert during.sent == 1 and hook.requests == []  # the mail only; the hook is leased
+    after = deliverer(office, clock=lambda: start + LEASE + timedelta(seconds=1)).run_once()
+    assert after.sent == 1 and len(hook.requests) == 1
+    # The hung deliverer wakes up and sends too: the store keeps the one record it has.
+    assert office.store.alerts.sent([held.delivery_id], worker="hung", now=now()) == 0
+    [(_, deliveries)] = office.store.alerts.events()
+    assert [d.tries for d in deliveries if d.channel == "ops"] == [2]
+
+
+def test_a_late_failure_report_does_not_undo_another_deliverer_s_claim(alerting_office):
+    from scheduler.alerts.deliver import LEASE
+
+    office = alerting_office()
+    office.emulator.inject("refuse", platform="x")
+    office.add("Claimed twice, one after the other's lease ran out.")
+    office.dispatcher().tick(now())
+    start = now()
+    office.store.alerts.route(office.config.alerts.routes, now=start)
+    [first] = office.store.alerts.claim("ops", worker="slow", now=start, lease=LEASE)
+    later = start + LEASE + timedelta(seconds=1)
+    [second] = office.store.alerts.claim("ops", worker="fresh", now=later, lease=LEASE)
+    assert second.delivery_id == first.delivery_id
+    office.store.alerts.failed([first.delivery_id], worker="slow", error="timed out",
+                               retry_at=later)
+    assert office.store.alerts.claim("ops", worker="third", now=later, lease=LEASE) == []
+    assert office.store.alerts.sent([second.delivery_id], worker="fresh", now=later) == 1
