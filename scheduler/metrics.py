@@ -26,7 +26,7 @@ from prometheus_client.utils import floatToGoString
 from sqlalchemy.exc import DBAPIError
 
 from db.engine import describe_error
-from db.metrics import accounts_held
+from db.metrics import AttemptTally, accounts_held
 from db.store import Store
 from scheduler.config import Config
 from scheduler.platforms.billing import usd
@@ -43,21 +43,23 @@ class StoreCollector:
 
     def __init__(self, store: Store, config: Config, clock: Callable[[], datetime]) -> None:
         self.store, self.config, self.clock = store, config, clock
+        self.tally = AttemptTally()
 
     def collect(self) -> Iterator[Metric]:
         measures, now = self.store.measures, self.clock()
-        posts = GaugeMetricFamily("factpost_posts", "Posts by platform and state.",
-                                  labels=["platform", "state"])
-        for (platform, state), n in sorted(measures.posts_by_state().items()):
-            posts.add_metric([platform, state], n)
+        platforms = {a.name: a.platform for a in self.config.accounts}
+        posts = GaugeMetricFamily("factpost_posts", "Posts by account and state (platform: "
+                                  "the account's, empty for one no longer configured).",
+                                  labels=["account", "platform", "state"])
+        for (account, state), n in sorted(measures.posts_by_state().items()):
+            posts.add_metric([account, platforms.get(account, ""), state], n)
         yield posts
 
-        published = CounterMetricFamily("factpost_publishes", "Posts published, by platform.",
-                                        labels=["platform"])
-        for platform, n in sorted(measures.published().items()):
-            published.add_metric([platform], n)
-        yield published
-
+        measures.advance(self.tally, now=now)
+        published = CounterMetricFamily(
+            "factpost_publishes", "Attempts that published a post, by platform (a post "
+            "found live by the timeline check after an unsure outcome is in factpost_posts "
+            "only).", labels=["platform"])
         attempts = CounterMetricFamily(
             "factpost_attempts", "Finished publish attempts by platform and outcome "
             "(published, or the failure class: retryable, rate_limited, permanent, ambiguous, "
@@ -65,20 +67,24 @@ class StoreCollector:
         failures = CounterMetricFamily(
             "factpost_publish_failures", "Publish attempts that did not publish, by platform.",
             labels=["platform"])
+        done: dict[str, int] = {}
         failed: dict[str, int] = {}
-        for (platform, outcome), n in sorted(measures.attempts_by_outcome().items()):
+        for (platform, outcome), n in sorted(self.tally.outcomes.items()):
             attempts.add_metric([platform, outcome], n)
-            if outcome != "published":
-                failed[platform] = failed.get(platform, 0) + n
+            target = done if outcome == "published" else failed
+            target[platform] = target.get(platform, 0) + n
+        for platform, n in sorted(done.items()):
+            published.add_metric([platform], n)
         for platform, n in sorted(failed.items()):
             failures.add_metric([platform], n)
+        yield published
         yield attempts
         yield failures
 
         latency = HistogramMetricFamily(
-            "factpost_claim_latency_seconds", "How long after its due time each published "
-            "post's last attempt started.", labels=["platform"])
-        for platform, h in sorted(measures.claim_latency().items()):
+            "factpost_claim_latency_seconds", "How long after its due time each attempt that "
+            "published a post started.", labels=["platform"])
+        for platform, h in sorted(self.tally.latency.items()):
             latency.add_metric([platform], [(floatToGoString(bound), n)
                                             for bound, n in h.buckets]
                                + [("+Inf", h.count)], h.total_seconds)
@@ -138,10 +144,13 @@ def usd_value(micros: int) -> float:
     return micros / 1_000_000
 
 
-def render_metrics(store: Store, config: Config, clock: Callable[[], datetime]) -> bytes:
+def metrics_renderer(store: Store, config: Config, clock: Callable[[], datetime]
+                     ) -> Callable[[], bytes]:
+    """A function that renders /metrics, keeping its attempt tally between calls (call it
+    from one thread at a time: `Snapshots` does)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store, config, clock))
-    return generate_latest(registry)
+    return lambda: generate_latest(registry)
 
 
 @dataclass(frozen=True)
@@ -194,4 +203,4 @@ class Snapshots:
             return self._value
 
 
-__all__ = ["CONTENT_TYPE", "Health", "Snapshots", "health", "render_metrics", "usd"]
+__all__ = ["CONTENT_TYPE", "Health", "Snapshots", "health", "metrics_renderer", "usd"]

@@ -45,20 +45,25 @@ def test_metrics_count_what_the_store_holds_and_two_servers_agree(make_office, s
     office.store.accounts.hold("office-fb", until=now() + timedelta(minutes=10),
                                reason="rate limit")
 
-    first = samples(serve(office.config, office.store))
+    # Attempts count once they are SETTLE old (db/metrics.py); this server's clock is past it.
+    def later():
+        return now() + timedelta(minutes=1)
+
+    first = samples(serve(office.config, office.store, clock=later))
     # Another process's view: its own store on the same database.
     from db.store import Store
 
     other_store = Store.open(office.config.database_url, review=office.config.review)
     try:
-        second = samples(serve(office.config, other_store))
+        second = samples(serve(office.config, other_store, clock=later))
     finally:
         other_store.close()
 
     x, fb = (("platform", "x"),), (("platform", "facebook"),)
-    assert first[("factpost_posts", (*x, ("state", "published")))] == 1
-    assert first[("factpost_posts", (*x, ("state", "failed")))] == 1
-    assert first[("factpost_posts", (*x, ("state", "queued")))] == 1
+    office_x = (("account", "office-x"), *x)
+    assert first[("factpost_posts", (*office_x, ("state", "published")))] == 1
+    assert first[("factpost_posts", (*office_x, ("state", "failed")))] == 1
+    assert first[("factpost_posts", (*office_x, ("state", "queued")))] == 1
     assert first[("factpost_publishes_total", x)] == 1
     assert first[("factpost_publishes_total", fb)] == 1
     assert first[("factpost_publish_failures_total", x)] == 1
@@ -70,7 +75,7 @@ def test_metrics_count_what_the_store_holds_and_two_servers_agree(make_office, s
     assert first[("factpost_claim_latency_seconds_bucket", (("le", "60.0"), *x))] == 1
     assert first[("factpost_account_held", (("account", "office-fb"),))] == 1
     assert first[("factpost_account_held", (("account", "office-x"),))] == 0
-    assert 0 < first[("factpost_account_held_seconds", (("account", "office-fb"),))] <= 600
+    assert 0 < first[("factpost_account_held_seconds", (("account", "office-fb"),))] <= 600 - 60
     spent = [v for (name, _), v in first.items() if name == "factpost_spend_month_usd"]
     assert spent and spent[0] > 0  # the X post's price, from the ledger
     shared = {k: v for k, v in first.items() if k[0] != "factpost_account_held_seconds"}
@@ -143,3 +148,52 @@ def test_monitoring_routes_read_no_body_from_strangers(office, serve):
                           follow_redirects=False)
     assert small.status_code == 303 and "/login" in small.headers["location"]
     assert httpx.post(f"{base}/metrics").status_code == 405
+
+
+def test_the_attempt_tally_agrees_row_by_row_and_from_the_database_s_aggregates(store):
+    """A tally started from SQL aggregates (a process's first scrape) and one advanced row by
+    row (every later scrape) must agree, bucket for bucket, on SQLite and PostgreSQL, with
+    in-flight attempts counted once they end and young ones left until they settle."""
+    from db.metrics import SETTLE, AttemptTally
+    from db.models import Attempt, Post
+
+    t0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    lateness = [0, 0.5, 1, 1.0005, 2, 59.9, 60, 3599, 3600, 3601, 7200]
+    with store.session() as s:
+        for i, late in enumerate(lateness):
+            post = Post(account="a", platform="x" if i % 2 else "y", text=f"p{i}",
+                        status="published", scheduled_at=t0, created_by="t")
+            s.add(post)
+            s.flush()
+            s.add(Attempt(post_id=post.id, worker="w", outcome="published",
+                          started_at=t0 + timedelta(seconds=late)))
+            s.add(Attempt(post_id=post.id, worker="w", outcome="retryable",
+                          started_at=t0 - timedelta(seconds=5)))
+        s.add(Attempt(post_id=post.id, worker="w", outcome=None, started_at=t0))
+    seeded, stepped = AttemptTally(), AttemptTally(upto=-1)  # -1: never seeded
+    at = t0 + timedelta(hours=3)
+    for tally in (seeded, stepped):
+        store.measures.advance(tally, now=at)
+    for tally in (seeded, stepped):
+        assert tally.outcomes == {("x", "published"): 5, ("y", "published"): 6,
+                                  ("x", "retryable"): 5, ("y", "retryable"): 6}
+        assert len(tally.open) == 1
+    assert {p: (h.counts, h.count, round(h.total_seconds, 3))
+            for p, h in seeded.latency.items()} == {
+        p: (h.counts, h.count, round(h.total_seconds, 3)) for p, h in stepped.latency.items()}
+    y = seeded.latency["y"]  # lateness 0, 1, 2, 60, 3600, 7200
+    assert [n for _, n in y.buckets][:7] == [1, 2, 3, 3, 3, 3, 4] and y.count == 6
+
+    with store.session() as s:
+        s.query(Attempt).filter(Attempt.outcome.is_(None)).update({"outcome": "ambiguous"})
+        young = Post(account="a", platform="x", text="young", status="published",
+                     scheduled_at=at, created_by="t")
+        s.add(young)
+        s.flush()
+        s.add(Attempt(post_id=young.id, worker="w", outcome="published", started_at=at))
+    for tally in (seeded, stepped):
+        store.measures.advance(tally, now=at + SETTLE / 2)
+        assert tally.open == set() and tally.outcomes[("y", "ambiguous")] == 1
+        assert tally.outcomes[("x", "published")] == 5  # the young attempt waits
+        store.measures.advance(tally, now=at + SETTLE * 2)
+        assert tally.outcomes[("x", "published")] == 6

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from db.store import Store
 from scheduler.config import Config, ConfigError
-from scheduler.metrics import CONTENT_TYPE, Snapshots, health, render_metrics
+from scheduler.metrics import CONTENT_TYPE, Snapshots, health, metrics_renderer
 
 #: Monitoring paths, outside the session's world.
 PATHS = ("/metrics", "/healthz")
@@ -40,7 +40,7 @@ def add_monitoring(app: FastAPI, config: Config, store: Store,
                               f"{config.metrics_token_env}, which is not set; export the "
                               "token /metrics and /healthz require, or leave the key out")
     expected = f"Bearer {token}".encode() if token else None
-    metrics = Snapshots(lambda: render_metrics(store, config, clock))
+    metrics = Snapshots(metrics_renderer(store, config, clock))
     checked = Snapshots(lambda: health(store, config, clock()), seconds=1.0)
     router = APIRouter()
 
