@@ -213,7 +213,8 @@ def _split(section: Section, rules: TextRules, hashtags: Sequence[str],
             tagged = core + tags + suffix
             if rules.fits(tagged):
                 text, appended = tagged, tags
-        snippets.append(Snippet(text, rules.measure(text), position, size, appended, suffix))
+        # A single post without hashtags is the core its packer measured already.
+        snippets.append(Snippet(text, packer.measure(text), position, size, appended, suffix))
     return snippets
 
 
@@ -431,7 +432,7 @@ class _Packer:
         """Emit the current snippet if it really fits; else give back pieces and carry on."""
         while True:
             text = self._render()
-            if self.rules.measure(text) <= self.budget or not self._has_body():
+            if self._measure(text) <= self.budget or not self._has_body():
                 self._emit(text)
                 return
             last = self.current.pop()
@@ -467,6 +468,10 @@ class _Packer:
 
     def _sep_cost(self, sep: str) -> int:
         return self._measure(sep)
+
+    def measure(self, text: str) -> int:
+        """`rules.measure(text)`, remembered for this section."""
+        return self._measure(text)
 
     def _measure(self, text: str) -> int:
         # Cached: each packing pass (one per thread-suffix width) meets the same pieces.
