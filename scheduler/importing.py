@@ -20,6 +20,7 @@ from posts.factsheet import (
 from posts.formats.images import (
     FoundImage,
 )
+from posts.sentences import detect_language
 from posts.states import Actor, PostStatus
 from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
@@ -54,6 +55,8 @@ class ImportReport:
     costs: tuple[Cost, ...] = ()
     #: Where queueing them takes a billing app past its monthly cap: what and by how much.
     cap_warnings: tuple[str, ...] = ()
+    #: Accounts whose configured language is not the document's (language_warnings).
+    language_warnings: tuple[str, ...] = ()
 
 
 def import_file(path: Path, *, store: Store, config: Config,
@@ -109,6 +112,7 @@ class ImportPlan:
     notes: tuple[str, ...]
     costs: tuple[Cost, ...]
     outlooks: tuple[CapOutlook, ...]
+    language_warnings: tuple[str, ...] = ()
 
     @property
     def cap_warnings(self) -> tuple[str, ...]:
@@ -129,6 +133,7 @@ def plan_import(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     Raises what planning raises (no posting slots, a post over a limit, ...)."""
     notes = tuple(sheet.notes if notes is None else notes)
     names = {a.name for a in accounts}
+    languages = language_warnings(sheet, accounts)
     existing = store.documents.find(content_hash(text))
     if existing is None:
         earlier = [p for p in store.documents.live_posts_from_source(source_name)
@@ -144,7 +149,7 @@ def plan_import(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                 text, sheet, source_name, (), correction, (), len(images), image_notes, notes,
                 costs(correction.posts, config),
                 tuple(cap_outlook(store, config, correction.posts, now,
-                                  leaving=correction.supersede)))
+                                  leaving=correction.supersede)), languages)
     done = store.documents.accounts_with_posts(existing.id) if existing else set()
     if existing:
         # After a correction, an account whose posts all stayed the same has them under the
@@ -157,7 +162,8 @@ def plan_import(text: str, sheet: FactSheet, *, source_name: str, store: Store,
         planned, attached_notes = attach_images(planned, images, sheet)
     return ImportPlan(text, sheet, source_name, tuple(planned), None,
                       tuple(sorted(done & names)), len(images), tuple(attached_notes), notes,
-                      costs(planned, config), tuple(cap_outlook(store, config, planned, now)))
+                      costs(planned, config), tuple(cap_outlook(store, config, planned, now)),
+                      languages)
 
 
 def store_import(plan: ImportPlan, *, store: Store, config: Config, actor: Actor,
@@ -172,7 +178,8 @@ def store_import(plan: ImportPlan, *, store: Store, config: Config, actor: Actor
                           created=0, skipped_accounts=plan.skipped_accounts, first_at=None,
                           last_at=None, correction=plan.correction,
                           images_found=plan.images_found, image_notes=plan.image_notes,
-                          notes=plan.notes, costs=plan.costs, cap_warnings=plan.cap_warnings)
+                          notes=plan.notes, costs=plan.costs, cap_warnings=plan.cap_warnings,
+                          language_warnings=plan.language_warnings)
     correction = plan.correction
     if correction is not None and not (replace and correction.changes_posts):
         return report
@@ -196,3 +203,20 @@ def store_import(plan: ImportPlan, *, store: Store, config: Config, actor: Actor
                                       | set(outcome.already_imported_accounts))),
         first_at=min(times, default=None), last_at=max(times, default=None),
         images_attached=sum(1 for p in plan.posts if p.media is not None))
+
+
+_LANGUAGE_NAMES = {"en": "English", "ar": "Arabic"}
+
+
+def language_warnings(sheet: FactSheet, accounts: Sequence[AccountConfig]) -> tuple[str, ...]:
+    """One line per account whose `language` is not the language the sheet is written in
+    (posts.sentences.detect_language over its title and sections): Arabic text sent to an
+    English account, or the reverse, is almost always the wrong file or the wrong account."""
+    text = "\n".join([sheet.title or "", *(f"{s.heading or ''}\n{s.text}"
+                                          for s in sheet.sections)])
+    found = detect_language(text)
+    return tuple(
+        f"the document reads as {_LANGUAGE_NAMES[found]}, but account {a.name!r} posts in "
+        f"{_LANGUAGE_NAMES.get(a.language, a.language)} (language = \"{a.language}\" in the "
+        "config); import it for an account in its language, or correct the account's language"
+        for a in accounts if a.language != found)

@@ -163,3 +163,15 @@ def test_an_unreadable_upload_is_one_line_and_stores_nothing(newsroom, tmp_path:
     assert re.search(r'class="error" role="alert">meridian.docx: named .docx but is not a Word '
                      r'document[^<]*</p>', page.text)
     assert newsroom.store.history.search() == []
+
+
+def test_the_review_warns_when_the_document_is_not_in_the_account_s_language(newsroom):
+    from importlib import resources
+
+    arabic = resources.files("posts").joinpath("samples/factsheet_ar.txt").read_bytes()
+    client = sign_in(newsroom.url, "chen")
+    page = review(client, "factsheet_ar.txt", arabic, accounts=["office-x"])
+    assert ("Check the language: the document reads as Arabic, but account 'office-x' posts "
+            "in English") in html.unescape(page.text)
+    english = review(client, "meridian.docx", docx_bytes(sample_blocks()))
+    assert "Check the language" not in english.text

@@ -114,7 +114,7 @@ def render_review(request: Request, actor, token: str, pending: PendingImport, *
                     cap_warnings=cap_warnings, correction=plan.correction,
                     skipped=plan.skipped_accounts, image_notes=plan.image_notes,
                     images=pending.loaded.images, with_images=pending.fields["images"] == "on",
-                    changed=changed)
+                    changed=changed, language_warnings=plan.language_warnings)
 
 
 @router.post("/import/review")
