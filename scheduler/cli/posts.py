@@ -75,7 +75,8 @@ def history(ctx: Context, account, status, since, until, search, limit, as_json,
 
 @click.group()
 def post() -> None:
-    """Add, show, edit, approve, reject, cancel, retry and resolve single posts.
+    """Add, show, edit, approve, reject, cancel, retry, resolve, retract and correct single
+    posts.
 
     Every command here but add and show acts as a factpost user: set FACTPOST_TOKEN to your
     API token (from 'factpost user token NAME'); your role is checked as in the web UI.

@@ -1,0 +1,42 @@
+"""Corrections and acknowledgments linked to the post they answer (posts.corrects_id), and
+whether they go out as a reply to it; retracting and retracted are new values of posts.status
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # A batch rebuild of `posts` would drop its search triggers and expression indexes
+        # (migrations 0005, 0008); SQLite adds a column with a reference in place.
+        op.execute("ALTER TABLE posts ADD COLUMN corrects_id INTEGER "
+                   "CONSTRAINT fk_posts_corrects_id_posts REFERENCES posts (id)")
+    else:
+        op.add_column("posts", sa.Column("corrects_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f("fk_posts_corrects_id_posts"), "posts", "posts",
+                              ["corrects_id"], ["id"])
+    op.add_column("posts", sa.Column("reply_to_corrected", sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite drops a column a reference names only by rebuilding the table (as the
+        # downgrades before this one do).
+        with op.batch_alter_table("posts") as batch:
+            batch.drop_column("reply_to_corrected")
+            batch.drop_column("corrects_id")
+        return
+    op.drop_column("posts", "reply_to_corrected")
+    op.drop_constraint(op.f("fk_posts_corrects_id_posts"), "posts", type_="foreignkey")
+    op.drop_column("posts", "corrects_id")
