@@ -108,6 +108,19 @@ def retract(store: Store, config: Config, actor: Actor, post_id: int, *, reason:
     return done
 
 
+def retraction_notice(done: Retraction) -> str:
+    """What a retraction did, in one line for people."""
+    said = []
+    if done.retracted:
+        said.append(f"retracted post {', '.join(str(i) for i in done.retracted)}")
+    said += [f"post {i} still published: {why}" for i, why in done.refused]
+    said += [f"post {i} still retracting: {why}" for i, why in done.unsettled]
+    if done.acknowledgments:
+        said.append("acknowledgment drafted for approval: post "
+                    + ", ".join(str(p.id) for p in done.acknowledgments))
+    return "; ".join(said)
+
+
 def _delete(publisher: Publisher, remote_id: str) -> tuple[bool | None, str]:
     """Whether the post is gone (None: no answer could be had), and the line for the trail."""
     title = registry.spec(publisher.platform).title
