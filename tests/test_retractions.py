@@ -4,6 +4,7 @@ emulator over loopback HTTP."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -218,6 +219,11 @@ def test_a_correction_replies_where_the_platform_threads_and_stands_alone_elsewh
         assert correction.status == S.PUBLISHED
         assert office.store.history.get(post.id).status == S.PUBLISHED
         assert trail(office, post.id)[-1][:3] == ("correct", None, None)
+        shown = json.loads(run(office, "post", "show", str(post.id), "--json",
+                               token=approver).output)
+        assert shown["answered_by"] == [correction.id]
+        linked = run(office, "post", "show", str(correction.id), token=approver).output
+        assert f"answers: post {post.id}" in linked
 
 
 def test_the_web_retracts_for_approvers_only_with_csrf_and_the_api_too(newsroom):
@@ -251,6 +257,11 @@ def test_the_web_retracts_for_approvers_only_with_csrf_and_the_api_too(newsroom)
         "Authorization": f"Bearer {token_for(newsroom.store, 'chen')}"})
     assert author_api.post(f"/api/posts/{other_id}/correct",
                            json={"text": "Correction."}).status_code == 403
+    kept = api.get(f"/api/posts/{other_id}").json()
+    assert kept["status"] == "retracted"
+    assert [a["reason"] for a in kept["audit"]][-2] == "terms-of-service: image rights"
+    acknowledgment = bashir.get(f"/posts/{post_id}").text
+    assert "Answered by" in acknowledgment  # the drafted acknowledgment, linked
     again = api.post(f"/api/posts/{other_id}/retract", json={"reason": "typo", "note": "x"})
     assert again.status_code == 409
 

@@ -68,6 +68,10 @@ class PostDetail(PostOut):
     approved_by: str | None
     version: str = Field(description="The post as review sees it (text, time, image, pair "
                          "partner); pass it to approve to approve exactly this.")
+    corrects_id: int | None = Field(description="The published post this one corrects, or "
+                                    "whose removal it acknowledges.")
+    answered_by: list[int] = Field(description="Posts correcting this one or acknowledging "
+                                   "its removal.")
     attempts: list[AttemptOut]
     audit: list[AuditOut]
 
@@ -168,7 +172,8 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     p = w.store.history.get(post_id)
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
-        version=w.store.posts.versions([post_id])[post_id],
+        version=w.store.posts.versions([post_id])[post_id], corrects_id=p.corrects_id,
+        answered_by=[a.id for a in w.store.retractions.answers_to(post_id)],
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
                              error_code=a.error_code, error_message=a.error_message,
                              explanation=a.explanation, remote_id=a.remote_id)
