@@ -24,7 +24,7 @@ from db.errors import NotEditable
 from db.history import thread_chain
 from db.models import Post
 from db.transitions import Transitions, audit
-from posts.states import Action, Actor, PostStatus, check_actor
+from posts.states import REPLACEABLE, Action, Actor, PostStatus, check_actor
 
 S = PostStatus
 A = Action
@@ -62,9 +62,10 @@ class Retractions:
               ) -> list[Target]:
         """Mark the post for removal with every published part of its thread and of its pair
         partner's (published -> retracting, `reason` in each audit row; a post already
-        retracting is asked for again). Returns what to delete, each thread's last part
-        first, so no reader ever sees a reply whose post is gone. Raises `NotEditable` when
-        nothing of it is published, `NotPermitted`."""
+        retracting is asked for again), and cancel their parts never sent. Returns what to
+        delete, each thread's last part first, so no reader ever sees a reply whose post is
+        gone. Raises `NotEditable` when nothing of it is published, or when a part may be
+        live unrecorded (publishing, needs_review), and `NotPermitted`."""
         check_actor(actor, A.RETRACT)
         with self.db.session() as s:
             post = load_post(s, post_id)
@@ -72,9 +73,22 @@ class Retractions:
             partners = [s.get(Post, p.pair_id) for p in units[0] if p.pair_id]
             if partners and partners[0] is not None:
                 units.append(_thread(s, partners[0]))
+            unknown = [p for unit in units for p in unit
+                       if p.status in (S.PUBLISHING, S.NEEDS_REVIEW)]
+            if unknown:
+                raise NotEditable(
+                    f"post {unknown[0].id} (of the same thread or pair) is {unknown[0].status}: "
+                    "whether it is live is not known yet; once it is settled (factpost post "
+                    f"resolve {unknown[0].id}), retract post {post_id} again")
             targets = []
             for unit in units:
                 for part in reversed(unit):
+                    if part.status in REPLACEABLE and part is not post:
+                        # Never sent: it would go out as a reply to, or the partner of, a
+                        # post that is gone.
+                        self.transitions.move(s, part, A.CANCEL, actor, now, S.CANCELLED,
+                                              f"retracted with post {post_id}: {reason}")
+                        continue
                     if part.status not in (S.PUBLISHED, S.RETRACTING) or not part.remote_id:
                         continue
                     again = part.status == S.RETRACTING

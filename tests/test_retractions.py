@@ -105,12 +105,41 @@ def test_retracting_any_part_of_a_thread_takes_the_whole_thread_down(office, app
     for _ in range(3):
         tick.tick()
     parts = office.store.history.thread_of(office.store.history.get(first_id))
-    assert len(parts) > 1 and all(p.status == S.PUBLISHED for p in parts)
+    assert [p.status for p in parts] == [S.PUBLISHED] * 3
     result = run(office, "post", "retract", str(parts[1].id), "--reason", "policy",
                  "--note", "not cleared", token=approver)
     assert result.exit_code == 0, result.output
     assert texts(office) == []
-    assert [office.store.history.get(p.id).status for p in parts] == [S.RETRACTED] * len(parts)
+    assert [office.store.history.get(p.id).status for p in parts] == [S.RETRACTED] * 3
+
+
+def test_parts_never_sent_are_cancelled_and_parts_in_doubt_stop_the_retraction(office,
+                                                                               approver):
+    now = datetime.now(UTC)
+    parts = office.store.posts.add_thread(
+        account="office-x", platform="x", texts=["Aid 1/3", "Aid 2/3", "Aid 3/3"],
+        scheduled_at=now - timedelta(seconds=1), actor=AUTHOR, now=now, status=S.QUEUED)
+    with office.store.db.session() as s:  # the last part not due yet
+        s.execute(update(Post).where(Post.id == parts[2].id).values(
+            scheduled_at=datetime(2099, 1, 1, tzinfo=UTC)))
+    office.dispatcher().tick()
+    assert [office.store.history.get(p.id).status for p in parts] == [
+        S.PUBLISHED, S.PUBLISHED, S.QUEUED]
+    with office.store.db.session() as s:  # as if a daemon died sending it
+        s.execute(update(Post).where(Post.id == parts[2].id).values(status=S.NEEDS_REVIEW))
+    doubt = run(office, "post", "retract", str(parts[0].id), "--reason", "policy", "--note",
+                "not cleared", token=approver)
+    assert doubt.exit_code == 1 and "is needs_review" in doubt.output
+    assert [office.store.history.get(p.id).status for p in parts] == [
+        S.PUBLISHED, S.PUBLISHED, S.NEEDS_REVIEW]
+    with office.store.db.session() as s:
+        s.execute(update(Post).where(Post.id == parts[2].id).values(status=S.QUEUED))
+    result = run(office, "post", "retract", str(parts[0].id), "--reason", "policy",
+                 "--note", "not cleared", token=approver)
+    assert result.exit_code == 0, result.output
+    assert texts(office) == []
+    assert [office.store.history.get(p.id).status for p in parts] == [
+        S.RETRACTED, S.RETRACTED, S.CANCELLED]
 
 
 def test_a_deletion_whose_answer_is_lost_is_asked_again_not_guessed(office, approver):
