@@ -93,6 +93,13 @@ def test_a_retracted_post_is_gone_from_the_platform_and_kept_with_its_reason(
         ("retract", "retracting", "retracted", f"deleted {post.remote_id} on {platform}")]
     assert [a.actor for a in office.store.history.audit_trail(post.id)][-1] == "bashir"
     assert len(office.store.history.search()) == 2  # nothing of the records is deleted
+    if account == "office-x":  # X bills the delete: on the ledger as the emulator bills it
+        [charge] = [(c.operation, c.purpose, c.state, c.micros)
+                    for c in office.store.spend.charges(post_id=post.id)
+                    if c.operation == "post_delete"]
+        [billed] = [e["micros"] for e in office.emulator.bill()
+                    if e["endpoint"] == "DELETE /2/tweets/:id"]
+        assert charge == ("post_delete", "retract", "charged", billed)
 
 
 def test_retracting_any_part_of_a_thread_takes_the_whole_thread_down(office, approver):
