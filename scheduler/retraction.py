@@ -15,9 +15,12 @@ post `published`, as it still is, with the reason in its trail.
 The acknowledgment that DoDI 5400.17 asks for is queued as a draft for approval (with its pair
 partner's, in the other language). A correction is a new post linked to the one it corrects:
 on a platform that threads (X) a reply to its last part; elsewhere (Facebook) a post of its
-own. factpost never edits a published post in place: Graph can change a Page post's text, but
-readers would then see the new text only, and the office's record of what went out would be
-the platform's edit history rather than its own.
+own. factpost never edits a published post in place: X allows an edit only within 30 minutes
+of posting, five times at most, and not for every post
+(https://docs.x.com/x-api/fundamentals/edit-posts); Graph can change a Page post's text
+(https://developers.facebook.com/docs/pages-api/posts), but readers would then see the new
+text only, and the record of what went out would be the platform's edit history rather than
+the office's own.
 """
 
 from __future__ import annotations
