@@ -24,12 +24,23 @@ REASONS: dict[str, str] = {
     "security": "an operations or information security concern",
 }
 
+#: The reasons' words in Arabic, for the Arabic acknowledgment.
+REASONS_AR: dict[str, str] = {
+    "factual-error": "خطأ في المعلومات",
+    "typo": "خطأ مطبعي",
+    "legal": "اعتبارات قانونية",
+    "policy": "مخالفة للسياسات",
+    "terms-of-service": "مخالفة لشروط استخدام المنصة",
+    "security": "اعتبارات أمنية",
+}
+
 #: The acknowledgment queued when staff give none of their own, by language; `{reason}` is
-#: the reason's words in English (the Arabic names the grounds in general terms).
+#: the reason's words in that language.
 DEFAULT_ACKNOWLEDGMENTS = {
     "en": "We removed an earlier post because of {reason}. We apologise for any confusion.",
-    "ar": "حذفنا منشورًا سابقًا لوجود خطأ أو مخالفة استدعت ذلك. نعتذر عن أي لبس.",
+    "ar": "حذفنا منشورًا سابقًا بسبب {reason}. نعتذر عن أي لبس.",
 }
+_WORDS = {"en": REASONS, "ar": REASONS_AR}
 
 
 class BadRetraction(FactpostError):
@@ -59,5 +70,6 @@ def audit_reason(reason: str, note: str) -> str:
 def acknowledgment(reason: str, language: str) -> str:
     """The default public acknowledgment of a removal, in `language` ("en" or "ar"; any other
     gets the English)."""
-    template = DEFAULT_ACKNOWLEDGMENTS.get(language, DEFAULT_ACKNOWLEDGMENTS["en"])
-    return template.format(reason=REASONS[reason])
+    if language not in DEFAULT_ACKNOWLEDGMENTS:
+        language = "en"
+    return DEFAULT_ACKNOWLEDGMENTS[language].format(reason=_WORDS[language][reason])
