@@ -110,6 +110,8 @@ class Retractions:
         target = {True: S.RETRACTED, False: S.PUBLISHED, None: S.RETRACTING}[gone]
         with self.db.session() as s:
             post = load_post(s, post_id)
+            if gone and post.status == S.RETRACTED:
+                return post  # settled meanwhile by a retraction asked at the same time
             self.transitions.move(s, post, A.RETRACT, actor, now, target, detail)
             return post
 

@@ -16,6 +16,7 @@ from conftest import (
     AUTHOR,
     POSTGRES_URL,
     add_users,
+    form_fields,
     postgres_store,
     sign_in,
     token_for,
@@ -307,3 +308,24 @@ def test_retraction_state_moves_need_the_approver_role():
         check_move(1, Action.RETRACT, AUTHOR, S.PUBLISHED, S.RETRACTING)
     with pytest.raises(IllegalTransition):
         check_move(1, Action.RETRACT, APPROVER, S.QUEUED, S.RETRACTING)
+
+
+def test_x_and_facebook_publishers_can_delete_so_the_contract_runs_for_them(office):
+    from scheduler.platforms.base import Deleter
+
+    assert all(isinstance(p, Deleter) for p in office.publishers().values())
+
+
+def test_the_web_correction_is_a_draft_under_review_linked_to_its_post(newsroom):
+    post_id = newsroom.add("Briefing at 10:00.")
+    newsroom.dispatcher().tick()
+    bashir = sign_in(newsroom.url, "bashir")
+    fields = form_fields(bashir, f"/posts/{post_id}", f"/posts/{post_id}/correct")
+    sent = bashir.post(f"/posts/{post_id}/correct",
+                       data={**fields, "text": "Correction: the briefing is at 11:00."})
+    assert sent.status_code == 303
+    [correction] = newsroom.store.retractions.answers_to(post_id)
+    assert (correction.status, correction.reply_to_corrected) == (S.DRAFT, True)
+    assert sent.headers["location"] == f"/posts/{correction.id}"
+    assert f'href="/posts/{post_id}"' in bashir.get(f"/posts/{correction.id}").text
+    assert trail(newsroom, post_id)[-1][0] == "correct"
