@@ -19,7 +19,9 @@
   they returned.
 - Deleting: DELETE /2/tweets/:id (tweepy's `delete_tweet`), https://docs.x.com/x-api/posts/delete-post
   answers `{"data": {"deleted": true}}`; `deleted` false (or a 404) means X holds no such post.
-  X does not delete a thread's replies with its first post: each part is deleted by itself.
+  The endpoint takes one post (the docs name no cascade to replies; only an edited post's
+  versions go together, https://docs.x.com/x-api/fundamentals/edit-posts), so each part of a
+  thread is deleted by itself.
   Billed per request that deleted ($0.010, x_terms.py).
 - The duplicate-content refusal is a 403 whose detail text is the only signal.
 - `wait_on_rate_limit` sleeps inside the call, which would stall the daemon: never used.
