@@ -72,9 +72,10 @@ class Progress:
                             for c in self.cleared]}
 
 
-def counted(s: Session, post: Post, steps: tuple[str, ...]) -> list[Clearance]:
+def counted(s: Session, post: Post, steps: tuple[str, ...], *, waiting: bool = True
+            ) -> list[Clearance]:
     """The clearances of `post` that count (the module docstring says which), in step
-    order."""
+    order. `waiting=False` asks about a draft being queued now, whose every step counts."""
     rows = s.scalars(select(Clearance).where(Clearance.post_id == post.id,
                                              Clearance.withdrawn_at.is_(None))
                      .order_by(Clearance.id)).all()
@@ -87,7 +88,7 @@ def counted(s: Session, post: Post, steps: tuple[str, ...]) -> list[Clearance]:
         if row.step != step or (row.content is not None and row.content != current):
             break
         run.append(row)
-    if len(run) == len(steps) and post.status == PostStatus.DRAFT:
+    if waiting and len(run) == len(steps) and post.status == PostStatus.DRAFT:
         return []
     return run
 
@@ -104,11 +105,11 @@ def clearance_problem(s: Session, post: Post, review: Review) -> str | None:
     names no steps: its one approval is `Post.approved_by`)."""
     if not review.steps:
         return None
-    done = progress(s, post, review)
-    if done.waiting_for is None:
+    done = len(counted(s, post, review.steps, waiting=False))
+    if done == len(review.steps):
         return None
-    return (f"post {post.id} has not cleared step {done.waiting_for} ({done.position} of "
-            f"{len(done.steps)}); a holder of that step must approve it first "
+    return (f"post {post.id} has not cleared step {review.steps[done]} ({done + 1} of "
+            f"{len(review.steps)}); a holder of that step must approve it first "
             f"(factpost post approve {post.id})")
 
 
