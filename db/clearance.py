@@ -76,11 +76,17 @@ def counted(s: Session, post: Post, steps: tuple[str, ...], *, waiting: bool = T
             ) -> list[Clearance]:
     """The clearances of `post` that count (the module docstring says which), in step
     order. `waiting=False` asks about a draft being queued now, whose every step counts."""
-    rows = s.scalars(select(Clearance).where(Clearance.post_id == post.id,
-                                             Clearance.withdrawn_at.is_(None))
-                     .order_by(Clearance.id)).all()
+    return _sorted(s, post, steps, waiting)[0]
+
+
+def _sorted(s: Session, post: Post, steps: tuple[str, ...], waiting: bool
+            ) -> tuple[list[Clearance], list[Clearance]]:
+    """The live clearances of `post` that count, and those that do not."""
+    rows = list(s.scalars(select(Clearance).where(Clearance.post_id == post.id,
+                                                  Clearance.withdrawn_at.is_(None))
+                          .order_by(Clearance.id)))
     if not rows:
-        return []
+        return [], []
     current = content_version(s, post, with_time=False)
     run: list[Clearance] = []
     for row, step in zip(rows, steps, strict=False):
@@ -89,8 +95,8 @@ def counted(s: Session, post: Post, steps: tuple[str, ...], *, waiting: bool = T
             break
         run.append(row)
     if waiting and len(run) == len(steps) and post.status == PostStatus.DRAFT:
-        return []
-    return run
+        run = []
+    return run, rows[len(run):]
 
 
 def progress(s: Session, post: Post, review: Review) -> Progress:
@@ -146,7 +152,11 @@ def clear_step(s: Session, post: Post, actor: Actor, review: Review, held: Colle
     before this approval (its `waiting_for` is the step just cleared). Raises `WrongStep`:
     `actor` does not hold that step, holds only a later one (out of order), or already
     cleared an earlier step of this post."""
-    done = progress(s, post, review)
+    run, void = _sorted(s, post, review.clearance_steps, True)
+    for row in void:  # for other content or steps: withdrawn, so the new row counts
+        row.withdrawn_at = now
+    done = Progress(review.clearance_steps,
+                    tuple(Cleared(row.step, row.cleared_by, row.cleared_at) for row in run))
     step = done.waiting_for
     if step is None:  # a draft never has every step counted (see `counted`)
         raise WrongStep(f"post {post.id} has cleared every step already")

@@ -128,6 +128,8 @@ def test_an_approval_by_someone_without_the_step_names_who_holds_it(cleared_stor
 
 def test_nobody_clears_a_step_of_their_own_post_or_two_steps_of_one(cleared_store):
     store = cleared_store
+    # Named steps keep authors out whatever two_person_rule says.
+    store.review = Review(require_approval=True, steps=STEPS)
     own = draft(store, author=LENA)
     with pytest.raises(SelfApproval, match=f"post {own.id} was written or edited by lena"):
         approve(store, [own.id], actor=LENA, now=T0)
@@ -384,3 +386,69 @@ def test_the_approvals_page_and_the_api_show_the_step_each_post_waits_for(make_o
     assert refused.status_code == 409
     assert "waits for step release (3 of 3), which pia does not hold" in refused.json()[
         "detail"]
+
+
+def test_a_step_cleared_for_other_content_does_not_count(cleared_store):
+    store = cleared_store
+    post = draft(store)
+    approve(store, [post.id], actor=LENA, now=T0)
+    with store.session() as s:  # changed behind the store's back: no edit withdrew the step
+        s.execute(update(Post).where(Post.id == post.id).values(text="Port closed."))
+    assert store.posts.progress([post.id])[post.id].waiting_for == "legal"
+    for actor in (LENA, PIA, RAY):
+        approve(store, [post.id], actor=actor, now=T0)
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
+
+
+def test_a_draft_whose_every_step_counts_starts_again_rather_than_stalling(cleared_store):
+    store = cleared_store
+    post = draft(store)
+    for actor in (LENA, PIA):
+        approve(store, [post.id], actor=actor, now=T0)
+    # The office drops its last step: the draft cleared both that remain waits for no step,
+    # yet nothing approved it; it is cleared again from the first.
+    store.review = Review(require_approval=True, two_person_rule=True, steps=STEPS[:2])
+    assert store.posts.progress([post.id])[post.id].waiting_for == "legal"
+    approve(store, [post.id], actor=LENA, now=T0)
+    give_steps(store, paul="public-affairs")
+    approve(store, [post.id], actor=Actor("paul", "approver"), now=T0)
+    assert store.history.get(post.id).status == S.QUEUED
+
+
+def test_the_post_page_offers_only_the_step_the_approver_holds(make_office, serve):
+    office = make_office(extra=STEPS_CONFIG)
+    give_steps(office.store, lena="legal", pia="public-affairs")
+    url = serve(office.config, office.store)
+    post = draft(office.store)
+    page = sign_in(url, "lena").get(f"/posts/{post.id}").text
+    assert "waits for <strong>legal</strong> (step 1 of 3; may be cleared by lena)" in page
+    assert '<button type="submit">Clear legal</button>' in page
+    page = sign_in(url, "pia").get(f"/posts/{post.id}").text
+    assert "This post waits for legal, a step you do not hold." in page
+    assert "Clear legal" not in page
+
+
+def test_an_admin_gives_steps_on_the_users_page_and_only_configured_ones(make_office, serve):
+    office = make_office(extra=STEPS_CONFIG)
+    add_users(office.store, amira="admin", lena="approver", chen="author")
+    url = serve(office.config, office.store)
+    admin = sign_in(url, "amira")
+    csrf = page_csrf(admin, "/users")
+    response = admin.post("/users/lena", data={"csrf": csrf, "role": "approver",
+                                               "state": "active", "steps_shown": "1",
+                                               "step": ["legal", "release"]})
+    assert response.status_code == 303, response.text
+    assert office.store.users.steps_by_user() == {"lena": ["legal", "release"]}
+    assert 'value="legal" checked' in admin.get("/users").text
+    refused = admin.post("/users/lena", data={"csrf": csrf, "role": "approver",
+                                              "state": "active", "steps_shown": "1",
+                                              "step": ["budget"]})
+    assert refused.status_code == 400
+    assert "step &#39;budget&#39; is not configured" in refused.text
+    refused = admin.post("/users/chen", data={"csrf": csrf, "role": "author",
+                                              "state": "active", "steps_shown": "1",
+                                              "step": ["legal"]})
+    assert "only approvers clear steps; give chen the approver role too" in refused.text
+    # A form without the step boxes (role only) leaves the steps as they are.
+    admin.post("/users/lena", data={"csrf": csrf, "role": "admin", "state": "active"})
+    assert office.store.users.steps_by_user() == {"lena": ["legal", "release"]}
