@@ -122,10 +122,10 @@ def clearance_problem(s: Session, post: Post, review: Review) -> str | None:
 def withdraw(s: Session, post: Post, now: datetime) -> int:
     """Withdraw every live clearance of `post` (its content changed): it starts again at
     step 1. The rows stay, for the record. Returns how many were withdrawn."""
-    return s.execute(update(Clearance).where(Clearance.post_id == post.id,
-                                      Clearance.withdrawn_at.is_(None))
-              .values(withdrawn_at=now).execution_options(synchronize_session=False)
-              ).rowcount
+    live = update(Clearance).where(Clearance.post_id == post.id,
+                                   Clearance.withdrawn_at.is_(None))
+    return s.execute(live.values(withdrawn_at=now)
+                     .execution_options(synchronize_session=False)).rowcount
 
 
 def steps_held(s: Session, name: str) -> frozenset[str]:
@@ -164,8 +164,9 @@ def clear_step(s: Session, post: Post, actor: Actor, review: Review, held: Colle
     if review.steps:
         later = [name for name in done.steps[done.position:] if name in held]
         if step not in held and later:
-            raise WrongStep(f"{where}; {actor.name} holds {', '.join(later)}, which comes "
-                            f"after it: clearance goes in order ({' -> '.join(done.steps)})")
+            raise WrongStep(f"{where}; {actor.name} holds {', '.join(later)}, which "
+                            f"{'comes' if len(later) == 1 else 'come'} after it: clearance "
+                            f"goes in order ({' -> '.join(done.steps)})")
         if step not in held:
             who = ", ".join(holders(s).get(step, [])) or (
                 f"nobody yet; an operator gives it with factpost user set NAME --step {step}")

@@ -203,7 +203,7 @@ class StaffActions:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
                 version = content_version(s, post)
-                self._clear(s, post, actor, held, now, f"version {version}")
+                self._clear(s, post, actor, held, now, version)
                 # After the move, so the role and the two-person rule are reported first;
                 # raising here undoes the whole transaction.
                 check_seen(post, seen.get(post_id), version)
@@ -213,14 +213,14 @@ class StaffActions:
                 # approver saw covers both.
                 partner = s.get(Post, post.pair_id) if post.pair_id else None
                 if partner is not None and partner.status == S.DRAFT:
-                    self._clear(s, partner, actor, held, now,
-                                f"with its pair partner, post {post.id} (version {version})")
+                    self._clear(s, partner, actor, held, now, version, with_post=post.id)
                     approved.append(partner)
             return approved
 
     def _clear(self, s: Session, post: Post, actor: Actor, held: Collection[str],
-               now: datetime, why: str) -> None:
-        """Clear the step `post` waits for, with its audit row; the last step approves it."""
+               now: datetime, version: str, with_post: int | None = None) -> None:
+        """Clear the step `post` waits for (with its pair partner, post `with_post`), with its
+        audit row; the last step approves it."""
         review = self.db.review
         done = clearance.clear_step(s, post, actor, review, held, now)
         last = done.position == len(done.steps)
@@ -228,11 +228,13 @@ class StaffActions:
             post.approved_by, post.approved_at = actor.name, now
             post.approved_content = content_version(s, post, with_time=False)
         if not review.steps:  # the one-step case reads as it always has
-            reason = f"approved ({why})" if why.startswith("version") else f"approved {why}"
+            partner = f" with its pair partner, post {with_post}" if with_post else ""
+            reason = f"approved{partner} (version {version})"
         else:
+            partner = f" with its pair partner, post {with_post}," if with_post else ""
             reason = (f"cleared step {done.waiting_for} ({done.position} of "
-                      f"{len(done.steps)}, {why})" + ("; approved" if last else
-                                                       f"; waits for {done.steps[done.position]}"))
+                      f"{len(done.steps)},{partner} version {version}); " + (
+                          "approved" if last else f"waits for {done.steps[done.position]}"))
         self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED if last else S.DRAFT,
                               reason)
 

@@ -139,7 +139,8 @@ def clearance_context(w, actor: Actor, post_ids: list[int]) -> dict:
     steps `actor` holds (None when the office names no steps: every approver clears)."""
     steps = w.config.review_steps
     holders = w.store.posts.step_holders() if steps else {}
-    return {"progress": w.store.posts.progress(post_ids), "holders": holders,
+    # Read only where shown: without named steps every approver clears the one step.
+    return {"progress": w.store.posts.progress(post_ids) if steps else {}, "holders": holders,
             "mine": ({step for step, names in holders.items() if actor.name in names}
                      if steps else None)}
 
