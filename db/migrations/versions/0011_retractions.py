@@ -1,16 +1,16 @@
 """Corrections and acknowledgments linked to the post they answer (posts.corrects_id), and
 whether they go out as a reply to it; retracting and retracted are new values of posts.status
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
