@@ -329,3 +329,32 @@ def test_the_web_correction_is_a_draft_under_review_linked_to_its_post(newsroom)
     assert sent.headers["location"] == f"/posts/{correction.id}"
     assert f'href="/posts/{post_id}"' in bashir.get(f"/posts/{correction.id}").text
     assert trail(newsroom, post_id)[-1][0] == "correct"
+
+
+def test_undoing_the_retractions_migration_keeps_search_and_history_indexes(tmp_path):
+    # A rebuild of `posts` on SQLite would drop the search triggers and expression indexes.
+    from alembic import command
+    from sqlalchemy import text
+
+    from db import migrate
+    from db.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'down.db'}")
+    migrate.upgrade(store.engine)
+
+    def schema() -> set[str]:
+        with store.engine.connect() as connection:
+            return {name for (name,) in connection.execute(text(
+                "SELECT name FROM sqlite_master WHERE type IN ('trigger', 'index') "
+                "AND tbl_name = 'posts'"))}
+
+    before = schema()
+    assert {"posts_fts_insert", "ix_posts_history"} <= before
+    with store.engine.begin() as connection:
+        command.downgrade(migrate._alembic_config(connection), "0010")
+    assert schema() == before
+    with store.engine.connect() as connection:
+        columns = {row[1] for row in connection.execute(text("PRAGMA table_info(posts)"))}
+    assert not {"corrects_id", "reply_to_corrected"} & columns
+    migrate.upgrade(store.engine)
+    store.close()

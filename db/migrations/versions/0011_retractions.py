@@ -31,11 +31,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        # SQLite drops a column a reference names only by rebuilding the table (as the
-        # downgrades before this one do).
-        with op.batch_alter_table("posts") as batch:
-            batch.drop_column("reply_to_corrected")
-            batch.drop_column("corrects_id")
+        # In place, as the upgrade added them: a batch rebuild of `posts` would drop the
+        # search triggers and expression indexes of migrations 0005 and 0008 (SQLite 3.35+
+        # drops a column, its reference clause with it, without rebuilding the table).
+        op.execute("ALTER TABLE posts DROP COLUMN reply_to_corrected")
+        op.execute("ALTER TABLE posts DROP COLUMN corrects_id")
         return
     op.drop_column("posts", "reply_to_corrected")
     op.drop_constraint(op.f("fk_posts_corrects_id_posts"), "posts", type_="foreignkey")
