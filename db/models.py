@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -127,6 +128,12 @@ class Post(Base):
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     remote_id: Mapped[str | None] = mapped_column(String(100))
     remote_url: Mapped[str | None] = mapped_column(String(500))
+    #: The published post this one answers: its correction, or the public acknowledgment of
+    #: its removal (db/retractions.py).
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    #: Whether it goes out as a reply to that post (a correction where the platform threads).
+    reply_to_corrected: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=false())
     published_at: Mapped[datetime | None] = mapped_column()
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
