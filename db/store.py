@@ -7,6 +7,7 @@
     store.accounts    account pauses and holds (accounts.py)
     store.workers     the daemons' heartbeats (accounts.py)
     store.history     reading posts back, history and search (history.py)
+    store.retractions retractions, corrections, acknowledgments (retractions.py)
     store.media       stored images (media.py)
     store.spend       the spend ledger of platforms that bill (spend.py)
     store.users       users, sessions, API tokens (users.py)
@@ -37,6 +38,7 @@ from db.media import MediaStore
 from db.metrics import Measures
 from db.outcomes import UNSURE_OUTCOMES, AttemptResult, Outcomes
 from db.queue import Due, Queue
+from db.retractions import Retractions
 from db.spend import SpendStore
 from db.staff import StaffActions
 from db.users import UserStore
@@ -59,6 +61,7 @@ class Store:
         self.accounts = Accounts(self.db)
         self.workers = Workers(self.db)
         self.history = History(self.db)
+        self.retractions = Retractions(self.db)
         self.media = MediaStore(self.db)
         self.spend = SpendStore(self.db)
         self.users = UserStore(self.db)

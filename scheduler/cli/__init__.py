@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import alerts, documents, operations, people, posts
+from scheduler.cli import alerts, documents, operations, people, posts, retractions
 from scheduler.cli import spend as spending
 from scheduler.cli.common import Context, FactpostGroup, emit_posts
 
@@ -118,6 +118,8 @@ for command in (documents.preview, documents.import_, posts.queue, posts.history
                 operations.resume, operations.status, spending.spend, people.user,
                 people.serve, alerts.alerts):
     cli.add_command(command)
+posts.post.add_command(retractions.post_retract)
+posts.post.add_command(retractions.post_correct)
 
 
 def main() -> None:
