@@ -11,6 +11,8 @@
     store.media       stored images (media.py)
     store.spend       the spend ledger of platforms that bill (spend.py)
     store.users       users, sessions, API tokens (users.py)
+    store.alerts      the alert outbox and its deliveries (alerts.py)
+    store.measures    aggregates for /metrics and /healthz (metrics.py)
 
 Every state change goes through one transition function (transitions.py), which checks the
 action against posts.states and writes the audit entry in the same transaction, so a post
@@ -27,11 +29,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from db.accounts import Accounts, Workers
+from db.alerts import AlertStore
 from db.database import Database
 from db.documents import Documents, ImportOutcome, PlannedPost, Relink
 from db.engine import make_engine
 from db.history import History, HistoryFilter, history_key
 from db.media import MediaStore
+from db.metrics import Measures
 from db.outcomes import UNSURE_OUTCOMES, AttemptResult, Outcomes
 from db.queue import Due, Queue
 from db.retractions import Retractions
@@ -61,6 +65,8 @@ class Store:
         self.media = MediaStore(self.db)
         self.spend = SpendStore(self.db)
         self.users = UserStore(self.db)
+        self.alerts = AlertStore(self.db)
+        self.measures = Measures(self.db)
 
     @classmethod
     def open(cls, url: str, review: Review = NO_REVIEW) -> Store:
