@@ -24,6 +24,7 @@ NOW = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # Monday 23:00 in Baghdad
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("0s", 0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1h30m", 5400),
+    ("1w", 604_800), ("2H", 7200), ("1h 30m", 5400), (" 1d 2h ", 93_600),
 ])
 def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
@@ -265,6 +266,9 @@ def test_a_time_in_the_past_is_refused_unless_allowed():
         check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False)
     check_not_past(NOW - timedelta(hours=1), NOW, allow_past=True)
     check_not_past(NOW - timedelta(seconds=30), NOW, allow_past=False)  # the minute typed in
+    check_not_past(NOW - timedelta(seconds=60), NOW, allow_past=False)  # the grace's edge
+    with pytest.raises(TimeInPast):
+        check_not_past(NOW - timedelta(seconds=61), NOW, allow_past=False)
 
 
 def test_a_local_time_that_happens_twice_is_shown_with_its_zone():
