@@ -12,6 +12,7 @@ from scheduler.timing import (
     TimeFormatError,
     TimeInPast,
     check_not_past,
+    form_value,
     free_slots,
     local_text,
     parse_duration,
@@ -311,3 +312,12 @@ def test_the_machine_s_timezone_plays_no_part():
     assert parse_when("+2h", BAGHDAD, NOW) == datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
     with pytest.raises(TimeInPast, match=r"^--at 2026-11-30 19:00 UTC is in the past"):
         check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False)
+
+
+def test_a_form_shows_office_time_and_its_offset_only_where_the_wall_time_happens_twice():
+    assert form_value(datetime(2026, 12, 1, 6, 0, tzinfo=UTC), BAGHDAD) == "2026-12-01T09:00"
+    first, second = (datetime(2027, 11, 7, h, 30, tzinfo=UTC) for h in (5, 6))
+    assert form_value(first, NEW_YORK) == "2027-11-07T01:30-04:00"
+    assert form_value(second, NEW_YORK) == "2027-11-07T01:30-05:00"
+    for moment in (first, second):  # read back, each is the moment it was
+        assert read_when(form_value(moment, NEW_YORK), NEW_YORK, NOW).at == moment
