@@ -270,5 +270,5 @@ def test_a_bulk_form_goes_back_only_to_its_own_list(office):
                            ("/history//elsewhere", "/")):
         assert bulk(client, "bogus", [value], back=back).headers["location"] == expected
     notice, alert = shown(client, bulk(client, "cancel", []))
-    assert alert == "Nothing selected: tick the posts to cancel first."
+    assert notice is None and alert == "Nothing selected: tick the posts to cancel first."
     assert status(office, post_id) == S.QUEUED
