@@ -357,4 +357,11 @@ def test_select_all_ticks_every_post_of_the_queue_and_one_action_moves_them(news
     expect(page.locator(".notice")).to_have_text(
         "Cancelled 3 post(s): " + ", ".join(f"post {i}" for i in ids) + ".")
     assert {newsroom.store.history.get(i).status for i in ids} == {S.CANCELLED}
+
+    # The browser itself refuses a time written in another locale's way: the pattern is valid.
+    page.goto(newsroom.url + "/history")
+    since = page.locator('input[name="since"]')
+    for typed, wrong in (("12/01/2026", True), ("2026-12-01", False), ("1 Dec 2026", True)):
+        since.fill(typed)
+        assert since.evaluate("e => e.validity.patternMismatch") is wrong, typed
     context.close()

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from db.models import Post
-from posts.states import EDITABLE
+from posts.states import EDITABLE, PostStatus
 from scheduler.errors import FactpostError
 from scheduler.planning import unit_times
 from scheduler.timing import parse_duration
@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 ACTIONS = ("cancel", "approve", "reschedule")
 #: Posts one bulk action takes: a page of history, or a long queue.
 MAX_POSTS = 500
+S = PostStatus
 
 
 def back_to(value: str) -> str:
@@ -91,8 +92,11 @@ def cancel(w: Web, actor: Actor, seen: dict[int, str], fields: dict
             refused.append((post.id, w.public_message(str(exc))))
             continue
         done.append(cancelled)
-        if cancelled.pair_id:
+        if cancelled.pair_id in seen:
             gone.add(cancelled.pair_id)
+            partner = w.store.history.get(cancelled.pair_id)
+            if partner.status == S.CANCELLED:
+                done.append(partner)
     return done, refused
 
 

@@ -91,8 +91,13 @@ class Web:
         an alert with `alert`: something was refused)."""
         response = RedirectResponse(path, status_code=303)
         if notice:
-            # 600 characters: a refused bulk action names each post and why.
-            response.set_cookie(ALERT_COOKIE if alert else NOTICE_COOKIE, quote(notice[:600]),
+            # Up to 600 characters (a bulk action names each post), but within what a browser
+            # keeps of a cookie (4 KB); Arabic takes 6 bytes a letter once quoted.
+            encoded = quote(notice[:600])
+            while len(encoded) > 3000:
+                notice = notice[: len(notice) * 3 // 4]
+                encoded = quote(notice[:600])
+            response.set_cookie(ALERT_COOKIE if alert else NOTICE_COOKIE, encoded,
                                 max_age=120, path="/", httponly=True, samesite="lax",
                                 secure=self.config.secure_cookies)
         return response
