@@ -19,11 +19,14 @@ from db import audit as trail
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post
-from db.versions import content_version
+from db.versions import content_version, keep_text
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
 S = PostStatus
 A = Action
+#: What the daemon does to a post, never to its text: no text version to look for.
+_TEXT_KEPT = frozenset({A.CLAIM, A.RECLAIM, A.PUBLISH, A.REQUEUE, A.RELEASE, A.FAIL,
+                        A.AWAIT_REVIEW})
 
 
 class Transitions:
@@ -111,6 +114,10 @@ def wrote(s: Session, post: Post, actor: str) -> bool:
 
 def audit(s: Session, post: Post, actor: str, action: str, from_status: str | None,
           to_status: str | None, reason: str | None, now: datetime) -> None:
-    """The audit row of a post's creation or move (db/audit.py writes every row)."""
-    trail.write(s, at=now, actor=actor, action=action, post_id=post.id, account=post.account,
-                from_status=from_status, to_status=to_status, reason=reason)
+    """The audit row of a post's creation or move (db/audit.py writes every row), and the
+    post's text kept as a version when it is new or changed (db/versions.py)."""
+    entry = trail.write(s, at=now, actor=actor, action=action, post_id=post.id,
+                        account=post.account, from_status=from_status, to_status=to_status,
+                        reason=reason)
+    if action not in _TEXT_KEPT:
+        keep_text(s, post, entry, new=action == A.CREATE)
