@@ -10,6 +10,7 @@
     store.media       stored images (media.py)
     store.spend       the spend ledger of platforms that bill (spend.py)
     store.users       users, sessions, API tokens (users.py)
+    store.records     a period's records for an archive; the audit chain's check (records.py)
 
 Every state change goes through one transition function (transitions.py), which checks the
 action against posts.states and writes the audit entry in the same transaction, so a post
@@ -33,6 +34,7 @@ from db.history import History, HistoryFilter, history_key
 from db.media import MediaStore
 from db.outcomes import UNSURE_OUTCOMES, AttemptResult, Outcomes
 from db.queue import Due, Queue
+from db.records import Records
 from db.spend import SpendStore
 from db.staff import StaffActions
 from db.users import UserStore
@@ -58,6 +60,7 @@ class Store:
         self.media = MediaStore(self.db)
         self.spend = SpendStore(self.db)
         self.users = UserStore(self.db)
+        self.records = Records(self.db)
 
     @classmethod
     def open(cls, url: str, review: Review = NO_REVIEW) -> Store:
