@@ -115,7 +115,5 @@ def downgrade() -> None:
     op.drop_table("post_texts")
     op.drop_table("audit_chain_head")
     op.drop_index(op.f("ix_audit_log_seq"), table_name="audit_log")
-    with op.batch_alter_table("audit_log") as batch:
-        batch.drop_column("row_hash")
-        batch.drop_column("prev_hash")
-        batch.drop_column("seq")
+    for column in ("row_hash", "prev_hash", "seq"):
+        op.drop_column("audit_log", column)
