@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from conftest import ADMIN, APPROVER, AUTHOR, T0, approve
@@ -45,7 +46,7 @@ def test_every_writer_s_rows_are_chained_in_order_and_verify(store):
     assert [r.seq for r in trail] == list(range(1, len(trail) + 1))
     assert len(trail) == 10
     assert trail[0].prev_hash == GENESIS
-    for before, row in zip(trail, trail[1:], strict=False):
+    for before, row in pairwise(trail):
         assert row.prev_hash == before.row_hash
     for row in trail:
         assert row.row_hash == row_digest({k: getattr(row, k) for k in audit.HASHED})
