@@ -1,9 +1,11 @@
 """The records archive: a period's posts, everything about them and the audit trail, written as
 a self-describing folder that can be checked without factpost (docs/RECORDS.md, field by field).
 
-Posts of a government office are federal records to be kept with their content, context and
-metadata (NARA Bulletin 2014-02, https://www.archives.gov/records-mgmt/bulletins/2014/2014-02.html;
-GRS 6.4, https://www.archives.gov/files/records-mgmt/grs/grs06-4.pdf). A bundle holds each table
+Posts of a government office are federal records, to be managed in the agency's own
+recordkeeping system with their content, context and metadata (NARA Bulletin 2014-02,
+https://www.archives.gov/records-mgmt/bulletins/2014/2014-02.html; GRS 6.4 item 020 schedules
+agency postings on social media, https://www.archives.gov/records-mgmt/grs/faqs-for-grs-6-4 and
+https://www.archives.gov/records-mgmt/memos/ac-06-2023). A bundle holds each table
 twice, as JSON Lines (exact: every value as stored) and CSV (for spreadsheets), the post images
 as files, and `manifest.json`: what the bundle is, the period, the stretch of the audit chain it
 holds with the hash before it and the trail's head when written, and the SHA-256 and size of
