@@ -83,14 +83,17 @@ def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | N
     return entry
 
 
-def write_many(s: Session, rows: Sequence[AuditRow]) -> int:
-    """Add `rows` to the transaction of `s` in one bulk INSERT, in the order given, chained
-    when it commits like every other row. Returns how many were written."""
+def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> int:
+    """Add `rows` (`AuditRow`s, or mappings with its fields) to the transaction of `s` in one
+    bulk INSERT, in the order given, chained when it commits like every other row. Returns
+    how many were written."""
     if not rows:
         return 0
+    values = [asdict(row) if isinstance(row, AuditRow) else dict(row) for row in rows]
     ids = s.scalars(insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True),
-                    [asdict(row) for row in rows]).all()
-    s.info.setdefault(_PENDING, []).extend(ids)
+                    values).all()
+    s.info.setdefault(_PENDING, []).extend({**row, "id": row_id}
+                                           for row_id, row in zip(ids, values, strict=True))
     return len(ids)
 
 
@@ -114,13 +117,18 @@ def row_digest(row: Mapping) -> str:
 
 def _chain(s: Session) -> None:
     """Give the rows this transaction wrote their places and hashes (see the module's
-    docstring for why here, and why it is safe with several writers)."""
+    docstring for why here, and why it is safe with several writers). Each is hashed from the
+    values it was written with (a time as stored: UTC, to the microsecond, on both
+    databases), so nothing is read back; `verify` recomputes every hash from the database."""
     pending = s.info.pop(_PENDING, None)
     if not pending:
         return
     s.flush()
-    objects = {p.id: p for p in pending if isinstance(p, AuditEntry)}
-    ids = sorted({p.id if isinstance(p, AuditEntry) else p for p in pending})
+    # A row rolled back with a savepoint is no longer in the session: leave it out.
+    written = sorted((p for p in pending if not isinstance(p, AuditEntry) or p in s),
+                     key=lambda p: p.id if isinstance(p, AuditEntry) else p["id"])
+    if not written:
+        return
     head = s.scalars(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
                      .with_for_update().execution_options(populate_existing=True)).first()
     if head is None:  # a database made without the migrations (tests' create_all)
@@ -128,20 +136,17 @@ def _chain(s: Session) -> None:
         s.add(head)
     seq, prev = head.seq, head.row_hash
     changes = []
-    for start in range(0, len(ids), _PAGE):
-        rows = s.execute(select(*_columns()).where(AuditEntry.id.in_(ids[start:start + _PAGE]))
-                         .order_by(AuditEntry.id)).mappings()
-        for row in rows:  # a row rolled back with a savepoint is simply not found
-            seq += 1
-            chained = {"seq": seq, "prev_hash": prev}
-            prev = chained["row_hash"] = row_digest({**row, **chained})
-            changes.append({"id": row["id"], **chained})
-    if changes:
-        s.execute(update(AuditEntry), changes)
-        for change in changes:
-            if change["id"] in objects:
-                for key in ("seq", "prev_hash", "row_hash"):
-                    set_committed_value(objects[change["id"]], key, change[key])
+    for row in written:
+        values = ({key: getattr(row, key) for key in HASHED[2:]}
+                  if isinstance(row, AuditEntry) else row)
+        seq += 1
+        chained = {"seq": seq, "prev_hash": prev}
+        prev = chained["row_hash"] = row_digest({**values, **chained})
+        changes.append({"id": values["id"], **chained})
+        if isinstance(row, AuditEntry):
+            for key, value in chained.items():
+                set_committed_value(row, key, value)
+    s.execute(update(AuditEntry), changes)
     head.seq, head.row_hash = seq, prev
     s.flush()
 

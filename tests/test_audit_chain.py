@@ -31,7 +31,8 @@ def some_history(store) -> int:
     store.accounts.resume("office-x", actor=ADMIN, now=T0)
     with store.session() as s:
         audit.write_many(s, [AuditRow(at=T0, actor="importer", action="bulk", reason=f"row {i}")
-                             for i in range(5)])
+                             for i in range(4)]
+                         + [{"at": T0, "actor": "importer", "action": "bulk", "reason": "row 4"}])
     return post.id
 
 
