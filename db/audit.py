@@ -89,7 +89,7 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> int:
     how many were written."""
     if not rows:
         return 0
-    values = [asdict(row) if isinstance(row, AuditRow) else dict(row) for row in rows]
+    values = [asdict(row if isinstance(row, AuditRow) else AuditRow(**row)) for row in rows]
     ids = s.scalars(insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True),
                     values).all()
     s.info.setdefault(_PENDING, []).extend({**row, "id": row_id}
