@@ -83,18 +83,25 @@ def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | N
     return entry
 
 
-def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> int:
-    """Add `rows` (`AuditRow`s, or mappings with its fields) to the transaction of `s` in one
-    bulk INSERT, in the order given, chained when it commits like every other row. Returns
-    how many were written."""
+#: The columns of one audit row as `write_many` takes them (an `AuditRow`, or a mapping with
+#: these keys; the optional ones may be left out).
+AUDIT_FIELDS = ("at", "actor", "action", "post_id", "account", "from_status", "to_status",
+                "reason")
+
+
+def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
+    """Add many audit rows to the transaction of `s` in one executemany (an import of
+    thousands of posts, without an ORM object per row), in the order given, chained when it
+    commits like every other row. Each row is an `AuditRow` or a mapping of `AUDIT_FIELDS`
+    (`at`, `actor` and `action` required). Returns the rows' ids, in the order given."""
     if not rows:
-        return 0
+        return []
     values = [asdict(row if isinstance(row, AuditRow) else AuditRow(**row)) for row in rows]
     ids = s.scalars(insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True),
                     values).all()
     s.info.setdefault(_PENDING, []).extend({**row, "id": row_id}
                                            for row_id, row in zip(ids, values, strict=True))
-    return len(ids)
+    return list(ids)
 
 
 def stamp(at: datetime) -> str:

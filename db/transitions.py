@@ -10,16 +10,17 @@ outcomes, documents) goes through here; no other code sets `Post.status`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db import audit as trail
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post
-from db.versions import content_version, keep_text
+from db.versions import content_version, keep_new_texts, keep_text
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
 S = PostStatus
@@ -57,6 +58,32 @@ class Transitions:
         s.add(post)
         s.flush()
         audit(s, post, actor.name, A.CREATE, None, status, reason, now)
+
+    def create_many(self, s: Session, rows: Sequence[dict], actor: Actor, status: PostStatus,
+                    reasons: Sequence[str], now: datetime) -> list[int]:
+        """`create` for many new posts at once (an import): the same checks, made once since
+        every post gets the same actor and status, then one executemany for the posts and one
+        for their `create` audit entries. `rows` are the posts' column values (without id or
+        status); returns their new ids in the order given."""
+        check_move(None, A.CREATE, actor, None, status)
+        if self.review.require_approval and status != S.DRAFT:
+            raise NeedsApproval("review is required, so new posts are drafts until an "
+                                "approver approves them")
+        if not rows:
+            return []
+        # insertmanyvalues: batched INSERT ... RETURNING, rows matched to ids by a sentinel
+        # (sort_by_parameter_order), on SQLite inside the write lock the session holds.
+        ids = list(s.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True),
+                             [{**row, "status": status} for row in rows]))
+        audit_ids = trail.write_many(s, [
+            {"at": now, "actor": actor.name, "action": A.CREATE, "post_id": post_id,
+             "account": row["account"], "to_status": status, "reason": reason}
+            for post_id, row, reason in zip(ids, rows, reasons, strict=True)])
+        keep_new_texts(s, [{"post_id": post_id, "audit_id": audit_id, "at": now,
+                            "actor": actor.name, "text": row["text"],
+                            "media_id": row.get("media_id")}
+                           for post_id, audit_id, row in zip(ids, audit_ids, rows, strict=True)])
+        return ids
 
     def approval_problem(self, s: Session, post: Post) -> str | None:
         """Why review does not let `post` be queued or sent, or None."""

@@ -14,7 +14,7 @@ import hashlib
 import json
 from datetime import UTC
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEntry, MediaItem, Post, PostText
@@ -56,3 +56,10 @@ def keep_text(s: Session, post: Post, change: AuditEntry, *, new: bool = False) 
             return
     s.add(PostText(post_id=post.id, audit=change, at=change.at, actor=change.actor,
                    text=post.text, media_id=post.media_id))
+
+
+def keep_new_texts(s: Session, versions: list[dict]) -> None:
+    """`keep_text` for many new posts at once (an import), in one executemany: each a dict of
+    `post_id`, `audit_id` (its `create` row), `at`, `actor`, `text` and `media_id`."""
+    if versions:
+        s.execute(insert(PostText), versions)
