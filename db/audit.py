@@ -39,6 +39,7 @@ from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from db import alerts
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
 
@@ -80,6 +81,9 @@ def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | N
                        from_status=from_status, to_status=to_status, reason=reason)
     s.add(entry)
     s.info.setdefault(_PENDING, []).append(entry)
+    # A row that staff must hear about (a post failed, an account paused) leaves its alert
+    # in the outbox within this transaction: delivered exactly when the change is committed.
+    alerts.note(s, entry)
     return entry
 
 

@@ -165,14 +165,14 @@ def test_concurrent_writers_share_one_unbroken_chain(store):
 
 
 def test_the_migration_chains_the_rows_written_before_it(store):
-    """A database at 0009 with history: 0010 chains its rows in id order and keeps each
+    """A database at 0012 with history: 0013 chains its rows in id order and keeps each
     post's text as it stands, credited to whoever last wrote it."""
     from alembic import command
 
     from db.migrate import _alembic_config
 
     with store.engine.begin() as connection:
-        command.downgrade(_alembic_config(connection), "0009")
+        command.downgrade(_alembic_config(connection), "0012")
     with store.engine.begin() as c:
         c.execute(text("INSERT INTO posts (account, platform, text, status, scheduled_at, "
                        "thread_position, thread_size, attempt_count, created_by, created_at, "

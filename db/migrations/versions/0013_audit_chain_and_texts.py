@@ -1,8 +1,8 @@
 """the audit trail chained by hash (each row's place, the previous row's hash and its own, and
 a head row every commit locks), and every version of a post's text
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 # them; a later change to the hash needs a migration that chains the trail again anyway.
 from db.audit import GENESIS, HEAD_ID, row_digest
 
-revision = "0010"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
