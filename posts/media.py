@@ -27,11 +27,13 @@ class MediaError(FactpostError):
 @dataclass(frozen=True)
 class MediaRules:
     """What images a platform takes: `types` (MIME types), at most `max_bytes`, alt text of
-    at most `max_alt_chars` characters."""
+    at most `max_alt_chars` characters. With `alt_text` False the platform has nowhere to put
+    alt text (Telegram's sendPhoto): it is still asked for and kept, but not sent."""
 
     types: tuple[str, ...]
     max_bytes: int
     max_alt_chars: int = MAX_ALT_CHARS
+    alt_text: bool = True
 
 
 @dataclass(frozen=True)

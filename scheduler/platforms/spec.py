@@ -82,6 +82,10 @@ class PlatformSpec:
     #: An account's own text rules where they differ from `text` (an instance that sets its
     #: own limit); None: every account has `text`.
     account_text: Callable[[Account], TextRules] | None = None
+    #: The API can read the account's own posts back (`Publisher.recent_posts`). Where it
+    #: cannot (Telegram's Bot API has no history method), a post whose outcome is unclear goes
+    #: to needs_review instead of being looked for.
+    timeline: bool = True
 
     def text_for(self, account: Account) -> TextRules:
         """The text rules one account's posts are measured and split by."""
