@@ -177,6 +177,10 @@ class TelegramDouble:
                                                if k != "reply_to_message"}
             if photo is None:
                 message["text"] = text
+                # Echoed where set, as Message.link_preview_options is
+                # (https://core.telegram.org/bots/api#message).
+                if params.get("link_preview_options"):
+                    message["link_preview_options"] = json.loads(params["link_preview_options"])
             else:
                 image = StoredImage(f"tg-photo-{len(self.world.images) + 1}", handle,
                                     sniff_image_type(photo), photo)

@@ -281,7 +281,8 @@ class Dispatcher:
         # A post taken over from a dead daemon after any send may be live, whatever its last
         # recorded outcome says; so may one whose last outcome was unclear.
         unsure = post.attempt_count > 0 and (
-            reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
+            reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES) and (
+            reclaimed or not self.store.outcomes.cleared_by_staff(post.id))
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 
