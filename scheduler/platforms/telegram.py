@@ -37,7 +37,6 @@ the one thread that drains its account at a time, so the daemon's threads stay a
 
 from __future__ import annotations
 
-import asyncio
 import re
 import warnings
 from collections.abc import Mapping
@@ -141,6 +140,7 @@ class TelegramPublisher:
     def __init__(self, account: Account, credentials: Mapping[str, str], *,
                  session: object | None = None) -> None:
         # `session` (a requests session) does not apply: the library speaks httpx.
+        import asyncio
         import logging
 
         import telegram
