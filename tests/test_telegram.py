@@ -166,3 +166,19 @@ def test_the_handle_names_a_public_or_a_private_channel(channel, emulator):
     assert account.credential_names() == ("FACTPOST_OFFICE_TELEGRAM_BOT_TOKEN",)
     info = build_publisher(account, demo_credentials(account)).check()
     assert (info.handle, info.remote_id.startswith("-100")) == ("OfficeChannel", True)
+
+
+def test_a_hand_written_post_too_long_to_caption_its_image_is_refused(channel):
+    from scheduler.compose import PostTextError, compose
+
+    office = channel()
+    account, now = office.config.accounts[0], datetime.now(UTC)
+    image = Media(PIXEL, PNG, "A pixel")
+    with pytest.raises(PostTextError, match="1,024"):
+        compose(office.store, office.config, ADMIN, account, "word " * 300, when=now, now=now,
+                media=image)
+    [post] = compose(office.store, office.config, ADMIN, account, "word " * 300, when=now,
+                     now=now)
+    assert post.media_id is None
+    compose(office.store, office.config, ADMIN, account, "A caption.", when=now, now=now,
+            media=image)

@@ -101,7 +101,7 @@ SPEC = PlatformSpec(
     # photo: factpost still asks for one (the office's record, the other platforms) but
     # cannot send it.
     media=MediaRules(types=(JPEG, PNG, WEBP), max_bytes=10 * MB, max_alt_chars=1000,
-                     alt_text=False),
+                     alt_text=False, max_caption=CAPTION_LIMIT),
     credentials=("BOT_TOKEN",),
     handle="the channel's @username or its numeric id (-100...)",
     api_url=DEFAULT_BASE,
