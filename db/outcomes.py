@@ -136,9 +136,8 @@ class Outcomes:
 
     def cleared_by_staff(self, post_id: int) -> bool:
         """Whether staff sent the post again ('post resolve --retry', 'post retry') after its
-        latest attempt started: they have looked, so an unclear outcome before that is settled
-        ("not there") and the timeline is not read again (on Telegram, which cannot read it,
-        the post would otherwise go back to review for ever)."""
+        latest attempt started. Where no timeline can be read (Telegram) the dispatcher takes
+        that as settled ("not there"); otherwise the post would go back to review for ever."""
         with self.db.reading() as s:
             started = s.scalar(select(func.max(Attempt.started_at)).where(
                 Attempt.post_id == post_id))
