@@ -5,10 +5,12 @@ captions, link previews per account, the 429 `retry_after`, and the channel's ha
 from __future__ import annotations
 
 import base64
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from conftest import ADMIN
+from conftest import ADMIN, POSTGRES_URL, postgres_store
 
 from posts.factsheet import Section
 from posts.media import PNG, Media
@@ -25,7 +27,7 @@ PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQV
 
 CHANNEL_CONFIG = """
 [database]
-url = "sqlite:///factpost.db"
+url = "{database}"
 [schedule]
 timezone = "UTC"
 max_attempts = 5
@@ -41,8 +43,11 @@ timeout_seconds = 5
 
 @pytest.fixture
 def channel(make_office, emulator):
-    def make(extra: str = ""):
-        return make_office(config_text=CHANNEL_CONFIG.format(url=emulator.url, extra=extra))
+    def make(extra: str = "", database: str = "sqlite:///factpost.db"):
+        if database.startswith("postgresql"):
+            postgres_store().close()  # an empty schema, or a skip saying why
+        return make_office(config_text=CHANNEL_CONFIG.format(url=emulator.url, extra=extra,
+                                                             database=database))
     return make
 
 
@@ -74,8 +79,9 @@ def test_an_unclear_send_goes_to_review_and_is_never_sent_again_unseen(channel, 
     assert len(sent) == (1 if fault == "commit_then_error" else 0)
 
 
-def test_a_person_settles_the_post_either_way_and_it_goes_out_once(channel):
-    office = channel()
+@pytest.mark.parametrize("database", ["sqlite:///factpost.db", POSTGRES_URL])
+def test_a_person_settles_the_post_either_way_and_it_goes_out_once(channel, database):
+    office = channel(database=database)
     now = datetime.now(UTC)
     live, lost = queue(office, "Went out.", now), queue(office, "Never arrived.", now)
     office.emulator.inject("commit_then_error", platform="telegram")
@@ -182,3 +188,18 @@ def test_a_hand_written_post_too_long_to_caption_its_image_is_refused(channel):
     assert post.media_id is None
     compose(office.store, office.config, ADMIN, account, "A caption.", when=now, now=now,
             media=image)
+
+
+def test_the_emulator_prints_the_bot_token_variable_for_each_channel(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    for var in [v for v in os.environ if v.startswith("FACTPOST_")]:
+        monkeypatch.delenv(var)
+    config = Path(__file__).resolve().parent.parent / "config.toml"
+    result = CliRunner().invoke(cli, ["--config", str(config), "emulator", "--env"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for name in ("MERIDIAN_TELEGRAM", "MERIDIAN_TELEGRAM_AR"):
+        assert any(line.startswith(f"export FACTPOST_{name}_BOT_TOKEN=") for line in lines)
