@@ -203,3 +203,18 @@ def test_the_emulator_prints_the_bot_token_variable_for_each_channel(tmp_path, m
     lines = result.output.splitlines()
     for name in ("MERIDIAN_TELEGRAM", "MERIDIAN_TELEGRAM_AR"):
         assert any(line.startswith(f"export FACTPOST_{name}_BOT_TOKEN=") for line in lines)
+
+
+@pytest.mark.parametrize("handle", ["@no", "Office Channel", "t.me/OfficeChannel", "12345"])
+def test_a_handle_that_names_no_channel_is_refused_in_one_line(write_config, handle):
+    from scheduler.config import load_config
+
+    path = write_config(f"""
+        [[accounts]]
+        name = "office-telegram"
+        platform = "telegram"
+        handle = "{handle}"
+        """)
+    with pytest.raises(ConfigError, match="handle") as caught:
+        load_config(path)
+    assert "@username" in str(caught.value) and "\n" not in str(caught.value)

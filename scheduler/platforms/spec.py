@@ -86,6 +86,8 @@ class PlatformSpec:
     #: cannot (Telegram's Bot API has no history method), a post whose outcome is unclear goes
     #: to needs_review instead of being looked for.
     timeline: bool = True
+    #: What is wrong with an account's `handle` (given without "@"), or None when usable.
+    handle_problem: Callable[[str], str | None] = lambda handle: None
 
     def text_for(self, account: Account) -> TextRules:
         """The text rules one account's posts are measured and split by."""

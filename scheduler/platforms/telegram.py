@@ -85,6 +85,16 @@ def _utf16_weight(char: str) -> int:
     return 2 if ord(char) > 0xFFFF else 1
 
 
+def _handle_problem(handle: str) -> str | None:
+    # A username is 5-32 letters, digits and underscores, starting with a letter
+    # (https://www.rubydoc.info/gems/validates_im/TelegramValidator); collectible ones bought
+    # on Fragment may have 4 (https://gist.github.com/Laiteux/bc6895e8e3dcfe7ffaa91cf2c1077031).
+    # A channel's numeric id, as the Bot API gives it, starts -100.
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", handle) or re.fullmatch(r"-100\d+", handle):
+        return None
+    return f"{handle!r} is neither a channel @username nor a channel id"
+
+
 def _flag_problem(value: object) -> str | None:
     return None if isinstance(value, bool) else f"{value!r} is not true or false"
 
@@ -111,6 +121,7 @@ SPEC = PlatformSpec(
     # Message ids in a chat grow by one with each message.
     ordered_ids=True,
     timeline=False,
+    handle_problem=_handle_problem,
 )
 
 
