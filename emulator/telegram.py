@@ -4,6 +4,7 @@
     POST /bot<token>/getChat        https://core.telegram.org/bots/api#getchat
     POST /bot<token>/sendMessage    https://core.telegram.org/bots/api#sendmessage
     POST /bot<token>/sendPhoto      https://core.telegram.org/bots/api#sendphoto
+    POST /bot<token>/deleteMessage  https://core.telegram.org/bots/api#deletemessage
 
 Parameters come as a query string, form fields, multipart fields or JSON, objects among them
 as JSON text (https://core.telegram.org/bots/api#making-requests). Every answer is
@@ -28,7 +29,7 @@ from emulator.messages import Request, Response, json_response
 from emulator.world import StoredImage, Window, World, numeric_id
 from posts.media import JPEG, PNG, WEBP, sniff_image_type
 
-PATH = re.compile(r"^/bot([^/]+)/(getMe|getChat|sendMessage|sendPhoto)$")
+PATH = re.compile(r"^/bot([^/]+)/(getMe|getChat|sendMessage|sendPhoto|deleteMessage)$")
 #: https://core.telegram.org/bots/api#sendmessage, #sendphoto ("after entities parsing"; as
 #: measured, code points: https://github.com/FerroxLabs/wayland/issues/934)
 TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
@@ -101,9 +102,9 @@ class TelegramDouble:
                 response = ok({**self._chat_object(handle), "accent_color_id": 0,
                                "max_reaction_count": 11})
             else:
+                act = (self._delete if method == "deleteMessage" else self._send)
                 response = run_publish(
-                    self.faults.take(self.name), lambda: self._send(handle, method, request,
-                                                                    params),
+                    self.faults.take(self.name), lambda: act(handle, method, request, params),
                     unavailable=lambda: error(500, "Internal Server Error"),
                     rate_limited=lambda: error(
                         429, f"Too Many Requests: retry after {FAULT_RETRY_AFTER}",
@@ -193,6 +194,18 @@ class TelegramDouble:
                     message["caption"] = text
             channel["messages"].append(message)
             return ok(message)
+
+    def _delete(self, handle: str, method: str, request: Request, params: dict) -> Response:
+        with self.world.lock:
+            messages = self.channels[handle]["messages"]
+            wanted = params.get("message_id")
+            kept = [m for m in messages if str(m["message_id"]) != wanted]
+            if len(kept) == len(messages):
+                # A message id names a message of this chat only: another channel's is not
+                # found here. https://github.com/airatk/kaishnik-bot/issues/1
+                return error(400, "Bad Request: message to delete not found")
+            messages[:] = kept
+            return ok(True)
 
     # -- what tests and the control API read ---------------------------------------------------
 

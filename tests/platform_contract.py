@@ -379,7 +379,8 @@ def test_a_deleted_post_is_gone_from_the_account_and_its_timeline(case, pub):
     deleted = deleter(pub).delete(gone.remote_id)
     assert deleted == Deleted(gone.remote_id, already_gone=False)
     assert [p["id"] for p in case.posts()] == [kept.remote_id]
-    assert [p.remote_id for p in pub.recent_posts(5)] == [kept.remote_id]
+    if case.spec.timeline:
+        assert [p.remote_id for p in pub.recent_posts(5)] == [kept.remote_id]
 
 
 def test_deleting_twice_says_the_post_is_already_gone(case, pub):
@@ -425,8 +426,13 @@ def test_another_accounts_post_is_not_deleted(case, pub):
     other = case.publisher(replace(case.account(), name=f"other-{case.spec.name}",
                                    handle="Other" + case.handle))
     theirs = other.publish("Not yours.")
-    with pytest.raises(Permanent):
-        deleter(pub).delete(theirs.remote_id)
+    if case.spec.ordered_ids and case.spec.timeline is False:
+        # Telegram: a message id names a message of one chat, so theirs cannot even be named
+        # from ours; in our channel that id names nothing.
+        assert deleter(pub).delete(theirs.remote_id).already_gone
+    else:
+        with pytest.raises(Permanent):
+            deleter(pub).delete(theirs.remote_id)
     assert [p["id"] for p in case.emulator.posts(case.spec.name, "Other" + case.handle)] == [
         theirs.remote_id]
 

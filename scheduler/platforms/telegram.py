@@ -51,6 +51,7 @@ from scheduler.platforms.base import (
     Ambiguous,
     Budget,
     CredentialsRejected,
+    Deleted,
     Permanent,
     Published,
     PublishError,
@@ -199,6 +200,23 @@ class TelegramPublisher:
         message = self._run(call, creating=True)
         remote_id = str(message.message_id)
         return Published(remote_id, message_url(self.handle, remote_id))
+
+    def delete(self, remote_id: str) -> Deleted:
+        """Delete one of the channel's messages (base.Deleter) with `deleteMessage`,
+        https://core.telegram.org/bots/api#deletemessage. Message ids belong to one chat, so
+        only this channel's message can be named; one Telegram does not find is gone."""
+        try:
+            self._run(self._bot.delete_message(self._chat, int(remote_id)), creating=True)
+        except Ambiguous as exc:
+            raise Ambiguous("Telegram did not confirm the deletion; factpost asks again before "
+                            "saying whether the post is gone", code=exc.code,
+                            message=exc.message) from None
+        except Permanent as exc:
+            # https://github.com/airatk/kaishnik-bot/issues/1 for the answer's wording.
+            if "message to delete not found" in (exc.message or "").lower():
+                return Deleted(remote_id, already_gone=True)
+            raise
+        return Deleted(remote_id)
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
                      after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
