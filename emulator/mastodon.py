@@ -153,12 +153,10 @@ class MastodonDouble:
                                        "source": {"privacy": "public", "language": None}})
         if (request.method, path) == ("POST", "/api/v2/media"):
             return self._upload(account, request, domain)
-        if match := ACCOUNT_STATUSES.fullmatch(path):
-            if request.method == "GET":
-                return self._list(match.group(1), request, domain)
-        if match := STATUS.fullmatch(path):
-            if request.method in ("GET", "DELETE"):
-                return self._one(account, match.group(1), request.method, domain)
+        if (match := ACCOUNT_STATUSES.fullmatch(path)) and request.method == "GET":
+            return self._list(match.group(1), request, domain)
+        if (match := STATUS.fullmatch(path)) and request.method in ("GET", "DELETE"):
+            return self._one(account, match.group(1), request.method, domain)
         return json_response(404, {"error": NOT_FOUND})
 
     def _instance(self, domain: str) -> Response:
