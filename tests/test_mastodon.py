@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator import Emulator
-from emulator import mastodon_state
+from emulator import Emulator, mastodon_state
 from posts.states import Actor
 from scheduler.config import AccountConfig
 from scheduler.emulated import demo_credentials
