@@ -190,9 +190,10 @@ class MastodonDouble:
                 if known is not None:
                     return self._stamped(200, self._render(known, account, domain),
                                          account.statuses_window)
-            if account.throttled_until > now or account.statuses_window.exhausted(now):
-                return self._too_many(account.statuses_window, now,
-                                      until=max(account.throttled_until, 0.0))
+            if account.throttled_until > now:
+                return self._too_many(account.statuses_window, now, account.throttled_until)
+            if account.statuses_window.exhausted(now):
+                return self._too_many(account.statuses_window, now)
             text = params.get("status") or ""
             media_ids = params.get("media_ids[]") or params.get("media_ids") or []
             if len(media_ids) > ms.MAX_MEDIA:
@@ -331,8 +332,9 @@ class MastodonDouble:
         response.headers.update(_window_headers(window, self.world.clock()))
         return response
 
-    def _too_many(self, window: Window, now: float, until: float = 0.0) -> Response:
-        reset = max(window.reset_epoch(now), until, now + 1)
+    def _too_many(self, window: Window, now: float, until: float | None = None) -> Response:
+        """429 until `until` (an injected throttle), else until the window reopens."""
+        reset = max(until if until is not None else window.reset_epoch(now), now + 1)
         return json_response(429, {"error": TOO_MANY}, headers={
             "X-RateLimit-Limit": str(window.limit), "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": _iso_epoch(reset)})
@@ -341,7 +343,7 @@ class MastodonDouble:
         with self.world.lock:
             now = self.world.clock()
             account.throttled_until = now + self.throttle_seconds
-            return self._too_many(account.statuses_window, now, until=account.throttled_until)
+            return self._too_many(account.statuses_window, now, account.throttled_until)
 
 
 def _params(request: Request) -> dict:

@@ -1,9 +1,9 @@
 """`factpost demo`: the whole path on the embedded default, with no config and no credentials.
 
-A temporary folder gets a config (an account on every platform factpost knows), a SQLite
-database and the sample fact sheet; the built-in emulator stands in for the platforms on
-loopback; the daemon publishes everything through the real client libraries' code paths and
-stops when the queue is empty.
+A temporary folder gets a config (an English and an Arabic account on every platform factpost
+knows), a SQLite database and the sample fact sheet in English and in Arabic, each imported
+for its language's accounts; the built-in emulator stands in for the platforms on loopback; the daemon publishes
+everything through the real client libraries' code paths and stops when the queue is empty.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from scheduler.platforms import registry
 from scheduler.platforms.registry import build_publisher
 
 DEMO_CONFIG = """\
-# Written by `factpost demo`: one account per platform, all on the built-in emulator.
+# Written by `factpost demo`: an English and an Arabic account per platform, all on the
+# built-in emulator.
 [database]
 url = "sqlite:///factpost.db"
 
@@ -50,11 +51,19 @@ platform = "{name}"
 handle = "JTFMeridian"
 api_url = "{url}"
 hashtags = ["#JTFMeridian"]
+
+[[accounts]]
+name = "meridian-{name}-ar"
+platform = "{name}"
+handle = "JTFMeridianAr"
+api_url = "{url}"
+language = "ar"
 """
 
 
 def demo_config(url: str) -> str:
-    """The demo's config.toml: an account on every platform factpost knows, at `url`."""
+    """The demo's config.toml: an English and an Arabic account on every platform factpost
+    knows, at `url`."""
     billing = "".join(f"\n[{spec.billing.table}]\nmonthly_spend_usd = {DEMO_MONTHLY_SPEND_USD}\n"
                       for spec in registry.specs() if spec.billing is not None)
     accounts = "".join(DEMO_ACCOUNT.format(name=spec.name, url=url)
@@ -62,20 +71,23 @@ def demo_config(url: str) -> str:
     return DEMO_CONFIG.format(billing=billing, accounts=accounts)
 
 
-def sample_factsheet() -> str:
-    return resources.files("posts").joinpath("samples/factsheet.txt").read_text("utf-8")
+def sample_factsheet(name: str = "factsheet.txt") -> str:
+    """A sample fact sheet: the English one, or `factsheet_ar.txt`, its Arabic version."""
+    return resources.files("posts").joinpath("samples", name).read_text("utf-8")
 
 
 def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
-             ) -> tuple[ImportReport, TickReport, Store, Emulator]:
-    """Set up `workdir`, publish the sample through the emulator; returns what happened.
-    The caller closes the store and stops the emulator."""
+             ) -> tuple[list[ImportReport], TickReport, Store, Emulator]:
+    """Set up `workdir`, publish the sample in English and in Arabic through the emulator;
+    returns what happened (the English import's report, then the Arabic one's). The caller
+    closes the store and stops the emulator."""
     emulator = Emulator(port=0).start()
     try:
         config_path = workdir / "config.toml"
         config_path.write_text(demo_config(emulator.url), encoding="utf-8")
-        sheet = workdir / "factsheet.txt"
+        sheet, arabic = workdir / "factsheet.txt", workdir / "factsheet_ar.txt"
         sheet.write_text(sample_factsheet(), encoding="utf-8")
+        arabic.write_text(sample_factsheet(arabic.name), encoding="utf-8")
         config = load_config(config_path)
         environ = dict(os.environ)
         for account in config.accounts:
@@ -85,14 +97,18 @@ def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
         store = Store.open(config.database_url)
         migrate.upgrade(store.engine)
         now = datetime.now(UTC)
-        report = import_file(sheet, store=store, config=config, accounts=config.accounts,
-                             actor=Actor("demo", OPERATOR), now=now, at=now,
-                             every=spacing)
+        # The Arabic sample is a shorter version (three sections to the English five), so the
+        # two go out side by side, each to its own accounts, rather than as linked pairs.
+        english = [a for a in config.accounts if a.language == "en"]
+        reports = [import_file(path, store=store, config=config, accounts=chosen,
+                               actor=Actor("demo", OPERATOR), now=now, at=now, every=spacing)
+                   for path, chosen in ((sheet, english), (arabic, [
+                       a for a in config.accounts if a not in english]))]
         publishers = {a.name: build_publisher(a, environ) for a in config.accounts}
         dispatcher = Dispatcher(store, config, publishers, worker=worker_name())
         published = Daemon(dispatcher, store, poll_seconds=config.poll_seconds,
                            until_idle=True).run()
-        return report, published, store, emulator
+        return reports, published, store, emulator
     except BaseException:
         emulator.stop()
         raise

@@ -42,7 +42,8 @@ def cli(click_ctx: click.Context, config_path: str | None) -> None:
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's config, database and sample here instead of a temp folder.")
 def demo(keep: Path | None) -> None:
-    """Publish the sample fact sheet to a built-in emulator of every platform.
+    """Publish the sample fact sheet, in English and in Arabic, to a built-in emulator of
+    every platform.
 
     Needs no config and no credentials.
 
@@ -60,14 +61,16 @@ def demo(keep: Path | None) -> None:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         click.echo(f"demo folder: {workdir}")
-        imported, published, store, emulator = run_demo(workdir)
+        imports, published, store, emulator = run_demo(workdir)
         try:
-            click.echo(f"imported {imported.document}: {imported.created} posts; published "
-                       f"{published.published} through the emulator at {emulator.url}")
+            click.echo("imported " + ", ".join(f"{i.document}: {i.created} posts"
+                                               for i in imports)
+                       + f"; published {published.published} through the emulator at "
+                         f"{emulator.url}")
             shown = Context(str(workdir / "config.toml"))
             emit_posts(shown, store.history.search(HistoryFilter()), as_json=False, title="History",
                        empty="nothing was published")
-            for cost in imported.costs:
+            for cost in (c for i in imports for c in i.costs):
                 click.echo(f"{cost.title} cost estimated before queueing, {cost.account}: "
                            f"{cost.estimate}")
             spent = sum(c.micros for c in store.spend.charges())
