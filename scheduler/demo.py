@@ -2,8 +2,9 @@
 
 A temporary folder gets a config (an English and an Arabic account on every platform factpost
 knows), a SQLite database and the sample fact sheet in English and in Arabic, each imported
-for its language's accounts; the built-in emulator stands in for the platforms on loopback; the daemon publishes
-everything through the real client libraries' code paths and stops when the queue is empty.
+for its language's accounts; the built-in emulator stands in for the platforms on loopback;
+the daemon publishes everything through the real client libraries' code paths and stops when
+the queue is empty.
 """
 
 from __future__ import annotations
