@@ -1,7 +1,8 @@
 """Crash test: the daemon is killed with SIGKILL at random moments while it publishes a few
 hundred posts to several X, Facebook and Mastodon accounts through an emulator injecting
 faults. After the last restart drains the queue, every post is on the emulator exactly once,
-and the history agrees with the emulator post by post. Seeded: FACTPOST_CRASH_SEED=N reproduces a run."""
+and the history agrees with the emulator post by post. Seeded: FACTPOST_CRASH_SEED=N
+reproduces a run."""
 
 from __future__ import annotations
 
