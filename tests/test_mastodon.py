@@ -212,3 +212,17 @@ def test_a_statuses_html_reads_back_as_the_text_that_was_sent(words):
         return
     content, mentions = mastodon_state.format_status(text, "social.example")
     assert same_text(text, plain_text(content, mentions))
+
+
+def test_the_emulator_prints_the_shipped_mastodon_accounts_credentials():
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    shipped = Path(__file__).resolve().parent.parent / "config.toml"
+    result = CliRunner().invoke(cli, ["--config", str(shipped), "emulator", "--env"])
+    assert result.exit_code == 0, result.output
+    assert ("export FACTPOST_MERIDIAN_MASTODON_ACCESS_TOKEN="
+            "emulator-meridian-mastodon-access-token") in result.output.splitlines()
