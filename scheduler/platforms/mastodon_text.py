@@ -55,7 +55,7 @@ def status_length(text: str, *, url_characters: int = DEFAULT_URL_CHARACTERS) ->
     pieces, at = [], 0
     for start, end in find_urls(text):
         if _SCHEME.match(text, start):
-            pieces += [text[at:start], "x" * url_characters]
+            pieces += [text[at:start], "0" * url_characters]
             at = end
     pieces.append(text[at:])
     countable = "".join(_MENTION.sub(r"@\1", p) if i % 2 == 0 else p
