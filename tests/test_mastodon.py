@@ -226,3 +226,13 @@ def test_the_emulator_prints_the_shipped_mastodon_accounts_credentials():
     assert result.exit_code == 0, result.output
     assert ("export FACTPOST_MERIDIAN_MASTODON_ACCESS_TOKEN="
             "emulator-meridian-mastodon-access-token") in result.output.splitlines()
+
+
+def test_a_visibility_mastodon_does_not_have_is_refused_at_start_up(write_config):
+    from scheduler.config import ConfigError, load_config
+
+    path = write_config(f'[[accounts]]\nname = "office-mastodon"\nplatform = "{PLATFORM}"\n'
+                        'handle = "OfficeMastodon"\nvisibility = "everyone"\n')
+    with pytest.raises(ConfigError, match=r"accounts\[0\]\.visibility: 'everyone' is not a "
+                                          r"Mastodon visibility.*\"unlisted\""):
+        load_config(path)
