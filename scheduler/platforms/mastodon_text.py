@@ -67,9 +67,12 @@ def rules(max_characters: int = DEFAULT_MAX_CHARACTERS,
           url_characters: int = DEFAULT_URL_CHARACTERS) -> TextRules:
     """The text rules of an instance allowing `max_characters` per status, a URL counting
     `url_characters`: a longer section becomes a thread (a reply chain), numbered " 1/3"."""
+    # slow_measure: every count runs twitter-text's URL extraction, so a piece far too long
+    # for any post (a 50,000-character run without a space) is cut down before it is measured.
     return TextRules(limit=max_characters,
                      measure=partial(status_length, url_characters=url_characters),
-                     unit="characters", threads=True, numbering=" {position}/{size}")
+                     unit="characters", threads=True, numbering=" {position}/{size}",
+                     slow_measure=True)
 
 
 class _ContentReader(HTMLParser):
