@@ -6,7 +6,8 @@
   (the dispatcher's key, the same on every attempt, with the text, the parent and the image),
   and Mastodon keeps it for an hour: a repeat of the request inside that hour answers the status
   the first one made instead of making another (PostStatusService, `idempotency_duplicate`,
-  https://github.com/mastodon/mastodon/blob/main/app/services/post_status_service.rb).
+  https://github.com/mastodon/mastodon/blob/main/app/services/post_status_service.rb). The
+  key is stored after the status is saved: a repeat overlapping that write is not covered.
 - An ambiguous send is settled like any other: the dispatcher reads the account's statuses
   (GET /api/v1/accounts/:id/statuses, https://docs.joinmastodon.org/methods/accounts/#statuses)
   back to the first try; found = published with that id. Not found = sent again, with the same
