@@ -128,7 +128,16 @@ class MastodonDouble:
                                     f'error_description="{BAD_TOKEN}"'})
             response.auth_ok = False
             return response
-        if (request.method, path) == ("POST", "/api/v1/statuses"):
+        if request.method == "DELETE" and STATUS.fullmatch(path):
+            # A delete changes the timeline as a create does, so it meets the same faults.
+            status_id = STATUS.fullmatch(path).group(1)
+            response = run_publish(
+                self.faults.take(self.name),
+                lambda: self._one(account, status_id, "DELETE", domain),
+                unavailable=lambda: json_response(503, {"error": UNAVAILABLE}),
+                rate_limited=lambda: self._throttle(account), wait=self.wait,
+                refused=lambda: json_response(403, {"error": NOT_ALLOWED}))
+        elif (request.method, path) == ("POST", "/api/v1/statuses"):
             response = run_publish(
                 self.faults.take(self.name), lambda: self._create(account, request, domain),
                 unavailable=lambda: json_response(503, {"error": UNAVAILABLE}),

@@ -23,6 +23,8 @@
   (https://github.com/mastodon/mastodon/blob/main/app/lib/rate_limiter.rb); every response
   carries X-RateLimit-Limit/-Remaining/-Reset, and a refusal is 429
   (https://docs.joinmastodon.org/api/rate-limits/).
+- Deleting: DELETE /api/v1/statuses/:id (https://docs.joinmastodon.org/methods/statuses/#delete)
+  takes one status; its replies stay, so each part of a thread is deleted by itself.
 - Errors are JSON {"error": "..."} with the HTTP status saying what happened
   (https://docs.joinmastodon.org/entities/Error/): 401 a bad token, 403 "This action is not
   allowed", 404 "Record not found" (a parent that is gone), 422 "Validation failed: ...", 429,
@@ -48,6 +50,7 @@ from scheduler.platforms.base import (
     Ambiguous,
     Budget,
     CredentialsRejected,
+    Deleted,
     Permanent,
     Published,
     PublishError,
@@ -194,6 +197,34 @@ class MastodonPublisher:
             raise Ambiguous("Mastodon answered without a status id; factpost will check the "
                             "account before trying again", code="no_id")
         return Published(remote_id, status.get("url") or status.get("uri") or "")
+
+    def delete(self, remote_id: str) -> Deleted:
+        """Delete one of the account's statuses (base.Deleter): DELETE /api/v1/statuses/:id,
+        https://docs.joinmastodon.org/methods/statuses/#delete. Mastodon answers 404 "Record
+        not found" both for a status that is gone and for another account's (it looks the
+        status up among the account's own), so a 404 is told apart by reading the status:
+        still there = not ours (Permanent), gone = `already_gone`. A thread's replies stay."""
+        from mastodon.errors import MastodonNotFoundError
+
+        try:
+            self._call(lambda: self._api.status_delete(remote_id), creating=True)
+        except Ambiguous as exc:
+            raise Ambiguous("Mastodon did not confirm the deletion; factpost asks again "
+                            "before saying whether the post is gone", code=exc.code,
+                            message=exc.message, http_status=exc.http_status) from None
+        except Permanent as exc:
+            if exc.http_status != 404:
+                raise
+            try:
+                self._api.status(remote_id)
+            except MastodonNotFoundError:
+                return Deleted(remote_id, already_gone=True)
+            except Exception:  # the read failed: whether it is ours is unknown
+                raise Retryable("Mastodon could not say whether the post still exists; "
+                                "factpost will try again", code="404") from None
+            raise Permanent(f"status {remote_id} is not this account's; Mastodon deletes "
+                            "only the account's own", code="404", http_status=404) from None
+        return Deleted(remote_id)
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
                      after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
