@@ -24,3 +24,15 @@ def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_histor
     assert "https://x.com/JTFMeridian/status/" in result.output
     assert "https://t.me/JTFMeridianAR/" in result.output
     assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()
+    # The English and the Arabic sheet went to an account of each language on every platform.
+    from db.store import HistoryFilter, Store
+    from scheduler.platforms import registry
+
+    store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
+    try:
+        history = store.history.search(HistoryFilter())
+    finally:
+        store.close()
+    assert {p.status for p in history} == {"published"}
+    assert {p.account for p in history} == {f"meridian-{name}{side}" for name in registry.names()
+                                            for side in ("", "-ar")}
