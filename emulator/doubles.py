@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from emulator.bluesky import BlueskyDouble
 from emulator.facebook import GraphDouble
 from emulator.faults import FaultPlan
 from emulator.messages import Request, Response
@@ -70,4 +71,4 @@ class Double(Protocol):
 
 #: In routing order: the first double that owns a request answers it. The Graph API's paths
 #: have no prefix of their own, so its double owns whatever the others do not, and goes last.
-DOUBLES: tuple[type[Double], ...] = (XDouble, GraphDouble)
+DOUBLES: tuple[type[Double], ...] = (XDouble, BlueskyDouble, GraphDouble)
