@@ -122,10 +122,15 @@ class BlueskyDouble:
                     for r in sorted(account.records.values(), key=lambda r: r["serial"])]
 
     def lift_limits(self, handle: str) -> None:
+        self.set_limits(handle, points=10**9)
+
+    def set_limits(self, handle: str, *, points: int, window_seconds: int = 3_600) -> None:
+        """Give the account `points` write points per window of `window_seconds` (a day's
+        allowance the same); counters restart. A short window makes a 429's reset near."""
         with self.world.lock:
             account = self._account(handle)
-            account.hour = Window(10**9, 3_600)
-            account.day = Window(10**9, DAY_SECONDS)
+            account.hour = Window(points, window_seconds)
+            account.day = Window(points, window_seconds)
 
     def expire_sessions(self, handle: str) -> None:
         """Revoke the account's access tokens (as a PDS does when they lapse): the next

@@ -1,7 +1,8 @@
 """Crash test: the daemon is killed with SIGKILL at random moments while it publishes a few
-hundred posts to several X and Facebook accounts through an emulator injecting faults. After
-the last restart drains the queue, every post is on the emulator exactly once, and the history
-agrees with the emulator post by post. Seeded: FACTPOST_CRASH_SEED=N reproduces a run."""
+hundred posts to several X, Facebook and Bluesky accounts through an emulator injecting
+faults. After the last restart drains the queue, every post is on the emulator exactly once,
+and the history agrees with the emulator post by post. Seeded: FACTPOST_CRASH_SEED=N
+reproduces a run."""
 
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ KILLS = 20
 FAULTS = ["error_before", "commit_then_error", "drop_before", "drop_after", "rate_limit"]
 X_HANDLES = ["CrashX1", "CrashX2", "CrashX3"]
 PAGES = ["CrashFB1", "CrashFB2"]
+#: Accounts on the other platforms, read back in the emulator's common shape (doubles.py).
+OTHERS = [("bluesky", "CrashBsky1"), ("bluesky", "CrashBsky2")]
 
 
 def crash_config(url: str) -> str:
-    accounts = [("x", h) for h in X_HANDLES] + [("facebook", p) for p in PAGES]
+    accounts = [("x", h) for h in X_HANDLES] + [("facebook", p) for p in PAGES] + OTHERS
     blocks = "".join(f"""
 [[accounts]]
 name = "{h.lower()}"
@@ -86,6 +89,8 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     for handle in X_HANDLES:
         emulator.set_x_limits(handle, window_limit=1_000_000, window_seconds=1)
     emulator.graph_regain_minutes = 1 / 60
+    for handle in (h for platform, h in OTHERS if platform == "bluesky"):
+        emulator.double("bluesky").set_limits(handle, points=1_000_000, window_seconds=1)
 
     store = Store.open(config.database_url)
     migrate.upgrade(store.engine)
@@ -102,7 +107,8 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
 
     def published_on_emulator() -> int:
         return (sum(len(emulator.tweets(h)) for h in X_HANDLES)
-                + sum(len(emulator.page_posts(p)) for p in PAGES))
+                + sum(len(emulator.page_posts(p)) for p in PAGES)
+                + sum(len(emulator.posts(platform, h)) for platform, h in OTHERS))
 
     def daemon(*args: str) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config_path),
@@ -130,8 +136,11 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     on_emulator = {t["text"]: t["id"] for h in X_HANDLES for t in emulator.tweets(h)}
     on_emulator.update({p["message"]: p["id"] for page in PAGES
                         for p in emulator.page_posts(page)})
+    on_emulator.update({p["text"]: p["id"] for platform, h in OTHERS
+                        for p in emulator.posts(platform, h)})
     copies = Counter([t["text"] for h in X_HANDLES for t in emulator.tweets(h)]
-                     + [p["message"] for page in PAGES for p in emulator.page_posts(page)])
+                     + [p["message"] for page in PAGES for p in emulator.page_posts(page)]
+                     + [p["text"] for platform, h in OTHERS for p in emulator.posts(platform, h)])
     duplicates = sum(n - 1 for n in copies.values())
     lost = set(texts.values()) - set(on_emulator)
     history = store.history.search(HistoryFilter())

@@ -16,7 +16,8 @@ def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_histor
             monkeypatch.delenv(var)
     result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "published 16 through the emulator" in result.output
-    assert result.output.count("published") >= 17  # the summary line and every history row
+    assert "published 27 through the emulator" in result.output
+    assert result.output.count("published") >= 28  # the summary line and every history row
     assert "https://x.com/JTFMeridian/status/" in result.output
+    assert "https://bsky.app/profile/JTFMeridian/post/" in result.output
     assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()
