@@ -9,15 +9,17 @@ from click.testing import CliRunner
 from scheduler.cli import cli
 
 
-def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_history(tmp_path,
+def test_the_demo_publishes_the_samples_through_the_emulator_and_shows_the_history(tmp_path,
                                                                                  monkeypatch):
     for var in list(os.environ):
         if var.startswith("FACTPOST_"):
             monkeypatch.delenv(var)
     result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "published 27 through the emulator" in result.output
-    assert result.output.count("published") >= 28  # the summary line and every history row
+    assert "imported factsheet.txt: 27 posts" in result.output
+    assert "imported factsheet_ar.txt: 11 posts" in result.output  # the Arabic accounts'
+    assert "published 38 through the emulator" in result.output
+    assert result.output.count("published") >= 39  # the summary line and every history row
     assert "https://x.com/JTFMeridian/status/" in result.output
     assert "https://bsky.app/profile/JTFMeridian/post/" in result.output
     assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()

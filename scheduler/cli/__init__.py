@@ -42,7 +42,7 @@ def cli(click_ctx: click.Context, config_path: str | None) -> None:
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's config, database and sample here instead of a temp folder.")
 def demo(keep: Path | None) -> None:
-    """Publish the sample fact sheet to a built-in emulator of every platform.
+    """Publish the sample fact sheets (English, Arabic) to an emulator of every platform.
 
     Needs no config and no credentials.
 
@@ -62,12 +62,14 @@ def demo(keep: Path | None) -> None:
         click.echo(f"demo folder: {workdir}")
         imported, published, store, emulator = run_demo(workdir)
         try:
-            click.echo(f"imported {imported.document}: {imported.created} posts; published "
-                       f"{published.published} through the emulator at {emulator.url}")
+            for report in imported:
+                click.echo(f"imported {report.document}: {report.created} posts")
+            click.echo(f"published {published.published} through the emulator at "
+                       f"{emulator.url}")
             shown = Context(str(workdir / "config.toml"))
             emit_posts(shown, store.history.search(HistoryFilter()), as_json=False, title="History",
                        empty="nothing was published")
-            for cost in imported.costs:
+            for cost in (c for report in imported for c in report.costs):
                 click.echo(f"{cost.title} cost estimated before queueing, {cost.account}: "
                            f"{cost.estimate}")
             spent = sum(c.micros for c in store.spend.charges())
