@@ -1,9 +1,9 @@
 """`factpost demo`: the whole path on the embedded default, with no config and no credentials.
 
 A temporary folder gets a config (an English and an Arabic account on every platform factpost
-knows), a SQLite database and the sample fact sheets, one in each language; the built-in emulator stands in for the platforms on
-loopback; the daemon publishes everything through the real client libraries' code paths and
-stops when the queue is empty.
+knows), a SQLite database and the sample fact sheets, one in each language; the built-in
+emulator stands in for the platforms on loopback; the daemon publishes everything through the
+real client libraries' code paths and stops when the queue is empty.
 """
 
 from __future__ import annotations
