@@ -77,6 +77,7 @@ class Account:
     app_password: str
     records: dict[str, dict] = field(default_factory=dict)  # rkey -> stored record
     tokens: set[str] = field(default_factory=set)
+    expired: set[str] = field(default_factory=set)
     refresh_tokens: set[str] = field(default_factory=set)
     sessions: Window = field(default_factory=lambda: Window(SESSIONS_PER_5_MINUTES, 300))
     hour: Window = field(default_factory=lambda: Window(WRITE_POINTS_HOUR, 3_600))
@@ -133,10 +134,12 @@ class BlueskyDouble:
             account.day = Window(points, window_seconds)
 
     def expire_sessions(self, handle: str) -> None:
-        """Revoke the account's access tokens (as a PDS does when they lapse): the next
-        request with one is answered 400 ExpiredToken."""
+        """Let the account's access tokens lapse: the next request with one is answered 400
+        ExpiredToken."""
         with self.world.lock:
-            self._account(handle).tokens.clear()
+            account = self._account(handle)
+            account.expired |= account.tokens
+            account.tokens.clear()
 
     def state_snapshot(self) -> dict:
         return {a.handle: self.posts(a.handle) for a in self.accounts.values()}
@@ -193,12 +196,15 @@ class BlueskyDouble:
         token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         if not token:
             return None, xrpc_error(401, "AuthMissing", "Authentication Required")
+        # The reference PDS's answers to a lapsed token and to one it cannot verify
+        # (packages/pds/src/auth-verifier.ts).
         with self.world.lock:
             for account in self.accounts.values():
                 if token in account.tokens:
                     return account, None
-        # The reference PDS answers a lapsed or revoked access token with 400 ExpiredToken.
-        return None, xrpc_error(400, "ExpiredToken", "Token has expired")
+                if token in account.expired:
+                    return None, xrpc_error(400, "ExpiredToken", "Token has expired")
+        return None, xrpc_error(400, "InvalidToken", "Token could not be verified")
 
     def _tokens(self, account: Account) -> dict:
         self._serial += 1

@@ -169,3 +169,14 @@ def test_the_write_limit_is_read_from_the_ratelimit_headers(pub):
     pub.publish("Counting.")
     state = pub.rate_limit
     assert state.remaining == 5_000 - 3 and state.reset_at > datetime.now(UTC)
+
+
+def test_the_feed_says_which_posts_carry_an_image(pub):
+    from platform_contract import ALT, PIXEL
+
+    from posts.media import PNG, Media
+
+    pub.publish("With a picture.", media=Media(PIXEL, PNG, ALT), key="factpost-post-60")
+    pub.publish("Without one.", key="factpost-post-61")
+    assert [(p.text, p.has_media) for p in pub.recent_posts(2)] == [
+        ("Without one.", False), ("With a picture.", True)]

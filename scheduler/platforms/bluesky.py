@@ -201,7 +201,7 @@ class BlueskyPublisher:
                 if item.reason is not None or item.post.author.did != did:
                     continue  # a repost, or another account's post in a thread
                 posts.append(self._remote(item.post.uri, item.post.record,
-                                          has_media=item.post.embed is not None))
+                                          has_media=_has_images(item.post.embed)))
             cursor = page.cursor
             oldest = posts[-1].created_at if posts else None
             if not cursor or not page.feed or (since and oldest and oldest < since):
@@ -288,7 +288,7 @@ class BlueskyPublisher:
         return RemotePost(uri, getattr(record, "text", ""),
                           _parse_time(created) if created else None, self._web_url(uri),
                           reply_to=reply.parent.uri if reply is not None else None,
-                          has_media=has_media or getattr(record, "embed", None) is not None)
+                          has_media=has_media or _has_images(getattr(record, "embed", None)))
 
     def _web_url(self, uri: str) -> str:
         return f"https://bsky.app/profile/{self.handle}/post/{uri.rsplit('/', 1)[-1]}"
@@ -384,6 +384,12 @@ class BlueskyPublisher:
         remaining = response.headers.get("ratelimit-remaining")
         if remaining is not None and remaining.isdigit():
             self._rate_limit = RateLimitState(int(remaining), _reset_at(response.headers))
+
+
+def _has_images(embed) -> bool:
+    """Whether an embed (a record's, or the AppView's view of it) holds images; a link card
+    or a quoted post is not one."""
+    return (getattr(embed, "py_type", None) or "").startswith("app.bsky.embed.images")
 
 
 def _error_name(exc: Exception) -> str | None:
