@@ -7,6 +7,7 @@ the way the reference PDS answers it (https://github.com/bluesky-social/atproto,
     POST com.atproto.repo.uploadBlob         https://docs.bsky.app/docs/api/com-atproto-repo-upload-blob
     POST com.atproto.repo.createRecord       https://docs.bsky.app/docs/api/com-atproto-repo-create-record
     GET  com.atproto.repo.getRecord          https://docs.bsky.app/docs/api/com-atproto-repo-get-record
+    POST com.atproto.repo.deleteRecord       https://docs.bsky.app/docs/api/com-atproto-repo-delete-record
     GET  app.bsky.feed.getAuthorFeed         https://docs.bsky.app/docs/api/app-bsky-feed-get-author-feed
     GET  app.bsky.actor.getProfile           https://docs.bsky.app/docs/api/app-bsky-actor-get-profile
 
@@ -171,6 +172,7 @@ class BlueskyDouble:
             ("POST", "com.atproto.repo.uploadBlob"): self._upload_blob,
             ("POST", "com.atproto.repo.createRecord"): self._create_record,
             ("GET", "com.atproto.repo.getRecord"): self._get_record,
+            ("POST", "com.atproto.repo.deleteRecord"): self._delete_record,
             ("GET", "app.bsky.feed.getAuthorFeed"): self._author_feed,
             ("GET", "app.bsky.actor.getProfile"): self._profile,
         }
@@ -388,6 +390,21 @@ class BlueskyDouble:
                                   f"{query.get('collection')}/{query.get('rkey')}")
             return json_response(200, {"uri": found["uri"], "cid": found["cid"],
                                        "value": found["value"]})
+
+    def _delete_record(self, account: Account, request: Request) -> Response:
+        # deleteRecord succeeds whether or not the record is there: it ensures the record's
+        # absence (https://github.com/bluesky-social/atproto/pull/690).
+        try:
+            body = request.json()
+        except ValueError:
+            return xrpc_error(400, "InvalidRequest", "Invalid JSON body")
+        if body.get("repo") not in (account.did, account.handle):
+            return xrpc_error(403, "AuthRequiredError", "Authentication Required")
+        with self.world.lock:
+            if body.get("collection") == COLLECTION:
+                account.records.pop(str(body.get("rkey")), None)
+            rev = _tid(int(self.world.clock() * 1_000_000), self._serial)
+        return json_response(200, {"commit": {"cid": cid_of(rev.encode(), 0x71), "rev": rev}})
 
     def _author_feed(self, account: Account, request: Request) -> Response:
         query = request.query

@@ -180,3 +180,27 @@ def test_the_feed_says_which_posts_carry_an_image(pub):
     pub.publish("Without one.", key="factpost-post-61")
     assert [(p.text, p.has_media) for p in pub.recent_posts(2)] == [
         ("Without one.", False), ("With a picture.", True)]
+
+
+def test_signing_in_more_than_30_times_in_5_minutes_waits_for_the_reset(case):
+    from scheduler.platforms.base import RateLimited
+
+    account = case.account()
+    case.emulator.register_accounts([account], demo_credentials(account))
+    for _ in range(30):
+        build_publisher(account, demo_credentials(account)).check()
+    with pytest.raises(RateLimited) as caught:
+        build_publisher(account, demo_credentials(account)).check()
+    assert datetime.now(UTC) < caught.value.reset_at <= datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_a_deleted_record_is_gone_from_the_pds_and_deleting_again_still_succeeds(case, pub):
+    from atproto import models
+
+    published = pub.publish("To be retracted.", key="factpost-post-70")
+    did, _, rkey = published.remote_id.removeprefix("at://").split("/")
+    data = models.ComAtprotoRepoDeleteRecord.Data(repo=did, collection=bluesky.COLLECTION,
+                                                  rkey=rkey)
+    pub._client.com.atproto.repo.delete_record(data)
+    pub._client.com.atproto.repo.delete_record(data)
+    assert case.posts() == []
