@@ -15,8 +15,9 @@ Errors are XRPC bodies, {"error": name, "message": text}; a 500 says only "Inter
 Error" (xrpc-server hides the details of 500s). Writes carry the RateLimit-* headers of the
 account's write points (5,000 an hour, 35,000 a day, 3 a create,
 https://docs.bsky.app/docs/advanced-guides/rate-limits); createSession is limited to 30 per 5
-minutes per account. The AppView's feed is up to date at once here; Bluesky's lags the PDS by
-seconds, which the publisher does not rely on (it reads the record at its own key).
+minutes per account. The AppView's feed is up to date at once here unless a test sets
+`feed_lag_seconds`; Bluesky's lags the PDS by seconds, which the publisher does not rely on (it
+reads the record at its own key).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class BlueskyDouble:
         self.accounts: dict[str, Account] = {}
         self.blobs: dict[str, tuple[str, str | None, bytes]] = {}  # cid -> (did, type, bytes)
         self._serial = 0
+        #: Seconds a new post takes to reach the author feed: Bluesky's AppView indexes what
+        #: the PDS wrote a moment later; here nothing lags unless a test says so.
+        self.feed_lag_seconds = 0.0
 
     def owns(self, request: Request) -> bool:
         return request.path.startswith((PREFIX + "com.atproto.", PREFIX + "app.bsky."))
@@ -327,7 +331,8 @@ class BlueskyDouble:
             self._serial += 1
             account.records[rkey] = {"uri": uri, "cid": cid, "value": record,
                                      "images": images, "serial": self._serial,
-                                     "indexed_at": self.world.now().isoformat()}
+                                     "indexed_at": self.world.now().isoformat(),
+                                     "clock": now}
             response = json_response(200, {"uri": uri, "cid": cid, "validationStatus": "valid",
                                            "commit": {"cid": cid, "rev": rkey}})
             response.headers.update(self._write_headers(account, now))
@@ -413,7 +418,9 @@ class BlueskyDouble:
                           if query.get("actor") in (a.did, a.handle)), None)
             if owner is None:
                 return xrpc_error(400, "InvalidRequest", "Profile not found")
-            records = sorted(owner.records.values(), key=lambda r: r["serial"], reverse=True)
+            shown = self.world.clock() - self.feed_lag_seconds
+            records = sorted((r for r in owner.records.values() if r["clock"] <= shown),
+                             key=lambda r: r["serial"], reverse=True)
             if query.get("filter") == "posts_no_replies":
                 records = [r for r in records if not r["value"].get("reply")]
             try:

@@ -204,3 +204,45 @@ def test_a_deleted_record_is_gone_from_the_pds_and_deleting_again_still_succeeds
     pub._client.com.atproto.repo.delete_record(data)
     pub._client.com.atproto.repo.delete_record(data)
     assert case.posts() == []
+
+
+def test_a_dead_daemons_post_the_feed_does_not_show_yet_is_settled_without_a_second_post(
+        case, tmp_path, monkeypatch):
+    from db import migrate
+    from db.store import Store
+    from posts.states import Actor, PostStatus
+    from scheduler.config import load_config
+    from scheduler.dispatch import Dispatcher
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[accounts]]\nname = "office-bluesky"\nplatform = "bluesky"\n'
+                    f'handle = "OfficeBluesky"\napi_url = "{case.emulator.url}"\n', "utf-8")
+    config = load_config(path)
+    [account] = config.accounts
+    for name, value in demo_credentials(account).items():
+        monkeypatch.setenv(name, value)
+    case.emulator.register_accounts([account], demo_credentials(account))
+    store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
+    migrate.upgrade(store.engine)
+    now = datetime.now(UTC)
+    post = store.posts.add(account=account.name, platform="bluesky", text="Convoy arrived.",
+                           scheduled_at=now - timedelta(seconds=1), actor=Actor("t", "admin"),
+                           now=now, status=PostStatus.QUEUED)
+    # A daemon claims the post, records its attempt, sends it and dies before the answer is
+    # recorded; the AppView has not indexed the post when the next daemon looks.
+    store.queue.claim_next(account.name, worker="dead", now=now, lease=timedelta(seconds=60))
+    store.outcomes.start_attempt(post.id, worker="dead", now=now)
+    sent = build_publisher(account).publish("Convoy arrived.", key=f"factpost-post-{post.id}")
+    case.emulator.double("bluesky").feed_lag_seconds = 3_600
+    dispatcher = Dispatcher(store, config, {account.name: build_publisher(account)},
+                            worker="next")
+    try:
+        dispatcher.tick(now + timedelta(minutes=5))
+        settled = store.history.get(post.id)
+    finally:
+        dispatcher.shutdown()
+        store.close()
+    assert (settled.status, settled.remote_id) == (PostStatus.PUBLISHED, sent.remote_id)
+    assert [p["id"] for p in case.posts()] == [sent.remote_id]
+    creates = [e for e in case.emulator.requests_log if e["path"].endswith("createRecord")]
+    assert [e["status"] for e in creates] == [200, 500]  # the resend, refused at the key
