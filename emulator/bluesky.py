@@ -27,63 +27,30 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
+from emulator.bluesky_state import (
+    COLLECTION,
+    SESSIONS_PER_5_MINUTES,
+    Account,
+    b64url,
+    cid_of,
+    internal_error,
+    invalid_record,
+    tid,
+    window_headers,
+    xrpc_error,
+)
 from emulator.faults import FaultPlan, run_publish
 from emulator.messages import Request, Response, json_response
 from emulator.world import DAY_SECONDS, StoredImage, Window, World
 from posts.media import sniff_image_type
 
 PREFIX = "/xrpc/"
-COLLECTION = "app.bsky.feed.post"
 # The lexicons' bounds (lexicons/app/bsky/feed/post.json, embed/images.json).
 MAX_GRAPHEMES, MAX_TEXT_BYTES, MAX_IMAGES, MAX_BLOB_BYTES = 300, 3_000, 4, 2_000_000
-WRITE_POINTS_HOUR, WRITE_POINTS_DAY, CREATE_POINTS = 5_000, 35_000, 3
-SESSIONS_PER_5_MINUTES = 30
+CREATE_POINTS = 3
 ACCESS_SECONDS = 2 * 3_600  # the reference PDS's access tokens last two hours
 TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
-
-
-def xrpc_error(status: int, error: str, message: str) -> Response:
-    return json_response(status, {"error": error, "message": message})
-
-
-def internal_error() -> Response:
-    # Every unmapped failure, a create at a record key already taken among them
-    # (https://github.com/bluesky-social/atproto/issues/3718, indigo#873).
-    return xrpc_error(500, "InternalServerError", "Internal Server Error")
-
-
-def invalid_record(detail: str) -> Response:
-    # prepare.ts: InvalidRecordError("Invalid app.bsky.feed.post record: ...") becomes a 400
-    # InvalidRequest in createRecord.ts.
-    return xrpc_error(400, "InvalidRequest", f"Invalid {COLLECTION} record: {detail}")
-
-
-def cid_of(data: bytes, codec: int) -> str:
-    """A CIDv1 (sha2-256) of `data` as the PDS writes it: base32, "b" first."""
-    raw = bytes([0x01, codec, 0x12, 0x20]) + hashlib.sha256(data).digest()
-    return "b" + base64.b32encode(raw).decode("ascii").lower().rstrip("=")
-
-
-def _b64url(data: dict | bytes) -> str:
-    raw = data if isinstance(data, bytes) else json.dumps(data).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-@dataclass
-class Account:
-    handle: str
-    did: str
-    login: str
-    app_password: str
-    records: dict[str, dict] = field(default_factory=dict)  # rkey -> stored record
-    tokens: set[str] = field(default_factory=set)
-    expired: set[str] = field(default_factory=set)
-    refresh_tokens: set[str] = field(default_factory=set)
-    sessions: Window = field(default_factory=lambda: Window(SESSIONS_PER_5_MINUTES, 300))
-    hour: Window = field(default_factory=lambda: Window(WRITE_POINTS_HOUR, 3_600))
-    day: Window = field(default_factory=lambda: Window(WRITE_POINTS_DAY, DAY_SECONDS))
 
 
 class BlueskyDouble:
@@ -215,15 +182,15 @@ class BlueskyDouble:
     def _tokens(self, account: Account) -> dict:
         self._serial += 1
         now = int(self.world.clock())
-        header = _b64url({"typ": "at+jwt", "alg": "ES256K"})
-        access = ".".join((header, _b64url({
+        header = b64url({"typ": "at+jwt", "alg": "ES256K"})
+        access = ".".join((header, b64url({
             "scope": "com.atproto.appPass", "sub": account.did, "iat": now,
             "exp": now + ACCESS_SECONDS, "aud": "did:web:pds.emulator",
-            "jti": f"a{self._serial}"}), _b64url(b"emulator-signature")))
-        refresh = ".".join((header, _b64url({
+            "jti": f"a{self._serial}"}), b64url(b"emulator-signature")))
+        refresh = ".".join((header, b64url({
             "scope": "com.atproto.refresh", "sub": account.did, "iat": now,
             "exp": now + 90 * DAY_SECONDS, "jti": f"r{self._serial}"}),
-            _b64url(b"emulator-signature")))
+            b64url(b"emulator-signature")))
         account.tokens.add(access)
         account.refresh_tokens.add(refresh)
         return {"did": account.did, "handle": account.handle, "accessJwt": access,
@@ -250,6 +217,7 @@ class BlueskyDouble:
                 response.auth_ok = False
                 return response
             response = json_response(200, self._tokens(account))
+            response.headers.update(window_headers(account.sessions, self.world.clock()))
         response.auth_ok = True
         return response
 
@@ -310,7 +278,7 @@ class BlueskyDouble:
                 return self._limit_reached(account)
             if rkey is None:
                 self._serial += 1
-                rkey = _tid(int(now * 1_000_000), self._serial)
+                rkey = tid(int(now * 1_000_000), self._serial)
             if rkey in account.records:
                 return internal_error()
             if (self.world.refuses_duplicates(self.name, self.duplicates_refused)
@@ -408,7 +376,7 @@ class BlueskyDouble:
         with self.world.lock:
             if body.get("collection") == COLLECTION:
                 account.records.pop(str(body.get("rkey")), None)
-            rev = _tid(int(self.world.clock() * 1_000_000), self._serial)
+            rev = tid(int(self.world.clock() * 1_000_000), self._serial)
         return json_response(200, {"commit": {"cid": cid_of(rev.encode(), 0x71), "rev": rev}})
 
     def _author_feed(self, account: Account, request: Request) -> Response:
@@ -459,10 +427,7 @@ class BlueskyDouble:
     # Rate limits ---------------------------------------------------------------------------
 
     def _write_headers(self, account: Account, now: float) -> dict[str, str]:
-        return {"RateLimit-Limit": str(account.hour.limit),
-                "RateLimit-Remaining": str(account.hour.remaining(now)),
-                "RateLimit-Reset": str(account.hour.reset_epoch(now)),
-                "RateLimit-Policy": f"{account.hour.limit};w={account.hour.seconds}"}
+        return window_headers(account.hour, now)
 
     def _limit_reached(self, account: Account) -> Response:
         with self.world.lock:
@@ -478,10 +443,3 @@ class BlueskyDouble:
                                                             int(now) + 1)),
                                  "RateLimit-Policy": f"{limit};w={seconds}"})
         return response
-
-
-def _tid(micros: int, clock: int) -> str:
-    """A TID as a PDS makes one for a record without a chosen key (atproto.com/specs/tid)."""
-    value = ((micros & ((1 << 53) - 1)) << 10) | (clock & 1023)
-    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
-    return "".join(alphabet[(value >> (60 - 5 * i)) & 31] for i in range(13))

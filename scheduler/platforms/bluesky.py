@@ -381,6 +381,10 @@ class BlueskyPublisher:
                          message=message)
 
     def _inspect(self, response: httpx.Response) -> None:
+        # Each endpoint reports its own limit (createSession's 30 per 5 minutes, a read's);
+        # only the write points say how many more posts the account may make.
+        if not response.request.url.path.endswith("/com.atproto.repo.createRecord"):
+            return
         remaining = response.headers.get("ratelimit-remaining")
         if remaining is not None and remaining.isdigit():
             self._rate_limit = RateLimitState(int(remaining), _reset_at(response.headers))
