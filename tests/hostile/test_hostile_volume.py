@@ -75,7 +75,7 @@ def test_an_office_raises_its_own_caps_in_the_config(tmp_path, write_config):
     config = write_config("""
         [import]
         max_sections = 200
-        max_posts = 400
+        max_posts = 1000
         max_text_mb = 4
     """)
     shown = CliRunner().invoke(cli, ["--config", str(config), "preview", "--json",
