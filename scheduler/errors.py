@@ -26,6 +26,7 @@ on an error page and /api as `{"detail": <message>}`, with the HTTP status `http
     ├── PortUnavailable         scheduler/listening.py
     ├── LoginThrottled          scheduler/users.py                                  429
     ├── TimelineIncomplete      scheduler/reconcile.py  too many posts to read back to a try
+    ├── ReviewExpired           scheduler/web/pending.py  an import review no longer held
     └── PublishError            scheduler/platforms/base.py  a platform's answer, sorted
                                 (its own tree is drawn there)
 

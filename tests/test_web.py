@@ -285,12 +285,8 @@ def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(new
     # The contact footer is listed as left out of the posts, not dropped silently.
     assert "not posted, taken for contact details" in html.unescape(review.text)
     assert newsroom.store.history.search() == []
-    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', review.text,
-                     re.S).group(1)
-    done = client.post("/import", data={"csrf": csrf, "schedule": "spaced", "at": "",
-                                        "every": "0s", "name": "meridian.txt",
-                                        "account": ["office-x", "office-fb"],
-                                        "text": html.unescape(text)})
+    token = re.search(r'name="review" value="([^"]+)"', review.text).group(1)
+    done = client.post("/import", data={"csrf": csrf, "review": token})
     assert done.status_code == 303
     shown = client.get(done.headers["location"])
     assert re.search(r'class="notice"[^>]*>meridian.txt: \d+ posts drafts awaiting approval[^<]*<',

@@ -73,7 +73,7 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     # The author imports the sample fact sheet for both accounts, to go out now.
     sign_in(page, base, "chen")
     page.get_by_role("link", name="Import").click()
-    page.get_by_label("Upload a plain-text file").set_input_files(sheet)
+    page.get_by_label("Upload a fact sheet").set_input_files(sheet)
     page.get_by_label("From").check()
     page.locator('input[name="every"]').fill("0s")
     page.screenshot(path=shots / "import.png", full_page=True)
@@ -158,3 +158,47 @@ def test_compose_counts_live_and_shows_arabic_right_to_left(newsroom, browser, s
     page.goto(base + "/status")
     page.screenshot(path=shots / "status.png", full_page=True)
     context.close()
+
+
+def test_a_word_file_and_a_pdf_are_imported_in_the_browser_and_published(newsroom, browser,
+                                                                         shots, tmp_path):
+    from playwright.sync_api import expect
+    from sample_documents import docx_bytes, pdf_bytes, sample_blocks
+
+    base = newsroom.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, base, "chen")
+    reviewed = 0
+    for name, data in (("meridian.docx", docx_bytes(sample_blocks())),
+                       ("meridian-ar.pdf", pdf_bytes(sample_blocks("factsheet_ar.txt")))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.goto(base + "/import")
+        page.get_by_label("Upload a fact sheet").set_input_files(path)
+        page.get_by_label("From").check()
+        page.locator('input[name="every"]').fill("0s")
+        page.get_by_role("button", name="Review").click()
+        expect(page.get_by_role("heading", name=re.compile("^Review"))).to_be_visible()
+        count = page.locator("article.snippet").count()
+        assert count > 2
+        reviewed += count
+        page.screenshot(path=shots / f"import-review-{name.rsplit('.', 1)[1]}.png")
+        page.get_by_role("button", name=re.compile("Queue these posts")).click()
+        expect(page.locator(".notice")).to_contain_text(f"{name}: {count} posts drafts")
+    assert errors == []
+    context.close()
+
+    posts = newsroom.store.history.search()
+    assert len(posts) == reviewed
+    from posts.states import Actor
+
+    ids = [p.id for p in posts]
+    newsroom.store.posts.approve(ids, seen=newsroom.store.posts.versions(ids),
+                                 actor=Actor("bashir", "approver"), now=datetime.now(UTC))
+    report = newsroom.dispatcher().tick(datetime.now(UTC))
+    assert report.published == reviewed
+    sent = {t["text"] for t in newsroom.emulator.tweets("OfficeX")}
+    assert {p.text for p in newsroom.store.history.search() if p.account == "office-x"} <= sent
