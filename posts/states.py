@@ -6,11 +6,19 @@
       └──edit (approved)──┘                 ├──fail──▶ failed  (permanent error, retries used up)
                                             └──fail──▶ needs_review  (outcome unknown)
 
+    draft ──approve (a step of several, not the last)──▶ draft
+
     draft ──reject──▶ cancelled;  draft, queued, failed, needs_review ──cancel──▶ cancelled
     failed, needs_review ──retry──▶ queued (draft when review is on and it carries no approval)
     failed, needs_review ──edit──▶ queued (draft when its text changed under review)
     needs_review ──resolve──▶ published
     queued ──await_review──▶ draft  (queued while review was off; it is on now)
+    published ──retract──▶ retracting ──retract──▶ retracted  (deleted on the platform)
+                                      └─retract──▶ published  (the platform refused to delete)
+
+`retracting` is written before the platform is asked to delete the post, so a deletion whose
+answer was lost is never forgotten: the post stays `retracting` until a later `retract` settles
+it. A retracted post keeps its row, text and trail: it is gone from the platform only.
 
 Each action is a `Rule`: the (from, to) moves it may make and who may take it. People hold one
 of the ranked staff roles (author < approver < admin); the publishing daemon and the operator
@@ -40,6 +48,8 @@ class PostStatus(StrEnum):
     FAILED = "failed"
     NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"
+    RETRACTING = "retracting"
+    RETRACTED = "retracted"
 
 
 S = PostStatus
@@ -67,6 +77,11 @@ class Actor:
                 and STAFF_ROLES.index(self.role) >= STAFF_ROLES.index(needed))
 
 
+#: The one step of clearance when the office names none (`[review] steps` left out): any
+#: approver clears it, as the two-person rule always had it.
+DEFAULT_STEP = "approval"
+
+
 @dataclass(frozen=True)
 class Review:
     """The office's review rules ([review] in config.toml)."""
@@ -75,6 +90,15 @@ class Review:
     require_approval: bool = False
     #: Nobody approves a post they wrote or whose text they changed.
     two_person_rule: bool = False
+    #: The named steps of clearance, in order (`[review] steps`, e.g. ("legal",
+    #: "public-affairs")): one approval per step, each by a user holding that step. Empty: one
+    #: step, `DEFAULT_STEP`, which every approver holds.
+    steps: tuple[str, ...] = ()
+
+    @property
+    def clearance_steps(self) -> tuple[str, ...]:
+        """The steps a post is cleared through, in order (at least one)."""
+        return self.steps or (DEFAULT_STEP,)
 
 
 #: No review: posts are queued as they are made.
@@ -89,6 +113,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     RETRY = "retry"
     RESOLVE = "resolve"
+    RETRACT = "retract"
+    CORRECT = "correct"
     SUPERSEDE = "supersede"
     RELINK = "relink"
     AWAIT_REVIEW = "await_review"
@@ -131,7 +157,8 @@ _DAEMON, _OPERATOR = frozenset({DAEMON}), frozenset({OPERATOR})
 
 RULES: dict[Action, Rule] = {
     Action.CREATE: Rule(_moves((None, D), (None, Q)), "author", _OPERATOR),
-    Action.APPROVE: Rule(_moves((D, Q)), "approver"),
+    # Clearing a step of several keeps the post a draft; the last step queues it.
+    Action.APPROVE: Rule(_moves((D, Q), (D, D)), "approver"),
     Action.REJECT: Rule(_moves((D, C)), "approver"),
     # An edit keeps the state, sends an approved text back to draft, or queues a failed post
     # again (to draft when review needs a new approval).
@@ -139,6 +166,13 @@ RULES: dict[Action, Rule] = {
     Action.CANCEL: Rule(_moves((D, C), (Q, C), (F, C), (R, C)), "author"),
     Action.RETRY: Rule(_moves((F, Q), (F, D), (R, Q), (R, D)), "author"),
     Action.RESOLVE: Rule(_moves((R, S.PUBLISHED)), "approver"),
+    # Taking a published post down (db/retractions.py): asked, then settled by the platform's
+    # answer; asking again while it is `retracting` settles a deletion whose answer was lost.
+    Action.RETRACT: Rule(_moves((S.PUBLISHED, S.RETRACTING), (S.RETRACTING, S.RETRACTING),
+                                (S.RETRACTING, S.RETRACTED), (S.RETRACTING, S.PUBLISHED)),
+                         "approver"),
+    # A correction of a published post is a new post; this action moves none, it links them.
+    Action.CORRECT: Rule(frozenset(), "approver"),
     Action.SUPERSEDE: Rule(_moves((D, C), (Q, C), (F, C)), "author", _OPERATOR),
     Action.RELINK: Rule(_moves((D, D), (Q, Q), (F, F)), "author", _OPERATOR),
     # Posts queued while review was off, found unapproved once it is on (by the daemon at its

@@ -363,12 +363,12 @@ def test_the_calendar_shows_posts_and_free_slots_in_the_office_timezone(make_off
     taken = office.add("Taken slot", at=datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
     client = sign_in(serve(config, office.store, clock=lambda: now), "chen")
     page = client.get("/calendar", params={"account": "office-x"}).text
-    assert "week of 2026-11-30" in page
+    assert "Calendar: 2026-12-01 to 2026-12-07" in page  # seven days from today
     assert f'href="/posts/{taken}"' in page and "<time>09:00</time>" in page
     free = re.findall(r'at=(2026-12-\d\dT\d\d:\d\d)"', page)
-    # 1 Dec 15:00, then two a day to Sunday 6 Dec; 1 Dec 09:00 is taken.
+    # 1 Dec 15:00, then two a day to Monday 7 Dec; 1 Dec 09:00 is taken.
     assert free[0] == "2026-12-01T15:00" and "2026-12-01T09:00" not in free
-    assert len(free) == 1 + 2 * 5
+    assert len(free) == 1 + 2 * 6
 
 
 def test_the_calendar_and_queue_tell_the_two_slots_of_a_repeated_hour_apart(make_office, serve):
