@@ -154,9 +154,10 @@ class BlueskyDouble:
         if account is None:
             refusal.auth_ok = False
             return refusal
-        if route == self._create_record:
-            response = run_publish(self.faults.take(self.name),
-                                   lambda: self._create_record(account, request),
+        if route in (self._create_record, self._delete_record):
+            # Faults are played on writes, creates and deletes (faults.py). A refusal is the
+            # PDS's 400 InvalidRequest for a write it will not make.
+            response = run_publish(self.faults.take(self.name), lambda: route(account, request),
                                    unavailable=internal_error,
                                    rate_limited=lambda: self._limit_reached(account),
                                    refused=lambda: invalid_record("refused"), wait=self.wait)

@@ -196,18 +196,6 @@ def test_signing_in_more_than_30_times_in_5_minutes_waits_for_the_reset(case):
     assert datetime.now(UTC) < caught.value.reset_at <= datetime.now(UTC) + timedelta(minutes=5)
 
 
-def test_a_deleted_record_is_gone_from_the_pds_and_deleting_again_still_succeeds(case, pub):
-    from atproto import models
-
-    published = pub.publish("To be retracted.", key="factpost-post-70")
-    did, _, rkey = published.remote_id.removeprefix("at://").split("/")
-    data = models.ComAtprotoRepoDeleteRecord.Data(repo=did, collection=bluesky.COLLECTION,
-                                                  rkey=rkey)
-    pub._client.com.atproto.repo.delete_record(data)
-    pub._client.com.atproto.repo.delete_record(data)
-    assert case.posts() == []
-
-
 def test_a_dead_daemons_post_the_feed_does_not_show_yet_is_settled_without_a_second_post(
         case, tmp_path, monkeypatch):
     from db import migrate

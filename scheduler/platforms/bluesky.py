@@ -25,6 +25,9 @@
   reads com.atproto.repo.getRecord at that key: a record with our text there is the post,
   published; none means nothing was applied, and a resend cannot duplicate it, because the
   server refuses a second record at the key.
+- Deleting (retractions): com.atproto.repo.deleteRecord, which succeeds whether or not the
+  record is there (https://github.com/bluesky-social/atproto/pull/690), so getRecord first says
+  whether it was already gone.
 - Reading back: app.bsky.feed.getAuthorFeed, ordered by time (record keys chosen from a hash
   are not), https://docs.bsky.app/docs/api/app-bsky-feed-get-author-feed
 - Limits: 5,000 write points an hour and 35,000 a day per account, a create costing 3
@@ -48,6 +51,7 @@ from scheduler.platforms.base import (
     Ambiguous,
     Budget,
     CredentialsRejected,
+    Deleted,
     DuplicateContent,
     Permanent,
     Published,
@@ -182,6 +186,32 @@ class BlueskyPublisher:
                 raise
             return found
         return Published(created.uri, self._web_url(created.uri))
+
+    def delete(self, remote_id: str) -> Deleted:
+        """Delete one of the account's posts (base.Deleter) with com.atproto.repo.deleteRecord
+        (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record). deleteRecord succeeds
+        whether or not the record is there (https://github.com/bluesky-social/atproto/pull/690),
+        so the record is read first to say whether it was already gone; a delete whose answer
+        was lost is settled by asking again."""
+        from atproto import models
+
+        did = self._signed_in()
+        repo, _, rest = remote_id.removeprefix("at://").partition("/")
+        collection, _, rkey = rest.partition("/")
+        if repo != did or collection != COLLECTION or not rkey:
+            raise Permanent(f"{remote_id} is not a post of this Bluesky account",
+                            code="not_ours", message=remote_id)
+        if self._get_record(remote_id) is None:
+            return Deleted(remote_id, already_gone=True)
+        data = models.ComAtprotoRepoDeleteRecord.Data(repo=did, collection=COLLECTION,
+                                                      rkey=rkey)
+        try:
+            self._call(lambda: self._client.com.atproto.repo.delete_record(data), creating=True)
+        except Ambiguous as exc:
+            raise Ambiguous("Bluesky did not confirm the deletion; factpost asks again before "
+                            "saying whether the post is gone", code=exc.code,
+                            message=exc.message, http_status=exc.http_status) from None
+        return Deleted(remote_id)
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
                      after_id: str | None = None, replies: bool = True) -> list[RemotePost]:
