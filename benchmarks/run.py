@@ -32,6 +32,7 @@ import facebook  # noqa: E402
 import tweepy  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
+from benchmarks import statements  # noqa: E402
 from benchmarks.harness import Office, office  # noqa: E402
 from db.models import Post  # noqa: E402
 from db.store import HistoryFilter, Store, history_key  # noqa: E402
@@ -433,7 +434,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--only", help="comma-separated: overhead,latency,concurrency,store,"
-                                       "memory")
+                                       "memory,statements")
     parser.add_argument("--backend", default="sqlite,postgresql",
                         help="comma-separated: sqlite,postgresql")
     parser.add_argument("--publishes", type=int, default=100_000,
@@ -450,6 +451,7 @@ def main() -> None:
                                              5 if q else 25),
         "store": lambda b: store_scale(b, 20_000 if q else 1_000_000),
         "memory": lambda b: memory(b, 2_000 if q else args.publishes),
+        "statements": lambda b: statements.per_post(b, 50 if q else 200),
     }
     chosen = args.only.split(",") if args.only else list(suites)
     backends = args.backend.split(",")
