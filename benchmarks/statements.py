@@ -54,8 +54,9 @@ def per_post(backend: str, n: int) -> list[Row]:
             queue_posts(o.store, o.config.accounts, n,
                         at=datetime.now(UTC) - timedelta(seconds=1), label="Counted")
             dispatcher = Dispatcher(o.store, o.config, o.publishers(), worker="bench")
-            reports = []
-            counts = count(o.store.engine, lambda d=dispatcher: reports.append(d.tick()))
+            reports: list = []
+            counts = count(o.store.engine,
+                           lambda d=dispatcher, r=reports: r.append(d.tick()))
             dispatcher.shutdown()
             assert reports[0].published == n, reports[0]
         kinds = ", ".join(f"{k} {counts[k] / n:.1f}" for k in

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -20,13 +20,14 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    func,
     or_,
     select,
     true,
     update,
 )
 
-from db.models import AccountState, Attempt, Post, UTCDateTime
+from db.models import AccountState, Attempt, Post, PublishCount, UTCDateTime
 from posts.states import PostStatus, Review
 
 S = PostStatus
@@ -151,6 +152,11 @@ _START_ATTEMPT = (Attempt.__table__.insert().values(post_id=bindparam("b_post"),
                                                     worker=bindparam("b_worker"),
                                                     started_at=_NOW)
                   .returning(Attempt.__table__.c.id))
+_COUNTS = PublishCount.__table__
+#: At least as many publishes as the window holds: whole hours, from the one it starts in.
+_BUDGET_BOUND = (select(func.coalesce(func.sum(_COUNTS.c.posts), 0))
+                 .where(_COUNTS.c.account.in_(bindparam("b_accounts", expanding=True)),
+                        _COUNTS.c.hour >= bindparam("b_hour", type_=UTCDateTime)))
 _BUDGET_SCAN = (select(POSTS.c.published_at)
            .where(POSTS.c.account.in_(bindparam("b_accounts", expanding=True)),
                   POSTS.c.status == S.PUBLISHED, POSTS.c.published_at >= bindparam(
@@ -194,7 +200,12 @@ def budget_reopens(conn: Connection, budget: Budget, now: datetime) -> datetime 
     """None while `budget.accounts` published fewer than `budget.posts` posts in the window
     before `now` (`now` is the window's start when `budget.window` is zero); otherwise the
     publish time of the `posts`-th most recent one (the budget reopens when it leaves the
-    window)."""
-    return conn.scalar(_BUDGET_SCAN, {"b_accounts": list(budget.accounts),
-                                      "b_since": now - budget.window,
+    window). Reads the hourly counts (a row per hour of the window) and, only when they come
+    within the budget, the posts themselves."""
+    since = now - budget.window
+    hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    accounts = list(budget.accounts)
+    if conn.scalar(_BUDGET_BOUND, {"b_accounts": accounts, "b_hour": hour}) < budget.posts:
+        return None
+    return conn.scalar(_BUDGET_SCAN, {"b_accounts": accounts, "b_since": since,
                                       "b_skip": budget.posts - 1})

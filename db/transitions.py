@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db import audit as trail
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
-from db.models import AuditEntry, Post
+from db.models import AuditEntry, Post, PublishCount
 from db.versions import content_version
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
@@ -41,6 +42,14 @@ _MOVE = (update(_POSTS).where(_POSTS.c.id == bindparam("b_id"),
          .values(status=bindparam("b_to"), updated_at=bindparam("b_now")))
 #: The claim that starts an attempt counts it in the same statement.
 _MOVE_COUNTING = _MOVE.values(attempt_count=_POSTS.c.attempt_count + 1)
+
+
+_COUNTS = PublishCount.__table__
+#: Count a publish in its account's hour (posting budgets read these counts).
+_COUNT = {name: dialect.insert(_COUNTS).values(
+    account=bindparam("b_account"), hour=bindparam("b_hour"), posts=1).on_conflict_do_update(
+    index_elements=[_COUNTS.c.account, _COUNTS.c.hour], set_={"posts": _COUNTS.c.posts + 1})
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,13 @@ class Transitions:
             if problem:
                 raise NeedsApproval(problem)
         previous = post.status
+        if target == S.PUBLISHED:
+            published = (values or {}).get("published_at") or getattr(
+                post, "published_at", None) or now
+            s.connection().execute(_COUNT[self.db.dialect], {
+                "b_account": post.account,
+                "b_hour": published.astimezone(UTC).replace(minute=0, second=0,
+                                                             microsecond=0)})
         if isinstance(post, PostRef):
             statement = _MOVE_COUNTING if count_attempt else _MOVE
             moved = s.connection().execute(statement, {
