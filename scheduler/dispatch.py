@@ -56,6 +56,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.models import Post
 from db.queue import Budget, Claim, held_message
+from db.spend import settle_in
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
 from scheduler.config import AccountConfig, Config, ConfigError
@@ -71,7 +72,7 @@ from scheduler.platforms.base import (
 )
 from scheduler.reconcile import TimelineIncomplete, find_on_timeline
 from scheduler.retry import RetryPolicy
-from scheduler.spend import MonthlyCap, SpendLedger
+from scheduler.spend import MonthlyCap, Settlement, SpendLedger
 
 log = logging.getLogger(__name__)
 
@@ -312,14 +313,19 @@ class Dispatcher:
         media = self.store.media.for_post(post)
         if attempt is None:
             attempt = self.store.outcomes.start_attempt(post.id, worker=self.worker, now=clock())
+        # The ledger's answers to creates are written with the outcome (scheduler/spend.py).
+        settlements: list[Settlement] = []
         try:
-            with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
+            with self.spend.charging(purpose="publish", post_id=post.id, clock=clock,
+                                     settlements=settlements):
                 published = publisher.publish(post.text, reply_to=reply_to, media=media,
                                               key=f"factpost-post-{post.id}")
         except PublishError as err:
+            self._settle_charges(settlements)
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)
         except Exception as err:  # a library bug after sending: treat the outcome as unknown
+            self._settle_charges(settlements)
             log.exception("unexpected error publishing post %s", post.id)
             result = AttemptResult(attempt, "ambiguous", error_message=type(err).__name__,
                                    explanation="unexpected error; the timeline will be "
@@ -327,16 +333,29 @@ class Dispatcher:
             self._requeue_after_backoff(post, "unexpected error while publishing", clock(),
                                         report, result)
         else:
-            outcome = self.store.outcomes.publishing(
+            record = self.store.outcomes.publishing(
                 post, worker=self.worker, now=clock(), remote_id=published.remote_id,
                 remote_url=published.remote_url,
                 attempt=AttemptResult(attempt, "published", remote_id=published.remote_id))
+
+            def outcome(s, record=record, settlements=tuple(settlements)) -> None:
+                record(s)
+                for settled in settlements:
+                    settle_in(s, settled.charge_id, charged=settled.charged,
+                              remote_id=settled.remote_id)
+
             report.published += 1
             report.by_account[account.name] = report.by_account.get(account.name, 0) + 1
             log.info("published post %s to %s as %s", post.id, account.name,
                      published.remote_id)
         self._pace(account, publisher, clock())
         return outcome
+
+    def _settle_charges(self, settlements: list[Settlement]) -> None:
+        """Write the ledger's answers to creates now (no publish outcome to carry them)."""
+        for settled in settlements:
+            self.spend.store.settle(settled.charge_id, charged=settled.charged,
+                                    remote_id=settled.remote_id)
 
     def _record_failure(self, account, post, attempt, err: PublishError, publisher, reply_to,
                         clock, report: TickReport) -> None:
