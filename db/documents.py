@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from db.database import Database, load_post
@@ -92,36 +92,42 @@ class Documents:
                 document = _new_document(s, source_name, content_hash, title, sections, actor,
                                          now)
             done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
-            by_position = {sec.position: sec for sec in document.sections}
-            created = 0
-            previous: Post | None = None
-            pairs: dict[str, list[Post]] = {}
-            for planned in posts:
-                if planned.account in done:
-                    continue
-                section = by_position.get(planned.section_index)
-                post = Post(account=planned.account, platform=planned.platform,
-                            text=planned.text, scheduled_at=planned.scheduled_at,
-                            document=document, section=section,
-                            thread_position=planned.thread_position,
-                            thread_size=planned.thread_size, created_by=actor.name,
-                            created_at=now, updated_at=now)
-                if planned.media is not None:
-                    post.media_id = stored_media(s, planned.media, now).id
-                if planned.thread_position > 1 and previous is not None:
-                    post.parent = previous
-                self.transitions.create(s, post, actor, status, f"imported from {source_name}"
-                                        + (" with an image" if planned.media else ""), now)
-                previous = post
-                created += 1
+            section_ids = {sec.position: sec.id for sec in document.sections}
+            todo = [planned for planned in posts if planned.account not in done]
+            # One executemany for the posts and one for their audit rows, not an ORM object
+            # and a flush per post: a 1 MB sheet is thousands of posts (docs/BENCHMARKS.md).
+            rows = [{"account": planned.account, "platform": planned.platform,
+                     "text": planned.text, "scheduled_at": planned.scheduled_at,
+                     "document_id": document.id,
+                     "section_id": section_ids.get(planned.section_index),
+                     "thread_position": planned.thread_position,
+                     "thread_size": planned.thread_size, "created_by": actor.name,
+                     "created_at": now, "updated_at": now,
+                     "media_id": (stored_media(s, planned.media, now).id
+                                  if planned.media is not None else None)}
+                    for planned in todo]
+            reasons = [f"imported from {source_name}" + (" with an image" if p.media else "")
+                       for p in todo]
+            ids = self.transitions.create_many(s, rows, actor, status, reasons, now)
+            # A thread part replies to the post planned just before it; the ids exist only
+            # now, so parents and pair partners are set by a second executemany.
+            links: dict[int, dict] = {}
+            for i, planned in enumerate(todo):
+                if planned.thread_position > 1 and i > 0:
+                    links[ids[i]] = {"parent_id": ids[i - 1]}
+            pairs: dict[str, list[int]] = {}
+            for post_id, planned in zip(ids, todo, strict=True):
                 if planned.pair_key is not None:
-                    pairs.setdefault(planned.pair_key, []).append(post)
+                    pairs.setdefault(planned.pair_key, []).append(post_id)
             for key, members in pairs.items():
                 if len(members) != 2:
                     raise StoreError(f"pair {key!r} has {len(members)} post(s), not 2; import "
                                      "both language versions together")
                 first, second = members
-                first.pair_id, second.pair_id = second.id, first.id
+                links.setdefault(first, {})["pair_id"] = second
+                links.setdefault(second, {})["pair_id"] = first
+            _link(s, links)
+            created = len(ids)
             skipped = tuple(sorted({p.account for p in posts} & done))
             return ImportOutcome(document.id, created, skipped)
 
@@ -215,3 +221,13 @@ def _new_document(s: Session, source_name: str, content_hash: str, title: str | 
     s.add(document)
     s.flush()
     return document
+
+
+def _link(s: Session, links: dict[int, dict]) -> None:
+    """Set parent and pair columns of new posts, post id -> {column: value}, in one
+    executemany per shape of change."""
+    by_columns: dict[tuple[str, ...], list[dict]] = {}
+    for post_id, values in links.items():
+        by_columns.setdefault(tuple(sorted(values)), []).append({"id": post_id, **values})
+    for batch in by_columns.values():
+        s.execute(update(Post), batch)  # ORM bulk UPDATE by primary key

@@ -15,12 +15,12 @@ first, so the hot path skips the ORM's loading and unit of work but not the rule
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,28 @@ class Transitions:
         s.add(post)
         s.flush()
         audit(s, post, actor.name, A.CREATE, None, status, reason, now)
+
+    def create_many(self, s: Session, rows: Sequence[dict], actor: Actor, status: PostStatus,
+                    reasons: Sequence[str], now: datetime) -> list[int]:
+        """`create` for many new posts at once (an import): the same checks, made once since
+        every post gets the same actor and status, then one executemany for the posts and one
+        for their `create` audit entries. `rows` are the posts' column values (without id or
+        status); returns their new ids in the order given."""
+        check_move(None, A.CREATE, actor, None, status)
+        if self.review.require_approval and status != S.DRAFT:
+            raise NeedsApproval("review is required, so new posts are drafts until an "
+                                "approver approves them")
+        if not rows:
+            return []
+        # insertmanyvalues: batched INSERT ... RETURNING, rows matched to ids by a sentinel
+        # (sort_by_parameter_order), on SQLite inside the write lock the session holds.
+        ids = list(s.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True),
+                             [{**row, "status": status} for row in rows]))
+        trail.write_many(s, [
+            {"at": now, "actor": actor.name, "action": A.CREATE, "post_id": post_id,
+             "account": row["account"], "to_status": status, "reason": reason}
+            for post_id, row, reason in zip(ids, rows, reasons, strict=True)])
+        return ids
 
     def approval_problem(self, s: Session, post: Post | PostRef) -> str | None:
         """Why review does not let `post` be queued or sent, or None."""

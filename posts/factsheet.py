@@ -250,6 +250,8 @@ def _next_in_chunk(lines: list[str], blank: list[bool], i: int) -> str | None:
 
 def _is_blank(line: str) -> bool:
     """No text: whitespace, invisible format characters, or a decorative rule like `-----`."""
+    if line[:1].isalnum():
+        return False  # most lines: a letter or digit is visible and no rule character
     visible = [ch for ch in line if not ch.isspace() and unicodedata.category(ch) != "Cf"]
     return not visible or (len(visible) >= 3 and set(visible) <= _RULE_CHARS)
 
@@ -263,6 +265,8 @@ def _ends_item(line: str) -> bool:
 
 
 def _all_caps(line: str) -> bool:
+    if len(line) > MAX_HEADING_CHARS:
+        return False  # cheap, and most body lines are longer
     letters = [ch for ch in line if ch.isalpha()]
     cased = [ch for ch in letters if ch.isupper() or ch.islower()]
     return (len(cased) >= 2 and len(cased) * 2 >= len(letters) and len(line) <= MAX_HEADING_CHARS

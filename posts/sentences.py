@@ -32,6 +32,7 @@ The sentences returned, concatenated, give back the input exactly.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import sentencex
@@ -149,9 +150,10 @@ _ARABIC_LETTER = re.compile(
     "\u0750-\u077f\u08a0-\u08c9\ufb50-\ufdfb\ufe70-\ufefc]")
 
 
+@functools.lru_cache(maxsize=256)  # each section is split once per account, in the same language
 def detect_language(text: str) -> str:
     """"ar" when Arabic letters are the majority of the letters in `text`, else "en"."""
-    letters = sum(1 for ch in text if ch.isalpha())
+    letters = sum(map(str.isalpha, text))
     arabic = len(_ARABIC_LETTER.findall(text))
     return "ar" if arabic * 2 > letters else "en"
 

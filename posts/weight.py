@@ -28,6 +28,7 @@ import re
 import sys
 import types
 import unicodedata
+from collections.abc import Sequence
 
 
 def _import_twitter_text() -> types.ModuleType:
@@ -116,6 +117,47 @@ def weighted_length(text: str) -> int:
     parser_urls, js_urls = _url_spans(normalized)
     count = _count_with_urls(normalized, parser_urls)
     return count if js_urls == parser_urls else max(count, _count_with_urls(normalized, js_urls))
+
+
+def weighted_length_of_parts(parts: Sequence[str]) -> int:
+    """`weighted_length("".join(parts))`, where `parts` alternate text and the whitespace
+    between (text, space, text, ...): the splitter measures each sentence once, then many
+    candidate posts joined from them. A URL holds no whitespace and twitter-text finds one the
+    same after whitespace as at the start of a text, before whitespace as at its end (the
+    preceding-character class and the TLD lookahead `(?=[^0-9a-zA-Z@+-]|$)`), so a joined text's
+    URLs are its parts' URLs, found once per part and shifted. Where that argument does not
+    hold (emoji, text NFC would change, separators other than spaces, tabs and line feeds), the
+    whole text is measured. tests/test_weight.py checks both ways agree."""
+    text = "".join(parts)
+    if not _FAST_PATH or len(parts) < 3 or _maybe_emoji(text):
+        return weighted_length(text)
+    parser_urls: list[tuple[int, int]] = []
+    js_urls: list[tuple[int, int]] = []
+    at = 0
+    for i, part in enumerate(parts):
+        if i % 2:
+            if not part or part.strip(" \t\n"):
+                return weighted_length(text)
+        else:
+            spans = _part_url_spans(part)
+            if spans is None:
+                return weighted_length(text)
+            parser_urls.extend((at + a, at + b) for a, b in spans[0])
+            js_urls.extend((at + a, at + b) for a, b in spans[1])
+        at += len(part)
+    count = _count_with_urls(text, parser_urls)
+    return count if js_urls == parser_urls else max(count, _count_with_urls(text, js_urls))
+
+
+@functools.lru_cache(maxsize=4096)  # one section's sentences, met again in every candidate
+def _part_url_spans(part: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
+    """_url_spans of one text part, or None where joining parts could change what is found:
+    empty, whitespace at an end, a line ending other than "\\n", a combining mark first, or
+    not in NFC."""
+    if (not part or part[0].isspace() or part[-1].isspace() or "\r" in part
+            or unicodedata.combining(part[0]) or not unicodedata.is_normalized("NFC", part)):
+        return None
+    return _url_spans(part)
 
 
 def _count_with_urls(text: str, spans: list[tuple[int, int]]) -> int:

@@ -22,6 +22,7 @@ from posts.weight import (
     find_urls,
     reference_js_length,
     weighted_length,
+    weighted_length_of_parts,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,6 +160,29 @@ def test_the_fast_path_counts_as_the_two_full_counters_do(text):
     assert weighted_length(text) == max(parse_tweet(text).weightedLength,
                                         reference_js_length(lines))
     assert find_urls(text) == [tuple(e["indices"]) for e in extract_urls_with_indices(text)]
+
+
+SEPARATORS = st.sampled_from([" ", "\n", "\n\n", "  ", "\t", " \n ", "\u00a0", "\u3000", ""])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(SEPARATORS, st.one_of(PIECES, st.text(max_size=30))), min_size=1,
+                max_size=6))
+def test_measuring_joined_parts_counts_as_measuring_the_joined_text(pairs):
+    # The splitter measures a candidate post from its sentences' links, found once each; the
+    # count must be the one of the text as posted, whatever the parts and separators hold.
+    parts = [pairs[0][1]]
+    for sep, text in pairs[1:]:
+        parts += [sep, text]
+    assert weighted_length_of_parts(parts) == weighted_length("".join(parts))
+
+
+def test_a_link_split_over_two_parts_is_measured_as_the_whole_text_holds_it():
+    # Joined without whitespace, "www.example" and ".com/x" are one link, found in neither part.
+    parts = ["see www.example", "", ".com/x today"]
+    assert weighted_length_of_parts(parts) == weighted_length("see www.example.com/x today")
+    assert weighted_length_of_parts(["see", " ", "example.com", "\n\n", "now."]) == (
+        weighted_length("see example.com\n\nnow."))
 
 
 def seeded_texts(count: int, seed: int) -> list[str]:

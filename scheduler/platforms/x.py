@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING
 
 from posts.media import JPEG, MB, PNG, WEBP, Media, MediaRules
 from posts.split import TextRules
-from posts.weight import MAX_WEIGHTED_LENGTH, code_point_weight, weighted_length
+from posts.weight import (
+    MAX_WEIGHTED_LENGTH,
+    code_point_weight,
+    weighted_length,
+    weighted_length_of_parts,
+)
 from scheduler.platforms import x_terms
 from scheduler.platforms.base import (
     Account,
@@ -80,7 +85,7 @@ SPEC = PlatformSpec(
     text=TextRules(limit=MAX_WEIGHTED_LENGTH, measure=weighted_length,
                    unit="weighted characters", threads=True, packs="sentences",
                    numbering=" {position}/{size}", char_weight=code_point_weight,
-                   slow_measure=True),
+                   slow_measure=True, measure_parts=weighted_length_of_parts),
     # JPEG, PNG or WEBP up to 5 MB through the one-request v2 upload, whose `media_type` enum
     # has no GIF (GIFs need the chunked upload, which factpost does not use):
     # https://docs.x.com/x-api/media/introduction, https://docs.x.com/x-api/media/upload-media.
