@@ -452,11 +452,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--only", help="comma-separated: overhead,latency,concurrency,store,"
-<<<<<<< HEAD
-                                       "memory,statements")
-=======
-                                       "memory,import")
->>>>>>> main
+                                       "memory,import,statements")
     parser.add_argument("--backend", default="sqlite,postgresql",
                         help="comma-separated: sqlite,postgresql")
     parser.add_argument("--publishes", type=int, default=100_000,
@@ -473,11 +469,8 @@ def main() -> None:
                                              5 if q else 25),
         "store": lambda b: store_scale(b, 20_000 if q else 1_000_000),
         "memory": lambda b: memory(b, 2_000 if q else args.publishes),
-<<<<<<< HEAD
-        "statements": lambda b: statements.per_post(b, 50 if q else 200),
-=======
         "import": lambda b: import_rows(b, 100_000 if q else 1_000_000),
->>>>>>> main
+        "statements": lambda b: statements.per_post(b, 50 if q else 200),
     }
     chosen = args.only.split(",") if args.only else list(suites)
     backends = args.backend.split(",")
