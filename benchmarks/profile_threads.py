@@ -69,7 +69,7 @@ def main() -> None:
     total = stats.total_tt
     print(f"{report.published} posts, {n} accounts, {args.latency * 1000:.0f} ms API, "
           f"{args.backend}: {wall:.2f} s, {report.published / wall:.1f} posts/s "
-          f"(ideal {n / args.latency:.0f})")
+          + (f"(ideal {n / args.latency:.0f})" if args.latency else ""))
     parts = {
         # Waiting for the API: the socket calls (the emulator answers after `latency`).
         "waiting for the API": own(stats, "recv_into", "sendall", "select.poll", "connect"),

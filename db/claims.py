@@ -137,7 +137,13 @@ def _candidates(review: Review) -> Select:
 
 #: The candidates under each set of review rules (two flags), built once.
 CANDIDATES = {(approval, two): _candidates(Review(approval, two))
-               for approval in (False, True) for two in (False, True)}
+              for approval in (False, True) for two in (False, True)}
+#: What a claim reads of them, by review rules and dialect: on PostgreSQL, daemons sharing the
+#: database skip rows another is claiming instead of queueing behind its lock (the conditional
+#: UPDATE stays the arbiter); on SQLite the claim holds the one write lock already.
+CLAIMING = {(*rules, dialect): (query.limit(1).with_for_update(of=POSTS, skip_locked=True)
+                                if dialect == "postgresql" else query.limit(5))
+            for rules, query in CANDIDATES.items() for dialect in ("sqlite", "postgresql")}
 #: What the claim reads before its candidates: the account's pause and hold, and its last
 #: publish (for the overdue spacing).
 _STATE = select(STATES.c.paused, STATES.c.held_until).where(STATES.c.name == _ACCOUNT)

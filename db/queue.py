@@ -34,6 +34,7 @@ from db.claims import (
     _STATE,
     _UNCLAIM,
     CANDIDATES,
+    CLAIMING,
     OVERDUE_GRACE,
     POSTS,
     Budget,
@@ -149,13 +150,8 @@ class Queue:
                     return None
             due = _due(conn.execute(_LAST_PUBLISH, {"b_account": account}).first(), account,
                        now)
-            query = self.candidates()
-            if self.db.dialect == "postgresql":
-                # Daemons sharing the database skip rows another is claiming instead of
-                # queueing behind its lock; the conditional UPDATE below stays the arbiter.
-                query = query.limit(1).with_for_update(of=POSTS, skip_locked=True)
-            else:
-                query = query.limit(5)
+            review = self.db.review
+            query = CLAIMING[(review.require_approval, review.two_person_rule, self.db.dialect)]
             for row in conn.execute(query, due.params(exclude)).all():
                 claimed = self._claim_row(s, row, daemon, now, lease, cap, start_attempt)
                 if claimed is not None:

@@ -47,6 +47,9 @@ class DaySpend:
     micros: int
 
 
+_START = insert(XCharge.__table__).returning(XCharge.__table__.c.id)
+
+
 class SpendStore:
     """The spend ledger (`store.spend`); each method is one transaction."""
 
@@ -59,12 +62,12 @@ class SpendStore:
               purpose: str, post_id: int | None) -> int:
         """Record a create about to be sent (counted as spent until settled); returns its id."""
         with self.db.session() as s:
-            charge = XCharge(at=at, account=account, app=app, operation=operation,
-                             purpose=purpose, state=PENDING, units=1, billed_units=1,
-                             unit_micros=unit_micros, micros=unit_micros, post_id=post_id)
-            s.add(charge)
-            s.flush()
-            return charge.id
+            # Core, built once: one per X post, on the daemon's hot path.
+            return s.connection().execute(_START, {
+                "at": at, "account": account, "app": app, "operation": operation,
+                "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
+                "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
+            }).scalar_one()
 
     def settle(self, charge_id: int, *, charged: bool, remote_id: str | None = None) -> None:
         with self.db.session() as s:

@@ -160,13 +160,6 @@ class Transitions:
             if problem:
                 raise NeedsApproval(problem)
         previous = post.status
-        if target == S.PUBLISHED:
-            published = (values or {}).get("published_at") or getattr(
-                post, "published_at", None) or now
-            s.connection().execute(_COUNT[self.db.dialect], {
-                "b_account": post.account,
-                "b_hour": published.astimezone(UTC).replace(minute=0, second=0,
-                                                             microsecond=0)})
         if isinstance(post, PostRef):
             statement = _MOVE_COUNTING if count_attempt else _MOVE
             moved = s.connection().execute(statement, {
@@ -177,10 +170,17 @@ class Transitions:
             trail.write_row(s.connection(), at=now, actor=actor.name, action=action,
                             post_id=post.id, account=post.account, from_status=str(previous),
                             to_status=str(target), reason=reason)
-            return True
-        post.status = target
-        post.updated_at = now
-        audit(s, post, actor.name, action, previous, target, reason, now)
+        else:
+            post.status = target
+            post.updated_at = now
+            audit(s, post, actor.name, action, previous, target, reason, now)
+        if target == S.PUBLISHED:
+            published = ((values or {}).get("published_at")
+                         or getattr(post, "published_at", None) or now)
+            s.connection().execute(_COUNT[self.db.dialect], {
+                "b_account": post.account,
+                "b_hour": published.astimezone(UTC).replace(minute=0, second=0,
+                                                             microsecond=0)})
         return True
 
 
