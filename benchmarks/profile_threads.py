@@ -72,14 +72,15 @@ def main() -> None:
           + (f"(ideal {n / args.latency:.0f})" if args.latency else ""))
     parts = {
         # Waiting for the API: the socket calls (the emulator answers after `latency`).
-        "waiting for the API": own(stats, "recv_into", "sendall", "select.poll", "connect"),
+        "waiting for the API": own(stats, "'recv_into' of '_socket", "'sendall' of '_socket",
+                                   "'poll' of 'select.poll'"),
         # The `with` that takes the write lock is not a call cProfile sees: the wait is the
         # session helper's own time.
-        "waiting for the write lock": own(stats, "database.py:41(session)",
-                                          "database.py:session"),
+        "waiting for the write lock": own(stats, "database.py:session"),
         "committing (fsync)": own(stats, "'commit' of"),
-        "executing statements": own(stats, "'execute' of 'sqlite3.Cursor'",
-                                    "psycopg/cursor.py"),
+        "executing statements": own(stats, "'execute' of 'sqlite3.Cursor'"),
+        "waiting for PostgreSQL": own(stats, "psycopg/connection.py:wait",
+                                      "_send_query_prepared", "_execute_send", "_exec_command"),
     }
     parts["everything else (Python)"] = total - sum(parts.values())
     print(f"account-thread time {total:.1f} s: " + ", ".join(

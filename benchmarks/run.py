@@ -440,6 +440,12 @@ NOTES = """\
   History pages are keyset-paged (the web UI and `/api/posts` page that way); the OFFSET row
   shows why. Search is the history search the CLI, the web UI and the API use.
 - **Daemon memory**: RSS of a `factpost run --until-idle` process, sampled as it publishes.
+- **Database work per published post**: SQL statements (BEGIN and COMMIT aside) and
+  transactions committed during one tick, counted by SQLAlchemy's engine events
+  (`benchmarks/statements.py`), per post, for an X account and a Facebook Page alone. Each
+  write transaction is an fsync on SQLite (`synchronous = FULL`). X's spend ledger writes its
+  pending charge in a transaction of its own before each create.
+  Where the account threads' time goes: `python benchmarks/profile_threads.py`.
 - **Import**: a 1 MB fact sheet (2,115 sections) for one X account and one Page. The bare
   figure parses and splits it with no database; the whole import adds planning, the store's
   checks and one transaction with every post, audit row and search-index entry, written in
