@@ -5,12 +5,12 @@ conditional UPDATE, so of several daemons racing for the same post exactly one w
 is held under a lease; a post found `publishing` with an expired lease belonged to a daemon
 that died and is taken over (`reclaim_expired`).
 
-"Due" has one definition, `Due.clause`, which the daemon's claims, its wake-ups and
-`factpost run --dry-run` all use: a post is due when it is queued and its time has come; the
-part before it in its thread is published; for a pair, its partner allows it (the leading post,
-the lower id, goes only when its partner is due too and the partner's account may publish; the
-other once the leader is out); review has cleared it; and, where the account's last post went
-out late, its overdue spacing has passed (`Due`).
+"Due" has one definition, `Due.clause` (db/claims.py), which the daemon's claims, its wake-ups
+and `factpost run --dry-run` all use: a post is due when it is queued and its time has come;
+the part before it in its thread is published; for a pair, its partner allows it (the leading
+post, the lower id, goes only when its partner is due too and the partner's account may
+publish; the other once the leader is out); review has cleared it; and, where the account's
+last post went out late, its overdue spacing has passed (`Due`).
 """
 
 from __future__ import annotations

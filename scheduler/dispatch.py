@@ -55,10 +55,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import DBAPIError
 
 from db.models import Post
-from db.queue import Budget, Claim, held_message
+from db.queue import Claim, held_message
 from db.spend import settle_in
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
+from scheduler.budgets import posting_budgets
 from scheduler.config import AccountConfig, Config, ConfigError
 from scheduler.platforms import registry
 from scheduler.platforms.base import (
@@ -195,7 +196,7 @@ class Dispatcher:
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
-        budgets = self._budgets(account)
+        budgets = posting_budgets(account, self.apps, self.config)
         # Leases expire rarely (a daemon died); once none is found, stop asking this tick.
         look_for_expired = True
         # The last post's outcome, not yet committed: it commits with the account's next claim
@@ -248,23 +249,6 @@ class Dispatcher:
         except Exception:
             log.exception("recording the last outcome for account %s failed; the post is "
                           "settled through the timeline once its lease expires", account.name)
-
-    def _budgets(self, account: AccountConfig) -> list[Budget]:
-        """The posting budgets a claim for `account` checks: its own, and its billing app's."""
-        budgets = [Budget((account.name,), account.budget.posts,
-                          timedelta(seconds=account.budget.window_seconds),
-                          f"posting budget of {account.budget.posts} per "
-                          f"{_duration(account.budget.window_seconds)} used up")]
-        app = self.apps.get(account.name)
-        if app is not None:
-            peers = sorted(n for n, a in self.apps.items() if a == app)
-            limit = self.config.billing_for(account.platform).app_budget
-            budgets.append(Budget(tuple(peers), limit.posts,
-                                  timedelta(seconds=limit.window_seconds),
-                                  f"the {account.spec.title} app's limit of {limit.posts} posts "
-                                  f"per {_duration(limit.window_seconds)} (shared by "
-                                  f"{', '.join(peers)}) is used up"))
-        return budgets
 
     # -- account settings a platform checks -----------------------------------------------
 
@@ -482,13 +466,3 @@ class Dispatcher:
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
             self.store.accounts.hold(account.name, until=state.reset_at,
                                      reason="the platform's rate-limit allowance is used up")
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 86_400 == 0:
-        return f"{seconds // 86_400} day(s)" if seconds != 86_400 else "24 hours"
-    if seconds % 3_600 == 0:
-        return f"{seconds // 3_600} hour(s)"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} minutes"
-    return f"{seconds} seconds"
