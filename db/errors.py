@@ -23,6 +23,12 @@ class SelfApproval(StoreError):
     """The two-person rule: nobody approves text they wrote or changed."""
 
 
+class WrongStep(StoreError):
+    """An approval the post's clearance does not take now: the approver does not hold the
+    step it waits for, holds only a later one (steps go in order), or cleared an earlier
+    step of it."""
+
+
 class PostChanged(StoreError):
     """An approval given for a version of a post that is no longer current: the text, time,
     image or pair partner changed after the approver opened it."""

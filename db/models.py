@@ -203,6 +203,25 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class Clearance(Base):
+    """One approval of one step of a post's clearance (`[review] steps`; the one step
+    "approval" when the office names none): which step, by whom, when, and the post's content
+    version (db/versions.py, without times) it was given for. Rows are never deleted: an edit
+    withdraws them (`withdrawn_at`), so the record keeps every approval ever given."""
+
+    __tablename__ = "clearances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    step: Mapped[str] = mapped_column(String(50))
+    #: 1 for the first step, as the steps were configured when it was given.
+    position: Mapped[int] = mapped_column(Integer)
+    cleared_by: Mapped[str] = mapped_column(String(200))
+    cleared_at: Mapped[datetime] = mapped_column()
+    content: Mapped[str | None] = mapped_column(String(16))
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+
+
 class AccountState(Base):
     """What the daemon must remember about an account between ticks, kept in the database."""
 
@@ -219,7 +238,7 @@ class AccountState(Base):
 
 class PublishCount(Base):
     """Posts published per account and UTC hour, counted by the transition function as each
-    post is published (migration 0010 counted those before it): a posting budget reads these
+    post is published (migration 0011 counted those before it): a posting budget reads these
     few rows instead of the posts in its window (db/claims.py)."""
 
     __tablename__ = "publish_counts"
@@ -253,6 +272,16 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserStep(Base):
+    """A step of clearance a user may approve (`[review] steps`)."""
+
+    __tablename__ = "user_steps"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    step: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
 class WebSession(Base):

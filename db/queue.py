@@ -46,7 +46,7 @@ from db.database import Database
 from db.models import Attempt, AuditEntry, Post
 from db.outcomes import UNSURE_OUTCOMES
 from db.reservations import CapRules, admit
-from db.transitions import PostRef, Transitions
+from db.transitions import PostRef, Transitions, wrote
 from posts.states import DAEMON, Action, Actor, PostStatus
 
 __all__ = ["OVERDUE_GRACE", "Budget", "Claim", "Due", "Queue", "held_message"]
@@ -284,11 +284,16 @@ class Queue:
                 outdated = problem is None and self.transitions.approval_outdated(s, post)
                 if problem is None and not outdated:
                     continue
-                reason = (OUTDATED if outdated else
-                          "queued while review was off; review is on now, so it waits for an "
-                          "approval" if post.approved_by is None else
-                          f"approved by {post.approved_by}, who wrote or edited it, before the "
-                          "two-person rule was on; another approver must approve it")
+                if outdated:
+                    reason = OUTDATED
+                elif post.approved_by is None:
+                    reason = ("queued while review was off; review is on now, so it waits for "
+                              "an approval")
+                elif review.two_person_rule and wrote(s, post, post.approved_by):
+                    reason = (f"approved by {post.approved_by}, who wrote or edited it, before "
+                              "the two-person rule was on; another approver must approve it")
+                else:  # a step of clearance named since it was queued
+                    reason = problem
                 post.approved_by = post.approved_at = post.approved_content = None
                 self.transitions.move(s, post, A.AWAIT_REVIEW, actor, now, S.DRAFT, reason)
                 held.append(post.id)

@@ -6,10 +6,13 @@ transaction. A pair's partner moves with its post where the action says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm import Session
+
+from db import clearance
 from db.database import Database, load_post
 from db.errors import BadLink, NotEditable, PostChanged, VersionMissing
 from db.media import stored_media
@@ -113,6 +116,13 @@ class StaffActions:
             reason = "edited " + " and ".join(changes)
             reapprove = "text" in changes and self.db.review.require_approval
             partner = s.get(Post, post.pair_id) if post.pair_id else None
+            if reapprove and partner is not None and partner.status in EDITABLE:
+                # A step cleared covered both versions as they were.
+                withdrawn = clearance.withdraw(s, partner, now)
+                if withdrawn and partner.approved_by is None:
+                    audit(s, partner, actor.name, A.EDIT, partner.status, partner.status,
+                          f"its pair partner, post {post.id}, was edited; its clearance "
+                          "starts again at the first step", now)
             if (reapprove and partner is not None and partner.approved_by is not None
                     and partner.status in EDITABLE):
                 # The approval covered both versions as they were; both need it again, the
@@ -129,6 +139,9 @@ class StaffActions:
                 post.approved_by = post.approved_at = post.approved_content = None
                 if post.status != S.DRAFT:
                     reason += "; needs approval again"
+                elif clearance.withdraw(s, post, now):
+                    reason += "; its clearance starts again at the first step"
+                clearance.withdraw(s, post, now)
                 self.transitions.move(s, post, A.EDIT, actor, now, S.DRAFT, reason)
             elif post.status in (S.FAILED, S.NEEDS_REVIEW):
                 target = self.transitions.queue_or_draft(post)
@@ -170,15 +183,18 @@ class StaffActions:
 
     def approve(self, post_ids: Iterable[int], *, seen: Mapping[int, str], actor: Actor,
                 now: datetime) -> list[Post]:
-        """Approve drafts (all or none: one bad id leaves every post as it was), each with its
-        pair partner, each at the version its approver saw: `seen` maps every post id to the
-        version (`versions`) shown with it. Under the two-person rule the author of a post,
-        or of an edit to its text, cannot approve it. Raises `PostChanged` (the post, or its
-        partner, changed since it was shown), `VersionMissing`, `NotEditable`,
-        `SelfApproval`, `NotPermitted`."""
+        """Clear the step each draft waits for (all or none: one bad id leaves every post as
+        it was), each with its pair partner, each at the version its approver saw: `seen` maps
+        every post id to the version (`versions`) shown with it. A post whose last step is
+        cleared is approved and queued; with one step (no `[review] steps`) that is every
+        approval. Under the two-person rule, and always with named steps, the author of a
+        post, or of an edit to its text, cannot approve it. Raises `PostChanged` (the post,
+        or its partner, changed since it was shown), `VersionMissing`, `NotEditable`,
+        `SelfApproval`, `WrongStep` (db/clearance.py), `NotPermitted`."""
         with self.db.session() as s:
             check_actor(actor, A.APPROVE)
-            approved = []
+            held = clearance.steps_held(s, actor.name) if self.db.review.steps else ()
+            approved: list[Post] = []
             for post_id in post_ids:
                 post = load_post(s, post_id)
                 if post in approved:
@@ -187,25 +203,52 @@ class StaffActions:
                     raise NotEditable(f"post {post_id} is {post.status}; only drafts need "
                                       "approval")
                 version = content_version(s, post)
-                post.approved_by, post.approved_at = actor.name, now
-                post.approved_content = content_version(s, post, with_time=False)
-                self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED,
-                                      f"approved (version {version})")
+                self._clear(s, post, actor, held, now, version)
                 # After the move, so the role and the two-person rule are reported first;
                 # raising here undoes the whole transaction.
                 check_seen(post, seen.get(post_id), version)
                 approved.append(post)
-                # A pair is approved together: the two versions say the same thing, and the
-                # version the approver saw covers both.
+                # A pair is cleared together, each partner on its own record and under its
+                # own checks: the two versions say the same thing, and the version the
+                # approver saw covers both.
                 partner = s.get(Post, post.pair_id) if post.pair_id else None
                 if partner is not None and partner.status == S.DRAFT:
-                    partner.approved_by, partner.approved_at = actor.name, now
-                    partner.approved_content = content_version(s, partner, with_time=False)
-                    self.transitions.move(s, partner, A.APPROVE, actor, now, S.QUEUED,
-                                          f"approved with its pair partner, post {post.id} "
-                                          f"(version {version})")
+                    self._clear(s, partner, actor, held, now, version, with_post=post.id)
                     approved.append(partner)
             return approved
+
+    def _clear(self, s: Session, post: Post, actor: Actor, held: Collection[str],
+               now: datetime, version: str, with_post: int | None = None) -> None:
+        """Clear the step `post` waits for (with its pair partner, post `with_post`), with its
+        audit row; the last step approves it."""
+        review = self.db.review
+        done = clearance.clear_step(s, post, actor, review, held, now)
+        last = done.position == len(done.steps)
+        if last:
+            post.approved_by, post.approved_at = actor.name, now
+            post.approved_content = content_version(s, post, with_time=False)
+        if not review.steps:  # the one-step case reads as it always has
+            partner = f" with its pair partner, post {with_post}" if with_post else ""
+            reason = f"approved{partner} (version {version})"
+        else:
+            partner = f" with its pair partner, post {with_post}," if with_post else ""
+            reason = (f"cleared step {done.waiting_for} ({done.position} of "
+                      f"{len(done.steps)},{partner} version {version}); " + (
+                          "approved" if last else f"waits for {done.steps[done.position]}"))
+        self.transitions.move(s, post, A.APPROVE, actor, now, S.QUEUED if last else S.DRAFT,
+                              reason)
+
+    def progress(self, post_ids: Iterable[int]) -> dict[int, clearance.Progress]:
+        """Where each post stands in its clearance (db/clearance.py): the steps, those
+        cleared, the one it waits for. Raises `PostNotFound`."""
+        with self.db.reading() as s:
+            return {post_id: clearance.progress(s, load_post(s, post_id), self.db.review)
+                    for post_id in post_ids}
+
+    def step_holders(self) -> dict[str, list[str]]:
+        """Each step's enabled holders, by name (who may clear a post waiting for it)."""
+        with self.db.reading() as s:
+            return clearance.holders(s)
 
     def versions(self, post_ids: Iterable[int]) -> dict[int, str]:
         """The version of each post as review sees it (db/versions.py): what an approver is

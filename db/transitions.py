@@ -2,7 +2,8 @@
 
 `move` checks the action against the table of actions (posts.states.RULES: which states it
 connects and who may take it), the review rules that need the database (an approval present
-before a post is queued or claimed; the two-person rule on approval), and writes the audit
+before a post is queued or claimed, with every named step of clearance cleared; the
+two-person rule on approval), and writes the audit
 entry (who, when, what, from, to, why) in the same transaction as the change. `create` does the
 same for a new post. Every part of the store that changes a post (staff actions, the queue,
 outcomes, documents) goes through here; no other code sets `Post.status`.
@@ -25,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db import audit as trail
+from db.clearance import clearance_problem
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post, PublishCount
@@ -125,7 +127,8 @@ class Transitions:
         if self.review.two_person_rule and wrote(s, post, post.approved_by):
             return (f"post {post.id} was approved by {post.approved_by}, who wrote or edited "
                     "it; under the two-person rule another approver must approve it")
-        return None
+        # Named steps: every one cleared, in order, for this content (db/clearance.py).
+        return clearance_problem(s, post, self.review)
 
     def approval_outdated(self, s: Session, post: Post) -> bool:
         """Whether review is on and `post` carries an approval for other content than it has
@@ -150,13 +153,16 @@ class Transitions:
         `Post` always moves (True); set its other columns on it."""
         check_move(post.id, action, actor, post.status, target)
         review = self.review
-        if action is A.APPROVE and review.two_person_rule and wrote(s, post, actor.name):
+        if (action is A.APPROVE and (review.two_person_rule or review.steps)
+                and wrote(s, post, actor.name)):
             raise SelfApproval(f"post {post.id} was written or edited by {actor.name}; under "
                                "the two-person rule another approver must approve it")
         # The daemon only hands back to the queue what it claimed, and a claim needs the
         # approval; staff never queue (and the daemon never claims) an unapproved post.
         if (target == S.QUEUED and actor.role != DAEMON) or action is A.CLAIM:
-            problem = self.approval_problem(s, post)
+            # The steps of clearance are checked against the post's content: load it.
+            loaded = isinstance(post, PostRef) and self.review.require_approval
+            problem = self.approval_problem(s, s.get(Post, post.id) if loaded else post)
             if problem:
                 raise NeedsApproval(problem)
         previous = post.status

@@ -7,6 +7,7 @@ the admin (web) or the operator (command line) who made it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from db import audit
 from db.database import Database
 from db.errors import StoreError
-from db.models import ApiToken, LoginFailure, User, WebSession
+from db.models import ApiToken, LoginFailure, User, UserStep, WebSession
 from posts.states import Action, Actor, check_actor
 
 
@@ -91,6 +92,38 @@ class UserStore:
             if changes:
                 _audit(s, actor, "user_change", f"user {name}: {', '.join(changes)}", now)
             return user
+
+    def set_steps(self, name: str, steps: Iterable[str], *, actor: Actor, now: datetime
+                  ) -> list[str]:
+        """Make `steps` the steps of clearance user `name` may approve (the caller checks
+        they are configured); returns them sorted. Raises `UserError`, `NotPermitted`."""
+        check_actor(actor, Action.MANAGE_USERS)
+        wanted = sorted(set(steps))
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise UserError(f"no user named {name!r}; 'factpost user list' shows every "
+                                "user")
+            if wanted and user.role not in ("approver", "admin"):
+                raise UserError(f"{name} is {user.role}; only approvers clear steps, so give "
+                                f"the role first (factpost user set {name} --role approver)")
+            had = sorted(s.scalars(select(UserStep.step).where(UserStep.user_id == user.id)))
+            if had != wanted:
+                s.execute(delete(UserStep).where(UserStep.user_id == user.id))
+                s.add_all(UserStep(user_id=user.id, step=step) for step in wanted)
+                _audit(s, actor, "user_change", f"user {name}: steps "
+                       f"{', '.join(had) or 'none'} -> {', '.join(wanted) or 'none'}", now)
+            return wanted
+
+    def steps_by_user(self) -> dict[str, list[str]]:
+        """The steps each user holds, by user name (users holding none left out)."""
+        with self.db.reading() as s:
+            held: dict[str, list[str]] = {}
+            for name, step in s.execute(select(User.name, UserStep.step)
+                                        .join(UserStep, UserStep.user_id == User.id)
+                                        .order_by(User.name, UserStep.step)):
+                held.setdefault(name, []).append(step)
+            return held
 
     # -- sessions -----------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@
       └──edit (approved)──┘                 ├──fail──▶ failed  (permanent error, retries used up)
                                             └──fail──▶ needs_review  (outcome unknown)
 
+    draft ──approve (a step of several, not the last)──▶ draft
+
     draft ──reject──▶ cancelled;  draft, queued, failed, needs_review ──cancel──▶ cancelled
     failed, needs_review ──retry──▶ queued (draft when review is on and it carries no approval)
     failed, needs_review ──edit──▶ queued (draft when its text changed under review)
@@ -67,6 +69,11 @@ class Actor:
                 and STAFF_ROLES.index(self.role) >= STAFF_ROLES.index(needed))
 
 
+#: The one step of clearance when the office names none (`[review] steps` left out): any
+#: approver clears it, as the two-person rule always had it.
+DEFAULT_STEP = "approval"
+
+
 @dataclass(frozen=True)
 class Review:
     """The office's review rules ([review] in config.toml)."""
@@ -75,6 +82,15 @@ class Review:
     require_approval: bool = False
     #: Nobody approves a post they wrote or whose text they changed.
     two_person_rule: bool = False
+    #: The named steps of clearance, in order (`[review] steps`, e.g. ("legal",
+    #: "public-affairs")): one approval per step, each by a user holding that step. Empty: one
+    #: step, `DEFAULT_STEP`, which every approver holds.
+    steps: tuple[str, ...] = ()
+
+    @property
+    def clearance_steps(self) -> tuple[str, ...]:
+        """The steps a post is cleared through, in order (at least one)."""
+        return self.steps or (DEFAULT_STEP,)
 
 
 #: No review: posts are queued as they are made.
@@ -131,7 +147,8 @@ _DAEMON, _OPERATOR = frozenset({DAEMON}), frozenset({OPERATOR})
 
 RULES: dict[Action, Rule] = {
     Action.CREATE: Rule(_moves((None, D), (None, Q)), "author", _OPERATOR),
-    Action.APPROVE: Rule(_moves((D, Q)), "approver"),
+    # Clearing a step of several keeps the post a draft; the last step queues it.
+    Action.APPROVE: Rule(_moves((D, Q), (D, D)), "approver"),
     Action.REJECT: Rule(_moves((D, C)), "approver"),
     # An edit keeps the state, sends an approved text back to draft, or queues a failed post
     # again (to draft when review needs a new approval).

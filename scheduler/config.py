@@ -87,6 +87,8 @@ class Config:
     timezone: ZoneInfo
     require_approval: bool = False
     two_person_rule: bool = False
+    #: The named steps of clearance, in order (`[review] steps`); empty: one approval.
+    review_steps: tuple[str, ...] = ()
     #: Mark the web UI's session cookie Secure (sent over HTTPS only); set behind TLS.
     secure_cookies: bool = False
     #: Addresses (or networks) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto
@@ -114,7 +116,7 @@ class Config:
 
     @property
     def review(self) -> Review:
-        return Review(self.require_approval, self.two_person_rule)
+        return Review(self.require_approval, self.two_person_rule, self.review_steps)
 
     def billing_for(self, platform: str) -> BillingSettings | None:
         """The billing settings of `platform`, None where it does not bill."""
@@ -178,6 +180,14 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     review = _table(raw, "review", fail)
     require_approval = _bool(review, "require_approval", "review.require_approval", fail)
     two_person = _bool(review, "two_person_rule", "review.two_person_rule", fail)
+    steps = _steps(review, fail)
+    if steps:
+        # Named steps are a clearance, so they need the approval and keep authors out of it.
+        for name in ("require_approval", "two_person_rule"):
+            if review.get(name) is False:
+                raise fail(f"review.{name}", "is false, but review.steps names steps of "
+                           "clearance", f"remove review.{name} or set it to true")
+        require_approval = two_person = True
     web = _table(raw, "web", fail)
     secure_cookies = _bool(web, "secure_cookies", "web.secure_cookies", fail)
     trusted_proxies = _proxies(web, fail)
@@ -214,6 +224,7 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                        "make lease_seconds longer than every account's timeout_seconds")
     return Config(path=path, database_url=url, timezone=timezone,
                   require_approval=require_approval, two_person_rule=two_person,
+                  review_steps=steps,
                   secure_cookies=secure_cookies, trusted_proxies=trusted_proxies,
                   max_request_bytes=int(max_request_mb * 1024 * 1024),
                   max_body_bytes=int(max_body_kb * 1024), body_timeout_seconds=body_timeout,
@@ -319,6 +330,27 @@ def _table(raw: Mapping, name: str, fail) -> Mapping:
     if not isinstance(value, dict):
         raise fail(name, "must be a table", f"write it as [{name}]")
     return value
+
+
+#: A step's name: what `factpost user set NAME --step` and the Approvals page show.
+STEP_NAME = re.compile(r"[a-z][a-z0-9-]{0,49}")
+
+
+def _steps(review: Mapping, fail) -> tuple[str, ...]:
+    """`[review] steps`: the steps of clearance in order, each named once."""
+    steps = review.get("steps", [])
+    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+        raise fail("review.steps", f"{steps!r} is not a list of step names",
+                   'write e.g. steps = ["legal", "public-affairs"]')
+    for step in steps:
+        if not STEP_NAME.fullmatch(step):
+            raise fail("review.steps", f"{step!r} is not a step name",
+                       "use lower-case letters, digits and hyphens, starting with a letter "
+                       '(at most 50), e.g. "public-affairs"')
+        if steps.count(step) > 1:
+            raise fail("review.steps", f"step {step!r} is named twice",
+                       "name each step once, in the order posts are cleared")
+    return tuple(steps)
 
 
 def _bool(table: Mapping, name: str, key: str, fail) -> bool:

@@ -15,7 +15,7 @@ on an error page and /api as `{"detail": <message>}`, with the HTTP status `http
     ├── DatabaseUnavailable     db/engine.py        the database cannot be used     503
     ├── StoreError              db/errors.py        a request the store cannot carry out
     │   ├── PostNotFound                                                            404
-    │   ├── NotEditable, SelfApproval, NeedsApproval, PostChanged                   409
+    │   ├── NotEditable, SelfApproval, NeedsApproval, PostChanged, WrongStep        409
     │   ├── BadFilter, BadLink, EmptySearch, UserError, VersionMissing
     ├── ConfigError             scheduler/config.py  config.toml or a secret is wrong
     │   └── CredentialsMissing
@@ -26,6 +26,7 @@ on an error page and /api as `{"detail": <message>}`, with the HTTP status `http
     ├── PortUnavailable         scheduler/listening.py
     ├── LoginThrottled          scheduler/users.py                                  429
     ├── TimelineIncomplete      scheduler/reconcile.py  too many posts to read back to a try
+    ├── ReviewExpired           scheduler/web/pending.py  an import review no longer held
     └── PublishError            scheduler/platforms/base.py  a platform's answer, sorted
                                 (its own tree is drawn there)
 
@@ -35,7 +36,14 @@ Every other FactpostError is a bad request (400).
 from __future__ import annotations
 
 from db.engine import DatabaseUnavailable
-from db.errors import NeedsApproval, NotEditable, PostChanged, PostNotFound, SelfApproval
+from db.errors import (
+    NeedsApproval,
+    NotEditable,
+    PostChanged,
+    PostNotFound,
+    SelfApproval,
+    WrongStep,
+)
 from posts.errors import FactpostError
 from posts.states import IllegalTransition, NotPermitted
 from scheduler.users import LoginThrottled
@@ -46,7 +54,8 @@ __all__ = ["FactpostError", "http_status"]
 HTTP_STATUS: tuple[tuple[type[FactpostError] | tuple[type[FactpostError], ...], int], ...] = (
     (PostNotFound, 404),
     (NotPermitted, 403),
-    ((NotEditable, SelfApproval, IllegalTransition, NeedsApproval, PostChanged), 409),
+    ((NotEditable, SelfApproval, IllegalTransition, NeedsApproval, PostChanged,
+      WrongStep), 409),
     (LoginThrottled, 429),
     (DatabaseUnavailable, 503),
     (FactpostError, 400),

@@ -13,19 +13,20 @@ from dataclasses import replace as replace_fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from db.store import Store
+from db.store import PlannedPost, Store
 from posts.factsheet import (
     FactSheet,
 )
 from posts.formats.images import (
     FoundImage,
 )
+from posts.sentences import detect_language
 from posts.states import Actor, PostStatus
 from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
 from scheduler.planning import Cost, attach_images, costs, plan_posts
 from scheduler.reading import content_hash, load_document
-from scheduler.spend import cap_outlook, refuse_what_never_fits
+from scheduler.spend import CapOutlook, cap_outlook, refuse_what_never_fits
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class ImportReport:
     costs: tuple[Cost, ...] = ()
     #: Where queueing them takes a billing app past its monthly cap: what and by how much.
     cap_warnings: tuple[str, ...] = ()
+    #: Accounts whose configured language is not the document's (language_warnings).
+    language_warnings: tuple[str, ...] = ()
 
 
 def import_file(path: Path, *, store: Store, config: Config,
@@ -83,11 +86,55 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     transaction; a changed version of an earlier document from `source_name`, and
     `with_images`, are handled as `import_file` says. `notes` (default: the sheet's) are
     passed on in the report."""
+    plan = plan_import(text, sheet, source_name=source_name, store=store, config=config,
+                       accounts=accounts, now=now, at=at, every=every, images=images,
+                       with_images=with_images, notes=notes)
+    return store_import(plan, store=store, config=config, actor=actor, now=now,
+                        replace=replace)
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing a parsed sheet would store, worked out without writing anything: the
+    posts of a first import (`planned`), or the `correction` of a changed version of a file
+    imported before. The web's review shows one and queues it once confirmed."""
+
+    text: str
+    sheet: FactSheet
+    source_name: str
+    #: A first import's posts, in order (empty for a correction).
+    planned: tuple[PlannedPost, ...]
+    correction: Correction | None
+    #: Accounts that already have posts from this document, so get nothing new.
+    skipped_accounts: tuple[str, ...]
+    images_found: int
+    image_notes: tuple[str, ...]
+    notes: tuple[str, ...]
+    costs: tuple[Cost, ...]
+    outlooks: tuple[CapOutlook, ...]
+    language_warnings: tuple[str, ...] = ()
+
+    @property
+    def cap_warnings(self) -> tuple[str, ...]:
+        return tuple(o.message for o in self.outlooks if o.message)
+
+    @property
+    def posts(self) -> tuple[PlannedPost, ...]:
+        """The posts queueing this plan creates."""
+        return self.correction.posts if self.correction is not None else self.planned
+
+
+def plan_import(text: str, sheet: FactSheet, *, source_name: str, store: Store,
+                config: Config, accounts: Sequence[AccountConfig], now: datetime,
+                at: datetime | None = None, every: timedelta | None = None,
+                images: Sequence[FoundImage] = (), with_images: bool = False,
+                notes: Sequence[str] | None = None) -> ImportPlan:
+    """Everything `import_sheet` decides before it writes: reads the store, writes nothing.
+    Raises what planning raises (no posting slots, a post over a limit, ...)."""
     notes = tuple(sheet.notes if notes is None else notes)
-    digest = content_hash(text)
-    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     names = {a.name for a in accounts}
-    existing = store.documents.find(digest)
+    languages = language_warnings(sheet, accounts)
+    existing = store.documents.find(content_hash(text))
     if existing is None:
         earlier = [p for p in store.documents.live_posts_from_source(source_name)
                    if p.account in names]
@@ -98,27 +145,11 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
                                          every=every)
             image_notes = (("images are attached on a first import only, not to a "
                             "corrected version",) if with_images and images else ())
-            outlooks = cap_outlook(store, config, correction.posts, now,
-                                   leaving=correction.supersede)
-            report = ImportReport(document=source_name, title=sheet.title, document_id=None,
-                                  created=0, skipped_accounts=(), first_at=None, last_at=None,
-                                  correction=correction, images_found=len(images),
-                                  image_notes=image_notes, notes=notes,
-                                  costs=costs(correction.posts, config),
-                                  cap_warnings=tuple(o.message for o in outlooks if o.message))
-            if not replace or not correction.changes_posts:
-                return report
-            refuse_what_never_fits(outlooks)
-            outcome = store.documents.correct(
-                source_name=source_name, content_hash=digest, title=sheet.title,
-                sections=[(s.heading, s.text) for s in sheet.sections],
-                supersede=correction.supersede, posts=correction.posts,
-                relinks=correction.relinks, actor=actor, now=now, status=status)
-            times = [p.scheduled_at for p in correction.posts]
-            return replace_fields(report, document_id=outcome.document_id,
-                                  created=outcome.created, applied=True,
-                                  first_at=min(times, default=None),
-                                  last_at=max(times, default=None))
+            return ImportPlan(
+                text, sheet, source_name, (), correction, (), len(images), image_notes, notes,
+                costs(correction.posts, config),
+                tuple(cap_outlook(store, config, correction.posts, now,
+                                  leaving=correction.supersede)), languages)
     done = store.documents.accounts_with_posts(existing.id) if existing else set()
     if existing:
         # After a correction, an account whose posts all stayed the same has them under the
@@ -129,21 +160,63 @@ def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,
     attached_notes: list[str] = []
     if with_images and planned:
         planned, attached_notes = attach_images(planned, images, sheet)
-    outlooks = cap_outlook(store, config, planned, now)
-    refuse_what_never_fits(outlooks)
-    outcome = store.documents.add(
-        source_name=source_name, content_hash=digest, title=sheet.title,
-        sections=[(s.heading, s.text) for s in sheet.sections], posts=planned, actor=actor,
-        now=now, status=status)
-    times = [p.scheduled_at for p in planned]
-    skipped = tuple(sorted((done & names) | set(outcome.already_imported_accounts)))
-    return ImportReport(document=source_name, title=sheet.title, document_id=outcome.document_id,
-                        created=outcome.created, skipped_accounts=skipped,
-                        first_at=min(times, default=None), last_at=max(times, default=None),
-                        images_found=len(images),
-                        images_attached=sum(1 for p in planned if p.media is not None),
-                        image_notes=tuple(attached_notes), notes=notes,
-                        costs=costs(planned, config),
-                        cap_warnings=tuple(o.message for o in outlooks if o.message))
+    return ImportPlan(text, sheet, source_name, tuple(planned), None,
+                      tuple(sorted(done & names)), len(images), tuple(attached_notes), notes,
+                      costs(planned, config), tuple(cap_outlook(store, config, planned, now)),
+                      languages)
 
 
+def store_import(plan: ImportPlan, *, store: Store, config: Config, actor: Actor,
+                 now: datetime, replace: bool = False) -> ImportReport:
+    """Store what `plan` says in one transaction: a first import's posts, or (with `replace`)
+    a correction. A correction without `replace` is reported, not stored. Raises CapExceeded
+    (refuse_what_never_fits) before writing when a post or thread can never fit the cap."""
+    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
+    sheet = plan.sheet
+    sections = [(s.heading, s.text) for s in sheet.sections]
+    report = ImportReport(document=plan.source_name, title=sheet.title, document_id=None,
+                          created=0, skipped_accounts=plan.skipped_accounts, first_at=None,
+                          last_at=None, correction=plan.correction,
+                          images_found=plan.images_found, image_notes=plan.image_notes,
+                          notes=plan.notes, costs=plan.costs, cap_warnings=plan.cap_warnings,
+                          language_warnings=plan.language_warnings)
+    correction = plan.correction
+    if correction is not None and not (replace and correction.changes_posts):
+        return report
+    refuse_what_never_fits(list(plan.outlooks))
+    if correction is not None:
+        outcome = store.documents.correct(
+            source_name=plan.source_name, content_hash=content_hash(plan.text),
+            title=sheet.title, sections=sections, supersede=correction.supersede,
+            posts=correction.posts, relinks=correction.relinks, actor=actor, now=now,
+            status=status)
+    else:
+        outcome = store.documents.add(
+            source_name=plan.source_name, content_hash=content_hash(plan.text),
+            title=sheet.title, sections=sections, posts=plan.planned, actor=actor, now=now,
+            status=status)
+    times = [p.scheduled_at for p in plan.posts]
+    return replace_fields(
+        report, document_id=outcome.document_id, created=outcome.created,
+        applied=correction is not None,
+        skipped_accounts=tuple(sorted(set(plan.skipped_accounts)
+                                      | set(outcome.already_imported_accounts))),
+        first_at=min(times, default=None), last_at=max(times, default=None),
+        images_attached=sum(1 for p in plan.posts if p.media is not None))
+
+
+_LANGUAGE_NAMES = {"en": "English", "ar": "Arabic"}
+
+
+def language_warnings(sheet: FactSheet, accounts: Sequence[AccountConfig]) -> tuple[str, ...]:
+    """One line per account whose `language` is not the language the sheet is written in
+    (posts.sentences.detect_language over its title and sections): Arabic text sent to an
+    English account, or the reverse, is almost always the wrong file or the wrong account."""
+    text = "\n".join([sheet.title or "", *(f"{s.heading or ''}\n{s.text}"
+                                          for s in sheet.sections)])
+    found = detect_language(text)
+    return tuple(
+        f"the document reads as {_LANGUAGE_NAMES[found]}, but account {a.name!r} posts in "
+        f"{_LANGUAGE_NAMES.get(a.language, a.language)} (language = \"{a.language}\" in the "
+        "config); import it for an account in its language, or correct the account's language"
+        for a in accounts if a.language != found)

@@ -203,6 +203,8 @@ _EXTENSIONS: dict[str, Format] = {
     ".pdf": "pdf", ".docx": "docx",
 }
 _SUPPORTED = ".txt, .md, .html, .pdf or .docx"
+#: File name endings a document may have, for file pickers ("" needs no listing).
+ACCEPTED_SUFFIXES = tuple(suffix for suffix in _EXTENSIONS if suffix)
 #: The signature of a compound file (MS-CFB 2.2), Word's container for encrypted documents.
 _COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FORMAT_NAMES = {"text": "plain text", "markdown": "Markdown", "html": "HTML"}

@@ -3,7 +3,8 @@
 Roles are ranked: an approver can do all an author can, an admin all an approver can.
 
     author    compose, import, edit, cancel and retry posts; read everything
-    approver  + approve, reject and resolve (never their own under [review] two_person_rule)
+    approver  + approve, reject and resolve (never their own under [review] two_person_rule);
+                with [review] steps, clear only the steps they are given (`--step`)
     admin     + manage users, pause and resume accounts
 
 The same roles hold on the command line, where a staff command proves its user with an API
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -65,6 +67,20 @@ def check_role(role: str) -> str:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     return role
+
+
+def check_steps(steps: Iterable[str], configured: Sequence[str]) -> list[str]:
+    """`steps` if every one is a step of clearance `[review] steps` names. Raises
+    `UserError`."""
+    steps = list(steps)
+    for step in steps:
+        if step not in configured:
+            raise UserError(
+                f"step {step!r} is not configured; [review] steps names "
+                f"{', '.join(configured)}" if configured else
+                f"step {step!r} is not configured; config.toml names no [review] steps, so "
+                "every approver clears the one approval")
+    return steps
 
 
 def hash_password(password: str) -> str:

@@ -495,3 +495,19 @@ def test_the_command_line_starts_without_loading_what_only_some_commands_need():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.split("\n")
     assert out[0] == "[]" and out[1] == "0"
+
+
+def test_importing_arabic_text_to_an_english_account_warns(factpost, tmp_path):
+    from importlib import resources
+
+    arabic = tmp_path / "factsheet_ar.txt"
+    arabic.write_text(resources.files("posts").joinpath("samples/factsheet_ar.txt")
+                      .read_text("utf-8"), encoding="utf-8")
+    result = factpost("import", str(arabic), "--account", "office-x")
+    assert ("warning: the document reads as Arabic, but account 'office-x' posts in English "
+            '(language = "en" in the config)') in result.output
+
+
+def test_english_text_to_an_english_account_gives_no_language_warning(factpost, sheet):
+    result = factpost("import", str(sheet))
+    assert "reads as" not in result.output

@@ -285,12 +285,8 @@ def test_import_shows_snippets_for_review_and_writes_nothing_until_confirmed(new
     # The contact footer is listed as left out of the posts, not dropped silently.
     assert "not posted, taken for contact details" in html.unescape(review.text)
     assert newsroom.store.history.search() == []
-    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', review.text,
-                     re.S).group(1)
-    done = client.post("/import", data={"csrf": csrf, "schedule": "spaced", "at": "",
-                                        "every": "0s", "name": "meridian.txt",
-                                        "account": ["office-x", "office-fb"],
-                                        "text": html.unescape(text)})
+    token = re.search(r'name="review" value="([^"]+)"', review.text).group(1)
+    done = client.post("/import", data={"csrf": csrf, "review": token})
     assert done.status_code == 303
     shown = client.get(done.headers["location"])
     assert re.search(r'class="notice"[^>]*>meridian.txt: \d+ posts drafts awaiting approval[^<]*<',
@@ -367,12 +363,12 @@ def test_the_calendar_shows_posts_and_free_slots_in_the_office_timezone(make_off
     taken = office.add("Taken slot", at=datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
     client = sign_in(serve(config, office.store, clock=lambda: now), "chen")
     page = client.get("/calendar", params={"account": "office-x"}).text
-    assert "week of 2026-11-30" in page
+    assert "Calendar: 2026-12-01 to 2026-12-07" in page  # seven days from today
     assert f'href="/posts/{taken}"' in page and "<time>09:00</time>" in page
     free = re.findall(r'at=(2026-12-\d\dT\d\d:\d\d)"', page)
-    # 1 Dec 15:00, then two a day to Sunday 6 Dec; 1 Dec 09:00 is taken.
+    # 1 Dec 15:00, then two a day to Monday 7 Dec; 1 Dec 09:00 is taken.
     assert free[0] == "2026-12-01T15:00" and "2026-12-01T09:00" not in free
-    assert len(free) == 1 + 2 * 5
+    assert len(free) == 1 + 2 * 6
 
 
 def test_the_calendar_and_queue_tell_the_two_slots_of_a_repeated_hour_apart(make_office, serve):

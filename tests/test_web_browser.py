@@ -73,7 +73,7 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     # The author imports the sample fact sheet for both accounts, to go out now.
     sign_in(page, base, "chen")
     page.get_by_role("link", name="Import").click()
-    page.get_by_label("Upload a plain-text file").set_input_files(sheet)
+    page.get_by_label("Upload a fact sheet").set_input_files(sheet)
     page.get_by_label("From").check()
     page.locator('input[name="every"]').fill("0s")
     page.screenshot(path=shots / "import.png", full_page=True)
@@ -104,8 +104,7 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     page.get_by_role("link", name="Calendar").click()
     entries = page.locator("a.entry.queued")
     expect(entries.first).to_be_visible()
-    assert entries.count() == len([p for p in newsroom.store.history.search()
-                                   if p.account == "office-x"])
+    assert entries.count() == len(newsroom.store.history.search())  # every account's
     page.screenshot(path=shots / "calendar.png", full_page=True)
     entries.first.click()
     expect(page.locator("h1")).to_contain_text("queued")
@@ -157,4 +156,95 @@ def test_compose_counts_live_and_shows_arabic_right_to_left(newsroom, browser, s
     assert text.evaluate("e => getComputedStyle(e).direction") == "rtl"
     page.goto(base + "/status")
     page.screenshot(path=shots / "status.png", full_page=True)
+    context.close()
+
+
+def test_a_word_file_and_a_pdf_are_imported_in_the_browser_and_published(newsroom, browser,
+                                                                         shots, tmp_path):
+    from playwright.sync_api import expect
+    from sample_documents import docx_bytes, pdf_bytes, sample_blocks
+
+    base = newsroom.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, base, "chen")
+    reviewed = 0
+    for name, data in (("meridian.docx", docx_bytes(sample_blocks())),
+                       ("meridian-ar.pdf", pdf_bytes(sample_blocks("factsheet_ar.txt")))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.goto(base + "/import")
+        page.get_by_label("Upload a fact sheet").set_input_files(path)
+        page.get_by_label("From").check()
+        page.locator('input[name="every"]').fill("0s")
+        page.get_by_role("button", name="Review").click()
+        expect(page.get_by_role("heading", name=re.compile("^Review"))).to_be_visible()
+        count = page.locator("article.snippet").count()
+        assert count > 2
+        reviewed += count
+        page.screenshot(path=shots / f"import-review-{name.rsplit('.', 1)[1]}.png")
+        page.get_by_role("button", name=re.compile("Queue these posts")).click()
+        expect(page.locator(".notice")).to_contain_text(f"{name}: {count} posts drafts")
+    assert errors == []
+    context.close()
+
+    posts = newsroom.store.history.search()
+    assert len(posts) == reviewed
+    from posts.states import Actor
+
+    ids = [p.id for p in posts]
+    newsroom.store.posts.approve(ids, seen=newsroom.store.posts.versions(ids),
+                                 actor=Actor("bashir", "approver"), now=datetime.now(UTC))
+    report = newsroom.dispatcher().tick(datetime.now(UTC))
+    assert report.published == reviewed
+    sent = {t["text"] for t in newsroom.emulator.tweets("OfficeX")}
+    assert {p.text for p in newsroom.store.history.search() if p.account == "office-x"} <= sent
+
+
+def test_a_post_is_moved_on_the_calendar_by_dragging_or_by_keyboard(make_office, serve,
+                                                                    browser, shots):
+    from conftest import add_users
+    from playwright.sync_api import expect
+
+    office = make_office(extra="")
+    add_users(office.store, chen="author")
+    x = office.config.accounts[0]
+    config = office.config.__class__(**{**office.config.__dict__, "accounts": (
+        x.__class__(**{**x.__dict__, "slots": ("0 9 * * *", "0 15 * * *")}),)})
+    sunday = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)  # 08:00 in Baghdad
+    base = serve(config, office.store, clock=lambda: sunday)
+    dragged = office.add("Drag me", at=datetime(2026, 12, 7, 6, 0, tzinfo=UTC))
+    typed = office.add("Move me by keyboard", at=datetime(2026, 12, 8, 6, 0, tzinfo=UTC))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, base, "chen")
+    page.goto(base + "/calendar")
+    page.screenshot(path=shots / "calendar-week.png", full_page=True)
+
+    # A drag onto Wednesday's 15:00 slot.
+    page.locator(f'[data-post="{dragged}"]').drag_to(
+        page.locator('[data-slot="2026-12-09T15:00"]'))
+    expect(page.locator(".notice")).to_contain_text(f"post {dragged} moved to 2026-12-09 15:00")
+    assert office.store.history.get(dragged).scheduled_at.replace(tzinfo=UTC) == datetime(
+        2026, 12, 9, 12, 0, tzinfo=UTC)
+
+    # The keyboard alone: Tab to the post's Move, open it, choose a slot, send.
+    page.locator(f"#move-{typed}").evaluate("form => form.closest('details').open = false")
+    summary = page.locator(f'[data-post="{typed}"] summary')
+    summary.focus()
+    page.keyboard.press("Enter")
+    select = page.locator(f'#move-{typed} select[name="at"]')
+    select.focus()
+    select.select_option("2026-12-10T09:00")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".notice")).to_contain_text(f"post {typed} moved to 2026-12-10 09:00")
+    assert office.store.history.get(typed).scheduled_at.replace(tzinfo=UTC) == datetime(
+        2026, 12, 10, 6, 0, tzinfo=UTC)
+
+    page.goto(base + "/calendar?view=month")
+    expect(page.get_by_role("heading", name="Calendar: December 2026")).to_be_visible()
+    page.screenshot(path=shots / "calendar-month.png", full_page=True)
     context.close()

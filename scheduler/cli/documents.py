@@ -301,6 +301,8 @@ def import_(ctx: Context, file: Path, accounts: tuple[str, ...], at: str | None,
         click.echo(f"note: {note}")
     for note in report.image_notes:
         click.echo(note)
+    for warning in report.language_warnings:
+        click.echo(f"warning: {warning}")
     if report.correction is not None:
         _emit_correction(ctx, file, report)
         return

@@ -12,7 +12,14 @@ import sys
 import click
 
 from scheduler.cli.common import Context, fail, local, now, operator, pass_ctx, table
-from scheduler.users import ROLES, add_user, check_role, hash_password, issue_api_token
+from scheduler.users import (
+    ROLES,
+    add_user,
+    check_role,
+    check_steps,
+    hash_password,
+    issue_api_token,
+)
 
 
 def read_password() -> str:
@@ -33,17 +40,25 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES),
               help="author: compose and import; approver: also approve; admin: also manage "
                    "users and accounts.")
+@click.option("--step", "steps", multiple=True, metavar="STEP",
+              help="A step of clearance ([review] steps) the user may approve; repeat for "
+                   "more.")
 @pass_ctx
-def user_add(ctx: Context, name: str, role: str) -> None:
+def user_add(ctx: Context, name: str, role: str, steps: tuple[str, ...]) -> None:
     """Add a user who signs in to the web UI; the password is read from stdin.
 
     \b
     Example:
-      printf '%s\\n' "$PASSWORD" | factpost user add amira --role approver
+      printf '%s\\n' "$PASSWORD" | factpost user add amira --role approver --step legal
     """
+    check_steps(steps, ctx.config.review_steps)
+    if steps and role == "author":
+        fail("only approvers clear steps; add the user with --role approver")
     u = add_user(ctx.store.users, name, read_password(), role, now=now(),
                  actor=operator())
-    click.echo(f"user {u.name} added as {u.role}")
+    held = ctx.store.users.set_steps(u.name, steps, actor=operator(), now=now())
+    click.echo(f"user {u.name} added as {u.role}" + (
+        f", clears {', '.join(held)}" if held else ""))
 
 
 @user.command("list")
@@ -55,8 +70,10 @@ def user_list(ctx: Context) -> None:
     Example:
       factpost user list
     """
-    ctx.console.print(table("Users", ("Name", "Role", "State", "Added"), (
-        (u.name, u.role, "disabled" if u.disabled else "active", local(u.created_at, ctx.tz))
+    held = ctx.store.users.steps_by_user()
+    ctx.console.print(table("Users", ("Name", "Role", "Steps", "State", "Added"), (
+        (u.name, u.role, ", ".join(held.get(u.name, [])),
+         "disabled" if u.disabled else "active", local(u.created_at, ctx.tz))
         for u in ctx.store.users.users())))
 
 
@@ -69,22 +86,37 @@ def user_list(ctx: Context) -> None:
 @click.option("--password", "new_password", is_flag=True,
               help="Read a new password from stdin (signs the user out everywhere and revokes "
                    "their API tokens).")
+@click.option("--step", "steps", multiple=True, metavar="STEP",
+              help="The steps of clearance ([review] steps) the user may approve, replacing "
+                   "those held; repeat for more.")
+@click.option("--no-steps", is_flag=True, help="Take every step of clearance away.")
 @pass_ctx
 def user_set(ctx: Context, name: str, role: str | None, disabled: bool | None,
-             new_password: bool) -> None:
-    """Change a user's role, password or whether they may sign in.
+             new_password: bool, steps: tuple[str, ...], no_steps: bool) -> None:
+    """Change a user's role, steps of clearance, password or whether they may sign in.
 
     \b
-    Example:
+    Examples:
       factpost user set amira --role admin
+      factpost user set bashir --step legal --step public-affairs
     """
-    if role is None and disabled is None and not new_password:
-        raise click.UsageError("give --role, --disable/--enable or --password")
+    if role is None and disabled is None and not new_password and not steps and not no_steps:
+        raise click.UsageError("give --role, --step/--no-steps, --disable/--enable or "
+                               "--password")
+    if steps and no_steps:
+        raise click.UsageError("give --step or --no-steps, not both")
+    check_steps(steps, ctx.config.review_steps)
+    if steps and (role or ctx.store.users.require_user(name).role) == "author":
+        fail(f"only approvers clear steps; give {name} the approver role too (--role approver)")
     u = ctx.store.users.update_user(
         name, role=check_role(role) if role else None, disabled=disabled,
         password_hash=hash_password(read_password()) if new_password else None,
         actor=operator(), now=now())
-    click.echo(f"user {u.name}: {u.role}, {'disabled' if u.disabled else 'active'}")
+    held = ctx.store.users.steps_by_user().get(u.name, [])
+    if steps or no_steps:
+        held = ctx.store.users.set_steps(u.name, steps, actor=operator(), now=now())
+    click.echo(f"user {u.name}: {u.role}, {'disabled' if u.disabled else 'active'}" + (
+        f", clears {', '.join(held)}" if held else ""))
 
 
 class TokenGroup(click.Group):

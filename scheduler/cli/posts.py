@@ -155,9 +155,10 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
     image = ctx.store.media.summary(p.media_id) if p.media_id else None
     version = ctx.store.posts.versions([post_id])[post_id]
+    clearance = ctx.store.posts.progress([post_id])[post_id]
     if as_json:
         emit_json({**post_record(p), "image": image, "pair_id": p.pair_id, "version": version,
-                   "attempts": attempts, "audit": audit})
+                   "clearance": clearance.record(), "attempts": attempts, "audit": audit})
         return
     record = post_record(p)
     for key in ("id", "account", "status", "document", "section", "remote_url"):
@@ -172,6 +173,8 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
         click.echo(f"{'pair':>10}: goes out together with post {p.pair_id}")
     click.echo(f"{'version':>10}: {version} (factpost post approve {p.id} --version {version})"
                if p.status == PostStatus.DRAFT else f"{'version':>10}: {version}")
+    if ctx.config.review_steps and p.status == PostStatus.DRAFT:
+        click.echo(f"{'clearance':>10}: {clearance.summary()}")
     if p.last_error and p.status != PostStatus.PUBLISHED:
         click.echo(f"{'why':>10}: {p.last_error}")
     if image:
@@ -239,7 +242,8 @@ def post_cancel(ctx: Context, post_id: int, reason: str | None) -> None:
 def post_approve(ctx: Context, post_ids: tuple[int, ...], version: str | None) -> None:
     """Approve drafts so they publish at their time. Each is approved as it stands when the
     command reads it, and the command prints that version and its text; with --version, only
-    the version you read in 'post show'.
+    the version you read in 'post show'. With [review] steps, this clears the step each post
+    waits for (one you hold; the output names it), and the last step approves it.
 
     \b
     Examples:
@@ -257,7 +261,16 @@ def post_approve(ctx: Context, post_ids: tuple[int, ...], version: str | None) -
             text = ctx.store.history.get(post_id).text
             click.echo(f"post {post_id}, version {seen[post_id]}: {_excerpt(text)}")
     approved = ctx.store.posts.approve(post_ids, seen=seen, actor=actor, now=now())
-    click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
+    if not ctx.config.review_steps:
+        click.echo(f"approved {len(approved)} post(s): {' '.join(str(p.id) for p in approved)}")
+        return
+    progress = ctx.store.posts.progress(p.id for p in approved)
+    for p in approved:
+        done = progress[p.id]
+        step = done.cleared[-1].step if done.cleared else done.steps[-1]
+        click.echo(f"post {p.id}: cleared step {step} ({done.steps.index(step) + 1} of "
+                   f"{len(done.steps)})" + (f"; waits for {done.waiting_for}" if done.waiting_for
+                                            else f"; approved, {p.status}"))
 
 
 def _excerpt(text: str, limit: int = 200) -> str:

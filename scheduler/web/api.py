@@ -60,9 +60,24 @@ class AuditOut(BaseModel):
     reason: str | None
 
 
+class ClearedOut(BaseModel):
+    step: str
+    by: str
+    at: str
+
+
+class ClearanceOut(BaseModel):
+    steps: list[str] = Field(description="The steps of clearance in order ([review] steps; "
+                             "the one step \"approval\" when none are named).")
+    waiting_for: str | None = Field(description="The step the post waits for; null once "
+                                    "every step is cleared.")
+    cleared: list[ClearedOut]
+
+
 class PostDetail(PostOut):
     created_by: str
     approved_by: str | None
+    clearance: ClearanceOut
     version: str = Field(description="The post as review sees it (text, time, image, pair "
                          "partner); pass it to approve to approve exactly this.")
     attempts: list[AttemptOut]
@@ -166,6 +181,7 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
         version=w.store.posts.versions([post_id])[post_id],
+        clearance=ClearanceOut(**w.store.posts.progress([post_id])[post_id].record()),
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
                              error_code=a.error_code, error_message=a.error_message,
                              explanation=a.explanation, remote_id=a.remote_id)
@@ -192,18 +208,28 @@ class ApproveIn(BaseModel):
                          "(GET /api/posts/{id}); refused with 409 if it has changed since.")
 
 
-@router.post("/posts/{post_id}/approve", response_model=PostOut, summary="Approve a draft",
+class Approved(PostOut):
+    cleared_step: str = Field(description="The step of clearance this approval cleared.")
+    clearance: ClearanceOut
+
+
+@router.post("/posts/{post_id}/approve", response_model=Approved,
+             summary="Approve a draft (clear the step it waits for)",
              responses={400: {"description": "No version given"},
                         404: {"description": "No such post"},
                         409: {"description": "Not a draft, changed since the version given, "
-                                             "or the two-person rule"}})
+                                             "the two-person rule, or a step of clearance "
+                                             "the caller does not hold or that is not next"}})
 def api_approve(request: Request, post_id: PostId,
                 actor: ApiApprover, body: ApproveIn | None = None):
     w = web(request)
     # A pair is approved together, so more than one post may come back: answer for this one.
     w.store.posts.approve([post_id], seen={post_id: body.version if body else ""},
                           actor=actor, now=w.now())
-    return out(w.store.history.get(post_id))
+    done = w.store.posts.progress([post_id])[post_id]
+    return Approved(**out(w.store.history.get(post_id)).model_dump(),
+                    cleared_step=done.cleared[-1].step if done.cleared else done.steps[-1],
+                    clearance=ClearanceOut(**done.record()))
 
 
 @router.post("/preview", response_model=PreviewOut,

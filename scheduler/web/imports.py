@@ -1,31 +1,53 @@
-"""Import: upload or paste a fact sheet, review its sections and posts per account, queue."""
+"""Import: upload or paste a fact sheet in any format the command line reads, review its
+sections and posts per account (or, for a changed version of a file imported before, what
+would change), then queue exactly what the review showed.
+
+The document is read once, at review; the review and its plan are kept server-side for the
+user (pending.py) and the confirmation names them by token, so nothing the browser sends back
+is parsed again. Confirming plans once more against the store as it is now: where that differs
+from what was shown (another import took a slot meanwhile), the new plan is shown for review
+instead of being queued.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from scheduler.errors import FactpostError
-from scheduler.importing import import_sheet
-from scheduler.planning import costs, plan_posts
-from scheduler.reading import MAX_DOCUMENT_BYTES, DocumentImportError, parse_with_images
-from scheduler.spend import cap_outlook
+from scheduler.importing import ImportPlan, plan_import, store_import
+from scheduler.reading import (
+    ACCEPTED_SUFFIXES,
+    MAX_DOCUMENT_BYTES,
+    DocumentImportError,
+    parse_with_images,
+)
 from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
 from scheduler.web.context import web
+from scheduler.web.pending import PendingImport, PendingImports
 
 router = APIRouter(include_in_schema=False)
 #: The routes that take a document: only these read up to [web] max_request_mb, and only from
 #: a signed-in user (limits.py).
 UPLOAD_PATHS = ("/import", "/import/review")
+ACCEPT = ",".join(ACCEPTED_SUFFIXES)
+
+
+def pending_imports(request: Request) -> PendingImports:
+    state = request.app.state
+    if not hasattr(state, "pending_imports"):
+        state.pending_imports = PendingImports()
+    return state.pending_imports
 
 
 @router.get("/import")
 def import_page(request: Request, actor: Author):
     w = web(request)
     return w.render(request, "import.html", actor, accounts=w.config.accounts, error=None,
-                    chosen={a.name for a in w.config.accounts}, form={})
+                    chosen={a.name for a in w.config.accounts}, form={}, accept=ACCEPT)
 
 
 async def read_form(request: Request) -> tuple[dict, bytes | None, str]:
@@ -37,73 +59,126 @@ async def read_form(request: Request) -> tuple[dict, bytes | None, str]:
     elif str(form.get("text", "")).strip():
         data = str(form.get("text")).encode("utf-8")
         name = str(form.get("name") or "pasted text")
-    fields = {k: str(form.get(k, "")) for k in ("schedule", "at", "every", "name")}
+    fields = {k: str(form.get(k, "")) for k in ("schedule", "at", "every", "name", "base_url",
+                                                 "images", "review")}
     fields["accounts"] = [str(v) for v in form.getlist("account")]
     return fields, data, name
 
 
-def plan(request: Request, fields: dict, data: bytes | None, name: str):
-    """Parse and plan without writing anything; raises with a one-line reason."""
+def _plan(request: Request, pending: PendingImport) -> ImportPlan:
+    """Plan `pending`'s document against the store as it is now; writes nothing."""
+    w = web(request)
+    fields, loaded = pending.fields, pending.loaded
+    return plan_import(loaded.text, loaded.sheet, source_name=pending.name, store=w.store,
+                       config=w.config, accounts=[w.config.account(n) for n in fields["accounts"]],
+                       now=w.now(), at=fields["start"], every=fields["spacing"],
+                       images=loaded.images, with_images=fields["images"] == "on",
+                       notes=loaded.notes)
+
+
+def review(request: Request, actor, fields: dict, data: bytes | None, name: str
+           ) -> PendingImport:
+    """Read and plan a document for review; raises with a one-line reason."""
     w = web(request)
     if data is None:
         raise DocumentImportError("choose a file or paste the fact sheet's text")
-    loaded = parse_with_images(data, name, limits=w.config.limits)
-    text, sheet = loaded.text, loaded.sheet
-    accounts = [w.config.account(n) for n in fields["accounts"]]
-    if not accounts:
+    if not fields["accounts"]:
         raise DocumentImportError("choose at least one account")
-    at = every = None
+    for account in fields["accounts"]:
+        w.config.account(account)  # an unknown name is one clear line
+    fields["start"] = fields["spacing"] = None
     if fields["schedule"] == "spaced":
-        at = schedule_time(w, fields["at"] or "now")
-        every = parse_duration(fields["every"] or "0s")
-    planned = plan_posts(sheet, accounts, config=w.config, store=w.store, now=w.now(),
-                         at=at, every=every)
-    return text, sheet, accounts, planned, at, every, loaded.notes
+        # "now" is fixed at review, so confirming a minute later plans the same times.
+        fields["start"] = schedule_time(w, fields["at"] or "now")
+        fields["spacing"] = parse_duration(fields["every"] or "0s")
+    loaded = parse_with_images(data, name, base_url=fields["base_url"].strip() or None,
+                               limits=w.config.limits)
+    pending = PendingImport(user=actor.name, name=name, loaded=loaded, fields=fields,
+                            plan=None)  # type: ignore[arg-type]
+    pending.plan = _plan(request, pending)
+    return pending
+
+
+def render_review(request: Request, actor, token: str, pending: PendingImport, *,
+                  changed: bool = False, status: int = 200):
+    w = web(request)
+    plan = pending.plan
+    accounts = [w.config.account(n) for n in pending.fields["accounts"]]
+    by_account = {a.name: [p for p in plan.planned if p.account == a.name] for a in accounts}
+    cap_warnings = [(f"a post or thread for {o.largest_for} costs more than the whole monthly "
+                     f"{o.title} cap: queueing will be refused") if o.never_fits else o.message
+                    for o in plan.outlooks if o.never_fits or o.message]
+    return w.render(request, "import_review.html", actor, status, sheet=plan.sheet,
+                    name=pending.name, token=token, accounts=accounts, by_account=by_account,
+                    costs={c.account: c for c in plan.costs}, notes=plan.notes,
+                    cap_warnings=cap_warnings, correction=plan.correction,
+                    skipped=plan.skipped_accounts, image_notes=plan.image_notes,
+                    images=pending.loaded.images, with_images=pending.fields["images"] == "on",
+                    changed=changed, language_warnings=plan.language_warnings)
 
 
 @router.post("/import/review")
 async def import_review(request: Request, actor: AuthorForm):
-    from starlette.concurrency import run_in_threadpool
-
     w = web(request)
     fields, data, name = await read_form(request)
     try:
-        text, sheet, accounts, planned, _at, _every, notes = await run_in_threadpool(
-            plan, request, fields, data, name)
+        pending = await run_in_threadpool(review, request, actor, fields, data, name)
     except FactpostError as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
-                        error=str(exc), chosen=set(fields["accounts"]), form=fields)
-    by_account = {a.name: [p for p in planned if p.account == a.name] for a in accounts}
-    priced = {cost.account: cost for cost in costs(planned, w.config)}
-    outlooks = await run_in_threadpool(cap_outlook, w.store, w.config, planned, w.now())
-    cap_warnings = [(f"a post or thread for {o.largest_for} costs more than the whole monthly "
-                     f"{o.title} cap: queueing will be refused") if o.never_fits else o.message
-                    for o in outlooks if o.never_fits or o.message]
-    return w.render(request, "import_review.html", actor, sheet=sheet, text=text, name=name,
-                    accounts=accounts, by_account=by_account, fields=fields, costs=priced,
-                    notes=notes, cap_warnings=cap_warnings)
+                        error=w.public_message(str(exc)), chosen=set(fields["accounts"]),
+                        form=fields, accept=ACCEPT)
+    token = pending_imports(request).put(pending)
+    return render_review(request, actor, token, pending)
+
+
+def _shown(plan: ImportPlan) -> tuple:
+    """What a review page shows of a plan: the posts with their accounts, times, places and
+    images, and for a correction what it cancels and re-links."""
+    posts = tuple((p.account, p.text, p.scheduled_at, p.section_index, p.thread_position,
+                   p.parent_post_id, p.parent_index, p.pair_key,
+                   p.media.sha256 if p.media else None) for p in plan.posts)
+    correction = plan.correction
+    return posts, (correction.supersede, correction.relinks) if correction else None
 
 
 @router.post("/import")
 async def import_confirm(request: Request, actor: AuthorForm):
-    from starlette.concurrency import run_in_threadpool
-
     w = web(request)
-    fields, data, name = await read_form(request)
+    form = await request.form()
+    token = str(form.get("review", ""))
+    reviews = pending_imports(request)
+    pending = reviews.get(token, actor.name)
 
     def run():
-        text, sheet, accounts, _planned, at, every, _notes = plan(request, fields, data, name)
-        return import_sheet(text, sheet, source_name=name, store=w.store, config=w.config,
-                            accounts=accounts, actor=actor, now=w.now(), at=at,
-                            every=every)
+        plan = _plan(request, pending)
+        if _shown(plan) != _shown(pending.plan):
+            return plan, None
+        return plan, store_import(plan, store=w.store, config=w.config, actor=actor,
+                                  now=w.now(), replace=True)
 
-    report = await run_in_threadpool(run)
+    plan, report = await run_in_threadpool(run)
+    if report is None:
+        pending.plan = plan
+        reviews.replace(token, pending)
+        return render_review(request, actor, token, pending, changed=True, status=409)
+    reviews.discard(token)
+    name = pending.name
+    if report.correction is not None:
+        if not report.applied:
+            return w.redirect("/", f"{name}: no post changes; nothing to do")
+        return w.redirect("/", f"{name}: imported as document {report.document_id}; "
+                               f"{len(report.correction.supersede)} superseded posts cancelled, "
+                               f"{report.created} posts "
+                               + ("drafts awaiting approval" if w.config.require_approval
+                                  else "queued"))
     if report.created == 0:
         return w.redirect("/", f"{name}: already imported for "
-                               f"{', '.join(report.skipped_accounts)}")
+                               f"{', '.join(report.skipped_accounts)}; nothing new")
     state = "drafts awaiting approval" if w.config.require_approval else "queued"
     notice = f"{name}: {report.created} posts {state}" + "".join(
         f"; {cost}" for cost in report.costs) + "".join(
         f". Warning: {warning}" for warning in report.cap_warnings)
+    if report.images_attached:
+        notice += f"; {report.images_attached} with an image"
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
     return w.redirect(target, notice)

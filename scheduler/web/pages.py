@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
-from itertools import islice
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -17,7 +16,7 @@ from scheduler.platforms.billing import usd
 from scheduler.records import csv_record, csv_writer
 from scheduler.spend import billing_specs
 from scheduler.status import status_report
-from scheduler.timing import TimeFormatError, free_slots
+from scheduler.timing import TimeFormatError
 from scheduler.web.actions import parse_time
 from scheduler.web.auth import AdminForm, Author
 from scheduler.web.context import web
@@ -35,58 +34,7 @@ def queue_page(request: Request, actor: Author):
     return w.render(request, "queue.html", actor, accounts=accounts)
 
 
-# -- calendar --------------------------------------------------------------------------------
-
-@router.get("/calendar")
-def calendar_page(request: Request, actor: Author,
-                  account: str = "", week: str = ""):
-    w = web(request)
-    if not w.config.accounts:
-        return w.render(request, "error.html", actor, 400, title="No accounts",
-                        message="no [[accounts]] configured; add one to config.toml")
-    acct = w.config.account(account) if account else w.config.accounts[0]
-    today = w.now().astimezone(w.tz).date()
-    monday = week_start(week[:40], today)
-    start = datetime.combine(monday, time(0), tzinfo=w.tz)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=w.tz)
-    days = {monday + timedelta(days=i): [] for i in range(7)}
-    for post in w.store.history.search(HistoryFilter(account=acct.name, since=start, until=end)):
-        when = (post.published_at or post.scheduled_at).astimezone(w.tz)
-        days[when.date()].append((when, "post", post))
-    if acct.slots and end > w.now():
-        slots = free_slots(acct.slots, w.tz, max(start, w.now()),
-                           taken=w.store.history.scheduled_times(acct.name))
-        # A week holds at most a few hundred slots; the bound guards a per-minute cron.
-        for slot in islice(slots, 2_000):
-            if slot >= end:
-                break
-            local = slot.astimezone(w.tz)
-            days[local.date()].append((local, "free", None))
-    for entries in days.values():
-        entries.sort(key=lambda e: (e[0], e[1] == "free"))
-    return w.render(request, "calendar.html", actor, account=acct, days=days, today=today,
-                    previous=(monday - timedelta(days=7)).isoformat(),
-                    next=(monday + timedelta(days=7)).isoformat(), monday=monday)
-
-
 # -- history ---------------------------------------------------------------------------------
-
-def week_start(week: str, today: date) -> date:
-    """The Monday of the week holding `week` (a date; empty: today). Raises TimeFormatError."""
-    try:
-        day = date.fromisoformat(week) if week else today
-    except ValueError:
-        raise TimeFormatError(f"cannot read week {week!r}; write a date like 2026-12-01"
-                              ) from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise TimeFormatError(f"week {week!r} is out of range; choose a year from "
-                              f"{FIRST_YEAR} to {LAST_YEAR}")
-    return day - timedelta(days=day.weekday())
-
-
-#: The calendar shows years in this range; beyond it dates cannot be shifted by time zones.
-FIRST_YEAR, LAST_YEAR = 1970, 9998
-
 
 def history_filter(request: Request, account: str, status: str, since: str, until: str,
                    q: str) -> HistoryFilter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -14,6 +15,7 @@ from scheduler.users import (
     add_user,
     authenticate,
     check_role,
+    check_steps,
     hash_password,
 )
 from scheduler.web.auth import (
@@ -97,7 +99,7 @@ def logout(request: Request, actor: AuthorForm):
 def users_page(request: Request, actor: Admin, error: str = ""):
     w = web(request)
     return w.render(request, "users.html", actor, users=w.users.users(), roles=ROLES,
-                    error=error or None)
+                    error=error or None, held=w.users.steps_by_user())
 
 
 @router.post("/users")
@@ -108,19 +110,26 @@ def users_add(request: Request, actor: AdminForm,
         add_user(w.users, name.strip(), password, role, now=w.now(), actor=actor)
     except UserError as exc:
         return w.render(request, "users.html", actor, 400, users=w.users.users(), roles=ROLES,
-                        error=str(exc))
+                        error=str(exc), held=w.users.steps_by_user())
     return w.redirect("/users", f"added {name.strip()}")
 
 
 @router.post("/users/{name}")
 def users_change(request: Request, name: str, actor: AdminForm,
-                 role: str = Form(""), state: str = Form(""), password: str = Form("")):
+                 role: str = Form(""), state: str = Form(""), password: str = Form(""),
+                 step: Annotated[list[str] | None, Form()] = None, steps_shown: str = Form("")):
     w = web(request)
     if name == actor.name and (state == "disabled" or (role and role != "admin")):
         raise UserError("you cannot disable yourself or drop your own admin role; ask "
                         "another admin")
+    # The form's step boxes say every step the user holds; forms without them change none.
+    steps = check_steps(step or [], w.config.review_steps) if steps_shown else None
+    if steps and (role or w.users.require_user(name).role) == "author":
+        raise UserError(f"only approvers clear steps; give {name} the approver role too")
     w.users.update_user(name, role=check_role(role) if role else None,
                         disabled={"disabled": True, "active": False}.get(state),
                         password_hash=hash_password(password) if password else None,
                         actor=actor, now=w.now())
+    if steps is not None:
+        w.users.set_steps(name, steps, actor=actor, now=w.now())
     return w.redirect("/users", f"updated {name}")

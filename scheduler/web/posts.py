@@ -62,7 +62,8 @@ def post_page(request: Request, post_id: int, actor: Author):
     version = w.store.posts.versions([post_id])[post_id]
     return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
-                    version=version, at_value=form_value(post.scheduled_at, w.tz))
+                    version=version, at_value=form_value(post.scheduled_at, w.tz),
+                    **clearance_context(w, actor, [post_id]))
 
 
 @router.post("/posts/{post_id}/edit")
@@ -89,7 +90,7 @@ def post_approve(request: Request, post_id: int,
                  actor: ApproverForm, version: str = Form("", max_length=64)):
     w = web(request)
     w.store.posts.approve([post_id], seen={post_id: version}, actor=actor, now=w.now())
-    return to(request, f"/posts/{post_id}", "approved")
+    return to(request, f"/posts/{post_id}", cleared_note(w, [post_id]) or "approved")
 
 
 @router.post("/posts/{post_id}/reject")
@@ -129,7 +130,19 @@ def approvals_page(request: Request, actor: Approver):
     versions = w.store.posts.versions(p.id for p in drafts)
     held = set(w.store.queue.held_for_review())
     return w.render(request, "approvals.html", actor, drafts=drafts, versions=versions,
-                    held=held, held_note=held_message(len(held)) if held else None)
+                    held=held, held_note=held_message(len(held)) if held else None,
+                    **clearance_context(w, actor, [p.id for p in drafts]))
+
+
+def clearance_context(w, actor: Actor, post_ids: list[int]) -> dict:
+    """What the pages show of clearance: each post's progress, who holds each step, and the
+    steps `actor` holds (None when the office names no steps: every approver clears)."""
+    steps = w.config.review_steps
+    holders = w.store.posts.step_holders() if steps else {}
+    # Read only where shown: without named steps every approver clears the one step.
+    return {"progress": w.store.posts.progress(post_ids) if steps else {}, "holders": holders,
+            "mine": ({step for step, names in holders.items() if actor.name in names}
+                     if steps else None)}
 
 
 @router.post("/approvals")
@@ -152,4 +165,18 @@ async def _approve(request: Request, actor: Actor, seen: dict[int, str]):
     w = web(request)
     approved = await run_in_threadpool(w.store.posts.approve, list(seen), seen=seen,
                                        actor=actor, now=w.now())
-    return to(request, "/approvals", f"approved {len(approved)} post(s)")
+    note = await run_in_threadpool(cleared_note, w, [p.id for p in approved])
+    return to(request, "/approvals", note or f"approved {len(approved)} post(s)")
+
+
+def cleared_note(w, post_ids: list[int]) -> str | None:
+    """With named steps, which step each approval cleared and what each post waits for now
+    (None when the office names no steps)."""
+    if not w.config.review_steps:
+        return None
+    notes = []
+    for post_id, done in w.store.posts.progress(post_ids).items():
+        step = done.cleared[-1].step if done.cleared else done.steps[-1]
+        notes.append(f"post {post_id}: cleared {step}" + (
+            f", waits for {done.waiting_for}" if done.waiting_for else ", approved"))
+    return "; ".join(notes)

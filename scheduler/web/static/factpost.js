@@ -77,8 +77,41 @@ function setUpAutosubmit() {
   }
 }
 
+// Calendar: dragging a post onto a free slot of its account submits the post's own Move form
+// with that slot chosen, so a drag and the keyboard's Move button make the same request.
+function setUpCalendarDrag() {
+  let dragged = null;
+  for (const item of document.querySelectorAll("[data-post][draggable]")) {
+    item.addEventListener("dragstart", (event) => {
+      dragged = item;
+      event.dataTransfer.setData("text/plain", item.dataset.post);
+      event.dataTransfer.effectAllowed = "move";
+    });
+    item.addEventListener("dragend", () => { dragged = null; });
+  }
+  for (const slot of document.querySelectorAll("[data-slot]")) {
+    const fits = () => dragged && dragged.dataset.account === slot.dataset.account;
+    slot.addEventListener("dragover", (event) => {
+      if (!fits()) return;
+      event.preventDefault();  // this is a place the post may go
+      slot.classList.add("drop");
+    });
+    slot.addEventListener("dragleave", () => slot.classList.remove("drop"));
+    slot.addEventListener("drop", (event) => {
+      event.preventDefault();
+      slot.classList.remove("drop");
+      if (!fits()) return;
+      const form = document.getElementById("move-" + dragged.dataset.post);
+      if (!form) return;
+      form.elements.at.value = slot.dataset.slot;
+      form.submit();
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpCompose();
   setUpSelectAll();
   setUpAutosubmit();
+  setUpCalendarDrag();
 });

@@ -1,16 +1,16 @@
 """Posts published per account and hour, kept by the transition function, so that a posting
 budget is read from a few counters rather than from the posts of its window (issue 17)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
