@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
+from db import alerts
 from db.models import AuditEntry
 
 # Built once: the daemon writes one per claim and one per outcome.
@@ -25,6 +26,9 @@ def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | N
     entry = AuditEntry(at=at, actor=actor, action=action, post_id=post_id, account=account,
                        from_status=from_status, to_status=to_status, reason=reason)
     s.add(entry)
+    # A row that staff must hear about (a post failed, an account paused) leaves its alert
+    # in the outbox within this transaction: delivered exactly when the change is committed.
+    alerts.note(s, entry)
     return entry
 
 

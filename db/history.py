@@ -176,11 +176,15 @@ class History:
         return texts if len(texts) <= limit else None
 
     def parent_remote_id(self, post: Post) -> str | None:
-        """The remote id of the part `post` replies to, once published (None for a first part)."""
-        if post.parent_id is None:
+        """The remote id of the post `post` replies to, once published: the thread part
+        before it, or the post a correction answers (db/retractions.py); None for a post
+        that replies to nothing."""
+        replied = post.parent_id if post.parent_id is not None else (
+            post.corrects_id if post.reply_to_corrected else None)
+        if replied is None:
             return None
         with self.db.reading() as s:
-            return s.scalar(select(Post.remote_id).where(Post.id == post.parent_id))
+            return s.scalar(select(Post.remote_id).where(Post.id == replied))
 
     def thread_of(self, post: Post) -> list[Post]:
         """Every part of `post`'s thread in order, as its parts now chain (a single post

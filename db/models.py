@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -127,6 +128,12 @@ class Post(Base):
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     remote_id: Mapped[str | None] = mapped_column(String(100))
     remote_url: Mapped[str | None] = mapped_column(String(500))
+    #: The published post this one answers: its correction, or the public acknowledgment of
+    #: its removal (db/retractions.py).
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    #: Whether it goes out as a reply to that post (a correction where the platform threads).
+    reply_to_corrected: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=false())
     published_at: Mapped[datetime | None] = mapped_column()
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -398,3 +405,55 @@ class XCapMonth(Base):
 
     app: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
+
+
+# -- alerts: an outbox written with the event, delivered by the daemon outside it -----------------
+
+class AlertEvent(Base):
+    """Something staff must hear about (a post failed, an account paused, a daemon silent),
+    written in the transaction that records it, or, for what is observed rather than
+    recorded, once per `key` (db/alerts.py). Delivery is per channel (AlertDelivery)."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: post_failed, post_needs_review, account_paused, spend_cap, heartbeat_lost,
+    #: version_retiring (db/alerts.py, KINDS).
+    kind: Mapped[str] = mapped_column(String(40))
+    #: What makes an observed event one event: a second one with the same key is never
+    #: written. None for an event written with its audit row (written once by construction).
+    key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+    at: Mapped[datetime] = mapped_column()
+    subject: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    account: Mapped[str | None] = mapped_column(String(200))
+    #: When the deliverer gave it its deliveries (one per configured channel); None: not yet.
+    routed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    audit: Mapped[AuditEntry | None] = relationship()
+
+
+class AlertDelivery(Base):
+    """One event to one channel (an e-mail address list or a webhook): pending until sent,
+    claimed under a lease while a deliverer sends it, retried with backoff after a failure."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel"),
+                      Index("ix_alert_deliveries_state_channel", "state", "channel"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(100))
+    #: pending, sent, dropped (its channel is no longer configured).
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    #: Sent together with others in one digest message after this time (UTC).
+    not_before: Mapped[datetime] = mapped_column()
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    event: Mapped[AlertEvent] = relationship()

@@ -7,9 +7,12 @@
     store.accounts    account pauses and holds (accounts.py)
     store.workers     the daemons' heartbeats (accounts.py)
     store.history     reading posts back, history and search (history.py)
+    store.retractions retractions, corrections, acknowledgments (retractions.py)
     store.media       stored images (media.py)
     store.spend       the spend ledger of platforms that bill (spend.py)
     store.users       users, sessions, API tokens (users.py)
+    store.alerts      the alert outbox and its deliveries (alerts.py)
+    store.measures    aggregates for /metrics and /healthz (metrics.py)
 
 Every state change goes through one transition function (transitions.py), which checks the
 action against posts.states and writes the audit entry in the same transaction, so a post
@@ -26,13 +29,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from db.accounts import Accounts, Workers
+from db.alerts import AlertStore
 from db.database import Database
 from db.documents import Documents, ImportOutcome, PlannedPost, Relink
 from db.engine import make_engine
 from db.history import History, HistoryFilter, history_key
 from db.media import MediaStore
+from db.metrics import Measures
 from db.outcomes import UNSURE_OUTCOMES, AttemptResult, Outcomes
 from db.queue import Due, Queue
+from db.retractions import Retractions
 from db.spend import SpendStore
 from db.staff import StaffActions
 from db.users import UserStore
@@ -55,9 +61,12 @@ class Store:
         self.accounts = Accounts(self.db)
         self.workers = Workers(self.db)
         self.history = History(self.db)
+        self.retractions = Retractions(self.db)
         self.media = MediaStore(self.db)
         self.spend = SpendStore(self.db)
         self.users = UserStore(self.db)
+        self.alerts = AlertStore(self.db)
+        self.measures = Measures(self.db)
 
     @classmethod
     def open(cls, url: str, review: Review = NO_REVIEW) -> Store:

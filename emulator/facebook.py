@@ -19,6 +19,9 @@ form) or an `Authorization: Bearer|OAuth` header. Errors use Graph's envelope an
 (https://developers.facebook.com/docs/graph-api/guides/error-handling); every response carries
 X-App-Usage, and X-Business-Use-Case-Usage for the page concerned
 (https://developers.facebook.com/docs/graph-api/overview/rate-limiting).
+
+A deleted post is gone from the feed and from reads; deleting it again is refused as Graph
+refuses any object it cannot find: HTTP 400, code 100, subcode 33.
 """
 
 from __future__ import annotations
@@ -211,7 +214,15 @@ class GraphDouble:
 
     def _route(self, method: str, parts: list[str], params: dict[str, str], token_page: Page,
                version: str, request: Request | None = None) -> Response:
-        if len(parts) == 1 and method in ("GET", "DELETE") and POST_ID.fullmatch(parts[0]):
+        if len(parts) == 1 and method == "DELETE" and POST_ID.fullmatch(parts[0]):
+            # A delete changes the feed as a create does, so it meets the same faults.
+            return run_publish(self.faults.take(self.name),
+                               lambda: self._post_object(method, parts[0], params, token_page),
+                               unavailable=self._unavailable,
+                               rate_limited=lambda: self._throttled(32, token_page),
+                               refused=lambda: self.error(403, 200, "(#200) Permissions error"),
+                               wait=self.wait)
+        if len(parts) == 1 and method == "GET" and POST_ID.fullmatch(parts[0]):
             return self._post_object(method, parts[0], params, token_page)
         if len(parts) == 1 and method == "GET":
             page = token_page if parts[0] == "me" else self._resolve(parts[0], "get")

@@ -1,13 +1,14 @@
 """Faults the emulator can play on publishing requests (X `POST /2/tweets` and
 `POST /2/media/upload`, Graph `POST /{page}/feed` and `POST /{page}/photos`, and whatever
-creates a post on any other emulated platform): queued ones first, then random ones at a
+creates a post on any other emulated platform) and on deletes (X `DELETE /2/tweets/:id`,
+Graph `DELETE /{page-post-id}`): queued ones first, then random ones at a
 seeded rate. A post with an image meets the fault on its upload first. Each platform answers a
 fault in its own documented shapes.
 
     error_before       503 (X) / 500 code 1 (Graph), nothing stored
-    commit_then_error  stored, then the same 503 / 500
+    commit_then_error  stored (or deleted), then the same 503 / 500
     drop_before        connection closed without a response, nothing stored
-    drop_after         stored, then the connection closed without a response
+    drop_after         stored (or deleted), then the connection closed without a response
     slow               a pause of `delay` seconds (default 5), then handled normally
     html_error         502 with a proxy's HTML page, nothing stored
     rate_limit         429 with exhausted x-rate-limit-* headers (X) / code 32 (Graph)

@@ -197,6 +197,14 @@ class XDouble:
                                    wait=self.wait)
         elif endpoint == "POST /2/media/metadata":
             response = self._limited(account, endpoint, lambda: self._metadata(account, request))
+        elif endpoint == "DELETE /2/tweets/:id":
+            # A delete changes the timeline as a create does, so it meets the same faults.
+            response = run_publish(self.faults.take(self.name),
+                                   lambda: read(self.state, account, endpoint, found.groups(),
+                                                request),
+                                   unavailable=unavailable, rate_limited=too_many_requests,
+                                   refused=lambda: problem(403, "Forbidden", NOT_PERMITTED),
+                                   wait=self.wait)
         else:
             response = read(self.state, account, endpoint, found.groups(), request)
         if response.fault != "html_error":  # a proxy's page carries no X headers

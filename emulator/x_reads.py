@@ -164,6 +164,9 @@ def _lookup(state: XState, reader: XAccount, tweet_id: str, request: Request) ->
 
 def _delete(state: XState, account: XAccount, tweet_id: str) -> Response:
     found = state.find_tweet(tweet_id)
+    # `deleted` says "whether the specified Tweet has been deleted as a result of this
+    # request" (https://developer.x.com/en/docs/x-api/tweets/manage-tweets/api-reference/
+    # delete-tweets-id): a post already gone is not deleted again.
     if found is None:
         return json_response(200, {"data": {"deleted": False}})
     if found[0] is not account:

@@ -13,6 +13,12 @@
     failed, needs_review ──edit──▶ queued (draft when its text changed under review)
     needs_review ──resolve──▶ published
     queued ──await_review──▶ draft  (queued while review was off; it is on now)
+    published ──retract──▶ retracting ──retract──▶ retracted  (deleted on the platform)
+                                      └─retract──▶ published  (the platform refused to delete)
+
+`retracting` is written before the platform is asked to delete the post, so a deletion whose
+answer was lost is never forgotten: the post stays `retracting` until a later `retract` settles
+it. A retracted post keeps its row, text and trail: it is gone from the platform only.
 
 Each action is a `Rule`: the (from, to) moves it may make and who may take it. People hold one
 of the ranked staff roles (author < approver < admin); the publishing daemon and the operator
@@ -42,6 +48,8 @@ class PostStatus(StrEnum):
     FAILED = "failed"
     NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"
+    RETRACTING = "retracting"
+    RETRACTED = "retracted"
 
 
 S = PostStatus
@@ -105,6 +113,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     RETRY = "retry"
     RESOLVE = "resolve"
+    RETRACT = "retract"
+    CORRECT = "correct"
     SUPERSEDE = "supersede"
     RELINK = "relink"
     AWAIT_REVIEW = "await_review"
@@ -156,6 +166,13 @@ RULES: dict[Action, Rule] = {
     Action.CANCEL: Rule(_moves((D, C), (Q, C), (F, C), (R, C)), "author"),
     Action.RETRY: Rule(_moves((F, Q), (F, D), (R, Q), (R, D)), "author"),
     Action.RESOLVE: Rule(_moves((R, S.PUBLISHED)), "approver"),
+    # Taking a published post down (db/retractions.py): asked, then settled by the platform's
+    # answer; asking again while it is `retracting` settles a deletion whose answer was lost.
+    Action.RETRACT: Rule(_moves((S.PUBLISHED, S.RETRACTING), (S.RETRACTING, S.RETRACTING),
+                                (S.RETRACTING, S.RETRACTED), (S.RETRACTING, S.PUBLISHED)),
+                         "approver"),
+    # A correction of a published post is a new post; this action moves none, it links them.
+    Action.CORRECT: Rule(frozenset(), "approver"),
     Action.SUPERSEDE: Rule(_moves((D, C), (Q, C), (F, C)), "author", _OPERATOR),
     Action.RELINK: Rule(_moves((D, D), (Q, Q), (F, F)), "author", _OPERATOR),
     # Posts queued while review was off, found unapproved once it is on (by the daemon at its

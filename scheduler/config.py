@@ -26,6 +26,7 @@ from posts.formats.limits import DEFAULT_LIMITS, MB, Limits
 from posts.split import TextRules
 from posts.states import Review
 from posts.thread_links import LINK_PLACEMENTS
+from scheduler.alert_settings import AlertSettings, parse_alerts
 from scheduler.platforms import registry
 from scheduler.platforms.base import Account, Budget, CredentialsMissing
 from scheduler.platforms.billing import BillingSettings
@@ -113,6 +114,11 @@ class Config:
     billing: Mapping[str, BillingSettings] = field(default_factory=dict)
     #: How much of a document is read and queued (`[import]`; the rest are fixed).
     limits: Limits = DEFAULT_LIMITS
+    #: Alert channels and which events go to each (`[alerts]`, scheduler/alert_settings.py).
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: The environment variable whose value /metrics and /healthz require as a bearer token
+    #: (`[web] metrics_token_env`); None: open to anyone who reaches the server.
+    metrics_token_env: str | None = None
 
     @property
     def review(self) -> Review:
@@ -196,10 +202,19 @@ def parse_config(raw: Mapping, path: Path) -> Config:
     body_timeout = number(web, "body_timeout_seconds", 30.0, "web.body_timeout_seconds", fail,
                           0.1)
     token_days = number(web, "api_token_days", 90, "web.api_token_days", fail, 1)
+    metrics_token_env = web.get("metrics_token_env")
+    if metrics_token_env is not None and (not isinstance(metrics_token_env, str) or
+                                          not re.fullmatch(r"[A-Z_][A-Z0-9_]*",
+                                                           metrics_token_env)):
+        raise fail("web.metrics_token_env",
+                   f"{metrics_token_env!r} is not an environment variable name",
+                   'write e.g. "FACTPOST_METRICS_TOKEN" (the token itself goes in that '
+                   "variable, never in this file)")
 
     billing = {spec.name: spec.billing.settings(_table(raw, spec.billing.table, fail), fail)
                for spec in registry.specs() if spec.billing is not None}
     limits = _import_limits(_table(raw, "import", fail), fail)
+    alerts = parse_alerts(raw.get("alerts", {}), fail)
 
     raw_accounts = raw.get("accounts", [])
     if not isinstance(raw_accounts, list):
@@ -231,7 +246,8 @@ def parse_config(raw: Mapping, path: Path) -> Config:
                   api_token_days=int(token_days),
                   poll_seconds=poll, max_attempts=max_attempts, lease_seconds=lease,
                   retry_base_seconds=retry_base, retry_max_seconds=retry_max,
-                  accounts=tuple(accounts), billing=billing, limits=limits)
+                  accounts=tuple(accounts), billing=billing, limits=limits, alerts=alerts,
+                  metrics_token_env=metrics_token_env)
 
 
 def _import_limits(table: Mapping, fail) -> Limits:

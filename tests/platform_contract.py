@@ -18,7 +18,7 @@ import base64
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import ModuleType
 
@@ -29,13 +29,17 @@ from scheduler.config import AccountConfig
 from scheduler.emulated import demo_credentials
 from scheduler.platforms.base import (
     Ambiguous,
+    CannotDelete,
     CredentialsRejected,
+    Deleted,
+    Deleter,
     DuplicateContent,
     Permanent,
     Publisher,
     RateLimited,
     RateLimitState,
     Retryable,
+    delete_post,
 )
 from scheduler.platforms.registry import build_publisher
 from scheduler.platforms.spec import PlatformSpec
@@ -319,3 +323,89 @@ def test_environment_proxies_do_not_hijack_loopback_traffic(case, pub, monkeypat
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # a proxy that refuses everything
     pub.publish("Straight to the emulator.")
     assert [p["text"] for p in case.posts()] == ["Straight to the emulator."]
+
+
+# Deleting, where the publisher offers it -----------------------------------------------------
+
+def deleter(pub) -> Deleter:
+    if not isinstance(pub, Deleter):
+        pytest.skip(f"{pub.platform}'s publisher offers no delete")
+    return pub
+
+
+def test_a_publisher_without_delete_says_it_cannot(pub):
+    class Plain:
+        platform = pub.platform
+
+    with pytest.raises(CannotDelete, match="remove post 42 by hand"):
+        delete_post(Plain(), "42")
+
+
+def test_a_deleted_post_is_gone_from_the_account_and_its_timeline(case, pub):
+    kept, gone = pub.publish("Kept."), pub.publish("Taken down.")
+    deleted = deleter(pub).delete(gone.remote_id)
+    assert deleted == Deleted(gone.remote_id, already_gone=False)
+    assert [p["id"] for p in case.posts()] == [kept.remote_id]
+    assert [p.remote_id for p in pub.recent_posts(5)] == [kept.remote_id]
+
+
+def test_deleting_twice_says_the_post_is_already_gone(case, pub):
+    published = pub.publish("Deleted twice.")
+    deleter(pub).delete(published.remote_id)
+    assert pub.delete(published.remote_id) == Deleted(published.remote_id, already_gone=True)
+
+
+def test_each_part_of_a_thread_is_deleted_by_itself(case, pub):
+    if not case.spec.text.threads:
+        pytest.skip(f"{case.spec.title} has no threads")
+    first = pub.publish("Thread 1/2")
+    second = pub.publish("Thread 2/2", reply_to=first.remote_id)
+    deleter(pub).delete(first.remote_id)
+    # The platform does not take the replies down with the first post.
+    assert [p["id"] for p in case.posts()] == [second.remote_id]
+    pub.delete(second.remote_id)
+    assert case.posts() == []
+
+
+@pytest.mark.parametrize("fault", ["commit_then_error", "drop_after", "error_before",
+                                   "drop_before"])
+def test_a_deletion_whose_answer_is_lost_is_ambiguous_and_asking_again_settles_it(
+        case, pub, fault):
+    published = pub.publish("Answer lost.")
+    case.emulator.inject(fault, platform=case.spec.name)
+    with pytest.raises(Ambiguous, match="did not confirm the deletion"):
+        deleter(pub).delete(published.remote_id)
+    applied = fault in ("commit_then_error", "drop_after")
+    assert pub.delete(published.remote_id).already_gone is applied
+    assert case.posts() == []
+
+
+def test_a_refused_deletion_is_permanent_and_leaves_the_post(case, pub):
+    published = pub.publish("Refused.")
+    case.emulator.inject("refuse", platform=case.spec.name)
+    with pytest.raises(Permanent):
+        deleter(pub).delete(published.remote_id)
+    assert [p["id"] for p in case.posts()] == [published.remote_id]
+
+
+def test_another_accounts_post_is_not_deleted(case, pub):
+    other = case.publisher(replace(case.account(), name=f"other-{case.spec.name}",
+                                   handle="Other" + case.handle))
+    theirs = other.publish("Not yours.")
+    with pytest.raises(Permanent):
+        deleter(pub).delete(theirs.remote_id)
+    assert [p["id"] for p in case.emulator.posts(case.spec.name, "Other" + case.handle)] == [
+        theirs.remote_id]
+
+
+def test_a_billed_deletion_is_reported_and_charged_only_when_it_deleted(case, pub):
+    if case.spec.billing is None:
+        pytest.skip(f"{case.spec.title} does not bill per request")
+    published = pub.publish("Billed deletion.")
+    meter = pub.meter = RecordingMeter()
+    deleter(pub).delete(published.remote_id)
+    pub.delete(published.remote_id)
+    prices = case.spec.billing.defaults().prices.micros
+    starts = [e[1] for e in meter.events if e[0] == "start"]
+    assert len(starts) == 2 and all(op in prices for op in starts)
+    assert [e[1] for e in meter.events if e[0] == "settle"] == [True, False]

@@ -28,5 +28,7 @@ def test_other_transitions_are_refused_with_what_is_possible(current, target):
     assert f"post 7 is {current}; it cannot become {target}" in str(err.value)
 
 
-def test_published_and_cancelled_are_final():
-    assert TRANSITIONS[S.PUBLISHED] == frozenset() == TRANSITIONS[S.CANCELLED]
+def test_cancelled_and_retracted_are_final_and_published_can_only_be_retracted():
+    assert TRANSITIONS[S.CANCELLED] == frozenset() == TRANSITIONS[S.RETRACTED]
+    assert TRANSITIONS[S.PUBLISHED] == {S.RETRACTING}
+    assert TRANSITIONS[S.RETRACTING] == {S.RETRACTED, S.PUBLISHED}

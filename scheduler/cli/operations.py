@@ -95,6 +95,7 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
         return
     configure_logging(verbose)
     # The daemon (APScheduler) is loaded by the command that runs it, not by every command.
+    from scheduler.alerts.deliver import Deliverer, start_alerts
     from scheduler.daemon import Daemon, worker_name
 
     dispatcher = Dispatcher(store, ctx.config, build_publishers(ctx), worker=worker_name())
@@ -103,9 +104,17 @@ def run(ctx: Context, once: bool, until_idle: bool, dry_run: bool, verbose: bool
             report = dispatcher.tick()
         finally:
             dispatcher.shutdown()
+        if ctx.config.alerts.enabled:
+            Deliverer(store, ctx.config, worker=dispatcher.worker).run_once()
     else:
-        report = Daemon(dispatcher, store, poll_seconds=ctx.config.poll_seconds,
-                        until_idle=until_idle).run()
+        # Alerts go out from a thread of their own: a slow mail server never holds a post.
+        alerting = start_alerts(store, ctx.config, worker=dispatcher.worker)
+        try:
+            report = Daemon(dispatcher, store, poll_seconds=ctx.config.poll_seconds,
+                            until_idle=until_idle).run()
+        finally:
+            if alerting is not None:
+                alerting.stop()
     click.echo(f"published {report.published}, retrying {report.retried}, "
                f"failed {report.failed}, needs review {report.needs_review}")
 

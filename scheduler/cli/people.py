@@ -251,5 +251,14 @@ def serve(ctx: Context, host: str, port: int) -> None:
     ctx.store.queue.hold_unreviewed(actor=operator(), now=now())
     app = create_app(ctx.config, ctx.store)
     sock = bind(host, port)
+    # The web server delivers alerts too: a daemon that died cannot report its own silence.
+    from scheduler.alerts.deliver import start_alerts
+    from scheduler.daemon import worker_name
+
+    alerting = start_alerts(ctx.store, ctx.config, worker=f"web:{worker_name()}")
     click.echo(f"factpost: serving on http://{host}:{sock.getsockname()[1]}", err=True)
-    run_server(app, sock, header_timeout=ctx.config.body_timeout_seconds)
+    try:
+        run_server(app, sock, header_timeout=ctx.config.body_timeout_seconds)
+    finally:
+        if alerting is not None:
+            alerting.stop()

@@ -75,7 +75,8 @@ def history(ctx: Context, account, status, since, until, search, limit, as_json,
 
 @click.group()
 def post() -> None:
-    """Add, show, edit, approve, reject, cancel, retry and resolve single posts.
+    """Add, show, edit, approve, reject, cancel, retry, resolve, retract and correct single
+    posts.
 
     Every command here but add and show acts as a factpost user: set FACTPOST_TOKEN to your
     API token (from 'factpost user token NAME'); your role is checked as in the web UI.
@@ -155,10 +156,12 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
               "from": e.from_status, "to": e.to_status, "reason": e.reason} for e in trail]
     image = ctx.store.media.summary(p.media_id) if p.media_id else None
     version = ctx.store.posts.versions([post_id])[post_id]
+    answered_by = [a.id for a in ctx.store.retractions.answers_to(post_id)]
     clearance = ctx.store.posts.progress([post_id])[post_id]
     if as_json:
         emit_json({**post_record(p), "image": image, "pair_id": p.pair_id, "version": version,
-                   "clearance": clearance.record(), "attempts": attempts, "audit": audit})
+                   "clearance": clearance.record(), "corrects_id": p.corrects_id,
+                   "answered_by": answered_by, "attempts": attempts, "audit": audit})
         return
     record = post_record(p)
     for key in ("id", "account", "status", "document", "section", "remote_url"):
@@ -171,6 +174,11 @@ def post_show(ctx: Context, post_id: int, as_json: bool) -> None:
         click.echo(f"{'thread':>10}: part {p.thread_position} of {p.thread_size}")
     if p.pair_id:
         click.echo(f"{'pair':>10}: goes out together with post {p.pair_id}")
+    if p.corrects_id:
+        click.echo(f"{'answers':>10}: post {p.corrects_id}"
+                   + (", as a reply to it" if p.reply_to_corrected else ""))
+    if answered_by:
+        click.echo(f"{'answered':>10}: by post {', '.join(str(i) for i in answered_by)}")
     click.echo(f"{'version':>10}: {version} (factpost post approve {p.id} --version {version})"
                if p.status == PostStatus.DRAFT else f"{'version':>10}: {version}")
     if ctx.config.review_steps and p.status == PostStatus.DRAFT:

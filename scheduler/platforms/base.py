@@ -9,7 +9,8 @@ errors, so the dispatcher decides what happens next from the type alone:
     │   └── RateLimited             ...but not before `reset_at`
     ├── Permanent                   sending it again will not help; a person must act
     │   ├── CredentialsRejected     the account's tokens are bad or expired: pause the account
-    │   └── DuplicateContent        X refused identical text: evidence of an earlier success
+    │   ├── DuplicateContent        X refused identical text: evidence of an earlier success
+    │   └── CannotDelete            the platform (or its publisher) offers no deletion
     └── Ambiguous                   the request may have been applied (timeout after sending,
                                     dropped connection, commit-then-error): look before resending
 
@@ -160,6 +161,10 @@ class DuplicateContent(Permanent):
     explanation = "the platform refused the post as a duplicate of one already published"
 
 
+class CannotDelete(Permanent):
+    explanation = "factpost cannot delete posts on this platform; remove it by hand"
+
+
 class Ambiguous(PublishError):
     explanation = ("the platform may or may not have published the post; factpost will check "
                    "the account's timeline before trying again")
@@ -170,10 +175,52 @@ _OUTCOMES = {
     Retryable: "retryable",
     CredentialsRejected: "credentials_rejected",
     DuplicateContent: "duplicate",
+    CannotDelete: "cannot_delete",
     Permanent: "permanent",
     Ambiguous: "ambiguous",
     PublishError: "error",
 }
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A post that is no longer on the platform: deleted by this request, or `already_gone`
+    (the platform says no such post exists, e.g. deleted by an earlier request whose answer
+    was lost, or by hand)."""
+
+    remote_id: str
+    already_gone: bool = False
+
+
+def delete_post(publisher: Publisher, remote_id: str) -> Deleted:
+    """Delete one post through `publisher`'s optional `delete` method (see `Deleter`).
+
+    A publisher without one raises `CannotDelete`, naming the platform. Deleting is idempotent
+    on the platform (a post is there or not), so after `Ambiguous` the same call may be made
+    again: its answer (`Deleted`, perhaps `already_gone`) settles what the first did."""
+    delete = getattr(publisher, "delete", None)
+    if delete is None:
+        raise CannotDelete(f"factpost cannot delete posts on {publisher.platform}; remove "
+                           f"post {remote_id} by hand on the platform, then record it",
+                           code="cannot_delete")
+    return delete(remote_id)
+
+
+@runtime_checkable
+class Deleter(Protocol):
+    """The optional part of a publisher that takes posts down (x.XPublisher,
+    facebook.FacebookPublisher). A publisher without it cannot retract: `delete_post` says so."""
+
+    def delete(self, remote_id: str) -> Deleted:
+        """Delete the account's post `remote_id` (one post: a thread's parts are deleted one
+        by one, by the caller, last part first).
+
+        Returns `Deleted`; `already_gone` when the platform says there is no such post. Raises
+        `Ambiguous` when the request may have been applied but no answer came (ask again:
+        deleting is idempotent), `RateLimited`, `Retryable` when nothing was applied,
+        `CredentialsRejected`, or `Permanent` when the platform refuses (not the account's
+        post, or not deletable)."""
+        ...
 
 
 @runtime_checkable

@@ -6,6 +6,11 @@
   https://developers.facebook.com/docs/graph-api/reference/page/photos. One request creates
   the photo and its feed story, so a failure after sending is as ambiguous as a text post's.
 - Reading: GET /{page-id}/feed, GET /{page-id}
+- Deleting: DELETE /{page-post-id} (facebook-sdk's `delete_object`) answers
+  `{"success": true}`, https://developers.facebook.com/docs/pages-api/posts ("Delete a Post");
+  a post that no longer exists is refused with code 100, subcode 33 ("Unsupported delete
+  request. Object ... does not exist"),
+  https://developers.facebook.com/docs/graph-api/guides/error-handling
 - Versions: the account's `graph_version`; retirement dates and what Meta answers a retired
   version are in facebook_versions.py.
 - Limits: one post may hold 63,206 characters. Throttling is signalled by error codes
@@ -33,6 +38,7 @@ from scheduler.platforms.base import (
     Ambiguous,
     Budget,
     CredentialsRejected,
+    Deleted,
     DuplicateContent,
     Permanent,
     Published,
@@ -94,6 +100,8 @@ SPEC = PlatformSpec(
 )
 
 TOKEN_ERRORS = {102, 190, 463, 467}
+#: Graph's refusal of a request on an object it cannot find (code 100, subcode 33).
+NO_SUCH_OBJECT = "100/33"
 THROTTLE_ERRORS = {4, 17, 32, 613}
 #: A call to a retired Graph version (see facebook_versions.py for the sources).
 DEPRECATED_VERSION = 2635
@@ -150,6 +158,27 @@ class FacebookPublisher:
                             "page before trying again", code="no_id",
                             message=self._redact(json.dumps(result)[:500]))
         return Published(post_id, permalink(post_id))
+
+    def delete(self, remote_id: str) -> Deleted:
+        """Delete one of the page's posts (base.Deleter). A delete is idempotent, so one
+        whose answer was lost is settled by asking again."""
+        try:
+            result = self._call(lambda: self.graph.delete_object(remote_id), creating=True)
+        except Ambiguous as exc:
+            raise Ambiguous("Facebook did not confirm the deletion; factpost asks again "
+                            "before saying whether the post is gone", code=exc.code,
+                            message=exc.message, http_status=exc.http_status) from None
+        except Permanent as exc:
+            # Graph gives the same answer for a post it cannot load with this token; the
+            # token published the post, so what it cannot find is gone.
+            if exc.code == NO_SUCH_OBJECT and not isinstance(exc, CredentialsRejected):
+                return Deleted(remote_id, already_gone=True)
+            raise
+        if not (isinstance(result, dict) and result.get("success") is True):
+            raise Ambiguous("Facebook answered the deletion without saying it succeeded; "
+                            "factpost asks again", code="no_success",
+                            message=self._redact(json.dumps(result)[:500]))
+        return Deleted(remote_id)
 
     def recent_posts(self, limit: int = 100, since: datetime | None = None, *,
                      after_id: str | None = None, replies: bool = True) -> list[RemotePost]:

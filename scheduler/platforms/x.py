@@ -17,6 +17,12 @@
 - Every request is reported to the publisher's `meter` with what X bills for it (x_terms.py):
   a create before it is sent and again once its outcome is known, reads with the resources
   they returned.
+- Deleting: DELETE /2/tweets/:id (tweepy's `delete_tweet`), https://docs.x.com/x-api/posts/delete-post
+  answers `{"data": {"deleted": true}}`; `deleted` false (or a 404) means X holds no such post.
+  The endpoint takes one post (the docs name no cascade to replies; only an edited post's
+  versions go together, https://docs.x.com/x-api/fundamentals/edit-posts), so each part of a
+  thread is deleted by itself.
+  Billed per request that deleted ($0.010, x_terms.py).
 - The duplicate-content refusal is a 403 whose detail text is the only signal.
 - `wait_on_rate_limit` sleeps inside the call, which would stall the daemon: never used.
 """
@@ -44,6 +50,7 @@ from scheduler.platforms.base import (
     Ambiguous,
     Budget,
     CredentialsRejected,
+    Deleted,
     DuplicateContent,
     Permanent,
     Published,
@@ -123,6 +130,9 @@ class XPublisher:
         #: The X app the account posts through; X bills (and limits) per app.
         self.app = x_terms.BILLING.app(credentials)
         self.meter: Meter = NullMeter()
+        # Deletes whose answer was lost, by post id: the next delete of that post settles
+        # what they were billed (X bills a delete that deleted).
+        self._unsettled_deletes: dict[str, list[object]] = {}
         import tweepy
 
         self.client = tweepy.Client(
@@ -155,6 +165,34 @@ class XPublisher:
         tweet_id = str(response.data["id"])
         self.meter.settle(token, charged=True, remote_id=tweet_id)
         return Published(tweet_id, self.url_for(tweet_id))
+
+    def delete(self, remote_id: str) -> Deleted:
+        """Delete one of the account's posts (base.Deleter). A delete is idempotent, so one
+        whose answer was lost is settled by asking again."""
+        earlier = self._unsettled_deletes.pop(remote_id, [])
+        token = self.meter.start(x_terms.POST_DELETE)
+        try:
+            response = self._call(lambda: self.client.delete_tweet(remote_id, user_auth=True),
+                                  creating=True)
+        except Ambiguous as exc:
+            self.meter.settle(token, charged=None)
+            self._unsettled_deletes[remote_id] = [*earlier, token]
+            raise Ambiguous("X did not confirm the deletion; factpost asks again before "
+                            "saying whether the post is gone", code=exc.code,
+                            message=exc.message, http_status=exc.http_status) from None
+        except PublishError as exc:
+            self.meter.settle(token, charged=False)
+            if exc.http_status != 404:
+                self._unsettled_deletes[remote_id] = earlier
+                raise
+            deleted = False
+        else:
+            deleted = bool((response.data or {}).get("deleted"))
+            self.meter.settle(token, charged=deleted)
+        # The post is gone now: the last lost request deleted it unless this one did.
+        for position, lost in enumerate(earlier, 1):
+            self.meter.settle(lost, charged=not deleted and position == len(earlier))
+        return Deleted(remote_id, already_gone=not deleted)
 
     def upload(self, media: Media) -> str:
         """Upload an image and set its alt text; returns the media id. Nothing is posted, so

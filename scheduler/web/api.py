@@ -1,4 +1,5 @@
-"""The JSON API under /api: queueing, approving, history and the compose preview.
+"""The JSON API under /api: queueing, approving, retracting and correcting, history and the
+compose preview.
 
 Same store calls and checks as the pages; errors come back as {"detail": "..."} with 400
 (bad request), 401 (no or unknown token), 403 (role), 404 (no such post) or 409 (state).
@@ -6,15 +7,17 @@ Same store calls and checks as the pages; errors come back as {"detail": "..."} 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from db.store import HistoryFilter
+from posts.retractions import REASONS
 from posts.states import PostStatus
 from scheduler.compose import MAX_TEXT_CHARS, preview
 from scheduler.records import post_record
+from scheduler.retraction import correct, retract
 from scheduler.status import status_report
 from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
 from scheduler.web.auth import ApiApprover, ApiAuthor, Author
@@ -80,6 +83,10 @@ class PostDetail(PostOut):
     clearance: ClearanceOut
     version: str = Field(description="The post as review sees it (text, time, image, pair "
                          "partner); pass it to approve to approve exactly this.")
+    corrects_id: int | None = Field(description="The published post this one corrects, or "
+                                    "whose removal it acknowledges.")
+    answered_by: list[int] = Field(description="Posts correcting this one or acknowledging "
+                                   "its removal.")
     attempts: list[AttemptOut]
     audit: list[AuditOut]
 
@@ -180,7 +187,8 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     p = w.store.history.get(post_id)
     return PostDetail(
         **post_record(p), created_by=p.created_by, approved_by=p.approved_by,
-        version=w.store.posts.versions([post_id])[post_id],
+        version=w.store.posts.versions([post_id])[post_id], corrects_id=p.corrects_id,
+        answered_by=[a.id for a in w.store.retractions.answers_to(post_id)],
         clearance=ClearanceOut(**w.store.posts.progress([post_id])[post_id].record()),
         attempts=[AttemptOut(started_at=a.started_at.isoformat(), outcome=a.outcome,
                              error_code=a.error_code, error_message=a.error_message,
@@ -230,6 +238,57 @@ def api_approve(request: Request, post_id: PostId,
     return Approved(**out(w.store.history.get(post_id)).model_dump(),
                     cleared_step=done.cleared[-1].step if done.cleared else done.steps[-1],
                     clearance=ClearanceOut(**done.record()))
+
+
+class RetractIn(BaseModel):
+    reason: Literal[tuple(REASONS)] = Field(description="Why it comes down: the grounds DoD "
+                                            "Instruction 5400.17 allows.")
+    note: str = Field(max_length=1000, description="What was wrong, for the audit trail.")
+    acknowledge: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="Queue a "
+                                    "public acknowledgment as a draft for approval: this "
+                                    "text, or \"\" for the default wording; null for none.")
+    acknowledge_pair: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="For a "
+                                         "pair: the acknowledgment in the partner's language "
+                                         "(default wording when null).")
+
+
+class RetractOut(BaseModel):
+    retracted: list[int] = Field(description="Posts deleted on their platform (or found "
+                                 "gone), now `retracted`.")
+    refused: list[str] = Field(description="Posts still published, each with why.")
+    unsettled: list[str] = Field(description="Posts still `retracting`: no answer could be "
+                                 "had; check the account, then retract again.")
+    acknowledgments: list[PostOut]
+
+
+@router.post("/posts/{post_id}/retract", response_model=RetractOut,
+             summary="Delete a published post on its platform; keep it in the records",
+             responses={404: {"description": "No such post"},
+                        409: {"description": "Nothing of it is published"}})
+def api_retract(request: Request, post_id: PostId, body: RetractIn, actor: ApiApprover):
+    w = web(request)
+    done = retract(w.store, w.config, actor, post_id, reason=body.reason, note=body.note,
+                   now=w.now(), acknowledge=body.acknowledge,
+                   acknowledge_pair=body.acknowledge_pair)
+    return RetractOut(retracted=done.retracted,
+                      refused=[f"post {i}: {why}" for i, why in done.refused],
+                      unsettled=[f"post {i}: {why}" for i, why in done.unsettled],
+                      acknowledgments=[out(p) for p in done.acknowledgments])
+
+
+class CorrectIn(BaseModel):
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="The correction, as posted.")
+
+
+@router.post("/posts/{post_id}/correct", response_model=Queued, status_code=201,
+             summary="Post a correction of a published post, linked to it (a reply where "
+                     "the platform threads)",
+             responses={404: {"description": "No such post"},
+                        409: {"description": "Not published"}})
+def api_correct(request: Request, post_id: PostId, body: CorrectIn, actor: ApiApprover):
+    w = web(request)
+    return Queued(posts=[out(p) for p in correct(w.store, w.config, actor, post_id,
+                                                 body.text, now=w.now())])
 
 
 @router.post("/preview", response_model=PreviewOut,

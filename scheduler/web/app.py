@@ -16,7 +16,7 @@ from db.engine import describe_error
 from db.store import Store
 from scheduler.config import Config
 from scheduler.errors import FactpostError, http_status
-from scheduler.web import api, calendar, imports, pages, people, posts
+from scheduler.web import api, calendar, imports, ops, pages, people, posts
 from scheduler.web.auth import (
     ApiAuthError,
     CsrfFailed,
@@ -48,6 +48,7 @@ def create_app(config: Config, store: Store, *,
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (people, pages, calendar, posts, imports, api):
         app.include_router(module.router)
+    ops.add_monitoring(app, config, store, clock)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

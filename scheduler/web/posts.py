@@ -7,9 +7,11 @@ from fastapi.responses import RedirectResponse
 
 from db.errors import BadLink
 from db.queue import held_message
+from posts.retractions import REASONS
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import edited_text
 from scheduler.errors import FactpostError
+from scheduler.retraction import correct, retract, retraction_notice
 from scheduler.timing import form_value
 from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
@@ -63,7 +65,27 @@ def post_page(request: Request, post_id: int, actor: Author):
     return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
                     version=version, at_value=form_value(post.scheduled_at, w.tz),
+                    reasons=REASONS, answers=w.store.retractions.answers_to(post_id),
                     **clearance_context(w, actor, [post_id]))
+
+
+@router.post("/posts/{post_id}/retract")
+def post_retract(request: Request, post_id: int, actor: ApproverForm,
+                 reason: str = Form(""), note: str = Form("", max_length=2000),
+                 acknowledge: str = Form(""), acknowledgment: str = Form("", max_length=5000)):
+    w = web(request)
+    done = retract(w.store, w.config, actor, post_id, reason=reason, note=note, now=w.now(),
+                   acknowledge=acknowledgment.strip() if acknowledge else None)
+    return to(request, f"/posts/{post_id}", retraction_notice(done))
+
+
+@router.post("/posts/{post_id}/correct")
+def post_correct(request: Request, post_id: int, actor: ApproverForm,
+                 text: str = Form("")):
+    w = web(request)
+    posts = correct(w.store, w.config, actor, post_id, text, now=w.now())
+    return to(request, f"/posts/{posts[0].id}", f"correction of post {post_id} "
+                                                f"{posts[0].status}")
 
 
 @router.post("/posts/{post_id}/edit")
