@@ -245,7 +245,7 @@ class AccountState(Base):
 
 class PublishCount(Base):
     """Posts published per account and UTC hour, counted by the transition function as each
-    post is published (migration 0011 counted those before it): a posting budget reads these
+    post is published (migration 0013 counted those before it): a posting budget reads these
     few rows instead of the posts in its window (db/claims.py)."""
 
     __tablename__ = "publish_counts"

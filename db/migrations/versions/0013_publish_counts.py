@@ -1,16 +1,16 @@
 """Posts published per account and hour, kept by the transition function, so that a posting
 budget is read from a few counters rather than from the posts of its window (issue 17)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
