@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, func, or_, select, update
+from sqlalchemy import Row, Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.accounts import hold_in
@@ -64,6 +64,7 @@ _BLOCKED = (select(POSTS.c.id).join(_PARTNER, POSTS.c.pair_id == _PARTNER.c.id)
             .where(POSTS.c.status == S.QUEUED,
                    or_(_PARTNER_STATE.c.paused.is_(True),
                        _PARTNER.c.status.not_in([S.QUEUED, S.PUBLISHING, S.PUBLISHED]))))
+_REMOTE_ID = select(POSTS.c.remote_id).where(POSTS.c.id == bindparam("b_id"))
 _SOONEST = select(func.min(POSTS.c.scheduled_at)).where(
     POSTS.c.account == _ACCOUNT, POSTS.c.status == S.QUEUED, POSTS.c.id.not_in(_BLOCKED),
     POSTS.c.id.not_in(_EXCLUDE))
@@ -187,7 +188,11 @@ class Queue:
                                                 "b_now": now}) if counting else None)
         values = {c.key: row._mapping[c.key] for c in POSTS.c}
         values.update(fields, status=S.PUBLISHING, updated_at=now)
-        return Claim(Post(**values), attempt, row.reply_to)
+        reply_to = row.reply_to
+        if row.parent_id is None and row.corrects_id is not None and row.reply_to_corrected:
+            # A correction that answers the post it corrects (db/history.py parent_remote_id).
+            reply_to = conn.scalar(_REMOTE_ID, {"b_id": row.corrects_id})
+        return Claim(Post(**values), attempt, reply_to)
 
     def _cleared(self, s: Session, post_id: int, daemon: Actor, now: datetime) -> bool:
         """Under review: whether what would go out is what was cleared. A post changed since
