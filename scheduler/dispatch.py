@@ -292,6 +292,10 @@ class Dispatcher:
             # started no attempt for it).
             unsure = post.attempt_count > 0 and (
                 reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
+            if unsure and not reclaimed and not account.spec.timeline:
+                # No timeline to look at (Telegram): a staff retry since the last attempt is
+                # their word that the post is not there. Elsewhere it is looked for all the same.
+                unsure = not self.store.outcomes.cleared_by_staff(post.id)
             if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
                 return None
         media = self.store.media.for_post(post)

@@ -16,7 +16,11 @@ def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_histor
             monkeypatch.delenv(var)
     result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "published 16 through the emulator" in result.output
-    assert result.output.count("published") >= 17  # the summary line and every history row
+    # The English sheet to every platform's English account, the Arabic one to its Arabic.
+    assert "imported factsheet.txt: 21 posts" in result.output
+    assert "imported factsheet_ar.txt: 10 posts" in result.output
+    assert "published 31 through the emulator" in result.output
+    assert result.output.count("published") >= 32  # the summary line and every history row
     assert "https://x.com/JTFMeridian/status/" in result.output
+    assert "https://t.me/JTFMeridianAR/" in result.output
     assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()

@@ -124,7 +124,7 @@ def test_the_migration_counts_the_posts_published_before_it(tmp_path):
 
     store = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
     with store.engine.begin() as connection:
-        command.upgrade(migrate._alembic_config(connection), "0012")
+        command.upgrade(migrate._alembic_config(connection), "0013")
     with store.engine.begin() as c:
         for minute, account in ((5, "office-x"), (6, "office-x"), (70, "office-x"),
                                 (8, "office-fb")):

@@ -1,16 +1,16 @@
 """Posts published per account and hour, kept by the transition function, so that a posting
 budget is read from a few counters rather than from the posts of its window (issue 17)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
