@@ -44,7 +44,8 @@ def demo_office(request, tmp_path, monkeypatch):
             'url = "sqlite:///factpost.db"', f'url = "{POSTGRES_URL}"'))
     _, published, store, emulator = demo.run_demo(tmp_path, spacing=timedelta(0))
     emulator.stop()
-    assert published.published == 16
+    # Every post the demo queued went out (how many depends on the platforms it covers).
+    assert published.published == len(store.history.search()) > 0
     yield tmp_path / "config.toml", store
     store.close()
 
