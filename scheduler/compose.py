@@ -143,10 +143,15 @@ def compose(store: Store, config: Config, actor: Actor, account: AccountConfig, 
     """Queue (or, under review, draft) a hand-written post, or the thread it becomes, due at
     `when`; `media` (checked for the platform already) goes with the first part. Returns the
     stored posts in thread order; appends to `warnings` where queueing them takes a billing
-    app past its monthly cap. Raises PostTextError, NeedsApproval, CapExceeded (the post or
+    app past its monthly cap. Raises PostTextError (also for text too long to go with the image,
+    where the platform says so), NeedsApproval, CapExceeded (the post or
     thread costs more than the whole cap, so it could never go)."""
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
     texts = texts_to_queue(text, account)
+    caption = account.spec.media.max_caption
+    if media is not None and caption is not None and account.text.measure(texts[0]) > caption:
+        raise PostTextError(f"a {account.spec.title} post with an image holds {caption:,} "
+                            f"{account.text.unit}; shorten the text or leave the image out")
     planned = [PlannedPost(account=account.name, platform=account.platform, text=t,
                            scheduled_at=when, thread_position=n, thread_size=len(texts),
                            media=media if n == 1 else None) for n, t in enumerate(texts, 1)]

@@ -151,16 +151,17 @@ def _describe(moment: datetime, tz: tzinfo) -> str:
     return f"{local:%H:%M} {local.tzname()} (UTC{_offset(moment, tz)})"
 
 
-def local_text(when: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_text(when: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M", *,
+               zone: bool = False) -> str:
     """`when` as the office clock shows it (`fmt`), with the zone's abbreviation ("EDT",
     "EST"), or its UTC offset where tzdata has no abbreviation ("UTC-02:00"), whenever that
-    wall time happens twice: the two 01:30 slots of the night the clocks go back must not
-    look the same in a listing. Empty for None."""
+    wall time happens twice (the two 01:30 slots of the night the clocks go back must not
+    look the same in a listing), or always with `zone`. Empty for None."""
     if when is None:
         return ""
     local = when.astimezone(tz)
     text = local.strftime(fmt)
-    if not _repeated(local.replace(tzinfo=None, fold=0), tz):
+    if not zone and not _repeated(local.replace(tzinfo=None, fold=0), tz):
         return text
     name = local.tzname() or ""
     return f"{text} {name if name[:1].isalpha() else 'UTC' + _offset(local, tz)}"
@@ -174,6 +175,12 @@ def form_value(when: datetime, tz: ZoneInfo) -> str:
     if _repeated(local.replace(tzinfo=None, fold=0), tz):
         return local.isoformat(timespec="minutes")
     return local.strftime("%Y-%m-%dT%H:%M")
+
+
+def typed_value(when: datetime | None, tz: ZoneInfo) -> str:
+    """`when` as a person types it into a time field: `form_value` with a space for the "T"
+    ("2026-12-01 09:00"), the form `parse_when` reads back. Empty for None."""
+    return "" if when is None else form_value(when, tz).replace("T", " ", 1)
 
 
 def _repeated(wall: datetime, tz: tzinfo) -> bool:

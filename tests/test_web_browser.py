@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
 import pytest
 from conftest import PASSWORD
 
-from posts.states import PostStatus
+from posts.states import Actor, PostStatus
 
 CHROMIUM = Path("/usr/bin/chromium")
 S = PostStatus
@@ -247,4 +247,121 @@ def test_a_post_is_moved_on_the_calendar_by_dragging_or_by_keyboard(make_office,
     page.goto(base + "/calendar?view=month")
     expect(page.get_by_role("heading", name="Calendar: December 2026")).to_be_visible()
     page.screenshot(path=shots / "calendar-month.png", full_page=True)
+    context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+#: The phone pages kept as screenshots (and any that fails).
+PHONE_SHOTS = {"queue", "history", "post-published", "calendar", "import-review"}
+LONG_URL = ("https://www.defense.example.mil/News/Releases/Release/Article/4012345/"
+            "joint-task-force-meridian-reopens-the-maritime-corridor-to-commercial-shipping-"
+            "after-the-mine-clearance-operation-" + "x" * 120)
+ARABIC = ("أعلنت قوة المهام المشتركة ميريديان إعادة فتح الممر البحري أمام السفن التجارية "
+          "بعد انتهاء عمليات إزالة الألغام #Meridian " * 3)
+
+
+OVERFLOWING = """() => [...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth + 0.5))
+  .slice(0, 5).map(e => e.outerHTML.slice(0, 120))"""
+
+
+def test_no_page_scrolls_sideways_on_a_phone(newsroom, browser, shots, tmp_path):
+    """Every page at 390 x 844 (an iPhone 14) with real content: long post text, Arabic,
+    unbroken long URLs, a published post, a thread, every table (as stacked cards)."""
+    from playwright.sync_api import expect
+
+    from scheduler.demo import sample_factsheet
+
+    now = datetime.now(UTC)
+    chen = Actor("chen", "author")
+    office = newsroom
+    published = office.add(f"Out now: {LONG_URL}")
+    office.dispatcher().tick(datetime.now(UTC))
+    later = now + timedelta(days=1)
+    queued = office.add(f"Read the whole release at {LONG_URL} " + "word " * 40, at=later)
+    arabic = office.store.posts.add(account="office-fb", platform="facebook", text=ARABIC,
+                                    scheduled_at=later, actor=chen, now=now,
+                                    status=S.DRAFT).id
+    thread = office.store.posts.add_thread(account="office-x", platform="x",
+                                           texts=["A thread, part one " + LONG_URL,
+                                                  "Part two " + ARABIC[:200]],
+                                           scheduled_at=later, actor=chen, now=now,
+                                           status=S.DRAFT)
+    office.store.posts.cancel(office.add("Withdrawn", at=later), actor=chen, now=now,
+                              reason=f"superseded by {LONG_URL}")
+    assert office.store.history.get(published).status == S.PUBLISHED
+
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    wide: dict[str, tuple[int, list[str]]] = {}
+
+    def check(name: str) -> None:
+        page.wait_for_load_state("load")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            # The elements that stick out, innermost first, to say what to fix.
+            wide[name] = (width, page.evaluate(OVERFLOWING))
+        if name in PHONE_SHOTS or name in wide:
+            page.screenshot(path=shots / f"phone-{name}.png", full_page=True)
+
+    page.goto(office.url + "/login")
+    check("login")
+    sign_in(page, office.url, "amira")
+    pages = {"queue": "/", "calendar": "/calendar", "calendar-month": "/calendar?view=month",
+             "compose": "/compose", "import": "/import", "approvals": "/approvals",
+             "history": "/history", "history-search": "/history?q=meridian&status=draft",
+             "status": "/status", "users": "/users", "api": "/api/docs",
+             "post-published": f"/posts/{published}", "post-queued": f"/posts/{queued}",
+             "post-arabic": f"/posts/{arabic}", "post-thread": f"/posts/{thread[1].id}",
+             "not-found": "/posts/999999"}
+    for name, path in pages.items():
+        page.goto(office.url + path)
+        check(name)
+    # The cards carry their column's name where the table's head is hidden.
+    page.goto(office.url + "/history")
+    label = page.locator('table.posts td[data-label="When"]').first
+    assert label.evaluate("td => getComputedStyle(td, '::before').content") == '"When"'
+    expect(page.locator("table.posts thead")).to_be_hidden()
+
+    # The import review, with a pasted document holding a long link and Arabic.
+    page.goto(office.url + "/import")
+    page.get_by_label("or paste it").fill(sample_factsheet() + f"\n\nLINKS\n{LONG_URL}\n\n"
+                                          f"عربي\n{ARABIC}\n")
+    page.locator('input[name="schedule"][value="spaced"]').check()
+    page.locator('input[name="every"]').fill("1h")
+    page.get_by_role("button", name="Review").click()
+    expect(page.get_by_role("heading", name=re.compile("^Review"))).to_be_visible()
+    check("import-review")
+
+    assert wide == {}, f"pages wider than {PHONE['width']} px: {wide}"
+    context.close()
+
+
+def test_select_all_ticks_every_post_of_the_queue_and_one_action_moves_them(newsroom, browser,
+                                                                            shots):
+    from playwright.sync_api import expect
+
+    now = datetime.now(UTC)
+    later = now + timedelta(days=2)
+    ids = [newsroom.add(f"Post {n}", at=later + timedelta(hours=n)) for n in range(3)]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, newsroom.url, "chen")
+    expect(page.get_by_role("link", name="Queue")).to_have_attribute("aria-current", "page")
+    page.get_by_label("Select all").check()
+    expect(page.locator('input[name="post"]:checked')).to_have_count(3)
+    page.get_by_label("Why (optional)").fill("plans changed")
+    page.screenshot(path=shots / "queue-bulk.png", full_page=True)
+    page.get_by_role("button", name="Cancel selected").click()
+    expect(page.locator(".notice")).to_have_text(
+        "Cancelled 3 post(s): " + ", ".join(f"post {i}" for i in ids) + ".")
+    assert {newsroom.store.history.get(i).status for i in ids} == {S.CANCELLED}
+
+    # The browser itself refuses a time written in another locale's way: the pattern is valid.
+    page.goto(newsroom.url + "/history")
+    since = page.locator('input[name="since"]')
+    for typed, wrong in (("12/01/2026", True), ("2026-12-01", False), ("1 Dec 2026", True)):
+        since.fill(typed)
+        assert since.evaluate("e => e.validity.patternMismatch") is wrong, typed
     context.close()

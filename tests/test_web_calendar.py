@@ -88,7 +88,7 @@ def test_a_post_moves_to_a_free_slot_by_its_move_form(office):
     assert office.store.history.get(post).scheduled_at.replace(tzinfo=UTC) == datetime(
         2026, 12, 8, 12, 0, tzinfo=UTC)
     shown = office.client.get(moved.headers["location"]).text
-    assert f"post {post} moved to 2026-12-08 15:00 (Asia/Baghdad)" in html.unescape(shown)
+    assert f"post {post} moved to 2026-12-08 15:00 UTC+03:00 (Asia/Baghdad)" in html.unescape(shown)
     trail = office.store.history.audit_trail(post)
     assert trail[-1].actor == "chen" and trail[-1].reason == "edited time"
 

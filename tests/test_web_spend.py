@@ -45,6 +45,8 @@ def test_the_status_page_shows_x_spend_per_account_and_day(newsroom):
                worker="test-worker").tick(datetime.now(UTC))
     page = sign_in(newsroom.url, "chen").get("/status").text
     assert f"X spend, {datetime.now(UTC):%Y-%m}" in page
-    row = re.search(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>office-x</td><td>2</td><td>1</td>"
-                    r"<td>0</td><td>(.*?)</td></tr>", page)
+    row = re.search(r'<tr><td data-label="Day">(\d{4}-\d\d-\d\d)</td><td data-label="Account">'
+                    r'office-x</td><td data-label="Posts">2</td><td data-label="With links">1'
+                    r'</td><td data-label="Posts read">0</td><td data-label="Spent">(.*?)</td>'
+                    r'</tr>', page)
     assert row and row.group(2) == "$0.2150"

@@ -16,7 +16,7 @@ from db.engine import describe_error
 from db.store import Store
 from scheduler.config import Config
 from scheduler.errors import FactpostError, http_status
-from scheduler.web import api, calendar, imports, ops, pages, people, posts
+from scheduler.web import api, bulk, calendar, imports, ops, pages, people, posts
 from scheduler.web.auth import (
     ApiAuthError,
     CsrfFailed,
@@ -46,7 +46,7 @@ def create_app(config: Config, store: Store, *,
                               "with 'Authorization: Bearer TOKEN' from 'factpost user token'.")
     app.state.web = web = Web(config, store, clock)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (people, pages, calendar, posts, imports, api):
+    for module in (people, pages, calendar, posts, bulk, imports, api):
         app.include_router(module.router)
     ops.add_monitoring(app, config, store, clock)
 

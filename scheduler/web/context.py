@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader
 from db.store import Store
 from posts.states import Actor
 from scheduler.config import Config
-from scheduler.timing import form_value, local_text
+from scheduler.timing import form_value, local_text, typed_value
 
 HERE = Path(__file__).parent
 NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
@@ -26,6 +26,9 @@ NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
 #: A one-time message for the next page ("approved", "cancelled"). It travels in a cookie
 #: this site sets, never in the address: a link from elsewhere cannot make the site say things.
 NOTICE_COOKIE = "factpost_notice"
+#: The same for a message that something was refused ("nothing approved: ..."), shown as an
+#: alert rather than as a notice.
+ALERT_COOKIE = "factpost_alert"
 
 
 def utcnow() -> datetime:
@@ -45,33 +48,57 @@ class Web:
                           trim_blocks=True, lstrip_blocks=True)
         env.filters["local"] = self.local
         env.filters["form_value"] = lambda when: form_value(when, self.tz)
+        env.filters["typed_value"] = lambda when: typed_value(when, self.tz)
         env.filters["short"] = shorten
         env.filters["web_link"] = web_link
         self.templates = Jinja2Templates(env=env)
 
-    def local(self, when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        """Office time, with the zone where the wall time happens twice (`local_text`)."""
-        return local_text(when, self.tz, fmt)
+    def local(self, when: datetime | None, fmt: str = "%Y-%m-%d %H:%M", zone: bool = True
+              ) -> str:
+        """Office time with its zone ("2026-12-01 09:00 UTC+03:00", `local_text`); without
+        `zone`, only where the wall time happens twice (a calendar's cells, under a heading
+        that names the zone)."""
+        return local_text(when, self.tz, fmt, zone=zone)
 
     def render(self, request: Request, template: str, actor: Actor | None, status: int = 200,
                **context) -> HTMLResponse:
-        nav = [(href, label) for href, label, role in NAV if actor and actor.may(role)]
+        path = request.url.path
+        # The menu marks the page it leads to (aria-current), a post's page under none.
+        nav = [(href, label, path == href or (href != "/" and path.startswith(href + "/")))
+               for href, label, role in NAV if actor and actor.may(role)]
         notice = request.cookies.get(NOTICE_COOKIE)
+        alert = request.cookies.get(ALERT_COOKIE)
         response = self.templates.TemplateResponse(
             request, template, {"actor": actor, "csrf": actor.csrf if actor else None, "nav": nav,
                                 "config": self.config, "tz": self.tz.key,
-                                "notice": unquote(notice) if notice else None, **context},
+                                "notice": unquote(notice) if notice else None,
+                                "alert": unquote(alert) if alert else None, **context},
             status_code=status)
-        if notice is not None:
-            response.delete_cookie(NOTICE_COOKIE, path="/")
+        for name, value in ((NOTICE_COOKIE, notice), (ALERT_COOKIE, alert)):
+            if value is not None:
+                response.delete_cookie(name, path="/")
         return response
 
-    def redirect(self, path: str, notice: str | None = None) -> RedirectResponse:
-        """A 303 to `path` on this site, carrying `notice` to the page it leads to."""
+    def text(self, template: str, **context) -> str:
+        """A message for a notice, from its template (templates/notices/), so the words live
+        with the pages' and are translated with them."""
+        # One line: the template's own line breaks are layout, not part of the message.
+        return " ".join(self.templates.env.get_template(template).render(**context).split())
+
+    def redirect(self, path: str, notice: str | None = None, *, alert: bool = False
+                 ) -> RedirectResponse:
+        """A 303 to `path` on this site, carrying `notice` to the page it leads to (shown as
+        an alert with `alert`: something was refused)."""
         response = RedirectResponse(path, status_code=303)
         if notice:
-            response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), max_age=120, path="/",
-                                httponly=True, samesite="lax",
+            # Up to 600 characters (a bulk action names each post), but within what a browser
+            # keeps of a cookie (4 KB); Arabic takes 6 bytes a letter once quoted.
+            encoded = quote(notice[:600])
+            while len(encoded) > 3000:
+                notice = notice[: len(notice) * 3 // 4]
+                encoded = quote(notice[:600])
+            response.set_cookie(ALERT_COOKIE if alert else NOTICE_COOKIE, encoded,
+                                max_age=120, path="/", httponly=True, samesite="lax",
                                 secure=self.config.secure_cookies)
         return response
 

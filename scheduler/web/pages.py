@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
 from db.store import HistoryFilter, history_key
-from posts.states import PostStatus
+from posts.states import EDITABLE, PostStatus
 from scheduler.platforms.billing import usd
 from scheduler.records import csv_record, csv_writer
 from scheduler.spend import billing_specs
@@ -31,7 +31,14 @@ CSV_BATCH = 500
 def queue_page(request: Request, actor: Author):
     w = web(request)
     accounts = [(a, w.store.history.upcoming(a.name)) for a in w.config.accounts]
-    return w.render(request, "queue.html", actor, accounts=accounts)
+    return w.render(request, "queue.html", actor, accounts=accounts,
+                    select=selectable(w, [p for _, posts in accounts for p in posts]))
+
+
+def selectable(w, posts) -> dict[int, str]:
+    """The posts a list lets staff tick for a bulk action (those not out yet), each with the
+    version shown, which a bulk approval hands back (as Approvals does)."""
+    return w.store.posts.versions(p.id for p in posts if p.status in EDITABLE)
 
 
 # -- history ---------------------------------------------------------------------------------
@@ -63,7 +70,9 @@ def history_page(request: Request, actor: Author, account: str = "",
                                     q=q).items() if v}
     next_link = ("/history?" + urlencode({**params, "after": cursor(page[-1])})
                  if more else None)
+    here = "/history?" + urlencode({**params, **({"after": after} if after else {})})
     return w.render(request, "history.html", actor, posts=page, params=params,
+                    select=selectable(w, page), here=here,
                     statuses=[s.value for s in PostStatus], next_link=next_link,
                     first_link="/history?" + urlencode(params) if after else None,
                     csv_link="/history.csv?" + urlencode(params))

@@ -12,7 +12,7 @@ from posts.states import EDITABLE, PostStatus
 from scheduler.compose import edited_text
 from scheduler.errors import FactpostError
 from scheduler.retraction import correct, retract, retraction_notice
-from scheduler.timing import form_value
+from scheduler.timing import typed_value
 from scheduler.web.actions import compose, next_free_slot, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
@@ -64,7 +64,7 @@ def post_page(request: Request, post_id: int, actor: Author):
     version = w.store.posts.versions([post_id])[post_id]
     return w.render(request, "post.html", actor, post=post, trail=trail,
                     thread=thread, editable=post.status in EDITABLE, own=own,
-                    version=version, at_value=form_value(post.scheduled_at, w.tz),
+                    version=version, at_value=typed_value(post.scheduled_at, w.tz),
                     reasons=REASONS, answers=w.store.retractions.answers_to(post_id),
                     **clearance_context(w, actor, [post_id]))
 
