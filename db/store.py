@@ -44,7 +44,8 @@ from db.staff import ComposedThread, StaffActions
 from db.users import UserStore
 from posts.states import NO_REVIEW, Review
 
-__all__ = ["UNSURE_OUTCOMES", "AttemptResult", "ComposedThread", "Due", "HistoryFilter", "ImportOutcome",
+__all__ = ["UNSURE_OUTCOMES", "AttemptResult", "ComposedThread", "Due", "HistoryFilter",
+           "ImportOutcome",
            "PlannedPost", "Relink", "Store", "history_key"]
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from db.models import Post
 from scheduler.compose import Draft, compose_many, image_for

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import Base64Bytes, BaseModel, Field
 
 from db.store import HistoryFilter
+from posts.media import MAX_ALT_CHARS as MEDIA_ALT_CHARS
 from posts.retractions import REASONS
 from posts.states import PostStatus
-from posts.media import MAX_ALT_CHARS as MEDIA_ALT_CHARS
 from scheduler.compose import MAX_TEXT_CHARS, PostTextError, edit_preview, preview
 from scheduler.records import post_record
 from scheduler.retraction import correct, retract

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
@@ -13,9 +15,9 @@ from posts.retractions import REASONS
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import editable_text, edited_text
 from scheduler.errors import FactpostError
+from scheduler.pairing import offered_pairs
 from scheduler.retraction import correct, retract, retraction_notice
 from scheduler.timing import form_value
-from scheduler.pairing import offered_pairs
 from scheduler.web.actions import compose_for, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
@@ -34,9 +36,9 @@ UPLOAD_PATHS = ("/compose",)
 
 
 @router.get("/compose")
-def compose_page(request: Request, actor: Author, account: list[str] = Query([]),
-                 at: str = ""):
-    return compose_form(request, actor, 200, chosen=account, at=at, text="", variants={},
+def compose_page(request: Request, actor: Author,
+                 account: Annotated[list[str], Query(max_length=50)] = (), at: str = ""):
+    return compose_form(request, actor, 200, chosen=list(account), at=at, text="", variants={},
                         alt_text="", error=None, when="at" if at else "slot")
 
 
@@ -97,7 +99,8 @@ def post_page(request: Request, post_id: int, actor: Author):
     # The approve form carries the version shown here: the approval is for this page's post.
     version = w.store.posts.versions([post_id])[post_id]
     return w.render(request, "post.html", actor, post=post, trail=trail,
-                    thread=thread, edit_text=editable_text(post, w.config), editable=post.status in EDITABLE, own=own,
+                    thread=thread, edit_text=editable_text(post, w.config),
+                    editable=post.status in EDITABLE, own=own,
                     version=version, at_value=form_value(post.scheduled_at, w.tz),
                     reasons=REASONS, answers=w.store.retractions.answers_to(post_id),
                     **clearance_context(w, actor, [post_id]))
