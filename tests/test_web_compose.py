@@ -76,7 +76,10 @@ def test_one_compose_queues_x_and_facebook_with_the_image_and_both_are_published
     response = post_compose(client, ["office-x", "office-fb"], text.strip(), image=image,
                             alt=ALT)
     assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith("/queue")
+    assert response.headers["location"] == "/"  # the queue, where both accounts' posts are
+    queue = client.get("/").text
+    assert re.search(r"office-x: 2-part thread queued at [^;]+; office-fb: post queued at",
+                     unescape(queue))
     posts = desk.store.history.search()
     by_account = {a: sorted((p for p in posts if p.account == a), key=lambda p: p.id)
                   for a in ("office-x", "office-fb")}

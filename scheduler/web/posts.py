@@ -80,7 +80,7 @@ async def compose_post(request: Request, actor: AuthorForm):
                                          else "post") +
              f" {thread[0].status} at {w.local(thread[0].scheduled_at)}" for thread in threads]
     first = threads[0][0]
-    path = f"/posts/{first.id}" if len(threads) == 1 else "/queue"
+    path = f"/posts/{first.id}" if len(threads) == 1 else "/"
     return to(request, path, "; ".join(notes) + "".join(f". Warning: {warning}"
                                                         for warning in warnings))
 
