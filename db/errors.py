@@ -60,3 +60,8 @@ class EmptySearch(StoreError):
     def __init__(self, text: str) -> None:
         super().__init__(f"search {text!r} has no letters or digits to look for; "
                          "search for one or more words")
+
+
+class ChainBroken(StoreError):
+    """The audit trail's hash chain fails at a row (db/audit.py): the message names the row
+    (id, time, place in the chain) and what differs."""

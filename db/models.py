@@ -195,7 +195,8 @@ class Attempt(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: every state change of a post or an account, who made it and why."""
+    """Append-only: every state change of a post or an account, who made it and why; written
+    only by db/audit.py, which chains the rows by hash (`seq`, `prev_hash`, `row_hash`)."""
 
     __tablename__ = "audit_log"
 
@@ -208,6 +209,40 @@ class AuditEntry(Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The row's place in the chain (1, 2, ...), its predecessor's hash and its own SHA-256,
+    #: set when its transaction commits (db/audit.py); NULL only inside that transaction.
+    seq: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """One row: the last chained audit row's place and hash. Every commit that adds audit rows
+    locks it first, so the chain has one order however many daemons write (db/audit.py)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PostText(Base):
+    """A version of a post's text (with its image), kept when it is written: at creation and
+    at every edit, so the records keep what was said before it was changed. `audit_id` is the
+    audit row of the change (who, when, why)."""
+
+    __tablename__ = "post_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+
+    audit: Mapped[AuditEntry | None] = relationship()
 
 
 class Clearance(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from db.database import Database, load_post
 from db.errors import StoreError
-from db.models import Attempt, Post
+from db.models import Attempt, AuditEntry, Post
 from db.transitions import Transitions
 from posts.states import DAEMON, Action, Actor, PostStatus
 
@@ -133,6 +133,19 @@ class Outcomes:
         with self.db.reading() as s:
             return s.scalar(select(Attempt.outcome).where(Attempt.post_id == post_id)
                             .order_by(Attempt.id.desc()).limit(1))
+
+    def cleared_by_staff(self, post_id: int) -> bool:
+        """Whether staff sent the post again ('post resolve --retry', 'post retry') after its
+        latest attempt started. Where no timeline can be read (Telegram) the dispatcher takes
+        that as settled ("not there"); otherwise the post would go back to review for ever."""
+        with self.db.reading() as s:
+            started = s.scalar(select(func.max(Attempt.started_at)).where(
+                Attempt.post_id == post_id))
+            if started is None:
+                return False
+            return s.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.post_id == post_id, AuditEntry.action == Action.RETRY.value,
+                AuditEntry.at >= started)) > 0
 
     def first_attempt_at(self, post_id: int) -> datetime | None:
         """When the post's first attempt started: the timeline is read back to it."""

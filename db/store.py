@@ -13,6 +13,7 @@
     store.users       users, sessions, API tokens (users.py)
     store.alerts      the alert outbox and its deliveries (alerts.py)
     store.measures    aggregates for /metrics and /healthz (metrics.py)
+    store.records     a period's records for an archive; the audit chain's check (records.py)
 
 Every state change goes through one transition function (transitions.py), which checks the
 action against posts.states and writes the audit entry in the same transaction, so a post
@@ -38,6 +39,7 @@ from db.media import MediaStore
 from db.metrics import Measures
 from db.outcomes import UNSURE_OUTCOMES, AttemptResult, Outcomes
 from db.queue import Due, Queue
+from db.records import Records
 from db.retractions import Retractions
 from db.spend import SpendStore
 from db.staff import ComposedThread, StaffActions
@@ -68,6 +70,7 @@ class Store:
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
         self.measures = Measures(self.db)
+        self.records = Records(self.db)
 
     @classmethod
     def open(cls, url: str, review: Review = NO_REVIEW) -> Store:

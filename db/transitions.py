@@ -22,11 +22,14 @@ from db.clearance import clearance_problem
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post
-from db.versions import content_version
+from db.versions import content_version, keep_new_texts, keep_text
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
 S = PostStatus
 A = Action
+#: What the daemon does to a post, never to its text: no text version to look for.
+_TEXT_KEPT = frozenset({A.CLAIM, A.RECLAIM, A.PUBLISH, A.REQUEUE, A.RELEASE, A.FAIL,
+                        A.AWAIT_REVIEW})
 
 
 class Transitions:
@@ -74,10 +77,14 @@ class Transitions:
         # (sort_by_parameter_order), on SQLite inside the write lock the session holds.
         ids = list(s.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True),
                              [{**row, "status": status} for row in rows]))
-        trail.write_many(s, [
+        audit_ids = trail.write_many(s, [
             {"at": now, "actor": actor.name, "action": A.CREATE, "post_id": post_id,
              "account": row["account"], "to_status": status, "reason": reason}
             for post_id, row, reason in zip(ids, rows, reasons, strict=True)])
+        keep_new_texts(s, [{"post_id": post_id, "audit_id": audit_id, "at": now,
+                            "actor": actor.name, "text": row["text"],
+                            "media_id": row.get("media_id")}
+                           for post_id, audit_id, row in zip(ids, audit_ids, rows, strict=True)])
         return ids
 
     def approval_problem(self, s: Session, post: Post) -> str | None:
@@ -138,6 +145,10 @@ def wrote(s: Session, post: Post, actor: str) -> bool:
 
 def audit(s: Session, post: Post, actor: str, action: str, from_status: str | None,
           to_status: str | None, reason: str | None, now: datetime) -> None:
-    """The audit row of a post's creation or move (db/audit.py writes every row)."""
-    trail.write(s, at=now, actor=actor, action=action, post_id=post.id, account=post.account,
-                from_status=from_status, to_status=to_status, reason=reason)
+    """The audit row of a post's creation or move (db/audit.py writes every row), and the
+    post's text kept as a version when it is new or changed (db/versions.py)."""
+    entry = trail.write(s, at=now, actor=actor, action=action, post_id=post.id,
+                        account=post.account, from_status=from_status, to_status=to_status,
+                        reason=reason)
+    if action not in _TEXT_KEPT:
+        keep_text(s, post, entry, new=action == A.CREATE)

@@ -1,4 +1,5 @@
-"""What an approver is shown, as one short value: the version of a post.
+"""What an approver is shown, as one short value: the version of a post; and every text a post
+has had, kept for the records (`keep_text`).
 
 An approval covers the post as the approver saw it, so it carries this version and the store
 refuses it when the post has changed since (staff.py `approve`). The version is a digest of
@@ -13,9 +14,10 @@ import hashlib
 import json
 from datetime import UTC
 
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from db.models import MediaItem, Post
+from db.models import AuditEntry, MediaItem, Post, PostText
 
 #: Hex digits kept: 64 bits, so an author cannot find other text with the version an approver
 #: holds (a second preimage) in any practical time.
@@ -38,3 +40,26 @@ def content_version(s: Session, post: Post, *, with_time: bool = True) -> str:
                   media.sha256 if media else None, media.alt_text if media else None]
         digest.update(json.dumps(fields, ensure_ascii=False).encode())
     return digest.hexdigest()[:VERSION_DIGITS]
+
+
+def keep_text(s: Session, post: Post, change: AuditEntry, *, new: bool = False) -> None:
+    """Keep the text and image `post` has now as a version of it, tied to `change` (the audit
+    row of what wrote it), unless it is the version kept last. `new`: the post was just
+    created, so nothing is kept yet. The transition function calls this with every audit row
+    of a post a person may have rewritten, so no path that changes a text can lose the one
+    before (the records keep every version, docs/RECORDS.md)."""
+    if not new:
+        last = s.execute(select(PostText.text, PostText.media_id)
+                         .where(PostText.post_id == post.id)
+                         .order_by(PostText.id.desc()).limit(1)).first()
+        if last is not None and tuple(last) == (post.text, post.media_id):
+            return
+    s.add(PostText(post_id=post.id, audit=change, at=change.at, actor=change.actor,
+                   text=post.text, media_id=post.media_id))
+
+
+def keep_new_texts(s: Session, versions: list[dict]) -> None:
+    """`keep_text` for many new posts at once (an import), in one executemany: each a dict of
+    `post_id`, `audit_id` (its `create` row), `at`, `actor`, `text` and `media_id`."""
+    if versions:
+        s.execute(insert(PostText), versions)

@@ -14,7 +14,9 @@ from typing import Protocol
 
 from emulator.facebook import GraphDouble
 from emulator.faults import FaultPlan
+from emulator.mastodon import MastodonDouble
 from emulator.messages import Request, Response
+from emulator.telegram import TelegramDouble
 from emulator.world import World
 from emulator.x import XDouble
 
@@ -70,4 +72,4 @@ class Double(Protocol):
 
 #: In routing order: the first double that owns a request answers it. The Graph API's paths
 #: have no prefix of their own, so its double owns whatever the others do not, and goes last.
-DOUBLES: tuple[type[Double], ...] = (XDouble, GraphDouble)
+DOUBLES: tuple[type[Double], ...] = (XDouble, TelegramDouble, MastodonDouble, GraphDouble)

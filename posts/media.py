@@ -27,11 +27,17 @@ class MediaError(FactpostError):
 @dataclass(frozen=True)
 class MediaRules:
     """What images a platform takes: `types` (MIME types), at most `max_bytes`, alt text of
-    at most `max_alt_chars` characters."""
+    at most `max_alt_chars` characters, with at most `max_caption` of text where set. With
+    `alt_text` False the platform has nowhere to put
+    alt text (Telegram's sendPhoto): it is still asked for and kept, but not sent."""
 
     types: tuple[str, ...]
     max_bytes: int
     max_alt_chars: int = MAX_ALT_CHARS
+    alt_text: bool = True
+    #: The most text a post with an image may hold, in the units of the platform's text
+    #: rules, where less than a post without one (Telegram's 1,024-character caption).
+    max_caption: int | None = None
 
 
 @dataclass(frozen=True)

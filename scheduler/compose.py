@@ -205,11 +205,21 @@ def compose(store: Store, config: Config, actor: Actor, account: AccountConfig, 
     """Queue (or, under review, draft) a hand-written post, or the thread it becomes, due at
     `when`; `media` (checked for the platform already) goes with the first part. Returns the
     stored posts in thread order; appends to `warnings` where queueing them takes a billing
-    app past its monthly cap. Raises PostTextError, NeedsApproval, CapExceeded (the post or
-    thread costs more than the whole cap, so it could never go)."""
+    app past its monthly cap. Raises PostTextError (also for text too long to go with the
+    image, where the platform says so), NeedsApproval, CapExceeded (the post or thread costs
+    more than the whole cap, so it could never go)."""
     [posts] = compose_many(store, config, actor, [Draft(account, text, when, media)], now=now,
                            warnings=warnings)
     return posts
+
+
+def check_caption(first: str, media: Media | None, account: AccountConfig) -> None:
+    """Raise PostTextError where the platform holds less text with an image than without
+    (its spec's `media.max_caption`) and the first part is over it."""
+    caption = account.spec.media.max_caption
+    if media is not None and caption is not None and account.text.measure(first) > caption:
+        raise PostTextError(f"a {account.spec.title} post with an image holds {caption:,} "
+                            f"{account.text.unit}; shorten the text or leave the image out")
 
 
 def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Draft], *,
@@ -232,6 +242,7 @@ def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Dr
         account = d.account
         try:
             texts = texts_to_queue(d.text, account)
+            check_caption(texts[0], d.media, account)
         except PostTextError as exc:
             if len(drafts) == 1:
                 raise

@@ -277,6 +277,8 @@ def _parse_account(entry, key: str, timezone: ZoneInfo, fail) -> AccountConfig:
     if not isinstance(handle, str) or not handle.strip():
         raise fail(f"{key}.handle", "missing", f"give {spec.handle}")
     handle = handle.strip().lstrip("@")
+    if (problem := spec.handle_problem(handle)) is not None:
+        raise fail(f"{key}.handle", problem, f"give {spec.handle}")
     api_url = entry.get("api_url", spec.api_url)
     if not isinstance(api_url, str) or not re.match(r"https?://[^/\s]+", api_url):
         raise fail(f"{key}.api_url", f"{api_url!r} is not an http(s) URL",

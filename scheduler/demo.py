@@ -1,7 +1,8 @@
 """`factpost demo`: the whole path on the embedded default, with no config and no credentials.
 
-A temporary folder gets a config (an account on every platform factpost knows), a SQLite
-database and the sample fact sheet; the built-in emulator stands in for the platforms on
+A temporary folder gets a config (an English and an Arabic account on every platform factpost
+knows), a SQLite database and the sample fact sheets in both languages; the built-in emulator
+stands in for the platforms on
 loopback; the daemon publishes everything through the real client libraries' code paths and
 stops when the queue is empty.
 """
@@ -26,7 +27,8 @@ from scheduler.platforms import registry
 from scheduler.platforms.registry import build_publisher
 
 DEMO_CONFIG = """\
-# Written by `factpost demo`: one account per platform, all on the built-in emulator.
+# Written by `factpost demo`: an English and an Arabic account per platform, all on the
+# built-in emulator.
 [database]
 url = "sqlite:///factpost.db"
 
@@ -45,37 +47,42 @@ DEMO_MONTHLY_SPEND_USD = 5
 
 DEMO_ACCOUNT = """
 [[accounts]]
-name = "meridian-{name}"
+name = "meridian-{name}{suffix}"
 platform = "{name}"
-handle = "JTFMeridian"
+handle = "JTFMeridian{handle}"
 api_url = "{url}"
 hashtags = ["#JTFMeridian"]
+language = "{language}"
 """
+#: The demo's sheets, each for the accounts of its language: (language, account name suffix,
+#: handle suffix, the sample in posts/samples).
+LANGUAGES = (("en", "", "", "factsheet.txt"), ("ar", "-ar", "AR", "factsheet_ar.txt"))
 
 
 def demo_config(url: str) -> str:
     """The demo's config.toml: an account on every platform factpost knows, at `url`."""
     billing = "".join(f"\n[{spec.billing.table}]\nmonthly_spend_usd = {DEMO_MONTHLY_SPEND_USD}\n"
                       for spec in registry.specs() if spec.billing is not None)
-    accounts = "".join(DEMO_ACCOUNT.format(name=spec.name, url=url)
+    accounts = "".join(DEMO_ACCOUNT.format(name=spec.name, url=url, suffix=suffix,
+                                           handle=handle, language=language)
+                       for language, suffix, handle, _ in LANGUAGES
                        for spec in registry.specs())
     return DEMO_CONFIG.format(billing=billing, accounts=accounts)
 
 
-def sample_factsheet() -> str:
-    return resources.files("posts").joinpath("samples/factsheet.txt").read_text("utf-8")
+def sample_factsheet(name: str = "factsheet.txt") -> str:
+    return resources.files("posts").joinpath(f"samples/{name}").read_text("utf-8")
 
 
 def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
-             ) -> tuple[ImportReport, TickReport, Store, Emulator]:
-    """Set up `workdir`, publish the sample through the emulator; returns what happened.
-    The caller closes the store and stops the emulator."""
+             ) -> tuple[list[ImportReport], TickReport, Store, Emulator]:
+    """Set up `workdir`, publish the English sample to the English accounts and the Arabic
+    one to the Arabic accounts through the emulator; returns what happened (one import
+    report per sheet). The caller closes the store and stops the emulator."""
     emulator = Emulator(port=0).start()
     try:
         config_path = workdir / "config.toml"
         config_path.write_text(demo_config(emulator.url), encoding="utf-8")
-        sheet = workdir / "factsheet.txt"
-        sheet.write_text(sample_factsheet(), encoding="utf-8")
         config = load_config(config_path)
         environ = dict(os.environ)
         for account in config.accounts:
@@ -85,14 +92,19 @@ def run_demo(workdir: Path, *, spacing: timedelta = timedelta(seconds=1)
         store = Store.open(config.database_url)
         migrate.upgrade(store.engine)
         now = datetime.now(UTC)
-        report = import_file(sheet, store=store, config=config, accounts=config.accounts,
-                             actor=Actor("demo", OPERATOR), now=now, at=now,
-                             every=spacing)
+        reports = []
+        for language, _, _, name in LANGUAGES:
+            sheet = workdir / name
+            sheet.write_text(sample_factsheet(name), encoding="utf-8")
+            reports.append(import_file(
+                sheet, store=store, config=config,
+                accounts=[a for a in config.accounts if a.language == language],
+                actor=Actor("demo", OPERATOR), now=now, at=now, every=spacing))
         publishers = {a.name: build_publisher(a, environ) for a in config.accounts}
         dispatcher = Dispatcher(store, config, publishers, worker=worker_name())
         published = Daemon(dispatcher, store, poll_seconds=config.poll_seconds,
                            until_idle=True).run()
-        return report, published, store, emulator
+        return reports, published, store, emulator
     except BaseException:
         emulator.stop()
         raise

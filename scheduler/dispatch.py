@@ -282,6 +282,10 @@ class Dispatcher:
         # recorded outcome says; so may one whose last outcome was unclear.
         unsure = post.attempt_count > 0 and (
             reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
+        if unsure and not reclaimed and not account.spec.timeline:
+            # No timeline to look at (Telegram): a staff retry since the last attempt is their
+            # word that the post is not there. Elsewhere it is looked for all the same.
+            unsure = not self.store.outcomes.cleared_by_staff(post.id)
         if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
             return
 

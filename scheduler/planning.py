@@ -157,6 +157,13 @@ def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
                 notes.append(f"{exc} (not attached for {account})")
                 refused.add(label)
                 continue
+            if (caption := spec.media.max_caption) is not None and (
+                    length := spec.text.measure(post.text)) > caption:
+                notes.append(f"{label}: not attached for {account}: a {spec.title} post with "
+                             f"an image holds {caption:,} {spec.text.unit} and this one has "
+                             f"{length:,}")
+                refused.add(label)
+                continue
             planned[i] = replace_fields(post, media=media)
             used.add(label)
             break

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("posts", "db", "scheduler", "emulator")
 #: Where a platform may be named: its own modules, and the registry that lists them.
 PLATFORM_MODULES = {f"scheduler/platforms/{name}.py" for name in (
-    "x", "x_terms", "facebook", "facebook_versions", "registry")}
+    "x", "x_terms", "facebook", "facebook_versions", "telegram", "mastodon", "registry")}
 #: Named for a reason that is not publishing. A fact sheet's contact footer lists the office's
 #: social accounts (twitter.com/…, facebook.com/…): reading a document, not a platform module.
 NAMED_ELSEWHERE = {"posts/contacts.py"}
@@ -48,7 +48,8 @@ def _docstrings(tree: ast.AST) -> set[int]:
 def test_no_platform_is_named_outside_its_own_module():
     names = {spec.name for spec in registry.specs()} | {spec.title for spec in registry.specs()}
     platform_modules = {f"scheduler.platforms.{m}" for m in ("x", "x_terms", "facebook",
-                                                             "facebook_versions")}
+                                                             "facebook_versions", "telegram",
+                                                             "mastodon", "mastodon_text")}
     found = []
     for path in sources("posts", "db", "scheduler"):
         where = str(path.relative_to(ROOT))

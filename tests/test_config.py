@@ -78,7 +78,7 @@ def test_a_relative_sqlite_path_is_next_to_the_config_file(write_config, tmp_pat
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (('platform = "x"', 'platform = "mastodon"'), "accounts[0].platform: unknown platform"),
+    (('platform = "x"', 'platform = "myspace"'), "accounts[0].platform: unknown platform"),
     (('"0 9 * * mon-fri"', '"0 25 * * mon-fri"'), "accounts[0].slots: bad cron expression"),
     (('timezone = "Asia/Baghdad"', 'timezone = "Mars/Olympus"'),
      "schedule.timezone: unknown timezone"),

@@ -16,7 +16,23 @@ def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_histor
             monkeypatch.delenv(var)
     result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "published 16 through the emulator" in result.output
-    assert result.output.count("published") >= 17  # the summary line and every history row
+    # The English sheet to every platform's English account, the Arabic one to its Arabic.
+    assert "imported factsheet.txt: 21 posts" in result.output
+    assert "imported factsheet_ar.txt: 10 posts" in result.output
+    assert "published 31 through the emulator" in result.output
+    assert result.output.count("published") >= 32  # the summary line and every history row
     assert "https://x.com/JTFMeridian/status/" in result.output
+    assert "https://t.me/JTFMeridianAR/" in result.output
     assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()
+    # The English and the Arabic sheet went to an account of each language on every platform.
+    from db.store import HistoryFilter, Store
+    from scheduler.platforms import registry
+
+    store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
+    try:
+        history = store.history.search(HistoryFilter())
+    finally:
+        store.close()
+    assert {p.status for p in history} == {"published"}
+    assert {p.account for p in history} == {f"meridian-{name}{side}" for name in registry.names()
+                                            for side in ("", "-ar")}

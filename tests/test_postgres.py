@@ -169,6 +169,9 @@ def test_three_daemons_share_the_queue_and_take_over_from_one_that_is_killed(pg_
             Attempt.outcome == "published")))
     pids = {f":{d.pid}" for d in daemons}
     assert {w[w.rindex(":"):] for w in by_worker} == pids  # all three did work
+    # Three processes, one killed mid-commit perhaps, each committing its own audit rows:
+    # the trail is still one unbroken chain (db/audit.py's head lock).
+    assert office.store.records.verify().rows >= 3 * POSTS
 
 
 def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import alerts, documents, operations, people, posts, retractions
+from scheduler.cli import alerts, documents, operations, people, posts, records, retractions
 from scheduler.cli import spend as spending
 from scheduler.cli.common import Context, FactpostGroup, emit_posts
 
@@ -42,7 +42,8 @@ def cli(click_ctx: click.Context, config_path: str | None) -> None:
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo's config, database and sample here instead of a temp folder.")
 def demo(keep: Path | None) -> None:
-    """Publish the sample fact sheet to a built-in emulator of every platform.
+    """Publish the sample fact sheets (English and Arabic) to a built-in emulator of every
+    platform.
 
     Needs no config and no credentials.
 
@@ -62,12 +63,14 @@ def demo(keep: Path | None) -> None:
         click.echo(f"demo folder: {workdir}")
         imported, published, store, emulator = run_demo(workdir)
         try:
-            click.echo(f"imported {imported.document}: {imported.created} posts; published "
-                       f"{published.published} through the emulator at {emulator.url}")
+            for report in imported:
+                click.echo(f"imported {report.document}: {report.created} posts")
+            click.echo(f"published {published.published} through the emulator at "
+                       f"{emulator.url}")
             shown = Context(str(workdir / "config.toml"))
             emit_posts(shown, store.history.search(HistoryFilter()), as_json=False, title="History",
                        empty="nothing was published")
-            for cost in imported.costs:
+            for cost in (c for report in imported for c in report.costs):
                 click.echo(f"{cost.title} cost estimated before queueing, {cost.account}: "
                            f"{cost.estimate}")
             spent = sum(c.micros for c in store.spend.charges())
@@ -116,7 +119,7 @@ def emulator(ctx: Context, host: str, port: int, seed: int | None, print_env: bo
 for command in (documents.preview, documents.import_, posts.queue, posts.history, posts.post,
                 operations.init, operations.run, operations.accounts, operations.pause,
                 operations.resume, operations.status, spending.spend, people.user,
-                people.serve, alerts.alerts):
+                people.serve, alerts.alerts, records.archive, records.audit):
     cli.add_command(command)
 posts.post.add_command(retractions.post_retract)
 posts.post.add_command(retractions.post_correct)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from scheduler.platforms import facebook, x
+from scheduler.platforms import facebook, mastodon, telegram, x
 from scheduler.platforms.base import Account, CredentialsMissing, Publisher
 from scheduler.platforms.spec import PlatformSpec
 
-MODULES: tuple[ModuleType, ...] = (x, facebook)
+MODULES: tuple[ModuleType, ...] = (x, facebook, telegram, mastodon)
 
 
 def modules() -> dict[str, ModuleType]:

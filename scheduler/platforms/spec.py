@@ -82,6 +82,12 @@ class PlatformSpec:
     #: An account's own text rules where they differ from `text` (an instance that sets its
     #: own limit); None: every account has `text`.
     account_text: Callable[[Account], TextRules] | None = None
+    #: The API can read the account's own posts back (`Publisher.recent_posts`). Where it
+    #: cannot (Telegram's Bot API has no history method), a post whose outcome is unclear goes
+    #: to needs_review instead of being looked for.
+    timeline: bool = True
+    #: What is wrong with an account's `handle` (given without "@"), or None when usable.
+    handle_problem: Callable[[str], str | None] = lambda handle: None
 
     def text_for(self, account: Account) -> TextRules:
         """The text rules one account's posts are measured and split by."""

@@ -72,10 +72,13 @@ def test_an_office_raises_its_own_caps_in_the_config(tmp_path, write_config):
     (tmp_path / "long.txt").write_text(sheet(150), encoding="utf-8")
     refused = CliRunner().invoke(cli, ["preview", str(tmp_path / "long.txt")])
     assert refused.exit_code == 1 and "raise [import] max_sections" in refused.output
-    config = write_config("""
+    from scheduler.platforms import registry
+
+    # The default config has an account on every platform: 150 posts each.
+    config = write_config(f"""
         [import]
         max_sections = 200
-        max_posts = 400
+        max_posts = {150 * len(registry.names()) + 50}
         max_text_mb = 4
     """)
     shown = CliRunner().invoke(cli, ["--config", str(config), "preview", "--json",
