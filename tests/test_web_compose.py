@@ -231,3 +231,27 @@ def test_the_api_composes_for_several_accounts_with_variants_and_an_image(desk):
     schema = httpx.get(f"{desk.url}/api/openapi.json", headers=auth).json()
     fields = schema["components"]["schemas"]["NewPost"]["properties"]
     assert {"accounts", "variants", "image", "alt_text"} <= set(fields)
+
+
+def test_the_store_adds_every_accounts_thread_or_none_on_each_database(store):
+    """One transaction for all accounts: the second thread fails in the database (a post with
+    no time breaks NOT NULL) after the first was written, and neither is kept."""
+    from sqlalchemy.exc import IntegrityError
+
+    from db.store import ComposedThread
+    from posts.states import Actor
+
+    now = datetime.now(UTC)
+    actor = Actor("chen", "author")
+    good = ComposedThread(account="office-x", platform="x", texts=("One 1/2", "Two 2/2"),
+                          scheduled_at=now + timedelta(hours=1))
+    broken = ComposedThread(account="office-fb", platform="facebook", texts=("Three",),
+                            scheduled_at=None)
+    with pytest.raises(IntegrityError):
+        store.posts.add_threads([good, broken], actor=actor, now=now, status=S.QUEUED)
+    assert store.history.search() == []
+    [x, fb] = store.posts.add_threads([good, ComposedThread("office-fb", "facebook",
+                                                            ("Three",), now)],
+                                      actor=actor, now=now, status=S.QUEUED)
+    assert [p.thread_position for p in x] == [1, 2] and x[1].parent_id == x[0].id
+    assert [p.account for p in fb] == ["office-fb"]
