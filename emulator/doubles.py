@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from emulator.bluesky import BlueskyDouble
 from emulator.facebook import GraphDouble
 from emulator.faults import FaultPlan
 from emulator.mastodon import MastodonDouble
@@ -72,4 +73,5 @@ class Double(Protocol):
 
 #: In routing order: the first double that owns a request answers it. The Graph API's paths
 #: have no prefix of their own, so its double owns whatever the others do not, and goes last.
-DOUBLES: tuple[type[Double], ...] = (XDouble, TelegramDouble, MastodonDouble, GraphDouble)
+DOUBLES: tuple[type[Double], ...] = (XDouble, TelegramDouble, MastodonDouble, BlueskyDouble,
+                                     GraphDouble)

@@ -58,9 +58,13 @@ language = "{language}"
 #: handle suffix, the sample in posts/samples).
 LANGUAGES = (("en", "", "", "factsheet.txt"), ("ar", "-ar", "AR", "factsheet_ar.txt"))
 
+#: The sample sheets, by the language of the accounts they go to.
+SAMPLES = {"en": "factsheet.txt", "ar": "factsheet_ar.txt"}
+
 
 def demo_config(url: str) -> str:
-    """The demo's config.toml: an account on every platform factpost knows, at `url`."""
+    """The demo's config.toml: an English and an Arabic account on every platform factpost
+    knows, at `url`."""
     billing = "".join(f"\n[{spec.billing.table}]\nmonthly_spend_usd = {DEMO_MONTHLY_SPEND_USD}\n"
                       for spec in registry.specs() if spec.billing is not None)
     accounts = "".join(DEMO_ACCOUNT.format(name=spec.name, url=url, suffix=suffix,

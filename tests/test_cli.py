@@ -486,9 +486,9 @@ def test_the_command_line_starts_without_loading_what_only_some_commands_need():
     import subprocess
     import sys
 
-    heavy = ["tweepy", "facebook", "telegram", "httpx", "requests", "wordfreq", "alembic",
-             "fastapi", "uvicorn", "pypdf", "docx", "bs4", "markdown_it", "PIL",
-             "pkg_resources", "apscheduler.schedulers"]
+    heavy = ["tweepy", "facebook", "telegram", "atproto", "httpx", "regex", "requests",
+             "wordfreq", "alembic", "fastapi", "uvicorn", "pypdf", "docx", "bs4", "markdown_it",
+             "PIL", "pkg_resources", "apscheduler.schedulers"]
     probe = ("import sys, scheduler.cli, scheduler.users\n"
              f"print([m for m in {heavy!r} if m in sys.modules])\n"
              "print(scheduler.users._dummy_hash.cache_info().currsize)")

@@ -1,10 +1,10 @@
 """Crash test: the daemon is killed with SIGKILL at random moments while it publishes a few
-hundred posts to several X, Facebook and Mastodon accounts and Telegram channels through an
-emulator injecting faults. After the last restart drains the queue, every post is on the
-emulator exactly once, and the history agrees with the emulator post by post. Telegram cannot
-read a channel back, so its unclear sends wait in needs_review; a person settles them from what
-the channel shows (`post resolve`), as the README says, and a last run sends the rest. Seeded:
-FACTPOST_CRASH_SEED=N reproduces a run."""
+hundred posts to several X, Facebook, Mastodon and Bluesky accounts and Telegram channels
+through an emulator injecting faults. After the last restart drains the queue, every post is on
+the emulator exactly once, and the history agrees with the emulator post by post. Telegram
+cannot read a channel back, so its unclear sends wait in needs_review; a person settles them
+from what the channel shows (`post resolve`), as the README says, and a last run sends the
+rest. Seeded: FACTPOST_CRASH_SEED=N reproduces a run."""
 
 from __future__ import annotations
 
@@ -35,12 +35,14 @@ X_HANDLES = ["CrashX1", "CrashX2", "CrashX3"]
 PAGES = ["CrashFB1", "CrashFB2"]
 CHANNELS = ["CrashTG1", "CrashTG2"]
 MASTODON_HANDLES = ["CrashMastodon1", "CrashMastodon2"]
+#: Accounts on the other platforms, read back in the emulator's common shape (doubles.py).
+OTHERS = [("bluesky", "CrashBsky1"), ("bluesky", "CrashBsky2")]
 
 
 def crash_config(url: str) -> str:
     accounts = ([("x", h) for h in X_HANDLES] + [("facebook", p) for p in PAGES]
                 + [("telegram", c) for c in CHANNELS]
-                + [("mastodon", h) for h in MASTODON_HANDLES])
+                + [("mastodon", h) for h in MASTODON_HANDLES] + OTHERS)
     blocks = "".join(f"""
 [[accounts]]
 name = "{h.lower()}"
@@ -98,6 +100,8 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     emulator.double("mastodon").throttle_seconds = 1.0
     for handle in MASTODON_HANDLES:
         emulator.lift_limits("mastodon", handle)
+    for handle in (h for platform, h in OTHERS if platform == "bluesky"):
+        emulator.double("bluesky").set_limits(handle, points=1_000_000, window_seconds=1)
 
     store = Store.open(config.database_url)
     migrate.upgrade(store.engine)
@@ -116,7 +120,8 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
         return (sum(len(emulator.tweets(h)) for h in X_HANDLES)
                 + sum(len(emulator.page_posts(p)) for p in PAGES)
                 + sum(len(emulator.posts("telegram", c)) for c in CHANNELS)
-                + sum(len(emulator.posts("mastodon", h)) for h in MASTODON_HANDLES))
+                + sum(len(emulator.posts("mastodon", h)) for h in MASTODON_HANDLES)
+                + sum(len(emulator.posts(platform, h)) for platform, h in OTHERS))
 
     def daemon(*args: str) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config_path),
@@ -165,11 +170,14 @@ def test_killing_the_daemon_at_random_never_duplicates_or_loses_a_post(tmp_path,
     on_emulator.update({m["text"]: m["id"] for m in tg_messages})
     on_emulator.update({p["text"]: p["id"] for h in MASTODON_HANDLES
                         for p in emulator.posts("mastodon", h)})
+    on_emulator.update({p["text"]: p["id"] for platform, h in OTHERS
+                        for p in emulator.posts(platform, h)})
     copies = Counter([t["text"] for h in X_HANDLES for t in emulator.tweets(h)]
                      + [p["message"] for page in PAGES for p in emulator.page_posts(page)]
                      + [m["text"] for m in tg_messages]
                      + [p["text"] for h in MASTODON_HANDLES
-                        for p in emulator.posts("mastodon", h)])
+                        for p in emulator.posts("mastodon", h)]
+                     + [p["text"] for platform, h in OTHERS for p in emulator.posts(platform, h)])
     duplicates = sum(n - 1 for n in copies.values())
     lost = set(texts.values()) - set(on_emulator)
     history = store.history.search(HistoryFilter())

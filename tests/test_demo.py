@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from scheduler.cli import cli
 
 
-def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_history(tmp_path,
+def test_the_demo_publishes_the_samples_through_the_emulator_and_shows_the_history(tmp_path,
                                                                                  monkeypatch):
     for var in list(os.environ):
         if var.startswith("FACTPOST_"):
@@ -17,12 +17,13 @@ def test_the_demo_publishes_the_sample_through_the_emulator_and_shows_the_histor
     result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 0, result.output
     # The English sheet to every platform's English account, the Arabic one to its Arabic.
-    assert "imported factsheet.txt: 21 posts" in result.output
-    assert "imported factsheet_ar.txt: 10 posts" in result.output
-    assert "published 31 through the emulator" in result.output
-    assert result.output.count("published") >= 32  # the summary line and every history row
+    assert "imported factsheet.txt: 39 posts" in result.output
+    assert "imported factsheet_ar.txt: 17 posts" in result.output
+    assert "published 56 through the emulator" in result.output
+    assert result.output.count("published") >= 57  # the summary line and every history row
     assert "https://x.com/JTFMeridian/status/" in result.output
     assert "https://t.me/JTFMeridianAR/" in result.output
+    assert "https://bsky.app/profile/JTFMeridian/post/" in result.output
     assert (tmp_path / "factpost.db").exists() and (tmp_path / "config.toml").exists()
     # The English and the Arabic sheet went to an account of each language on every platform.
     from db.store import HistoryFilter, Store

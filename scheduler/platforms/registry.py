@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from scheduler.platforms import facebook, mastodon, telegram, x
+from scheduler.platforms import bluesky, facebook, mastodon, telegram, x
 from scheduler.platforms.base import Account, CredentialsMissing, Publisher
 from scheduler.platforms.spec import PlatformSpec
 
-MODULES: tuple[ModuleType, ...] = (x, facebook, telegram, mastodon)
+MODULES: tuple[ModuleType, ...] = (x, facebook, telegram, mastodon, bluesky)
 
 
 def modules() -> dict[str, ModuleType]:
