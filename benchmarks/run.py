@@ -32,6 +32,7 @@ import facebook  # noqa: E402
 import tweepy  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
+from benchmarks import statements  # noqa: E402
 from benchmarks.harness import Office, office  # noqa: E402
 from db.models import Post  # noqa: E402
 from db.store import HistoryFilter, Store, history_key  # noqa: E402
@@ -439,6 +440,12 @@ NOTES = """\
   History pages are keyset-paged (the web UI and `/api/posts` page that way); the OFFSET row
   shows why. Search is the history search the CLI, the web UI and the API use.
 - **Daemon memory**: RSS of a `factpost run --until-idle` process, sampled as it publishes.
+- **Database work per published post**: SQL statements (BEGIN and COMMIT aside) and
+  transactions committed during one tick, counted by SQLAlchemy's engine events
+  (`benchmarks/statements.py`), per post, for an X account and a Facebook Page alone. Each
+  write transaction is an fsync on SQLite (`synchronous = FULL`). X's spend ledger writes its
+  pending charge in a transaction of its own before each create.
+  Where the account threads' time goes: `python benchmarks/profile_threads.py`.
 - **Import**: a 1 MB fact sheet (2,115 sections) for one X account and one Page. The bare
   figure parses and splits it with no database; the whole import adds planning, the store's
   checks and one transaction with every post, audit row and search-index entry, written in
@@ -451,7 +458,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--only", help="comma-separated: overhead,latency,concurrency,store,"
-                                       "memory,import")
+                                       "memory,import,statements")
     parser.add_argument("--backend", default="sqlite,postgresql",
                         help="comma-separated: sqlite,postgresql")
     parser.add_argument("--publishes", type=int, default=100_000,
@@ -469,6 +476,7 @@ def main() -> None:
         "store": lambda b: store_scale(b, 20_000 if q else 1_000_000),
         "memory": lambda b: memory(b, 2_000 if q else args.publishes),
         "import": lambda b: import_rows(b, 100_000 if q else 1_000_000),
+        "statements": lambda b: statements.per_post(b, 50 if q else 200),
     }
     chosen = args.only.split(",") if args.only else list(suites)
     backends = args.backend.split(",")

@@ -36,8 +36,7 @@ class Accounts:
     def hold(self, name: str, *, until: datetime, reason: str) -> None:
         """The platform asked for a pause until `until` (rate limit); not a staff decision."""
         with self.db.session() as s:
-            state = _state(s, name)
-            state.held_until, state.held_reason = until, reason
+            hold_in(s, name, until=until, reason=reason)
 
     def pause(self, name: str, *, actor: Actor, reason: str, now: datetime) -> None:
         """Hold an account's posts (an admin, or the daemon when the platform rejects the
@@ -85,6 +84,13 @@ class Workers:
         """Every daemon that has run, the most recently seen first."""
         with self.db.reading() as s:
             return list(s.scalars(select(Worker).order_by(Worker.last_seen.desc())))
+
+
+def hold_in(s: Session, name: str, *, until: datetime, reason: str) -> None:
+    """Hold the account until `until`, saying why, in session `s`'s transaction."""
+    state = _state(s, name)
+    state.held_until, state.held_reason = until, reason
+    s.flush()
 
 
 def _state(s: Session, name: str) -> AccountState:

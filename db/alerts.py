@@ -53,30 +53,36 @@ QUOTE_CHARS = 200
 MAX_AGE = timedelta(days=1)
 
 
-def note(s: Session, entry: AuditEntry) -> None:
+def note(s: Session, entry: AuditEntry | Mapping, audit_id: int | None = None) -> None:
     """Add the alert event an audit row calls for (a post failed or sent to review, an
-    account paused) to the row's own transaction; nothing for any other row."""
-    if entry.post_id is not None and entry.to_status in (S.FAILED, S.NEEDS_REVIEW) \
-            and entry.from_status != entry.to_status:
-        post = s.get(Post, entry.post_id)
-        failed = entry.to_status == S.FAILED
-        where = f"post {entry.post_id} to {entry.account}"
+    account paused) to the row's own transaction; nothing for any other row. `entry` is the
+    row written (an AuditEntry), or its values with `audit_id` (rows written in bulk, such as
+    the daemon's moves: db/audit.write_many)."""
+    row = entry if isinstance(entry, Mapping) else {
+        key: getattr(entry, key) for key in ("at", "actor", "action", "post_id", "account",
+                                             "from_status", "to_status", "reason")}
+    link = {"audit": entry} if audit_id is None else {"audit_id": audit_id}
+    if row["post_id"] is not None and row["to_status"] in (S.FAILED, S.NEEDS_REVIEW) \
+            and row["from_status"] != row["to_status"]:
+        post = s.get(Post, row["post_id"])
+        failed = row["to_status"] == S.FAILED
+        where = f"post {row['post_id']} to {row['account']}"
         subject = (f"{where} failed" if failed else f"{where} needs review")
         text = post.text if post is not None else ""
         quoted = text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…"
-        detail = (f"{entry.reason or 'no reason recorded'}\n\ntext: {quoted}\n\n"
+        detail = (f"{row['reason'] or 'no reason recorded'}\n\ntext: {quoted}\n\n"
                   + ("'factpost post retry ID' sends it again once the cause is fixed"
                      if failed else "'factpost post resolve ID --published REMOTE_ID' or "
                      "'--retry' settles it after looking at the account"))
-        s.add(AlertEvent(kind=POST_FAILED if failed else POST_NEEDS_REVIEW, at=entry.at,
-                         subject=subject, detail=detail, post_id=entry.post_id,
-                         account=entry.account, audit=entry))
-    elif entry.action == "pause" and entry.post_id is None and entry.account is not None:
-        s.add(AlertEvent(kind=ACCOUNT_PAUSED, at=entry.at, account=entry.account,
-                         subject=f"account {entry.account} paused by {entry.actor}",
-                         detail=f"{entry.reason or 'no reason recorded'}\n\nNothing is "
+        s.add(AlertEvent(kind=POST_FAILED if failed else POST_NEEDS_REVIEW, at=row["at"],
+                         subject=subject, detail=detail, post_id=row["post_id"],
+                         account=row["account"], **link))
+    elif row["action"] == "pause" and row["post_id"] is None and row["account"] is not None:
+        s.add(AlertEvent(kind=ACCOUNT_PAUSED, at=row["at"], account=row["account"],
+                         subject=f"account {row['account']} paused by {row['actor']}",
+                         detail=f"{row['reason'] or 'no reason recorded'}\n\nNothing is "
                                 "published to it until 'factpost accounts resume "
-                                f"{entry.account}'.", audit=entry))
+                                f"{row['account']}'.", **link))
 
 
 @dataclass(frozen=True)

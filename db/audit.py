@@ -105,6 +105,9 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
                     values).all()
     s.info.setdefault(_PENDING, []).extend({**row, "id": row_id}
                                            for row_id, row in zip(ids, values, strict=True))
+    # As `write` does for one row: a post failed or sent to review, an account paused.
+    for row_id, row in zip(ids, values, strict=True):
+        alerts.note(s, row, audit_id=row_id)
     return list(ids)
 
 

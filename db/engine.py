@@ -74,7 +74,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         if parsed.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
-        # FULL: a committed transaction survives power loss, not just a killed process.
+        # FULL: a committed transaction survives power loss, not just a killed process. In WAL
+        # mode NORMAL skips the fsync at each commit, so a power cut can take back the last
+        # commits although they returned: the claim and attempt row of a post whose request
+        # already went out, or the outcome of one already published. Back from the cut, the
+        # post would be queued with no trace of its send, and a post with no unsure attempt
+        # is sent without a look at the timeline: a duplicate. One fsync per post (the claim
+        # carries the previous outcome, db/claims.py) is the price of never sending twice.
+        # https://www.sqlite.org/pragma.html#pragma_synchronous
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 

@@ -278,6 +278,18 @@ class AccountState(Base):
     held_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class PublishCount(Base):
+    """Posts published per account and UTC hour, counted by the transition function as each
+    post is published (migration 0014 counted those before it): a posting budget reads these
+    few rows instead of the posts in its window (db/claims.py)."""
+
+    __tablename__ = "publish_counts"
+
+    account: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer)
+
+
 class Worker(Base):
     """A running daemon's heartbeat."""
 

@@ -6,23 +6,31 @@ its consequence. Later thread parts and a pair partner fail with the post they d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from db.database import Database, load_post
 from db.errors import StoreError
 from db.models import Attempt, AuditEntry, Post
-from db.transitions import Transitions
-from posts.states import DAEMON, Action, Actor, PostStatus
+from db.transitions import PostRef, Transitions
+from posts.states import DAEMON, Action, Actor, PostStatus, check_move
 
 S = PostStatus
 A = Action
 
 #: Attempt outcomes after which nobody knows whether the platform holds the post.
 UNSURE_OUTCOMES = frozenset({"ambiguous", "abandoned", "duplicate"})
+
+_ATTEMPTS = Attempt.__table__
+# Built once: the daemon closes one attempt per post.
+_CLOSE = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("b_id"))
+          .values(outcome=bindparam("b_outcome"), finished_at=bindparam("b_now"),
+                  error_code=bindparam("b_code"), error_message=bindparam("b_message"),
+                  explanation=bindparam("b_explanation"), remote_id=bindparam("b_remote")))
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,37 @@ class Outcomes:
             self.transitions.move(s, post, A.PUBLISH, Actor(worker, DAEMON), now, S.PUBLISHED,
                                   reason)
             return post
+
+    def publishing(self, post: Post, *, worker: str, remote_id: str, remote_url: str,
+                   now: datetime, attempt: AttemptResult) -> Callable[[Session], None]:
+        """What `published` records, as a step for another transaction to take first: the
+        daemon hands it to the account's next claim (`Queue.claim(settle=...)`), so the
+        outcome and that claim commit together, before the next request goes out. `commit`
+        takes it alone. Raises `IllegalTransition` when taken if the post is no longer
+        publishing."""
+        daemon = Actor(worker, DAEMON)
+
+        def record(s: Session) -> None:
+            conn = s.connection()
+            conn.execute(_CLOSE, {"b_id": attempt.attempt_id, "b_outcome": attempt.outcome,
+                                  "b_now": now, "b_code": attempt.error_code,
+                                  "b_message": attempt.error_message,
+                                  "b_explanation": attempt.explanation,
+                                  "b_remote": attempt.remote_id})
+            ref = PostRef(post.id, post.account, S.PUBLISHING)
+            if not self.transitions.move(
+                    s, ref, A.PUBLISH, daemon, now, S.PUBLISHED, "published", values={
+                        "remote_id": remote_id, "remote_url": remote_url, "published_at": now,
+                        "claimed_by": None, "lease_until": None, "last_error": None}):
+                check_move(post.id, A.PUBLISH, daemon, load_post(s, post.id).status,
+                           S.PUBLISHED)
+
+        return record
+
+    def commit(self, step: Callable[[Session], None]) -> None:
+        """Take a step (`publishing`) in a transaction of its own."""
+        with self.db.session() as s:
+            step(s)
 
     def requeue(self, post_id: int, *, worker: str, at: datetime, reason: str, now: datetime,
                 attempt: AttemptResult | None = None) -> Post:

@@ -5,28 +5,51 @@ conditional UPDATE, so of several daemons racing for the same post exactly one w
 is held under a lease; a post found `publishing` with an expired lease belonged to a daemon
 that died and is taken over (`reclaim_expired`).
 
-"Due" has one definition, `Due.clause`, which the daemon's claims, its wake-ups and
-`factpost run --dry-run` all use: a post is due when it is queued and its time has come; the
-part before it in its thread is published; for a pair, its partner allows it (the leading post,
-the lower id, goes only when its partner is due too and the partner's account may publish; the
-other once the leader is out); review has cleared it; and, where the account's last post went
-out late, its overdue spacing has passed (`Due`).
+"Due" has one definition, `Due.clause` (db/claims.py), which the daemon's claims, its wake-ups
+and `factpost run --dry-run` all use: a post is due when it is queued and its time has come;
+the part before it in its thread is published; for a pair, its partner allows it (the leading
+post, the lower id, goes only when its partner is due too and the partner's account may
+publish; the other once the leader is out); review has cleared it; and, where the account's
+last post went out late, its overdue spacing has passed (`Due`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Row, Select, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
+from db.accounts import hold_in
+from db.claims import (
+    _ACCOUNT,
+    _EXCLUDE,
+    _LAST_OUTCOME,
+    _LAST_PUBLISH,
+    _LEASE,
+    _PARTNER,
+    _PARTNER_STATE,
+    _START_ATTEMPT,
+    _STATE,
+    _UNCLAIM,
+    CANDIDATES,
+    CLAIMING,
+    OVERDUE_GRACE,
+    POSTS,
+    Budget,
+    Claim,
+    Due,
+    budget_reopens,
+)
 from db.database import Database
-from db.models import AccountState, Attempt, AuditEntry, Post
+from db.models import Attempt, AuditEntry, Post
+from db.outcomes import UNSURE_OUTCOMES
 from db.reservations import CapRules, admit
-from db.transitions import Transitions, wrote
-from posts.states import DAEMON, Action, Actor, PostStatus, Review
+from db.transitions import PostRef, Transitions, wrote
+from posts.states import DAEMON, Action, Actor, PostStatus
+
+__all__ = ["OVERDUE_GRACE", "Budget", "Claim", "Due", "Queue", "held_message"]
 
 S = PostStatus
 A = Action
@@ -35,71 +58,27 @@ A = Action
 OUTDATED = ("its text, image or pair partner changed after it was approved; it needs approval "
             "again")
 
-# Built once: a fresh alias per call defeats SQLAlchemy's statement cache, and rebuilding the
-# claim query's joins was most of a claim's cost (benchmarks/run.py).
-_PARENT = aliased(Post, name="parent")
-_PARTNER = aliased(Post, name="partner")
-_PARTNER_PARENT = aliased(Post, name="partner_parent")
-_PARTNER_STATE = aliased(AccountState, name="partner_state")
+# Built once, like the claim's statements (db/claims.py).
+_BLOCKED = (select(POSTS.c.id).join(_PARTNER, POSTS.c.pair_id == _PARTNER.c.id)
+            .outerjoin(_PARTNER_STATE, _PARTNER.c.account == _PARTNER_STATE.c.name)
+            .where(POSTS.c.status == S.QUEUED,
+                   or_(_PARTNER_STATE.c.paused.is_(True),
+                       _PARTNER.c.status.not_in([S.QUEUED, S.PUBLISHING, S.PUBLISHED]))))
+_REMOTE_ID = select(POSTS.c.remote_id).where(POSTS.c.id == bindparam("b_id"))
+_SOONEST = select(func.min(POSTS.c.scheduled_at)).where(
+    POSTS.c.account == _ACCOUNT, POSTS.c.status == S.QUEUED, POSTS.c.id.not_in(_BLOCKED),
+    POSTS.c.id.not_in(_EXCLUDE))
+_EXPIRING = select(func.min(POSTS.c.lease_until)).where(POSTS.c.account == _ACCOUNT,
+                                                        POSTS.c.status == S.PUBLISHING)
 
-#: A post published less late than this went out on time: a daemon's polling and the requests
-#: before it take seconds, and holding the next post for those would only slow the queue.
-OVERDUE_GRACE = timedelta(seconds=60)
 
-
-@dataclass(frozen=True)
-class Due:
-    """What "due" means for one account at `now`.
-
-    Overdue posts keep their spacing: when the account's last post went out more than
-    `OVERDUE_GRACE` late (the daemon was stopped, the account paused, posts queued in the past
-    with --allow-past), the posts that were already overdue then (scheduled no later than
-    `overdue_until`) are due only as long after that publish as they were planned after the
-    post it published, i.e. once `scheduled_at + lateness <= now`. A post that was not yet
-    due when the last one went out keeps its own time.
-    """
-
-    account: str
-    now: datetime
-    overdue_until: datetime | None = None
-    lateness: timedelta = timedelta(0)
-
-    def at(self, scheduled_at: datetime) -> datetime:
-        """When a queued post scheduled at `scheduled_at` comes due (its thread and pair
-        aside)."""
-        if self.overdue_until is not None and scheduled_at <= self.overdue_until:
-            return scheduled_at + self.lateness
-        return scheduled_at
-
-    def clause(self, review: Review) -> ColumnElement[bool]:
-        """The condition on `Post` (joined as `Queue.candidates` joins it) that selects this
-        account's due posts."""
-        parent, partner, partner_parent = _PARENT, _PARTNER, _PARTNER_PARENT
-        partner_state, now = _PARTNER_STATE, self.now
-        # Both or neither: the leading post of a pair (lower id) goes only when its partner
-        # is due too and the partner's account may publish; the other once the leader is out.
-        partner_ready = and_(
-            partner.status == S.QUEUED, partner.scheduled_at <= now,
-            or_(partner.parent_id.is_(None), partner_parent.status == S.PUBLISHED),
-            or_(partner_state.name.is_(None),
-                and_(partner_state.paused.is_(False),
-                     or_(partner_state.held_until.is_(None), partner_state.held_until <= now))))
-        approved = and_(Post.approved_by.is_not(None),
-                        Post.approved_by != Post.created_by if review.two_person_rule
-                        else true())
-        spaced = (or_(Post.scheduled_at > self.overdue_until,
-                      Post.scheduled_at <= now - self.lateness)
-                  if self.overdue_until is not None else true())
-        return and_(
-            Post.account == self.account, Post.status == S.QUEUED, Post.scheduled_at <= now,
-            # Defence in depth: whatever its status says, a post that review requires an
-            # approval for is not sent without one.
-            approved if review.require_approval else true(),
-            spaced,
-            or_(Post.parent_id.is_(None), parent.status == S.PUBLISHED),
-            or_(Post.pair_id.is_(None),
-                and_(Post.id > Post.pair_id, partner.status == S.PUBLISHED),
-                and_(Post.id < Post.pair_id, partner_ready)))
+def _due(last: Row | None, account: str, now: datetime) -> Due:
+    """`Due` for the account whose last publish (scheduled_at, published_at) is `last`."""
+    if last is None or last[1] - last[0] <= OVERDUE_GRACE:
+        return Due(account, now)
+    scheduled, published = last
+    # Only posts that were themselves overdue then (by more than the grace) keep spacing.
+    return Due(account, now, published - OVERDUE_GRACE, published - scheduled)
 
 
 class Queue:
@@ -113,85 +92,120 @@ class Queue:
         """What "due" means for `account` at `now` (its overdue spacing read from its last
         publish)."""
         with self.db.reading() as s:
-            last = s.execute(select(Post.scheduled_at, Post.published_at).where(
-                Post.account == account, Post.status == S.PUBLISHED,
-                Post.published_at.is_not(None)).order_by(Post.published_at.desc())
-                .limit(1)).first()
-        if last is None or last[1] - last[0] <= OVERDUE_GRACE:
-            return Due(account, now)
-        scheduled, published = last
-        # Only posts that were themselves overdue then (by more than the grace) keep spacing.
-        return Due(account, now, published - OVERDUE_GRACE, published - scheduled)
+            return _due(s.connection().execute(_LAST_PUBLISH, {"b_account": account}).first(),
+                        account, now)
 
-    def candidates(self, due: Due, exclude: Collection[int] = ()) -> Select:
-        """The ids of the account's due posts, soonest first; posts in `exclude` (ones the
-        caller has decided must wait) left out."""
-        query = (select(Post.id).outerjoin(_PARENT, Post.parent_id == _PARENT.id)
-                 .outerjoin(_PARTNER, Post.pair_id == _PARTNER.id)
-                 .outerjoin(_PARTNER_PARENT, _PARTNER.parent_id == _PARTNER_PARENT.id)
-                 .outerjoin(_PARTNER_STATE, _PARTNER.account == _PARTNER_STATE.name)
-                 .where(due.clause(self.db.review))
-                 .order_by(Post.scheduled_at, Post.id))
-        if exclude:
-            query = query.where(Post.id.not_in(list(exclude)))
-        return query
+    def candidates(self) -> Select:
+        """The account's due posts, soonest first, under the office's review rules; bind
+        `Due.params` (which also names the posts to leave out)."""
+        review = self.db.review
+        return CANDIDATES[(review.require_approval, review.two_person_rule)]
 
     def due_posts(self, account: str, now: datetime) -> list[Post]:
         """The account's due posts, soonest first, without claiming any (`run --dry-run`)."""
         due = self.due(account, now)
         with self.db.reading() as s:
-            posts = [s.get(Post, post_id) for post_id in s.scalars(self.candidates(due))]
+            ids = [row.id for row in s.connection().execute(self.candidates(), due.params())]
+            posts = [s.get(Post, post_id) for post_id in ids]
             return [p for p in posts if not self.transitions.approval_problem(s, p)
                     and not self.transitions.approval_outdated(s, p)]
 
     def claim_next(self, account: str, *, worker: str, now: datetime, lease: timedelta,
                    exclude: Collection[int] = (), cap: CapRules | None = None) -> Post | None:
-        """Claim this account's next due post for `worker`, or None; posts in `exclude` (ones
-        the caller has decided must wait) are passed over. The claim is one conditional
-        UPDATE, so of several processes racing for the same post exactly one wins. With
-        `cap`, the first post of a unit is claimed only if its unit's cost fits under the
-        monthly caps, and that cost is reserved in the same transaction
-        (db/reservations.py); a unit that does not fit stays queued, its first post saying
-        why."""
-        query = self.candidates(self.due(account, now), exclude)
-        if self.db.dialect == "postgresql":
-            # Daemons sharing the database skip rows another is claiming instead of queueing
-            # behind its lock; the conditional UPDATE below stays the arbiter.
-            query = query.limit(1).with_for_update(of=Post, skip_locked=True)
-        else:
-            query = query.limit(5)
+        """Claim this account's next due post for `worker`, starting no attempt; None when
+        nothing is due. See `claim`."""
+        claimed = self.claim(account, worker=worker, now=now, lease=lease, exclude=exclude,
+                             cap=cap, start_attempt=False)
+        return claimed.post if claimed else None
+
+    def claim(self, account: str, *, worker: str, now: datetime, lease: timedelta,
+              exclude: Collection[int] = (), cap: CapRules | None = None,
+              budgets: Sequence[Budget] = (), start_attempt: bool = True,
+              settle: Callable[[Session], object] | None = None) -> Claim | None:
+        """Claim this account's next due post for `worker`, in one write transaction, or None.
+
+        In order: `settle(session)` (the outcome of the account's previous post, which thus
+        commits with this claim, before the next request goes out); nothing is claimed while
+        the account is paused or held, or while one of `budgets` is used up (the account is
+        then held until it reopens, saying why); posts in `exclude` (ones the caller has
+        decided must wait) are passed over. The claim is one conditional UPDATE, so of several
+        processes racing for the same post exactly one wins. With `cap`, the first post of a
+        unit is claimed only if its unit's cost fits under the monthly caps, and that cost is
+        reserved in the same transaction (db/reservations.py); a unit that does not fit stays
+        queued, its first post saying why. With `start_attempt`, the attempt the request will
+        go out under is recorded too, unless the post's last outcome is unsure
+        (`Claim.attempt` is None: read the timeline first, then `Outcomes.start_attempt`)."""
         daemon = Actor(worker, DAEMON)
         with self.db.session() as s:
-            for post_id in s.scalars(query).all():
-                candidate = s.get(Post, post_id)
-                if self.transitions.approval_outdated(s, candidate):
-                    # Defence in depth: whatever changed it, what goes out is what was cleared.
-                    candidate.approved_by = candidate.approved_at = None
-                    candidate.approved_content = None
-                    self.transitions.move(s, candidate, A.AWAIT_REVIEW, daemon, now, S.DRAFT,
-                                          OUTDATED)
-                    continue
-                if self.db.review.require_approval and self.transitions.approval_problem(
-                        s, candidate):
-                    continue  # never sent; staff see it in the queue without an approval
-                # The conditional UPDATE is the arbiter between racing daemons; the state
-                # change itself goes through the transition function like every other.
-                won = s.execute(
-                    update(Post).where(Post.id == post_id, Post.status == S.QUEUED)
-                    .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
-                    .execution_options(synchronize_session=False)).rowcount
-                if won != 1:
-                    continue
-                post = s.get(Post, post_id, populate_existing=True)
-                refusal = admit(s, post, cap, now, self.db.dialect) if cap else None
-                if refusal is not None:
-                    # Not claimed after all (the UPDATE set no status): it waits, saying why.
-                    post.claimed_by = post.lease_until = None
-                    post.last_error = cap.explain(post, refusal)
-                    continue
-                self.transitions.move(s, post, A.CLAIM, daemon, now, S.PUBLISHING)
-                return post
+            if settle is not None:
+                settle(s)
+            conn = s.connection()
+            state = conn.execute(_STATE, {"b_account": account}).first()
+            if state is not None and (state.paused or (state.held_until is not None
+                                                       and state.held_until > now)):
+                return None
+            for budget in budgets:
+                reopens = budget_reopens(conn, budget, now)
+                if reopens is not None:
+                    hold_in(s, account, until=reopens + budget.window, reason=budget.reason)
+                    return None
+            due = _due(conn.execute(_LAST_PUBLISH, {"b_account": account}).first(), account,
+                       now)
+            review = self.db.review
+            query = CLAIMING[(review.require_approval, review.two_person_rule, self.db.dialect)]
+            for row in conn.execute(query, due.params(exclude)).all():
+                claimed = self._claim_row(s, row, daemon, now, lease, cap, start_attempt)
+                if claimed is not None:
+                    return claimed
             return None
+
+    def _claim_row(self, s: Session, row: Row, daemon: Actor, now: datetime,
+                   lease: timedelta, cap: CapRules | None, start_attempt: bool
+                   ) -> Claim | None:
+        conn, worker = s.connection(), daemon.name
+        if self.db.review.require_approval and not self._cleared(s, row.id, daemon, now):
+            return None
+        fields = {"claimed_by": worker, "lease_until": now + lease}
+        if cap is not None:
+            if conn.execute(_LEASE, {"b_id": row.id, "b_worker": worker,
+                                     "b_until": now + lease, "b_now": now}).rowcount != 1:
+                return None
+            post = s.get(Post, row.id, populate_existing=True)
+            refusal = admit(s, post, cap, now, self.db.dialect)
+            if refusal is not None:
+                # Not claimed after all (no status was set): it waits, saying why.
+                conn.execute(_UNCLAIM, {"b_id": row.id, "b_why": cap.explain(post, refusal)})
+                return None
+        counting = start_attempt and (row.attempt_count == 0 or conn.scalar(
+            _LAST_OUTCOME, {"b_post": row.id}) not in UNSURE_OUTCOMES)
+        # The conditional UPDATE is the arbiter between racing daemons; the state change
+        # itself goes through the transition function like every other.
+        ref = PostRef(row.id, row.account, row.status, row.approved_by, row.created_by)
+        if not self.transitions.move(s, ref, A.CLAIM, daemon, now, S.PUBLISHING,
+                                     values=fields, count_attempt=counting):
+            return None
+        attempt = (conn.scalar(_START_ATTEMPT, {"b_post": row.id, "b_worker": worker,
+                                                "b_now": now}) if counting else None)
+        values = {c.key: row._mapping[c.key] for c in POSTS.c}
+        values.update(fields, status=S.PUBLISHING, updated_at=now)
+        reply_to = row.reply_to
+        if row.parent_id is None and row.corrects_id is not None and row.reply_to_corrected:
+            # A correction that answers the post it corrects (db/history.py parent_remote_id).
+            reply_to = conn.scalar(_REMOTE_ID, {"b_id": row.corrects_id})
+        return Claim(Post(**values), attempt, reply_to)
+
+    def _cleared(self, s: Session, post_id: int, daemon: Actor, now: datetime) -> bool:
+        """Under review: whether what would go out is what was cleared. A post changed since
+        its approval goes back to draft (defence in depth, whatever changed it)."""
+        candidate = s.get(Post, post_id)
+        if self.transitions.approval_outdated(s, candidate):
+            candidate.approved_by = candidate.approved_at = None
+            candidate.approved_content = None
+            self.transitions.move(s, candidate, A.AWAIT_REVIEW, daemon, now, S.DRAFT, OUTDATED)
+            s.flush()
+            return False
+        # Never sent without an approval; staff see it in the queue without one.
+        return self.transitions.approval_problem(s, candidate) is None
 
     def reclaim_expired(self, account: str, *, worker: str, now: datetime, lease: timedelta
                         ) -> Post | None:
@@ -248,20 +262,10 @@ class Queue:
         overdue spacing counted; posts in `exclude` (ones the daemon has decided must wait)
         are left out, and so is a pair whose partner cannot go (its account paused, itself
         not queued)."""
-        partner, partner_state = _PARTNER, _PARTNER_STATE
-        blocked = (select(Post.id).join(partner, Post.pair_id == partner.id)
-                   .outerjoin(partner_state, partner.account == partner_state.name)
-                   .where(Post.status == S.QUEUED,
-                          or_(partner_state.paused.is_(True),
-                              partner.status.not_in([S.QUEUED, S.PUBLISHING, S.PUBLISHED]))))
-        due = select(func.min(Post.scheduled_at)).where(
-            Post.account == account, Post.status == S.QUEUED, Post.id.not_in(blocked))
-        if exclude:
-            due = due.where(Post.id.not_in(list(exclude)))
-        lease = select(func.min(Post.lease_until)).where(Post.account == account,
-                                                         Post.status == S.PUBLISHING)
         with self.db.reading() as s:
-            soonest, expiring = s.scalar(due), s.scalar(lease)
+            conn = s.connection()
+            soonest = conn.scalar(_SOONEST, {"b_account": account, "b_exclude": list(exclude)})
+            expiring = conn.scalar(_EXPIRING, {"b_account": account})
         if soonest is not None:
             soonest = self.due(account, now).at(soonest)
         times = [t for t in (soonest, expiring) if t is not None]
@@ -327,12 +331,10 @@ class Queue:
         posts since `since`; otherwise the publish time of the `posts`-th most recent one (the
         budget reopens when it leaves the window). Reads at most `posts` rows, whatever the
         history holds."""
-        accounts = [account] if isinstance(account, str) else list(account)
+        accounts = (account,) if isinstance(account, str) else tuple(account)
         with self.db.reading() as s:
-            return s.scalar(select(Post.published_at).where(
-                Post.account.in_(accounts), Post.status == S.PUBLISHED,
-                Post.published_at >= since).order_by(Post.published_at.desc())
-                .offset(posts - 1).limit(1))
+            return budget_reopens(s.connection(), Budget(accounts, posts, timedelta(0), ""),
+                                  since)
 
 
 def held_message(count: int) -> str:

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from db import reservations
 from db.database import Database
@@ -46,6 +47,9 @@ class DaySpend:
     micros: int
 
 
+_START = insert(XCharge.__table__).returning(XCharge.__table__.c.id)
+
+
 class SpendStore:
     """The spend ledger (`store.spend`); each method is one transaction."""
 
@@ -58,20 +62,16 @@ class SpendStore:
               purpose: str, post_id: int | None) -> int:
         """Record a create about to be sent (counted as spent until settled); returns its id."""
         with self.db.session() as s:
-            charge = XCharge(at=at, account=account, app=app, operation=operation,
-                             purpose=purpose, state=PENDING, units=1, billed_units=1,
-                             unit_micros=unit_micros, micros=unit_micros, post_id=post_id)
-            s.add(charge)
-            s.flush()
-            return charge.id
+            # Core, built once: one per X post, on the daemon's hot path.
+            return s.connection().execute(_START, {
+                "at": at, "account": account, "app": app, "operation": operation,
+                "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
+                "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
+            }).scalar_one()
 
     def settle(self, charge_id: int, *, charged: bool, remote_id: str | None = None) -> None:
         with self.db.session() as s:
-            charge = s.get(XCharge, charge_id)
-            if charged:
-                charge.state, charge.remote_id = CHARGED, remote_id or charge.remote_id
-            else:
-                charge.state, charge.billed_units, charge.micros = NOT_CHARGED, 0, 0
+            settle_in(s, charge_id, charged=charged, remote_id=remote_id)
 
     def settle_post(self, post_id: int, *, found: bool, remote_id: str | None = None) -> int:
         """Settle the pending creates of a post whose outcome the timeline has now shown: the
@@ -201,6 +201,16 @@ class SpendStore:
             query = query.where(XCharge.post_id == post_id)
         with self.db.reading() as s:
             return list(s.scalars(_window(query, since, until, account)))
+
+
+def settle_in(s: Session, charge_id: int, *, charged: bool, remote_id: str | None = None
+              ) -> None:
+    """Write a create's answer in session `s`'s transaction: charged (with the id of what it
+    made), or not charged (nothing was made)."""
+    table = XCharge.__table__
+    values = ({"state": CHARGED, "remote_id": func.coalesce(remote_id, table.c.remote_id)}
+              if charged else {"state": NOT_CHARGED, "billed_units": 0, "micros": 0})
+    s.connection().execute(update(table).where(table.c.id == charge_id).values(**values))
 
 
 def _window(query, since: datetime | None, until: datetime | None, account: str | None):

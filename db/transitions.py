@@ -7,21 +7,29 @@ two-person rule on approval), and writes the audit
 entry (who, when, what, from, to, why) in the same transaction as the change. `create` does the
 same for a new post. Every part of the store that changes a post (staff actions, the queue,
 outcomes, documents) goes through here; no other code sets `Post.status`.
+
+`move` takes a post loaded in the session, or (the daemon's claims and outcomes) a `PostRef`,
+a post known by its row: then the change is one conditional UPDATE through SQLAlchemy Core
+(`WHERE status = <the state it is moved from>`) and the audit row one INSERT, the same checks
+first, so the hot path skips the ORM's loading and unit of work but not the rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db import audit as trail
 from db.clearance import clearance_problem
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
-from db.models import AuditEntry, Post
+from db.models import AuditEntry, Post, PublishCount
 from db.versions import content_version, keep_new_texts, keep_text
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
@@ -30,6 +38,35 @@ A = Action
 #: What the daemon does to a post, never to its text: no text version to look for.
 _TEXT_KEPT = frozenset({A.CLAIM, A.RECLAIM, A.PUBLISH, A.REQUEUE, A.RELEASE, A.FAIL,
                         A.AWAIT_REVIEW})
+
+_POSTS = Post.__table__
+# Built once. Further columns to set come as parameters named after them (SQLAlchemy adds a
+# SET for each); the bound names of the statement's own start with b_ so none collides.
+_MOVE = (update(_POSTS).where(_POSTS.c.id == bindparam("b_id"),
+                              _POSTS.c.status == bindparam("b_from"))
+         .values(status=bindparam("b_to"), updated_at=bindparam("b_now")))
+#: The claim that starts an attempt counts it in the same statement.
+_MOVE_COUNTING = _MOVE.values(attempt_count=_POSTS.c.attempt_count + 1)
+
+
+_COUNTS = PublishCount.__table__
+#: Count a publish in its account's hour (posting budgets read these counts).
+_COUNT = {name: dialect.insert(_COUNTS).values(
+    account=bindparam("b_account"), hour=bindparam("b_hour"), posts=1).on_conflict_do_update(
+    index_elements=[_COUNTS.c.account, _COUNTS.c.hour], set_={"posts": _COUNTS.c.posts + 1})
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A post known by its row rather than loaded into the session: what `move` needs to move
+    it through SQLAlchemy Core (and, for a claim under review, to check its approval)."""
+
+    id: int
+    account: str
+    status: str
+    approved_by: str | None = None
+    created_by: str | None = None
 
 
 class Transitions:
@@ -87,7 +124,7 @@ class Transitions:
                            for post_id, audit_id, row in zip(ids, audit_ids, rows, strict=True)])
         return ids
 
-    def approval_problem(self, s: Session, post: Post) -> str | None:
+    def approval_problem(self, s: Session, post: Post | PostRef) -> str | None:
         """Why review does not let `post` be queued or sent, or None."""
         if not self.review.require_approval:
             return None
@@ -109,12 +146,18 @@ class Transitions:
                 and post.approved_content is not None
                 and post.approved_content != content_version(s, post, with_time=False))
 
-    def move(self, s: Session, post: Post, action: Action, actor: Actor, now: datetime,
-             target: PostStatus, reason: str | None = None) -> None:
+    def move(self, s: Session, post: Post | PostRef, action: Action, actor: Actor,
+             now: datetime, target: PostStatus, reason: str | None = None, *,
+             values: Mapping[str, Any] | None = None, count_attempt: bool = False) -> bool:
         """The one way a post changes state: checks that `action` connects the two states,
         that `actor` may take it and that the review rules allow it, then writes the audit
         entry in the same transaction. Raises `IllegalTransition`, `NotPermitted`,
-        `SelfApproval`, `NeedsApproval`."""
+        `SelfApproval`, `NeedsApproval`.
+
+        For a `PostRef`, the post is moved by one conditional UPDATE that also sets `values`
+        (column: value) and, with `count_attempt`, counts an attempt; False (nothing written)
+        when the row is no longer in `post.status` (another daemon's claim won). A loaded
+        `Post` always moves (True); set its other columns on it."""
         check_move(post.id, action, actor, post.status, target)
         review = self.review
         if (action is A.APPROVE and (review.two_person_rule or review.steps)
@@ -124,16 +167,39 @@ class Transitions:
         # The daemon only hands back to the queue what it claimed, and a claim needs the
         # approval; staff never queue (and the daemon never claims) an unapproved post.
         if (target == S.QUEUED and actor.role != DAEMON) or action is A.CLAIM:
-            problem = self.approval_problem(s, post)
+            # The steps of clearance are checked against the post's content: load it.
+            loaded = isinstance(post, PostRef) and self.review.require_approval
+            problem = self.approval_problem(s, s.get(Post, post.id) if loaded else post)
             if problem:
                 raise NeedsApproval(problem)
         previous = post.status
-        post.status = target
-        post.updated_at = now
-        audit(s, post, actor.name, action, previous, target, reason, now)
+        if isinstance(post, PostRef):
+            statement = _MOVE_COUNTING if count_attempt else _MOVE
+            moved = s.connection().execute(statement, {
+                **(values or {}), "b_id": post.id, "b_from": str(previous),
+                "b_to": str(target), "b_now": now}).rowcount
+            if moved != 1:
+                return False
+            # Chained at commit like every row (db/audit.py); the daemon's moves keep no text.
+            trail.write_many(s, [trail.AuditRow(
+                at=now, actor=actor.name, action=str(action), post_id=post.id,
+                account=post.account, from_status=str(previous), to_status=str(target),
+                reason=reason)])
+        else:
+            post.status = target
+            post.updated_at = now
+            audit(s, post, actor.name, action, previous, target, reason, now)
+        if target == S.PUBLISHED:
+            published = ((values or {}).get("published_at")
+                         or getattr(post, "published_at", None) or now)
+            s.connection().execute(_COUNT[self.db.dialect], {
+                "b_account": post.account,
+                "b_hour": published.astimezone(UTC).replace(minute=0, second=0,
+                                                             microsecond=0)})
+        return True
 
 
-def wrote(s: Session, post: Post, actor: str) -> bool:
+def wrote(s: Session, post: Post | PostRef, actor: str) -> bool:
     """Whether `actor` wrote the post or changed its text (the two-person rule)."""
     if post.created_by == actor:
         return True

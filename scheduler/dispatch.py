@@ -55,9 +55,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import DBAPIError
 
 from db.models import Post
-from db.queue import held_message
+from db.queue import Claim, held_message
+from db.spend import settle_in
 from db.store import UNSURE_OUTCOMES, AttemptResult, Store
 from posts.states import DAEMON, Actor, PostStatus
+from scheduler.budgets import posting_budgets
 from scheduler.config import AccountConfig, Config, ConfigError
 from scheduler.platforms import registry
 from scheduler.platforms.base import (
@@ -71,7 +73,7 @@ from scheduler.platforms.base import (
 )
 from scheduler.reconcile import TimelineIncomplete, find_on_timeline
 from scheduler.retry import RetryPolicy
-from scheduler.spend import MonthlyCap, SpendLedger
+from scheduler.spend import MonthlyCap, Settlement, SpendLedger
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +196,16 @@ class Dispatcher:
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
         report = TickReport()
+        budgets = posting_budgets(account, self.apps, self.config)
         # Leases expire rarely (a daemon died); once none is found, stop asking this tick.
         look_for_expired = True
+        # The last post's outcome, not yet committed: it commits with the account's next claim
+        # (one write transaction per post), always before the next request goes out.
+        outcome = None
         try:
             while not self.stopping.is_set():
                 now = clock()
-                if not self._may_publish(account.name, now) or self._over_budget(account, now):
+                if not self._settings_usable(account.name, now):
                     break
                 reclaimed = None
                 if look_for_expired:
@@ -209,42 +215,40 @@ class Dispatcher:
                 # A post taken over from a dead daemon was admitted under the cap by it
                 # already; a claim admits (and reserves) under the cap in its transaction.
                 waiting = self.cap.waiting(account.name, now)
-                post = reclaimed or self.store.queue.claim_next(
-                    account.name, worker=self.worker, now=now, lease=self.lease,
-                    exclude=waiting, cap=self.cap.rules)
-                if post is None:
+                if reclaimed is not None:
+                    claim = Claim(reclaimed, reply_to=self.store.history.parent_remote_id(
+                        reclaimed))
+                else:
+                    claim = self.store.queue.claim(
+                        account.name, worker=self.worker, now=now, lease=self.lease,
+                        exclude=waiting, cap=self.cap.rules, budgets=budgets, settle=outcome)
+                    outcome = None
+                if claim is None:
                     if self.cap.waiting(account.name, now) != waiting:
                         continue  # a unit was found to wait for the cap: look past it
                     break
-                self._handle(account, post, clock, report, reclaimed=reclaimed is not None)
+                outcome = self._handle(account, claim, clock, report,
+                                       reclaimed=reclaimed is not None)
         except DBAPIError:
             raise
         except Exception:
             # A bug or a database outage must not kill the daemon; the post keeps its lease and
             # is settled through the timeline once the lease expires.
             log.exception("dispatch for account %s stopped", account.name)
+        finally:
+            if outcome is not None:
+                self._commit(account, outcome)
         return report
 
-    def _over_budget(self, account: AccountConfig, now: datetime) -> bool:
-        budgets = [([account.name], account.budget,
-                    f"posting budget of {account.budget.posts} per "
-                    f"{_duration(account.budget.window_seconds)} used up")]
-        app = self.apps.get(account.name)
-        if app is not None:
-            peers = sorted(n for n, a in self.apps.items() if a == app)
-            limit = self.config.billing_for(account.platform).app_budget
-            budgets.append((peers, limit, f"the {account.spec.title} app's limit of "
-                                          f"{limit.posts} posts per "
-                                          f"{_duration(limit.window_seconds)} (shared by "
-                                          f"{', '.join(peers)}) is used up"))
-        for names, budget, reason in budgets:
-            window = timedelta(seconds=budget.window_seconds)
-            oldest = self.store.queue.budget_reopens_at(names, since=now - window,
-                                                        posts=budget.posts)
-            if oldest is not None:
-                self.store.accounts.hold(account.name, until=oldest + window, reason=reason)
-                return True
-        return False
+    def _commit(self, account: AccountConfig, outcome) -> None:
+        """Commit the last post's outcome alone (no claim follows it this tick)."""
+        try:
+            self.store.outcomes.commit(outcome)
+        except DBAPIError:
+            raise
+        except Exception:
+            log.exception("recording the last outcome for account %s failed; the post is "
+                          "settled through the timeline once its lease expires", account.name)
 
     # -- account settings a platform checks -----------------------------------------------
 
@@ -274,32 +278,42 @@ class Dispatcher:
             log.error("account %s: %s", name, check.message)
         return False
 
-    def _handle(self, account: AccountConfig, post: Post, clock, report: TickReport, *,
-                reclaimed: bool = False) -> None:
+    def _handle(self, account: AccountConfig, claim: Claim, clock, report: TickReport, *,
+                reclaimed: bool = False):
+        """Send the claimed post and record what happened. Returns the outcome of a publish,
+        for the caller to commit with the account's next claim; other outcomes are committed
+        here."""
+        post, attempt, reply_to = claim.post, claim.attempt, claim.reply_to
         publisher = self.publishers[account.name]
-        reply_to = self.store.history.parent_remote_id(post)
-        # A post taken over from a dead daemon after any send may be live, whatever its last
-        # recorded outcome says; so may one whose last outcome was unclear.
-        unsure = post.attempt_count > 0 and (
-            reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
-        if unsure and not reclaimed and not account.spec.timeline:
-            # No timeline to look at (Telegram): a staff retry since the last attempt is their
-            # word that the post is not there. Elsewhere it is looked for all the same.
-            unsure = not self.store.outcomes.cleared_by_staff(post.id)
-        if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
-            return
-
+        outcome = None
+        if attempt is None:
+            # A post taken over from a dead daemon after any send may be live, whatever its
+            # last recorded outcome says; so may one whose last outcome was unclear (the claim
+            # started no attempt for it).
+            unsure = post.attempt_count > 0 and (
+                reclaimed or self.store.outcomes.last_outcome(post.id) in UNSURE_OUTCOMES)
+            if unsure and not reclaimed and not account.spec.timeline:
+                # No timeline to look at (Telegram): a staff retry since the last attempt is
+                # their word that the post is not there. Elsewhere it is looked for all the same.
+                unsure = not self.store.outcomes.cleared_by_staff(post.id)
+            if unsure and self._settle_from_timeline(post, publisher, reply_to, clock, report):
+                return None
         media = self.store.media.for_post(post)
-        now = clock()
-        attempt = self.store.outcomes.start_attempt(post.id, worker=self.worker, now=now)
+        if attempt is None:
+            attempt = self.store.outcomes.start_attempt(post.id, worker=self.worker, now=clock())
+        # The ledger's answers to creates are written with the outcome (scheduler/spend.py).
+        settlements: list[Settlement] = []
         try:
-            with self.spend.charging(purpose="publish", post_id=post.id, clock=clock):
+            with self.spend.charging(purpose="publish", post_id=post.id, clock=clock,
+                                     settlements=settlements):
                 published = publisher.publish(post.text, reply_to=reply_to, media=media,
                                               key=f"factpost-post-{post.id}")
         except PublishError as err:
+            self._settle_charges(settlements)
             self._record_failure(account, post, attempt, err, publisher, reply_to, clock,
                                  report)
         except Exception as err:  # a library bug after sending: treat the outcome as unknown
+            self._settle_charges(settlements)
             log.exception("unexpected error publishing post %s", post.id)
             result = AttemptResult(attempt, "ambiguous", error_message=type(err).__name__,
                                    explanation="unexpected error; the timeline will be "
@@ -307,16 +321,29 @@ class Dispatcher:
             self._requeue_after_backoff(post, "unexpected error while publishing", clock(),
                                         report, result)
         else:
-            self.store.outcomes.published(post.id, worker=self.worker, now=clock(),
-                                          remote_id=published.remote_id,
-                                          remote_url=published.remote_url,
-                                          attempt=AttemptResult(attempt, "published",
-                                                            remote_id=published.remote_id))
+            record = self.store.outcomes.publishing(
+                post, worker=self.worker, now=clock(), remote_id=published.remote_id,
+                remote_url=published.remote_url,
+                attempt=AttemptResult(attempt, "published", remote_id=published.remote_id))
+
+            def outcome(s, record=record, settlements=tuple(settlements)) -> None:
+                record(s)
+                for settled in settlements:
+                    settle_in(s, settled.charge_id, charged=settled.charged,
+                              remote_id=settled.remote_id)
+
             report.published += 1
             report.by_account[account.name] = report.by_account.get(account.name, 0) + 1
             log.info("published post %s to %s as %s", post.id, account.name,
                      published.remote_id)
         self._pace(account, publisher, clock())
+        return outcome
+
+    def _settle_charges(self, settlements: list[Settlement]) -> None:
+        """Write the ledger's answers to creates now (no publish outcome to carry them)."""
+        for settled in settlements:
+            self.spend.store.settle(settled.charge_id, charged=settled.charged,
+                                    remote_id=settled.remote_id)
 
     def _record_failure(self, account, post, attempt, err: PublishError, publisher, reply_to,
                         clock, report: TickReport) -> None:
@@ -443,13 +470,3 @@ class Dispatcher:
         if state is not None and state.remaining == 0 and state.reset_at and state.reset_at > now:
             self.store.accounts.hold(account.name, until=state.reset_at,
                                      reason="the platform's rate-limit allowance is used up")
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 86_400 == 0:
-        return f"{seconds // 86_400} day(s)" if seconds != 86_400 else "24 hours"
-    if seconds % 3_600 == 0:
-        return f"{seconds // 3_600} hour(s)"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} minutes"
-    return f"{seconds} seconds"

@@ -49,6 +49,17 @@ class _Context:
     post_id: int | None
     purpose: str
     clock: Callable[[], datetime]
+    #: Where settlements wait for the caller's own transaction (None: written at once).
+    settlements: list[Settlement] | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A create's answer, to be written to the ledger (`SpendStore.settle_in`)."""
+
+    charge_id: int
+    charged: bool
+    remote_id: str | None
 
 
 _context: ContextVar[_Context | None] = ContextVar("factpost_spend", default=None)
@@ -65,11 +76,14 @@ class SpendLedger:
 
     @contextmanager
     def charging(self, *, purpose: str, post_id: int | None = None,
-                 clock: Callable[[], datetime] | None = None) -> Iterator[None]:
+                 clock: Callable[[], datetime] | None = None,
+                 settlements: list[Settlement] | None = None) -> Iterator[None]:
         """Requests made inside are for `post_id`, made to `purpose` (publish, reconcile,
         check), at the times `clock` gives (the dispatcher's, so a tick with an explicit
-        `now` books its requests then)."""
-        token = _context.set(_Context(post_id, purpose, clock or self.clock))
+        `now` books its requests then). With `settlements`, the answers to creates are
+        gathered there for the caller to write with the post's outcome (one transaction
+        fewer per post; until then the create counts as pending, that is as spent)."""
+        token = _context.set(_Context(post_id, purpose, clock or self.clock, settlements))
         try:
             yield
         finally:
@@ -109,7 +123,11 @@ class AccountMeter:
                remote_id: str | None = None) -> None:
         # Unknown: it stays pending (spent) until the timeline check settles the post.
         if isinstance(token, int) and charged is not None:
-            self.ledger.store.settle(token, charged=charged, remote_id=remote_id)
+            waiting = self.ledger._current().settlements
+            if waiting is not None:
+                waiting.append(Settlement(token, charged, remote_id))
+            else:
+                self.ledger.store.settle(token, charged=charged, remote_id=remote_id)
 
     def record(self, operation: str, *, units: int = 1,
                resources: Sequence[str] | None = None) -> None:

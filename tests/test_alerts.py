@@ -380,3 +380,19 @@ def test_a_late_failure_report_does_not_undo_another_deliverer_s_claim(alerting_
                                retry_at=later)
     assert office.store.alerts.claim("ops", worker="third", now=later, lease=LEASE) == []
     assert office.store.alerts.sent([second.delivery_id], worker="fresh", now=later) == 1
+
+
+def test_rows_written_in_bulk_raise_their_alerts_as_one_row_does(alerting_office):
+    # The daemon's Core moves write their audit rows through write_many (db/transitions.py):
+    # a post failed there must leave its alert as one failed through the ORM does.
+    from db import audit
+
+    office = alerting_office()
+    post_id = office.add("Failed on the hot path.")
+    with office.store.db.session() as s:
+        audit.write_many(s, [audit.AuditRow(at=now(), actor="daemon", action="fail",
+                                            post_id=post_id, account="office-x",
+                                            from_status=S.PUBLISHING, to_status=S.FAILED,
+                                            reason="refused")])
+    [(event, _)] = office.store.alerts.events()
+    assert (event.kind, event.post_id, event.account) == (POST_FAILED, post_id, "office-x")

@@ -93,6 +93,19 @@ def test_a_retracted_post_is_gone_from_the_platform_and_kept_with_its_reason(
         ("retract", "retracting", "retracted", f"deleted {post.remote_id} on {platform}")]
     assert [a.actor for a in office.store.history.audit_trail(post.id)][-1] == "bashir"
     assert len(office.store.history.search()) == 2  # nothing of the records is deleted
+    # The records archive keeps it: the post as it was, and why and by whom it came down.
+    archive = office.config_path.parent / "records"
+    exported = run(office, "archive", "export", str(archive), token=approver)
+    assert exported.exit_code == 0, exported.output
+    [record] = [p for p in map(json.loads, (archive / "posts.jsonl").read_text(
+        encoding="utf-8").splitlines()) if p["id"] == post.id]
+    assert (record["status"], record["text"], record["remote_id"]) == (
+        S.RETRACTED, post.text, post.remote_id)
+    assert {(r["action"], r["actor"], r["reason"]) for r in map(json.loads, (
+        archive / "audit.jsonl").read_text(encoding="utf-8").splitlines())
+            if r["post_id"] == post.id} >= {
+        ("retract", "bashir", "factual-error: the figure was 12")}
+    assert run(office, "archive", "verify", str(archive), token=approver).exit_code == 0
     if account == "office-x":  # X bills the delete: on the ledger as the emulator bills it
         [charge] = [(c.operation, c.purpose, c.state, c.micros)
                     for c in office.store.spend.charges(post_id=post.id)

@@ -1,0 +1,217 @@
+"""The daemon's hot path in the database: the statements a claim runs, built once, and "due".
+
+A claim is one write transaction: the outcome of the account's previous post (when the caller
+has one to record), the account's pause, hold and posting budgets, its due posts, the claim of
+the first (the conditional UPDATE that is the arbiter between daemons, through the transition
+function), the monthly cap's reservation (db/reservations.py) and the attempt row the request
+will be recorded under. Committed before the request goes out, so the outcome of one post is
+durable before the next request is sent (db/queue.py `Queue.claim`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+
+from db.models import AccountState, Attempt, Post, PublishCount, UTCDateTime
+from posts.states import PostStatus, Review
+
+S = PostStatus
+
+# The queries of the daemon's hot path are SQLAlchemy Core over table aliases, built once at
+# import with bound parameters (b_...) for what changes per call. Besides the cost (building
+# and caching the ORM claim query was most of a claim's), this is what keeps a claim correct:
+# ORM aliases (`aliased(Post)`) make each attribute's column the first time it is used, and
+# when account threads did that at the same moment, SQLAlchemy could fail to find the column
+# in the alias ("SAWarning: Did not locate an expression in selectable for attribute
+# 'status'") and keep the plain table's column for good. A partner-state column taken from the
+# unaliased table added `account_state` to the FROM list, so while that table was empty every
+# claim of the process found nothing: the daemon of ../shared/cases/13-stalled-daemon kept
+# polling for 9 minutes with 250 posts due. Core aliases have no such lazy step once their
+# columns are read, which `_touch` does here, in one thread.
+POSTS = Post.__table__
+STATES = AccountState.__table__
+_PARENT = POSTS.alias("parent")
+_PARTNER = POSTS.alias("partner")
+_PARTNER_PARENT = POSTS.alias("partner_parent")
+_PARTNER_STATE = STATES.alias("partner_state")
+for _alias in (_PARENT, _PARTNER, _PARTNER_PARENT, _PARTNER_STATE):
+    _alias.c  # noqa: B018 (see above: the column collection is made here, in one thread)
+
+_ACCOUNT = bindparam("b_account")
+_NOW = bindparam("b_now", type_=UTCDateTime)
+_CUT = bindparam("b_cut", type_=UTCDateTime)
+_SPACED = bindparam("b_spaced", type_=UTCDateTime)
+_EXCLUDE = bindparam("b_exclude", expanding=True)
+
+#: A post published less late than this went out on time: a daemon's polling and the requests
+#: before it take seconds, and holding the next post for those would only slow the queue.
+OVERDUE_GRACE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What "due" means for one account at `now`.
+
+    Overdue posts keep their spacing: when the account's last post went out more than
+    `OVERDUE_GRACE` late (the daemon was stopped, the account paused, posts queued in the past
+    with --allow-past), the posts that were already overdue then (scheduled no later than
+    `overdue_until`) are due only as long after that publish as they were planned after the
+    post it published, i.e. once `scheduled_at + lateness <= now`. A post that was not yet
+    due when the last one went out keeps its own time.
+    """
+
+    account: str
+    now: datetime
+    overdue_until: datetime | None = None
+    lateness: timedelta = timedelta(0)
+
+    def at(self, scheduled_at: datetime) -> datetime:
+        """When a queued post scheduled at `scheduled_at` comes due (its thread and pair
+        aside)."""
+        if self.overdue_until is not None and scheduled_at <= self.overdue_until:
+            return scheduled_at + self.lateness
+        return scheduled_at
+
+    @staticmethod
+    def clause(review: Review) -> ColumnElement[bool]:
+        """The condition on `posts` (joined as `candidates` joins it) that selects an account's
+        due posts, its values bound by `params`."""
+        parent, partner, partner_parent = _PARENT.c, _PARTNER.c, _PARTNER_PARENT.c
+        partner_state, post = _PARTNER_STATE.c, POSTS.c
+        # Both or neither: the leading post of a pair (lower id) goes only when its partner
+        # is due too and the partner's account may publish; the other once the leader is out.
+        partner_ready = and_(
+            partner.status == S.QUEUED, partner.scheduled_at <= _NOW,
+            or_(partner.parent_id.is_(None), partner_parent.status == S.PUBLISHED),
+            or_(partner_state.name.is_(None),
+                and_(partner_state.paused.is_(False),
+                     or_(partner_state.held_until.is_(None), partner_state.held_until <= _NOW))))
+        approved = and_(post.approved_by.is_not(None),
+                        post.approved_by != post.created_by if review.two_person_rule
+                        else true())
+        return and_(
+            post.account == _ACCOUNT, post.status == S.QUEUED, post.scheduled_at <= _NOW,
+            # Defence in depth: whatever its status says, a post that review requires an
+            # approval for is not sent without one.
+            approved if review.require_approval else true(),
+            # Overdue spacing (without it, both bounds are `now` and this always holds).
+            or_(post.scheduled_at > _CUT, post.scheduled_at <= _SPACED),
+            or_(post.parent_id.is_(None), parent.status == S.PUBLISHED),
+            or_(post.pair_id.is_(None),
+                and_(post.id > post.pair_id, partner.status == S.PUBLISHED),
+                and_(post.id < post.pair_id, partner_ready)))
+
+    def params(self, exclude: Collection[int] = ()) -> dict:
+        """The bound values of `clause` (and of `candidates`, with the posts it leaves out)."""
+        spaced = self.overdue_until is not None
+        return {"b_account": self.account, "b_now": self.now,
+                "b_cut": self.overdue_until if spaced else self.now,
+                "b_spaced": self.now - self.lateness if spaced else self.now,
+                "b_exclude": list(exclude)}
+
+
+def _candidates(review: Review) -> Select:
+    return (select(*POSTS.c, _PARENT.c.remote_id.label("reply_to"))
+            .outerjoin(_PARENT, POSTS.c.parent_id == _PARENT.c.id)
+            .outerjoin(_PARTNER, POSTS.c.pair_id == _PARTNER.c.id)
+            .outerjoin(_PARTNER_PARENT, _PARTNER.c.parent_id == _PARTNER_PARENT.c.id)
+            .outerjoin(_PARTNER_STATE, _PARTNER.c.account == _PARTNER_STATE.c.name)
+            .where(Due.clause(review), POSTS.c.id.not_in(_EXCLUDE))
+            .order_by(POSTS.c.scheduled_at, POSTS.c.id))
+
+
+#: The candidates under each set of review rules (two flags), built once.
+CANDIDATES = {(approval, two): _candidates(Review(approval, two))
+              for approval in (False, True) for two in (False, True)}
+#: What a claim reads of them, by review rules and dialect: on PostgreSQL, daemons sharing the
+#: database skip rows another is claiming instead of queueing behind its lock (the conditional
+#: UPDATE stays the arbiter); on SQLite the claim holds the one write lock already.
+CLAIMING = {(*rules, dialect): (query.limit(1).with_for_update(of=POSTS, skip_locked=True)
+                                if dialect == "postgresql" else query.limit(5))
+            for rules, query in CANDIDATES.items() for dialect in ("sqlite", "postgresql")}
+#: What the claim reads before its candidates: the account's pause and hold, and its last
+#: publish (for the overdue spacing).
+_STATE = select(STATES.c.paused, STATES.c.held_until).where(STATES.c.name == _ACCOUNT)
+_LAST_PUBLISH = (select(POSTS.c.scheduled_at, POSTS.c.published_at)
+                 .where(POSTS.c.account == _ACCOUNT, POSTS.c.status == S.PUBLISHED,
+                        POSTS.c.published_at.is_not(None))
+                 .order_by(POSTS.c.published_at.desc()).limit(1))
+_LAST_OUTCOME = (select(Attempt.__table__.c.outcome)
+                 .where(Attempt.__table__.c.post_id == bindparam("b_post"))
+                 .order_by(Attempt.__table__.c.id.desc()).limit(1))
+_START_ATTEMPT = (Attempt.__table__.insert().values(post_id=bindparam("b_post"),
+                                                    worker=bindparam("b_worker"),
+                                                    started_at=_NOW)
+                  .returning(Attempt.__table__.c.id))
+_COUNTS = PublishCount.__table__
+#: At least as many publishes as the window holds: whole hours, from the one it starts in.
+_BUDGET_BOUND = (select(func.coalesce(func.sum(_COUNTS.c.posts), 0))
+                 .where(_COUNTS.c.account.in_(bindparam("b_accounts", expanding=True)),
+                        _COUNTS.c.hour >= bindparam("b_hour", type_=UTCDateTime)))
+_BUDGET_SCAN = (select(POSTS.c.published_at)
+           .where(POSTS.c.account.in_(bindparam("b_accounts", expanding=True)),
+                  POSTS.c.status == S.PUBLISHED, POSTS.c.published_at >= bindparam(
+                      "b_since", type_=UTCDateTime))
+           .order_by(POSTS.c.published_at.desc()).offset(bindparam("b_skip")).limit(1))
+#: A claim's lease, set before a monthly cap is weighed (db/reservations.py); taken back by
+#: `_UNCLAIM` when the unit must wait.
+_LEASE = (update(POSTS).where(POSTS.c.id == bindparam("b_id"), POSTS.c.status == S.QUEUED)
+          .values(claimed_by=bindparam("b_worker"), lease_until=bindparam("b_until"),
+                  updated_at=_NOW))
+_UNCLAIM = (update(POSTS).where(POSTS.c.id == bindparam("b_id"))
+            .values(claimed_by=None, lease_until=None, last_error=bindparam("b_why")))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most `posts` publishes by `accounts` together in any `window`; `reason` is what the
+    account's hold says once it is used up."""
+
+    accounts: tuple[str, ...]
+    posts: int
+    window: timedelta
+    reason: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed post (`post`, detached, as the claim left it but for `attempt_count`, which
+    counts the attempts before this one), the attempt the claim started (None when the last
+    outcome is unsure: the caller reads the timeline first, then starts one), and the remote
+    id of the part it replies to."""
+
+    post: Post
+    attempt: int | None = None
+    reply_to: str | None = None
+
+
+
+
+def budget_reopens(conn: Connection, budget: Budget, now: datetime) -> datetime | None:
+    """None while `budget.accounts` published fewer than `budget.posts` posts in the window
+    before `now` (`now` is the window's start when `budget.window` is zero); otherwise the
+    publish time of the `posts`-th most recent one (the budget reopens when it leaves the
+    window). Reads the hourly counts (a row per hour of the window) and, only when they come
+    within the budget, the posts themselves."""
+    since = now - budget.window
+    hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    accounts = list(budget.accounts)
+    if conn.scalar(_BUDGET_BOUND, {"b_accounts": accounts, "b_hour": hour}) < budget.posts:
+        return None
+    return conn.scalar(_BUDGET_SCAN, {"b_accounts": accounts, "b_since": since,
+                                      "b_skip": budget.posts - 1})

@@ -1,0 +1,148 @@
+"""The daemon's hot path (issue 17): one write transaction per published post, the outcome of
+each post durable before the next request goes out, and posting budgets read from counts kept
+as posts are published instead of from the posts of the window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event, select, text
+
+from db import migrate
+from db.engine import READ_ONLY
+from db.models import PublishCount
+from db.queue import Budget
+from db.store import Store
+from posts.states import PostStatus as S
+from tests.conftest import T0
+from tests.test_store import published_at
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Watching:
+    """A publisher (the real one, over HTTP to the emulator) that, as each request is about to
+    go out, reads what another connection sees committed."""
+
+    def __init__(self, publisher, store: Store, account: str) -> None:
+        self._publisher, self._store, self._account = publisher, store, account
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._publisher, name)
+
+    def publish(self, post_text, **kwargs):
+        with self._store.reading() as s:
+            statuses = dict(s.execute(text("SELECT text, status FROM posts WHERE account = :a"),
+                                      {"a": self._account}).all())
+        self.seen.append((post_text, statuses))
+        return self._publisher.publish(post_text, **kwargs)
+
+
+def test_each_outcome_is_committed_before_the_next_request_goes_out(office):
+    texts = [f"In order, part {i}." for i in range(6)]
+    for t in texts:
+        office.add(t, account="office-fb")
+    onlooker = Store.open(office.config.database_url)  # its own engine: sees commits only
+    publishers = office.publishers()
+    watching = Watching(publishers["office-fb"], onlooker, "office-fb")
+    publishers["office-fb"] = watching
+    from scheduler.dispatch import Dispatcher
+
+    report = Dispatcher(office.store, office.config, publishers, worker="w").tick(now())
+    onlooker.close()
+    assert report.published == 6
+    for k, (sent, statuses) in enumerate(watching.seen):
+        assert sent == texts[k]
+        # Every post sent before this one is published, by a committed transaction.
+        assert [statuses[t] for t in texts[:k]] == [S.PUBLISHED] * k
+        assert statuses[sent] == S.PUBLISHING  # claimed, with its attempt, before sending
+    assert all(office.store.history.get(i).status == S.PUBLISHED
+               for i in range(1, 7))
+
+
+def test_a_published_post_costs_one_write_transaction_and_no_read(office):
+    for i in range(20):
+        office.add(f"Counted post {i}.", account="office-fb")
+    dispatcher = office.dispatcher()
+    commits = {"writes": 0, "reads": 0}
+
+    def on_commit(conn) -> None:
+        commits["reads" if conn.get_execution_options().get(READ_ONLY) else "writes"] += 1
+
+    event.listen(office.store.engine, "commit", on_commit)
+    try:
+        report = dispatcher.tick(now())
+    finally:
+        event.remove(office.store.engine, "commit", on_commit)
+    assert report.published == 20
+    # Per account and tick: the look for expired leases, and the last outcome alone.
+    assert commits["writes"] <= 20 + 2 * len(office.config.accounts), commits
+    assert commits["reads"] <= 2 * len(office.config.accounts), commits
+
+
+def test_each_publish_is_counted_in_its_account_s_hour(store):
+    published_at(store, T0 + timedelta(minutes=5))
+    published_at(store, T0 + timedelta(minutes=50))
+    published_at(store, T0 + timedelta(hours=1, minutes=1))
+    published_at(store, T0 + timedelta(minutes=7), account="office-fb")
+    with store.reading() as s:
+        counts = {(c.account, c.hour, c.posts) for c in s.scalars(select(PublishCount))}
+    assert counts == {("office-x", T0, 2), ("office-x", T0 + timedelta(hours=1), 1),
+                      ("office-fb", T0, 1)}
+
+
+def test_a_budget_well_within_its_counts_reads_no_post(store):
+    for minute in (1, 2, 3):
+        published_at(store, T0 + timedelta(minutes=minute))
+    statements: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    budget = Budget(("office-x",), 4, timedelta(hours=1), "used up")
+    from db.claims import budget_reopens
+
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    try:
+        with store.reading() as s:
+            under = budget_reopens(s.connection(), budget, T0 + timedelta(minutes=30))
+            at_limit = budget_reopens(s.connection(), Budget(("office-x",), 3,
+                                                             timedelta(hours=1), "used up"),
+                                      T0 + timedelta(minutes=30))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", on_execute)
+    assert under is None and at_limit == T0 + timedelta(minutes=1)
+    reading_posts = [st for st in statements if "FROM posts" in st]
+    assert len(reading_posts) == 1  # only the budget that the counts put at its limit
+
+
+def test_the_migration_counts_the_posts_published_before_it(tmp_path):
+    from alembic import command
+
+    store = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
+    with store.engine.begin() as connection:
+        command.upgrade(migrate._alembic_config(connection), "0013")
+    with store.engine.begin() as c:
+        for minute, account in ((5, "office-x"), (6, "office-x"), (70, "office-x"),
+                                (8, "office-fb")):
+            at = (T0 + timedelta(minutes=minute)).replace(tzinfo=None)
+            c.execute(text(
+                "INSERT INTO posts (account, platform, text, status, scheduled_at, "
+                "thread_position, thread_size, attempt_count, created_by, created_at, "
+                "updated_at, published_at) VALUES (:a, 'x', :t, 'published', :at, 1, 1, 1, "
+                "'tester', :at, :at, :at)"), {"a": account, "t": f"{account} {minute}", "at": at})
+        add_queued = "queued, never counted"
+        c.execute(text(
+            "INSERT INTO posts (account, platform, text, status, scheduled_at, thread_position, "
+            "thread_size, attempt_count, created_by, created_at, updated_at) VALUES "
+            "('office-x', 'x', :t, 'queued', :at, 1, 1, 0, 'tester', :at, :at)"),
+            {"t": add_queued, "at": T0.replace(tzinfo=None)})
+    migrate.upgrade(store.engine)
+    with store.reading() as s:
+        counts = {(c.account, c.hour, c.posts) for c in s.scalars(select(PublishCount))}
+    store.close()
+    assert counts == {("office-x", T0, 2), ("office-x", T0 + timedelta(hours=1), 1),
+                      ("office-fb", T0, 1)}
