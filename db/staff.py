@@ -7,6 +7,7 @@ transaction. A pair's partner moves with its post where the action says so.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -57,6 +58,18 @@ def check_seen(post: Post, seen: str | None, current: str) -> None:
         raise PostChanged(f"post {post.id} changed since you opened it; review it again")
 
 
+@dataclass(frozen=True)
+class ComposedThread:
+    """A hand-written post for one account: its text (or a thread's parts, in order), its
+    time (UTC) and an image for the first part (checked for the platform already)."""
+
+    account: str
+    platform: str
+    texts: tuple[str, ...]
+    scheduled_at: datetime
+    media: Media | None = None
+
+
 class StaffActions:
     """What people do to posts; each method is one transaction."""
 
@@ -79,19 +92,33 @@ class StaffActions:
         """Store a hand-written post, or the parts of a thread in order (each a reply to the
         one before), in one transaction; `media` goes with the first. `status` is draft or
         queued; under review it must be draft (`NeedsApproval`)."""
+        thread = ComposedThread(account=account, platform=platform, texts=tuple(texts),
+                                scheduled_at=scheduled_at, media=media)
+        return self.add_threads([thread], actor=actor, now=now, status=status)[0]
+
+    def add_threads(self, threads: Sequence[ComposedThread], *, actor: Actor, now: datetime,
+                    status: PostStatus) -> list[list[Post]]:
+        """Store several hand-written posts (or threads), one per account of a compose for
+        several accounts, in one transaction: all of them or, if any is refused, none. Returns
+        each thread's posts in order, in the order given. Raises as `add_thread`."""
         with self.db.session() as s:
-            media_id = stored_media(s, media, now).id if media is not None else None
-            created: list[Post] = []
-            for position, text in enumerate(texts, 1):
-                post = Post(account=account, platform=platform, text=text,
-                            scheduled_at=scheduled_at, thread_position=position,
-                            thread_size=len(texts), created_by=actor.name, created_at=now,
-                            updated_at=now, parent=created[-1] if created else None,
-                            media_id=media_id if position == 1 else None)
-                self.transitions.create(s, post, actor, status, "added by hand" + (
-                    " with an image" if media is not None and position == 1 else ""), now)
-                created.append(post)
-            return created
+            return [self._add_thread(s, t, actor=actor, now=now, status=status)
+                    for t in threads]
+
+    def _add_thread(self, s: Session, t: ComposedThread, *, actor: Actor, now: datetime,
+                    status: PostStatus) -> list[Post]:
+        media_id = stored_media(s, t.media, now).id if t.media is not None else None
+        created: list[Post] = []
+        for position, text in enumerate(t.texts, 1):
+            post = Post(account=t.account, platform=t.platform, text=text,
+                        scheduled_at=t.scheduled_at, thread_position=position,
+                        thread_size=len(t.texts), created_by=actor.name, created_at=now,
+                        updated_at=now, parent=created[-1] if created else None,
+                        media_id=media_id if position == 1 else None)
+            self.transitions.create(s, post, actor, status, "added by hand" + (
+                " with an image" if t.media is not None and position == 1 else ""), now)
+            created.append(post)
+        return created
 
     def edit(self, post_id: int, *, actor: Actor, now: datetime, text: str | None = None,
              scheduled_at: datetime | None = None) -> Post:

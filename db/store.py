@@ -42,11 +42,12 @@ from db.queue import Due, Queue
 from db.records import Records
 from db.retractions import Retractions
 from db.spend import SpendStore
-from db.staff import StaffActions
+from db.staff import ComposedThread, StaffActions
 from db.users import UserStore
 from posts.states import NO_REVIEW, Review
 
-__all__ = ["UNSURE_OUTCOMES", "AttemptResult", "Due", "HistoryFilter", "ImportOutcome",
+__all__ = ["UNSURE_OUTCOMES", "AttemptResult", "ComposedThread", "Due", "HistoryFilter",
+           "ImportOutcome",
            "PlannedPost", "Relink", "Store", "history_key"]
 
 

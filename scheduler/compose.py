@@ -12,15 +12,16 @@ daemon sends. Composed posts belong to no document, so the importer's correction
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from db.models import Post
-from db.store import PlannedPost, Store
+from db.store import ComposedThread, PlannedPost, Store
 from posts.errors import FactpostError
 from posts.factsheet import Contacts, FactSheet, Section
 from posts.formats.limits import DEFAULT_LIMITS
-from posts.media import Media
+from posts.media import Media, MediaError, check_image
 from posts.split import TextRules
 from posts.states import Actor, PostStatus
 from posts.text import canonicalise
@@ -90,12 +91,50 @@ def check_text(text: str, rules: TextRules, title: str) -> str:
     return text
 
 
-def edited_text(text: str, post: Post, config: Config) -> str:
-    """New text for a stored post, canonical, if it fits one post by its account's rules (an
-    edit changes one post, never a thread); raises PostTextError otherwise."""
+def _rules_of(post: Post, config: Config) -> tuple[TextRules, str]:
     spec = registry.spec(post.platform)
     account = next((a for a in config.accounts if a.name == post.account), None)
-    return check_text(text, account.text if account else spec.text, spec.title)
+    return (account.text if account else spec.text), spec.title
+
+
+def part_suffix(post: Post, config: Config) -> str:
+    """The numbering a thread part's text ends with (" 2/3"); "" for a single post."""
+    if post.thread_size <= 1:
+        return ""
+    return _rules_of(post, config)[0].part_suffix(post.thread_position, post.thread_size)
+
+
+def editable_text(post: Post, config: Config) -> str:
+    """A stored post's text as the edit box shows it: a thread part without its numbering,
+    which `edited_text` adds back, so staff cannot break or duplicate it."""
+    suffix = part_suffix(post, config)
+    return post.text.removesuffix(suffix) if suffix else post.text
+
+
+def edited_text(text: str, post: Post, config: Config) -> str:
+    """New text for a stored post, canonical, with a thread part's numbering added back
+    (unless the text already ends with it), if it fits one post by its account's rules (an
+    edit changes one post, never a thread); raises PostTextError otherwise."""
+    rules, title = _rules_of(post, config)
+    suffix = part_suffix(post, config)
+    text = clean(text)
+    if suffix and text and not text.endswith(suffix):
+        text += suffix
+    return check_text(text, rules, title)
+
+
+def edit_preview(text: str, post: Post, config: Config) -> Preview:
+    """How the edit box's `text` counts for the stored `post`: the one post an edit saves,
+    numbering included, against its account's limit (an edit never becomes a thread)."""
+    rules, title = _rules_of(post, config)
+    suffix = part_suffix(post, config)
+    text = clean(text)
+    if suffix and text and not text.endswith(suffix):
+        text += suffix
+    length = rules.measure(text)
+    part = Part(text, length, post.thread_position, post.thread_size)
+    return Preview(post.platform, title, length, rules.limit, rules.unit,
+                   bool(text) and length <= rules.limit, False, (part,) if text else ())
 
 
 def as_sheet(text: str) -> FactSheet:
@@ -137,31 +176,88 @@ def texts_to_queue(text: str, account: AccountConfig) -> tuple[str, ...]:
     return tuple(p.text for p in parts)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """One account's post in a compose: its text (the shared text, or the account's own
+    variant), when it is due (UTC) and the image for its first part (checked for the
+    account's platform already, `image_for`)."""
+
+    account: AccountConfig
+    text: str
+    when: datetime
+    media: Media | None = None
+
+
+def image_for(data: bytes, alt_text: str | None, account: AccountConfig) -> Media:
+    """An uploaded image as Media for `account`, checked by its platform's image rules
+    (posts.media.check_image: type from the bytes, size, alt text required). Raises
+    MediaError naming the account."""
+    spec = account.spec
+    try:
+        return check_image(data, alt_text, spec.media, platform=spec.title)
+    except MediaError as exc:
+        raise MediaError(f"{account.name}: {exc}") from None
+
+
 def compose(store: Store, config: Config, actor: Actor, account: AccountConfig, text: str, *,
             when: datetime, now: datetime, media: Media | None = None,
             warnings: list[str] | None = None) -> list[Post]:
     """Queue (or, under review, draft) a hand-written post, or the thread it becomes, due at
     `when`; `media` (checked for the platform already) goes with the first part. Returns the
     stored posts in thread order; appends to `warnings` where queueing them takes a billing
-    app past its monthly cap. Raises PostTextError (also for text too long to go with the image,
-    where the platform says so), NeedsApproval, CapExceeded (the post or
-    thread costs more than the whole cap, so it could never go)."""
-    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
-    texts = texts_to_queue(text, account)
+    app past its monthly cap. Raises PostTextError (also for text too long to go with the
+    image, where the platform says so), NeedsApproval, CapExceeded (the post or thread costs
+    more than the whole cap, so it could never go)."""
+    [posts] = compose_many(store, config, actor, [Draft(account, text, when, media)], now=now,
+                           warnings=warnings)
+    return posts
+
+
+def check_caption(first: str, media: Media | None, account: AccountConfig) -> None:
+    """Raise PostTextError where the platform holds less text with an image than without
+    (its spec's `media.max_caption`) and the first part is over it."""
     caption = account.spec.media.max_caption
-    if media is not None and caption is not None and account.text.measure(texts[0]) > caption:
+    if media is not None and caption is not None and account.text.measure(first) > caption:
         raise PostTextError(f"a {account.spec.title} post with an image holds {caption:,} "
                             f"{account.text.unit}; shorten the text or leave the image out")
-    planned = [PlannedPost(account=account.name, platform=account.platform, text=t,
-                           scheduled_at=when, thread_position=n, thread_size=len(texts),
-                           media=media if n == 1 else None) for n, t in enumerate(texts, 1)]
+
+
+def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Draft], *,
+                 now: datetime, warnings: list[str] | None = None) -> list[list[Post]]:
+    """`compose` for several accounts at once: every account's post (or thread) is checked
+    first and all are stored in one transaction, or none is. Returns each draft's posts in
+    thread order, in the order given. With more than one draft, a refusal names the account
+    it is for. Raises PostTextError (also for no accounts or one account twice),
+    NeedsApproval, CapExceeded."""
+    if not drafts:
+        raise PostTextError("no account chosen; pick at least one account to post to")
+    names = [d.account.name for d in drafts]
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise PostTextError(f"account {twice!r} is chosen twice; choose each account once")
+    status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
+    threads: list[ComposedThread] = []
+    planned: list[PlannedPost] = []
+    for d in drafts:
+        account = d.account
+        try:
+            texts = texts_to_queue(d.text, account)
+            check_caption(texts[0], d.media, account)
+        except PostTextError as exc:
+            if len(drafts) == 1:
+                raise
+            raise PostTextError(f"{account.name}: {exc}") from None
+        threads.append(ComposedThread(account=account.name, platform=account.platform,
+                                      texts=texts, scheduled_at=d.when, media=d.media))
+        planned.extend(PlannedPost(account=account.name, platform=account.platform, text=t,
+                                   scheduled_at=d.when, thread_position=n,
+                                   thread_size=len(texts), media=d.media if n == 1 else None)
+                       for n, t in enumerate(texts, 1))
     outlooks = cap_outlook(store, config, planned, now)
     refuse_what_never_fits(outlooks)
     if warnings is not None:
         warnings.extend(o.message for o in outlooks if o.message)
-    return store.posts.add_thread(account=account.name, platform=account.platform,
-                                  texts=texts, scheduled_at=when,
-                                  actor=actor, now=now, status=status, media=media)
+    return store.posts.add_threads(threads, actor=actor, now=now, status=status)
 
 
 def preview(text: str, account: AccountConfig, config: Config | None = None) -> Preview:

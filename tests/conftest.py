@@ -336,3 +336,31 @@ def cli_as(monkeypatch):
 
     monkeypatch.delenv("FACTPOST_TOKEN", raising=False)
     return act
+
+
+#: The office's accounts plus an Arabic X account, so X offers an English/Arabic pair; both X
+#: accounts post at 09:00 and 15:00 office time, every day.
+ARABIC_X = """
+[[accounts]]
+name = "office-x-ar"
+platform = "x"
+handle = "OfficeXAr"
+language = "ar"
+api_url = "{url}"
+timeout_seconds = {timeout}
+budget_posts = {budget}
+slots = ["0 9 * * *", "0 15 * * *"]
+"""
+
+
+@pytest.fixture
+def desk(make_office, serve, emulator):
+    """An office without review (posts are queued at once) with its web UI and one author."""
+    text = (OFFICE_CONFIG + ARABIC_X).format(
+        url=emulator.url, database="sqlite:///factpost.db", max_attempts=5, poll=0.2,
+        lease=120, timeout=5.0, budget=1000, extra="")
+    office = make_office(config_text=text.replace(
+        'handle = "OfficeX"\n', 'handle = "OfficeX"\nslots = ["0 9 * * *", "0 15 * * *"]\n'))
+    add_users(office.store, chen="author")
+    office.url = serve(office.config, office.store)
+    return office

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from db.models import Post
+from scheduler.compose import Draft, compose_many, image_for
 from scheduler.compose import compose as compose_post
 from scheduler.timing import TimeFormatError, check_not_past, free_slots, parse_when
 from scheduler.web.auth import Actor
@@ -51,3 +53,23 @@ def compose(web: Web, actor: Actor, *, account_name: str, text: str, when: datet
     posts = compose_post(web.store, web.config, actor, account, text, when=when, now=web.now(),
                          warnings=warnings)
     return [web.store.history.get(p.id) for p in posts]
+
+
+def compose_for(web: Web, actor: Actor, *, accounts: Sequence[str], text: str,
+                variants: Mapping[str, str], at: str | None, image: bytes | None = None,
+                alt_text: str | None = None, warnings: list[str] | None = None
+                ) -> list[list[Post]]:
+    """Compose once for several accounts: each account posts its variant (`variants[name]`,
+    when not blank) or the shared `text`, at `at` (office time) or, with `at` None, at its
+    own next free slot; `image` (with `alt_text`, required) goes with each first part,
+    checked by each account's platform. Every account's post is stored, or none (a refusal
+    names the account). Returns each account's posts in thread order."""
+    chosen = [web.config.account(name) for name in accounts]
+    moment = schedule_time(web, at) if at is not None else None
+    drafts = [Draft(account, (variants.get(account.name) or "").strip() or text,
+                    moment or next_free_slot(web, account.name),
+                    image_for(image, alt_text, account) if image is not None else None)
+              for account in chosen]
+    threads = compose_many(web.store, web.config, actor, drafts, now=web.now(),
+                           warnings=warnings)
+    return [[web.store.history.get(p.id) for p in posts] for posts in threads]

@@ -10,16 +10,17 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Base64Bytes, BaseModel, Field
 
 from db.store import HistoryFilter
+from posts.media import MAX_ALT_CHARS as MEDIA_ALT_CHARS
 from posts.retractions import REASONS
 from posts.states import PostStatus
-from scheduler.compose import MAX_TEXT_CHARS, preview
+from scheduler.compose import MAX_TEXT_CHARS, PostTextError, edit_preview, preview
 from scheduler.records import post_record
 from scheduler.retraction import correct, retract
 from scheduler.status import status_report
-from scheduler.web.actions import compose, next_free_slot, parse_time, schedule_time
+from scheduler.web.actions import compose_for, parse_time
 from scheduler.web.auth import ApiApprover, ApiAuthor, Author
 from scheduler.web.context import web
 from scheduler.web.paging import cursor, read_cursor
@@ -97,11 +98,23 @@ class HistoryPage(BaseModel):
 
 
 class NewPost(BaseModel):
-    account: str = Field(max_length=200)
-    text: str = Field(max_length=MAX_TEXT_CHARS)
+    account: str | None = Field(None, max_length=200, description="One account to post to "
+                                "(or give `accounts`).")
+    accounts: list[str] | None = Field(None, max_length=50, description="Several accounts: "
+                                       "each gets its own post (or thread) from the same "
+                                       "text, all stored in one transaction or none.")
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="The shared text.")
+    variants: dict[str, Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
+        default_factory=dict, max_length=50, description="An account's own text instead of "
+        "the shared text, by account name.")
     at: str | None = Field(None, max_length=100,
                            description="'now', '+2h' or '2026-12-01 09:00' (office time); "
-                                       "default: the account's next free slot.")
+                                       "default: each account's next free slot.")
+    image: Base64Bytes | None = Field(None, description="An image (JPEG, PNG, GIF or WEBP, "
+                                      "base64) for the first part of each account's post, "
+                                      "checked by each platform's image rules.")
+    alt_text: str | None = Field(None, max_length=MEDIA_ALT_CHARS, description="The image's "
+                                 "description for screen readers; required with an image.")
 
 
 class Queued(BaseModel):
@@ -112,7 +125,11 @@ class Queued(BaseModel):
 
 
 class PreviewIn(BaseModel):
-    account: str = Field(max_length=200)
+    account: str | None = Field(None, max_length=200, description="Preview new text for "
+                                "this account (or give `post`).")
+    post: int | None = Field(None, ge=1, le=2**31 - 1, description="Preview an edit of this "
+                             "stored post: the one post it stays, a thread part's numbering "
+                             "added back.")
     text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
@@ -199,16 +216,31 @@ def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
                for e in w.store.history.audit_trail(post_id)])
 
 
+#: POST /api/posts may carry an image (base64): the request gate lets it read up to the
+#: upload limit ([web] max_request_mb) instead of the small body limit.
+UPLOAD_PATHS = ("/api/posts",)
+
+
 @router.post("/posts", response_model=Queued, status_code=201,
-             summary="Queue a post (a draft when review is required)",
-             responses={400: {"description": "Bad account, text or time"}})
+             summary="Queue a post for one account or several (drafts when review is "
+                     "required)",
+             responses={400: {"description": "Bad account, text, image or time; with several "
+                                             "accounts, nothing is stored and the message "
+                                             "names the account refused"}})
 def api_add(request: Request, body: NewPost, actor: ApiAuthor):
     w = web(request)
-    name = w.config.account(body.account).name
-    when = schedule_time(w, body.at) if body.at else next_free_slot(w, name)
+    if (body.account is None) == (body.accounts is None):
+        raise PostTextError("give either `account` or `accounts`")
+    names = [body.account] if body.account is not None else body.accounts or []
+    unknown = set(body.variants) - set(names)
+    if unknown:
+        raise PostTextError(f"a variant is given for {', '.join(sorted(unknown))}, which is "
+                            "not among the accounts chosen; drop it or add the account")
     warnings: list[str] = []
-    posts = compose(w, actor, account_name=name, text=body.text, when=when, warnings=warnings)
-    return Queued(posts=[out(p) for p in posts], warnings=warnings)
+    threads = compose_for(w, actor, accounts=names, text=body.text, variants=body.variants,
+                          at=body.at, image=body.image, alt_text=body.alt_text,
+                          warnings=warnings)
+    return Queued(posts=[out(p) for posts in threads for p in posts], warnings=warnings)
 
 
 class ApproveIn(BaseModel):
@@ -295,9 +327,16 @@ def api_correct(request: Request, post_id: PostId, body: CorrectIn, actor: ApiAp
              summary="How text counts and splits for an account (the Compose counter)")
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
-    account = w.config.account(body.account)
-    result = preview(body.text, account, w.config)
-    return PreviewOut(cap_warning=cap_warning(w, account, result), platform=result.platform,
+    if (body.account is None) == (body.post is None):
+        raise PostTextError("give either `account` or `post`")
+    if body.post is not None:
+        result = edit_preview(body.text, w.store.history.get(body.post), w.config)
+        warning = None
+    else:
+        account = w.config.account(body.account)
+        result = preview(body.text, account, w.config)
+        warning = cap_warning(w, account, result)
+    return PreviewOut(cap_warning=warning, platform=result.platform,
                       title=result.title, length=result.length,
                       limit=result.limit, unit=result.unit, fits=result.fits,
                       threads=result.threads,

@@ -101,7 +101,7 @@ def create_app(config: Config, store: Store, *,
     app.add_middleware(RequestGate, signed_in=proves_a_user, stranger=stranger, rules=BodyRules(
         body_bytes=config.max_body_bytes, upload_bytes=config.max_request_bytes,
         timeout_seconds=config.body_timeout_seconds, public=people.PUBLIC_BODY_PATHS,
-        uploads=imports.UPLOAD_PATHS))
+        uploads=(*imports.UPLOAD_PATHS, *posts.UPLOAD_PATHS, *api.UPLOAD_PATHS)))
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") and request.url.path != "/api/docs"

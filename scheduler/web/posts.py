@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from db.errors import BadLink
 from db.queue import held_message
 from posts.retractions import REASONS
 from posts.states import EDITABLE, PostStatus
-from scheduler.compose import edited_text
+from scheduler.compose import editable_text, edited_text
 from scheduler.errors import FactpostError
+from scheduler.pairing import offered_pairs
 from scheduler.retraction import correct, retract, retraction_notice
 from scheduler.timing import typed_value
-from scheduler.web.actions import compose, next_free_slot, schedule_time
+from scheduler.web.actions import compose_for, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
 
@@ -25,32 +30,63 @@ def to(request: Request, path: str, notice: str) -> RedirectResponse:
     return web(request).redirect(path, notice)
 
 
+#: Compose takes an image upload: the request gate lets these paths (POST) read up to the
+#: upload limit ([web] max_request_mb) instead of the small form limit.
+UPLOAD_PATHS = ("/compose",)
+
+
 @router.get("/compose")
-def compose_page(request: Request, actor: Author, account: str = "",
-                 at: str = ""):
+def compose_page(request: Request, actor: Author,
+                 account: Annotated[list[str], Query(max_length=50)] = (), at: str = ""):
+    return compose_form(request, actor, 200, chosen=list(account), at=at, text="", variants={},
+                        alt_text="", error=None, when="at" if at else "slot")
+
+
+def compose_form(request: Request, actor: Actor, status: int, **fields):
     w = web(request)
-    return w.render(request, "compose.html", actor, accounts=w.config.accounts,
-                    account=account, at=at, text="", error=None, when="at" if at else "slot")
+    pairs = [{"title": en.spec.title, "names": [en.name, ar.name]}
+             for en, ar in offered_pairs(w.config.accounts)]
+    return w.render(request, "compose.html", actor, status, accounts=w.config.accounts,
+                    pairs=pairs, **fields)
 
 
 @router.post("/compose")
-def compose_post(request: Request, actor: AuthorForm,
-                 account: str = Form(""), text: str = Form(""), when: str = Form("slot"),
-                 at: str = Form("")):
+async def compose_post(request: Request, actor: AuthorForm):
     w = web(request)
+    form = await request.form()
+    chosen = [str(v) for v in form.getlist("account")]
+    text, at = str(form.get("text", "")), str(form.get("at", ""))
+    when = str(form.get("when", "slot"))
+    alt_text = str(form.get("alt_text", ""))
+    variants = {name: str(form.get(f"variant:{name}", "")) for name in chosen}
+    upload = form.get("image")
     try:
-        name = w.config.account(account).name
-        moment = next_free_slot(w, name) if when == "slot" else schedule_time(w, at or "now")
+        image = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            # One byte over the largest image any chosen platform takes is enough to refuse.
+            most = max((w.config.account(n).spec.media.max_bytes for n in chosen), default=0)
+            image = await upload.read(most + 1)
         warnings: list[str] = []
-        posts = compose(w, actor, account_name=name, text=text, when=moment, warnings=warnings)
+        threads = await run_in_threadpool(
+            compose_for, w, actor, accounts=chosen, text=text, variants=variants,
+            at=None if when == "slot" else (at or "now"), image=image, alt_text=alt_text,
+            warnings=warnings)
     except FactpostError as exc:
-        return w.render(request, "compose.html", actor, 400, accounts=w.config.accounts,
-                        account=account, at=at, text=text, error=str(exc), when=when)
-    first = posts[0]
-    what = f"{len(posts)}-part thread" if len(posts) > 1 else "post"
-    return to(request, f"/posts/{first.id}", f"{what} {first.status} for {first.account} at "
-                                    f"{w.local(first.scheduled_at)}" + "".join(
-                                        f". Warning: {warning}" for warning in warnings))
+        return compose_form(request, actor, 400, chosen=chosen, at=at, text=text,
+                            variants=variants, alt_text=alt_text, when=when,
+                            error=str(exc) + ("; choose the image again" if image_given(upload)
+                                              else ""))
+    notes = [f"{thread[0].account}: " + (f"{len(thread)}-part thread" if len(thread) > 1
+                                         else "post") +
+             f" {thread[0].status} at {w.local(thread[0].scheduled_at)}" for thread in threads]
+    first = threads[0][0]
+    path = f"/posts/{first.id}" if len(threads) == 1 else "/"
+    return to(request, path, "; ".join(notes) + "".join(f". Warning: {warning}"
+                                                        for warning in warnings))
+
+
+def image_given(upload) -> bool:
+    return isinstance(upload, UploadFile) and bool(upload.filename)
 
 
 @router.get("/posts/{post_id}")
@@ -63,7 +99,8 @@ def post_page(request: Request, post_id: int, actor: Author):
     # The approve form carries the version shown here: the approval is for this page's post.
     version = w.store.posts.versions([post_id])[post_id]
     return w.render(request, "post.html", actor, post=post, trail=trail,
-                    thread=thread, editable=post.status in EDITABLE, own=own,
+                    thread=thread, edit_text=editable_text(post, w.config),
+                    editable=post.status in EDITABLE, own=own,
                     version=version, at_value=typed_value(post.scheduled_at, w.tz),
                     reasons=REASONS, answers=w.store.retractions.answers_to(post_id),
                     **clearance_context(w, actor, [post_id]))
@@ -182,8 +219,6 @@ async def approvals_approve(request: Request, actor: ApproverForm):
 
 
 async def _approve(request: Request, actor: Actor, seen: dict[int, str]):
-    from starlette.concurrency import run_in_threadpool
-
     w = web(request)
     approved = await run_in_threadpool(w.store.posts.approve, list(seen), seen=seen,
                                        actor=actor, now=w.now())

@@ -8,55 +8,148 @@ function csrfToken() {
 
 // Compose: the weighted counter and thread preview come from the server's own counting code
 // (/api/preview), so the page can never disagree with what the CLI and the importer do.
+async function askPreview(body) {
+  return fetch("/api/preview", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken()},
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+}
+
+// One counter (and, where there is a list, the parts) from one /api/preview answer.
+function showPreview(response, preview, text, counter, list) {
+  if (!response.ok) {
+    counter.textContent = "Preview unavailable (" + response.status + ")";
+    counter.classList.add("over");
+    if (list) list.replaceChildren();
+    return;
+  }
+  const unit = preview.unit;
+  const blank = !text.trim();
+  counter.textContent = preview.title + ": " + preview.length + " / " + preview.limit + " " +
+    unit + (preview.fits || blank ? "" :
+      preview.threads ? " — too long for one post: it will go out as a " +
+        preview.parts.length + "-part thread" : " — too long for " + preview.title);
+  if (preview.cost) counter.textContent += " · cost on " + preview.title + ": " + preview.cost;
+  if (preview.cap_warning) counter.textContent += " · " + preview.cap_warning;
+  counter.classList.toggle("over", !preview.fits && !blank);
+  if (!list) return;
+  list.replaceChildren(...preview.parts.map((part) => {
+    const item = document.createElement("li");
+    item.dir = "auto";
+    item.textContent = part.text;  // text, never HTML
+    const meta = document.createElement("small");
+    meta.dir = "ltr";
+    meta.textContent = (part.size > 1 ? part.position + "/" + part.size + " · " : "") +
+      part.weighted_length + " " + unit;
+    item.append(meta);
+    return item;
+  }));
+}
+
 function setUpCompose() {
-  const text = document.getElementById("compose-text");
-  const account = document.getElementById("compose-account");
-  const counter = document.getElementById("compose-counter");
-  const list = document.getElementById("compose-preview");
-  if (!text || !account) return;
+  const form = document.getElementById("compose");
+  const shared = document.getElementById("compose-text");
+  if (!form || !shared) return;
+  const boxes = [...form.querySelectorAll('input[name="account"]')];
+  const variants = {};
+  for (const area of form.querySelectorAll("[data-variant]")) {
+    const name = area.dataset.variant;
+    variants[name] = {
+      area,
+      block: area.closest(".variant"),
+      counter: form.querySelector('[data-counter="' + CSS.escape(name) + '"]'),
+      list: form.querySelector('[data-preview="' + CSS.escape(name) + '"]'),
+      // A variant re-shown after a refusal keeps its own text if it had one.
+      edited: area.value !== "" && area.value !== shared.value,
+      sequence: 0,
+      timer: null,
+    };
+  }
+
+  async function refresh(name) {
+    const v = variants[name];
+    const mine = ++v.sequence;
+    const text = v.area.value.trim() ? v.area.value : shared.value;
+    const response = await askPreview({account: name, text});
+    const preview = response.ok ? await response.json() : null;
+    if (mine !== v.sequence) return;  // a newer keystroke already asked again
+    showPreview(response, preview, text, v.counter, v.list);
+  }
+
+  function later(name) {
+    const v = variants[name];
+    clearTimeout(v.timer);
+    v.timer = setTimeout(() => refresh(name), 200);
+  }
+
+  function chosen() {
+    return boxes.filter((box) => box.checked).map((box) => box.value);
+  }
+
+  function showChosen() {
+    const names = new Set(chosen());
+    for (const [name, v] of Object.entries(variants)) {
+      v.block.hidden = !names.has(name);
+      if (names.has(name)) refresh(name);
+    }
+  }
+
+  shared.addEventListener("input", () => {
+    for (const name of chosen()) {
+      const v = variants[name];
+      if (!v.edited) v.area.value = shared.value;  // a variant follows until edited
+      later(name);
+    }
+  });
+  for (const [name, v] of Object.entries(variants)) {
+    v.area.addEventListener("input", () => {
+      v.edited = v.area.value !== "";  // emptied: it follows the shared text again
+      later(name);
+    });
+  }
+  for (const box of boxes) box.addEventListener("change", showChosen);
+  for (const link of form.querySelectorAll("[data-pair]")) {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();  // choose the pair here and keep what is typed
+      const pair = new Set(link.dataset.pair.split(" "));
+      for (const box of boxes) box.checked = pair.has(box.value);
+      showChosen();
+    });
+  }
+  const image = document.getElementById("compose-image");
+  const alt = document.getElementById("compose-alt");
+  if (image && alt) {
+    const need = () => { alt.required = image.files.length > 0; };
+    image.addEventListener("change", need);
+    need();
+  }
+  for (const v of Object.values(variants)) {
+    if (!v.edited) v.area.value = shared.value;
+  }
+  showChosen();
+}
+
+// A post's edit box: the same counter, for the one post an edit saves (a thread part's
+// numbering, left out of the box, is counted as the server adds it back).
+function setUpEditCounter() {
+  const area = document.getElementById("edit-text");
+  const counter = document.getElementById("edit-counter");
+  if (!area || !counter) return;
   let timer = null;
   let sequence = 0;
-
   async function refresh() {
     const mine = ++sequence;
-    const response = await fetch("/api/preview", {
-      method: "POST",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken()},
-      body: JSON.stringify({account: account.value, text: text.value}),
-      credentials: "same-origin",
-    });
-    if (mine !== sequence) return;  // a newer keystroke already asked again
-    if (!response.ok) {
-      counter.textContent = "Preview unavailable (" + response.status + ")";
-      return;
-    }
-    const preview = await response.json();
-    const unit = preview.unit;
-    counter.textContent = preview.length + " / " + preview.limit + " " + unit +
-      (preview.fits || !text.value.trim() ? "" :
-        preview.threads ? " — too long for one post: it will go out as a " +
-          preview.parts.length + "-part thread" : " — too long for " + preview.title);
-    if (preview.cost) counter.textContent += " · cost on " + preview.title + ": " + preview.cost;
-    counter.classList.toggle("over", !preview.fits && text.value.trim() !== "");
-    list.replaceChildren(...preview.parts.map((part) => {
-      const item = document.createElement("li");
-      item.dir = "auto";
-      item.textContent = part.text;  // text, never HTML
-      const meta = document.createElement("small");
-      meta.dir = "ltr";
-      meta.textContent = (part.size > 1 ? part.position + "/" + part.size + " · " : "") +
-        part.weighted_length + " " + unit;
-      item.append(meta);
-      return item;
-    }));
+    const response = await askPreview({post: Number(area.dataset.post), text: area.value});
+    const preview = response.ok ? await response.json() : null;
+    if (mine !== sequence) return;
+    showPreview(response, preview, area.value, counter, null);
   }
-
-  function schedule() {
+  area.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(refresh, 200);
-  }
-  text.addEventListener("input", schedule);
-  account.addEventListener("change", refresh);
+  });
   refresh();
 }
 
@@ -111,6 +204,7 @@ function setUpCalendarDrag() {
 
 document.addEventListener("DOMContentLoaded", () => {
   setUpCompose();
+  setUpEditCounter();
   setUpSelectAll();
   setUpAutosubmit();
   setUpCalendarDrag();
