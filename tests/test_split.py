@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import pytest
+import sentencex
 from determinism import across_hash_seeds
 from platform_rules import rules, split_for_facebook, split_for_x
 
+from posts import sentences as sentences_module
 from posts.factsheet import Section, parse_factsheet
 from posts.sentences import detect_language, sentences
 from posts.split import (
@@ -147,21 +148,56 @@ def test_language_is_detected_from_the_majority_of_letters():
     assert detect_language("Our mission: حماية") == "en"
 
 
-def test_long_unspaced_text_is_segmented_quickly_and_exactly():
+def _sentencex_lengths(monkeypatch) -> list[int]:
+    """The length of each text handed to sentencex from now on. sentencex takes quadratic time
+    on a long run of text (CJK, or any without sentence ends), so each call must stay short; a
+    call past 10,000 characters fails at once instead of running for minutes."""
+    lengths: list[int] = []
+    real = sentencex.segment
+
+    def spy(language: str, text: str):
+        lengths.append(len(text))
+        assert len(text) <= 10_000, f"sentencex was handed {len(text):,} characters at once"
+        return real(language, text)
+
+    monkeypatch.setattr(sentencex, "segment", spy)
+    return lengths
+
+
+def test_long_unspaced_text_is_segmented_in_short_blocks_and_exactly(monkeypatch):
     text = ("故人西辞黄鹤楼，烟花三月下扬州。" * 20_000 + " The end. ") * 3
-    started = time.perf_counter()
+    lengths = _sentencex_lengths(monkeypatch)
     parts = sentences(text)
-    assert time.perf_counter() - started < 10
     assert "".join(parts) == text
+    # Each character reaches sentencex at most once, in blocks short enough for it (the
+    # 320,000-character runs hold no whitespace, so no boundary, and are not handed over).
+    assert lengths and sum(lengths) <= len(text)
+
+
+def _boundary_work(monkeypatch, text: str) -> int:
+    """Characters of sentence text looked at to decide boundaries while segmenting `text`."""
+    looked_at = 0
+    real = sentences_module._continues
+
+    def spy(before: str, after: str) -> bool:
+        nonlocal looked_at
+        looked_at += len(before) + len(after)
+        return real(before, after)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sentences_module, "_continues", spy)
+        assert sentences(text) == [text]  # every boundary is undone: one sentence
+    return looked_at
 
 
 @pytest.mark.parametrize("unit", ["up to 14 hrs. at alt. 3 ", "تم إنجاز 12 كم. من "])
-def test_text_where_every_boundary_is_undone_is_segmented_in_linear_time(unit):
-    text = unit * (300_000 // len(unit))
-    started = time.perf_counter()
-    parts = sentences(text)
-    assert time.perf_counter() - started < 5  # about 0.3 s; 30 s when it was quadratic
-    assert parts == [text]
+def test_text_where_every_boundary_is_undone_is_segmented_in_linear_time(monkeypatch, unit):
+    # Twice the text, twice the work: a sentence kept growing and looked at whole at each
+    # boundary (as before 3efd441; 300 KB took 34 s) makes it four times the work.
+    n = 60_000 // len(unit)
+    once, twice = (_boundary_work(monkeypatch, unit * k) for k in (n, 2 * n))
+    assert once > 0
+    assert twice <= 2.2 * once, f"{once:,} characters looked at, then {twice:,} for twice the text"
 
 
 # --- where a sentence that is too long is cut -------------------------------------------------
@@ -357,25 +393,53 @@ def test_an_empty_section_gives_no_posts():
 
 # --- efficiency -----------------------------------------------------------------------------
 
-def test_a_one_megabyte_document_splits_in_seconds_measuring_only_post_sized_text():
+def _split_work(document: str) -> tuple[int, int, int]:
+    """Splitting `document` for X: (posts, characters measured, longest text measured). Both
+    ways of measuring are counted: whole texts (`measure`) and joined candidates
+    (`measure_parts`)."""
+    x = rules("x")
+    assert x.measure_parts is not None
+    measured = longest = 0
+
+    def count(length: int) -> None:
+        nonlocal measured, longest
+        measured += length
+        longest = max(longest, length)
+
+    def measure(text: str) -> int:
+        count(len(text))
+        return x.measure(text)
+
+    def measure_parts(parts) -> int:
+        count(sum(map(len, parts)))
+        return x.measure_parts(parts)
+
+    spied = replace(x, measure=measure, measure_parts=measure_parts)
+    posts = sum(len(split_section(s, spied)) for s in parse_factsheet(document).sections)
+    return posts, measured, longest
+
+
+def test_a_large_document_is_split_measuring_only_post_sized_text_in_linear_work():
+    # The time it takes is `make bench`'s business ("import a 1.0 MB fact sheet"); this checks
+    # the work, on a document of many sections and one long section (a thread of hundreds of
+    # posts), of about 225 KB and twice that.
     body = sample().split("OUR MISSION")[1].split("For media inquiries")[0]
-    document = "OUR MISSION" + body * (1_000_000 // len(body) + 1)
-    longest = 0
-    real = rules("x").measure
+    # Its prose only: a short first line ("Key facts:", "Who we work with") is a heading.
+    paragraphs = "\n\n".join(p for p in body.split("\n\n") if len(p.split("\n")[0]) > 60)
+    copies = 125_000 // len(body) + 1
 
-    def spy(text: str) -> int:
-        nonlocal longest
-        longest = max(longest, len(text))
-        return real(text)
+    def document(k: int) -> str:
+        return f"OUR MISSION{body * k}\n\nTHE YEAR IN FULL\n\n" + "\n\n".join([paragraphs] * k)
 
-    measured = replace(rules("x"), measure=spy)
-    started = time.perf_counter()
-    sheet = parse_factsheet(document)
-    count = sum(len(split_section(s, measured)) for s in sheet.sections)
-    elapsed = time.perf_counter() - started
-    assert count > 5000
-    assert elapsed < 20, f"{elapsed:.1f} s"
-    assert longest < 2_000  # sentences and candidate posts, never the document
+    half, whole = document(copies), document(2 * copies)
+    posts, measured, longest = _split_work(half)
+    posts_whole, measured_whole, longest_whole = _split_work(whole)
+    assert posts_whole >= 2 * posts - 10 > 2000
+    assert max(longest, longest_whole) < 2_000  # sentences and candidates, never the document
+    # Each character is measured a few times (as a sentence, in the candidates it joins), not
+    # once per post; and twice the document is twice the work.
+    assert measured_whole <= 4 * len(whole), f"{measured_whole / len(whole):.1f} per character"
+    assert measured_whole <= 2.2 * measured, f"{measured:,}, then {measured_whole:,}"
 
 
 # --- abbreviations before a lower-case word or a digit (case 06), English and Arabic ---------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from scheduler.timing import (
     TimeFormatError,
     TimeInPast,
     check_not_past,
+    form_value,
     free_slots,
     local_text,
     parse_duration,
@@ -24,6 +26,7 @@ NOW = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # Monday 23:00 in Baghdad
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("0s", 0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1h30m", 5400),
+    ("1w", 604_800), ("2H", 7200), ("1h 30m", 5400), (" 1d 2h ", 93_600),
 ])
 def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
@@ -41,7 +44,8 @@ def test_times_without_a_zone_are_office_time_and_come_back_in_utc():
     assert parse_when("2026-12-01T09:00:00+00:00", BAGHDAD, NOW).hour == 9
     assert parse_when("now", BAGHDAD, NOW) == NOW
     assert parse_when("+2h", BAGHDAD, NOW) == NOW + timedelta(hours=2)
-    with pytest.raises(TimeFormatError, match="cannot read time"):
+    with pytest.raises(TimeFormatError, match=r"cannot read time .*'2026-12-01 09:00' \(office "
+                       r"timezone\)$"):
         parse_when("tomorrow-ish", BAGHDAD, NOW)
 
 
@@ -246,7 +250,8 @@ def test_a_cron_that_never_matches_again_ends_the_slots():
 def test_an_at_time_in_a_repeated_hour_says_which_one_it_took():
     when = read_when("2027-11-07 01:30", NEW_YORK, NOW)
     assert when.at == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
-    assert "happens twice" in when.note and "took the first, 01:30 EDT (UTC-04:00)" in when.note
+    assert when.note.startswith("2027-11-07 01:30 happens twice in America/New_York")
+    assert "took the first, 01:30 EDT (UTC-04:00)" in when.note
     second = read_when("2027-11-07 01:30-05:00", NEW_YORK, NOW)
     assert second.at == datetime(2027, 11, 7, 6, 30, tzinfo=UTC) and second.note is None
     howe = read_when("2027-04-04 01:45", ZoneInfo("Australia/Lord_Howe"), NOW)
@@ -256,15 +261,23 @@ def test_an_at_time_in_a_repeated_hour_says_which_one_it_took():
 def test_an_at_time_the_clocks_skip_says_where_it_went():
     when = read_when("2027-03-14 02:30", NEW_YORK, NOW)
     assert when.at == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
-    assert "does not happen" in when.note and "03:30 EDT (UTC-04:00)" in when.note
+    assert when.note.startswith("2027-03-14 02:30 does not happen in America/New_York")
+    assert "03:30 EDT (UTC-04:00)" in when.note
     assert read_when("2027-03-15 02:30", NEW_YORK, NOW).note is None
 
 
 def test_a_time_in_the_past_is_refused_unless_allowed():
-    with pytest.raises(TimeInPast, match=r"in the past.*--allow-past"):
+    with pytest.raises(TimeInPast, match=r"^--at 2026-11-30 19:00 UTC is in the past; give a "
+                       r"future time, or add --allow-past to send overdue posts \(spaced as "
+                       r"planned\)$"):
         check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False)
+    with pytest.raises(TimeInPast, match=r"^--at 2026-11-30 14:00 EST is in the past"):
+        check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False, tz=NEW_YORK)
     check_not_past(NOW - timedelta(hours=1), NOW, allow_past=True)
     check_not_past(NOW - timedelta(seconds=30), NOW, allow_past=False)  # the minute typed in
+    check_not_past(NOW - timedelta(seconds=60), NOW, allow_past=False)  # the grace's edge
+    with pytest.raises(TimeInPast):
+        check_not_past(NOW - timedelta(seconds=61), NOW, allow_past=False)
 
 
 def test_a_local_time_that_happens_twice_is_shown_with_its_zone():
@@ -279,3 +292,32 @@ def test_a_local_time_that_happens_twice_is_shown_with_its_zone():
         "23:30 UTC-01:00")
     assert local_text(datetime(2026, 10, 25, 1, 30, tzinfo=UTC), nuuk, "%H:%M") == (
         "23:30 UTC-02:00")
+
+
+@pytest.fixture
+def machine_clock_in_tokyo(monkeypatch):
+    """The machine's own timezone set to Asia/Tokyo (UTC+9) for the test."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("machine_clock_in_tokyo")
+def test_the_machine_s_timezone_plays_no_part():
+    # Times come back in UTC, whatever zone the server runs in; only the office's zone counts.
+    for typed in ("now", "+2h", "2026-12-01T09:00:00+01:00", "2026-12-01 09:00"):
+        assert parse_when(typed, BAGHDAD, NOW).tzinfo is UTC
+    assert parse_when("+2h", BAGHDAD, NOW) == datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
+    with pytest.raises(TimeInPast, match=r"^--at 2026-11-30 19:00 UTC is in the past"):
+        check_not_past(NOW - timedelta(hours=1), NOW, allow_past=False)
+
+
+def test_a_form_shows_office_time_and_its_offset_only_where_the_wall_time_happens_twice():
+    assert form_value(datetime(2026, 12, 1, 6, 0, tzinfo=UTC), BAGHDAD) == "2026-12-01T09:00"
+    first, second = (datetime(2027, 11, 7, h, 30, tzinfo=UTC) for h in (5, 6))
+    assert form_value(first, NEW_YORK) == "2027-11-07T01:30-04:00"
+    assert form_value(second, NEW_YORK) == "2027-11-07T01:30-05:00"
+    for moment in (first, second):  # read back, each is the moment it was
+        assert read_when(form_value(moment, NEW_YORK), NEW_YORK, NOW).at == moment
