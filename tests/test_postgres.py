@@ -84,7 +84,12 @@ def test_every_command_works_on_a_postgresql_url(pg_office, cli_as):
     assert Counter(p["status"] for p in history) == {"published": len(queued) - 1,
                                                      "cancelled": 1}
     assert json.loads(run("history", "--search", "Edited on", "--json"))[0]["id"] == first
-    assert "Edited on PostgreSQL." in [t["text"] for t in office.emulator.tweets("OfficeX")]
+    # An edit of a thread part keeps its place in the thread: its numbering is added back.
+    edited = office.store.history.get(first)
+    numbering = (f" {edited.thread_position}/{edited.thread_size}"
+                 if edited.thread_size > 1 else "")
+    assert f"Edited on PostgreSQL.{numbering}" in [t["text"]
+                                                   for t in office.emulator.tweets("OfficeX")]
     status = json.loads(run("status", "--json"))
     assert status["posts"]["published"] == len(queued) - 1
     assert "published" in run("post", "show", str(first))
