@@ -116,21 +116,23 @@ def edited_text(text: str, post: Post, config: Config) -> str:
     (unless the text already ends with it), if it fits one post by its account's rules (an
     edit changes one post, never a thread); raises PostTextError otherwise."""
     rules, title = _rules_of(post, config)
+    return check_text(_with_numbering(text, post, config), rules, title)
+
+
+def _with_numbering(text: str, post: Post, config: Config) -> str:
+    """`text` canonical, with a thread part's numbering added back unless it ends with it."""
     suffix = part_suffix(post, config)
     text = clean(text)
     if suffix and text and not text.endswith(suffix):
         text += suffix
-    return check_text(text, rules, title)
+    return text
 
 
 def edit_preview(text: str, post: Post, config: Config) -> Preview:
     """How the edit box's `text` counts for the stored `post`: the one post an edit saves,
     numbering included, against its account's limit (an edit never becomes a thread)."""
     rules, title = _rules_of(post, config)
-    suffix = part_suffix(post, config)
-    text = clean(text)
-    if suffix and text and not text.endswith(suffix):
-        text += suffix
+    text = _with_numbering(text, post, config)
     length = rules.measure(text)
     part = Part(text, length, post.thread_position, post.thread_size)
     return Preview(post.platform, title, length, rules.limit, rules.unit,
