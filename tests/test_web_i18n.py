@@ -145,6 +145,9 @@ def test_the_same_pages_stay_english_for_an_english_user(newsroom):
         page = client.get(path).text
         assert ENGLISH_PAGE in page, path
         assert not ARABIC_LETTER.search(re.search(r"<h1>(.*?)</h1>", page, re.S).group(1))
+    # A refusal is its own English line, as before.
+    assert re.search(r'<p class="error" role="alert">[^<]*999999[^<]*</p>',
+                     client.get("/posts/999999").text)
     # Arabic post text on an English page is isolated too, and reads right to left.
     assert '<a href="/posts/1" dir="auto">جسر جديد #NewBridge</a>' in client.get("/").text
 
@@ -228,6 +231,11 @@ def test_notices_and_refusals_built_in_python_are_arabic(newsroom):
                                          "back": "/"})
     assert "لم يُحدَّد شيء: علّم أولًا المنشورات المراد إلغاؤها." in client.get("/").text
     assert refused.status_code == 303
+    # A refusal from the core says its kind in Arabic, its own English line beside it.
+    missing = client.get("/posts/999999")
+    assert missing.status_code == 404
+    assert re.search(r'<p class="error" role="alert">لا يوجد منشور كهذا: الرابط خاطئ أو الرقم '
+                     r"مكتوب خطأً. <bdi>[^<]*999999[^<]*</bdi></p>", missing.text)
     forbidden = client.get("/users")
     assert forbidden.status_code == 403
     assert "غير مسموح" in forbidden.text

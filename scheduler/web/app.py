@@ -26,6 +26,7 @@ from scheduler.web.auth import (
     signed_in,
 )
 from scheduler.web.context import HERE, Web, utcnow
+from scheduler.web.explain import explain
 from scheduler.web.i18n import LANGUAGE_COOKIE, N_, gettext, language, negotiate
 from scheduler.web.limits import BodyRules, RequestGate
 
@@ -134,17 +135,19 @@ def create_app(config: Config, store: Store, *,
                                     "reload the page and try again"))
 
     def respond(request: Request, status: int, title: str, message: str, *,
-                ask_who: bool = True):
+                ask_who: bool = True, error: FactpostError | None = None):
         message = web.public_message(message)
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=status)
         return web.render(request, "error.html", session_actor(request) if ask_who else None,
-                          status, title=title, message=message)
+                          status, title=title,
+                          message=explain(error, message) if error else message)
 
     @app.exception_handler(FactpostError)
     async def user_error(request: Request, exc: FactpostError):
         # One line for the person, never a traceback; the status from the one list of errors.
-        return respond(request, http_status(exc), gettext("Cannot do that"), str(exc))
+        return respond(request, http_status(exc), gettext("Cannot do that"), str(exc),
+                       error=exc)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):

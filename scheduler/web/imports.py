@@ -27,6 +27,7 @@ from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
 from scheduler.web.context import web
+from scheduler.web.explain import explain
 from scheduler.web.i18n import gettext
 from scheduler.web.pending import PendingImport, PendingImports
 
@@ -127,8 +128,8 @@ async def import_review(request: Request, actor: AuthorForm):
         pending = await run_in_threadpool(review, request, actor, fields, data, name)
     except FactpostError as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
-                        error=w.public_message(str(exc)), chosen=set(fields["accounts"]),
-                        form=fields, accept=ACCEPT)
+                        error=explain(exc, w.public_message(str(exc))),
+                        chosen=set(fields["accounts"]), form=fields, accept=ACCEPT)
     token = pending_imports(request).put(pending)
     return render_review(request, actor, token, pending)
 

@@ -31,6 +31,7 @@ from scheduler.web.auth import (
 )
 from scheduler.web.auth import token_hash as hash_of
 from scheduler.web.context import web
+from scheduler.web.explain import explain
 from scheduler.web.i18n import LANGUAGE_COOKIE, LANGUAGES, gettext
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +76,8 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
     try:
         user = authenticate(w.users, name.strip(), password, ip=ip, now=now)
     except LoginThrottled as exc:
-        return login_page(request, status=429, name=name, next_=next, error=str(exc))
+        return login_page(request, status=429, name=name, next_=next,
+                          error=explain(exc))
     if user is None:
         return login_page(request, status=401, name=name, next_=next,
                           error=gettext("wrong name or password (or the user is disabled)"))
@@ -133,7 +135,7 @@ def users_add(request: Request, actor: AdminForm,
         add_user(w.users, name.strip(), password, role, now=w.now(), actor=actor)
     except UserError as exc:
         return w.render(request, "users.html", actor, 400, users=w.users.users(), roles=ROLES,
-                        error=str(exc), held=w.users.steps_by_user())
+                        error=explain(exc), held=w.users.steps_by_user())
     return w.redirect("/users", gettext("added %(name)s", name=name.strip()))
 
 

@@ -21,6 +21,7 @@ from scheduler.timing import typed_value
 from scheduler.web.actions import compose_for, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
+from scheduler.web.explain import explain
 from scheduler.web.i18n import gettext, status_word
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +76,7 @@ async def compose_post(request: Request, actor: AuthorForm):
     except FactpostError as exc:
         return compose_form(request, actor, 400, chosen=chosen, at=at, text=text,
                             variants=variants, alt_text=alt_text, when=when,
-                            error=str(exc) + (gettext("; choose the image again")
+                            error=explain(exc) + (gettext("; choose the image again")
                                               if image_given(upload) else ""))
     notes = [(gettext("%(account)s: %(parts)s-part thread %(status)s at %(time)s")
               if len(thread) > 1 else gettext("%(account)s: post %(status)s at %(time)s")) % {
