@@ -14,8 +14,8 @@ from db.queue import held_message
 from posts.retractions import REASONS
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import editable_text, edited_text
+from scheduler.config import offered_pairs
 from scheduler.errors import FactpostError
-from scheduler.pairing import offered_pairs
 from scheduler.retraction import correct, retract, retraction_notice
 from scheduler.timing import typed_value
 from scheduler.web.actions import compose_for, schedule_time
