@@ -10,6 +10,7 @@ import base64
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,13 +20,12 @@ from test_images import ALT, WEBP, png
 from posts.states import PostStatus
 
 S = PostStatus
+BAGHDAD = ZoneInfo("Asia/Baghdad")  # the test office's zone (conftest.OFFICE_CONFIG)
+
 
 def later() -> str:
-    """A time an hour from now in the office's zone, as a datetime-local field holds it."""
-    from zoneinfo import ZoneInfo
-
-    return (datetime.now(ZoneInfo("Asia/Baghdad")) + timedelta(hours=1)).strftime(
-        "%Y-%m-%dT%H:%M")
+    """A time an hour from now in the office's zone, as staff type it (24-hour)."""
+    return (datetime.now(BAGHDAD) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
 
 
 def post_compose(client: httpx.Client, accounts: list[str], text: str, *,
@@ -227,6 +227,36 @@ def test_the_store_adds_every_accounts_thread_or_none_on_each_database(store):
                                       actor=actor, now=now, status=S.QUEUED)
     assert [p.thread_position for p in x] == [1, 2] and x[1].parent_id == x[0].id
     assert [p.account for p in fb] == ["office-fb"]
+
+
+# The time field (issue 15 point 4): 24-hour office time, typed as on every other page.
+
+def test_the_compose_time_is_typed_as_24_hour_office_time_with_its_zone(desk):
+    client = sign_in(desk.url, "chen")
+    day = (datetime.now(BAGHDAD) + timedelta(days=7)).date()
+    # Opened from the calendar's free slot (its form value), the field shows it as typed.
+    page = client.get("/compose", params={"account": "office-x", "at": f"{day}T15:00"}).text
+    [field] = re.findall(r'<input [^>]*name="at"[^>]*>', page)
+    assert 'type="text"' in field and f'value="{day} 15:00"' in field
+    assert 'aria-label="Time (Asia/Baghdad, 24-hour)"' in field
+    assert "(Asia/Baghdad, 24-hour; empty = now)" in page
+    assert "datetime-local" not in page
+
+    # Another locale's way of writing a time is one line saying how to write it, with what
+    # was typed kept; nothing is stored.
+    refused = post_compose(client, ["office-x"], "Not yet.", at=f"{day:%m/%d/%Y} 3:00 PM")
+    assert refused.status_code == 400
+    error = unescape(re.search(r'role="alert">([^<]*)</p>', refused.text).group(1))
+    assert error == (f"cannot read time '{day:%m/%d/%Y} 3:00 PM'; write 'now', '+2h' or "
+                     "'2026-12-01 09:00' (office timezone)")
+    assert f'value="{day:%m/%d/%Y} 3:00 PM"' in refused.text
+    assert desk.store.history.search() == []
+
+    # What is typed is office time (UTC+3).
+    done = post_compose(client, ["office-x"], "At three.", at=f"{day} 15:00")
+    assert done.status_code == 303, done.text
+    [post] = desk.store.history.search()
+    assert post.scheduled_at == datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
 
 
 # English/Arabic pairs (issue 15 point 2): a compose for both accounts of a pair links the two
