@@ -225,10 +225,8 @@ def test_every_page_has_no_wcag_21_aa_violation(newsroom, browser, axe, language
 FOCUSED = """() => {
   const e = document.activeElement, style = getComputedStyle(e), box = e.getBoundingClientRect();
   const name = (e.getAttribute('aria-label') || e.innerText || e.value || e.name || '').trim();
-  // A date field's focus is on one of its parts (day, hour...), which Chromium highlights.
-  const parts = e.type === 'datetime-local';
   return {tag: e.tagName.toLowerCase(), name: name.slice(0, 60),
-          ring: parts || (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2),
+          ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
           shown: box.width > 0 && box.height > 0};
 }"""
 
