@@ -12,7 +12,6 @@ One Chromium serves the whole module; each language signs in once and reuses its
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,12 +61,14 @@ def axe() -> Path:
 def sign_in(page, base: str, name: str, language: str) -> None:
     """Sign `name` in on `page` and set the interface to `language`."""
     page.goto(base + "/login")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator('input[name="name"]').fill(name)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator('form[action="/login"] button[type="submit"]').click()
     page.wait_for_url(base + "/")
     if language != "en":
-        raise NotImplementedError(f"choosing the {language!r} interface is not built yet")
+        # The header's language switch (branch i18n): one button per other language.
+        page.locator(f'form[action="/language"] button[value="{language}"]').click()
+        page.wait_for_function("lang => document.documentElement.lang === lang", arg=language)
 
 
 def violations(page, axe: Path) -> list[str]:
@@ -141,9 +142,9 @@ def test_every_page_has_no_wcag_21_aa_violation(newsroom, browser, axe, language
 
     page.goto(base + "/login")
     check("login")
-    page.get_by_label("Name").fill("amira")
-    page.get_by_label("Password").fill("not the password")
-    page.get_by_role("button", name="Sign in").click()
+    page.locator('input[name="name"]').fill("amira")
+    page.locator('input[name="password"]').fill("not the password")
+    page.locator('form[action="/login"] button[type="submit"]').click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("login, refused")
 
@@ -160,58 +161,61 @@ def test_every_page_has_no_wcag_21_aa_violation(newsroom, browser, axe, language
         check(name)
 
     # A notice after an action, and an alert after a refused one.
-    page.goto(base + f"/posts/{posts['draft']}")
-    page.get_by_role("button", name="Approve").click()
+    draft, queued = posts["draft"], posts["queued"]
+    page.goto(base + f"/posts/{draft}")
+    page.locator(f'form[action="/posts/{draft}/approve"] button').click()
     expect(page.get_by_role("status")).to_be_visible()
     check("post, approved (notice)")
     page.goto(base + "/")
-    page.get_by_role("button", name="Cancel selected").click()
+    page.locator('button[name="action"][value="cancel"]').click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("queue, bulk action refused (alert)")
-    page.get_by_label(f"Select post {posts['queued']}").check()
-    page.get_by_label("From", exact=True).check()
-    page.get_by_label("Every (e.g. 30m)").fill("1h")
-    page.get_by_role("button", name="Reschedule selected").click()
-    expect(page.get_by_role("status")).to_contain_text("Rescheduled 1 post")
+    page.locator(f'input[name="post"][value^="{queued}:"]').check()
+    page.locator('input[name="schedule"][value="spaced"]').check()
+    page.locator('input[name="every"]').fill("1h")
+    page.locator('button[name="action"][value="reschedule"]').click()
+    expect(page.get_by_role("status")).to_be_visible()
     check("queue, bulk results (notice)")
     page.goto(base + "/compose")
-    page.get_by_role("button", name=re.compile("Save as drafts")).click()
+    page.locator('#compose button[type="submit"]').click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("compose, refused")
-    page.get_by_role("checkbox", name=re.compile("^office-x ")).check()
-    page.get_by_role("checkbox", name=re.compile("^office-fb ")).check()
-    page.get_by_label("Text (shared by every account chosen)").fill("A post for both " * 30)
-    expect(page.locator('[data-counter="office-x"]')).to_contain_text("/ 280")
+    page.locator('#compose input[name="account"][value="office-x"]').check()
+    page.locator('#compose input[name="account"][value="office-fb"]').check()
+    page.locator("#compose-text").fill("A post for both " * 30)
+    expect(page.locator('[data-preview="office-x"] li')).to_have_count(2)
     check("compose, live counters and thread preview")
     page.goto(base + "/users")
-    page.get_by_placeholder("Name").fill("dana")
-    page.get_by_placeholder(re.compile("^Password")).fill("short")
-    page.get_by_role("button", name="Add").click()
+    page.locator('form[action="/users"] input[name="name"]').fill("dana")
+    page.locator('form[action="/users"] input[name="password"]').fill("short")
+    page.locator('form[action="/users"] button[type="submit"]').click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("users, refused")
 
     # Import: a refusal, the review, the notice after queueing, the correction review.
+    review = page.locator('form[action="/import/review"] button[type="submit"]')
+    confirm = page.locator('form[action="/import"] button[type="submit"]')
+
+    def upload(text: str) -> None:
+        page.goto(base + "/import")
+        page.locator('textarea[name="text"]').fill(text)
+        page.locator('input[name="name"]').fill("corridor.txt")
+        page.locator('input[name="schedule"][value="spaced"]').check()
+        page.locator('input[name="every"]').fill("1h")
+        review.click()
+        expect(confirm).to_be_visible()
+
     page.goto(base + "/import")
-    page.get_by_role("button", name="Review").click()
+    review.click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("import, refused")
-    page.get_by_label("or paste it").fill(FACTSHEET)
-    page.get_by_label("Name for the record").fill("corridor.txt")
-    page.locator('input[name="schedule"][value="spaced"]').check()
-    page.locator('input[name="every"]').fill("1h")
-    page.get_by_role("button", name="Review").click()
-    expect(page.get_by_role("heading", name=re.compile("^Review"))).to_be_visible()
+    upload(FACTSHEET)
     check("import review")
-    page.get_by_role("button", name=re.compile("^Queue these posts")).click()
+    confirm.click()
     expect(page.get_by_role("status")).to_be_visible()
     check("import, queued (notice)")
-    page.goto(base + "/import")
-    page.get_by_label("or paste it").fill(FACTSHEET.replace("today", "this morning"))
-    page.get_by_label("Name for the record").fill("corridor.txt")
-    page.locator('input[name="schedule"][value="spaced"]').check()
-    page.locator('input[name="every"]').fill("1h")
-    page.get_by_role("button", name="Review").click()
-    expect(page.get_by_role("button", name=re.compile("^Replace"))).to_be_visible()
+    upload(FACTSHEET.replace("today", "this morning"))
+    expect(page.locator("ul.changes").first).to_be_visible()
     check("import, correction review")
     context.close()
 
@@ -295,7 +299,7 @@ def test_the_main_actions_work_with_the_keyboard_alone(slotted_newsroom, browser
     page.goto(base + f"/posts/{draft}")
     tab_to(page, f'form[action="/posts/{draft}/approve"] button')
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("approved")
+    expect(page.get_by_role("status")).to_be_visible()
     assert office.store.history.get(draft).status == S.QUEUED
 
     # Cancel: Tab to the reason, type it, Tab to the button, Space.
@@ -303,9 +307,9 @@ def test_the_main_actions_work_with_the_keyboard_alone(slotted_newsroom, browser
     tab_to(page, f'form[action="/posts/{doomed}/cancel"] input[name="reason"]')
     page.keyboard.type("plans changed")
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Cancel post")).to_be_focused()
+    expect(page.locator(f'form[action="/posts/{doomed}/cancel"] button')).to_be_focused()
     page.keyboard.press("Space")
-    expect(page.get_by_role("status")).to_contain_text("cancelled")
+    expect(page.get_by_role("status")).to_be_visible()
     assert office.store.history.get(doomed).status == S.CANCELLED
 
     # Move on the calendar: the keyboard alternative to dragging, a Move disclosure per post.
@@ -321,7 +325,7 @@ def test_the_main_actions_work_with_the_keyboard_alone(slotted_newsroom, browser
     page.keyboard.press("Tab")
     expect(page.locator(f"#move-{moved} button")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text(f"post {moved} moved to")
+    expect(page.get_by_role("status")).to_be_visible()
     at = office.store.history.get(moved).scheduled_at.replace(tzinfo=UTC)
     assert at.astimezone(office.config.timezone).strftime("%Y-%m-%dT%H:%M") == chosen[:16]
 
