@@ -6,7 +6,8 @@ axe-core finds what a machine can find (labels, names, contrast, landmarks, head
 duplicate ids, table headers); the keyboard test covers what it cannot: that Tab reaches each
 action in a sane order, that focus is visible, and that Enter and Space do the job.
 
-One Chromium serves the whole module; each language signs in once and reuses its context.
+One Chromium serves the whole module; each test signs in once per language and visits each
+page once in that context.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 #: which hold the rules those tags leave out: heading order, one main landmark, content inside
 #: landmarks, a level-one heading, unique landmark names.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-#: The interface languages every page is checked in. A new language is one entry here and,
-#: if it is not English, one branch in `sign_in` that chooses it.
+#: The interface languages every page is checked in: a new one is one entry here (`sign_in`
+#: chooses it; the tests find controls by form, name and value, never by their words).
 LANGUAGES = ["en"]
 S = PostStatus
 
@@ -90,8 +91,9 @@ def positive_tabindex(page) -> list[str]:
         ".map(e => e.outerHTML.slice(0, 120))")]
 
 
-def publishable_office(newsroom):
-    """The newsroom's posts in every state a post page shows differently."""
+def posts_in_every_state(newsroom) -> dict[str, int]:
+    """Posts in the states a post's page shows differently (published, failed, queued,
+    draft, and a draft thread), by state name: {"published": id, ...}."""
     now = datetime.now(UTC)
     later = now + timedelta(days=1)
     chen = Actor("chen", "author")
@@ -129,7 +131,7 @@ def test_every_page_has_no_wcag_21_aa_violation(newsroom, browser, axe, language
     from playwright.sync_api import expect
 
     base = newsroom.url
-    posts = publishable_office(newsroom)
+    posts = posts_in_every_state(newsroom)
     # The app's Content-Security-Policy forbids inline scripts, axe's injection among them.
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
