@@ -62,12 +62,8 @@ class SpendStore:
               purpose: str, post_id: int | None) -> int:
         """Record a create about to be sent (counted as spent until settled); returns its id."""
         with self.db.session() as s:
-            # Core, built once: one per X post, on the daemon's hot path.
-            return s.connection().execute(_START, {
-                "at": at, "account": account, "app": app, "operation": operation,
-                "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
-                "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
-            }).scalar_one()
+            return start_in(s, account=account, app=app, operation=operation,
+                            unit_micros=unit_micros, at=at, purpose=purpose, post_id=post_id)
 
     def settle(self, charge_id: int, *, charged: bool, remote_id: str | None = None) -> None:
         with self.db.session() as s:
@@ -201,6 +197,17 @@ class SpendStore:
             query = query.where(XCharge.post_id == post_id)
         with self.db.reading() as s:
             return list(s.scalars(_window(query, since, until, account)))
+
+
+def start_in(s: Session, *, account: str, app: str, operation: str, unit_micros: int,
+             at: datetime, purpose: str, post_id: int | None) -> int:
+    """`SpendStore.start` in the transaction of `s` (the daemon's: a post's claim)."""
+    # Core, built once: one per X post, on the daemon's hot path.
+    return s.connection().execute(_START, {
+        "at": at, "account": account, "app": app, "operation": operation,
+        "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
+        "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
+    }).scalar_one()
 
 
 def settle_in(s: Session, charge_id: int, *, charged: bool, remote_id: str | None = None
