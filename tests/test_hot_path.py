@@ -83,6 +83,57 @@ def test_a_published_post_costs_one_write_transaction_and_no_read(office):
     assert commits["reads"] <= 2 * len(office.config.accounts), commits
 
 
+def count_work(office, work) -> dict[str, int]:
+    """Statements (BEGIN and COMMIT aside) and write transactions committed during `work()`."""
+    counts = {"statements": 0, "writes": 0}
+
+    def on_execute(conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT")):
+            counts["statements"] += 1
+
+    def on_commit(conn) -> None:
+        if not conn.get_execution_options().get(READ_ONLY):
+            counts["writes"] += 1
+
+    event.listen(office.store.engine, "before_cursor_execute", on_execute)
+    event.listen(office.store.engine, "commit", on_commit)
+    try:
+        work()
+    finally:
+        event.remove(office.store.engine, "before_cursor_execute", on_execute)
+        event.remove(office.store.engine, "commit", on_commit)
+    return counts
+
+
+def test_an_x_post_s_pending_charge_commits_with_its_claim(office):
+    for i in range(20):
+        office.add(f"Billed post {i}.", account="office-x")
+    dispatcher = office.dispatcher()
+    reports = []
+    counts = count_work(office, lambda: reports.append(dispatcher.tick(now())))
+    assert reports[0].published == 20
+    # No transaction of its own for the charge written before each create.
+    assert counts["writes"] <= 20 + 2 * len(office.config.accounts), counts
+    charges = office.store.spend.charges(account="office-x")
+    creates = [c for c in charges if c.purpose == "publish"]
+    assert len(creates) == 20
+    assert {c.state for c in creates} == {"charged"}  # each claim's charge was the one used
+    assert len({c.post_id for c in creates}) == 20
+
+
+def test_a_published_post_costs_a_bounded_number_of_statements(office):
+    for i in range(20):
+        office.add(f"Counted post {i}.", account="office-fb")
+        office.add(f"Counted X post {i}.", account="office-x")
+    dispatcher = office.dispatcher()
+    counts = count_work(office, lambda: dispatcher.tick(now()))
+    # Per post: the claim's one read of pause, hold, last publish and budgets; its
+    # candidates, UPDATE, attempt row; the outcome's attempt, post and hourly count; the two
+    # audit rows chained at commit (the head read, one INSERT, the head updated); X's
+    # charge and its settling. The tick's own few statements per account come on top.
+    assert counts["statements"] <= 40 * 12 + 20, counts
+
+
 def test_each_publish_is_counted_in_its_account_s_hour(store):
     published_at(store, T0 + timedelta(minutes=5))
     published_at(store, T0 + timedelta(minutes=50))
