@@ -556,9 +556,18 @@ NOTES = """\
   calling tweepy's `create_tweet` and facebook-sdk's `put_object` (one thread per account, no
   database), and one factpost dispatch tick (claim, attempt row, publish, outcome, audit, all
   committed). The ratio is what the database and the bookkeeping cost on top of the HTTP
-  requests; the target is at most 1.2x.
-- **Latency**: a running daemon, a deep queue, and posts falling due one every 100 ms; the
-  figure is from a post's due time to the emulator receiving it.
+  requests; the target is at most 1.2x (2x at 0 ms).
+- **Dispatch floor** (SQLite, 0 ms): the same requests with the least a durable publish
+  needs, through the sqlite3 module with nothing of factpost around it: per post one
+  `BEGIN IMMEDIATE ... COMMIT` under `synchronous = FULL` holding the previous post's outcome
+  (attempt and post updated, audit row), the claim (due post read, claimed, attempt row,
+  audit row) and the audit chain's head. Its ratio to the bare loop is what one fsync per post
+  costs on this disk, which no bookkeeping can go under while each outcome must be durable
+  before the next request; "factpost Nx the floor" is what factpost adds above that.
+- **Latency**: a running daemon, a deep queue, and posts falling due one every 100 ms. Two
+  figures from a post's due time: to its claim (the time the claim's transaction read, which
+  its attempt row keeps; the commit follows within one fsync), and to the emulator receiving
+  the request.
 - **Concurrency**: one tick over N accounts whose API answers after 200 ms; accounts publish
   in parallel, so throughput grows with accounts until the machine's cores are busy.
 - **Store scale**: a year of history (published posts over four accounts) plus 1,000 due posts.
@@ -568,13 +577,16 @@ NOTES = """\
 - **Database work per published post**: SQL statements (BEGIN and COMMIT aside) and
   transactions committed during one tick, counted by SQLAlchemy's engine events
   (`benchmarks/statements.py`), per post, for an X account and a Facebook Page alone. Each
-  write transaction is an fsync on SQLite (`synchronous = FULL`). X's spend ledger writes its
-  pending charge in a transaction of its own before each create.
+  write transaction is an fsync on SQLite (`synchronous = FULL`). X's pending charge for a
+  create is written in the claim's transaction, and settled with the post's outcome.
   Where the account threads' time goes: `python benchmarks/profile_threads.py`.
 - **Import**: a 1 MB fact sheet (2,115 sections) for one X account and one Page. The bare
   figure parses and splits it with no database; the whole import adds planning, the store's
   checks and one transaction with every post, audit row and search-index entry, written in
-  bulk (executemany) rather than one ORM flush per post.
+  bulk (executemany, ids given under SQLite's write lock, audit rows chained as inserted,
+  the search index filled in one statement) rather than one ORM flush per post.
+- The load average (1, 5, 15 minutes) at the start and end of the run is in the header: a run
+  on a busy machine shows there.
 """
 
 
