@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, select, text
 
 from db import migrate
@@ -197,3 +198,30 @@ def test_the_migration_counts_the_posts_published_before_it(tmp_path):
     store.close()
     assert counts == {("office-x", T0, 2), ("office-x", T0 + timedelta(hours=1), 1),
                       ("office-fb", T0, 1)}
+
+
+def query_plan(store: Store, statement, params: dict) -> str:
+    """SQLite's plan for `statement` with `params`, its steps joined."""
+    with store.engine.connect() as c:
+        result = c.execute(statement, params)
+        result.close()
+        sql, bound = result.context.statement, result.context.parameters[0]
+        steps = c.connection.dbapi_connection.execute("EXPLAIN QUERY PLAN " + sql, bound)
+        return " | ".join(row[3] for row in steps)
+
+
+def test_wakeups_and_claims_read_the_queue_by_index_not_all_of_it(store):
+    """What keeps a claim and a wake-up fast with a deep queue and a long history: the
+    account's last publish is one index lookup (no sort of its published posts), and the
+    soonest due post is found walking the due index in order, each pair checked alone (no
+    set of every blocked post built first)."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    from db.claims import _LAST_PUBLISH
+    from db.queue import _SOONEST
+
+    last = query_plan(store, _LAST_PUBLISH, {"b_account": "office-x"})
+    assert "ix_posts_account_status_published" in last and "TEMP B-TREE" not in last, last
+    soonest = query_plan(store, _SOONEST, {"b_account": "office-x", "b_exclude": []})
+    assert "ix_posts_due" in soonest and "TEMP B-TREE" not in soonest, soonest
+    assert "CORRELATED" in soonest and "LIST SUBQUERY 1" not in soonest, soonest
