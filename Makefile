@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml requirements.lock | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/factpost demo
 
-# The reference JavaScript counter (npm twitter-text 3.1.0) that tests/test_weight.py checks
-# the weighted length against; only tests run it, factpost never needs Node.js.
+# Test-only npm packages: the reference JavaScript counter (twitter-text 3.1.0) that
+# tests/test_weight.py checks the weighted length against, and axe-core, which
+# tests/test_accessibility.py runs in Chromium on every page; factpost never needs Node.js.
 NPM := $(shell command -v npm 2>/dev/null)
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent

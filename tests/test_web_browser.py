@@ -464,3 +464,38 @@ def test_one_click_chooses_the_english_arabic_pair_and_keeps_the_text(desk, brow
         .filter(e => e.getBoundingClientRect().right > 390).map(e => e.tagName)""")
     assert wide == []
     context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_the_compose_time_is_the_same_24_hour_office_time_in_every_locale(desk, browser,
+                                                                          locale):
+    """Issue 15, point 4: the compose page's time field reads and shows office time as
+    "2026-12-01 15:00" whatever the browser's language and zone (a datetime-local field shows
+    "12/01/2026, 03:00 PM" in en-US and "01.12.2026, 15:00" in de-DE)."""
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    office = ZoneInfo("Asia/Baghdad")
+    day = (datetime.now(office) + timedelta(days=7)).date()
+    # The browser's own zone differs from the office's: the time typed is the office's.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale,
+                                  timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    sign_in(page, desk.url, "chen")
+    # As the calendar's free-slot link opens it.
+    page.goto(f"{desk.url}/compose?account=office-x&at={day}T15:00")
+    field = page.get_by_label("Time (Asia/Baghdad, 24-hour)")
+    expect(field).to_have_value(f"{day} 15:00")
+    assert field.evaluate("e => e.type") == "text"
+    expect(page.get_by_role("radio", name=re.compile("^At"))).to_be_checked()
+    for typed, wrong in ((f"{day:%m/%d/%Y}, 03:00 PM", True), (f"{day:%d.%m.%Y}, 15:00", True),
+                         (f"{day} 16:30", False)):
+        field.fill(typed)
+        assert field.evaluate("e => e.validity.patternMismatch") is wrong, typed
+    page.locator("#compose-text").fill(f"Typed in {locale}.")
+    page.get_by_role("button", name="Queue").click()
+    expect(page.locator(".post-text")).to_have_text(f"Typed in {locale}.")
+    [post] = desk.store.history.search()
+    assert post.scheduled_at == datetime(day.year, day.month, day.day, 13, 30, tzinfo=UTC)
+    context.close()

@@ -102,7 +102,9 @@ class NewPost(BaseModel):
                                 "(or give `accounts`).")
     accounts: list[str] | None = Field(None, max_length=50, description="Several accounts: "
                                        "each gets its own post (or thread) from the same "
-                                       "text, all stored in one transaction or none.")
+                                       "text, all stored in one transaction or none. Both "
+                                       "accounts of an English/Arabic pair get linked posts, "
+                                       "as a pair import gives them.")
     text: str = Field(max_length=MAX_TEXT_CHARS, description="The shared text.")
     variants: dict[str, Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
         default_factory=dict, max_length=50, description="An account's own text instead of "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,8 +15,8 @@ from db.queue import held_message
 from posts.retractions import REASONS
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import editable_text, edited_text
+from scheduler.config import offered_pairs
 from scheduler.errors import FactpostError
-from scheduler.pairing import offered_pairs
 from scheduler.retraction import correct, retract, retraction_notice
 from scheduler.timing import typed_value
 from scheduler.web.actions import compose_for, schedule_time
@@ -35,9 +36,16 @@ def to(request: Request, path: str, notice: str) -> RedirectResponse:
 UPLOAD_PATHS = ("/compose",)
 
 
+#: The "T" between date and time in a form value, which a typed time has as a space.
+ISO_T = re.compile(r"^(\d{4}-\d{2}-\d{2})T")
+
+
 @router.get("/compose")
 def compose_page(request: Request, actor: Author,
                  account: Annotated[list[str], Query(max_length=50)] = (), at: str = ""):
+    # The calendar links a free slot by its form value ("2026-12-01T09:00", with its offset
+    # in a repeated hour); the time field shows it as staff type it ("2026-12-01 09:00").
+    at = ISO_T.sub(r"\1 ", at.strip(), count=1)
     return compose_form(request, actor, 200, chosen=list(account), at=at, text="", variants={},
                         alt_text="", error=None, when="at" if at else "slot")
 
