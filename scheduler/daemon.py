@@ -122,6 +122,16 @@ class Daemon:
         try:
             wakeup = self._run_tick()
             self._store_answers()
+            # Work due sooner than this job could be run again (RUN_GAP after it ends) is
+            # done in this run, after waiting for it here: rescheduled, a post falling due
+            # while a tick finished waited for the gap on top (most of the 68 ms median of
+            # the latency benchmark).
+            while not self._stop_requested.is_set() and (
+                    self._woken.is_set()
+                    or (wakeup is not None and wakeup - self._now() <= RUN_GAP)):
+                if not self._woken.is_set() and wakeup is not None:
+                    self._stop_requested.wait((wakeup - self._now()).total_seconds())
+                wakeup = self._run_tick()
         except DBAPIError as exc:
             backoff = self._store_failed(exc)
         finally:
