@@ -30,7 +30,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 #: The interface languages every page is checked in: a new one is one entry here (`sign_in`
 #: chooses it; the tests find controls by form, name and value, never by their words).
-LANGUAGES = ["en"]
+LANGUAGES = ["en", "ar"]
 S = PostStatus
 
 

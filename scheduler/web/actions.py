@@ -11,6 +11,7 @@ from scheduler.compose import compose as compose_post
 from scheduler.timing import TimeFormatError, check_not_past, free_slots, parse_when
 from scheduler.web.auth import Actor
 from scheduler.web.context import Web
+from scheduler.web.i18n import gettext
 
 
 def parse_time(web: Web, text: str) -> datetime:
@@ -23,8 +24,9 @@ def parse_time(web: Web, text: str) -> datetime:
         return when
     except (OverflowError, ValueError):
         # Date arithmetic out of datetime's range (a year past 9999 in some zone).
-        raise TimeFormatError(f"cannot use time {text!r}; write 'now', '+2h' or "
-                              "'2026-12-01 09:00' (office timezone)") from None
+        raise TimeFormatError(gettext("cannot use time %(text)r; write 'now', '+2h' or "
+                                      "'2026-12-01 09:00' (office timezone)", text=text)
+                              ) from None
 
 
 def schedule_time(web: Web, text: str) -> datetime:
@@ -38,7 +40,8 @@ def schedule_time(web: Web, text: str) -> datetime:
 def next_free_slot(web: Web, account_name: str) -> datetime:
     account = web.config.account(account_name)
     if not account.slots:
-        raise TimeFormatError(f"account {account.name!r} has no posting slots; pick a time")
+        raise TimeFormatError(gettext("account %(name)r has no posting slots; pick a time",
+                                      name=account.name))
     return next(free_slots(account.slots, web.tz, web.now(),
                            taken=web.store.history.scheduled_times(account.name)))
 
