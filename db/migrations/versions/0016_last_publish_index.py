@@ -2,15 +2,15 @@
 by every claim, for the overdue spacing) is one index lookup rather than a sort of all the
 account's published posts: 34 ms per claim with 25,000 of them (issue 17)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
