@@ -40,8 +40,50 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-POSTGRES_URL = os.environ.get("FACTPOST_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def _worker_postgres_url(url: str, worker: str | None) -> str:
+    """The database a pytest-xdist worker tests on: `<database>_<worker>` (test_gw0, ...), so
+    workers never drop each other's schema; `url` itself when not under xdist."""
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
+POSTGRES_URL = _worker_postgres_url(
+    os.environ.get("FACTPOST_TEST_POSTGRES_URL",
+                   "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def pytest_configure(config) -> None:
+    """Under xdist, create this worker's PostgreSQL database if it is missing."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _create_database(POSTGRES_URL)
+
+
+def _create_database(url: str) -> None:
+    """CREATE DATABASE for `url`'s database unless it exists, connecting to the server's
+    `postgres` database. An unreachable server is left for postgres_store() to report (a skip
+    with the reason, or a failure in CI) rather than failing every test at start-up."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    try:
+        with psycopg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username,
+                             password=parsed.password, dbname="postgres", autocommit=True,
+                             connect_timeout=10) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (parsed.database,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{parsed.database}" ENCODING \'UTF8\' '
+                             "TEMPLATE template0")
+    except psycopg.errors.DuplicateDatabase:
+        pass  # another run on this machine created it a moment ago
+    except psycopg.OperationalError:
+        pass
 
 
 def postgres_store() -> Store:

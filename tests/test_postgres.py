@@ -116,11 +116,13 @@ def test_a_post_queued_for_now_wakes_an_idle_daemon_long_before_its_next_poll(pg
     office = pg_office(poll=600)
     daemon = factpost(office.config_path, "run")
     try:
-        # Idle: it has ticked once (its heartbeat is in) and is listening.
+        # Idle: it has ticked once (its heartbeat is in) and is listening. Only this
+        # database's listeners count: other test workers' daemons listen on their own.
         def listening() -> bool:
             with office.store.engine.connect() as c:
                 return bool(c.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN factpost_due'")))
+                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN factpost_due'"
+                    " AND datname = current_database()")))
         wait_for(lambda: office.store.workers.all() and listening(), 30, "the daemon to start")
         post_id = office.add("Breaking: queued for now.")
         wait_for(lambda: office.store.history.get(post_id).status == PostStatus.PUBLISHED, 30,
