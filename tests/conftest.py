@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from migrated import open_migrated
 
 from db import migrate
 from db.store import Store
@@ -113,10 +114,10 @@ def postgres_store() -> Store:
 def store(request, tmp_path: Path):
     """The same tests on every supported database."""
     if request.param == "sqlite":
-        s = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
+        s = open_migrated(f"sqlite:///{tmp_path / 'factpost.db'}")
     else:
         s = postgres_store()
-    migrate.upgrade(s.engine)
+        migrate.upgrade(s.engine)
     yield s
     s.close()
 
@@ -158,8 +159,7 @@ class Office:
         self.config_path = config_path
         self.config = load_config(config_path)
         self.emulator = emulator
-        self.store = Store.open(self.config.database_url, review=self.config.review)
-        migrate.upgrade(self.store.engine)
+        self.store = open_migrated(self.config.database_url, review=self.config.review)
 
     def publishers(self):
         from scheduler.platforms.registry import build_publisher

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migrated import open_migrated
 
-from db import migrate
-from db.store import Store
 from posts.states import Actor
 from scheduler.config import load_config
 from scheduler.importing import import_file
@@ -46,8 +45,7 @@ def test_any_file_imports_or_is_refused_cleanly(tmp_path_factory, data):
     folder: Path = tmp_path_factory.mktemp("fuzz")
     (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
     config = load_config(folder / "config.toml")
-    store = Store.open(config.database_url)
-    migrate.upgrade(store.engine)
+    store = open_migrated(config.database_url)
     path = folder / "sheet.txt"
     path.write_bytes(data)
     with sqlite3.connect(folder / "fuzz.db") as c:
