@@ -20,6 +20,14 @@ from posts.states import Actor
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
     os.environ.pop(_var, None)
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under xdist, the tests marked slow start first, spread over the workers, so no worker
+    is left running a minute-long test alone at the end. Every worker sorts alike (a stable
+    sort of the same collection), as xdist requires; a serial run keeps the file order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Asia/Baghdad, a Tuesday
 
 # Who acts in store-level tests: staff of each role, the operator at a terminal, a daemon.

@@ -137,6 +137,7 @@ def test_a_post_queued_for_now_wakes_an_idle_daemon_long_before_its_next_poll(pg
 POSTS = 300
 
 
+@pytest.mark.slow
 def test_three_daemons_share_the_queue_and_take_over_from_one_that_is_killed(pg_office):
     office = pg_office(lease=3, timeout=1, max_attempts=100)
     office.emulator.latency = 0.05
