@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation
+.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml requirements.lock | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/factpost demo
 
-# The reference JavaScript counter (npm twitter-text 3.1.0) that tests/test_weight.py checks
-# the weighted length against; only tests run it, factpost never needs Node.js.
+# Test-only npm packages: the reference JavaScript counter (twitter-text 3.1.0) that
+# tests/test_weight.py checks the weighted length against, and axe-core, which
+# tests/test_accessibility.py runs in Chromium on every page; factpost never needs Node.js.
 NPM := $(shell command -v npm 2>/dev/null)
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
@@ -60,6 +61,17 @@ mutation: $(VENV)/.installed-dev
 	set -f; FACTPOST_TEST_POSTGRES_URL=postgresql+psycopg://mutmut@127.0.0.1:9/none \
 		$(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
 	$(BIN)/mutmut results
+
+# Re-extract the web interface's words into scheduler/web/locale/messages.pot and merge them
+# into each language's messages.po: new strings arrive empty, changed ones fuzzy, and
+# tests/test_web_i18n.py fails until each has its translation (README, "Languages").
+LOCALE := scheduler/web/locale
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F pyproject.toml -k N_ --no-location --sort-output --no-wrap \
+		--project factpost --version 0.1.0 --copyright-holder "the factpost authors" \
+		-o $(LOCALE)/messages.pot scheduler/web
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --previous --ignore-obsolete \
+		--no-wrap --ignore-pot-creation-date
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@ transaction; a corrected version supersedes the posts it replaces in one transac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,17 +115,9 @@ class Documents:
             for i, planned in enumerate(todo):
                 if planned.thread_position > 1 and i > 0:
                     links[ids[i]] = {"parent_id": ids[i - 1]}
-            pairs: dict[str, list[int]] = {}
-            for post_id, planned in zip(ids, todo, strict=True):
-                if planned.pair_key is not None:
-                    pairs.setdefault(planned.pair_key, []).append(post_id)
-            for key, members in pairs.items():
-                if len(members) != 2:
-                    raise StoreError(f"pair {key!r} has {len(members)} post(s), not 2; import "
-                                     "both language versions together")
-                first, second = members
-                links.setdefault(first, {})["pair_id"] = second
-                links.setdefault(second, {})["pair_id"] = first
+            for post_id, partner_id in partners(
+                    zip(ids, (p.pair_key for p in todo), strict=True)).items():
+                links.setdefault(post_id, {})["pair_id"] = partner_id
             _link(s, links)
             created = len(ids)
             skipped = tuple(sorted({p.account for p in posts} & done))
@@ -208,6 +200,25 @@ class Documents:
                 query = query.where(Post.account == account)
             return list(s.scalars(query.order_by(Post.account, Post.section_id,
                                                  Post.thread_position, Post.id)))
+
+
+def partners(keyed: Iterable[tuple[int, str | None]]) -> dict[int, int]:
+    """Each new post's pair partner, post id -> partner id, both ways, from (post id, pair
+    key) in creation order: the two posts sharing a key are partners (None: no partner).
+    Imports and a compose for an English/Arabic pair link their posts by this one rule.
+    Raises StoreError for a key held by other than exactly two posts."""
+    members: dict[str, list[int]] = {}
+    for post_id, key in keyed:
+        if key is not None:
+            members.setdefault(key, []).append(post_id)
+    linked: dict[int, int] = {}
+    for key, ids in members.items():
+        if len(ids) != 2:
+            raise StoreError(f"pair {key!r} has {len(ids)} post(s), not 2; add both language "
+                             "versions together")
+        first, second = ids
+        linked[first], linked[second] = second, first
+    return linked
 
 
 def _new_document(s: Session, source_name: str, content_hash: str, title: str | None,

@@ -314,6 +314,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The web interface's language for this user ("en", "ar"); the command line ignores it.
+    language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
 
 
 class UserStep(Base):

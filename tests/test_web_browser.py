@@ -464,3 +464,120 @@ def test_one_click_chooses_the_english_arabic_pair_and_keeps_the_text(desk, brow
         .filter(e => e.getBoundingClientRect().right > 390).map(e => e.tagName)""")
     assert wide == []
     context.close()
+
+
+# -- the Arabic interface (issue 15, point 6) --------------------------------------------------
+
+# The box of `word` inside the first element matching `selector`, as the browser laid it out.
+WORD_BOX = """([selector, word]) => {
+  const root = document.querySelector(selector);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(word);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + word.length);
+    const box = range.getBoundingClientRect();
+    return {left: box.left, right: box.right};
+  }
+  return null;
+}"""
+
+
+def word_box(page, selector: str, word: str) -> dict:
+    box = page.evaluate(WORD_BOX, [selector, word])
+    assert box is not None, f"{word!r} not in {selector}"
+    return box
+
+
+def test_the_arabic_interface_mirrors_the_page_and_isolates_mixed_text(newsroom, browser,
+                                                                       shots):
+    from playwright.sync_api import expect
+
+    base = newsroom.url
+    arabic = newsroom.add("افتتاح الجسر #NewBridge اليوم")
+    english = newsroom.add("Bridge opens today #NewBridge")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, base, "chen")
+
+    # On an English page, Arabic post text still reads right to left, its hashtag in place:
+    # the first word at the right, the hashtag left of it.
+    row = f'a[href="/posts/{arabic}"][dir="auto"]'
+    assert word_box(page, row, "افتتاح")["left"] > word_box(page, row, "#NewBridge")["right"]
+
+    page.get_by_role("button", name="العربية").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.get_by_role("heading", level=1)).to_have_text("قائمة النشر")
+    page.screenshot(path=shots / "queue-ar.png", full_page=True)
+
+    # English post text on the Arabic page reads left to right.
+    row = f'a[href="/posts/{english}"][dir="auto"]'
+    assert word_box(page, row, "Bridge")["right"] < word_box(page, row, "#NewBridge")["left"]
+    # A time stays "date time zone" from left to right, not mirrored into "zone time date".
+    when = f"tr:has(a[href='/posts/{english}']) td.when"
+    stamp = page.locator(when).inner_text().split()
+    assert word_box(page, when, stamp[0])["right"] < word_box(page, when, stamp[1])["left"]
+
+    for path in ("/", "/history", "/calendar", "/compose", "/import", "/status",
+                 f"/posts/{english}"):
+        page.goto(base + path)
+        heading = page.get_by_role("heading", level=1)
+        assert heading.evaluate("e => getComputedStyle(e).direction") == "rtl", path
+        assert heading.evaluate("e => getComputedStyle(e).textAlign") in ("start", "right")
+        # Right-aligned: its words end at the heading's right edge, far from its left one.
+        words = page.evaluate("""() => {
+          const h = document.querySelector("h1"), r = document.createRange();
+          r.selectNodeContents(h);
+          const text = r.getBoundingClientRect(), box = h.getBoundingClientRect();
+          return {gapRight: box.right - text.right, gapLeft: text.left - box.left};
+        }""")
+        assert words["gapRight"] < 2 and words["gapLeft"] > 100, (path, words)
+        # The menu mirrors too: its first link (Queue) is the rightmost.
+        links = page.locator("header nav a")
+        assert links.first.bounding_box()["x"] > links.last.bounding_box()["x"], path
+    page.screenshot(path=shots / "post-ar.png", full_page=True)
+
+    # The Compose counter speaks Arabic as well (its words come with the page).
+    page.goto(base + "/compose")
+    page.locator('input[name="account"][value="office-x"]').check()
+    page.locator("#compose-text").fill("نص قصير")
+    expect(page.locator('[data-counter="office-x"]')).to_contain_text("7 / 280 حرفًا موزونًا")
+    page.screenshot(path=shots / "compose-ar.png", full_page=True)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_the_compose_time_is_the_same_24_hour_office_time_in_every_locale(desk, browser,
+                                                                          locale):
+    """Issue 15, point 4: the compose page's time field reads and shows office time as
+    "2026-12-01 15:00" whatever the browser's language and zone (a datetime-local field shows
+    "12/01/2026, 03:00 PM" in en-US and "01.12.2026, 15:00" in de-DE)."""
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    office = ZoneInfo("Asia/Baghdad")
+    day = (datetime.now(office) + timedelta(days=7)).date()
+    # The browser's own zone differs from the office's: the time typed is the office's.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale,
+                                  timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    sign_in(page, desk.url, "chen")
+    # As the calendar's free-slot link opens it.
+    page.goto(f"{desk.url}/compose?account=office-x&at={day}T15:00")
+    field = page.get_by_label("Time (Asia/Baghdad, 24-hour)")
+    expect(field).to_have_value(f"{day} 15:00")
+    assert field.evaluate("e => e.type") == "text"
+    expect(page.get_by_role("radio", name=re.compile("^At"))).to_be_checked()
+    for typed, wrong in ((f"{day:%m/%d/%Y}, 03:00 PM", True), (f"{day:%d.%m.%Y}, 15:00", True),
+                         (f"{day} 16:30", False)):
+        field.fill(typed)
+        assert field.evaluate("e => e.validity.patternMismatch") is wrong, typed
+    page.locator("#compose-text").fill(f"Typed in {locale}.")
+    page.get_by_role("button", name="Queue").click()
+    expect(page.locator(".post-text")).to_have_text(f"Typed in {locale}.")
+    [post] = desk.store.history.search()
+    assert post.scheduled_at == datetime(day.year, day.month, day.day, 13, 30, tzinfo=UTC)
+    context.close()
