@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation messages
+.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ TEST_WORKERS ?= 4
 test: $(VENV)/.installed-dev $(if $(NPM),node_modules/.installed)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# Regenerate docs/screenshots/ (every main page; desktop and phone; English and Arabic) from the
+# browser tests; commit the PNGs with the change that altered the pages.
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python scripts/screenshots.py
 
 # Rewrite the corpus's golden files (tests/corpus/*/expected.json) from what the code does now.
 # Only on purpose: review the diff (git diff tests/corpus) before committing it.
