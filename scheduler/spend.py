@@ -24,6 +24,7 @@ from db.models import Post
 from db.reservations import CapRules, Refusal, month_bounds
 from db.store import Store
 from posts.errors import FactpostError
+from posts.words import Dollars, Words, words
 from scheduler.config import Config, CredentialsMissing
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Prices, usd
@@ -385,15 +386,23 @@ class CapOutlook:
     @property
     def message(self) -> str | None:
         """The warning to show before or after queueing, or None when all fits."""
+        return None if self.warning is None else str(self.warning)
+
+    @property
+    def warning(self) -> Words | None:
+        """`message` kept as words (posts/words.py), for a reader of another language."""
         if not self.over or not self.adding:
             return None
         total = self.committed + self.queued + self.adding
-        return (f"{self.title} monthly cap: queueing these posts ({usd(self.adding)}) takes "
-                f"{', '.join(self.accounts)} to {usd(total)} this month, {usd(self.over)} over "
-                f"the {usd(self.cap)} cap ({usd(self.committed)} spent or set aside, "
-                f"{usd(self.queued)} already queued); the posts past the cap wait until "
-                f"{self.resets_at:%Y-%m-%d %H:%M} UTC, or raise [{self.table}] "
-                "monthly_spend_usd")
+        return words(
+            "%(platform)s monthly cap: queueing these posts (%(adding)s) takes %(accounts)s to "
+            "%(total)s this month, %(over)s over the %(cap)s cap (%(committed)s spent or set "
+            "aside, %(queued)s already queued); the posts past the cap wait until %(resets)s "
+            "UTC, or raise [%(table)s] monthly_spend_usd", platform=self.title,
+            adding=Dollars(self.adding), accounts=", ".join(self.accounts),
+            total=Dollars(total), over=Dollars(self.over), cap=Dollars(self.cap),
+            committed=Dollars(self.committed), queued=Dollars(self.queued),
+            resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table)
 
     def as_dict(self) -> dict:
         return {"accounts": list(self.accounts), "cap_usd": usd(self.cap),
