@@ -178,18 +178,23 @@ class CapState:
         return "warning" if self.spent >= self.cap * WARN_SHARE else "ok"
 
     @property
-    def message(self) -> str | None:
+    def message(self) -> Words | None:
+        """The warning at 80% and at 100% of the cap (kept as words, posts/words.py)."""
         if self.level == "ok":
             return None
-        who = ", ".join(self.accounts) or f"app {self.app}"
-        head = (f"{self.title} spend for {who} is {usd(self.spent)} of the "
-                f"{usd(self.cap or 0)} monthly cap ({self.share:.0%})")
+        who = ", ".join(self.accounts) or words("app %(app)s", app=self.app)
+        values = {"platform": self.title, "who": who, "spent": Dollars(self.spent),
+                  "cap": Dollars(self.cap or 0), "share": f"{self.share:.0%}"}
         if self.level == "reached":
-            return (f"{head}: new {self.title} posts wait until "
-                    f"{self.resets_at:%Y-%m-%d %H:%M} UTC; raise [{self.table}] "
-                    "monthly_spend_usd in the config and restart the daemon to publish sooner "
-                    "(threads already started are finished)")
-        return f"{head}; at 100% new {self.title} posts wait until the month ends"
+            return words(
+                "%(platform)s spend for %(who)s is %(spent)s of the %(cap)s monthly cap "
+                "(%(share)s): new %(platform)s posts wait until %(resets)s UTC; raise "
+                "[%(table)s] monthly_spend_usd in the config and restart the daemon to publish "
+                "sooner (threads already started are finished)",
+                resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table, **values)
+        return words("%(platform)s spend for %(who)s is %(spent)s of the %(cap)s monthly cap "
+                     "(%(share)s); at 100%% new %(platform)s posts wait until the month ends",
+                     **values)
 
     def as_dict(self) -> dict:
         return {"app": self.app, "accounts": list(self.accounts), "spent_usd": usd(self.spent),

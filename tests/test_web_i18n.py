@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -373,3 +374,19 @@ def test_the_request_gate_refuses_in_the_browsers_language(newsroom):
     crowded = httpx.get(newsroom.url + "/login", headers={**headers, "Accept-Language": "ar"})
     assert crowded.status_code == 431
     assert crowded.text.startswith("ترويسات الطلب أكبر من")
+
+
+def test_the_status_page_warns_of_the_spend_cap_in_the_readers_language(capped_newsroom):
+    from scheduler.dispatch import Dispatcher
+
+    for n in range(3):
+        capped_newsroom.add(f"Spend counted, post {n}.")
+    Dispatcher(capped_newsroom.store, capped_newsroom.config, capped_newsroom.publishers(),
+               worker="test-worker").tick(datetime.now(UTC))
+    arabic = arabic_user(capped_newsroom, "amira").get("/status")
+    assert ("إنفاق office-x على X بلغ \u200f0.0450\xa0US$ من السقف الشهري البالغ "
+            "\u200f0.0500\xa0US$ (90%)؛ عند بلوغ 100% تنتظر منشورات X الجديدة حتى نهاية "
+            "الشهر") in shown(arabic, "error")
+    english = sign_in(capped_newsroom.url, "chen").get("/status")
+    assert ("X spend for office-x is $0.0450 of the $0.0500 monthly cap (90%); at 100% new X "
+            "posts wait until the month ends") in shown(english, "error")
