@@ -390,3 +390,14 @@ def test_the_status_page_warns_of_the_spend_cap_in_the_readers_language(capped_n
     english = sign_in(capped_newsroom.url, "chen").get("/status")
     assert ("X spend for office-x is $0.0450 of the $0.0500 monthly cap (90%); at 100% new X "
             "posts wait until the month ends") in shown(english, "error")
+
+
+def test_the_api_reference_describes_its_parameters_in_the_readers_language(newsroom):
+    arabic = html.unescape(arabic_user(newsroom, "chen").get("/api/docs").text)
+    assert '<td data-label="الوصف" dir="auto">رقم المنشور.</td>' in arabic
+    assert "A post's id." not in arabic and ">path<" not in arabic
+    english = html.unescape(sign_in(newsroom.url, "bashir").get("/api/docs").text)
+    assert '<td data-label="About" dir="auto">A post\'s id.</td>' in english
+    # The schema stays English: it is read by programs and their authors.
+    schema = sign_in(newsroom.url, "amira").get("/api/openapi.json").json()
+    assert "A post's id." in str(schema)
