@@ -28,9 +28,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# In TEST_WORKERS processes (pytest-xdist): most tests wait on sockets, subprocesses or a
+# browser, so four workers keep two cores busy. `make test TEST_WORKERS=0` runs serially, for
+# debugging (docs/TESTING.md); PYTEST_ARGS come last, so `PYTEST_ARGS=-n0` does the same.
+TEST_WORKERS ?= 4
 test: $(VENV)/.installed-dev $(if $(NPM),node_modules/.installed)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Rewrite the corpus's golden files (tests/corpus/*/expected.json) from what the code does now.
 # Only on purpose: review the diff (git diff tests/corpus) before committing it.

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from db.bulk import insert_with_ids
 from db.database import Database, load_post
 from db.errors import NotEditable, StoreError
 from db.media import stored_media
@@ -92,7 +93,8 @@ class Documents:
                 document = _new_document(s, source_name, content_hash, title, sections, actor,
                                          now)
             done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
-            section_ids = {sec.position: sec.id for sec in document.sections}
+            section_ids = dict(s.execute(select(Section.position, Section.id)
+                                         .where(Section.document_id == document.id)).all())
             todo = [planned for planned in posts if planned.account not in done]
             # One executemany for the posts and one for their audit rows, not an ORM object
             # and a flush per post: a 1 MB sheet is thousands of posts (docs/BENCHMARKS.md).
@@ -227,10 +229,12 @@ def _new_document(s: Session, source_name: str, content_hash: str, title: str | 
     """A new document row with its sections, flushed so it has an id."""
     document = Document(source_name=source_name, content_hash=content_hash, title=title,
                         imported_at=now, imported_by=actor.name)
-    document.sections = [Section(position=i, heading=h, text=t)
-                         for i, (h, t) in enumerate(sections)]
     s.add(document)
     s.flush()
+    # One executemany, not an ORM object per section: a 1 MB sheet has thousands.
+    insert_with_ids(s, Section.__table__, [
+        {"document_id": document.id, "position": i, "heading": h, "text": t}
+        for i, (h, t) in enumerate(sections)])
     return document
 
 
@@ -239,6 +243,12 @@ def _link(s: Session, links: dict[int, dict]) -> None:
     executemany per shape of change."""
     by_columns: dict[tuple[str, ...], list[dict]] = {}
     for post_id, values in links.items():
-        by_columns.setdefault(tuple(sorted(values)), []).append({"id": post_id, **values})
-    for batch in by_columns.values():
-        s.execute(update(Post), batch)  # ORM bulk UPDATE by primary key
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"b_id": post_id, **{f"b_{key}": value for key, value in values.items()}})
+    posts = Post.__table__
+    for columns, batch in by_columns.items():
+        # Core, not the ORM's bulk UPDATE by primary key, whose bookkeeping per row cost a
+        # 1 MB import more than the statement.
+        s.connection().execute(
+            update(posts).where(posts.c.id == bindparam("b_id"))
+            .values({key: bindparam(f"b_{key}") for key in columns}), batch)

@@ -107,7 +107,8 @@ class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_due", "status", "scheduled_at"),
-        Index("ix_posts_account_status", "account", "status"),
+        # An account's last publish, read by every claim, is one lookup (migration 0016).
+        Index("ix_posts_account_status_published", "account", "status", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
