@@ -70,11 +70,14 @@ mutation: $(VENV)/.installed-dev
 # Re-extract the web interface's words into scheduler/web/locale/messages.pot and merge them
 # into each language's messages.po: new strings arrive empty, changed ones fuzzy, and
 # tests/test_web_i18n.py fails until each has its translation (README, "Languages").
+# Besides the web's own words, the lines the core keeps as words (posts/words.py: `words()`
+# and `counted_words()` in posts/ and scheduler/), which the web shows translated.
 LOCALE := scheduler/web/locale
+MESSAGE_KEYWORDS := -k N_ -k words -k counted_words:1,2
 messages: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F pyproject.toml -k N_ --no-location --sort-output --no-wrap \
-		--project factpost --version 0.1.0 --copyright-holder "the factpost authors" \
-		-o $(LOCALE)/messages.pot scheduler/web
+	$(BIN)/pybabel extract -F pyproject.toml $(MESSAGE_KEYWORDS) --no-location --sort-output \
+		--no-wrap --project factpost --version 0.1.0 --copyright-holder "the factpost authors" \
+		-o $(LOCALE)/messages.pot scheduler/web posts scheduler
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --previous --ignore-obsolete \
 		--no-wrap --ignore-pot-creation-date
 
