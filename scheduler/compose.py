@@ -26,11 +26,11 @@ from posts.pairs import pair_keys
 from posts.split import TextRules
 from posts.states import Actor, PostStatus
 from posts.text import canonicalise
+from scheduler.cap_outlook import cap_outlook, refuse_what_never_fits
 from scheduler.config import AccountConfig, Config, offered_pairs
 from scheduler.planning import snippets_for
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Estimate
-from scheduler.spend import cap_outlook, refuse_what_never_fits
 
 
 class PostTextError(FactpostError):

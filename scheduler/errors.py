@@ -21,7 +21,7 @@ on an error page and /api as `{"detail": <message>}`, with the HTTP status `http
     │   └── CredentialsMissing
     ├── DocumentImportError     scheduler/importing.py
     ├── PostTextError           scheduler/compose.py
-    ├── CapExceeded             scheduler/spend.py   a unit dearer than a whole monthly cap
+    ├── CapExceeded             scheduler/cap_outlook.py  a unit dearer than a whole monthly cap
     ├── TimeFormatError         scheduler/timing.py
     ├── PortUnavailable         scheduler/listening.py
     ├── LoginThrottled          scheduler/users.py                                  429

@@ -23,11 +23,11 @@ from posts.formats.images import (
 from posts.sentences import detect_language
 from posts.states import Actor, PostStatus
 from posts.words import Words, words
+from scheduler.cap_outlook import CapOutlook, cap_outlook, refuse_what_never_fits
 from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
 from scheduler.planning import Cost, attach_images, costs, plan_posts
 from scheduler.reading import content_hash, load_document
-from scheduler.spend import CapOutlook, cap_outlook, refuse_what_never_fits
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from posts.factsheet import (
 )
 from posts.pairs import PairingError, check_sections, pair_keys, split_bilingual
 from posts.states import Actor, PostStatus
+from scheduler.cap_outlook import cap_outlook, refuse_what_never_fits
 from scheduler.config import AccountConfig, Config
 from scheduler.importing import ImportReport
 from scheduler.planning import check_post_count, costs, snippets_for, unit_times
 from scheduler.reading import DocumentImportError, content_hash, read_document
-from scheduler.spend import cap_outlook, refuse_what_never_fits
 
 
 def pair_accounts(accounts: Sequence[AccountConfig]

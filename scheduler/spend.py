@@ -7,13 +7,14 @@ a `SpendLedger`; the dispatcher says, around each request, which post it is for 
 (`charging`). The cap (`monthly_spend_usd` in the platform's table, e.g. `[x]`) is per billing
 app (an X consumer key) and calendar month (UTC; the platform's own billing cycle may start on
 another day). Pending creates count as spent, so the ledger can only overstate the bill.
+Whether posts about to be queued fit the cap is asked of scheduler/cap_outlook.py.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -26,9 +27,8 @@ from db.models import Post
 from db.reservations import CapRules, Refusal, month_bounds
 from db.spend import start_in
 from db.store import Store
-from posts.errors import FactpostError
 from posts.words import Dollars, Words, words
-from scheduler.config import Config, CredentialsMissing
+from scheduler.config import Config
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Prices, usd
 from scheduler.platforms.spec import PlatformSpec
@@ -402,141 +402,3 @@ def spend_reports(store: Store, config: Config, now: datetime) -> dict[str, dict
             "prices_url": spec.billing.prices_url,
         }
     return reports
-
-
-# -- before queueing: will it fit? -----------------------------------------------------------------
-
-class CapExceeded(FactpostError):
-    """A unit (a post, or a thread) that costs more than a whole monthly cap: it could never
-    be admitted, so it is not queued."""
-
-
-@dataclass(frozen=True)
-class CapOutlook:
-    """What queueing some posts does to one billing app's month against its cap (micro-dollars).
-
-    The cap holds posts rather than refusing them (they wait until the month ends), so going
-    over it is a warning; only a unit dearer than the whole cap, which could never go, is
-    refused (`refuse_what_never_fits`)."""
-
-    title: str
-    table: str
-    accounts: tuple[str, ...]
-    cap: int
-    #: Spent, or set aside for admitted posts, this month.
-    committed: int
-    #: Queued or drafted for this month and not yet set aside.
-    queued: int
-    #: The new posts due this month.
-    adding: int
-    #: The dearest new unit, and the account it is for.
-    largest_unit: int
-    largest_for: str
-    resets_at: datetime
-
-    @property
-    def over(self) -> int:
-        return max(0, self.committed + self.queued + self.adding - self.cap)
-
-    @property
-    def never_fits(self) -> bool:
-        return self.largest_unit > self.cap
-
-    @property
-    def message(self) -> str | None:
-        """The warning to show before or after queueing, or None when all fits."""
-        return None if self.warning is None else str(self.warning)
-
-    @property
-    def warning(self) -> Words | None:
-        """`message` kept as words (posts/words.py), for a reader of another language."""
-        if not self.over or not self.adding:
-            return None
-        total = self.committed + self.queued + self.adding
-        return words(
-            "%(platform)s monthly cap: queueing these posts (%(adding)s) takes %(accounts)s to "
-            "%(total)s this month, %(over)s over the %(cap)s cap (%(committed)s spent or set "
-            "aside, %(queued)s already queued); the posts past the cap wait until %(resets)s "
-            "UTC, or raise [%(table)s] monthly_spend_usd", platform=self.title,
-            adding=Dollars(self.adding), accounts=", ".join(self.accounts),
-            total=Dollars(total), over=Dollars(self.over), cap=Dollars(self.cap),
-            committed=Dollars(self.committed), queued=Dollars(self.queued),
-            resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table)
-
-    def as_dict(self) -> dict:
-        return {"accounts": list(self.accounts), "cap_usd": usd(self.cap),
-                "committed_usd": usd(self.committed), "queued_usd": usd(self.queued),
-                "adding_usd": usd(self.adding), "over_usd": usd(self.over),
-                "message": self.message}
-
-
-def cap_outlook(store: Store | None, config: Config, planned: Sequence, now: datetime, *,
-                leaving: Collection[int] = ()) -> list[CapOutlook]:
-    """Per billing app with a cap that `planned` posts (PlannedPost-like: account, text,
-    scheduled_at, thread_position, media) would be charged to: the month's outlook if they
-    were queued (and the posts in `leaving`, which they replace, cancelled). Without a store
-    (a preview with no database) nothing is counted as spent or queued. Posts due in a later
-    month count only towards `never_fits`."""
-    end = month_bounds(now)[1]
-    groups: dict[str, dict] = {}
-    unit = None
-    for post in planned:
-        account = next((a for a in config.accounts if a.name == post.account), None)
-        if account is None or account.spec.billing is None:
-            continue
-        settings = config.billing_for(account.platform)
-        if settings.monthly_cap_micros is None:
-            continue
-        app = _app_of(account, store)
-        group = groups.setdefault(app, {"spec": account.spec, "settings": settings,
-                                        "accounts": set(), "adding": 0, "largest": (0, "")})
-        group["accounts"].add(account.name)
-        cost = account.spec.billing.post_cost(post.text, settings.prices,
-                                              with_media=getattr(post, "media", None) is not None)
-        if post.scheduled_at < end:
-            group["adding"] += cost
-        if post.thread_position == 1 or unit is None or unit[2] != account.name:
-            unit = [app, 0, account.name]
-        unit[1] += cost
-        if unit[1] > group["largest"][0]:
-            group["largest"] = (unit[1], unit[2])
-    outlooks = []
-    for app, group in sorted(groups.items()):
-        spec, settings = group["spec"], group["settings"]
-        accounts = sorted({*group["accounts"], *(a.name for a in config.accounts
-                                                 if a.spec is spec and _app_of(a, store) == app)})
-        committed = queued = 0
-        if store is not None:
-            committed = store.spend.committed(app, now)
-            queued = sum(spec.billing.post_cost(p.text, settings.prices,
-                                                with_media=p.media_id is not None)
-                         for p in store.spend.unreserved(accounts, until=end)
-                         if p.id not in leaving)
-        outlooks.append(CapOutlook(spec.title, spec.billing.table, tuple(accounts),
-                                   settings.monthly_cap_micros, committed, queued,
-                                   group["adding"], group["largest"][0], group["largest"][1],
-                                   end))
-    return outlooks
-
-
-def refuse_what_never_fits(outlooks: Sequence[CapOutlook]) -> None:
-    """Raise CapExceeded when a planned unit costs more than a whole monthly cap."""
-    for o in outlooks:
-        if o.never_fits:
-            raise CapExceeded(
-                f"a post or thread for {o.largest_for} costs {usd(o.largest_unit)} on "
-                f"{o.title}, more than the whole {usd(o.cap)} monthly cap, so it could never "
-                f"be sent; nothing was queued. Shorten it, or raise [{o.table}] "
-                "monthly_spend_usd")
-
-
-def _app_of(account, store: Store | None) -> str:
-    """The billing app an account is charged to: from its credentials, or else from the
-    ledger, or else its own name (nothing known about it)."""
-    import os
-
-    try:
-        return account.spec.billing.app(registry.credentials(account, os.environ))
-    except CredentialsMissing:
-        known = store.spend.app_of(account.name) if store is not None else None
-        return known or f"account:{account.name}"

@@ -139,7 +139,7 @@ def _cap_outlooks(ctx: Context, snippets: list[dict]) -> list:
     against what the database says is spent and queued when it is there to read (preview
     never creates one), against the whole cap otherwise."""
     from db.store import PlannedPost
-    from scheduler.spend import cap_outlook
+    from scheduler.cap_outlook import cap_outlook
 
     moment = now()
     planned = [PlannedPost(account=s["account"], platform=s["platform"], text=s["text"],

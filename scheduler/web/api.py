@@ -351,7 +351,7 @@ def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
 def cap_warning(w, account, result) -> str | None:
     """What queueing the previewed parts now would do to the account's monthly cap."""
     from db.store import PlannedPost
-    from scheduler.spend import cap_outlook
+    from scheduler.cap_outlook import cap_outlook
 
     now = w.now()
     planned = [PlannedPost(account=account.name, platform=account.platform, text=p.text,

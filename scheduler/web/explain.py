@@ -33,10 +33,10 @@ from posts.media import MediaError
 from posts.pairs import PairingError
 from posts.states import IllegalTransition, NotPermitted
 from posts.text import DocumentError
+from scheduler.cap_outlook import CapExceeded
 from scheduler.compose import PostTextError
 from scheduler.config import ConfigError
 from scheduler.reading import DocumentImportError
-from scheduler.spend import CapExceeded
 from scheduler.timing import TimeFormatError
 from scheduler.users import LoginThrottled
 from scheduler.web.i18n import N_, SOURCE_LANGUAGE, current_language, gettext, say
