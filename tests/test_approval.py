@@ -266,6 +266,59 @@ def test_a_post_its_own_author_approved_is_not_queued_again_once_the_two_person_
     assert store.history.get(post.id).status == S.FAILED
 
 
+# -- rejecting: a draft turned down, with its partner, the reason kept for the author --------
+
+def trail_of(store: Store, post_id: int) -> list[tuple]:
+    return [(e.actor, e.action, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(post_id)]
+
+
+def test_a_rejected_draft_is_cancelled_with_its_partner_and_the_reason_kept_for_the_author(
+        store):
+    store.review = REVIEWED
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+    rejected = store.posts.reject(ar.id, actor=APPROVER, now=T0, reason="figures unchecked")
+    assert (rejected.id, rejected.status) == (ar.id, S.CANCELLED)
+    assert trail_of(store, ar.id)[1:] == [
+        ("reviewer", "reject", "draft", "cancelled", "rejected: figures unchecked")]
+    assert trail_of(store, en.id)[1:] == [
+        ("reviewer", "reject", "draft", "cancelled",
+         f"rejected: figures unchecked (with its pair partner, post {ar.id})")]
+    lone = store.posts.add(account="office-x", platform="x", text="Alone.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.posts.reject(lone.id, actor=APPROVER, now=T0)
+    assert trail_of(store, lone.id)[-1][-1] == "rejected: no reason given"
+
+
+def test_only_an_approver_rejects_and_only_a_draft(store):
+    store.review = REVIEWED
+    draft = store.posts.add(account="office-x", platform="x", text="Draft.", actor=AUTHOR,
+                            now=T0, status=S.DRAFT, scheduled_at=T0)
+    with pytest.raises(NotPermitted, match="reject needs the approver role"):
+        store.posts.reject(draft.id, actor=Actor("ann", "author"), now=T0)
+    approve(store, [draft.id], actor=APPROVER, now=T0)
+    with pytest.raises(NotEditable, match=f"post {draft.id} is queued; only drafts are "
+                                          "rejected"):
+        store.posts.reject(draft.id, actor=APPROVER, now=T0)
+    assert store.history.get(draft.id).status == S.QUEUED
+    assert [e.action for e in store.history.audit_trail(draft.id)] == ["create", "approve"]
+
+
+def test_rejecting_a_draft_leaves_a_partner_that_is_no_longer_a_draft_alone(store):
+    # Without review a partner can be queued while its post is still a draft.
+    draft = store.posts.add(account="office-x", platform="x", text="Port open.", actor=AUTHOR,
+                            now=T0, status=S.DRAFT, scheduled_at=T0)
+    queued = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                             actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == draft.id).values(pair_id=queued.id))
+        s.execute(update(Post).where(Post.id == queued.id).values(pair_id=draft.id))
+    store.posts.reject(draft.id, actor=APPROVER, now=T0, reason="wrong day")
+    assert store.history.get(draft.id).status == S.CANCELLED
+    assert store.history.get(queued.id).status == S.QUEUED
+    assert [e.action for e in store.history.audit_trail(queued.id)] == ["create"]
+
+
 # -- the property: random actions by random people -------------------------------------------
 
 PEOPLE = [Actor("ann", "author"), Actor("bob", "author"), Actor("pat", "approver"),

@@ -128,6 +128,22 @@ def test_illegal_transitions_change_nothing(store):
     assert len(store.history.audit_trail(post_id)) == 2
 
 
+def test_cancelling_a_post_withdraws_its_partner_unless_the_partner_is_out(store):
+    first, second = add(store, "Port open."), add(store, "الميناء مفتوح.", account="office-fb")
+    link_pair(store, first, second)
+    store.posts.cancel(first, actor=staff("editor"), now=T0)
+    assert [(e.actor, e.action, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(second)][1:] == [
+        ("editor", "cancel", "queued", "cancelled",
+         f"its pair partner, post {first}, was cancelled")]
+    assert store.history.audit_trail(first)[-1].reason == "cancelled"
+    # A partner already published stays published; its post can still be withdrawn.
+    out, waiting = published_at(store, T0), add(store, "Later.")
+    link_pair(store, out, waiting)
+    assert store.posts.cancel(waiting, actor=staff("editor"), now=T0).status == S.CANCELLED
+    assert store.history.get(out).status == S.PUBLISHED
+
+
 def test_approving_is_all_or_nothing(store):
     draft = add(store, status=S.DRAFT)
     queued = add(store, "other")
