@@ -171,6 +171,28 @@ def test_published_posts_cannot_be_edited(store):
         store.posts.edit(post_id, actor=staff("a"), now=T0, text="x")
 
 
+def test_an_edit_s_audit_row_says_what_changed_and_an_edit_that_changes_nothing_writes_none(
+        store):
+    post_id = add(store)
+    later = T0 + timedelta(hours=1)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, scheduled_at=later)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="new", scheduled_at=T0)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="new", scheduled_at=T0)
+    assert [(e.action, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(post_id)][1:] == [
+        ("edit", "queued", "queued", "edited time"),
+        ("edit", "queued", "queued", "edited text and time")]
+
+
+def test_a_post_that_is_out_says_which_posts_can_be_edited(store):
+    post_id = add(store)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    with pytest.raises(NotEditable) as refused:
+        store.posts.edit(post_id, actor=staff("a"), now=T0, text="x")
+    assert str(refused.value) == (f"post {post_id} is publishing; only draft, queued, failed or "
+                                  "needs_review posts can be edited")
+
+
 def test_unknown_posts_say_where_to_look(store):
     with pytest.raises(PostNotFound, match="no post with id 99; 'factpost history'"):
         store.history.get(99)
