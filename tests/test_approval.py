@@ -266,6 +266,27 @@ def test_a_post_its_own_author_approved_is_not_queued_again_once_the_two_person_
     assert store.history.get(post.id).status == S.FAILED
 
 
+def test_an_edit_to_one_partner_takes_the_approval_from_the_other_wherever_it_waits(store):
+    store.review = REVIEWED
+    for fail_partner in (False, True):
+        en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+        approve(store, [en.id], actor=APPROVER, now=T0)
+        edited, partner_id = ar, en.id  # the English side leads: it is claimed first
+        if fail_partner:  # a failed partner would otherwise be retried on the old approval
+            assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == en.id
+            store.outcomes.failed(en.id, worker="w", reason="refused", now=T0)
+        store.posts.edit(edited.id, actor=AUTHOR, now=T0, text=f"الميناء ({fail_partner}).")
+        partner = store.history.get(partner_id)
+        assert (partner.status, partner.approved_by, partner.approved_content) == (
+            S.FAILED if fail_partner else S.DRAFT, None, None)
+        last = store.history.audit_trail(partner_id)[-1]
+        assert (last.actor, last.action, last.to_status, last.reason) == (
+            "tester", "edit", partner.status,
+            f"its pair partner, post {edited.id}, was edited; needs approval again")
+        if fail_partner:
+            assert store.posts.retry(partner_id, actor=AUTHOR, now=T0).status == S.DRAFT
+
+
 # -- rejecting: a draft turned down, with its partner, the reason kept for the author --------
 
 def trail_of(store: Store, post_id: int) -> list[tuple]:
