@@ -275,13 +275,14 @@ def test_an_edit_to_one_partner_takes_the_approval_from_the_other_wherever_it_wa
         if fail_partner:  # a failed partner would otherwise be retried on the old approval
             assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == en.id
             store.outcomes.failed(en.id, worker="w", reason="refused", now=T0)
-        store.posts.edit(edited.id, actor=AUTHOR, now=T0, text=f"الميناء ({fail_partner}).")
+        edited_at = T0 + timedelta(minutes=5)
+        store.posts.edit(edited.id, actor=AUTHOR, now=edited_at, text=f"الميناء ({fail_partner}).")
         partner = store.history.get(partner_id)
         assert (partner.status, partner.approved_by, partner.approved_content) == (
             S.FAILED if fail_partner else S.DRAFT, None, None)
         last = store.history.audit_trail(partner_id)[-1]
-        assert (last.actor, last.action, last.to_status, last.reason) == (
-            "tester", "edit", partner.status,
+        assert (last.at, last.actor, last.action, last.to_status, last.reason) == (
+            edited_at, "tester", "edit", partner.status,
             f"its pair partner, post {edited.id}, was edited; needs approval again")
         if fail_partner:
             assert store.posts.retry(partner_id, actor=AUTHOR, now=T0).status == S.DRAFT
