@@ -281,8 +281,9 @@ def test_an_edit_to_one_partner_takes_the_approval_from_the_other_wherever_it_wa
         assert (partner.status, partner.approved_by, partner.approved_content) == (
             S.FAILED if fail_partner else S.DRAFT, None, None)
         last = store.history.audit_trail(partner_id)[-1]
-        assert (last.at, last.actor, last.action, last.to_status, last.reason) == (
-            edited_at, "tester", "edit", partner.status,
+        assert (last.at, last.actor, last.action, last.from_status, last.to_status,
+                last.reason) == (
+            edited_at, "tester", "edit", "failed" if fail_partner else "queued", partner.status,
             f"its pair partner, post {edited.id}, was edited; needs approval again")
         if fail_partner:
             assert store.posts.retry(partner_id, actor=AUTHOR, now=T0).status == S.DRAFT
