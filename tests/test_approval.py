@@ -287,6 +287,10 @@ def test_an_edit_to_one_partner_takes_the_approval_from_the_other_wherever_it_wa
             f"its pair partner, post {edited.id}, was edited; needs approval again")
         if fail_partner:
             assert store.posts.retry(partner_id, actor=AUTHOR, now=T0).status == S.DRAFT
+        else:
+            own = store.history.audit_trail(edited.id)[-1]
+            assert (own.from_status, own.to_status, own.reason) == (
+                "queued", "draft", "edited text; needs approval again")
 
 
 # -- rejecting: a draft turned down, with its partner, the reason kept for the author --------

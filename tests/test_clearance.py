@@ -230,6 +230,20 @@ def test_an_edit_to_one_partner_withdraws_the_other_s_steps_on_its_record(cleare
         "first step") == 1
 
 
+def test_an_edit_to_a_cleared_post_in_the_queue_withdraws_its_steps_on_the_record(
+        cleared_store):
+    store = cleared_store
+    post = draft(store)
+    for actor in (LENA, PIA, RAY):
+        approve(store, [post.id], actor=actor, now=T0)
+    edited_at = T0 + timedelta(minutes=5)
+    store.posts.edit(post.id, actor=AUTHOR, now=edited_at, text="Port open at noon.")
+    with store.reading() as s:
+        assert [(r.step, r.withdrawn_at) for r in s.scalars(
+            select(Clearance).where(Clearance.post_id == post.id).order_by(Clearance.id))] == [
+            (step, edited_at) for step in STEPS]
+
+
 def test_one_step_is_today_s_approval_and_named_steps_later_hold_what_it_cleared(store):
     store.review = Review(require_approval=True, two_person_rule=True)
     post = draft(store)
