@@ -190,6 +190,23 @@ def test_a_failed_post_retimed_under_review_keeps_its_approval(store):
                             scheduled_at=T0 + LEASE).status == S.QUEUED
 
 
+def test_a_failed_post_retimed_says_whether_it_is_queued_again_or_needs_an_approval(store):
+    later = T0 + timedelta(hours=1)
+    reasons = []
+    for review in (Review(), REVIEWED):  # review turned on after the post failed
+        store.review = Review()
+        post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
+                               now=T0, status=S.QUEUED, scheduled_at=T0)
+        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
+        store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
+        store.review = review
+        store.posts.edit(post.id, actor=AUTHOR, now=T0, scheduled_at=later)
+        last = store.history.audit_trail(post.id)[-1]
+        reasons.append((last.from_status, last.to_status, last.reason))
+    assert reasons == [("failed", "queued", "edited time; queued again"),
+                       ("failed", "draft", "edited time; needs approval")]
+
+
 # -- finding 9: approving a pair through the API ---------------------------------------------
 
 def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make_office, serve):
