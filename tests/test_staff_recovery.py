@@ -180,6 +180,19 @@ def test_a_post_resolved_by_hand_keeps_the_id_and_link_given_trimmed(store):
     other = needs_review(store, "Bakery open.", account="office-fb-2")
     assert store.posts.resolve_published(other, remote_id="8", remote_url="  ", actor=APPROVER,
                                          now=T0).remote_url is None
+    plain = needs_review(store, "Market open.", account="office-fb-3")
+    assert store.posts.resolve_published(plain, remote_id="9", remote_url="http://example.com/9",
+                                         actor=APPROVER, now=T0).remote_url == (
+        "http://example.com/9")
+
+
+def test_a_refused_link_is_quoted_by_its_first_60_characters(store):
+    post_id = needs_review(store)
+    link = "javascript:" + "x" * 100
+    with pytest.raises(BadLink) as refused:
+        store.posts.resolve_published(post_id, remote_id="1", remote_url=link, actor=APPROVER,
+                                      now=T0)
+    assert str(refused.value).startswith(f"{link[:60]!r} is not a web address")
 
 
 def test_only_an_approver_resolves_and_only_a_post_in_doubt(store):
