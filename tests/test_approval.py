@@ -207,6 +207,24 @@ def test_a_failed_post_retimed_says_whether_it_is_queued_again_or_needs_an_appro
                        ("failed", "draft", "edited time; needs approval")]
 
 
+def test_a_retry_says_whether_the_post_is_queued_again_or_needs_an_approval_first(store):
+    later = T0 + timedelta(hours=1)
+    seen = []
+    for review in (Review(), REVIEWED):  # review turned on after the post failed
+        store.review = Review()
+        post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
+                               now=T0, status=S.QUEUED, scheduled_at=T0)
+        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
+        store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
+        store.review = review
+        retried = store.posts.retry(post.id, actor=AUTHOR, now=later)
+        last = store.history.audit_trail(post.id)[-1]
+        seen.append((retried.scheduled_at, last.action, last.to_status, last.reason))
+    assert seen == [(later, "retry", "queued", "queued again by staff"),
+                    (later, "retry", "draft",
+                     "sent to draft by a retry: it needs an approval first")]
+
+
 # -- finding 9: approving a pair through the API ---------------------------------------------
 
 def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make_office, serve):
