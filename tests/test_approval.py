@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from db import migrate
-from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError
+from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError, VersionMissing
 from db.models import Post
 from db.store import Store
 from posts.states import (
@@ -223,6 +223,31 @@ def test_a_retry_says_whether_the_post_is_queued_again_or_needs_an_approval_firs
     assert seen == [(later, "retry", "queued", "queued again by staff"),
                     (later, "retry", "draft",
                      "sent to draft by a retry: it needs an approval first")]
+
+
+def test_a_retry_queues_a_partner_that_failed_with_its_post_and_says_why(store):
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+    approve(store, [en.id], actor=APPROVER, now=T0)
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == en.id
+    store.outcomes.failed(en.id, worker="w", reason="refused", now=T0)
+    assert store.history.get(ar.id).status == S.FAILED
+    store.posts.retry(en.id, actor=AUTHOR, now=T0 + LEASE)
+    partner = store.history.get(ar.id)
+    last = store.history.audit_trail(ar.id)[-1]
+    assert (partner.status, partner.scheduled_at, last.action, last.reason) == (
+        S.QUEUED, T0 + LEASE, "retry", f"queued again with its pair partner, post {en.id}")
+
+
+def test_an_approval_without_the_version_reviewed_says_where_to_read_it(store):
+    store.review = REVIEWED
+    post = store.posts.add(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    with pytest.raises(VersionMissing) as refused:
+        store.posts.approve([post.id], seen={}, actor=APPROVER, now=T0)
+    assert str(refused.value) == (
+        f"approving post {post.id} needs the version you reviewed; open the post (factpost "
+        f"post show, the post's page, GET /api/posts/{post.id}) and approve what it shows")
+    assert store.history.get(post.id).status == S.DRAFT
 
 
 # -- finding 9: approving a pair through the API ---------------------------------------------
