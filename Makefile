@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation
+.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +20,26 @@ $(VENV)/.installed-dev: pyproject.toml requirements.lock | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/factpost demo
 
-# The reference JavaScript counter (npm twitter-text 3.1.0) that tests/test_weight.py checks
-# the weighted length against; only tests run it, factpost never needs Node.js.
+# Test-only npm packages: the reference JavaScript counter (twitter-text 3.1.0) that
+# tests/test_weight.py checks the weighted length against, and axe-core, which
+# tests/test_accessibility.py runs in Chromium on every page; factpost never needs Node.js.
 NPM := $(shell command -v npm 2>/dev/null)
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# In TEST_WORKERS processes (pytest-xdist): most tests wait on sockets, subprocesses or a
+# browser, so four workers keep two cores busy. `make test TEST_WORKERS=0` runs serially, for
+# debugging (docs/TESTING.md); PYTEST_ARGS come last, so `PYTEST_ARGS=-n0` does the same.
+TEST_WORKERS ?= 4
 test: $(VENV)/.installed-dev $(if $(NPM),node_modules/.installed)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# Regenerate docs/screenshots/ (every main page; desktop and phone; English and Arabic) from the
+# browser tests; commit the PNGs with the change that altered the pages.
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python scripts/screenshots.py
 
 # Rewrite the corpus's golden files (tests/corpus/*/expected.json) from what the code does now.
 # Only on purpose: review the diff (git diff tests/corpus) before committing it.
@@ -56,6 +66,20 @@ mutation: $(VENV)/.installed-dev
 	set -f; FACTPOST_TEST_POSTGRES_URL=postgresql+psycopg://mutmut@127.0.0.1:9/none \
 		$(BIN)/mutmut run --max-children $(or $(MUTATION_JOBS),1) $(MUTANTS)
 	$(BIN)/mutmut results
+
+# Re-extract the web interface's words into scheduler/web/locale/messages.pot and merge them
+# into each language's messages.po: new strings arrive empty, changed ones fuzzy, and
+# tests/test_web_i18n.py fails until each has its translation (README, "Languages").
+# Besides the web's own words, the lines the core keeps as words (posts/words.py: `words()`
+# and `counted_words()` in posts/ and scheduler/), which the web shows translated.
+LOCALE := scheduler/web/locale
+MESSAGE_KEYWORDS := -k N_ -k words -k counted_words:1,2
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F pyproject.toml $(MESSAGE_KEYWORDS) --no-location --sort-output \
+		--no-wrap --project factpost --version 0.1.0 --copyright-holder "the factpost authors" \
+		-o $(LOCALE)/messages.pot scheduler/web posts scheduler
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --previous --ignore-obsolete \
+		--no-wrap --ignore-pot-creation-date
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

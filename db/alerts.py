@@ -53,6 +53,15 @@ QUOTE_CHARS = 200
 MAX_AGE = timedelta(days=1)
 
 
+def wanted(row: Mapping) -> bool:
+    """Whether an audit row (its values) calls for an alert: a post failed or sent to
+    review, an account paused."""
+    if row["post_id"] is not None:
+        return (row["to_status"] in (S.FAILED, S.NEEDS_REVIEW)
+                and row["from_status"] != row["to_status"])
+    return row["action"] == "pause" and row["account"] is not None
+
+
 def note(s: Session, entry: AuditEntry | Mapping, audit_id: int | None = None) -> None:
     """Add the alert event an audit row calls for (a post failed or sent to review, an
     account paused) to the row's own transaction; nothing for any other row. `entry` is the
@@ -62,8 +71,9 @@ def note(s: Session, entry: AuditEntry | Mapping, audit_id: int | None = None) -
         key: getattr(entry, key) for key in ("at", "actor", "action", "post_id", "account",
                                              "from_status", "to_status", "reason")}
     link = {"audit": entry} if audit_id is None else {"audit_id": audit_id}
-    if row["post_id"] is not None and row["to_status"] in (S.FAILED, S.NEEDS_REVIEW) \
-            and row["from_status"] != row["to_status"]:
+    if not wanted(row):
+        return
+    if row["post_id"] is not None and row["to_status"] in (S.FAILED, S.NEEDS_REVIEW):
         post = s.get(Post, row["post_id"])
         failed = row["to_status"] == S.FAILED
         where = f"post {row['post_id']} to {row['account']}"

@@ -25,6 +25,11 @@ the id (drawn from a sequence at insert, in no order between transactions) order
 Taking the head last keeps it out of every lock cycle: a transaction that holds it takes no
 other lock before it commits, so it can never deadlock with the claim's row locks or the spend
 cap's month lock, and it is held only for the few statements of the commit.
+
+On SQLite, where the transaction holds the write lock from its first statement, rows written
+in bulk are chained as they are inserted (`write_many`: ids after the largest, given
+explicitly, and the head moved on at once), and the daemon's rows (`write_later`) are inserted
+already chained at commit: one INSERT per row or batch instead of an INSERT and an UPDATE.
 """
 
 from __future__ import annotations
@@ -32,14 +37,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from db import alerts
+from db.bulk import insert_with_ids
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
 
@@ -52,6 +59,8 @@ HASHED = ("seq", "prev_hash", "id", "at", "actor", "action", "post_id", "account
           "from_status", "to_status", "reason")
 #: Where a session keeps the audit rows it wrote and has not chained yet.
 _PENDING = "factpost_audit_unchained"
+#: Where a session keeps the rows `write_later` holds back until it commits.
+_DEFERRED = "factpost_audit_deferred"
 #: Rows read per query when chaining or verifying.
 _PAGE = 1000
 
@@ -69,6 +78,20 @@ class AuditRow:
     from_status: str | None = None
     to_status: str | None = None
     reason: str | None = None
+
+
+_TABLE = AuditEntry.__table__
+_HEAD = AuditChainHead.__table__
+# Built once: every committing transaction that wrote audit rows runs them.
+_SET_CHAIN = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+              .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"),
+                      row_hash=bindparam("row_hash")))
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.row_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_HEAD_AND_LAST_ID = _READ_HEAD.add_columns(select(func.max(_TABLE.c.id)).scalar_subquery())
+_INSERT = insert(_TABLE)
+_INSERT_RETURNING = _INSERT.returning(_TABLE.c.id, sort_by_parameter_order=True)
+_SET_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+             .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash")))
 
 
 def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | None = None,
@@ -100,15 +123,37 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
     (`at`, `actor` and `action` required). Returns the rows' ids, in the order given."""
     if not rows:
         return []
-    values = [asdict(row if isinstance(row, AuditRow) else AuditRow(**row)) for row in rows]
-    ids = s.scalars(insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True),
-                    values).all()
-    s.info.setdefault(_PENDING, []).extend({**row, "id": row_id}
-                                           for row_id, row in zip(ids, values, strict=True))
+    # Not `asdict`, which deep-copies every value: an import writes thousands of rows.
+    values = [{key: getattr(row, key) for key in AUDIT_FIELDS}
+              for row in (r if isinstance(r, AuditRow) else AuditRow(**r) for r in rows)]
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        # The transaction holds the one write lock already (BEGIN IMMEDIATE): the rows are
+        # chained in the INSERT, and the head moved on, instead of an UPDATE of every row at
+        # commit (thousands for an import).
+        ids = _insert_chained(s, values)
+    else:
+        ids = insert_with_ids(s, _TABLE, values)
+        s.info.setdefault(_PENDING, []).extend(
+            {**row, "id": row_id} for row_id, row in zip(ids, values, strict=True))
     # As `write` does for one row: a post failed or sent to review, an account paused.
     for row_id, row in zip(ids, values, strict=True):
         alerts.note(s, row, audit_id=row_id)
     return list(ids)
+
+
+def write_later(s: Session, row: AuditRow) -> None:
+    """Add one audit row to the transaction of `s` that is inserted only when it commits,
+    already chained: on SQLite one INSERT with its place and hashes, instead of an INSERT now
+    and an UPDATE at commit (the daemon writes two rows per post). For rows nothing in the
+    transaction reads back (the daemon's claims and outcomes); a row that calls for an alert
+    is written at once, as `write_many` writes it, since its alert names it."""
+    # Not `asdict`, which deep-copies every value: this runs twice per published post.
+    values = {key: getattr(row, key) for key in AUDIT_FIELDS}
+    if alerts.wanted(values):
+        write_many(s, [row])
+    else:
+        s.info.setdefault(_DEFERRED, []).append(values)
 
 
 def stamp(at: datetime) -> str:
@@ -131,24 +176,31 @@ def row_digest(row: Mapping) -> str:
 
 def _chain(s: Session) -> None:
     """Give the rows this transaction wrote their places and hashes (see the module's
-    docstring for why here, and why it is safe with several writers). Each is hashed from the
-    values it was written with (a time as stored: UTC, to the microsecond, on both
-    databases), so nothing is read back; `verify` recomputes every hash from the database."""
+    docstring for why here, and why it is safe with several writers), and insert the rows
+    `write_later` held back. Each is hashed from the values it was written with (a time as
+    stored: UTC, to the microsecond, on both databases), so nothing is read back; `verify`
+    recomputes every hash from the database."""
     pending = s.info.pop(_PENDING, None)
-    if not pending:
+    later = s.info.pop(_DEFERRED, None)
+    if not pending and not later:
         return
     s.flush()
+    conn = s.connection()
     # A row rolled back with a savepoint is no longer in the session: leave it out.
-    written = sorted((p for p in pending if not isinstance(p, AuditEntry) or p in s),
+    written = sorted((p for p in pending or () if not isinstance(p, AuditEntry) or p in s),
                      key=lambda p: p.id if isinstance(p, AuditEntry) else p["id"])
-    if not written:
+    if later and conn.dialect.name != "sqlite":
+        # Ids come from a sequence, in no order between transactions: insert the held-back
+        # rows now and chain them with the others.
+        ids = conn.execute(_INSERT_RETURNING, later).scalars().all()
+        written += [{**row, "id": row_id} for row_id, row in zip(ids, later, strict=True)]
+        later = None
+    if not written and not later:
         return
-    head = s.scalars(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
-                     .with_for_update().execution_options(populate_existing=True)).first()
-    if head is None:  # a database made without the migrations (tests' create_all)
-        head = AuditChainHead(id=HEAD_ID, seq=0, row_hash=GENESIS)
-        s.add(head)
-    seq, prev = head.seq, head.row_hash
+    # With rows held back (SQLite: this transaction holds the one write lock, BEGIN
+    # IMMEDIATE), the next ids are the ones after the largest, as SQLite would give them.
+    head = conn.execute(_HEAD_AND_LAST_ID if later else _READ_HEAD).first()
+    seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     changes = []
     for row in written:
         values = ({key: getattr(row, key) for key in HASHED[2:]}
@@ -160,14 +212,53 @@ def _chain(s: Session) -> None:
         if isinstance(row, AuditEntry):
             for key, value in chained.items():
                 set_committed_value(row, key, value)
-    # A Core executemany: the ORM's bulk UPDATE by primary key adds bookkeeping per row that
-    # cost an import of 6,768 posts about a third of its chaining time.
-    table = AuditEntry.__table__
-    s.execute(update(table).where(table.c.id == bindparam("row_id"))
-              .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"),
-                      row_hash=bindparam("row_hash")), changes)
-    head.seq, head.row_hash = seq, prev
-    s.flush()
+    if changes:
+        # A Core executemany: the ORM's bulk UPDATE by primary key adds bookkeeping per row
+        # that cost an import of 6,768 posts about a third of its chaining time.
+        conn.execute(_SET_CHAIN, changes)
+    if later:
+        last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
+        seq, prev = _chain_into(conn, later, last_id or 0, seq, prev)
+    _move_head(s, head is not None, seq, prev)
+
+
+def _insert_chained(s: Session, values: list[dict]) -> list[int]:
+    """SQLite, whose transaction holds the write lock: insert `values` (AUDIT_FIELDS) with
+    the ids after the largest and their places and hashes, move the head on; their ids."""
+    conn = s.connection()
+    head = conn.execute(_HEAD_AND_LAST_ID).first()
+    seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
+    last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
+    first = (last_id or 0) + 1
+    seq, prev = _chain_into(conn, values, first - 1, seq, prev)
+    _move_head(s, head is not None, seq, prev)
+    return list(range(first, first + len(values)))
+
+
+def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> tuple[int, str]:
+    """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`);
+    returns the new last place and hash."""
+    rows = []
+    for n, row in enumerate(values, start=last_id + 1):
+        seq += 1
+        chained = {**row, "id": n, "seq": seq, "prev_hash": prev}
+        prev = chained["row_hash"] = row_digest(chained)
+        rows.append(chained)
+    conn.execute(_INSERT, rows)
+    return seq, prev
+
+
+def _move_head(s: Session, exists: bool, seq: int, prev: str) -> None:
+    conn = s.connection()
+    if not exists:  # a database made without the migrations (tests' create_all)
+        conn.execute(insert(_HEAD).values(id=HEAD_ID, seq=seq, row_hash=prev))
+    else:
+        conn.execute(_SET_HEAD, {"b_seq": seq, "b_hash": prev})
+    # A head this session loaded (verify) must not keep the values it had before.
+    loaded = s.identity_map.get(identity_key(AuditChainHead, HEAD_ID))
+    if loaded is not None:
+        set_committed_value(loaded, "seq", seq)
+        set_committed_value(loaded, "row_hash", prev)
 
 
 def _forget(s: Session) -> None:

@@ -10,13 +10,14 @@ durable before the next request is sent (db/queue.py `Queue.claim`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Row,
     Select,
     and_,
     bindparam,
@@ -168,6 +169,47 @@ _BUDGET_SCAN = (select(POSTS.c.published_at)
                   POSTS.c.status == S.PUBLISHED, POSTS.c.published_at >= bindparam(
                       "b_since", type_=UTCDateTime))
            .order_by(POSTS.c.published_at.desc()).offset(bindparam("b_skip")).limit(1))
+
+
+def _before_claim(budgets: int) -> Select:
+    """What a claim reads before its candidates, in one statement: the account's pause and
+    hold, its last publish (scheduled_at, published_at; for the overdue spacing) and, for
+    each of `budgets` budgets, its bound (`_BUDGET_BOUND`, bound as b_accounts_N and
+    b_hour_N). Scalar subqueries, so the row is there even for an account with no state."""
+    last = _LAST_PUBLISH.subquery()
+    columns = [_STATE.with_only_columns(STATES.c.paused).scalar_subquery(),
+               _STATE.with_only_columns(STATES.c.held_until).scalar_subquery(),
+               select(last.c.scheduled_at).scalar_subquery(),
+               select(last.c.published_at).scalar_subquery()]
+    for n in range(budgets):
+        columns.append(
+            select(func.coalesce(func.sum(_COUNTS.c.posts), 0))
+            .where(_COUNTS.c.account.in_(bindparam(f"b_accounts_{n}", expanding=True)),
+                   _COUNTS.c.hour >= bindparam(f"b_hour_{n}", type_=UTCDateTime))
+            .scalar_subquery())
+    return select(*columns)
+
+
+#: `_before_claim` for an account with no budget, one (its own) and two (and its app's),
+#: built once; more are built when asked for.
+BEFORE_CLAIM = {n: _before_claim(n) for n in range(3)}
+
+
+def before_claim(conn: Connection, account: str, budgets: Sequence[Budget], now: datetime
+                 ) -> Row:
+    """The row of `_before_claim` for `account` and its `budgets` at `now`: paused,
+    held_until, the last publish's scheduled_at and published_at, then each budget's bound
+    (`budget_reopens` takes it)."""
+    query = BEFORE_CLAIM.get(len(budgets))
+    if query is None:
+        query = _before_claim(len(budgets))
+    params = {"b_account": account}
+    for n, budget in enumerate(budgets):
+        params[f"b_accounts_{n}"] = list(budget.accounts)
+        params[f"b_hour_{n}"] = _window_hour(now - budget.window)
+    return conn.execute(query, params).one()
+
+
 #: A claim's lease, set before a monthly cap is weighed (db/reservations.py); taken back by
 #: `_UNCLAIM` when the unit must wait.
 _LEASE = (update(POSTS).where(POSTS.c.id == bindparam("b_id"), POSTS.c.status == S.QUEUED)
@@ -192,26 +234,35 @@ class Budget:
 class Claim:
     """A claimed post (`post`, detached, as the claim left it but for `attempt_count`, which
     counts the attempts before this one), the attempt the claim started (None when the last
-    outcome is unsure: the caller reads the timeline first, then starts one), and the remote
-    id of the part it replies to."""
+    outcome is unsure: the caller reads the timeline first, then starts one), the remote
+    id of the part it replies to, and what the caller's `prepay` wrote with the claim."""
 
     post: Post
     attempt: int | None = None
     reply_to: str | None = None
+    prepaid: object = None
 
 
+def _window_hour(since: datetime) -> datetime:
+    """The start of the hour `since` falls in: hourly counts from there on hold at least
+    every publish since `since`."""
+    return since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def budget_reopens(conn: Connection, budget: Budget, now: datetime) -> datetime | None:
+def budget_reopens(conn: Connection, budget: Budget, now: datetime, bound: int | None = None
+                   ) -> datetime | None:
     """None while `budget.accounts` published fewer than `budget.posts` posts in the window
     before `now` (`now` is the window's start when `budget.window` is zero); otherwise the
     publish time of the `posts`-th most recent one (the budget reopens when it leaves the
-    window). Reads the hourly counts (a row per hour of the window) and, only when they come
-    within the budget, the posts themselves."""
+    window). Reads the hourly counts (a row per hour of the window; `bound`, when the caller
+    read them already: `before_claim`) and, only when they come within the budget, the posts
+    themselves."""
     since = now - budget.window
-    hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     accounts = list(budget.accounts)
-    if conn.scalar(_BUDGET_BOUND, {"b_accounts": accounts, "b_hour": hour}) < budget.posts:
+    if bound is None:
+        bound = conn.scalar(_BUDGET_BOUND, {"b_accounts": accounts,
+                                            "b_hour": _window_hour(since)})
+    if bound < budget.posts:
         return None
     return conn.scalar(_BUDGET_SCAN, {"b_accounts": accounts, "b_since": since,
                                       "b_skip": budget.posts - 1})

@@ -3,13 +3,14 @@ transaction; a corrected version supersedes the posts it replaces in one transac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from db.bulk import insert_with_ids
 from db.database import Database, load_post
 from db.errors import NotEditable, StoreError
 from db.media import stored_media
@@ -92,7 +93,8 @@ class Documents:
                 document = _new_document(s, source_name, content_hash, title, sections, actor,
                                          now)
             done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
-            section_ids = {sec.position: sec.id for sec in document.sections}
+            section_ids = dict(s.execute(select(Section.position, Section.id)
+                                         .where(Section.document_id == document.id)).all())
             todo = [planned for planned in posts if planned.account not in done]
             # One executemany for the posts and one for their audit rows, not an ORM object
             # and a flush per post: a 1 MB sheet is thousands of posts (docs/BENCHMARKS.md).
@@ -115,17 +117,9 @@ class Documents:
             for i, planned in enumerate(todo):
                 if planned.thread_position > 1 and i > 0:
                     links[ids[i]] = {"parent_id": ids[i - 1]}
-            pairs: dict[str, list[int]] = {}
-            for post_id, planned in zip(ids, todo, strict=True):
-                if planned.pair_key is not None:
-                    pairs.setdefault(planned.pair_key, []).append(post_id)
-            for key, members in pairs.items():
-                if len(members) != 2:
-                    raise StoreError(f"pair {key!r} has {len(members)} post(s), not 2; import "
-                                     "both language versions together")
-                first, second = members
-                links.setdefault(first, {})["pair_id"] = second
-                links.setdefault(second, {})["pair_id"] = first
+            for post_id, partner_id in partners(
+                    zip(ids, (p.pair_key for p in todo), strict=True)).items():
+                links.setdefault(post_id, {})["pair_id"] = partner_id
             _link(s, links)
             created = len(ids)
             skipped = tuple(sorted({p.account for p in posts} & done))
@@ -210,16 +204,37 @@ class Documents:
                                                  Post.thread_position, Post.id)))
 
 
+def partners(keyed: Iterable[tuple[int, str | None]]) -> dict[int, int]:
+    """Each new post's pair partner, post id -> partner id, both ways, from (post id, pair
+    key) in creation order: the two posts sharing a key are partners (None: no partner).
+    Imports and a compose for an English/Arabic pair link their posts by this one rule.
+    Raises StoreError for a key held by other than exactly two posts."""
+    members: dict[str, list[int]] = {}
+    for post_id, key in keyed:
+        if key is not None:
+            members.setdefault(key, []).append(post_id)
+    linked: dict[int, int] = {}
+    for key, ids in members.items():
+        if len(ids) != 2:
+            raise StoreError(f"pair {key!r} has {len(ids)} post(s), not 2; add both language "
+                             "versions together")
+        first, second = ids
+        linked[first], linked[second] = second, first
+    return linked
+
+
 def _new_document(s: Session, source_name: str, content_hash: str, title: str | None,
                   sections: Sequence[tuple[str | None, str]], actor: Actor, now: datetime
                   ) -> Document:
     """A new document row with its sections, flushed so it has an id."""
     document = Document(source_name=source_name, content_hash=content_hash, title=title,
                         imported_at=now, imported_by=actor.name)
-    document.sections = [Section(position=i, heading=h, text=t)
-                         for i, (h, t) in enumerate(sections)]
     s.add(document)
     s.flush()
+    # One executemany, not an ORM object per section: a 1 MB sheet has thousands.
+    insert_with_ids(s, Section.__table__, [
+        {"document_id": document.id, "position": i, "heading": h, "text": t}
+        for i, (h, t) in enumerate(sections)])
     return document
 
 
@@ -228,6 +243,12 @@ def _link(s: Session, links: dict[int, dict]) -> None:
     executemany per shape of change."""
     by_columns: dict[tuple[str, ...], list[dict]] = {}
     for post_id, values in links.items():
-        by_columns.setdefault(tuple(sorted(values)), []).append({"id": post_id, **values})
-    for batch in by_columns.values():
-        s.execute(update(Post), batch)  # ORM bulk UPDATE by primary key
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"b_id": post_id, **{f"b_{key}": value for key, value in values.items()}})
+    posts = Post.__table__
+    for columns, batch in by_columns.items():
+        # Core, not the ORM's bulk UPDATE by primary key, whose bookkeeping per row cost a
+        # 1 MB import more than the statement.
+        s.connection().execute(
+            update(posts).where(posts.c.id == bindparam("b_id"))
+            .values({key: bindparam(f"b_{key}") for key in columns}), batch)

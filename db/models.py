@@ -107,7 +107,8 @@ class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_due", "status", "scheduled_at"),
-        Index("ix_posts_account_status", "account", "status"),
+        # An account's last publish, read by every claim, is one lookup (migration 0016).
+        Index("ix_posts_account_status_published", "account", "status", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,6 +315,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The web interface's language for this user ("en", "ar"); the command line ignores it.
+    language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
 
 
 class UserStep(Base):

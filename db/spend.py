@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import String, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -62,12 +62,8 @@ class SpendStore:
               purpose: str, post_id: int | None) -> int:
         """Record a create about to be sent (counted as spent until settled); returns its id."""
         with self.db.session() as s:
-            # Core, built once: one per X post, on the daemon's hot path.
-            return s.connection().execute(_START, {
-                "at": at, "account": account, "app": app, "operation": operation,
-                "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
-                "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
-            }).scalar_one()
+            return start_in(s, account=account, app=app, operation=operation,
+                            unit_micros=unit_micros, at=at, purpose=purpose, post_id=post_id)
 
     def settle(self, charge_id: int, *, charged: bool, remote_id: str | None = None) -> None:
         with self.db.session() as s:
@@ -203,14 +199,34 @@ class SpendStore:
             return list(s.scalars(_window(query, since, until, account)))
 
 
+def start_in(s: Session, *, account: str, app: str, operation: str, unit_micros: int,
+             at: datetime, purpose: str, post_id: int | None) -> int:
+    """`SpendStore.start` in the transaction of `s` (the daemon's: a post's claim)."""
+    # Core, built once: one per X post, on the daemon's hot path.
+    return s.connection().execute(_START, {
+        "at": at, "account": account, "app": app, "operation": operation,
+        "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
+        "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
+    }).scalar_one()
+
+
 def settle_in(s: Session, charge_id: int, *, charged: bool, remote_id: str | None = None
               ) -> None:
     """Write a create's answer in session `s`'s transaction: charged (with the id of what it
     made), or not charged (nothing was made)."""
-    table = XCharge.__table__
-    values = ({"state": CHARGED, "remote_id": func.coalesce(remote_id, table.c.remote_id)}
-              if charged else {"state": NOT_CHARGED, "billed_units": 0, "micros": 0})
-    s.connection().execute(update(table).where(table.c.id == charge_id).values(**values))
+    if charged:
+        s.connection().execute(_CHARGED, {"b_id": charge_id, "b_remote": remote_id})
+    else:
+        s.connection().execute(_NOT_CHARGED, {"b_id": charge_id})
+
+
+# Built once, like `_START`: one of them runs for every X post the daemon publishes.
+_CHARGES = XCharge.__table__
+_CHARGED = (update(_CHARGES).where(_CHARGES.c.id == bindparam("b_id"))
+            .values(state=CHARGED, remote_id=func.coalesce(bindparam("b_remote", type_=String),
+                                                           _CHARGES.c.remote_id)))
+_NOT_CHARGED = (update(_CHARGES).where(_CHARGES.c.id == bindparam("b_id"))
+                .values(state=NOT_CHARGED, billed_units=0, micros=0))
 
 
 def _window(query, since: datetime | None, until: datetime | None, account: str | None):

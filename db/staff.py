@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db import clearance
 from db.database import Database, load_post
+from db.documents import partners
 from db.errors import BadLink, NotEditable, PostChanged, VersionMissing
 from db.media import stored_media
 from db.models import Post
@@ -68,6 +69,9 @@ class ComposedThread:
     texts: tuple[str, ...]
     scheduled_at: datetime
     media: Media | None = None
+    #: Each part's pair key, as an import's `PlannedPost.pair_key` (empty: none paired): the
+    #: parts of one `add_threads` call sharing a key are an English/Arabic pair.
+    pair_keys: tuple[str | None, ...] = ()
 
 
 class StaffActions:
@@ -100,10 +104,20 @@ class StaffActions:
                     status: PostStatus) -> list[list[Post]]:
         """Store several hand-written posts (or threads), one per account of a compose for
         several accounts, in one transaction: all of them or, if any is refused, none. Returns
-        each thread's posts in order, in the order given. Raises as `add_thread`."""
+        each thread's posts in order, in the order given. Parts sharing a pair key are linked
+        as pair partners, as an import links them (`documents.partners`); the leading side of
+        a pair is the one stored first. Raises as `add_thread`, and StoreError for a pair key
+        not held by exactly two parts."""
         with self.db.session() as s:
-            return [self._add_thread(s, t, actor=actor, now=now, status=status)
-                    for t in threads]
+            created = [self._add_thread(s, t, actor=actor, now=now, status=status)
+                       for t in threads]
+            by_id = {p.id: p for posts in created for p in posts}
+            for post_id, partner_id in partners(
+                    (p.id, key) for t, posts in zip(threads, created, strict=True)
+                    for p, key in zip(posts, t.pair_keys or [None] * len(posts),
+                                      strict=True)).items():
+                by_id[post_id].pair_id = partner_id
+            return created
 
     def _add_thread(self, s: Session, t: ComposedThread, *, actor: Actor, now: datetime,
                     status: PostStatus) -> list[Post]:

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db import audit as trail
+from db.bulk import insert_with_ids, search_indexed_at_end
 from db.clearance import clearance_problem
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
@@ -110,10 +111,8 @@ class Transitions:
                                 "approver approves them")
         if not rows:
             return []
-        # insertmanyvalues: batched INSERT ... RETURNING, rows matched to ids by a sentinel
-        # (sort_by_parameter_order), on SQLite inside the write lock the session holds.
-        ids = list(s.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True),
-                             [{**row, "status": status} for row in rows]))
+        with search_indexed_at_end(s):
+            ids = insert_with_ids(s, _POSTS, [{**row, "status": status} for row in rows])
         audit_ids = trail.write_many(s, [
             {"at": now, "actor": actor.name, "action": A.CREATE, "post_id": post_id,
              "account": row["account"], "to_status": status, "reason": reason}
@@ -180,11 +179,11 @@ class Transitions:
                 "b_to": str(target), "b_now": now}).rowcount
             if moved != 1:
                 return False
-            # Chained at commit like every row (db/audit.py); the daemon's moves keep no text.
-            trail.write_many(s, [trail.AuditRow(
+            # Inserted at commit, chained (db/audit.py); the daemon's moves keep no text.
+            trail.write_later(s, trail.AuditRow(
                 at=now, actor=actor.name, action=str(action), post_id=post.id,
                 account=post.account, from_status=str(previous), to_status=str(target),
-                reason=reason)])
+                reason=reason))
         else:
             post.status = target
             post.updated_at = now

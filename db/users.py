@@ -93,6 +93,16 @@ class UserStore:
                 _audit(s, actor, "user_change", f"user {name}: {', '.join(changes)}", now)
             return user
 
+    def set_language(self, name: str, language: str) -> None:
+        """Make `language` (a code the caller has checked, "en", "ar") user `name`'s web
+        interface language. A preference of the user's own, so no audit entry. Raises
+        `UserError` (no such user)."""
+        with self.db.session() as s:
+            changed = s.execute(update(User).where(User.name == name).values(language=language))
+            if changed.rowcount == 0:
+                raise UserError(f"no user named {name!r}; 'factpost user list' shows every "
+                                "user")
+
     def set_steps(self, name: str, steps: Iterable[str], *, actor: Actor, now: datetime
                   ) -> list[str]:
         """Make `steps` the steps of clearance user `name` may approve (the caller checks

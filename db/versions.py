@@ -62,4 +62,5 @@ def keep_new_texts(s: Session, versions: list[dict]) -> None:
     """`keep_text` for many new posts at once (an import), in one executemany: each a dict of
     `post_id`, `audit_id` (its `create` row), `at`, `actor`, `text` and `media_id`."""
     if versions:
-        s.execute(insert(PostText), versions)
+        # Core: the ORM's bulk insert adds bookkeeping per row (thousands for an import).
+        s.connection().execute(insert(PostText.__table__), versions)

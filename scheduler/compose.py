@@ -22,10 +22,11 @@ from posts.errors import FactpostError
 from posts.factsheet import Contacts, FactSheet, Section
 from posts.formats.limits import DEFAULT_LIMITS
 from posts.media import Media, MediaError, check_image
+from posts.pairs import pair_keys
 from posts.split import TextRules
 from posts.states import Actor, PostStatus
 from posts.text import canonicalise
-from scheduler.config import AccountConfig, Config
+from scheduler.config import AccountConfig, Config, offered_pairs
 from scheduler.planning import snippets_for
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Estimate
@@ -229,8 +230,10 @@ def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Dr
     """`compose` for several accounts at once: every account's post (or thread) is checked
     first and all are stored in one transaction, or none is. Returns each draft's posts in
     thread order, in the order given. With more than one draft, a refusal names the account
-    it is for. Raises PostTextError (also for no accounts or one account twice),
-    NeedsApproval, CapExceeded."""
+    it is for. Where both accounts of an English/Arabic pair are chosen (`pairs_among`), their
+    posts are linked as pair partners by the import's rule, the English side leading; give
+    both the same time, as an import does. Raises PostTextError (also for no accounts or one
+    account twice), NeedsApproval, CapExceeded."""
     if not drafts:
         raise PostTextError("no account chosen; pick at least one account to post to")
     names = [d.account.name for d in drafts]
@@ -238,8 +241,7 @@ def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Dr
         twice = next(n for n in names if names.count(n) > 1)
         raise PostTextError(f"account {twice!r} is chosen twice; choose each account once")
     status = PostStatus.DRAFT if config.require_approval else PostStatus.QUEUED
-    threads: list[ComposedThread] = []
-    planned: list[PlannedPost] = []
+    texts_of: dict[str, tuple[str, ...]] = {}
     for d in drafts:
         account = d.account
         try:
@@ -249,8 +251,26 @@ def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Dr
             if len(drafts) == 1:
                 raise
             raise PostTextError(f"{account.name}: {exc}") from None
+        texts_of[account.name] = texts
+    pairs = pairs_among([d.account for d in drafts], config)
+    keys: dict[str, list[str | None]] = {}
+    for en, ar in pairs:
+        # The import's rule (posts.pairs): part by part when both threads have as many
+        # parts, else only the first parts, so that the two threads start together.
+        [en_keys], [ar_keys] = pair_keys([len(texts_of[en.name])], [len(texts_of[ar.name])])
+        keys[en.name] = [f"{en.platform}:{k[0]}:{k[1]}" if k else None for k in en_keys]
+        keys[ar.name] = [f"{en.platform}:{k[0]}:{k[1]}" if k else None for k in ar_keys]
+    # The store links a pair with the side stored first leading (the daemon sends the
+    # partner once the leader is out), and an import stores the English side first.
+    arabic = {ar.name for _, ar in pairs}
+    order = sorted(range(len(drafts)), key=lambda i: drafts[i].account.name in arabic)
+    threads: list[ComposedThread] = []
+    planned: list[PlannedPost] = []
+    for d in (drafts[i] for i in order):
+        account, texts = d.account, texts_of[d.account.name]
         threads.append(ComposedThread(account=account.name, platform=account.platform,
-                                      texts=texts, scheduled_at=d.when, media=d.media))
+                                      texts=texts, scheduled_at=d.when, media=d.media,
+                                      pair_keys=tuple(keys.get(account.name, ()))))
         planned.extend(PlannedPost(account=account.name, platform=account.platform, text=t,
                                    scheduled_at=d.when, thread_position=n,
                                    thread_size=len(texts), media=d.media if n == 1 else None)
@@ -259,7 +279,19 @@ def compose_many(store: Store, config: Config, actor: Actor, drafts: Sequence[Dr
     refuse_what_never_fits(outlooks)
     if warnings is not None:
         warnings.extend(o.message for o in outlooks if o.message)
-    return store.posts.add_threads(threads, actor=actor, now=now, status=status)
+    stored = store.posts.add_threads(threads, actor=actor, now=now, status=status)
+    by_draft = dict(zip(order, stored, strict=True))
+    return [by_draft[i] for i in range(len(drafts))]
+
+
+def pairs_among(accounts: Sequence[AccountConfig], config: Config
+                ) -> list[tuple[AccountConfig, AccountConfig]]:
+    """The (English, Arabic) pairs that the config offers (scheduler.config.offered_pairs)
+    both of whose accounts are among `accounts`: a compose for both links their posts as
+    pair partners, as an import does."""
+    names = {a.name for a in accounts}
+    return [(en, ar) for en, ar in offered_pairs(config.accounts)
+            if en.name in names and ar.name in names]
 
 
 def preview(text: str, account: AccountConfig, config: Config | None = None) -> Preview:

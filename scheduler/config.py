@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_fields
 from pathlib import Path
@@ -134,6 +134,19 @@ class Config:
                 return account
         known = ", ".join(a.name for a in self.accounts) or "none configured"
         raise ConfigError(f"{self.path}: no account named {name!r} (known: {known})")
+
+
+def offered_pairs(accounts: Sequence[AccountConfig]
+                  ) -> list[tuple[AccountConfig, AccountConfig]]:
+    """(English, Arabic) account for each platform that has exactly one of each, for
+    choosing a pair in one click; platforms without a clear pair are left out, not refused."""
+    pairs = []
+    for platform in dict.fromkeys(a.platform for a in accounts):
+        en = [a for a in accounts if a.platform == platform and a.language == "en"]
+        ar = [a for a in accounts if a.platform == platform and a.language == "ar"]
+        if len(en) == 1 and len(ar) == 1:
+            pairs.append((en[0], ar[0]))
+    return pairs
 
 
 def default_config_path() -> Path:

@@ -122,6 +122,16 @@ class Daemon:
         try:
             wakeup = self._run_tick()
             self._store_answers()
+            # Work due sooner than this job could be run again (RUN_GAP after it ends) is
+            # done in this run, after waiting for it here: rescheduled, a post falling due
+            # while a tick finished waited for the gap on top (most of the 68 ms median of
+            # the latency benchmark).
+            while not self._stop_requested.is_set() and (
+                    self._woken.is_set()
+                    or (wakeup is not None and wakeup - self._now() <= RUN_GAP)):
+                if not self._woken.is_set() and wakeup is not None:
+                    self._stop_requested.wait((wakeup - self._now()).total_seconds())
+                wakeup = self._run_tick()
         except DBAPIError as exc:
             backoff = self._store_failed(exc)
         finally:
@@ -161,6 +171,7 @@ class Daemon:
     def _run_tick(self) -> datetime | None:
         """One dispatch tick; returns when the next has work (None: nothing known)."""
         self._woken.clear()
+        started = self._now()
         report = self.dispatcher.tick()
         self.total.add(report)
         now = self._now()
@@ -174,9 +185,13 @@ class Daemon:
             self.stop()
         idle_tick = (report.published + report.retried + report.failed
                      + report.needs_review) == 0
-        if idle_tick and wakeup is not None and wakeup <= now:
+        if idle_tick and wakeup is not None and wakeup <= started:
             # A post due but not claimable (its pair partner is not due yet, or held) waits
-            # for the next poll rather than spinning the tick.
+            # for the next poll rather than spinning the tick. Only one that was due when the
+            # tick began, though: the timer can fire a little before the due time (it sleeps
+            # on the monotonic clock, posts are due by the wall clock), and a post that came
+            # due while the tick looked was not passed over, only not yet due; it waited a
+            # whole poll (5 s) for that, the tail of the latency benchmark.
             return now + self.poll
         # Runs at the next due post rather than the next poll: a post due in 2 s goes out in
         # 2 s, not at the next 5 s poll.

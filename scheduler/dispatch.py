@@ -202,6 +202,9 @@ class Dispatcher:
         # The last post's outcome, not yet committed: it commits with the account's next claim
         # (one write transaction per post), always before the next request goes out.
         outcome = None
+        # A billed create's pending charge is written with the claim, in its transaction.
+        prepay = (None if account.name not in self.spend.meters else
+                  lambda s, post: self.spend.prepay(s, post, account=account.name, at=clock()))
         try:
             while not self.stopping.is_set():
                 now = clock()
@@ -221,7 +224,8 @@ class Dispatcher:
                 else:
                     claim = self.store.queue.claim(
                         account.name, worker=self.worker, now=now, lease=self.lease,
-                        exclude=waiting, cap=self.cap.rules, budgets=budgets, settle=outcome)
+                        exclude=waiting, cap=self.cap.rules, budgets=budgets, settle=outcome,
+                        prepay=prepay)
                     outcome = None
                 if claim is None:
                     if self.cap.waiting(account.name, now) != waiting:
@@ -305,7 +309,7 @@ class Dispatcher:
         settlements: list[Settlement] = []
         try:
             with self.spend.charging(purpose="publish", post_id=post.id, clock=clock,
-                                     settlements=settlements):
+                                     settlements=settlements, prepaid=claim.prepaid):
                 published = publisher.publish(post.text, reply_to=reply_to, media=media,
                                               key=f"factpost-post-{post.id}")
         except PublishError as err:

@@ -115,17 +115,5 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                         skipped_accounts=tuple(sorted(done)),
                         first_at=min(times, default=None), last_at=max(times, default=None),
                         costs=costs(planned, config),
-                        cap_warnings=tuple(o.message for o in outlooks if o.message))
+                        cap_warnings=tuple(o.warning for o in outlooks if o.warning))
 
-
-def offered_pairs(accounts: Sequence[AccountConfig]
-                  ) -> list[tuple[AccountConfig, AccountConfig]]:
-    """(English, Arabic) account for each platform that has exactly one of each, for
-    choosing a pair in one click; platforms without a clear pair are left out, not refused."""
-    pairs = []
-    for platform in dict.fromkeys(a.platform for a in accounts):
-        en = [a for a in accounts if a.platform == platform and a.language == "en"]
-        ar = [a for a in accounts if a.platform == platform and a.language == "ar"]
-        if len(en) == 1 and len(ar) == 1:
-            pairs.append((en[0], ar[0]))
-    return pairs

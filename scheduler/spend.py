@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy.orm import Session
+
 from db.models import Post
 from db.reservations import CapRules, Refusal, month_bounds
+from db.spend import start_in
 from db.store import Store
 from posts.errors import FactpostError
+from posts.words import Dollars, Words, words
 from scheduler.config import Config, CredentialsMissing
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Prices, usd
@@ -51,6 +55,8 @@ class _Context:
     clock: Callable[[], datetime]
     #: Where settlements wait for the caller's own transaction (None: written at once).
     settlements: list[Settlement] | None = None
+    #: The pending charge written with the post's claim, if any.
+    prepaid: Prepaid | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,18 @@ class Settlement:
     charge_id: int
     charged: bool
     remote_id: str | None
+
+
+@dataclass
+class Prepaid:
+    """A create's pending charge, written with the claim of its post so that the claim and
+    the charge share one durable transaction (one fsync fewer per X post). The meter's `start`
+    takes it instead of writing one when the publisher starts the same operation; left
+    unused (the request never went out), it is settled as not charged."""
+
+    charge_id: int
+    operation: str
+    used: bool = False
 
 
 _context: ContextVar[_Context | None] = ContextVar("factpost_spend", default=None)
@@ -73,21 +91,50 @@ class SpendLedger:
         self.store = store.spend
         self.config = config
         self.clock = clock
+        #: The meter of each billed account, by name (`attach`).
+        self.meters: dict[str, AccountMeter] = {}
 
     @contextmanager
     def charging(self, *, purpose: str, post_id: int | None = None,
                  clock: Callable[[], datetime] | None = None,
-                 settlements: list[Settlement] | None = None) -> Iterator[None]:
+                 settlements: list[Settlement] | None = None,
+                 prepaid: Prepaid | None = None) -> Iterator[None]:
         """Requests made inside are for `post_id`, made to `purpose` (publish, reconcile,
         check), at the times `clock` gives (the dispatcher's, so a tick with an explicit
         `now` books its requests then). With `settlements`, the answers to creates are
         gathered there for the caller to write with the post's outcome (one transaction
-        fewer per post; until then the create counts as pending, that is as spent)."""
-        token = _context.set(_Context(post_id, purpose, clock or self.clock, settlements))
+        fewer per post; until then the create counts as pending, that is as spent). With
+        `prepaid` (from `prepay`), the create's pending charge is already written."""
+        token = _context.set(_Context(post_id, purpose, clock or self.clock, settlements,
+                                      prepaid))
         try:
             yield
         finally:
             _context.reset(token)
+            if prepaid is not None and not prepaid.used:
+                # No create went out under it (the publish failed before, or started another
+                # operation): nothing was made, so nothing is owed.
+                prepaid.used = True
+                unused = Settlement(prepaid.charge_id, False, None)
+                if settlements is not None:
+                    settlements.append(unused)
+                else:
+                    self.store.settle(unused.charge_id, charged=False)
+
+    def prepay(self, s: Session, post: Post, *, account: str, at: datetime
+               ) -> Prepaid | None:
+        """Write the pending charge of the create that publishing `post` will start, in the
+        transaction of `s` (the post's claim), for `charging(prepaid=...)`; None for an
+        account that is not billed or whose publisher does not say what a create costs."""
+        meter = self.meters.get(account)
+        operation_of = getattr(meter.publisher, "create_operation", None) if meter else None
+        if operation_of is None:
+            return None
+        operation = operation_of(post.text)
+        charge = start_in(s, account=account, app=meter.app, operation=operation,
+                          unit_micros=meter.prices.of(operation), at=at, purpose="publish",
+                          post_id=post.id)
+        return Prepaid(charge, operation)
 
     def attach(self, publishers: Mapping[str, object]) -> dict[str, str]:
         """Give every publisher of a billing platform a meter writing here; returns the
@@ -96,7 +143,9 @@ class SpendLedger:
         for name, publisher in publishers.items():
             settings = self.config.billing_for(getattr(publisher, "platform", ""))
             if settings is not None and hasattr(publisher, "meter"):
-                publisher.meter = AccountMeter(self, name, publisher.app, settings.prices)
+                publisher.meter = AccountMeter(self, name, publisher.app, settings.prices,
+                                               publisher)
+                self.meters[name] = publisher.meter
                 apps[name] = publisher.app
         return apps
 
@@ -107,14 +156,20 @@ class SpendLedger:
 class AccountMeter:
     """The meter of one billed account (platforms/billing.py `Meter`)."""
 
-    def __init__(self, ledger: SpendLedger, account: str, app: str, prices: Prices) -> None:
+    def __init__(self, ledger: SpendLedger, account: str, app: str, prices: Prices,
+                 publisher: object = None) -> None:
         self.ledger = ledger
         self.account = account
         self.app = app
         self.prices = prices
+        self.publisher = publisher
 
     def start(self, operation: str) -> int:
         ctx = self.ledger._current()
+        prepaid = ctx.prepaid
+        if prepaid is not None and not prepaid.used and prepaid.operation == operation:
+            prepaid.used = True
+            return prepaid.charge_id
         return self.ledger.store.start(account=self.account, app=self.app, operation=operation,
                                        unit_micros=self.prices.of(operation),
                                        at=ctx.clock(), purpose=ctx.purpose, post_id=ctx.post_id)
@@ -177,18 +232,23 @@ class CapState:
         return "warning" if self.spent >= self.cap * WARN_SHARE else "ok"
 
     @property
-    def message(self) -> str | None:
+    def message(self) -> Words | None:
+        """The warning at 80% and at 100% of the cap (kept as words, posts/words.py)."""
         if self.level == "ok":
             return None
-        who = ", ".join(self.accounts) or f"app {self.app}"
-        head = (f"{self.title} spend for {who} is {usd(self.spent)} of the "
-                f"{usd(self.cap or 0)} monthly cap ({self.share:.0%})")
+        who = ", ".join(self.accounts) or words("app %(app)s", app=self.app)
+        values = {"platform": self.title, "who": who, "spent": Dollars(self.spent),
+                  "cap": Dollars(self.cap or 0), "share": f"{self.share:.0%}"}
         if self.level == "reached":
-            return (f"{head}: new {self.title} posts wait until "
-                    f"{self.resets_at:%Y-%m-%d %H:%M} UTC; raise [{self.table}] "
-                    "monthly_spend_usd in the config and restart the daemon to publish sooner "
-                    "(threads already started are finished)")
-        return f"{head}; at 100% new {self.title} posts wait until the month ends"
+            return words(
+                "%(platform)s spend for %(who)s is %(spent)s of the %(cap)s monthly cap "
+                "(%(share)s): new %(platform)s posts wait until %(resets)s UTC; raise "
+                "[%(table)s] monthly_spend_usd in the config and restart the daemon to publish "
+                "sooner (threads already started are finished)",
+                resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table, **values)
+        return words("%(platform)s spend for %(who)s is %(spent)s of the %(cap)s monthly cap "
+                     "(%(share)s); at 100%% new %(platform)s posts wait until the month ends",
+                     **values)
 
     def as_dict(self) -> dict:
         return {"app": self.app, "accounts": list(self.accounts), "spent_usd": usd(self.spent),
@@ -385,15 +445,23 @@ class CapOutlook:
     @property
     def message(self) -> str | None:
         """The warning to show before or after queueing, or None when all fits."""
+        return None if self.warning is None else str(self.warning)
+
+    @property
+    def warning(self) -> Words | None:
+        """`message` kept as words (posts/words.py), for a reader of another language."""
         if not self.over or not self.adding:
             return None
         total = self.committed + self.queued + self.adding
-        return (f"{self.title} monthly cap: queueing these posts ({usd(self.adding)}) takes "
-                f"{', '.join(self.accounts)} to {usd(total)} this month, {usd(self.over)} over "
-                f"the {usd(self.cap)} cap ({usd(self.committed)} spent or set aside, "
-                f"{usd(self.queued)} already queued); the posts past the cap wait until "
-                f"{self.resets_at:%Y-%m-%d %H:%M} UTC, or raise [{self.table}] "
-                "monthly_spend_usd")
+        return words(
+            "%(platform)s monthly cap: queueing these posts (%(adding)s) takes %(accounts)s to "
+            "%(total)s this month, %(over)s over the %(cap)s cap (%(committed)s spent or set "
+            "aside, %(queued)s already queued); the posts past the cap wait until %(resets)s "
+            "UTC, or raise [%(table)s] monthly_spend_usd", platform=self.title,
+            adding=Dollars(self.adding), accounts=", ".join(self.accounts),
+            total=Dollars(total), over=Dollars(self.over), cap=Dollars(self.cap),
+            committed=Dollars(self.committed), queued=Dollars(self.queued),
+            resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table)
 
     def as_dict(self) -> dict:
         return {"accounts": list(self.accounts), "cap_usd": usd(self.cap),

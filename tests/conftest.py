@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from migrated import open_migrated
 
 from db import migrate
 from db.store import Store
@@ -18,6 +19,14 @@ from posts.states import Actor
 # Tests must never reach a real platform or an environment proxy.
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
     os.environ.pop(_var, None)
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under xdist, the tests marked slow start first, spread over the workers, so no worker
+    is left running a minute-long test alone at the end. Every worker sorts alike (a stable
+    sort of the same collection), as xdist requires; a serial run keeps the file order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Asia/Baghdad, a Tuesday
 
@@ -40,8 +49,50 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-POSTGRES_URL = os.environ.get("FACTPOST_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def _worker_postgres_url(url: str, worker: str | None) -> str:
+    """The database a pytest-xdist worker tests on: `<database>_<worker>` (test_gw0, ...), so
+    workers never drop each other's schema; `url` itself when not under xdist."""
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
+POSTGRES_URL = _worker_postgres_url(
+    os.environ.get("FACTPOST_TEST_POSTGRES_URL",
+                   "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def pytest_configure(config) -> None:
+    """Under xdist, create this worker's PostgreSQL database if it is missing."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _create_database(POSTGRES_URL)
+
+
+def _create_database(url: str) -> None:
+    """CREATE DATABASE for `url`'s database unless it exists, connecting to the server's
+    `postgres` database. An unreachable server is left for postgres_store() to report (a skip
+    with the reason, or a failure in CI) rather than failing every test at start-up."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    try:
+        with psycopg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username,
+                             password=parsed.password, dbname="postgres", autocommit=True,
+                             connect_timeout=10) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (parsed.database,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{parsed.database}" ENCODING \'UTF8\' '
+                             "TEMPLATE template0")
+    except psycopg.errors.DuplicateDatabase:
+        pass  # another run on this machine created it a moment ago
+    except psycopg.OperationalError:
+        pass
 
 
 def postgres_store() -> Store:
@@ -71,10 +122,10 @@ def postgres_store() -> Store:
 def store(request, tmp_path: Path):
     """The same tests on every supported database."""
     if request.param == "sqlite":
-        s = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
+        s = open_migrated(f"sqlite:///{tmp_path / 'factpost.db'}")
     else:
         s = postgres_store()
-    migrate.upgrade(s.engine)
+        migrate.upgrade(s.engine)
     yield s
     s.close()
 
@@ -116,8 +167,7 @@ class Office:
         self.config_path = config_path
         self.config = load_config(config_path)
         self.emulator = emulator
-        self.store = Store.open(self.config.database_url, review=self.config.review)
-        migrate.upgrade(self.store.engine)
+        self.store = open_migrated(self.config.database_url, review=self.config.review)
 
     def publishers(self):
         from scheduler.platforms.registry import build_publisher

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from db import migrate
+from migrated import open_migrated
+
 from db.store import Store
 from posts.states import Actor, PostStatus
 
@@ -114,6 +115,5 @@ def build_office(tmp_path: Path, monkeypatch, clock: Clock, *, x_table: str = ""
         for name, value in credentials.items():
             monkeypatch.setenv(name, value)
     emulator.register_accounts(config.accounts, os.environ)
-    store = Store.open(config.database_url)
-    migrate.upgrade(store.engine)
+    store = open_migrated(config.database_url)
     return TermsOffice(path, config, emulator, store, clock), emulator

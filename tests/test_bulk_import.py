@@ -110,3 +110,16 @@ def test_a_half_pair_stores_nothing(store):
     posts, _, audit = _rows(store)
     assert posts == [] and audit == []
     assert store.documents.find("h1") is None
+
+
+def test_imported_posts_are_found_by_search_and_so_are_posts_added_after(store):
+    # The import fills the search index in one statement, its insert trigger dropped for the
+    # while (db/bulk.py); the trigger must be back for every post added afterwards.
+    from db.store import HistoryFilter
+
+    _add(store, _planned())
+    found = store.history.search(HistoryFilter(search="جسر"))
+    assert sorted(p.text for p in found) == ["جسر 1/3", "جسر 2/3", "جسر 3/3"]
+    later = store.posts.add(account="en-fb", platform="facebook", text="Ferries resume.",
+                            scheduled_at=NOW, actor=ACTOR, now=NOW, status=S.QUEUED)
+    assert [p.id for p in store.history.search(HistoryFilter(search="ferries"))] == [later.id]

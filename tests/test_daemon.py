@@ -76,3 +76,18 @@ def test_sigterm_finishes_the_post_in_hand_and_leaves_nothing_publishing(office)
     assert PostStatus.QUEUED in statuses  # it really stopped part-way
     published = office.store.history.search(HistoryFilter(status="published"))
     assert len(published) == len(tweets)
+
+
+def test_a_post_falling_due_just_after_a_run_goes_out_in_that_run(office, monkeypatch):
+    """The job is run again no sooner than RUN_GAP after it ends (APScheduler runs one at a
+    time), so a post due within that gap is waited for in the run itself: rescheduled, it
+    waited for the gap on top, which made most of the latency from due time to request.
+    The gap is widened here so that the run surely ends before the post is due."""
+    from scheduler import daemon as module
+
+    monkeypatch.setattr(module, "RUN_GAP", timedelta(seconds=3))
+    daemon = module.Daemon(office.dispatcher(), office.store, poll_seconds=5)
+    office.add("Due a moment from now.", at=datetime.now(UTC) + timedelta(seconds=1.5))
+    daemon._tick()
+    assert daemon.total.published == 1
+    daemon.dispatcher.shutdown()

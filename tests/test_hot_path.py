@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, select, text
 
 from db import migrate
@@ -83,6 +84,57 @@ def test_a_published_post_costs_one_write_transaction_and_no_read(office):
     assert commits["reads"] <= 2 * len(office.config.accounts), commits
 
 
+def count_work(office, work) -> dict[str, int]:
+    """Statements (BEGIN and COMMIT aside) and write transactions committed during `work()`."""
+    counts = {"statements": 0, "writes": 0}
+
+    def on_execute(conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT")):
+            counts["statements"] += 1
+
+    def on_commit(conn) -> None:
+        if not conn.get_execution_options().get(READ_ONLY):
+            counts["writes"] += 1
+
+    event.listen(office.store.engine, "before_cursor_execute", on_execute)
+    event.listen(office.store.engine, "commit", on_commit)
+    try:
+        work()
+    finally:
+        event.remove(office.store.engine, "before_cursor_execute", on_execute)
+        event.remove(office.store.engine, "commit", on_commit)
+    return counts
+
+
+def test_an_x_post_s_pending_charge_commits_with_its_claim(office):
+    for i in range(20):
+        office.add(f"Billed post {i}.", account="office-x")
+    dispatcher = office.dispatcher()
+    reports = []
+    counts = count_work(office, lambda: reports.append(dispatcher.tick(now())))
+    assert reports[0].published == 20
+    # No transaction of its own for the charge written before each create.
+    assert counts["writes"] <= 20 + 2 * len(office.config.accounts), counts
+    charges = office.store.spend.charges(account="office-x")
+    creates = [c for c in charges if c.purpose == "publish"]
+    assert len(creates) == 20
+    assert {c.state for c in creates} == {"charged"}  # each claim's charge was the one used
+    assert len({c.post_id for c in creates}) == 20
+
+
+def test_a_published_post_costs_a_bounded_number_of_statements(office):
+    for i in range(20):
+        office.add(f"Counted post {i}.", account="office-fb")
+        office.add(f"Counted X post {i}.", account="office-x")
+    dispatcher = office.dispatcher()
+    counts = count_work(office, lambda: dispatcher.tick(now()))
+    # Per post: the claim's one read of pause, hold, last publish and budgets; its
+    # candidates, UPDATE, attempt row; the outcome's attempt, post and hourly count; the two
+    # audit rows chained at commit (the head read, one INSERT, the head updated); X's
+    # charge and its settling. The tick's own few statements per account come on top.
+    assert counts["statements"] <= 40 * 12 + 20, counts
+
+
 def test_each_publish_is_counted_in_its_account_s_hour(store):
     published_at(store, T0 + timedelta(minutes=5))
     published_at(store, T0 + timedelta(minutes=50))
@@ -146,3 +198,30 @@ def test_the_migration_counts_the_posts_published_before_it(tmp_path):
     store.close()
     assert counts == {("office-x", T0, 2), ("office-x", T0 + timedelta(hours=1), 1),
                       ("office-fb", T0, 1)}
+
+
+def query_plan(store: Store, statement, params: dict) -> str:
+    """SQLite's plan for `statement` with `params`, its steps joined."""
+    with store.engine.connect() as c:
+        result = c.execute(statement, params)
+        result.close()
+        sql, bound = result.context.statement, result.context.parameters[0]
+        steps = c.connection.dbapi_connection.execute("EXPLAIN QUERY PLAN " + sql, bound)
+        return " | ".join(row[3] for row in steps)
+
+
+def test_wakeups_and_claims_read_the_queue_by_index_not_all_of_it(store):
+    """What keeps a claim and a wake-up fast with a deep queue and a long history: the
+    account's last publish is one index lookup (no sort of its published posts), and the
+    soonest due post is found walking the due index in order, each pair checked alone (no
+    set of every blocked post built first)."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    from db.claims import _LAST_PUBLISH
+    from db.queue import _SOONEST
+
+    last = query_plan(store, _LAST_PUBLISH, {"b_account": "office-x"})
+    assert "ix_posts_account_status_published" in last and "TEMP B-TREE" not in last, last
+    soonest = query_plan(store, _SOONEST, {"b_account": "office-x", "b_exclude": []})
+    assert "ix_posts_due" in soonest and "TEMP B-TREE" not in soonest, soonest
+    assert "CORRELATED" in soonest and "LIST SUBQUERY 1" not in soonest, soonest

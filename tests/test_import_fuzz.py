@@ -7,11 +7,11 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migrated import open_migrated
 
-from db import migrate
-from db.store import Store
 from posts.states import Actor
 from scheduler.config import load_config
 from scheduler.importing import import_file
@@ -39,6 +39,7 @@ files = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=files)
@@ -46,8 +47,7 @@ def test_any_file_imports_or_is_refused_cleanly(tmp_path_factory, data):
     folder: Path = tmp_path_factory.mktemp("fuzz")
     (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
     config = load_config(folder / "config.toml")
-    store = Store.open(config.database_url)
-    migrate.upgrade(store.engine)
+    store = open_migrated(config.database_url)
     path = folder / "sheet.txt"
     path.write_bytes(data)
     with sqlite3.connect(folder / "fuzz.db") as c:

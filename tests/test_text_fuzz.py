@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
+import pytest
 from determinism import across_hash_seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,6 +113,7 @@ def test_parsing_never_raises(text):
         assert section.heading is None or section.heading.strip()
 
 
+@pytest.mark.slow
 @FUZZ
 @given(DOCUMENT)
 def test_x_snippets_fit_and_lose_nothing(text):
@@ -168,6 +170,7 @@ def test_the_check_tells_apart_an_order_that_follows_the_hash_seed():
     assert first != second
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.one_of(st.none(), st.text(max_size=300)), st.lists(DOCUMENT, min_size=1, max_size=3))
 def test_any_section_splits_within_the_limit(heading, paragraphs):

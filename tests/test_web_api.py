@@ -139,6 +139,7 @@ def test_the_schema_documents_bearer_auth_and_only_api_routes(newsroom):
 FUZZ_EXAMPLES = 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_no_request_the_schema_allows_causes_a_server_error(newsroom, mode):
     """schemathesis generates requests from the live OpenAPI schema for every operation, with

@@ -10,6 +10,7 @@ import base64
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,13 +20,12 @@ from test_images import ALT, WEBP, png
 from posts.states import PostStatus
 
 S = PostStatus
+BAGHDAD = ZoneInfo("Asia/Baghdad")  # the test office's zone (conftest.OFFICE_CONFIG)
+
 
 def later() -> str:
-    """A time an hour from now in the office's zone, as a datetime-local field holds it."""
-    from zoneinfo import ZoneInfo
-
-    return (datetime.now(ZoneInfo("Asia/Baghdad")) + timedelta(hours=1)).strftime(
-        "%Y-%m-%dT%H:%M")
+    """A time an hour from now in the office's zone, as staff type it (24-hour)."""
+    return (datetime.now(BAGHDAD) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
 
 
 def post_compose(client: httpx.Client, accounts: list[str], text: str, *,
@@ -227,3 +227,177 @@ def test_the_store_adds_every_accounts_thread_or_none_on_each_database(store):
                                       actor=actor, now=now, status=S.QUEUED)
     assert [p.thread_position for p in x] == [1, 2] and x[1].parent_id == x[0].id
     assert [p.account for p in fb] == ["office-fb"]
+
+
+# The time field (issue 15 point 4): 24-hour office time, typed as on every other page.
+
+def test_the_compose_time_is_typed_as_24_hour_office_time_with_its_zone(desk):
+    client = sign_in(desk.url, "chen")
+    day = (datetime.now(BAGHDAD) + timedelta(days=7)).date()
+    # Opened from the calendar's free slot (its form value), the field shows it as typed.
+    page = client.get("/compose", params={"account": "office-x", "at": f"{day}T15:00"}).text
+    [field] = re.findall(r'<input [^>]*name="at"[^>]*>', page)
+    assert 'type="text"' in field and f'value="{day} 15:00"' in field
+    assert 'aria-label="Time (Asia/Baghdad, 24-hour)"' in field
+    assert "(Asia/Baghdad, 24-hour; empty = now)" in page
+    assert "datetime-local" not in page
+
+    # Another locale's way of writing a time is one line saying how to write it, with what
+    # was typed kept; nothing is stored.
+    refused = post_compose(client, ["office-x"], "Not yet.", at=f"{day:%m/%d/%Y} 3:00 PM")
+    assert refused.status_code == 400
+    error = unescape(re.search(r'role="alert">([^<]*)</p>', refused.text).group(1))
+    assert error == (f"cannot read time '{day:%m/%d/%Y} 3:00 PM'; write 'now', '+2h' or "
+                     "'2026-12-01 09:00' (office timezone)")
+    assert f'value="{day:%m/%d/%Y} 3:00 PM"' in refused.text
+    assert desk.store.history.search() == []
+
+    # What is typed is office time (UTC+3).
+    done = post_compose(client, ["office-x"], "At three.", at=f"{day} 15:00")
+    assert done.status_code == 303, done.text
+    [post] = desk.store.history.search()
+    assert post.scheduled_at == datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
+
+
+# English/Arabic pairs (issue 15 point 2): a compose for both accounts of a pair links the two
+# posts as partners exactly as a pair import does (tests/test_pairs.py), so approval, edits and
+# the daemon treat them the same; nothing else is linked.
+
+ARABIC = "يفتح الميناء أمام الشحن التجاري ظهراً."
+
+
+def by_account(store) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for post in sorted(store.history.search(), key=lambda p: p.id):
+        out.setdefault(post.account, []).append(post)
+    return out
+
+
+def test_a_compose_for_the_english_arabic_pair_links_the_two_posts_both_ways(desk):
+    client = sign_in(desk.url, "chen")
+    response = post_compose(client, ["office-x", "office-x-ar", "office-fb"],
+                            "The harbour reopens at noon.", variants={"office-x-ar": ARABIC})
+    assert response.status_code == 303, response.text
+    posts = by_account(desk.store)
+    [en], [ar], [fb] = posts["office-x"], posts["office-x-ar"], posts["office-fb"]
+    assert (en.pair_id, ar.pair_id) == (ar.id, en.id)
+    assert en.id < ar.id  # the English post leads, as in an import
+    assert fb.pair_id is None  # Facebook has no Arabic account: no pair
+    # The same record an import leaves: a create row each, nothing else.
+    assert [e.action for e in desk.store.history.audit_trail(ar.id)] == ["create"]
+
+    # Both go, the English side first: the Arabic one is claimed only once its leader is out
+    # (in the same tick or the next, as the accounts' drains meet).
+    dispatcher, later = desk.dispatcher(), datetime.now(UTC) + timedelta(hours=2)
+    assert sum(dispatcher.tick(later).published for _ in range(3)) == 3
+    assert [t["text"] for t in desk.emulator.tweets("OfficeXAr")] == [ARABIC]
+    rows = {p.account: {e.action: e.id for e in desk.store.history.audit_trail(p.id)}
+            for p in (en, ar)}
+    assert rows["office-x"]["publish"] < rows["office-x-ar"]["claim"]
+
+
+def test_a_pair_shares_the_english_account_s_next_free_slot(desk):
+    client = sign_in(desk.url, "chen")
+    # The Arabic account's 09:00 is taken already; the English one's is free.
+    assert post_compose(client, ["office-x-ar"], ARABIC, when="slot").status_code == 303
+    response = post_compose(client, ["office-x", "office-x-ar"], "Pair.", when="slot",
+                            variants={"office-x-ar": "زوج."})
+    assert response.status_code == 303, response.text
+    en = next(p for p in desk.store.history.search() if p.text == "Pair.")
+    ar = desk.store.history.get(en.pair_id)
+    assert ar.text == "زوج." and ar.scheduled_at == en.scheduled_at
+    alone = next(p for p in desk.store.history.search() if p.text == ARABIC)
+    assert alone.scheduled_at == en.scheduled_at and alone.pair_id is None
+
+
+def test_threads_of_different_lengths_are_linked_at_their_first_parts_only(desk):
+    client = sign_in(desk.url, "chen")
+    long = ("The harbour reopens to commercial shipping at noon. " * 7).strip()
+    response = post_compose(client, ["office-x", "office-x-ar"], long,
+                            variants={"office-x-ar": ARABIC})
+    assert response.status_code == 303, response.text
+    posts = by_account(desk.store)
+    assert [p.thread_position for p in posts["office-x"]] == [1, 2]
+    [ar] = posts["office-x-ar"]
+    assert [p.pair_id for p in posts["office-x"]] == [ar.id, None]
+    assert ar.pair_id == posts["office-x"][0].id
+
+
+def test_only_a_compose_for_both_accounts_of_a_pair_links_posts(desk):
+    client = sign_in(desk.url, "chen")
+    assert post_compose(client, ["office-x", "office-fb"], "Not a pair.").status_code == 303
+    assert post_compose(client, ["office-x"], "English alone.").status_code == 303
+    assert post_compose(client, ["office-x-ar"], ARABIC).status_code == 303
+    assert [p.pair_id for p in desk.store.history.search()] == [None] * 4
+
+
+def test_the_api_links_a_pair_with_the_english_side_leading_whatever_the_order(desk):
+    auth = {"Authorization": f"Bearer {token_for(desk.store, 'chen')}"}
+    response = httpx.post(f"{desk.url}/api/posts", headers=auth, json={
+        "accounts": ["office-x-ar", "office-x"], "text": "From the API.",
+        "variants": {"office-x-ar": ARABIC}, "at": "+1h"})
+    assert response.status_code == 201, response.text
+    # Answered in the order asked...
+    assert [p["account"] for p in response.json()["posts"]] == ["office-x-ar", "office-x"]
+    # ...stored English first, so the English post leads the pair.
+    [en], [ar] = by_account(desk.store)["office-x"], by_account(desk.store)["office-x-ar"]
+    assert en.id < ar.id and (en.pair_id, ar.pair_id) == (ar.id, en.id)
+
+
+@pytest.fixture
+def pair_newsroom(make_office, serve, emulator):
+    """An office under review (two-person rule) with an English and an Arabic X account and
+    its web UI: bashir (approver), chen (author)."""
+    from conftest import ARABIC_X, OFFICE_CONFIG, REVIEW, add_users
+
+    office = make_office(config_text=(OFFICE_CONFIG + ARABIC_X).format(
+        url=emulator.url, database="sqlite:///factpost.db", max_attempts=5, poll=0.2,
+        lease=120, timeout=5.0, budget=1000, extra=REVIEW))
+    add_users(office.store, bashir="approver", chen="author")
+    office.url = serve(office.config, office.store)
+    return office
+
+
+def test_approving_one_side_of_a_composed_pair_approves_its_partner(pair_newsroom):
+    from conftest import approve_form
+
+    office = pair_newsroom
+    author = sign_in(office.url, "chen")
+    response = post_compose(author, ["office-x", "office-x-ar"], "Cleared together.",
+                            variants={"office-x-ar": ARABIC})
+    assert response.status_code == 303, response.text
+    [en], [ar] = by_account(office.store)["office-x"], by_account(office.store)["office-x-ar"]
+    assert {en.status, ar.status} == {S.DRAFT}
+    approver = sign_in(office.url, "bashir")
+    done = approver.post(f"/posts/{en.id}/approve", data=approve_form(approver, en.id))
+    assert done.status_code == 303
+    assert office.store.history.get(ar.id).status == S.QUEUED
+    assert office.store.history.audit_trail(ar.id)[-1].reason.startswith(
+        f"approved with its pair partner, post {en.id}")
+
+    # An edit to one side takes the approval from both, as for an imported pair.
+    edited = author.post(f"/posts/{ar.id}/edit", data={
+        "csrf": page_csrf(author, f"/posts/{ar.id}"), "text": "نص معدل.", "at": ""})
+    assert edited.status_code == 303
+    assert {office.store.history.get(p.id).status for p in (en, ar)} == {S.DRAFT}
+
+
+def test_the_store_links_parts_sharing_a_pair_key_or_stores_nothing_on_each_database(store):
+    from db.errors import StoreError
+    from db.store import ComposedThread
+    from posts.states import Actor
+
+    now = datetime.now(UTC)
+    actor = Actor("chen", "author")
+    at = now + timedelta(hours=1)
+    en = ComposedThread("office-x", "x", ("One 1/2", "Two 2/2"), at, pair_keys=("k", None))
+    ar = ComposedThread("office-fb", "facebook", ("واحد",), at, pair_keys=("k",))
+    [[one, two], [partner]] = store.posts.add_threads([en, ar], actor=actor, now=now,
+                                                      status=S.QUEUED)
+    assert store.history.get(one.id).pair_id == partner.id
+    assert store.history.get(partner.id).pair_id == one.id
+    assert store.history.get(two.id).pair_id is None
+    alone = ComposedThread("office-x", "x", ("Alone",), at, pair_keys=("j",))
+    with pytest.raises(StoreError, match="pair 'j' has 1 post"):
+        store.posts.add_threads([alone], actor=actor, now=now, status=S.QUEUED)
+    assert len(store.history.search()) == 3

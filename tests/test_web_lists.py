@@ -113,7 +113,7 @@ def test_time_fields_are_24_hour_office_time_whatever_the_browsers_locale(office
     client = sign_in(office.url, "chen")
     post_id = office.add("Monday morning", at=MONDAY_9)
     fields = {}
-    for path in ("/", "/history", f"/posts/{post_id}", "/import"):
+    for path in ("/", "/history", f"/posts/{post_id}", "/import", "/compose"):
         page = client.get(path).text
         # A date or datetime-local input shows the browser's format (12-hour in some locales).
         assert 'type="date' not in page and "datetime-local" not in page, path
@@ -121,7 +121,7 @@ def test_time_fields_are_24_hour_office_time_whatever_the_browsers_locale(office
             fields[(path, re.search(r'name="(\w+)"', tag).group(1))] = tag
     assert set(fields) == {("/", "at"), ("/history", "at"), ("/history", "since"),
                            ("/history", "until"),
-                           (f"/posts/{post_id}", "at"), ("/import", "at")}
+                           (f"/posts/{post_id}", "at"), ("/import", "at"), ("/compose", "at")}
     for tag in fields.values():
         assert 'type="text"' in tag
         assert re.search(r'placeholder="2026-12-01( 09:00)?"', tag)

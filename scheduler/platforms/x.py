@@ -147,11 +147,16 @@ class XPublisher:
     def __repr__(self) -> str:
         return f"XPublisher(account={self.account_name!r}, handle={self.handle!r})"
 
+    def create_operation(self, text: str) -> str:
+        """The billed operation `publish` of `text` starts on its meter (x_terms.py): the
+        dispatcher writes its pending charge with the post's claim."""
+        return x_terms.create_operation(text)
+
     def publish(self, text: str, *, reply_to: str | None = None,
                 media: Media | None = None, key: str | None = None) -> Published:
         # X takes no idempotency key (`key`): the timeline is read before any resend.
         media_ids = [self.upload(media)] if media is not None else None
-        token = self.meter.start(x_terms.create_operation(text))
+        token = self.meter.start(self.create_operation(text))
         try:
             response = self._call(lambda: self.client.create_tweet(
                 text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids,

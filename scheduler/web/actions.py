@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from db.models import Post
-from scheduler.compose import Draft, compose_many, image_for
+from scheduler.compose import Draft, compose_many, image_for, pairs_among
 from scheduler.compose import compose as compose_post
 from scheduler.timing import TimeFormatError, check_not_past, free_slots, parse_when
 from scheduler.web.auth import Actor
 from scheduler.web.context import Web
+from scheduler.web.i18n import gettext
 
 
 def parse_time(web: Web, text: str) -> datetime:
@@ -23,8 +24,9 @@ def parse_time(web: Web, text: str) -> datetime:
         return when
     except (OverflowError, ValueError):
         # Date arithmetic out of datetime's range (a year past 9999 in some zone).
-        raise TimeFormatError(f"cannot use time {text!r}; write 'now', '+2h' or "
-                              "'2026-12-01 09:00' (office timezone)") from None
+        raise TimeFormatError(gettext("cannot use time %(text)r; write 'now', '+2h' or "
+                                      "'2026-12-01 09:00' (office timezone)", text=text)
+                              ) from None
 
 
 def schedule_time(web: Web, text: str) -> datetime:
@@ -38,7 +40,8 @@ def schedule_time(web: Web, text: str) -> datetime:
 def next_free_slot(web: Web, account_name: str) -> datetime:
     account = web.config.account(account_name)
     if not account.slots:
-        raise TimeFormatError(f"account {account.name!r} has no posting slots; pick a time")
+        raise TimeFormatError(gettext("account %(name)r has no posting slots; pick a time",
+                                      name=account.name))
     return next(free_slots(account.slots, web.tz, web.now(),
                            taken=web.store.history.scheduled_times(account.name)))
 
@@ -63,11 +66,16 @@ def compose_for(web: Web, actor: Actor, *, accounts: Sequence[str], text: str,
     when not blank) or the shared `text`, at `at` (office time) or, with `at` None, at its
     own next free slot; `image` (with `alt_text`, required) goes with each first part,
     checked by each account's platform. Every account's post is stored, or none (a refusal
-    names the account). Returns each account's posts in thread order."""
+    names the account). Both accounts of an English/Arabic pair get linked posts at the
+    English account's time, as an import gives them. Returns each account's posts in thread
+    order."""
     chosen = [web.config.account(name) for name in accounts]
     moment = schedule_time(web, at) if at is not None else None
+    english_of = {ar.name: en.name for en, ar in pairs_among(chosen, web.config)}
+    slots = {} if moment else {a.name: next_free_slot(web, a.name) for a in chosen
+                               if a.name not in english_of}
     drafts = [Draft(account, (variants.get(account.name) or "").strip() or text,
-                    moment or next_free_slot(web, account.name),
+                    moment or slots[english_of.get(account.name, account.name)],
                     image_for(image, alt_text, account) if image is not None else None)
               for account in chosen]
     threads = compose_many(web.store, web.config, actor, drafts, now=web.now(),

@@ -23,10 +23,11 @@ from scheduler.status import status_report
 from scheduler.web.actions import compose_for, parse_time
 from scheduler.web.auth import ApiApprover, ApiAuthor, Author
 from scheduler.web.context import web
+from scheduler.web.i18n import N_, gettext
 from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(prefix="/api", tags=["api"])
-PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A post's id.")]
+PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description=N_("A post's id."))]
 
 
 class PostOut(BaseModel):
@@ -102,7 +103,9 @@ class NewPost(BaseModel):
                                 "(or give `accounts`).")
     accounts: list[str] | None = Field(None, max_length=50, description="Several accounts: "
                                        "each gets its own post (or thread) from the same "
-                                       "text, all stored in one transaction or none.")
+                                       "text, all stored in one transaction or none. Both "
+                                       "accounts of an English/Arabic pair get linked posts, "
+                                       "as a pair import gives them.")
     text: str = Field(max_length=MAX_TEXT_CHARS, description="The shared text.")
     variants: dict[str, Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
         default_factory=dict, max_length=50, description="An account's own text instead of "
@@ -162,7 +165,7 @@ def out(post) -> PostOut:
     return PostOut(**post_record(post))
 
 
-@router.get("/queue", response_model=list[PostOut], summary="Upcoming posts, soonest first")
+@router.get("/queue", response_model=list[PostOut], summary=N_("Upcoming posts, soonest first"))
 def api_queue(request: Request, actor: ApiAuthor,
               account: Annotated[str | None, Query(max_length=200)] = None):
     w = web(request)
@@ -171,15 +174,16 @@ def api_queue(request: Request, actor: ApiAuthor,
     return [out(p) for p in w.store.history.upcoming(account or None)]
 
 
-@router.get("/posts", response_model=HistoryPage, summary="History, newest first")
+@router.get("/posts", response_model=HistoryPage, summary=N_("History, newest first"))
 def api_history(request: Request, actor: ApiAuthor,
                 account: Annotated[str | None, Query(max_length=200)] = None,
                 status: PostStatus | None = None,
                 since: Annotated[str | None, Query(max_length=100)] = None,
                 until: Annotated[str | None, Query(max_length=100)] = None,
                 search: Annotated[str | None, Query(
-                    max_length=500, description="Words, all must appear; case and "
-                    "diacritics ignored; \"a phrase\" in quotes must appear as written")
+                    max_length=500, description=N_(
+                        "Words, all must appear; case and diacritics ignored; \"a phrase\" in "
+                        "quotes must appear as written"))
                 ] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 after: Annotated[str | None, Query(max_length=200)] = None):
@@ -197,8 +201,8 @@ def api_history(request: Request, actor: ApiAuthor,
     return HistoryPage(posts=[out(p) for p in page], next=cursor(page[-1]) if more else None)
 
 
-@router.get("/posts/{post_id}", response_model=PostDetail, summary="One post, its attempts "
-            "and audit trail", responses={404: {"description": "No such post"}})
+@router.get("/posts/{post_id}", response_model=PostDetail, summary=N_("One post, its attempts "
+            "and audit trail"), responses={404: {"description": "No such post"}})
 def api_post(request: Request, post_id: PostId, actor: ApiAuthor):
     w = web(request)
     p = w.store.history.get(post_id)
@@ -222,8 +226,8 @@ UPLOAD_PATHS = ("/api/posts",)
 
 
 @router.post("/posts", response_model=Queued, status_code=201,
-             summary="Queue a post for one account or several (drafts when review is "
-                     "required)",
+             summary=N_("Queue a post for one account or several (drafts when review is "
+                     "required)"),
              responses={400: {"description": "Bad account, text, image or time; with several "
                                              "accounts, nothing is stored and the message "
                                              "names the account refused"}})
@@ -254,7 +258,7 @@ class Approved(PostOut):
 
 
 @router.post("/posts/{post_id}/approve", response_model=Approved,
-             summary="Approve a draft (clear the step it waits for)",
+             summary=N_("Approve a draft (clear the step it waits for)"),
              responses={400: {"description": "No version given"},
                         404: {"description": "No such post"},
                         409: {"description": "Not a draft, changed since the version given, "
@@ -294,7 +298,7 @@ class RetractOut(BaseModel):
 
 
 @router.post("/posts/{post_id}/retract", response_model=RetractOut,
-             summary="Delete a published post on its platform; keep it in the records",
+             summary=N_("Delete a published post on its platform; keep it in the records"),
              responses={404: {"description": "No such post"},
                         409: {"description": "Nothing of it is published"}})
 def api_retract(request: Request, post_id: PostId, body: RetractIn, actor: ApiApprover):
@@ -313,8 +317,8 @@ class CorrectIn(BaseModel):
 
 
 @router.post("/posts/{post_id}/correct", response_model=Queued, status_code=201,
-             summary="Post a correction of a published post, linked to it (a reply where "
-                     "the platform threads)",
+             summary=N_("Post a correction of a published post, linked to it (a reply where "
+                     "the platform threads)"),
              responses={404: {"description": "No such post"},
                         409: {"description": "Not published"}})
 def api_correct(request: Request, post_id: PostId, body: CorrectIn, actor: ApiApprover):
@@ -324,7 +328,7 @@ def api_correct(request: Request, post_id: PostId, body: CorrectIn, actor: ApiAp
 
 
 @router.post("/preview", response_model=PreviewOut,
-             summary="How text counts and splits for an account (the Compose counter)")
+             summary=N_("How text counts and splits for an account (the Compose counter)"))
 def api_preview(request: Request, body: PreviewIn, actor: ApiAuthor):
     w = web(request)
     if (body.account is None) == (body.post is None):
@@ -355,14 +359,14 @@ def cap_warning(w, account, result) -> str | None:
                for p in result.parts]
     for o in cap_outlook(w.store, w.config, planned, now):
         if o.never_fits:
-            return (f"these parts cost more than the whole {o.title} monthly cap; they would "
-                    "be refused")
+            return gettext("these parts cost more than the whole %(platform)s monthly cap; "
+                           "they would be refused", platform=o.title)
         if o.message:
             return o.message
     return None
 
 
-@router.get("/status", summary="The figures of 'factpost status'")
+@router.get("/status", summary=N_("The figures of 'factpost status'"))
 def api_status(request: Request, actor: ApiAuthor) -> dict:
     w = web(request)
     return status_report(w.store, w.config, w.now())
@@ -391,12 +395,16 @@ def api_docs(request: Request, actor: Author):
                     .get("application/json", {}).get("schema", {}))
             operations.append({
                 "method": method.upper(), "path": path,
-                "summary": operation.get("summary", ""),
-                "parameters": [{"name": p["name"], "in": p["in"],
+                # The summaries are marked for the catalogue where the routes declare them.
+                "summary": gettext(operation["summary"]) if operation.get("summary") else "",
+                # So are the parameters' descriptions: the schema keeps the English.
+                "parameters": [{"name": p["name"],
+                                "in": gettext(PARAMETER_PLACES.get(p["in"], p["in"])),
                                 "required": p.get("required", False),
                                 "type": _type_name(p.get("schema", {})),
-                                "description": p.get("description") or
-                                p.get("schema", {}).get("description", "")}
+                                "description": _translated(p.get("description") or
+                                                           p.get("schema", {})
+                                                           .get("description", ""))}
                                for p in operation.get("parameters", [])],
                 "body": _type_name(body) if body else None,
                 "responses": sorted(operation.get("responses", {})),
@@ -406,6 +414,15 @@ def api_docs(request: Request, actor: Author):
               for name, model in schema.get("components", {}).get("schemas", {}).items()}
     return web(request).render(request, "api_docs.html", actor, operations=operations,
                                models=models, info=schema.get("info", {}))
+
+
+#: Where a parameter goes, as OpenAPI names it.
+PARAMETER_PLACES = {"path": N_("path"), "query": N_("query"), "header": N_("header"),
+                    "cookie": N_("cookie")}
+
+
+def _translated(text: str) -> str:
+    return gettext(text) if text else ""
 
 
 def _type_name(spec: dict) -> str:

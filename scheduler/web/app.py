@@ -26,6 +26,8 @@ from scheduler.web.auth import (
     signed_in,
 )
 from scheduler.web.context import HERE, Web, utcnow
+from scheduler.web.explain import explain
+from scheduler.web.i18n import LANGUAGE_COOKIE, N_, gettext, language, negotiate
 from scheduler.web.limits import BodyRules, RequestGate
 
 CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
@@ -42,13 +44,17 @@ def create_app(config: Config, store: Store, *,
     # The schema and its reference page are served by api.py, behind a login.
     app = FastAPI(title="factpost", version="1", docs_url=None, redoc_url=None,
                   openapi_url=None,
-                  description="Queue, approve and read the history of posts. Authenticate "
-                              "with 'Authorization: Bearer TOKEN' from 'factpost user token'.")
+                  description=N_("Queue, approve and read the history of posts. Authenticate "
+                                 "with 'Authorization: Bearer TOKEN' from 'factpost user "
+                                 "token'."))
     app.state.web = web = Web(config, store, clock)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (people, pages, calendar, posts, bulk, imports, api):
         app.include_router(module.router)
     ops.add_monitoring(app, config, store, clock)
+    # Innermost of the middleware: the language is known before any route or error handler
+    # builds a word, and whatever is refused before (sizes, sign-in) needs none.
+    app.add_middleware(LanguageMiddleware)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -119,34 +125,65 @@ def create_app(config: Config, store: Store, *,
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
         return web.render(request, "error.html", session_actor(request), 403,
-                          title="Not allowed", message=str(exc))
+                          title=gettext("Not allowed"), message=str(exc))
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed):
         return web.render(request, "error.html", session_actor(request), 403,
-                          title="Form expired",
-                          message="this form is from an old page or another site; go back, "
-                                  "reload the page and try again")
+                          title=gettext("Form expired"),
+                          message=gettext("this form is from an old page or another site; go back, "
+                                    "reload the page and try again"))
 
     def respond(request: Request, status: int, title: str, message: str, *,
-                ask_who: bool = True):
+                ask_who: bool = True, error: FactpostError | None = None):
         message = web.public_message(message)
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=status)
         return web.render(request, "error.html", session_actor(request) if ask_who else None,
-                          status, title=title, message=message)
+                          status, title=title,
+                          message=explain(error, message, public=web.public_message)
+                          if error else message)
 
     @app.exception_handler(FactpostError)
     async def user_error(request: Request, exc: FactpostError):
         # One line for the person, never a traceback; the status from the one list of errors.
-        return respond(request, http_status(exc), "Cannot do that", str(exc))
+        return respond(request, http_status(exc), gettext("Cannot do that"), str(exc),
+                       error=exc)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):
         # Shown to nobody in particular: asking the failing database who is signed in would
         # turn this page into a server error.
-        return respond(request, 503, "Database unavailable",
-                       describe_error(config.database_url, exc) + "; try again shortly",
+        return respond(request, 503, gettext("Database unavailable"),
+                       describe_error(config.database_url, exc) + gettext("; try again shortly"),
                        ask_who=False)
 
     return app
+
+
+class LanguageMiddleware:
+    """ASGI middleware: serves each request in its language (see i18n.py): the signed-in
+    user's choice, else the browser's cookie, else its Accept-Language."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        code = await run_in_threadpool(chosen_language, Request(scope))
+        with language(code):
+            await self.app(scope, receive, send)
+
+
+def chosen_language(request: Request) -> str:
+    try:
+        actor = session_actor(request)
+    except DBAPIError:
+        # The error page says the database is down, in the browser's language.
+        actor = None
+    if actor is not None:
+        return actor.language
+    return negotiate(request.cookies.get(LANGUAGE_COOKIE),
+                     request.headers.get("accept-language"))

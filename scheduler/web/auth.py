@@ -20,6 +20,7 @@ from db.models import User
 from posts.states import Actor as StaffMember
 from scheduler.users import new_token, token_hash
 from scheduler.web.context import web
+from scheduler.web.i18n import gettext, role_word
 
 SESSION_COOKIE = "factpost_session"
 LOGIN_CSRF_COOKIE = "factpost_login_csrf"
@@ -49,9 +50,10 @@ class ApiAuthError(Exception):
 @dataclass(frozen=True)
 class Actor(StaffMember):
     """The signed-in user behind a request, as the store sees it (name and role), with the
-    session's CSRF token (None for API token requests)."""
+    session's CSRF token (None for API token requests) and the user's interface language."""
 
     csrf: str | None = None
+    language: str = "en"
 
 
 def start_session(request: Request, user: User, now: datetime) -> tuple[str, datetime]:
@@ -73,7 +75,7 @@ def session_actor(request: Request) -> Actor | None:
     if found is None:
         return None
     user, session = found
-    return Actor(user.name, user.role, session.csrf_token)
+    return Actor(user.name, user.role, session.csrf_token, user.language)
 
 
 def signed_in(request: Request) -> bool:
@@ -100,8 +102,9 @@ def needs(role: str):
         if actor is None:
             raise LoginRequired()
         if not actor.may(role):
-            raise Forbidden(f"this needs the {role} role; you are signed in as {actor.name} "
-                            f"({actor.role})")
+            raise Forbidden(gettext("this needs the %(role)s role; you are signed in as "
+                                    "%(name)s (%(own)s)", role=role_word(role),
+                                    name=actor.name, own=role_word(actor.role)))
         return actor
 
     return dependency
@@ -136,7 +139,7 @@ def api_user(role: str):
             if user is None:
                 raise ApiAuthError(401, "unknown, expired or revoked API token; ask an admin "
                                         "for a new one ('factpost user token NAME')")
-            actor = Actor(user.name, user.role, None)
+            actor = Actor(user.name, user.role, None, user.language)
         else:
             actor = session_actor(request)
             if actor is None:

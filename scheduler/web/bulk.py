@@ -23,6 +23,7 @@ from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Actor, AuthorForm
 from scheduler.web.context import Web, web
+from scheduler.web.i18n import gettext, status_word
 
 router = APIRouter(include_in_schema=False)
 ACTIONS = ("cancel", "approve", "reschedule")
@@ -77,7 +78,8 @@ Refusal = tuple[int | None, str]
 def cancel(w: Web, actor: Actor, seen: dict[int, str], fields: dict
            ) -> tuple[list[Post], list[Refusal]]:
     posts = [w.store.history.get(post_id) for post_id in sorted(seen)]
-    refused = [(p.id, f"it is {p.status}") for p in posts if p.status not in EDITABLE]
+    refused = [(p.id, gettext("it is %(status)s", status=status_word(p.status)))
+               for p in posts if p.status not in EDITABLE]
     if refused:
         return [], refused
     done: list[Post] = []
@@ -123,7 +125,8 @@ def reschedule(w: Web, actor: Actor, seen: dict[int, str], fields: dict
         for post_id in sorted(seen):
             post = w.store.history.get(post_id)
             if post.status not in EDITABLE:
-                refused.append((post.id, f"it is {post.status}"))
+                refused.append((post.id, gettext("it is %(status)s",
+                                                 status=status_word(post.status))))
                 continue
             thread = w.store.history.thread_of(post) if post.thread_size > 1 else [post]
             root = thread[0].id

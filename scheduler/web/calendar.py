@@ -21,6 +21,7 @@ from scheduler.timing import TimeFormatError, free_slots
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
 from scheduler.web.context import web
+from scheduler.web.i18n import gettext
 
 router = APIRouter(include_in_schema=False)
 #: The calendar shows years in this range; beyond it dates cannot be shifted by time zones.
@@ -48,7 +49,8 @@ def read_day(text: str, today: date, what: str = "start") -> date:
     try:
         day = date.fromisoformat(text) if text else today
     except ValueError:
-        raise TimeFormatError(f"cannot read {what} {text!r}; write a date like 2026-12-01"
+        raise TimeFormatError(gettext("cannot read %(what)s %(text)r; write a date like "
+                                      "2026-12-01", what=what, text=text)
                               ) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise TimeFormatError(f"{what} {text!r} is out of range; choose a year from "
@@ -71,10 +73,11 @@ def calendar_page(request: Request, actor: Author, account: str = "", view: str 
                   start: str = "", week: str = ""):
     w = web(request)
     if not w.config.accounts:
-        return w.render(request, "error.html", actor, 400, title="No accounts",
-                        message="no [[accounts]] configured; add one to config.toml")
+        return w.render(request, "error.html", actor, 400, title=gettext("No accounts"),
+                        message=gettext("no [[accounts]] configured; add one to config.toml"))
     if view not in VIEWS:
-        raise TimeFormatError(f"unknown calendar view {view!r}; use week or month")
+        raise TimeFormatError(gettext("unknown calendar view %(view)r; use week or month",
+                                      view=view))
     accounts = [w.config.account(account)] if account else list(w.config.accounts)
     today = w.now().astimezone(w.tz).date()
     # `week` is the address older links used; it names a day too.
@@ -121,11 +124,11 @@ def post_move(request: Request, post_id: int, actor: AuthorForm, at: str = Form(
     with the edit's checks (not in the past; draft, queued, failed or needs_review only)."""
     w = web(request)
     if not at.strip():
-        raise TimeFormatError("choose a slot to move the post to")
+        raise TimeFormatError(gettext("choose a slot to move the post to"))
     when = schedule_time(w, at)
     post = w.store.posts.edit(post_id, actor=actor, now=w.now(), scheduled_at=when)
     # Back to the calendar page it came from; anything else is not this site's to go to.
     target = back if back.startswith("/calendar") and "//" not in back else "/calendar"
-    return w.redirect(target, f"post {post.id} moved to "
-                              f"{w.local(post.scheduled_at)} ({w.tz.key})")
+    return w.redirect(target, gettext("post %(id)s moved to %(time)s (%(zone)s)", id=post.id,
+                                      time=w.local(post.scheduled_at), zone=w.tz.key))
 

@@ -17,12 +17,14 @@ from db.store import Store
 from posts.states import Actor
 from scheduler.config import Config
 from scheduler.timing import form_value, local_text, typed_value
+from scheduler.web import i18n
+from scheduler.web.i18n import N_
 
 HERE = Path(__file__).parent
-NAV = (("/", "Queue", "author"), ("/calendar", "Calendar", "author"),
-       ("/compose", "Compose", "author"), ("/import", "Import", "author"),
-       ("/approvals", "Approvals", "approver"), ("/history", "History", "author"),
-       ("/status", "Status", "author"), ("/users", "Users", "admin"))
+NAV = (("/", N_("Queue"), "author"), ("/calendar", N_("Calendar"), "author"),
+       ("/compose", N_("Compose"), "author"), ("/import", N_("Import"), "author"),
+       ("/approvals", N_("Approvals"), "approver"), ("/history", N_("History"), "author"),
+       ("/status", N_("Status"), "author"), ("/users", N_("Users"), "admin"))
 #: A one-time message for the next page ("approved", "cancelled"). It travels in a cookie
 #: this site sets, never in the address: a link from elsewhere cannot make the site say things.
 NOTICE_COOKIE = "factpost_notice"
@@ -46,6 +48,7 @@ class Web:
         self.tz = config.timezone
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
+        i18n.install(env)
         env.filters["local"] = self.local
         env.filters["form_value"] = lambda when: form_value(when, self.tz)
         env.filters["typed_value"] = lambda when: typed_value(when, self.tz)
@@ -57,20 +60,32 @@ class Web:
               ) -> str:
         """Office time with its zone ("2026-12-01 09:00 UTC+03:00", `local_text`); without
         `zone`, only where the wall time happens twice (a calendar's cells, under a heading
-        that names the zone)."""
-        return local_text(when, self.tz, fmt, zone=zone)
+        that names the zone). In a right-to-left language, isolated as left-to-right text."""
+        text = local_text(when, self.tz, fmt, zone=zone)
+        if text and i18n.direction() == "rtl":
+            # Left-to-right isolate (U+2066 ... U+2069): in right-to-left text, a date, its
+            # time and zone would otherwise be laid out in reverse order ("UTC+03:00 09:00
+            # 2026-12-01"), in pages and in plain-text notices alike.
+            return f"\u2066{text}\u2069"
+        return text
 
     def render(self, request: Request, template: str, actor: Actor | None, status: int = 200,
                **context) -> HTMLResponse:
         path = request.url.path
+        # Where the language switch comes back to: this page, unless it answers a form.
+        this_page = (path + (f"?{request.url.query}" if request.url.query else "")
+                     if request.method == "GET" else "/")
         # The menu marks the page it leads to (aria-current), a post's page under none.
-        nav = [(href, label, path == href or (href != "/" and path.startswith(href + "/")))
+        nav = [(href, i18n.gettext(label),
+                path == href or (href != "/" and path.startswith(href + "/")))
                for href, label, role in NAV if actor and actor.may(role)]
         notice = request.cookies.get(NOTICE_COOKIE)
         alert = request.cookies.get(ALERT_COOKIE)
         response = self.templates.TemplateResponse(
             request, template, {"actor": actor, "csrf": actor.csrf if actor else None, "nav": nav,
                                 "config": self.config, "tz": self.tz.key,
+                                "lang": i18n.current_language(), "dir": i18n.direction(),
+                                "this_page": this_page,
                                 "notice": unquote(notice) if notice else None,
                                 "alert": unquote(alert) if alert else None, **context},
             status_code=status)

@@ -27,6 +27,8 @@ from scheduler.timing import parse_duration
 from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
 from scheduler.web.context import web
+from scheduler.web.explain import explain
+from scheduler.web.i18n import gettext, say
 from scheduler.web.pending import PendingImport, PendingImports
 
 router = APIRouter(include_in_schema=False)
@@ -81,9 +83,9 @@ def review(request: Request, actor, fields: dict, data: bytes | None, name: str
     """Read and plan a document for review; raises with a one-line reason."""
     w = web(request)
     if data is None:
-        raise DocumentImportError("choose a file or paste the fact sheet's text")
+        raise DocumentImportError(gettext("choose a file or paste the fact sheet's text"))
     if not fields["accounts"]:
-        raise DocumentImportError("choose at least one account")
+        raise DocumentImportError(gettext("choose at least one account"))
     for account in fields["accounts"]:
         w.config.account(account)  # an unknown name is one clear line
     fields["start"] = fields["spacing"] = None
@@ -105,9 +107,11 @@ def render_review(request: Request, actor, token: str, pending: PendingImport, *
     plan = pending.plan
     accounts = [w.config.account(n) for n in pending.fields["accounts"]]
     by_account = {a.name: [p for p in plan.planned if p.account == a.name] for a in accounts}
-    cap_warnings = [(f"a post or thread for {o.largest_for} costs more than the whole monthly "
-                     f"{o.title} cap: queueing will be refused") if o.never_fits else o.message
-                    for o in plan.outlooks if o.never_fits or o.message]
+    cap_warnings = [gettext("a post or thread for %(account)s costs more than the whole "
+                            "monthly %(platform)s cap: queueing will be refused",
+                            account=o.largest_for, platform=o.title) if o.never_fits
+                    else say(o.warning)
+                    for o in plan.outlooks if o.never_fits or o.warning is not None]
     return w.render(request, "import_review.html", actor, status, sheet=plan.sheet,
                     name=pending.name, token=token, accounts=accounts, by_account=by_account,
                     costs={c.account: c for c in plan.costs}, notes=plan.notes,
@@ -125,8 +129,8 @@ async def import_review(request: Request, actor: AuthorForm):
         pending = await run_in_threadpool(review, request, actor, fields, data, name)
     except FactpostError as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
-                        error=w.public_message(str(exc)), chosen=set(fields["accounts"]),
-                        form=fields, accept=ACCEPT)
+                        error=explain(exc, public=w.public_message),
+                        chosen=set(fields["accounts"]), form=fields, accept=ACCEPT)
     token = pending_imports(request).put(pending)
     return render_review(request, actor, token, pending)
 
@@ -165,20 +169,28 @@ async def import_confirm(request: Request, actor: AuthorForm):
     name = pending.name
     if report.correction is not None:
         if not report.applied:
-            return w.redirect("/", f"{name}: no post changes; nothing to do")
-        return w.redirect("/", f"{name}: imported as document {report.document_id}; "
-                               f"{len(report.correction.supersede)} superseded posts cancelled, "
-                               f"{report.created} posts "
-                               + ("drafts awaiting approval" if w.config.require_approval
-                                  else "queued"))
+            return w.redirect("/", gettext("%(name)s: no post changes; nothing to do",
+                                           name=name))
+        return w.redirect("/", gettext(
+            "%(name)s: imported as document %(document)s; %(cancelled)s superseded posts "
+            "cancelled, %(count)s posts %(state)s", name=name, document=report.document_id,
+            cancelled=len(report.correction.supersede), count=report.created,
+            state=queued_state(w)))
     if report.created == 0:
-        return w.redirect("/", f"{name}: already imported for "
-                               f"{', '.join(report.skipped_accounts)}; nothing new")
-    state = "drafts awaiting approval" if w.config.require_approval else "queued"
-    notice = f"{name}: {report.created} posts {state}" + "".join(
-        f"; {cost}" for cost in report.costs) + "".join(
-        f". Warning: {warning}" for warning in report.cap_warnings)
+        return w.redirect("/", gettext("%(name)s: already imported for %(accounts)s; nothing "
+                                       "new", name=name,
+                                       accounts=", ".join(report.skipped_accounts)))
+    notice = gettext("%(name)s: %(count)s posts %(state)s", name=name, count=report.created,
+                     state=queued_state(w)) + "".join(
+        f"; {say(cost.line)}" for cost in report.costs) + "".join(
+        gettext(". Warning: %(warning)s", warning=say(warning))
+        for warning in report.cap_warnings)
     if report.images_attached:
-        notice += f"; {report.images_attached} with an image"
+        notice += gettext("; %(count)s with an image", count=report.images_attached)
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"
     return w.redirect(target, notice)
+
+
+def queued_state(w) -> str:
+    return (gettext("drafts awaiting approval") if w.config.require_approval
+            else gettext("queued"))

@@ -20,6 +20,7 @@ from scheduler.timing import TimeFormatError
 from scheduler.web.actions import parse_time
 from scheduler.web.auth import AdminForm, Author
 from scheduler.web.context import web
+from scheduler.web.i18n import gettext
 from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +50,7 @@ def history_filter(request: Request, account: str, status: str, since: str, unti
     if account:
         w.config.account(account)
     if status and status not in {s.value for s in PostStatus}:
-        raise TimeFormatError(f"unknown status {status!r}")
+        raise TimeFormatError(gettext("unknown status %(status)r", status=status))
     return HistoryFilter(account=account or None, status=status or None,
                          since=parse_time(w, since) if since else None,
                          until=parse_time(w, until) if until else None,
@@ -143,9 +144,9 @@ def pause_account(request: Request, name: str, actor: AdminForm,
     w = web(request)
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
-        w.store.accounts.pause(n, actor=actor, reason=reason.strip() or "paused in the web UI",
-                               now=w.now())
-    return w.redirect("/status", "paused")
+        w.store.accounts.pause(n, actor=actor, now=w.now(),
+                               reason=reason.strip() or gettext("paused in the web UI"))
+    return w.redirect("/status", gettext("paused"))
 
 
 @router.post("/accounts/{name}/resume")
@@ -154,4 +155,4 @@ def resume_account(request: Request, name: str, actor: AdminForm):
     names = [a.name for a in w.config.accounts] if name == "*" else [w.config.account(name).name]
     for n in names:
         w.store.accounts.resume(n, actor=actor, now=w.now())
-    return w.redirect("/status", "resumed")
+    return w.redirect("/status", gettext("resumed"))

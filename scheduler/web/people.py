@@ -31,6 +31,8 @@ from scheduler.web.auth import (
 )
 from scheduler.web.auth import token_hash as hash_of
 from scheduler.web.context import web
+from scheduler.web.explain import explain
+from scheduler.web.i18n import LANGUAGE_COOKIE, LANGUAGES, gettext
 
 router = APIRouter(include_in_schema=False)
 #: The only routes whose body is read before anyone is signed in, and so kept tiny (limits.py).
@@ -68,29 +70,52 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
     w = web(request)
     if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return login_page(request, status=403, name=name, next_=next,
-                          error="the sign-in form expired; try again")
+                          error=gettext("the sign-in form expired; try again"))
     ip = request.client.host if request.client else "unknown"
     now = w.now()
     try:
         user = authenticate(w.users, name.strip(), password, ip=ip, now=now)
     except LoginThrottled as exc:
-        return login_page(request, status=429, name=name, next_=next, error=str(exc))
+        return login_page(request, status=429, name=name, next_=next,
+                          error=explain(exc))
     if user is None:
         return login_page(request, status=401, name=name, next_=next,
-                          error="wrong name or password (or the user is disabled)")
+                          error=gettext("wrong name or password (or the user is disabled)"))
     token, _expires = start_session(request, user, now)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
                         secure=w.config.secure_cookies, path="/",
                         max_age=int(SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    # The sign-in page after signing out speaks the user's language too.
+    remember_language(response, user.language, w.config.secure_cookies)
+    return response
+
+
+def remember_language(response, code: str, secure: bool) -> None:
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, path="/",
+                        httponly=True, samesite="lax", secure=secure)
+
+
+@router.post("/language")
+def choose_language(request: Request, actor: AuthorForm, language: str = Form(""),
+                    back: str = Form("/")):
+    """The header's language switch: the signed-in user's language from now on, in every
+    browser they sign in with."""
+    w = web(request)
+    if language not in LANGUAGES:
+        raise UserError(gettext("no interface language %(code)r; choose one of %(known)s",
+                          code=language, known=", ".join(LANGUAGES)))
+    w.users.set_language(actor.name, language)
+    response = RedirectResponse(safe_next(back), status_code=303)
+    remember_language(response, language, w.config.secure_cookies)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, actor: AuthorForm):
     web(request).users.end_session(hash_of(request.cookies.get(SESSION_COOKIE, "")))
-    response = web(request).redirect("/login", "signed out")
+    response = web(request).redirect("/login", gettext("signed out"))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -110,8 +135,8 @@ def users_add(request: Request, actor: AdminForm,
         add_user(w.users, name.strip(), password, role, now=w.now(), actor=actor)
     except UserError as exc:
         return w.render(request, "users.html", actor, 400, users=w.users.users(), roles=ROLES,
-                        error=str(exc), held=w.users.steps_by_user())
-    return w.redirect("/users", f"added {name.strip()}")
+                        error=explain(exc), held=w.users.steps_by_user())
+    return w.redirect("/users", gettext("added %(name)s", name=name.strip()))
 
 
 @router.post("/users/{name}")
@@ -120,16 +145,17 @@ def users_change(request: Request, name: str, actor: AdminForm,
                  step: Annotated[list[str] | None, Form()] = None, steps_shown: str = Form("")):
     w = web(request)
     if name == actor.name and (state == "disabled" or (role and role != "admin")):
-        raise UserError("you cannot disable yourself or drop your own admin role; ask "
-                        "another admin")
+        raise UserError(gettext("you cannot disable yourself or drop your own admin role; ask "
+                          "another admin"))
     # The form's step boxes say every step the user holds; forms without them change none.
     steps = check_steps(step or [], w.config.review_steps) if steps_shown else None
     if steps and (role or w.users.require_user(name).role) == "author":
-        raise UserError(f"only approvers clear steps; give {name} the approver role too")
+        raise UserError(gettext("only approvers clear steps; give %(name)s the approver role too",
+                          name=name))
     w.users.update_user(name, role=check_role(role) if role else None,
                         disabled={"disabled": True, "active": False}.get(state),
                         password_hash=hash_password(password) if password else None,
                         actor=actor, now=w.now())
     if steps is not None:
         w.users.set_steps(name, steps, actor=actor, now=w.now())
-    return w.redirect("/users", f"updated {name}")
+    return w.redirect("/users", gettext("updated %(name)s", name=name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,13 +15,15 @@ from db.queue import held_message
 from posts.retractions import REASONS
 from posts.states import EDITABLE, PostStatus
 from scheduler.compose import editable_text, edited_text
+from scheduler.config import offered_pairs
 from scheduler.errors import FactpostError
-from scheduler.pairing import offered_pairs
 from scheduler.retraction import correct, retract, retraction_notice
 from scheduler.timing import typed_value
 from scheduler.web.actions import compose_for, schedule_time
 from scheduler.web.auth import Actor, Approver, ApproverForm, Author, AuthorForm
 from scheduler.web.context import web
+from scheduler.web.explain import explain
+from scheduler.web.i18n import gettext, status_word
 
 router = APIRouter(include_in_schema=False)
 S = PostStatus
@@ -35,9 +38,16 @@ def to(request: Request, path: str, notice: str) -> RedirectResponse:
 UPLOAD_PATHS = ("/compose",)
 
 
+#: The "T" between date and time in a form value, which a typed time has as a space.
+ISO_T = re.compile(r"^(\d{4}-\d{2}-\d{2})T")
+
+
 @router.get("/compose")
 def compose_page(request: Request, actor: Author,
                  account: Annotated[list[str], Query(max_length=50)] = (), at: str = ""):
+    # The calendar links a free slot by its form value ("2026-12-01T09:00", with its offset
+    # in a repeated hour); the time field shows it as staff type it ("2026-12-01 09:00").
+    at = ISO_T.sub(r"\1 ", at.strip(), count=1)
     return compose_form(request, actor, 200, chosen=list(account), at=at, text="", variants={},
                         alt_text="", error=None, when="at" if at else "slot")
 
@@ -74,15 +84,17 @@ async def compose_post(request: Request, actor: AuthorForm):
     except FactpostError as exc:
         return compose_form(request, actor, 400, chosen=chosen, at=at, text=text,
                             variants=variants, alt_text=alt_text, when=when,
-                            error=str(exc) + ("; choose the image again" if image_given(upload)
-                                              else ""))
-    notes = [f"{thread[0].account}: " + (f"{len(thread)}-part thread" if len(thread) > 1
-                                         else "post") +
-             f" {thread[0].status} at {w.local(thread[0].scheduled_at)}" for thread in threads]
+                            error=explain(exc) + (gettext("; choose the image again")
+                                              if image_given(upload) else ""))
+    notes = [(gettext("%(account)s: %(parts)s-part thread %(status)s at %(time)s")
+              if len(thread) > 1 else gettext("%(account)s: post %(status)s at %(time)s")) % {
+                 "account": thread[0].account, "parts": len(thread),
+                 "status": status_word(thread[0].status),
+                 "time": w.local(thread[0].scheduled_at)} for thread in threads]
     first = threads[0][0]
     path = f"/posts/{first.id}" if len(threads) == 1 else "/"
-    return to(request, path, "; ".join(notes) + "".join(f". Warning: {warning}"
-                                                        for warning in warnings))
+    return to(request, path, "; ".join(notes) + "".join(
+        gettext(". Warning: %(warning)s", warning=warning) for warning in warnings))
 
 
 def image_given(upload) -> bool:
@@ -121,8 +133,9 @@ def post_correct(request: Request, post_id: int, actor: ApproverForm,
                  text: str = Form("")):
     w = web(request)
     posts = correct(w.store, w.config, actor, post_id, text, now=w.now())
-    return to(request, f"/posts/{posts[0].id}", f"correction of post {post_id} "
-                                                f"{posts[0].status}")
+    return to(request, f"/posts/{posts[0].id}",
+              gettext("correction of post %(id)s %(status)s", id=post_id,
+                      status=status_word(posts[0].status)))
 
 
 @router.post("/posts/{post_id}/edit")
@@ -133,7 +146,8 @@ def post_edit(request: Request, post_id: int, actor: AuthorForm,
     new_text = edited_text(text, post, w.config) if text.strip() else None
     p = w.store.posts.edit(post_id, actor=actor, now=w.now(), text=new_text,
                            scheduled_at=schedule_time(w, at) if at.strip() else None)
-    return to(request, f"/posts/{p.id}", f"saved; the post is {p.status}")
+    return to(request, f"/posts/{p.id}",
+              gettext("saved; the post is %(status)s", status=status_word(p.status)))
 
 
 @router.post("/posts/{post_id}/cancel")
@@ -141,7 +155,7 @@ def post_cancel(request: Request, post_id: int, actor: AuthorForm,
                 reason: str = Form("")):
     w = web(request)
     w.store.posts.cancel(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
-    return to(request, f"/posts/{post_id}", "cancelled")
+    return to(request, f"/posts/{post_id}", gettext("cancelled"))
 
 
 @router.post("/posts/{post_id}/approve")
@@ -149,7 +163,7 @@ def post_approve(request: Request, post_id: int,
                  actor: ApproverForm, version: str = Form("", max_length=64)):
     w = web(request)
     w.store.posts.approve([post_id], seen={post_id: version}, actor=actor, now=w.now())
-    return to(request, f"/posts/{post_id}", cleared_note(w, [post_id]) or "approved")
+    return to(request, f"/posts/{post_id}", cleared_note(w, [post_id]) or gettext("approved"))
 
 
 @router.post("/posts/{post_id}/reject")
@@ -157,15 +171,16 @@ def post_reject(request: Request, post_id: int, actor: ApproverForm,
                 reason: str = Form("")):
     w = web(request)
     w.store.posts.reject(post_id, actor=actor, now=w.now(), reason=reason.strip() or None)
-    return to(request, "/approvals", f"post {post_id} rejected")
+    return to(request, "/approvals", gettext("post %(id)s rejected", id=post_id))
 
 
 @router.post("/posts/{post_id}/retry")
 def post_retry(request: Request, post_id: int, actor: AuthorForm):
     w = web(request)
     p = w.store.posts.retry(post_id, actor=actor, now=w.now())
-    return to(request, f"/posts/{post_id}", "queued again, due now" if p.status == S.QUEUED
-              else "back to draft: it needs an approval before it is sent")
+    return to(request, f"/posts/{post_id}", gettext("queued again, due now")
+              if p.status == S.QUEUED
+              else gettext("back to draft: it needs an approval before it is sent"))
 
 
 @router.post("/posts/{post_id}/resolve")
@@ -173,13 +188,13 @@ def post_resolve(request: Request, post_id: int, actor: ApproverForm,
                  remote_id: str = Form(""), remote_url: str = Form("")):
     w = web(request)
     if not remote_id.strip():
-        raise BadLink("give the id the post has on the platform, or use Retry if it is "
-                      "not there")
+        raise BadLink(gettext("give the id the post has on the platform, or use Retry if it "
+                              "is not there"))
     w.store.posts.resolve_published(post_id, remote_id=remote_id, remote_url=remote_url or None,
                                     actor=actor, now=w.now())
     # The create whose outcome was unknown did make the post: X billed it.
     w.store.spend.settle_post(post_id, found=True, remote_id=remote_id.strip())
-    return to(request, f"/posts/{post_id}", "marked published")
+    return to(request, f"/posts/{post_id}", gettext("marked published"))
 
 
 @router.get("/approvals")
@@ -214,7 +229,7 @@ async def approvals_approve(request: Request, actor: ApproverForm):
         if post_id.isdigit() and len(post_id) < 10 and len(version) <= 64:
             seen[int(post_id)] = version
     if not seen:
-        return to(request, "/approvals", "nothing selected")
+        return to(request, "/approvals", gettext("nothing selected"))
     return await _approve(request, actor, seen)
 
 
@@ -223,7 +238,8 @@ async def _approve(request: Request, actor: Actor, seen: dict[int, str]):
     approved = await run_in_threadpool(w.store.posts.approve, list(seen), seen=seen,
                                        actor=actor, now=w.now())
     note = await run_in_threadpool(cleared_note, w, [p.id for p in approved])
-    return to(request, "/approvals", note or f"approved {len(approved)} post(s)")
+    return to(request, "/approvals", note or gettext("approved %(count)s post(s)",
+                                                     count=len(approved)))
 
 
 def cleared_note(w, post_ids: list[int]) -> str | None:
@@ -234,6 +250,7 @@ def cleared_note(w, post_ids: list[int]) -> str | None:
     notes = []
     for post_id, done in w.store.posts.progress(post_ids).items():
         step = done.cleared[-1].step if done.cleared else done.steps[-1]
-        notes.append(f"post {post_id}: cleared {step}" + (
-            f", waits for {done.waiting_for}" if done.waiting_for else ", approved"))
+        notes.append(gettext("post %(id)s: cleared %(step)s", id=post_id, step=step) + (
+            gettext(", waits for %(step)s", step=done.waiting_for) if done.waiting_for
+            else gettext(", approved")))
     return "; ".join(notes)

@@ -17,21 +17,35 @@ async function askPreview(body) {
   });
 }
 
+// The page's words for what this script writes, in the page's language (base.html puts
+// them on <body data-words>, from the same catalogue as the page); English if absent.
+const WORDS = JSON.parse(document.body ? document.body.dataset.words || "{}" : "{}");
+
+function say(key, english, values) {
+  const words = WORDS[key] || english;
+  return words.replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
+}
+
 // One counter (and, where there is a list, the parts) from one /api/preview answer.
 function showPreview(response, preview, text, counter, list) {
   if (!response.ok) {
-    counter.textContent = "Preview unavailable (" + response.status + ")";
+    counter.textContent = say("unavailable", "Preview unavailable (%(status)s)",
+                              {status: response.status});
     counter.classList.add("over");
     if (list) list.replaceChildren();
     return;
   }
-  const unit = preview.unit;
+  const unit = (WORDS.units || {})[preview.unit] || preview.unit;
   const blank = !text.trim();
   counter.textContent = preview.title + ": " + preview.length + " / " + preview.limit + " " +
     unit + (preview.fits || blank ? "" :
-      preview.threads ? " — too long for one post: it will go out as a " +
-        preview.parts.length + "-part thread" : " — too long for " + preview.title);
-  if (preview.cost) counter.textContent += " · cost on " + preview.title + ": " + preview.cost;
+      preview.threads ? say("thread", " — too long for one post: it will go out as a " +
+                            "%(parts)s-part thread", {parts: preview.parts.length})
+        : say("too_long", " — too long for %(title)s", {title: preview.title}));
+  if (preview.cost) {
+    counter.textContent += say("cost", " · cost on %(title)s: %(cost)s",
+                               {title: preview.title, cost: preview.cost});
+  }
   if (preview.cap_warning) counter.textContent += " · " + preview.cap_warning;
   counter.classList.toggle("over", !preview.fits && !blank);
   if (!list) return;

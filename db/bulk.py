@@ -1,0 +1,70 @@
+"""Writing an import's thousands of rows at once: inserting rows whose new ids the caller needs
+(sections, posts, audit rows) in one executemany on either database, and indexing new posts for
+search in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import Session
+
+from db.models import Post
+
+
+def insert_with_ids(s: Session, table: Table, rows: Sequence[dict]) -> list[int]:
+    """Insert `rows` (dicts with the same keys, no `id`) into `table`, whose primary key is
+    an integer `id`, in the transaction of `s`; returns their new ids in the order given.
+
+    On SQLite the transaction holds the database's one write lock from its start (`BEGIN
+    IMMEDIATE`, db/engine.py), so the ids after the largest are free, and are given explicitly
+    in one plain executemany. SQLAlchemy's INSERT ... RETURNING with `sort_by_parameter_order`
+    sends one statement per row there (SQLite has no sentinel to match a batch's rows to their
+    ids), which was most of the time a 1 MB import spent storing. On PostgreSQL it is one
+    batched INSERT ... RETURNING (insertmanyvalues), rows matched to ids by a sentinel."""
+    if not rows:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        last = conn.scalar(select(func.max(table.c.id))) or 0
+        ids = list(range(last + 1, last + 1 + len(rows)))
+        conn.execute(insert(table), [{**row, "id": row_id}
+                                     for row_id, row in zip(ids, rows, strict=True)])
+        return ids
+    return list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             rows).scalars())
+
+
+#: The row a per-row search-index trigger reads (migration 0008's `_sqlite_folded`).
+_PER_ROW = "(SELECT new.id AS id, new.text AS x)"
+
+
+@contextmanager
+def search_indexed_at_end(s: Session) -> Iterator[None]:
+    """Posts inserted inside, in the transaction of `s`, are put in SQLite's search index
+    (posts_fts) all at once when the block ends rather than by the insert trigger row by row,
+    which was half of what inserting an import's posts cost SQLite. The trigger is dropped for
+    the block and made again from its own definition, read from the database (so whatever
+    folding the migrations gave it is kept), all inside the transaction: a rollback restores
+    it, and no other connection can write meanwhile (the transaction holds the write lock).
+    Does nothing on PostgreSQL, or if the trigger is not of the expected shape."""
+    conn = s.connection()
+    trigger = None
+    if conn.dialect.name == "sqlite":
+        trigger = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = "
+            "'posts_fts_insert'").scalar()
+    body = trigger[trigger.find(" BEGIN") + 6:trigger.rfind("END")].strip() if trigger else ""
+    if not body or body.count(_PER_ROW) != 1 or body.count(";") != 1:
+        yield
+        return
+    posts = Post.__table__
+    last = conn.scalar(select(func.max(posts.c.id))) or 0
+    conn.exec_driver_sql("DROP TRIGGER posts_fts_insert")
+    try:
+        yield
+        conn.exec_driver_sql(body.replace(_PER_ROW, "(SELECT id, text AS x FROM posts "
+                                                    "WHERE id > ?)"), (last,))
+    finally:
+        conn.exec_driver_sql(trigger)
