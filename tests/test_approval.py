@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from db import migrate
-from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError
+from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError, VersionMissing
 from db.models import Post
 from db.store import Store
 from posts.states import (
@@ -190,6 +190,66 @@ def test_a_failed_post_retimed_under_review_keeps_its_approval(store):
                             scheduled_at=T0 + LEASE).status == S.QUEUED
 
 
+def test_a_failed_post_retimed_says_whether_it_is_queued_again_or_needs_an_approval(store):
+    later = T0 + timedelta(hours=1)
+    reasons = []
+    for review in (Review(), REVIEWED):  # review turned on after the post failed
+        store.review = Review()
+        post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
+                               now=T0, status=S.QUEUED, scheduled_at=T0)
+        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
+        store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
+        store.review = review
+        store.posts.edit(post.id, actor=AUTHOR, now=T0, scheduled_at=later)
+        last = store.history.audit_trail(post.id)[-1]
+        reasons.append((last.from_status, last.to_status, last.reason))
+    assert reasons == [("failed", "queued", "edited time; queued again"),
+                       ("failed", "draft", "edited time; needs approval")]
+
+
+def test_a_retry_says_whether_the_post_is_queued_again_or_needs_an_approval_first(store):
+    later = T0 + timedelta(hours=1)
+    seen = []
+    for review in (Review(), REVIEWED):  # review turned on after the post failed
+        store.review = Review()
+        post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
+                               now=T0, status=S.QUEUED, scheduled_at=T0)
+        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
+        store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
+        store.review = review
+        retried = store.posts.retry(post.id, actor=AUTHOR, now=later)
+        last = store.history.audit_trail(post.id)[-1]
+        seen.append((retried.scheduled_at, last.action, last.to_status, last.reason))
+    assert seen == [(later, "retry", "queued", "queued again by staff"),
+                    (later, "retry", "draft",
+                     "sent to draft by a retry: it needs an approval first")]
+
+
+def test_a_retry_queues_a_partner_that_failed_with_its_post_and_says_why(store):
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+    approve(store, [en.id], actor=APPROVER, now=T0)
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == en.id
+    store.outcomes.failed(en.id, worker="w", reason="refused", now=T0)
+    assert store.history.get(ar.id).status == S.FAILED
+    store.posts.retry(en.id, actor=AUTHOR, now=T0 + LEASE)
+    partner = store.history.get(ar.id)
+    last = store.history.audit_trail(ar.id)[-1]
+    assert (partner.status, partner.scheduled_at, last.action, last.reason) == (
+        S.QUEUED, T0 + LEASE, "retry", f"queued again with its pair partner, post {en.id}")
+
+
+def test_an_approval_without_the_version_reviewed_says_where_to_read_it(store):
+    store.review = REVIEWED
+    post = store.posts.add(account="office-x", platform="x", text="Hello.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    with pytest.raises(VersionMissing) as refused:
+        store.posts.approve([post.id], seen={}, actor=APPROVER, now=T0)
+    assert str(refused.value) == (
+        f"approving post {post.id} needs the version you reviewed; open the post (factpost "
+        f"post show, the post's page, GET /api/posts/{post.id}) and approve what it shows")
+    assert store.history.get(post.id).status == S.DRAFT
+
+
 # -- finding 9: approving a pair through the API ---------------------------------------------
 
 def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make_office, serve):
@@ -264,6 +324,86 @@ def test_a_post_its_own_author_approved_is_not_queued_again_once_the_two_person_
                                             "approver must approve it"):
         store.posts.retry(post.id, actor=Actor("ada", "admin"), now=T0)
     assert store.history.get(post.id).status == S.FAILED
+
+
+def test_an_edit_to_one_partner_takes_the_approval_from_the_other_wherever_it_waits(store):
+    store.review = REVIEWED
+    for fail_partner in (False, True):
+        en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+        approve(store, [en.id], actor=APPROVER, now=T0)
+        edited, partner_id = ar, en.id  # the English side leads: it is claimed first
+        if fail_partner:  # a failed partner would otherwise be retried on the old approval
+            assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == en.id
+            store.outcomes.failed(en.id, worker="w", reason="refused", now=T0)
+        edited_at = T0 + timedelta(minutes=5)
+        store.posts.edit(edited.id, actor=AUTHOR, now=edited_at, text=f"الميناء ({fail_partner}).")
+        partner = store.history.get(partner_id)
+        assert (partner.status, partner.approved_by, partner.approved_content) == (
+            S.FAILED if fail_partner else S.DRAFT, None, None)
+        last = store.history.audit_trail(partner_id)[-1]
+        assert (last.at, last.actor, last.action, last.from_status, last.to_status,
+                last.reason) == (
+            edited_at, "tester", "edit", "failed" if fail_partner else "queued", partner.status,
+            f"its pair partner, post {edited.id}, was edited; needs approval again")
+        if fail_partner:
+            assert store.posts.retry(partner_id, actor=AUTHOR, now=T0).status == S.DRAFT
+        else:
+            own = store.history.audit_trail(edited.id)[-1]
+            assert (own.from_status, own.to_status, own.reason) == (
+                "queued", "draft", "edited text; needs approval again")
+
+
+# -- rejecting: a draft turned down, with its partner, the reason kept for the author --------
+
+def trail_of(store: Store, post_id: int) -> list[tuple]:
+    return [(e.actor, e.action, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(post_id)]
+
+
+def test_a_rejected_draft_is_cancelled_with_its_partner_and_the_reason_kept_for_the_author(
+        store):
+    store.review = REVIEWED
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+    rejected = store.posts.reject(ar.id, actor=APPROVER, now=T0, reason="figures unchecked")
+    assert (rejected.id, rejected.status) == (ar.id, S.CANCELLED)
+    assert trail_of(store, ar.id)[1:] == [
+        ("reviewer", "reject", "draft", "cancelled", "rejected: figures unchecked")]
+    assert trail_of(store, en.id)[1:] == [
+        ("reviewer", "reject", "draft", "cancelled",
+         f"rejected: figures unchecked (with its pair partner, post {ar.id})")]
+    lone = store.posts.add(account="office-x", platform="x", text="Alone.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    store.posts.reject(lone.id, actor=APPROVER, now=T0)
+    assert trail_of(store, lone.id)[-1][-1] == "rejected: no reason given"
+
+
+def test_only_an_approver_rejects_and_only_a_draft(store):
+    store.review = REVIEWED
+    draft = store.posts.add(account="office-x", platform="x", text="Draft.", actor=AUTHOR,
+                            now=T0, status=S.DRAFT, scheduled_at=T0)
+    with pytest.raises(NotPermitted, match="reject needs the approver role"):
+        store.posts.reject(draft.id, actor=Actor("ann", "author"), now=T0)
+    approve(store, [draft.id], actor=APPROVER, now=T0)
+    with pytest.raises(NotEditable, match=f"post {draft.id} is queued; only drafts are "
+                                          "rejected"):
+        store.posts.reject(draft.id, actor=APPROVER, now=T0)
+    assert store.history.get(draft.id).status == S.QUEUED
+    assert [e.action for e in store.history.audit_trail(draft.id)] == ["create", "approve"]
+
+
+def test_rejecting_a_draft_leaves_a_partner_that_is_no_longer_a_draft_alone(store):
+    # Without review a partner can be queued while its post is still a draft.
+    draft = store.posts.add(account="office-x", platform="x", text="Port open.", actor=AUTHOR,
+                            now=T0, status=S.DRAFT, scheduled_at=T0)
+    queued = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                             actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == draft.id).values(pair_id=queued.id))
+        s.execute(update(Post).where(Post.id == queued.id).values(pair_id=draft.id))
+    store.posts.reject(draft.id, actor=APPROVER, now=T0, reason="wrong day")
+    assert store.history.get(draft.id).status == S.CANCELLED
+    assert store.history.get(queued.id).status == S.QUEUED
+    assert [e.action for e in store.history.audit_trail(queued.id)] == ["create"]
 
 
 # -- the property: random actions by random people -------------------------------------------

@@ -201,6 +201,49 @@ def test_each_partner_of_a_pair_is_cleared_on_its_own_record_and_checks(cleared_
             "lena", "paul", "ray"]
 
 
+def test_an_edit_to_one_partner_withdraws_the_other_s_steps_on_its_record(cleared_store):
+    # The partner's version covers both texts, so its steps no longer count either way; the
+    # record must say they were withdrawn, when, and why.
+    store = cleared_store
+    en = draft(store)
+    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                         actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
+        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    approve(store, [en.id], actor=LENA, now=T0)
+    edited_at = T0 + timedelta(minutes=5)
+    store.posts.edit(en.id, actor=AUTHOR, now=edited_at, text="Port open at eleven.")
+    assert trail(store, ar.id)[-1] == (
+        "tester", "edit", "draft",
+        f"its pair partner, post {en.id}, was edited; its clearance starts again at the "
+        "first step")
+    last = store.history.audit_trail(ar.id)[-1]
+    assert (last.at, last.from_status) == (edited_at, "draft")
+    with store.reading() as s:
+        assert [(r.step, r.withdrawn_at) for r in s.scalars(
+            select(Clearance).where(Clearance.post_id == ar.id))] == [("legal", edited_at)]
+    # A partner with nothing cleared gets no such row.
+    store.posts.edit(en.id, actor=AUTHOR, now=edited_at, text="Port open at noon.")
+    assert [e.reason for e in store.history.audit_trail(ar.id)].count(
+        f"its pair partner, post {en.id}, was edited; its clearance starts again at the "
+        "first step") == 1
+
+
+def test_an_edit_to_a_cleared_post_in_the_queue_withdraws_its_steps_on_the_record(
+        cleared_store):
+    store = cleared_store
+    post = draft(store)
+    for actor in (LENA, PIA, RAY):
+        approve(store, [post.id], actor=actor, now=T0)
+    edited_at = T0 + timedelta(minutes=5)
+    store.posts.edit(post.id, actor=AUTHOR, now=edited_at, text="Port open at noon.")
+    with store.reading() as s:
+        assert [(r.step, r.withdrawn_at) for r in s.scalars(
+            select(Clearance).where(Clearance.post_id == post.id).order_by(Clearance.id))] == [
+            (step, edited_at) for step in STEPS]
+
+
 def test_one_step_is_today_s_approval_and_named_steps_later_hold_what_it_cleared(store):
     store.review = Review(require_approval=True, two_person_rule=True)
     post = draft(store)

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import Office, page_csrf, sign_in
+from conftest import APPROVER, T0, Office, page_csrf, sign_in
 
-from posts.states import PostStatus
+from db.errors import BadLink, NotEditable
+from posts.states import Actor, NotPermitted, PostStatus
 from scheduler.cli import cli
 
 S = PostStatus
@@ -119,3 +120,92 @@ def test_resolve_needs_exactly_one_answer(office, cli_as, args):
     assert result.exit_code == 2
     assert "give exactly one of --published REMOTE_ID and --retry" in result.output
     assert office.store.history.get(post_id).status == S.NEEDS_REVIEW
+
+
+# -- what staff may type as the answer: checked by the store, whatever the way in ------------
+
+def needs_review(store, text: str = "Clinic open.", account: str = "office-fb") -> int:
+    post_id = store.posts.add(account=account, platform="facebook", text=text,
+                              scheduled_at=T0, actor=Actor("ann", "author"), now=T0,
+                              status=S.QUEUED).id
+    assert store.queue.claim_next(account, worker="w", now=T0,
+                                  lease=timedelta(minutes=2)).id == post_id
+    store.outcomes.failed(post_id, worker="w", reason="no answer", now=T0, status=S.NEEDS_REVIEW)
+    return post_id
+
+
+@pytest.mark.parametrize("remote_id, message", [
+    ("", "'' is not a post id"),
+    ("   ", "'' is not a post id"),
+    ("12 34", "'12 34' is not a post id; give the id the platform shows for the post (at "
+              "most 100 characters, no spaces)"),
+    ("1\x00", "is not a post id"),
+    ("9" * 101, f"'{'9' * 40}' is not a post id"),
+])
+def test_a_post_id_staff_give_is_one_printable_word_of_at_most_100_characters(
+        store, remote_id, message):
+    post_id = needs_review(store)
+    with pytest.raises(BadLink) as refused:
+        store.posts.resolve_published(post_id, remote_id=remote_id, remote_url=None,
+                                      actor=APPROVER, now=T0)
+    assert message in str(refused.value)
+    assert store.history.get(post_id).status == S.NEEDS_REVIEW
+
+
+@pytest.mark.parametrize("remote_url", [
+    "javascript:alert(1)", "data:text/html,hi", "ftp://example.com/1", "https://",
+    "https://example.com/" + "a" * 481, "https://example.com/a b", "https://example.com/\x07",
+])
+def test_a_link_staff_give_is_an_http_address_of_at_most_500_characters(store, remote_url):
+    post_id = needs_review(store)
+    with pytest.raises(BadLink, match=r"is not a web address; give the post's link starting "
+                                      r"with https:// \(at most 500 characters\), or none"):
+        store.posts.resolve_published(post_id, remote_id="555", remote_url=remote_url,
+                                      actor=APPROVER, now=T0)
+    assert store.history.get(post_id).status == S.NEEDS_REVIEW
+
+
+def test_a_post_resolved_by_hand_keeps_the_id_and_link_given_trimmed(store):
+    post_id = needs_review(store)
+    longest = "HTTPS://example.com/" + "a" * 480  # 500 characters, the scheme in capitals
+    post = store.posts.resolve_published(post_id, remote_id=" " + "7" * 100 + " ",
+                                         remote_url=f" {longest} ", actor=APPROVER,
+                                         now=T0 + timedelta(minutes=5))
+    assert (post.status, post.remote_id, post.remote_url) == (
+        S.PUBLISHED, "7" * 100, longest)
+    assert post.published_at == T0 + timedelta(minutes=5)
+    trail = store.history.audit_trail(post_id)
+    assert (trail[-1].actor, trail[-1].action, trail[-1].reason) == (
+        "reviewer", "resolve", f"confirmed published as {'7' * 100} by staff")
+    other = needs_review(store, "Bakery open.", account="office-fb-2")
+    assert store.posts.resolve_published(other, remote_id="8", remote_url="  ", actor=APPROVER,
+                                         now=T0).remote_url is None
+    plain = needs_review(store, "Market open.", account="office-fb-3")
+    assert store.posts.resolve_published(plain, remote_id="9", remote_url="http://example.com/9",
+                                         actor=APPROVER, now=T0).remote_url == (
+        "http://example.com/9")
+
+
+def test_a_refused_link_is_quoted_by_its_first_60_characters(store):
+    post_id = needs_review(store)
+    link = "javascript:" + "x" * 100
+    with pytest.raises(BadLink) as refused:
+        store.posts.resolve_published(post_id, remote_id="1", remote_url=link, actor=APPROVER,
+                                      now=T0)
+    assert str(refused.value).startswith(f"{link[:60]!r} is not a web address")
+
+
+def test_only_an_approver_resolves_and_only_a_post_in_doubt(store):
+    post_id = needs_review(store)
+    with pytest.raises(NotPermitted, match="resolve needs the approver role"):
+        store.posts.resolve_published(post_id, remote_id="1", remote_url=None,
+                                      actor=Actor("ann", "author"), now=T0)
+    queued = store.posts.add(account="office-x", platform="x", text="Not sent yet.",
+                             scheduled_at=T0, actor=Actor("ann", "author"), now=T0,
+                             status=S.QUEUED).id
+    with pytest.raises(NotEditable, match=f"post {queued} is queued; only needs_review posts "
+                                          "are resolved by hand"):
+        store.posts.resolve_published(queued, remote_id="1", remote_url=None, actor=APPROVER,
+                                      now=T0)
+    assert {store.history.get(p).status for p in (post_id, queued)} == {
+        S.NEEDS_REVIEW, S.QUEUED}

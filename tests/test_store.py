@@ -128,6 +128,22 @@ def test_illegal_transitions_change_nothing(store):
     assert len(store.history.audit_trail(post_id)) == 2
 
 
+def test_cancelling_a_post_withdraws_its_partner_unless_the_partner_is_out(store):
+    first, second = add(store, "Port open."), add(store, "الميناء مفتوح.", account="office-fb")
+    link_pair(store, first, second)
+    store.posts.cancel(first, actor=staff("editor"), now=T0)
+    assert [(e.actor, e.action, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(second)][1:] == [
+        ("editor", "cancel", "queued", "cancelled",
+         f"its pair partner, post {first}, was cancelled")]
+    assert store.history.audit_trail(first)[-1].reason == "cancelled"
+    # A partner already published stays published; its post can still be withdrawn.
+    out, waiting = published_at(store, T0), add(store, "Later.")
+    link_pair(store, out, waiting)
+    assert store.posts.cancel(waiting, actor=staff("editor"), now=T0).status == S.CANCELLED
+    assert store.history.get(out).status == S.PUBLISHED
+
+
 def test_approving_is_all_or_nothing(store):
     draft = add(store, status=S.DRAFT)
     queued = add(store, "other")
@@ -153,6 +169,28 @@ def test_published_posts_cannot_be_edited(store):
     store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u", now=T0)
     with pytest.raises(NotEditable, match="only draft, queued"):
         store.posts.edit(post_id, actor=staff("a"), now=T0, text="x")
+
+
+def test_an_edit_s_audit_row_says_what_changed_and_an_edit_that_changes_nothing_writes_none(
+        store):
+    post_id = add(store)
+    later = T0 + timedelta(hours=1)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, scheduled_at=later)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="new", scheduled_at=T0)
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="new", scheduled_at=T0)
+    assert [(e.action, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(post_id)][1:] == [
+        ("edit", "queued", "queued", "edited time"),
+        ("edit", "queued", "queued", "edited text and time")]
+
+
+def test_a_post_that_is_out_says_which_posts_can_be_edited(store):
+    post_id = add(store)
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    with pytest.raises(NotEditable) as refused:
+        store.posts.edit(post_id, actor=staff("a"), now=T0, text="x")
+    assert str(refused.value) == (f"post {post_id} is publishing; only draft, queued, failed or "
+                                  "needs_review posts can be edited")
 
 
 def test_unknown_posts_say_where_to_look(store):
