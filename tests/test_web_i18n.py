@@ -346,7 +346,12 @@ def test_an_english_importer_reads_the_same_english_lines_as_the_command_line(ca
     ("scan.txt", b"\x89PNG\r\n\x1a\n" + bytes(40),
      "scan.txt: هذا صورة PNG، لا نص عادي؛ صدّر صحيفة الوقائع نصًّا عاديًّا",
      "scan.txt: this is a PNG image, not plain text; export the fact sheet as plain text"),
-], ids=["docx-not-word", "empty", "png-named-txt"])
+    ("deep.html", b"<html><body>" + b"<div>" * 1000 + b"text" + b"</div>" * 1000,
+     "deep.html: فيه عناصر متداخلة أعمق من 100 مستوى، وهو الحد الأقصى لصحيفة وقائع؛ احفظه "
+     "مرة أخرى من محرره، أو نصًّا عاديًّا",
+     "deep.html: it has elements nested more than 100 levels deep, the limit for a fact "
+     "sheet; save it again from its editor, or as plain text"),
+], ids=["docx-not-word", "empty", "png-named-txt", "nested-too-deep"])
 def test_a_bad_upload_is_refused_in_the_readers_language(newsroom, name, data, arabic,
                                                           english):
     refused = upload(arabic_user(newsroom, "chen"), name, data)
