@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation messages
+.PHONY: demo test bench lint lock clean corpus twemoji-regex mutation messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(VENV)/.installed-dev $(if $(NPM),node_modules/.installed)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
+# Regenerate docs/screenshots/ (every main page; desktop and phone; English and Arabic) from the
+# browser tests; commit the PNGs with the change that altered the pages.
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python scripts/screenshots.py
+
 # Rewrite the corpus's golden files (tests/corpus/*/expected.json) from what the code does now.
 # Only on purpose: review the diff (git diff tests/corpus) before committing it.
 corpus: $(VENV)/.installed-dev
@@ -65,11 +70,14 @@ mutation: $(VENV)/.installed-dev
 # Re-extract the web interface's words into scheduler/web/locale/messages.pot and merge them
 # into each language's messages.po: new strings arrive empty, changed ones fuzzy, and
 # tests/test_web_i18n.py fails until each has its translation (README, "Languages").
+# Besides the web's own words, the lines the core keeps as words (posts/words.py: `words()`
+# and `counted_words()` in posts/ and scheduler/), which the web shows translated.
 LOCALE := scheduler/web/locale
+MESSAGE_KEYWORDS := -k N_ -k words -k counted_words:1,2
 messages: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F pyproject.toml -k N_ --no-location --sort-output --no-wrap \
-		--project factpost --version 0.1.0 --copyright-holder "the factpost authors" \
-		-o $(LOCALE)/messages.pot scheduler/web
+	$(BIN)/pybabel extract -F pyproject.toml $(MESSAGE_KEYWORDS) --no-location --sort-output \
+		--no-wrap --project factpost --version 0.1.0 --copyright-holder "the factpost authors" \
+		-o $(LOCALE)/messages.pot scheduler/web posts scheduler
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --previous --ignore-obsolete \
 		--no-wrap --ignore-pot-creation-date
 

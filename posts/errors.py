@@ -9,6 +9,20 @@ and how the command line and the web show each branch, is drawn in `scheduler/er
 
 from __future__ import annotations
 
+from posts.words import Words
+
 
 class FactpostError(Exception):
-    """Base of every error factpost raises for people to read (never for a bug)."""
+    """Base of every error factpost raises for people to read (never for a bug).
+
+    Raised with a `Words` (posts/words.py) rather than a finished string, the error keeps its
+    wording and values as `words`, so the web can say it in the reader's language; `str()` is
+    the English line either way."""
+
+    words: Words | None = None
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], Words):
+            self.words = args[0]
+            args = (str(args[0]), *args[1:])
+        super().__init__(*args)

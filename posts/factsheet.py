@@ -37,6 +37,7 @@ from posts.contacts import (
 )
 from posts.hyphenation import join_marked
 from posts.text import canonicalise, fold_spaces
+from posts.words import Words, words
 
 __all__ = ["Block", "ContactAccount", "Contacts", "FactSheet", "Part", "Section",
            "blocks", "extract_contacts", "heading_sections", "parse_factsheet",
@@ -69,7 +70,7 @@ class FactSheet:
     contacts: Contacts
     #: Every line of the body that is not post text (contact lines, headings with no text
     #: under them) and every close call, one sentence each: nothing is left out silently.
-    notes: tuple[str, ...] = ()
+    notes: tuple[Words | str, ...] = ()
 
 
 def parse_factsheet(text: str) -> FactSheet:
@@ -89,13 +90,14 @@ def sheet_from_blocks(found: Iterable[Block]) -> FactSheet:
     heading: str | None = None
     paragraphs: list[str] = []
     contact_lines: list[str] = []
-    notes: list[str] = []
+    notes: list[Words] = []
 
     def close_section() -> None:
         if paragraphs:
             sections.append(Section(heading, tuple(paragraphs)))
         elif heading is not None:
-            notes.append(f"not posted: the heading {_quote(heading)} has no text under it")
+            notes.append(words("not posted: the heading %(heading)s has no text under it",
+                               heading=_quote(heading)))
 
     for block in found:
         if block.kind == "title":
@@ -106,11 +108,14 @@ def sheet_from_blocks(found: Iterable[Block]) -> FactSheet:
         elif block.kind == "paragraph":
             paragraphs.append(block.text)
             if block.why:
-                notes.extend(f"kept as post text: {why}" for why in block.why.split("\n"))
+                notes.extend(words("kept as post text: %(why)s", why=why)
+                             for why in block.why.split("\n"))
         else:
             contact_lines.append(block.text)
-            notes.append(f"not posted, taken for contact details: {_quote(block.text)}"
-                         + (f" ({block.why})" if block.why else ""))
+            notes.append(words("not posted, taken for contact details: %(line)s (%(why)s)",
+                               line=_quote(block.text), why=block.why) if block.why else
+                         words("not posted, taken for contact details: %(line)s",
+                               line=_quote(block.text)))
     close_section()
     return FactSheet(title, tuple(sections), extract_contacts(contact_lines), tuple(notes))
 

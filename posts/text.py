@@ -20,6 +20,7 @@ import re
 import unicodedata
 
 from posts.errors import FactpostError
+from posts.words import Words, words
 
 # C0 and C1 control characters, less \t and \n (handled separately), plus U+FEFF (byte-order
 # mark / zero-width no-break space), the noncharacters U+FFFE and U+FFFF, and U+00AD (soft
@@ -49,17 +50,15 @@ _NOT_CONTROL_BYTES = bytes(b for b in range(256) if not _BINARY_CONTROLS.match(c
 _BINARY_SHARE = 0.10
 
 # Formats people export fact sheets to by mistake, by their leading bytes.
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "a PDF file"),
-    (b"PK\x03\x04", "a ZIP archive (a .docx, .xlsx or .odt is one)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office file (.doc)"),
-    (b"{\\rtf", "an RTF file"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
+_SIGNATURES: tuple[tuple[bytes, Words], ...] = (
+    (b"%PDF-", words("a PDF file")),
+    (b"PK\x03\x04", words("a ZIP archive (a .docx, .xlsx or .odt is one)")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", words("an old Microsoft Office file (.doc)")),
+    (b"{\\rtf", words("an RTF file")),
+    (b"\x89PNG", words("a PNG image")),
+    (b"\xff\xd8\xff", words("a JPEG image")),
+    (b"GIF8", words("a GIF image")),
 )
-
-_FIX_TEXT = "export the fact sheet as plain text (.txt, UTF-8)"
 
 
 def canonicalise(text: str) -> str:
@@ -109,6 +108,12 @@ class BinaryDocument(DocumentError):
     pass
 
 
+def empty_document(name: str) -> EmptyDocument:
+    """The error for a file `name` of zero bytes, whatever its format."""
+    return EmptyDocument(words(
+        "%(name)s: the file is empty; check that you picked the right file", name=name))
+
+
 class NotUtf8(DocumentError):
     pass
 
@@ -135,35 +140,41 @@ def decode_document(data: bytes, name: str) -> str:
     """
     name = " ".join(name.split()) or "(unnamed)"
     if not data:
-        raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
+        raise empty_document(name)
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
-            raise BinaryDocument(f"{name}: this is {what}, not plain text; {_FIX_TEXT}")
+            raise BinaryDocument(words(
+                "%(name)s: this is %(what)s, not plain text; export the fact sheet as plain "
+                "text (.txt, UTF-8)", name=name, what=what))
     if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        raise NotUtf8(f"{name}: the file is UTF-32 encoded; save it as UTF-8 and try again")
+        raise NotUtf8(words(
+            "%(name)s: the file is UTF-32 encoded; save it as UTF-8 and try again", name=name))
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = _decode(data, "utf-16", name)
     else:
         if b"\x00" in data:
-            raise BinaryDocument(
-                f"{name}: contains NUL bytes, so it is a binary file (or UTF-16 without a "
-                f"byte-order mark); {_FIX_TEXT}")
+            raise BinaryDocument(words(
+                "%(name)s: contains NUL bytes, so it is a binary file (or UTF-16 without a "
+                "byte-order mark); export the fact sheet as plain text (.txt, UTF-8)",
+                name=name))
         controls = len(data.translate(None, _NOT_CONTROL_BYTES))
         if controls > _BINARY_SHARE * len(data):
-            raise BinaryDocument(
-                f"{name}: {controls} of {len(data)} bytes are control bytes, so this is not a "
-                f"text document; {_FIX_TEXT}")
+            raise BinaryDocument(words(
+                "%(name)s: %(controls)s of %(total)s bytes are control bytes, so this is not a "
+                "text document; export the fact sheet as plain text (.txt, UTF-8)",
+                name=name, controls=controls, total=len(data)))
         text = _decode(data, "utf-8-sig", name)
     controls = len(_BINARY_CONTROLS.findall(text))
     if controls > _BINARY_SHARE * len(text):
-        raise BinaryDocument(
-            f"{name}: {controls} of {len(text)} characters are control characters, so this is "
-            f"not a text document; {_FIX_TEXT}")
+        raise BinaryDocument(words(
+            "%(name)s: %(controls)s of %(total)s characters are control characters, so this is "
+            "not a text document; export the fact sheet as plain text (.txt, UTF-8)",
+            name=name, controls=controls, total=len(text)))
     text = canonicalise(text)
     if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
-        raise NoUsableText(
-            f"{name}: contains no letters or digits (only whitespace or punctuation); check "
-            "that you picked the right file")
+        raise NoUsableText(words(
+            "%(name)s: contains no letters or digits (only whitespace or punctuation); check "
+            "that you picked the right file", name=name))
     return text
 
 
@@ -172,6 +183,7 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         label = "UTF-16" if encoding == "utf-16" else "UTF-8"
-        raise NotUtf8(
-            f"{name}: not valid {label} (bad bytes {data[exc.start:exc.end].hex(' ')} at offset "
-            f"{exc.start}); save the file as UTF-8 and try again") from None
+        raise NotUtf8(words(
+            "%(name)s: not valid %(encoding)s (bad bytes %(bytes)s at offset %(offset)s); save "
+            "the file as UTF-8 and try again", name=name, encoding=label,
+            bytes=data[exc.start:exc.end].hex(" "), offset=exc.start)) from None

@@ -22,6 +22,7 @@ from posts.formats.images import (
 )
 from posts.sentences import detect_language
 from posts.states import Actor, PostStatus
+from posts.words import Words, words
 from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
 from scheduler.planning import Cost, attach_images, costs, plan_posts
@@ -48,15 +49,15 @@ class ImportReport:
     #: line for each image or account that did not.
     images_found: int = 0
     images_attached: int = 0
-    image_notes: tuple[str, ...] = ()
+    image_notes: tuple[Words | str, ...] = ()
     #: Lines of the document left out of the posts, and close calls (LoadedDocument.notes).
-    notes: tuple[str, ...] = ()
+    notes: tuple[Words | str, ...] = ()
     #: What the queued posts will cost, per account of a platform that bills per request.
     costs: tuple[Cost, ...] = ()
     #: Where queueing them takes a billing app past its monthly cap: what and by how much.
-    cap_warnings: tuple[str, ...] = ()
+    cap_warnings: tuple[Words, ...] = ()
     #: Accounts whose configured language is not the document's (language_warnings).
-    language_warnings: tuple[str, ...] = ()
+    language_warnings: tuple[Words, ...] = ()
 
 
 def import_file(path: Path, *, store: Store, config: Config,
@@ -108,15 +109,15 @@ class ImportPlan:
     #: Accounts that already have posts from this document, so get nothing new.
     skipped_accounts: tuple[str, ...]
     images_found: int
-    image_notes: tuple[str, ...]
-    notes: tuple[str, ...]
+    image_notes: tuple[Words | str, ...]
+    notes: tuple[Words | str, ...]
     costs: tuple[Cost, ...]
     outlooks: tuple[CapOutlook, ...]
-    language_warnings: tuple[str, ...] = ()
+    language_warnings: tuple[Words, ...] = ()
 
     @property
-    def cap_warnings(self) -> tuple[str, ...]:
-        return tuple(o.message for o in self.outlooks if o.message)
+    def cap_warnings(self) -> tuple[Words, ...]:
+        return tuple(o.warning for o in self.outlooks if o.warning is not None)
 
     @property
     def posts(self) -> tuple[PlannedPost, ...]:
@@ -143,8 +144,8 @@ def plan_import(text: str, sheet: FactSheet, *, source_name: str, store: Store,
             correction = plan_correction(sheet, accounts, earlier, previous_id=previous.id,
                                          config=config, store=store, now=now, at=at,
                                          every=every)
-            image_notes = (("images are attached on a first import only, not to a "
-                            "corrected version",) if with_images and images else ())
+            image_notes = ((words("images are attached on a first import only, not to a "
+                                  "corrected version"),) if with_images and images else ())
             return ImportPlan(
                 text, sheet, source_name, (), correction, (), len(images), image_notes, notes,
                 costs(correction.posts, config),
@@ -205,10 +206,11 @@ def store_import(plan: ImportPlan, *, store: Store, config: Config, actor: Actor
         images_attached=sum(1 for p in plan.posts if p.media is not None))
 
 
-_LANGUAGE_NAMES = {"en": "English", "ar": "Arabic"}
+_LANGUAGE_NAMES = {"en": words("English"), "ar": words("Arabic")}
 
 
-def language_warnings(sheet: FactSheet, accounts: Sequence[AccountConfig]) -> tuple[str, ...]:
+def language_warnings(sheet: FactSheet, accounts: Sequence[AccountConfig]
+                      ) -> tuple[Words, ...]:
     """One line per account whose `language` is not the language the sheet is written in
     (posts.sentences.detect_language over its title and sections): Arabic text sent to an
     English account, or the reverse, is almost always the wrong file or the wrong account."""
@@ -216,7 +218,9 @@ def language_warnings(sheet: FactSheet, accounts: Sequence[AccountConfig]) -> tu
                                           for s in sheet.sections)])
     found = detect_language(text)
     return tuple(
-        f"the document reads as {_LANGUAGE_NAMES[found]}, but account {a.name!r} posts in "
-        f"{_LANGUAGE_NAMES.get(a.language, a.language)} (language = \"{a.language}\" in the "
-        "config); import it for an account in its language, or correct the account's language"
+        words("the document reads as %(found)s, but account %(account)s posts in %(language)s "
+              "(language = \"%(code)s\" in the config); import it for an account in its "
+              "language, or correct the account's language", found=_LANGUAGE_NAMES[found],
+              account=repr(a.name), language=_LANGUAGE_NAMES.get(a.language, a.language),
+              code=a.language)
         for a in accounts if a.language != found)

@@ -115,5 +115,5 @@ def import_pair(english_path: Path, arabic_path: Path | None, *, store: Store, c
                         skipped_accounts=tuple(sorted(done)),
                         first_at=min(times, default=None), last_at=max(times, default=None),
                         costs=costs(planned, config),
-                        cap_warnings=tuple(o.message for o in outlooks if o.message))
+                        cap_warnings=tuple(o.warning for o in outlooks if o.warning))
 

@@ -22,6 +22,7 @@ from posts.formats.images import (
 from posts.formats.limits import DEFAULT_LIMITS, Limits
 from posts.media import MediaError, check_image
 from posts.split import Snippet, split_section
+from posts.words import Words, words
 from scheduler.config import AccountConfig, Config
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Estimate
@@ -38,7 +39,12 @@ class Cost:
     estimate: Estimate
 
     def __str__(self) -> str:
-        return f"{self.account} on {self.title}: {self.estimate}"
+        return str(self.line)
+
+    @property
+    def line(self) -> Words:
+        return words("%(account)s on %(platform)s: %(estimate)s", account=self.account,
+                     platform=self.title, estimate=self.estimate.line)
 
 
 def snippets_for(sheet: FactSheet, account: AccountConfig, language: str | None = None

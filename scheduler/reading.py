@@ -34,7 +34,8 @@ from posts.formats.images import (
 from posts.formats.limits import MB, Limits, check_threads, current_limits, parse_budget
 from posts.formats.markdown import read_markdown
 from posts.formats.pdf import read_pdf
-from posts.text import DocumentError, EmptyDocument, UnreadableDocument, decode_document
+from posts.text import DocumentError, UnreadableDocument, decode_document, empty_document
+from posts.words import Words, words
 from scheduler.platforms import registry
 
 #: Fact sheets are a few pages; anything far larger is a wrong file, not a long document.
@@ -54,7 +55,7 @@ class LoadedDocument:
     images: tuple[FoundImage, ...] = ()
     #: What the reader and the parser left out of the posts or decided on a close call, one
     #: line each (the reader's first: "read with its tracked changes accepted").
-    notes: tuple[str, ...] = ()
+    notes: tuple[Words | str, ...] = ()
 
 
 def read_document(path: Path, limits: Limits | None = None) -> tuple[str, FactSheet]:
@@ -146,7 +147,7 @@ def parse_with_images(data: bytes, name: str, resolve: Resolver | None = None,
 def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | None,
            limits: Limits) -> LoadedDocument:
     images: list[FoundImage] = []
-    notes: tuple[str, ...] = ()
+    notes: tuple[Words | str, ...] = ()
     try:
         kind = document_format(name, data)
         if kind in ("text", "markdown", "html") and len(data) > limits.text_bytes:
@@ -168,10 +169,11 @@ def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | Non
                                                              len(sections) - 1)])
                       for i in read.images]
     except DocumentError as exc:
-        raise DocumentImportError(str(exc)) from None
+        raise DocumentImportError(exc.words or str(exc)) from None
     if not sheet.sections:
-        raise DocumentImportError(f"{name}: no post text found (only a title or contact lines); "
-                           "add paragraphs to the fact sheet")
+        raise DocumentImportError(words(
+            "%(name)s: no post text found (only a title or contact lines); add paragraphs to "
+            "the fact sheet", name=name))
     if len(sheet.sections) > limits.sections:
         # Before any section is split into posts.
         raise DocumentImportError(
@@ -182,16 +184,16 @@ def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | Non
     try:
         check_threads(sheet, name, threads.text, threads.title)
     except DocumentError as exc:
-        raise DocumentImportError(str(exc)) from None
+        raise DocumentImportError(exc.words or str(exc)) from None
     return LoadedDocument(text, sheet, tuple(images), (*notes, *sheet.notes))
 
 
 def _check_size(size: int, name: str) -> None:
     if size > MAX_DOCUMENT_BYTES:
-        raise DocumentImportError(
-            f"{name}: {size / 1_048_576:.1f} MB is too large for a fact sheet (limit "
-            f"{MAX_DOCUMENT_BYTES // 1_048_576} MB); split the document or check that this is "
-            "the right file")
+        raise DocumentImportError(words(
+            "%(name)s: %(size)s MB is too large for a fact sheet (limit %(limit)s MB); split "
+            "the document or check that this is the right file", name=name,
+            size=f"{size / 1_048_576:.1f}", limit=MAX_DOCUMENT_BYTES // 1_048_576))
 
 
 Format = Literal["text", "markdown", "html", "pdf", "docx"]
@@ -219,29 +221,36 @@ def document_format(filename: str, data: bytes) -> Format:
     suffix = PurePath(filename).suffix.lower()
     kind = _EXTENSIONS.get(suffix)
     if kind is None:
-        hint = "; save it as .docx" if suffix in (".doc", ".odt", ".rtf") else ""
-        raise UnreadableDocument(f"{filename}: {suffix} files are not supported{hint}; "
-                                 f"import a {_SUPPORTED} file")
+        if suffix in (".doc", ".odt", ".rtf"):
+            raise UnreadableDocument(words(
+                "%(name)s: %(suffix)s files are not supported; save it as .docx; import a "
+                "%(supported)s file", name=filename, suffix=suffix, supported=_SUPPORTED))
+        raise UnreadableDocument(words(
+            "%(name)s: %(suffix)s files are not supported; import a %(supported)s file",
+            name=filename, suffix=suffix, supported=_SUPPORTED))
     if kind == "pdf" and data:
-        raise UnreadableDocument(f"{filename}: named .pdf but is not a PDF (it does not start "
-                                 "with %PDF-); check that this is the right file")
+        raise UnreadableDocument(words(
+            "%(name)s: named .pdf but is not a PDF (it does not start with %%PDF-); check that "
+            "this is the right file", name=filename))
     if kind == "docx" and data.startswith(_COMPOUND_FILE):
         # Word saves a password-protected .docx inside a compound file ([MS-OFFCRYPTO] 2.3.4,
         # https://learn.microsoft.com/en-us/openspecs/office_file_formats/ms-offcrypto/
         # 4f2e28a1-624a-4bed-b3ec-816f0df484ff), as it saved the old binary .doc.
-        raise UnreadableDocument(f"{filename}: a password-protected (encrypted) Word document, "
-                                 "or an old .doc; remove the password in Word (File > Info > "
-                                 "Protect Document) and save it as .docx")
+        raise UnreadableDocument(words(
+            "%(name)s: a password-protected (encrypted) Word document, or an old .doc; remove "
+            "the password in Word (File > Info > Protect Document) and save it as .docx",
+            name=filename))
     if kind == "docx" and data:
-        raise UnreadableDocument(f"{filename}: named .docx but is not a Word document (not a "
-                                 "ZIP archive); save it again as .docx from Word")
+        raise UnreadableDocument(words(
+            "%(name)s: named .docx but is not a Word document (not a ZIP archive); save it "
+            "again as .docx from Word", name=filename))
     return kind
 
 
 def _read_parts(kind: Format, data: bytes, name: str, resolve: Resolver | None,
                 base_url: str | None = None) -> Read:
     if not data:
-        raise EmptyDocument(f"{name}: the file is empty; check that you picked the right file")
+        raise empty_document(name)
     if kind == "pdf":
         return read_pdf(data, name)
     if kind == "docx":

@@ -27,6 +27,7 @@ from db.reservations import CapRules, Refusal, month_bounds
 from db.spend import start_in
 from db.store import Store
 from posts.errors import FactpostError
+from posts.words import Dollars, Words, words
 from scheduler.config import Config, CredentialsMissing
 from scheduler.platforms import registry
 from scheduler.platforms.billing import Prices, usd
@@ -231,18 +232,23 @@ class CapState:
         return "warning" if self.spent >= self.cap * WARN_SHARE else "ok"
 
     @property
-    def message(self) -> str | None:
+    def message(self) -> Words | None:
+        """The warning at 80% and at 100% of the cap (kept as words, posts/words.py)."""
         if self.level == "ok":
             return None
-        who = ", ".join(self.accounts) or f"app {self.app}"
-        head = (f"{self.title} spend for {who} is {usd(self.spent)} of the "
-                f"{usd(self.cap or 0)} monthly cap ({self.share:.0%})")
+        who = ", ".join(self.accounts) or words("app %(app)s", app=self.app)
+        values = {"platform": self.title, "who": who, "spent": Dollars(self.spent),
+                  "cap": Dollars(self.cap or 0), "share": f"{self.share:.0%}"}
         if self.level == "reached":
-            return (f"{head}: new {self.title} posts wait until "
-                    f"{self.resets_at:%Y-%m-%d %H:%M} UTC; raise [{self.table}] "
-                    "monthly_spend_usd in the config and restart the daemon to publish sooner "
-                    "(threads already started are finished)")
-        return f"{head}; at 100% new {self.title} posts wait until the month ends"
+            return words(
+                "%(platform)s spend for %(who)s is %(spent)s of the %(cap)s monthly cap "
+                "(%(share)s): new %(platform)s posts wait until %(resets)s UTC; raise "
+                "[%(table)s] monthly_spend_usd in the config and restart the daemon to publish "
+                "sooner (threads already started are finished)",
+                resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table, **values)
+        return words("%(platform)s spend for %(who)s is %(spent)s of the %(cap)s monthly cap "
+                     "(%(share)s); at 100%% new %(platform)s posts wait until the month ends",
+                     **values)
 
     def as_dict(self) -> dict:
         return {"app": self.app, "accounts": list(self.accounts), "spent_usd": usd(self.spent),
@@ -439,15 +445,23 @@ class CapOutlook:
     @property
     def message(self) -> str | None:
         """The warning to show before or after queueing, or None when all fits."""
+        return None if self.warning is None else str(self.warning)
+
+    @property
+    def warning(self) -> Words | None:
+        """`message` kept as words (posts/words.py), for a reader of another language."""
         if not self.over or not self.adding:
             return None
         total = self.committed + self.queued + self.adding
-        return (f"{self.title} monthly cap: queueing these posts ({usd(self.adding)}) takes "
-                f"{', '.join(self.accounts)} to {usd(total)} this month, {usd(self.over)} over "
-                f"the {usd(self.cap)} cap ({usd(self.committed)} spent or set aside, "
-                f"{usd(self.queued)} already queued); the posts past the cap wait until "
-                f"{self.resets_at:%Y-%m-%d %H:%M} UTC, or raise [{self.table}] "
-                "monthly_spend_usd")
+        return words(
+            "%(platform)s monthly cap: queueing these posts (%(adding)s) takes %(accounts)s to "
+            "%(total)s this month, %(over)s over the %(cap)s cap (%(committed)s spent or set "
+            "aside, %(queued)s already queued); the posts past the cap wait until %(resets)s "
+            "UTC, or raise [%(table)s] monthly_spend_usd", platform=self.title,
+            adding=Dollars(self.adding), accounts=", ".join(self.accounts),
+            total=Dollars(total), over=Dollars(self.over), cap=Dollars(self.cap),
+            committed=Dollars(self.committed), queued=Dollars(self.queued),
+            resets=f"{self.resets_at:%Y-%m-%d %H:%M}", table=self.table)
 
     def as_dict(self) -> dict:
         return {"accounts": list(self.accounts), "cap_usd": usd(self.cap),

@@ -2,8 +2,9 @@
 import the sample fact sheet, approve it, find it in the calendar, publish it through the
 emulator, and read it back in the history.
 
-Screenshots of every page go to $FACTPOST_SCREENSHOTS (scripts/screenshots.py sets it to
-docs/screenshots); otherwise to the test's temporary folder.
+The README's screenshots come from the last test here, which runs only when
+$FACTPOST_SCREENSHOTS names a folder (`make screenshots` sets it to docs/screenshots): the
+other tests take none, so the normal run pays nothing for them.
 """
 
 from __future__ import annotations
@@ -39,22 +40,20 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("FACTPOST_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(page, base: str, name: str) -> None:
+def sign_in(page, base: str, name: str, language: str = "en") -> None:
+    """Sign `name` in on `page` (controls found by form and name, so in any language) and
+    set the interface to `language`."""
     page.goto(base + "/login")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator('input[name="name"]').fill(name)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator('form[action="/login"] button[type="submit"]').click()
     page.wait_for_url(base + "/")
+    if page.evaluate("() => document.documentElement.lang") != language:
+        page.locator(f'form[action="/language"] button[value="{language}"]').click()
+        page.wait_for_function("lang => document.documentElement.lang === lang", arg=language)
 
 
-def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, shots, tmp_path):
+def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, tmp_path):
     from playwright.sync_api import expect
 
     base = newsroom.url
@@ -68,7 +67,6 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
 
     page.goto(base + "/")
     expect(page).to_have_url(re.compile(r"/login\?next=/$"))
-    page.screenshot(path=shots / "login.png")
 
     # The author imports the sample fact sheet for both accounts, to go out now.
     sign_in(page, base, "chen")
@@ -76,17 +74,14 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     page.get_by_label("Upload a fact sheet").set_input_files(sheet)
     page.get_by_label("From").check()
     page.locator('input[name="every"]').fill("0s")
-    page.screenshot(path=shots / "import.png", full_page=True)
     page.get_by_role("button", name="Review").click()
     expect(page.get_by_role("heading", name="OPERATIONS").first).to_be_visible()
     snippets = page.locator("article.snippet").count()
     assert snippets > 4
     assert newsroom.store.history.search() == []  # reviewing writes nothing
-    page.screenshot(path=shots / "import-review.png")
     page.get_by_role("button", name=re.compile("Queue these posts")).click()
     expect(page.locator(".notice")).to_contain_text(f"{snippets} posts drafts awaiting")
     expect(page.locator(".badge.draft").first).to_be_visible()
-    page.screenshot(path=shots / "queue.png")
 
     # The author may not approve; an approver does, all at once.
     assert page.get_by_role("link", name="Approvals").count() == 0
@@ -94,7 +89,6 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     sign_in(page, base, "bashir")
     page.get_by_role("link", name="Approvals").click()
     expect(page.locator('input[name="post"]')).to_have_count(snippets)
-    page.screenshot(path=shots / "approvals.png")
     page.get_by_label("Select all").check()
     page.get_by_role("button", name="Approve selected").click()
     expect(page.locator(".notice")).to_have_text(f"approved {snippets} post(s)")
@@ -105,7 +99,6 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     entries = page.locator("a.entry.queued")
     expect(entries.first).to_be_visible()
     assert entries.count() == len(newsroom.store.history.search())  # every account's
-    page.screenshot(path=shots / "calendar.png", full_page=True)
     entries.first.click()
     expect(page.locator("h1")).to_contain_text("queued")
 
@@ -117,7 +110,6 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     page.get_by_label("Status").select_option("published")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.posts tbody tr")).to_have_count(snippets)
-    page.screenshot(path=shots / "history.png")
     first_x = min(p.id for p in newsroom.store.history.search() if p.account == "office-x")
     page.locator(f'table.posts a[href="/posts/{first_x}"]').first.click()
     link = page.locator("dd a[href^='https://x.com/']")
@@ -125,13 +117,12 @@ def test_import_approve_publish_and_review_in_the_browser(newsroom, browser, sho
     assert link.get_attribute("href").rsplit("/", 1)[-1] in tweet_ids
     expect(page.get_by_role("heading", name="Attempts")).to_be_visible()
     expect(page.locator("td", has_text="published").first).to_be_visible()
-    page.screenshot(path=shots / "post.png", full_page=True)
 
     assert errors == []
     context.close()
 
 
-def test_compose_counts_live_and_shows_arabic_right_to_left(newsroom, browser, shots):
+def test_compose_counts_live_and_shows_arabic_right_to_left(newsroom, browser):
     from playwright.sync_api import expect
 
     base = newsroom.url
@@ -150,19 +141,17 @@ def test_compose_counts_live_and_shows_arabic_right_to_left(newsroom, browser, s
     box.fill(arabic)
     expect(counter).to_contain_text(f"{len(arabic)} / 280")
     page.get_by_role("radio", name=re.compile("^At")).check()
-    page.screenshot(path=shots / "compose.png", full_page=True)
     page.get_by_role("button", name=re.compile("draft")).click()
     text = page.locator(".post-text")
     expect(text).to_have_text(arabic)
     # dir="auto" makes the browser lay Arabic out right to left.
     assert text.evaluate("e => getComputedStyle(e).direction") == "rtl"
     page.goto(base + "/status")
-    page.screenshot(path=shots / "status.png", full_page=True)
     context.close()
 
 
 def test_a_word_file_and_a_pdf_are_imported_in_the_browser_and_published(newsroom, browser,
-                                                                         shots, tmp_path):
+                                                                         tmp_path):
     from playwright.sync_api import expect
     from sample_documents import docx_bytes, pdf_bytes, sample_blocks
 
@@ -186,7 +175,6 @@ def test_a_word_file_and_a_pdf_are_imported_in_the_browser_and_published(newsroo
         count = page.locator("article.snippet").count()
         assert count > 2
         reviewed += count
-        page.screenshot(path=shots / f"import-review-{name.rsplit('.', 1)[1]}.png")
         page.get_by_role("button", name=re.compile("Queue these posts")).click()
         expect(page.locator(".notice")).to_contain_text(f"{name}: {count} posts drafts")
     assert errors == []
@@ -205,7 +193,7 @@ def test_a_word_file_and_a_pdf_are_imported_in_the_browser_and_published(newsroo
 
 
 def test_a_post_is_moved_on_the_calendar_by_dragging_or_by_keyboard(make_office, serve,
-                                                                    browser, shots):
+                                                                    browser):
     from conftest import add_users
     from playwright.sync_api import expect
 
@@ -222,7 +210,6 @@ def test_a_post_is_moved_on_the_calendar_by_dragging_or_by_keyboard(make_office,
     page = context.new_page()
     sign_in(page, base, "chen")
     page.goto(base + "/calendar")
-    page.screenshot(path=shots / "calendar-week.png", full_page=True)
 
     # A drag onto Wednesday's 15:00 slot.
     page.locator(f'[data-post="{dragged}"]').drag_to(
@@ -247,13 +234,12 @@ def test_a_post_is_moved_on_the_calendar_by_dragging_or_by_keyboard(make_office,
 
     page.goto(base + "/calendar?view=month")
     expect(page.get_by_role("heading", name="Calendar: December 2026")).to_be_visible()
-    page.screenshot(path=shots / "calendar-month.png", full_page=True)
     context.close()
 
 
 PHONE = {"width": 390, "height": 844}
-#: The phone pages kept as screenshots (and any that fails).
-PHONE_SHOTS = {"queue", "history", "post-published", "calendar", "import-review"}
+#: The interface languages; right to left moves what sticks out to the other side.
+LANGUAGES = ["en", "ar"]
 LONG_URL = ("https://www.defense.example.mil/News/Releases/Release/Article/4012345/"
             "joint-task-force-meridian-reopens-the-maritime-corridor-to-commercial-shipping-"
             "after-the-mine-clearance-operation-" + "x" * 120)
@@ -261,15 +247,22 @@ ARABIC = ("أعلنت قوة المهام المشتركة ميريديان إع
           "بعد انتهاء عمليات إزالة الألغام #Meridian " * 3)
 
 
-OVERFLOWING = """() => [...document.querySelectorAll("body *")]
-  .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
-  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth + 0.5))
-  .slice(0, 5).map(e => e.outerHTML.slice(0, 120))"""
+#: Elements that stick out past either edge of the window (right to left, they stick out on the
+#: left), innermost first.
+OVERFLOWING = """() => {
+  const out = e => { const box = e.getBoundingClientRect();
+                     return box.right > innerWidth + 0.5 || box.left < -0.5; };
+  return [...document.querySelectorAll("body *")].filter(out)
+    .filter(e => ![...e.children].some(out)).slice(0, 5).map(e => e.outerHTML.slice(0, 120));
+}"""
 
 
-def test_no_page_scrolls_sideways_on_a_phone(newsroom, browser, shots, tmp_path):
-    """Every page at 390 x 844 (an iPhone 14) with real content: long post text, Arabic,
-    unbroken long URLs, a published post, a thread, every table (as stacked cards)."""
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_page_scrolls_sideways_on_a_phone(newsroom, browser, tmp_path, language):
+    """Every page at 390 x 844 (an iPhone 14) with real content, in every interface language
+    (a right-to-left page overflows to the left, which scrollWidth does not count): long post
+    text, Arabic, unbroken long URLs, a published post, a thread, every table (as stacked
+    cards). A page that overflows is kept as a screenshot in the test's folder."""
     from playwright.sync_api import expect
 
     from scheduler.demo import sample_factsheet
@@ -293,22 +286,23 @@ def test_no_page_scrolls_sideways_on_a_phone(newsroom, browser, shots, tmp_path)
                               reason=f"superseded by {LONG_URL}")
     assert office.store.history.get(published).status == S.PUBLISHED
 
-    context = browser.new_context(viewport=PHONE)
+    # The browser's language picks the sign-in page's (Accept-Language).
+    context = browser.new_context(viewport=PHONE, locale=language)
     page = context.new_page()
     wide: dict[str, tuple[int, list[str]]] = {}
 
     def check(name: str) -> None:
         page.wait_for_load_state("load")
         width = page.evaluate("document.documentElement.scrollWidth")
-        if width > PHONE["width"]:
+        if width > PHONE["width"] or page.evaluate(OVERFLOWING):
             # The elements that stick out, innermost first, to say what to fix.
             wide[name] = (width, page.evaluate(OVERFLOWING))
-        if name in PHONE_SHOTS or name in wide:
-            page.screenshot(path=shots / f"phone-{name}.png", full_page=True)
+            page.screenshot(path=tmp_path / f"{name}.{language}.phone.png", full_page=True)
 
     page.goto(office.url + "/login")
+    assert page.evaluate("() => document.documentElement.lang") == language
     check("login")
-    sign_in(page, office.url, "amira")
+    sign_in(page, office.url, "amira", language)
     pages = {"queue": "/", "calendar": "/calendar", "calendar-month": "/calendar?view=month",
              "compose": "/compose", "import": "/import", "approvals": "/approvals",
              "history": "/history", "history-search": "/history?q=meridian&status=draft",
@@ -321,26 +315,26 @@ def test_no_page_scrolls_sideways_on_a_phone(newsroom, browser, shots, tmp_path)
         check(name)
     # The cards carry their column's name where the table's head is hidden.
     page.goto(office.url + "/history")
-    label = page.locator('table.posts td[data-label="When"]').first
-    assert label.evaluate("td => getComputedStyle(td, '::before').content") == '"When"'
+    label = page.locator("table.posts td.when[data-label]").first
+    assert label.evaluate("td => getComputedStyle(td, '::before').content") == (
+        f'"{label.get_attribute("data-label")}"')
     expect(page.locator("table.posts thead")).to_be_hidden()
 
     # The import review, with a pasted document holding a long link and Arabic.
     page.goto(office.url + "/import")
-    page.get_by_label("or paste it").fill(sample_factsheet() + f"\n\nLINKS\n{LONG_URL}\n\n"
-                                          f"عربي\n{ARABIC}\n")
+    page.locator('textarea[name="text"]').fill(sample_factsheet() + f"\n\nLINKS\n{LONG_URL}"
+                                               f"\n\nعربي\n{ARABIC}\n")
     page.locator('input[name="schedule"][value="spaced"]').check()
     page.locator('input[name="every"]').fill("1h")
-    page.get_by_role("button", name="Review").click()
-    expect(page.get_by_role("heading", name=re.compile("^Review"))).to_be_visible()
+    page.locator('form[action="/import/review"] button[type="submit"]').click()
+    expect(page.locator('form[action="/import"] button[type="submit"]')).to_be_visible()
     check("import-review")
 
-    assert wide == {}, f"pages wider than {PHONE['width']} px: {wide}"
+    assert wide == {}, f"pages wider than {PHONE['width']} px ({language}): {wide}"
     context.close()
 
 
-def test_select_all_ticks_every_post_of_the_queue_and_one_action_moves_them(newsroom, browser,
-                                                                            shots):
+def test_select_all_ticks_every_post_of_the_queue_and_one_action_moves_them(newsroom, browser):
     from playwright.sync_api import expect
 
     now = datetime.now(UTC)
@@ -353,7 +347,6 @@ def test_select_all_ticks_every_post_of_the_queue_and_one_action_moves_them(news
     page.get_by_label("Select all").check()
     expect(page.locator('input[name="post"]:checked')).to_have_count(3)
     page.get_by_label("Why (optional)").fill("plans changed")
-    page.screenshot(path=shots / "queue-bulk.png", full_page=True)
     page.get_by_role("button", name="Cancel selected").click()
     expect(page.locator(".notice")).to_have_text(
         "Cancelled 3 post(s): " + ", ".join(f"post {i}" for i in ids) + ".")
@@ -368,7 +361,7 @@ def test_select_all_ticks_every_post_of_the_queue_and_one_action_moves_them(news
 
 
 def test_compose_to_x_and_facebook_with_an_image_in_the_browser_and_publish(
-        make_office, serve, browser, shots, tmp_path):
+        make_office, serve, browser, tmp_path):
     """Issue 15, point 2: one text, two accounts, each with its own counter and preview, one
     variant edited apart, an image with alt text; published through the emulator."""
     from playwright.sync_api import expect
@@ -405,7 +398,6 @@ def test_compose_to_x_and_facebook_with_an_image_in_the_browser_and_publish(
     page.get_by_label(re.compile("^Image file")).set_input_files(image)
     page.get_by_label(re.compile("^Alt text")).fill(ALT)
     page.get_by_role("radio", name=re.compile("^At")).check()
-    page.screenshot(path=shots / "compose-accounts.png", full_page=True)
     page.get_by_role("button", name="Queue").click()
     notice = page.locator(".notice")
     expect(notice).to_contain_text("office-x: 2-part thread queued")
@@ -491,8 +483,7 @@ def word_box(page, selector: str, word: str) -> dict:
     return box
 
 
-def test_the_arabic_interface_mirrors_the_page_and_isolates_mixed_text(newsroom, browser,
-                                                                       shots):
+def test_the_arabic_interface_mirrors_the_page_and_isolates_mixed_text(newsroom, browser):
     from playwright.sync_api import expect
 
     base = newsroom.url
@@ -511,7 +502,6 @@ def test_the_arabic_interface_mirrors_the_page_and_isolates_mixed_text(newsroom,
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("html")).to_have_attribute("lang", "ar")
     expect(page.get_by_role("heading", level=1)).to_have_text("قائمة النشر")
-    page.screenshot(path=shots / "queue-ar.png", full_page=True)
 
     # English post text on the Arabic page reads left to right.
     row = f'a[href="/posts/{english}"][dir="auto"]'
@@ -538,14 +528,12 @@ def test_the_arabic_interface_mirrors_the_page_and_isolates_mixed_text(newsroom,
         # The menu mirrors too: its first link (Queue) is the rightmost.
         links = page.locator("header nav a")
         assert links.first.bounding_box()["x"] > links.last.bounding_box()["x"], path
-    page.screenshot(path=shots / "post-ar.png", full_page=True)
 
     # The Compose counter speaks Arabic as well (its words come with the page).
     page.goto(base + "/compose")
     page.locator('input[name="account"][value="office-x"]').check()
     page.locator("#compose-text").fill("نص قصير")
     expect(page.locator('[data-counter="office-x"]')).to_contain_text("7 / 280 حرفًا موزونًا")
-    page.screenshot(path=shots / "compose-ar.png", full_page=True)
 
 
 @pytest.mark.parametrize("locale", ["en-US", "de-DE"])
@@ -580,4 +568,109 @@ def test_the_compose_time_is_the_same_24_hour_office_time_in_every_locale(desk, 
     expect(page.locator(".post-text")).to_have_text(f"Typed in {locale}.")
     [post] = desk.store.history.search()
     assert post.scheduled_at == datetime(day.year, day.month, day.day, 13, 30, tzinfo=UTC)
+    context.close()
+
+
+# -- the README's screenshots (issue 15, point 9) -----------------------------------------------
+
+SCREENSHOTS = os.environ.get("FACTPOST_SCREENSHOTS")
+#: The window sizes each page is shown at: viewport shots, not whole pages, to keep them small.
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": PHONE}
+#: Posts of both languages, as the office writes them.
+SAMPLE_POSTS = {
+    "office-x": ["Joint Task Force Meridian reopened the maritime corridor to commercial "
+                 "shipping today. #Meridian",
+                 "Patrols continue along the route through the winter."],
+    "office-fb": ["The corridor reopens to commercial shipping after the mine clearance "
+                  "operation. Berths 1 to 4 first."],
+    "office-x-ar": ["أعلنت قوة المهام المشتركة ميريديان إعادة فتح الممر البحري أمام السفن "
+                    "التجارية اليوم. #Meridian",
+                    "تستمر الدوريات على طول الطريق خلال فصل الشتاء."],
+}
+
+
+@pytest.fixture
+def gallery(make_office, serve, emulator):
+    """The newsroom (review, two-person rule) with the Arabic X account too, holding posts
+    published, queued over the coming days, and drafts waiting for approval."""
+    from conftest import ARABIC_X, OFFICE_CONFIG, REVIEW
+
+    text = (OFFICE_CONFIG + ARABIC_X).format(
+        url=emulator.url, database="sqlite:///factpost.db", max_attempts=5, poll=0.2,
+        lease=120, timeout=5.0, budget=1000, extra=REVIEW)
+    office = make_office(config_text=text)
+    add_users(office.store, amira="admin", bashir="approver", chen="author")
+    office.url = serve(office.config, office.store)
+    now = datetime.now(UTC)
+    chen = Actor("chen", "author")
+    office.published = [office.add(texts[0], account) for account, texts in SAMPLE_POSTS.items()]
+    office.dispatcher().tick(now)
+    for day, (account, texts) in enumerate(SAMPLE_POSTS.items(), start=1):
+        for hour, words in enumerate(texts):
+            office.add(words, account, at=now + timedelta(days=day, hours=hour))
+            office.store.posts.add(account=account, platform=office.config.account(account)
+                                   .platform, text=f"{words} (draft)", actor=chen, now=now,
+                                   scheduled_at=now + timedelta(days=day + 1, hours=hour),
+                                   status=S.DRAFT)
+    return office
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="screenshots are taken by `make screenshots` "
+                    "(FACTPOST_SCREENSHOTS names their folder)")
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_screenshots_of_every_page(gallery, browser, language):
+    """docs/screenshots/<page>.<language>.<desktop|phone>.png: each page visited once and
+    shot at both sizes (the window resized in place)."""
+    from playwright.sync_api import expect
+
+    from scheduler.demo import sample_factsheet
+
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    base = gallery.url
+    context = browser.new_context(viewport=SIZES["desktop"], locale=language)
+    page = context.new_page()
+
+    def shoot(name: str) -> None:
+        page.wait_for_load_state("load")
+        for size, viewport in SIZES.items():
+            page.set_viewport_size(viewport)
+            page.screenshot(path=folder / f"{name}.{language}.{size}.png")
+        page.set_viewport_size(SIZES["desktop"])
+
+    page.goto(base + "/login")
+    shoot("login")
+    sign_in(page, base, "amira", language)
+    for name, path in {"queue": "/", "calendar": "/calendar", "approvals": "/approvals",
+                       "history": "/history", "post": f"/posts/{gallery.published[-1]}",
+                       "status": "/status"}.items():
+        page.goto(base + path)
+        shoot(name)
+
+    page.goto(base + "/compose")
+    page.locator('#compose input[name="account"][value="office-x"]').check()
+    page.locator('#compose input[name="account"][value="office-x-ar"]').check()
+    # Long enough for a two-part thread on X, to show the preview.
+    page.locator("#compose-text").fill(" ".join(SAMPLE_POSTS["office-x"]) + (
+        " Berths 1 to 4 open first; the rest follow within the week, once the harbour master"
+        " has inspected each of them. Ships should call the port office first."))
+    page.locator('textarea[data-variant="office-x-ar"]').fill(SAMPLE_POSTS["office-x-ar"][0])
+    expect(page.locator('[data-preview="office-x"] li')).to_have_count(2)
+    shoot("compose")
+
+    page.goto(base + "/import")
+    sheet = sample_factsheet("factsheet_ar.txt" if language == "ar" else "factsheet.txt")
+    page.locator('textarea[name="text"]').fill(sheet)
+    page.locator('input[name="name"]').fill(f"meridian-{language}.txt")
+    # Each sheet to the accounts of its language: no language warning in the picture.
+    for account in gallery.config.accounts:
+        box = page.locator(f'form[action="/import/review"] input[name="account"]'
+                           f'[value="{account.name}"]')
+        box.set_checked(account.language == language)
+    page.locator('input[name="schedule"][value="spaced"]').check()
+    page.locator('input[name="every"]').fill("1h")
+    shoot("import")
+    page.locator('form[action="/import/review"] button[type="submit"]').click()
+    expect(page.locator('form[action="/import"] button[type="submit"]')).to_be_visible()
+    shoot("import-review")
     context.close()

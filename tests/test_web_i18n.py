@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
-from conftest import PASSWORD, login_csrf, page_csrf, sign_in
+from conftest import PASSWORD, REVIEW, add_users, login_csrf, page_csrf, sign_in
 
 import scheduler.web
 from scheduler.web.i18n import LANGUAGES, SOURCE_LANGUAGE
@@ -29,7 +30,9 @@ def extracted(tmp_path: Path) -> list[str]:
     """The msgids `make messages` would extract from the code as it is now."""
     pot = tmp_path / "now.pot"
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(ROOT / "pyproject.toml"),
-                                "-k", "N_", "-o", str(pot), str(ROOT / "scheduler" / "web")])
+                                "-k", "N_", "-k", "words", "-k", "counted_words:1,2",
+                                "-o", str(pot), str(ROOT / "scheduler" / "web"),
+                                str(ROOT / "posts"), str(ROOT / "scheduler")])
     with pot.open("rb") as f:
         return [m.id for m in read_po(f) if m.id]
 
@@ -80,19 +83,22 @@ def test_each_translation_keeps_its_placeholders_and_markup(tmp_path):
     for message in ar:
         if not message.id:
             continue
-        placeholders = sorted(re.findall(r"%\(\w+\)[sdr]|%%", message.id))
-        assert sorted(re.findall(r"%\(\w+\)[sdr]|%%", message.string)) == placeholders, \
-            message.id
-        assert re.findall(r"</?\w+", message.id) == re.findall(r"</?\w+", message.string), \
-            message.id
+        # A plural's every form (six in Arabic) keeps the plural wording's placeholders.
+        source = message.id[-1] if message.pluralizable else message.id
+        forms = message.string if message.pluralizable else (message.string,)
+        assert len(forms) == ar.num_plurals or not message.pluralizable, message.id
+        placeholders = sorted(re.findall(r"%\(\w+\)[sdr]|%%", source))
+        for form in forms:
+            assert sorted(re.findall(r"%\(\w+\)[sdr]|%%", form)) == placeholders, message.id
+            assert re.findall(r"</?\w+", source) == re.findall(r"</?\w+", form), message.id
     assert list(ar.check()) == []  # Babel's own checks (python-format)
 
 
 def test_the_template_catalogue_is_what_make_messages_writes(tmp_path):
     """messages.pot is kept current, so a translator starts from the real list."""
     with (LOCALE / "messages.pot").open("rb") as f:
-        kept = sorted(m.id for m in read_po(f) if m.id)
-    assert kept == sorted(extracted(tmp_path))
+        kept = sorted((m.id for m in read_po(f) if m.id), key=repr)
+    assert kept == sorted(extracted(tmp_path), key=repr)
 
 
 # -- each user's language ---------------------------------------------------------------------
@@ -262,3 +268,136 @@ def test_every_offered_language_has_a_catalogue():
     for code in LANGUAGES:
         if code != SOURCE_LANGUAGE:
             assert (LOCALE / code / "LC_MESSAGES" / "messages.po").is_file(), code
+
+
+# -- what the core says, said from the catalogue ----------------------------------------------
+
+@pytest.fixture
+def capped_newsroom(make_office, serve):
+    """The newsroom with a $0.05 monthly X cap, which the four X posts of the Arabic sample
+    sheet ($0.06) go over."""
+    office = make_office(extra=REVIEW + "[x]\nmonthly_spend_usd = 0.05\n")
+    add_users(office.store, amira="admin", bashir="approver", chen="author")
+    office.url = serve(office.config, office.store)
+    return office
+
+
+def upload(client: httpx.Client, name: str, data: bytes, account: str = "office-x"):
+    return client.post("/import/review", data={
+        "csrf": page_csrf(client, "/import"), "account": account, "schedule": "spaced",
+        "at": "+1h", "every": "10m"}, files={"file": (name, data)})
+
+
+def shown(page: httpx.Response, css_class: str) -> list[str]:
+    """The text of each element of `css_class` (its lines, for a list), as a reader sees it."""
+    found = re.findall(rf'<(?:p|ul) class="{css_class}"[^>]*>(.*?)</(?:p|ul)>', page.text, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", " ", f)).strip() for f in found]
+
+
+def test_an_arabic_importer_reads_the_notes_cost_and_warnings_of_the_review_in_arabic(
+        capped_newsroom):
+    arabic_sheet = (Path(__file__).resolve().parent.parent / "posts" / "samples" /
+                    "factsheet_ar.txt").read_bytes()
+    page = upload(arabic_user(capped_newsroom, "chen"), "factsheet_ar.txt", arabic_sheet)
+    assert page.status_code == 200, page.text
+    text = " ".join(html.unescape(page.text).split())
+    # The document is Arabic, the account English: the warning names both languages in Arabic.
+    assert ("تحقّق من اللغة: المستند مكتوب بـالعربية، لكن الحساب 'office-x' ينشر "
+            'بـالإنجليزية (language = "en" في الإعدادات)') in text
+    # The cost, in Arabic words with Babel's Arabic currency pattern (Western digits).
+    [cost] = re.findall(r'<p class="cost">.*?<strong>(.*?)</strong>', page.text, re.S)
+    assert html.unescape(cost) == "4 منشورات: \u200f0.0600\xa0US$"
+    # Going over the month's cap, with every amount in the same pattern.
+    [cap] = [w for w in shown(page, "error") if "السقف الشهري" in w]
+    assert cap.startswith("السقف الشهري لـX: إضافة هذه المنشورات إلى قائمة النشر (\u200f")
+    assert "$" not in cap.replace("US$", "")
+    # What the sheet leaves out of the posts (its contact lines), one Arabic note each.
+    [notes] = shown(page, "notes")
+    assert "لن يُنشر، فقد عُدّ من بيانات الاتصال:" in notes
+    assert "not posted" not in notes
+    assert untranslated(page.text) == []
+
+
+def test_an_english_importer_reads_the_same_english_lines_as_the_command_line(capped_newsroom):
+    arabic_sheet = (Path(__file__).resolve().parent.parent / "posts" / "samples" /
+                    "factsheet_ar.txt").read_bytes()
+    page = upload(sign_in(capped_newsroom.url, "chen"), "factsheet_ar.txt", arabic_sheet)
+    assert page.status_code == 200, page.text
+    text = " ".join(html.unescape(page.text).split())
+    assert ("Check the language: the document reads as Arabic, but account 'office-x' posts "
+            'in English (language = "en" in the config)') in text
+    [cost] = re.findall(r'<p class="cost">.*?<strong>(.*?)</strong>', page.text, re.S)
+    assert cost == "4 posts: $0.0600"
+    [cap] = [w for w in shown(page, "error") if "monthly cap" in w]
+    assert cap.startswith("X monthly cap: queueing these posts ($0.0600) takes office-x to "
+                          "$0.0600 this month, $0.0100 over the $0.0500 cap")
+    [notes] = shown(page, "notes")
+    assert "not posted, taken for contact details:" in notes
+
+
+@pytest.mark.parametrize(("name", "data", "arabic", "english"), [
+    ("meridian.docx", b"not a zip at all",
+     "meridian.docx: اسمه ينتهي بـ\u200e.docx\u200e لكنه ليس مستند Word (ليس أرشيف ZIP)",
+     "meridian.docx: named .docx but is not a Word document (not a ZIP archive); save it "
+     "again as .docx from Word"),
+    ("empty.txt", b"", "empty.txt: الملف فارغ؛ تحقّق من أنك اخترت الملف الصحيح",
+     "empty.txt: the file is empty; check that you picked the right file"),
+    ("scan.txt", b"\x89PNG\r\n\x1a\n" + bytes(40),
+     "scan.txt: هذا صورة PNG، لا نص عادي؛ صدّر صحيفة الوقائع نصًّا عاديًّا",
+     "scan.txt: this is a PNG image, not plain text; export the fact sheet as plain text"),
+], ids=["docx-not-word", "empty", "png-named-txt"])
+def test_a_bad_upload_is_refused_in_the_readers_language(newsroom, name, data, arabic,
+                                                          english):
+    refused = upload(arabic_user(newsroom, "chen"), name, data)
+    assert refused.status_code == 400
+    [error] = shown(refused, "error")
+    assert error.startswith(arabic), error
+    assert ARABIC_PAGE in refused.text
+    in_english = upload(sign_in(newsroom.url, "bashir"), name, data)
+    assert shown(in_english, "error")[0].startswith(english)
+    assert newsroom.store.history.search() == []
+
+
+def test_the_request_gate_refuses_in_the_browsers_language(newsroom):
+    big = b"x" * 2_000_000
+    arabic = httpx.post(newsroom.url + "/bulk", content=big,
+                        headers={"Cookie": "factpost_language=ar"})
+    assert arabic.status_code == 413
+    assert arabic.text.startswith("الطلب أكبر من 1 MB، وهو ما يقبله هذا الخادم هنا")
+    by_header = httpx.post(newsroom.url + "/bulk", content=big,
+                           headers={"Accept-Language": "ar, en;q=0.5"})
+    assert by_header.text == arabic.text
+    english = httpx.post(newsroom.url + "/bulk", content=big)
+    assert english.text.startswith("the request is larger than the 1 MB this server accepts "
+                                   "here ([web] max_body_kb)")
+    headers = {f"x-filler-{n}": "y" * 1000 for n in range(40)}
+    crowded = httpx.get(newsroom.url + "/login", headers={**headers, "Accept-Language": "ar"})
+    assert crowded.status_code == 431
+    assert crowded.text.startswith("ترويسات الطلب أكبر من")
+
+
+def test_the_status_page_warns_of_the_spend_cap_in_the_readers_language(capped_newsroom):
+    from scheduler.dispatch import Dispatcher
+
+    for n in range(3):
+        capped_newsroom.add(f"Spend counted, post {n}.")
+    Dispatcher(capped_newsroom.store, capped_newsroom.config, capped_newsroom.publishers(),
+               worker="test-worker").tick(datetime.now(UTC))
+    arabic = arabic_user(capped_newsroom, "amira").get("/status")
+    assert ("إنفاق office-x على X بلغ \u200f0.0450\xa0US$ من السقف الشهري البالغ "
+            "\u200f0.0500\xa0US$ (90%)؛ عند بلوغ 100% تنتظر منشورات X الجديدة حتى نهاية "
+            "الشهر") in shown(arabic, "error")
+    english = sign_in(capped_newsroom.url, "chen").get("/status")
+    assert ("X spend for office-x is $0.0450 of the $0.0500 monthly cap (90%); at 100% new X "
+            "posts wait until the month ends") in shown(english, "error")
+
+
+def test_the_api_reference_describes_its_parameters_in_the_readers_language(newsroom):
+    arabic = html.unescape(arabic_user(newsroom, "chen").get("/api/docs").text)
+    assert '<td data-label="الوصف" dir="auto">رقم المنشور.</td>' in arabic
+    assert "A post's id." not in arabic and ">path<" not in arabic
+    english = html.unescape(sign_in(newsroom.url, "bashir").get("/api/docs").text)
+    assert '<td data-label="About" dir="auto">A post\'s id.</td>' in english
+    # The schema stays English: it is read by programs and their authors.
+    schema = sign_in(newsroom.url, "amira").get("/api/openapi.json").json()
+    assert "A post's id." in str(schema)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from posts.factsheet import Part
+from posts.words import Words
 
 
 class ImageUnavailable(Exception):
@@ -61,7 +62,7 @@ class Read:
     images: list[FoundImage]
     #: What the reader did that the reader of the preview should know, one line each
     #: ("read with its tracked changes accepted").
-    notes: tuple[str, ...] = ()
+    notes: tuple[Words | str, ...] = ()
 
 
 _DATA_URI = re.compile(r"data:(?P<type>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<data>.*)",

@@ -95,7 +95,7 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
         **{f"{spec.name}_cost": _cost_record(cost) for spec, cost in costs.items()},
         # Only where a monthly cap is set, so that output without one stays as it was.
         **({"cap": [o.as_dict() for o in outlooks]} if outlooks else {}),
-        "notes": list(loaded.notes),
+        "notes": [str(note) for note in loaded.notes],
     }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
+from posts.words import Dollars, Words, counted_words, words
 from scheduler.platforms.base import Budget
 
 #: One US dollar in micro-dollars.
@@ -21,8 +22,7 @@ MICROS = 1_000_000
 
 def usd(micros: int) -> str:
     """Micro-dollars as dollars to four places, the precision of X's prices: "$0.6550"."""
-    sign = "-" if micros < 0 else ""
-    return f"{sign}${Decimal(abs(micros)) / MICROS:,.4f}"
+    return str(Dollars(micros))
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,18 @@ class Estimate:
     micros: int
 
     def __str__(self) -> str:
-        links = f", {self.with_links} with link{'s' if self.with_links != 1 else ''}"
-        return (f"{self.posts} post{'s' if self.posts != 1 else ''}"
-                f"{links if self.with_links else ''}: {usd(self.micros)}")
+        return str(self.line)
+
+    @property
+    def line(self) -> Words:
+        """"3 posts, 1 with link: $0.0450", kept as words (posts/words.py)."""
+        posts = counted_words("%(n)s post", "%(n)s posts", count="n", n=self.posts)
+        if not self.with_links:
+            return words("%(posts)s: %(cost)s", posts=posts, cost=Dollars(self.micros))
+        links = counted_words("%(n)s with link", "%(n)s with links", count="n",
+                              n=self.with_links)
+        return words("%(posts)s, %(links)s: %(cost)s", posts=posts, links=links,
+                     cost=Dollars(self.micros))
 
 
 @dataclass(frozen=True)

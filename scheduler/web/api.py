@@ -27,7 +27,7 @@ from scheduler.web.i18n import N_, gettext
 from scheduler.web.paging import cursor, read_cursor
 
 router = APIRouter(prefix="/api", tags=["api"])
-PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A post's id.")]
+PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description=N_("A post's id."))]
 
 
 class PostOut(BaseModel):
@@ -181,8 +181,9 @@ def api_history(request: Request, actor: ApiAuthor,
                 since: Annotated[str | None, Query(max_length=100)] = None,
                 until: Annotated[str | None, Query(max_length=100)] = None,
                 search: Annotated[str | None, Query(
-                    max_length=500, description="Words, all must appear; case and "
-                    "diacritics ignored; \"a phrase\" in quotes must appear as written")
+                    max_length=500, description=N_(
+                        "Words, all must appear; case and diacritics ignored; \"a phrase\" in "
+                        "quotes must appear as written"))
                 ] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 after: Annotated[str | None, Query(max_length=200)] = None):
@@ -396,11 +397,14 @@ def api_docs(request: Request, actor: Author):
                 "method": method.upper(), "path": path,
                 # The summaries are marked for the catalogue where the routes declare them.
                 "summary": gettext(operation["summary"]) if operation.get("summary") else "",
-                "parameters": [{"name": p["name"], "in": p["in"],
+                # So are the parameters' descriptions: the schema keeps the English.
+                "parameters": [{"name": p["name"],
+                                "in": gettext(PARAMETER_PLACES.get(p["in"], p["in"])),
                                 "required": p.get("required", False),
                                 "type": _type_name(p.get("schema", {})),
-                                "description": p.get("description") or
-                                p.get("schema", {}).get("description", "")}
+                                "description": _translated(p.get("description") or
+                                                           p.get("schema", {})
+                                                           .get("description", ""))}
                                for p in operation.get("parameters", [])],
                 "body": _type_name(body) if body else None,
                 "responses": sorted(operation.get("responses", {})),
@@ -410,6 +414,15 @@ def api_docs(request: Request, actor: Author):
               for name, model in schema.get("components", {}).get("schemas", {}).items()}
     return web(request).render(request, "api_docs.html", actor, operations=operations,
                                models=models, info=schema.get("info", {}))
+
+
+#: Where a parameter goes, as OpenAPI names it.
+PARAMETER_PLACES = {"path": N_("path"), "query": N_("query"), "header": N_("header"),
+                    "cookie": N_("cookie")}
+
+
+def _translated(text: str) -> str:
+    return gettext(text) if text else ""
 
 
 def _type_name(spec: dict) -> str:

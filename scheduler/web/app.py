@@ -141,7 +141,8 @@ def create_app(config: Config, store: Store, *,
             return JSONResponse({"detail": message}, status_code=status)
         return web.render(request, "error.html", session_actor(request) if ask_who else None,
                           status, title=title,
-                          message=explain(error, message) if error else message)
+                          message=explain(error, message, public=web.public_message)
+                          if error else message)
 
     @app.exception_handler(FactpostError)
     async def user_error(request: Request, exc: FactpostError):

@@ -2,12 +2,16 @@
 
 The core's messages (db/, posts/, scheduler/) are one English line each, written where the
 error is raised and shared with the command line and /api; the core knows nothing of the web's
-catalogue. So a page in another language says what kind of refusal it is, in that language,
-from the error's type (the list in scheduler/errors.py), and shows the core's exact line beside
-it, isolated in its own direction. In English the line is shown alone, as before.
+catalogue. Where the core raised the error with its words kept apart (posts/words.py: the
+wording and its values), a page in another language shows the catalogue's translation filled
+with those values. Otherwise it says what kind of refusal it is, in that language, from the
+error's type (the list in scheduler/errors.py), and shows the core's exact line beside it,
+isolated in its own direction. In English the line is shown alone, as before.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from markupsafe import Markup
 
@@ -35,7 +39,7 @@ from scheduler.reading import DocumentImportError
 from scheduler.spend import CapExceeded
 from scheduler.timing import TimeFormatError
 from scheduler.users import LoginThrottled
-from scheduler.web.i18n import N_, SOURCE_LANGUAGE, current_language, gettext
+from scheduler.web.i18n import N_, SOURCE_LANGUAGE, current_language, gettext, say
 from scheduler.web.pending import ReviewExpired
 
 #: What each kind of refusal means, for a reader of another language; the first class an
@@ -68,13 +72,17 @@ KINDS: tuple[tuple[type[FactpostError] | tuple[type[FactpostError], ...], str], 
 )
 
 
-def explain(error: FactpostError, message: str | None = None) -> str | Markup:
-    """What a page shows for `error` (`message`: its text as shown, default `str(error)`):
-    in English the message alone; in another language, what kind of refusal it is followed by
-    the message in a `<bdi>`."""
-    text = str(error) if message is None else message
+def explain(error: FactpostError, message: str | None = None, *,
+            public: Callable[[str], str] = str) -> str | Markup:
+    """What a page shows for `error` (`message`: its text as shown, default `str(error)`;
+    `public` takes out of any text what the browser may not see): in English the message
+    alone; in another language, the error's own words translated where the core kept them
+    (posts/words.py), else what kind of refusal it is followed by the message in a `<bdi>`."""
+    text = public(str(error)) if message is None else message
     if current_language() == SOURCE_LANGUAGE:
         return text
+    if error.words is not None:
+        return public(say(error.words))
     kind = next((words for kinds, words in KINDS if isinstance(error, kinds)), None)
     if kind is None:
         return text

@@ -18,6 +18,7 @@ import gettext as stdlib_gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from copy import copy
 from datetime import date
 from functools import cache
 from io import BytesIO
@@ -26,8 +27,11 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment
+
+from posts.words import Dollars, Words
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 #: Every language the interface offers, by code, each named in itself (for the switch).
@@ -98,6 +102,38 @@ def ngettext(singular: str, plural: str, n: int, /, **variables: object) -> str:
     return text % {"num": n, **variables}
 
 
+def say(line: object) -> str:
+    """A line from the core (posts/words.py) in this request's language: its wording looked up
+    in the catalogue (English where it has none), filled with its values, each said the same
+    way; numbers and dollar amounts in the locale's pattern, Western digits. Anything else
+    (a plain string, a name) is shown as it is. In English: the core's line exactly, as the
+    command line prints it."""
+    code = _current.get()
+    if code == SOURCE_LANGUAGE:
+        return str(line)
+    if isinstance(line, Words):
+        catalogue = translations(code)
+        if line.plural is not None:
+            wording = catalogue.ngettext(line.text, line.plural, int(line.values[line.count]))
+        else:
+            wording = catalogue.gettext(line.text)
+        return wording % {name: say(value) for name, value in line.values.items()}
+    if isinstance(line, Dollars):
+        return money(line)
+    if isinstance(line, int) and not isinstance(line, bool):
+        return format_decimal(line, locale=code)
+    return str(line)
+
+
+def money(amount: Dollars) -> str:
+    """Dollars to four places, as the platforms price a request, in the locale's currency
+    pattern: "$0.0150" in English, "0.0150 US$" (right-to-left marked) in Arabic."""
+    locale = Locale.parse(_current.get())
+    pattern = copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (4, 4)
+    return pattern.apply(amount.amount, locale, currency="USD", currency_digits=False)
+
+
 def N_(message: str) -> str:
     """Marks `message` for the catalogue where it is written; it is translated where shown."""
     return message
@@ -163,6 +199,7 @@ def install(env: Environment) -> None:
     env.filters["day_words"] = day_words
     env.filters["status_word"] = status_word
     env.filters["role_word"] = role_word
+    env.filters["say"] = say
     env.globals["languages"] = LANGUAGES
     env.globals["script_words"] = script_words
 

@@ -28,7 +28,7 @@ from scheduler.web.actions import schedule_time
 from scheduler.web.auth import Author, AuthorForm
 from scheduler.web.context import web
 from scheduler.web.explain import explain
-from scheduler.web.i18n import gettext
+from scheduler.web.i18n import gettext, say
 from scheduler.web.pending import PendingImport, PendingImports
 
 router = APIRouter(include_in_schema=False)
@@ -109,8 +109,9 @@ def render_review(request: Request, actor, token: str, pending: PendingImport, *
     by_account = {a.name: [p for p in plan.planned if p.account == a.name] for a in accounts}
     cap_warnings = [gettext("a post or thread for %(account)s costs more than the whole "
                             "monthly %(platform)s cap: queueing will be refused",
-                            account=o.largest_for, platform=o.title) if o.never_fits else o.message
-                    for o in plan.outlooks if o.never_fits or o.message]
+                            account=o.largest_for, platform=o.title) if o.never_fits
+                    else say(o.warning)
+                    for o in plan.outlooks if o.never_fits or o.warning is not None]
     return w.render(request, "import_review.html", actor, status, sheet=plan.sheet,
                     name=pending.name, token=token, accounts=accounts, by_account=by_account,
                     costs={c.account: c for c in plan.costs}, notes=plan.notes,
@@ -128,7 +129,7 @@ async def import_review(request: Request, actor: AuthorForm):
         pending = await run_in_threadpool(review, request, actor, fields, data, name)
     except FactpostError as exc:
         return w.render(request, "import.html", actor, 400, accounts=w.config.accounts,
-                        error=explain(exc, w.public_message(str(exc))),
+                        error=explain(exc, public=w.public_message),
                         chosen=set(fields["accounts"]), form=fields, accept=ACCEPT)
     token = pending_imports(request).put(pending)
     return render_review(request, actor, token, pending)
@@ -181,8 +182,9 @@ async def import_confirm(request: Request, actor: AuthorForm):
                                        accounts=", ".join(report.skipped_accounts)))
     notice = gettext("%(name)s: %(count)s posts %(state)s", name=name, count=report.created,
                      state=queued_state(w)) + "".join(
-        f"; {cost}" for cost in report.costs) + "".join(
-        gettext(". Warning: %(warning)s", warning=warning) for warning in report.cap_warnings)
+        f"; {say(cost.line)}" for cost in report.costs) + "".join(
+        gettext(". Warning: %(warning)s", warning=say(warning))
+        for warning in report.cap_warnings)
     if report.images_attached:
         notice += gettext("; %(count)s with an image", count=report.images_attached)
     target = "/approvals" if w.config.require_approval and actor.may("approver") else "/"

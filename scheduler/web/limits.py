@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import h11
+from starlette.requests import cookie_parser
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from scheduler.web.i18n import LANGUAGE_COOKIE, gettext, language, negotiate
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -99,16 +102,18 @@ class RequestGate:
         path = scope.get("path", "")
         if sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES:
             # h11 bounds only headers still arriving: a block that came in one read passes.
-            await _answer(send, 431, path, f"the request headers are larger than the "
-                          f"{MAX_HEADER_BYTES // 1024} KB this server accepts; send fewer or "
-                          "shorter headers (cookies included)")
+            with language(_browser_language(scope)):
+                detail = gettext("the request headers are larger than the %(size)s KB this "
+                                 "server accepts; send fewer or shorter headers (cookies "
+                                 "included)", size=MAX_HEADER_BYTES // 1024)
+            await _answer(send, 431, path, detail)
             return
         limit = self.rules.limit(scope["method"], path)
         declared = _header(scope, b"content-length")
         has_body = _header(scope, b"transfer-encoding") is not None or declared not in (None, b"0")
         size = _int(declared)
         if size is not None and size > limit:
-            await _answer(send, 413, path, _too_large(limit, path, self.rules))
+            await _answer(send, 413, path, _too_large(limit, path, self.rules, scope))
             return
         if has_body and path not in self.rules.public and not await self.signed_in(scope):
             await self.stranger(scope, receive, _closing(send))
@@ -145,7 +150,7 @@ class RequestGate:
                 received += len(message.get("body", b""))
                 body_done = not message.get("more_body", False)
                 if received > limit:
-                    await refuse(413, _too_large(limit, path, self.rules))
+                    await refuse(413, _too_large(limit, path, self.rules, scope))
             else:
                 body_done = True
             return message
@@ -185,13 +190,25 @@ def _closing(send: Send) -> Send:
     return closing_send
 
 
-def _too_large(limit: int, path: str, rules: BodyRules) -> str:
+def _browser_language(scope: Scope) -> str:
+    """The language of an answer given before anyone is known: the browser's (the cookie that
+    signing in sets to the user's choice, else Accept-Language), never a database lookup."""
+    cookie = _header(scope, b"cookie")
+    chosen = cookie_parser(cookie.decode("latin-1")).get(LANGUAGE_COOKIE) if cookie else None
+    accept = _header(scope, b"accept-language")
+    return negotiate(chosen,
+                     accept.decode("latin-1") if accept else None)
+
+
+def _too_large(limit: int, path: str, rules: BodyRules, scope: Scope) -> str:
     shown = f"{limit / 1_048_576:.0f} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
     setting = ("" if path in rules.public else
                " ([web] max_request_mb)" if limit == rules.upload_bytes and path in rules.uploads
                else " ([web] max_body_kb)")
-    return (f"the request is larger than the {shown} this server accepts here{setting}; "
-            "send a smaller file or split it")
+    with language(_browser_language(scope)):
+        return gettext("the request is larger than the %(size)s this server accepts "
+                       "here%(setting)s; send a smaller file or split it", size=shown,
+                       setting=setting)
 
 
 async def _answer(send: Send, status: int, path: str, detail: str) -> None:
