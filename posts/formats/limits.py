@@ -141,11 +141,11 @@ def check_time() -> None:
     """Raise `DocumentTooLarge` when the parse in progress is over its budget."""
     parse = _PARSE.get()
     if parse is not None and time.monotonic() > parse.deadline:
-        raise _refuse(parse.name, words("reading it took longer than %(seconds)s s, the limit "
-                                        "for one document",
-                                        seconds=f"{parse.limits.parse_seconds:g}"),
-                      words("split the document, or export it again (a generated file may "
-                            "repeat its content many times)"))
+        raise _refuse(parse.name, words(
+            "reading it took longer than %(seconds)s s, the limit for one document",
+            seconds=f"{parse.limits.parse_seconds:g}"), words(
+            "split the document, or export it again (a generated file may repeat its content "
+            "many times)"))
 
 
 def too_deep(name: str, what: Words, levels: int | None = None) -> DocumentTooLarge:
@@ -194,8 +194,7 @@ def check_docx(data: bytes, name: str, limits: Limits | None = None) -> None:
                             if tags > limits.docx_xml_elements:
                                 raise _refuse(name, words(
                                     "its part %(part)s holds more than %(limit)s elements, the "
-                                    "limit for one part of a Word document",
-                                    part=member.filename,
+                                    "limit for one part of a Word document", part=member.filename,
                                     limit=f"{limits.docx_xml_elements:,}"), _SAVE_AGAIN)
                         check_time()
             except DocumentTooLarge:
@@ -233,8 +232,7 @@ def _check_member_kind(name: str, member: zipfile.ZipInfo) -> None:
             "through another archiver")
 
 
-_SAVE_AGAIN = words("save the fact sheet again from Word (pictures compressed), or as plain "
-                    "text")
+_SAVE_AGAIN = words("save the fact sheet again from Word (pictures compressed), or as plain text")
 
 
 def _check_sizes(name: str, members: list[tuple[str, int]], limits: Limits) -> None:
@@ -247,10 +245,9 @@ def _check_sizes(name: str, members: list[tuple[str, int]], limits: Limits) -> N
                                       part=member, size=f"{size / MB:,.1f}",
                                       limit=limits.docx_xml_bytes // MB), _SAVE_AGAIN)
         if total > limits.docx_total_bytes:
-            raise _refuse(name, words("it unpacks to more than %(limit)s MB (at %(part)s), the "
-                                      "limit for a Word document",
-                                      limit=limits.docx_total_bytes // MB, part=member),
-                          _SAVE_AGAIN)
+            raise _refuse(name, words(
+                "it unpacks to more than %(limit)s MB (at %(part)s), the limit for a Word "
+                "document", limit=limits.docx_total_bytes // MB, part=member), _SAVE_AGAIN)
 
 
 # -- PDF -------------------------------------------------------------------------------------
@@ -282,6 +279,7 @@ def pdf_reading(limits: Limits | None = None) -> Iterator[None]:
 
 
 _EXPORT_AGAIN = words("export the fact sheet from its editor again, or as plain text")
+_SHORTER_SECTION = words("split it under more headings, or shorten it")
 _SPLIT_PDF = words("split it, or import the pages that hold the fact sheet")
 _SIMPLER_PDF = words("export the fact sheet from its editor again (drawings as pictures), or as "
                      "plain text")
@@ -305,9 +303,9 @@ def pdf_page_content(page, name: str, number: int, limits: Limits | None = None)
         steps += 1
         check_time()
         if steps > limits.pdf_forms_per_page * 10:
-            raise _refuse(name, words("page %(page)s names more than %(limit)s drawings",
-                                      page=number, limit=f"{limits.pdf_forms_per_page * 10:,}"),
-                          _SIMPLER_PDF)
+            raise _refuse(name, words(
+                "page %(page)s names more than %(limit)s drawings", page=number,
+                limit=f"{limits.pdf_forms_per_page * 10:,}"), _SIMPLER_PDF)
         if stream is not None:
             for part in _streams(stream, seen):
                 total += len(part.get_data())
@@ -496,8 +494,7 @@ def check_threads(sheet, name: str, rules, where: str, limits: Limits | None = N
         parts = len(split_section(section, rules))
         if parts > limits.thread_parts:
             heading = section.heading or f"section {i + 1}"
-            raise _refuse(name, words("section %(heading)s would be a %(parts)s-part thread on "
-                                      "%(where)s, over the %(limit)s parts one section may "
-                                      "become", heading=repr(heading), parts=parts, where=where,
-                                      limit=limits.thread_parts),
-                          words("split it under more headings, or shorten it"))
+            raise _refuse(name, words(
+                "section %(heading)s would be a %(parts)s-part thread on %(where)s, over the "
+                "%(limit)s parts one section may become", heading=repr(heading), parts=parts,
+                where=where, limit=limits.thread_parts), _SHORTER_SECTION)
