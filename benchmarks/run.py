@@ -90,6 +90,17 @@ def sender(o: Office, account: AccountConfig) -> Callable[[str], str]:
     return lambda t: graph.put_object(account.handle, "feed", message=t)["id"]
 
 
+def timed_threads(target, argument_lists) -> float:
+    """Seconds from starting one thread per argument list to the last one ending."""
+    threads = [threading.Thread(target=target, args=args) for args in argument_lists]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
 def bare_loop(o: Office, texts: dict[str, list[str]]) -> float:
     """The same requests with the same client libraries, one thread per account, no database."""
     def send(account: AccountConfig, batch: list[str]) -> None:
@@ -97,14 +108,7 @@ def bare_loop(o: Office, texts: dict[str, list[str]]) -> float:
         for t in batch:
             post(t)
 
-    threads = [threading.Thread(target=send, args=(a, texts[a.name]))
-               for a in o.config.accounts]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started
+    return timed_threads(send, [(a, texts[a.name]) for a in o.config.accounts])
 
 
 # The floor: what one durable transaction per post costs with nothing of factpost around it.
@@ -185,13 +189,7 @@ def raw_floor(o: Office) -> float:
         c.execute("COMMIT")
         return row
 
-    threads = [threading.Thread(target=publish, args=(a,)) for a in o.config.accounts]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started
+    return timed_threads(publish, [(a,) for a in o.config.accounts])
 
 
 def overhead(backend: str, n: int, latency: float) -> list[Row]:

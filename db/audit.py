@@ -46,7 +46,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from db import alerts
-from db.bulk import insert_with_ids
+from db.bulk import insert_many, insert_with_ids
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
 
@@ -123,9 +123,9 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
     (`at`, `actor` and `action` required). Returns the rows' ids, in the order given."""
     if not rows:
         return []
-    # Not `asdict`, which deep-copies every value: an import writes thousands of rows.
-    values = [{key: getattr(row, key) for key in AUDIT_FIELDS}
-              for row in (r if isinstance(r, AuditRow) else AuditRow(**r) for r in rows)]
+    # Not `asdict`, which deep-copies every value, nor an AuditRow made of each mapping: an
+    # import writes thousands of rows.
+    values = [_fields(row) for row in rows]
     conn = s.connection()
     if conn.dialect.name == "sqlite":
         # The transaction holds the one write lock already (BEGIN IMMEDIATE): the rows are
@@ -140,6 +140,20 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
     for row_id, row in zip(ids, values, strict=True):
         alerts.note(s, row, audit_id=row_id)
     return list(ids)
+
+
+_OPTIONAL = dict.fromkeys(AUDIT_FIELDS[3:])
+
+
+def _fields(row: AuditRow | Mapping) -> dict:
+    """The AUDIT_FIELDS of one row given to `write_many`; TypeError as AuditRow(**row) raises
+    it for a mapping without a required field or with another key."""
+    if isinstance(row, AuditRow):
+        return {key: getattr(row, key) for key in AUDIT_FIELDS}
+    if "at" not in row or "actor" not in row or "action" not in row or not (
+            row.keys() <= _OPTIONAL.keys() | {"at", "actor", "action"}):
+        AuditRow(**row)  # raises, naming what is wrong
+    return {**_OPTIONAL, **row}
 
 
 def write_later(s: Session, row: AuditRow) -> None:
@@ -239,12 +253,20 @@ def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> 
     """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`);
     returns the new last place and hash."""
     rows = []
+    # Stamped once per distinct time (an import's rows share one), not once per row.
+    stamps: dict[datetime, str] = {}
     for n, row in enumerate(values, start=last_id + 1):
         seq += 1
         chained = {**row, "id": n, "seq": seq, "prev_hash": prev}
-        prev = chained["row_hash"] = row_digest(chained)
+        at = row["at"]
+        if isinstance(at, datetime):
+            if at not in stamps:
+                stamps[at] = stamp(at)
+            prev = chained["row_hash"] = row_digest({**chained, "at": stamps[at]})
+        else:
+            prev = chained["row_hash"] = row_digest(chained)
         rows.append(chained)
-    conn.execute(_INSERT, rows)
+    insert_many(conn, _TABLE, rows)
     return seq, prev
 
 

@@ -14,9 +14,10 @@ import hashlib
 import json
 from datetime import UTC
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.bulk import insert_many
 from db.models import AuditEntry, MediaItem, Post, PostText
 
 #: Hex digits kept: 64 bits, so an author cannot find other text with the version an approver
@@ -62,5 +63,5 @@ def keep_new_texts(s: Session, versions: list[dict]) -> None:
     """`keep_text` for many new posts at once (an import), in one executemany: each a dict of
     `post_id`, `audit_id` (its `create` row), `at`, `actor`, `text` and `media_id`."""
     if versions:
-        # Core: the ORM's bulk insert adds bookkeeping per row (thousands for an import).
-        s.connection().execute(insert(PostText.__table__), versions)
+        # Not the ORM's bulk insert, which adds bookkeeping per row (thousands for an import).
+        insert_many(s.connection(), PostText.__table__, versions)

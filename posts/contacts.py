@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from posts.weight import find_urls
+from posts.words import Words, words
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,19 @@ _CONTACT_LINE_WORDS = 3
 
 
 ContactKind = Literal["label", "label-only", "details"]
-AMONG_WORDS = "holds "
-DETAILS_AMONG_WORDS = f"{AMONG_WORDS}a phone number or e-mail address among other words"
-LABEL_AMONG_WORDS = f"{AMONG_WORDS}a contact phrase among many other words"
+#: Why a line with contact details among other words is text on its own (and a contact line
+#: inside a footer). The parser tells these reasons from the others by `among_other_words`,
+#: by their wording's identity, never by what a page shows (that is said in the reader's
+#: language).
+DETAILS_AMONG_WORDS = words("holds a phone number or e-mail address among other words")
+LABEL_AMONG_WORDS = words("holds a contact phrase among many other words")
+_AMONG_WORDS = frozenset({DETAILS_AMONG_WORDS.text, LABEL_AMONG_WORDS.text})
+
+
+def among_other_words(why: Words | None) -> bool:
+    """Whether `why` (from `classify_line`) says the line's contact details sit among other
+    words."""
+    return why is not None and why.text in _AMONG_WORDS
 
 
 def contact_kind(line: str) -> ContactKind | None:
@@ -128,9 +139,9 @@ def contact_kind(line: str) -> ContactKind | None:
     return classify_line(line)[0]
 
 
-def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
-    """`contact_kind`, and why, where the line was a close call (None otherwise). A "why"
-    starting with `AMONG_WORDS` marks a line whose contact details sit among other words:
+def classify_line(line: str) -> tuple[ContactKind | None, Words | None]:
+    """`contact_kind`, and why, where the line was a close call (None otherwise). A "why" for
+    which `among_other_words` holds marks a line whose contact details sit among other words:
     text on its own, a contact line inside a contact footer."""
     if len(line) > MAX_CONTACT_LINE_CHARS:
         return None, None
@@ -143,14 +154,17 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
     if label and not rest_text:
         return "label-only", None
     spans = _detail_spans(rest, label.group() if label else "")
-    words = len(_WORD.findall(_cut(rest, spans)))
+    word_count = len(_WORD.findall(_cut(rest, spans)))
     if weak and rest.lstrip().startswith((":", "：")):
-        if spans and words <= 2 * _CONTACT_LINE_WORDS:
+        if spans and word_count <= 2 * _CONTACT_LINE_WORDS:
             return "label", None
         # "Online: families can now track ...", "Phone: the support line now answers ...":
         # a label opening a sentence of the body.
-        return None, (f"starts like a contact line ({label.group()!r}) but "
-                      + ("reads as a sentence" if spans else "holds no contact details"))
+        if spans:
+            return None, words("starts like a contact line (%(label)s) but reads as a sentence",
+                               label=repr(label.group()))
+        return None, words("starts like a contact line (%(label)s) but holds no contact "
+                           "details", label=repr(label.group()))
     if strong and (spans or len(line) <= _SHORT_LABEL_LINE_CHARS):
         return "label", None  # not "For more information about the patrols, the report ..."
     if strong:
@@ -161,8 +175,8 @@ def classify_line(line: str) -> tuple[ContactKind | None, str | None]:
         return None, None
     if _LIST_ITEM.match(line) and not label:
         return None, None  # a list item with a link or a number is part of the list
-    if words <= _CONTACT_LINE_WORDS * (2 if weak else 1) and not (
-            words >= 2 and not label and line.rstrip(_CLOSING)[-1:] in ".!?؟"):
+    if word_count <= _CONTACT_LINE_WORDS * (2 if weak else 1) and not (
+            word_count >= 2 and not label and line.rstrip(_CLOSING)[-1:] in ".!?؟"):
         # "See the report (https://...)." is a sentence of the body, not a footer line.
         return "details", None
     phones = _phone_spans(rest, label.group() if label else "")

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from posts.contacts import (
-    AMONG_WORDS,
     DETAILS_AMONG_WORDS,
     ContactAccount,
     Contacts,
+    among_other_words,
     classify_line,
     contact_kind,
     extract_contacts,
@@ -49,8 +49,9 @@ class Block:
     kind: Literal["title", "heading", "paragraph", "contact"]
     text: str
     #: Why a line went the way it did, where that was a close call (a contact label opening a
-    #: sentence, contact details among other words); shown by `preview`.
-    why: str | None = field(default=None, compare=False)
+    #: sentence, contact details among other words): for a contact line, its one reason; for a
+    #: paragraph, one for each such line ("%(line)s %(why)s"). Shown as import notes.
+    why: tuple[Words, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,11 @@ def sheet_from_blocks(found: Iterable[Block]) -> FactSheet:
             heading, paragraphs = block.text, []
         elif block.kind == "paragraph":
             paragraphs.append(block.text)
-            if block.why:
-                notes.extend(words("kept as post text: %(why)s", why=why)
-                             for why in block.why.split("\n"))
+            notes.extend(words("kept as post text: %(why)s", why=why) for why in block.why)
         else:
             contact_lines.append(block.text)
             notes.append(words("not posted, taken for contact details: %(line)s (%(why)s)",
-                               line=_quote(block.text), why=block.why) if block.why else
+                               line=_quote(block.text), why=block.why[0]) if block.why else
                          words("not posted, taken for contact details: %(line)s",
                                line=_quote(block.text)))
     close_section()
@@ -154,11 +153,11 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
           find_headings: bool) -> None:
     """Classify body lines into `out`: paragraphs, contact lines and (if asked) headings."""
     paragraph: list[str] = []
-    whys: list[str] = []
+    whys: list[Words] = []
 
     def flush() -> None:
         if paragraph:
-            out.append(Block("paragraph", "\n".join(paragraph), "\n".join(whys) or None))
+            out.append(Block("paragraph", "\n".join(paragraph), tuple(whys)))
             paragraph.clear()
             whys.clear()
 
@@ -170,18 +169,18 @@ def _body(lines: list[str], blank: list[bool], out: list[Block], footer: _Footer
             continue
         following = _next_in_chunk(lines, blank, i)
         contact, why = classify_line(line)
-        if contact is None and why is not None and why.startswith(AMONG_WORDS) and (
+        if contact is None and among_other_words(why) and (
                 footer.state != "off" or (following is not None and contact_kind(following))):
             # A contact footer is read as a whole: "DSN: 318-555-0142 or from overseas DSN:
             # 00-49-555-0199, then ask for extension 77#" between an e-mail and a web line.
-            contact, why = "details", why + ", next to other contact lines"
+            contact, why = "details", words("%(why)s, next to other contact lines", why=why)
         if contact or footer.continues(line, following):
             flush()
-            out.append(Block("contact", line, why))
+            out.append(Block("contact", line, (why,) if why is not None else ()))
             footer.contact_line(label_only=contact == "label-only")
             continue
         if why is not None:
-            whys.append(f"{_quote(line)} {why}")
+            whys.append(words("%(line)s %(why)s", line=_quote(line), why=why))
         footer.close()
         if _BULLET.match(line):
             paragraph.append(line)
@@ -346,10 +345,10 @@ def _footer_as_a_whole(found: list[Block]) -> list[Block]:
     out = list(found)
     for i in range(len(out) - 1):
         block, following = out[i], out[i + 1]
-        if (block.kind == "paragraph" and following.kind == "contact" and block.why
-                and "\n" not in block.text and AMONG_WORDS in block.why):
-            out[i] = Block("contact", block.text, f"{DETAILS_AMONG_WORDS}, next to other "
-                           "contact lines")
+        if (block.kind == "paragraph" and following.kind == "contact" and len(block.why) == 1
+                and "\n" not in block.text and among_other_words(block.why[0].values["why"])):
+            out[i] = Block("contact", block.text, (words(
+                "%(why)s, next to other contact lines", why=DETAILS_AMONG_WORDS),))
     return out
 
 

@@ -150,7 +150,8 @@ def weighted_length_of_parts(parts: Sequence[str]) -> int:
 
 
 @functools.lru_cache(maxsize=4096)  # one section's sentences, met again in every candidate
-def _part_url_spans(part: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
+def _part_url_spans(part: str) -> tuple[tuple[tuple[int, int], ...],
+                                         tuple[tuple[int, int], ...]] | None:
     """_url_spans of one text part, or None where joining parts could change what is found:
     empty, whitespace at an end, a line ending other than "\\n", a combining mark first, or
     not in NFC."""
@@ -284,14 +285,18 @@ def _js_unit_spans(units: str) -> list[tuple[int, int]]:
     return _scan(matched, units, parser=False)[1]
 
 
-def _url_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+# Cached, as tuples no caller can change: the splitter measures the same candidate text again,
+# and an import's cost estimate (has_link) scans every planned post the splitter just measured.
+@functools.lru_cache(maxsize=8192)
+def _url_spans(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     """The URL spans twitter-text-parser finds in `text` and those npm twitter-text 3.1.0
     finds; from one pass of their shared loop where they differ only in isValidUrl."""
     if not _MAYBE_URL.search(text):
-        return [], []
+        return (), ()
     if _ASTRAL.search(text) or _PYTHON_ONLY_CASE.search(text):
-        return _scan(text, text, parser=True)[0], find_js_urls(text)
-    return _scan(text, text, parser=True)
+        return tuple(_scan(text, text, parser=True)[0]), tuple(find_js_urls(text))
+    parser_spans, js_spans = _scan(text, text, parser=True)
+    return tuple(parser_spans), tuple(js_spans)
 
 
 # Code points that Python's re.IGNORECASE matches with [a-z] (re's documentation, "IGNORECASE"),

@@ -158,7 +158,7 @@ def plan_import(text: str, sheet: FactSheet, *, source_name: str, store: Store,
         done |= {p.account for p in store.documents.live_posts_from_source(existing.source_name)}
     todo = [a for a in accounts if a.name not in done]
     planned = plan_posts(sheet, todo, config=config, store=store, now=now, at=at, every=every)
-    attached_notes: list[str] = []
+    attached_notes: list[Words] = []
     if with_images and planned:
         planned, attached_notes = attach_images(planned, images, sheet)
     return ImportPlan(text, sheet, source_name, tuple(planned), None,

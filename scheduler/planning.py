@@ -62,10 +62,10 @@ def check_post_count(count: int, limits: Limits | None) -> None:
     DocumentImportError."""
     limit = (limits or DEFAULT_LIMITS).posts
     if count > limit:
-        raise DocumentImportError(
-            f"this import would queue {count:,} posts or more, over the {limit:,} one import may "
+        raise DocumentImportError(words(
+            "this import would queue %(count)s posts or more, over the %(limit)s one import may "
             "queue; import it for fewer accounts or split the document, or raise [import] "
-            "max_posts in the config")
+            "max_posts in the config", count=f"{count:,}", limit=f"{limit:,}"))
 
 
 def unit_times(account: AccountConfig, count: int, *, config: Config, store: Store,
@@ -76,16 +76,18 @@ def unit_times(account: AccountConfig, count: int, *, config: Config, store: Sto
         start, step = at or now, every or timedelta(0)
         return [start + step * n for n in range(count)]
     if not account.slots:
-        raise DocumentImportError(f"account {account.name!r} has no posting slots; add "
-                                  "`slots` to it in the config or pass --at/--every")
+        raise DocumentImportError(words(
+            "account %(account)s has no posting slots; add `slots` to it in the config or pass "
+            "--at/--every", account=repr(account.name)))
     slots = free_slots(account.slots, config.timezone, now,
                        taken=store.history.scheduled_times(account.name))
     times = list(itertools.islice(slots, count))
     if len(times) < count:
-        raise DocumentImportError(
-            f"account {account.name!r} has only {len(times)} free posting slot(s) left in "
-            f"its `slots` ({', '.join(account.slots)}) for {count} post(s); add slots in the "
-            "config or pass --at/--every")
+        raise DocumentImportError(words(
+            "account %(account)s has only %(free)s free posting slot(s) left in its `slots` "
+            "(%(slots)s) for %(count)s post(s); add slots in the config or pass --at/--every",
+            account=repr(account.name), free=len(times), slots=", ".join(account.slots),
+            count=count))
     return times
 
 
@@ -127,65 +129,74 @@ def costs(planned: Sequence[PlannedPost], config: Config) -> tuple[Cost, ...]:
 
 
 def attach_images(planned: Sequence[PlannedPost], images: Sequence[FoundImage],
-                  sheet: FactSheet) -> tuple[list[PlannedPost], list[str]]:
+                  sheet: FactSheet) -> tuple[list[PlannedPost], list[Words]]:
     """Give the first post of each section, per account, the section's first image that the
     account's platform takes (posts.media, as `post add` checks). Returns the posts and one
     line for each image left out, saying why and what to do."""
     planned = list(planned)
-    notes: list[str] = []
-    candidates: dict[int, list[tuple[str, FoundImage]]] = {}
+    notes: list[Words] = []
+    # Images are told apart by their number in the document, never by their label: the label
+    # is words for people, said in the reader's language.
+    candidates: dict[int, list[tuple[int, Words, FoundImage]]] = {}
     for n, image in enumerate(images, 1):
         label = _image_label(n, image, sheet)
         if image.content is None:
-            notes.append(f"{label}: skipped, {image.skipped}")
+            notes.append(words("%(image)s: skipped, %(why)s", image=label, why=image.skipped))
         elif image.section is None:
-            notes.append(f"{label}: not attached, it follows the last section with text; "
-                         "move it into a section")
+            notes.append(words("%(image)s: not attached, it follows the last section with "
+                               "text; move it into a section", image=label))
         elif not image.alt:
-            notes.append(f"{label}: not attached, it has no alt text; add alt text to the "
-                         "image in the document (people using screen readers need it)")
+            notes.append(words("%(image)s: not attached, it has no alt text; add alt text to "
+                               "the image in the document (people using screen readers need "
+                               "it)", image=label))
         else:
-            candidates.setdefault(image.section, []).append((label, image))
-    used: set[str] = set()
-    refused: set[str] = set()
+            candidates.setdefault(image.section, []).append((n, label, image))
+    used: set[int] = set()
+    refused: set[int] = set()
     firsts = {}
     for i, post in enumerate(planned):
         if post.thread_position == 1 and post.section_index is not None:
             firsts.setdefault((post.account, post.section_index), i)
     for (account, section), i in firsts.items():
         post = planned[i]
-        for label, image in candidates.get(section, ()):
+        for n, label, image in candidates.get(section, ()):
             spec = registry.spec(post.platform)
             try:
                 media = check_image(image.content or b"", image.alt, spec.media,
                                     platform=spec.title, name=label)
             except MediaError as exc:
-                notes.append(f"{exc} (not attached for {account})")
-                refused.add(label)
+                notes.append(words("%(error)s (not attached for %(account)s)",
+                                   error=exc.words or str(exc), account=account))
+                refused.add(n)
                 continue
             if (caption := spec.media.max_caption) is not None and (
                     length := spec.text.measure(post.text)) > caption:
-                notes.append(f"{label}: not attached for {account}: a {spec.title} post with "
-                             f"an image holds {caption:,} {spec.text.unit} and this one has "
-                             f"{length:,}")
-                refused.add(label)
+                notes.append(words(
+                    "%(image)s: not attached for %(account)s: a %(platform)s post with an image "
+                    "holds %(caption)s %(unit)s and this one has %(length)s", image=label,
+                    account=account, platform=spec.title, caption=f"{caption:,}",
+                    unit=spec.text.unit, length=f"{length:,}"))
+                refused.add(n)
                 continue
             planned[i] = replace_fields(post, media=media)
-            used.add(label)
+            used.add(n)
             break
     for section_images in candidates.values():
-        for label, _image in section_images:
-            if label not in used and label not in refused:
-                notes.append(f"{label}: not attached, a section's first post takes only the "
-                             "section's first image")
+        for n, label, _image in section_images:
+            if n not in used and n not in refused:
+                notes.append(words("%(image)s: not attached, a section's first post takes "
+                                   "only the section's first image", image=label))
     return planned, notes
 
 
-def _image_label(n: int, image: FoundImage, sheet: FactSheet) -> str:
-    where = ""
-    if image.section is not None:
-        heading = sheet.sections[image.section].heading
-        where = f", section {heading!r}" if heading else f", section {image.section + 1}"
-    return f"image {n} ({image.source}{where})"
+def _image_label(n: int, image: FoundImage, sheet: FactSheet) -> Words:
+    if image.section is None:
+        return words("image %(n)s (%(source)s)", n=n, source=image.source)
+    heading = sheet.sections[image.section].heading
+    if heading:
+        return words("image %(n)s (%(source)s, section %(heading)s)", n=n,
+                     source=image.source, heading=repr(heading))
+    return words("image %(n)s (%(source)s, section %(number)s)", n=n, source=image.source,
+                 number=image.section + 1)
 
 

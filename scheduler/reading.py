@@ -153,10 +153,11 @@ def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | Non
         if kind in ("text", "markdown", "html") and len(data) > limits.text_bytes:
             # Before parsing: the text formats have no limits of their own, and every byte
             # may become a post.
-            raise DocumentImportError(
-                f"{name}: {len(data) / MB:.1f} MB is more than a {_FORMAT_NAMES[kind]} fact "
-                f"sheet may be ({limits.text_bytes / MB:g} MB); split the document, or raise "
-                "[import] max_text_mb in the config")
+            raise DocumentImportError(words(
+                "%(name)s: %(size)s MB is more than a %(format)s fact sheet may be (%(limit)s "
+                "MB); split the document, or raise [import] max_text_mb in the config",
+                name=name, size=f"{len(data) / MB:.1f}", format=_FORMAT_NAMES[kind],
+                limit=f"{limits.text_bytes / MB:g}"))
         if kind == "text":
             text = decode_document(data, name)
             sheet = parse_factsheet(text)
@@ -176,10 +177,10 @@ def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | Non
             "the fact sheet", name=name))
     if len(sheet.sections) > limits.sections:
         # Before any section is split into posts.
-        raise DocumentImportError(
-            f"{name}: it has {len(sheet.sections):,} sections, over the {limits.sections:,} one "
-            "document may have; split it into several documents, or raise [import] "
-            "max_sections in the config")
+        raise DocumentImportError(words(
+            "%(name)s: it has %(sections)s sections, over the %(limit)s one document may have; "
+            "split it into several documents, or raise [import] max_sections in the config",
+            name=name, sections=f"{len(sheet.sections):,}", limit=f"{limits.sections:,}"))
     threads = registry.tightest_threads()
     try:
         check_threads(sheet, name, threads.text, threads.title)
@@ -209,7 +210,7 @@ _SUPPORTED = ".txt, .md, .html, .pdf or .docx"
 ACCEPTED_SUFFIXES = tuple(suffix for suffix in _EXTENSIONS if suffix)
 #: The signature of a compound file (MS-CFB 2.2), Word's container for encrypted documents.
 _COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_FORMAT_NAMES = {"text": "plain text", "markdown": "Markdown", "html": "HTML"}
+_FORMAT_NAMES = {"text": words("plain text"), "markdown": "Markdown", "html": "HTML"}
 
 
 def document_format(filename: str, data: bytes) -> Format:

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from chromium import launched
 from conftest import OFFICE_CONFIG, PASSWORD, REVIEW, add_users
 
 from posts.states import Actor, PostStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
 #: WCAG 2.0 and 2.1, levels A and AA (what Section 508 asks for), and axe's best practices,
 #: which hold the rules those tags leave out: heading order, one main landmark, content inside
 #: landmarks, a level-one heading, unique landmark names.
@@ -39,18 +39,8 @@ S = PostStatus
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium package to run the "
-                    "browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+    with launched() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -193,3 +193,13 @@ def test_the_migration_chains_the_rows_written_before_it(store):
     # New rows go on from where the migration left the chain.
     store.accounts.pause("office-x", reason="storm", actor=ADMIN, now=T0)
     assert store.records.verify().rows == 4
+
+
+@pytest.mark.parametrize("row", [{"at": T0, "action": "bulk"},
+                                 {"at": T0, "actor": "importer", "action": "bulk", "by": "x"}],
+                         ids=["without-actor", "unknown-column"])
+def test_a_bulk_row_given_as_a_mapping_is_refused_without_a_required_or_with_an_unknown_field(
+        store, row):
+    with pytest.raises(TypeError), store.session() as s:
+        audit.write_many(s, [row])
+    assert rows(store) == []

@@ -4,11 +4,12 @@ every column, every link, every audit row, on SQLite and on PostgreSQL alike."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from db.bulk import insert_many
 from db.errors import StoreError
 from db.models import AuditEntry, Post, Section
 from db.store import PlannedPost
@@ -123,3 +124,35 @@ def test_imported_posts_are_found_by_search_and_so_are_posts_added_after(store):
     later = store.posts.add(account="en-fb", platform="facebook", text="Ferries resume.",
                             scheduled_at=NOW, actor=ACTOR, now=NOW, status=S.QUEUED)
     assert [p.id for p in store.history.search(HistoryFilter(search="ferries"))] == [later.id]
+
+
+def test_a_bulk_insert_stores_each_value_as_a_core_insert_of_the_same_row_does(store):
+    """`insert_many` converts values itself on SQLite (once per distinct value): every column,
+    times in another zone and to the microsecond, left-out defaults, must come out as
+    SQLAlchemy's own insert writes them, and read back through the ORM as given."""
+    baghdad = timezone(timedelta(hours=3))
+    times = [datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=baghdad),
+             datetime(2026, 12, 1, 6, 30, 15, 123456, tzinfo=UTC),  # the same instant
+             datetime(2026, 12, 2, 0, 0, tzinfo=UTC)]
+    rows = [{"account": "en-x", "platform": "x", "text": f"Post {i} جسر", "status": S.QUEUED,
+             "scheduled_at": at, "thread_position": 1 + i % 2, "thread_size": 2,
+             "created_by": "officer", "created_at": times[0], "updated_at": NOW,
+             "approved_at": None}
+            for i, at in enumerate(times * 2)]
+    posts = Post.__table__
+    with store.db.session() as s:
+        insert_many(s.connection(), posts, [{**row, "id": 1 + i} for i, row in enumerate(rows)])
+        s.connection().execute(insert(posts), [{**row, "id": 101 + i}
+                                               for i, row in enumerate(rows)])
+    columns = [c for c in posts.columns if c.key != "id"]
+    with store.db.reading() as s:
+        stored = s.execute(select(posts.c.id, *columns).order_by(posts.c.id)).all()
+        raw = s.connection().exec_driver_sql(
+            "SELECT " + ", ".join(c.name for c in columns) + " FROM posts ORDER BY id").all()
+    assert [r.id for r in stored] == [*range(1, 7), *range(101, 107)]
+    assert raw[:6] == raw[6:]  # as the driver holds them, text for text on SQLite
+    for row, got in zip(rows, stored[:6], strict=True):
+        assert got.scheduled_at == row["scheduled_at"]
+        assert got.scheduled_at.tzinfo == UTC and got.created_at == times[0]
+        assert (got.reply_to_corrected, got.attempt_count) == (False, 0)  # left-out defaults
+        assert got.text == row["text"] and got.approved_at is None

@@ -16,28 +16,18 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from chromium import launched
 from conftest import PASSWORD, add_users
 
 from posts.states import Actor, PostStatus
 
-CHROMIUM = Path("/usr/bin/chromium")
 S = PostStatus
 
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium package to run the "
-                    "browser tests (Playwright never downloads a browser here)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+    with launched() as chromium:
         yield chromium
-        chromium.close()
 
 
 def sign_in(page, base: str, name: str, language: str = "en") -> None:

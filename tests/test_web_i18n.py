@@ -282,10 +282,11 @@ def capped_newsroom(make_office, serve):
     return office
 
 
-def upload(client: httpx.Client, name: str, data: bytes, account: str = "office-x"):
+def upload(client: httpx.Client, name: str, data: bytes, account: str = "office-x",
+           **fields: str):
     return client.post("/import/review", data={
         "csrf": page_csrf(client, "/import"), "account": account, "schedule": "spaced",
-        "at": "+1h", "every": "10m"}, files={"file": (name, data)})
+        "at": "+1h", "every": "10m", **fields}, files={"file": (name, data)})
 
 
 def shown(page: httpx.Response, css_class: str) -> list[str]:
@@ -345,7 +346,12 @@ def test_an_english_importer_reads_the_same_english_lines_as_the_command_line(ca
     ("scan.txt", b"\x89PNG\r\n\x1a\n" + bytes(40),
      "scan.txt: هذا صورة PNG، لا نص عادي؛ صدّر صحيفة الوقائع نصًّا عاديًّا",
      "scan.txt: this is a PNG image, not plain text; export the fact sheet as plain text"),
-], ids=["docx-not-word", "empty", "png-named-txt"])
+    ("deep.html", b"<html><body>" + b"<div>" * 1000 + b"text" + b"</div>" * 1000,
+     "deep.html: فيه عناصر متداخلة أعمق من 100 مستوى، وهو الحد الأقصى لصحيفة وقائع؛ احفظه "
+     "مرة أخرى من محرره، أو نصًّا عاديًّا",
+     "deep.html: it has elements nested more than 100 levels deep, the limit for a fact "
+     "sheet; save it again from its editor, or as plain text"),
+], ids=["docx-not-word", "empty", "png-named-txt", "nested-too-deep"])
 def test_a_bad_upload_is_refused_in_the_readers_language(newsroom, name, data, arabic,
                                                           english):
     refused = upload(arabic_user(newsroom, "chen"), name, data)
@@ -401,3 +407,109 @@ def test_the_api_reference_describes_its_parameters_in_the_readers_language(news
     # The schema stays English: it is read by programs and their authors.
     schema = sign_in(newsroom.url, "amira").get("/api/openapi.json").json()
     assert "A post's id." in str(schema)
+
+
+# -- the readers' own notes, the image notes, the contact-line reasons, the import limits -----
+
+HARBOUR_MD = b"""# Harbour report
+
+## The patrol
+
+The patrol finished its route. See [the map](maps/route.html) and [call us](javascript:void(0)).
+
+![Route map](maps/route.png)
+
+Phone: the support line now answers around the clock, every day of the week.
+"""
+TRACKED_DOCX = (Path(__file__).resolve().parent / "corpus" / "03-docx-tracked-changes" /
+                "factsheet.docx").read_bytes()
+
+
+def test_an_arabic_importer_reads_the_readers_image_and_contact_notes_in_arabic(newsroom):
+    client = arabic_user(newsroom, "chen")
+    page = upload(client, "harbour.md", HARBOUR_MD, images="on")
+    assert page.status_code == 200, page.text
+    notes, image_notes = shown(page, "notes")
+    # The dropped links, each kind in Arabic; the addresses stay as written.
+    assert ("harbour.md: 1 من الروابط بعنوان نسبي (maps/route.html) أُبقيت نصًّا دون عناوينها؛ "
+            "أعطِ --base-url https://your-site") in notes
+    assert "1 من الروابط بعنوان لا يستطيع قارئ المنشور أن يفتحه (javascript:)" in notes
+    # Why a line that opens like a contact line stayed post text.
+    assert ("يبدأ كسطر اتصال ('Phone') لكن ليس فيه بيانات اتصال") in notes
+    # The image, its label and why it was left out.
+    assert image_notes.startswith("الصورة 1 (maps/route.png، القسم 'The patrol'): تُركت، فهي "
+                                  "ملف بجانب المستند لم يُرفع معه")
+    for english in ("link(s)", "kept as text", "starts like", "image 1", "skipped",
+                    "not uploaded"):
+        assert english not in notes + image_notes, english
+    tracked = upload(client, "factsheet.docx", TRACKED_DOCX)
+    assert ("factsheet.docx: فيه 3 من التغييرات المتعقَّبة لم تُقبل بعد؛ قُرئ كأنها مقبولة"
+            in shown(tracked, "notes")[0])
+    assert "tracked change" not in tracked.text
+
+
+def test_an_english_importer_reads_those_notes_as_the_command_line_prints_them(newsroom):
+    client = sign_in(newsroom.url, "chen")
+    notes, image_notes = shown(upload(client, "harbour.md", HARBOUR_MD, images="on"),
+                               "notes")
+    assert ("harbour.md: 1 link(s) with a relative address (maps/route.html) kept as text "
+            "without the address; give --base-url https://your-site (or a <base href> in the "
+            "page) to keep the addresses in the posts; 1 link(s) with an address a reader of "
+            "the post cannot follow (javascript:) kept as text without the address; link a web "
+            "page (https://...), an e-mail address or a phone number instead") in notes
+    assert ("kept as post text: \"Phone: the support line now answers around the clock, every "
+            "day of the week.\" starts like a contact line ('Phone') but holds no contact "
+            "details") in notes
+    assert image_notes == ("image 1 (maps/route.png, section 'The patrol'): skipped, a file "
+                           "next to the document, which was not uploaded with it; use a DOCX "
+                           "or PDF with the picture inside, or import from the command line")
+    [tracked] = shown(upload(client, "factsheet.docx", TRACKED_DOCX), "notes")
+    assert tracked.startswith("factsheet.docx: holds 3 tracked change(s) not yet accepted; "
+                              "read as if they were accepted (insertions kept, deletions left "
+                              "out). Accept or reject them in Word to be sure the posts say "
+                              "what you mean")
+
+
+@pytest.fixture
+def tight_newsroom(make_office, serve):
+    """The newsroom with an office's own import caps lowered: 2 sections, 1 post, 0.25 MB
+    of text."""
+    office = make_office(extra=REVIEW + "[import]\nmax_sections = 2\nmax_posts = 1\n"
+                         "max_text_mb = 0.25\n")
+    add_users(office.store, amira="admin", bashir="approver", chen="author")
+    office.url = serve(office.config, office.store)
+    return office
+
+
+def sections(count: int, filler: str = "") -> bytes:
+    body = "".join(f"PART {n}\n\nThe patrol finished leg {n} of its route on time.{filler}\n\n"
+                   for n in range(1, count + 1))
+    return f"Harbour report\n\n{body}".encode()
+
+
+@pytest.mark.parametrize(("data", "arabic", "english"), [
+    (sections(1, " More." * 50_000),
+     "big.txt: حجمه 0.3 ميغابايت، وهو أكبر مما تحتمله صحيفة وقائع بصيغة نص عادي (0.25 "
+     "ميغابايت)؛ قسّم المستند، أو ارفع [import] max_text_mb في الإعدادات",
+     "big.txt: 0.3 MB is more than a plain text fact sheet may be (0.25 MB); split the "
+     "document, or raise [import] max_text_mb in the config"),
+    (sections(3),
+     "big.txt: فيه 3 من الأقسام، وهذا أكثر من 2، وهو أقصى ما يحتمله مستند واحد؛ قسّمه إلى "
+     "عدة مستندات، أو ارفع [import] max_sections في الإعدادات",
+     "big.txt: it has 3 sections, over the 2 one document may have; split it into several "
+     "documents, or raise [import] max_sections in the config"),
+    (sections(2),
+     "سيضيف هذا الاستيراد إلى قائمة النشر 2 من المنشورات أو أكثر، وهذا أكثر من 1، وهو أقصى "
+     "ما يضيفه استيراد واحد؛ استورده لعدد أقل من الحسابات أو قسّم المستند، أو ارفع [import] "
+     "max_posts في الإعدادات",
+     "this import would queue 2 posts or more, over the 1 one import may queue; import it "
+     "for fewer accounts or split the document, or raise [import] max_posts in the config"),
+], ids=["text-size", "sections", "posts"])
+def test_an_upload_over_the_offices_import_limits_is_refused_in_the_readers_language(
+        tight_newsroom, data, arabic, english):
+    refused = upload(arabic_user(tight_newsroom, "chen"), "big.txt", data)
+    assert refused.status_code == 400, refused.text
+    assert shown(refused, "error")[0] == arabic
+    in_english = upload(sign_in(tight_newsroom.url, "bashir"), "big.txt", data)
+    assert shown(in_english, "error")[0] == english
+    assert tight_newsroom.store.history.search() == []

@@ -43,6 +43,7 @@ from posts.formats.limits import check_docx, check_time
 from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
 from posts.formats.wordml import MC, R, Styles, W, mark_gone, open_docx, shown
 from posts.text import decode_document, fold_spaces
+from posts.words import words
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
 # Elements whose content Word does not show as text of the paragraph.
@@ -121,16 +122,17 @@ def read_docx(data: bytes, name: str, base_url: str | None = None, *,
     notes = []
     revisions = _count_revisions(body)
     if revisions:
-        notes.append(f"{name}: holds {revisions} tracked change(s) not yet accepted; read as "
-                     "if they were accepted (insertions kept, deletions left out). Accept or "
-                     "reject them in Word to be sure the posts say what you mean")
+        notes.append(words("%(name)s: holds %(revisions)s tracked change(s) not yet accepted; "
+                           "read as if they were accepted (insertions kept, deletions left "
+                           "out). Accept or reject them in Word to be sure the posts say what "
+                           "you mean", name=name, revisions=revisions))
     notes.extend(chunk_notes)
     unread = sum(1 for _ in body.iter(W + "altChunk")) - sum(1 for e in blocks
                                                                 if e.tag == W + "altChunk")
     if unread:
-        notes.append(f"{name}: {unread} embedded part(s) (altChunk) inside tables or text "
-                     "boxes not read; open the document in Word and save it again, which "
-                     "makes them ordinary text")
+        notes.append(words("%(name)s: %(unread)s embedded part(s) (altChunk) inside tables or "
+                           "text boxes not read; open the document in Word and save it again, "
+                           "which makes them ordinary text", name=name, unread=unread))
     dropped = dropped_links_note(name, reader.dropped)
     if dropped:
         notes.append(dropped)

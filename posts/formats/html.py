@@ -20,6 +20,7 @@ from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import current_limits, too_deep
 from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text, web_address
 from posts.text import NO_BREAK_SPACES, UnreadableDocument, fold_spaces
+from posts.words import words
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "nav", "form", "button",
                       "select", "svg", "head", "title", "iframe", "object", "canvas"})
@@ -57,7 +58,7 @@ def read_html(data: bytes, name: str, resolve: Resolver | None = None,
     try:
         walker.walk(root)
     except _TooDeep:
-        raise too_deep(name, "elements") from None
+        raise too_deep(name, words("elements")) from None
     walker.flush()
     note = dropped_links_note(name, walker.dropped)
     return Read(walker.parts, walker.images, (note,) if note else ())

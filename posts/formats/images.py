@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from posts.factsheet import Part
-from posts.words import Words
+from posts.words import Words, words
 
 
 class ImageUnavailable(Exception):
@@ -77,19 +77,21 @@ def image_from_address(src: str | None, alt: str | None, after_headings: int,
     """The image an HTML `src` or Markdown link names, or why it was skipped."""
     src = (src or "").strip()
     if not src:
-        return FoundImage(after_headings, "(no address)", None, alt, "the image has no address")
+        return FoundImage(after_headings, "(no address)", None, alt,
+                          words("the image has no address"))
     if src[:5].lower() == "data:":
         return _from_data_uri(src, alt, after_headings)
     parts = urlsplit(src)
     if parts.scheme or parts.netloc or src.startswith("//"):
         return FoundImage(after_headings, _short(src), None, alt,
-                          "a web address; factpost never downloads images, so save it next to "
-                          "the document and link it by a relative path")
+                          words("a web address; factpost never downloads images, so save it "
+                                "next to the document and link it by a relative path"))
     path = unquote(parts.path)
     if resolve is None:
         return FoundImage(after_headings, path, None, alt,
-                          "a file next to the document, which was not uploaded with it; use "
-                          "a DOCX or PDF with the picture inside, or import from the command line")
+                          words("a file next to the document, which was not uploaded with it; "
+                                "use a DOCX or PDF with the picture inside, or import from the "
+                                "command line"))
     try:
         content = resolve(path)
     except ImageUnavailable as exc:
@@ -101,19 +103,19 @@ def _from_data_uri(src: str, alt: str | None, after_headings: int) -> FoundImage
     source = "data: URI"
     match = _DATA_URI.fullmatch(src)
     if match is None:
-        return FoundImage(after_headings, source, None, alt, "a malformed data: URI")
+        return FoundImage(after_headings, source, None, alt, words("a malformed data: URI"))
     payload = match.group("data")
     if len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
         return FoundImage(after_headings, source, None, alt,
-                          "over the 5 MB that any platform takes for an image")
+                          words("over the 5 MB that any platform takes for an image"))
     try:
         if ";base64" in match.group("params").lower():
             content = base64.b64decode("".join(unquote(payload).split()), validate=True)
         else:
             content = unquote_to_bytes(payload)
     except (binascii.Error, ValueError):
-        return FoundImage(after_headings, source, None, alt, "a data: URI that is not valid "
-                          "base64")
+        return FoundImage(after_headings, source, None, alt,
+                          words("a data: URI that is not valid base64"))
     return FoundImage(after_headings, source, content, alt)
 
 

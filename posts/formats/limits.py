@@ -34,6 +34,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from posts.text import UnreadableDocument
+from posts.words import Words, words
 
 MB = 1024 * 1024
 
@@ -101,8 +102,8 @@ class DocumentTooLarge(UnreadableDocument):
     """A document over one of the `Limits`; the message names the file and the limit."""
 
 
-def _refuse(name: str, what: str, fix: str) -> DocumentTooLarge:
-    return DocumentTooLarge(f"{name}: {what}; {fix}")
+def _refuse(name: str, what: Words, fix: Words) -> DocumentTooLarge:
+    return DocumentTooLarge(words("%(name)s: %(what)s; %(fix)s", name=name, what=what, fix=fix))
 
 
 # -- time ------------------------------------------------------------------------------------
@@ -140,18 +141,20 @@ def check_time() -> None:
     """Raise `DocumentTooLarge` when the parse in progress is over its budget."""
     parse = _PARSE.get()
     if parse is not None and time.monotonic() > parse.deadline:
-        raise _refuse(parse.name, f"reading it took longer than "
-                      f"{parse.limits.parse_seconds:g} s, the limit for one document",
-                      "split the document, or export it again (a generated file may repeat "
-                      "its content many times)")
+        raise _refuse(parse.name, words(
+            "reading it took longer than %(seconds)s s, the limit for one document",
+            seconds=f"{parse.limits.parse_seconds:g}"), words(
+            "split the document, or export it again (a generated file may repeat its content "
+            "many times)"))
 
 
-def too_deep(name: str, what: str, levels: int | None = None) -> DocumentTooLarge:
+def too_deep(name: str, what: Words, levels: int | None = None) -> DocumentTooLarge:
     """The refusal of a document nested deeper than `levels` (default: the limits' `nesting`);
     `what` says of what ("elements", "quotes or lists")."""
     levels = levels or current_limits().nesting
-    return _refuse(name, f"it has {what} nested more than {levels} levels deep, the limit for "
-                   "a fact sheet", "save it again from its editor, or as plain text")
+    return _refuse(name, words("it has %(what)s nested more than %(levels)s levels deep, the "
+                               "limit for a fact sheet", what=what, levels=levels),
+                   words("save it again from its editor, or as plain text"))
 
 
 # -- Word ------------------------------------------------------------------------------------
@@ -169,8 +172,9 @@ def check_docx(data: bytes, name: str, limits: Limits | None = None) -> None:
     with archive:
         members = archive.infolist()
         if len(members) > limits.docx_members:
-            raise _refuse(name, f"the archive holds {len(members):,} files, over the "
-                          f"{limits.docx_members:,} a Word document may", _SAVE_AGAIN)
+            raise _refuse(name, words("the archive holds %(files)s files, over the %(limit)s a "
+                                      "Word document may", files=f"{len(members):,}",
+                                      limit=f"{limits.docx_members:,}"), _SAVE_AGAIN)
         for member in members:
             _check_member_kind(name, member)
         _check_sizes(name, [(m.filename, m.file_size) for m in members], limits)
@@ -188,10 +192,10 @@ def check_docx(data: bytes, name: str, limits: Limits | None = None) -> None:
                         if xml:
                             tags += chunk.count(b"<")
                             if tags > limits.docx_xml_elements:
-                                raise _refuse(name, f"its part {member.filename} holds more "
-                                              f"than {limits.docx_xml_elements:,} elements, "
-                                              "the limit for one part of a Word document",
-                                              _SAVE_AGAIN)
+                                raise _refuse(name, words(
+                                    "its part %(part)s holds more than %(limit)s elements, the "
+                                    "limit for one part of a Word document", part=member.filename,
+                                    limit=f"{limits.docx_xml_elements:,}"), _SAVE_AGAIN)
                         check_time()
             except DocumentTooLarge:
                 raise
@@ -228,7 +232,7 @@ def _check_member_kind(name: str, member: zipfile.ZipInfo) -> None:
             "through another archiver")
 
 
-_SAVE_AGAIN = "save the fact sheet again from Word (pictures compressed), or as plain text"
+_SAVE_AGAIN = words("save the fact sheet again from Word (pictures compressed), or as plain text")
 
 
 def _check_sizes(name: str, members: list[tuple[str, int]], limits: Limits) -> None:
@@ -236,12 +240,14 @@ def _check_sizes(name: str, members: list[tuple[str, int]], limits: Limits) -> N
     for member, size in members:
         total += size
         if member.lower().endswith((".xml", ".rels")) and size > limits.docx_xml_bytes:
-            raise _refuse(name, f"its part {member} unpacks to {size / MB:,.1f} MB, over the "
-                          f"{limits.docx_xml_bytes // MB} MB one part of a Word document may",
-                          _SAVE_AGAIN)
+            raise _refuse(name, words("its part %(part)s unpacks to %(size)s MB, over the "
+                                      "%(limit)s MB one part of a Word document may",
+                                      part=member, size=f"{size / MB:,.1f}",
+                                      limit=limits.docx_xml_bytes // MB), _SAVE_AGAIN)
         if total > limits.docx_total_bytes:
-            raise _refuse(name, f"it unpacks to more than {limits.docx_total_bytes // MB} MB "
-                          f"(at {member}), the limit for a Word document", _SAVE_AGAIN)
+            raise _refuse(name, words(
+                "it unpacks to more than %(limit)s MB (at %(part)s), the limit for a Word "
+                "document", limit=limits.docx_total_bytes // MB, part=member), _SAVE_AGAIN)
 
 
 # -- PDF -------------------------------------------------------------------------------------
@@ -272,8 +278,11 @@ def pdf_reading(limits: Limits | None = None) -> Iterator[None]:
         yield
 
 
-_SIMPLER_PDF = ("export the fact sheet from its editor again (drawings as pictures), or as plain "
-                "text")
+_EXPORT_AGAIN = words("export the fact sheet from its editor again, or as plain text")
+_SHORTER_SECTION = words("split it under more headings, or shorten it")
+_SPLIT_PDF = words("split it, or import the pages that hold the fact sheet")
+_SIMPLER_PDF = words("export the fact sheet from its editor again (drawings as pictures), or as "
+                     "plain text")
 
 
 def pdf_page_content(page, name: str, number: int, limits: Limits | None = None) -> int:
@@ -294,15 +303,17 @@ def pdf_page_content(page, name: str, number: int, limits: Limits | None = None)
         steps += 1
         check_time()
         if steps > limits.pdf_forms_per_page * 10:
-            raise _refuse(name, f"page {number} names more than {limits.pdf_forms_per_page * 10:,} "
-                          "drawings", _SIMPLER_PDF)
+            raise _refuse(name, words(
+                "page %(page)s names more than %(limit)s drawings", page=number,
+                limit=f"{limits.pdf_forms_per_page * 10:,}"), _SIMPLER_PDF)
         if stream is not None:
             for part in _streams(stream, seen):
                 total += len(part.get_data())
                 if total > limits.pdf_page_content_bytes:
-                    raise _refuse(name, f"page {number} draws more than "
-                                  f"{limits.pdf_page_content_bytes / MB:g} MB of content, the "
-                                  "limit for one page", _SIMPLER_PDF)
+                    raise _refuse(name, words(
+                        "page %(page)s draws more than %(limit)s MB of content, the limit for "
+                        "one page", page=number, limit=f"{limits.pdf_page_content_bytes / MB:g}"),
+                        _SIMPLER_PDF)
         if resources is None:
             continue
         xobjects = _resolved(_resolved(resources).get("/XObject")) if resources else None
@@ -349,44 +360,46 @@ class PdfWork:
         self.page, self.drawings = number, 0
         self.content += content_bytes
         if self.content > self.limits.pdf_content_bytes:
-            raise _refuse(self.name, f"its pages draw more than "
-                          f"{self.limits.pdf_content_bytes / MB:g} MB of content together, the "
-                          "limit for a fact sheet", _SIMPLER_PDF)
+            raise _refuse(self.name, words(
+                "its pages draw more than %(limit)s MB of content together, the limit for a "
+                "fact sheet", limit=f"{self.limits.pdf_content_bytes / MB:g}"), _SIMPLER_PDF)
 
     def add_operator(self, operator: bytes) -> None:
         self.operators += 1
         if self.operators > self.limits.pdf_operators:
-            raise _refuse(self.name, f"it runs more than {self.limits.pdf_operators:,} drawing "
-                          "operators, the limit for a fact sheet", _SIMPLER_PDF)
+            raise _refuse(self.name, words(
+                "it runs more than %(limit)s drawing operators, the limit for a fact sheet",
+                limit=f"{self.limits.pdf_operators:,}"), _SIMPLER_PDF)
         if operator == b"Do":
             # pypdf skips the rest of a page past its own limit on forms drawn, without a
             # word (it only logs): refuse first, so no text goes missing unsaid.
             self.drawings += 1
             if self.drawings > self.limits.pdf_forms_per_page:
-                raise _refuse(self.name, f"page {self.page} draws forms or images more than "
-                              f"{self.limits.pdf_forms_per_page:,} times, the limit for one "
-                              "page", _SIMPLER_PDF)
+                raise _refuse(self.name, words(
+                    "page %(page)s draws forms or images more than %(limit)s times, the limit "
+                    "for one page", page=self.page,
+                    limit=f"{self.limits.pdf_forms_per_page:,}"), _SIMPLER_PDF)
         if operator in self._TEXT_OPERATORS:
             self.text_operators += 1
             if self.text_operators > self.limits.pdf_text_operators:
-                raise _refuse(self.name, f"it shows text more than "
-                              f"{self.limits.pdf_text_operators:,} times, the limit for a fact "
-                              "sheet", _SIMPLER_PDF)
+                raise _refuse(self.name, words(
+                    "it shows text more than %(limit)s times, the limit for a fact sheet",
+                    limit=f"{self.limits.pdf_text_operators:,}"), _SIMPLER_PDF)
         if self.operators % 1_000 == 0:
             check_time()
 
     def add_characters(self, count: int) -> None:
         self.characters += count
         if self.characters > self.limits.pdf_characters:
-            raise _refuse(self.name, f"it holds more than {self.limits.pdf_characters:,} "
-                          "characters of text, the limit for a fact sheet", "split it, or "
-                          "import the pages that hold the fact sheet")
+            raise _refuse(self.name, words(
+                "it holds more than %(limit)s characters of text, the limit for a fact sheet",
+                limit=f"{self.limits.pdf_characters:,}"), _SPLIT_PDF)
 
 
 def pdf_limit_reached(name: str, exc: Exception) -> DocumentTooLarge:
     """pypdf's own refusal (`LimitReachedError`) as a one-line refusal of the file."""
-    return _refuse(name, f"it goes beyond what factpost reads safely ({exc})",
-                   "export the fact sheet from its editor again, or as plain text")
+    return _refuse(name, words("it goes beyond what factpost reads safely (%(error)s)",
+                               error=exc), _EXPORT_AGAIN)
 
 
 def check_pdf_objects(reader, name: str, limits: Limits | None = None) -> None:
@@ -405,9 +418,8 @@ def check_pdf_objects(reader, name: str, limits: Limits | None = None) -> None:
         except Exception:  # a damaged object stream: pypdf reports it when it is needed
             continue
     if total > limits.pdf_objects:
-        raise _refuse(name, f"it holds more than {limits.pdf_objects:,} objects, the limit for "
-                      "a fact sheet", "export the fact sheet from its editor again, or as "
-                      "plain text")
+        raise _refuse(name, words("it holds more than %(limit)s objects, the limit for a fact "
+                                  "sheet", limit=f"{limits.pdf_objects:,}"), _EXPORT_AGAIN)
 
 
 def check_pdf_pages(reader, name: str, limits: Limits | None = None) -> None:
@@ -430,9 +442,8 @@ def check_pdf_pages(reader, name: str, limits: Limits | None = None) -> None:
         if kids is None:
             count += 1
             if count > limits.pdf_pages:
-                raise _refuse(name, f"it has more than {limits.pdf_pages} pages, the limit "
-                              "for a fact sheet", "split it, or import the pages that hold "
-                              "the fact sheet")
+                raise _refuse(name, words("it has more than %(limit)s pages, the limit for a "
+                                          "fact sheet", limit=limits.pdf_pages), _SPLIT_PDF)
             continue
         try:
             pending.extend(kid.get_object() for kid in kids.get_object())
@@ -483,6 +494,7 @@ def check_threads(sheet, name: str, rules, where: str, limits: Limits | None = N
         parts = len(split_section(section, rules))
         if parts > limits.thread_parts:
             heading = section.heading or f"section {i + 1}"
-            raise _refuse(name, f"section {heading!r} would be a {parts}-part thread on "
-                          f"{where}, over the {limits.thread_parts} parts one section may "
-                          "become", "split it under more headings, or shorten it")
+            raise _refuse(name, words(
+                "section %(heading)s would be a %(parts)s-part thread on %(where)s, over the "
+                "%(limit)s parts one section may become", heading=repr(heading), parts=parts,
+                where=where, limit=limits.thread_parts), _SHORTER_SECTION)

@@ -29,6 +29,7 @@ from ada_url import URL, idna_to_ascii, idna_to_unicode
 
 from posts.text import fold_spaces
 from posts.weight import find_urls
+from posts.words import Words, words
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
@@ -107,7 +108,7 @@ def is_dropped(href: str | None, base: str | None = None) -> bool:
     return link_address(href, base) is None
 
 
-def dropped_links_note(name: str, hrefs: list[str]) -> str | None:
+def dropped_links_note(name: str, hrefs: list[str]) -> Words | None:
     """The note for links whose address was left out (None when there were none): relative
     ones (which --base-url would keep) and ones a reader cannot follow, each named (by scheme
     only for the latter: a `javascript:` or `data:` link may be long, and is no address)."""
@@ -115,24 +116,31 @@ def dropped_links_note(name: str, hrefs: list[str]) -> str | None:
         return None
     relative = [h.strip() for h in hrefs if not _SCHEME.match(h.strip())]
     other = [h.strip() for h in hrefs if _SCHEME.match(h.strip())]
-    notes = []
+    notes: dict[str, Words] = {}
     if relative:
-        notes.append(f"{len(relative)} link(s) with a relative address ({_shown(relative)}) "
-                     "kept as text without the address; give --base-url https://your-site (or "
-                     "a <base href> in the page) to keep the addresses in the posts")
+        notes["relative"] = words(
+            "%(count)s link(s) with a relative address (%(links)s) kept as text without the "
+            "address; give --base-url https://your-site (or a <base href> in the page) to keep "
+            "the addresses in the posts", count=len(relative), links=_shown(relative))
     if other:
         named = [_clip(h) if _SCHEME.match(h).group().lower() in ("mailto:", "tel:")
                  else _SCHEME.match(h).group().lower() for h in other]
-        notes.append(f"{len(other)} link(s) with an address a reader of the post cannot "
-                     f"follow ({_shown(named)}) kept as text without the address; link a web "
-                     "page (https://...), an e-mail address or a phone number instead")
-    return f"{name}: " + "; ".join(notes)
+        notes["other"] = words(
+            "%(count)s link(s) with an address a reader of the post cannot follow (%(links)s) "
+            "kept as text without the address; link a web page (https://...), an e-mail "
+            "address or a phone number instead", count=len(other), links=_shown(named))
+    if len(notes) == 2:
+        return words("%(name)s: %(relative)s; %(other)s", name=name, **notes)
+    [(_, note)] = notes.items()
+    return words("%(name)s: %(note)s", name=name, note=note)
 
 
-def _shown(items: list[str]) -> str:
+def _shown(items: list[str]) -> Words | str:
     unique = list(dict.fromkeys(_clip(i) for i in items))
-    more = f" and {len(unique) - 3} more" if len(unique) > 3 else ""
-    return ", ".join(unique[:3]) + more
+    if len(unique) > 3:
+        return words("%(first)s and %(more)s more", first=", ".join(unique[:3]),
+                     more=len(unique) - 3)
+    return ", ".join(unique)
 
 
 def _clip(text: str, size: int = 80) -> str:

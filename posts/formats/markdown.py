@@ -21,6 +21,7 @@ from posts.formats.images import FoundImage, Read, Resolver, image_from_address
 from posts.formats.limits import check_time, too_deep
 from posts.formats.links import dropped_links_note, is_dropped, link_address, link_text
 from posts.text import fold_spaces
+from posts.words import words
 
 #: markdown-it's own nesting limit (its "commonmark" preset's maxNesting, "internal
 #: protection, recursion limit"): raising it to 100 made 200 KB of "[" take four times as long.
@@ -51,7 +52,7 @@ def read_markdown(text: str, name: str, resolve: Resolver | None = None,
     # At maxNesting markdown-it stops reading the block and drops the rest of it without a
     # word (parser_block.py: "skip tail to the end"): refuse rather than lose text.
     if any(t.nesting == 1 and t.level >= NESTING - 1 for t in tokens):
-        raise too_deep(name, "quotes or lists", NESTING)
+        raise too_deep(name, words("quotes or lists"), NESTING)
     parts: list[Part] = []
     images: list[FoundImage] = []
     headings = 0

@@ -40,6 +40,7 @@ from posts.text import (
     fold_spaces,
     normalise_presentation_forms,
 )
+from posts.words import Words, words
 
 #: A line this much larger than the body text is a heading.
 HEADING_SIZE_RATIO = 1.15
@@ -142,7 +143,7 @@ class _Collector:
         try:
             ids = list(page.images.keys())
         except Exception as exc:  # pypdf raises many types on damaged resources
-            self.pending["?"] = (None, f"cannot be extracted ({type(exc).__name__})")
+            self.pending["?"] = (None, _not_extracted(exc))
             return
         for image_id in ids:
             # "/Im1" on the page; ["/Fm0", "/Im1"] inside a form, whose Do names the form.
@@ -154,7 +155,7 @@ class _Collector:
             try:
                 self.pending[key] = (page.images[image_id].data, None)
             except Exception as exc:  # an unsupported filter or colour space; no Pillow
-                self.pending[key] = (None, f"cannot be extracted ({type(exc).__name__})")
+                self.pending[key] = (None, _not_extracted(exc))
 
     def operator(self, operator: bytes, args: list, cm: list[float], tm: list[float]) -> None:
         self.work.add_operator(operator)
@@ -311,3 +312,8 @@ def _usual_gap(lines: list[_Line], is_heading: list[bool]) -> float | None:
             if gap > 0:
                 gaps[gap] += 1
     return gaps.most_common(1)[0][0] if gaps else None
+
+
+def _not_extracted(exc: Exception) -> Words:
+    """Why an image of the page was skipped: pypdf could not decode it."""
+    return words("cannot be extracted (%(error)s)", error=type(exc).__name__)
