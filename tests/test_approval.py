@@ -353,6 +353,42 @@ def test_an_edit_to_one_partner_takes_the_approval_from_the_other_wherever_it_wa
                 "queued", "draft", "edited text; needs approval again")
 
 
+def test_one_approval_queues_each_post_and_its_partner_once_saying_who_and_which_version(
+        store):
+    # Both sides of a pair named, then a post after them: the partner already approved with
+    # its post is passed over, and the posts after it are still approved.
+    store.review = REVIEWED
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
+    solo = store.posts.add(account="office-x", platform="x", text="Roads closed.", actor=AUTHOR,
+                           now=T0, status=S.DRAFT, scheduled_at=T0)
+    seen = store.posts.versions([en.id, ar.id, solo.id])
+    at = T0 + timedelta(minutes=3)
+    approved = store.posts.approve([en.id, ar.id, solo.id], seen=seen, actor=APPROVER, now=at)
+    assert [p.id for p in approved] == [en.id, ar.id, solo.id]
+    for post_id, reason in (
+            (en.id, f"approved (version {seen[en.id]})"),
+            (ar.id, f"approved with its pair partner, post {en.id} (version {seen[en.id]})"),
+            (solo.id, f"approved (version {seen[solo.id]})")):
+        post = store.history.get(post_id)
+        assert (post.status, post.approved_by, post.approved_at) == (S.QUEUED, "reviewer", at)
+        assert [(e.at, e.actor, e.action, e.from_status, e.to_status, e.reason)
+                for e in store.history.audit_trail(post_id)][1:] == [
+            (at, "reviewer", "approve", "draft", "queued", reason)]
+
+
+def test_approving_a_post_that_is_not_a_draft_says_so_and_approves_none_of_the_list(store):
+    store.review = REVIEWED
+    waiting = store.posts.add(account="office-x", platform="x", text="Waiting.", actor=AUTHOR,
+                              now=T0, status=S.DRAFT, scheduled_at=T0)
+    queued = store.posts.add(account="office-x", platform="x", text="Queued.", actor=AUTHOR,
+                             now=T0, status=S.DRAFT, scheduled_at=T0)
+    approve(store, [queued.id], actor=APPROVER, now=T0)
+    with pytest.raises(NotEditable) as refused:
+        approve(store, [waiting.id, queued.id], actor=APPROVER, now=T0)
+    assert str(refused.value) == f"post {queued.id} is queued; only drafts need approval"
+    assert store.history.get(waiting.id).status == S.DRAFT
+
+
 # -- rejecting: a draft turned down, with its partner, the reason kept for the author --------
 
 def trail_of(store: Store, post_id: int) -> list[tuple]:

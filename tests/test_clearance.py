@@ -201,6 +201,34 @@ def test_each_partner_of_a_pair_is_cleared_on_its_own_record_and_checks(cleared_
             "lena", "paul", "ray"]
 
 
+def test_each_step_of_a_pair_is_on_both_records_with_the_version_the_approver_saw(
+        cleared_store):
+    store = cleared_store
+    en = draft(store)
+    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                         actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
+        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    version = store.posts.versions([en.id])[en.id]
+    for minutes, actor in enumerate((LENA, PIA, RAY)):
+        approved = approve(store, [en.id], actor=actor, now=T0 + timedelta(minutes=minutes))
+        assert [p.id for p in approved] == [en.id, ar.id]
+    done_at = T0 + timedelta(minutes=2)
+    for post_id, partner in ((en.id, ""), (ar.id, f" with its pair partner, post {en.id},")):
+        assert trail(store, post_id)[1:] == [
+            ("lena", "approve", "draft",
+             f"cleared step legal (1 of 3,{partner} version {version}); waits for "
+             "public-affairs"),
+            ("pia", "approve", "draft",
+             f"cleared step public-affairs (2 of 3,{partner} version {version}); waits for "
+             "release"),
+            ("ray", "approve", "queued",
+             f"cleared step release (3 of 3,{partner} version {version}); approved")]
+        post = store.history.get(post_id)
+        assert (post.status, post.approved_by, post.approved_at) == (S.QUEUED, "ray", done_at)
+
+
 def test_an_edit_to_one_partner_withdraws_the_other_s_steps_on_its_record(cleared_store):
     # The partner's version covers both texts, so its steps no longer count either way; the
     # record must say they were withdrawn, when, and why.
