@@ -190,16 +190,23 @@ def test_a_failed_post_retimed_under_review_keeps_its_approval(store):
                             scheduled_at=T0 + LEASE).status == S.QUEUED
 
 
+def failed_under(store: Store, review: Review) -> Post:
+    """A post queued and failed with no review, after which the store's review becomes `review`
+    (review turned on after the post failed)."""
+    store.review = Review()
+    post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
+                           now=T0, status=S.QUEUED, scheduled_at=T0)
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
+    store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
+    store.review = review
+    return post
+
+
 def test_a_failed_post_retimed_says_whether_it_is_queued_again_or_needs_an_approval(store):
     later = T0 + timedelta(hours=1)
     reasons = []
     for review in (Review(), REVIEWED):  # review turned on after the post failed
-        store.review = Review()
-        post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
-                               now=T0, status=S.QUEUED, scheduled_at=T0)
-        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
-        store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
-        store.review = review
+        post = failed_under(store, review)
         store.posts.edit(post.id, actor=AUTHOR, now=T0, scheduled_at=later)
         last = store.history.audit_trail(post.id)[-1]
         reasons.append((last.from_status, last.to_status, last.reason))
@@ -211,12 +218,7 @@ def test_a_retry_says_whether_the_post_is_queued_again_or_needs_an_approval_firs
     later = T0 + timedelta(hours=1)
     seen = []
     for review in (Review(), REVIEWED):  # review turned on after the post failed
-        store.review = Review()
-        post = store.posts.add(account="office-x", platform="x", text=f"{review}", actor=AUTHOR,
-                               now=T0, status=S.QUEUED, scheduled_at=T0)
-        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post.id
-        store.outcomes.failed(post.id, worker="w", reason="gave up", now=T0)
-        store.review = review
+        post = failed_under(store, review)
         retried = store.posts.retry(post.id, actor=AUTHOR, now=later)
         last = store.history.audit_trail(post.id)[-1]
         seen.append((retried.scheduled_at, last.action, last.to_status, last.reason))

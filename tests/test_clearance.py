@@ -54,6 +54,17 @@ def draft(store: Store, words: str = "Port open at ten.", author: Actor = AUTHOR
                            status=S.DRAFT, scheduled_at=T0)
 
 
+def pair(store: Store, arabic_author: Actor = AUTHOR) -> tuple[Post, Post]:
+    """An English draft and its Arabic partner, linked both ways as an import links them."""
+    en = draft(store)
+    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
+                         actor=arabic_author, now=T0, status=S.DRAFT, scheduled_at=T0)
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
+        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    return en, ar
+
+
 @pytest.fixture
 def cleared_store(store):
     store.review = THREE_STEPS
@@ -180,12 +191,7 @@ def test_an_edit_withdraws_every_step_cleared_and_the_old_version_is_refused(cle
 
 def test_each_partner_of_a_pair_is_cleared_on_its_own_record_and_checks(cleared_store):
     store = cleared_store
-    en = draft(store)
-    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
-                         actor=PIA, now=T0, status=S.DRAFT, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
-        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    en, ar = pair(store, PIA)
     approve(store, [en.id], actor=LENA, now=T0)
     assert {p: store.posts.progress([p])[p].waiting_for for p in (en.id, ar.id)} == {
         en.id: "public-affairs", ar.id: "public-affairs"}
@@ -204,12 +210,7 @@ def test_each_partner_of_a_pair_is_cleared_on_its_own_record_and_checks(cleared_
 def test_each_step_of_a_pair_is_on_both_records_with_the_version_the_approver_saw(
         cleared_store):
     store = cleared_store
-    en = draft(store)
-    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
-                         actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
-        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    en, ar = pair(store)
     version = store.posts.versions([en.id])[en.id]
     for minutes, actor in enumerate((LENA, PIA, RAY)):
         approved = approve(store, [en.id], actor=actor, now=T0 + timedelta(minutes=minutes))
@@ -233,12 +234,7 @@ def test_an_edit_to_one_partner_withdraws_the_other_s_steps_on_its_record(cleare
     # The partner's version covers both texts, so its steps no longer count either way; the
     # record must say they were withdrawn, when, and why.
     store = cleared_store
-    en = draft(store)
-    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
-                         actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
-        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    en, ar = pair(store)
     approve(store, [en.id], actor=LENA, now=T0)
     edited_at = T0 + timedelta(minutes=5)
     store.posts.edit(en.id, actor=AUTHOR, now=edited_at, text="Port open at eleven.")
