@@ -82,6 +82,27 @@ class Case:
         return self.emulator.posts(self.spec.name, self.handle)
 
 
+def one_account_office(case, tmp_path, monkeypatch, *, name: str, platform: str, handle: str):
+    """An office of one account of `platform` on the case's emulator, its demo credentials in
+    the environment and registered with the emulator, and a migrated SQLite store beside its
+    config.toml: (config, account, store)."""
+    from db import migrate
+    from db.store import Store
+    from scheduler.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[accounts]]\nname = "{name}"\nplatform = "{platform}"\n'
+                    f'handle = "{handle}"\napi_url = "{case.emulator.url}"\n', encoding="utf-8")
+    config = load_config(path)
+    [account] = config.accounts
+    for variable, value in demo_credentials(account).items():
+        monkeypatch.setenv(variable, value)
+    case.emulator.register_accounts([account], demo_credentials(account))
+    store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
+    migrate.upgrade(store.engine)
+    return config, account, store
+
+
 @pytest.fixture
 def pub(case) -> Publisher:
     """The case's publisher (named so a platform module's own `publisher` factory, defined in

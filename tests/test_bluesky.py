@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from platform_contract import Case
+from platform_contract import Case, one_account_office
 
 from posts.factsheet import Section
 from posts.split import split_section
@@ -200,22 +200,12 @@ def test_signing_in_more_than_30_times_in_5_minutes_waits_for_the_reset(case):
 
 def test_a_dead_daemons_post_the_feed_does_not_show_yet_is_settled_without_a_second_post(
         case, tmp_path, monkeypatch):
-    from db import migrate
-    from db.store import Store
     from posts.states import Actor, PostStatus
-    from scheduler.config import load_config
     from scheduler.dispatch import Dispatcher
 
-    path = tmp_path / "config.toml"
-    path.write_text(f'[[accounts]]\nname = "office-bluesky"\nplatform = "bluesky"\n'
-                    f'handle = "OfficeBluesky"\napi_url = "{case.emulator.url}"\n', "utf-8")
-    config = load_config(path)
-    [account] = config.accounts
-    for name, value in demo_credentials(account).items():
-        monkeypatch.setenv(name, value)
-    case.emulator.register_accounts([account], demo_credentials(account))
-    store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
-    migrate.upgrade(store.engine)
+    config, account, store = one_account_office(
+        case, tmp_path, monkeypatch, name="office-bluesky", platform="bluesky",
+        handle="OfficeBluesky")
     now = datetime.now(UTC)
     post = store.posts.add(account=account.name, platform="bluesky", text="Convoy arrived.",
                            scheduled_at=now - timedelta(seconds=1), actor=Actor("t", "admin"),

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from platform_contract import *  # noqa: F403  (the suite)
-from platform_contract import Case
+from platform_contract import Case, one_account_office
 
 from emulator.doubles import DOUBLES
 from emulator.messages import Request, Response, json_response
@@ -273,24 +273,12 @@ def test_the_config_takes_the_platform_with_its_own_credentials_and_budget(case,
 
 def test_compose_splits_by_its_rules_and_the_daemon_publishes_the_thread(case, tmp_path,
                                                                          monkeypatch):
-    from db import migrate
-    from db.store import Store
     from posts.states import Actor
     from scheduler.compose import compose, preview
-    from scheduler.config import load_config
     from scheduler.dispatch import Dispatcher
-    from scheduler.emulated import demo_credentials
 
-    path = tmp_path / "config.toml"
-    path.write_text(f'[[accounts]]\nname = "office-stub"\nplatform = "stub"\n'
-                    f'handle = "OfficeStub"\napi_url = "{case.emulator.url}"\n', encoding="utf-8")
-    config = load_config(path)
-    [account] = config.accounts
-    for name, value in demo_credentials(account).items():
-        monkeypatch.setenv(name, value)
-    case.emulator.register_accounts([account], demo_credentials(account))
-    store = Store.open(f"sqlite:///{tmp_path / 'factpost.db'}")
-    migrate.upgrade(store.engine)
+    config, account, store = one_account_office(
+        case, tmp_path, monkeypatch, name="office-stub", platform="stub", handle="OfficeStub")
     text = " ".join(f"Sentence {i} of the statement." for i in range(10))
     shown = preview(text, account, config)
     assert shown.threads and len(shown.parts) > 1 and shown.unit == "characters"
