@@ -4,37 +4,56 @@ search in one statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Post
 
 
-def insert_with_ids(s: Session, table: Table, rows: Sequence[dict]) -> list[int]:
+def insert_with_ids(s: Session, table: Table, rows: Sequence[dict],
+                    refer: Mapping[str, Sequence[int | None]] | None = None) -> list[int]:
     """Insert `rows` (dicts with the same keys, no `id`) into `table`, whose primary key is
     an integer `id`, in the transaction of `s`; returns their new ids in the order given.
 
+    `refer` names columns that point at an earlier row of the same batch (a thread part at
+    the part before it): column -> for each row, the index in `rows` of the row it points at,
+    or None. They are set to that row's new id.
+
     On SQLite the transaction holds the database's one write lock from its start (`BEGIN
     IMMEDIATE`, db/engine.py), so the ids after the largest are free, and are given explicitly
-    in one plain executemany. SQLAlchemy's INSERT ... RETURNING with `sort_by_parameter_order`
-    sends one statement per row there (SQLite has no sentinel to match a batch's rows to their
-    ids), which was most of the time a 1 MB import spent storing. On PostgreSQL it is one
-    batched INSERT ... RETURNING (insertmanyvalues), rows matched to ids by a sentinel."""
+    in one plain executemany, `refer` columns with them. SQLAlchemy's INSERT ... RETURNING
+    with `sort_by_parameter_order` sends one statement per row there (SQLite has no sentinel
+    to match a batch's rows to their ids), which was most of the time a 1 MB import spent
+    storing. On PostgreSQL it is one batched INSERT ... RETURNING (insertmanyvalues), rows
+    matched to ids by a sentinel, then one UPDATE executemany per `refer` column."""
     if not rows:
         return []
     conn = s.connection()
+    refer = refer or {}
     if conn.dialect.name == "sqlite":
         last = conn.scalar(select(func.max(table.c.id))) or 0
         ids = list(range(last + 1, last + 1 + len(rows)))
-        insert_many(conn, table, [{**row, "id": row_id}
-                                  for row_id, row in zip(ids, rows, strict=True)])
+        pointers = {column: [None if i is None else ids[i] for i in indexes]
+                    for column, indexes in refer.items()}
+        insert_many(conn, table, [
+            {**row, "id": row_id, **{column: to[n] for column, to in pointers.items()}}
+            for n, (row_id, row) in enumerate(zip(ids, rows, strict=True))])
         return ids
-    return list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                             rows).scalars())
+    ids = list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                            rows).scalars())
+    for column, indexes in refer.items():
+        changes = [{"b_id": row_id, "b_to": ids[i]}
+                   for row_id, i in zip(ids, indexes, strict=True) if i is not None]
+        if changes:
+            conn.execute(update(table).where(table.c.id == bindparam("b_id"))
+                         .values({column: bindparam("b_to")}), changes)
+    return ids
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
@@ -94,6 +113,10 @@ def _memoized(process):
 
 #: The row a per-row search-index trigger reads (migration 0008's `_sqlite_folded`).
 _PER_ROW = "(SELECT new.id AS id, new.text AS x)"
+#: How that trigger's statement starts: the folded rows are selected into the index.
+_INDEX_PREFIX = "INSERT INTO posts_fts(rowid, text) SELECT id, x FROM ("
+#: One folding step in the trigger, `replace(<expr>, 'old', 'new')`: its old and new text.
+_REPLACE = re.compile(r", '((?:[^']|'')*)', '((?:[^']|'')*)'\)")
 
 
 @contextmanager
@@ -104,7 +127,12 @@ def search_indexed_at_end(s: Session) -> Iterator[None]:
     the block and made again from its own definition, read from the database (so whatever
     folding the migrations gave it is kept), all inside the transaction: a rollback restores
     it, and no other connection can write meanwhile (the transaction holds the write lock).
-    Does nothing on PostgreSQL, or if the trigger is not of the expected shape."""
+    Does nothing on PostgreSQL, or if the trigger is not of the expected shape.
+
+    Only posts holding a character the trigger folds go through its folding; the others are
+    indexed as they are, which is what the folding would make of them (every `replace` finds
+    nothing). SQLite runs each of the trigger's 70-odd `replace` calls on every row whether
+    or not it finds anything: 0.2 s of a 1 MB import, most of the index's cost."""
     conn = s.connection()
     trigger = None
     if conn.dialect.name == "sqlite":
@@ -120,7 +148,30 @@ def search_indexed_at_end(s: Session) -> Iterator[None]:
     conn.exec_driver_sql("DROP TRIGGER posts_fts_insert")
     try:
         yield
-        conn.exec_driver_sql(body.replace(_PER_ROW, "(SELECT id, text AS x FROM posts "
-                                                    "WHERE id > ?)"), (last,))
+        _index_since(conn, body, last)
     finally:
         conn.exec_driver_sql(trigger)
+
+
+def _index_since(conn: Connection, body: str, last: int) -> None:
+    """Index the posts after id `last` by the insert trigger's statement `body`, passing
+    the posts that hold none of its folded characters around the folding."""
+    folded = [old.replace("''", "'") for old, _ in _REPLACE.findall(body)]
+    plain = (body.startswith(_INDEX_PREFIX) and len(folded) == body.count("replace(")
+             and all(folded))
+    if not plain:  # a folding of another shape: every row through it
+        conn.exec_driver_sql(body.replace(_PER_ROW, "(SELECT id, text AS x FROM posts "
+                                                    "WHERE id > ?)"), (last,))
+        return
+    rows = conn.exec_driver_sql("SELECT id, text FROM posts WHERE id > ?", (last,)).all()
+    singles = {old for old in folded if len(old) == 1}
+    longer = [old for old in folded if len(old) > 1]
+    touched = json.dumps([post_id for post_id, text in rows
+                          if not singles.isdisjoint(text) or any(o in text for o in longer)])
+    conn.exec_driver_sql(
+        f"{_INDEX_PREFIX}SELECT id, text AS x FROM posts WHERE id > ? AND id NOT IN "
+        "(SELECT value FROM json_each(?)))", (last, touched))
+    if touched != "[]":
+        conn.exec_driver_sql(body.replace(_PER_ROW, "(SELECT id, text AS x FROM posts WHERE id "
+                                                    "IN (SELECT value FROM json_each(?)))"),
+                             (touched,))

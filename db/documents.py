@@ -90,11 +90,16 @@ class Documents:
         with self.db.session() as s:
             document = s.scalar(select(Document).where(Document.content_hash == content_hash))
             if document is None:
-                document = _new_document(s, source_name, content_hash, title, sections, actor,
-                                         now)
-            done = set(s.scalars(select(Post.account).where(Post.document_id == document.id)))
-            section_ids = dict(s.execute(select(Section.position, Section.id)
-                                         .where(Section.document_id == document.id)).all())
+                document, section_ids = _new_document(s, source_name, content_hash, title,
+                                                      sections, actor, now)
+                done = set()
+            else:
+                done = set(s.scalars(select(Post.account)
+                                     .where(Post.document_id == document.id)))
+                # Core: the ORM's row handling cost a 1 MB sheet's 2,000 sections 0.1 s.
+                section_ids = dict(s.connection().execute(
+                    select(Section.position, Section.id)
+                    .where(Section.document_id == document.id)).all())
             todo = [planned for planned in posts if planned.account not in done]
             # One executemany for the posts and one for their audit rows, not an ORM object
             # and a flush per post: a 1 MB sheet is thousands of posts (docs/BENCHMARKS.md).
@@ -110,13 +115,13 @@ class Documents:
                     for planned in todo]
             reasons = [f"imported from {source_name}" + (" with an image" if p.media else "")
                        for p in todo]
-            ids = self.transitions.create_many(s, rows, actor, status, reasons, now)
-            # A thread part replies to the post planned just before it; the ids exist only
-            # now, so parents and pair partners are set by a second executemany.
+            # A thread part replies to the post planned just before it.
+            parents = [i - 1 if planned.thread_position > 1 and i > 0 else None
+                       for i, planned in enumerate(todo)]
+            ids = self.transitions.create_many(s, rows, actor, status, reasons, now, parents)
+            # Pair partners point both ways, so one of each pair points at a later row: set
+            # by a second executemany once both exist.
             links: dict[int, dict] = {}
-            for i, planned in enumerate(todo):
-                if planned.thread_position > 1 and i > 0:
-                    links[ids[i]] = {"parent_id": ids[i - 1]}
             for post_id, partner_id in partners(
                     zip(ids, (p.pair_key for p in todo), strict=True)).items():
                 links.setdefault(post_id, {})["pair_id"] = partner_id
@@ -153,7 +158,8 @@ class Documents:
         queued or failed in the meantime: it may be on the platform by now.
         """
         with self.db.session() as s:
-            document = _new_document(s, source_name, content_hash, title, sections, actor, now)
+            document, _ = _new_document(s, source_name, content_hash, title, sections, actor,
+                                        now)
             for post_id in supersede:
                 post = load_post(s, post_id)
                 if post.status not in REPLACEABLE:
@@ -225,17 +231,18 @@ def partners(keyed: Iterable[tuple[int, str | None]]) -> dict[int, int]:
 
 def _new_document(s: Session, source_name: str, content_hash: str, title: str | None,
                   sections: Sequence[tuple[str | None, str]], actor: Actor, now: datetime
-                  ) -> Document:
-    """A new document row with its sections, flushed so it has an id."""
+                  ) -> tuple[Document, dict[int, int]]:
+    """A new document row with its sections, flushed so it has an id; and its sections' ids
+    by position."""
     document = Document(source_name=source_name, content_hash=content_hash, title=title,
                         imported_at=now, imported_by=actor.name)
     s.add(document)
     s.flush()
     # One executemany, not an ORM object per section: a 1 MB sheet has thousands.
-    insert_with_ids(s, Section.__table__, [
+    ids = insert_with_ids(s, Section.__table__, [
         {"document_id": document.id, "position": i, "heading": h, "text": t}
         for i, (h, t) in enumerate(sections)])
-    return document
+    return document, dict(enumerate(ids))
 
 
 def _link(s: Session, links: dict[int, dict]) -> None:

@@ -100,11 +100,13 @@ class Transitions:
         audit(s, post, actor.name, A.CREATE, None, status, reason, now)
 
     def create_many(self, s: Session, rows: Sequence[dict], actor: Actor, status: PostStatus,
-                    reasons: Sequence[str], now: datetime) -> list[int]:
+                    reasons: Sequence[str], now: datetime,
+                    parents: Sequence[int | None] = ()) -> list[int]:
         """`create` for many new posts at once (an import): the same checks, made once since
         every post gets the same actor and status, then one executemany for the posts and one
         for their `create` audit entries. `rows` are the posts' column values (without id or
-        status); returns their new ids in the order given."""
+        status), `parents` for each the index in `rows` of the thread part it replies to (or
+        None; db/bulk.py `insert_with_ids`); returns their new ids in the order given."""
         check_move(None, A.CREATE, actor, None, status)
         if self.review.require_approval and status != S.DRAFT:
             raise NeedsApproval("review is required, so new posts are drafts until an "
@@ -112,7 +114,8 @@ class Transitions:
         if not rows:
             return []
         with search_indexed_at_end(s):
-            ids = insert_with_ids(s, _POSTS, [{**row, "status": status} for row in rows])
+            ids = insert_with_ids(s, _POSTS, [{**row, "status": status} for row in rows],
+                                  refer={"parent_id": parents} if parents else None)
         audit_ids = trail.write_many(s, [
             {"at": now, "actor": actor.name, "action": A.CREATE, "post_id": post_id,
              "account": row["account"], "to_status": status, "reason": reason}

@@ -15,6 +15,7 @@ from db.models import AuditEntry, Post, Section
 from db.store import PlannedPost
 from posts.media import Media
 from posts.states import Actor, PostStatus
+from tests.migrated import open_migrated
 from tests.test_images import png
 
 S = PostStatus
@@ -156,3 +157,39 @@ def test_a_bulk_insert_stores_each_value_as_a_core_insert_of_the_same_row_does(s
         assert got.scheduled_at.tzinfo == UTC and got.created_at == times[0]
         assert (got.reply_to_corrected, got.attempt_count) == (False, 0)  # left-out defaults
         assert got.text == row["text"] and got.approved_at is None
+
+
+def test_imported_posts_are_indexed_for_search_exactly_as_posts_added_one_by_one(tmp_path):
+    # SQLite's search index (PostgreSQL's is an expression index, filled as rows are written).
+    # The import indexes the posts that hold none of the characters search folds without the
+    # folding (db/bulk.py): what the index holds for each must be what the insert trigger
+    # gives the same text, folded or not. fts5vocab lists each indexed term of each row.
+    texts = ["Ｂｒｉｄｇｅ １２３ reopened", "جِسْرٌ أُعِيدَ فتحه", "Plain words only",
+             "It's a quote ' and ＡＢＣ", "Schools: 40 reopened"]
+    store = open_migrated(f"sqlite:///{tmp_path / 'factpost.db'}")
+    planned = [PlannedPost(account="en-fb", platform="facebook", text=text,
+                           scheduled_at=NOW + timedelta(minutes=i), section_index=None)
+               for i, text in enumerate(texts)]
+    _add(store, planned)
+    added = [store.posts.add(account="en-fb", platform="facebook", text=text,
+                             scheduled_at=NOW, actor=ACTOR, now=NOW, status=S.QUEUED).id
+             for text in texts]
+    with store.db.reading() as s:
+        conn = s.connection()
+        conn.exec_driver_sql("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_terms USING "
+                             "fts5vocab(main, posts_fts, 'instance')")
+        terms: dict[int, list[str]] = {}
+        for term, doc in conn.exec_driver_sql(
+                "SELECT term, doc FROM temp.fts_terms ORDER BY doc, offset"):
+            terms.setdefault(doc, []).append(term)
+        by_text = dict(conn.exec_driver_sql("SELECT id, text FROM posts").all())
+    imported = [post_id for post_id in sorted(terms) if post_id not in added]
+    assert [by_text[i] for i in imported] == texts
+    for bulk, one in zip(imported, added, strict=True):
+        assert terms[bulk] == terms[one], by_text[one]
+    assert terms[imported[0]] == ["bridge", "123", "reopened"]
+    assert terms[imported[1]] == ["جسر", "أعيد", "فتحه"]
+    from db.store import HistoryFilter
+    found = store.history.search(HistoryFilter(search="abc"))
+    assert sorted(p.id for p in found) == sorted([imported[3], added[3]])
+    store.close()
