@@ -23,7 +23,7 @@ from posts.split import (
     split_section,
     strip_decorations,
 )
-from posts.weight import MAX_WEIGHTED_LENGTH, weighted_length
+from posts.weight import MAX_WEIGHTED_LENGTH, find_urls, weighted_length
 
 # A sentence of 152 characters: one fits in a post, two together do not.
 LONG = ("The patrol ships of the task force escorted merchant vessels through the northern "
@@ -281,6 +281,101 @@ def test_a_cut_inside_a_huge_word_keeps_its_urls_whole():
     assert "".join(strip_decorations(snippets)) == word
     for core in strip_decorations(snippets):
         assert all(part in ("", url) for part in core.split(",")), core
+
+
+# One character as the reader sees it, made of several code points.
+SEQUENCES = {
+    "family (ZWJ)": "\U0001F468\u200d\U0001F469\u200d\U0001F467",
+    "skin tone": "\U0001F44D\U0001F3FD",
+    "keycap": "1\ufe0f\u20e3",
+    "flag (regional indicators)": "\U0001F1EE\U0001F1F6",
+    "subdivision flag (tags)": "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074"
+                               "\U000E007F",
+    "Arabic letter with shadda and fatha": "\u0628\u064e\u0651",
+    "e and a combining acute": "e\u0301",
+}
+
+
+@pytest.mark.parametrize("lead", ["", "x"], ids=["at the start", "after a letter"])
+@pytest.mark.parametrize("sequence", SEQUENCES.values(), ids=SEQUENCES.keys())
+def test_a_word_longer_than_a_post_is_never_cut_inside_a_character_sequence(sequence, lead):
+    # A flag is a pair of regional indicators: which pair a cut falls in is counted from the
+    # start of the run, so the run is tried at the start of the word and after a letter.
+    word = lead + sequence * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert len(cores) > 1 and "".join(cores) == word
+    for n, core in enumerate(cores):
+        assert core.removeprefix(lead if n == 0 else "").replace(sequence, "") == "", core
+
+
+FLAG, INDICATOR = "\U0001F1EE\U0001F1F6", "\U0001F1EE"
+
+
+@pytest.mark.parametrize(("before", "flags", "first"), [
+    (270, FLAG + FLAG, "a" * 270 + FLAG),  # between two flags
+    (272, FLAG + FLAG, "a" * 272 + FLAG),  # not inside the last flag of a run
+    (273, FLAG + FLAG, "a" * 273),  # not inside the first
+    (270, FLAG + INDICATOR, "a" * 270 + FLAG + INDICATOR),  # after an unpaired indicator
+], ids=["between", "last", "first", "unpaired"])
+def test_a_word_is_cut_between_whole_flags_wherever_the_post_ends(before, flags, first):
+    word = "a" * before + flags + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert cores[0] == first and "".join(cores) == word
+
+
+@pytest.mark.parametrize("binder", ["\u00a0", "\u202f", "\u2007", "\u2060"])
+@pytest.mark.parametrize("shift", range(8))
+def test_a_word_longer_than_a_post_is_never_cut_beside_a_no_break_space_or_word_joiner(
+        binder, shift):
+    word = "x" * shift + ",".join([binder.join(["1", "250", "000"])] * 80)
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert len(cores) > 1 and "".join(cores) == word
+    for core in cores:
+        assert not core.startswith(binder) and not core.endswith(binder), core
+
+
+def test_a_word_longer_than_a_post_is_cut_just_before_a_link_that_would_not_fit():
+    link = "https://example.org/abc"
+    word = "a" * 259 + "(" + link + ")" + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    assert strip_decorations(snippets) == ["a" * 259 + "(", link + ")" + "b" * 252, "b" * 48]
+
+
+def test_a_word_longer_than_a_post_is_cut_just_after_a_link_that_fills_the_post():
+    # The link's 29 characters end exactly where the post's 276 characters of room do.
+    link = "https://example.org/abcdefghi"
+    word = "a" * 246 + "(" + link + ")" + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    assert strip_decorations(snippets) == ["a" * 246 + "(" + link, ")" + "b" * 275, "b" * 25]
+
+
+def test_an_address_longer_than_a_link_can_be_is_cut_like_any_word():
+    # X counts no link past 4,096 characters, but the first thousand or so (the window looked
+    # at for a cut) look like one: the cut must look further before passing it over.
+    word = "x" * 100 + "(https://example.org/" + "a" * 5000 + ")"
+    assert find_urls(word) == []
+    snippets = split_for_x(section_of(None, f"See {word}"))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert "".join(cores) == f"See {word}"
+    assert cores[0].startswith("See " + "x" * 100 + "(https://example.org/aaa")
+
+
+def test_the_room_left_in_a_post_is_topped_up_with_a_word_too_long_for_any_post():
+    # 20 characters of room are left after the words: enough to take part of the long word.
+    words = " ".join(["patrol"] * 36) + " sea"  # 255 characters, and a space
+    word = "W" * 600
+    snippets = split_for_x(section_of(None, f"{words} {word}"))
+    assert_fits(snippets)
+    assert strip_decorations(snippets)[0] == f"{words} {'W' * 20}"
 
 
 def test_a_heading_too_long_to_share_a_post_opens_the_body_instead():
