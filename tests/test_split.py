@@ -369,13 +369,62 @@ def test_an_address_longer_than_a_link_can_be_is_cut_like_any_word():
     assert cores[0].startswith("See " + "x" * 100 + "(https://example.org/aaa")
 
 
-def test_the_room_left_in_a_post_is_topped_up_with_a_word_too_long_for_any_post():
+@pytest.mark.parametrize(("long_word", "taken"), [
+    ("W" * 600, "W" * 20),
+    ("(ab.co," * 60, "("),  # then a link, which counts 23
+    ("ab.co," * 60, ""),  # it opens with a link: nothing of it fits
+], ids=["letters", "one character", "nothing"])
+def test_the_room_left_in_a_post_is_topped_up_with_what_fits_of_a_word_too_long_for_any_post(
+        long_word, taken):
     # 20 characters of room are left after the words: enough to take part of the long word.
     words = " ".join(["patrol"] * 36) + " sea"  # 255 characters, and a space
-    word = "W" * 600
-    snippets = split_for_x(section_of(None, f"{words} {word}"))
+    snippets = split_for_x(section_of(None, f"{words} {long_word}"))
     assert_fits(snippets)
-    assert strip_decorations(snippets)[0] == f"{words} {'W' * 20}"
+    cores = strip_decorations(snippets)
+    assert cores[0] == f"{words} {taken}".strip()
+    assert "".join(cores[1:]) == long_word.removeprefix(taken)
+
+
+@pytest.mark.parametrize("lead", range(26))
+def test_a_word_of_short_links_is_cut_at_the_longest_start_that_fits(lead):
+    # Each "ab.co" counts 23 though it has 5 characters, so the cut is found by measuring; the
+    # letters before the links move the post's end across each place a cut can fall.
+    word = "w" * lead + "(ab.co," * 60
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    assert len(snippets) <= 9
+    cores = strip_decorations(snippets)
+    assert "".join(cores) == word
+    # 276 of room beside " 1/N": whole "(ab.co," (25 each), then "(" if one more fits, then
+    # its link if 23 more do; never part of a link.
+    units, rest = divmod(MAX_WEIGHTED_LENGTH - len(" 9/9") - lead, 25)
+    assert cores[0] == ("w" * lead + "(ab.co," * units + "(" * (rest >= 1)
+                        + "ab.co" * (rest >= 24))
+
+
+def test_a_word_heavier_than_a_post_but_short_in_characters_is_cut_as_late_as_it_fits():
+    # The sentence leaves too little room; the word, 79 characters that count 277, starts the
+    # next post and loses only its last character to a third.
+    sentence = " ".join(["patrol"] * 37) + "."
+    word = "(ab.co," * 11 + "aa"
+    snippets = split_for_x(section_of(None, sentence, word))
+    assert_fits(snippets)
+    assert strip_decorations(snippets) == [sentence, word[:-1], "a"]
+
+
+def test_a_link_that_opens_a_word_too_long_for_a_post_stays_whole():
+    link = "https://example.org/" + "a" * 400
+    word = link + ")" + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert "".join(cores) == word
+    assert cores[0].startswith(link + ")")
+
+
+def test_a_word_longer_than_a_post_fills_each_post_where_every_character_counts_one():
+    snippets = split_for_facebook(section_of(None, "z" * 2500), limit=1000)
+    assert strip_decorations(snippets) == ["z" * 996, "z" * 996, "z" * 508]
 
 
 def test_a_heading_too_long_to_share_a_post_opens_the_body_instead():
