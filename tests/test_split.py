@@ -340,12 +340,17 @@ def test_a_word_longer_than_a_post_is_never_cut_beside_a_no_break_space_or_word_
         assert not core.startswith(binder) and not core.endswith(binder), core
 
 
-def test_a_word_longer_than_a_post_is_cut_just_before_a_link_that_would_not_fit():
-    link = "https://example.org/abc"
-    word = "a" * 259 + "(" + link + ")" + "b" * 300
+@pytest.mark.parametrize(("before", "link"), [
+    (259, "https://example.org/abc"),  # its characters run past the post's 276 of room
+    (270, "ab.co"),  # its characters end where the room does; it counts 23
+], ids=["running past the post", "ending with the post"])
+def test_a_word_longer_than_a_post_is_cut_just_before_a_link_that_would_not_fit(before, link):
+    word = "a" * before + "(" + link + ")" + "b" * 300
     snippets = split_for_x(section_of(None, word))
     assert_fits(snippets)
-    assert strip_decorations(snippets) == ["a" * 259 + "(", link + ")" + "b" * 252, "b" * 48]
+    cores = strip_decorations(snippets)
+    assert cores[0] == "a" * before + "("
+    assert "".join(cores[1:]) == link + ")" + "b" * 300
 
 
 def test_a_word_longer_than_a_post_is_cut_just_after_a_link_that_fills_the_post():
