@@ -531,6 +531,16 @@ def test_the_splitter_takes_a_platforms_text_rules_not_its_name():
         TextRules(limit=300, packs="words")
 
 
+def test_text_rules_refuse_a_limit_under_40_and_an_unknown_packing_saying_what_to_use():
+    assert TextRules(limit=40).limit == 40
+    with pytest.raises(ValueError) as too_small:
+        TextRules(limit=39)
+    assert str(too_small.value) == "limit 39 is too small; a post limit must be at least 40"
+    with pytest.raises(ValueError) as unknown:
+        TextRules(limit=300, packs="words")
+    assert str(unknown.value) == "unknown packing 'words'; use one of sentences, paragraphs"
+
+
 def test_a_limit_too_small_for_a_url_is_refused():
     with pytest.raises(ValueError, match="too small"):
         split_for_x(section_of(None, "text"), limit=20)
