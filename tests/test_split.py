@@ -73,6 +73,12 @@ def test_whole_sentences_are_packed_greedily_and_never_cut_when_they_fit():
     assert strip_decorations(snippets) == [f"{short} {short} {LONG}", f"{LONG} {short}"]
 
 
+def test_on_x_a_post_is_topped_up_with_the_first_sentences_of_the_next_paragraph():
+    short = "Patrols run day and night."
+    snippets = split_for_x(section_of(None, LONG, f"{short} {LONG}"))
+    assert strip_decorations(snippets) == [f"{LONG}\n\n{short}", LONG]
+
+
 def test_the_thread_suffix_width_is_reserved_for_two_digit_counts():
     section = section_of("OPERATIONS", " ".join([LONG] * 12))
     snippets = split_for_x(section)
