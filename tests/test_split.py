@@ -514,6 +514,12 @@ def test_facebook_splits_only_past_its_limit_at_paragraph_boundaries():
     assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(section.text)
 
 
+def test_on_facebook_a_paragraph_that_does_not_fit_after_another_starts_the_next_post_whole():
+    short = "Patrols run day and night."
+    snippets = split_for_facebook(section_of(None, LONG, f"{short} {LONG}"), limit=300)
+    assert strip_decorations(snippets) == [LONG, f"{short} {LONG}"]
+
+
 def test_facebook_limit_is_the_graph_api_one():
     assert rules("facebook").limit == 63_206
     section = section_of(None, "z" * 63_206)
