@@ -380,6 +380,15 @@ def test_an_address_longer_than_a_link_can_be_is_cut_like_any_word():
     assert cores[0].startswith("See " + "x" * 100 + "(https://example.org/aaa")
 
 
+def test_a_word_whose_link_is_near_the_longest_x_counts_is_measured_and_fits_one_post():
+    # 4,278 characters, but the link counts 23: far longer pieces are cut without measuring.
+    link = "https://example.org/" + "a" * 4056
+    word = "(" + link + ")" + "x" * 200
+    assert find_urls(word) == [(1, 4077)]
+    [snippet] = split_for_x(section_of(None, word))
+    assert snippet.text == word and snippet.weighted_length == 225
+
+
 @pytest.mark.parametrize(("long_word", "taken"), [
     ("W" * 600, "W" * 20),
     ("(ab.co," * 60, "("),  # then a link, which counts 23
