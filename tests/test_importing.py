@@ -43,6 +43,7 @@ platform = "x"
 handle = "OfficeX"
 api_url = "{url}"
 slots = {x_slots}
+{x_extra}
 [[accounts]]
 name = "office-fb"
 platform = "facebook"
@@ -55,9 +56,10 @@ slots = {fb_slots}
 @pytest.fixture
 def make_importer(make_office, emulator):
     def make(timezone: str = "Asia/Baghdad", x_slots: str = '["0 9 * * *"]',
-             fb_slots: str = '["0 10 * * *"]') -> Office:
+             fb_slots: str = '["0 10 * * *"]', x_extra: str = "") -> Office:
         return make_office(config_text=CONFIG.format(url=emulator.url, timezone=timezone,
-                                                     x_slots=x_slots, fb_slots=fb_slots))
+                                                     x_slots=x_slots, fb_slots=fb_slots,
+                                                     x_extra=x_extra))
 
     return make
 
@@ -162,7 +164,7 @@ def test_an_import_over_the_office_s_post_limit_is_refused_whole_and_one_at_it_g
     # Six posts: three for X, then three for Facebook, counted together.
     office = make_office(config_text=CONFIG.format(
         url=emulator.url, timezone="Asia/Baghdad", x_slots='["0 9 * * *"]',
-        fb_slots='["0 10 * * *"]') + "[import]\nmax_posts = 5\n")
+        fb_slots='["0 10 * * *"]', x_extra="") + "[import]\nmax_posts = 5\n")
     with pytest.raises(DocumentImportError) as refused:
         run_import(office, sheet, NOW)
     assert str(refused.value) == (
@@ -208,3 +210,18 @@ def test_at_alone_puts_every_post_at_that_time_and_every_alone_spaces_them_from_
         ("office-fb", NOW), ("office-fb", NOW + timedelta(hours=2)),
         ("office-fb", NOW + timedelta(hours=4)), ("office-x", at), ("office-x", at),
         ("office-x", at)]
+
+
+def test_each_account_s_posts_are_split_by_its_own_rules_with_its_hashtags(make_importer,
+                                                                          sheet):
+    office = make_importer(x_extra='hashtags = ["#Meridian"]')
+    run_import(office, sheet, NOW)
+    posts = sorted(office.store.history.search(), key=lambda p: (p.account, p.scheduled_at))
+    sections = [("OUR MISSION", "The task force keeps the sea lanes of the Meridian Strait open "
+                 "to lawful traffic."),
+                ("OPERATIONS", "Patrols run around the clock. The nearest ship answers within "
+                 "30 minutes on average."),
+                ("AID", "Convoys delivered 40 tonnes of aid this week.")]
+    assert [(p.account, p.text) for p in posts] == [
+        ("office-fb", f"{heading}\n\n{body}") for heading, body in sections] + [
+        ("office-x", f"{heading}\n\n{body} #Meridian") for heading, body in sections]
