@@ -305,6 +305,25 @@ def machine_clock_in_tokyo(monkeypatch):
     time.tzset()
 
 
+@pytest.fixture
+def machine_clock_in_kiritimati(monkeypatch):
+    """The machine's own timezone set to Pacific/Kiritimati (UTC+14, the furthest ahead)."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("machine_clock_in_kiritimati")
+def test_slots_are_found_from_the_office_s_clock_not_the_machine_s():
+    # Pago Pago (UTC-11) is 25 hours behind the machine: its 09:30 comes first.
+    pago_pago = ZoneInfo("Pacific/Pago_Pago")
+    slots = free_slots(["30 * * * *"], pago_pago, NOW)  # NOW is 09:00 there
+    assert [f"{next(slots).astimezone(pago_pago):%m-%d %H:%M}" for _ in range(2)] == [
+        "11-30 09:30", "11-30 10:30"]
+
+
 @pytest.mark.usefixtures("machine_clock_in_tokyo")
 def test_the_machine_s_timezone_plays_no_part():
     # Times come back in UTC, whatever zone the server runs in; only the office's zone counts.
