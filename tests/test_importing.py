@@ -14,6 +14,7 @@ import pytest
 from conftest import ADMIN, Office
 
 from db.models import AuditEntry, Document, Post, Section
+from posts.weight import find_urls
 from scheduler.importing import import_file
 from scheduler.planning import Cost
 from scheduler.platforms.billing import Estimate
@@ -225,3 +226,22 @@ def test_each_account_s_posts_are_split_by_its_own_rules_with_its_hashtags(make_
     assert [(p.account, p.text) for p in posts] == [
         ("office-fb", f"{heading}\n\n{body}") for heading, body in sections] + [
         ("office-x", f"{heading}\n\n{body} #Meridian") for heading, body in sections]
+
+
+def test_an_account_with_links_in_the_first_part_gets_its_thread_s_links_there(make_importer,
+                                                                              tmp_path):
+    filler = "Patrols escorted merchant vessels through the strait without any incident. " * 3
+    path = tmp_path / "reports.txt"
+    path.write_text(
+        "Joint Task Force Meridian\n\nREPORTS\nThe monthly patrol report is published on the "
+        "task force website (https://www.jtf-meridian.mil/reports/2026-11). " + filler + "\n\n"
+        "Read the full statement at www.jtf-meridian.mil/statement.pdf from the commander. "
+        + filler + "\n", encoding="utf-8")
+    office = make_importer(x_extra='links = "first-part"')
+    run_import(office, path, NOW)
+    thread = sorted((p for p in office.store.history.search() if p.account == "office-x"),
+                    key=lambda p: p.thread_position)
+    assert len(thread) > 1
+    assert [[p.text[a:b] for a, b in find_urls(p.text)] for p in thread] == [
+        ["https://www.jtf-meridian.mil/reports/2026-11", "www.jtf-meridian.mil/statement.pdf"]
+    ] + [[]] * (len(thread) - 1)
