@@ -453,6 +453,7 @@ def test_each_section_s_first_post_per_account_gets_the_first_image_its_platform
         FoundImage(3, "map.png", MAP, MAP_ALT, section=2),
         FoundImage(3, "extra.png", PHOTO, ALT, section=2),
         FoundImage(4, "footer.png", PHOTO, ALT),  # after the last section with text
+        FoundImage(2, "chart.png", MAP, "A chart of patrols. " * 60, section=1),  # too long
     ]
     posts, notes = attach_images(planned, images, sheet)
     assert [(p.account, p.section_index, p.thread_position,
@@ -471,6 +472,8 @@ def test_each_section_s_first_post_per_account_gets_the_first_image_its_platform
         "into a section",
         "image 3 (crest.gif, section 'Our mission'): GIF images cannot be posted to X; convert "
         "it to JPEG, PNG, WEBP (not attached for office-x)",
+        "image 9 (chart.png, section 'Key facts'): the alt text is 1199 characters; the "
+        "limit is 1000, so shorten the description (not attached for office-fb)",
         "image 3 (crest.gif, section 'Our mission'): GIF images cannot be posted to Telegram; "
         "convert it to JPEG, PNG, WEBP (not attached for office-tg)",
         "image 4 (escort.png, section 'Our mission'): not attached for office-tg: a Telegram "
