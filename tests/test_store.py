@@ -178,6 +178,10 @@ def test_a_post_added_by_hand_with_an_image_keeps_it_and_says_so(store):
     assert store.media.for_post(stored) == PHOTO
     assert created(store, post.id) == (T0, "tester", "create", None, "draft", "office-x",
                                        "added by hand with an image")
+    # The records say when the image was stored (docs/RECORDS.md): the time of the action.
+    with store.records.snapshot(until=T0 + timedelta(days=1)) as records:
+        assert [(m.id, m.sha256, m.alt_text, m.created_at) for m in records.media()] == [
+            (stored.media_id, PHOTO.sha256, PHOTO.alt_text, T0)]
 
 
 def test_threads_added_together_are_linked_part_by_part_where_they_share_a_pair_key(store):
