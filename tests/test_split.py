@@ -23,7 +23,7 @@ from posts.split import (
     split_section,
     strip_decorations,
 )
-from posts.weight import MAX_WEIGHTED_LENGTH, weighted_length
+from posts.weight import MAX_WEIGHTED_LENGTH, find_urls, weighted_length
 
 # A sentence of 152 characters: one fits in a post, two together do not.
 LONG = ("The patrol ships of the task force escorted merchant vessels through the northern "
@@ -71,6 +71,12 @@ def test_whole_sentences_are_packed_greedily_and_never_cut_when_they_fit():
     short = "Patrols run day and night."
     snippets = split_for_x(section_of(None, f"{short} {short} {LONG} {LONG} {short}"))
     assert strip_decorations(snippets) == [f"{short} {short} {LONG}", f"{LONG} {short}"]
+
+
+def test_on_x_a_post_is_topped_up_with_the_first_sentences_of_the_next_paragraph():
+    short = "Patrols run day and night."
+    snippets = split_for_x(section_of(None, LONG, f"{short} {LONG}"))
+    assert strip_decorations(snippets) == [f"{LONG}\n\n{short}", LONG]
 
 
 def test_the_thread_suffix_width_is_reserved_for_two_digit_counts():
@@ -283,6 +289,164 @@ def test_a_cut_inside_a_huge_word_keeps_its_urls_whole():
         assert all(part in ("", url) for part in core.split(",")), core
 
 
+# One character as the reader sees it, made of several code points.
+SEQUENCES = {
+    "family (ZWJ)": "\U0001F468\u200d\U0001F469\u200d\U0001F467",
+    "skin tone": "\U0001F44D\U0001F3FD",
+    "keycap": "1\ufe0f\u20e3",
+    "flag (regional indicators)": "\U0001F1EE\U0001F1F6",
+    "subdivision flag (tags)": "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074"
+                               "\U000E007F",
+    "Arabic letter with shadda and fatha": "\u0628\u064e\u0651",
+    "e and a combining acute": "e\u0301",
+}
+
+
+@pytest.mark.parametrize("lead", ["", "x"], ids=["at the start", "after a letter"])
+@pytest.mark.parametrize("sequence", SEQUENCES.values(), ids=SEQUENCES.keys())
+def test_a_word_longer_than_a_post_is_never_cut_inside_a_character_sequence(sequence, lead):
+    # A flag is a pair of regional indicators: which pair a cut falls in is counted from the
+    # start of the run, so the run is tried at the start of the word and after a letter.
+    word = lead + sequence * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert len(cores) > 1 and "".join(cores) == word
+    for n, core in enumerate(cores):
+        assert core.removeprefix(lead if n == 0 else "").replace(sequence, "") == "", core
+
+
+FLAG, INDICATOR = "\U0001F1EE\U0001F1F6", "\U0001F1EE"
+
+
+@pytest.mark.parametrize(("before", "flags", "first"), [
+    (270, FLAG + FLAG, "a" * 270 + FLAG),  # between two flags
+    (272, FLAG + FLAG, "a" * 272 + FLAG),  # not inside the last flag of a run
+    (273, FLAG + FLAG, "a" * 273),  # not inside the first
+    (270, FLAG + INDICATOR, "a" * 270 + FLAG + INDICATOR),  # after an unpaired indicator
+], ids=["between", "last", "first", "unpaired"])
+def test_a_word_is_cut_between_whole_flags_wherever_the_post_ends(before, flags, first):
+    word = "a" * before + flags + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert cores[0] == first and "".join(cores) == word
+
+
+@pytest.mark.parametrize("binder", ["\u00a0", "\u202f", "\u2007", "\u2060"])
+@pytest.mark.parametrize("shift", range(8))
+def test_a_word_longer_than_a_post_is_never_cut_beside_a_no_break_space_or_word_joiner(
+        binder, shift):
+    word = "x" * shift + ",".join([binder.join(["1", "250", "000"])] * 80)
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert len(cores) > 1 and "".join(cores) == word
+    for core in cores:
+        assert not core.startswith(binder) and not core.endswith(binder), core
+
+
+@pytest.mark.parametrize(("before", "link"), [
+    (259, "https://example.org/abc"),  # its characters run past the post's 276 of room
+    (270, "ab.co"),  # its characters end where the room does; it counts 23
+], ids=["running past the post", "ending with the post"])
+def test_a_word_longer_than_a_post_is_cut_just_before_a_link_that_would_not_fit(before, link):
+    word = "a" * before + "(" + link + ")" + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert cores[0] == "a" * before + "("
+    assert "".join(cores[1:]) == link + ")" + "b" * 300
+
+
+def test_a_word_longer_than_a_post_is_cut_just_after_a_link_that_fills_the_post():
+    # The link's 29 characters end exactly where the post's 276 characters of room do.
+    link = "https://example.org/abcdefghi"
+    word = "a" * 246 + "(" + link + ")" + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    assert strip_decorations(snippets) == ["a" * 246 + "(" + link, ")" + "b" * 275, "b" * 25]
+
+
+def test_an_address_longer_than_a_link_can_be_is_cut_like_any_word():
+    # X counts no link past 4,096 characters, but the first thousand or so (the window looked
+    # at for a cut) look like one: the cut must look further before passing it over.
+    word = "x" * 100 + "(https://example.org/" + "a" * 5000 + ")"
+    assert find_urls(word) == []
+    snippets = split_for_x(section_of(None, f"See {word}"))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert "".join(cores) == f"See {word}"
+    assert cores[0].startswith("See " + "x" * 100 + "(https://example.org/aaa")
+
+
+def test_a_word_whose_link_is_near_the_longest_x_counts_is_measured_and_fits_one_post():
+    # 4,278 characters, but the link counts 23: far longer pieces are cut without measuring.
+    link = "https://example.org/" + "a" * 4056
+    word = "(" + link + ")" + "x" * 200
+    assert find_urls(word) == [(1, 4077)]
+    [snippet] = split_for_x(section_of(None, word))
+    assert snippet.text == word and snippet.weighted_length == 225
+
+
+@pytest.mark.parametrize(("long_word", "taken"), [
+    ("W" * 600, "W" * 20),
+    ("(ab.co," * 60, "("),  # then a link, which counts 23
+    ("ab.co," * 60, ""),  # it opens with a link: nothing of it fits
+], ids=["letters", "one character", "nothing"])
+def test_the_room_left_in_a_post_is_topped_up_with_what_fits_of_a_word_too_long_for_any_post(
+        long_word, taken):
+    # 20 characters of room are left after the words: enough to take part of the long word.
+    words = " ".join(["patrol"] * 36) + " sea"  # 255 characters, and a space
+    snippets = split_for_x(section_of(None, f"{words} {long_word}"))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert cores[0] == f"{words} {taken}".strip()
+    assert "".join(cores[1:]) == long_word.removeprefix(taken)
+
+
+@pytest.mark.parametrize("lead", range(26))
+def test_a_word_of_short_links_is_cut_at_the_longest_start_that_fits(lead):
+    # Each "ab.co" counts 23 though it has 5 characters, so the cut is found by measuring; the
+    # letters before the links move the post's end across each place a cut can fall.
+    word = "w" * lead + "(ab.co," * 60
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    assert len(snippets) <= 9
+    cores = strip_decorations(snippets)
+    assert "".join(cores) == word
+    # 276 of room beside " 1/N": whole "(ab.co," (25 each), then "(" if one more fits, then
+    # its link if 23 more do; never part of a link.
+    units, rest = divmod(MAX_WEIGHTED_LENGTH - len(" 9/9") - lead, 25)
+    assert cores[0] == ("w" * lead + "(ab.co," * units + "(" * (rest >= 1)
+                        + "ab.co" * (rest >= 24))
+
+
+def test_a_word_heavier_than_a_post_but_short_in_characters_is_cut_as_late_as_it_fits():
+    # The sentence leaves too little room; the word, 79 characters that count 277, starts the
+    # next post and loses only its last character to a third.
+    sentence = " ".join(["patrol"] * 37) + "."
+    word = "(ab.co," * 11 + "aa"
+    snippets = split_for_x(section_of(None, sentence, word))
+    assert_fits(snippets)
+    assert strip_decorations(snippets) == [sentence, word[:-1], "a"]
+
+
+def test_a_link_that_opens_a_word_too_long_for_a_post_stays_whole():
+    link = "https://example.org/" + "a" * 400
+    word = link + ")" + "b" * 300
+    snippets = split_for_x(section_of(None, word))
+    assert_fits(snippets)
+    cores = strip_decorations(snippets)
+    assert "".join(cores) == word
+    assert cores[0].startswith(link + ")")
+
+
+def test_a_word_longer_than_a_post_fills_each_post_where_every_character_counts_one():
+    snippets = split_for_facebook(section_of(None, "z" * 2500), limit=1000)
+    assert strip_decorations(snippets) == ["z" * 996, "z" * 996, "z" * 508]
+
+
 def test_a_heading_too_long_to_share_a_post_opens_the_body_instead():
     heading = "WHAT " * 60
     snippets = split_for_x(section_of(heading, "Short text."))
@@ -359,6 +523,12 @@ def test_facebook_splits_only_past_its_limit_at_paragraph_boundaries():
     assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(section.text)
 
 
+def test_on_facebook_a_paragraph_that_does_not_fit_after_another_starts_the_next_post_whole():
+    short = "Patrols run day and night."
+    snippets = split_for_facebook(section_of(None, LONG, f"{short} {LONG}"), limit=300)
+    assert strip_decorations(snippets) == [LONG, f"{short} {LONG}"]
+
+
 def test_facebook_limit_is_the_graph_api_one():
     assert rules("facebook").limit == 63_206
     section = section_of(None, "z" * 63_206)
@@ -380,6 +550,16 @@ def test_the_splitter_takes_a_platforms_text_rules_not_its_name():
     assert split_section(section, rules("x")) == split_for_x(section)
     with pytest.raises(ValueError, match="unknown packing"):
         TextRules(limit=300, packs="words")
+
+
+def test_text_rules_refuse_a_limit_under_40_and_an_unknown_packing_saying_what_to_use():
+    assert TextRules(limit=40).limit == 40
+    with pytest.raises(ValueError) as too_small:
+        TextRules(limit=39)
+    assert str(too_small.value) == "limit 39 is too small; a post limit must be at least 40"
+    with pytest.raises(ValueError) as unknown:
+        TextRules(limit=300, packs="words")
+    assert str(unknown.value) == "unknown packing 'words'; use one of sentences, paragraphs"
 
 
 def test_a_limit_too_small_for_a_url_is_refused():

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from platform_rules import split_for_x
 
 from posts.factsheet import Section
+from posts.sentences import detect_language
 from posts.weight import MAX_WEIGHTED_LENGTH, find_urls
 from scheduler.platforms.x_terms import estimate
 
@@ -87,3 +88,23 @@ def test_first_part_never_leaves_links_in_more_than_one_part_and_keeps_every_lin
     else:  # could not be moved (the links alone would not fit one post): as written
         assert thread == as_written
     assert all(s.weighted_length <= MAX_WEIGHTED_LENGTH for s in thread)
+
+
+# Mostly Arabic letters, so detection would say "ar"; in English "etc. Then" ends a sentence.
+CONVOY = Section("CONVOY", (
+    "Manifest: www.jtf-meridian.mil/convoy.pdf. The convoy carried fuel, water, medicine, tents, "
+    "blankets, food parcels, generators, spare parts and tools etc. Then the ships sailed north "
+    "along the coast to the harbour of the city, where the crews unloaded all of the cargo over "
+    "two days and two nights without any incident at all.",
+    "رافقت سفن الدوريات السفن التجارية عبر المضيق دون أي حادث يذكر طوال الليل. " * 6
+    + "التفاصيل على www.jtf-meridian.mil/ar/convoy"))
+
+
+@pytest.mark.parametrize("links", ["as-written", "first-part"])
+def test_a_thread_is_split_by_the_language_and_hashtags_given_wherever_its_links_go(links):
+    assert detect_language(CONVOY.text) == "ar"
+    thread = split_for_x(CONVOY, language="en", links=links, hashtags=["#JTFMeridian"])
+    assert thread[0].text.endswith(" spare parts and tools etc. 1/4")
+    last = "التفاصيل على " + {"as-written": "www.jtf-meridian.mil/ar/convoy",
+                              "first-part": "the link above"}[links]
+    assert thread[-1].text.endswith(f"{last} #JTFMeridian 4/4")
