@@ -5,7 +5,8 @@ accounts' slots on the office's wall clock, whatever the clocks do in between.""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,14 @@ import pytest
 from conftest import ADMIN, Office
 
 from db.models import AuditEntry, Document, Post, Section
-from scheduler.importing import import_file
+from posts.contacts import extract_contacts
+from posts.factsheet import FactSheet
+from posts.factsheet import Section as SheetSection
+from scheduler.importing import ImportReport, import_file, language_warnings
+from scheduler.planning import Cost
+from scheduler.platforms.billing import Estimate
 from scheduler.reading import DocumentImportError
+from tests.test_images import png
 
 SHEET = """\
 Joint Task Force Meridian
@@ -52,9 +59,11 @@ slots = {fb_slots}
 @pytest.fixture
 def make_importer(make_office, emulator):
     def make(timezone: str = "Asia/Baghdad", x_slots: str = '["0 9 * * *"]',
-             fb_slots: str = '["0 10 * * *"]') -> Office:
+             fb_slots: str = '["0 10 * * *"]', extra: str = "") -> Office:
+        """`extra` is TOML added at the end: keys of the Facebook account, then tables."""
         return make_office(config_text=CONFIG.format(url=emulator.url, timezone=timezone,
-                                                     x_slots=x_slots, fb_slots=fb_slots))
+                                                     x_slots=x_slots, fb_slots=fb_slots)
+                           + extra)
 
     return make
 
@@ -122,3 +131,155 @@ def test_imported_posts_keep_their_wall_clock_slot_across_a_clock_change(make_im
                                                    ("office-fb", "10:00"))]
     offsets = {t.utcoffset().total_seconds() / 3600 for _, t in local}
     assert offsets == {-5, -4}, change  # both sides of the change were planned
+
+
+MARKDOWN = """\
+# Joint Task Force Meridian
+
+## Our mission
+The task force keeps the sea lanes of the Meridian Strait open. Read [the charter](/charter).
+
+## Operations
+Patrols run around the clock ([map](javascript:showMap())).
+
+## Annex
+"""
+
+
+
+def posts_of(office: Office) -> list[tuple]:
+    return sorted((p.account, p.status, p.scheduled_at.astimezone(UTC), p.text)
+                  for p in office.store.history.search())
+
+
+def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
+        make_importer, tmp_path):
+    # The Facebook Page posts in Arabic; X has a monthly cap of $0.22.
+    office = make_importer(extra='language = "ar"\n[x]\nmonthly_spend_usd = 0.22\n')
+    office.add("Queued for later.", at=NOW + timedelta(days=1))  # $0.015 of the cap
+    path = tmp_path / "meridian.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+    start, every = NOW + timedelta(hours=1), timedelta(hours=2)
+    report = import_file(path, store=office.store, config=office.config,
+                         accounts=office.config.accounts, actor=ADMIN, now=NOW, at=start,
+                         every=every, base_url="https://www.jtf-meridian.mil/")
+    mission = ("Our mission\n\nThe task force keeps the sea lanes of the Meridian Strait open. "
+               "Read the charter (https://www.jtf-meridian.mil/charter).")
+    operations = "Operations\n\nPatrols run around the clock (map)."
+    assert report == ImportReport(
+        document="meridian.md", title="Joint Task Force Meridian", document_id=1, created=4,
+        skipped_accounts=(), first_at=start, last_at=start + every, correction=None,
+        applied=False, images_found=0, images_attached=0, image_notes=(),
+        notes=(f"{path}: 1 link(s) with an address a reader of the post cannot follow "
+               "(javascript:) kept as text without the address; link a web page (https://...), "
+               "an e-mail address or a phone number instead",
+               'not posted: the heading "Annex" has no text under it'),
+        costs=(Cost("office-x", "X", Estimate(posts=2, with_links=1, micros=215_000)),),
+        cap_warnings=(
+            "X monthly cap: queueing these posts ($0.2150) takes office-x to $0.2300 this "
+            "month, $0.0100 over the $0.2200 cap ($0.0000 spent or set aside, $0.0150 already "
+            "queued); the posts past the cap wait until 2027-01-01 00:00 UTC, or raise [x] "
+            "monthly_spend_usd",),
+        language_warnings=(
+            "the document reads as English, but account 'office-fb' posts in Arabic "
+            "(language = \"ar\" in the config); import it for an account in its language, or "
+            "correct the account's language",))
+    assert [p for p in posts_of(office) if p[3] != "Queued for later."] == [
+        ("office-fb", "queued", start, mission), ("office-fb", "queued", start + every, operations),
+        ("office-x", "queued", start, mission), ("office-x", "queued", start + every, operations)]
+
+    again = import_file(path, store=office.store, config=office.config,
+                        accounts=office.config.accounts, actor=ADMIN, now=NOW, at=start,
+                        every=every, base_url="https://www.jtf-meridian.mil/")
+    assert again == replace(report, created=0, skipped_accounts=("office-fb", "office-x"),
+                            first_at=None, last_at=None, costs=(), cap_warnings=())
+
+
+def test_under_review_an_import_s_posts_wait_as_drafts(make_importer, sheet):
+    office = make_importer(extra="[review]\nrequire_approval = true\n")
+    run_import(office, sheet, NOW)
+    assert [p.status for p in office.store.history.search()] == ["draft"] * 6
+
+
+def test_the_office_s_own_import_limits_are_the_ones_that_hold(make_importer, sheet):
+    office = make_importer(extra="[import]\nmax_sections = 2\n")
+    with pytest.raises(DocumentImportError) as refused:
+        run_import(office, sheet, NOW)
+    assert str(refused.value) == (
+        f"{sheet}: it has 3 sections, over the 2 one document may have; split it into several "
+        "documents, or raise [import] max_sections in the config")
+    assert rows(office) == {"documents": 0, "sections": 0, "posts": 0, "audit_log": 0}
+
+
+def test_a_sheet_with_no_title_or_headings_is_judged_by_its_text_alone(make_importer):
+    # Four Arabic letters and nothing else: not one Latin letter may be counted with them.
+    office = make_importer(extra='language = "ar"\n')
+    sheet = FactSheet(None, (SheetSection(None, ("شكرا",)),), extract_contacts([]))
+    assert language_warnings(sheet, office.config.accounts) == (
+        "the document reads as Arabic, but account 'office-x' posts in English "
+        "(language = \"en\" in the config); import it for an account in its language, or "
+        "correct the account's language",)
+
+
+def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_reported(
+        make_importer, tmp_path):
+    # The Facebook Page posts in Arabic; X has a monthly cap of $0.21.
+    office = make_importer(extra='language = "ar"\n[x]\nmonthly_spend_usd = 0.21\n')
+    office.add("Queued for later.", at=NOW + timedelta(days=1))  # $0.015 of the cap
+    path = tmp_path / "meridian.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+    start, every = NOW + timedelta(hours=1), timedelta(hours=2)
+
+    def run(replace: bool = False):
+        return import_file(path, store=office.store, config=office.config,
+                           accounts=office.config.accounts, actor=ADMIN, now=NOW, at=start,
+                           every=every, replace=replace, with_images=True,
+                           base_url="https://www.jtf-meridian.mil/")
+
+    run()
+    (tmp_path / "map.png").write_bytes(png())
+    path.write_text(MARKDOWN.replace("Strait open.", "Strait open to lawful traffic.\n\n"
+                                     "![Map of the strait](map.png)")
+                    .replace("around the clock", "day and night"), encoding="utf-8")
+    before = posts_of(office)
+    shown = run()
+    mission = ("Our mission\n\nThe task force keeps the sea lanes of the Meridian Strait open "
+               "to lawful traffic.\n\nRead the charter (https://www.jtf-meridian.mil/charter).")
+    operations = "Operations\n\nPatrols run day and night (map)."
+    # Both posts of each account change (the old ones are posts 2 and 3, 4 and 5).
+    assert shown.correction.supersede == (2, 3, 4, 5)
+    assert [(p.account, p.scheduled_at, p.text) for p in shown.correction.posts] == [
+        ("office-x", start, mission), ("office-x", start + every, operations),
+        ("office-fb", start, mission), ("office-fb", start + every, operations)]
+    reported = ImportReport(
+        document="meridian.md", title="Joint Task Force Meridian", document_id=None,
+        created=0, skipped_accounts=(), first_at=None, last_at=None, correction=None,
+        applied=False, images_found=1, images_attached=0,
+        image_notes=("images are attached on a first import only, not to a corrected "
+                     "version",),
+        notes=(f"{path}: 1 link(s) with an address a reader of the post cannot follow "
+               "(javascript:) kept as text without the address; link a web page (https://...), "
+               "an e-mail address or a phone number instead",
+               'not posted: the heading "Annex" has no text under it'),
+        costs=(Cost("office-x", "X", Estimate(posts=2, with_links=1, micros=215_000)),),
+        # The posts the correction replaces are not counted as queued.
+        cap_warnings=(
+            "X monthly cap: queueing these posts ($0.2150) takes office-x to $0.2300 this "
+            "month, $0.0200 over the $0.2100 cap ($0.0000 spent or set aside, $0.0150 already "
+            "queued); the posts past the cap wait until 2027-01-01 00:00 UTC, or raise [x] "
+            "monthly_spend_usd",),
+        language_warnings=(
+            "the document reads as English, but account 'office-fb' posts in Arabic "
+            "(language = \"ar\" in the config); import it for an account in its language, or "
+            "correct the account's language",))
+    assert replace(shown, correction=None) == reported
+    assert posts_of(office) == before
+
+    done = run(replace=True)
+    assert done.correction == shown.correction
+    assert replace(done, correction=None) == replace(
+        reported, document_id=2, created=4, applied=True, first_at=start,
+        last_at=start + every)
+    assert [p for p in posts_of(office) if p[1] == "queued" and p[0] == "office-fb"] == [
+        ("office-fb", "queued", start, mission),
+        ("office-fb", "queued", start + every, operations)]
