@@ -139,6 +139,8 @@ MARKDOWN = """\
 ## Our mission
 The task force keeps the sea lanes of the Meridian Strait open. Read [the charter](/charter).
 
+![Map of the strait](map.png)
+
 ## Operations
 Patrols run around the clock ([map](javascript:showMap())).
 
@@ -159,6 +161,7 @@ def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
     office.add("Queued for later.", at=NOW + timedelta(days=1))  # $0.015 of the cap
     path = tmp_path / "meridian.md"
     path.write_text(MARKDOWN, encoding="utf-8")
+    (tmp_path / "map.png").write_bytes(png())
     start, every = NOW + timedelta(hours=1), timedelta(hours=2)
     report = import_file(path, store=office.store, config=office.config,
                          accounts=office.config.accounts, actor=ADMIN, now=NOW, at=start,
@@ -169,7 +172,7 @@ def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
     assert report == ImportReport(
         document="meridian.md", title="Joint Task Force Meridian", document_id=1, created=4,
         skipped_accounts=(), first_at=start, last_at=start + every, correction=None,
-        applied=False, images_found=0, images_attached=0, image_notes=(),
+        applied=False, images_found=1, images_attached=0, image_notes=(),  # not asked for
         notes=(f"{path}: 1 link(s) with an address a reader of the post cannot follow "
                "(javascript:) kept as text without the address; link a web page (https://...), "
                "an e-mail address or a phone number instead",
@@ -230,21 +233,21 @@ def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_report
     path.write_text(MARKDOWN, encoding="utf-8")
     start, every = NOW + timedelta(hours=1), timedelta(hours=2)
 
-    def run(replace: bool = False):
+    (tmp_path / "map.png").write_bytes(png())
+
+    def run(**options):
         return import_file(path, store=office.store, config=office.config,
                            accounts=office.config.accounts, actor=ADMIN, now=NOW, at=start,
-                           every=every, replace=replace, with_images=True,
-                           base_url="https://www.jtf-meridian.mil/")
+                           every=every, with_images=True,
+                           base_url="https://www.jtf-meridian.mil/", **options)
 
     run()
-    (tmp_path / "map.png").write_bytes(png())
-    path.write_text(MARKDOWN.replace("Strait open.", "Strait open to lawful traffic.\n\n"
-                                     "![Map of the strait](map.png)")
+    path.write_text(MARKDOWN.replace("Strait open.", "Strait open to lawful traffic.")
                     .replace("around the clock", "day and night"), encoding="utf-8")
     before = posts_of(office)
     shown = run()
     mission = ("Our mission\n\nThe task force keeps the sea lanes of the Meridian Strait open "
-               "to lawful traffic.\n\nRead the charter (https://www.jtf-meridian.mil/charter).")
+               "to lawful traffic. Read the charter (https://www.jtf-meridian.mil/charter).")
     operations = "Operations\n\nPatrols run day and night (map)."
     # Both posts of each account change (the old ones are posts 2 and 3, 4 and 5).
     assert shown.correction.supersede == (2, 3, 4, 5)
