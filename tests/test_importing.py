@@ -17,10 +17,16 @@ from db.models import AuditEntry, Document, Post, Section
 from posts.contacts import extract_contacts
 from posts.factsheet import FactSheet
 from posts.factsheet import Section as SheetSection
-from scheduler.importing import ImportReport, import_file, language_warnings
+from scheduler.importing import (
+    ImportReport,
+    import_file,
+    language_warnings,
+    plan_import,
+    store_import,
+)
 from scheduler.planning import Cost
 from scheduler.platforms.billing import Estimate
-from scheduler.reading import DocumentImportError
+from scheduler.reading import DocumentImportError, read_document
 from tests.test_images import png
 
 SHEET = """\
@@ -286,3 +292,81 @@ def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_report
     assert [p for p in posts_of(office) if p[1] == "queued" and p[0] == "office-fb"] == [
         ("office-fb", "queued", start, mission),
         ("office-fb", "queued", start + every, operations)]
+
+
+def import_for(office: Office, path: Path, *names: str, **options):
+    return import_file(path, store=office.store, config=office.config,
+                       accounts=[office.config.account(n) for n in names], actor=ADMIN,
+                       now=NOW, **options)
+
+
+#: The sheet with its title changed: its posts are the same.
+RETITLED = SHEET.replace("Joint Task Force Meridian", "Joint Task Force Meridian (2027)")
+#: The sheet with the text of one section changed.
+CHANGED = SHEET.replace("40 tonnes", "45 tonnes")
+
+
+def test_a_changed_version_for_an_account_without_posts_from_the_file_is_its_first_import(
+        make_importer, sheet):
+    office = make_importer()
+    import_for(office, sheet, "office-x")
+    x_posts = posts_of(office)
+    sheet.write_text(CHANGED, encoding="utf-8")
+    report = import_for(office, sheet, "office-fb")
+    assert (report.correction, report.document_id, report.created) == (None, 2, 3)
+    assert [p for p in posts_of(office) if p[0] == "office-x"] == x_posts
+
+
+def test_a_changed_version_whose_posts_stay_the_same_stores_nothing_even_with_replace(
+        make_importer, sheet):
+    office = make_importer()
+    run_import(office, sheet, NOW)
+    before = rows(office)
+    sheet.write_text(RETITLED, encoding="utf-8")
+    report = import_for(office, sheet, "office-x", "office-fb", replace=True)
+    assert not report.correction.changes_posts
+    assert (report.applied, report.document_id, report.created) == (False, None, 0)
+    assert rows(office) == before
+
+
+def test_an_account_a_correction_left_as_it_was_is_done_with_the_new_version(make_importer,
+                                                                              sheet):
+    office = make_importer()
+    import_for(office, sheet, "office-x")
+    sheet.write_text(RETITLED, encoding="utf-8")
+    # office-x's posts are the same, so stay under the first version; office-fb's are new.
+    applied = import_for(office, sheet, "office-x", "office-fb", replace=True)
+    assert (applied.applied, applied.created) == (True, 3)
+    before = posts_of(office)
+    again = import_for(office, sheet, "office-x", "office-fb")
+    assert (again.created, again.skipped_accounts, again.first_at) == (
+        0, ("office-fb", "office-x"), None)
+    assert posts_of(office) == before
+
+
+def test_an_account_whose_posts_from_a_document_were_all_cancelled_is_done_with_it(
+        make_importer, sheet):
+    office = make_importer()
+    run_import(office, sheet, NOW)
+    for post in office.store.history.search():
+        if post.account == "office-fb":
+            office.store.posts.cancel(post.id, actor=ADMIN, now=NOW)
+    again = run_import(office, sheet, NOW)
+    assert (again.created, again.skipped_accounts, again.first_at, again.last_at) == (
+        0, ("office-fb", "office-x"), None, None)
+
+
+def test_a_plan_stored_without_replace_is_only_reported_with_the_sheet_s_own_notes(
+        make_importer, sheet):
+    # The web's path: plan, show, then store. Without `notes`, the sheet's own are reported.
+    office = make_importer()
+    run_import(office, sheet, NOW)
+    before = rows(office)
+    sheet.write_text(CHANGED + "\nANNEX\n", encoding="utf-8")
+    text, parsed = read_document(sheet)
+    plan = plan_import(text, parsed, source_name=sheet.name, store=office.store,
+                       config=office.config, accounts=office.config.accounts, now=NOW)
+    assert plan.notes == parsed.notes == ('not posted: the heading "ANNEX" has no text under it',)
+    report = store_import(plan, store=office.store, config=office.config, actor=ADMIN, now=NOW)
+    assert (report.applied, report.created, report.notes) == (False, 0, plan.notes)
+    assert report.correction.changes_posts and rows(office) == before
