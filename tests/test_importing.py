@@ -20,13 +20,14 @@ from posts.factsheet import Section as SheetSection
 from scheduler.importing import (
     ImportReport,
     import_file,
+    import_sheet,
     language_warnings,
     plan_import,
     store_import,
 )
 from scheduler.planning import Cost
 from scheduler.platforms.billing import Estimate
-from scheduler.reading import DocumentImportError, read_document
+from scheduler.reading import DocumentImportError, load_document, read_document
 from tests.test_images import png
 
 SHEET = """\
@@ -370,3 +371,25 @@ def test_a_plan_stored_without_replace_is_only_reported_with_the_sheet_s_own_not
     report = store_import(plan, store=office.store, config=office.config, actor=ADMIN, now=NOW)
     assert (report.applied, report.created, report.notes) == (False, 0, plan.notes)
     assert report.correction.changes_posts and rows(office) == before
+
+
+def test_a_parsed_sheet_imported_as_it_is_replaces_nothing_and_attaches_no_image_unasked(
+        make_importer, tmp_path):
+    office = make_importer()
+    path = tmp_path / "meridian.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+    (tmp_path / "map.png").write_bytes(png())
+
+    def run():
+        loaded = load_document(path, "https://www.jtf-meridian.mil/")
+        return import_sheet(loaded.text, loaded.sheet, source_name=path.name,
+                            store=office.store, config=office.config,
+                            accounts=office.config.accounts, actor=ADMIN, now=NOW,
+                            images=loaded.images)
+
+    first = run()
+    assert (first.created, first.images_found, first.images_attached) == (4, 1, 0)
+    path.write_text(MARKDOWN.replace("around the clock", "day and night"), encoding="utf-8")
+    changed = run()
+    assert changed.correction.changes_posts
+    assert (changed.applied, changed.document_id, changed.created) == (False, None, 0)
