@@ -387,6 +387,12 @@ def test_a_parsed_sheet_imported_as_it_is_replaces_nothing_and_attaches_no_image
                             accounts=office.config.accounts, actor=ADMIN, now=NOW,
                             images=loaded.images)
 
+    loaded = load_document(path, "https://www.jtf-meridian.mil/")
+    plan = plan_import(loaded.text, loaded.sheet, source_name=path.name, store=office.store,
+                       config=office.config, accounts=office.config.accounts, now=NOW,
+                       images=loaded.images)
+    assert (len(plan.planned), plan.images_found) == (4, 1)
+    assert [p.media for p in plan.planned] == [None] * 4
     first = run()
     assert (first.created, first.images_found, first.images_attached) == (4, 1, 0)
     path.write_text(MARKDOWN.replace("around the clock", "day and night"), encoding="utf-8")
