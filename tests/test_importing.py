@@ -368,6 +368,7 @@ def test_a_plan_stored_without_replace_is_only_reported_with_the_sheet_s_own_not
     plan = plan_import(text, parsed, source_name=sheet.name, store=office.store,
                        config=office.config, accounts=office.config.accounts, now=NOW)
     assert plan.notes == parsed.notes == ('not posted: the heading "ANNEX" has no text under it',)
+    assert (plan.planned, plan.image_notes) == ((), ())  # a correction's posts are its own
     report = store_import(plan, store=office.store, config=office.config, actor=ADMIN, now=NOW)
     assert (report.applied, report.created, report.notes) == (False, 0, plan.notes)
     assert report.correction.changes_posts and rows(office) == before
@@ -397,5 +398,18 @@ def test_a_parsed_sheet_imported_as_it_is_replaces_nothing_and_attaches_no_image
     assert (first.created, first.images_found, first.images_attached) == (4, 1, 0)
     path.write_text(MARKDOWN.replace("around the clock", "day and night"), encoding="utf-8")
     changed = run()
-    assert changed.correction.changes_posts
+    assert changed.correction.changes_posts and changed.image_notes == ()
     assert (changed.applied, changed.document_id, changed.created) == (False, None, 0)
+
+
+def test_the_new_sections_of_a_changed_version_go_at_the_times_asked_for(make_importer,
+                                                                          sheet):
+    office = make_importer()
+    import_for(office, sheet, "office-x", at=NOW, every=timedelta(hours=1))
+    sheet.write_text(SHEET + "\nTRAINING\nPartner navies train with the crews every month.\n"
+                     "\nPORTS\nThe ports of the strait stay open to trade.\n", encoding="utf-8")
+    later, every = NOW + timedelta(days=2), timedelta(hours=3)
+    report = import_for(office, sheet, "office-x", at=later, every=every)
+    assert report.correction.previous_id == 1
+    assert [(p.scheduled_at, p.text.split("\n")[0]) for p in report.correction.posts] == [
+        (later, "TRAINING"), (later + every, "PORTS")]
