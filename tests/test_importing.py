@@ -156,6 +156,13 @@ Patrols run around the clock ([map](javascript:showMap())).
 
 
 
+def documents_of(office: Office) -> list[tuple]:
+    with office.store.reading() as s:
+        return [(d.id, d.source_name, d.title, d.imported_by,
+                 [(sec.heading, sec.text) for sec in d.sections])
+                for d in s.query(Document).order_by(Document.id)]
+
+
 def posts_of(office: Office) -> list[tuple]:
     return sorted((p.account, p.status, p.scheduled_at.astimezone(UTC), p.text)
                   for p in office.store.history.search())
@@ -194,6 +201,10 @@ def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
             "the document reads as English, but account 'office-fb' posts in Arabic "
             "(language = \"ar\" in the config); import it for an account in its language, or "
             "correct the account's language",))
+    assert documents_of(office) == [(1, "meridian.md", "Joint Task Force Meridian", "chief", [
+        ("Our mission", "The task force keeps the sea lanes of the Meridian Strait open. Read "
+         "the charter (https://www.jtf-meridian.mil/charter)."),
+        ("Operations", "Patrols run around the clock (map).")])]
     assert [p for p in posts_of(office) if p[3] != "Queued for later."] == [
         ("office-fb", "queued", start, mission), ("office-fb", "queued", start + every, operations),
         ("office-x", "queued", start, mission), ("office-x", "queued", start + every, operations)]
@@ -287,6 +298,8 @@ def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_report
 
     done = run(replace=True)
     assert done.correction == shown.correction
+    assert documents_of(office)[1] == (2, "meridian.md", "Joint Task Force Meridian", "chief", [
+        ("Our mission", mission.split("\n\n", 1)[1]), ("Operations", operations.split("\n\n")[1])])
     assert replace(done, correction=None) == replace(
         reported, document_id=2, created=4, applied=True, first_at=start,
         last_at=start + every)
