@@ -426,3 +426,17 @@ def test_the_new_sections_of_a_changed_version_go_at_the_times_asked_for(make_im
     assert report.correction.previous_id == 1
     assert [(p.scheduled_at, p.text.split("\n")[0]) for p in report.correction.posts] == [
         (later, "TRAINING"), (later + every, "PORTS")]
+
+
+def test_a_plan_stored_after_the_same_document_went_in_meanwhile_adds_nothing_and_says_so(
+        make_importer, sheet):
+    # The web plans, shows the plan, and stores it once confirmed: another import may come first.
+    office = make_importer()
+    text, parsed = read_document(sheet)
+    plan = plan_import(text, parsed, source_name=sheet.name, store=office.store,
+                       config=office.config, accounts=office.config.accounts, now=NOW)
+    run_import(office, sheet, NOW)
+    before = rows(office)
+    report = store_import(plan, store=office.store, config=office.config, actor=ADMIN, now=NOW)
+    assert (report.created, report.skipped_accounts) == (0, ("office-fb", "office-x"))
+    assert rows(office) == before
