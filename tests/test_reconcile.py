@@ -70,6 +70,27 @@ def test_last_weeks_identical_text_is_not_evidence_for_this_week():
     assert find_on_timeline(Timeline(recent), "Weekly briefing at 10:00.", since=NOW)
 
 
+def test_the_window_reaches_back_exactly_the_clock_slack_before_the_first_try():
+    edge = remote("Ours.", at=NOW - CLOCK_SLACK)
+    assert find_on_timeline(Timeline(edge), "Ours.", since=NOW) is edge
+    before = remote("Ours.", at=NOW - CLOCK_SLACK - timedelta(microseconds=1))
+    assert find_on_timeline(Timeline(before), "Ours.", since=NOW) is None
+
+
+def test_posts_passed_over_do_not_end_the_search():
+    # Each of these carries our text but is not our post; ours is further down. A post dated
+    # before the window can still be followed by newer ones: the timeline is in the platform's
+    # order, and a date the poster's client sets (Bluesky's createdAt) need not follow it.
+    ours = remote("Ours.", remote_id="9")
+    timeline = Timeline(remote("Ours.", remote_id="1", reply_to="55"),
+                        remote("Ours.", remote_id="2", has_media=True),
+                        remote("Ours.", remote_id="3", at=NOW - timedelta(days=7)),
+                        remote("Ours.", remote_id="4"),
+                        ours)
+    assert find_on_timeline(timeline, "Ours.", since=NOW,
+                            elsewhere=lambda remote_id: remote_id == "4") is ours
+
+
 def test_a_thread_part_must_reply_to_the_part_before_it():
     elsewhere = remote("Part 2 2/2", reply_to="999")
     assert find_on_timeline(Timeline(elsewhere), "Part 2 2/2", reply_to="100") is None
@@ -164,6 +185,13 @@ def test_the_link_x_appends_for_an_image_is_not_text(text):
     ("Details at mod.gov.iq and x.com/JTF", "Details at x.com/JTF and mod.gov.iq"),
     ("Details at https://mod.gov.iq/a%2Fb", "Details at https://mod.gov.iq/a/b"),
     ("Details at https://mod.gov.iq/?q=a%26b", "Details at https://mod.gov.iq/?q=a&b"),
+    ("Details at https://mod.gov.iq:8443/r", "Details at https://mod.gov.iq/r"),
+    ("Details at https://mod.gov.iq:8443/r", "Details at https://x.com:8443/r"),
+    ("Details at mod.gov.iq/north and x.com/JTF", "Details at mod.gov.iq/south and x.com/JTF"),
+    # A port no browser takes (over 65535): the link is compared as written.
+    ("Details at https://mod.gov.iq:99999/north", "Details at https://mod.gov.iq:99999/south"),
+    ("Details at http://mod.gov.iq:99999/r", "Details at https://mod.gov.iq:99999/r"),
+    ("Details at mod.gov.iq:99999/r", "Details at nod.gov.iq:99999/r"),
     # Everything a reader sees.
     ("Search & rescue > 2 km.", "Search & rescue > 3 km."),
     ("Part one.", "Part two."),
@@ -191,6 +219,11 @@ def test_posts_that_differ_are_never_taken_for_each_other(sent, other):
     ("Details at mod.gov.iq/sar", "Details at https://mod.gov.iq/sar"),
     ("Details at https://MOD.gov.iq:443", "Details at https://mod.gov.iq/"),
     ("Details at https://mod.gov.iq/%7Eteam?q=%2a", "Details at https://mod.gov.iq/~team?q=%2A"),
+    ("Details at https://mod.gov.iq/%7E%2Dteam", "Details at https://mod.gov.iq/~-team"),
+    ("Details at https://mod.gov.iq/sar", "Details at mod.gov.iq/sar"),
+    ("Details at mod.gov.iq:80/sar", "Details at http://mod.gov.iq/sar"),
+    ("Details at HTTPS://mod.gov.iq:99999/r", "Details at https://mod.gov.iq:99999/r"),
+    (" \nDetails at mod.gov.iq/sar today.\n", "Details at mod.gov.iq/sar today."),
     ("Two  spaces\nand a line.", "Two spaces and a line."),
     ("ﬁgures", "figures"),
 ])
@@ -233,6 +266,10 @@ def test_after_a_duplicate_refusal_the_one_post_with_unresolved_links_is_taken()
     assert find_on_timeline(Timeline(live), text, since=NOW, links_unknown=True) is live
     twin = remote(restored, unresolved_links=unresolved, remote_id="6")
     assert find_on_timeline(Timeline(live, twin), text, since=NOW, links_unknown=True) is None
+    # A post whose links are unknown but whose words differ is not ours, refusal or not.
+    other, other_unresolved = x_round_trip("Other details: mod.gov.iq/sar", entities=False)
+    stranger = remote(other, unresolved_links=other_unresolved, remote_id="7")
+    assert find_on_timeline(Timeline(stranger), text, since=NOW, links_unknown=True) is None
 
 
 def test_without_entities_the_one_post_is_taken_only_when_no_unsettled_post_could_be_it():
@@ -257,8 +294,24 @@ def test_without_entities_the_one_post_is_taken_only_when_no_unsettled_post_coul
 def test_a_timeline_longer_than_a_check_reads_is_no_evidence_of_absence():
     busy = Timeline(*[remote(f"Other {n}.", at=NOW + timedelta(seconds=n), remote_id=str(n))
                       for n in reversed(range(12))])  # newest first
-    with pytest.raises(TimelineIncomplete, match="more than 10 posts since the first try"):
+    with pytest.raises(TimelineIncomplete) as raised:
         find_on_timeline(busy, "Ours.", since=NOW, limit=10)
+    assert str(raised.value) == ("the account has more than 10 posts since the first try, "
+                                 "more than factpost reads back")
     # Found among those read is found, however many more there are.
     assert find_on_timeline(busy, "Other 11.", since=NOW, limit=10).remote_id == "11"
     assert find_on_timeline(busy, "Ours.", since=NOW, limit=20) is None
+    assert find_on_timeline(Timeline(), "Ours.", since=NOW, limit=10) is None
+
+
+def test_a_full_read_that_reaches_past_the_first_try_is_the_whole_window():
+    def timeline(oldest: datetime) -> Timeline:
+        return Timeline(*[remote(f"Other {n}.", at=NOW + timedelta(seconds=n), remote_id=str(n))
+                          for n in reversed(range(1, 10))], remote("Old.", at=oldest))
+
+    # Exactly `limit` posts read, the last older than the window: nothing more to read.
+    past = NOW - CLOCK_SLACK - timedelta(seconds=1)
+    assert find_on_timeline(timeline(past), "Ours.", since=NOW, limit=10) is None
+    # The last read exactly at the window's edge: more posts may share its second.
+    with pytest.raises(TimelineIncomplete):
+        find_on_timeline(timeline(NOW - CLOCK_SLACK), "Ours.", since=NOW, limit=10)
