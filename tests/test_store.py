@@ -422,6 +422,35 @@ def test_a_taken_over_lease_closes_only_its_own_unfinished_attempt_and_says_so(s
     assert store.queue.reclaim_expired("office-x", worker="w2", now=later, lease=LEASE) is None
 
 
+def test_a_claim_sends_back_a_post_changed_since_its_approval_and_takes_the_others(store):
+    store.review = Review(require_approval=True)
+    changed, cleared = (add(store, text, status=S.DRAFT) for text in ("Changed.", "Cleared."))
+    approve(store, [changed, cleared], actor=Actor("reviewer", "approver"), now=T0)
+    with store.session() as s:  # by a path that left the approval on it
+        s.execute(update(Post).where(Post.id == changed).values(text="Nobody cleared this."))
+    later = T0 + timedelta(hours=1)
+    # SQLite's claim goes on to the next candidate; PostgreSQL's reads one, so the next claim.
+    claimed = [store.queue.claim_next("office-x", worker="w", now=later, lease=LEASE)
+               for _ in range(2)]
+    assert [p.id for p in claimed if p is not None] == [cleared]
+    post = store.history.get(changed)
+    assert (post.status, post.approved_by, post.approved_at, post.approved_content) == (
+        S.DRAFT, None, None, None)
+    last = store.history.audit_trail(changed)[-1]
+    assert (last.at, last.actor, last.action, last.from_status, last.to_status, last.reason) == (
+        later, "w", "await_review", "queued", "draft",
+        "its text, image or pair partner changed after it was approved; it needs approval "
+        "again")
+
+
+def test_an_account_held_until_a_moment_publishes_again_at_that_moment(store):
+    post_id = add(store)
+    store.accounts.hold("office-x", until=T0 + LEASE, reason="posting budget used up")
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE) is None
+    assert store.queue.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE).id == (
+        post_id)
+
+
 def link_pair(store: Store, first: int, second: int) -> None:
     from sqlalchemy import update
 
