@@ -451,37 +451,45 @@ def test_review_turned_on_sends_back_to_draft_each_queued_post_it_does_not_clear
         store):
     store.review = Review(require_approval=True)
 
-    def approved(text: str, by: Actor = APPROVER) -> int:
+    def approved(text: str, minutes: int, by: Actor = APPROVER) -> int:
         post = store.posts.add(account="office-x", platform="x", text=text, actor=AUTHOR,
-                               now=T0, status=S.DRAFT, scheduled_at=T0)
+                               now=T0, status=S.DRAFT, scheduled_at=T0 + timedelta(minutes=minutes))
         approve(store, [post.id], actor=by, now=T0)
         return post.id
 
-    cleared = approved("Cleared.")  # first: the posts after it are still looked at
-    own = approved("Approved by its writer.", by=Actor(AUTHOR.name, "approver"))
-    changed = approved("Changed after its approval.")
+    # Looked at in the order they were made, whatever their times: first a pair that review
+    # clears (the posts after it are still looked at), then three it does not.
+    cleared, partner = pair_of_drafts(store, AUTHOR, AUTHOR)
+    with store.session() as s:
+        s.execute(update(Post).values(scheduled_at=T0 + timedelta(minutes=4)))
+    approve(store, [cleared.id], actor=APPROVER, now=T0)
+    cleared = cleared.id
+    own = approved("Approved by its writer.", 3, by=Actor(AUTHOR.name, "approver"))
+    changed = approved("Changed after its approval.", 2)
     with store.session() as s:  # by a path that left the approval on it
         s.execute(update(Post).where(Post.id == changed).values(text="Changed."))
     store.review = Review()
     unreviewed, draft = (store.posts.add(account="office-x", platform="x", text=text,
                                          actor=AUTHOR, now=T0, status=status,
-                                         scheduled_at=T0).id
+                                         scheduled_at=T0 + timedelta(minutes=1)).id
                          for text, status in (("Queued without review.", S.QUEUED),
                                               ("A draft.", S.DRAFT)))
     store.review = REVIEWED
     later = T0 + timedelta(hours=1)
     assert store.queue.hold_unreviewed(actor=Actor("w", DAEMON), now=later) == [
         own, changed, unreviewed]
-    posts = {i: store.history.get(i) for i in (cleared, own, changed, unreviewed, draft)}
+    posts = {i: store.history.get(i)
+             for i in (cleared, partner.id, own, changed, unreviewed, draft)}
     assert {i: (p.status, p.approved_by, p.approved_at, p.approved_content is None)
             for i, p in posts.items()} == {
         cleared: (S.QUEUED, "reviewer", T0, False), own: (S.DRAFT, None, None, True),
+        partner.id: (S.QUEUED, "reviewer", T0, False),
         changed: (S.DRAFT, None, None, True), unreviewed: (S.DRAFT, None, None, True),
         draft: (S.DRAFT, None, None, True)}
     assert {i: (e.at, e.actor, e.action, e.from_status, e.to_status, e.reason)
             for i in posts for e in store.history.audit_trail(i)[-1:]} == {
-        cleared: (T0, "reviewer", "approve", "draft", "queued",
-                  store.history.audit_trail(cleared)[-1].reason),
+        **{i: (T0, "reviewer", "approve", "draft", "queued",
+               store.history.audit_trail(i)[-1].reason) for i in (cleared, partner.id)},
         own: (later, "w", "await_review", "queued", "draft",
               "approved by tester, who wrote or edited it, before the two-person rule was on; "
               "another approver must approve it"),
