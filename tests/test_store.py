@@ -401,6 +401,10 @@ def test_the_daemon_counts_the_queued_and_publishing_posts_of_its_accounts(store
 def test_a_taken_over_lease_closes_only_its_own_unfinished_attempt_and_says_so(store):
     dead, alive = add(store, "held by a dead daemon"), add(store, "held by a live one")
     assert store.queue.claim_next("office-x", worker="dead", now=T0, lease=LEASE).id == dead
+    tried = store.outcomes.start_attempt(dead, worker="dead", now=T0)  # tried once before
+    store.outcomes.requeue(dead, worker="dead", at=T0, reason="retry", now=T0,
+                           attempt=AttemptResult(tried, "retryable"))
+    assert store.queue.claim_next("office-x", worker="dead", now=T0, lease=LEASE).id == dead
     store.outcomes.start_attempt(dead, worker="dead", now=T0)
     assert store.queue.claim_next("office-x", worker="live", now=T0 + LEASE,
                                   lease=LEASE).id == alive
@@ -413,6 +417,7 @@ def test_a_taken_over_lease_closes_only_its_own_unfinished_attempt_and_says_so(s
         attempts = [(a.post_id, a.worker, a.outcome, a.finished_at, a.explanation)
                     for a in s.scalars(select(Attempt).order_by(Attempt.id))]
     assert attempts == [
+        (dead, "dead", "retryable", T0, None),
         (dead, "dead", "abandoned", later, "the daemon stopped while this request was in flight"),
         (alive, "live", None, None, None)]
     last = store.history.audit_trail(dead)[-1]
