@@ -429,7 +429,11 @@ def test_a_taken_over_lease_closes_only_its_own_unfinished_attempt_and_says_so(s
 
 def test_a_claim_sends_back_a_post_changed_since_its_approval_and_takes_the_others(store):
     store.review = Review(require_approval=True)
-    changed, cleared = (add(store, text, status=S.DRAFT) for text in ("Changed.", "Cleared."))
+    changed, partner, cleared = (add(store, text, account=account, status=S.DRAFT)
+                                 for text, account in (("Changed.", "office-x"),
+                                                       ("Its partner.", "office-fb"),
+                                                       ("Cleared.", "office-x")))
+    link_pair(store, changed, partner)  # what an approval covers includes the partner
     approve(store, [changed, cleared], actor=Actor("reviewer", "approver"), now=T0)
     with store.session() as s:  # by a path that left the approval on it
         s.execute(update(Post).where(Post.id == changed).values(text="Nobody cleared this."))
