@@ -428,7 +428,7 @@ def test_a_taken_over_lease_closes_only_its_own_unfinished_attempt_and_says_so(s
 
 
 def test_a_claim_sends_back_a_post_changed_since_its_approval_and_takes_the_others(store):
-    store.review = Review(require_approval=True)
+    store.review = Review(require_approval=True, two_person_rule=True)
     changed, partner, cleared = (add(store, text, account=account, status=S.DRAFT)
                                  for text, account in (("Changed.", "office-x"),
                                                        ("Its partner.", "office-fb"),
