@@ -416,3 +416,70 @@ def test_an_image_under_the_title_or_an_empty_heading_goes_to_the_next_section()
     assert [s.heading for s in sheet.sections] == ["Our mission", "Key facts"]
     # Before any heading, the title, "Our mission", "Photos" (empty), "Key facts", the footer.
     assert heading_sections(parts, sheet) == [0, 0, 0, 1, 1, None]
+
+
+# Which image goes with which post -----------------------------------------------------------
+
+def test_each_section_s_first_post_per_account_gets_the_first_image_its_platform_takes():
+    from db.documents import PlannedPost
+    from posts.contacts import Contacts
+    from posts.factsheet import FactSheet, Section
+    from posts.formats.images import FoundImage
+    from scheduler.planning import attach_images
+
+    sheet = FactSheet("Joint Task Force Meridian", (
+        Section("Our mission", (MISSION,)), Section("Key facts", (FACTS,)),
+        Section(None, (PARTNERS,))), Contacts())
+    at = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    # A Telegram post with an image holds 1,024 characters: one over, one exactly at it.
+    over, exactly = ("Patrol news. " * 80)[:1025], ("Patrol news. " * 80)[:1024]
+    planned = [
+        PlannedPost("office-x", "x", MISSION, at, 0),
+        PlannedPost("office-x", "x", "1/2 " + PARTNERS, at, 2, 1, 2),
+        PlannedPost("office-x", "x", "2/2 " + PARTNERS, at, 2, 2, 2),
+        PlannedPost("office-fb", "facebook", MISSION, at, 0),
+        PlannedPost("office-fb", "facebook", FACTS, at, 1),
+        PlannedPost("office-tg", "telegram", over, at, 0),
+        PlannedPost("office-tg", "telegram", exactly, at, 2),
+        PlannedPost("office-x", "x", "A post of no section.", at, None),
+    ]
+    images = [
+        FoundImage(1, "https://www.example.mil/photo.png", None, "A photo",
+                   skipped="a web address; factpost never downloads images", section=0),
+        FoundImage(1, "no-alt.png", PHOTO, None, section=0),
+        FoundImage(1, "crest.gif", gif(), ALT, section=0),  # X and Telegram take no GIF
+        FoundImage(1, "escort.png", PHOTO, ALT, section=0),
+        FoundImage(1, "second.png", MAP, MAP_ALT, section=0),
+        FoundImage(3, "map.png", MAP, MAP_ALT, section=2),
+        FoundImage(3, "extra.png", PHOTO, ALT, section=2),
+        FoundImage(4, "footer.png", PHOTO, ALT),  # after the last section with text
+        FoundImage(2, "chart.png", MAP, "A chart of patrols. " * 60, section=1),  # too long
+    ]
+    posts, notes = attach_images(planned, images, sheet)
+    assert [(p.account, p.section_index, p.thread_position,
+             p.media and (p.media.content, p.media.alt_text)) for p in posts] == [
+        ("office-x", 0, 1, (PHOTO, ALT)), ("office-x", 2, 1, (MAP, MAP_ALT)),
+        ("office-x", 2, 2, None), ("office-fb", 0, 1, (gif(), ALT)),
+        ("office-fb", 1, 1, None), ("office-tg", 0, 1, None),
+        ("office-tg", 2, 1, (MAP, MAP_ALT)), ("office-x", None, 1, None)]
+    assert [p.text for p in posts] == [p.text for p in planned]
+    assert [str(note) for note in notes] == [
+        "image 1 (https://www.example.mil/photo.png, section 'Our mission'): skipped, a web "
+        "address; factpost never downloads images",
+        "image 2 (no-alt.png, section 'Our mission'): not attached, it has no alt text; add alt "
+        "text to the image in the document (people using screen readers need it)",
+        "image 8 (footer.png): not attached, it follows the last section with text; move it "
+        "into a section",
+        "image 3 (crest.gif, section 'Our mission'): GIF images cannot be posted to X; convert "
+        "it to JPEG, PNG, WEBP (not attached for office-x)",
+        "image 9 (chart.png, section 'Key facts'): the alt text is 1199 characters; the "
+        "limit is 1000, so shorten the description (not attached for office-fb)",
+        "image 3 (crest.gif, section 'Our mission'): GIF images cannot be posted to Telegram; "
+        "convert it to JPEG, PNG, WEBP (not attached for office-tg)",
+        "image 4 (escort.png, section 'Our mission'): not attached for office-tg: a Telegram "
+        "post with an image holds 1,024 characters (UTF-16) and this one has 1,025",
+        "image 5 (second.png, section 'Our mission'): not attached for office-tg: a Telegram "
+        "post with an image holds 1,024 characters (UTF-16) and this one has 1,025",
+        "image 7 (extra.png, section 3): not attached, a section's first post takes only the "
+        "section's first image",
+    ]

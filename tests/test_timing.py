@@ -18,6 +18,7 @@ from scheduler.timing import (
     parse_duration,
     parse_when,
     read_when,
+    typed_value,
 )
 
 BAGHDAD = ZoneInfo("Asia/Baghdad")  # UTC+3, no daylight saving
@@ -304,6 +305,25 @@ def machine_clock_in_tokyo(monkeypatch):
     time.tzset()
 
 
+@pytest.fixture
+def machine_clock_in_kiritimati(monkeypatch):
+    """The machine's own timezone set to Pacific/Kiritimati (UTC+14, the furthest ahead)."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("machine_clock_in_kiritimati")
+def test_slots_are_found_from_the_office_s_clock_not_the_machine_s():
+    # Pago Pago (UTC-11) is 25 hours behind the machine: its 09:30 comes first.
+    pago_pago = ZoneInfo("Pacific/Pago_Pago")
+    slots = free_slots(["30 * * * *"], pago_pago, NOW)  # NOW is 09:00 there
+    assert [f"{next(slots).astimezone(pago_pago):%m-%d %H:%M}" for _ in range(2)] == [
+        "11-30 09:30", "11-30 10:30"]
+
+
 @pytest.mark.usefixtures("machine_clock_in_tokyo")
 def test_the_machine_s_timezone_plays_no_part():
     # Times come back in UTC, whatever zone the server runs in; only the office's zone counts.
@@ -321,3 +341,13 @@ def test_a_form_shows_office_time_and_its_offset_only_where_the_wall_time_happen
     assert form_value(second, NEW_YORK) == "2027-11-07T01:30-05:00"
     for moment in (first, second):  # read back, each is the moment it was
         assert read_when(form_value(moment, NEW_YORK), NEW_YORK, NOW).at == moment
+
+
+def test_a_time_field_shows_office_time_as_typed_and_reads_back_to_the_same_moment():
+    assert typed_value(datetime(2026, 12, 1, 6, 0, tzinfo=UTC), BAGHDAD) == "2026-12-01 09:00"
+    first, second = (datetime(2027, 11, 7, h, 30, tzinfo=UTC) for h in (5, 6))
+    assert typed_value(first, NEW_YORK) == "2027-11-07 01:30-04:00"
+    assert typed_value(second, NEW_YORK) == "2027-11-07 01:30-05:00"
+    for moment in (first, second):
+        assert parse_when(typed_value(moment, NEW_YORK), NEW_YORK, NOW) == moment
+    assert typed_value(None, NEW_YORK) == ""
