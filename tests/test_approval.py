@@ -30,6 +30,7 @@ from sqlalchemy import update
 from db import migrate
 from db.errors import NeedsApproval, NotEditable, SelfApproval, StoreError, VersionMissing
 from db.models import Post
+from db.queue import held_message
 from db.store import Store
 from posts.states import (
     DAEMON,
@@ -442,6 +443,73 @@ def test_rejecting_a_draft_leaves_a_partner_that_is_no_longer_a_draft_alone(stor
     assert store.history.get(draft.id).status == S.CANCELLED
     assert store.history.get(queued.id).status == S.QUEUED
     assert [e.action for e in store.history.audit_trail(queued.id)] == ["create"]
+
+
+# -- review turned on over a queue: nothing is stranded -------------------------------------
+
+def test_review_turned_on_sends_back_to_draft_each_queued_post_it_does_not_clear_saying_why(
+        store):
+    store.review = Review(require_approval=True)
+
+    def approved(text: str, minutes: int, by: Actor = APPROVER) -> int:
+        post = store.posts.add(account="office-x", platform="x", text=text, actor=AUTHOR,
+                               now=T0, status=S.DRAFT, scheduled_at=T0 + timedelta(minutes=minutes))
+        approve(store, [post.id], actor=by, now=T0)
+        return post.id
+
+    # Looked at in the order they were made, whatever their times: first a pair that review
+    # clears (the posts after it are still looked at), then three it does not.
+    cleared, partner = pair_of_drafts(store, AUTHOR, AUTHOR)
+    with store.session() as s:
+        s.execute(update(Post).values(scheduled_at=T0 + timedelta(minutes=4)))
+    approve(store, [cleared.id], actor=APPROVER, now=T0)
+    cleared = cleared.id
+    own = approved("Approved by its writer.", 3, by=Actor(AUTHOR.name, "approver"))
+    changed = approved("Changed after its approval.", 2)
+    with store.session() as s:  # by a path that left the approval on it
+        s.execute(update(Post).where(Post.id == changed).values(text="Changed."))
+    store.review = Review()
+    unreviewed, draft = (store.posts.add(account="office-x", platform="x", text=text,
+                                         actor=AUTHOR, now=T0, status=status,
+                                         scheduled_at=T0 + timedelta(minutes=1)).id
+                         for text, status in (("Queued without review.", S.QUEUED),
+                                              ("A draft.", S.DRAFT)))
+    store.review = REVIEWED
+    later = T0 + timedelta(hours=1)
+    assert store.queue.hold_unreviewed(actor=Actor("w", DAEMON), now=later) == [
+        own, changed, unreviewed]
+    posts = {i: store.history.get(i)
+             for i in (cleared, partner.id, own, changed, unreviewed, draft)}
+    assert {i: (p.status, p.approved_by, p.approved_at, p.approved_content is None)
+            for i, p in posts.items()} == {
+        cleared: (S.QUEUED, "reviewer", T0, False), own: (S.DRAFT, None, None, True),
+        partner.id: (S.QUEUED, "reviewer", T0, False),
+        changed: (S.DRAFT, None, None, True), unreviewed: (S.DRAFT, None, None, True),
+        draft: (S.DRAFT, None, None, True)}
+    assert {i: (e.at, e.actor, e.action, e.from_status, e.to_status, e.reason)
+            for i in posts for e in store.history.audit_trail(i)[-1:]} == {
+        **{i: (T0, "reviewer", "approve", "draft", "queued",
+               store.history.audit_trail(i)[-1].reason) for i in (cleared, partner.id)},
+        own: (later, "w", "await_review", "queued", "draft",
+              "approved by tester, who wrote or edited it, before the two-person rule was on; "
+              "another approver must approve it"),
+        changed: (later, "w", "await_review", "queued", "draft",
+                  "its text, image or pair partner changed after it was approved; it needs "
+                  "approval again"),
+        unreviewed: (later, "w", "await_review", "queued", "draft",
+                     "queued while review was off; review is on now, so it waits for an "
+                     "approval"),
+        draft: (T0, "tester", "create", None, "draft", "added by hand")}
+    # Staff are told where they wait: the approval that was outdated is no news to them.
+    assert store.queue.held_for_review() == [own, unreviewed]
+    assert held_message(2) == ("2 post(s) queued before review was turned on now wait for "
+                               "approval (the Approvals page, or factpost post approve ID)")
+    approve(store, [own], actor=APPROVER, now=later)  # approved again: no longer waiting
+    assert store.queue.held_for_review() == [unreviewed]
+    assert store.queue.hold_unreviewed(actor=Actor("w", DAEMON), now=later) == []
+    store.review = Review()
+    assert store.queue.held_for_review() == [unreviewed]
+    assert store.queue.hold_unreviewed(actor=Actor("w", DAEMON), now=later) == []
 
 
 # -- the property: random actions by random people -------------------------------------------

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0, approve
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
-from db.models import AuditEntry
+from db.models import Attempt, AuditEntry, Post
 from db.staff import ComposedThread
 from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
 from posts.media import Media
@@ -442,6 +442,125 @@ def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window
     assert reopens(["office-x", "office-fb"], since=T0, posts=2) == T0 + 3 * minute
     assert reopens("office-x", since=T0 + 2.5 * minute, posts=2) is None
     assert reopens("office-x", since=T0 + minute, posts=3) == T0 + minute  # the edge counts
+
+
+def test_only_an_account_s_publish_more_than_a_minute_late_spaces_its_overdue_posts(store):
+    minute = timedelta(minutes=1)
+    later = T0 + timedelta(hours=1)
+    assert store.queue.due("office-x", later) == Due("office-x", later)  # nothing out yet
+    on_time = add(store, "out a minute late", at=T0)
+    assert store.queue.claim_next("office-x", worker="w", now=T0 + minute,
+                                  lease=LEASE).id == on_time
+    store.outcomes.published(on_time, worker="w", remote_id="1", remote_url="u",
+                             now=T0 + minute)
+    assert store.queue.due("office-x", later) == Due("office-x", later)  # within the grace
+    late = add(store, "late", at=T0 + 2 * minute)
+    waiting = add(store, "overdue with it", at=T0 + 2 * minute)
+    out = T0 + 3 * minute + timedelta(seconds=1)  # 61 s late
+    assert store.queue.claim_next("office-x", worker="w", now=out, lease=LEASE).id == late
+    store.outcomes.published(late, worker="w", remote_id="2", remote_url="u", now=out)
+    assert store.queue.due("office-x", later) == Due(
+        "office-x", later, overdue_until=out - minute, lateness=minute + timedelta(seconds=1))
+    assert store.queue.due("office-fb", later) == Due("office-fb", later)  # its own publishes
+    # The post overdue with it waits as long after it as it was planned after it.
+    assert store.queue.next_due_at("office-x", now=out) == out
+    assert store.history.get(waiting).status == S.QUEUED
+
+
+def test_a_dry_run_lists_the_due_posts_review_clears_soonest_first_and_claims_none(store):
+    store.review = Review(require_approval=True)
+
+    def approved(text: str, at=T0, editor: str | None = None) -> int:
+        post_id = add(store, text, at=at, status=S.DRAFT)
+        if editor:
+            store.posts.edit(post_id, actor=staff(editor), now=T0, text=f"{text}, edited")
+        approve(store, [post_id], actor=Actor(editor or "reviewer", "approver"), now=T0)
+        return post_id
+
+    second, first = approved("second"), approved("first", at=T0 - timedelta(minutes=5))
+    approved("not yet due", at=T0 + timedelta(hours=1))
+    own_edit = approved("approved by its editor", editor="ed")
+    changed = approved("changed after its approval")
+    with store.session() as s:  # by a path that left the approval on it
+        s.execute(update(Post).where(Post.id == changed).values(text="Something else."))
+    store.review = Review(require_approval=True, two_person_rule=True)
+    assert [p.id for p in store.queue.due_posts("office-x", T0)] == [first, second]
+    assert {store.history.get(i).status for i in (first, second, own_edit, changed)} == {
+        S.QUEUED}
+
+
+def test_the_daemon_counts_the_queued_and_publishing_posts_of_its_accounts(store):
+    published_at(store, T0 - timedelta(minutes=1))
+    claimed, queued = add(store, "claimed"), add(store, "queued", at=T0 + timedelta(hours=1))
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == claimed
+    add(store, "a draft", status=S.DRAFT)
+    add(store, "the page's", account="office-fb")
+    pending = store.queue.pending_count
+    assert (pending(), pending(["office-x"]), pending(["office-fb", "office-x"]), pending([])) == (
+        3, 2, 3, 0)
+    assert store.history.get(queued).status == S.QUEUED
+
+
+def test_a_taken_over_lease_closes_only_its_own_unfinished_attempt_and_says_so(store):
+    dead, alive = add(store, "held by a dead daemon"), add(store, "held by a live one")
+    assert store.queue.claim_next("office-x", worker="dead", now=T0, lease=LEASE).id == dead
+    tried = store.outcomes.start_attempt(dead, worker="dead", now=T0)  # tried once before
+    store.outcomes.requeue(dead, worker="dead", at=T0, reason="retry", now=T0,
+                           attempt=AttemptResult(tried, "retryable"))
+    assert store.queue.claim_next("office-x", worker="dead", now=T0, lease=LEASE).id == dead
+    store.outcomes.start_attempt(dead, worker="dead", now=T0)
+    assert store.queue.claim_next("office-x", worker="live", now=T0 + LEASE,
+                                  lease=LEASE).id == alive
+    store.outcomes.start_attempt(alive, worker="live", now=T0 + LEASE)
+    later = T0 + LEASE * 3 / 2
+    post = store.queue.reclaim_expired("office-x", worker="w2", now=later, lease=LEASE)
+    assert (post.id, post.status, post.claimed_by, post.lease_until, post.updated_at) == (
+        dead, S.PUBLISHING, "w2", later + LEASE, later)
+    with store.reading() as s:
+        attempts = [(a.post_id, a.worker, a.outcome, a.finished_at, a.explanation)
+                    for a in s.scalars(select(Attempt).order_by(Attempt.id))]
+    assert attempts == [
+        (dead, "dead", "retryable", T0, None),
+        (dead, "dead", "abandoned", later, "the daemon stopped while this request was in flight"),
+        (alive, "live", None, None, None)]
+    last = store.history.audit_trail(dead)[-1]
+    assert (last.at, last.actor, last.action, last.from_status, last.to_status, last.reason) == (
+        later, "w2", "reclaim", "publishing", "publishing",
+        "lease expired; previous holder presumed dead")
+    assert store.queue.reclaim_expired("office-x", worker="w2", now=later, lease=LEASE) is None
+
+
+def test_a_claim_sends_back_a_post_changed_since_its_approval_and_takes_the_others(store):
+    store.review = Review(require_approval=True, two_person_rule=True)
+    changed, partner, cleared = (add(store, text, account=account, status=S.DRAFT)
+                                 for text, account in (("Changed.", "office-x"),
+                                                       ("Its partner.", "office-fb"),
+                                                       ("Cleared.", "office-x")))
+    link_pair(store, changed, partner)  # what an approval covers includes the partner
+    approve(store, [changed, cleared], actor=Actor("reviewer", "approver"), now=T0)
+    with store.session() as s:  # by a path that left the approval on it
+        s.execute(update(Post).where(Post.id == changed).values(text="Nobody cleared this."))
+    later = T0 + timedelta(hours=1)
+    # SQLite's claim goes on to the next candidate; PostgreSQL's reads one, so the next claim.
+    claimed = [store.queue.claim_next("office-x", worker="w", now=later, lease=LEASE)
+               for _ in range(2)]
+    assert [p.id for p in claimed if p is not None] == [cleared]
+    post = store.history.get(changed)
+    assert (post.status, post.approved_by, post.approved_at, post.approved_content) == (
+        S.DRAFT, None, None, None)
+    last = store.history.audit_trail(changed)[-1]
+    assert (last.at, last.actor, last.action, last.from_status, last.to_status, last.reason) == (
+        later, "w", "await_review", "queued", "draft",
+        "its text, image or pair partner changed after it was approved; it needs approval "
+        "again")
+
+
+def test_an_account_held_until_a_moment_publishes_again_at_that_moment(store):
+    post_id = add(store)
+    store.accounts.hold("office-x", until=T0 + LEASE, reason="posting budget used up")
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE) is None
+    assert store.queue.claim_next("office-x", worker="w", now=T0 + LEASE, lease=LEASE).id == (
+        post_id)
 
 
 def link_pair(store: Store, first: int, second: int) -> None:
