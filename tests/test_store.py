@@ -163,6 +163,17 @@ def test_editing_the_text_of_an_approved_post_needs_approval_again(store):
     assert (post.status, post.text, post.approved_by) == (S.DRAFT, "changed", None)
 
 
+def test_once_review_is_off_a_post_approved_before_and_edited_since_is_due_like_any_other(
+        store):
+    store.review = Review(require_approval=True)
+    post_id = add(store, status=S.DRAFT)
+    approve(store, [post_id], actor=staff("a"), now=T0)
+    store.review = Review()
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="changed")  # keeps its approval
+    assert [p.id for p in store.queue.due_posts("office-x", T0)] == [post_id]
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post_id
+
+
 def test_published_posts_cannot_be_edited(store):
     post_id = add(store)
     store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
@@ -377,12 +388,16 @@ def test_under_the_two_person_rule_nobody_approves_what_they_wrote_or_edited(sto
 
     store.review = Review(require_approval=True, two_person_rule=True)
     written = add(store, status=S.DRAFT)  # created by "tester"
-    with pytest.raises(SelfApproval, match=f"post {written} was written or edited by tester"):
+    with pytest.raises(SelfApproval) as refused:
         approve(store, [written], actor=staff("tester"), now=T0)
+    assert str(refused.value) == (f"post {written} was written or edited by tester; under the "
+                                  "two-person rule another approver must approve it")
     edited = add(store, status=S.DRAFT)
     store.posts.edit(edited, actor=staff("editor"), now=T0, text="changed")
     with pytest.raises(SelfApproval):
         approve(store, [edited], actor=staff("editor"), now=T0)
+    # Only the posts they changed: an edit to one post does not bar its editor from another.
+    assert approve(store, [add(store, status=S.DRAFT)], actor=staff("editor"), now=T0)
     retimed = add(store, status=S.DRAFT)
     store.posts.edit(retimed, actor=staff("scheduler"), now=T0, scheduled_at=T0 + LEASE)
     assert approve(store, [retimed], actor=staff("scheduler"), now=T0)
