@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -172,6 +173,22 @@ def test_once_review_is_off_a_post_approved_before_and_edited_since_is_due_like_
     store.posts.edit(post_id, actor=staff("b"), now=T0, text="changed")  # keeps its approval
     assert [p.id for p in store.queue.due_posts("office-x", T0)] == [post_id]
     assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post_id
+
+
+def test_every_row_of_a_post_s_trail_says_who_when_what_its_account_the_states_and_why(store):
+    post_id = add(store)
+    minute = timedelta(minutes=1)
+    store.posts.edit(post_id, actor=staff("editor"), now=T0 + minute, text="hello again")
+    store.queue.claim_next("office-x", worker="w", now=T0 + 2 * minute, lease=LEASE)
+    store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="https://x.com/1",
+                             now=T0 + 3 * minute)
+    assert [(e.at, e.actor, e.action, e.account, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(post_id)] == [
+        (T0, "tester", "create", "office-x", None, "queued", "added by hand"),
+        (T0 + minute, "editor", "edit", "office-x", "queued", "queued", "edited text"),
+        (T0 + 2 * minute, "w", "claim", "office-x", "queued", "publishing", None),
+        (T0 + 3 * minute, "w", "publish", "office-x", "publishing", "published", "published")]
+    assert store.history.get(post_id).updated_at == T0 + 3 * minute
 
 
 def test_published_posts_cannot_be_edited(store):
@@ -350,6 +367,20 @@ def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window
     assert reopens(["office-x", "office-fb"], since=T0, posts=2) == T0 + 3 * minute
     assert reopens("office-x", since=T0 + 2.5 * minute, posts=2) is None
     assert reopens("office-x", since=T0 + minute, posts=3) == T0 + minute  # the edge counts
+
+
+def test_a_publish_counts_in_its_utc_hour_whatever_the_machine_s_timezone(store, monkeypatch):
+    # Budgets read hourly counts from the window's UTC hour on: a publish at 06:15 UTC counted
+    # in the machine's hour (11:00 in India, 05:30 UTC) would fall out of a window from 06:00.
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        published_at(store, T0 + timedelta(minutes=15))
+        assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == (
+            T0 + timedelta(minutes=15))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def link_pair(store: Store, first: int, second: int) -> None:
