@@ -29,6 +29,7 @@ from db import migrate
 from db.errors import PostChanged, SelfApproval, WrongStep
 from db.models import AuditEntry, Clearance, Post
 from db.store import Store
+from db.versions import content_version
 from posts.states import Actor, PostStatus, Review
 from scheduler.cli import cli
 
@@ -581,3 +582,20 @@ def test_a_refusal_names_every_later_step_held_and_every_holder_of_the_step_in_n
         f"post {post.id} waits for step legal (1 of 3), which quinn does not hold; it can be "
         "cleared by adam, lena, zoe")
     assert store.posts.step_holders()["legal"] == ["adam", "lena", "zoe"]
+
+
+def test_steps_count_in_the_order_they_were_cleared_not_the_order_the_database_keeps_them(
+        cleared_store):
+    # PostgreSQL returns rows in the order they lie in the table, which after edits and
+    # withdrawals need not be the order they were written; rows written out of id order here.
+    store = cleared_store
+    post = draft(store)
+    with store.session() as s:
+        current = content_version(s, s.get(Post, post.id), with_time=False)
+        for row_id, position, step, by in ((1002, 2, "public-affairs", "pia"),
+                                           (1001, 1, "legal", "lena")):
+            s.add(Clearance(id=row_id, post_id=post.id, step=step, position=position,
+                            cleared_by=by, cleared_at=T0, content=current))
+            s.flush()
+    done = store.posts.progress([post.id])[post.id]
+    assert (done.waiting_for, [c.by for c in done.cleared]) == ("release", ["lena", "pia"])
