@@ -27,7 +27,7 @@ def test_a_due_post_is_published_and_its_link_recorded(office):
     post = office.store.history.get(post_id)
     [tweet] = office.emulator.tweets("OfficeX")
     assert report.published == 1
-    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert (post.status, post.remote_id, post.attempt_count) == (S.PUBLISHED, tweet["id"], 1)
     assert post.remote_url == f"https://x.com/OfficeX/status/{tweet['id']}"
     assert tweet["text"] == "Convoy delivered 40 tonnes of aid."
     assert [a.outcome for a in post.attempts] == ["published"]
