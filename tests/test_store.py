@@ -124,8 +124,10 @@ def test_every_transition_writes_an_audit_entry_in_the_same_transaction(store):
 def test_illegal_transitions_change_nothing(store):
     post_id = add(store)
     store.posts.cancel(post_id, actor=staff("a"), now=T0)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransition) as refused:
         store.posts.cancel(post_id, actor=staff("a"), now=T0)
+    assert str(refused.value) == (f"post {post_id} is cancelled; cancel works on draft, failed, "
+                                  "needs_review, queued posts only")
     assert len(store.history.audit_trail(post_id)) == 2
 
 
