@@ -193,6 +193,22 @@ def test_every_row_of_a_post_s_trail_says_who_when_what_its_account_the_states_a
     assert store.history.get(post_id).updated_at == T0 + 3 * minute
 
 
+def test_a_text_is_kept_once_and_again_only_when_a_move_comes_with_a_new_one(store):
+    from db.models import PostText
+
+    post_id = add(store, status=S.DRAFT)
+    approve(store, [post_id], actor=staff("approver"), now=T0)
+    store.posts.edit(post_id, actor=staff("editor"), now=T0, scheduled_at=T0 + LEASE)
+    store.posts.edit(post_id, actor=staff("editor"), now=T0, text="hello again")
+    store.posts.cancel(post_id, actor=staff("editor"), now=T0)
+    with store.db.reading() as s:
+        kept = s.execute(select(PostText.text, AuditEntry.action, AuditEntry.reason)
+                         .join(AuditEntry, AuditEntry.id == PostText.audit_id)
+                         .where(PostText.post_id == post_id).order_by(PostText.id)).all()
+    assert [tuple(row) for row in kept] == [("hello", "create", "added by hand"),
+                                            ("hello again", "edit", "edited text")]
+
+
 def test_published_posts_cannot_be_edited(store):
     post_id = add(store)
     store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
