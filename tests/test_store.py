@@ -294,6 +294,24 @@ def test_expired_leases_are_taken_over_per_account_oldest_post_first(store):
     assert store.history.get(other).claimed_by == "dead"  # another account's: not taken
 
 
+def test_a_publish_recorded_for_a_post_no_longer_publishing_is_refused_and_writes_nothing(
+        store):
+    # The tick records a publish by a conditional UPDATE (`publishing`): if the post left
+    # `publishing` meanwhile (here failed by another worker), nothing of the publish is kept.
+    post_id = add(store)
+    post = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    attempt = store.outcomes.start_attempt(post_id, worker="w", now=T0)
+    store.outcomes.failed(post_id, worker="other", reason="gave up", now=T0)
+    step = store.outcomes.publishing(post, worker="w", remote_id="1", remote_url="u", now=T0,
+                                     attempt=AttemptResult(attempt, "published"))
+    with pytest.raises(IllegalTransition) as refused:
+        store.outcomes.commit(step)
+    assert str(refused.value) == (f"post {post_id} is failed; publish works on publishing "
+                                  "posts only")
+    assert [e.action for e in store.history.audit_trail(post_id)] == ["create", "claim", "fail"]
+    assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) is None
+
+
 def test_a_stopping_worker_hands_back_exactly_its_claims_with_nothing_in_flight(store):
     in_flight, unsent, tried_before, elsewhere = (add(store, t) for t in "abcd")
     claim = store.queue.claim_next
