@@ -419,6 +419,15 @@ def test_a_publish_counts_in_its_utc_hour_whatever_the_machine_s_timezone(store,
         time.tzset()
 
 
+def test_a_publish_counts_in_the_hour_it_went_out_not_the_hour_it_was_claimed(store):
+    minute = timedelta(minutes=1)
+    post_id = add(store, at=T0 - minute)
+    store.queue.claim_next("office-x", worker="w", now=T0 - minute, lease=LEASE)
+    store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u",
+                             now=T0 + minute)
+    assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == T0 + minute
+
+
 def link_pair(store: Store, first: int, second: int) -> None:
     from sqlalchemy import update
 
