@@ -22,6 +22,12 @@ from posts.states import REPLACEABLE, Action, Actor, PostStatus
 S = PostStatus
 A = Action
 
+_POSTS = Post.__table__
+# Core, not the ORM's bulk UPDATE by primary key, whose bookkeeping per row cost a 1 MB
+# import more than the statement.
+_SET_PAIR = (update(_POSTS).where(_POSTS.c.id == bindparam("b_id"))
+             .values(pair_id=bindparam("b_pair")))
+
 
 @dataclass(frozen=True)
 class PlannedPost:
@@ -119,13 +125,12 @@ class Documents:
             parents = [i - 1 if planned.thread_position > 1 and i > 0 else None
                        for i, planned in enumerate(todo)]
             ids = self.transitions.create_many(s, rows, actor, status, reasons, now, parents)
-            # Pair partners point both ways, so one of each pair points at a later row: set
-            # by a second executemany once both exist.
-            links: dict[int, dict] = {}
-            for post_id, partner_id in partners(
-                    zip(ids, (p.pair_key for p in todo), strict=True)).items():
-                links.setdefault(post_id, {})["pair_id"] = partner_id
-            _link(s, links)
+            # Pair partners point at each other, so one of each pair points at a later row:
+            # set by a second executemany once both exist.
+            pairs = partners(zip(ids, (p.pair_key for p in todo), strict=True))
+            if pairs:
+                s.connection().execute(_SET_PAIR, [{"b_id": post_id, "b_pair": partner_id}
+                                                   for post_id, partner_id in pairs.items()])
             created = len(ids)
             skipped = tuple(sorted({p.account for p in posts} & done))
             return ImportOutcome(document.id, created, skipped)
@@ -243,19 +248,3 @@ def _new_document(s: Session, source_name: str, content_hash: str, title: str | 
         {"document_id": document.id, "position": i, "heading": h, "text": t}
         for i, (h, t) in enumerate(sections)])
     return document, dict(enumerate(ids))
-
-
-def _link(s: Session, links: dict[int, dict]) -> None:
-    """Set parent and pair columns of new posts, post id -> {column: value}, in one
-    executemany per shape of change."""
-    by_columns: dict[tuple[str, ...], list[dict]] = {}
-    for post_id, values in links.items():
-        by_columns.setdefault(tuple(sorted(values)), []).append(
-            {"b_id": post_id, **{f"b_{key}": value for key, value in values.items()}})
-    posts = Post.__table__
-    for columns, batch in by_columns.items():
-        # Core, not the ORM's bulk UPDATE by primary key, whose bookkeeping per row cost a
-        # 1 MB import more than the statement.
-        s.connection().execute(
-            update(posts).where(posts.c.id == bindparam("b_id"))
-            .values({key: bindparam(f"b_{key}") for key in columns}), batch)
