@@ -11,9 +11,11 @@ from conftest import T0, approve
 from sqlalchemy import select
 
 from db import migrate
-from db.errors import EmptySearch, NotEditable, PostNotFound
+from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
 from db.models import AuditEntry
+from db.staff import ComposedThread
 from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
+from posts.media import Media
 from posts.states import Actor, IllegalTransition, PostStatus, Review
 
 S = PostStatus
@@ -129,6 +131,107 @@ def test_illegal_transitions_change_nothing(store):
     assert str(refused.value) == (f"post {post_id} is cancelled; cancel works on draft, failed, "
                                   "needs_review, queued posts only")
     assert len(store.history.audit_trail(post_id)) == 2
+
+
+PHOTO = Media(content=b"\x89PNG\r\n\x1a\n a harbour at dawn", mime_type="image/png",
+              alt_text="Two patrol vessels escorting a cargo ship")
+
+
+def row(post) -> tuple:
+    """What a post added by hand is stored as (the image by whether there is one)."""
+    return (post.account, post.platform, post.text, post.status, post.scheduled_at,
+            post.thread_position, post.thread_size, post.parent_id, post.media_id is not None,
+            post.pair_id, post.created_by, post.created_at, post.updated_at)
+
+
+def created(store: Store, post_id: int) -> tuple:
+    [entry] = store.history.audit_trail(post_id)
+    return (entry.at, entry.actor, entry.action, entry.from_status, entry.to_status,
+            entry.account, entry.reason)
+
+
+def test_a_thread_added_by_hand_is_stored_in_order_each_part_a_reply_with_the_image_on_the_first(
+        store):
+    at = T0 + timedelta(hours=3)
+    parts = store.posts.add_thread(account="office-fb", platform="facebook",
+                                   texts=["One.", "Two.", "Three."], scheduled_at=at,
+                                   actor=staff("tester"), now=T0, status=S.QUEUED, media=PHOTO)
+    one, two, three = (store.history.get(p.id) for p in parts)
+    assert [p.id for p in parts] == [one.id, two.id, three.id] and one.id < two.id < three.id
+    assert [row(p) for p in (one, two, three)] == [
+        ("office-fb", "facebook", "One.", S.QUEUED, at, 1, 3, None, True, None, "tester", T0, T0),
+        ("office-fb", "facebook", "Two.", S.QUEUED, at, 2, 3, one.id, False, None, "tester", T0,
+         T0),
+        ("office-fb", "facebook", "Three.", S.QUEUED, at, 3, 3, two.id, False, None, "tester",
+         T0, T0)]
+    assert store.media.for_post(one) == PHOTO
+    assert [created(store, p.id) for p in (one, two, three)] == [
+        (T0, "tester", "create", None, "queued", "office-fb", "added by hand with an image"),
+        (T0, "tester", "create", None, "queued", "office-fb", "added by hand"),
+        (T0, "tester", "create", None, "queued", "office-fb", "added by hand")]
+
+
+def test_a_post_added_by_hand_with_an_image_keeps_it_and_says_so(store):
+    post = store.posts.add(account="office-x", platform="x", text="Port open.",
+                           scheduled_at=T0 + timedelta(hours=1), actor=staff("tester"), now=T0,
+                           status=S.DRAFT, media=PHOTO)
+    stored = store.history.get(post.id)
+    assert row(stored) == ("office-x", "x", "Port open.", S.DRAFT, T0 + timedelta(hours=1), 1,
+                           1, None, True, None, "tester", T0, T0)
+    assert store.media.for_post(stored) == PHOTO
+    assert created(store, post.id) == (T0, "tester", "create", None, "draft", "office-x",
+                                       "added by hand with an image")
+    # The records say when the image was stored (docs/RECORDS.md): the time of the action.
+    with store.records.snapshot(until=T0 + timedelta(days=1)) as records:
+        assert [(m.id, m.sha256, m.alt_text, m.created_at) for m in records.media()] == [
+            (stored.media_id, PHOTO.sha256, PHOTO.alt_text, T0)]
+
+
+def test_threads_added_together_are_linked_part_by_part_where_they_share_a_pair_key(store):
+    at = T0 + timedelta(hours=1)
+    threads = [ComposedThread(account="office-x", platform="x", texts=("Port open.", "Until 6."),
+                              scheduled_at=at, pair_keys=("x:0:1", "x:0:2")),
+               ComposedThread(account="office-fb", platform="facebook", texts=("Roads shut.",),
+                              scheduled_at=at),
+               ComposedThread(account="office-fb-ar", platform="facebook",
+                              texts=("الميناء مفتوح.", "حتى السادسة."), scheduled_at=at,
+                              pair_keys=("x:0:1", "x:0:2"))]
+    [en1, en2], [alone], [ar1, ar2] = store.posts.add_threads(
+        threads, actor=staff("tester"), now=T0, status=S.QUEUED)
+    stored = {p.id: store.history.get(p.id) for p in (en1, en2, alone, ar1, ar2)}
+    assert [(stored[p.id].account, stored[p.id].text, stored[p.id].pair_id)
+            for p in (en1, en2, alone, ar1, ar2)] == [
+        ("office-x", "Port open.", ar1.id), ("office-x", "Until 6.", ar2.id),
+        ("office-fb", "Roads shut.", None),
+        ("office-fb-ar", "الميناء مفتوح.", en1.id), ("office-fb-ar", "حتى السادسة.", en2.id)]
+    # The side stored first leads (the lower id), as an import's English side does.
+    assert en1.id < ar1.id and en2.id < ar2.id
+    assert [stored[p.id].parent_id for p in (en2, ar2)] == [en1.id, ar1.id]
+
+
+@pytest.mark.parametrize("pair_keys", [("x:0:1",), ("x:0:1", "x:0:2", "x:0:3")],
+                         ids=["fewer", "more"])
+def test_a_thread_whose_pair_keys_do_not_match_its_parts_is_refused_and_nothing_is_stored(
+        store, pair_keys):
+    threads = [ComposedThread(account="office-x", platform="x", texts=("One.", "Two."),
+                              scheduled_at=T0, pair_keys=pair_keys),
+               ComposedThread(account="office-fb", platform="facebook", texts=("واحد.", "اثنان."),
+                              scheduled_at=T0, pair_keys=("x:0:1", "x:0:2"))]
+    with pytest.raises(ValueError):
+        store.posts.add_threads(threads, actor=staff("tester"), now=T0, status=S.QUEUED)
+    assert store.history.upcoming() == []
+
+
+def test_a_pair_key_held_by_one_part_refuses_the_whole_compose(store):
+    threads = [ComposedThread(account="office-x", platform="x", texts=("Stored?",),
+                              scheduled_at=T0, media=PHOTO),
+               ComposedThread(account="office-fb", platform="facebook", texts=("Alone.",),
+                              scheduled_at=T0, pair_keys=("x:0:1",))]
+    with pytest.raises(StoreError) as refused:
+        store.posts.add_threads(threads, actor=staff("tester"), now=T0, status=S.QUEUED)
+    assert str(refused.value) == ("pair 'x:0:1' has 1 post(s), not 2; add both language "
+                                  "versions together")
+    assert (store.history.upcoming(), store.media.count()) == ([], 0)
 
 
 def test_cancelling_a_post_withdraws_its_partner_unless_the_partner_is_out(store):
