@@ -132,9 +132,11 @@ def test_the_daemon_never_claims_an_unapproved_post_whatever_its_status_says(mak
 
 def test_new_posts_cannot_skip_the_draft_state_under_review(make_office):
     office = make_office(extra=REVIEW)
-    with pytest.raises(NeedsApproval, match="new posts are drafts"):
+    with pytest.raises(NeedsApproval) as refused:
         office.store.posts.add(account="office-x", platform="x", text="Straight out.",
                                actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
+    assert str(refused.value) == ("review is required, so new posts are drafts until an "
+                                  "approver approves them")
     assert office.store.history.search() == []
 
 

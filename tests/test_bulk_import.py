@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import insert, select
 
 from db.bulk import insert_many
-from db.errors import StoreError
-from db.models import AuditEntry, Post, Section
+from db.errors import NeedsApproval, StoreError
+from db.models import AuditEntry, Post, PostText, Section
 from db.store import PlannedPost
 from posts.media import Media
-from posts.states import Actor, PostStatus
+from posts.states import Actor, PostStatus, Review
 from tests.migrated import open_migrated
 from tests.test_images import png
 
@@ -87,6 +87,12 @@ def test_an_import_stores_every_post_with_its_columns_links_and_audit_row(store)
                                 for p in posts]
     assert audit[6].reason == "imported from sheet.txt with an image"
     assert {a.reason for i, a in enumerate(audit) if i != 6} == {"imported from sheet.txt"}
+    # Each post's first text version, image included, tied to its create row (docs/RECORDS.md).
+    with store.db.reading() as s:
+        kept = s.scalars(select(PostText).order_by(PostText.id)).all()
+        assert [(v.post_id, v.audit_id, v.at.replace(tzinfo=UTC), v.actor, v.text, v.media_id)
+                for v in kept] == [(p.id, a.id, NOW, ACTOR.name, p.text, p.media_id)
+                                   for p, a in zip(posts, audit, strict=True)]
 
 
 def test_reimporting_adds_nothing_and_a_new_account_gets_its_own_chain(store):
@@ -102,6 +108,16 @@ def test_reimporting_adds_nothing_and_a_new_account_gets_its_own_chain(store):
     first, second = posts[-2:]
     assert (first.account, second.parent_id, first.parent_id) == ("new-x", first.id, None)
     assert len(audit) == len(posts)
+
+
+def test_under_review_an_import_cannot_queue_its_posts_and_stores_nothing(store):
+    store.review = Review(require_approval=True)
+    with pytest.raises(NeedsApproval) as refused:
+        _add(store, _planned())
+    assert str(refused.value) == ("review is required, so new posts are drafts until an "
+                                  "approver approves them")
+    posts, _, audit = _rows(store)
+    assert posts == [] and audit == []
 
 
 def test_a_half_pair_stores_nothing(store):

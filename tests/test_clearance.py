@@ -29,6 +29,7 @@ from db import migrate
 from db.errors import PostChanged, SelfApproval, WrongStep
 from db.models import AuditEntry, Clearance, Post
 from db.store import Store
+from db.versions import content_version
 from posts.states import Actor, PostStatus, Review
 from scheduler.cli import cli
 
@@ -519,3 +520,82 @@ def test_an_admin_gives_steps_on_the_users_page_and_only_configured_ones(make_of
     # A form without the step boxes (role only) leaves the steps as they are.
     admin.post("/users/lena", data={"csrf": csrf, "role": "admin", "state": "active"})
     assert office.store.users.steps_by_user() == {"lena": ["legal", "release"]}
+
+
+# -- what the record says: progress as a line and as JSON, holders, refusals ----------------
+
+def test_a_post_s_clearance_reads_as_one_line_and_as_json_with_who_cleared_each_step_and_when(
+        cleared_store):
+    store = cleared_store
+    post = draft(store)
+    approve(store, [post.id], actor=LENA, now=T0)
+    approve(store, [post.id], actor=PIA, now=T0 + timedelta(minutes=7))
+    done = store.posts.progress([post.id])[post.id]
+    assert done.summary() == ("legal cleared by lena; public-affairs cleared by pia; waits for "
+                              "release")
+    assert done.record() == {
+        "steps": ["legal", "public-affairs", "release"], "waiting_for": "release",
+        "cleared": [{"step": "legal", "by": "lena", "at": "2026-12-01T06:00:00+00:00"},
+                    {"step": "public-affairs", "by": "pia",
+                     "at": "2026-12-01T06:07:00+00:00"}]}
+
+
+def test_an_edit_withdraws_the_steps_of_the_post_edited_and_of_no_other(cleared_store):
+    store = cleared_store
+    edited, other = draft(store), draft(store, "Roads closed.")
+    approve(store, [edited.id, other.id], actor=LENA, now=T0)
+    store.posts.edit(edited.id, actor=AUTHOR, now=T0 + timedelta(minutes=5),
+                     text="Port open at eleven.")
+    assert {p: store.posts.progress([p])[p].waiting_for for p in (edited.id, other.id)} == {
+        edited.id: "legal", other.id: "public-affairs"}
+    with store.reading() as s:
+        assert s.scalars(select(Clearance.withdrawn_at).where(
+            Clearance.post_id == other.id)).all() == [None]
+
+
+def test_a_disabled_approver_holds_no_step_and_is_not_named_as_a_holder(cleared_store):
+    store = cleared_store
+    post = draft(store)
+    store.users.update_user("lena", actor=OPERATOR, now=T0, disabled=True)
+    with pytest.raises(WrongStep) as refused:
+        approve(store, [post.id], actor=LENA, now=T0)
+    assert str(refused.value) == (
+        f"post {post.id} waits for step legal (1 of 3), which lena does not hold; it can be "
+        "cleared by nobody yet; an operator gives it with factpost user set NAME --step legal")
+    assert store.posts.step_holders() == {"public-affairs": ["pia"], "release": ["ray"]}
+
+
+def test_a_refusal_names_every_later_step_held_and_every_holder_of_the_step_in_name_order(
+        cleared_store):
+    store = cleared_store
+    post = draft(store)
+    give_steps(store, zoe="legal", adam="legal", paul="public-affairs,release")
+    with pytest.raises(WrongStep) as refused:
+        approve(store, [post.id], actor=Actor("paul", "approver"), now=T0)
+    assert str(refused.value) == (
+        f"post {post.id} waits for step legal (1 of 3); paul holds public-affairs, release, "
+        "which come after it: clearance goes in order (legal -> public-affairs -> release)")
+    add_users(store, quinn="approver")
+    with pytest.raises(WrongStep) as refused:
+        approve(store, [post.id], actor=Actor("quinn", "approver"), now=T0)
+    assert str(refused.value) == (
+        f"post {post.id} waits for step legal (1 of 3), which quinn does not hold; it can be "
+        "cleared by adam, lena, zoe")
+    assert store.posts.step_holders()["legal"] == ["adam", "lena", "zoe"]
+
+
+def test_steps_count_in_the_order_they_were_cleared_not_the_order_the_database_keeps_them(
+        cleared_store):
+    # PostgreSQL returns rows in the order they lie in the table, which after edits and
+    # withdrawals need not be the order they were written; rows written out of id order here.
+    store = cleared_store
+    post = draft(store)
+    with store.session() as s:
+        current = content_version(s, s.get(Post, post.id), with_time=False)
+        for row_id, position, step, by in ((1002, 2, "public-affairs", "pia"),
+                                           (1001, 1, "legal", "lena")):
+            s.add(Clearance(id=row_id, post_id=post.id, step=step, position=position,
+                            cleared_by=by, cleared_at=T0, content=current))
+            s.flush()
+    done = store.posts.progress([post.id])[post.id]
+    assert (done.waiting_for, [c.by for c in done.cleared]) == ("release", ["lena", "pia"])

@@ -27,10 +27,14 @@ def test_a_due_post_is_published_and_its_link_recorded(office):
     post = office.store.history.get(post_id)
     [tweet] = office.emulator.tweets("OfficeX")
     assert report.published == 1
-    assert (post.status, post.remote_id) == (S.PUBLISHED, tweet["id"])
+    assert (post.status, post.remote_id, post.attempt_count) == (S.PUBLISHED, tweet["id"], 1)
     assert post.remote_url == f"https://x.com/OfficeX/status/{tweet['id']}"
     assert tweet["text"] == "Convoy delivered 40 tonnes of aid."
     assert [a.outcome for a in post.attempts] == ["published"]
+    assert [(e.action, e.account, e.from_status, e.to_status, e.reason)
+            for e in office.store.history.audit_trail(post_id)][1:] == [
+        ("claim", "office-x", "queued", "publishing", None),
+        ("publish", "office-x", "publishing", "published", "published")]
 
 
 def test_posts_not_yet_due_wait(office):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -125,8 +126,10 @@ def test_every_transition_writes_an_audit_entry_in_the_same_transaction(store):
 def test_illegal_transitions_change_nothing(store):
     post_id = add(store)
     store.posts.cancel(post_id, actor=staff("a"), now=T0)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransition) as refused:
         store.posts.cancel(post_id, actor=staff("a"), now=T0)
+    assert str(refused.value) == (f"post {post_id} is cancelled; cancel works on draft, failed, "
+                                  "needs_review, queued posts only")
     assert len(store.history.audit_trail(post_id)) == 2
 
 
@@ -266,6 +269,49 @@ def test_editing_the_text_of_an_approved_post_needs_approval_again(store):
     assert (post.status, post.text, post.approved_by) == (S.DRAFT, "changed", None)
 
 
+def test_once_review_is_off_a_post_approved_before_and_edited_since_is_due_like_any_other(
+        store):
+    store.review = Review(require_approval=True)
+    post_id = add(store, status=S.DRAFT)
+    approve(store, [post_id], actor=staff("a"), now=T0)
+    store.review = Review()
+    store.posts.edit(post_id, actor=staff("b"), now=T0, text="changed")  # keeps its approval
+    assert [p.id for p in store.queue.due_posts("office-x", T0)] == [post_id]
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post_id
+
+
+def test_every_row_of_a_post_s_trail_says_who_when_what_its_account_the_states_and_why(store):
+    post_id = add(store)
+    minute = timedelta(minutes=1)
+    store.posts.edit(post_id, actor=staff("editor"), now=T0 + minute, text="hello again")
+    store.queue.claim_next("office-x", worker="w", now=T0 + 2 * minute, lease=LEASE)
+    store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="https://x.com/1",
+                             now=T0 + 3 * minute)
+    assert [(e.at, e.actor, e.action, e.account, e.from_status, e.to_status, e.reason)
+            for e in store.history.audit_trail(post_id)] == [
+        (T0, "tester", "create", "office-x", None, "queued", "added by hand"),
+        (T0 + minute, "editor", "edit", "office-x", "queued", "queued", "edited text"),
+        (T0 + 2 * minute, "w", "claim", "office-x", "queued", "publishing", None),
+        (T0 + 3 * minute, "w", "publish", "office-x", "publishing", "published", "published")]
+    assert store.history.get(post_id).updated_at == T0 + 3 * minute
+
+
+def test_a_text_is_kept_once_and_again_only_when_a_move_comes_with_a_new_one(store):
+    from db.models import PostText
+
+    post_id = add(store, status=S.DRAFT)
+    approve(store, [post_id], actor=staff("approver"), now=T0)
+    store.posts.edit(post_id, actor=staff("editor"), now=T0, scheduled_at=T0 + LEASE)
+    store.posts.edit(post_id, actor=staff("editor"), now=T0, text="hello again")
+    store.posts.cancel(post_id, actor=staff("editor"), now=T0)
+    with store.db.reading() as s:
+        kept = s.execute(select(PostText.text, AuditEntry.action, AuditEntry.reason)
+                         .join(AuditEntry, AuditEntry.id == PostText.audit_id)
+                         .where(PostText.post_id == post_id).order_by(PostText.id)).all()
+    assert [tuple(row) for row in kept] == [("hello", "create", "added by hand"),
+                                            ("hello again", "edit", "edited text")]
+
+
 def test_published_posts_cannot_be_edited(store):
     post_id = add(store)
     store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
@@ -349,6 +395,24 @@ def test_expired_leases_are_taken_over_per_account_oldest_post_first(store):
     assert [p and p.id for p in taken] == [first, second, None]
     assert store.history.get(first).lease_until == later + LEASE  # a lease of its own
     assert store.history.get(other).claimed_by == "dead"  # another account's: not taken
+
+
+def test_a_publish_recorded_for_a_post_no_longer_publishing_is_refused_and_writes_nothing(
+        store):
+    # The tick records a publish by a conditional UPDATE (`publishing`): if the post left
+    # `publishing` meanwhile (here failed by another worker), nothing of the publish is kept.
+    post_id = add(store)
+    post = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    attempt = store.outcomes.start_attempt(post_id, worker="w", now=T0)
+    store.outcomes.failed(post_id, worker="other", reason="gave up", now=T0)
+    step = store.outcomes.publishing(post, worker="w", remote_id="1", remote_url="u", now=T0,
+                                     attempt=AttemptResult(attempt, "published"))
+    with pytest.raises(IllegalTransition) as refused:
+        store.outcomes.commit(step)
+    assert str(refused.value) == (f"post {post_id} is failed; publish works on publishing "
+                                  "posts only")
+    assert [e.action for e in store.history.audit_trail(post_id)] == ["create", "claim", "fail"]
+    assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) is None
 
 
 def test_a_stopping_worker_hands_back_exactly_its_claims_with_nothing_in_flight(store):
@@ -563,6 +627,29 @@ def test_an_account_held_until_a_moment_publishes_again_at_that_moment(store):
         post_id)
 
 
+def test_a_publish_counts_in_its_utc_hour_whatever_the_machine_s_timezone(store, monkeypatch):
+    # Budgets read hourly counts from the window's UTC hour on: a publish at 06:15 UTC counted
+    # in the machine's hour (11:00 in India, 05:30 UTC) would fall out of a window from 06:00.
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        published_at(store, T0 + timedelta(minutes=15))
+        assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == (
+            T0 + timedelta(minutes=15))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_publish_counts_in_the_hour_it_went_out_not_the_hour_it_was_claimed(store):
+    minute = timedelta(minutes=1)
+    post_id = add(store, at=T0 - minute)
+    store.queue.claim_next("office-x", worker="w", now=T0 - minute, lease=LEASE)
+    store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u",
+                             now=T0 + minute)
+    assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == T0 + minute
+
+
 def link_pair(store: Store, first: int, second: int) -> None:
     from sqlalchemy import update
 
@@ -599,12 +686,16 @@ def test_under_the_two_person_rule_nobody_approves_what_they_wrote_or_edited(sto
 
     store.review = Review(require_approval=True, two_person_rule=True)
     written = add(store, status=S.DRAFT)  # created by "tester"
-    with pytest.raises(SelfApproval, match=f"post {written} was written or edited by tester"):
+    with pytest.raises(SelfApproval) as refused:
         approve(store, [written], actor=staff("tester"), now=T0)
+    assert str(refused.value) == (f"post {written} was written or edited by tester; under the "
+                                  "two-person rule another approver must approve it")
     edited = add(store, status=S.DRAFT)
     store.posts.edit(edited, actor=staff("editor"), now=T0, text="changed")
     with pytest.raises(SelfApproval):
         approve(store, [edited], actor=staff("editor"), now=T0)
+    # Only the posts they changed: an edit to one post does not bar its editor from another.
+    assert approve(store, [add(store, status=S.DRAFT)], actor=staff("editor"), now=T0)
     retimed = add(store, status=S.DRAFT)
     store.posts.edit(retimed, actor=staff("scheduler"), now=T0, scheduled_at=T0 + LEASE)
     assert approve(store, [retimed], actor=staff("scheduler"), now=T0)
