@@ -176,14 +176,36 @@ def posts_of(office: Office) -> list[tuple]:
                   for p in office.store.history.search())
 
 
-def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
-        make_importer, tmp_path):
-    # The Facebook Page posts in Arabic; X has a monthly cap of $0.22.
-    office = make_importer(extra='language = "ar"\n[x]\nmonthly_spend_usd = 0.22\n')
+def meridian_office(make_importer, tmp_path, *, cap: str):
+    """An office whose Facebook Page posts in Arabic and whose X account has a monthly cap of
+    `cap` USD, $0.015 of it already queued; and the Meridian sheet beside its map image."""
+    office = make_importer(extra=f'language = "ar"\n[x]\nmonthly_spend_usd = {cap}\n')
     office.add("Queued for later.", at=NOW + timedelta(days=1))  # $0.015 of the cap
     path = tmp_path / "meridian.md"
     path.write_text(MARKDOWN, encoding="utf-8")
     (tmp_path / "map.png").write_bytes(png())
+    return office, path
+
+
+def meridian_notes(path) -> tuple[str, ...]:
+    """What importing the Meridian sheet at `path` notes: its javascript: link and its empty
+    heading."""
+    return (f"{path}: 1 link(s) with an address a reader of the post cannot follow "
+            "(javascript:) kept as text without the address; link a web page (https://...), "
+            "an e-mail address or a phone number instead",
+            'not posted: the heading "Annex" has no text under it')
+
+
+#: The warning for an English document imported for the Arabic page.
+ENGLISH_FOR_ARABIC_PAGE = (
+    "the document reads as English, but account 'office-fb' posts in Arabic (language = \"ar\" "
+    "in the config); import it for an account in its language, or correct the account's "
+    "language")
+
+
+def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
+        make_importer, tmp_path):
+    office, path = meridian_office(make_importer, tmp_path, cap="0.22")
     start, every = NOW + timedelta(hours=1), timedelta(hours=2)
     report = import_file(path, store=office.store, config=office.config,
                          accounts=office.config.accounts, actor=ADMIN, now=NOW, at=start,
@@ -195,20 +217,14 @@ def test_an_import_reports_what_it_queued_when_at_what_cost_and_what_to_check(
         document="meridian.md", title="Joint Task Force Meridian", document_id=1, created=4,
         skipped_accounts=(), first_at=start, last_at=start + every, correction=None,
         applied=False, images_found=1, images_attached=0, image_notes=(),  # not asked for
-        notes=(f"{path}: 1 link(s) with an address a reader of the post cannot follow "
-               "(javascript:) kept as text without the address; link a web page (https://...), "
-               "an e-mail address or a phone number instead",
-               'not posted: the heading "Annex" has no text under it'),
+        notes=meridian_notes(path),
         costs=(Cost("office-x", "X", Estimate(posts=2, with_links=1, micros=215_000)),),
         cap_warnings=(
             "X monthly cap: queueing these posts ($0.2150) takes office-x to $0.2300 this "
             "month, $0.0100 over the $0.2200 cap ($0.0000 spent or set aside, $0.0150 already "
             "queued); the posts past the cap wait until 2027-01-01 00:00 UTC, or raise [x] "
             "monthly_spend_usd",),
-        language_warnings=(
-            "the document reads as English, but account 'office-fb' posts in Arabic "
-            "(language = \"ar\" in the config); import it for an account in its language, or "
-            "correct the account's language",))
+        language_warnings=(ENGLISH_FOR_ARABIC_PAGE,))
     assert documents_of(office) == [(1, "meridian.md", "Joint Task Force Meridian", "chief", [
         ("Our mission", "The task force keeps the sea lanes of the Meridian Strait open. Read "
          "the charter (https://www.jtf-meridian.mil/charter)."),
@@ -252,14 +268,8 @@ def test_a_sheet_with_no_title_or_headings_is_judged_by_its_text_alone(make_impo
 
 def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_reported(
         make_importer, tmp_path):
-    # The Facebook Page posts in Arabic; X has a monthly cap of $0.21.
-    office = make_importer(extra='language = "ar"\n[x]\nmonthly_spend_usd = 0.21\n')
-    office.add("Queued for later.", at=NOW + timedelta(days=1))  # $0.015 of the cap
-    path = tmp_path / "meridian.md"
-    path.write_text(MARKDOWN, encoding="utf-8")
+    office, path = meridian_office(make_importer, tmp_path, cap="0.21")
     start, every = NOW + timedelta(hours=1), timedelta(hours=2)
-
-    (tmp_path / "map.png").write_bytes(png())
 
     def run(**options):
         return import_file(path, store=office.store, config=office.config,
@@ -286,10 +296,7 @@ def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_report
         applied=False, images_found=1, images_attached=0,
         image_notes=("images are attached on a first import only, not to a corrected "
                      "version",),
-        notes=(f"{path}: 1 link(s) with an address a reader of the post cannot follow "
-               "(javascript:) kept as text without the address; link a web page (https://...), "
-               "an e-mail address or a phone number instead",
-               'not posted: the heading "Annex" has no text under it'),
+        notes=meridian_notes(path),
         costs=(Cost("office-x", "X", Estimate(posts=2, with_links=1, micros=215_000)),),
         # The posts the correction replaces are not counted as queued.
         cap_warnings=(
@@ -297,10 +304,7 @@ def test_a_changed_version_is_reported_then_replaces_the_earlier_posts_as_report
             "month, $0.0200 over the $0.2100 cap ($0.0000 spent or set aside, $0.0150 already "
             "queued); the posts past the cap wait until 2027-01-01 00:00 UTC, or raise [x] "
             "monthly_spend_usd",),
-        language_warnings=(
-            "the document reads as English, but account 'office-fb' posts in Arabic "
-            "(language = \"ar\" in the config); import it for an account in its language, or "
-            "correct the account's language",))
+        language_warnings=(ENGLISH_FOR_ARABIC_PAGE,))
     assert replace(shown, correction=None) == reported
     assert posts_of(office) == before
 

@@ -295,24 +295,24 @@ def test_a_local_time_that_happens_twice_is_shown_with_its_zone():
         "23:30 UTC-02:00")
 
 
-@pytest.fixture
-def machine_clock_in_tokyo(monkeypatch):
-    """The machine's own timezone set to Asia/Tokyo (UTC+9) for the test."""
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
+def _machine_clock_in(monkeypatch, zone: str):
+    monkeypatch.setenv("TZ", zone)
     time.tzset()
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def machine_clock_in_tokyo(monkeypatch):
+    """The machine's own timezone set to Asia/Tokyo (UTC+9) for the test."""
+    yield from _machine_clock_in(monkeypatch, "Asia/Tokyo")
 
 
 @pytest.fixture
 def machine_clock_in_kiritimati(monkeypatch):
     """The machine's own timezone set to Pacific/Kiritimati (UTC+14, the furthest ahead)."""
-    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    yield from _machine_clock_in(monkeypatch, "Pacific/Kiritimati")
 
 
 @pytest.mark.usefixtures("machine_clock_in_kiritimati")
