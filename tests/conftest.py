@@ -200,6 +200,17 @@ class Office:
         return post_id
 
 
+def link_pair(store: Store, first: int, second: int) -> None:
+    """Make posts `first` and `second` each other's pair partner, as an import links them."""
+    from sqlalchemy import update
+
+    from db.models import Post
+
+    with store.session() as s:
+        s.execute(update(Post).where(Post.id == first).values(pair_id=second))
+        s.execute(update(Post).where(Post.id == second).values(pair_id=first))
+
+
 def approve(store: Store, post_ids, *, actor: Actor, now: datetime):
     """Approve posts as an approver who has just read each as it stands."""
     post_ids = list(post_ids)

@@ -19,6 +19,7 @@ from conftest import (
     T0,
     add_users,
     approve,
+    link_pair,
     page_csrf,
     sign_in,
     token_for,
@@ -262,13 +263,7 @@ def test_approving_one_side_of_a_pair_through_the_api_answers_for_that_post(make
     add_users(office.store, bashir="approver")
     url = serve(office.config, office.store)
     store = office.store
-    en = store.posts.add(account="office-x", platform="x", text="Port open.", actor=AUTHOR,
-                         now=T0, status=S.DRAFT, scheduled_at=T0)
-    ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
-                         actor=AUTHOR, now=T0, status=S.DRAFT, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
-        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    en, ar = pair_of_drafts(store, AUTHOR, AUTHOR)
     api = httpx.Client(base_url=url + "/api", timeout=30, headers={
         "Authorization": f"Bearer {token_for(store, 'bashir')}"})
     version = api.get(f"/posts/{en.id}").json()["version"]
@@ -284,9 +279,7 @@ def pair_of_drafts(store: Store, en_author: Actor, ar_author: Actor) -> tuple[Po
                          now=T0, status=S.DRAFT, scheduled_at=T0)
     ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
                          actor=ar_author, now=T0, status=S.DRAFT, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
-        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    link_pair(store, en.id, ar.id)
     return en, ar
 
 
@@ -438,9 +431,7 @@ def test_rejecting_a_draft_leaves_a_partner_that_is_no_longer_a_draft_alone(stor
                             now=T0, status=S.DRAFT, scheduled_at=T0)
     queued = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
                              actor=AUTHOR, now=T0, status=S.QUEUED, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == draft.id).values(pair_id=queued.id))
-        s.execute(update(Post).where(Post.id == queued.id).values(pair_id=draft.id))
+    link_pair(store, draft.id, queued.id)
     store.posts.reject(draft.id, actor=APPROVER, now=T0, reason="wrong day")
     assert store.history.get(draft.id).status == S.CANCELLED
     assert store.history.get(queued.id).status == S.QUEUED

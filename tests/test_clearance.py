@@ -18,6 +18,7 @@ from conftest import (
     T0,
     add_users,
     approve,
+    link_pair,
     page_csrf,
     postgres_store,
     sign_in,
@@ -60,9 +61,7 @@ def pair(store: Store, arabic_author: Actor = AUTHOR) -> tuple[Post, Post]:
     en = draft(store)
     ar = store.posts.add(account="office-fb", platform="facebook", text="الميناء مفتوح.",
                          actor=arabic_author, now=T0, status=S.DRAFT, scheduled_at=T0)
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == en.id).values(pair_id=ar.id))
-        s.execute(update(Post).where(Post.id == ar.id).values(pair_id=en.id))
+    link_pair(store, en.id, ar.id)
     return en, ar
 
 

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import T0, approve
+from conftest import T0, approve, link_pair
 from sqlalchemy import select, update
 
 from db import migrate
@@ -648,16 +648,6 @@ def test_a_publish_counts_in_the_hour_it_went_out_not_the_hour_it_was_claimed(st
     store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u",
                              now=T0 + minute)
     assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == T0 + minute
-
-
-def link_pair(store: Store, first: int, second: int) -> None:
-    from sqlalchemy import update
-
-    from db.models import Post
-
-    with store.session() as s:
-        s.execute(update(Post).where(Post.id == first).values(pair_id=second))
-        s.execute(update(Post).where(Post.id == second).values(pair_id=first))
 
 
 def test_history_filters_and_searches_newest_first(store):
