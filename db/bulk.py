@@ -1,6 +1,6 @@
 """Writing an import's thousands of rows at once: inserting rows whose new ids the caller needs
 (sections, posts, audit rows) in one executemany on either database, and indexing new posts for
-search in one statement."""
+search in at most two statements (the posts that need folding apart)."""
 
 from __future__ import annotations
 
