@@ -95,8 +95,9 @@ def sheets(tmp_path) -> tuple[Path, Path]:
     return en, ar
 
 
-def import_both(office: Office, sheets, at: datetime | None = None):
-    now = datetime.now(UTC)
+def import_both(office: Office, sheets, at: datetime | None = None,
+                now: datetime | None = None):
+    now = now or datetime.now(UTC)
     return import_pair(sheets[0], sheets[1], store=office.store, config=office.config,
                        accounts=office.config.accounts, actor=Actor("tester", "admin"), now=now,
                        at=at or now - timedelta(seconds=1), every=timedelta(0))
@@ -286,15 +287,19 @@ def test_when_the_second_side_fails_after_the_first_went_out_it_needs_review(mak
 
 def test_retrying_a_failed_leader_queues_its_partner_again(make_bilingual, sheets):
     office = make_bilingual()
-    import_both(office, sheets)
+    # One clock for the whole story: a loaded machine must not stretch the gaps between the
+    # import, the failure, the retry and the ticks that follow.
+    now = datetime.now(UTC)
+    import_both(office, sheets, now=now)
     office.emulator.set_graph_block("OfficeFB")
     dispatcher = office.dispatcher()
-    dispatcher.tick(datetime.now(UTC))
+    dispatcher.tick(now)
     office.emulator.set_graph_block("OfficeFB", blocked=False)
     leader = posts_by_account(office)["en-fb"][0]
-    office.store.posts.retry(leader.id, actor=Actor("staff", "admin"), now=datetime.now(UTC))
+    office.store.posts.retry(leader.id, actor=Actor("staff", "admin"),
+                             now=now + timedelta(seconds=1))
     assert office.store.history.get(leader.pair_id).status == S.QUEUED
-    after_hold = datetime.now(UTC) + timedelta(hours=1)  # the blocked page was also held
+    after_hold = now + timedelta(hours=1, seconds=2)  # the blocked page was also held
     # An hour late, the page's other post goes first and the retried pair keeps its planned
     # second or so after it (overdue posts keep their spacing), so the clock moves on a bit.
     for n in range(3):
