@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
 from db.models import Attempt, AuditEntry, Post
+from db.reservations import CapRules
 from db.staff import ComposedThread
 from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
 from posts.media import Media
@@ -72,6 +73,20 @@ def test_only_due_posts_are_claimed_soonest_first(store):
     assert store.history.get(later).status == S.QUEUED
     held = store.history.get(first)
     assert (held.status, held.claimed_by, held.lease_until) == (S.PUBLISHING, "w", T0 + LEASE)
+
+
+def test_the_next_claim_passes_over_the_posts_left_out_and_one_over_the_monthly_cap(store):
+    first = add(store, "first", at=T0 - timedelta(minutes=5))
+    second = add(store, "second")
+    rules = CapRules(price=lambda post: ("app", 15_000), caps={"app": 10_000},
+                     explain=lambda post, refusal: f"post {post.id} would cost "
+                                                   f"{refusal.unit_micros} of {refusal.cap}")
+    claimed = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, exclude=[first])
+    assert claimed.id == second
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, cap=rules) is None
+    waiting = store.history.get(first)
+    assert (waiting.status, waiting.claimed_by, waiting.lease_until, waiting.last_error) == (
+        S.QUEUED, None, None, f"post {first} would cost 15000 of 10000")
 
 
 def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
@@ -534,14 +549,18 @@ def test_only_an_account_s_publish_more_than_a_minute_late_spaces_its_overdue_po
 def test_a_dry_run_lists_the_due_posts_review_clears_soonest_first_and_claims_none(store):
     store.review = Review(require_approval=True)
 
-    def approved(text: str, at=T0, editor: str | None = None) -> int:
-        post_id = add(store, text, at=at, status=S.DRAFT)
+    def approved(text: str, at=T0, editor: str | None = None, media: Media | None = None
+                 ) -> int:
+        post_id = store.posts.add(account="office-x", platform="x", text=text, scheduled_at=at,
+                                  actor=staff("tester"), now=T0, status=S.DRAFT, media=media).id
         if editor:
             store.posts.edit(post_id, actor=staff(editor), now=T0, text=f"{text}, edited")
         approve(store, [post_id], actor=Actor(editor or "reviewer", "approver"), now=T0)
         return post_id
 
-    second, first = approved("second"), approved("first", at=T0 - timedelta(minutes=5))
+    # The first with an image: its approval covers the image too, read through the session.
+    second = approved("second")
+    first = approved("first", at=T0 - timedelta(minutes=5), media=PHOTO)
     approved("not yet due", at=T0 + timedelta(hours=1))
     own_edit = approved("approved by its editor", editor="ed")
     changed = approved("changed after its approval")
