@@ -67,12 +67,16 @@ def test_only_due_posts_are_claimed_soonest_first(store):
     later = add(store, "later", at=T0 + timedelta(hours=1))
     first = add(store, "first", at=T0 - timedelta(minutes=5))
     second = add(store, "second", at=T0)
-    claimed = [store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    now = T0 + timedelta(minutes=1)
+    claimed = [store.queue.claim_next("office-x", worker="w", now=now, lease=LEASE)
                for _ in range(3)]
     assert [p.id if p else None for p in claimed] == [first, second, None]
     assert store.history.get(later).status == S.QUEUED
-    held = store.history.get(first)
-    assert (held.status, held.claimed_by, held.lease_until) == (S.PUBLISHING, "w", T0 + LEASE)
+    # The claim hands back each post as it now stands.
+    for post in claimed[:2]:
+        held = store.history.get(post.id)
+        assert [(p.status, p.claimed_by, p.lease_until, p.updated_at) for p in (post, held)] == [
+            (S.PUBLISHING, "w", now + LEASE, now)] * 2
 
 
 def test_the_next_claim_passes_over_the_posts_left_out_and_one_over_the_monthly_cap(store):
