@@ -14,6 +14,7 @@ from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
 from db.models import Attempt, AuditEntry, Post
 from db.reservations import CapRules
+from db.retractions import Answer
 from db.staff import ComposedThread
 from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
 from posts.media import Media
@@ -120,6 +121,31 @@ def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
     second = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     assert second.thread_position == 2
     assert store.history.parent_remote_id(second) == "100"
+
+
+def test_a_correction_is_claimed_as_a_reply_to_the_post_it_corrects_only_when_it_says_so(
+        store):
+    original = add(store, "Briefing at 10:00.")
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.published(original, worker="w", remote_id="100", remote_url="u", now=T0)
+
+    def correct(texts: list[str], reply: bool) -> list[int]:
+        answer = Answer(account="office-x", platform="x", texts=texts, reply=reply)
+        return [p.id for p in store.retractions.answer(original, [answer], why="correction",
+                                                       actor=staff("editor"), now=T0,
+                                                       status=S.QUEUED)]
+
+    first, second = correct(["Correction: the briefing is at 11:00.", "Sorry."], reply=True)
+    [alone] = correct(["Correction, on its own: 11:00."], reply=False)
+
+    def claim() -> tuple[int, str | None]:
+        claimed = store.queue.claim("office-x", worker="w", now=T0, lease=LEASE,
+                                    start_attempt=False)
+        return claimed.post.id, claimed.reply_to
+
+    assert [claim(), claim()] == [(first, "100"), (alone, None)]
+    store.outcomes.published(first, worker="w", remote_id="101", remote_url="u", now=T0)
+    assert claim() == (second, "101")  # the thread's next part answers its own first part
 
 
 def test_a_failed_thread_part_fails_the_parts_after_it(store):
