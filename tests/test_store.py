@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
 from db.models import Attempt, AuditEntry, Post
+from db.queue import Budget
 from db.reservations import CapRules
 from db.retractions import Answer
 from db.staff import ComposedThread
@@ -551,6 +552,58 @@ def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window
     assert reopens(["office-x", "office-fb"], since=T0, posts=2) == T0 + 3 * minute
     assert reopens("office-x", since=T0 + 2.5 * minute, posts=2) is None
     assert reopens("office-x", since=T0 + minute, posts=3) == T0 + minute  # the edge counts
+
+
+def test_a_used_up_budget_holds_the_account_until_its_counted_post_leaves_the_window_saying_why(
+        store):
+    out = T0 - timedelta(minutes=10)
+    published_at(store, out)
+    waiting = add(store, "waits for the budget")
+    budget = Budget(("office-x",), 1, timedelta(hours=1), "posting budget of 1 per hour used up")
+
+    def claim(now):
+        return store.queue.claim("office-x", worker="w", now=now, lease=LEASE, budgets=[budget],
+                                 start_attempt=False)
+
+    assert claim(T0) is None
+    state = store.accounts.state("office-x")
+    assert (state.held_until, state.held_reason) == (out + budget.window, budget.reason)
+    assert store.history.get(waiting).status == S.QUEUED
+    assert claim(out + budget.window + timedelta(seconds=1)).post.id == waiting
+
+
+def test_a_claim_starts_the_attempt_its_request_goes_out_under_and_prepays_it_unless_unsure(
+        store):
+    unsure, retried, fresh = (add(store, text) for text in (
+        "tried, its outcome unknown", "tried, refused for now", "never tried"))
+    tried = {}
+    for post_id, outcome in ((unsure, "ambiguous"), (retried, "retryable")):
+        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post_id
+        tried[post_id] = store.outcomes.start_attempt(post_id, worker="w", now=T0)
+        store.outcomes.requeue(post_id, worker="w", at=T0 + LEASE / 4, reason="again", now=T0,
+                               attempt=AttemptResult(tried[post_id], outcome))
+    paid = []
+
+    def prepay(s, post):
+        paid.append(post.id)
+        return f"charge for post {post.id}"
+
+    later = T0 + timedelta(minutes=1)
+    claims = [store.queue.claim("office-x", worker="w", now=later, lease=LEASE, prepay=prepay)
+              for _ in range(3)]
+    # The unsure one: no attempt yet (the caller reads the timeline first), nothing paid.
+    assert [(c.post.id, c.prepaid) for c in claims] == [
+        (fresh, f"charge for post {fresh}"), (unsure, None),
+        (retried, f"charge for post {retried}")]
+    assert (claims[1].attempt, paid) == (None, [fresh, retried])
+    with store.reading() as s:
+        attempts = [(a.id, a.post_id, a.started_at, a.outcome)
+                    for a in s.scalars(select(Attempt).order_by(Attempt.id))]
+    assert attempts == [(tried[unsure], unsure, T0, "ambiguous"),
+                        (tried[retried], retried, T0, "retryable"),
+                        (claims[0].attempt, fresh, later, None),
+                        (claims[2].attempt, retried, later, None)]
+    assert [store.history.get(i).attempt_count for i in (unsure, retried, fresh)] == [1, 2, 1]
 
 
 def test_only_an_account_s_publish_more_than_a_minute_late_spaces_its_overdue_posts(store):
