@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
-from db.models import Attempt, AuditEntry, Post
+from db.models import Attempt, AuditEntry, Post, XReservation
 from db.queue import Budget
 from db.reservations import CapRules
 from db.retractions import Answer
@@ -82,9 +82,9 @@ def test_only_due_posts_are_claimed_soonest_first(store):
 
 
 def test_the_next_claim_passes_over_the_posts_left_out_and_one_over_the_monthly_cap(store):
-    first = add(store, "first", at=T0 - timedelta(minutes=5))
-    second = add(store, "second")
-    rules = CapRules(price=lambda post: ("app", 15_000), caps={"app": 10_000},
+    first, second = add(store, "first, over the cap", at=T0 - timedelta(minutes=5)), add(store)
+    rules = CapRules(price=lambda post: ("app", 15_000 if post.id == first else 5_000),
+                     caps={"app": 10_000},
                      explain=lambda post, refusal: f"post {post.id} would cost "
                                                    f"{refusal.unit_micros} of {refusal.cap}")
     claimed = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, exclude=[first])
@@ -93,6 +93,16 @@ def test_the_next_claim_passes_over_the_posts_left_out_and_one_over_the_monthly_
     waiting = store.history.get(first)
     assert (waiting.status, waiting.claimed_by, waiting.lease_until, waiting.last_error) == (
         S.QUEUED, None, None, f"post {first} would cost 15000 of 10000")
+    third = add(store, "third, under the cap")
+    claimed = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, cap=rules,
+                                     exclude=[first])
+    assert claimed.id == third
+    held = store.history.get(third)
+    assert (held.status, held.claimed_by, held.lease_until) == (S.PUBLISHING, "w", T0 + LEASE)
+    with store.reading() as s:
+        assert [(r.post_id, r.app, r.month, r.micros, r.reserved_at)
+                for r in s.scalars(select(XReservation))] == [
+            (third, "app", f"{T0:%Y-%m}", 5_000, T0)]
 
 
 def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
