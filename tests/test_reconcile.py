@@ -193,6 +193,7 @@ def test_the_link_x_appends_for_an_image_is_not_text(text):
     ("Details at https://mod.gov.iq/a%C2%A0b", "Details at https://mod.gov.iq/a%A0b"),
     ("Details at https://mod.gov.iq/a%E2%80%A8", "Details at https://mod.gov.iq/a%2028"),
     ("Details at https://mod.gov.iq/%%41%46", "Details at https://mod.gov.iq/%AF"),
+    ("Details at https://mod.gov.iq/a%C2%A0", "Details at https://mod.gov.iq/a%C2XXXX%A0"),
     # A port no browser takes (over 65535): the link is compared as written.
     ("Details at https://mod.gov.iq:99999/north", "Details at https://mod.gov.iq:99999/south"),
     ("Details at http://mod.gov.iq:99999/r", "Details at https://mod.gov.iq:99999/r"),
