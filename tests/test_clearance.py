@@ -292,7 +292,7 @@ def empty_engine(request, tmp_path):
     if request.param == "sqlite":
         store = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
     else:
-        store = postgres_store()
+        store = postgres_store(migrated=False)
     yield store.engine
     store.close()
 
