@@ -35,7 +35,7 @@ SAMPLE = Path(__file__).parents[1] / "posts" / "samples" / "factsheet.txt"
 
 @pytest.fixture
 def pg_office(make_office):
-    """An office whose database is an empty PostgreSQL schema."""
+    """An office on an empty, migrated PostgreSQL database."""
 
     def make(**options):
         postgres_store().close()
