@@ -67,8 +67,9 @@ def open_migrated(url: str, review: Review = NO_REVIEW) -> Store:
 # fingerprint is compared first, and any difference means drop and migrate again.
 
 #: Everything in `public` a migration makes, as text: columns with their types and defaults,
-#: indexes, constraints, triggers (and whether enabled), functions, types, the Alembic revision
-#: table's presence. Names, not OIDs, so it reads the same whichever run made the objects.
+#: indexes, constraints, triggers (and whether enabled), functions, types. Names, not OIDs, so
+#: it reads the same whichever run made the objects. (The Alembic revision is a row: emptying
+#: puts the migrations' own back.)
 _FINGERPRINT = """
 SELECT md5(coalesce(string_agg(line, E'\\n' ORDER BY line), '')) FROM (
     SELECT format('column %s.%s %s %s %s %s', c.relname, a.attname,
@@ -147,7 +148,7 @@ def _record(connection: Connection) -> _Migrated:
     quote = connection.dialect.identifier_preparer.quote
     tables = connection.exec_driver_sql(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname").scalars()
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname").scalars().all()
     statements, seeded = [], []
     for table in tables:
         statements.append(f"DELETE FROM {quote(table)}")
@@ -175,7 +176,7 @@ def _restore(connection: Connection, known: _Migrated) -> None:
     # As a replica would: no trigger fires and no foreign key is checked, so the tables are
     # emptied in any order and the seeded rows go back exactly as the migrations wrote them.
     connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-    cursor = connection.connection.dbapi_connection.cursor()
-    cursor.execute(known.empty)  # one round trip (psycopg runs a script without parameters)
-    for insert, rows in known.seeded:
-        cursor.executemany(insert, rows)
+    with connection.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(known.empty)  # one round trip: psycopg runs a script given no parameters
+        for insert, rows in known.seeded:
+            cursor.executemany(insert, rows)
