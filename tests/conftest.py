@@ -27,6 +27,22 @@ def pytest_collection_modifyitems(config, items) -> None:
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes():
+    """Argon2id at the production cost takes 0.3 s (1 s under CI's load) and 64 MB a hash, and
+    the tests add and sign in some hundreds of users: in-process they hash at the lowest cost.
+    The hashes are still argon2id and checked the same way (the cost is read from each hash);
+    commands run in a subprocess keep the production cost."""
+    from argon2 import PasswordHasher
+
+    import scheduler.users
+
+    production = scheduler.users._hasher
+    scheduler.users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    scheduler.users._hasher = production
+
+
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Asia/Baghdad, a Tuesday
 
 # Who acts in store-level tests: staff of each role, the operator at a terminal, a daemon.
