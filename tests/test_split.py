@@ -71,6 +71,10 @@ def test_whole_sentences_are_packed_greedily_and_never_cut_when_they_fit():
     short = "Patrols run day and night."
     snippets = split_for_x(section_of(None, f"{short} {short} {LONG} {LONG} {short}"))
     assert strip_decorations(snippets) == [f"{short} {short} {LONG}", f"{LONG} {short}"]
+    # A paragraph of one sentence is not cut at its commas to top up the post before it.
+    sentence = "At dawn, at noon and at night, t" + LONG[1:]
+    snippets = split_for_x(section_of(None, LONG, sentence))
+    assert strip_decorations(snippets) == [LONG, sentence]
 
 
 def test_on_x_a_post_is_topped_up_with_the_first_sentences_of_the_next_paragraph():
@@ -154,6 +158,32 @@ def test_language_is_detected_from_the_majority_of_letters():
     assert detect_language("Our mission: حماية") == "en"
 
 
+# English sentence rules end a sentence at "etc. Then"; Arabic ones do not (no capitals).
+CARGO = ("Cargo:\nThe convoy carried fuel, water, medicine, tents, blankets, food parcels, "
+         "generators, spare parts and tools etc. Then the ships sailed north along the coast to "
+         "the harbour of the city, where the crews unloaded all of the cargo over two days and "
+         "two nights without any incident at all.")
+ESCORT = "رافقت سفن الدوريات السفن التجارية عبر المضيق دون أي حادث يذكر طوال الليل. "
+
+
+@pytest.mark.parametrize(("heading", "margin", "split"), [
+    (None, 1, split_for_x),
+    ("القافلة", -2, split_for_x),
+    ("القافلة", -2, lambda section, **options: split_for_facebook(section, limit=200, **options)),
+], ids=["one Arabic letter more", "the heading tips it", "facebook, by paragraphs"])
+def test_a_section_is_split_by_the_language_of_most_of_its_letters_in_every_paragraph(
+        heading, margin, split):
+    # The body holds `margin` more Arabic letters than Latin ones (a run of one letter sets the
+    # balance); the heading's letters count too. The English paragraph, in an Arabic section,
+    # is cut by the Arabic rules like the rest.
+    arabic = ESCORT * 3
+    pad = "ب" * (sum(map(str.isalpha, CARGO)) + margin - sum(map(str.isalpha, arabic)))
+    section = Section(heading, (CARGO, arabic + pad))
+    assert detect_language(CARGO) == "en" and detect_language(section.text) == (
+        "ar" if margin > 0 else "en")
+    assert split(section) == split(section, language="ar") != split(section, language="en")
+
+
 def _sentencex_lengths(monkeypatch) -> list[int]:
     """The length of each text handed to sentencex from now on. sentencex takes quadratic time
     on a long run of text (CJK, or any without sentence ends), so each call must stay short; a
@@ -208,14 +238,15 @@ def test_text_where_every_boundary_is_undone_is_segmented_in_linear_time(monkeyp
 
 # --- where a sentence that is too long is cut -------------------------------------------------
 
-def test_a_sentence_too_long_for_a_post_is_cut_after_a_clause():
+@pytest.mark.parametrize("line", ["", "Escorts:\n"], ids=["alone", "on a line of its own"])
+def test_a_sentence_too_long_for_a_post_is_cut_after_a_clause(line):
     clause = "the ships of the task force escorted merchant vessels"
     sentence = ", ".join([clause] * 8) + "."
-    snippets = split_for_x(section_of("OPERATIONS", sentence))
+    snippets = split_for_x(section_of("OPERATIONS", line + sentence))
     assert_fits(snippets)
     assert len(snippets) == 2
     assert strip_decorations(snippets, heading="OPERATIONS")[0].endswith(f"{clause},")
-    assert reassemble(snippets, heading="OPERATIONS") == sentence
+    assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(line + sentence)
 
 
 def test_arabic_clause_marks_are_cut_points():
@@ -567,8 +598,9 @@ def test_a_limit_too_small_for_a_url_is_refused():
         split_for_x(section_of(None, "text"), limit=20)
 
 
-def test_an_empty_section_gives_no_posts():
+def test_an_empty_section_gives_no_posts_and_a_heading_alone_one_post():
     assert split_for_x(section_of(None, "  ", "\n")) == []
+    assert split_for_x(section_of("OUR MISSION", "  ")) == [Snippet("OUR MISSION", 11, 1, 1)]
 
 
 # --- efficiency -----------------------------------------------------------------------------
