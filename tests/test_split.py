@@ -485,6 +485,19 @@ def test_a_heading_too_long_to_share_a_post_opens_the_body_instead():
     assert reassemble(snippets) == collapse_whitespace(f"{heading} Short text.")
 
 
+@pytest.mark.parametrize(("limit", "opens_alone"), [(278, False), (277, True)],
+                         ids=["a link fits after it", "one character short"])
+def test_a_heading_keeps_its_post_only_where_a_link_would_fit_after_it(limit, opens_alone):
+    # 249 characters: beside " i/N", a limit of 278 leaves "\n\n" and a link's 23 after it.
+    heading = ("SEA LANES " * 25).strip()
+    snippets = split_for_x(section_of(heading, LONG, LONG), limit=limit)
+    assert_fits(snippets, limit)
+    # Kept, it is topped up with the words that fit; in the body, it is a sentence like any.
+    assert strip_decorations(snippets)[0] == (
+        heading if opens_alone else f"{heading}\n\nThe patrol ships of the")
+    assert reassemble(snippets) == collapse_whitespace(f"{heading} {LONG} {LONG}")
+
+
 # --- hashtags ---------------------------------------------------------------------------------
 
 def test_hashtags_are_appended_to_a_single_post():
