@@ -75,6 +75,10 @@ def test_whole_sentences_are_packed_greedily_and_never_cut_when_they_fit():
     sentence = "At dawn, at noon and at night, t" + LONG[1:]
     snippets = split_for_x(section_of(None, LONG, sentence))
     assert strip_decorations(snippets) == [LONG, sentence]
+    # Nor is a sentence that fills a post to the last character (276 beside " 1/2").
+    full = "Patrol " + "patrol " * 38 + "go."
+    assert len(full) == MAX_WEIGHTED_LENGTH - len(" 1/2")
+    assert strip_decorations(split_for_x(section_of(None, f"{short} {full}"))) == [short, full]
 
 
 def test_on_x_a_post_is_topped_up_with_the_first_sentences_of_the_next_paragraph():
