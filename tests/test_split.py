@@ -610,6 +610,25 @@ def test_text_rules_refuse_a_limit_under_40_and_an_unknown_packing_saying_what_t
     assert str(unknown.value) == "unknown packing 'words'; use one of sentences, paragraphs"
 
 
+@pytest.mark.parametrize("section", [
+    section_of("OPS", LONG, LONG),
+    section_of("OPERATIONS", "Ships sail at dawn and dusk. " * 6),
+    section_of("HEAD", "x" * 36, "y" * 37),
+    section_of(None, "w " * 30),
+], ids=["sentences", "a heading", "words measured to fit", "short words"])
+def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(section):
+    # A platform that trims a post's end before counting: whitespace alone counts nothing, so
+    # a post packed by its pieces' weights can come out too long; it gives pieces back.
+    trimmed = TextRules(limit=40, measure=lambda text: len(text.rstrip()), threads=True)
+    snippets = split_section(section, trimmed)
+    assert len(snippets) > 1
+    for n, s in enumerate(snippets, 1):
+        assert s.weighted_length == len(s.text) <= 40 and s.text.endswith(f" {n}/{len(snippets)}")
+    cores = strip_decorations(snippets, heading=section.heading)
+    assert re.sub(r"\s", "", "".join(cores)) == re.sub(r"\s", "", section.text)
+    assert all(core == core.strip() for core in cores)
+
+
 def test_a_limit_too_small_for_a_url_is_refused():
     with pytest.raises(ValueError, match="too small"):
         split_for_x(section_of(None, "text"), limit=20)
