@@ -610,22 +610,35 @@ def test_text_rules_refuse_a_limit_under_40_and_an_unknown_packing_saying_what_t
     assert str(unknown.value) == "unknown packing 'words'; use one of sentences, paragraphs"
 
 
-@pytest.mark.parametrize("section", [
-    section_of("OPS", LONG, LONG),
-    section_of("OPERATIONS", "Ships sail at dawn and dusk. " * 6),
-    section_of("HEAD", "x" * 36, "y" * 37),
-    section_of(None, "w " * 30),
-], ids=["sentences", "a heading", "words measured to fit", "short words"])
-def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(section):
-    # A platform that trims a post's end before counting: whitespace alone counts nothing, so
-    # a post packed by its pieces' weights can come out too long; it gives pieces back.
-    trimmed = TextRules(limit=40, measure=lambda text: len(text.rstrip()), threads=True)
-    snippets = split_section(section, trimmed)
+def _trimmed(text: str) -> int:
+    return len(text.rstrip())
+
+
+def _lines_weigh_more(text: str) -> int:
+    return len(text.rstrip()) + 30 * text.rstrip().count("\n")
+
+
+@pytest.mark.parametrize(("measure", "section"), [
+    (_trimmed, section_of("OPS", LONG, LONG)),
+    (_trimmed, section_of("OPERATIONS", "Ships sail at dawn and dusk. " * 6)),
+    (_trimmed, section_of("HEAD", "x" * 36, "y" * 37)),
+    (_trimmed, section_of(None, "w " * 30)),
+    (_lines_weigh_more, section_of("HEAD", "xy")),
+], ids=["sentences", "a heading", "words measured to fit", "short words",
+        "not one character after the heading"])
+def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(measure, section):
+    # A platform that trims a post's end before counting (or also counts a line break as a
+    # line): whitespace alone counts nothing, so a post packed by its pieces' weights can come
+    # out too long; it gives pieces back, in order, and a piece measured to fit is cut.
+    rules = TextRules(limit=40, measure=measure, threads=True)
+    snippets = split_section(section, rules)
     assert len(snippets) > 1
     for n, s in enumerate(snippets, 1):
-        assert s.weighted_length == len(s.text) <= 40 and s.text.endswith(f" {n}/{len(snippets)}")
-    cores = strip_decorations(snippets, heading=section.heading)
-    assert re.sub(r"\s", "", "".join(cores)) == re.sub(r"\s", "", section.text)
+        assert s.weighted_length == measure(s.text) <= 40
+        assert s.text.endswith(f" {n}/{len(snippets)}")
+    cores = strip_decorations(snippets)  # the heading kept: it may go alone
+    assert re.sub(r"\s", "", "".join(cores)) == re.sub(
+        r"\s", "", (section.heading or "") + section.text)
     assert all(core == core.strip() for core in cores)
 
 
