@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -610,26 +611,28 @@ def test_text_rules_refuse_a_limit_under_40_and_an_unknown_packing_saying_what_t
     assert str(unknown.value) == "unknown packing 'words'; use one of sentences, paragraphs"
 
 
-def _trimmed(text: str) -> int:
-    return len(text.rstrip())
+def _trimmed(per_line: int = 0) -> Callable[[str], int]:
+    """A platform's measure that trims a post's end before counting, and counts each line
+    break `per_line` more."""
+    def measure(text: str) -> int:
+        kept = text.rstrip()
+        return len(kept) + per_line * kept.count("\n")
+    return measure
 
 
-def _lines_weigh_more(text: str) -> int:
-    return len(text.rstrip()) + 30 * text.rstrip().count("\n")
-
-
-@pytest.mark.parametrize(("measure", "section"), [
-    (_trimmed, section_of("OPS", LONG, LONG)),
-    (_trimmed, section_of("OPERATIONS", "Ships sail at dawn and dusk. " * 6)),
-    (_trimmed, section_of("HEAD", "x" * 36, "y" * 37)),
-    (_trimmed, section_of(None, "w " * 30)),
-    (_lines_weigh_more, section_of("HEAD", "xy")),
+@pytest.mark.parametrize(("measure", "section", "first"), [
+    (_trimmed(), section_of("OPS", LONG, LONG), None),
+    (_trimmed(), section_of("OPERATIONS", "Ships sail at dawn and dusk. " * 6), None),
+    (_trimmed(), section_of("HEAD", "x" * 36, "y" * 37), None),
+    (_trimmed(), section_of(None, "w " * 30), None),
+    (_trimmed(per_line=30), section_of("HEAD", "xy"), "HEAD"),
+    (_trimmed(per_line=14), section_of("HEADS", "xy", "z" * 30), "HEADS\n\nx"),
 ], ids=["sentences", "a heading", "words measured to fit", "short words",
-        "not one character after the heading"])
-def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(measure, section):
-    # A platform that trims a post's end before counting (or also counts a line break as a
-    # line): whitespace alone counts nothing, so a post packed by its pieces' weights can come
-    # out too long; it gives pieces back, in order, and a piece measured to fit is cut.
+        "not one character after the heading", "one character after the heading"])
+def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(
+        measure, section, first):
+    # Whitespace alone counts nothing, so a post packed by its pieces' weights can come out
+    # too long: it gives pieces back, in order, and a piece measured to fit is cut again.
     rules = TextRules(limit=40, measure=measure, threads=True)
     snippets = split_section(section, rules)
     assert len(snippets) > 1
@@ -640,6 +643,7 @@ def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(mea
     assert re.sub(r"\s", "", "".join(cores)) == re.sub(
         r"\s", "", (section.heading or "") + section.text)
     assert all(core == core.strip() for core in cores)
+    assert first is None or cores[0] == first
 
 
 def test_a_limit_too_small_for_a_url_is_refused():
