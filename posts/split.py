@@ -394,8 +394,10 @@ class _Packer:
             return
         has_body = self._has_body()
         if has_body and cost <= self.budget:
-            self._close()
+            # Queued before closing: pieces the close gives back (a snippet that measured
+            # longer than its pieces) must go back in front of it, in order.
             self.queue.appendleft(piece)
+            self._close()
             return
         # Too long for any snippet, or must follow the heading: cut it finer.
         room = self.budget - self.estimate - sep if self.current else self.budget
@@ -407,15 +409,15 @@ class _Packer:
             self.queue.extendleft(reversed(parts))
             return
         if has_body and room < _MIN_FILL:
-            self._close()
             self.queue.appendleft(piece)
+            self._close()
             return
         if piece.too_long and piece.weight is not None:
             room = min(room, piece.weight - 1)
         cut = _hard_cut(piece.text, room, self.rules, relax=False)
         if not cut and has_body:
-            self._close()
             self.queue.appendleft(piece)
+            self._close()
             return
         cut = cut or _hard_cut(piece.text, room, self.rules, relax=True)
         if cut:

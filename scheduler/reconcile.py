@@ -93,22 +93,30 @@ def _link(written: str) -> _Link:
 #: Characters that mean something in a URL when written as they are (RFC 3986 section 2.2):
 #: escaped, they are data, so "a%2Fb" and "a/b" point to different places.
 _RESERVED = frozenset(":/?#[]@!$&'()*+,;=%")
-_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+#: A run of percent-escapes, or a "%" that starts none (data, as "%25" would be).
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|%")
 
 
 def _unescaped(part: str) -> str:
     """`part` with every percent-escape of a character that is not reserved written out
-    ("/%D8%AA" as "/ت", "%7E" as "~"), the rest in upper case: one spelling for each address
-    (RFC 3986 section 6.2.2), whichever a platform gives back."""
+    ("/%D8%AA" as "/ت", "%7E" as "~"), the rest as escapes in upper case: a reserved or space
+    character as its UTF-8 bytes, a byte that is no part of a UTF-8 character on its own, a
+    "%" that starts no escape as "%25". One spelling for each address (RFC 3986 section
+    6.2.2), whichever a platform gives back, and no two addresses with one spelling."""
     def decode(match: re.Match) -> str:
-        raw = bytes.fromhex(match.group().replace("%", ""))
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return match.group().upper()
-        return "".join(f"%{ord(c):02X}" if c in _RESERVED or c.isspace() else c
-                       for c in text)
+        raw = bytes.fromhex(match.group().replace("%", "")) or b"%"  # a lone "%": itself
+        return "".join(_spelt(c) for c in raw.decode("utf-8", "surrogateescape"))
     return _ESCAPES.sub(decode, part)
+
+
+def _spelt(char: str) -> str:
+    """A character decoded from percent-escapes as `_unescaped` writes it; a byte no UTF-8
+    character holds comes as a lone surrogate (the "surrogateescape" error handler)."""
+    if "\udc80" <= char <= "\udcff":
+        return f"%{ord(char) - 0xDC00:02X}"
+    if char in _RESERVED or char.isspace():
+        return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    return char
 
 
 def _parts(text: str) -> list[str | _Link]:

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from migrated import open_migrated
+from migrated import empty_postgres, open_migrated
 
-from db import migrate
 from db.store import Store
 from posts import states
 from posts.states import Actor
@@ -26,6 +25,22 @@ def pytest_collection_modifyitems(config, items) -> None:
     sort of the same collection), as xdist requires; a serial run keeps the file order."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes():
+    """Argon2id at the production cost takes 0.3 s (1 s under CI's load) and 64 MB a hash, and
+    the tests add and sign in some hundreds of users: in-process they hash at the lowest cost.
+    The hashes are still argon2id and checked the same way (the cost is read from each hash);
+    commands run in a subprocess keep the production cost."""
+    from argon2 import PasswordHasher
+
+    import scheduler.users
+
+    production = scheduler.users._hasher
+    scheduler.users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    scheduler.users._hasher = production
 
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Asia/Baghdad, a Tuesday
@@ -95,20 +110,19 @@ def _create_database(url: str) -> None:
         pass
 
 
-def postgres_store() -> Store:
-    """A store on an empty `public` schema of the test PostgreSQL database.
+def postgres_store(*, migrated: bool = True) -> Store:
+    """A store on the test PostgreSQL database at the newest schema, holding no rows but the
+    ones the migrations write; with `migrated=False`, on an empty `public` schema (for the
+    tests of the migrations). Each test process migrates once; see migrated.empty_postgres.
 
     Outside CI the PostgreSQL variants are skipped, with the reason, when no server answers;
     in CI (CI=true) an unreachable server is a failure.
     """
-    from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
     s = Store.open(POSTGRES_URL)
     try:
-        with s.engine.begin() as c:
-            c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
+        empty_postgres(s.engine, migrated=migrated)
     except OperationalError as exc:
         s.close()
         if os.environ.get("CI"):
@@ -125,7 +139,6 @@ def store(request, tmp_path: Path):
         s = open_migrated(f"sqlite:///{tmp_path / 'factpost.db'}")
     else:
         s = postgres_store()
-        migrate.upgrade(s.engine)
     yield s
     s.close()
 

@@ -104,7 +104,7 @@ def signed_alerts(hook) -> list[dict]:
 def test_a_refused_post_is_mailed_and_posted_to_the_webhook_once(alerting_office, smtp, hook,
                                                                 database):
     if database == "postgresql":
-        postgres_store().close()  # an empty schema, or a skip with the reason
+        postgres_store().close()  # an empty database, or a skip with the reason
     office = alerting_office(database="sqlite:///factpost.db" if database == "sqlite"
                              else POSTGRES_URL)
     office.emulator.inject("refuse", platform="x")

@@ -292,7 +292,7 @@ def empty_engine(request, tmp_path):
     if request.param == "sqlite":
         store = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
     else:
-        store = postgres_store()
+        store = postgres_store(migrated=False)
     yield store.engine
     store.close()
 
@@ -380,7 +380,7 @@ def test_users_get_only_configured_steps_and_only_as_approvers(make_office):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def stepped_office(request, make_office):
     if request.param == "postgresql":
-        postgres_store().close()  # an empty schema for the office's own store
+        postgres_store().close()  # an empty database for the office's own store
         office = make_office(extra=STEPS_CONFIG, database=POSTGRES_URL)
     else:
         office = make_office(extra=STEPS_CONFIG)

@@ -173,6 +173,34 @@ def test_reimporting_a_pair_adds_nothing(make_bilingual, sheets):
     assert import_both(office, sheets).created == 0
 
 
+def test_the_arabic_side_is_split_as_arabic_even_where_its_addresses_outnumber_its_letters(
+        make_office, emulator, tmp_path):
+    # Three long addresses hold more letters than the Arabic around them, so the section, read
+    # alone, would pass for English: the Arabic account's thread must still name its moved
+    # links in Arabic.
+    config = CONFIG.format(url=emulator.url, approval="false").replace(
+        'handle = "OfficeXar"\n', 'handle = "OfficeXar"\nlinks = "first-part"\n')
+    office = make_office(config_text=config)
+    site = "https://www.jtf-meridian.mil"
+    links = (f"{site}/reports/monthly-patrol-summary-for-november-twenty-twenty-six",
+             f"{site}/statements/commander-statement-on-the-strait-crossings-in-full",
+             f"{site}/registration/open-day-visitor-registration-form-and-directions")
+    en, ar = tmp_path / "en.txt", tmp_path / "ar.txt"
+    en.write_text("Joint Task Force Meridian\n\nREPORTS\nThe monthly patrol report is at "
+                  f"{links[0]}.\n", encoding="utf-8")
+    ar.write_text(
+        "قوة المهام المشتركة ميريديان\n\nالتقارير\n"
+        f"تنشر القوة تقريرها الشهري عن الدوريات على الموقع {links[0]} للجميع. رافقت الدوريات "
+        "السفن التجارية عبر المضيق دون أي حادث.\n\n"
+        f"البيان الكامل للقائد على {links[1]} هنا. تعمل الدوريات على مدار الساعة في المضيق.\n\n"
+        f"للتسجيل في اليوم المفتوح: {links[2]} قبل نهاية الشهر.\n", encoding="utf-8")
+    import_both(office, (en, ar))
+    thread = posts_by_account(office)["ar-x"]
+    assert thread[0].text.startswith("التقارير\n" + " ".join(links) + "\n\n")
+    assert [p.text.count("الرابط أعلاه") for p in thread] == [2, 1]
+    assert not any("the link above" in p.text for p in thread)
+
+
 # Approval -----------------------------------------------------------------------------------
 
 def test_approving_one_side_approves_its_partner(make_bilingual, sheets):

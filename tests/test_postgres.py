@@ -35,7 +35,7 @@ SAMPLE = Path(__file__).parents[1] / "posts" / "samples" / "factsheet.txt"
 
 @pytest.fixture
 def pg_office(make_office):
-    """An office whose database is an empty PostgreSQL schema."""
+    """An office on an empty, migrated PostgreSQL database."""
 
     def make(**options):
         postgres_store().close()
@@ -209,3 +209,62 @@ def test_the_web_ui_and_its_api_work_on_postgresql(pg_office, serve):
     assert [p["text"] for p in approver.get("/queue").json()] == ["Queued from the web."]
     assert "Queued from the web." in browser.get("/history", params={"q": "web"}).text
     assert "Queued from the web." not in browser.get("/history", params={"q": "harbour"}).text
+
+
+# -- the test database itself ---------------------------------------------------------------
+
+def add_post(store, text_: str) -> int:
+    now = datetime.now(UTC)
+    return store.posts.add(account="office-x", platform="x", text=text_, scheduled_at=now,
+                           actor=Actor("tester", "author"), now=now,
+                           status=PostStatus.QUEUED).id
+
+
+def test_each_postgresql_test_gets_the_migrated_database_back_without_the_last_one_s_rows():
+    # postgres_store() empties a database it migrated before instead of migrating it again:
+    # rows go, sequences start again, the rows the migrations wrote stay as they wrote them.
+    from db import migrate
+    from db.models import AuditChainHead
+
+    first = postgres_store()
+    with first.reading() as s:
+        seeded = [(h.id, h.seq, h.row_hash) for h in s.scalars(select(AuditChainHead))]
+    assert seeded == [(1, 0, "0" * 64)]
+    assert add_post(first, "Left by an earlier test.") == 1
+    assert add_post(first, "And another.") == 2
+    first.close()
+
+    second = postgres_store()
+    try:
+        assert migrate.is_current(second.engine)
+        assert second.history.search() == []
+        with second.reading() as s:
+            assert [(h.id, h.seq, h.row_hash)
+                    for h in s.scalars(select(AuditChainHead))] == seeded
+            assert s.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 0
+        assert add_post(second, "The next test's first post.") == 1
+    finally:
+        second.close()
+
+
+def test_a_schema_changed_by_a_test_is_dropped_and_migrated_again():
+    store = postgres_store()
+    with store.engine.begin() as c:
+        c.execute(text("ALTER TABLE posts ADD COLUMN left_behind integer"))
+    store.close()
+    store = postgres_store()
+    try:
+        with store.engine.connect() as c:
+            assert c.execute(text(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND column_name = 'left_behind'")).scalar_one() == 0
+        assert add_post(store, "On a schema the migrations made.") == 1
+    finally:
+        store.close()
+    bare = postgres_store(migrated=False)  # what the migration tests start from
+    try:
+        with bare.engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                             ).scalar_one() == 0
+    finally:
+        bare.close()

@@ -188,6 +188,12 @@ def test_the_link_x_appends_for_an_image_is_not_text(text):
     ("Details at https://mod.gov.iq:8443/r", "Details at https://mod.gov.iq/r"),
     ("Details at https://mod.gov.iq:8443/r", "Details at https://x.com:8443/r"),
     ("Details at mod.gov.iq/north and x.com/JTF", "Details at mod.gov.iq/south and x.com/JTF"),
+    # An escaped character is its UTF-8 bytes, a stray byte only itself, a "%" that starts
+    # no escape is data: no two of these spellings meet.
+    ("Details at https://mod.gov.iq/a%C2%A0b", "Details at https://mod.gov.iq/a%A0b"),
+    ("Details at https://mod.gov.iq/a%E2%80%A8", "Details at https://mod.gov.iq/a%2028"),
+    ("Details at https://mod.gov.iq/%%41%46", "Details at https://mod.gov.iq/%AF"),
+    ("Details at https://mod.gov.iq/a%C2%A0", "Details at https://mod.gov.iq/a%C2XXXX%A0"),
     # A port no browser takes (over 65535): the link is compared as written.
     ("Details at https://mod.gov.iq:99999/north", "Details at https://mod.gov.iq:99999/south"),
     ("Details at http://mod.gov.iq:99999/r", "Details at https://mod.gov.iq:99999/r"),
@@ -223,6 +229,8 @@ def test_posts_that_differ_are_never_taken_for_each_other(sent, other):
     ("Details at https://mod.gov.iq/sar", "Details at mod.gov.iq/sar"),
     ("Details at mod.gov.iq:80/sar", "Details at http://mod.gov.iq/sar"),
     ("Details at HTTPS://mod.gov.iq:99999/r", "Details at https://mod.gov.iq:99999/r"),
+    ("Details at https://mod.gov.iq/a%41%FF", "Details at https://mod.gov.iq/aA%ff"),
+    ("Details at https://mod.gov.iq/a%zz", "Details at https://mod.gov.iq/a%25zz"),
     (" \nDetails at mod.gov.iq/sar today.\n", "Details at mod.gov.iq/sar today."),
     ("Two  spaces\nand a line.", "Two spaces and a line."),
     ("ﬁgures", "figures"),

@@ -73,7 +73,7 @@ def approver(office) -> str:
 def test_a_retracted_post_is_gone_from_the_platform_and_kept_with_its_reason(
         make_office, account, database):
     if database == "postgresql":
-        postgres_store().close()  # an empty schema, or a skip where no server answers
+        postgres_store().close()  # an empty database, or a skip where no server answers
     office = make_office(**({"database": POSTGRES_URL} if database == "postgresql" else {}))
     add_users(office.store, bashir="approver")
     approver = token_for(office.store, "bashir")

@@ -18,7 +18,6 @@ import pytest
 from conftest import AUTHOR, postgres_store
 from terms_office import Clock, build_office
 
-from db import migrate
 from posts.states import PostStatus as S
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -41,7 +40,6 @@ def office(request, tmp_path, monkeypatch):
     if request.param == "postgresql":
         office.store.close()
         office.store = postgres_store()
-        migrate.upgrade(office.store.engine)
     yield office
     office.close()
     emulator.stop()
@@ -149,7 +147,6 @@ def test_two_daemon_processes_on_postgresql_never_spend_past_the_cap(tmp_path, m
     try:
         office.store.close()
         office.store = postgres_store()
-        migrate.upgrade(office.store.engine)
         config = tmp_path / "postgres.toml"
         config.write_text(office.config_path.read_text(encoding="utf-8").replace(
             'url = "sqlite:///factpost.db"', f'url = "{POSTGRES_URL}"'), encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -71,6 +72,14 @@ def test_whole_sentences_are_packed_greedily_and_never_cut_when_they_fit():
     short = "Patrols run day and night."
     snippets = split_for_x(section_of(None, f"{short} {short} {LONG} {LONG} {short}"))
     assert strip_decorations(snippets) == [f"{short} {short} {LONG}", f"{LONG} {short}"]
+    # A paragraph of one sentence is not cut at its commas to top up the post before it.
+    sentence = "At dawn, at noon and at night, t" + LONG[1:]
+    snippets = split_for_x(section_of(None, LONG, sentence))
+    assert strip_decorations(snippets) == [LONG, sentence]
+    # Nor is a sentence that fills a post to the last character (276 beside " 1/2").
+    full = "Patrol " + "patrol " * 38 + "go."
+    assert len(full) == MAX_WEIGHTED_LENGTH - len(" 1/2")
+    assert strip_decorations(split_for_x(section_of(None, f"{short} {full}"))) == [short, full]
 
 
 def test_on_x_a_post_is_topped_up_with_the_first_sentences_of_the_next_paragraph():
@@ -154,6 +163,32 @@ def test_language_is_detected_from_the_majority_of_letters():
     assert detect_language("Our mission: حماية") == "en"
 
 
+# English sentence rules end a sentence at "etc. Then"; Arabic ones do not (no capitals).
+CARGO = ("Cargo:\nThe convoy carried fuel, water, medicine, tents, blankets, food parcels, "
+         "generators, spare parts and tools etc. Then the ships sailed north along the coast to "
+         "the harbour of the city, where the crews unloaded all of the cargo over two days and "
+         "two nights without any incident at all.")
+ESCORT = "رافقت سفن الدوريات السفن التجارية عبر المضيق دون أي حادث يذكر طوال الليل. "
+
+
+@pytest.mark.parametrize(("heading", "margin", "split"), [
+    (None, 1, split_for_x),
+    ("القافلة", -2, split_for_x),
+    ("القافلة", -2, lambda section, **options: split_for_facebook(section, limit=200, **options)),
+], ids=["one Arabic letter more", "the heading tips it", "facebook, by paragraphs"])
+def test_a_section_is_split_by_the_language_of_most_of_its_letters_in_every_paragraph(
+        heading, margin, split):
+    # The body holds `margin` more Arabic letters than Latin ones (a run of one letter sets the
+    # balance); the heading's letters count too. The English paragraph, in an Arabic section,
+    # is cut by the Arabic rules like the rest.
+    arabic = ESCORT * 3
+    pad = "ب" * (sum(map(str.isalpha, CARGO)) + margin - sum(map(str.isalpha, arabic)))
+    section = Section(heading, (CARGO, arabic + pad))
+    assert detect_language(CARGO) == "en" and detect_language(section.text) == (
+        "ar" if margin > 0 else "en")
+    assert split(section) == split(section, language="ar") != split(section, language="en")
+
+
 def _sentencex_lengths(monkeypatch) -> list[int]:
     """The length of each text handed to sentencex from now on. sentencex takes quadratic time
     on a long run of text (CJK, or any without sentence ends), so each call must stay short; a
@@ -208,14 +243,15 @@ def test_text_where_every_boundary_is_undone_is_segmented_in_linear_time(monkeyp
 
 # --- where a sentence that is too long is cut -------------------------------------------------
 
-def test_a_sentence_too_long_for_a_post_is_cut_after_a_clause():
+@pytest.mark.parametrize("line", ["", "Escorts:\n"], ids=["alone", "on a line of its own"])
+def test_a_sentence_too_long_for_a_post_is_cut_after_a_clause(line):
     clause = "the ships of the task force escorted merchant vessels"
     sentence = ", ".join([clause] * 8) + "."
-    snippets = split_for_x(section_of("OPERATIONS", sentence))
+    snippets = split_for_x(section_of("OPERATIONS", line + sentence))
     assert_fits(snippets)
     assert len(snippets) == 2
     assert strip_decorations(snippets, heading="OPERATIONS")[0].endswith(f"{clause},")
-    assert reassemble(snippets, heading="OPERATIONS") == sentence
+    assert reassemble(snippets, heading="OPERATIONS") == collapse_whitespace(line + sentence)
 
 
 def test_arabic_clause_marks_are_cut_points():
@@ -454,6 +490,19 @@ def test_a_heading_too_long_to_share_a_post_opens_the_body_instead():
     assert reassemble(snippets) == collapse_whitespace(f"{heading} Short text.")
 
 
+@pytest.mark.parametrize(("limit", "opens_alone"), [(278, False), (277, True)],
+                         ids=["a link fits after it", "one character short"])
+def test_a_heading_keeps_its_post_only_where_a_link_would_fit_after_it(limit, opens_alone):
+    # 249 characters: beside " i/N", a limit of 278 leaves "\n\n" and a link's 23 after it.
+    heading = ("SEA LANES " * 25).strip()
+    snippets = split_for_x(section_of(heading, LONG, LONG), limit=limit)
+    assert_fits(snippets, limit)
+    # Kept, it is topped up with the words that fit; in the body, it is a sentence like any.
+    assert strip_decorations(snippets)[0] == (
+        heading if opens_alone else f"{heading}\n\nThe patrol ships of the")
+    assert reassemble(snippets) == collapse_whitespace(f"{heading} {LONG} {LONG}")
+
+
 # --- hashtags ---------------------------------------------------------------------------------
 
 def test_hashtags_are_appended_to_a_single_post():
@@ -562,13 +611,49 @@ def test_text_rules_refuse_a_limit_under_40_and_an_unknown_packing_saying_what_t
     assert str(unknown.value) == "unknown packing 'words'; use one of sentences, paragraphs"
 
 
+def _trimmed(per_line: int = 0) -> Callable[[str], int]:
+    """A platform's measure that trims a post's end before counting, and counts each line
+    break `per_line` more."""
+    def measure(text: str) -> int:
+        kept = text.rstrip()
+        return len(kept) + per_line * kept.count("\n")
+    return measure
+
+
+@pytest.mark.parametrize(("measure", "section", "first"), [
+    (_trimmed(), section_of("OPS", LONG, LONG), None),
+    (_trimmed(), section_of("OPERATIONS", "Ships sail at dawn and dusk. " * 6), None),
+    (_trimmed(), section_of("HEAD", "x" * 36, "y" * 37), None),
+    (_trimmed(), section_of(None, "w " * 30), None),
+    (_trimmed(per_line=30), section_of("HEAD", "xy"), "HEAD"),
+    (_trimmed(per_line=14), section_of("HEADS", "xy", "z" * 30), "HEADS\n\nx"),
+], ids=["sentences", "a heading", "words measured to fit", "short words",
+        "not one character after the heading", "one character after the heading"])
+def test_posts_fit_where_the_measure_weighs_joined_text_more_than_its_pieces(
+        measure, section, first):
+    # Whitespace alone counts nothing, so a post packed by its pieces' weights can come out
+    # too long: it gives pieces back, in order, and a piece measured to fit is cut again.
+    rules = TextRules(limit=40, measure=measure, threads=True)
+    snippets = split_section(section, rules)
+    assert len(snippets) > 1
+    for n, s in enumerate(snippets, 1):
+        assert s.weighted_length == measure(s.text) <= 40
+        assert s.text.endswith(f" {n}/{len(snippets)}")
+    cores = strip_decorations(snippets)  # the heading kept: it may go alone
+    assert re.sub(r"\s", "", "".join(cores)) == re.sub(
+        r"\s", "", (section.heading or "") + section.text)
+    assert all(core == core.strip() for core in cores)
+    assert first is None or cores[0] == first
+
+
 def test_a_limit_too_small_for_a_url_is_refused():
     with pytest.raises(ValueError, match="too small"):
         split_for_x(section_of(None, "text"), limit=20)
 
 
-def test_an_empty_section_gives_no_posts():
+def test_an_empty_section_gives_no_posts_and_a_heading_alone_one_post():
     assert split_for_x(section_of(None, "  ", "\n")) == []
+    assert split_for_x(section_of("OUR MISSION", "  ")) == [Snippet("OUR MISSION", 11, 1, 1)]
 
 
 # --- efficiency -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def _claimed(office) -> dict[int, datetime]:
 def test_work_added_at_random_moments_is_claimed_within_a_poll(make_office, backend):
     database = "sqlite:///factpost.db"
     if backend == "postgresql":
-        postgres_store().close()  # an empty schema, or the reason to skip
+        postgres_store().close()  # an empty database, or the reason to skip
         database = POSTGRES_URL
     office = make_office(poll=POLL, database=database, budget=100_000)
     rng = random.Random(13)

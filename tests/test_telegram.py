@@ -45,7 +45,7 @@ timeout_seconds = 5
 def channel(make_office, emulator):
     def make(extra: str = "", database: str = "sqlite:///factpost.db"):
         if database.startswith("postgresql"):
-            postgres_store().close()  # an empty schema, or a skip saying why
+            postgres_store().close()  # an empty database, or a skip saying why
         return make_office(config_text=CHANNEL_CONFIG.format(url=emulator.url, extra=extra,
                                                              database=database))
     return make
