@@ -24,7 +24,7 @@ from conftest import (
     sign_in,
     token_for,
 )
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from db import migrate
 from db.errors import PostChanged, SelfApproval, WrongStep
@@ -587,7 +587,14 @@ def test_steps_count_in_the_order_they_were_cleared_not_the_order_the_database_k
         cleared_store):
     # PostgreSQL returns rows in the order they lie in the table, which after edits and
     # withdrawals need not be the order they were written; rows written out of id order here.
+    # SQLite returns them in id order by chance of its storage; its reverse_unordered_selects
+    # pragma (https://sqlite.org/pragma.html#pragma_reverse_unordered_selects) turns that
+    # chance around, so a query that forgets its ORDER BY fails here too.
     store = cleared_store
+    if store.engine.dialect.name == "sqlite":
+        event.listen(store.engine, "connect", lambda conn, _record: conn.execute(
+            "PRAGMA reverse_unordered_selects = ON"))
+        store.engine.dispose()
     post = draft(store)
     with store.session() as s:
         current = content_version(s, s.get(Post, post.id), with_time=False)
