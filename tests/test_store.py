@@ -12,7 +12,10 @@ from sqlalchemy import select, update
 
 from db import migrate
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
-from db.models import Attempt, AuditEntry, Post
+from db.models import Attempt, AuditEntry, Post, XReservation
+from db.queue import Budget
+from db.reservations import CapRules
+from db.retractions import Answer
 from db.staff import ComposedThread
 from db.store import AttemptResult, Due, HistoryFilter, PlannedPost, Store, history_key
 from posts.media import Media
@@ -66,12 +69,40 @@ def test_only_due_posts_are_claimed_soonest_first(store):
     later = add(store, "later", at=T0 + timedelta(hours=1))
     first = add(store, "first", at=T0 - timedelta(minutes=5))
     second = add(store, "second", at=T0)
-    claimed = [store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    now = T0 + timedelta(minutes=1)
+    claimed = [store.queue.claim_next("office-x", worker="w", now=now, lease=LEASE)
                for _ in range(3)]
     assert [p.id if p else None for p in claimed] == [first, second, None]
     assert store.history.get(later).status == S.QUEUED
-    held = store.history.get(first)
+    # The claim hands back each post as it now stands.
+    for post in claimed[:2]:
+        held = store.history.get(post.id)
+        assert [(p.status, p.claimed_by, p.lease_until, p.updated_at) for p in (post, held)] == [
+            (S.PUBLISHING, "w", now + LEASE, now)] * 2
+
+
+def test_the_next_claim_passes_over_the_posts_left_out_and_one_over_the_monthly_cap(store):
+    first, second = add(store, "first, over the cap", at=T0 - timedelta(minutes=5)), add(store)
+    rules = CapRules(price=lambda post: ("app", 15_000 if post.id == first else 5_000),
+                     caps={"app": 10_000},
+                     explain=lambda post, refusal: f"post {post.id} would cost "
+                                                   f"{refusal.unit_micros} of {refusal.cap}")
+    claimed = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, exclude=[first])
+    assert claimed.id == second
+    assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, cap=rules) is None
+    waiting = store.history.get(first)
+    assert (waiting.status, waiting.claimed_by, waiting.lease_until, waiting.last_error) == (
+        S.QUEUED, None, None, f"post {first} would cost 15000 of 10000")
+    third = add(store, "third, under the cap")
+    claimed = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE, cap=rules,
+                                     exclude=[first])
+    assert claimed.id == third
+    held = store.history.get(third)
     assert (held.status, held.claimed_by, held.lease_until) == (S.PUBLISHING, "w", T0 + LEASE)
+    with store.reading() as s:
+        assert [(r.post_id, r.app, r.month, r.micros, r.reserved_at)
+                for r in s.scalars(select(XReservation))] == [
+            (third, "app", f"{T0:%Y-%m}", 5_000, T0)]
 
 
 def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
@@ -101,6 +132,31 @@ def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
     second = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
     assert second.thread_position == 2
     assert store.history.parent_remote_id(second) == "100"
+
+
+def test_a_correction_is_claimed_as_a_reply_to_the_post_it_corrects_only_when_it_says_so(
+        store):
+    original = add(store, "Briefing at 10:00.")
+    store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
+    store.outcomes.published(original, worker="w", remote_id="100", remote_url="u", now=T0)
+
+    def correct(texts: list[str], reply: bool) -> list[int]:
+        answer = Answer(account="office-x", platform="x", texts=texts, reply=reply)
+        return [p.id for p in store.retractions.answer(original, [answer], why="correction",
+                                                       actor=staff("editor"), now=T0,
+                                                       status=S.QUEUED)]
+
+    first, second = correct(["Correction: the briefing is at 11:00.", "Sorry."], reply=True)
+    [alone] = correct(["Correction, on its own: 11:00."], reply=False)
+
+    def claim() -> tuple[int, str | None]:
+        claimed = store.queue.claim("office-x", worker="w", now=T0, lease=LEASE,
+                                    start_attempt=False)
+        return claimed.post.id, claimed.reply_to
+
+    assert [claim(), claim()] == [(first, "100"), (alone, None)]
+    store.outcomes.published(first, worker="w", remote_id="101", remote_url="u", now=T0)
+    assert claim() == (second, "101")  # the thread's next part answers its own first part
 
 
 def test_a_failed_thread_part_fails_the_parts_after_it(store):
@@ -508,6 +564,58 @@ def test_a_posting_budget_reopens_when_the_oldest_counted_post_leaves_the_window
     assert reopens("office-x", since=T0 + minute, posts=3) == T0 + minute  # the edge counts
 
 
+def test_a_used_up_budget_holds_the_account_until_its_counted_post_leaves_the_window_saying_why(
+        store):
+    out = T0 - timedelta(minutes=10)
+    published_at(store, out)
+    waiting = add(store, "waits for the budget")
+    budget = Budget(("office-x",), 1, timedelta(hours=1), "posting budget of 1 per hour used up")
+
+    def claim(now):
+        return store.queue.claim("office-x", worker="w", now=now, lease=LEASE, budgets=[budget],
+                                 start_attempt=False)
+
+    assert claim(T0) is None
+    state = store.accounts.state("office-x")
+    assert (state.held_until, state.held_reason) == (out + budget.window, budget.reason)
+    assert store.history.get(waiting).status == S.QUEUED
+    assert claim(out + budget.window + timedelta(seconds=1)).post.id == waiting
+
+
+def test_a_claim_starts_the_attempt_its_request_goes_out_under_and_prepays_it_unless_unsure(
+        store):
+    unsure, retried, fresh = (add(store, text) for text in (
+        "tried, its outcome unknown", "tried, refused for now", "never tried"))
+    tried = {}
+    for post_id, outcome in ((unsure, "ambiguous"), (retried, "retryable")):
+        assert store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE).id == post_id
+        tried[post_id] = store.outcomes.start_attempt(post_id, worker="w", now=T0)
+        store.outcomes.requeue(post_id, worker="w", at=T0 + LEASE / 4, reason="again", now=T0,
+                               attempt=AttemptResult(tried[post_id], outcome))
+    paid = []
+
+    def prepay(s, post):
+        paid.append(post.id)
+        return f"charge for post {post.id}"
+
+    later = T0 + timedelta(minutes=1)
+    claims = [store.queue.claim("office-x", worker="w", now=later, lease=LEASE, prepay=prepay)
+              for _ in range(3)]
+    # The unsure one: no attempt yet (the caller reads the timeline first), nothing paid.
+    assert [(c.post.id, c.prepaid) for c in claims] == [
+        (fresh, f"charge for post {fresh}"), (unsure, None),
+        (retried, f"charge for post {retried}")]
+    assert (claims[1].attempt, paid) == (None, [fresh, retried])
+    with store.reading() as s:
+        attempts = [(a.id, a.post_id, a.started_at, a.outcome)
+                    for a in s.scalars(select(Attempt).order_by(Attempt.id))]
+    assert attempts == [(tried[unsure], unsure, T0, "ambiguous"),
+                        (tried[retried], retried, T0, "retryable"),
+                        (claims[0].attempt, fresh, later, None),
+                        (claims[2].attempt, retried, later, None)]
+    assert [store.history.get(i).attempt_count for i in (unsure, retried, fresh)] == [1, 2, 1]
+
+
 def test_only_an_account_s_publish_more_than_a_minute_late_spaces_its_overdue_posts(store):
     minute = timedelta(minutes=1)
     later = T0 + timedelta(hours=1)
@@ -534,14 +642,18 @@ def test_only_an_account_s_publish_more_than_a_minute_late_spaces_its_overdue_po
 def test_a_dry_run_lists_the_due_posts_review_clears_soonest_first_and_claims_none(store):
     store.review = Review(require_approval=True)
 
-    def approved(text: str, at=T0, editor: str | None = None) -> int:
-        post_id = add(store, text, at=at, status=S.DRAFT)
+    def approved(text: str, at=T0, editor: str | None = None, media: Media | None = None
+                 ) -> int:
+        post_id = store.posts.add(account="office-x", platform="x", text=text, scheduled_at=at,
+                                  actor=staff("tester"), now=T0, status=S.DRAFT, media=media).id
         if editor:
             store.posts.edit(post_id, actor=staff(editor), now=T0, text=f"{text}, edited")
         approve(store, [post_id], actor=Actor(editor or "reviewer", "approver"), now=T0)
         return post_id
 
-    second, first = approved("second"), approved("first", at=T0 - timedelta(minutes=5))
+    # The first with an image: its approval covers the image too, read through the session.
+    second = approved("second")
+    first = approved("first", at=T0 - timedelta(minutes=5), media=PHOTO)
     approved("not yet due", at=T0 + timedelta(hours=1))
     own_edit = approved("approved by its editor", editor="ed")
     changed = approved("changed after its approval")
