@@ -49,6 +49,7 @@ from db import alerts
 from db.bulk import insert_many, insert_with_ids
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
+from db.prepared import Prepared, connection_of
 
 #: The `prev_hash` of the first row.
 GENESIS = "0" * 64
@@ -86,12 +87,14 @@ _HEAD = AuditChainHead.__table__
 _SET_CHAIN = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
               .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"),
                       row_hash=bindparam("row_hash")))
-_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.row_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_HEAD_AND_LAST_ID = _READ_HEAD.add_columns(select(func.max(_TABLE.c.id)).scalar_subquery())
+_HEAD_QUERY = select(_HEAD.c.seq, _HEAD.c.row_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_READ_HEAD = Prepared(_HEAD_QUERY)
+_HEAD_AND_LAST_ID = Prepared(_HEAD_QUERY.add_columns(
+    select(func.max(_TABLE.c.id)).scalar_subquery()))
 _INSERT = insert(_TABLE)
 _INSERT_RETURNING = _INSERT.returning(_TABLE.c.id, sort_by_parameter_order=True)
-_SET_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID)
-             .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash")))
+_SET_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+                     .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash")))
 
 
 def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | None = None,
@@ -199,7 +202,7 @@ def _chain(s: Session) -> None:
     if not pending and not later:
         return
     s.flush()
-    conn = s.connection()
+    conn = connection_of(s)
     # A row rolled back with a savepoint is no longer in the session: leave it out.
     written = sorted((p for p in pending or () if not isinstance(p, AuditEntry) or p in s),
                      key=lambda p: p.id if isinstance(p, AuditEntry) else p["id"])
@@ -213,7 +216,7 @@ def _chain(s: Session) -> None:
         return
     # With rows held back (SQLite: this transaction holds the one write lock, BEGIN
     # IMMEDIATE), the next ids are the ones after the largest, as SQLite would give them.
-    head = conn.execute(_HEAD_AND_LAST_ID if later else _READ_HEAD).first()
+    head = (_HEAD_AND_LAST_ID if later else _READ_HEAD).first(conn)
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     changes = []
     for row in written:
@@ -240,7 +243,7 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
     """SQLite, whose transaction holds the write lock: insert `values` (AUDIT_FIELDS) with
     the ids after the largest and their places and hashes, move the head on; their ids."""
     conn = s.connection()
-    head = conn.execute(_HEAD_AND_LAST_ID).first()
+    head = _HEAD_AND_LAST_ID.first(conn)
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
     first = (last_id or 0) + 1
@@ -271,11 +274,11 @@ def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> 
 
 
 def _move_head(s: Session, exists: bool, seq: int, prev: str) -> None:
-    conn = s.connection()
+    conn = connection_of(s)
     if not exists:  # a database made without the migrations (tests' create_all)
         conn.execute(insert(_HEAD).values(id=HEAD_ID, seq=seq, row_hash=prev))
     else:
-        conn.execute(_SET_HEAD, {"b_seq": seq, "b_hash": prev})
+        _SET_HEAD.rowcount(conn, {"b_seq": seq, "b_hash": prev})
     # A head this session loaded (verify) must not keep the values it had before.
     loaded = s.identity_map.get(identity_key(AuditChainHead, HEAD_ID))
     if loaded is not None:

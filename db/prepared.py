@@ -1,0 +1,190 @@
+"""Statements of the daemon's hot path, compiled once per dialect and run on the driver's cursor.
+
+Why. A published post costs a dozen statements (db/claims.py lists them). Through
+`Connection.execute` each one costs SQLAlchemy about 0.05 ms of Python on top of the driver's
+own work: a look in the compiled cache, a new execution context, every parameter converted
+through the compiled object's processors, a result object set up. That was half of the CPU a
+post cost the daemon, and with account threads sharing one interpreter lock, CPU per post is
+what limits how fast a daemon publishes when the API answers quickly (docs/BENCHMARKS.md).
+
+So a `Prepared` statement is still written in SQLAlchemy Core, the one source of its SQL on
+SQLite and PostgreSQL, and still runs in the caller's transaction on the caller's connection;
+only the per-call work is done once: the SQL text, the order of its parameters, each one's
+converter (the column type's bind processor, as Core applies it) and each result column's
+converter (its result processor) are kept per dialect. A call is one conversion per value and
+one `cursor.execute`. The engine's `before_cursor_execute` listeners still see every statement
+(tests and `make bench` count them that way), and a driver error is raised as SQLAlchemy
+raises it (`sqlalchemy.exc.DBAPIError` and its subclasses, the connection invalidated when the
+driver says it was lost), so callers handle errors as for any other statement.
+
+What it does not do, and refuses at compile time (`ValueError`) rather than getting wrong:
+expanding parameters (`bindparam(..., expanding=True)`, an `IN` list: give each value its own
+parameter), and column defaults computed in Python at execution (`insert_prefetch`,
+`update_prefetch`: set those columns in the statement).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
+
+_NO_PARAMS: Mapping[str, Any] = {}
+#: What a statement runs on: a connection, or a session (its transaction's connection).
+Bind = Connection | Session
+#: Where a session keeps the connection of its transaction (`connection_of`).
+_CONNECTION = "factpost_connection"
+
+
+def connection_of(s: Session) -> Connection:
+    """The connection of the transaction of `s`, as `s.connection()` gives it, looked up once
+    per transaction: `Session.connection()` walks the session's transaction state each time,
+    and the hot path asked for it ten times a post."""
+    conn = s.info.get(_CONNECTION)
+    if conn is None or conn.closed:  # closed: that transaction ended and another began
+        conn = s.info[_CONNECTION] = s.connection()
+    return conn
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One statement compiled for one dialect."""
+
+    sql: str
+    #: Per parameter, in the order the SQL takes them: (name, converter or None, the fixed
+    #: value already converted when the statement binds one itself, else `_MISSING`).
+    binds: tuple[tuple[str, Callable | None, Any], ...]
+    positional: bool
+    #: Per result column: its converter, or None. Empty for a statement that returns no rows.
+    results: tuple[Callable | None, ...]
+    #: The class of a result row: a named tuple of the result columns' keys.
+    row: type | None
+
+
+_MISSING = object()
+
+
+class Prepared:
+    """A Core `statement` run on the DB-API cursor of the connection given to each call (a
+    `Connection`, or a `Session`: its transaction's connection).
+
+    `keys`: for an INSERT or UPDATE without `.values()`, the columns the call sets (as
+    `compile(column_keys=...)` takes them); the parameters are named after them.
+
+    Results: `rows` gives named tuples (the result columns' keys; values converted as Core
+    converts them: aware UTC datetimes, booleans), `first` the first or None, `scalar` the
+    first column of the first row or None, `rowcount` the rows a DML statement matched.
+    """
+
+    def __init__(self, statement: Executable, *, keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.keys = list(keys) if keys is not None else None
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def rows(self, conn: Bind, params: Mapping[str, Any] = _NO_PARAMS) -> list[tuple]:
+        compiled, cursor = self._execute(conn, params)
+        try:
+            raw = cursor.fetchall()
+        finally:
+            cursor.close()
+        results, row = compiled.results, compiled.row
+        if not any(results):
+            return [row._make(r) for r in raw]
+        return [row._make([v if convert is None else convert(v)
+                           for convert, v in zip(results, r, strict=True)]) for r in raw]
+
+    def first(self, conn: Bind, params: Mapping[str, Any] = _NO_PARAMS) -> tuple | None:
+        rows = self.rows(conn, params)
+        return rows[0] if rows else None
+
+    def scalar(self, conn: Bind, params: Mapping[str, Any] = _NO_PARAMS) -> Any:
+        row = self.first(conn, params)
+        return None if row is None else row[0]
+
+    def rowcount(self, conn: Bind, params: Mapping[str, Any] = _NO_PARAMS) -> int:
+        _, cursor = self._execute(conn, params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        """The statement as compiled for `dialect` (once; later calls reuse it)."""
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            # Two threads may both compile it the first time; both results are the same.
+            found = self._by_dialect[dialect.name] = _compile(self.statement, dialect,
+                                                              self.keys)
+        return found
+
+    def _execute(self, conn: Bind, params: Mapping[str, Any]):
+        if not isinstance(conn, Connection):
+            conn = connection_of(conn)
+        dialect = conn.dialect
+        compiled = self.compiled(dialect)
+        values = []
+        for name, convert, fixed in compiled.binds:
+            if fixed is not _MISSING:
+                values.append(fixed)
+                continue
+            try:
+                value = params[name]
+            except KeyError:
+                raise TypeError(f"{compiled.sql!r} needs a value for {name!r}") from None
+            values.append(value if convert is None else convert(value))
+        args: Sequence | dict = (values if compiled.positional else
+                                 {name: value for (name, _, _), value
+                                  in zip(compiled.binds, values, strict=True)})
+        dbapi_connection = conn.connection
+        cursor = dbapi_connection.cursor()
+        listeners = conn.dispatch.before_cursor_execute
+        if listeners:
+            for listener in listeners:
+                listener(conn, cursor, compiled.sql, args, None, False)
+        try:
+            cursor.execute(compiled.sql, args)
+        except dialect.loaded_dbapi.Error as err:
+            cursor.close()
+            lost = dialect.is_disconnect(err, dbapi_connection.dbapi_connection, cursor)
+            if lost:
+                conn.invalidate(err)
+            raise DBAPIError.instance(compiled.sql, args, err, dialect.loaded_dbapi.Error,
+                                      hide_parameters=conn.engine.hide_parameters,
+                                      connection_invalidated=lost, dialect=dialect) from err
+        return compiled, cursor
+
+
+def _compile(statement: Executable, dialect: Dialect, keys: list[str] | None) -> _Compiled:
+    compiled = statement.compile(dialect=dialect, column_keys=keys)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        columns = [c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+        raise ValueError(f"{compiled.string!r}: set {', '.join(columns)} in the statement; a "
+                         "prepared statement does not compute Python-side column defaults")
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    binds = []
+    for name in names:
+        bind = compiled.binds[name]
+        if bind.expanding:
+            raise ValueError(f"{compiled.string!r}: {name} is an expanding (IN list) "
+                             "parameter; give each value its own parameter")
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        fixed = _MISSING
+        if not bind.required:  # a value the statement binds itself (a literal, a constant)
+            value = bind.effective_value
+            fixed = value if convert is None else convert(value)
+        binds.append((name, convert, fixed))
+    results: tuple = ()
+    row = None
+    columns = getattr(statement, "exported_columns", None)
+    if columns is not None and len(columns):
+        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                        for c in columns)
+        row = namedtuple("Row", list(columns.keys()), rename=True)
+    return _Compiled(compiled.string, tuple(binds), compiled.positional, results, row)
