@@ -1,0 +1,140 @@
+"""Prepared statements (db/prepared.py): the daemon's hot path runs Core statements on the
+driver's cursor, and must get exactly what `Connection.execute` gets, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from db.models import Attempt, Post
+from db.prepared import Prepared, connection_of
+from tests.conftest import T0
+
+POSTS = Post.__table__
+
+
+def add_post(store, text: str = "A post.", **values) -> int:
+    with store.session() as s:
+        return s.execute(insert(POSTS).values(
+            account="office-x", platform="x", text=text, status="queued", scheduled_at=T0,
+            thread_position=1, thread_size=1, attempt_count=0, created_by="staff",
+            created_at=T0, updated_at=T0, **values).returning(POSTS.c.id)).scalar_one()
+
+
+def test_rows_are_what_core_returns_with_types_converted(store):
+    post_id = add_post(store, "Schools reopened in district 4.", lease_until=None,
+                       reply_to_corrected=True)
+    query = (select(*POSTS.c, POSTS.c.remote_id.label("reply_to"))
+             .where(POSTS.c.id == bindparam("b_id")))
+    with store.reading() as s:
+        core = s.connection().execute(query, {"b_id": post_id}).one()
+        prepared = Prepared(query).first(s, {"b_id": post_id})
+    assert tuple(prepared) == tuple(core)
+    assert prepared._asdict() == dict(core._mapping)
+    # Aware UTC datetimes, real booleans: what the rest of the code compares against.
+    assert prepared.scheduled_at == T0 and prepared.scheduled_at.tzinfo is not None
+    assert prepared.reply_to_corrected is True
+
+
+def test_parameters_are_converted_as_core_converts_them(store):
+    post_id = add_post(store)
+    later = T0 + timedelta(hours=2)
+    moved = Prepared(update(POSTS).where(POSTS.c.id == bindparam("b_id"),
+                                         POSTS.c.status == bindparam("b_from"))
+                     .values(scheduled_at=bindparam("b_at"), last_error=None, updated_at=T0))
+    with store.session() as s:
+        # An aware time in another zone is stored as the same instant.
+        assert moved.rowcount(s, {"b_id": post_id, "b_from": "queued",
+                                  "b_at": later.astimezone(_plus(3))}) == 1
+        assert moved.rowcount(s, {"b_id": post_id, "b_from": "draft", "b_at": later}) == 0
+    with store.reading() as s:
+        assert s.get(Post, post_id).scheduled_at == later
+
+
+def test_insert_returning_gives_the_new_id(store):
+    post_id = add_post(store)
+    start = Prepared(insert(Attempt.__table__).values(
+        post_id=bindparam("b_post"), worker=bindparam("b_worker"),
+        started_at=bindparam("b_now")).returning(Attempt.__table__.c.id))
+    with store.session() as s:
+        first = start.scalar(s, {"b_post": post_id, "b_worker": "w", "b_now": T0})
+        second = start.scalar(s, {"b_post": post_id, "b_worker": "w", "b_now": T0})
+    assert second == first + 1
+    with store.reading() as s:
+        assert s.get(Attempt, second).started_at == T0
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(store):
+    start = Prepared(insert(Attempt.__table__).values(
+        post_id=bindparam("b_post"), worker=bindparam("b_worker"),
+        started_at=bindparam("b_now")))
+    with pytest.raises(IntegrityError), store.session() as s:  # no such post
+        start.rowcount(s, {"b_post": 999_999, "b_worker": "w", "b_now": T0})
+
+
+def test_a_missing_parameter_is_named():
+    from sqlalchemy import create_engine
+
+    engine = create_engine("sqlite://")
+    query = Prepared(select(bindparam("b_when", type_=Post.__table__.c.scheduled_at.type)))
+    with engine.connect() as conn, pytest.raises(TypeError, match="b_when"):
+        query.first(conn, {})
+
+
+def test_engine_listeners_see_every_prepared_statement(store):
+    seen = []
+
+    def on_execute(conn, cursor, statement, params, context, many) -> None:
+        seen.append(statement)
+
+    query = Prepared(select(POSTS.c.id).where(POSTS.c.account == bindparam("b_account")))
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    try:
+        with store.reading() as s:
+            query.rows(s, {"b_account": "office-x"})
+    finally:
+        event.remove(store.engine, "before_cursor_execute", on_execute)
+    assert [st for st in seen if "FROM posts" in st] == [query.compiled(store.engine.dialect).sql]
+
+
+def test_what_it_cannot_do_right_is_refused_when_compiled():
+    from sqlalchemy.dialects import sqlite
+
+    expanding = Prepared(select(POSTS.c.id).where(
+        POSTS.c.id.in_(bindparam("b_ids", expanding=True))))
+    with pytest.raises(ValueError, match="expanding"):
+        expanding.compiled(sqlite.dialect())
+    # posts.updated_at has a Python-side onupdate default, computed per execution.
+    defaulted = Prepared(update(POSTS).where(POSTS.c.id == 1).values(last_error="x"))
+    with pytest.raises(ValueError, match="updated_at"):
+        defaulted.compiled(sqlite.dialect())
+
+
+def test_a_session_s_connection_is_looked_up_once_per_transaction(store):
+    from sqlalchemy.orm import Session
+
+    with store.session() as s:
+        assert connection_of(s) is connection_of(s) is s.connection()
+    # A session used for a second transaction gets that transaction's connection.
+    with Session(store.engine) as s:
+        with s.begin():
+            first = connection_of(s)
+        assert first.closed
+        with s.begin():
+            second = connection_of(s)
+            assert not second.closed and second is s.connection()
+
+
+def test_times_come_back_in_utc(store):
+    post_id = add_post(store)
+    query = Prepared(select(POSTS.c.scheduled_at).where(POSTS.c.id == bindparam("b_id")))
+    with store.reading() as s:
+        assert query.scalar(s, {"b_id": post_id}) == T0
+        assert query.scalar(s, {"b_id": post_id}).utcoffset() == timedelta(0)
+
+
+def _plus(hours: int):
+    return timezone(timedelta(hours=hours))
