@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -235,7 +235,7 @@ def _chain(s: Session) -> None:
         conn.execute(_SET_CHAIN, changes)
     if later:
         last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
-        seq, prev = _chain_into(conn, later, last_id or 0, seq, prev)
+        seq, prev = _chain_into(conn, later, last_id or 0, seq, prev, _INSERT_FEW.many)
     _move_head(s, head is not None, seq, prev)
 
 
@@ -247,14 +247,25 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
     first = (last_id or 0) + 1
-    seq, prev = _chain_into(conn, values, first - 1, seq, prev)
+    seq, prev = _chain_into(conn, values, first - 1, seq, prev, _insert_bulk)
     _move_head(s, head is not None, seq, prev)
     return list(range(first, first + len(values)))
 
 
-def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> tuple[int, str]:
-    """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`);
-    returns the new last place and hash."""
+def _insert_bulk(conn, rows: list[dict]) -> None:
+    insert_many(conn, _TABLE, rows)
+
+
+#: The daemon's held-back rows (two a post), inserted chained at commit: for so few rows,
+#: `insert_many`'s set-up per call (made for an import's thousands) cost more than the insert.
+_INSERT_FEW = Prepared(insert(_TABLE), keys=(*AUDIT_FIELDS, "id", "seq", "prev_hash",
+                                             "row_hash"))
+
+
+def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str,
+                insert_rows: Callable[[Connection, list[dict]], None]) -> tuple[int, str]:
+    """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`), by
+    `insert_rows(conn, rows)`; returns the new last place and hash."""
     rows = []
     # Stamped once per distinct time (an import's rows share one), not once per row.
     stamps: dict[datetime, str] = {}
@@ -269,7 +280,7 @@ def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> 
         else:
             prev = chained["row_hash"] = row_digest(chained)
         rows.append(chained)
-    insert_many(conn, _TABLE, rows)
+    insert_rows(conn, rows)
     return seq, prev
 
 

@@ -115,6 +115,11 @@ class Prepared:
         finally:
             cursor.close()
 
+    def many(self, conn: Bind, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per mapping of `rows` (a DB-API executemany)."""
+        if rows:
+            self._execute(conn, rows, many=True)[1].close()
+
     def compiled(self, dialect: Dialect) -> _Compiled:
         """The statement as compiled for `dialect` (once; later calls reuse it)."""
         found = self._by_dialect.get(dialect.name)
@@ -124,32 +129,24 @@ class Prepared:
                                                               self.keys)
         return found
 
-    def _execute(self, conn: Bind, params: Mapping[str, Any]):
+    def _execute(self, conn: Bind, params, many: bool = False):
         if not isinstance(conn, Connection):
             conn = connection_of(conn)
         dialect = conn.dialect
         compiled = self.compiled(dialect)
-        values = []
-        for name, convert, fixed in compiled.binds:
-            if fixed is not _MISSING:
-                values.append(fixed)
-                continue
-            try:
-                value = params[name]
-            except KeyError:
-                raise TypeError(f"{compiled.sql!r} needs a value for {name!r}") from None
-            values.append(value if convert is None else convert(value))
-        args: Sequence | dict = (values if compiled.positional else
-                                 {name: value for (name, _, _), value
-                                  in zip(compiled.binds, values, strict=True)})
+        args = ([_arguments(compiled, p) for p in params] if many
+                else _arguments(compiled, params))
         dbapi_connection = conn.connection
         cursor = dbapi_connection.cursor()
         listeners = conn.dispatch.before_cursor_execute
         if listeners:
             for listener in listeners:
-                listener(conn, cursor, compiled.sql, args, None, False)
+                listener(conn, cursor, compiled.sql, args, None, many)
         try:
-            cursor.execute(compiled.sql, args)
+            if many:
+                cursor.executemany(compiled.sql, args)
+            else:
+                cursor.execute(compiled.sql, args)
         except dialect.loaded_dbapi.Error as err:
             cursor.close()
             lost = dialect.is_disconnect(err, dbapi_connection.dbapi_connection, cursor)
@@ -157,8 +154,26 @@ class Prepared:
                 conn.invalidate(err)
             raise DBAPIError.instance(compiled.sql, args, err, dialect.loaded_dbapi.Error,
                                       hide_parameters=conn.engine.hide_parameters,
-                                      connection_invalidated=lost, dialect=dialect) from err
+                                      connection_invalidated=lost, dialect=dialect,
+                                      ismulti=many) from err
         return compiled, cursor
+
+
+def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list | dict:
+    """`params` as the driver takes them for `compiled`: converted, in order (or by name)."""
+    values = []
+    for name, convert, fixed in compiled.binds:
+        if fixed is not _MISSING:
+            values.append(fixed)
+            continue
+        try:
+            value = params[name]
+        except KeyError:
+            raise TypeError(f"{compiled.sql!r} needs a value for {name!r}") from None
+        values.append(value if convert is None else convert(value))
+    if compiled.positional:
+        return values
+    return {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
 
 
 def _compile(statement: Executable, dialect: Dialect, keys: list[str] | None) -> _Compiled:

@@ -138,3 +138,17 @@ def test_times_come_back_in_utc(store):
 
 def _plus(hours: int):
     return timezone(timedelta(hours=hours))
+
+
+def test_many_runs_the_statement_once_per_row(store):
+    post_id = add_post(store)
+    start = Prepared(insert(Attempt.__table__).values(
+        post_id=bindparam("b_post"), worker=bindparam("b_worker"),
+        started_at=bindparam("b_now")))
+    with store.session() as s:
+        start.many(s, [{"b_post": post_id, "b_worker": f"w{n}", "b_now": T0 + timedelta(n)}
+                       for n in range(3)])
+    with store.reading() as s:
+        rows = s.execute(select(Attempt.worker, Attempt.started_at)
+                         .order_by(Attempt.id)).all()
+    assert [tuple(r) for r in rows] == [(f"w{n}", T0 + timedelta(n)) for n in range(3)]
