@@ -108,8 +108,7 @@ class Queue:
         """The account's due posts, soonest first, without claiming any (`run --dry-run`)."""
         due = self.due(account, now)
         with self.db.reading() as s:
-            ids = [row.id for row in candidates(self.db.review).rows(s.connection(),
-                                                                     due.params())]
+            ids = [row.id for row in candidates(self.db.review).rows(s, due.params())]
             posts = [s.get(Post, post_id) for post_id in ids]
             return [p for p in posts if not self.transitions.approval_problem(s, p)
                     and not self.transitions.approval_outdated(s, p)]
@@ -167,7 +166,7 @@ class Queue:
                     return claimed
             return None
 
-    def _claim_row(self, s: Session, row: Row, daemon: Actor, now: datetime,
+    def _claim_row(self, s: Session, row: tuple, daemon: Actor, now: datetime,
                    lease: timedelta, cap: CapRules | None, start_attempt: bool
                    ) -> Claim | None:
         conn, worker = connection_of(s), daemon.name
