@@ -10,7 +10,7 @@ import pytest
 from conftest import T0, approve, link_pair
 from sqlalchemy import select, update
 
-from db import migrate
+from db import migrate, prepared
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
 from db.models import Attempt, AuditEntry, Post, XReservation
 from db.queue import Budget
@@ -760,6 +760,31 @@ def test_a_publish_counts_in_the_hour_it_went_out_not_the_hour_it_was_claimed(st
     store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u",
                              now=T0 + minute)
     assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == T0 + minute
+
+
+def test_the_daemon_s_statements_are_compiled_once_not_again_for_each_post(store, monkeypatch):
+    # db/prepared.py: compiling the claim's and the outcome's statements for every post was
+    # the per-post cost the prepared statements removed. Each is compiled the first time it
+    # is asked for (the publish of the first post is settled by the second claim); the third
+    # post, claimed and published like the second, compiles nothing.
+    compiled = []
+    compile_once = prepared._compile
+    monkeypatch.setattr(prepared, "_compile",
+                        lambda *args: compiled.append(args[0]) or compile_once(*args))
+    ids = [add(store, text) for text in ("first", "second", "third")]
+    settle, after_second = None, []
+    for n, post_id in enumerate(ids):
+        now = T0 + timedelta(minutes=n)
+        claim = store.queue.claim("office-x", worker="w", now=now, lease=LEASE, settle=settle)
+        assert claim.post.id == post_id
+        settle = store.outcomes.publishing(claim.post, worker="w", remote_id=str(post_id),
+                                           remote_url="u", now=now,
+                                           attempt=AttemptResult(claim.attempt, "published"))
+        if n == 1:
+            after_second = list(compiled)
+    store.outcomes.commit(settle)
+    assert [store.history.get(i).status for i in ids] == [S.PUBLISHED] * 3
+    assert compiled == after_second
 
 
 def test_history_filters_and_searches_newest_first(store):
