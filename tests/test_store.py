@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0, approve, link_pair
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from db import migrate, prepared
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
@@ -121,6 +121,24 @@ def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
     for t in threads:
         t.join()
     assert sorted(won) == sorted(ids)
+
+
+def test_a_claim_passes_over_a_post_another_daemon_is_claiming_instead_of_waiting_for_it(
+        store):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite a claim holds the one write lock")
+    # db/claims.py `claiming`: FOR UPDATE SKIP LOCKED, so daemons sharing the database do not
+    # queue behind each other's claim of the same post.
+    busy, free = add(store, "busy", at=T0 - timedelta(minutes=1)), add(store, "free")
+    with store.engine.connect() as other:  # another daemon, mid-claim of the soonest post
+        other.execute(select(Post.id).where(Post.id == busy).with_for_update())
+        claim = store.queue.claim(
+            "office-x", worker="w", now=T0, lease=LEASE,
+            # Waiting for the other daemon's lock would hang the test: fail after a second.
+            settle=lambda s: s.execute(text("SET LOCAL lock_timeout = '1s'")))
+        other.rollback()
+    assert claim.post.id == free
+    assert store.history.get(busy).status == S.QUEUED
 
 
 def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
