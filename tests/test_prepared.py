@@ -3,6 +3,7 @@ driver's cursor, and must get exactly what `Connection.execute` gets, on both da
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta, timezone
 
 import pytest
@@ -152,3 +153,44 @@ def test_many_runs_the_statement_once_per_row(store):
         rows = s.execute(select(Attempt.worker, Attempt.started_at)
                          .order_by(Attempt.id)).all()
     assert [tuple(r) for r in rows] == [(f"w{n}", T0 + timedelta(n)) for n in range(3)]
+
+
+def _attempt_workers(store) -> list[str]:
+    with store.reading() as s:
+        return list(s.execute(select(Attempt.worker).order_by(Attempt.id)).scalars())
+
+
+_START = Prepared(insert(Attempt.__table__).values(
+    post_id=bindparam("b_post"), worker=bindparam("b_worker"), started_at=bindparam("b_now")))
+
+
+def test_a_connection_outside_a_transaction_begins_one_as_connection_execute_does(store):
+    # SQLite's driver runs in autocommit (db/engine.py takes over BEGIN): a statement sent
+    # outside SQLAlchemy's transaction would be committed at once, and on PostgreSQL the
+    # driver's own implicit transaction would be thrown away by a commit that sees none.
+    post_id = add_post(store)
+    with store.engine.connect() as conn:
+        _START.rowcount(conn, {"b_post": post_id, "b_worker": "rolled back", "b_now": T0})
+        assert conn.in_transaction()
+        conn.rollback()
+        _START.rowcount(conn, {"b_post": post_id, "b_worker": "committed", "b_now": T0})
+        conn.commit()
+    assert _attempt_workers(store) == ["committed"]
+
+
+def test_after_a_failed_flush_a_session_s_statements_are_refused_as_core_refuses_them(store):
+    from sqlalchemy.exc import InvalidRequestError
+
+    post_id = add_post(store)
+    # The session's end may refuse too (its transaction was closed inside the context).
+    with contextlib.suppress(InvalidRequestError), store.session() as s:
+        connection_of(s)  # looked up before the flush, as the claim does
+        s.add(Attempt(post_id=999_999, worker="no such post", started_at=T0))
+        with pytest.raises(IntegrityError):
+            s.flush()  # rolls the whole transaction back
+        with pytest.raises(InvalidRequestError):
+            s.connection()
+        # Not run outside any transaction (committed at once on SQLite).
+        with pytest.raises(InvalidRequestError):
+            _START.rowcount(s, {"b_post": post_id, "b_worker": "stray", "b_now": T0})
+    assert _attempt_workers(store) == []
