@@ -48,7 +48,10 @@ def connection_of(s: Session) -> Connection:
     per transaction: `Session.connection()` walks the session's transaction state each time,
     and the hot path asked for it ten times a post."""
     conn = s.info.get(_CONNECTION)
-    if conn is None or conn.closed:  # closed: that transaction ended and another began
+    # Not in a transaction: that transaction ended (its connection is closed), or a failed
+    # flush rolled it back, and `s.connection()` then refuses as it should: a statement sent
+    # anyway would run outside any transaction (committed at once by SQLite's driver).
+    if conn is None or not conn.in_transaction():
         conn = s.info[_CONNECTION] = s.connection()
     return conn
 
@@ -132,6 +135,8 @@ class Prepared:
     def _execute(self, conn: Bind, params, many: bool = False):
         if not isinstance(conn, Connection):
             conn = connection_of(conn)
+        elif not conn.in_transaction():
+            conn.begin()  # as Connection.execute begins one (its "autobegin")
         dialect = conn.dialect
         compiled = self.compiled(dialect)
         args = ([_arguments(compiled, p) for p in params] if many
