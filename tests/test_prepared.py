@@ -194,3 +194,25 @@ def test_after_a_failed_flush_a_session_s_statements_are_refused_as_core_refuses
         with pytest.raises(InvalidRequestError):
             _START.rowcount(s, {"b_post": post_id, "b_worker": "stray", "b_now": T0})
     assert _attempt_workers(store) == []
+
+
+def test_a_value_given_for_a_parameter_with_a_default_is_the_one_bound(store):
+    from sqlalchemy import Integer
+
+    query = select(bindparam("b_limit", 5, type_=Integer))
+    with store.reading() as s:
+        assert s.connection().execute(query, {"b_limit": 2}).scalar() == 2
+        assert Prepared(query).scalar(s, {"b_limit": 2}) == 2
+        assert Prepared(query).scalar(s) == 5
+
+
+def test_a_parameter_computed_at_each_execution_is_refused_when_compiled():
+    from datetime import UTC, datetime
+
+    from sqlalchemy.dialects import sqlite
+
+    # Core calls it at every execution; compiled once, it would keep its first value.
+    clock = Prepared(select(bindparam("b_now", callable_=lambda: datetime.now(UTC),
+                                      type_=POSTS.c.scheduled_at.type)))
+    with pytest.raises(ValueError, match="b_now"):
+        clock.compiled(sqlite.dialect())
