@@ -19,8 +19,9 @@ driver says it was lost), so callers handle errors as for any other statement.
 
 What it does not do, and refuses at compile time (`ValueError`) rather than getting wrong:
 expanding parameters (`bindparam(..., expanding=True)`, an `IN` list: give each value its own
-parameter), and column defaults computed in Python at execution (`insert_prefetch`,
-`update_prefetch`: set those columns in the statement).
+parameter), parameters computed at each execution (`bindparam(..., callable_=...)`), and column
+defaults computed in Python at execution (`insert_prefetch`, `update_prefetch`: set those
+columns in the statement).
 """
 
 from __future__ import annotations
@@ -168,14 +169,14 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list | dict:
     """`params` as the driver takes them for `compiled`: converted, in order (or by name)."""
     values = []
     for name, convert, fixed in compiled.binds:
-        if fixed is not _MISSING:
+        # The caller's value first, as Core takes it over a parameter's default.
+        value = params.get(name, _MISSING)
+        if value is not _MISSING:
+            values.append(value if convert is None else convert(value))
+        elif fixed is not _MISSING:
             values.append(fixed)
-            continue
-        try:
-            value = params[name]
-        except KeyError:
-            raise TypeError(f"{compiled.sql!r} needs a value for {name!r}") from None
-        values.append(value if convert is None else convert(value))
+        else:
+            raise TypeError(f"{compiled.sql!r} needs a value for {name!r}")
     if compiled.positional:
         return values
     return {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
@@ -195,8 +196,11 @@ def _compile(statement: Executable, dialect: Dialect, keys: list[str] | None) ->
             raise ValueError(f"{compiled.string!r}: {name} is an expanding (IN list) "
                              "parameter; give each value its own parameter")
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.callable is not None:
+            raise ValueError(f"{compiled.string!r}: {name} is computed at each execution "
+                             "(callable_); pass its value as a parameter instead")
         fixed = _MISSING
-        if not bind.required:  # a value the statement binds itself (a literal, a constant)
+        if not bind.required:  # a value the statement binds itself (a literal, a default)
             value = bind.effective_value
             fixed = value if convert is None else convert(value)
         binds.append((name, convert, fixed))
