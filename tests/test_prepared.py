@@ -216,3 +216,13 @@ def test_a_parameter_computed_at_each_execution_is_refused_when_compiled():
                                       type_=POSTS.c.scheduled_at.type)))
     with pytest.raises(ValueError, match="b_now"):
         clock.compiled(sqlite.dialect())
+
+
+def test_a_parameter_named_with_characters_pyformat_cannot_carry_is_bound(store):
+    from sqlalchemy import String
+
+    # PostgreSQL's pyformat (%(name)s) renders "b.text" as %(b_text)s; the value must follow.
+    query = select(bindparam("b.text", type_=String), bindparam("b text[1]", type_=String))
+    with store.reading() as s:
+        assert tuple(Prepared(query).first(s, {"b.text": "dotted", "b text[1]": "spaced"})) \
+            == ("dotted", "spaced")
