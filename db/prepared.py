@@ -65,6 +65,9 @@ class _Compiled:
     #: Per parameter, in the order the SQL takes them: (name, converter or None, the fixed
     #: value already converted when the statement binds one itself, else `_MISSING`).
     binds: tuple[tuple[str, Callable | None, Any], ...]
+    #: Per parameter, its name in the SQL text when the driver takes them by name: Core
+    #: renames those the driver's format cannot carry (PostgreSQL's %(b.x)s is %(b_x)s).
+    driver_names: tuple[str, ...]
     positional: bool
     #: Per result column: its converter, or None. Empty for a statement that returns no rows.
     results: tuple[Callable | None, ...]
@@ -179,7 +182,7 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list | dict:
             raise TypeError(f"{compiled.sql!r} needs a value for {name!r}")
     if compiled.positional:
         return values
-    return {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
+    return dict(zip(compiled.driver_names, values, strict=True))
 
 
 def _compile(statement: Executable, dialect: Dialect, keys: list[str] | None) -> _Compiled:
@@ -211,4 +214,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: list[str] | None) ->
         results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                         for c in columns)
         row = namedtuple("Row", list(columns.keys()), rename=True)
-    return _Compiled(compiled.string, tuple(binds), compiled.positional, results, row)
+    escaped = compiled.escaped_bind_names or {}
+    driver_names = tuple(escaped.get(name, name) for name in names)
+    return _Compiled(compiled.string, tuple(binds), driver_names, compiled.positional, results,
+                     row)
