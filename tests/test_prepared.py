@@ -226,3 +226,35 @@ def test_a_parameter_named_with_characters_pyformat_cannot_carry_is_bound(store)
     with store.reading() as s:
         assert tuple(Prepared(query).first(s, {"b.text": "dotted", "b text[1]": "spaced"})) \
             == ("dotted", "spaced")
+
+
+def test_engine_listeners_after_a_statement_and_rewriting_it_are_honoured(store):
+    # SQLAlchemy's own recipe for timing queries pairs before_cursor_execute with
+    # after_cursor_execute; a retval=True listener may rewrite the statement (a comment
+    # naming the caller, as sqlcommenter does).
+    started, finished = [], []
+
+    def before(conn, cursor, statement, params, context, many) -> None:
+        started.append(statement)
+
+    def after(conn, cursor, statement, params, context, many) -> None:
+        finished.append(statement)
+
+    def tag(conn, cursor, statement, params, context, many):
+        return statement + " -- factpost", params
+
+    query = Prepared(select(POSTS.c.id).where(POSTS.c.account == bindparam("b_account")))
+    listeners = (("before_cursor_execute", before, {}),
+                 ("before_cursor_execute", tag, {"retval": True}),
+                 ("after_cursor_execute", after, {}))
+    for name, fn, options in listeners:
+        event.listen(store.engine, name, fn, **options)
+    try:
+        with store.reading() as s:
+            assert query.rows(s, {"b_account": "office-x"}) == []
+    finally:
+        for name, fn, _ in listeners:
+            event.remove(store.engine, name, fn)
+    sql = query.compiled(store.engine.dialect).sql
+    assert [st for st in started if "FROM posts" in st] == [sql]
+    assert [st for st in finished if "FROM posts" in st] == [sql + " -- factpost"]
