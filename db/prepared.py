@@ -12,8 +12,9 @@ SQLite and PostgreSQL, and still runs in the caller's transaction on the caller'
 only the per-call work is done once: the SQL text, the order of its parameters, each one's
 converter (the column type's bind processor, as Core applies it) and each result column's
 converter (its result processor) are kept per dialect. A call is one conversion per value and
-one `cursor.execute`. The engine's `before_cursor_execute` listeners still see every statement
-(tests and `make bench` count them that way), and a driver error is raised as SQLAlchemy
+one `cursor.execute`. The engine's `before_cursor_execute` (which may rewrite it) and
+`after_cursor_execute` listeners still see every statement (tests and `make bench` count them
+that way), with no execution context (None), and a driver error is raised as SQLAlchemy
 raises it (`sqlalchemy.exc.DBAPIError` and its subclasses, the connection invalidated when the
 driver says it was lost), so callers handle errors as for any other statement.
 
@@ -147,24 +148,30 @@ class Prepared:
                 else _arguments(compiled, params))
         dbapi_connection = conn.connection
         cursor = dbapi_connection.cursor()
-        listeners = conn.dispatch.before_cursor_execute
-        if listeners:
-            for listener in listeners:
-                listener(conn, cursor, compiled.sql, args, None, many)
+        sql = compiled.sql
+        dispatch = conn.dispatch
+        if dispatch.before_cursor_execute:
+            # Each listener may rewrite both (retval=True); SQLAlchemy wraps the others to
+            # give theirs back unchanged.
+            for listener in dispatch.before_cursor_execute:
+                sql, args = listener(conn, cursor, sql, args, None, many)
         try:
             if many:
-                cursor.executemany(compiled.sql, args)
+                cursor.executemany(sql, args)
             else:
-                cursor.execute(compiled.sql, args)
+                cursor.execute(sql, args)
         except dialect.loaded_dbapi.Error as err:
             cursor.close()
             lost = dialect.is_disconnect(err, dbapi_connection.dbapi_connection, cursor)
             if lost:
                 conn.invalidate(err)
-            raise DBAPIError.instance(compiled.sql, args, err, dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(sql, args, err, dialect.loaded_dbapi.Error,
                                       hide_parameters=conn.engine.hide_parameters,
                                       connection_invalidated=lost, dialect=dialect,
                                       ismulti=many) from err
+        if dispatch.after_cursor_execute:
+            for listener in dispatch.after_cursor_execute:
+                listener(conn, cursor, sql, args, None, many)
         return compiled, cursor
 
 
