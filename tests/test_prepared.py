@@ -258,3 +258,20 @@ def test_engine_listeners_after_a_statement_and_rewriting_it_are_honoured(store)
     sql = query.compiled(store.engine.dialect).sql
     assert [st for st in started if "FROM posts" in st] == [sql]
     assert [st for st in finished if "FROM posts" in st] == [sql + " -- factpost"]
+
+
+def test_a_row_s_keys_are_core_s_even_where_a_named_tuple_cannot_take_them(store):
+    from sqlalchemy import func, literal
+
+    # A leading underscore or a Python keyword cannot name a field, and an unlabelled
+    # expression (the scalar subqueries of db/claims.py's before_claim) has no name of its
+    # own: Core keys it anon_1, anon_2.
+    query = select(literal(1).label("_first"), literal(2).label("class"),
+                   literal(3).label("count"), select(func.count()).select_from(POSTS)
+                   .scalar_subquery())
+    with store.reading() as s:
+        core = s.connection().execute(query).one()
+        prepared = Prepared(query).first(s)
+    assert tuple(prepared) == tuple(core) == (1, 2, 3, 0)
+    assert prepared._asdict() == dict(core._mapping)
+    assert prepared.count == core.count == 3  # a key may shadow a tuple method, as in Core
