@@ -220,8 +220,31 @@ def _compile(statement: Executable, dialect: Dialect, keys: list[str] | None) ->
     if columns is not None and len(columns):
         results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                         for c in columns)
-        row = namedtuple("Row", list(columns.keys()), rename=True)
+        # The keys Core's rows have: the labels the compiled SQL gives the columns (anon_1
+        # for an unlabelled expression).
+        keys = [entry[0] for entry in compiled._result_columns]
+        if len(keys) != len(columns):
+            raise ValueError(f"{compiled.string!r}: {len(columns)} result columns but "
+                             f"{len(keys)} in the compiled SQL; label each column")
+        row = _row_class(keys)
     escaped = compiled.escaped_bind_names or {}
     driver_names = tuple(escaped.get(name, name) for name in names)
     return _Compiled(compiled.string, tuple(binds), driver_names, compiled.positional, results,
                      row)
+
+
+def _row_class(keys: list[str]) -> type:
+    """A named tuple of `keys`. A key that cannot name a field (a leading underscore, a Python
+    keyword) is a field `_<index>` instead, and `_asdict` still gives the key, as Core's
+    `Row._mapping` does."""
+    row = namedtuple("Row", keys, rename=True)
+    if list(row._fields) == keys:
+        return row
+
+    class Row(row):
+        __slots__ = ()
+
+        def _asdict(self) -> dict[str, Any]:
+            return dict(zip(keys, self, strict=True))
+
+    return Row
