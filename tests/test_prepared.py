@@ -275,3 +275,19 @@ def test_a_row_s_keys_are_core_s_even_where_a_named_tuple_cannot_take_them(store
     assert tuple(prepared) == tuple(core) == (1, 2, 3, 0)
     assert prepared._asdict() == dict(core._mapping)
     assert prepared.count == core.count == 3  # a key may shadow a tuple method, as in Core
+
+
+def test_a_driver_error_while_reading_rows_is_raised_as_sqlalchemy_raises_it(store):
+    from sqlalchemy import BigInteger, case, func, literal
+    from sqlalchemy.exc import DBAPIError
+
+    # SQLite finds an error in a row only when it steps to that row, in fetchall rather than
+    # in execute (so does a damaged page met halfway through a scan); the daemon tells a
+    # failing database (DBAPIError) from a bug by the type.
+    add_post(store)
+    second = add_post(store)
+    overflowing = Prepared(select(case(
+        (POSTS.c.id == bindparam("b_bad"), func.abs(literal(-2**63, BigInteger))),
+        else_=POSTS.c.id)).order_by(POSTS.c.id))
+    with pytest.raises(DBAPIError, match=r"out of range|overflow"), store.reading() as s:
+        overflowing.rows(s, {"b_bad": second})
