@@ -97,11 +97,8 @@ class Prepared:
         self._by_dialect: dict[str, _Compiled] = {}
 
     def rows(self, conn: Bind, params: Mapping[str, Any] = _NO_PARAMS) -> list[tuple]:
-        compiled, cursor = self._execute(conn, params)
-        try:
-            raw = cursor.fetchall()
-        finally:
-            cursor.close()
+        compiled, cursor, raw = self._execute(conn, params, fetch=True)
+        cursor.close()
         results, row = compiled.results, compiled.row
         if not any(results):
             return [row._make(r) for r in raw]
@@ -117,7 +114,7 @@ class Prepared:
         return None if row is None else row[0]
 
     def rowcount(self, conn: Bind, params: Mapping[str, Any] = _NO_PARAMS) -> int:
-        _, cursor = self._execute(conn, params)
+        _, cursor, _ = self._execute(conn, params)
         try:
             return cursor.rowcount
         finally:
@@ -137,7 +134,9 @@ class Prepared:
                                                               self.keys)
         return found
 
-    def _execute(self, conn: Bind, params, many: bool = False):
+    def _execute(self, conn: Bind, params, many: bool = False, fetch: bool = False):
+        """Run the statement: (compiled, cursor, its rows as the driver gives them when
+        `fetch`, else None)."""
         if not isinstance(conn, Connection):
             conn = connection_of(conn)
         elif not conn.in_transaction():
@@ -160,6 +159,8 @@ class Prepared:
                 cursor.executemany(sql, args)
             else:
                 cursor.execute(sql, args)
+            # SQLite meets an error in a row only when it steps to it: in fetchall.
+            raw = cursor.fetchall() if fetch else None
         except dialect.loaded_dbapi.Error as err:
             cursor.close()
             lost = dialect.is_disconnect(err, dbapi_connection.dbapi_connection, cursor)
@@ -172,7 +173,7 @@ class Prepared:
         if dispatch.after_cursor_execute:
             for listener in dispatch.after_cursor_execute:
                 listener(conn, cursor, sql, args, None, many)
-        return compiled, cursor
+        return compiled, cursor, raw
 
 
 def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list | dict:
