@@ -291,3 +291,19 @@ def test_a_driver_error_while_reading_rows_is_raised_as_sqlalchemy_raises_it(sto
         else_=POSTS.c.id)).order_by(POSTS.c.id))
     with pytest.raises(DBAPIError, match=r"out of range|overflow"), store.reading() as s:
         overflowing.rows(s, {"b_bad": second})
+
+
+def test_a_statement_inside_a_savepoint_is_undone_with_it(store):
+    # The session emits SAVEPOINT only when asked for its connection inside begin_nested().
+    post_id = add_post(store)
+    with store.session() as s:
+        _START.rowcount(s, {"b_post": post_id, "b_worker": "before", "b_now": T0})
+        savepoint = s.begin_nested()
+        _START.rowcount(s, {"b_post": post_id, "b_worker": "undone", "b_now": T0})
+        savepoint.rollback()
+        _START.rowcount(s, {"b_post": post_id, "b_worker": "after", "b_now": T0})
+        with pytest.raises(IntegrityError), s.begin_nested():  # no such post
+            _START.rowcount(s, {"b_post": 999_999, "b_worker": "refused", "b_now": T0})
+        # On PostgreSQL the failed statement aborts only the savepoint, not the transaction.
+        _START.rowcount(s, {"b_post": post_id, "b_worker": "last", "b_now": T0})
+    assert _attempt_workers(store) == ["before", "after", "last"]
