@@ -41,21 +41,27 @@ from sqlalchemy.sql.expression import Executable
 _NO_PARAMS: Mapping[str, Any] = {}
 #: What a statement runs on: a connection, or a session (its transaction's connection).
 Bind = Connection | Session
-#: Where a session keeps the connection of its transaction (`connection_of`).
+#: Where a session keeps the connection of its transaction, with the savepoint it was asked
+#: for in (`connection_of`).
 _CONNECTION = "factpost_connection"
 
 
 def connection_of(s: Session) -> Connection:
     """The connection of the transaction of `s`, as `s.connection()` gives it, looked up once
-    per transaction: `Session.connection()` walks the session's transaction state each time,
-    and the hot path asked for it ten times a post."""
-    conn = s.info.get(_CONNECTION)
-    # Not in a transaction: that transaction ended (its connection is closed), or a failed
-    # flush rolled it back, and `s.connection()` then refuses as it should: a statement sent
-    # anyway would run outside any transaction (committed at once by SQLite's driver).
-    if conn is None or not conn.in_transaction():
-        conn = s.info[_CONNECTION] = s.connection()
-    return conn
+    per transaction and savepoint: `Session.connection()` walks the session's transaction
+    state each time, and the hot path asked for it ten times a post."""
+    savepoint = s.get_nested_transaction()
+    cached = s.info.get(_CONNECTION)
+    # Asked again: inside another savepoint (the session emits SAVEPOINT only when asked for
+    # its connection inside begin_nested()), or not in a transaction: that transaction ended
+    # (its connection is closed), or a failed flush rolled it back, and `s.connection()` then
+    # refuses as it should: a statement sent anyway would run outside any transaction
+    # (committed at once by SQLite's driver).
+    if cached is None or cached[0] is not savepoint or not cached[1].in_transaction():
+        conn = s.connection()
+        s.info[_CONNECTION] = (savepoint, conn)
+        return conn
+    return cached[1]
 
 
 @dataclass(frozen=True)
