@@ -307,3 +307,16 @@ def test_a_statement_inside_a_savepoint_is_undone_with_it(store):
         # On PostgreSQL the failed statement aborts only the savepoint, not the transaction.
         _START.rowcount(s, {"b_post": post_id, "b_worker": "last", "b_now": T0})
     assert _attempt_workers(store) == ["before", "after", "last"]
+
+
+def test_an_engine_logging_its_sql_logs_prepared_statements_too(store, caplog):
+    import logging
+
+    # echo=True, or the sqlalchemy.engine logger at INFO: how one watches what a daemon sends.
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    query = Prepared(select(POSTS.c.id).where(POSTS.c.account == bindparam("b_account")))
+    with store.reading() as s:
+        query.rows(s, {"b_account": "office-x"})
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+    assert query.compiled(store.engine.dialect).sql in logged
+    assert any("office-x" in line for line in logged)  # its parameters, as Core logs them
