@@ -160,6 +160,9 @@ class Prepared:
             # give theirs back unchanged.
             for listener in dispatch.before_cursor_execute:
                 sql, args = listener(conn, cursor, sql, args, None, many)
+        if conn._echo:  # echo=True, or the sqlalchemy.engine logger at INFO: log as Core does
+            conn._log_info(sql)
+            conn._log_parameters(args, "prepared", ismulti=many)
         try:
             if many:
                 cursor.executemany(sql, args)
