@@ -8,21 +8,29 @@ post cost the daemon, and with account threads sharing one interpreter lock, CPU
 what limits how fast a daemon publishes when the API answers quickly (docs/BENCHMARKS.md).
 
 So a `Prepared` statement is still written in SQLAlchemy Core, the one source of its SQL on
-SQLite and PostgreSQL, and still runs in the caller's transaction on the caller's connection;
-only the per-call work is done once: the SQL text, the order of its parameters, each one's
-converter (the column type's bind processor, as Core applies it) and each result column's
+SQLite and PostgreSQL, and still runs in the caller's transaction on the caller's connection (a
+bare connection begins one, as `Connection.execute` does; a session is asked for its connection
+again in each savepoint and after a rollback, so SAVEPOINT is emitted and a rolled-back session
+refuses); only the per-call work is done once: the SQL text, the order of its parameters, each
+one's converter (the column type's bind processor, as Core applies it) and each result column's
 converter (its result processor) are kept per dialect. A call is one conversion per value and
 one `cursor.execute`. The engine's `before_cursor_execute` (which may rewrite it) and
 `after_cursor_execute` listeners still see every statement (tests and `make bench` count them
-that way), with no execution context (None), and a driver error is raised as SQLAlchemy
-raises it (`sqlalchemy.exc.DBAPIError` and its subclasses, the connection invalidated when the
-driver says it was lost), so callers handle errors as for any other statement.
+that way), with no execution context (None); an engine that logs its SQL logs these too; and a
+driver error is raised as SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError` and its subclasses,
+the connection invalidated when the driver says it was lost), so callers handle errors as for
+any other statement.
 
 What it does not do, and refuses at compile time (`ValueError`) rather than getting wrong:
 expanding parameters (`bindparam(..., expanding=True)`, an `IN` list: give each value its own
 parameter), parameters computed at each execution (`bindparam(..., callable_=...)`), and column
 defaults computed in Python at execution (`insert_prefetch`, `update_prefetch`: set those
 columns in the statement).
+
+What it skips that Core does, none of which factpost uses: `handle_error` events; on a lost
+connection, invalidating the whole pool (`pool_pre_ping` finds the others dead instead);
+telling apart two drivers of one database in one process (statements are kept per dialect
+name).
 """
 
 from __future__ import annotations
