@@ -125,7 +125,19 @@ class Due:
                   "b_cut": self.overdue_until if spaced else self.now,
                   "b_spaced": self.now - self.lateness if spaced else self.now}
         params.update((f"b_exclude_{n}", post_id) for n, post_id in enumerate(exclude))
+        # The places up to `excluded_slots` repeat the last post: NOT IN does not mind.
+        params.update((f"b_exclude_{n}", exclude[-1])
+                      for n in range(len(exclude), excluded_slots(len(exclude))))
         return params
+
+
+def excluded_slots(excluded: int) -> int:
+    """The places for `excluded` posts in the statements that leave them out: the next power
+    of two, so the counts of posts waiting for a monthly cap, which grow claim by claim, make
+    one statement per doubling and not one per count (each is compiled inside the claim's
+    write transaction and kept, and PostgreSQL's driver prepares only statements that
+    recur)."""
+    return 0 if excluded == 0 else 1 << (excluded - 1).bit_length()
 
 
 def _candidates(review: Review, excluded: int) -> Select:
@@ -145,7 +157,7 @@ def _candidates(review: Review, excluded: int) -> Select:
 
 
 #: The candidates and the claim's reading of them, by (require_approval, two_person_rule,
-#: excluded posts) and, for the claim, dialect; each built once, when first asked for.
+#: `excluded_slots`) and, for the claim, dialect; each built once, when first asked for.
 _CANDIDATES: dict[tuple[bool, bool, int], Prepared] = {}
 _CLAIMING: dict[tuple[bool, bool, int, str], Prepared] = {}
 
@@ -154,10 +166,11 @@ def candidates(review: Review, excluded: int = 0) -> Prepared:
     """An account's due posts under `review` (every column of `posts`, and `reply_to`: the
     remote id of the thread part before it), soonest first, leaving out `excluded` posts;
     bind `Due.params`."""
-    key = (review.require_approval, review.two_person_rule, excluded)
+    slots = excluded_slots(excluded)
+    key = (review.require_approval, review.two_person_rule, slots)
     found = _CANDIDATES.get(key)
     if found is None:
-        found = _CANDIDATES[key] = Prepared(_candidates(review, excluded))
+        found = _CANDIDATES[key] = Prepared(_candidates(review, slots))
     return found
 
 
@@ -165,10 +178,11 @@ def claiming(review: Review, excluded: int, dialect: str) -> Prepared:
     """What a claim reads of `candidates`: on PostgreSQL, daemons sharing the database skip
     rows another is claiming instead of queueing behind its lock (the conditional UPDATE stays
     the arbiter); on SQLite the claim holds the one write lock already."""
-    key = (review.require_approval, review.two_person_rule, excluded, dialect)
+    slots = excluded_slots(excluded)
+    key = (review.require_approval, review.two_person_rule, slots, dialect)
     found = _CLAIMING.get(key)
     if found is None:
-        query = _candidates(review, excluded)
+        query = _candidates(review, slots)
         found = _CLAIMING[key] = Prepared(
             query.limit(1).with_for_update(of=POSTS, skip_locked=True)
             if dialect == "postgresql" else query.limit(5))
