@@ -146,6 +146,7 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
 
 
 _OPTIONAL = dict.fromkeys(AUDIT_FIELDS[3:])
+_KEYS = frozenset(AUDIT_FIELDS)
 
 
 def _fields(row: AuditRow | Mapping) -> dict:
@@ -154,7 +155,7 @@ def _fields(row: AuditRow | Mapping) -> dict:
     if isinstance(row, AuditRow):
         return {key: getattr(row, key) for key in AUDIT_FIELDS}
     if "at" not in row or "actor" not in row or "action" not in row or not (
-            row.keys() <= _OPTIONAL.keys() | {"at", "actor", "action"}):
+            row.keys() <= _KEYS):
         AuditRow(**row)  # raises, naming what is wrong
     return {**_OPTIONAL, **row}
 
