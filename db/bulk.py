@@ -41,13 +41,16 @@ def insert_with_ids(s: Session, table: Table, rows: Sequence[dict],
         return []
     conn = s.connection()
     ids = next_ids(conn, table, len(rows))
-    # Column by column rather than a merged dict per row: an import's thousands of rows would
-    # each be copied once more only to be taken apart again.
-    columns = {key: [row[key] for row in rows] for key in rows[0]}
-    columns["id"] = ids
-    for column, indexes in (refer or {}).items():
-        columns[column] = [None if i is None else ids[i] for i in indexes]
-    insert_columns(conn, table, columns)
+    pointers = {column: [None if i is None else ids[i] for i in indexes]
+                for column, indexes in (refer or {}).items()}
+    if conn.dialect.name == "sqlite":
+        # Column by column: a merged dict per row would only be taken apart again.
+        insert_columns(conn, table, {**{key: [row[key] for row in rows] for key in rows[0]},
+                                     "id": ids, **pointers})
+    else:  # Core's executemany takes a dict per row: merging each costs least.
+        insert_many(conn, table, [
+            {**row, "id": row_id, **{column: to[n] for column, to in pointers.items()}}
+            for n, (row_id, row) in enumerate(zip(ids, rows, strict=True))])
     return ids
 
 
