@@ -29,7 +29,8 @@ _SET_PAIR = (update(_POSTS).where(_POSTS.c.id == bindparam("b_id"))
              .values(pair_id=bindparam("b_pair")))
 
 
-@dataclass(frozen=True)
+# Slots: an import plans thousands, and they are made a quarter faster without a __dict__.
+@dataclass(frozen=True, slots=True)
 class PlannedPost:
     """A post to create. `section_index` points into the document's sections; the parts of a
     thread follow each other in order and are chained as replies."""
