@@ -75,7 +75,7 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
     take the Core path."""
     if not rows:
         return
-    if not _converted_here(conn, table, rows[0]):
+    if not rows[0] or not _converted_here(conn, table, rows[0]):  # rows of defaults only: Core
         conn.execute(insert(table), rows)
         return
     insert_columns(conn, table, {key: [row[key] for row in rows] for key in rows[0]})
@@ -83,9 +83,10 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
 
 def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequence]) -> None:
     """`insert_many` for rows given column by column: `columns` maps each column's key to its
-    values, one per row (all as long). Stored exactly as `insert_many` stores the same rows;
-    callers that hold their values by column skip building a dict per row for it."""
-    count = len(next(iter(columns.values()), ()))
+    values, one per row (all as long; at least one column). Stored exactly as `insert_many`
+    stores the same rows; callers that hold their values by column skip building a dict per
+    row for it."""
+    count = len(next(iter(columns.values())))
     if not count:
         return
     if not _converted_here(conn, table, columns):
