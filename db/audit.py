@@ -36,20 +36,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from db import alerts
-from db.bulk import insert_columns, insert_many, insert_with_ids
+from db.bulk import insert_columns, insert_with_ids
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
+from db.prepared import Prepared, connection_of
 
 #: The `prev_hash` of the first row.
 GENESIS = "0" * 64
@@ -87,12 +88,14 @@ _HEAD = AuditChainHead.__table__
 _SET_CHAIN = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
               .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"),
                       row_hash=bindparam("row_hash")))
-_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.row_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_HEAD_AND_LAST_ID = _READ_HEAD.add_columns(select(func.max(_TABLE.c.id)).scalar_subquery())
+_HEAD_QUERY = select(_HEAD.c.seq, _HEAD.c.row_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_READ_HEAD = Prepared(_HEAD_QUERY)
+_HEAD_AND_LAST_ID = Prepared(_HEAD_QUERY.add_columns(
+    select(func.max(_TABLE.c.id)).scalar_subquery()))
 _INSERT = insert(_TABLE)
 _INSERT_RETURNING = _INSERT.returning(_TABLE.c.id, sort_by_parameter_order=True)
-_SET_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID)
-             .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash")))
+_SET_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+                     .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash")))
 
 
 def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | None = None,
@@ -212,7 +215,7 @@ def _chain(s: Session) -> None:
     if not pending and not later:
         return
     s.flush()
-    conn = s.connection()
+    conn = connection_of(s)
     # A row rolled back with a savepoint is no longer in the session: leave it out.
     written = sorted((p for p in pending or () if not isinstance(p, AuditEntry) or p in s),
                      key=lambda p: p.id if isinstance(p, AuditEntry) else p["id"])
@@ -226,7 +229,7 @@ def _chain(s: Session) -> None:
         return
     # With rows held back (SQLite: this transaction holds the one write lock, BEGIN
     # IMMEDIATE), the next ids are the ones after the largest, as SQLite would give them.
-    head = conn.execute(_HEAD_AND_LAST_ID if later else _READ_HEAD).first()
+    head = (_HEAD_AND_LAST_ID if later else _READ_HEAD).first(conn)
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     changes = []
     for row in written:
@@ -245,7 +248,7 @@ def _chain(s: Session) -> None:
         conn.execute(_SET_CHAIN, changes)
     if later:
         last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
-        seq, prev = _chain_into(conn, later, last_id or 0, seq, prev)
+        seq, prev = _chain_into(conn, later, last_id or 0, seq, prev, _INSERT_FEW.many)
     _move_head(s, head is not None, seq, prev)
 
 
@@ -253,7 +256,7 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
     """SQLite, whose transaction holds the write lock: insert `values` (AUDIT_FIELDS) with
     the ids after the largest and their places and hashes, move the head on; their ids."""
     conn = s.connection()
-    head = conn.execute(_HEAD_AND_LAST_ID).first()
+    head = _HEAD_AND_LAST_ID.first(conn)
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
     ids = list(range((last_id or 0) + 1, (last_id or 0) + 1 + len(values)))
@@ -280,9 +283,16 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
     return ids
 
 
-def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> tuple[int, str]:
-    """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`);
-    returns the new last place and hash."""
+#: The daemon's held-back rows (two a post), inserted chained at commit: for so few rows,
+#: `insert_many`'s set-up per call (made for an import's thousands) cost more than the insert.
+_INSERT_FEW = Prepared(insert(_TABLE), keys=(*AUDIT_FIELDS, "id", "seq", "prev_hash",
+                                             "row_hash"))
+
+
+def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str,
+                insert_rows: Callable[[Connection, list[dict]], None]) -> tuple[int, str]:
+    """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`), by
+    `insert_rows(conn, rows)`; returns the new last place and hash."""
     rows = []
     # Stamped once per distinct time (an import's rows share one), not once per row.
     stamps: dict[datetime, str] = {}
@@ -297,16 +307,16 @@ def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str) -> 
         else:
             prev = chained["row_hash"] = row_digest(chained)
         rows.append(chained)
-    insert_many(conn, _TABLE, rows)
+    insert_rows(conn, rows)
     return seq, prev
 
 
 def _move_head(s: Session, exists: bool, seq: int, prev: str) -> None:
-    conn = s.connection()
+    conn = connection_of(s)
     if not exists:  # a database made without the migrations (tests' create_all)
         conn.execute(insert(_HEAD).values(id=HEAD_ID, seq=seq, row_hash=prev))
     else:
-        conn.execute(_SET_HEAD, {"b_seq": seq, "b_hash": prev})
+        _SET_HEAD.rowcount(conn, {"b_seq": seq, "b_hash": prev})
     # A head this session loaded (verify) must not keep the values it had before.
     loaded = s.identity_map.get(identity_key(AuditChainHead, HEAD_ID))
     if loaded is not None:

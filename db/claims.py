@@ -10,14 +10,13 @@ durable before the next request is sent (db/queue.py `Queue.claim`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
     Select,
     and_,
     bindparam,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 
 from db.models import AccountState, Attempt, Post, PublishCount, UTCDateTime
+from db.prepared import Prepared
 from posts.states import PostStatus, Review
 
 S = PostStatus
@@ -117,34 +117,76 @@ class Due:
                 and_(post.id > post.pair_id, partner.status == S.PUBLISHED),
                 and_(post.id < post.pair_id, partner_ready)))
 
-    def params(self, exclude: Collection[int] = ()) -> dict:
-        """The bound values of `clause` (and of `candidates`, with the posts it leaves out)."""
+    def params(self, exclude: Sequence[int] = ()) -> dict:
+        """The bound values of `clause` (and of `candidates(review, len(exclude))`, with the
+        posts it leaves out)."""
         spaced = self.overdue_until is not None
-        return {"b_account": self.account, "b_now": self.now,
-                "b_cut": self.overdue_until if spaced else self.now,
-                "b_spaced": self.now - self.lateness if spaced else self.now,
-                "b_exclude": list(exclude)}
+        params = {"b_account": self.account, "b_now": self.now,
+                  "b_cut": self.overdue_until if spaced else self.now,
+                  "b_spaced": self.now - self.lateness if spaced else self.now}
+        params.update((f"b_exclude_{n}", post_id) for n, post_id in enumerate(exclude))
+        # The places up to `excluded_slots` repeat the last post: NOT IN does not mind.
+        params.update((f"b_exclude_{n}", exclude[-1])
+                      for n in range(len(exclude), excluded_slots(len(exclude))))
+        return params
 
 
-def _candidates(review: Review) -> Select:
-    return (select(*POSTS.c, _PARENT.c.remote_id.label("reply_to"))
-            .outerjoin(_PARENT, POSTS.c.parent_id == _PARENT.c.id)
-            .outerjoin(_PARTNER, POSTS.c.pair_id == _PARTNER.c.id)
-            .outerjoin(_PARTNER_PARENT, _PARTNER.c.parent_id == _PARTNER_PARENT.c.id)
-            .outerjoin(_PARTNER_STATE, _PARTNER.c.account == _PARTNER_STATE.c.name)
-            .where(Due.clause(review), POSTS.c.id.not_in(_EXCLUDE))
-            .order_by(POSTS.c.scheduled_at, POSTS.c.id))
+def excluded_slots(excluded: int) -> int:
+    """The places for `excluded` posts in the statements that leave them out: the next power
+    of two, so the counts of posts waiting for a monthly cap, which grow claim by claim, make
+    one statement per doubling and not one per count (each is compiled inside the claim's
+    write transaction and kept, and PostgreSQL's driver prepares only statements that
+    recur)."""
+    return 0 if excluded == 0 else 1 << (excluded - 1).bit_length()
 
 
-#: The candidates under each set of review rules (two flags), built once.
-CANDIDATES = {(approval, two): _candidates(Review(approval, two))
-              for approval in (False, True) for two in (False, True)}
-#: What a claim reads of them, by review rules and dialect: on PostgreSQL, daemons sharing the
-#: database skip rows another is claiming instead of queueing behind its lock (the conditional
-#: UPDATE stays the arbiter); on SQLite the claim holds the one write lock already.
-CLAIMING = {(*rules, dialect): (query.limit(1).with_for_update(of=POSTS, skip_locked=True)
-                                if dialect == "postgresql" else query.limit(5))
-            for rules, query in CANDIDATES.items() for dialect in ("sqlite", "postgresql")}
+def _candidates(review: Review, excluded: int) -> Select:
+    """An account's due posts under `review`, soonest first, but for `excluded` posts (bound
+    as b_exclude_0, b_exclude_1, ...: `Due.params`)."""
+    query = (select(*POSTS.c, _PARENT.c.remote_id.label("reply_to"))
+             .outerjoin(_PARENT, POSTS.c.parent_id == _PARENT.c.id)
+             .outerjoin(_PARTNER, POSTS.c.pair_id == _PARTNER.c.id)
+             .outerjoin(_PARTNER_PARENT, _PARTNER.c.parent_id == _PARTNER_PARENT.c.id)
+             .outerjoin(_PARTNER_STATE, _PARTNER.c.account == _PARTNER_STATE.c.name)
+             .where(Due.clause(review))
+             .order_by(POSTS.c.scheduled_at, POSTS.c.id))
+    if excluded:
+        query = query.where(POSTS.c.id.not_in(
+            [bindparam(f"b_exclude_{n}") for n in range(excluded)]))
+    return query
+
+
+#: The candidates and the claim's reading of them, by (require_approval, two_person_rule,
+#: `excluded_slots`) and, for the claim, dialect; each built once, when first asked for.
+_CANDIDATES: dict[tuple[bool, bool, int], Prepared] = {}
+_CLAIMING: dict[tuple[bool, bool, int, str], Prepared] = {}
+
+
+def candidates(review: Review, excluded: int = 0) -> Prepared:
+    """An account's due posts under `review` (every column of `posts`, and `reply_to`: the
+    remote id of the thread part before it), soonest first, leaving out `excluded` posts;
+    bind `Due.params`."""
+    slots = excluded_slots(excluded)
+    key = (review.require_approval, review.two_person_rule, slots)
+    found = _CANDIDATES.get(key)
+    if found is None:
+        found = _CANDIDATES[key] = Prepared(_candidates(review, slots))
+    return found
+
+
+def claiming(review: Review, excluded: int, dialect: str) -> Prepared:
+    """What a claim reads of `candidates`: on PostgreSQL, daemons sharing the database skip
+    rows another is claiming instead of queueing behind its lock (the conditional UPDATE stays
+    the arbiter); on SQLite the claim holds the one write lock already."""
+    slots = excluded_slots(excluded)
+    key = (review.require_approval, review.two_person_rule, slots, dialect)
+    found = _CLAIMING.get(key)
+    if found is None:
+        query = _candidates(review, slots)
+        found = _CLAIMING[key] = Prepared(
+            query.limit(1).with_for_update(of=POSTS, skip_locked=True)
+            if dialect == "postgresql" else query.limit(5))
+    return found
 #: What the claim reads before its candidates: the account's pause and hold, and its last
 #: publish (for the overdue spacing).
 _STATE = select(STATES.c.paused, STATES.c.held_until).where(STATES.c.name == _ACCOUNT)
@@ -152,13 +194,13 @@ _LAST_PUBLISH = (select(POSTS.c.scheduled_at, POSTS.c.published_at)
                  .where(POSTS.c.account == _ACCOUNT, POSTS.c.status == S.PUBLISHED,
                         POSTS.c.published_at.is_not(None))
                  .order_by(POSTS.c.published_at.desc()).limit(1))
-_LAST_OUTCOME = (select(Attempt.__table__.c.outcome)
-                 .where(Attempt.__table__.c.post_id == bindparam("b_post"))
-                 .order_by(Attempt.__table__.c.id.desc()).limit(1))
-_START_ATTEMPT = (Attempt.__table__.insert().values(post_id=bindparam("b_post"),
-                                                    worker=bindparam("b_worker"),
-                                                    started_at=_NOW)
-                  .returning(Attempt.__table__.c.id))
+LAST_OUTCOME = Prepared(select(Attempt.__table__.c.outcome)
+                        .where(Attempt.__table__.c.post_id == bindparam("b_post"))
+                        .order_by(Attempt.__table__.c.id.desc()).limit(1))
+START_ATTEMPT = Prepared(Attempt.__table__.insert().values(post_id=bindparam("b_post"),
+                                                           worker=bindparam("b_worker"),
+                                                           started_at=_NOW)
+                         .returning(Attempt.__table__.c.id))
 _COUNTS = PublishCount.__table__
 #: At least as many publishes as the window holds: whole hours, from the one it starts in.
 _BUDGET_BOUND = (select(func.coalesce(func.sum(_COUNTS.c.posts), 0))
@@ -171,43 +213,45 @@ _BUDGET_SCAN = (select(POSTS.c.published_at)
            .order_by(POSTS.c.published_at.desc()).offset(bindparam("b_skip")).limit(1))
 
 
-def _before_claim(budgets: int) -> Select:
+def _before_claim(budgets: tuple[int, ...]) -> Select:
     """What a claim reads before its candidates, in one statement: the account's pause and
     hold, its last publish (scheduled_at, published_at; for the overdue spacing) and, for
-    each of `budgets` budgets, its bound (`_BUDGET_BOUND`, bound as b_accounts_N and
-    b_hour_N). Scalar subqueries, so the row is there even for an account with no state."""
+    each budget (the number of accounts it counts), its bound (as `_BUDGET_BOUND` reads it,
+    bound as b_accounts_N_0, b_accounts_N_1, ... and b_hour_N). Scalar subqueries, so the row
+    is there even for an account with no state."""
     last = _LAST_PUBLISH.subquery()
     columns = [_STATE.with_only_columns(STATES.c.paused).scalar_subquery(),
                _STATE.with_only_columns(STATES.c.held_until).scalar_subquery(),
                select(last.c.scheduled_at).scalar_subquery(),
                select(last.c.published_at).scalar_subquery()]
-    for n in range(budgets):
+    for n, accounts in enumerate(budgets):
         columns.append(
             select(func.coalesce(func.sum(_COUNTS.c.posts), 0))
-            .where(_COUNTS.c.account.in_(bindparam(f"b_accounts_{n}", expanding=True)),
+            .where(_COUNTS.c.account.in_([bindparam(f"b_accounts_{n}_{i}")
+                                          for i in range(accounts)]),
                    _COUNTS.c.hour >= bindparam(f"b_hour_{n}", type_=UTCDateTime))
             .scalar_subquery())
     return select(*columns)
 
 
-#: `_before_claim` for an account with no budget, one (its own) and two (and its app's),
-#: built once; more are built when asked for.
-BEFORE_CLAIM = {n: _before_claim(n) for n in range(3)}
+#: `_before_claim` by the budgets' sizes, each built once, when first asked for.
+_BEFORE_CLAIM: dict[tuple[int, ...], Prepared] = {}
 
 
 def before_claim(conn: Connection, account: str, budgets: Sequence[Budget], now: datetime
-                 ) -> Row:
+                 ) -> tuple:
     """The row of `_before_claim` for `account` and its `budgets` at `now`: paused,
     held_until, the last publish's scheduled_at and published_at, then each budget's bound
     (`budget_reopens` takes it)."""
-    query = BEFORE_CLAIM.get(len(budgets))
+    sizes = tuple(len(budget.accounts) for budget in budgets)
+    query = _BEFORE_CLAIM.get(sizes)
     if query is None:
-        query = _before_claim(len(budgets))
+        query = _BEFORE_CLAIM[sizes] = Prepared(_before_claim(sizes))
     params = {"b_account": account}
     for n, budget in enumerate(budgets):
-        params[f"b_accounts_{n}"] = list(budget.accounts)
+        params.update((f"b_accounts_{n}_{i}", name) for i, name in enumerate(budget.accounts))
         params[f"b_hour_{n}"] = _window_hour(now - budget.window)
-    return conn.execute(query, params).one()
+    return query.first(conn, params)
 
 
 #: A claim's lease, set before a monthly cap is weighed (db/reservations.py); taken back by

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.database import Database, load_post
 from db.errors import StoreError
 from db.models import Attempt, AuditEntry, Post
+from db.prepared import Prepared
 from db.transitions import PostRef, Transitions
 from posts.states import DAEMON, Action, Actor, PostStatus, check_move
 
@@ -27,10 +28,11 @@ UNSURE_OUTCOMES = frozenset({"ambiguous", "abandoned", "duplicate"})
 
 _ATTEMPTS = Attempt.__table__
 # Built once: the daemon closes one attempt per post.
-_CLOSE = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("b_id"))
-          .values(outcome=bindparam("b_outcome"), finished_at=bindparam("b_now"),
-                  error_code=bindparam("b_code"), error_message=bindparam("b_message"),
-                  explanation=bindparam("b_explanation"), remote_id=bindparam("b_remote")))
+_CLOSE = Prepared(update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("b_id"))
+                  .values(outcome=bindparam("b_outcome"), finished_at=bindparam("b_now"),
+                          error_code=bindparam("b_code"), error_message=bindparam("b_message"),
+                          explanation=bindparam("b_explanation"),
+                          remote_id=bindparam("b_remote")))
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,10 @@ class Outcomes:
         daemon = Actor(worker, DAEMON)
 
         def record(s: Session) -> None:
-            conn = s.connection()
-            conn.execute(_CLOSE, {"b_id": attempt.attempt_id, "b_outcome": attempt.outcome,
-                                  "b_now": now, "b_code": attempt.error_code,
-                                  "b_message": attempt.error_message,
-                                  "b_explanation": attempt.explanation,
-                                  "b_remote": attempt.remote_id})
+            _CLOSE.rowcount(s, {
+                "b_id": attempt.attempt_id, "b_outcome": attempt.outcome, "b_now": now,
+                "b_code": attempt.error_code, "b_message": attempt.error_message,
+                "b_explanation": attempt.explanation, "b_remote": attempt.remote_id})
             ref = PostRef(post.id, post.account, S.PUBLISHING)
             if not self.transitions.move(
                     s, ref, A.PUBLISH, daemon, now, S.PUBLISHED, "published", values={

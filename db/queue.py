@@ -19,33 +19,34 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, bindparam, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.accounts import hold_in
 from db.claims import (
     _ACCOUNT,
     _EXCLUDE,
-    _LAST_OUTCOME,
     _LAST_PUBLISH,
     _LEASE,
     _PARTNER,
     _PARTNER_STATE,
-    _START_ATTEMPT,
     _UNCLAIM,
-    CANDIDATES,
-    CLAIMING,
+    LAST_OUTCOME,
     OVERDUE_GRACE,
     POSTS,
+    START_ATTEMPT,
     Budget,
     Claim,
     Due,
     before_claim,
     budget_reopens,
+    candidates,
+    claiming,
 )
 from db.database import Database
 from db.models import Attempt, AuditEntry, Post
 from db.outcomes import UNSURE_OUTCOMES
+from db.prepared import connection_of
 from db.reservations import CapRules, admit
 from db.transitions import PostRef, Transitions, wrote
 from posts.states import DAEMON, Action, Actor, PostStatus
@@ -103,17 +104,11 @@ class Queue:
             return _due(s.connection().execute(_LAST_PUBLISH, {"b_account": account}).first(),
                         account, now)
 
-    def candidates(self) -> Select:
-        """The account's due posts, soonest first, under the office's review rules; bind
-        `Due.params` (which also names the posts to leave out)."""
-        review = self.db.review
-        return CANDIDATES[(review.require_approval, review.two_person_rule)]
-
     def due_posts(self, account: str, now: datetime) -> list[Post]:
         """The account's due posts, soonest first, without claiming any (`run --dry-run`)."""
         due = self.due(account, now)
         with self.db.reading() as s:
-            ids = [row.id for row in s.connection().execute(self.candidates(), due.params())]
+            ids = [row.id for row in candidates(self.db.review).rows(s, due.params())]
             posts = [s.get(Post, post_id) for post_id in ids]
             return [p for p in posts if not self.transitions.approval_problem(s, p)
                     and not self.transitions.approval_outdated(s, p)]
@@ -150,7 +145,7 @@ class Queue:
         with self.db.session() as s:
             if settle is not None:
                 settle(s)
-            conn = s.connection()
+            conn = connection_of(s)
             paused, held_until, *rest = before_claim(conn, account, budgets, now)
             last, bounds = rest[:2], rest[2:]
             if paused or (held_until is not None and held_until > now):
@@ -161,9 +156,9 @@ class Queue:
                     hold_in(s, account, until=reopens + budget.window, reason=budget.reason)
                     return None
             due = _due(None if last[1] is None else last, account, now)
-            review = self.db.review
-            query = CLAIMING[(review.require_approval, review.two_person_rule, self.db.dialect)]
-            for row in conn.execute(query, due.params(exclude)).all():
+            exclude = sorted(exclude)
+            query = claiming(self.db.review, len(exclude), self.db.dialect)
+            for row in query.rows(conn, due.params(exclude)):
                 claimed = self._claim_row(s, row, daemon, now, lease, cap, start_attempt)
                 if claimed is not None and prepay is not None and claimed.attempt is not None:
                     return replace(claimed, prepaid=prepay(s, claimed.post))
@@ -171,10 +166,10 @@ class Queue:
                     return claimed
             return None
 
-    def _claim_row(self, s: Session, row: Row, daemon: Actor, now: datetime,
+    def _claim_row(self, s: Session, row: tuple, daemon: Actor, now: datetime,
                    lease: timedelta, cap: CapRules | None, start_attempt: bool
                    ) -> Claim | None:
-        conn, worker = s.connection(), daemon.name
+        conn, worker = connection_of(s), daemon.name
         if self.db.review.require_approval and not self._cleared(s, row.id, daemon, now):
             return None
         fields = {"claimed_by": worker, "lease_until": now + lease}
@@ -188,17 +183,17 @@ class Queue:
                 # Not claimed after all (no status was set): it waits, saying why.
                 conn.execute(_UNCLAIM, {"b_id": row.id, "b_why": cap.explain(post, refusal)})
                 return None
-        counting = start_attempt and (row.attempt_count == 0 or conn.scalar(
-            _LAST_OUTCOME, {"b_post": row.id}) not in UNSURE_OUTCOMES)
+        counting = start_attempt and (row.attempt_count == 0 or LAST_OUTCOME.scalar(
+            conn, {"b_post": row.id}) not in UNSURE_OUTCOMES)
         # The conditional UPDATE is the arbiter between racing daemons; the state change
         # itself goes through the transition function like every other.
         ref = PostRef(row.id, row.account, row.status, row.approved_by, row.created_by)
         if not self.transitions.move(s, ref, A.CLAIM, daemon, now, S.PUBLISHING,
                                      values=fields, count_attempt=counting):
             return None
-        attempt = (conn.scalar(_START_ATTEMPT, {"b_post": row.id, "b_worker": worker,
-                                                "b_now": now}) if counting else None)
-        values = dict(row._mapping)
+        attempt = (START_ATTEMPT.scalar(conn, {"b_post": row.id, "b_worker": worker,
+                                               "b_now": now}) if counting else None)
+        values = row._asdict()
         del values["reply_to"]
         values.update(fields, status=S.PUBLISHING, updated_at=now)
         reply_to = row.reply_to

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from db import reservations
 from db.database import Database
 from db.models import Post, XCharge, XReadCharge, XReservation
+from db.prepared import Prepared
 from posts.states import PostStatus
 
 PENDING, CHARGED, NOT_CHARGED = "pending", "charged", "not_charged"
@@ -47,7 +48,10 @@ class DaySpend:
     micros: int
 
 
-_START = insert(XCharge.__table__).returning(XCharge.__table__.c.id)
+_START_KEYS = ("at", "account", "app", "operation", "purpose", "state", "units",
+               "billed_units", "unit_micros", "micros", "post_id")
+_START = Prepared(insert(XCharge.__table__).returning(XCharge.__table__.c.id),
+                  keys=_START_KEYS)
 
 
 class SpendStore:
@@ -203,11 +207,11 @@ def start_in(s: Session, *, account: str, app: str, operation: str, unit_micros:
              at: datetime, purpose: str, post_id: int | None) -> int:
     """`SpendStore.start` in the transaction of `s` (the daemon's: a post's claim)."""
     # Core, built once: one per X post, on the daemon's hot path.
-    return s.connection().execute(_START, {
+    return _START.scalar(s, {
         "at": at, "account": account, "app": app, "operation": operation,
         "purpose": purpose, "state": PENDING, "units": 1, "billed_units": 1,
         "unit_micros": unit_micros, "micros": unit_micros, "post_id": post_id,
-    }).scalar_one()
+    })
 
 
 def settle_in(s: Session, charge_id: int, *, charged: bool, remote_id: str | None = None
@@ -215,18 +219,18 @@ def settle_in(s: Session, charge_id: int, *, charged: bool, remote_id: str | Non
     """Write a create's answer in session `s`'s transaction: charged (with the id of what it
     made), or not charged (nothing was made)."""
     if charged:
-        s.connection().execute(_CHARGED, {"b_id": charge_id, "b_remote": remote_id})
+        _CHARGED.rowcount(s, {"b_id": charge_id, "b_remote": remote_id})
     else:
-        s.connection().execute(_NOT_CHARGED, {"b_id": charge_id})
+        _NOT_CHARGED.rowcount(s, {"b_id": charge_id})
 
 
 # Built once, like `_START`: one of them runs for every X post the daemon publishes.
 _CHARGES = XCharge.__table__
-_CHARGED = (update(_CHARGES).where(_CHARGES.c.id == bindparam("b_id"))
-            .values(state=CHARGED, remote_id=func.coalesce(bindparam("b_remote", type_=String),
-                                                           _CHARGES.c.remote_id)))
-_NOT_CHARGED = (update(_CHARGES).where(_CHARGES.c.id == bindparam("b_id"))
-                .values(state=NOT_CHARGED, billed_units=0, micros=0))
+_CHARGED = Prepared(update(_CHARGES).where(_CHARGES.c.id == bindparam("b_id")).values(
+    state=CHARGED, remote_id=func.coalesce(bindparam("b_remote", type_=String),
+                                           _CHARGES.c.remote_id)))
+_NOT_CHARGED = Prepared(update(_CHARGES).where(_CHARGES.c.id == bindparam("b_id"))
+                        .values(state=NOT_CHARGED, billed_units=0, micros=0))
 
 
 def _window(query, since: datetime | None, until: datetime | None, account: str | None):

@@ -31,6 +31,7 @@ from db.clearance import clearance_problem
 from db.database import Database
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post, PublishCount
+from db.prepared import Prepared
 from db.versions import content_version, keep_new_texts, keep_text
 from posts.states import DAEMON, Action, Actor, PostStatus, Review, check_move
 
@@ -41,20 +42,30 @@ _TEXT_KEPT = frozenset({A.CLAIM, A.RECLAIM, A.PUBLISH, A.REQUEUE, A.RELEASE, A.F
                         A.AWAIT_REVIEW})
 
 _POSTS = Post.__table__
-# Built once. Further columns to set come as parameters named after them (SQLAlchemy adds a
-# SET for each); the bound names of the statement's own start with b_ so none collides.
 _MOVE = (update(_POSTS).where(_POSTS.c.id == bindparam("b_id"),
                               _POSTS.c.status == bindparam("b_from"))
          .values(status=bindparam("b_to"), updated_at=bindparam("b_now")))
-#: The claim that starts an attempt counts it in the same statement.
-_MOVE_COUNTING = _MOVE.values(attempt_count=_POSTS.c.attempt_count + 1)
+#: The conditional UPDATE of a `PostRef`'s move, by whether it counts an attempt (the claim
+#: that starts one counts it in the same statement) and the further columns it sets (bound
+#: as v_<column>); each built once, when first asked for.
+_MOVES: dict[tuple[bool, tuple[str, ...]], Prepared] = {}
+
+
+def _move(counting: bool, columns: tuple[str, ...]) -> Prepared:
+    found = _MOVES.get((counting, columns))
+    if found is None:
+        statement = _MOVE.values({column: bindparam(f"v_{column}") for column in columns})
+        if counting:
+            statement = statement.values(attempt_count=_POSTS.c.attempt_count + 1)
+        found = _MOVES[(counting, columns)] = Prepared(statement)
+    return found
 
 
 _COUNTS = PublishCount.__table__
 #: Count a publish in its account's hour (posting budgets read these counts).
-_COUNT = {name: dialect.insert(_COUNTS).values(
+_COUNT = {name: Prepared(dialect.insert(_COUNTS).values(
     account=bindparam("b_account"), hour=bindparam("b_hour"), posts=1).on_conflict_do_update(
-    index_elements=[_COUNTS.c.account, _COUNTS.c.hour], set_={"posts": _COUNTS.c.posts + 1})
+    index_elements=[_COUNTS.c.account, _COUNTS.c.hour], set_={"posts": _COUNTS.c.posts + 1}))
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
 
@@ -176,10 +187,10 @@ class Transitions:
                 raise NeedsApproval(problem)
         previous = post.status
         if isinstance(post, PostRef):
-            statement = _MOVE_COUNTING if count_attempt else _MOVE
-            moved = s.connection().execute(statement, {
-                **(values or {}), "b_id": post.id, "b_from": str(previous),
-                "b_to": str(target), "b_now": now}).rowcount
+            values = values or {}
+            params = {f"v_{column}": value for column, value in values.items()}
+            params.update(b_id=post.id, b_from=str(previous), b_to=str(target), b_now=now)
+            moved = _move(count_attempt, tuple(values)).rowcount(s, params)
             if moved != 1:
                 return False
             # Inserted at commit, chained (db/audit.py); the daemon's moves keep no text.
@@ -194,7 +205,7 @@ class Transitions:
         if target == S.PUBLISHED:
             published = ((values or {}).get("published_at")
                          or getattr(post, "published_at", None) or now)
-            s.connection().execute(_COUNT[self.db.dialect], {
+            _COUNT[self.db.dialect].rowcount(s, {
                 "b_account": post.account,
                 "b_hour": published.astimezone(UTC).replace(minute=0, second=0,
                                                              microsecond=0)})

@@ -225,3 +225,30 @@ def test_wakeups_and_claims_read_the_queue_by_index_not_all_of_it(store):
     soonest = query_plan(store, _SOONEST, {"b_account": "office-x", "b_exclude": []})
     assert "ix_posts_due" in soonest and "TEMP B-TREE" not in soonest, soonest
     assert "CORRELATED" in soonest and "LIST SUBQUERY 1" not in soonest, soonest
+
+
+def test_the_claim_sends_few_distinct_statements_however_many_posts_wait_for_the_cap(store):
+    from tests.test_store import LEASE, add
+
+    # Posts found over a monthly cap are passed over by id, and more are found one claim
+    # after another. A statement per count of them would be compiled inside the claim's
+    # write transaction and kept for the daemon's life, and PostgreSQL's driver prepares
+    # on the server only the statements that recur.
+    waiting = [add(store, f"Waiting {i}.", at=T0 - timedelta(minutes=60 - i))
+               for i in range(40)]
+    last = add(store, "Due after them all.")
+    claims: set[str] = set()
+
+    def on_execute(conn, cursor, statement, params, context, many) -> None:
+        if "NOT IN" in statement:
+            claims.add(statement)
+
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    try:
+        for n in range(1, 41):
+            claimed = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE,
+                                             exclude=waiting[:n])
+            assert claimed.id == (waiting[n] if n < 40 else last)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", on_execute)
+    assert len(claims) <= (40).bit_length() + 1  # one per doubling of the count
