@@ -195,11 +195,18 @@ def _index_since(conn: Connection, body: str, last: int) -> None:
         conn.exec_driver_sql(body.replace(_PER_ROW, "(SELECT id, text AS x FROM posts "
                                                     "WHERE id > ?)"), (last,))
         return
+    query = "SELECT id, text FROM posts WHERE id > ?"
+    if not any(old.isascii() for old in folded):
+        # Every folded string holds a character beyond ASCII, so a post of ASCII text (most
+        # of an English sheet) need not be read: SQLite tells them by their length in
+        # characters being their length in bytes (a NUL stops the first count short, so a
+        # text with one is read, and looked at, too).
+        query += " AND length(text) <> length(CAST(text AS BLOB))"
     # Read through the driver's own cursor: SQLAlchemy's result rows for an import's
     # thousands of posts cost several times the query.
     cursor = conn.connection.cursor()
     try:
-        rows = cursor.execute("SELECT id, text FROM posts WHERE id > ?", (last,)).fetchall()
+        rows = cursor.execute(query, (last,)).fetchall()
     finally:
         cursor.close()
     holds_folded = re.compile("|".join(map(re.escape, folded))).search
