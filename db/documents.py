@@ -108,11 +108,13 @@ class Documents:
                     select(Section.position, Section.id)
                     .where(Section.document_id == document.id)).all())
             todo = [planned for planned in posts if planned.account not in done]
+            # Read once: an ORM attribute costs a lookup through its instrumentation each time.
+            document_id = document.id
             # One executemany for the posts and one for their audit rows, not an ORM object
             # and a flush per post: a 1 MB sheet is thousands of posts (docs/BENCHMARKS.md).
             rows = [{"account": planned.account, "platform": planned.platform,
                      "text": planned.text, "scheduled_at": planned.scheduled_at,
-                     "document_id": document.id,
+                     "document_id": document_id,
                      "section_id": section_ids.get(planned.section_index),
                      "thread_position": planned.thread_position,
                      "thread_size": planned.thread_size, "created_by": actor.name,
