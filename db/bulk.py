@@ -40,17 +40,27 @@ def insert_with_ids(s: Session, table: Table, rows: Sequence[dict],
     if not rows:
         return []
     conn = s.connection()
-    if conn.dialect.name == "sqlite":
-        last = conn.scalar(select(func.max(table.c.id))) or 0
-        ids = list(range(last + 1, last + 1 + len(rows)))
-    else:
-        ids = sorted(conn.scalars(_NEXT_IDS, {"table": table.name, "n": len(rows)}))
+    ids = _next_ids(conn, table, len(rows))
     pointers = {column: [None if i is None else ids[i] for i in indexes]
                 for column, indexes in (refer or {}).items()}
-    insert_many(conn, table, [
-        {**row, "id": row_id, **{column: to[n] for column, to in pointers.items()}}
-        for n, (row_id, row) in enumerate(zip(ids, rows, strict=True))])
+    if conn.dialect.name == "sqlite":
+        # Column by column: a merged dict per row would only be taken apart again.
+        insert_columns(conn, table, {**{key: [row[key] for row in rows] for key in rows[0]},
+                                     "id": ids, **pointers})
+    else:  # Core's executemany takes a dict per row: merging each costs least.
+        insert_many(conn, table, [
+            {**row, "id": row_id, **{column: to[n] for column, to in pointers.items()}}
+            for n, (row_id, row) in enumerate(zip(ids, rows, strict=True))])
     return ids
+
+
+def _next_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """`count` new ids for `table`'s integer `id`, ascending, for rows the caller inserts in
+    this transaction (see `insert_with_ids` for why either way is safe)."""
+    if conn.dialect.name == "sqlite":
+        last = conn.scalar(select(func.max(table.c.id))) or 0
+        return list(range(last + 1, last + 1 + count))
+    return sorted(conn.scalars(_NEXT_IDS, {"table": table.name, "n": count}))
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
@@ -65,28 +75,53 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
     take the Core path."""
     if not rows:
         return
-    dialect = conn.dialect
-    keys = list(rows[0])
-    left_out = [column for column in table.columns
-                if column.key not in rows[0] and column.default is not None]
-    if dialect.name != "sqlite" or not all(column.default.is_scalar for column in left_out):
+    if not rows[0] or not _converted_here(conn, table, rows[0]):  # rows of defaults only: Core
         conn.execute(insert(table), rows)
         return
-    defaults = {column.key: column.default.arg for column in left_out}
-    columns = [table.c[key] for key in keys] + [table.c[key] for key in defaults]
+    insert_columns(conn, table, {key: [row[key] for row in rows] for key in rows[0]})
+
+
+def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequence]) -> None:
+    """`insert_many` for rows given column by column: `columns` maps each column's key to its
+    values, one per row (all as long; at least one column). Stored exactly as `insert_many`
+    stores the same rows; callers that hold their values by column skip building a dict per
+    row for it."""
+    count = len(next(iter(columns.values())))
+    if not count:
+        return
+    if not _converted_here(conn, table, columns):
+        keys = list(columns)
+        conn.execute(insert(table), [dict(zip(keys, values, strict=True))
+                                     for values in zip(*columns.values(), strict=True)])
+        return
+    dialect = conn.dialect
+    defaults = {column.key: column.default.arg for column in table.columns
+                if column.key not in columns and column.default is not None}
+    given = [table.c[key] for key in columns]
+    left_out = [table.c[key] for key in defaults]
     preparer = dialect.identifier_preparer
     sql = (f"INSERT INTO {preparer.format_table(table)} "
-           f"({', '.join(preparer.format_column(c) for c in columns)}) "
-           f"VALUES ({', '.join('?' for _ in columns)})")
-    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    # Column by column, then zipped into rows: fewer Python steps per value than a tuple
-    # built per row.
-    values = [[row[key] for row in rows] for key in keys]
-    values = [list(map(_memoized(process), column)) if process else column
-              for process, column in zip(processors, values, strict=False)]
-    fixed = [repeat(process(value) if process else value)
-             for process, value in zip(processors[len(keys):], defaults.values(), strict=True)]
-    conn.exec_driver_sql(sql, list(zip(*values, *fixed, strict=False)))  # defaults repeat
+           f"({', '.join(preparer.format_column(c) for c in given + left_out)}) "
+           f"VALUES ({', '.join('?' for _ in given + left_out)})")
+    # Zipped column by column into rows: fewer Python steps per value than a tuple built
+    # per row. Left-out columns take their default, converted once.
+    values = [list(map(_memoized(process), column)) if (process := _processor(c, dialect))
+              else column for c, column in zip(given, columns.values(), strict=True)]
+    values += [repeat(process(value) if (process := _processor(c, dialect)) else value, count)
+               for c, value in zip(left_out, defaults.values(), strict=True)]
+    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+
+
+def _converted_here(conn: Connection, table: Table, given: Mapping) -> bool:
+    """Whether `insert_columns` converts the values itself: on SQLite, when every column left
+    out has a scalar default (Core computes the others per row)."""
+    return conn.dialect.name == "sqlite" and all(
+        column.default.is_scalar for column in table.columns
+        if column.key not in given and column.default is not None)
+
+
+def _processor(column, dialect):
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _memoized(process):
@@ -160,11 +195,22 @@ def _index_since(conn: Connection, body: str, last: int) -> None:
         conn.exec_driver_sql(body.replace(_PER_ROW, "(SELECT id, text AS x FROM posts "
                                                     "WHERE id > ?)"), (last,))
         return
-    rows = conn.exec_driver_sql("SELECT id, text FROM posts WHERE id > ?", (last,)).all()
-    singles = {old for old in folded if len(old) == 1}
-    longer = [old for old in folded if len(old) > 1]
-    touched = json.dumps([post_id for post_id, text in rows
-                          if not singles.isdisjoint(text) or any(o in text for o in longer)])
+    query = "SELECT id, text FROM posts WHERE id > ?"
+    if not any(old.isascii() for old in folded):
+        # Every folded string holds a character beyond ASCII, so a post of ASCII text (most
+        # of an English sheet) need not be read: SQLite tells them by their length in
+        # characters being their length in bytes (a NUL stops the first count short, so a
+        # text with one is read, and looked at, too).
+        query += " AND length(text) <> length(CAST(text AS BLOB))"
+    # Read through the driver's own cursor: SQLAlchemy's result rows for an import's
+    # thousands of posts cost several times the query.
+    cursor = conn.connection.cursor()
+    try:
+        rows = cursor.execute(query, (last,)).fetchall()
+    finally:
+        cursor.close()
+    holds_folded = re.compile("|".join(map(re.escape, folded))).search
+    touched = json.dumps([post_id for post_id, text in rows if holds_folded(text)])
     conn.exec_driver_sql(
         f"{_INDEX_PREFIX}SELECT id, text AS x FROM posts WHERE id > ? AND id NOT IN "
         "(SELECT value FROM json_each(?)))", (last, touched))

@@ -94,14 +94,15 @@ def cap_outlook(store: Store | None, config: Config, planned: Sequence, now: dat
     end = month_bounds(now)[1]
     groups: dict[str, dict] = {}
     unit = None
+    # Looked up once per account, not once per post: an import plans thousands, and finding
+    # the app reads the account's credentials.
+    capped: dict[str, tuple | None] = {}
     for post in planned:
-        account = next((a for a in config.accounts if a.name == post.account), None)
-        if account is None or account.spec.billing is None:
+        if post.account not in capped:
+            capped[post.account] = _capped(config, post.account, store)
+        if capped[post.account] is None:
             continue
-        settings = config.billing_for(account.platform)
-        if settings.monthly_cap_micros is None:
-            continue
-        app = _app_of(account, store)
+        account, settings, app = capped[post.account]
         group = groups.setdefault(app, {"spec": account.spec, "settings": settings,
                                         "accounts": set(), "adding": 0, "largest": (0, "")})
         group["accounts"].add(account.name)
@@ -142,6 +143,18 @@ def refuse_what_never_fits(outlooks: Sequence[CapOutlook]) -> None:
                 f"{o.title}, more than the whole {usd(o.cap)} monthly cap, so it could never "
                 f"be sent; nothing was queued. Shorten it, or raise [{o.table}] "
                 "monthly_spend_usd")
+
+
+def _capped(config: Config, name: str, store: Store | None) -> tuple | None:
+    """(account, billing settings, billing app) of the account called `name` where its
+    platform bills under a monthly cap; None where it does not (or no such account)."""
+    account = next((a for a in config.accounts if a.name == name), None)
+    if account is None or account.spec.billing is None:
+        return None
+    settings = config.billing_for(account.platform)
+    if settings.monthly_cap_micros is None:
+        return None
+    return account, settings, _app_of(account, store)
 
 
 def _app_of(account, store: Store | None) -> str:

@@ -18,7 +18,7 @@ from posts.errors import FactpostError
 from posts.factsheet import (
     FactSheet,
     heading_sections,
-    parse_factsheet,
+    parse_canonical,
     parse_structured,
     render_parts,
 )
@@ -160,7 +160,7 @@ def _parse(data: bytes, name: str, resolve: Resolver | None, base_url: str | Non
                 limit=f"{limits.text_bytes / MB:g}"))
         if kind == "text":
             text = decode_document(data, name)
-            sheet = parse_factsheet(text)
+            sheet = parse_canonical(text)
         else:
             read = _read_parts(kind, data, name, resolve, base_url)
             text, sheet = render_parts(read.parts), parse_structured(read.parts)

@@ -203,3 +203,36 @@ def test_a_bulk_row_given_as_a_mapping_is_refused_without_a_required_or_with_an_
     with pytest.raises(TypeError), store.session() as s:
         audit.write_many(s, [row])
     assert rows(store) == []
+
+
+def test_rows_written_in_bulk_hash_as_row_digest_does_whatever_their_values(store):
+    """On SQLite, write_many hashes each row without row_digest (db/audit.py
+    `_insert_chained`: from the row's values straight, each time stamped once); every row
+    must still hash as row_digest hashes it: text that JSON escapes, text beyond ASCII, a str
+    Enum, no post, times in another zone, values repeated and not, and a second batch that
+    starts from the head's link."""
+    from datetime import timezone
+
+    from posts.states import Action
+
+    awkward = ['quote " and backslash \\', "new\nline\ttab \x01", "جسر Ｂｒｉｄｇｅ é",
+               "", "1", "true", "null"]
+    post = store.posts.add(account="office-x", platform="x", text="Port open.",
+                           scheduled_at=T0, actor=AUTHOR, now=T0, status=PostStatus.DRAFT)
+    baghdad = timezone(timedelta(hours=3))
+    written = [AuditRow(at=T0 + timedelta(microseconds=i % 3), actor=text_, action=Action.CREATE,
+                        post_id=post.id if i % 2 else None, account=awkward[-1 - i % 7],
+                        from_status=None if i % 3 else PostStatus.DRAFT,
+                        to_status=PostStatus.QUEUED, reason=text_)
+               for i, text_ in enumerate(awkward * 3)]
+    written.append(AuditRow(at=T0.astimezone(baghdad), actor="importer", action="bulk",
+                            reason="the same instant, written in Baghdad's zone"))
+    with store.session() as s:
+        audit.write_many(s, written)
+    with store.session() as s:  # after the first batch, the head's link starts the next
+        audit.write_many(s, written[:3])
+    trail = rows(store)
+    assert len(trail) == 1 + len(written) + 3
+    for row in trail:
+        assert row.row_hash == row_digest({k: getattr(row, k) for k in audit.HASHED})
+    assert store.records.verify().rows == len(trail)

@@ -180,8 +180,10 @@ def test_imported_posts_are_indexed_for_search_exactly_as_posts_added_one_by_one
     # The import indexes the posts that hold none of the characters search folds without the
     # folding (db/bulk.py): what the index holds for each must be what the insert trigger
     # gives the same text, folded or not. fts5vocab lists each indexed term of each row.
+    # Text in ASCII alone is indexed without being read back; any other is read and looked
+    # at for folded characters ("Café – 40 reopened" holds none).
     texts = ["Ｂｒｉｄｇｅ １２３ reopened", "جِسْرٌ أُعِيدَ فتحه", "Plain words only",
-             "It's a quote ' and ＡＢＣ", "Schools: 40 reopened"]
+             "It's a quote ' and ＡＢＣ", "Schools: 40 reopened", "Café – 40 reopened"]
     store = open_migrated(f"sqlite:///{tmp_path / 'factpost.db'}")
     planned = [PlannedPost(account="en-fb", platform="facebook", text=text,
                            scheduled_at=NOW + timedelta(minutes=i), section_index=None)
