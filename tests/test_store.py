@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0, approve, link_pair
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
-from db import migrate
+from db import migrate, prepared
 from db.errors import EmptySearch, NotEditable, PostNotFound, StoreError
 from db.models import Attempt, AuditEntry, Post, XReservation
 from db.queue import Budget
@@ -121,6 +121,24 @@ def test_of_many_racing_claimers_exactly_one_wins_each_post(store):
     for t in threads:
         t.join()
     assert sorted(won) == sorted(ids)
+
+
+def test_a_claim_passes_over_a_post_another_daemon_is_claiming_instead_of_waiting_for_it(
+        store):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite a claim holds the one write lock")
+    # db/claims.py `claiming`: FOR UPDATE SKIP LOCKED, so daemons sharing the database do not
+    # queue behind each other's claim of the same post.
+    busy, free = add(store, "busy", at=T0 - timedelta(minutes=1)), add(store, "free")
+    with store.engine.connect() as other:  # another daemon, mid-claim of the soonest post
+        other.execute(select(Post.id).where(Post.id == busy).with_for_update())
+        claim = store.queue.claim(
+            "office-x", worker="w", now=T0, lease=LEASE,
+            # Waiting for the other daemon's lock would hang the test: fail after a second.
+            settle=lambda s: s.execute(text("SET LOCAL lock_timeout = '1s'")))
+        other.rollback()
+    assert claim.post.id == free
+    assert store.history.get(busy).status == S.QUEUED
 
 
 def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
@@ -760,6 +778,31 @@ def test_a_publish_counts_in_the_hour_it_went_out_not_the_hour_it_was_claimed(st
     store.outcomes.published(post_id, worker="w", remote_id="1", remote_url="u",
                              now=T0 + minute)
     assert store.queue.budget_reopens_at("office-x", since=T0, posts=1) == T0 + minute
+
+
+def test_the_daemon_s_statements_are_compiled_once_not_again_for_each_post(store, monkeypatch):
+    # db/prepared.py: compiling the claim's and the outcome's statements for every post was
+    # the per-post cost the prepared statements removed. Each is compiled the first time it
+    # is asked for (the publish of the first post is settled by the second claim); the third
+    # post, claimed and published like the second, compiles nothing.
+    compiled = []
+    compile_once = prepared._compile
+    monkeypatch.setattr(prepared, "_compile",
+                        lambda *args: compiled.append(args[0]) or compile_once(*args))
+    ids = [add(store, text) for text in ("first", "second", "third")]
+    settle, after_second = None, []
+    for n, post_id in enumerate(ids):
+        now = T0 + timedelta(minutes=n)
+        claim = store.queue.claim("office-x", worker="w", now=now, lease=LEASE, settle=settle)
+        assert claim.post.id == post_id
+        settle = store.outcomes.publishing(claim.post, worker="w", remote_id=str(post_id),
+                                           remote_url="u", now=now,
+                                           attempt=AttemptResult(claim.attempt, "published"))
+        if n == 1:
+            after_second = list(compiled)
+    store.outcomes.commit(settle)
+    assert [store.history.get(i).status for i in ids] == [S.PUBLISHED] * 3
+    assert compiled == after_second
 
 
 def test_history_filters_and_searches_newest_first(store):
