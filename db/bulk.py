@@ -202,13 +202,9 @@ def _index_since(conn: Connection, body: str, last: int) -> None:
         # characters being their length in bytes (a NUL stops the first count short, so a
         # text with one is read, and looked at, too).
         query += " AND length(text) <> length(CAST(text AS BLOB))"
-    # Read through the driver's own cursor: SQLAlchemy's result rows for an import's
-    # thousands of posts cost several times the query.
-    cursor = conn.connection.cursor()
-    try:
-        rows = cursor.execute(query, (last,)).fetchall()
-    finally:
-        cursor.close()
+    # Through the connection, not the driver's bare cursor, so a failing read is the
+    # DBAPIError every caller handles; the filter above leaves few rows to read.
+    rows = conn.exec_driver_sql(query, (last,)).all()
     holds_folded = re.compile("|".join(map(re.escape, folded))).search
     touched = json.dumps([post_id for post_id, text in rows if holds_folded(text)])
     conn.exec_driver_sql(
