@@ -138,29 +138,40 @@ def test_a_rolled_back_transaction_leaves_no_mark_on_the_chain(store):
     assert store.records.verify().rows == 11
 
 
-def test_concurrent_writers_share_one_unbroken_chain(store):
-    """Eight threads, each on its own connection, commit audit rows at once: each commit gets
-    its places under the head's lock (FOR UPDATE on PostgreSQL, the write lock on SQLite), so
-    no place is taken twice and no link is lost."""
+def at_once(store, writers: int, transaction) -> None:
+    """`writers` threads, each on its own connection, start together and each commit 15
+    transactions, `transaction(s, n, i)` writing the rows of writer `n`'s `i`th; raises the
+    first error a thread met."""
     errors: list[BaseException] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(writers)
 
     def writer(n: int) -> None:
         try:
             start.wait()
             for i in range(15):
                 with store.session() as s:
-                    audit.write(s, at=T0, actor=f"worker-{n}", action="claim", reason=str(i))
-                    audit.write_many(s, [AuditRow(at=T0, actor=f"worker-{n}", action="bulk")] * 2)
+                    transaction(s, n, i)
         except BaseException as exc:  # reported below, with the thread's error
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    if errors:
+        raise errors[0]
+
+
+def test_concurrent_writers_share_one_unbroken_chain(store):
+    """Eight threads, each on its own connection, commit audit rows at once: each commit gets
+    its places under the head's lock (FOR UPDATE on PostgreSQL, the write lock on SQLite), so
+    no place is taken twice and no link is lost."""
+    def transaction(s, n: int, i: int) -> None:
+        audit.write(s, at=T0, actor=f"worker-{n}", action="claim", reason=str(i))
+        audit.write_many(s, [AuditRow(at=T0, actor=f"worker-{n}", action="bulk")] * 2)
+
+    at_once(store, 8, transaction)
     assert store.records.verify().rows == 8 * 15 * 3
 
 
@@ -251,28 +262,14 @@ def test_rows_held_back_to_the_commit_are_chained_after_the_others_under_concurr
     read with the head (drawn from the sequence on PostgreSQL): with eight writers at once,
     no id or place is taken twice, every row hashes as row_digest does, and in each
     transaction they follow the rows written at once, in the order they were held back."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(8)
+    def transaction(s, n: int, i: int) -> None:
+        audit.write_later(s, held_back(i, f"{n}.{i} later 1"))
+        audit.write(s, at=T0, actor="daemon", action="pause", reason=f"{n}.{i} now")
+        audit.write_later(s, held_back(i, f"{n}.{i} later 2"))
+        audit.write_many(s, [AuditRow(at=T0, actor="daemon", action="bulk",
+                                      reason=f"{n}.{i} bulk")])
 
-    def writer(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(15):
-                with store.session() as s:
-                    audit.write_later(s, held_back(i, f"{n}.{i} later 1"))
-                    audit.write(s, at=T0, actor="daemon", action="pause", reason=f"{n}.{i} now")
-                    audit.write_later(s, held_back(i, f"{n}.{i} later 2"))
-                    audit.write_many(s, [AuditRow(at=T0, actor="daemon", action="bulk",
-                                                  reason=f"{n}.{i} bulk")])
-        except BaseException as exc:  # reported below, with the thread's error
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(store, 8, transaction)
     assert store.records.verify().rows == 8 * 15 * 4
     trail = rows(store)
     for n in range(8):
