@@ -26,6 +26,7 @@ from posts.words import Words, words
 from scheduler.cap_outlook import CapOutlook, cap_outlook, refuse_what_never_fits
 from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
+from scheduler.gc_pause import gc_paused
 from scheduler.planning import Cost, attach_images, costs, plan_posts
 from scheduler.reading import content_hash, load_document
 
@@ -70,11 +71,13 @@ def import_file(path: Path, *, store: Store, config: Config,
     supersedes the unpublished posts of the earlier version in one transaction. With
     `with_images`, each section's first post carries the section's first usable image.
     Relative link addresses resolve against `base_url` (see `load_document`)."""
-    loaded = load_document(path, base_url, config.limits)
-    return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
-                        config=config, accounts=accounts, actor=actor, now=now, at=at,
-                        every=every, replace=replace, images=loaded.images,
-                        with_images=with_images, notes=loaded.notes)
+    # Parsing, planning and storing a large sheet hold it all alive at once; see gc_pause.
+    with gc_paused():
+        loaded = load_document(path, base_url, config.limits)
+        return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
+                            config=config, accounts=accounts, actor=actor, now=now, at=at,
+                            every=every, replace=replace, images=loaded.images,
+                            with_images=with_images, notes=loaded.notes)
 
 
 def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,

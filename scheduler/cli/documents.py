@@ -17,6 +17,7 @@ from scheduler.cli.common import (
     pass_ctx,
     typed_time,
 )
+from scheduler.gc_pause import gc_paused
 from scheduler.importing import ImportReport, import_file
 from scheduler.pairing import import_pair
 from scheduler.platforms import registry
@@ -36,6 +37,9 @@ from scheduler.timing import parse_duration
                    "<base href>. Without it they are dropped, with a note.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+# A large sheet's parse and split hold it all alive at once, which the cyclic collector would
+# walk to free nothing (gc_pause). `import` pauses it too, so the two compare like with like.
+@gc_paused()
 def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
             as_json: bool) -> None:
     """Show how FILE splits into sections and posts, and what the posts will cost where a
