@@ -4,15 +4,18 @@ was found afterwards, however the jobs nest, overlap in threads or fail."""
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from conftest import page_csrf, sign_in
 
 import scheduler.cli.documents
 import scheduler.importing
+import scheduler.web.imports
 from posts.states import OPERATOR, Actor
 from scheduler import gc_pause
 from scheduler.cli import cli
@@ -167,4 +170,21 @@ def test_preview_reads_and_splits_with_the_collector_paused(tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     assert "OUR MISSION" in result.output
     assert read == [False]
+    assert gc.isenabled()
+
+
+def test_the_web_reviews_and_queues_an_import_with_the_collector_paused(newsroom, monkeypatch):
+    read = _recording_while(scheduler.web.imports, "parse_with_images", monkeypatch)
+    stored = _recording_while(scheduler.web.imports, "store_import", monkeypatch)
+    client = sign_in(newsroom.url, "chen")
+    form = {"csrf": page_csrf(client, "/import"), "account": ["office-x", "office-fb"],
+            "schedule": "spaced", "at": "", "every": "0s"}
+    page = client.post("/import/review", data=form,
+                       files={"file": ("sheet.txt", SHEET.encode("utf-8"))})
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="review" value="([^"]+)"', page.text).group(1)
+    done = client.post("/import", data={"csrf": page_csrf(client), "review": token})
+    assert done.status_code == 303, done.text
+    assert newsroom.store.history.search()  # queued (as drafts, under review)
+    assert (read, stored) == ([False], [False])
     assert gc.isenabled()

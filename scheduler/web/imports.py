@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from scheduler.errors import FactpostError
+from scheduler.gc_pause import gc_paused
 from scheduler.importing import ImportPlan, plan_import, store_import
 from scheduler.reading import (
     ACCEPTED_SUFFIXES,
@@ -93,11 +94,15 @@ def review(request: Request, actor, fields: dict, data: bytes | None, name: str
         # "now" is fixed at review, so confirming a minute later plans the same times.
         fields["start"] = schedule_time(w, fields["at"] or "now")
         fields["spacing"] = parse_duration(fields["every"] or "0s")
-    loaded = parse_with_images(data, name, base_url=fields["base_url"].strip() or None,
-                               limits=w.config.limits)
-    pending = PendingImport(user=actor.name, name=name, loaded=loaded, fields=fields,
-                            plan=None)  # type: ignore[arg-type]
-    pending.plan = _plan(request, pending)
+    # As `factpost import` does (import_file): a large sheet and its plan are all alive at
+    # once, which the cyclic collector would walk to free nothing. Requests run in threads;
+    # gc_paused counts them.
+    with gc_paused():
+        loaded = parse_with_images(data, name, base_url=fields["base_url"].strip() or None,
+                                   limits=w.config.limits)
+        pending = PendingImport(user=actor.name, name=name, loaded=loaded, fields=fields,
+                                plan=None)  # type: ignore[arg-type]
+        pending.plan = _plan(request, pending)
     return pending
 
 
@@ -153,6 +158,7 @@ async def import_confirm(request: Request, actor: AuthorForm):
     reviews = pending_imports(request)
     pending = reviews.get(token, actor.name)
 
+    @gc_paused()  # as review() says
     def run():
         plan = _plan(request, pending)
         if _shown(plan) != _shown(pending.plan):
