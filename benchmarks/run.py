@@ -428,9 +428,10 @@ def import_rows(backend: str, size: int) -> list[Row]:
             sheet.write_text(sheet_text, encoding="utf-8")
             mb = sheet.stat().st_size / 1_048_576
             started = time.perf_counter()
-            # With the cyclic collector paused, as `factpost preview` and import_file pause it.
+            parsed = parse_factsheet(sheet.read_text("utf-8"))
+            # With the cyclic collector paused once the sheet is read, as `factpost preview`
+            # and import_file pause it.
             with gc_paused():
-                parsed = parse_factsheet(sheet.read_text("utf-8"))
                 snippets = sum(len(s) for a in o.config.accounts
                                for _, s in snippets_for(parsed, a))
             bare.append(time.perf_counter() - started)
@@ -627,7 +628,8 @@ NOTES = """\
   Where the account threads' time goes: `python benchmarks/profile_threads.py`.
 - **Import**: a 1 MB fact sheet (2,115 sections) for one X account and one Page, each figure
   the best of three rounds (the two taken in turn), both with the cyclic garbage collector
-  paused as `factpost preview` and `factpost import` pause it (`scheduler/gc_pause.py`). The
+  paused once the sheet is read, as `factpost preview` and `factpost import` pause it
+  (`scheduler/gc_pause.py`). The
   bare figure parses and splits it with no database, as `factpost preview` does; the whole
   import adds planning, the store's checks and one transaction with every post, audit row
   and search-index entry, written in bulk (executemany, ids given under SQLite's write lock,

@@ -71,9 +71,11 @@ def import_file(path: Path, *, store: Store, config: Config,
     supersedes the unpublished posts of the earlier version in one transaction. With
     `with_images`, each section's first post carries the section's first usable image.
     Relative link addresses resolve against `base_url` (see `load_document`)."""
-    # Parsing, planning and storing a large sheet hold it all alive at once; see gc_pause.
+    loaded = load_document(path, base_url, config.limits)
+    # Planning and storing a large sheet hold it all alive at once; see gc_pause. Not while
+    # reading the file: a PDF or Word reader's garbage in cycles is collected as it goes, so
+    # a hostile file's cannot pile up until the end.
     with gc_paused():
-        loaded = load_document(path, base_url, config.limits)
         return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
                             config=config, accounts=accounts, actor=actor, now=now, at=at,
                             every=every, replace=replace, images=loaded.images,

@@ -37,9 +37,6 @@ from scheduler.timing import parse_duration
                    "<base href>. Without it they are dropped, with a note.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
-# A large sheet's parse and split hold it all alive at once, which the cyclic collector would
-# walk to free nothing (gc_pause). `import` pauses it too, so the two compare like with like.
-@gc_paused()
 def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
             as_json: bool) -> None:
     """Show how FILE splits into sections and posts, and what the posts will cost where a
@@ -55,15 +52,25 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
     Example:
       factpost preview factsheet.txt --json
     """
-    from dataclasses import replace as with_fields
-
-    from posts.split import split_section
     from scheduler.config import default_config_path
-    from scheduler.planning import check_post_count, snippets_for
 
     configured = ctx.config_path is not None or default_config_path().is_file()
     limits = ctx.config.limits if configured else None
     loaded = load_document(file, check_base_url(base_url) if base_url else None, limits)
+    # A large sheet's split holds it all alive at once, which the cyclic collector would walk
+    # to free nothing (gc_pause). `import` pauses it after reading too: like with like.
+    with gc_paused():
+        _preview(ctx, loaded, configured=configured, limits=limits, links=links,
+                 as_json=as_json)
+
+
+def _preview(ctx: Context, loaded, *, configured: bool, limits, links: str | None,
+             as_json: bool) -> None:
+    from dataclasses import replace as with_fields
+
+    from posts.split import split_section
+    from scheduler.planning import check_post_count, snippets_for
+
     sheet = loaded.sheet
     accounts = ctx.config.accounts if configured else ()
     snippets = [

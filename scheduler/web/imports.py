@@ -94,14 +94,14 @@ def review(request: Request, actor, fields: dict, data: bytes | None, name: str
         # "now" is fixed at review, so confirming a minute later plans the same times.
         fields["start"] = schedule_time(w, fields["at"] or "now")
         fields["spacing"] = parse_duration(fields["every"] or "0s")
-    # As `factpost import` does (import_file): a large sheet and its plan are all alive at
-    # once, which the cyclic collector would walk to free nothing. Requests run in threads;
-    # gc_paused counts them.
+    loaded = parse_with_images(data, name, base_url=fields["base_url"].strip() or None,
+                               limits=w.config.limits)
+    pending = PendingImport(user=actor.name, name=name, loaded=loaded, fields=fields,
+                            plan=None)  # type: ignore[arg-type]
+    # As `factpost import` does once the file is read (import_file): a large sheet and its
+    # plan are all alive at once, which the cyclic collector would walk to free nothing.
+    # Requests run in threads; gc_paused counts them.
     with gc_paused():
-        loaded = parse_with_images(data, name, base_url=fields["base_url"].strip() or None,
-                                   limits=w.config.limits)
-        pending = PendingImport(user=actor.name, name=name, loaded=loaded, fields=fields,
-                                plan=None)  # type: ignore[arg-type]
         pending.plan = _plan(request, pending)
     return pending
 
