@@ -46,6 +46,7 @@ from posts.factsheet import parse_factsheet  # noqa: E402
 from posts.states import OPERATOR, Actor, PostStatus  # noqa: E402
 from scheduler.config import AccountConfig  # noqa: E402
 from scheduler.dispatch import Dispatcher  # noqa: E402
+from scheduler.gc_pause import gc_paused  # noqa: E402
 from scheduler.importing import import_file  # noqa: E402
 from scheduler.planning import snippets_for  # noqa: E402
 from scheduler.platforms.facebook import DEFAULT_BASE as GRAPH_BASE  # noqa: E402
@@ -473,7 +474,11 @@ def import_rows(backend: str, size: int) -> list[Row]:
             mb = sheet.stat().st_size / 1_048_576
             started = time.perf_counter()
             parsed = parse_factsheet(sheet.read_text("utf-8"))
-            snippets = sum(len(s) for a in o.config.accounts for _, s in snippets_for(parsed, a))
+            # With the cyclic collector paused once the sheet is read, as `factpost preview`
+            # and import_file pause it.
+            with gc_paused():
+                snippets = sum(len(s) for a in o.config.accounts
+                               for _, s in snippets_for(parsed, a))
             bare.append(time.perf_counter() - started)
             del parsed
             started = time.perf_counter()
@@ -671,11 +676,14 @@ NOTES = """\
   create is written in the claim's transaction, and settled with the post's outcome.
   Where the account threads' time goes: `python benchmarks/profile_threads.py`.
 - **Import**: a 1 MB fact sheet (2,115 sections) for one X account and one Page, each figure
-  the best of three rounds (the two taken in turn). The bare figure parses and splits it with
-  no database, as `factpost preview` does; the whole import adds planning, the store's
-  checks and one transaction with every post, audit row and search-index entry, written in
-  bulk (executemany, ids given under SQLite's write lock, audit rows chained as inserted,
-  the search index filled in one statement) rather than one ORM flush per post.
+  the best of three rounds (the two taken in turn), both with the cyclic garbage collector
+  paused once the sheet is read, as `factpost preview` and `factpost import` pause it
+  (`scheduler/gc_pause.py`). The
+  bare figure parses and splits it with no database, as `factpost preview` does; the whole
+  import adds planning, the store's checks and one transaction with every post, audit row
+  and search-index entry, written in bulk (executemany, ids given under SQLite's write lock,
+  audit rows chained as inserted, the search index filled in one statement) rather than one
+  ORM flush per post.
 - The load average (1, 5, 15 minutes) at the start and end of the run is in the header: a run
   on a busy machine shows there.
 """

@@ -26,6 +26,7 @@ from posts.words import Words, words
 from scheduler.cap_outlook import CapOutlook, cap_outlook, refuse_what_never_fits
 from scheduler.config import AccountConfig, Config
 from scheduler.corrections import Correction, plan_correction
+from scheduler.gc_pause import gc_paused
 from scheduler.planning import Cost, attach_images, costs, plan_posts
 from scheduler.reading import content_hash, load_document
 
@@ -71,10 +72,14 @@ def import_file(path: Path, *, store: Store, config: Config,
     `with_images`, each section's first post carries the section's first usable image.
     Relative link addresses resolve against `base_url` (see `load_document`)."""
     loaded = load_document(path, base_url, config.limits)
-    return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
-                        config=config, accounts=accounts, actor=actor, now=now, at=at,
-                        every=every, replace=replace, images=loaded.images,
-                        with_images=with_images, notes=loaded.notes)
+    # Planning and storing a large sheet hold it all alive at once; see gc_pause. Not while
+    # reading the file: a PDF or Word reader's garbage in cycles is collected as it goes, so
+    # a hostile file's cannot pile up until the end.
+    with gc_paused():
+        return import_sheet(loaded.text, loaded.sheet, source_name=path.name, store=store,
+                            config=config, accounts=accounts, actor=actor, now=now, at=at,
+                            every=every, replace=replace, images=loaded.images,
+                            with_images=with_images, notes=loaded.notes)
 
 
 def import_sheet(text: str, sheet: FactSheet, *, source_name: str, store: Store,

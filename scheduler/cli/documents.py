@@ -17,6 +17,7 @@ from scheduler.cli.common import (
     pass_ctx,
     typed_time,
 )
+from scheduler.gc_pause import gc_paused
 from scheduler.importing import ImportReport, import_file
 from scheduler.pairing import import_pair
 from scheduler.platforms import registry
@@ -51,15 +52,25 @@ def preview(ctx: Context, file: Path, links: str | None, base_url: str | None,
     Example:
       factpost preview factsheet.txt --json
     """
-    from dataclasses import replace as with_fields
-
-    from posts.split import split_section
     from scheduler.config import default_config_path
-    from scheduler.planning import check_post_count, snippets_for
 
     configured = ctx.config_path is not None or default_config_path().is_file()
     limits = ctx.config.limits if configured else None
     loaded = load_document(file, check_base_url(base_url) if base_url else None, limits)
+    # A large sheet's split holds it all alive at once, which the cyclic collector would walk
+    # to free nothing (gc_pause). `import` pauses it after reading too: like with like.
+    with gc_paused():
+        _preview(ctx, loaded, configured=configured, limits=limits, links=links,
+                 as_json=as_json)
+
+
+def _preview(ctx: Context, loaded, *, configured: bool, limits, links: str | None,
+             as_json: bool) -> None:
+    from dataclasses import replace as with_fields
+
+    from posts.split import split_section
+    from scheduler.planning import check_post_count, snippets_for
+
     sheet = loaded.sheet
     accounts = ctx.config.accounts if configured else ()
     snippets = [

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from scheduler.errors import FactpostError
+from scheduler.gc_pause import gc_paused
 from scheduler.importing import ImportPlan, plan_import, store_import
 from scheduler.reading import (
     ACCEPTED_SUFFIXES,
@@ -97,7 +98,11 @@ def review(request: Request, actor, fields: dict, data: bytes | None, name: str
                                limits=w.config.limits)
     pending = PendingImport(user=actor.name, name=name, loaded=loaded, fields=fields,
                             plan=None)  # type: ignore[arg-type]
-    pending.plan = _plan(request, pending)
+    # As `factpost import` does once the file is read (import_file): a large sheet and its
+    # plan are all alive at once, which the cyclic collector would walk to free nothing.
+    # Requests run in threads; gc_paused counts them.
+    with gc_paused():
+        pending.plan = _plan(request, pending)
     return pending
 
 
@@ -153,6 +158,7 @@ async def import_confirm(request: Request, actor: AuthorForm):
     reviews = pending_imports(request)
     pending = reviews.get(token, actor.name)
 
+    @gc_paused()  # as review() says
     def run():
         plan = _plan(request, pending)
         if _shown(plan) != _shown(pending.plan):
