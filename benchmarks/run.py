@@ -23,16 +23,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import facebook  # noqa: E402
+import psycopg  # noqa: E402
 import tweepy  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks import statements  # noqa: E402
 from benchmarks.harness import Office, office  # noqa: E402
@@ -114,80 +118,120 @@ def bare_loop(o: Office, texts: dict[str, list[str]]) -> float:
 
 # The floor: what one durable transaction per post costs with nothing of factpost around it.
 # The statements a publish needs at least (the claim with its attempt and audit row, the
-# previous post's outcome with its audit row and the audit chain's head), through the sqlite3
-# module, one BEGIN IMMEDIATE ... COMMIT per post under synchronous = FULL, as db/engine.py
-# sets it. Audit rows are chained in the INSERT itself (their place and hashes computed
-# before it), which is the least the chain can cost.
-_RAW_OUTCOME = [
-    "UPDATE attempts SET outcome = 'published', finished_at = ?, remote_id = ? WHERE id = ?",
-    "UPDATE posts SET status = 'published', remote_id = ?, published_at = ?, claimed_by = NULL,"
-    " lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'publishing'",
-]
-_RAW_DUE = ("SELECT id, text FROM posts WHERE account = ? AND status = 'queued' AND "
-            "scheduled_at <= ? ORDER BY scheduled_at, id LIMIT 1")
-_RAW_CLAIM = ("UPDATE posts SET status = 'publishing', claimed_by = 'raw', lease_until = ?, "
-              "attempt_count = attempt_count + 1, updated_at = ? WHERE id = ? AND "
-              "status = 'queued'")
-_RAW_ATTEMPT = "INSERT INTO attempts (post_id, worker, started_at) VALUES (?, 'raw', ?)"
-_RAW_AUDIT = ("INSERT INTO audit_log (at, actor, action, post_id, account, from_status, "
-              "to_status, seq, prev_hash, row_hash) VALUES (?, 'raw', ?, ?, ?, ?, ?, ?, ?, ?)")
-_RAW_HEAD = "UPDATE audit_chain_head SET seq = ?, row_hash = ? WHERE id = 1"
+# previous post's outcome with its audit row and the audit chain's head), through the
+# database's own driver (`RawDriver`), one transaction per post, committed before the next
+# request of its account. Audit rows are chained in the INSERT itself (their place and hashes
+# computed before it), which is the least the chain can cost. The head is read last, as
+# db/audit.py reads it at commit: on PostgreSQL locked (FOR UPDATE), since the two accounts
+# write different posts but the one head row orders every transaction's audit rows, so of two
+# committing at once one waits for the other's head; on SQLite the transaction holds the one
+# write lock from BEGIN IMMEDIATE already. Written with ? placeholders (sqlite3's).
+_RAW = {
+    "outcome_attempt": "UPDATE attempts SET outcome = 'published', finished_at = ?, "
+                       "remote_id = ? WHERE id = ?",
+    "outcome_post": "UPDATE posts SET status = 'published', remote_id = ?, published_at = ?, "
+                    "claimed_by = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND "
+                    "status = 'publishing'",
+    "due": "SELECT id, text FROM posts WHERE account = ? AND status = 'queued' AND "
+           "scheduled_at <= ? ORDER BY scheduled_at, id LIMIT 1",
+    "claim": "UPDATE posts SET status = 'publishing', claimed_by = 'raw', lease_until = ?, "
+             "attempt_count = attempt_count + 1, updated_at = ? WHERE id = ? AND "
+             "status = 'queued'",
+    "attempt": "INSERT INTO attempts (post_id, worker, started_at) VALUES (?, 'raw', ?) "
+               "RETURNING id",
+    "audit": "INSERT INTO audit_log (at, actor, action, post_id, account, from_status, "
+             "to_status, seq, prev_hash, row_hash) VALUES (?, 'raw', ?, ?, ?, ?, ?, ?, ?, ?)",
+    "head": "SELECT seq, row_hash FROM audit_chain_head WHERE id = 1",
+    "move_head": "UPDATE audit_chain_head SET seq = ?, row_hash = ? WHERE id = 1",
+}
+
+
+@dataclass(frozen=True)
+class RawDriver:
+    """What the floor needs of one database, the rest of its work being the same on both:
+    `name` (the driver, as the row names it), `connect()` (a new DB-API connection with
+    `execute` and `commit`, settings as factpost's engine gives them), `begin` (the statement
+    that opens a write transaction; None where the driver opens one itself with the first
+    statement, as psycopg does), `sql` (`_RAW`'s statements in the driver's own words),
+    `serial` (held around each transaction: SQLite's one writer, queued for in the process as
+    db/database.py does; nothing on PostgreSQL, whose row locks serialise what must be), and
+    `stamp()` (the time now, as the driver takes a stored time)."""
+
+    name: str
+    connect: Callable[[], Any]
+    begin: str | None
+    sql: dict[str, str]
+    serial: contextlib.AbstractContextManager
+    stamp: Callable[[], object]
+
+
+def raw_driver(url: str) -> RawDriver:
+    """The raw driver of the database at `url` (a factpost database URL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        def connect_sqlite() -> sqlite3.Connection:
+            c = sqlite3.connect(parsed.database, isolation_level=None, check_same_thread=False)
+            c.execute("PRAGMA journal_mode = WAL")
+            c.execute("PRAGMA synchronous = FULL")  # as db/engine.py: an fsync per commit
+            return c
+
+        return RawDriver("sqlite3", connect_sqlite, "BEGIN IMMEDIATE", dict(_RAW),
+                         threading.Lock(),
+                         lambda: now().replace(tzinfo=None).isoformat(" "))
+    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    sql = {key: statement.replace("?", "%s") for key, statement in _RAW.items()}
+    sql["head"] += " FOR UPDATE"
+    # psycopg's defaults, as factpost's engine keeps them (a statement run five times is
+    # prepared on the server); synchronous_commit is the server's (on: the commit waits for
+    # its WAL to be flushed).
+    return RawDriver("psycopg", lambda: psycopg.connect(conninfo), None, sql,
+                     contextlib.nullcontext(), lambda: now().replace(tzinfo=None))
 
 
 def raw_floor(o: Office) -> float:
     """Publish every due post of the office's accounts with the raw driver and the bare
     loop's clients (one thread and one connection per account); returns the seconds taken."""
-    path = o.config.database_url.split("///", 1)[1]
-    # As db/database.py does: threads queue on a lock for SQLite's one writer rather than
-    # poll for it in SQLite's busy handler.
-    write_lock = threading.Lock()
-
-    def stamp() -> str:
-        return now().replace(tzinfo=None).isoformat(" ")
-
-    def audit(c: sqlite3.Connection, head: list, action: str, post: int, account: str,
-              before: str, after: str) -> None:
-        at = stamp()
-        head[0] += 1
-        digest = hashlib.sha256(f"{head[0]}|{head[1]}|{at}|{action}|{post}|{before}|{after}"
-                                .encode()).hexdigest()
-        c.execute(_RAW_AUDIT, (at, action, post, account, before, after, head[0], head[1],
-                               digest))
-        head[1] = digest
+    driver = raw_driver(o.config.database_url)
+    sql = driver.sql
 
     def publish(account: AccountConfig) -> None:
         post = sender(o, account)
-        c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
+        c = driver.connect()
         done = None  # (post id, attempt id, remote id) of the previous post
         while True:
-            with write_lock:
+            with driver.serial:
                 row = transaction(c, account, done)
             if row is None:
                 break
             done = (row[0], row[2], str(post(row[1])))
         c.close()
 
-    def transaction(c: sqlite3.Connection, account: AccountConfig, done: tuple | None
-                    ) -> tuple | None:
+    def transaction(c, account: AccountConfig, done: tuple | None) -> tuple | None:
         """The previous post's outcome and the next claim, committed; the claimed post's id,
         text and attempt id, or None."""
-        c.execute("BEGIN IMMEDIATE")
-        head = list(c.execute("SELECT seq, row_hash FROM audit_chain_head WHERE id = 1")
-                    .fetchone() or (0, "0" * 64))
-        t = stamp()
+        if driver.begin is not None:
+            c.execute(driver.begin)
+        t = driver.stamp()
+        changes = []  # (action, post, from, to) of the audit rows to chain
         if done is not None:
-            c.execute(_RAW_OUTCOME[0], (t, done[2], done[1]))
-            c.execute(_RAW_OUTCOME[1], (done[2], t, t, done[0]))
-            audit(c, head, "publish", done[0], account.name, "publishing", "published")
-        row = c.execute(_RAW_DUE, (account.name, t)).fetchone()
+            c.execute(sql["outcome_attempt"], (t, done[2], done[1]))
+            c.execute(sql["outcome_post"], (done[2], t, t, done[0]))
+            changes.append(("publish", done[0], "publishing", "published"))
+        row = c.execute(sql["due"], (account.name, t)).fetchone()
         if row is not None:
-            c.execute(_RAW_CLAIM, (t, t, row[0]))
-            row = (*row, c.execute(_RAW_ATTEMPT, (row[0], t)).lastrowid)
-            audit(c, head, "claim", row[0], account.name, "queued", "publishing")
-        c.execute(_RAW_HEAD, tuple(head))
-        c.execute("COMMIT")
+            c.execute(sql["claim"], (t, t, row[0]))
+            row = (*row, c.execute(sql["attempt"], (row[0], t)).fetchone()[0])
+            changes.append(("claim", row[0], "queued", "publishing"))
+        seq, prev = c.execute(sql["head"]).fetchone() or (0, "0" * 64)
+        for action, post_id, before, after in changes:
+            seq += 1
+            digest = hashlib.sha256(f"{seq}|{prev}|{t}|{action}|{post_id}|{before}|{after}"
+                                    .encode()).hexdigest()
+            c.execute(sql["audit"], (t, action, post_id, account.name, before, after, seq,
+                                     prev, digest))
+            prev = digest
+        c.execute(sql["move_head"], (seq, prev))
+        c.commit()
         return row
 
     return timed_threads(publish, [(a,) for a in o.config.accounts])
@@ -220,7 +264,7 @@ def overhead(backend: str, n: int, latency: float) -> list[Row]:
                        f"{ours_cpu / n * 1000:.2f} ms")
         rows = [(f"dispatch overhead: {n} due posts, 2 accounts, API latency "
                  f"{latency * 1000:.0f} ms (bare loop / factpost)", backend, figure)]
-        if backend == "sqlite" and latency == 0:
+        if latency == 0:
             queue_posts(o.store, accounts, n, at=now() - timedelta(seconds=1), label="Raw")
             sent = o.sent()
             cpu = time.process_time()
@@ -228,7 +272,8 @@ def overhead(backend: str, n: int, latency: float) -> list[Row]:
             floor_cpu = time.process_time() - cpu
             assert o.sent() - sent == n, (o.sent() - sent, n)
             rows.append((f"dispatch floor: {n} due posts, 2 accounts, API latency 0 ms (bare "
-                         "loop / raw sqlite3, one durable transaction per post)", backend,
+                         f"loop / raw {raw_driver(o.config.database_url).name}, one durable "
+                         "transaction per post)", backend,
                          f"{bare:.2f} s / {floor:.2f} s = {floor / bare:.2f}x; factpost "
                          f"{ours / floor:.2f}x the floor; CPU per post "
                          f"{floor_cpu / n * 1000:.2f} ms"))
@@ -597,16 +642,20 @@ NOTES = """\
   process per post (the emulator's answers included) is given too: the client libraries, the
   emulator and the bookkeeping all run on the interpreter's one lock, so with an instant API
   the ratio follows CPU per post, whatever the disk.
-- **Dispatch floor** (SQLite, 0 ms): the same requests with the least a durable publish
-  needs, through the sqlite3 module with nothing of factpost around it: per post one
-  `BEGIN IMMEDIATE ... COMMIT` under `synchronous = FULL` holding the previous post's outcome
-  (attempt and post updated, audit row), the claim (due post read, claimed, attempt row,
-  audit row) and the audit chain's head. Its ratio to the bare loop is what one fsync per post
-  and the two threads' hand-overs of the interpreter lock around it cost, which no
-  bookkeeping can go under while each outcome must be durable before the next request;
-  "factpost Nx the floor" is what factpost adds above that (its checks of pause, hold,
-  budgets and review, the hourly count, X's spend ledger, the audit chain's hashing, the
-  session around the transaction).
+- **Dispatch floor** (0 ms): the same requests with the least a durable publish needs,
+  through the database's own driver with nothing of factpost around it (sqlite3; psycopg on
+  PostgreSQL): per post one transaction holding the previous post's outcome (attempt and post
+  updated, audit row), the claim (due post read, claimed, attempt row, audit row) and the
+  audit chain's head, read last (on PostgreSQL `SELECT ... FOR UPDATE`, as factpost locks it,
+  so the two accounts' transactions take turns at the head), committed before the account's
+  next request. On SQLite it is a `BEGIN IMMEDIATE ... COMMIT` under `synchronous = FULL`;
+  on PostgreSQL each statement, BEGIN and COMMIT included, is a round trip to the server,
+  whose backends share the machine's cores with the client, and the commit waits for the WAL
+  flush (the server's `synchronous_commit`). Its ratio to the bare loop is what that and the
+  two threads' hand-overs of the interpreter lock around it cost, which no bookkeeping can go
+  under while each outcome must be durable before the next request; "factpost Nx the floor"
+  is what factpost adds above that (its checks of pause, hold, budgets and review, the hourly
+  count, X's spend ledger, the audit chain's hashing, the session around the transaction).
 - **Latency**: a running daemon, a deep queue, and posts falling due one every 100 ms. Two
   figures from a post's due time: to its claim (the time the claim's transaction read, which
   its attempt row keeps; the commit follows within one fsync), and to the emulator receiving

@@ -28,8 +28,10 @@ cap's month lock, and it is held only for the few statements of the commit.
 
 On SQLite, where the transaction holds the write lock from its first statement, rows written
 in bulk are chained as they are inserted (`write_many`: ids after the largest, given
-explicitly, and the head moved on at once), and the daemon's rows (`write_later`) are inserted
-already chained at commit: one INSERT per row or batch instead of an INSERT and an UPDATE.
+explicitly, and the head moved on at once). The daemon's rows (`write_later`) are inserted
+already chained at commit on both databases, with their ids read with the head (the ones
+after the largest on SQLite, drawn from the sequence on PostgreSQL): one INSERT per batch
+instead of an INSERT and an UPDATE.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from db import alerts
-from db.bulk import insert_columns, insert_with_ids
+from db.bulk import insert_columns, insert_with_ids, next_ids
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
 from db.prepared import Prepared, connection_of
@@ -92,8 +94,15 @@ _HEAD_QUERY = select(_HEAD.c.seq, _HEAD.c.row_hash).where(_HEAD.c.id == HEAD_ID)
 _READ_HEAD = Prepared(_HEAD_QUERY)
 _HEAD_AND_LAST_ID = Prepared(_HEAD_QUERY.add_columns(
     select(func.max(_TABLE.c.id)).scalar_subquery()))
+#: PostgreSQL, with rows held back (`write_later`): the head, locked, and `b_n` new ids for
+#: those rows drawn from audit_log's sequence (as db/bulk.py draws an import's), in one
+#: statement, so the rows are inserted already chained, as on SQLite, instead of inserted
+#: first and updated with their places and hashes once the head is locked (a statement, and a
+#: round trip to the server, more per commit).
+_HEAD_AND_IDS = Prepared(_HEAD_QUERY.add_columns(
+    select(func.array_agg(func.nextval(func.pg_get_serial_sequence(_TABLE.name, "id"))))
+    .select_from(func.generate_series(1, bindparam("b_n"))).scalar_subquery()))
 _INSERT = insert(_TABLE)
-_INSERT_RETURNING = _INSERT.returning(_TABLE.c.id, sort_by_parameter_order=True)
 _SET_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID)
                      .values(seq=bindparam("b_seq"), row_hash=bindparam("b_hash")))
 
@@ -219,17 +228,18 @@ def _chain(s: Session) -> None:
     # A row rolled back with a savepoint is no longer in the session: leave it out.
     written = sorted((p for p in pending or () if not isinstance(p, AuditEntry) or p in s),
                      key=lambda p: p.id if isinstance(p, AuditEntry) else p["id"])
-    if later and conn.dialect.name != "sqlite":
-        # Ids come from a sequence, in no order between transactions: insert the held-back
-        # rows now and chain them with the others.
-        ids = conn.execute(_INSERT_RETURNING, later).scalars().all()
-        written += [{**row, "id": row_id} for row_id, row in zip(ids, later, strict=True)]
-        later = None
     if not written and not later:
         return
-    # With rows held back (SQLite: this transaction holds the one write lock, BEGIN
-    # IMMEDIATE), the next ids are the ones after the largest, as SQLite would give them.
-    head = (_HEAD_AND_LAST_ID if later else _READ_HEAD).first(conn)
+    # With rows held back, their ids are read with the head: on SQLite, whose transaction
+    # holds the one write lock (BEGIN IMMEDIATE), the ones after the largest, as SQLite would
+    # give them; on PostgreSQL drawn from the sequence.
+    sqlite = conn.dialect.name == "sqlite"
+    if not later:
+        head = _READ_HEAD.first(conn)
+    elif sqlite:
+        head = _HEAD_AND_LAST_ID.first(conn)
+    else:
+        head = _HEAD_AND_IDS.first(conn, {"b_n": len(later)})
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
     changes = []
     for row in written:
@@ -247,8 +257,13 @@ def _chain(s: Session) -> None:
         # that cost an import of 6,768 posts about a third of its chaining time.
         conn.execute(_SET_CHAIN, changes)
     if later:
-        last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
-        seq, prev = _chain_into(conn, later, last_id or 0, seq, prev, _INSERT_FEW.many)
+        if head is None:  # no head row (a database made without the migrations)
+            ids = next_ids(conn, _TABLE, len(later))
+        elif sqlite:
+            ids = range((head[2] or 0) + 1, (head[2] or 0) + 1 + len(later))
+        else:
+            ids = sorted(head[2])
+        seq, prev = _chain_into(conn, later, ids, seq, prev, _insert_few)
     _move_head(s, head is not None, seq, prev)
 
 
@@ -285,18 +300,41 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
 
 #: The daemon's held-back rows (two a post), inserted chained at commit: for so few rows,
 #: `insert_many`'s set-up per call (made for an import's thousands) cost more than the insert.
-_INSERT_FEW = Prepared(insert(_TABLE), keys=(*AUDIT_FIELDS, "id", "seq", "prev_hash",
-                                             "row_hash"))
+_FEW_KEYS = (*AUDIT_FIELDS, "id", "seq", "prev_hash", "row_hash")
+_INSERT_FEW = Prepared(insert(_TABLE), keys=_FEW_KEYS)
+#: PostgreSQL: up to `_FEW` rows in one INSERT, by their number, each built when first asked
+#: for (see `_insert_few`).
+_FEW = 8
+_INSERT_ROWS: dict[int, Prepared] = {}
 
 
-def _chain_into(conn, values: list[dict], last_id: int, seq: int, prev: str,
+def _insert_few(conn: Connection, rows: list[dict]) -> None:
+    """Insert the held-back rows, chained (`_FEW_KEYS`): on SQLite one executemany; on
+    PostgreSQL one INSERT of several VALUES per `_FEW` rows, since psycopg runs an
+    executemany as a pipeline, which for the daemon's two rows costs more of the interpreter
+    than the second statement it saves."""
+    if conn.dialect.name == "sqlite":
+        _INSERT_FEW.many(conn, rows)
+        return
+    for start in range(0, len(rows), _FEW):
+        batch = rows[start:start + _FEW]
+        statement = _INSERT_ROWS.get(len(batch))
+        if statement is None:
+            statement = _INSERT_ROWS[len(batch)] = Prepared(insert(_TABLE).values(
+                [{key: bindparam(f"{key}_{n}") for key in _FEW_KEYS}
+                 for n in range(len(batch))]))
+        statement.rowcount(conn, {f"{key}_{n}": row[key] for n, row in enumerate(batch)
+                                  for key in _FEW_KEYS})
+
+
+def _chain_into(conn, values: list[dict], ids: Iterable[int], seq: int, prev: str,
                 insert_rows: Callable[[Connection, list[dict]], None]) -> tuple[int, str]:
-    """Insert `values` with ids after `last_id`, chained after place `seq` (hash `prev`), by
-    `insert_rows(conn, rows)`; returns the new last place and hash."""
+    """Insert `values` with `ids` (one each, in order), chained after place `seq` (hash
+    `prev`), by `insert_rows(conn, rows)`; returns the new last place and hash."""
     rows = []
     # Stamped once per distinct time (an import's rows share one), not once per row.
     stamps: dict[datetime, str] = {}
-    for n, row in enumerate(values, start=last_id + 1):
+    for n, row in zip(ids, values, strict=True):
         seq += 1
         chained = {**row, "id": n, "seq": seq, "prev_hash": prev}
         at = row["at"]

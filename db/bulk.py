@@ -40,7 +40,7 @@ def insert_with_ids(s: Session, table: Table, rows: Sequence[dict],
     if not rows:
         return []
     conn = s.connection()
-    ids = _next_ids(conn, table, len(rows))
+    ids = next_ids(conn, table, len(rows))
     pointers = {column: [None if i is None else ids[i] for i in indexes]
                 for column, indexes in (refer or {}).items()}
     if conn.dialect.name == "sqlite":
@@ -54,7 +54,7 @@ def insert_with_ids(s: Session, table: Table, rows: Sequence[dict],
     return ids
 
 
-def _next_ids(conn: Connection, table: Table, count: int) -> list[int]:
+def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
     """`count` new ids for `table`'s integer `id`, ascending, for rows the caller inserts in
     this transaction (see `insert_with_ids` for why either way is safe)."""
     if conn.dialect.name == "sqlite":

@@ -138,29 +138,40 @@ def test_a_rolled_back_transaction_leaves_no_mark_on_the_chain(store):
     assert store.records.verify().rows == 11
 
 
-def test_concurrent_writers_share_one_unbroken_chain(store):
-    """Eight threads, each on its own connection, commit audit rows at once: each commit gets
-    its places under the head's lock (FOR UPDATE on PostgreSQL, the write lock on SQLite), so
-    no place is taken twice and no link is lost."""
+def at_once(store, writers: int, transaction) -> None:
+    """`writers` threads, each on its own connection, start together and each commit 15
+    transactions, `transaction(s, n, i)` writing the rows of writer `n`'s `i`th; raises the
+    first error a thread met."""
     errors: list[BaseException] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(writers)
 
     def writer(n: int) -> None:
         try:
             start.wait()
             for i in range(15):
                 with store.session() as s:
-                    audit.write(s, at=T0, actor=f"worker-{n}", action="claim", reason=str(i))
-                    audit.write_many(s, [AuditRow(at=T0, actor=f"worker-{n}", action="bulk")] * 2)
+                    transaction(s, n, i)
         except BaseException as exc:  # reported below, with the thread's error
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    if errors:
+        raise errors[0]
+
+
+def test_concurrent_writers_share_one_unbroken_chain(store):
+    """Eight threads, each on its own connection, commit audit rows at once: each commit gets
+    its places under the head's lock (FOR UPDATE on PostgreSQL, the write lock on SQLite), so
+    no place is taken twice and no link is lost."""
+    def transaction(s, n: int, i: int) -> None:
+        audit.write(s, at=T0, actor=f"worker-{n}", action="claim", reason=str(i))
+        audit.write_many(s, [AuditRow(at=T0, actor=f"worker-{n}", action="bulk")] * 2)
+
+    at_once(store, 8, transaction)
     assert store.records.verify().rows == 8 * 15 * 3
 
 
@@ -236,3 +247,72 @@ def test_rows_written_in_bulk_hash_as_row_digest_does_whatever_their_values(stor
     for row in trail:
         assert row.row_hash == row_digest({k: getattr(row, k) for k in audit.HASHED})
     assert store.records.verify().rows == len(trail)
+
+
+def held_back(n: int, reason: str) -> AuditRow:
+    """A row as the daemon's claims and outcomes write it (`write_later`)."""
+    return AuditRow(at=T0 + timedelta(microseconds=n), actor="daemon", action="claim",
+                    post_id=None, account="office-x", from_status=PostStatus.QUEUED,
+                    to_status=PostStatus.PUBLISHING, reason=reason)
+
+
+def test_rows_held_back_to_the_commit_are_chained_after_the_others_under_concurrent_writers(
+        store):
+    """The daemon's rows (`write_later`) are inserted at commit, already chained, with ids
+    read with the head (drawn from the sequence on PostgreSQL): with eight writers at once,
+    no id or place is taken twice, every row hashes as row_digest does, and in each
+    transaction they follow the rows written at once, in the order they were held back."""
+    def transaction(s, n: int, i: int) -> None:
+        audit.write_later(s, held_back(i, f"{n}.{i} later 1"))
+        audit.write(s, at=T0, actor="daemon", action="pause", reason=f"{n}.{i} now")
+        audit.write_later(s, held_back(i, f"{n}.{i} later 2"))
+        audit.write_many(s, [AuditRow(at=T0, actor="daemon", action="bulk",
+                                      reason=f"{n}.{i} bulk")])
+
+    at_once(store, 8, transaction)
+    assert store.records.verify().rows == 8 * 15 * 4
+    trail = rows(store)
+    for n in range(8):
+        for i in range(15):
+            mine = [r.reason.split(" ", 1)[1] for r in trail
+                    if r.reason.split(" ", 1)[0] == f"{n}.{i}"]
+            # (On SQLite `write_many` chains its rows at once, before the row `write` added.)
+            assert sorted(mine[:2]) == ["bulk", "now"]
+            assert mine[2:] == ["later 1", "later 2"]
+
+
+def test_a_commit_with_held_back_rows_inserts_them_chained_in_one_statement(store):
+    """Three statements chain the daemon's two rows of a post: the head read (with their ids),
+    one INSERT of both already chained, the head moved on; no UPDATE of the rows themselves
+    (on PostgreSQL it was an INSERT, then an UPDATE once the head was locked)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT")):
+            seen.append(" ".join(statement.split()[:3]).upper())
+
+    with store.session() as s:
+        audit.write_later(s, held_back(0, "first"))
+        audit.write_later(s, held_back(1, "second"))
+        event.listen(store.engine, "before_cursor_execute", on_execute)
+    event.remove(store.engine, "before_cursor_execute", on_execute)
+    assert [kind for kind in seen if "AUDIT_LOG" in kind] == ["INSERT INTO AUDIT_LOG"]
+    assert len(seen) == 3, seen
+    assert [r.reason for r in rows(store)] == ["first", "second"]
+    assert store.records.verify().rows == 2
+
+
+def test_held_back_rows_start_the_chain_of_a_database_without_its_head_row(store):
+    """A database made without the migrations has no head row: the held-back rows get new ids
+    all the same, start the chain from GENESIS and leave a head behind."""
+    with store.session() as s:
+        s.execute(text("DELETE FROM audit_chain_head"))
+    with store.session() as s:
+        audit.write_later(s, held_back(0, "first"))
+        audit.write_later(s, held_back(1, "second"))
+    trail = rows(store)
+    assert [(r.seq, r.reason) for r in trail] == [(1, "first"), (2, "second")]
+    assert trail[0].prev_hash == GENESIS
+    assert store.records.verify().rows == 2
