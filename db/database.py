@@ -76,8 +76,10 @@ class Database:
         """Within it, this thread's `writing` transactions reuse one pooled connection instead
         of checking one out each: the daemon's account threads hold one while they drain their
         queue, so a post does not pay a checkout, its reset and (PostgreSQL) its ping. The
-        connection is idle between transactions, never inside one across a request; a lost
-        one fails the transaction it was in, and the next drain checks out a fresh one."""
+        connection is idle between transactions, never inside one across a request. Unpinged,
+        a connection lost meanwhile fails the transaction that next uses it (a DBAPIError, as
+        any outage does: the daemon waits and tries again); the one after reconnects, as
+        SQLAlchemy revalidates an invalidated Connection on its next use."""
         if (getattr(self._held, "connection", None) is not None  # held further up already
                 or self._hold_slots is None or not self._hold_slots.acquire(blocking=False)):
             yield

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from conftest import T0
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from db import audit
 from db.accounts import hold_in
@@ -160,3 +161,22 @@ def test_no_more_threads_hold_connections_than_the_pool_keeps(store):
     # And the slots are given back: a thread holds one again afterwards.
     with store.holding():
         assert store.db._held.connection is not None
+
+
+def test_a_held_connection_the_server_dropped_fails_one_transaction_and_the_next_reconnects(
+        store):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: a server that ends the session")
+    post = add(store)
+    with store.holding():
+        with store.db.writing() as tx:
+            pid = tx.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with store.engine.connect() as admin:  # an operator's restart, a failover
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as lost, store.db.writing() as tx:
+            claim_in(store, tx, post)
+        assert lost.value.connection_invalidated
+        with store.db.writing() as tx:
+            assert claim_in(store, tx, post)
+    assert store.history.get(post).status == S.PUBLISHING
+    assert chain_checks_out(store) == len(trail(store))
