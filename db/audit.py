@@ -50,6 +50,7 @@ from sqlalchemy.orm.util import identity_key
 
 from db import alerts
 from db.bulk import insert_columns, insert_with_ids, next_ids
+from db.database import BEFORE_COMMIT, CoreTransaction, session_of
 from db.errors import ChainBroken
 from db.models import AuditChainHead, AuditEntry
 from db.prepared import Prepared, connection_of
@@ -113,6 +114,7 @@ def write(s: Session, *, at: datetime, actor: str, action: str, post_id: int | N
     """Add one audit row to the transaction of `s`: who (`actor`, a name), when, what
     (`action`), to which post or account, the states it moved between, and why. It is chained
     when the transaction commits."""
+    _write_held_back(s)
     entry = AuditEntry(at=at, actor=actor, action=action, post_id=post_id, account=account,
                        from_status=from_status, to_status=to_status, reason=reason)
     s.add(entry)
@@ -136,6 +138,7 @@ def write_many(s: Session, rows: Sequence[AuditRow | Mapping]) -> list[int]:
     (`at`, `actor` and `action` required). Returns the rows' ids, in the order given."""
     if not rows:
         return []
+    _write_held_back(s)
     # Not `asdict`, which deep-copies every value, nor an AuditRow made of each mapping: an
     # import writes thousands of rows.
     values = [_fields(row) for row in rows]
@@ -172,7 +175,7 @@ def _fields(row: AuditRow | Mapping) -> dict:
     return {**_OPTIONAL, **row}
 
 
-def write_later(s: Session, row: AuditRow) -> None:
+def write_later(s: Session | CoreTransaction, row: AuditRow) -> None:
     """Add one audit row to the transaction of `s` that is inserted only when it commits,
     already chained: on SQLite one INSERT with its place and hashes, instead of an INSERT now
     and an UPDATE at commit (the daemon writes two rows per post). For rows nothing in the
@@ -181,9 +184,18 @@ def write_later(s: Session, row: AuditRow) -> None:
     # Not `asdict`, which deep-copies every value: this runs twice per published post.
     values = {key: getattr(row, key) for key in AUDIT_FIELDS}
     if alerts.wanted(values):
-        write_many(s, [row])
+        write_many(session_of(s), [row])
     else:
         s.info.setdefault(_DEFERRED, []).append(values)
+
+
+def _write_held_back(s: Session) -> None:
+    """Write the rows `write_later` held back in this transaction now, ahead of a row being
+    written at once: held back, they would be chained at commit after it, and the trail would
+    not keep the order things happened in (a claim, then a move a Session step made)."""
+    later = s.info.pop(_DEFERRED, None)
+    if later:
+        write_many(s, later)
 
 
 def stamp(at: datetime) -> str:
@@ -213,17 +225,19 @@ def _digest(values: list) -> str:
     return hashlib.sha256(_ENCODE(values).encode("utf-8")).hexdigest()
 
 
-def _chain(s: Session) -> None:
+def _chain(s: Session | CoreTransaction) -> None:
     """Give the rows this transaction wrote their places and hashes (see the module's
     docstring for why here, and why it is safe with several writers), and insert the rows
     `write_later` held back. Each is hashed from the values it was written with (a time as
     stored: UTC, to the microsecond, on both databases), so nothing is read back; `verify`
-    recomputes every hash from the database."""
+    recomputes every hash from the database. `s` is a Session, or a Core transaction with
+    no Session in it (then every row is a mapping: no ORM object was written)."""
     pending = s.info.pop(_PENDING, None)
     later = s.info.pop(_DEFERRED, None)
     if not pending and not later:
         return
-    s.flush()
+    if isinstance(s, Session):
+        s.flush()
     conn = connection_of(s)
     # A row rolled back with a savepoint is no longer in the session: leave it out.
     written = sorted((p for p in pending or () if not isinstance(p, AuditEntry) or p in s),
@@ -349,12 +363,14 @@ def _chain_into(conn, values: list[dict], ids: Iterable[int], seq: int, prev: st
     return seq, prev
 
 
-def _move_head(s: Session, exists: bool, seq: int, prev: str) -> None:
+def _move_head(s: Session | CoreTransaction, exists: bool, seq: int, prev: str) -> None:
     conn = connection_of(s)
     if not exists:  # a database made without the migrations (tests' create_all)
         conn.execute(insert(_HEAD).values(id=HEAD_ID, seq=seq, row_hash=prev))
     else:
         _SET_HEAD.rowcount(conn, {"b_seq": seq, "b_hash": prev})
+    if not isinstance(s, Session):
+        return
     # A head this session loaded (verify) must not keep the values it had before.
     loaded = s.identity_map.get(identity_key(AuditChainHead, HEAD_ID))
     if loaded is not None:
@@ -367,8 +383,10 @@ def _forget(s: Session) -> None:
 
 
 # Every session, whoever opened it: a row written through this module is chained on commit.
+# So is every Core transaction (a rolled-back one is dropped with what it held).
 event.listen(Session, "before_commit", _chain)
 event.listen(Session, "after_rollback", _forget)
+BEFORE_COMMIT.append(_chain)
 
 
 def _columns():

@@ -8,10 +8,10 @@ each of its public methods is one transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, QueuePool
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import READ_ONLY
@@ -37,6 +37,13 @@ class Database:
         # instead and start the moment the writer before them commits; other processes still
         # meet SQLite's busy timeout.
         self._write_lock = (threading.RLock() if self.dialect == "sqlite" else nullcontext())
+        #: The connection a thread holds between its write transactions (`holding`).
+        self._held = threading.local()
+        # Held connections stay out of the pool: at most as many as it keeps (QueuePool's
+        # pool_size), so that other threads never wait for one; past that, a thread checks
+        # one out per transaction as without `holding`.
+        self._hold_slots = (threading.BoundedSemaphore(engine.pool.size())
+                            if isinstance(engine.pool, QueuePool) else None)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -45,12 +52,107 @@ class Database:
             yield session
 
     @contextmanager
+    def writing(self) -> Iterator[CoreTransaction]:
+        """A transaction that may write, through SQLAlchemy Core, without an ORM Session: the
+        daemon's claim and outcome, one a post (db/queue.py `claim`). Its steps run statements
+        on `CoreTransaction.connection`, and one that needs the ORM (review, a monthly cap, a
+        budget used up) asks for `CoreTransaction.orm`. Audit rows are chained as a Session's
+        are at commit (db/audit.py). On SQLite it holds the write lock from the start."""
+        held = getattr(self._held, "connection", None)
+        if held is not None and held.in_transaction():
+            held = None  # a transaction within another (none on the daemon's path): its own
+        with (self._write_lock,
+              nullcontext(held) if held is not None else self.engine.connect() as connection,
+              connection.begin()):
+            transaction = CoreTransaction(connection)
+            try:
+                yield transaction
+                transaction.before_commit()
+            finally:
+                transaction.close()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within it, this thread's `writing` transactions reuse one pooled connection instead
+        of checking one out each: the daemon's account threads hold one while they drain their
+        queue, so a post does not pay a checkout, its reset and (PostgreSQL) its ping. The
+        connection is idle between transactions, never inside one across a request. Unpinged,
+        a connection lost meanwhile fails the transaction that next uses it (a DBAPIError, as
+        any outage does: the daemon waits and tries again); the one after reconnects, as
+        SQLAlchemy revalidates an invalidated Connection on its next use."""
+        if (getattr(self._held, "connection", None) is not None  # held further up already
+                or self._hold_slots is None or not self._hold_slots.acquire(blocking=False)):
+            yield
+            return
+        try:
+            with self.engine.connect() as connection:
+                self._held.connection = connection
+                try:
+                    yield
+                finally:
+                    self._held.connection = None
+        finally:
+            self._hold_slots.release()
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads; on SQLite it never waits for the write lock. The
         daemon's per-post checks go through here, so account threads do not queue behind one
         another's writes (benchmarks/run.py)."""
         with self._readers.begin() as session:
             yield session
+
+
+class CoreTransaction:
+    """One write transaction on a Connection (`Database.writing`): what the daemon's steps
+    take where others take a Session. `info` holds what the transaction keeps until it
+    commits (the audit rows `db.audit.write_later` holds back), as `Session.info` does."""
+
+    __slots__ = ("_orm", "connection", "info")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.info: dict = {}
+        self._orm: Session | None = None
+
+    @property
+    def orm(self) -> Session:
+        """An ORM Session in this same transaction, made when first asked for (a step that
+        loads posts: review, a monthly cap, a budget's hold). It never commits: the
+        transaction does, after flushing it."""
+        if self._orm is None:
+            # "rollback_only": joined to a transaction it did not begin, the Session neither
+            # commits nor ends it, and a rollback of its own rolls the whole one back.
+            # https://docs.sqlalchemy.org/en/20/orm/session_api.html#sqlalchemy.orm.Session.params.join_transaction_mode
+            self._orm = Session(bind=self.connection, expire_on_commit=False,
+                                join_transaction_mode="rollback_only")
+            # One place for what is kept until commit, whichever way a step wrote it.
+            self._orm.info.update(self.info)
+            self.info = self._orm.info
+        return self._orm
+
+    def before_commit(self) -> None:
+        # With an ORM Session in it, the hooks see that Session (it shares `info`), as its own
+        # "before_commit" listeners would.
+        target = self._orm if self._orm is not None else self
+        if self._orm is not None:
+            self._orm.flush()  # what its steps changed (an account held), audit rows or not
+        for hook in BEFORE_COMMIT:
+            hook(target)
+
+    def close(self) -> None:
+        if self._orm is not None:
+            self._orm.close()
+
+
+#: Called with each `CoreTransaction` (or the ORM Session in it) before it commits, as
+#: Session's "before_commit" event listeners are with a Session: db/audit.py chains its rows.
+BEFORE_COMMIT: list[Callable[[CoreTransaction | Session], None]] = []
+
+
+def session_of(s: Session | CoreTransaction) -> Session:
+    """The ORM Session of a transaction: `s` itself, or a CoreTransaction's `orm`."""
+    return s if isinstance(s, Session) else s.orm
 
 
 def load_post(s: Session, post_id: int) -> Post:

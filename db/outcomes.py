@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from db.database import Database, load_post
+from db.database import CoreTransaction, Database, load_post
 from db.errors import StoreError
 from db.models import Attempt, AuditEntry, Post
 from db.prepared import Prepared
@@ -89,7 +89,8 @@ class Outcomes:
             return post
 
     def publishing(self, post: Post, *, worker: str, remote_id: str, remote_url: str,
-                   now: datetime, attempt: AttemptResult) -> Callable[[Session], None]:
+                   now: datetime, attempt: AttemptResult
+                   ) -> Callable[[CoreTransaction], None]:
         """What `published` records, as a step for another transaction to take first: the
         daemon hands it to the account's next claim (`Queue.claim(settle=...)`), so the
         outcome and that claim commit together, before the next request goes out. `commit`
@@ -97,7 +98,7 @@ class Outcomes:
         publishing."""
         daemon = Actor(worker, DAEMON)
 
-        def record(s: Session) -> None:
+        def record(s: CoreTransaction) -> None:
             _CLOSE.rowcount(s, {
                 "b_id": attempt.attempt_id, "b_outcome": attempt.outcome, "b_now": now,
                 "b_code": attempt.error_code, "b_message": attempt.error_message,
@@ -107,14 +108,14 @@ class Outcomes:
                     s, ref, A.PUBLISH, daemon, now, S.PUBLISHED, "published", values={
                         "remote_id": remote_id, "remote_url": remote_url, "published_at": now,
                         "claimed_by": None, "lease_until": None, "last_error": None}):
-                check_move(post.id, A.PUBLISH, daemon, load_post(s, post.id).status,
+                check_move(post.id, A.PUBLISH, daemon, load_post(s.orm, post.id).status,
                            S.PUBLISHED)
 
         return record
 
-    def commit(self, step: Callable[[Session], None]) -> None:
+    def commit(self, step: Callable[[CoreTransaction], None]) -> None:
         """Take a step (`publishing`) in a transaction of its own."""
-        with self.db.session() as s:
+        with self.db.writing() as s:
             step(s)
 
     def requeue(self, post_id: int, *, worker: str, at: datetime, reason: str, now: datetime,

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
@@ -47,17 +47,29 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 _NO_PARAMS: Mapping[str, Any] = {}
-#: What a statement runs on: a connection, or a session (its transaction's connection).
-Bind = Connection | Session
+
+
+class Transaction(Protocol):
+    """A transaction that is not a Session but has a connection (db/database.py
+    `CoreTransaction`); named here so that this module needs nothing of the store's."""
+
+    connection: Connection
+
+
+#: What a statement runs on: a connection, or a transaction (its connection).
+Bind = Connection | Session | Transaction
 #: Where a session keeps the connection of its transaction, with the savepoint it was asked
 #: for in (`connection_of`).
 _CONNECTION = "factpost_connection"
 
 
-def connection_of(s: Session) -> Connection:
+def connection_of(s: Session | Transaction) -> Connection:
     """The connection of the transaction of `s`, as `s.connection()` gives it, looked up once
     per transaction and savepoint: `Session.connection()` walks the session's transaction
-    state each time, and the hot path asked for it ten times a post."""
+    state each time, and the hot path asked for it ten times a post. A Core transaction
+    (db/database.py `CoreTransaction`) gives its own."""
+    if not isinstance(s, Session):
+        return s.connection
     savepoint = s.get_nested_transaction()
     cached = s.info.get(_CONNECTION)
     # Asked again: inside another savepoint (the session emits SAVEPOINT only when asked for

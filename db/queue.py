@@ -43,10 +43,9 @@ from db.claims import (
     candidates,
     claiming,
 )
-from db.database import Database
+from db.database import CoreTransaction, Database
 from db.models import Attempt, AuditEntry, Post
 from db.outcomes import UNSURE_OUTCOMES
-from db.prepared import connection_of
 from db.reservations import CapRules, admit
 from db.transitions import PostRef, Transitions, wrote
 from posts.states import DAEMON, Action, Actor, PostStatus
@@ -124,28 +123,31 @@ class Queue:
     def claim(self, account: str, *, worker: str, now: datetime, lease: timedelta,
               exclude: Collection[int] = (), cap: CapRules | None = None,
               budgets: Sequence[Budget] = (), start_attempt: bool = True,
-              settle: Callable[[Session], object] | None = None,
-              prepay: Callable[[Session, Post], object] | None = None) -> Claim | None:
+              settle: Callable[[CoreTransaction], object] | None = None,
+              prepay: Callable[[CoreTransaction, Post], object] | None = None
+              ) -> Claim | None:
         """Claim this account's next due post for `worker`, in one write transaction, or None.
 
-        In order: `settle(session)` (the outcome of the account's previous post, which thus
-        commits with this claim, before the next request goes out); nothing is claimed while
-        the account is paused or held, or while one of `budgets` is used up (the account is
-        then held until it reopens, saying why); posts in `exclude` (ones the caller has
-        decided must wait) are passed over. The claim is one conditional UPDATE, so of several
-        processes racing for the same post exactly one wins. With `cap`, the first post of a
-        unit is claimed only if its unit's cost fits under the monthly caps, and that cost is
-        reserved in the same transaction (db/reservations.py); a unit that does not fit stays
-        queued, its first post saying why. With `start_attempt`, the attempt the request will
-        go out under is recorded too, unless the post's last outcome is unsure
+        The transaction is a Core one (`Database.writing`): it runs once a post, and an ORM
+        Session in it is made only for a step that loads rows (review, a monthly cap, a
+        budget's hold). In order: `settle(transaction)` (the outcome of the account's previous
+        post, which thus commits with this claim, before the next request goes out); nothing
+        is claimed while the account is paused or held, or while one of `budgets` is used up
+        (the account is then held until it reopens, saying why); posts in `exclude` (ones the
+        caller has decided must wait) are passed over. The claim is one conditional UPDATE, so
+        of several processes racing for the same post exactly one wins. With `cap`, the first
+        post of a unit is claimed only if its unit's cost fits under the monthly caps, and
+        that cost is reserved in the same transaction (db/reservations.py); a unit that does
+        not fit stays queued, its first post saying why. With `start_attempt`, the attempt the
+        request will go out under is recorded too, unless the post's last outcome is unsure
         (`Claim.attempt` is None: read the timeline first, then `Outcomes.start_attempt`);
-        and then `prepay(session, post)`, whose result is `Claim.prepaid` (the pending charge
-        of the request about to go out: scheduler/spend.py)."""
+        and then `prepay(transaction, post)`, whose result is `Claim.prepaid` (the pending
+        charge of the request about to go out: scheduler/spend.py)."""
         daemon = Actor(worker, DAEMON)
-        with self.db.session() as s:
+        with self.db.writing() as s:
             if settle is not None:
                 settle(s)
-            conn = connection_of(s)
+            conn = s.connection
             paused, held_until, *rest = before_claim(conn, account, budgets, now)
             last, bounds = rest[:2], rest[2:]
             if paused or (held_until is not None and held_until > now):
@@ -153,7 +155,7 @@ class Queue:
             for budget, bound in zip(budgets, bounds, strict=True):
                 reopens = budget_reopens(conn, budget, now, bound)
                 if reopens is not None:
-                    hold_in(s, account, until=reopens + budget.window, reason=budget.reason)
+                    hold_in(s.orm, account, until=reopens + budget.window, reason=budget.reason)
                     return None
             due = _due(None if last[1] is None else last, account, now)
             exclude = sorted(exclude)
@@ -166,19 +168,19 @@ class Queue:
                     return claimed
             return None
 
-    def _claim_row(self, s: Session, row: tuple, daemon: Actor, now: datetime,
+    def _claim_row(self, s: CoreTransaction, row: tuple, daemon: Actor, now: datetime,
                    lease: timedelta, cap: CapRules | None, start_attempt: bool
                    ) -> Claim | None:
-        conn, worker = connection_of(s), daemon.name
-        if self.db.review.require_approval and not self._cleared(s, row.id, daemon, now):
+        conn, worker = s.connection, daemon.name
+        if self.db.review.require_approval and not self._cleared(s.orm, row.id, daemon, now):
             return None
         fields = {"claimed_by": worker, "lease_until": now + lease}
         if cap is not None:
             if conn.execute(_LEASE, {"b_id": row.id, "b_worker": worker,
                                      "b_until": now + lease, "b_now": now}).rowcount != 1:
                 return None
-            post = s.get(Post, row.id, populate_existing=True)
-            refusal = admit(s, post, cap, now, self.db.dialect)
+            post = s.orm.get(Post, row.id, populate_existing=True)
+            refusal = admit(s.orm, post, cap, now, self.db.dialect)
             if refusal is not None:
                 # Not claimed after all (no status was set): it waits, saying why.
                 conn.execute(_UNCLAIM, {"b_id": row.id, "b_why": cap.explain(post, refusal)})

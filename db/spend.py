@@ -19,12 +19,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from db import reservations
 from db.database import Database
 from db.models import Post, XCharge, XReadCharge, XReservation
-from db.prepared import Prepared
+from db.prepared import Bind, Prepared
 from posts.states import PostStatus
 
 PENDING, CHARGED, NOT_CHARGED = "pending", "charged", "not_charged"
@@ -203,7 +202,7 @@ class SpendStore:
             return list(s.scalars(_window(query, since, until, account)))
 
 
-def start_in(s: Session, *, account: str, app: str, operation: str, unit_micros: int,
+def start_in(s: Bind, *, account: str, app: str, operation: str, unit_micros: int,
              at: datetime, purpose: str, post_id: int | None) -> int:
     """`SpendStore.start` in the transaction of `s` (the daemon's: a post's claim)."""
     # Core, built once: one per X post, on the daemon's hot path.
@@ -214,7 +213,7 @@ def start_in(s: Session, *, account: str, app: str, operation: str, unit_micros:
     })
 
 
-def settle_in(s: Session, charge_id: int, *, charged: bool, remote_id: str | None = None
+def settle_in(s: Bind, charge_id: int, *, charged: bool, remote_id: str | None = None
               ) -> None:
     """Write a create's answer in session `s`'s transaction: charged (with the id of what it
     made), or not charged (nothing was made)."""

@@ -99,6 +99,13 @@ class Store:
             yield session
 
     @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within it, this thread's claims and outcomes reuse one database connection
+        (db/database.py `Database.holding`): the daemon's account threads, while they drain."""
+        with self.db.holding():
+            yield
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads."""
         with self.db.reading() as session:

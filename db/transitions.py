@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from db import audit as trail
 from db.bulk import insert_with_ids, search_indexed_at_end
 from db.clearance import clearance_problem
-from db.database import Database
+from db.database import CoreTransaction, Database, session_of
 from db.errors import NeedsApproval, SelfApproval
 from db.models import AuditEntry, Post, PublishCount
 from db.prepared import Prepared
@@ -159,8 +159,8 @@ class Transitions:
                 and post.approved_content is not None
                 and post.approved_content != content_version(s, post, with_time=False))
 
-    def move(self, s: Session, post: Post | PostRef, action: Action, actor: Actor,
-             now: datetime, target: PostStatus, reason: str | None = None, *,
+    def move(self, s: Session | CoreTransaction, post: Post | PostRef, action: Action,
+             actor: Actor, now: datetime, target: PostStatus, reason: str | None = None, *,
              values: Mapping[str, Any] | None = None, count_attempt: bool = False) -> bool:
         """The one way a post changes state: checks that `action` connects the two states,
         that `actor` may take it and that the review rules allow it, then writes the audit
@@ -170,7 +170,8 @@ class Transitions:
         For a `PostRef`, the post is moved by one conditional UPDATE that also sets `values`
         (column: value) and, with `count_attempt`, counts an attempt; False (nothing written)
         when the row is no longer in `post.status` (another daemon's claim won). A loaded
-        `Post` always moves (True); set its other columns on it."""
+        `Post` always moves (True); set its other columns on it, in a Session: `s` is a Core
+        transaction (db/database.py) only with a `PostRef`."""
         check_move(post.id, action, actor, post.status, target)
         review = self.review
         if (action is A.APPROVE and (review.two_person_rule or review.steps)
@@ -179,10 +180,12 @@ class Transitions:
                                "the two-person rule another approver must approve it")
         # The daemon only hands back to the queue what it claimed, and a claim needs the
         # approval; staff never queue (and the daemon never claims) an unapproved post.
-        if (target == S.QUEUED and actor.role != DAEMON) or action is A.CLAIM:
+        if ((target == S.QUEUED and actor.role != DAEMON) or action is A.CLAIM) and (
+                review.require_approval):
             # The steps of clearance are checked against the post's content: load it.
-            loaded = isinstance(post, PostRef) and self.review.require_approval
-            problem = self.approval_problem(s, s.get(Post, post.id) if loaded else post)
+            orm = session_of(s)
+            problem = self.approval_problem(
+                orm, orm.get(Post, post.id) if isinstance(post, PostRef) else post)
             if problem:
                 raise NeedsApproval(problem)
         previous = post.status

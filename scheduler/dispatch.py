@@ -195,6 +195,12 @@ class Dispatcher:
         return self._settings_usable(name, now)
 
     def _drain(self, account: AccountConfig, clock: Callable[[], datetime]) -> TickReport:
+        # One connection for the account's transactions this tick, not a checkout a post.
+        with self.store.holding():
+            return self._drain_held(account, clock)
+
+    def _drain_held(self, account: AccountConfig, clock: Callable[[], datetime]
+                    ) -> TickReport:
         report = TickReport()
         budgets = posting_budgets(account, self.apps, self.config)
         # Leases expire rarely (a daemon died); once none is found, stop asking this tick.

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
+from db.database import CoreTransaction
 from db.models import Post
 from db.reservations import CapRules, Refusal, month_bounds
 from db.spend import start_in
@@ -121,7 +120,7 @@ class SpendLedger:
                 else:
                     self.store.settle(unused.charge_id, charged=False)
 
-    def prepay(self, s: Session, post: Post, *, account: str, at: datetime
+    def prepay(self, s: CoreTransaction, post: Post, *, account: str, at: datetime
                ) -> Prepaid | None:
         """Write the pending charge of the create that publishing `post` will start, in the
         transaction of `s` (the post's claim), for `charging(prepaid=...)`; None for an

@@ -135,7 +135,7 @@ def test_a_claim_passes_over_a_post_another_daemon_is_claiming_instead_of_waitin
         claim = store.queue.claim(
             "office-x", worker="w", now=T0, lease=LEASE,
             # Waiting for the other daemon's lock would hang the test: fail after a second.
-            settle=lambda s: s.execute(text("SET LOCAL lock_timeout = '1s'")))
+            settle=lambda s: s.connection.execute(text("SET LOCAL lock_timeout = '1s'")))
         other.rollback()
     assert claim.post.id == free
     assert store.history.get(busy).status == S.QUEUED
