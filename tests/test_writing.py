@@ -5,6 +5,7 @@ connection an account thread holds while it drains (`Database.holding`)."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import T0
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from db import audit
+from db import audit, database
 from db.accounts import hold_in
 from db.models import AuditEntry, Post
 from db.store import Store
@@ -176,6 +177,39 @@ def test_a_held_connection_the_server_dropped_fails_one_transaction_and_the_next
         with pytest.raises(DBAPIError) as lost, store.db.writing() as tx:
             claim_in(store, tx, post)
         assert lost.value.connection_invalidated
+        with store.db.writing() as tx:
+            assert claim_in(store, tx, post)
+    assert store.history.get(post).status == S.PUBLISHING
+    assert chain_checks_out(store) == len(trail(store))
+
+
+def server_has(store: Store, pid: int) -> bool:
+    """Whether PostgreSQL still has the session of backend `pid` (read afresh: the server's
+    activity view stays as first read within a transaction)."""
+    with store.engine.connect() as admin:
+        return bool(admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                                  {"p": pid}).scalar())
+
+
+def test_a_held_connection_the_server_closed_while_it_idled_is_replaced_before_the_next(
+        store):
+    """A server or proxy that closes idle sessions (PostgreSQL's idle_session_timeout, a
+    pooler's or firewall's idle timeout) closes a held connection while a request goes out
+    between two transactions. A checkout's ping would have replaced it; a held one idle that
+    long is pinged too, so the transaction does not fail as if the database were down (the
+    daemon would back off for every post after the first of each drain)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: a server that ends idle sessions")
+    post = add(store)
+    with store.holding():
+        with store.db.writing() as tx:
+            tx.connection.execute(text("SET idle_session_timeout = '100ms'"))
+            pid = tx.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        idle = time.monotonic()
+        while server_has(store, pid):  # until the server has closed it
+            time.sleep(0.02)
+        # A slow request (a timeline read, an image upload) after the server closed it.
+        time.sleep(max(0.0, database.PING_AFTER + 0.05 - (time.monotonic() - idle)))
         with store.db.writing() as tx:
             assert claim_in(store, tx, post)
     assert store.history.get(post).status == S.PUBLISHING
