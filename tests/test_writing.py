@@ -4,6 +4,7 @@ connection an account thread holds while it drains (`Database.holding`)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import timedelta
@@ -11,11 +12,11 @@ from datetime import timedelta
 import pytest
 from conftest import T0
 from sqlalchemy import event, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
 
 from db import audit, database
 from db.accounts import hold_in
-from db.models import AuditEntry, Post
+from db.models import Attempt, AuditEntry, Post
 from db.store import Store
 from db.transitions import PostRef
 from posts.states import DAEMON, Action, Actor, PostStatus
@@ -213,4 +214,24 @@ def test_a_held_connection_the_server_closed_while_it_idled_is_replaced_before_t
         with store.db.writing() as tx:
             assert claim_in(store, tx, post)
     assert store.history.get(post).status == S.PUBLISHING
+    assert chain_checks_out(store) == len(trail(store))
+
+
+def test_after_its_orm_step_s_failed_flush_a_core_transaction_s_statements_are_refused(store):
+    """As a Session's are (tests/test_prepared.py): the failed flush rolled the whole
+    transaction back (the Session joined it "rollback_only"), and a statement a later step ran
+    on it anyway would run outside any transaction: committed at once on SQLite, left in the
+    driver's own transaction on PostgreSQL and committed with the held connection's next."""
+    post = add(store)
+    with store.holding():
+        # The transaction's end refuses too: its Session was rolled back.
+        with contextlib.suppress(InvalidRequestError), store.db.writing() as tx:
+            tx.orm.add(Attempt(post_id=999_999, worker="no such post", started_at=T0))
+            with pytest.raises(IntegrityError):
+                tx.orm.flush()
+            with pytest.raises(InvalidRequestError):
+                claim_in(store, tx, post)
+        with store.db.writing():
+            pass  # the held connection's next transaction
+    assert store.history.get(post).status == S.QUEUED
     assert chain_checks_out(store) == len(trail(store))
