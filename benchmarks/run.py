@@ -655,7 +655,7 @@ NOTES = """\
   two threads' hand-overs of the interpreter lock around it cost, which no bookkeeping can go
   under while each outcome must be durable before the next request; "factpost Nx the floor"
   is what factpost adds above that (its checks of pause, hold, budgets and review, the hourly
-  count, X's spend ledger, the audit chain's hashing, the session around the transaction).
+  count, X's spend ledger, the audit chain's hashing, SQLAlchemy's transaction around it).
 - **Latency**: a running daemon, a deep queue, and posts falling due one every 100 ms. Two
   figures from a post's due time: to its claim (the time the claim's transaction read, which
   its attempt row keeps; the commit follows within one fsync), and to the emulator receiving

@@ -141,6 +141,53 @@ def test_a_claim_passes_over_a_post_another_daemon_is_claiming_instead_of_waitin
     assert store.history.get(busy).status == S.QUEUED
 
 
+def test_a_claim_under_a_monthly_cap_waits_for_another_daemon_s_admission_to_the_same_cap(
+        store):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite a claim holds the one write lock")
+    # db/reservations.py `_lock`: admissions under one app's cap take its month's row in turn,
+    # so each reads the reservations of the one before it, committed, and two daemons never
+    # both reserve the last of the cap. Room for one post of two, on two accounts of one app.
+    rules = CapRules(price=lambda post: ("app", 6_000), caps={"app": 10_000},
+                     explain=lambda post, refusal: f"post {post.id} waits for the cap")
+    first, second = add(store, "first"), add(store, "second", account="office-y")
+    admitted, release = threading.Event(), threading.Event()
+    claims = {}
+
+    def daemon(account: str, **steps) -> None:
+        claims[account] = store.queue.claim(account, worker=account, now=T0, lease=LEASE,
+                                            cap=rules, **steps)
+
+    def mid_admission(s, post) -> None:  # the first daemon, admitted, has not committed yet
+        admitted.set()
+        release.wait(timeout=30)
+
+    def waiting_for_a_lock() -> bool:
+        with store.engine.connect() as c:
+            return c.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                 "current_database() AND wait_event_type = 'Lock'")) > 0
+
+    one = threading.Thread(target=daemon, args=("office-x",), kwargs={"prepay": mid_admission})
+    one.start()
+    assert admitted.wait(timeout=30)
+    other = threading.Thread(target=daemon, args=("office-y",))
+    other.start()
+    deadline = time.monotonic() + 30  # the other daemon waits for the first (or claims at once)
+    while other.is_alive() and not waiting_for_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    one.join(timeout=30)
+    other.join(timeout=30)
+    assert claims["office-x"].post.id == first
+    assert claims["office-y"] is None
+    waiting = store.history.get(second)
+    assert (waiting.status, waiting.claimed_by, waiting.last_error) == (
+        S.QUEUED, None, f"post {second} waits for the cap")
+    with store.reading() as s:
+        assert [(r.post_id, r.micros) for r in s.scalars(select(XReservation))] == [
+            (first, 6_000)]
+
+
 def test_a_thread_part_waits_until_the_part_before_it_is_published(store):
     import_thread(store)
     first = store.queue.claim_next("office-x", worker="w", now=T0, lease=LEASE)
