@@ -8,6 +8,7 @@ each of its public methods is one transaction.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -18,6 +19,14 @@ from db.engine import READ_ONLY
 from db.errors import MAX_ID, PostNotFound
 from db.models import Post
 from posts.states import NO_REVIEW, Review
+
+#: Seconds a held connection (`Database.holding`) may idle before its next transaction is
+#: preceded by a ping, as a checkout from the pool is (`pool_pre_ping`). A server or proxy
+#: that closes idle sessions (PostgreSQL's idle_session_timeout, a pooler's or firewall's
+#: idle timeout) closes one while a slow request goes out between two transactions, and the
+#: transaction after would fail as if the database were down; one idle less than this, as
+#: between the posts of a fast API, is used without the round trip.
+PING_AFTER = 1.0
 
 
 class Database:
@@ -61,6 +70,8 @@ class Database:
         held = getattr(self._held, "connection", None)
         if held is not None and held.in_transaction():
             held = None  # a transaction within another (none on the daemon's path): its own
+        elif held is not None:
+            self._wake(held)
         with (self._write_lock,
               nullcontext(held) if held is not None else self.engine.connect() as connection,
               connection.begin()):
@@ -76,23 +87,40 @@ class Database:
         """Within it, this thread's `writing` transactions reuse one pooled connection instead
         of checking one out each: the daemon's account threads hold one while they drain their
         queue, so a post does not pay a checkout, its reset and (PostgreSQL) its ping. The
-        connection is idle between transactions, never inside one across a request. Unpinged,
-        a connection lost meanwhile fails the transaction that next uses it (a DBAPIError, as
-        any outage does: the daemon waits and tries again); the one after reconnects, as
-        SQLAlchemy revalidates an invalidated Connection on its next use."""
+        connection is idle between transactions, never inside one across a request; one that
+        idled longer than `PING_AFTER` is pinged first, as the pool pings a checkout, and
+        replaced if the server closed it. Otherwise a connection lost meanwhile fails the
+        transaction that next uses it (a DBAPIError, as any outage does: the daemon waits and
+        tries again); the one after reconnects, as SQLAlchemy revalidates an invalidated
+        Connection on its next use."""
         if (getattr(self._held, "connection", None) is not None  # held further up already
                 or self._hold_slots is None or not self._hold_slots.acquire(blocking=False)):
             yield
             return
         try:
             with self.engine.connect() as connection:
-                self._held.connection = connection
+                self._held.connection, self._held.since = connection, time.monotonic()
                 try:
                     yield
                 finally:
                     self._held.connection = None
         finally:
             self._hold_slots.release()
+
+    def _wake(self, held: Connection) -> None:
+        """Before a transaction on `held`: ping it if it idled longer than `PING_AFTER` since
+        the last one began. A failed ping invalidates it, so that the transaction's begin
+        checks out another (pinged by the pool) instead of failing on a closed one. SQLite's
+        file is never closed under a connection: not pinged."""
+        now = time.monotonic()
+        idle, self._held.since = now - self._held.since, now
+        if idle <= PING_AFTER or self.dialect == "sqlite":
+            return
+        dialect = held.dialect
+        try:
+            dialect.do_ping(held.connection.dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            held.invalidate(err)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

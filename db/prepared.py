@@ -42,7 +42,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
@@ -67,8 +67,13 @@ def connection_of(s: Session | Transaction) -> Connection:
     """The connection of the transaction of `s`, as `s.connection()` gives it, looked up once
     per transaction and savepoint: `Session.connection()` walks the session's transaction
     state each time, and the hot path asked for it ten times a post. A Core transaction
-    (db/database.py `CoreTransaction`) gives its own."""
+    (db/database.py `CoreTransaction`) gives its own, while it is in its transaction."""
     if not isinstance(s, Session):
+        # Its ORM Session's failed flush rolls the whole transaction back ("rollback_only"):
+        # refused as that Session refuses, or the statement would run outside any transaction.
+        if not s.connection.in_transaction():
+            raise PendingRollbackError("this transaction was rolled back (a step's flush "
+                                       "failed); no statement may run in it")
         return s.connection
     savepoint = s.get_nested_transaction()
     cached = s.info.get(_CONNECTION)

@@ -4,17 +4,19 @@ connection an account thread holds while it drains (`Database.holding`)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from conftest import T0
 from sqlalchemy import event, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
 
-from db import audit
+from db import audit, database
 from db.accounts import hold_in
-from db.models import AuditEntry, Post
+from db.models import Attempt, AuditEntry, Post
 from db.store import Store
 from db.transitions import PostRef
 from posts.states import DAEMON, Action, Actor, PostStatus
@@ -179,4 +181,57 @@ def test_a_held_connection_the_server_dropped_fails_one_transaction_and_the_next
         with store.db.writing() as tx:
             assert claim_in(store, tx, post)
     assert store.history.get(post).status == S.PUBLISHING
+    assert chain_checks_out(store) == len(trail(store))
+
+
+def server_has(store: Store, pid: int) -> bool:
+    """Whether PostgreSQL still has the session of backend `pid` (read afresh: the server's
+    activity view stays as first read within a transaction)."""
+    with store.engine.connect() as admin:
+        return bool(admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                                  {"p": pid}).scalar())
+
+
+def test_a_held_connection_the_server_closed_while_it_idled_is_replaced_before_the_next(
+        store):
+    """A server or proxy that closes idle sessions (PostgreSQL's idle_session_timeout, a
+    pooler's or firewall's idle timeout) closes a held connection while a request goes out
+    between two transactions. A checkout's ping would have replaced it; a held one idle that
+    long is pinged too, so the transaction does not fail as if the database were down (the
+    daemon would back off for every post after the first of each drain)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: a server that ends idle sessions")
+    post = add(store)
+    with store.holding():
+        with store.db.writing() as tx:
+            tx.connection.execute(text("SET idle_session_timeout = '100ms'"))
+            pid = tx.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        idle = time.monotonic()
+        while server_has(store, pid):  # until the server has closed it
+            time.sleep(0.02)
+        # A slow request (a timeline read, an image upload) after the server closed it.
+        time.sleep(max(0.0, database.PING_AFTER + 0.05 - (time.monotonic() - idle)))
+        with store.db.writing() as tx:
+            assert claim_in(store, tx, post)
+    assert store.history.get(post).status == S.PUBLISHING
+    assert chain_checks_out(store) == len(trail(store))
+
+
+def test_after_its_orm_step_s_failed_flush_a_core_transaction_s_statements_are_refused(store):
+    """As a Session's are (tests/test_prepared.py): the failed flush rolled the whole
+    transaction back (the Session joined it "rollback_only"), and a statement a later step ran
+    on it anyway would run outside any transaction: committed at once on SQLite, left in the
+    driver's own transaction on PostgreSQL and committed with the held connection's next."""
+    post = add(store)
+    with store.holding():
+        # The transaction's end refuses too: its Session was rolled back.
+        with contextlib.suppress(InvalidRequestError), store.db.writing() as tx:
+            tx.orm.add(Attempt(post_id=999_999, worker="no such post", started_at=T0))
+            with pytest.raises(IntegrityError):
+                tx.orm.flush()
+            with pytest.raises(InvalidRequestError):
+                claim_in(store, tx, post)
+        with store.db.writing():
+            pass  # the held connection's next transaction
+    assert store.history.get(post).status == S.QUEUED
     assert chain_checks_out(store) == len(trail(store))
