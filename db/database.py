@@ -49,8 +49,8 @@ class Database:
         #: The connection a thread holds between its write transactions (`holding`).
         self._held = threading.local()
         # Held connections stay out of the pool: at most as many as it keeps (QueuePool's
-        # pool_size), so that other threads never wait for one; past that, a thread checks
-        # one out per transaction as without `holding`.
+        # pool_size), so that holding never leaves other threads only its overflow; past
+        # that, a thread checks one out per transaction as without `holding`.
         self._hold_slots = (threading.BoundedSemaphore(engine.pool.size())
                             if isinstance(engine.pool, QueuePool) else None)
 
@@ -69,7 +69,10 @@ class Database:
         are at commit (db/audit.py). On SQLite it holds the write lock from the start."""
         held = getattr(self._held, "connection", None)
         if held is not None and held.in_transaction():
-            held = None  # a transaction within another (none on the daemon's path): its own
+            # A transaction within another (none on the daemon's path) gets a connection of
+            # its own; on SQLite it then waits for the outer one's write lock, as a nested
+            # `session()` does.
+            held = None
         elif held is not None:
             self._wake(held)
         with (self._write_lock,
