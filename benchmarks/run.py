@@ -237,27 +237,41 @@ def raw_floor(o: Office) -> float:
     return timed_threads(publish, [(a,) for a in o.config.accounts])
 
 
+#: Rounds of the 0 ms figures, the best counting (timeit's rule, as for the import): with an
+#: instant API every part shares the interpreter's lock, and how the threads happen to hand it
+#: over moves a single round by a fifth either way (the bare loop alone took 0.72 s or 0.87-
+#: 1.08 s, minutes apart, at the same code). With latency the wait dominates: one round.
+OVERHEAD_ROUNDS = 3
+
+
 def overhead(backend: str, n: int, latency: float) -> list[Row]:
     with office(backend, latency=latency) as o:
         accounts = o.config.accounts
         texts = {a.name: [f"Bare loop post {i} for {a.name}." for i in range(n // 2)]
                  for a in accounts}
         bare_loop(o, {a: t[:20] for a, t in texts.items()})  # warm up connections and imports
-        # CPU time of the whole process (the emulator answering included) beside each wall
-        # time: at 0 ms every part runs on the interpreter's one lock, so CPU per post is
-        # what the ratio comes from.
-        cpu = time.process_time()
-        bare = bare_loop(o, texts)
-        bare_cpu = time.process_time() - cpu
-        queue_posts(o.store, accounts, n, at=now() - timedelta(seconds=1), label="Overhead")
-        dispatcher = Dispatcher(o.store, o.config, o.publishers(), worker="bench")
-        cpu, started = time.process_time(), time.perf_counter()
-        report = dispatcher.tick()
-        ours = time.perf_counter() - started
-        ours_cpu = time.process_time() - cpu
-        dispatcher.shutdown()
-        assert report.published == n, report
-        figure = (f"{bare:.2f} s / {ours:.2f} s = {ours / bare:.2f}x "
+        # Per round, (seconds, CPU seconds) of each of the three, taken in turn. CPU time of
+        # the whole process (the emulator answering included) beside each wall time: at 0 ms
+        # every part runs on the interpreter's one lock, so CPU per post is what the ratio
+        # comes from.
+        bare_rounds, ours_rounds, floor_rounds, reports = [], [], [], []
+        for n_round in range(OVERHEAD_ROUNDS if latency == 0 else 1):
+            bare_rounds.append(timed_cpu(lambda: bare_loop(o, texts)))
+            queue_posts(o.store, accounts, n, at=now() - timedelta(seconds=1),
+                        label=f"Overhead {n_round}")
+            dispatcher = Dispatcher(o.store, o.config, o.publishers(), worker="bench")
+            ours_rounds.append(timed_cpu(lambda d=dispatcher: reports.append(d.tick())))
+            dispatcher.shutdown()
+            if latency == 0:
+                queue_posts(o.store, accounts, n, at=now() - timedelta(seconds=1),
+                            label=f"Raw {n_round}")
+                sent = o.sent()
+                floor_rounds.append(timed_cpu(lambda: raw_floor(o)))
+                assert o.sent() - sent == n, (o.sent() - sent, n)
+        assert all(report.published == n for report in reports), reports
+        (bare, bare_cpu), (ours, ours_cpu) = min(bare_rounds), min(ours_rounds)
+        rounds = f"best of {len(ours_rounds)}; " if len(ours_rounds) > 1 else ""
+        figure = (f"{rounds}{bare:.2f} s / {ours:.2f} s = {ours / bare:.2f}x "
                   f"({n / ours:.0f} posts/s)")
         if latency == 0:
             figure += (f"; CPU per post {bare_cpu / n * 1000:.2f} / "
@@ -265,19 +279,21 @@ def overhead(backend: str, n: int, latency: float) -> list[Row]:
         rows = [(f"dispatch overhead: {n} due posts, 2 accounts, API latency "
                  f"{latency * 1000:.0f} ms (bare loop / factpost)", backend, figure)]
         if latency == 0:
-            queue_posts(o.store, accounts, n, at=now() - timedelta(seconds=1), label="Raw")
-            sent = o.sent()
-            cpu = time.process_time()
-            floor = raw_floor(o)
-            floor_cpu = time.process_time() - cpu
-            assert o.sent() - sent == n, (o.sent() - sent, n)
+            floor, floor_cpu = min(floor_rounds)
             rows.append((f"dispatch floor: {n} due posts, 2 accounts, API latency 0 ms (bare "
                          f"loop / raw {raw_driver(o.config.database_url).name}, one durable "
                          "transaction per post)", backend,
-                         f"{bare:.2f} s / {floor:.2f} s = {floor / bare:.2f}x; factpost "
+                         f"{rounds}{bare:.2f} s / {floor:.2f} s = {floor / bare:.2f}x; factpost "
                          f"{ours / floor:.2f}x the floor; CPU per post "
                          f"{floor_cpu / n * 1000:.2f} ms"))
     return rows
+
+
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """(seconds, CPU seconds of the whole process) that `fn()` took."""
+    cpu, started = time.process_time(), time.perf_counter()
+    fn()
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 # -- 2. latency from due time to request sent -------------------------------------------------
@@ -638,10 +654,12 @@ NOTES = """\
   calling tweepy's `create_tweet` and facebook-sdk's `put_object` (one thread per account, no
   database), and one factpost dispatch tick (claim, attempt row, publish, outcome, audit, all
   committed). The ratio is what the database and the bookkeeping cost on top of the HTTP
-  requests; the target is at most 1.2x (2x at 0 ms). At 0 ms the CPU time of the whole
-  process per post (the emulator's answers included) is given too: the client libraries, the
-  emulator and the bookkeeping all run on the interpreter's one lock, so with an instant API
-  the ratio follows CPU per post, whatever the disk.
+  requests; the target is at most 1.2x (2x at 0 ms). At 0 ms each of the bare loop, factpost
+  and the floor below runs three times, in turn, and the best of each counts (how the threads
+  happen to hand the interpreter's lock over moves a single round by a fifth). At 0 ms the
+  CPU time of the whole process per post (the emulator's answers included) is given too: the
+  client libraries, the emulator and the bookkeeping all run on the interpreter's one lock,
+  so with an instant API the ratio follows CPU per post, whatever the disk.
 - **Dispatch floor** (0 ms): the same requests with the least a durable publish needs,
   through the database's own driver with nothing of factpost around it (sqlite3; psycopg on
   PostgreSQL): per post one transaction holding the previous post's outcome (attempt and post
