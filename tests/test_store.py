@@ -868,8 +868,11 @@ def test_pausing_an_account_is_audited(store):
     assert store.accounts.state("office-x").paused
     assert store.accounts.resume("office-x", actor=staff("ops"), now=T0)
     with store.session() as s:
+        # In the trail's order: without ORDER BY, PostgreSQL returns rows in whatever order
+        # its heap holds them, which an update (the chain's places) may change.
         actions = [e.action for e in s.scalars(select(AuditEntry).where(
-            AuditEntry.account == "office-x", AuditEntry.post_id.is_(None)))]
+            AuditEntry.account == "office-x", AuditEntry.post_id.is_(None))
+            .order_by(AuditEntry.seq))]
     assert actions == ["pause", "resume"]
 
 
