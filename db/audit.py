@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -274,10 +274,14 @@ def _chain(s: Session | CoreTransaction) -> None:
         if head is None:  # no head row (a database made without the migrations)
             ids = next_ids(conn, _TABLE, len(later))
         elif sqlite:
-            ids = range((head[2] or 0) + 1, (head[2] or 0) + 1 + len(later))
+            ids = _after(head[2], len(later))
         else:
             ids = sorted(head[2])
-        seq, prev = _chain_into(conn, later, ids, seq, prev, _insert_few)
+        rows = [{**row, "id": row_id, "seq": place, "prev_hash": link, "row_hash": row_hash}
+                for row, row_id, (place, link, row_hash)
+                in zip(later, ids, _links(later, ids, seq, prev), strict=True)]
+        _insert_few(conn, rows)
+        seq, prev = rows[-1]["seq"], rows[-1]["row_hash"]
     _move_head(s, head is not None, seq, prev)
 
 
@@ -287,9 +291,27 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
     conn = s.connection()
     head = _HEAD_AND_LAST_ID.first(conn)
     seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS)
-    last_id = head[2] if head is not None else conn.scalar(select(func.max(_TABLE.c.id)))
-    ids = list(range((last_id or 0) + 1, (last_id or 0) + 1 + len(values)))
-    places, links, hashes = [], [], []
+    ids = (_after(head[2], len(values)) if head is not None
+           else next_ids(conn, _TABLE, len(values)))
+    places, links, hashes = (list(column) for column in zip(*_links(values, ids, seq, prev),
+                                                             strict=True))
+    insert_columns(conn, _TABLE, {"id": ids, **{key: [row[key] for row in values]
+                                                  for key in AUDIT_FIELDS},
+                                  "seq": places, "prev_hash": links, "row_hash": hashes})
+    _move_head(s, head is not None, places[-1], hashes[-1])
+    return ids
+
+
+def _after(last_id: int | None, count: int) -> list[int]:
+    """SQLite, whose transaction holds the write lock: the `count` ids after the largest
+    (`last_id`, None in an empty table), as SQLite would give them."""
+    return list(range((last_id or 0) + 1, (last_id or 0) + 1 + count))
+
+
+def _links(values: Sequence[Mapping], ids: Iterable[int], seq: int, prev: str
+           ) -> Iterator[tuple[int, str, str]]:
+    """Per row of `values` (AUDIT_FIELDS), with its id from `ids`, chained after place `seq`
+    (hash `prev`): its place, the hash before it and its own (`row_digest`'s)."""
     # Stamped once per distinct time (an import's rows share one), not once per row; and the
     # hashed values put in a list straight from each row, not through a merged copy of it.
     stamps: dict[datetime, str] = {}
@@ -301,15 +323,9 @@ def _insert_chained(s: Session, values: list[dict]) -> list[int]:
             if at not in stamps:
                 stamps[at] = stamp(at)
             at = stamps[at]
-        links.append(prev)
-        prev = _digest([seq, prev, row_id, at, *rest(row)])
-        places.append(seq)
-        hashes.append(prev)
-    insert_columns(conn, _TABLE, {"id": ids, **{key: [row[key] for row in values]
-                                                  for key in AUDIT_FIELDS},
-                                  "seq": places, "prev_hash": links, "row_hash": hashes})
-    _move_head(s, head is not None, seq, prev)
-    return ids
+        row_hash = _digest([seq, prev, row_id, at, *rest(row)])
+        yield seq, prev, row_hash
+        prev = row_hash
 
 
 #: The daemon's held-back rows (two a post), inserted chained at commit: for so few rows,
@@ -339,28 +355,6 @@ def _insert_few(conn: Connection, rows: list[dict]) -> None:
                  for n in range(len(batch))]))
         statement.rowcount(conn, {f"{key}_{n}": row[key] for n, row in enumerate(batch)
                                   for key in _FEW_KEYS})
-
-
-def _chain_into(conn, values: list[dict], ids: Iterable[int], seq: int, prev: str,
-                insert_rows: Callable[[Connection, list[dict]], None]) -> tuple[int, str]:
-    """Insert `values` with `ids` (one each, in order), chained after place `seq` (hash
-    `prev`), by `insert_rows(conn, rows)`; returns the new last place and hash."""
-    rows = []
-    # Stamped once per distinct time (an import's rows share one), not once per row.
-    stamps: dict[datetime, str] = {}
-    for n, row in zip(ids, values, strict=True):
-        seq += 1
-        chained = {**row, "id": n, "seq": seq, "prev_hash": prev}
-        at = row["at"]
-        if isinstance(at, datetime):
-            if at not in stamps:
-                stamps[at] = stamp(at)
-            prev = chained["row_hash"] = row_digest({**chained, "at": stamps[at]})
-        else:
-            prev = chained["row_hash"] = row_digest(chained)
-        rows.append(chained)
-    insert_rows(conn, rows)
-    return seq, prev
 
 
 def _move_head(s: Session | CoreTransaction, exists: bool, seq: int, prev: str) -> None:
