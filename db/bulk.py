@@ -78,7 +78,8 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
     if not rows[0] or not _converted_here(conn, table, rows[0]):  # rows of defaults only: Core
         conn.execute(insert(table), rows)
         return
-    insert_columns(conn, table, {key: [row[key] for row in rows] for key in rows[0]})
+    _insert_converted(conn, table, {key: [row[key] for row in rows] for key in rows[0]},
+                      len(rows))
 
 
 def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequence]) -> None:
@@ -94,6 +95,13 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequenc
         conn.execute(insert(table), [dict(zip(keys, values, strict=True))
                                      for values in zip(*columns.values(), strict=True)])
         return
+    _insert_converted(conn, table, columns, count)
+
+
+def _insert_converted(conn: Connection, table: Table, columns: Mapping[str, Sequence],
+                      count: int) -> None:
+    """`insert_columns` where `_converted_here` holds: `count` rows, converted here and
+    given to the driver in one executemany."""
     dialect = conn.dialect
     defaults = {column.key: column.default.arg for column in table.columns
                 if column.key not in columns and column.default is not None}
