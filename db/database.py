@@ -163,11 +163,12 @@ class CoreTransaction:
         return self._orm
 
     def before_commit(self) -> None:
-        # With an ORM Session in it, the hooks see that Session (it shares `info`), as its own
-        # "before_commit" listeners would.
-        target = self._orm if self._orm is not None else self
+        target: CoreTransaction | Session = self
         if self._orm is not None:
             self._orm.flush()  # what its steps changed (an account held), audit rows or not
+            # The hooks see that Session (it shares `info`), as its own "before_commit"
+            # listeners would.
+            target = self._orm
         for hook in BEFORE_COMMIT:
             hook(target)
 
